@@ -1,0 +1,1 @@
+"""Infrastructure for gridcore: stores, codecs, crypto-shredding, importers, CLI."""

@@ -1,0 +1,48 @@
+"""The in-memory store (unit tests): eventsourcing's POPO recorders plus a key table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing import popo
+from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent, Transcoder
+
+from adapters.vault import KeyVault, MemoryKeyTable
+
+
+class MemoryApplicationRecorder(popo.POPOApplicationRecorder):
+    def __init__(self, keys: MemoryKeyTable, vault: KeyVault) -> None:
+        super().__init__()
+        self.keys, self.vault = keys, vault
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        try:
+            with self._database_lock:
+                self._assert_uniqueness(stored_events, **kwargs)
+                new, erase = self.vault.take_pending()
+                self.keys.write(new, erase)
+                ids = self._update_table(stored_events, **kwargs)
+        except BaseException:
+            self.vault.rolled_back()
+            raise
+        self.vault.committed()
+        self._notify_listeners()
+        return ids
+
+
+class Factory(popo.POPOFactory):
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        self.keys = MemoryKeyTable()
+        self.vault = KeyVault(self.keys.load)
+
+    def mapper(self, transcoder: Transcoder | None = None,
+               mapper_class: type[Mapper[Any]] | None = None) -> Mapper[Any]:
+        mapper = super().mapper(transcoder, mapper_class)
+        mapper.vault = self.vault  # type: ignore[attr-defined]
+        return mapper
+
+    def application_recorder(self) -> ApplicationRecorder:
+        return MemoryApplicationRecorder(self.keys, self.vault)

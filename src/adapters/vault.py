@@ -1,0 +1,162 @@
+"""Per-subject keys for crypto-shredding (the law's deletion duty).
+
+Each data subject (a resident, or a household's address) has its own AES-256-GCM key, kept in
+a key table of the same database as the events. New keys and erasures are written by the
+recorder in the same transaction as the events that need them, so a rolled-back command leaves
+neither a key nor a lost one. Destroying a key makes that subject's sealed fields unreadable.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+from uuid import UUID
+
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+KEY_TABLE = "gridcore_subject_keys"
+
+
+class KeyVault:
+    """Keys by subject id, with a bounded cache and per-thread pending writes.
+
+    ``load`` reads keys from the backing table; ``flush(cursor)`` is called by the recorder
+    inside the events' transaction; ``committed``/``rolled_back`` settle the pending work.
+    """
+
+    cache_size = 200_000
+
+    def __init__(self, load: Callable[[list[UUID]], dict[UUID, bytes]]) -> None:
+        self._load = load
+        self._cache: OrderedDict[UUID, AESGCM | None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    # pending work of this thread's current save
+    def _pending(self) -> tuple[dict[UUID, bytes], set[UUID]]:
+        local = self._local
+        if not hasattr(local, "new"):
+            local.new, local.erase = {}, set()
+        return local.new, local.erase
+
+    def take_pending(self) -> tuple[dict[UUID, bytes], set[UUID]]:
+        new, erase = self._pending()
+        return dict(new), set(erase)
+
+    def committed(self) -> None:
+        new, erase = self._pending()
+        with self._lock:
+            for sid, key in new.items():
+                self._remember(sid, AESGCM(key))
+            for sid in erase:
+                self._remember(sid, None)
+        new.clear()
+        erase.clear()
+
+    def rolled_back(self) -> None:
+        new, erase = self._pending()
+        new.clear()
+        erase.clear()
+
+    def _remember(self, sid: UUID, aead: AESGCM | None) -> None:
+        self._cache[sid] = aead
+        self._cache.move_to_end(sid)
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    def _aead(self, sid: UUID, create: bool) -> AESGCM | None:
+        new, erase = self._pending()
+        if sid in erase:
+            return None
+        if sid in new:
+            return AESGCM(new[sid])
+        with self._lock:
+            if sid in self._cache:
+                cached = self._cache[sid]
+                if cached is not None or not create:
+                    return cached
+        found = self._load([sid]).get(sid)
+        if found is not None:
+            aead = AESGCM(found)
+            with self._lock:
+                self._remember(sid, aead)
+            return aead
+        if not create:
+            return None
+        key = AESGCM.generate_key(bit_length=256)
+        new[sid] = key
+        return AESGCM(key)
+
+    def seal_new(self, sid: UUID, data: dict[str, Any]) -> dict[str, Any]:
+        """Seal a subject that is created by this event (no look-up: its key is new)."""
+        key = os.urandom(32)
+        self._pending()[0][sid] = key
+        return _seal(AESGCM(key), sid, data)
+
+    def seal(self, sid: UUID, data: dict[str, Any]) -> dict[str, Any]:
+        aead = self._aead(sid, create=True)
+        assert aead is not None
+        return _seal(aead, sid, data)
+
+    def unseal(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        sid = UUID(data["subject_id"])
+        aead = self._aead(sid, create=False)
+        if aead is None:
+            return None
+        blob = base64.b64decode(data["sealed"])
+        try:
+            plain = aead.decrypt(blob[:12], blob[12:], sid.bytes)
+        except InvalidTag:
+            return None
+        return orjson.loads(plain)
+
+    def schedule_erase(self, subject_ids: Iterable[UUID]) -> None:
+        new, erase = self._pending()
+        for sid in subject_ids:
+            new.pop(sid, None)
+            erase.add(sid)
+
+    def forget_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+
+def _seal(aead: AESGCM, sid: UUID, data: dict[str, Any]) -> dict[str, Any]:
+    nonce = os.urandom(12)
+    blob = nonce + aead.encrypt(nonce, orjson.dumps(data, default=_default), sid.bytes)
+    return {"subject_id": str(sid), "sealed": base64.b64encode(blob).decode()}
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    raise TypeError(f"cannot encode {type(obj).__name__}")
+
+
+class MemoryKeyTable:
+    """The key table of the in-memory store."""
+
+    def __init__(self) -> None:
+        self.keys: dict[UUID, bytes] = {}
+        self.lock = threading.Lock()
+
+    def load(self, ids: list[UUID]) -> dict[UUID, bytes]:
+        with self.lock:
+            return {i: self.keys[i] for i in ids if i in self.keys}
+
+    def write(self, new: dict[UUID, bytes], erase: set[UUID]) -> None:
+        with self.lock:
+            clash = [sid for sid in new if sid in self.keys]
+            if clash:
+                from eventsourcing.persistence import IntegrityError
+
+                raise IntegrityError(f"key already exists for {clash[0]}")
+            self.keys.update(new)
+            for sid in erase:
+                self.keys.pop(sid, None)

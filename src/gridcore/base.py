@@ -1,0 +1,182 @@
+"""The building blocks every aggregate module uses.
+
+Events are immutable pydantic models (``frozen=True, extra="forbid"``), nested in the aggregate
+they change, and applied by their own ``apply`` method. Aggregates are small mutable objects
+that the eventsourcing library can save and load: they expose ``id``, ``version`` and
+``collect_events()``, and events expose ``mutate()``.
+
+Personal data lives in :class:`Personal` models. When an event is stored, an adapter may pass
+``seal``/``unseal`` functions in the pydantic serialisation/validation context to encrypt
+those models per data subject; the domain itself never does I/O or cryptography.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar, Self
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
+
+from gridcore.errors import ConcurrencyConflict
+
+NAMESPACE = uuid5(NAMESPACE_URL, "https://gridcore.example/ids")
+
+
+def stable_id(kind: str, key: str) -> UUID:
+    """A deterministic id for an index-like aggregate (a grid code, a client command id)."""
+    return uuid5(NAMESPACE, f"{kind}:{key}")
+
+
+class Immutable(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+SEAL = "seal"
+UNSEAL = "unseal"
+
+
+class Personal(Immutable):
+    """Identifying data of one data subject (a resident or a household's address).
+
+    Stored sealed with the subject's own key when the store provides a sealer; after the key
+    is destroyed it reads back as ``erased=True`` with every personal field ``None``.
+    """
+
+    subject_id: UUID
+    erased: bool = False
+
+    @model_serializer(mode="wrap")
+    def _seal(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        data = handler(self)
+        context = info.context
+        if context and SEAL in context and not self.erased:
+            return context[SEAL](self.subject_id, data)
+        return data
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _unseal(
+        cls, data: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        context = info.context
+        if context and UNSEAL in context and isinstance(data, dict) and "sealed" in data:
+            opened = context[UNSEAL](data)
+            if opened is None:
+                return handler({"subject_id": data["subject_id"], "erased": True})
+            return handler(opened)
+        return handler(data)
+
+
+class Event(Immutable):
+    """A past-tense fact about one aggregate.
+
+    ``class_version`` is bumped when the stored shape changes; ``upcast_vN_vN+1`` static
+    methods on the class turn an old stored state into the next one when it is read.
+    """
+
+    class_version: ClassVar[int] = 1
+
+    originator_id: UUID
+    originator_version: int
+    timestamp: datetime
+
+    def mutate(self, aggregate: Any) -> Any:
+        if aggregate is None:
+            msg = f"{type(self).__qualname__} cannot start an aggregate"
+            raise TypeError(msg)
+        if self.originator_version != aggregate.version + 1:
+            msg = (
+                f"{type(self).__qualname__} v{self.originator_version} does not follow "
+                f"v{aggregate.version} of {aggregate.id}"
+            )
+            raise ConcurrencyConflict(msg, "Reload the aggregate and try again.")
+        self.apply(aggregate)
+        aggregate._version = self.originator_version
+        aggregate._modified_on = self.timestamp
+        return aggregate
+
+    def apply(self, aggregate: Any) -> None:
+        """Change the aggregate's state; overridden by each event."""
+
+
+class Created(Event):
+    """The first event of an aggregate; its ``apply`` sets the initial state."""
+
+    aggregate_class: ClassVar[type[Aggregate]]
+
+    def mutate(self, aggregate: Any) -> Any:
+        agg = self.aggregate_class.__new__(self.aggregate_class)
+        agg._id = self.originator_id
+        agg._version = self.originator_version
+        agg._created_on = self.timestamp
+        agg._modified_on = self.timestamp
+        agg._pending = []
+        self.apply(agg)
+        return agg
+
+
+class Aggregate:
+    """A consistency boundary rebuilt from its events."""
+
+    _id: UUID
+    _version: int
+    _created_on: datetime
+    _modified_on: datetime
+    _pending: list[Event]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for value in vars(cls).values():
+            if isinstance(value, type) and issubclass(value, Created):
+                value.aggregate_class = cls
+
+    @property
+    def id(self) -> UUID:
+        return self._id
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    @property
+    def created_on(self) -> datetime:
+        return self._created_on
+
+    @property
+    def modified_on(self) -> datetime:
+        return self._modified_on
+
+    @classmethod
+    def _create(cls, event_class: type[Created], id: UUID, at: datetime, **kwargs: Any) -> Self:
+        event = event_class(originator_id=id, originator_version=1, timestamp=at, **kwargs)
+        agg = event.mutate(None)
+        agg._pending.append(event)
+        return agg
+
+    def _trigger(self, event_class: type[Event], at: datetime, **kwargs: Any) -> None:
+        event = event_class(
+            originator_id=self._id, originator_version=self._version + 1, timestamp=at, **kwargs
+        )
+        event.mutate(self)
+        self._pending.append(event)
+
+    def collect_events(self) -> list[Event]:
+        events, self._pending = self._pending, []
+        return events
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self._id}, version={self._version})"
+
+
+Rule = Callable[..., Any]

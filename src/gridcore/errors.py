@@ -1,0 +1,56 @@
+"""Domain errors: each says what was wrong and what would be right.
+
+A command that raises one of these has written nothing.
+"""
+
+from __future__ import annotations
+
+
+class GridcoreError(Exception):
+    """Base of every domain error.
+
+    ``problem`` says what was wrong, ``remedy`` what would be right; ``str()`` joins them.
+    """
+
+    code = "GRIDCORE_ERROR"
+
+    def __init__(self, problem: str, remedy: str = "") -> None:
+        self.problem = problem
+        self.remedy = remedy
+        super().__init__(f"{problem} {remedy}".strip())
+
+
+class NotFound(GridcoreError):
+    code = "NOT_FOUND"
+
+
+class DuplicateCode(GridcoreError):
+    code = "DUPLICATE"
+
+
+class LevelViolation(GridcoreError):
+    code = "LEVEL_VIOLATION"
+
+
+class InvalidInput(GridcoreError):
+    code = "INVALID_INPUT"
+
+
+class ForbiddenTransition(GridcoreError):
+    code = "FORBIDDEN_TRANSITION"
+
+
+class NotPermitted(GridcoreError):
+    code = "NOT_PERMITTED"
+
+
+class NodeRetired(GridcoreError):
+    code = "RETIRED"
+
+
+class Erased(GridcoreError):
+    code = "ERASED"
+
+
+class ConcurrencyConflict(GridcoreError):
+    code = "CONCURRENCY_CONFLICT"

@@ -1,0 +1,352 @@
+"""A household (户) and its residents (居民), with each resident's status.
+
+The household is the consistency boundary for its members: registration, moves, members
+joining and leaving, vulnerability, and every status change of a member.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import Field
+
+from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
+from gridcore.errors import Erased, InvalidInput, NotFound
+from gridcore.identity import Address, ResidentIdentity
+from gridcore.status import Health, Measure, Tag, TagKind
+
+
+class Vulnerability(StrEnum):
+    AGE_65_PLUS = "age_65_plus"
+    LIVES_ALONE = "lives_alone"
+    NO_SMARTPHONE = "no_smartphone"
+    CHRONIC_ILLNESS = "chronic_illness"
+    DISABILITY = "disability"
+    PREGNANCY = "pregnancy"
+
+    @property
+    def label(self) -> str:
+        return VULNERABILITY_LABELS[self]
+
+
+VULNERABILITY_LABELS = {
+    Vulnerability.AGE_65_PLUS: "65岁以上 aged 65+",
+    Vulnerability.LIVES_ALONE: "独居 lives alone",
+    Vulnerability.NO_SMARTPHONE: "无智能手机 no smartphone",
+    Vulnerability.CHRONIC_ILLNESS: "慢性病 chronic illness",
+    Vulnerability.DISABILITY: "残疾 disability",
+    Vulnerability.PREGNANCY: "孕妇 pregnancy",
+}
+
+
+def household_id(household_no: str) -> UUID:
+    return stable_id("household", household_no)
+
+
+def resident_id(household_no: str, member_no: int | str) -> UUID:
+    return stable_id("resident", f"{household_no}#{member_no}")
+
+
+class Member(Immutable):
+    """A resident as registered: identity (sealed), birth year, declared vulnerabilities."""
+
+    resident_id: UUID
+    identity: ResidentIdentity
+    birth_year: int | None = None
+    vulnerabilities: list[Vulnerability] = Field(default_factory=list)
+
+
+def derived_vulnerabilities(
+    birth_year: int | None, declared: set[Vulnerability], household_size: int, today: date
+) -> set[Vulnerability]:
+    """Declared vulnerabilities plus age 65+ (from the birth year) and living alone (a
+    one-person household whose member is 65+ or declared so)."""
+    found = set(declared)
+    if birth_year is not None and today.year - birth_year >= 65:
+        found.add(Vulnerability.AGE_65_PLUS)
+    if household_size == 1 and Vulnerability.AGE_65_PLUS in found:
+        found.add(Vulnerability.LIVES_ALONE)
+    return found
+
+
+@dataclass
+class Resident:
+    """A member's live state inside the household aggregate."""
+
+    resident_id: UUID
+    identity: ResidentIdentity
+    birth_year: int | None
+    vulnerabilities: set[Vulnerability]
+    health: Health = Health.NORMAL
+    measure: Measure = Measure.NONE
+    measure_since: datetime | None = None
+    tags: dict[TagKind, Tag] = field(default_factory=dict)
+    last_negative_test: datetime | None = None
+    staff_id: UUID | None = None
+    erased: bool = False
+
+
+class Household(Aggregate):
+    household_no: str
+    micro_grid: str
+    building_id: UUID | None
+    address: Address
+    residents: dict[UUID, Resident]
+    former: dict[UUID, Resident]
+    grid_history: list[tuple[datetime, str]]
+
+    class Registered(Created):
+        household_no: str
+        micro_grid: str
+        building_id: UUID | None
+        address: Address
+        members: list[Member]
+
+        def apply(self, h: Household) -> None:
+            h.household_no, h.micro_grid, h.building_id = (
+                self.household_no, self.micro_grid, self.building_id)
+            h.address = self.address
+            h.residents = {m.resident_id: _resident(m) for m in self.members}
+            h.former = {}
+            h.grid_history = [(self.timestamp, self.micro_grid)]
+
+    class Moved(Event):
+        micro_grid: str
+        building_id: UUID | None
+        address: Address | None = None
+
+        def apply(self, h: Household) -> None:
+            h.micro_grid, h.building_id = self.micro_grid, self.building_id
+            if self.address is not None:
+                h.address = self.address
+            h.grid_history.append((self.timestamp, self.micro_grid))
+
+    class MemberAdded(Event):
+        member: Member
+
+        def apply(self, h: Household) -> None:
+            h.residents[self.member.resident_id] = _resident(self.member)
+
+    class MemberRemoved(Event):
+        resident_id: UUID
+        reason: str
+
+        def apply(self, h: Household) -> None:
+            h.former[self.resident_id] = h.residents.pop(self.resident_id)
+
+    class VulnerabilityMarked(Event):
+        resident_id: UUID
+        vulnerability: Vulnerability
+        present: bool
+
+        def apply(self, h: Household) -> None:
+            marks = h.residents[self.resident_id].vulnerabilities
+            (marks.add if self.present else marks.discard)(self.vulnerability)
+
+    class HealthChanged(Event):
+        resident_id: UUID
+        previous: Health
+        health: Health
+        by: UUID | None
+        reason: str
+
+        def apply(self, h: Household) -> None:
+            h.residents[self.resident_id].health = self.health
+
+    class MeasureChanged(Event):
+        resident_id: UUID
+        previous: Measure
+        measure: Measure
+        by: UUID | None
+        reason: str
+        override_reason: str = ""
+
+        def apply(self, h: Household) -> None:
+            r = h.residents[self.resident_id]
+            r.measure = self.measure
+            r.measure_since = None if self.measure is Measure.NONE else self.timestamp
+
+    class Tagged(Event):
+        resident_id: UUID
+        tag: Tag
+        by: UUID | None
+
+        def apply(self, h: Household) -> None:
+            h.residents[self.resident_id].tags[self.tag.kind] = self.tag
+
+    class Untagged(Event):
+        resident_id: UUID
+        kind: TagKind
+        by: UUID | None
+        reason: str
+
+        def apply(self, h: Household) -> None:
+            h.residents[self.resident_id].tags.pop(self.kind, None)
+
+    class TestRecorded(Event):
+        resident_id: UUID
+        negative: bool
+        taken_at: datetime
+
+        def apply(self, h: Household) -> None:
+            r = h.residents[self.resident_id]
+            if self.negative and (r.last_negative_test is None
+                                  or self.taken_at > r.last_negative_test):
+                r.last_negative_test = self.taken_at
+
+    class StaffLinked(Event):
+        resident_id: UUID
+        staff_id: UUID
+
+        def apply(self, h: Household) -> None:
+            h.residents[self.resident_id].staff_id = self.staff_id
+
+    class ResidentErased(Event):
+        """The resident's key was destroyed; their identity reads back as erased."""
+
+        resident_id: UUID
+        reason: str
+        subjects: list[UUID]
+
+        @property
+        def erased_subject_ids(self) -> list[UUID]:
+            """Whose keys the store destroys in the same transaction as this event."""
+            return self.subjects
+
+        def apply(self, h: Household) -> None:
+            if h.address.subject_id in self.subjects:
+                h.address = Address(subject_id=h.address.subject_id, erased=True)
+            for group in (h.residents, h.former):
+                if self.resident_id in group:
+                    r = group[self.resident_id]
+                    r.erased = True
+                    r.identity = ResidentIdentity(subject_id=r.identity.subject_id, erased=True)
+
+    @classmethod
+    def register(
+        cls, household_no: str, micro_grid: str, address: str, members: list[Member],
+        at: datetime, building_id: UUID | None = None,
+    ) -> Household:
+        hid = household_id(household_no)
+        check_address(address)
+        if not members:
+            raise InvalidInput(f"Household {household_no} has no members.",
+                               "Register at least one resident.")
+        seen: set[UUID] = set()
+        for m in members:
+            if m.resident_id in seen:
+                raise InvalidInput(f"Resident {m.resident_id} is listed twice.",
+                                   "List each member once.")
+            seen.add(m.resident_id)
+        return cls._create(
+            cls.Registered, hid, at, household_no=household_no, micro_grid=micro_grid,
+            building_id=building_id, address=Address(subject_id=hid, text=address.strip()),
+            members=members,
+        )
+
+    def resident(self, rid: UUID) -> Resident:
+        try:
+            r = self.residents[rid]
+        except KeyError:
+            raise NotFound(
+                f"Resident {rid} is not a member of household {self.household_no}.",
+                "Check the resident id against the household's members.",
+            ) from None
+        return r
+
+    def move(self, micro_grid: str, building_id: UUID | None, address: str | None,
+             at: datetime) -> None:
+        if micro_grid == self.micro_grid and address is None and building_id == self.building_id:
+            raise InvalidInput(f"Household {self.household_no} is already in {micro_grid}.",
+                               "Give a different micro-grid, building or address.")
+        if address is not None:
+            check_address(address)
+        self._trigger(
+            self.Moved, at, micro_grid=micro_grid, building_id=building_id,
+            address=None if address is None else Address(subject_id=self.id, text=address),
+        )
+
+    def add_member(self, member: Member, at: datetime) -> None:
+        if member.resident_id in self.residents or member.resident_id in self.former:
+            raise InvalidInput(f"Resident {member.resident_id} is already known here.",
+                               "Use a new resident id for a new member.")
+        self._trigger(self.MemberAdded, at, member=member)
+
+    def remove_member(self, rid: UUID, reason: str, at: datetime) -> None:
+        self.resident(rid)
+        if len(self.residents) == 1:
+            raise InvalidInput(
+                f"Resident {rid} is the last member of household {self.household_no}.",
+                "Move or dissolve the household instead of removing its last member.",
+            )
+        if not reason.strip():
+            raise InvalidInput("Removing a member needs a reason.",
+                               "Say why, e.g. '迁出 moved out' or '死亡 deceased'.")
+        self._trigger(self.MemberRemoved, at, resident_id=rid, reason=reason)
+
+    def mark_vulnerability(self, rid: UUID, v: Vulnerability, present: bool, at: datetime) -> None:
+        r = self.resident(rid)
+        if (v in r.vulnerabilities) != present:
+            self._trigger(self.VulnerabilityMarked, at, resident_id=rid, vulnerability=v,
+                          present=present)
+
+    def vulnerabilities(self, rid: UUID, today: date) -> set[Vulnerability]:
+        r = self.resident(rid)
+        return derived_vulnerabilities(r.birth_year, r.vulnerabilities, len(self.residents),
+                                       today)
+
+    def is_vulnerable(self, today: date) -> bool:
+        return any(self.vulnerabilities(rid, today) for rid in self.residents)
+
+    def micro_grid_at(self, when: datetime) -> str | None:
+        """Which micro-grid the household belonged to at ``when`` (None before registration)."""
+        code = None
+        for since, grid in self.grid_history:
+            if since <= when:
+                code = grid
+        return code
+
+    def erase(self, rid: UUID, reason: str, at: datetime) -> None:
+        """Erase one person's identifying data; the address goes with the last identifiable
+        member (counts and statuses stay)."""
+        r = self.residents.get(rid) or self.former.get(rid)
+        if r is None:
+            self.resident(rid)
+            return
+        if r.erased:
+            raise Erased(f"Resident {rid} is already erased.", "Nothing more to erase.")
+        if not reason.strip():
+            raise InvalidInput("Erasure needs a legal reason.",
+                               "Say why, e.g. '防控目的已完成 purpose fulfilled'.")
+        subjects = [rid]
+        others = [o for o in (*self.residents.values(), *self.former.values())
+                  if o.resident_id != rid and not o.erased]
+        if not others:
+            subjects.append(self.id)
+        self._trigger(self.ResidentErased, at, resident_id=rid, reason=reason, subjects=subjects)
+
+    def require_identifiable(self, rid: UUID) -> Resident:
+        r = self.resident(rid)
+        if r.erased:
+            raise Erased(f"Resident {rid}'s personal data was erased.",
+                         "Register the person again if they return.")
+        return r
+
+    def __repr__(self) -> str:
+        return (f"Household(no={self.household_no!r}, micro_grid={self.micro_grid!r}, "
+                f"residents={len(self.residents)})")
+
+
+def _resident(m: Member) -> Resident:
+    return Resident(resident_id=m.resident_id, identity=m.identity, birth_year=m.birth_year,
+                    vulnerabilities=set(m.vulnerabilities), erased=m.identity.erased)
+
+
+def check_address(address: str) -> None:
+    """An address (门牌) is 2-200 characters, e.g. '3栋2单元501' or '上疃村187号'."""
+    if not 2 <= len(address.strip()) <= 200:
+        raise InvalidInput(f"Address {address!r} is too short or too long.",
+                           "Give the door address, e.g. '3栋2单元501'.")

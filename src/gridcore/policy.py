@@ -1,0 +1,103 @@
+"""Policy: versioned data that rules read. Changing it is an event effective from a time.
+
+Each decision uses the policy in force at the command's time (``PolicyBook.in_force``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import Field
+
+from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
+from gridcore.errors import InvalidInput
+from gridcore.staff import FIELD_ROLES, Role
+
+_MEDICAL = frozenset({Role.FAMILY_DOCTOR})
+_OFFICIALS = frozenset({Role.OFFICIAL})
+_IMPOSE_HOME = FIELD_ROLES | _MEDICAL | _OFFICIALS | {Role.COMMUNITY_POLICE}
+
+
+class Policy(Immutable):
+    """Numbers and role lists the rules depend on; defaults follow the seeds (14 days...)."""
+
+    micro_grid_soft_cap: int = Field(100, ge=1)
+    quarantine_days: dict[str, int] = Field(default_factory=lambda: {
+        "home_observation": 14, "home_quarantine": 14, "centralized_quarantine": 14,
+        "hospitalized": 0,
+    })
+    negative_test_max_age_hours: int = Field(48, ge=1)
+    release_needs_negative_test: bool = True
+    field_roles: frozenset[Role] = FIELD_ROLES
+    medical_roles: frozenset[Role] = _MEDICAL
+    override_roles: frozenset[Role] = _MEDICAL
+    impose_roles: dict[str, frozenset[Role]] = Field(default_factory=lambda: {
+        "home_observation": _IMPOSE_HOME,
+        "home_quarantine": _IMPOSE_HOME,
+        "centralized_quarantine": _MEDICAL | _OFFICIALS | {Role.COMMUNITY_POLICE},
+        "hospitalized": _MEDICAL,
+    })
+    release_roles: dict[str, frozenset[Role]] = Field(default_factory=lambda: {
+        "home_observation": _MEDICAL | _OFFICIALS | {Role.GRID_WORKER},
+        "home_quarantine": _MEDICAL | _OFFICIALS,
+        "centralized_quarantine": _MEDICAL | _OFFICIALS,
+        "hospitalized": _MEDICAL,
+    })
+    visit_cost: dict[str, float] = Field(default_factory=lambda: {
+        "door": 1.0, "phone": 0.5, "chat": 0.25,
+    })
+
+    def with_changes(self, **changes: Any) -> Policy:
+        return Policy.model_validate({**self.model_dump(), **changes})
+
+
+DEFAULT_POLICY = Policy()
+POLICY_BOOK_ID = stable_id("policy", "book")
+
+
+class PolicyBook(Aggregate):
+    """The versions of the policy and when each took effect."""
+
+    versions: list[tuple[datetime, Policy, str]]
+
+    class Opened(Created):
+        def apply(self, book: PolicyBook) -> None:
+            book.versions = []
+
+    class Adopted(Event):
+        policy: Policy
+        effective_from: datetime
+        note: str
+        by: UUID | None = None
+
+        def apply(self, book: PolicyBook) -> None:
+            book.versions.append((self.effective_from, self.policy, self.note))
+            book.versions.sort(key=lambda v: v[0])
+
+    @classmethod
+    def open(cls, at: datetime) -> PolicyBook:
+        return cls._create(cls.Opened, POLICY_BOOK_ID, at)
+
+    def adopt(
+        self, policy: Policy, effective_from: datetime, note: str, by: UUID | None, at: datetime
+    ) -> None:
+        if effective_from.tzinfo is None:
+            raise InvalidInput("effective_from has no time zone.",
+                               "Give an aware datetime, e.g. 2020-02-17T00:00+08:00.")
+        self._trigger(self.Adopted, at, policy=policy, effective_from=effective_from,
+                      note=note, by=by)
+
+    def in_force(self, when: datetime) -> Policy:
+        """The policy adopted with the latest effective time at or before ``when``."""
+        return in_force(self.versions, when)
+
+
+def in_force(versions: list[tuple[datetime, Policy, str]], when: datetime) -> Policy:
+    """The latest version effective at ``when``; the default policy before any adoption."""
+    current = DEFAULT_POLICY
+    for effective_from, policy, _ in versions:
+        if effective_from <= when:
+            current = policy
+    return current

@@ -1,0 +1,180 @@
+"""Resident status: two state machines (health, measure) and tags, checked against policy.
+
+Every function here is pure: the current state, the requested change, who asks, when, and the
+policy in force are all passed in.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from gridcore.base import Immutable
+from gridcore.errors import ForbiddenTransition, InvalidInput, NotPermitted
+from gridcore.policy import Policy
+from gridcore.staff import Role
+
+
+class Health(StrEnum):
+    NORMAL = "normal"
+    SYMPTOMATIC = "symptomatic"
+    SUSPECTED = "suspected"
+    CONFIRMED = "confirmed"
+    RECOVERED = "recovered"
+    DECEASED = "deceased"
+
+    @property
+    def label(self) -> str:
+        return HEALTH_LABELS[self]
+
+
+HEALTH_LABELS = {
+    Health.NORMAL: "平安 normal",
+    Health.SYMPTOMATIC: "有症状 symptomatic",
+    Health.SUSPECTED: "疑似 suspected",
+    Health.CONFIRMED: "确诊 confirmed",
+    Health.RECOVERED: "康复 recovered",
+    Health.DECEASED: "死亡 deceased",
+}
+
+
+class Measure(StrEnum):
+    NONE = "none"
+    HOME_OBSERVATION = "home_observation"
+    HOME_QUARANTINE = "home_quarantine"
+    CENTRALIZED_QUARANTINE = "centralized_quarantine"
+    HOSPITALIZED = "hospitalized"
+
+    @property
+    def label(self) -> str:
+        return MEASURE_LABELS[self]
+
+    @property
+    def rank(self) -> int:
+        return list(Measure).index(self)
+
+
+MEASURE_LABELS = {
+    Measure.NONE: "无 none",
+    Measure.HOME_OBSERVATION: "居家观察 home observation",
+    Measure.HOME_QUARANTINE: "居家隔离 home quarantine",
+    Measure.CENTRALIZED_QUARANTINE: "集中隔离 centralized quarantine",
+    Measure.HOSPITALIZED: "住院 hospitalized",
+}
+
+
+class TagKind(StrEnum):
+    CLOSE_CONTACT = "close_contact"
+    SECONDARY_CONTACT = "secondary_contact"
+    RISK_AREA_ARRIVAL = "risk_area_arrival"
+
+    @property
+    def label(self) -> str:
+        return TAG_LABELS[self]
+
+
+TAG_LABELS = {
+    TagKind.CLOSE_CONTACT: "密接 close contact",
+    TagKind.SECONDARY_CONTACT: "次密接 secondary contact",
+    TagKind.RISK_AREA_ARRIVAL: "风险地区来返 arrival from a risk area",
+}
+
+
+class Tag(Immutable):
+    kind: TagKind
+    origin: str | None = None
+    arrived_on: date | None = None
+    note: str = ""
+
+
+HEALTH_TRANSITIONS: dict[Health, frozenset[Health]] = {
+    Health.NORMAL: frozenset({Health.SYMPTOMATIC, Health.SUSPECTED, Health.CONFIRMED,
+                              Health.DECEASED}),
+    Health.SYMPTOMATIC: frozenset({Health.NORMAL, Health.SUSPECTED, Health.CONFIRMED,
+                                   Health.DECEASED}),
+    Health.SUSPECTED: frozenset({Health.NORMAL, Health.CONFIRMED, Health.DECEASED}),
+    Health.CONFIRMED: frozenset({Health.RECOVERED, Health.DECEASED}),
+    Health.RECOVERED: frozenset({Health.SYMPTOMATIC, Health.SUSPECTED, Health.CONFIRMED,
+                                 Health.DECEASED}),
+    Health.DECEASED: frozenset(),
+}
+
+
+def check_health_change(current: Health, target: Health, role: Role, policy: Policy) -> None:
+    """Health moves only along HEALTH_TRANSITIONS; field staff may report symptoms (and clear
+    their own report), every other change needs a medical role (policy.medical_roles)."""
+    if target not in HEALTH_TRANSITIONS[current]:
+        allowed = ", ".join(sorted(h.value for h in HEALTH_TRANSITIONS[current])) or "none"
+        raise ForbiddenTransition(
+            f"Health cannot change from {current.value} to {target.value}.",
+            f"From {current.value} the allowed changes are: {allowed}.",
+        )
+    field_change = target is Health.SYMPTOMATIC or (
+        current is Health.SYMPTOMATIC and target is Health.NORMAL)
+    allowed_roles = policy.medical_roles
+    if field_change:
+        allowed_roles = allowed_roles | policy.field_roles
+    if role not in allowed_roles:
+        raise NotPermitted(
+            f"A {role.value} may not set health to {target.value}.",
+            f"Ask one of: {', '.join(sorted(r.value for r in allowed_roles))}.",
+        )
+
+
+def check_measure_change(
+    *, health: Health, current: Measure, since: datetime | None, target: Measure, role: Role,
+    at: datetime, last_negative_test: datetime | None, override_reason: str, policy: Policy,
+) -> None:
+    """Imposing a stricter measure needs a role in policy.impose_roles; a release (a less
+    strict measure) needs a role in policy.release_roles, the period served and a recent
+    negative test, unless a role in policy.override_roles gives a reason."""
+    if health is Health.DECEASED:
+        raise ForbiddenTransition("The resident is recorded as deceased.",
+                                  "No measure can be imposed or released.")
+    if target is current:
+        raise ForbiddenTransition(f"The resident is already under {current.value}.",
+                                  "Choose a different measure.")
+    if target.rank > current.rank:
+        roles = policy.impose_roles.get(target, frozenset())
+        if role not in roles:
+            raise NotPermitted(
+                f"A {role.value} may not impose {target.value}.",
+                f"Ask one of: {', '.join(sorted(r.value for r in roles)) or 'nobody'}.",
+            )
+        return
+    roles = policy.release_roles.get(current, frozenset())
+    if role not in roles:
+        raise NotPermitted(
+            f"A {role.value} may not release a resident from {current.value}.",
+            f"Ask one of: {', '.join(sorted(r.value for r in roles)) or 'nobody'}.",
+        )
+    if override_reason.strip():
+        if role not in policy.override_roles:
+            raise NotPermitted(
+                f"A {role.value} may not override release requirements.",
+                f"Ask one of: {', '.join(sorted(r.value for r in policy.override_roles))}.",
+            )
+        return
+    days = policy.quarantine_days.get(current, 0)
+    if since is not None and at < since + timedelta(days=days):
+        due = since + timedelta(days=days)
+        raise ForbiddenTransition(
+            f"The {days}-day {current.value} period ends {due.isoformat()}; it is not served yet.",
+            "Wait until it ends, or have a family doctor release early with a reason.",
+        )
+    if policy.release_needs_negative_test:
+        max_age = timedelta(hours=policy.negative_test_max_age_hours)
+        if last_negative_test is None or not (at - max_age <= last_negative_test <= at):
+            raise ForbiddenTransition(
+                f"Release from {current.value} needs a negative test taken within "
+                f"{policy.negative_test_max_age_hours} hours.",
+                "Record a negative test result first, or have a family doctor override "
+                "with a reason.",
+            )
+
+
+def check_tag_reason(tag: Tag) -> None:
+    """An arrival from a risk area names where from and when."""
+    if tag.kind is TagKind.RISK_AREA_ARRIVAL and (not tag.origin or tag.arrived_on is None):
+        raise InvalidInput("An arrival from a risk area needs its origin and arrival date.",
+                           "Give origin (e.g. '云南') and arrived_on (e.g. 2020-02-10).")
