@@ -1,0 +1,85 @@
+"""PostgreSQL, for districts and cities: eventsourcing's recorder plus the subject-key table.
+
+The keys of a save are written by the same pipelined transaction as its events. Large saves
+are the caller's to chunk (psycopg's pipeline has been seen to hang on one insert of 40,000+
+events); the application caps a batch at ``MAX_BATCH``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing import postgres
+from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent, Transcoder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from adapters.vault import KEY_TABLE, KeyVault
+
+
+class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
+    vault: KeyVault
+
+    def __init__(self, datastore: postgres.PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.key_table = SQL("{0}.{1}").format(Identifier(datastore.schema or "public"),
+                                               Identifier(KEY_TABLE))
+        self.sql_create_statements.append(SQL(
+            "CREATE TABLE IF NOT EXISTS {0} (subject_id uuid PRIMARY KEY, key bytea NOT NULL)"
+        ).format(self.key_table))
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        try:
+            ids = super().insert_events(stored_events, **kwargs)
+        except BaseException:
+            self.vault.rolled_back()
+            raise
+        self.vault.committed()
+        return ids
+
+    def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> None:
+        new, erase = self.vault.take_pending()
+        if new:
+            curs.executemany(SQL("INSERT INTO {0} (subject_id, key) VALUES (%s, %s)").format(
+                self.key_table), list(new.items()))
+        if erase:
+            curs.execute(SQL("DELETE FROM {0} WHERE subject_id = ANY(%s)").format(
+                self.key_table), (list(erase),))
+        super()._insert_events(curs, stored_events, **kwargs)
+
+    def load_keys(self, ids: list[UUID]) -> dict[UUID, bytes]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT subject_id, key FROM {0} WHERE subject_id = ANY(%s)").format(
+                self.key_table), (ids,))
+            return {row["subject_id"]: bytes(row["key"]) for row in curs.fetchall()}
+
+
+class Factory(postgres.PostgresFactory):
+    application_recorder_class = KeyedPostgresRecorder
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        self._recorder: KeyedPostgresRecorder | None = None
+        self.vault = KeyVault(self._load_keys)
+
+    def _load_keys(self, ids: list[UUID]) -> dict[UUID, bytes]:
+        return self.application_recorder().load_keys(ids)  # type: ignore[attr-defined]
+
+    def mapper(self, transcoder: Transcoder | None = None,
+               mapper_class: type[Mapper[Any]] | None = None) -> Mapper[Any]:
+        mapper = super().mapper(transcoder, mapper_class)
+        mapper.vault = self.vault  # type: ignore[attr-defined]
+        return mapper
+
+    def application_recorder(self) -> ApplicationRecorder:
+        if self._recorder is None:
+            recorder = super().application_recorder()
+            assert isinstance(recorder, KeyedPostgresRecorder)
+            recorder.vault = self.vault
+            self._recorder = recorder
+        return self._recorder

@@ -1,0 +1,61 @@
+"""Where gridcore keeps its events, chosen by environment variables (see README).
+
+``GRIDCORE_STORE``: ``sqlite`` (default, ``GRIDCORE_SQLITE_PATH``, default
+``./var/gridcore.sqlite``), ``postgres`` (``GRIDCORE_PG_DSN`` or the ``POSTGRES_*`` variables
+eventsourcing reads) or ``memory``. The result is an eventsourcing environment for
+``GridcoreApp(env)``; explicit eventsourcing variables (``PERSISTENCE_MODULE``...) win.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+DEFAULT_SQLITE_PATH = "./var/gridcore.sqlite"
+
+
+def sqlite_env(path: str | os.PathLike[str]) -> dict[str, str]:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return {"PERSISTENCE_MODULE": "adapters.sqlite_store", "SQLITE_DBNAME": str(path),
+            "SQLITE_LOCK_TIMEOUT": "30"}
+
+
+def postgres_env(dsn: str = "postgresql://postgres@127.0.0.1:5432/test",
+                 schema: str = "") -> dict[str, str]:
+    url = urlparse(dsn)
+    env = {
+        "PERSISTENCE_MODULE": "adapters.postgres_store",
+        "POSTGRES_DBNAME": url.path.lstrip("/") or "test",
+        "POSTGRES_HOST": url.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": unquote(url.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(url.password or ""),
+        "POSTGRES_POOL_SIZE": "8",
+        "POSTGRES_MAX_OVERFLOW": "16",
+    }
+    if schema:
+        env["POSTGRES_SCHEMA"] = schema
+    return env
+
+
+def memory_env() -> dict[str, str]:
+    return {"PERSISTENCE_MODULE": "adapters.memory_store"}
+
+
+def store_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The eventsourcing environment for the store the environment variables choose."""
+    environ = os.environ if environ is None else environ
+    store = environ.get("GRIDCORE_STORE", "sqlite").lower()
+    if store == "sqlite":
+        env = sqlite_env(environ.get("GRIDCORE_SQLITE_PATH", DEFAULT_SQLITE_PATH))
+    elif store == "postgres":
+        env = postgres_env(environ.get("GRIDCORE_PG_DSN",
+                                       "postgresql://postgres@127.0.0.1:5432/test"),
+                           environ.get("GRIDCORE_PG_SCHEMA", ""))
+    elif store == "memory":
+        env = memory_env()
+    else:
+        raise ValueError(f"GRIDCORE_STORE={store!r} is unknown; use sqlite, postgres or memory")
+    return env
