@@ -33,8 +33,20 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
+        """Keys and events in one transaction, statement by statement.
+
+        eventsourcing pipelines these statements; with a large batch the client can block
+        writing a multi-megabyte insert while the server blocks writing earlier results
+        (a pipeline deadlock, as in psycopg issue #685), so this path does not pipeline.
+        """
+        ids: Sequence[int] | None = None
         try:
-            ids = super().insert_events(stored_events, **kwargs)
+            with (self.datastore.get_connection() as conn, conn.transaction(),
+                  conn.cursor() as curs):
+                self._insert_events(curs, stored_events, **kwargs)
+                if stored_events:
+                    self._insert_stored_events(curs, stored_events, **kwargs)
+                    ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         except BaseException:
             self.vault.rolled_back()
             raise
@@ -45,12 +57,13 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
                        **kwargs: Any) -> None:
         new, erase = self.vault.take_pending()
         if new:
-            curs.executemany(SQL("INSERT INTO {0} (subject_id, key) VALUES (%s, %s)").format(
-                self.key_table), list(new.items()))
+            # One statement over arrays: a large executemany inside psycopg's pipeline can hang.
+            curs.execute(SQL("INSERT INTO {0} (subject_id, key) "
+                             "SELECT * FROM unnest(%s::uuid[], %s::bytea[])").format(
+                self.key_table), (list(new), list(new.values())))
         if erase:
             curs.execute(SQL("DELETE FROM {0} WHERE subject_id = ANY(%s)").format(
                 self.key_table), (list(erase),))
-        super()._insert_events(curs, stored_events, **kwargs)
 
     def load_keys(self, ids: list[UUID]) -> dict[UUID, bytes]:
         with self.datastore.transaction(commit=False) as curs:

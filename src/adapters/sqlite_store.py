@@ -29,13 +29,22 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
+        erasing = bool(self.vault.take_pending()[1])
         try:
             ids = super().insert_events(stored_events, **kwargs)
         except BaseException:
             self.vault.rolled_back()
             raise
         self.vault.committed()
+        if erasing:
+            self.checkpoint()
         return ids
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file and truncate it: an erased key's
+        page was zeroed (secure_delete), but older copies of it stay in the WAL until then."""
+        with self.datastore.get_connection(commit=True) as conn:
+            conn._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **_: Any) -> Sequence[int] | None:

@@ -8,9 +8,9 @@ neither a key nor a lost one. Destroying a key makes that subject's sealed field
 
 from __future__ import annotations
 
-import base64
 import os
 import threading
+from base64 import b64decode, b64encode
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -34,7 +34,7 @@ class KeyVault:
 
     def __init__(self, load: Callable[[list[UUID]], dict[UUID, bytes]]) -> None:
         self._load = load
-        self._cache: OrderedDict[UUID, AESGCM | None] = OrderedDict()
+        self._cache: OrderedDict[UUID, bytes | None] = OrderedDict()
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -52,8 +52,9 @@ class KeyVault:
     def committed(self) -> None:
         new, erase = self._pending()
         with self._lock:
-            for sid, key in new.items():
-                self._remember(sid, AESGCM(key))
+            if len(new) < self.cache_size // 4:  # a bulk load would only churn the cache
+                for sid, key in new.items():
+                    self._remember(sid, key)
             for sid in erase:
                 self._remember(sid, None)
         new.clear()
@@ -64,8 +65,8 @@ class KeyVault:
         new.clear()
         erase.clear()
 
-    def _remember(self, sid: UUID, aead: AESGCM | None) -> None:
-        self._cache[sid] = aead
+    def _remember(self, sid: UUID, key: bytes | None) -> None:
+        self._cache[sid] = key
         self._cache.move_to_end(sid)
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
@@ -79,14 +80,15 @@ class KeyVault:
         with self._lock:
             if sid in self._cache:
                 cached = self._cache[sid]
-                if cached is not None or not create:
-                    return cached
+                if cached is not None:
+                    return AESGCM(cached)
+                if not create:
+                    return None
         found = self._load([sid]).get(sid)
         if found is not None:
-            aead = AESGCM(found)
             with self._lock:
-                self._remember(sid, aead)
-            return aead
+                self._remember(sid, found)
+            return AESGCM(found)
         if not create:
             return None
         key = AESGCM.generate_key(bit_length=256)
@@ -95,9 +97,11 @@ class KeyVault:
 
     def seal_new(self, sid: UUID, data: dict[str, Any]) -> dict[str, Any]:
         """Seal a subject that is created by this event (no look-up: its key is new)."""
-        key = os.urandom(32)
+        rnd = os.urandom(44)
+        key, nonce = rnd[:32], rnd[32:]
         self._pending()[0][sid] = key
-        return _seal(AESGCM(key), sid, data)
+        blob = AESGCM(key).encrypt(nonce, orjson.dumps(data, default=_default), sid.bytes)
+        return {"subject_id": data["subject_id"], "sealed": b64encode(nonce + blob).decode()}
 
     def seal(self, sid: UUID, data: dict[str, Any]) -> dict[str, Any]:
         aead = self._aead(sid, create=True)
@@ -109,7 +113,7 @@ class KeyVault:
         aead = self._aead(sid, create=False)
         if aead is None:
             return None
-        blob = base64.b64decode(data["sealed"])
+        blob = b64decode(data["sealed"])
         try:
             plain = aead.decrypt(blob[:12], blob[12:], sid.bytes)
         except InvalidTag:
@@ -130,7 +134,7 @@ class KeyVault:
 def _seal(aead: AESGCM, sid: UUID, data: dict[str, Any]) -> dict[str, Any]:
     nonce = os.urandom(12)
     blob = nonce + aead.encrypt(nonce, orjson.dumps(data, default=_default), sid.bytes)
-    return {"subject_id": str(sid), "sealed": base64.b64encode(blob).decode()}
+    return {"subject_id": data["subject_id"], "sealed": b64encode(blob).decode()}
 
 
 def _default(obj: Any) -> Any:

@@ -1,0 +1,114 @@
+"""``gridcore import households FILE``: import a grid office's household register.
+
+Exit codes: 0 imported (or everything was already registered), 1 the file had errors and
+nothing (or, with ``--good-rows-only``, only the clean households) was imported, 2 the file
+could not be read as a register (unreadable, wrong format, required columns missing).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from adapters.importer import ImportResult, RegisterFormatError, import_households
+from gridcore.errors import GridcoreError
+
+import_cli = typer.Typer(help="Import registers (导入登记表).", no_args_is_help=True)
+
+EXIT_OK, EXIT_ROW_ERRORS, EXIT_UNREADABLE = 0, 1, 2
+
+
+@import_cli.callback()
+def import_root() -> None:
+    """Import registers (导入登记表)."""
+
+
+@import_cli.command("households")
+def households(
+    file: Annotated[Path, typer.Argument(
+        help="The register: CSV (UTF-8 or GB18030) or Excel .xlsx, one row per resident.")],
+    good_rows_only: Annotated[bool, typer.Option(
+        "--good-rows-only",
+        help="Import the households none of whose rows has an error; report the rest.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Check the file only; write nothing.")] = False,
+    max_errors: Annotated[int, typer.Option(
+        "--max-errors", min=1, help="Show at most this many errors in the table.")] = 200,
+) -> None:
+    """Import households (住户) from a register: 户号, 微网格, 楼栋, 地址, 姓名, 电话, 身份证号,
+    出生年份, 弱势 (or household_no, micro_grid, building, address, name, phone, id_number,
+    birth_year, vulnerabilities)."""
+    from adapters.cli import open_app
+
+    console = Console()
+    app = open_app()
+    try:
+        result = import_households(app, file, good_rows_only=good_rows_only, dry_run=dry_run,
+                                   console=console)
+    except RegisterFormatError as e:
+        console.print(f"[bold red]✗ cannot read the register (无法读取):[/] {escape(str(e))}")
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    except GridcoreError as e:
+        console.print(f"[bold red]✗ import failed (导入失败):[/] {escape(str(e))}")
+        raise typer.Exit(EXIT_ROW_ERRORS) from None
+    finally:
+        app.close()
+    print_errors(console, file, result, max_errors)
+    console.print(summary(file, result, good_rows_only, dry_run))
+    if not result.header_ok:
+        raise typer.Exit(EXIT_UNREADABLE)
+    raise typer.Exit(EXIT_ROW_ERRORS if result.errors else EXIT_OK)
+
+
+def print_errors(console: Console, file: Path, result: ImportResult, limit: int) -> None:
+    if not result.errors:
+        return
+    table = Table(title=f"登记表错误 errors in {escape(file.name)}", title_justify="left")
+    table.add_column("行 row", justify="right", no_wrap=True)
+    table.add_column("列 column", no_wrap=True)
+    table.add_column("原因 reason (what was wrong, what would be right)", overflow="fold")
+    for e in result.errors[:limit]:
+        table.add_row(str(e.row), escape(e.column), escape(e.message))
+    console.print(table)
+    if len(result.errors) > limit:
+        console.print(f"… {len(result.errors) - limit} more errors not shown "
+                      "(use --max-errors to see them).")
+
+
+def summary(file: Path, result: ImportResult, good_rows_only: bool, dry_run: bool) -> str:
+    found = (f"{result.households_in_file} households (户) / {result.residents_in_file} "
+             f"residents (人) in {escape(file.name)}")
+    already = f"{result.already_registered} already registered (已登记)"
+    if not result.header_ok:
+        return (f"[bold red]✗ {escape(file.name)} is not a household register:[/] fix the "
+                "header row (表头) above; nothing was imported (未导入).")
+    problems = (f"{len(result.errors)} error{'s' if len(result.errors) != 1 else ''} in "
+                f"{len(result.bad_rows)} row{'s' if len(result.bad_rows) != 1 else ''} (错误)")
+    clean = result.households_in_file - result.already_registered - result.skipped
+    if dry_run:
+        verdict = f"[red]✗ {problems}[/]" if result.errors else "[green]✓ no errors[/]"
+        return (f"{verdict} · checked (检查) {found} · {already} · {clean} would be imported; "
+                "nothing was written (--dry-run).")
+    imported = (f"imported (已导入) {result.households} households / {result.residents} "
+                "residents")
+    cap = ""
+    if result.over_cap:
+        grids = ", ".join(f"{code} (+{n})" for code, n in sorted(result.over_cap.items()))
+        cap = f" · above the resident soft cap (超出软上限, allowed): {grids}"
+    if not result.errors and not result.households and result.already_registered:
+        return (f"[green]✓ nothing new (无新增):[/] all {result.already_registered} households "
+                f"in {escape(file.name)} are already registered (已登记).")
+    if not result.errors:
+        return f"[green]✓ {imported}[/] · {already} · {found}{cap}"
+    if good_rows_only:
+        return (f"[yellow]! {imported}[/] · {result.skipped} households with errors skipped "
+                f"(跳过) · {already} · {problems} · {found}{cap}")
+    rerun = (f", or rerun with --good-rows-only to import the {clean} clean households"
+             if clean else "")
+    return (f"[red]✗ {problems}: nothing was imported (未导入).[/] {found} · {already}. Fix the "
+            f"rows above{rerun}.")

@@ -1,0 +1,627 @@
+"""Bulk household import from a grid office's register (住户登记表).
+
+A register is a CSV file (UTF-8 with or without BOM, or GB18030 as older Excel versions save
+it) or an Excel ``.xlsx`` workbook (first sheet), one row per resident. Rows with the same 户号
+form one household; its members are numbered in row order. Columns, by their Chinese header or
+the English alias (extra columns are ignored):
+
+==========  ================  ========  ===================================================
+header      alias             required  content
+==========  ================  ========  ===================================================
+户号        household_no      yes       the household number, e.g. ``712-05-1-101``
+微网格      micro_grid        yes       the micro-grid code, e.g. ``420102001712-01``
+楼栋        building          no        the building number in the community (``3`` or ``3栋``)
+地址        address           yes       the door address, e.g. ``5栋1单元101``
+姓名        name              yes       the resident's name
+电话        phone             no        mobile or landline
+身份证号    id_number         no        18 characters with a GB 11643 check character
+出生年份    birth_year        no        e.g. ``1952`` (taken from the ID number when empty)
+弱势        vulnerabilities   no        labels separated by ``;``, ``、`` or ``,``
+==========  ================  ========  ===================================================
+
+微网格, 楼栋 and 地址 describe the household: a later row of a household may leave them empty (as
+merged cells read), but it may not contradict the household's first row.
+
+Every row is checked before anything is written. A file with errors imports nothing, unless
+``good_rows_only=True``, which imports the households none of whose rows has an error. A
+household that is already registered is counted, not imported again, so importing the same
+file twice is harmless. Error messages never repeat a phone number, ID number, name or address
+unmasked. The application is used through its public API only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from gridcore.application import MAX_BATCH, GridcoreApp, HouseholdRow, new_member
+from gridcore.building import building_id
+from gridcore.errors import GridcoreError, InvalidInput, NotFound
+from gridcore.grid import GridNode, Level
+from gridcore.household import VULNERABILITY_LABELS, Member, Vulnerability, check_address
+from gridcore.identity import IdNumber, Phone
+
+# ---- the register's columns -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    required: bool
+    synonyms: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.header} {self.key}"
+
+
+COLUMNS = (
+    Column("household_no", "户号", True, ("户编号", "户籍号")),
+    Column("micro_grid", "微网格", True, ("微网格编码", "微网格代码", "网格编码", "片区编码")),
+    Column("building", "楼栋", False, ("楼栋号", "楼号")),
+    Column("address", "地址", True, ("住址", "门牌", "门牌号", "详细地址")),
+    Column("name", "姓名", True, ()),
+    Column("phone", "电话", False, ("联系电话", "手机", "手机号", "手机号码", "电话号码")),
+    Column("id_number", "身份证号", False, ("身份证", "身份证号码", "公民身份号码")),
+    Column("birth_year", "出生年份", False, ("出生年", "出生年月")),
+    Column("vulnerabilities", "弱势", False, ("弱势标签", "弱势情况", "弱势类别")),
+)
+BY_KEY = {c.key: c for c in COLUMNS}
+HOUSEHOLD_KEYS = ("micro_grid", "building", "address")
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s*＊_\-]+", "", text.replace("\ufeff", "")).lower()
+
+
+_ALIASES: dict[str, str] = {}
+for _c in COLUMNS:
+    for _name in (_c.header, _c.key, *_c.synonyms):
+        _ALIASES[_norm(_name)] = _c.key
+
+
+def column_key(header: str) -> str | None:
+    """The column a header names: ``户号``, ``household_no``, ``户号 household_no``,
+    ``*户号`` or ``电话(phone)`` all work."""
+    key = _ALIASES.get(_norm(header))
+    if key is None:
+        for token in re.split(r"[\s/|()（）\[\]【】]+", header):
+            if token and (key := _ALIASES.get(_norm(token))) is not None:
+                break
+    return key
+
+
+# ---- vulnerability labels --------------------------------------------------------------------
+
+_VULN_SPLIT = re.compile(r"[;；、,，]+")
+_VULNS: dict[str, Vulnerability] = {}
+for _v, _label in VULNERABILITY_LABELS.items():
+    _zh, _en = _label.split(" ", 1)
+    for _name in (_v.value, _zh, _en, _label, _v.value.replace("_", " ")):
+        _VULNS[_norm(_name)] = _v
+_VULNS.update({_norm("65岁及以上"): Vulnerability.AGE_65_PLUS,
+               _norm("65+"): Vulnerability.AGE_65_PLUS,
+               _norm("孕产妇"): Vulnerability.PREGNANCY})
+ACCEPTED_VULNERABILITIES = ", ".join(
+    f"{lab.split(' ', 1)[0]}/{v.value}" for v, lab in VULNERABILITY_LABELS.items())
+
+
+def parse_vulnerabilities(text: str) -> tuple[list[Vulnerability], list[str]]:
+    """The labels of a 弱势 cell, and the parts that are not a known label."""
+    found: list[Vulnerability] = []
+    unknown: list[str] = []
+    for part in _VULN_SPLIT.split(text):
+        if not part.strip():
+            continue
+        v = _VULNS.get(_norm(part))
+        if v is None:
+            unknown.append(part.strip())
+        elif v not in found:
+            found.append(v)
+    return found, unknown
+
+
+# ---- results ---------------------------------------------------------------------------------
+
+
+class RowError(NamedTuple):
+    """One problem: the row as the office sees it (the header is row 1), the column as its
+    header reads, and what was wrong and what would be right."""
+
+    row: int
+    column: str
+    message: str
+
+
+@dataclass
+class ImportResult:
+    """What an import found and did. ``households`` and ``residents`` count what this import
+    registered; ``errors`` is empty when the file was clean."""
+
+    rows: int = 0
+    households_in_file: int = 0
+    residents_in_file: int = 0
+    households: int = 0
+    residents: int = 0
+    already_registered: int = 0
+    skipped: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    header_ok: bool = True
+    over_cap: dict[str, int] = field(default_factory=dict)
+    notification_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def bad_rows(self) -> list[int]:
+        return sorted({e.row for e in self.errors})
+
+
+class RegisterFormatError(InvalidInput):
+    """The file cannot be read as a register at all (not CSV/XLSX, undecodable, empty)."""
+
+    code = "REGISTER_FORMAT"
+
+
+# ---- reading the file ------------------------------------------------------------------------
+
+XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+HEADER_SEARCH_ROWS = 10
+
+
+@dataclass
+class Table:
+    """The cells of a register, rows numbered as the office sees them (from 1)."""
+
+    rows: list[tuple[int, list[Any]]]
+    kind: str
+
+
+def read_table(path: str | Path) -> Table:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise RegisterFormatError(f"Cannot read {path}: {e.strerror or e}.",
+                                  "Give the path of a CSV or .xlsx register.") from None
+    if not data.strip():
+        raise RegisterFormatError(f"{path.name} is empty.",
+                                  "Export the register with its header row and resident rows.")
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise RegisterFormatError(f"{path.name} is an old Excel .xls workbook.",
+                                  "Save it as Excel .xlsx (Excel 工作簿) or CSV UTF-8 and retry.")
+    if path.suffix.lower() in XLSX_SUFFIXES or data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(path, data)
+    return _read_csv(path, data)
+
+
+def _decode(path: Path, data: bytes) -> str:
+    if b"\x00" in data:
+        raise RegisterFormatError(f"{path.name} is not a text (CSV) file.",
+                                  "Give a CSV (UTF-8 or GB18030) or .xlsx register.")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise RegisterFormatError(f"{path.name} is neither UTF-8 nor GB18030 text.",
+                              "Save it as CSV UTF-8 (CSV UTF-8 逗号分隔) and retry.")
+
+
+def _read_csv(path: Path, data: bytes) -> Table:
+    text = _decode(path, data)
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as e:
+        raise RegisterFormatError(f"{path.name} is not valid CSV: {e}.",
+                                  "Check the quotes, or save the file again as CSV.") from None
+    return Table([(i, list(r)) for i, r in enumerate(records, start=1)], "csv")
+
+
+def _read_xlsx(path: Path, data: bytes) -> Table:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
+        raise RegisterFormatError(f"{path.name} is not a readable .xlsx workbook ({e}).",
+                                  "Open it in Excel and save it again as .xlsx, or export CSV."
+                                  ) from None
+    try:
+        ws = wb.worksheets[0] if wb.worksheets else None
+        if ws is None:
+            raise RegisterFormatError(f"{path.name} has no worksheet.",
+                                      "Put the register on the first sheet.")
+        rows = [(i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)]
+    finally:
+        wb.close()
+    return Table(rows, "xlsx")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+# ---- checking ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    row: int
+    cells: dict[str, str]
+    numeric_id: bool = False
+    member: Member | None = None
+
+
+@dataclass
+class _Household:
+    no: str
+    rows: list[_Row] = field(default_factory=list)
+    micro_grid: str = ""
+    address: str = ""
+    building: str = ""
+    community: str = ""
+    registered: bool = False
+
+
+@dataclass
+class _Plan:
+    result: ImportResult
+    households: dict[str, _Household]
+    headers: dict[str, str]
+
+
+class _Checker:
+    """Validates rows against the grid through the application's public API."""
+
+    def __init__(self, app: GridcoreApp, headers: dict[str, str], result: ImportResult) -> None:
+        self.app = app
+        self.headers = headers
+        self.result = result
+        self.grids: dict[str, tuple[str, str | None]] = {}
+        self.this_year = app.clock().year
+
+    def error(self, row: int, key: str, problem: str, remedy: str = "") -> None:
+        column = self.headers.get(key, BY_KEY[key].label if key in BY_KEY else key)
+        self.result.errors.append(RowError(row, column, f"{problem} {remedy}".strip()))
+
+    def grid(self, code: str) -> tuple[str, str | None]:
+        """(community code, None) for an active micro-grid, else ('', what is wrong)."""
+        if code not in self.grids:
+            self.grids[code] = self._check_grid(code)
+        return self.grids[code]
+
+    def _check_grid(self, code: str) -> tuple[str, str | None]:
+        try:
+            node = self.app.node(code)
+        except NotFound:
+            return "", (f"Micro-grid code {code!r} is unknown. "
+                        f"{self._suggest(code) or 'Check the code against the grid.'}")
+        if node.level is not Level.MICRO_GRID:
+            kids = self._micro_grids_of(node)
+            hint = (f"Use one of its micro-grids: {kids}." if kids
+                    else "Give the code of a micro-grid (微网格).")
+            return "", f"{code} is a {node.level.label} ({node.name}), not a micro-grid. {hint}"
+        try:
+            node.require_active()
+        except GridcoreError as e:
+            return "", str(e)
+        return node.parent_code or "", None
+
+    @staticmethod
+    def _micro_grids_of(node: GridNode, limit: int = 6) -> str:
+        """A community's micro-grid codes (a few), or '' for another level."""
+        if node.level is not Level.COMMUNITY or not node.children:
+            return ""
+        kids = node.children[:limit] + (["…"] if len(node.children) > limit else [])
+        return ", ".join(kids)
+
+    def _suggest(self, code: str) -> str:
+        parent = re.split(r"[-_]", code, maxsplit=1)[0]
+        if parent == code:
+            return ""
+        try:
+            node = self.app.node(parent)
+        except NotFound:
+            return ""
+        kids = self._micro_grids_of(node)
+        return f"Micro-grids of {node.code} ({node.name}): {kids}." if kids else ""
+
+    # -- one household -------------------------------------------------------------------
+
+    def household(self, h: _Household, seen_ids: dict[str, int]) -> None:
+        first = h.rows[0]
+        for key in HOUSEHOLD_KEYS:
+            given = [(r.row, v) for r in h.rows if (v := r.cells.get(key, ""))]
+            if not given:
+                continue
+            (ref_row, ref), what = given[0], BY_KEY[key]
+            setattr(h, key, ref)
+            for row, value in given[1:]:
+                if value == ref:
+                    continue
+                problem = (f"Household {h.no} has a different address here than in row "
+                           f"{ref_row}." if key == "address" else
+                           f"Household {h.no} has {what.key.replace('_', '-')} {value!r} here "
+                           f"but {ref!r} in row {ref_row}.")
+                self.error(row, key, problem,
+                           f"Give every row of a household the same {what.header} (or leave "
+                           "it empty after the first).")
+        if not h.micro_grid:
+            self.error(first.row, "micro_grid", "The micro-grid code is missing.",
+                       "Give the household's micro-grid (微网格) code, e.g. '420102001712-01'.")
+        if not h.address:
+            self.error(first.row, "address", "The address is missing.",
+                       "Give the household's door address (门牌), e.g. '5栋1单元101'.")
+        else:
+            try:
+                check_address(h.address)
+            except InvalidInput:
+                self.error(first.row, "address", "The address is too short or too long.",
+                           "Give the door address in 2 to 200 characters, e.g. '5栋1单元101'.")
+        for r in h.rows:
+            code = r.cells.get("micro_grid", "")
+            if code:
+                community, problem = self.grid(code)
+                if problem:
+                    self.error(r.row, "micro_grid", problem)
+                elif code == h.micro_grid:
+                    h.community = community
+        for member_no, r in enumerate(h.rows, start=1):
+            self.resident(h, member_no, r, seen_ids)
+
+    def resident(self, h: _Household, member_no: int, r: _Row, seen_ids: dict[str, int]) -> None:
+        before = len(self.result.errors)
+        cells = r.cells
+        name = cells.get("name", "")
+        if not name:
+            self.error(r.row, "name", "The name is missing.", "Give the resident's name (姓名).")
+        elif len(name) > 50:
+            self.error(r.row, "name", "The name is longer than 50 characters.",
+                       "Give only the resident's name in this column.")
+        phone = None
+        if raw := cells.get("phone", ""):
+            try:
+                phone = Phone.parse(raw)
+            except ValueError as e:
+                self.error(r.row, "phone", f"The {e}.", "Correct it or leave the cell empty.")
+        id_number = None
+        if raw := cells.get("id_number", ""):
+            try:
+                id_number = IdNumber.parse(raw)
+            except ValueError as e:
+                hint = ("Excel stored it as a number and dropped digits: format the column as "
+                        "text (文本) and enter it again." if r.numeric_id
+                        else "Correct it or leave the cell empty.")
+                self.error(r.row, "id_number", f"The {e}.", hint)
+            else:
+                key = id_number.reveal()
+                if key in seen_ids:
+                    self.error(r.row, "id_number",
+                               f"The ID number {id_number} is already given in row "
+                               f"{seen_ids[key]}.",
+                               "A person is registered once: remove the duplicate row or "
+                               "correct the number.")
+                else:
+                    seen_ids[key] = r.row
+        birth_year = self.birth_year(r, id_number)
+        vulnerabilities: list[Vulnerability] = []
+        if raw := cells.get("vulnerabilities", ""):
+            vulnerabilities, unknown = parse_vulnerabilities(raw)
+            if unknown:
+                self.error(r.row, "vulnerabilities",
+                           f"Unknown vulnerability label{'s' if len(unknown) > 1 else ''} "
+                           f"{'、'.join(repr(u) for u in unknown)}.",
+                           f"Use {ACCEPTED_VULNERABILITIES}, separated by ; 、 or ,.")
+        if len(self.result.errors) > before or not name:
+            return
+        try:
+            r.member = new_member(h.no, member_no, name, phone.reveal() if phone else None,
+                                  id_number.reveal() if id_number else None, birth_year,
+                                  vulnerabilities)
+        except GridcoreError as e:
+            self.error(r.row, "name", str(e))
+
+    def birth_year(self, r: _Row, id_number: IdNumber | None) -> int | None:
+        raw = r.cells.get("birth_year", "")
+        from_id = int(id_number.reveal()[6:10]) if id_number else None
+        if not raw:
+            return from_id
+        m = re.fullmatch(r"(\d{4})(?:\s*年.*|[-/.]\d{1,2}(?:[-/.]\d{1,2})?(?:[T ].*)?)?", raw)
+        if m is None:
+            self.error(r.row, "birth_year", f"Birth year {raw!r} is not a year.",
+                       "Give a 4-digit year, e.g. 1952.")
+            return None
+        year = int(m.group(1))
+        if not 1890 <= year <= self.this_year:
+            self.error(r.row, "birth_year", f"Birth year {year} is implausible.",
+                       f"Give a year from 1890 to {self.this_year}, e.g. 1952.")
+            return None
+        if from_id is not None and from_id != year:
+            self.error(r.row, "birth_year",
+                       f"Birth year {year} disagrees with the ID number's birth year.",
+                       "Correct one of them, or leave 出生年份 empty to take it from the ID.")
+            return None
+        return year
+
+
+def _header(table: Table, result: ImportResult) -> tuple[int, dict[int, str], dict[str, str]]:
+    """Find the header row (the first of the first rows naming two known columns) and map
+    column positions to keys. Missing or repeated columns are errors of row 1 (or the header's
+    row)."""
+    candidates = [(i, cells) for i, cells in table.rows[:HEADER_SEARCH_ROWS]
+                  if any(_text(c) for c in cells)]
+    if not candidates:
+        names = ", ".join(c.header for c in COLUMNS)
+        raise RegisterFormatError("The file has no header row.",
+                                  f"Start with a header row: {names}.")
+    header_row, cells = next(
+        ((i, cs) for i, cs in candidates
+         if len({column_key(_text(c)) for c in cs} - {None}) >= 2), candidates[0])
+    positions: dict[int, str] = {}
+    headers: dict[str, str] = {}
+    for pos, cell in enumerate(cells):
+        text = _text(cell)
+        key = column_key(text) if text else None
+        if key is None:
+            continue
+        if key in headers:
+            result.errors.append(RowError(header_row, text, (
+                f"Column {BY_KEY[key].label} appears twice (also as {headers[key]!r}). "
+                "Keep one of them.")))
+            continue
+        positions[pos] = key
+        headers[key] = text
+    for c in COLUMNS:
+        if c.required and c.key not in headers:
+            result.errors.append(RowError(header_row, c.label, (
+                f"The required column {c.header} ({c.key}) is missing. "
+                f"Add a column headed {c.header!r} or {c.key!r}.")))
+    result.header_ok = not result.errors
+    return header_row, positions, headers
+
+
+PROGRESS_MIN_ROWS = 200
+
+
+@contextmanager
+def _progress(console: Console | None, total_rows: int) -> Iterator[Progress | None]:
+    if console is None or total_rows < PROGRESS_MIN_ROWS:
+        yield None
+        return
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, transient=True,
+                        disable=not console.is_terminal)
+    with progress:
+        yield progress
+
+
+def check_register(app: GridcoreApp, path: str | Path,
+                   console: Console | None = None) -> ImportResult:
+    """Check a register without writing anything."""
+    table = read_table(path)
+    with _progress(console, len(table.rows)) as progress:
+        return _check(app, table, progress).result
+
+
+def _check(app: GridcoreApp, table: Table, progress: Progress | None = None) -> _Plan:
+    result = ImportResult()
+    header_row, positions, headers = _header(table, result)
+    plan = _Plan(result, {}, headers)
+    if not result.header_ok:
+        return plan
+    checker = _Checker(app, headers, result)
+    households = plan.households
+    id_pos = next((p for p, k in positions.items() if k == "id_number"), None)
+    for row_no, cells in table.rows:
+        if row_no <= header_row or not any(_text(c) for c in cells):
+            continue
+        values = {key: _text(cells[pos]) if pos < len(cells) else ""
+                  for pos, key in positions.items()}
+        numeric_id = (table.kind == "xlsx" and id_pos is not None and id_pos < len(cells)
+                      and isinstance(cells[id_pos], int | float))
+        r = _Row(row_no, values, numeric_id)
+        result.rows += 1
+        no = values.get("household_no", "")
+        if not no:
+            checker.error(row_no, "household_no", "The household number is missing.",
+                          "Give the household number (户号); rows with the same 户号 form "
+                          "one household.")
+            continue
+        households.setdefault(no, _Household(no)).rows.append(r)
+    result.households_in_file = len(households)
+    result.residents_in_file = sum(len(h.rows) for h in households.values())
+    task = progress.add_task("检查 checking", total=len(households)) if progress else None
+    seen_ids: dict[str, int] = {}
+    for h in households.values():
+        checker.household(h, seen_ids)
+        try:
+            app.household_by_no(h.no)
+        except NotFound:
+            pass
+        else:
+            h.registered = True
+            result.already_registered += 1
+        if progress is not None and task is not None:
+            progress.advance(task)
+    result.errors.sort(key=lambda e: e.row)
+    return plan
+
+
+def import_households(app: GridcoreApp, path: str | Path, *, good_rows_only: bool = False,
+                      dry_run: bool = False, batch_size: int = MAX_BATCH,
+                      console: Console | None = None) -> ImportResult:
+    """Import a household register (CSV or .xlsx), see the module's documentation.
+
+    Raises :class:`RegisterFormatError` when the file cannot be read as a table; everything
+    else wrong with the file is in the result's ``errors``. With errors, nothing is written
+    unless ``good_rows_only``; ``dry_run`` checks without writing. Households are registered
+    in batches of at most ``batch_size`` (itself at most ``MAX_BATCH``), one transaction each.
+    """
+    table = read_table(path)
+    with _progress(console, len(table.rows)) as progress:
+        plan = _check(app, table, progress)
+        result = plan.result
+        bad = set(result.bad_rows)
+        todo = [h for h in plan.households.values()
+                if not h.registered and not any(r.row in bad for r in h.rows)]
+        result.skipped = sum(1 for h in plan.households.values()
+                             if not h.registered and any(r.row in bad for r in h.rows))
+        if dry_run or not result.header_ok or (result.errors and not good_rows_only):
+            return result
+        rows = [HouseholdRow(h.no, h.micro_grid, h.address,
+                             [r.member for r in h.rows if r.member is not None],
+                             building_id(h.community, _building_no(h.building))
+                             if h.building else None)
+                for h in todo]
+        _register(app, rows, result, max(1, min(batch_size, MAX_BATCH)), progress)
+    return result
+
+
+def _building_no(text: str) -> str:
+    """``3``, ``3栋``, ``3号楼``, ``3幢`` and ``3号`` are building 3."""
+    return re.sub(r"(号楼|栋|幢|号)$", "", text.strip()) or text.strip()
+
+
+def _register(app: GridcoreApp, rows: Sequence[HouseholdRow], result: ImportResult,
+              batch_size: int, progress: Progress | None) -> None:
+    task = progress.add_task("登记 registering", total=len(rows)) if progress else None
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start:start + batch_size]
+        report = app.register_households(batch)
+        result.households += report.registered
+        result.already_registered += report.already_registered
+        # Exact unless a concurrent import registered some of this batch's households first
+        # (then the batch's size-weighted share is counted).
+        members = sum(len(r.members) for r in batch)
+        result.residents += members if not report.already_registered else round(
+            members * report.registered / len(batch))
+        result.over_cap.update(report.over_cap)
+        result.notification_id = report.notification_id or result.notification_id
+        if progress is not None and task is not None:
+            progress.advance(task, len(batch))
+
