@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from base64 import b64decode, b64encode
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -32,9 +33,14 @@ class KeyVault:
 
     cache_size = 200_000
 
-    def __init__(self, load: Callable[[list[UUID]], dict[UUID, bytes]]) -> None:
+    def __init__(self, load: Callable[[list[UUID]], dict[UUID, bytes]],
+                 cache_seconds: float | None = None) -> None:
         self._load = load
-        self._cache: OrderedDict[UUID, bytes | None] = OrderedDict()
+        # Another process may erase a key at any time; a cached key would keep decrypting
+        # for as long as it is cached. The default (0) reads the key table every time.
+        self.cache_seconds = (float(os.environ.get("GRIDCORE_KEY_CACHE_SECONDS", "0"))
+                              if cache_seconds is None else cache_seconds)
+        self._cache: OrderedDict[UUID, tuple[bytes | None, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -66,7 +72,9 @@ class KeyVault:
         erase.clear()
 
     def _remember(self, sid: UUID, key: bytes | None) -> None:
-        self._cache[sid] = key
+        if self.cache_seconds <= 0:
+            return
+        self._cache[sid] = (key, time.monotonic() + self.cache_seconds)
         self._cache.move_to_end(sid)
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
@@ -78,10 +86,13 @@ class KeyVault:
         if sid in new:
             return AESGCM(new[sid])
         with self._lock:
-            if sid in self._cache:
-                cached = self._cache[sid]
-                if cached is not None:
-                    return AESGCM(cached)
+            entry = self._cache.get(sid)
+            if entry is not None and entry[1] < time.monotonic():
+                del self._cache[sid]
+                entry = None
+            if entry is not None:
+                if entry[0] is not None:
+                    return AESGCM(entry[0])
                 if not create:
                     return None
         found = self._load([sid]).get(sid)

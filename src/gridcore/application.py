@@ -22,6 +22,7 @@ from gridcore.assignment import (
     Assignment,
     HouseholdWork,
     Plan,
+    PlanItem,
     Worker,
     assignment_id,
     check_responsible_worker,
@@ -63,8 +64,23 @@ MAX_BATCH = 20_000
 MAX_ATTEMPTS = 8
 
 
-def command(fn: Callable[..., R]) -> Callable[..., R]:
-    """Retry on a concurrent write (reloading everything), and apply a client id once."""
+Replay = Callable[..., Any]
+
+
+def command(fn: Callable[..., R] | None = None, *, replay: Replay | None = None) -> Any:
+    """Retry on a concurrent write (reloading everything), and apply a client id once.
+
+    A command already applied under its client id is not run again: it returns the newest
+    notification id (which is at or after the original write), or what ``replay(self, *args,
+    **kwargs)`` rebuilds for commands that return a report.
+    """
+    if fn is None:
+        return functools.partial(command, replay=replay)
+
+    def replayed(self: GridcoreApp, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if replay is not None:
+            return replay(self, *args, **kwargs)
+        return self.recorder.max_notification_id()
 
     @functools.wraps(fn)
     def run(self: GridcoreApp, *args: Any, client_id: str | None = None, **kwargs: Any) -> Any:
@@ -72,7 +88,7 @@ def command(fn: Callable[..., R]) -> Callable[..., R]:
             done = self._find(ClientCommand, client_command_id(client_id))
             if done is not None:
                 done.check_same(fn.__name__)
-                return self.recorder.max_notification_id()
+                return replayed(self, args, kwargs)
         token = _client.set((client_id, fn.__name__) if client_id else None)
         try:
             for attempt in range(MAX_ATTEMPTS):
@@ -81,7 +97,7 @@ def command(fn: Callable[..., R]) -> Callable[..., R]:
                 except IntegrityError:
                     if client_id is not None and self._find(
                             ClientCommand, client_command_id(client_id)) is not None:
-                        return self.recorder.max_notification_id()
+                        return replayed(self, args, kwargs)
                     if attempt == MAX_ATTEMPTS - 1:
                         raise ConcurrencyConflict(
                             f"{fn.__name__} kept colliding with concurrent changes "
@@ -359,7 +375,17 @@ class GridcoreApp(Application[UUID]):
                                               building)])
         return report.notification_id
 
-    @command
+    def _replay_registration(self, rows: Sequence[HouseholdRow]) -> RegistrationReport:
+        return RegistrationReport(already_registered=len(rows),
+                                  notification_id=self.recorder.max_notification_id())
+
+    def _replay_assignment(self, scope: str, round_no: int, days: int) -> Plan:
+        a = self.assignment(scope, round_no)
+        items = [PlanItem(household_id=h, staff_id=s, method=a.method[h])
+                 for h, s in sorted(a.owner.items(), key=lambda i: str(i[0]))]
+        return Plan(items=items, uncovered=list(a.uncovered.values()))
+
+    @command(replay=_replay_registration)
     def register_households(self, rows: Sequence[HouseholdRow]) -> RegistrationReport:
         """Register many households in one transaction; already registered ones are skipped."""
         if len(rows) > MAX_BATCH:
@@ -626,7 +652,7 @@ class GridcoreApp(Application[UUID]):
                                for r in h.residents.values()),
         ) for h in households]
 
-    @command
+    @command(replay=_replay_assignment)
     def assign_scope(self, scope: str, round_no: int, days: int) -> Plan:
         """Distribute the households of a scope to its available staff for a round.
 

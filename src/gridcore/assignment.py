@@ -96,7 +96,8 @@ def distribute(
 
     Preference: last round's worker, then a worker whose home grids include the household's
     micro-grid, then the worker with the most capacity left. Vulnerable households are placed
-    first. A household nobody can take stays uncovered: nobody is overloaded.
+    first, then those with a previous worker. A household nobody can take stays uncovered:
+    nobody is overloaded.
     """
     if days < 1:
         raise InvalidInput(f"A window of {days} days is empty.", "Give at least 1 day.")
@@ -129,8 +130,11 @@ def distribute(
 
     items: list[PlanItem] = []
     uncovered: list[Uncovered] = []
-    ordered = sorted(households, key=lambda h: (not h.vulnerable, h.micro_grid,
-                                                str(h.building_id), str(h.household_id)))
+    # Vulnerable first (door visits are mandatory), then households that keep last round's
+    # worker, so a newcomer cannot use up the capacity a returning pairing needs.
+    ordered = sorted(households, key=lambda h: (
+        not h.vulnerable, h.household_id not in previous, h.micro_grid, str(h.building_id),
+        str(h.household_id)))
     for work in ordered:
         method = choose_method(work)
         cost = costs[method.value]

@@ -39,7 +39,8 @@ def stable_id(kind: str, key: str) -> UUID:
 
 
 class Immutable(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # hide_input_in_errors: a validation error must not echo a phone or ID number.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 
 SEAL = "seal"

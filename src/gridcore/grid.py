@@ -45,7 +45,7 @@ def node_id(code: str) -> UUID:
 
 def check_code(code: str) -> None:
     """A grid code is 1-40 letters, digits or hyphens, starting with a letter or digit."""
-    if not _CODE.match(code):
+    if not _CODE.fullmatch(code):
         raise InvalidInput(
             f"Grid code {code!r} is malformed.",
             "Use 1-40 letters, digits or hyphens, e.g. '420102001003-07'.",
@@ -70,6 +70,9 @@ def child_level(parent_level: Level, child_code: str, parent_code: str) -> Level
 
 def check_move(node_level: Level, new_parent_level: Level, code: str, new_parent: str) -> None:
     """A move keeps the level rule: the new parent is one level above the node."""
+    if node_level is Level.CITY:
+        raise LevelViolation(f"City {code} is the root and cannot be moved.",
+                             "Move districts, streets, communities or micro-grids.")
     if new_parent_level != node_level - 1:
         raise LevelViolation(
             f"Cannot move {node_level.name.lower()} {code} under "
