@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing import popo
-from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent, Transcoder
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 
+from adapters.keyed_factory import KeyedFactoryMixin
 from adapters.vault import KeyVault, MemoryKeyTable
 
 
@@ -32,17 +34,14 @@ class MemoryApplicationRecorder(popo.POPOApplicationRecorder):
         return ids
 
 
-class Factory(popo.POPOFactory):
+class Factory(KeyedFactoryMixin, popo.POPOFactory):
     def __init__(self, env: Any) -> None:
         super().__init__(env)
         self.keys = MemoryKeyTable()
-        self.vault = KeyVault(self.keys.load)
+        self._init_vault()
 
-    def mapper(self, transcoder: Transcoder | None = None,
-               mapper_class: type[Mapper[Any]] | None = None) -> Mapper[Any]:
-        mapper = super().mapper(transcoder, mapper_class)
-        mapper.vault = self.vault  # type: ignore[attr-defined]
-        return mapper
+    def _load_keys(self, ids: list[UUID]) -> dict[UUID, bytes]:
+        return self.keys.load(ids)
 
     def application_recorder(self) -> ApplicationRecorder:
         return MemoryApplicationRecorder(self.keys, self.vault)

@@ -12,11 +12,12 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing import postgres
-from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent, Transcoder
+from eventsourcing.persistence import StoredEvent
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from adapters.keyed_factory import KeyedFactoryMixin
 from adapters.vault import KEY_TABLE, KeyVault
 
 
@@ -72,27 +73,9 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
             return {row["subject_id"]: bytes(row["key"]) for row in curs.fetchall()}
 
 
-class Factory(postgres.PostgresFactory):
+class Factory(KeyedFactoryMixin, postgres.PostgresFactory):
     application_recorder_class = KeyedPostgresRecorder
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
-        self._recorder: KeyedPostgresRecorder | None = None
-        self.vault = KeyVault(self._load_keys)
-
-    def _load_keys(self, ids: list[UUID]) -> dict[UUID, bytes]:
-        return self.application_recorder().load_keys(ids)  # type: ignore[attr-defined]
-
-    def mapper(self, transcoder: Transcoder | None = None,
-               mapper_class: type[Mapper[Any]] | None = None) -> Mapper[Any]:
-        mapper = super().mapper(transcoder, mapper_class)
-        mapper.vault = self.vault  # type: ignore[attr-defined]
-        return mapper
-
-    def application_recorder(self) -> ApplicationRecorder:
-        if self._recorder is None:
-            recorder = super().application_recorder()
-            assert isinstance(recorder, KeyedPostgresRecorder)
-            recorder.vault = self.vault
-            self._recorder = recorder
-        return self._recorder
+        self._init_vault()

@@ -14,9 +14,10 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing import sqlite
-from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent, Transcoder
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor, SQLiteDatastore
 
+from adapters.keyed_factory import KeyedFactoryMixin
 from adapters.vault import KEY_TABLE, KeyVault
 
 
@@ -94,28 +95,10 @@ def _tune(datastore: SQLiteDatastore) -> None:
     pool._create_connection = create_tuned  # type: ignore[method-assign]
 
 
-class Factory(sqlite.SQLiteFactory):
+class Factory(KeyedFactoryMixin, sqlite.SQLiteFactory):
     application_recorder_class = KeyedSQLiteRecorder
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
         _tune(self.datastore)
-        self._recorder: KeyedSQLiteRecorder | None = None
-        self.vault = KeyVault(self._load_keys)
-
-    def _load_keys(self, ids: list[UUID]) -> dict[UUID, bytes]:
-        return self.application_recorder().load_keys(ids)  # type: ignore[attr-defined]
-
-    def mapper(self, transcoder: Transcoder | None = None,
-               mapper_class: type[Mapper[Any]] | None = None) -> Mapper[Any]:
-        mapper = super().mapper(transcoder, mapper_class)
-        mapper.vault = self.vault  # type: ignore[attr-defined]
-        return mapper
-
-    def application_recorder(self) -> ApplicationRecorder:
-        if self._recorder is None:
-            recorder = super().application_recorder()
-            assert isinstance(recorder, KeyedSQLiteRecorder)
-            recorder.vault = self.vault
-            self._recorder = recorder
-        return self._recorder
+        self._init_vault()

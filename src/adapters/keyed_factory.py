@@ -1,0 +1,37 @@
+"""What every gridcore store factory adds to eventsourcing's: one key vault, shared by the
+mapper (which seals and unseals) and the one application recorder (which writes the keys)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Transcoder
+
+from adapters.vault import KeyVault
+
+
+class KeyedFactoryMixin:
+    """Mix in before an eventsourcing factory whose recorder has ``vault`` and ``load_keys``."""
+
+    _recorder: Any = None
+
+    def _init_vault(self) -> None:
+        self._recorder = None
+        self.vault = KeyVault(self._load_keys)
+
+    def _load_keys(self, ids: list[UUID]) -> dict[UUID, bytes]:
+        return self.application_recorder().load_keys(ids)  # type: ignore[attr-defined]
+
+    def mapper(self, transcoder: Transcoder | None = None,
+               mapper_class: type[Mapper[Any]] | None = None) -> Mapper[Any]:
+        mapper = super().mapper(transcoder, mapper_class)  # type: ignore[misc]
+        mapper.vault = self.vault
+        return mapper
+
+    def application_recorder(self) -> ApplicationRecorder:
+        if self._recorder is None:
+            recorder = super().application_recorder()  # type: ignore[misc]
+            recorder.vault = self.vault
+            self._recorder = recorder
+        return self._recorder
