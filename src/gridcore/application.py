@@ -7,9 +7,11 @@ command that raises writes nothing. A ``client_id`` makes a retried command a no
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
-from collections.abc import Callable, Iterable, Sequence
+import gc
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, ParamSpec, TypeVar
@@ -128,6 +130,19 @@ class RegistrationReport:
     already_registered: int = 0
     over_cap: dict[str, int] = field(default_factory=dict)
     notification_id: int | None = None
+
+
+@contextlib.contextmanager
+def collection_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector during a bulk load: it would otherwise scan
+    the batch's many new, long-lived objects again and again (it cost half the time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def utc_now() -> datetime:
@@ -392,7 +407,8 @@ class GridcoreApp(Application[UUID]):
             raise InvalidInput(f"A batch of {len(rows)} households is too large.",
                                f"Send batches of at most {MAX_BATCH}.")
         try:
-            return self._register(rows)
+            with collection_paused():
+                return self._register(rows)
         except IntegrityError:
             fresh = [r for r in rows
                      if self._find(Household, household_id(r.household_no)) is None]

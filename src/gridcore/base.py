@@ -161,6 +161,19 @@ class Aggregate:
     @classmethod
     def _create(cls, event_class: type[Created], id: UUID, at: datetime, **kwargs: Any) -> Self:
         event = event_class(originator_id=id, originator_version=1, timestamp=at, **kwargs)
+        return cls._start(event)
+
+    @classmethod
+    def _create_trusted(cls, event_class: type[Created], id: UUID, at: datetime,
+                        **kwargs: Any) -> Self:
+        """Like ``_create`` for bulk paths whose values are already validated models (no
+        second validation pass); every field must be given with its declared type."""
+        event = event_class.model_construct(originator_id=id, originator_version=1,
+                                            timestamp=at, **kwargs)
+        return cls._start(event)
+
+    @classmethod
+    def _start(cls, event: Created) -> Self:
         agg = event.mutate(None)
         agg._pending.append(event)
         return agg

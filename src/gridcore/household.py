@@ -241,10 +241,15 @@ class Household(Aggregate):
                 raise InvalidInput(f"Resident {m.resident_id} is listed twice.",
                                    "List each member once.")
             seen.add(m.resident_id)
-        return cls._create(
+        for m in members:
+            if not isinstance(m, Member):
+                raise InvalidInput(f"Member {m!r} is not a Member.",
+                                   "Build members with gridcore.application.new_member.")
+        return cls._create_trusted(
             cls.Registered, hid, at, household_no=household_no, micro_grid=micro_grid,
-            building_id=building_id, address=Address(subject_id=hid, text=address.strip()),
-            members=members,
+            building_id=building_id,
+            address=Address.model_construct(subject_id=hid, erased=False, text=address.strip()),
+            members=list(members),
         )
 
     def resident(self, rid: UUID) -> Resident:
