@@ -1,0 +1,253 @@
+"""Commands of households, residents and resident status (health, measure, tags)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from gridcore.app_base import (
+    MAX_BATCH,
+    ApplicationBase,
+    HouseholdRow,
+    RegistrationReport,
+    collection_paused,
+    command,
+)
+from gridcore.base import Aggregate
+from gridcore.building import Building, building_id
+from gridcore.errors import (
+    DuplicateCode,
+    InvalidInput,
+    NotPermitted,
+)
+from gridcore.grid import GridNode, Level, soft_cap_excess
+from gridcore.household import Household, Member, Vulnerability, household_id
+from gridcore.policy import Policy, PolicyBook
+from gridcore.staff import Role, StaffMember
+from gridcore.status import (
+    Health,
+    Measure,
+    Tag,
+    TagKind,
+    check_health_change,
+    check_measure_change,
+    check_tag_reason,
+)
+
+
+class HouseholdCommands(ApplicationBase):
+    # ---- buildings and households -----------------------------------------------------
+
+    @command
+    def register_building(self, community: str, number: str, name: str = "",
+                          floors: int = 6) -> int | None:
+        node = self.node(community)
+        if node.level is not Level.COMMUNITY:
+            raise InvalidInput(f"{community} is a {node.level.name.lower()}.",
+                               "Register buildings in a community (社区).")
+        if self._find(Building, building_id(community, number)) is not None:
+            raise DuplicateCode(f"Building {number} of {community} is already registered.",
+                                "Use another building number.")
+        return self._save(Building.register(community, number, name, floors, self.clock()))
+
+    def _micro_grid(self, code: str) -> GridNode:
+        grid = self.node(code)
+        grid.require_active()
+        if grid.level is not Level.MICRO_GRID:
+            raise InvalidInput(f"{code} is a {grid.level.name.lower()}, not a micro-grid.",
+                               "Register households in a micro-grid (微网格).")
+        return grid
+
+    @command
+    def register_household(self, household_no: str, micro_grid: str, address: str,
+                           members: list[Member], building: UUID | None = None) -> int | None:
+        if self._find(Household, household_id(household_no)) is not None:
+            raise DuplicateCode(f"Household {household_no} is already registered.",
+                                "Use move_household or add_member to change it.")
+        report = self._register([HouseholdRow(household_no, micro_grid, address, members,
+                                              building)])
+        return report.notification_id
+
+    def _replay_registration(self, rows: Sequence[HouseholdRow]) -> RegistrationReport:
+        return RegistrationReport(already_registered=len(rows),
+                                  notification_id=self.recorder.max_notification_id())
+
+    @command(replay=_replay_registration)
+    def register_households(self, rows: Sequence[HouseholdRow]) -> RegistrationReport:
+        """Register many households in one transaction; already registered ones are skipped."""
+        if len(rows) > MAX_BATCH:
+            raise InvalidInput(f"A batch of {len(rows)} households is too large.",
+                               f"Send batches of at most {MAX_BATCH}.")
+        try:
+            with collection_paused():
+                return self._register(rows)
+        except IntegrityError:
+            fresh = [r for r in rows
+                     if self._find(Household, household_id(r.household_no)) is None]
+            report = self._register(fresh)
+            report.already_registered = len(rows) - len(fresh)
+            return report
+
+    def _register(self, rows: Sequence[HouseholdRow]) -> RegistrationReport:
+        at = self.clock()
+        grids: dict[str, GridNode] = {}
+        counts: dict[str, dict[UUID, int]] = {}
+        households = []
+        seen: set[str] = set()
+        for row in rows:
+            if row.household_no in seen:
+                raise InvalidInput(f"Household {row.household_no} appears twice in the batch.",
+                                   "List each household once.")
+            seen.add(row.household_no)
+            if row.micro_grid not in grids:
+                grids[row.micro_grid] = self._micro_grid(row.micro_grid)
+            h = Household.register(row.household_no, row.micro_grid, row.address, row.members,
+                                   at, row.building_id)
+            households.append(h)
+            counts.setdefault(row.micro_grid, {})[h.id] = len(h.residents)
+        for code, c in counts.items():
+            grids[code].update_households(c, at)
+        cap = self.policy_at(at).micro_grid_soft_cap
+        over = {c: e for c, g in grids.items() if (e := soft_cap_excess(g.residents, cap))}
+        nid = self._save(*households, *grids.values())
+        return RegistrationReport(registered=len(households), over_cap=over, notification_id=nid)
+
+    @command
+    def move_household(self, hid: UUID, micro_grid: str, building: UUID | None = None,
+                       address: str | None = None) -> int | None:
+        at = self.clock()
+        h = self.household(hid)
+        target = self._micro_grid(micro_grid)
+        source = self.node(h.micro_grid) if h.micro_grid != micro_grid else None
+        h.move(micro_grid, building, address, at)
+        if source is not None:
+            source.update_households({h.id: 0}, at)
+            target.update_households({h.id: len(h.residents)}, at)
+        return self._save(h, source, target if source else None)
+
+    @command
+    def add_member(self, hid: UUID, member: Member) -> int | None:
+        at = self.clock()
+        h = self.household(hid)
+        h.add_member(member, at)
+        grid = self.node(h.micro_grid)
+        grid.update_households({h.id: len(h.residents)}, at)
+        return self._save(h, grid)
+
+    @command
+    def remove_member(self, hid: UUID, rid: UUID, reason: str) -> int | None:
+        at = self.clock()
+        h = self.household(hid)
+        h.remove_member(rid, reason, at)
+        grid = self.node(h.micro_grid)
+        grid.update_households({h.id: len(h.residents)}, at)
+        return self._save(h, grid)
+
+    @command
+    def mark_vulnerability(self, hid: UUID, rid: UUID, vulnerability: Vulnerability,
+                           present: bool = True) -> int | None:
+        h = self.household(hid)
+        h.mark_vulnerability(rid, vulnerability, present, self.clock())
+        return self._save(h)
+
+    @command
+    def erase_resident(self, hid: UUID, rid: UUID, reason: str) -> int | None:
+        """Erase a person's identifying data (crypto-shredding): the store destroys their key
+        in the same transaction; counts and statuses stay."""
+        h = self.household(hid)
+        h.erase(rid, reason, self.clock())
+        return self._save(h)
+
+    # ---- resident status ------------------------------------------------------------------
+
+    def _actor(self, by: UUID) -> StaffMember:
+        return self.staff(by)
+
+    @command
+    def change_health(self, hid: UUID, rid: UUID, health: Health, by: UUID,
+                      reason: str = "") -> int | None:
+        at = self.clock()
+        h, actor = self.household(hid), self._actor(by)
+        r = h.resident(rid)
+        check_health_change(r.health, health, actor.role, self.policy_at(at))
+        h._trigger(Household.HealthChanged, at, resident_id=rid, previous=r.health,
+                   health=health, by=by, reason=reason)
+        return self._save(h)
+
+    @command
+    def change_measure(self, hid: UUID, rid: UUID, measure: Measure, by: UUID,
+                       reason: str = "", override_reason: str = "") -> int | None:
+        """Impose a measure (居家隔离...) or release from one, as the policy in force allows."""
+        at = self.clock()
+        h, actor = self.household(hid), self._actor(by)
+        r = h.resident(rid)
+        check_measure_change(
+            health=r.health, current=r.measure, since=r.measure_since, target=measure,
+            role=actor.role, at=at, last_negative_test=r.last_negative_test,
+            override_reason=override_reason, policy=self.policy_at(at),
+        )
+        h._trigger(Household.MeasureChanged, at, resident_id=rid, previous=r.measure,
+                   measure=measure, by=by, reason=reason, override_reason=override_reason)
+        return self._save(h)
+
+    @command
+    def record_test(self, hid: UUID, rid: UUID, negative: bool,
+                    taken_at: datetime | None = None) -> int | None:
+        at = self.clock()
+        taken = taken_at or at
+        if taken > at:
+            raise InvalidInput("The test is dated in the future.", "Give when it was taken.")
+        h = self.household(hid)
+        h.resident(rid)
+        h._trigger(Household.TestRecorded, at, resident_id=rid, negative=negative,
+                   taken_at=taken)
+        return self._save(h)
+
+    @command
+    def tag_resident(self, hid: UUID, rid: UUID, tag: Tag, by: UUID) -> int | None:
+        """Tag a close contact, secondary contact or arrival; a tagged close contact who is
+        also staff becomes unavailable and their open work moves to colleagues."""
+        at = self.clock()
+        h, actor = self.household(hid), self._actor(by)
+        r = h.resident(rid)
+        policy = self.policy_at(at)
+        if actor.role not in policy.field_roles | policy.medical_roles | {Role.OFFICIAL,
+                                                                         Role.COMMUNITY_POLICE}:
+            raise NotPermitted(f"A {actor.role.value} may not tag residents.",
+                                "Ask a grid worker, doctor, police officer or official.")
+        check_tag_reason(tag)
+        h._trigger(Household.Tagged, at, resident_id=rid, tag=tag, by=by)
+        changed: list[Aggregate | None] = [h]
+        if tag.kind is TagKind.CLOSE_CONTACT and r.staff_id is not None:
+            changed.extend(self._make_unavailable(self.staff(r.staff_id),
+                                                  "密接 close contact", at))
+        return self._save(*changed)
+
+    @command
+    def untag_resident(self, hid: UUID, rid: UUID, kind: TagKind, by: UUID,
+                       reason: str) -> int | None:
+        at = self.clock()
+        h, actor = self.household(hid), self._actor(by)
+        r = h.resident(rid)
+        policy = self.policy_at(at)
+        if actor.role not in policy.medical_roles | {Role.OFFICIAL}:
+            raise NotPermitted(f"A {actor.role.value} may not remove a {kind.value} tag.",
+                                "Ask a family doctor or an official.")
+        if kind not in r.tags:
+            raise InvalidInput(f"The resident has no {kind.value} tag.", "Nothing to remove.")
+        h._trigger(Household.Untagged, at, resident_id=rid, kind=kind, by=by, reason=reason)
+        return self._save(h)
+
+    # ---- policy ---------------------------------------------------------------------------
+
+    @command
+    def adopt_policy(self, policy: Policy, effective_from: datetime, note: str,
+                     by: UUID | None = None) -> int | None:
+        at = self.clock()
+        book = self.policy_book() or PolicyBook.open(at)
+        book.adopt(policy, effective_from, note, by, at)
+        return self._save(book)
+

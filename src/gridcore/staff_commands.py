@@ -1,0 +1,204 @@
+"""Commands of policy, staff and assignment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from uuid import UUID
+
+from gridcore.app_base import (
+    ApplicationBase,
+    command,
+)
+from gridcore.assignment import (
+    Assignment,
+    HouseholdWork,
+    Plan,
+    PlanItem,
+    Worker,
+    check_responsible_worker,
+    check_squad,
+    distribute,
+)
+from gridcore.base import Aggregate
+from gridcore.errors import (
+    DuplicateCode,
+    InvalidInput,
+)
+from gridcore.household import Household, Member, Vulnerability, resident_id
+from gridcore.identity import IdNumber, Phone, ResidentIdentity
+from gridcore.staff import Role, StaffMember, staff_id
+
+
+class StaffCommands(ApplicationBase):
+    # ---- staff ----------------------------------------------------------------------------
+
+    @command
+    def enrol_staff(self, staff_no: str, name: str, role: Role, jurisdiction: str,
+                    daily_capacity: int = 40, phone: str | None = None,
+                    resident: tuple[UUID, UUID] | None = None) -> int | None:
+        at = self.clock()
+        if self._find(StaffMember, staff_id(staff_no)) is not None:
+            raise DuplicateCode(f"Staff number {staff_no} is already enrolled.",
+                                "Use another staff number.")
+        node = self.node(jurisdiction)
+        node.require_active()
+        parsed = _phone(phone)
+        member = StaffMember.enrol(staff_no, name, role, jurisdiction, daily_capacity, at,
+                                   parsed, resident)
+        node.add_staff(member.id, at)
+        household = None
+        if resident is not None:
+            household = self.household(resident[0])
+            household.resident(resident[1])
+            household._trigger(Household.StaffLinked, at, resident_id=resident[1],
+                               staff_id=member.id)
+        return self._save(member, node, household)
+
+    @command
+    def set_staff_availability(self, sid: UUID, available: bool, reason: str = "") -> int | None:
+        at = self.clock()
+        member = self.staff(sid)
+        if available:
+            member.set_availability(True, reason, at)
+            return self._save(member)
+        return self._save(*self._make_unavailable(member, reason or "不可用 unavailable", at))
+
+    def _make_unavailable(self, member: StaffMember, reason: str,
+                          at: datetime) -> list[Aggregate]:
+        member.set_availability(False, reason, at)
+        changed: list[Aggregate] = [member]
+        for scope in self.ancestry(member.jurisdiction):
+            node = self.node(scope)
+            if node.rounds:
+                a = self.assignment(scope, node.rounds[-1])
+                if a.open_work_of(member.id):
+                    self._move_work(a, member, reason, at)
+                    changed.append(a)
+        return changed
+
+    @command
+    def assign_responsible_worker(self, micro_grid: str, sid: UUID) -> int | None:
+        """Make a grid worker the one responsible person (责任人) of a micro-grid."""
+        grid, member = self._micro_grid(micro_grid), self.staff(sid)
+        check_responsible_worker(member.role, member.available, member.jurisdiction,
+                                 self.ancestry(micro_grid), micro_grid)
+        grid.assign_responsible_worker(sid, self.clock())
+        return self._save(grid)
+
+    @command
+    def form_squad(self, zone: str, members: list[UUID]) -> int | None:
+        """Form the service squad (服务小分队) of a zone from party members and volunteers."""
+        grid = self._micro_grid(zone)
+        community = grid.parent_code or ""
+        staff = [self.staff(s) for s in members]
+        current: dict[UUID, str] = {}
+        for sibling in self.node(community).children:
+            for s in self.node(sibling).squad:
+                current[s] = sibling
+        check_squad(zone, [(s.id, s.role, community in self.ancestry(zone)
+                            and s.jurisdiction in self.ancestry(zone)) for s in staff], current)
+        grid.form_squad(members, self.clock())
+        return self._save(grid)
+
+    def staff_in(self, code: str) -> list[StaffMember]:
+        """Staff whose jurisdiction lies in the subtree of ``code``."""
+        return [self.staff(s) for n in self.subtree(code) for s in n.staff]
+
+    def _workers(self, scope: str) -> list[Worker]:
+        home: dict[UUID, set[str]] = {}
+        for g in self.micro_grids(scope):
+            for s in [g.responsible_worker, *g.squad]:
+                if s is not None:
+                    home.setdefault(s, set()).add(g.code)
+        return [Worker(s.id, s.daily_capacity, frozenset(home.get(s.id, ())))
+                for s in self.staff_in(scope)
+                if s.available and s.daily_capacity > 0 and s.role in ASSIGNABLE_ROLES]
+
+    def work_of(self, households: Iterable[Household], today: date) -> list[HouseholdWork]:
+        return [HouseholdWork(
+            household_id=h.id, micro_grid=h.micro_grid, building_id=h.building_id,
+            vulnerable=h.is_vulnerable(today),
+            has_smartphone=any(Vulnerability.NO_SMARTPHONE not in r.vulnerabilities
+                               for r in h.residents.values()),
+        ) for h in households]
+
+    def _replay_assignment(self, scope: str, round_no: int, days: int) -> Plan:
+        a = self.assignment(scope, round_no)
+        items = [PlanItem(household_id=h, staff_id=s, method=a.method[h])
+                 for h, s in sorted(a.owner.items(), key=lambda i: str(i[0]))]
+        return Plan(items=items, uncovered=list(a.uncovered.values()))
+
+    @command(replay=_replay_assignment)
+    def assign_scope(self, scope: str, round_no: int, days: int) -> Plan:
+        """Distribute the households of a scope to its available staff for a round.
+
+        Keeps last round's worker where possible; vulnerable households get door visits; when
+        capacity is short the plan lists the uncovered households and the shortfall."""
+        at = self.clock()
+        node = self.node(scope)
+        if round_no in node.rounds:
+            raise DuplicateCode(f"Round {round_no} of {scope} is already assigned.",
+                                "Use the next round number.")
+        previous: dict[UUID, UUID] = {}
+        if node.rounds:
+            previous = dict(self.assignment(scope, node.rounds[-1]).owner)
+        work = self.work_of(self.households_in(scope), at.date())
+        plan = distribute(work, self._workers(scope), days, self.policy_at(at).visit_cost,
+                          previous)
+        node.record_round(round_no, at)
+        self._save(Assignment.make(scope, round_no, days, plan, at), node)
+        return plan
+
+    def _move_work(self, a: Assignment, member: StaffMember, reason: str, at: datetime) -> None:
+        costs = self.policy_at(at).visit_cost
+        hids = a.open_work_of(member.id)
+        households = [self.household(h) for h in hids]
+        loads = a.load(costs)
+        workers = [w for w in self._workers(a.scope) if w.staff_id != member.id]
+        plan = distribute(self.work_of(households, at.date()), workers, a.days, costs,
+                          already_loaded=loads)
+        a.move_work(member.id, plan, reason, at)
+
+    @command
+    def reassign_work_of(self, sid: UUID, scope: str, round_no: int,
+                         reason: str) -> int | None:
+        """Move a staff member's open work in a round to colleagues of the same jurisdiction."""
+        at = self.clock()
+        a, member = self.assignment(scope, round_no), self.staff(sid)
+        if not a.open_work_of(sid):
+            raise InvalidInput(f"{member.name} has no open work in {scope} round {round_no}.",
+                               "Nothing to move.")
+        self._move_work(a, member, reason, at)
+        return self._save(a)
+
+
+ASSIGNABLE_ROLES = frozenset({Role.GRID_WORKER, Role.PARTY_MEMBER, Role.VOLUNTEER,
+                              Role.FAMILY_DOCTOR, Role.COMMUNITY_POLICE, Role.OFFICIAL})
+
+
+def _phone(raw: str | None) -> Phone | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return Phone.parse(raw)
+    except ValueError as e:
+        raise InvalidInput(str(e), "Correct the phone number or leave it empty.") from None
+
+
+def new_member(household_no: str, member_no: int, name: str, phone: str | None = None,
+               id_number: str | None = None, birth_year: int | None = None,
+               vulnerabilities: Iterable[Vulnerability] = ()) -> Member:
+    """Build a member with a deterministic resident id, validating phone and ID number."""
+    rid = resident_id(household_no, member_no)
+    idn = None
+    if id_number:
+        try:
+            idn = IdNumber.parse(id_number)
+        except ValueError as e:
+            raise InvalidInput(str(e), "Correct the ID number or leave it empty.") from None
+    if birth_year is not None and not 1890 <= birth_year <= 2100:
+        raise InvalidInput(f"Birth year {birth_year} is implausible.", "Give a year like 1952.")
+    identity = ResidentIdentity(subject_id=rid, name=name, phone=_phone(phone), id_number=idn)
+    return Member(resident_id=rid, identity=identity, birth_year=birth_year,
+                  vulnerabilities=list(vulnerabilities))
