@@ -6,6 +6,8 @@ assignment); ``gridcore.app_base`` holds what they share. Import from here.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from gridcore.app_base import (
     MAX_BATCH,
     HouseholdRow,
@@ -14,15 +16,34 @@ from gridcore.app_base import (
     command,
     utc_now,
 )
+from gridcore.delivery_commands import DeliveryCommands
+from gridcore.enterprise_commands import EnterpriseCommands
 from gridcore.grid_commands import GridCommands
 from gridcore.household_commands import HouseholdCommands
+from gridcore.referral_commands import ReferralCommands
+from gridcore.request_commands import RequestCommands
 from gridcore.staff_commands import ASSIGNABLE_ROLES, StaffCommands, new_member
+from gridcore.sweep_commands import SweepCommands
 
 
-class GridcoreApp(GridCommands, HouseholdCommands, StaffCommands):
-    """Grid hierarchy, households and resident status, staff and assignment."""
+class GridcoreApp(SweepCommands, ReferralCommands, DeliveryCommands, EnterpriseCommands,
+                  RequestCommands, GridCommands, HouseholdCommands, StaffCommands):
+    """Grid hierarchy, households and resident status, staff and assignment, and the field
+    operations: sweeps, referrals, deliveries, enterprise resumption, residents' requests."""
 
     name = "gridcore"
+
+    def tick(self, now: datetime | None = None) -> dict[str, int]:
+        """Record everything that became overdue at ``now`` (default: the clock), exactly
+        once however often it runs; returns how many items of each kind became overdue."""
+        at = now or self.clock()
+        return {
+            "referrals": self.tick_referrals(at),
+            "deliveries": self.tick_deliveries(at),
+            "enterprises": self.tick_enterprises(at),
+            "requests": self.tick_requests(at),
+            "sweeps": self.tick_sweeps(at),
+        }
 
 
 __all__ = [

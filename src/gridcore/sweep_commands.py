@@ -1,0 +1,13 @@
+"""Commands of the sweep area (filled in by the field-operations work)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gridcore.app_base import ApplicationBase
+
+
+class SweepCommands(ApplicationBase):
+    def tick_sweeps(self, now: datetime) -> int:
+        """Record what became overdue at ``now``, once; returns how many items did."""
+        return 0
