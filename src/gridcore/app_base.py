@@ -172,6 +172,10 @@ class ApplicationBase(Application[UUID]):
             raise NotFound(f"No {what}.", hint)
         return agg
 
+    def _done_households(self, scope: str, round_no: int, hids: list[UUID]) -> set[UUID]:
+        """Households of a round already covered (the sweep area knows; none by default)."""
+        return set()
+
     def node(self, code: str) -> GridNode:
         return self._get(GridNode, node_id(code), f"grid node with code {code!r}",
                          "Check the code, or create the node first.")

@@ -25,6 +25,7 @@ from gridcore.errors import (
     DuplicateCode,
     InvalidInput,
 )
+from gridcore.grid import GridNode
 from gridcore.household import Household, Member, Vulnerability, resident_id
 from gridcore.identity import IdNumber, Phone, ResidentIdentity
 from gridcore.staff import Role, StaffMember, staff_id
@@ -136,6 +137,13 @@ class StaffCommands(ApplicationBase):
         Keeps last round's worker where possible; vulnerable households get door visits; when
         capacity is short the plan lists the uncovered households and the shortfall."""
         at = self.clock()
+        assignment, node, plan = self._plan_round(scope, round_no, days, at)
+        self._save(assignment, node)
+        return plan
+
+    def _plan_round(self, scope: str, round_no: int, days: int,
+                    at: datetime) -> tuple[Assignment, GridNode, Plan]:
+        """Plan a round of a scope (unsaved): the assignment, the scope node, the plan."""
         node = self.node(scope)
         if round_no in node.rounds:
             raise DuplicateCode(f"Round {round_no} of {scope} is already assigned.",
@@ -147,12 +155,13 @@ class StaffCommands(ApplicationBase):
         plan = distribute(work, self._workers(scope), days, self.policy_at(at).visit_cost,
                           previous)
         node.record_round(round_no, at)
-        self._save(Assignment.make(scope, round_no, days, plan, at), node)
-        return plan
+        return Assignment.make(scope, round_no, days, plan, at), node, plan
 
     def _move_work(self, a: Assignment, member: StaffMember, reason: str, at: datetime) -> None:
         costs = self.policy_at(at).visit_cost
-        hids = a.open_work_of(member.id)
+        open_work = a.open_work_of(member.id)
+        done = self._done_households(a.scope, a.round_no, open_work)
+        hids = [h for h in open_work if h not in done]
         households = [self.household(h) for h in hids]
         loads = a.load(costs)
         workers = [w for w in self._workers(a.scope) if w.staff_id != member.id]

@@ -1,13 +1,329 @@
-"""Commands of the sweep area (filled in by the field-operations work)."""
+"""Commands of sweep campaigns: launch, record visits, coverage, close; the findings process
+manager; offline field sync."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
 
-from gridcore.app_base import ApplicationBase
+from gridcore.app_base import ApplicationBase, command
+from gridcore.assignment import Method, Plan
+from gridcore.base import Aggregate, Created, Event, stable_id
+from gridcore.errors import GridcoreError, InvalidInput, NotFound
+from gridcore.findings import (
+    FINDINGS_PROCESS_ID,
+    Action,
+    FindingsProcess,
+    FollowUp,
+    follow_ups,
+)
+from gridcore.status import Health, Measure, Tag, TagKind
+from gridcore.sweep import (
+    Campaign,
+    Outcome,
+    Visit,
+    VisitRecord,
+    campaign_id,
+    check_record,
+    not_covered_reason,
+    summarize,
+    visit_id,
+)
+
+VISIT_TOPIC = "gridcore.sweep:Visit.Recorded"
+OPEN_CAMPAIGNS_ID = stable_id("campaign-index", "open")
+
+
+class OpenCampaigns(Aggregate):
+    """Index of open campaigns, so ``tick`` can find windows that have ended."""
+
+    ids: list[UUID]
+
+    class Started(Created):
+        def apply(self, i: OpenCampaigns) -> None:
+            i.ids = []
+
+    class Changed(Event):
+        added: list[UUID] = []
+        removed: list[UUID] = []
+
+        def apply(self, i: OpenCampaigns) -> None:
+            i.ids = [x for x in i.ids if x not in self.removed] + list(self.added)
+
+
+@dataclass
+class Coverage:
+    campaign_id: UUID
+    households: int
+    covered: list[UUID]
+    by_method: dict[str, int]
+    uncovered: dict[UUID, str]
+
+    @property
+    def share(self) -> float:
+        return len(self.covered) / self.households if self.households else 1.0
+
+
+class SyncStatus(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    REJECTED = "rejected"
+
+
+@dataclass
+class FieldRecord:
+    """One record from a device that was offline: a client id, the version of the visit it
+    was based on (0 when it saw none), and the visit."""
+
+    client_id: str
+    campaign_id: UUID
+    household_id: UUID
+    base_version: int
+    record: VisitRecord
+
+
+@dataclass
+class SyncResult:
+    client_id: str
+    status: SyncStatus
+    message: str = ""
+    current: dict[str, Any] = field(default_factory=dict)
 
 
 class SweepCommands(ApplicationBase):
+    # ---- look-ups ---------------------------------------------------------------------------
+
+    def campaign(self, cid: UUID) -> Campaign:
+        return self._get(Campaign, cid, f"campaign {cid}", "Launch the campaign first.")
+
+    def campaign_of(self, scope: str, round_no: int) -> Campaign:
+        return self.campaign(campaign_id(scope, round_no))
+
+    def visit(self, cid: UUID, hid: UUID) -> Visit | None:
+        return self._find(Visit, visit_id(cid, hid))
+
+    # ---- commands ---------------------------------------------------------------------------
+
+    @command
+    def launch_campaign(self, scope: str, round_no: int, days: int, name: str = "",
+                        starts: datetime | None = None) -> Plan:
+        """Launch a sweep of a scope for ``days`` days: assign every household (the plan) and
+        open the campaign in one transaction."""
+        at = self.clock()
+        start = starts or at
+        assignment, node, plan = self._plan_round(scope, round_no, days, at)
+        c = Campaign.launch(scope, round_no, name or f"{node.name} 第{round_no}轮排查", start,
+                            start + timedelta(days=days), sorted(assignment.owner
+                                                                 | assignment.uncovered, key=str),
+                            at)
+        index = self._find(OpenCampaigns, OPEN_CAMPAIGNS_ID) or OpenCampaigns._create(
+            OpenCampaigns.Started, OPEN_CAMPAIGNS_ID, at)
+        index._trigger(OpenCampaigns.Changed, at, added=[c.id])
+        self._save(assignment, node, c, index)
+        return plan
+
+    @command
+    def record_visit(self, cid: UUID, hid: UUID, method: Method, outcome: Outcome = Outcome.SEEN,
+                     by: UUID | None = None, visited_at: datetime | None = None,
+                     **details: Any) -> int | None:
+        """Record one attempt to check a household (door visit, phone, or chat self-report).
+
+        With outcome 'seen' and no ``accounted`` list, every registered member is accounted
+        for. Findings (fever, close contacts, arrivals) are followed up by the findings process.
+        """
+        at = self.clock()
+        c, h = self.campaign(cid), self.household(hid)
+        c.require_open()
+        if hid not in c.households:
+            raise NotFound(f"Household {h.household_no} is not in campaign {c.name}.",
+                           "Record it in the campaign of its grid.")
+        if by is not None:
+            self.staff(by)
+        if outcome is Outcome.SEEN and "accounted" not in details:
+            details["accounted"] = list(h.residents)
+        when = visited_at or at
+        if when > at:
+            raise InvalidInput("The visit is dated in the future.", "Give when it happened.")
+        try:
+            record = VisitRecord(staff_id=by, method=method, at=when, outcome=outcome, **details)
+        except ValueError as e:
+            raise InvalidInput(f"The visit record is malformed: {e}",
+                               "Check the fields of the visit.") from None
+        check_record(record, set(h.residents))
+        visit = self.visit(cid, hid) or Visit.open(cid, hid, at)
+        visit.record(record, at)
+        nid = self._save(visit)
+        self.process_findings()
+        return nid
+
+    @command
+    def close_campaign(self, cid: UUID) -> int | None:
+        """Close a campaign, recording its summary: covered, not covered (with reasons),
+        findings."""
+        at = self.clock()
+        c = self.campaign(cid)
+        c.require_open()
+        c.close(self._summary(c), at)
+        index = self._find(OpenCampaigns, OPEN_CAMPAIGNS_ID)
+        if index is not None:
+            index._trigger(OpenCampaigns.Changed, at, removed=[c.id])
+        return self._save(c, index)
+
     def tick_sweeps(self, now: datetime) -> int:
-        """Record what became overdue at ``now``, once; returns how many items did."""
-        return 0
+        """Record, once, each open campaign whose window has ended, with how many households
+        are still uncovered."""
+        index = self._find(OpenCampaigns, OPEN_CAMPAIGNS_ID)
+        ended = 0
+        for cid in index.ids if index else []:
+            c = self.campaign(cid)
+            if c.window_ended or now < c.ends:
+                continue
+            coverage = self.campaign_coverage(cid)
+            if c.end_window(len(coverage.uncovered), now):
+                self._save(c)
+                ended += 1
+        return ended
+
+    # ---- coverage ------------------------------------------------------------------------
+
+    def campaign_coverage(self, cid: UUID) -> Coverage:
+        """Households in scope, covered (by method), and not covered with the reason."""
+        c = self.campaign(cid)
+        covered, uncovered, by_method = [], {}, {}
+        for hid in c.households:
+            members = set(self.household(hid).residents)
+            visit = self.visit(cid, hid)
+            reason = not_covered_reason(visit, members)
+            if reason == "covered" and visit is not None:
+                covered.append(hid)
+                m = visit.method()
+                if m is not None:
+                    by_method[m.value] = by_method.get(m.value, 0) + 1
+            else:
+                uncovered[hid] = reason
+        return Coverage(cid, len(c.households), covered, by_method, uncovered)
+
+    def _summary(self, c: Campaign) -> Any:
+        households = {hid: set(self.household(hid).residents) for hid in c.households}
+        visits = {hid: v for hid in c.households if (v := self.visit(c.id, hid)) is not None}
+        return summarize(households, visits)
+
+    def _done_households(self, scope: str, round_no: int, hids: list[UUID]) -> set[UUID]:
+        c = self._find(Campaign, campaign_id(scope, round_no))
+        if c is None:
+            return set()
+        done = set()
+        for hid in hids:
+            v = self.visit(c.id, hid)
+            if v is not None and v.covered(set(self.household(hid).residents)):
+                done.add(hid)
+        return done
+
+    # ---- the findings process manager --------------------------------------------------------
+
+    def process_findings(self, limit: int = 500) -> int:
+        """Follow up the findings of visits recorded since the last run, from the event log.
+
+        Each follow-up carries a client id derived from the visit event, so a crash between a
+        follow-up and saving the position never applies anything twice. Returns how many
+        visit events were processed."""
+        processed = 0
+        while True:
+            proc = self._find(FindingsProcess, FINDINGS_PROCESS_ID)
+            start = (proc.position if proc else 0) + 1
+            notes = self.recorder.select_notifications(start=start, limit=limit,
+                                                       topics=[VISIT_TOPIC])
+            if not notes:
+                return processed
+            skipped: list[tuple[int, str, str]] = []
+            for n in notes:
+                event = self.mapper.to_domain_event(n)
+                for f in follow_ups(event.household_id, event.record):
+                    problem = self._follow(f, f"{n.originator_id}:{n.originator_version}")
+                    if problem:
+                        skipped.append((n.id, f.action.value, problem))
+                processed += 1
+            proc = proc or FindingsProcess.start(self.clock())
+            proc.advance(notes[-1].id, skipped, self.clock())
+            self._save(proc)
+
+    def _follow(self, f: FollowUp, event_key: str) -> str:
+        """Apply one follow-up; return why it could not be applied ('' when it was)."""
+        cid = f.client_id(event_key)
+        try:
+            if f.action in (Action.REFER_FEVER_CLINIC, Action.REFER_QUARANTINE):
+                return self._refer(f, cid)
+            if f.by is None:
+                return "no staff member recorded the visit (chat self-report): needs a door visit"
+            if f.action is Action.SYMPTOMATIC:
+                self.change_health(f.household_id, f.resident_id, Health.SYMPTOMATIC, f.by,
+                                   f.reason, client_id=cid)
+            elif f.action is Action.TAG_CLOSE_CONTACT:
+                self.tag_resident(f.household_id, f.resident_id,
+                                  Tag(kind=TagKind.CLOSE_CONTACT, note=f.reason), f.by,
+                                  client_id=cid)
+            elif f.action is Action.TAG_ARRIVAL:
+                arrived = f.arrived_on.date() if f.arrived_on else self.clock().date()
+                self.tag_resident(f.household_id, f.resident_id,
+                                  Tag(kind=TagKind.RISK_AREA_ARRIVAL, origin=f.origin,
+                                      arrived_on=arrived, note=f.reason), f.by, client_id=cid)
+            elif f.action is Action.HOME_OBSERVATION:
+                self.change_measure(f.household_id, f.resident_id, Measure.HOME_OBSERVATION,
+                                    f.by, f.reason, client_id=cid)
+        except GridcoreError as e:
+            return str(e)
+        return ""
+
+    def _refer(self, f: FollowUp, cid: str) -> str:
+        """Open the referral a finding calls for (the referral area's command)."""
+        opener = getattr(self, "open_referral", None)
+        if opener is None:
+            return "referrals are not available in this application"
+        kind = "fever_clinic" if f.action is Action.REFER_FEVER_CLINIC else \
+            "centralized_quarantine"
+        opener(f.household_id, f.resident_id, kind, f.reason, by=f.by, client_id=cid)
+        return ""
+
+    # ---- offline field sync -------------------------------------------------------------
+
+    def sync_field_records(self, records: list[FieldRecord]) -> list[SyncResult]:
+        """Apply a batch from a device that was offline. Replays are no-ops; a record based on
+        a stale version is returned with the current state, never dropped nor applied
+        blindly; each record is applied (or not) on its own."""
+        results = []
+        for r in records:
+            results.append(self._sync_one(r))
+        return results
+
+    def _sync_one(self, r: FieldRecord) -> SyncResult:
+        from gridcore.idempotency import ClientCommand, client_command_id
+
+        if self._find(ClientCommand, client_command_id(r.client_id)) is not None:
+            return SyncResult(r.client_id, SyncStatus.DUPLICATE, "already applied")
+        visit = self.visit(r.campaign_id, r.household_id)
+        version = visit.version if visit else 0
+        if version != r.base_version:
+            return SyncResult(r.client_id, SyncStatus.STALE,
+                              f"the visit changed since the device saw it (version "
+                              f"{r.base_version}, now {version}); review and resend",
+                              self._visit_state(visit))
+        rec = r.record
+        try:
+            self.record_visit(r.campaign_id, r.household_id, rec.method, rec.outcome,
+                              rec.staff_id, rec.at, client_id=r.client_id,
+                              **rec.model_dump(exclude={"staff_id", "method", "outcome", "at"}))
+        except GridcoreError as e:
+            return SyncResult(r.client_id, SyncStatus.REJECTED, str(e))
+        return SyncResult(r.client_id, SyncStatus.APPLIED)
+
+    def _visit_state(self, visit: Visit | None) -> dict[str, Any]:
+        if visit is None:
+            return {"version": 0, "attempts": 0}
+        return {"version": visit.version, "attempts": len(visit.attempts),
+                "accounted": len(visit.accounted()),
+                "last_outcome": visit.attempts[-1].outcome.value if visit.attempts else None}
+
