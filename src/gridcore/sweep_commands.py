@@ -225,16 +225,19 @@ class SweepCommands(ApplicationBase):
 
     # ---- the findings process manager --------------------------------------------------------
 
-    def process_findings(self, limit: int = 500) -> int:
+    def process_findings(self, limit: int = 500, restart_from: int | None = None) -> int:
         """Follow up the findings of visits recorded since the last run, from the event log.
 
         Each follow-up carries a client id derived from the visit event, so a crash between a
         follow-up and saving the position never applies anything twice. Returns how many
-        visit events were processed."""
+        visit events were processed. ``restart_from`` re-reads the log from that position
+        (after a lost position, say): what was applied before stays applied once."""
         processed = 0
         while True:
             proc = self._find(FindingsProcess, FINDINGS_PROCESS_ID)
             start = (proc.position if proc else 0) + 1
+            if restart_from is not None:
+                start, restart_from = restart_from + 1, None
             notes = self.recorder.select_notifications(start=start, limit=limit,
                                                        topics=[VISIT_TOPIC])
             if not notes:
@@ -250,6 +253,8 @@ class SweepCommands(ApplicationBase):
             proc = proc or FindingsProcess.start(self.clock())
             proc.advance(notes[-1].id, skipped, self.clock())
             self._save(proc)
+            if proc.position > notes[-1].id:  # a restart below the position has caught up
+                restart_from = proc.position
 
     def _follow(self, f: FollowUp, event_key: str) -> str:
         """Apply one follow-up; return why it could not be applied ('' when it was)."""
