@@ -28,6 +28,7 @@ from gridcore.assignment import (
 from gridcore.base import Aggregate
 from gridcore.errors import (
     ConcurrencyConflict,
+    InvalidInput,
     NotFound,
 )
 from gridcore.grid import GridNode, node_id
@@ -67,11 +68,14 @@ def command(fn: Callable[..., R] | None = None, *, replay: Replay | None = None)
     @functools.wraps(fn)
     def run(self: ApplicationBase, *args: Any, client_id: str | None = None, **kwargs: Any) -> Any:
         if client_id is not None:
+            if not 1 <= len(client_id) <= 200:
+                raise InvalidInput(f"The client id {client_id[:40]!r} must be 1-200 characters.",
+                                   "Send the device's UUID for this command.")
             done = self._find(ClientCommand, client_command_id(client_id))
             if done is not None:
                 done.check_same(fn.__name__)
                 return replayed(self, args, kwargs)
-        token = _client.set((client_id, fn.__name__) if client_id else None)
+        token = _client.set((client_id, fn.__name__) if client_id is not None else None)
         try:
             for attempt in range(MAX_ATTEMPTS):
                 try:

@@ -85,6 +85,9 @@ class GridCommands(ApplicationBase):
     def merge_micro_grids(self, codes: list[str], into_code: str, name: str) -> int | None:
         """Merge micro-grids of one community into a new micro-grid; the old ones retire."""
         at = self.clock()
+        if len(set(codes)) != len(codes):
+            raise InvalidInput(f"The codes {', '.join(codes)} repeat a micro-grid.",
+                               "Name each micro-grid to merge once.")
         olds = [self.node(c) for c in codes]
         if len(olds) < 2 or any(o.level is not Level.MICRO_GRID for o in olds):
             raise InvalidInput("A merge needs two or more micro-grids.", "Give micro-grid codes.")

@@ -198,6 +198,9 @@ class HouseholdCommands(ApplicationBase):
                     taken_at: datetime | None = None) -> int | None:
         at = self.clock()
         taken = taken_at or at
+        if taken.tzinfo is None:
+            raise InvalidInput("The test time has no time zone.",
+                               "Give an aware datetime, e.g. 2020-02-17T09:00+08:00.")
         if taken > at:
             raise InvalidInput("The test is dated in the future.", "Give when it was taken.")
         h = self.household(hid)

@@ -200,6 +200,9 @@ def new_member(household_no: str, member_no: int, name: str, phone: str | None =
                vulnerabilities: Iterable[Vulnerability] = ()) -> Member:
     """Build a member with a deterministic resident id, validating phone and ID number."""
     rid = resident_id(household_no, member_no)
+    if not name.strip():
+        raise InvalidInput(f"Member {member_no} of household {household_no} has no name.",
+                           "Give the resident's name (姓名).")
     idn = None
     if id_number:
         try:
