@@ -67,6 +67,7 @@ def test_a_fever_makes_the_member_symptomatic_once_however_often_the_process_run
     h = app.household(hid)
     assert h.residents[hot].health is Health.SYMPTOMATIC
     assert h.residents[other].health is Health.NORMAL
+    assert [r.kind.value for r in app.referrals_of(hot)] == ["fever_clinic"]
     version = h.version
     assert app.process_findings() == 0
     # As if the process had lost its position: it re-reads the log, and nothing doubles.
@@ -86,6 +87,8 @@ def test_close_contacts_and_arrivals_are_tagged_and_measured(app, clock):
     assert TagKind.CLOSE_CONTACT in h.residents[contact].tags
     assert h.residents[arrived].tags[TagKind.RISK_AREA_ARRIVAL].origin == "云南"
     assert h.residents[arrived].measure is Measure.HOME_OBSERVATION
+    assert [r.kind.value for r in app.referrals_of(contact)] == ["centralized_quarantine"]
+    assert app.referrals_of(arrived) == []
 
 
 def test_a_chat_self_report_finding_without_staff_is_recorded_as_skipped(app):

@@ -48,6 +48,20 @@ class Policy(Immutable):
     visit_cost: dict[str, float] = Field(default_factory=lambda: {
         "door": 1.0, "phone": 0.5, "chat": 0.25,
     })
+    # deliveries (配送到户): a dispatched delivery not delivered within this is overdue
+    delivery_overdue_hours: int = Field(24, ge=1)
+    # enterprise resumption (复工复产): the guide's filing checklist, the daily inspection
+    # items, and the days a failed item has to be rectified (整改)
+    resumption_checklist: tuple[str, ...] = ("测温", "口罩储备", "消毒", "员工健康申报",
+                                             "应急预案")
+    inspection_items: tuple[str, ...] = ("洗手", "开会间距", "就餐")
+    rectification_days: int = Field(3, ge=1)
+    # residents' requests (群众诉求): hours each level has, by grade, before it escalates
+    request_deadline_hours: dict[str, int] = Field(default_factory=lambda: {
+        "urgent": 2, "normal": 24,
+    })
+    # a referral (转介) not transported within these hours is overdue and escalates
+    referral_transport_hours: int = Field(6, ge=1, le=24 * 7)
 
     def with_changes(self, **changes: Any) -> Policy:
         return Policy.model_validate({**self.model_dump(), **changes})
