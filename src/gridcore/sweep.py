@@ -232,6 +232,8 @@ def not_covered_reason(visit: Visit | None, members: set[UUID]) -> str:
         return "not_visited"
     if not visit.accounted():
         outcomes = {a.outcome for a in visit.attempts}
+        if Outcome.SEEN in outcomes:
+            return "members_missing"
         return "refused" if Outcome.REFUSED in outcomes else "no_answer"
     missing = members - visit.accounted()
     return "members_missing" if missing else "covered"
@@ -253,7 +255,9 @@ def summarize(households: dict[UUID, set[UUID]], visits: dict[UUID, Visit]) -> S
         else:
             not_covered[reason] = not_covered.get(reason, 0) + 1
         for a in visit.attempts if visit else ():
-            fever += len(fevers(a))
+            found = len(fevers(a))
+            hot_household = (a.household_temperature or 0) >= FEVER_CELSIUS
+            fever += found or int(hot_household)
             contacts += len(a.close_contacts)
             arrivals += len(a.arrivals)
             visitors += len(a.visitors)
