@@ -1,13 +1,342 @@
-"""Commands of the request area (filled in by the field-operations work)."""
+"""Commands and queries of residents' requests (群众诉求): filing through a channel, handling,
+the resident's rating and reopening, escalation by ``tick``, and public statistics.
+
+Each community has a request desk (an index aggregate with a deterministic id) listing its
+requests and those still awaiting action, saved in the same transaction as the request; a
+directory lists the communities that have a desk. ``tick_requests`` walks them to find what
+is overdue; read models will answer the same questions later.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from typing import TypeVar
+from uuid import UUID
 
-from gridcore.app_base import ApplicationBase
+from gridcore.app_base import ApplicationBase, command
+from gridcore.base import Aggregate, Created, Event, stable_id
+from gridcore.errors import InvalidInput, NotFound
+from gridcore.grid import Level
+from gridcore.identity import Phone
+from gridcore.requests import (
+    Category,
+    Channel,
+    Grade,
+    RequestDetails,
+    RequestStatistics,
+    ResidentRequest,
+    check_handler,
+    check_text,
+    is_due,
+    normalize_reference,
+    reference_for,
+    request_id,
+    request_number,
+    summarize,
+)
+
+E = TypeVar("E", bound=StrEnum)
+
+DIRECTORY_ID = stable_id("request-desks", "all")
+
+
+def desk_id(community: str) -> UUID:
+    return stable_id("request-desk", community)
+
+
+class RequestDesk(Aggregate):
+    """A community's requests (in filing order) and those awaiting action (not yet answered)."""
+
+    community: str
+    requests: list[UUID]
+    open: list[UUID]
+
+    class Opened(Created):
+        community: str
+
+        def apply(self, d: RequestDesk) -> None:
+            d.community, d.requests, d.open = self.community, [], []
+
+    class Filed(Event):
+        request_id: UUID
+
+        def apply(self, d: RequestDesk) -> None:
+            d.requests.append(self.request_id)
+            d.open.append(self.request_id)
+
+    class Answered(Event):
+        request_id: UUID
+
+        def apply(self, d: RequestDesk) -> None:
+            d.open.remove(self.request_id)
+
+    class Reopened(Event):
+        request_id: UUID
+
+        def apply(self, d: RequestDesk) -> None:
+            d.open.append(self.request_id)
+
+    @classmethod
+    def open_for(cls, community: str, at: datetime) -> RequestDesk:
+        return cls._create(cls.Opened, desk_id(community), at, community=community)
+
+
+class RequestDirectory(Aggregate):
+    """The communities that have a request desk (it changes once per community)."""
+
+    communities: list[str]
+
+    class Started(Created):
+        def apply(self, d: RequestDirectory) -> None:
+            d.communities = []
+
+    class DeskOpened(Event):
+        community: str
+
+        def apply(self, d: RequestDirectory) -> None:
+            d.communities.append(self.community)
+
+    @classmethod
+    def start(cls, at: datetime) -> RequestDirectory:
+        return cls._create(cls.Started, DIRECTORY_ID, at)
+
+
+@dataclass(frozen=True)
+class Filing:
+    """What filing returns: the request's id, the public reference given to the resident, and
+    the notification id of the write."""
+
+    request_id: UUID
+    reference: str
+    notification_id: int | None
 
 
 class RequestCommands(ApplicationBase):
+    # ---- queries ----------------------------------------------------------------------------
+
+    def request(self, rid: UUID) -> ResidentRequest:
+        return self._get(ResidentRequest, rid, f"resident request {rid}",
+                         "Check the request id, or file the request first.")
+
+    def request_by_reference(self, reference: str) -> ResidentRequest:
+        """The request a resident follows with the reference they were given at filing."""
+        return self._get(ResidentRequest, request_id(reference),
+                         f"request with reference {normalize_reference(reference)}",
+                         "Check the reference given at filing (12 characters).")
+
+    def open_requests(self, code: str) -> list[ResidentRequest]:
+        """Requests filed in the communities under ``code`` (a community or above) that still
+        await action, overdue first, then by deadline."""
+        found = [self.request(rid) for c in self._request_communities(code)
+                 for rid in self._request_desk(c).open]
+        return sorted(found, key=lambda r: (r.deadline is not None,
+                                            r.deadline or r.created_on, r.number))
+
+    def request_statistics(self, scope: str) -> RequestStatistics:
+        """Public counts over every request filed in the communities under ``scope``."""
+        return summarize(self.request(rid) for c in self._request_communities(scope)
+                         for rid in self._request_desk(c).requests)
+
+    def _request_desk(self, community: str) -> RequestDesk:
+        return self._get(RequestDesk, desk_id(community), f"request desk of {community}",
+                         "File a request in that community first.")
+
+    def _request_communities(self, code: str) -> list[str]:
+        node = self.node(code)
+        if node.level is Level.MICRO_GRID:
+            raise InvalidInput(f"{code} is a micro-grid; requests are kept per community.",
+                               "Give a community (社区) or a level above it.")
+        directory = self._find(RequestDirectory, DIRECTORY_ID)
+        if directory is None:
+            return []
+        return [c for c in directory.communities if code in self.ancestry(c)]
+
+    def _request_of(self, key: UUID | str) -> ResidentRequest:
+        return self.request(key) if isinstance(key, UUID) else self.request_by_reference(key)
+
+    # ---- filing -----------------------------------------------------------------------------
+
+    def file_request(self, channel: Channel | str, category: Category | str,
+                     grade: Grade | str, text: str, *, household: UUID | None = None,
+                     resident: UUID | None = None, phone: str | None = None,
+                     address: str | None = None, grid: str | None = None,
+                     client_id: str | None = None) -> Filing:
+        """File a request from a registered household (and resident, when known) or from an
+        anonymous resident (phone, address and the micro-grid or community concerned). The
+        community owns it first; the returned reference lets the resident follow it. A filing
+        retried with its client id returns the first filing."""
+        done = self._file_request(channel, category, grade, text, household, resident, phone,
+                                  address, grid, client_id, client_id=client_id)
+        if isinstance(done, Filing):
+            return done
+        assert client_id is not None
+        r = self._request_filed_under(client_id)
+        return Filing(r.id, r.reference, done)
+
+    @command
+    def _file_request(self, channel: Channel | str, category: Category | str,
+                      grade: Grade | str, text: str, household: UUID | None,
+                      resident: UUID | None, phone: str | None, address: str | None,
+                      grid: str | None, key: str | None) -> Filing:
+        at = self.clock()
+        kinds = (_as(Channel, channel, "channel"), _as(Category, category, "category"),
+                 _as(Grade, grade, "grade"))
+        text = check_text(text, "request")
+        community, contact = self._request_filer(household, resident, phone, address, grid)
+        self.node(community).require_active()
+        desk = self._find(RequestDesk, desk_id(community))
+        directory = None
+        if desk is None:
+            desk = RequestDesk.open_for(community, at)
+            directory = self._find(RequestDirectory, DIRECTORY_ID) or RequestDirectory.start(at)
+            directory._trigger(RequestDirectory.DeskOpened, at, community=community)
+        number = request_number(community, len(desk.requests) + 1)
+        reference = self._free_request_reference(f"client:{key}" if key else number)
+        details = RequestDetails(subject_id=request_id(reference), text=text, **contact)
+        r = ResidentRequest.file(number, reference, community, *kinds, details,
+                                 self.policy_at(at), at, household, resident, key)
+        desk._trigger(RequestDesk.Filed, at, request_id=r.id)
+        return Filing(r.id, reference, self._save(r, desk, directory))
+
+    def _request_filer(self, household: UUID | None, resident: UUID | None,
+                       phone: str | None, address: str | None,
+                       grid: str | None) -> tuple[str, dict[str, object]]:
+        """The community that owns a new request, and the anonymous contact (if any)."""
+        if household is not None:
+            if phone is not None or address is not None or grid is not None:
+                raise InvalidInput("Give either a registered household or an anonymous contact.",
+                                   "Leave phone, address and grid out when the household is "
+                                   "known: its address and grid are on record.")
+            h = self.household(household)
+            if resident is not None:
+                h.require_identifiable(resident)
+            return self._request_community(h.micro_grid), {}
+        if resident is not None:
+            raise InvalidInput("A resident id was given without their household.",
+                               "Give the household id too.")
+        if phone is None or address is None or grid is None:
+            raise InvalidInput("An anonymous request needs a phone, an address and a grid.",
+                               "Give the resident's phone and address (门牌) and the micro-grid "
+                               "or community it concerns, or the household id if registered.")
+        try:
+            parsed = Phone.parse(phone)
+        except ValueError as e:
+            raise InvalidInput(str(e), "Correct the phone number.") from None
+        contact = {"phone": parsed, "address": check_text(address, "address", 200)}
+        return self._request_community(grid), contact
+
+    def _request_community(self, code: str) -> str:
+        """A request is owned first by the lowest level that can act: the community."""
+        node = self.node(code)
+        if node.level is Level.COMMUNITY:
+            return code
+        if node.level is Level.MICRO_GRID and node.parent_code is not None:
+            return node.parent_code
+        raise InvalidInput(f"{code} is a {node.level.name.lower()}.",
+                           "File requests with the micro-grid or community (社区) concerned.")
+
+    def _free_request_reference(self, key: str) -> str:
+        """The key's reference, or the next candidate if another request already has it."""
+        attempt = 0
+        while self._find(ResidentRequest, request_id(reference_for(key, attempt))) is not None:
+            attempt += 1
+        return reference_for(key, attempt)
+
+    def _request_filed_under(self, client_id: str) -> ResidentRequest:
+        for attempt in range(100):
+            r = self._find(ResidentRequest, request_id(reference_for(f"client:{client_id}",
+                                                                     attempt)))
+            if r is None:
+                break
+            if r.client_id == client_id:
+                return r
+        raise NotFound(f"No request was filed under client id {client_id!r}.",
+                       "Use a new client id for a new filing.")
+
+    # ---- handling ---------------------------------------------------------------------------
+
+    @command
+    def classify_request(self, request: UUID | str, category: Category | str | None = None,
+                         grade: Grade | str | None = None) -> int | None:
+        """Reclassify or regrade an open request; a new grade moves its deadline (counted from
+        when the current level took it over)."""
+        at = self.clock()
+        r = self._request_of(request)
+        r.reclassify(r.category if category is None else _as(Category, category, "category"),
+                     r.grade if grade is None else _as(Grade, grade, "grade"),
+                     self.policy_at(at), at)
+        return self._save(r)
+
+    @command
+    def assign_request(self, request: UUID | str, staff: UUID) -> int | None:
+        """Give an open request to an available staff member of the level that owns it."""
+        r, member = self._request_of(request), self.staff(staff)
+        if not member.available:
+            raise InvalidInput(f"Staff member {member.staff_no} is unavailable.",
+                               "Assign an available colleague.")
+        check_handler(r.owner_code, self.ancestry(member.jurisdiction), member.staff_no)
+        r.assign(member.id, self.clock())
+        return self._save(r)
+
+    @command
+    def resolve_request(self, request: UUID | str, by: UUID, reply: str) -> int | None:
+        """Answer the resident: the reply resolves the request, which awaits their rating."""
+        at = self.clock()
+        r, member = self._request_of(request), self.staff(by)
+        check_handler(r.owner_code, self.ancestry(member.jurisdiction), member.staff_no)
+        r.resolve(member.id, reply, at)
+        desk = self._request_desk(r.community)
+        desk._trigger(RequestDesk.Answered, at, request_id=r.id)
+        return self._save(r, desk)
+
+    @command
+    def rate_request(self, request: UUID | str, rating: int) -> int | None:
+        """The resident rates the reply from 1 to 5, which closes the request."""
+        r = self._request_of(request)
+        r.rate(rating, self.clock())
+        return self._save(r)
+
+    @command
+    def reopen_request(self, request: UUID | str, reason: str) -> int | None:
+        """The resident reopens a closed (rated) request: it awaits action again at the same
+        level, with a new deadline."""
+        at = self.clock()
+        r = self._request_of(request)
+        r.reopen(reason, self.policy_at(at), at)
+        desk = self._request_desk(r.community)
+        desk._trigger(RequestDesk.Reopened, at, request_id=r.id)
+        return self._save(r, desk)
+
+    # ---- escalation -------------------------------------------------------------------------
+
     def tick_requests(self, now: datetime) -> int:
-        """Record what became overdue at ``now``, once; returns how many items did."""
-        return 0
+        """Escalate every request whose deadline has passed at ``now`` one level up (or record
+        the missed deadline at the city), once per deadline; returns how many did."""
+        directory = self._find(RequestDirectory, DIRECTORY_ID)
+        if directory is None:
+            return 0
+        return sum(1 for c in directory.communities for rid in self._request_desk(c).open
+                   if self._escalate_request_if_due(rid, now))
+
+    @command
+    def _escalate_request_if_due(self, rid: UUID, now: datetime) -> bool:
+        r = self.request(rid)
+        if not is_due(r.status, r.deadline, now):
+            return False
+        parent = self.node(r.owner_code).parent_code
+        if parent is None:
+            r.miss_deadline(now)
+        else:
+            r.escalate(parent, self.node(parent).level, self.policy_at(now), now)
+        self._save(r)
+        return True
+
+
+def _as(kind: type[E], value: object, what: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a request {what}.",
+                           f"Use one of: {', '.join(m.value for m in kind)}.") from None

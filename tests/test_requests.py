@@ -1,0 +1,530 @@
+"""Residents' requests (群众诉求): filing through a channel, the lifecycle (assign, resolve with a
+reply, rate, reopen), escalation up the four levels by ``tick``, public statistics without
+personal data, and bad inputs on every store (a typed error with a remedy, nothing written)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.settings import memory_env
+from gridcore.application import GridcoreApp
+from gridcore.errors import (
+    ForbiddenTransition,
+    GridcoreError,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+)
+from gridcore.grid import Level
+from gridcore.household import resident_id
+from gridcore.policy import DEFAULT_POLICY, Policy
+from gridcore.request_commands import DIRECTORY_ID, Filing, RequestDesk, desk_id
+from gridcore.requests import (
+    Category,
+    Channel,
+    Grade,
+    RequestStatus,
+    ResidentRequest,
+    check_rating,
+    deadline_for,
+    is_due,
+    normalize_reference,
+    on_time,
+    reference_for,
+    request_id,
+    summarize,
+)
+from gridcore.staff import Role
+from tests.conftest import Clock
+from tests.scenario import CITY, COMMUNITY, DISTRICT, STREET, ZONES, Community, given_community
+
+H = timedelta(hours=1)
+RID = resident_id("712-1-0", 1)
+PHONE, ADDRESS, TEXT = "13598765432", "幸福路88号3栋1101", "家里缺胰岛素 need insulin"
+OTHER_COMMUNITY = f"{STREET}713"
+REFERENCE = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
+
+
+@pytest.fixture
+def mem(clock: Clock) -> Iterator[GridcoreApp]:
+    app = GridcoreApp(memory_env(), clock=clock)
+    yield app
+    app.close()
+
+
+def given_levels(app: GridcoreApp, households_per_zone: int = 1) -> Community:
+    """The 712 community, with one official at each level above it."""
+    c = given_community(app, households_per_zone)
+    for no, code in (("ST1", STREET), ("DI1", DISTRICT), ("CI1", CITY)):
+        app.enrol_staff(no, f"干部{no}", Role.OFFICIAL, code, 0)
+    return c
+
+
+def staff(app: GridcoreApp, no: str) -> UUID:
+    return app.staff_by_no(no).id
+
+
+def file_from(app: GridcoreApp, c: Community, grade: Grade = Grade.URGENT,
+              category: Category = Category.SUPPLIES, **kw: Any) -> Filing:
+    return app.file_request(Channel.ONLINE, category, grade, TEXT, household=c.households[0],
+                            resident=RID, **kw)
+
+
+def file_anonymous(app: GridcoreApp, grid: str = COMMUNITY, grade: Grade = Grade.URGENT,
+                   **kw: Any) -> Filing:
+    return app.file_request(Channel.HOTLINE, Category.MEDICAL, grade, TEXT, phone=PHONE,
+                            address=ADDRESS, grid=grid, **kw)
+
+
+def kinds(app: GridcoreApp, aid: UUID) -> list[str]:
+    return [type(e).__name__ for e in app.events.get(aid)]
+
+
+def last_id(app: GridcoreApp) -> int:
+    return app.recorder.max_notification_id() or 0
+
+
+# ---- the rules --------------------------------------------------------------------------------
+
+@given(st.text(min_size=1, max_size=30))
+def test_a_reference_is_twelve_unambiguous_characters_read_back_however_written(key):
+    ref = reference_for(key)
+    assert REFERENCE.fullmatch(ref) and reference_for(key) == ref
+    sloppy = ref.lower().replace("-", " ").replace("0", "o").replace("1", "l")
+    assert normalize_reference(sloppy) == ref
+    assert request_id(sloppy) == request_id(ref)
+    assert reference_for(key, 1) != ref
+
+
+@pytest.mark.parametrize("raw", ["", "ABCD-EFGH-JKM", "ABCD-EFGH-JKMNP", "ABCD-EFGH-JKMU",
+                                 "ABCD-EFGH-JK#N"])
+def test_a_malformed_reference_is_invalid_input(raw):
+    with pytest.raises(InvalidInput) as info:
+        normalize_reference(raw)
+    assert info.value.remedy
+
+
+def test_deadlines_follow_the_policy_by_grade_and_fall_back_to_the_default():
+    t = datetime(2020, 2, 17, 8)
+    assert deadline_for(Grade.URGENT, t, DEFAULT_POLICY) == t + 2 * H
+    assert deadline_for(Grade.NORMAL, t, DEFAULT_POLICY) == t + 24 * H
+    quick = Policy(request_deadline_hours={"urgent": 1})
+    assert deadline_for(Grade.URGENT, t, quick) == t + H
+    assert deadline_for(Grade.NORMAL, t, quick) == t + 24 * H
+
+
+def test_due_and_on_time_boundaries():
+    t = datetime(2020, 2, 17, 8)
+    assert is_due(RequestStatus.OPEN, t, t) and is_due(RequestStatus.IN_PROGRESS, t, t + H)
+    assert not is_due(RequestStatus.OPEN, t, t - timedelta(seconds=1))
+    assert not is_due(RequestStatus.OPEN, None, t)
+    assert not is_due(RequestStatus.RESOLVED, t, t + H)
+    assert not is_due(RequestStatus.CLOSED, t, t + H)
+    assert on_time(0, t, t) and not on_time(0, t, t + timedelta(seconds=1))
+    assert not on_time(1, t, t - H) and not on_time(0, None, t)
+
+
+@pytest.mark.parametrize("rating", [0, 6, -1, True, 2.5, "5"])
+def test_a_rating_outside_one_to_five_is_invalid(rating):
+    with pytest.raises(InvalidInput):
+        check_rating(rating)
+
+
+# ---- filing -----------------------------------------------------------------------------------
+
+def test_a_household_request_is_owned_by_its_community_and_followed_by_reference(mem, clock):
+    c = given_levels(mem)
+    f = file_from(mem, c, Grade.URGENT, Category.MEDICAL)
+    assert isinstance(f.notification_id, int) and f.notification_id == last_id(mem)
+    assert REFERENCE.fullmatch(f.reference)
+    r = mem.request(f.request_id)
+    assert (r.community, r.owner_code, r.level, r.status) == (
+        COMMUNITY, COMMUNITY, Level.COMMUNITY, RequestStatus.OPEN)
+    assert (r.household_id, r.resident_id, r.assignee) == (c.households[0], RID, None)
+    assert r.number == f"{COMMUNITY}-000001" and r.reference == f.reference
+    assert r.deadline == clock.now + 2 * H
+    assert (r.details.text, r.details.phone, r.details.address) == (TEXT, None, None)
+    sloppy = f.reference.lower().replace("-", "").replace("0", "o").replace("1", "l")
+    assert mem.request_by_reference(sloppy).id == f.request_id
+    # the community desk lists it; so does every level above
+    for code in (COMMUNITY, STREET, DISTRICT, CITY):
+        assert [x.id for x in mem.open_requests(code)] == [f.request_id]
+    g = file_from(mem, c, Grade.NORMAL)
+    assert mem.request(g.request_id).number == f"{COMMUNITY}-000002"
+    assert g.reference != f.reference and g.request_id != f.request_id
+    assert mem.request(g.request_id).deadline == clock.now + 24 * H
+    assert mem.repository.get(desk_id(COMMUNITY)).requests == [f.request_id, g.request_id]
+    # people see Chinese labels
+    assert (r.channel.label, r.category.label, r.grade.label, r.status.label) == (
+        "网上平台 online platform", "就医 medical", "紧急 urgent", "待办理 open")
+    assert r.label.startswith("群众诉求") and f.reference in r.label
+
+
+def test_an_anonymous_request_keeps_its_contact_sealed_and_masked(make_app, clock):
+    app = make_app()
+    given_community(app, households_per_zone=1)
+    f = file_anonymous(app, grid=ZONES[1])  # a micro-grid: its community owns the request
+    r = app.request(f.request_id)
+    assert r.community == COMMUNITY and r.household_id is None
+    assert r.details.phone.reveal() == PHONE and str(r.details.phone) == "135****5432"
+    assert PHONE not in repr(r.details) and r.details.address == ADDRESS
+    for stored in app.recorder.select_events(f.request_id):
+        raw = stored.state.decode("utf-8")
+        assert PHONE not in raw and ADDRESS not in raw and TEXT not in raw
+        assert '"sealed"' in raw
+    second = make_app()
+    again = second.request(f.request_id)
+    assert again.details == r.details and again.deadline == clock.now + 2 * H
+
+
+def test_a_filing_retried_with_its_client_id_returns_the_first_filing(make_app):
+    app = make_app()
+    given_community(app, households_per_zone=1)
+    first = file_anonymous(app, client_id="hotline-7/0001")
+    written = last_id(app)
+    again = make_app().request_by_reference(first.reference)
+    assert again.client_id == "hotline-7/0001"
+    retried = file_anonymous(make_app(), client_id="hotline-7/0001")
+    assert (retried.request_id, retried.reference) == (first.request_id, first.reference)
+    assert last_id(app) == written
+    assert app.repository.get(desk_id(COMMUNITY)).requests == [first.request_id]
+    other = file_anonymous(app, client_id="hotline-7/0002")
+    assert other.request_id != first.request_id
+    with pytest.raises(InvalidInput, match="already used"):
+        app.rate_request(first.reference, 5, client_id="hotline-7/0001")
+
+
+def test_a_second_application_replays_requests_desks_and_directory_identically(make_app, clock):
+    app = make_app()
+    c = given_levels(app)
+    f = file_from(app, c)
+    g = file_anonymous(app, grade=Grade.NORMAL)
+    app.assign_request(f.request_id, c.worker)
+    clock.advance(hours=2)
+    assert app.tick_requests(clock.now) == 1
+    app.resolve_request(f.request_id, staff(app, "ST1"), "街道已协调 the street arranged it")
+    app.rate_request(f.reference, 1)
+    app.reopen_request(f.reference, "还是没有 still nothing")
+    app.classify_request(g.reference, category=Category.QUARANTINE)
+    second = make_app()
+    for aid in (f.request_id, g.request_id, desk_id(COMMUNITY), DIRECTORY_ID):
+        live, again = app.repository.get(aid), second.repository.get(aid)
+        assert {k: v for k, v in vars(again).items() if k != "_pending"} == {
+            k: v for k, v in vars(live).items() if k != "_pending"}, aid
+    r = second.request_by_reference(f.reference)
+    assert (r.owner_code, r.status, r.ratings) == (STREET, RequestStatus.OPEN, [1])
+    assert r.reopenings[-1].text == "还是没有 still nothing"
+    assert second.request(g.request_id).details.phone.reveal() == PHONE
+    assert {x.id for x in second.open_requests(CITY)} == {f.request_id, g.request_id}
+
+
+# ---- the lifecycle ----------------------------------------------------------------------------
+
+def test_assign_resolve_rate_reopen_and_close_again(mem, clock):
+    c = given_levels(mem)
+    f = file_from(mem, c)
+    t0 = clock.now
+    clock.advance(minutes=30)
+    mem.assign_request(f.request_id, c.worker)
+    r = mem.request(f.request_id)
+    assert (r.status, r.assignee) == (RequestStatus.IN_PROGRESS, c.worker)
+    mem.assign_request(f.reference, c.volunteer)  # handed over within the community
+    assert mem.request(f.request_id).assignee == c.volunteer
+
+    clock.advance(minutes=30)
+    mem.resolve_request(f.request_id, c.volunteer, "已送药上门 delivered to the door")
+    r = mem.request(f.request_id)
+    assert (r.status, r.resolved_by, r.on_time) == (RequestStatus.RESOLVED, c.volunteer, True)
+    assert r.reply is not None and r.reply.text == "已送药上门 delivered to the door"
+    assert mem.open_requests(COMMUNITY) == [] and r.rating is None
+
+    mem.rate_request(f.reference, 2)
+    r = mem.request(f.request_id)
+    assert (r.status, r.rating, r.ratings) == (RequestStatus.CLOSED, 2, [2])
+
+    clock.advance(hours=1)
+    mem.reopen_request(f.reference, "药不对 the wrong medicine")
+    r = mem.request(f.request_id)
+    assert (r.status, r.assignee, r.level) == (RequestStatus.IN_PROGRESS, c.volunteer,
+                                               Level.COMMUNITY)
+    assert r.deadline == clock.now + 2 * H and r.rating is None and r.reply is None
+    assert r.reopenings[-1].text == "药不对 the wrong medicine"
+    assert [x.id for x in mem.open_requests(COMMUNITY)] == [f.request_id]
+
+    clock.advance(hours=3)  # answered late this round (no tick ran in between)
+    mem.resolve_request(f.request_id, c.worker, "已更换 replaced")
+    assert mem.request(f.request_id).on_time is False
+    mem.rate_request(f.request_id, 5)
+    r = mem.request(f.request_id)
+    assert (r.status, r.rating, r.ratings) == (RequestStatus.CLOSED, 5, [2, 5])
+    assert r.created_on == t0
+    assert kinds(mem, f.request_id) == ["Filed", "Assigned", "Assigned", "Resolved", "Rated",
+                                        "Reopened", "Resolved", "Rated"]
+    assert [type(e).__name__ for e in mem.events.get(desk_id(COMMUNITY))] == [
+        "Opened", "Filed", "Answered", "Reopened", "Answered"]
+
+
+def test_regrading_moves_the_deadline_counted_from_when_the_level_took_over(mem, clock):
+    c = given_levels(mem)
+    t0 = clock.now
+    f = file_from(mem, c, Grade.NORMAL, Category.OTHER)
+    clock.advance(hours=1)
+    mem.classify_request(f.request_id, category=Category.COMPLAINT)
+    r = mem.request(f.request_id)
+    assert (r.category, r.grade, r.deadline) == (Category.COMPLAINT, Grade.NORMAL, t0 + 24 * H)
+    mem.classify_request(f.reference, grade="urgent")
+    assert mem.request(f.request_id).deadline == t0 + 2 * H
+    clock.advance(hours=1)
+    assert mem.tick_requests(clock.now) == 1
+    assert mem.request(f.request_id).owner_code == STREET
+
+
+# ---- escalation -------------------------------------------------------------------------------
+
+def test_an_overdue_request_climbs_to_the_city_once_per_deadline(mem, clock):
+    c = given_levels(mem)
+    f = file_from(mem, c)
+    mem.assign_request(f.request_id, c.worker)
+    t0 = clock.now
+    clock.advance(hours=2, seconds=-1)
+    assert mem.tick_requests(clock.now) == 0
+    clock.advance(seconds=1)  # the deadline itself: due
+    assert mem.tick_requests(clock.now) == 1
+    assert mem.tick_requests(clock.now) == 0 and mem.tick()["requests"] == 0
+    r = mem.request(f.request_id)
+    assert (r.owner_code, r.level, r.status, r.assignee) == (
+        STREET, Level.STREET, RequestStatus.OPEN, None)
+    assert r.deadline == clock.now + 2 * H
+    escalated = list(mem.events.get(f.request_id))[-1]
+    assert isinstance(escalated, ResidentRequest.Escalated)
+    assert (escalated.from_code, escalated.to_code, escalated.missed_deadline) == (
+        COMMUNITY, STREET, t0 + 2 * H)
+    # an earlier time changes nothing
+    assert mem.tick_requests(t0 + 3 * H) == 0
+    for code, level in ((DISTRICT, Level.DISTRICT), (CITY, Level.CITY)):
+        clock.advance(hours=2)
+        assert mem.tick_requests(clock.now) == 1 and mem.tick_requests(clock.now) == 0
+        assert (mem.request(f.request_id).owner_code, mem.request(f.request_id).level) == (
+            code, level)
+    clock.advance(hours=2)
+    assert mem.tick_requests(clock.now) == 1  # missed at the top: recorded once
+    assert mem.request(f.request_id).deadline is None
+    for _ in range(3):
+        clock.advance(hours=30)
+        assert mem.tick_requests(clock.now) == 0
+    r = mem.request(f.request_id)
+    assert [code for _, code in r.owners] == [COMMUNITY, STREET, DISTRICT, CITY]
+    assert (r.escalations, r.missed) == (3, 4)
+    assert kinds(mem, f.request_id) == ["Filed", "Assigned", "Escalated", "Escalated",
+                                        "Escalated", "DeadlineMissed"]
+    # the city acts; the answer is late
+    mem.assign_request(f.request_id, staff(mem, "CI1"))
+    mem.resolve_request(f.request_id, staff(mem, "CI1"), "市里协调已解决 the city sorted it")
+    assert mem.request(f.request_id).on_time is False
+
+
+def test_only_the_staff_of_the_owning_level_or_below_act(mem, clock):
+    c = given_levels(mem)
+    f = file_from(mem, c)
+    with pytest.raises(NotPermitted) as info:
+        mem.assign_request(f.request_id, staff(mem, "ST1"))
+    assert info.value.remedy
+    clock.advance(hours=2)
+    mem.tick_requests(clock.now)
+    mem.assign_request(f.request_id, staff(mem, "ST1"))
+    with pytest.raises(NotPermitted):
+        mem.assign_request(f.request_id, staff(mem, "DI1"))
+    mem.assign_request(f.request_id, c.worker)  # a community worker still helps the street
+    assert mem.request(f.request_id).assignee == c.worker
+
+
+def test_tick_escalates_each_due_request_one_level_across_communities(mem, clock):
+    c = given_levels(mem)
+    mem.create_node(OTHER_COMMUNITY, "713社区", STREET)
+    mem.create_node(f"{OTHER_COMMUNITY}-01", "第1片区", OTHER_COMMUNITY)
+    urgent = [file_from(mem, c).request_id, file_from(mem, c).request_id,
+              file_anonymous(mem, grid=f"{OTHER_COMMUNITY}-01").request_id]
+    normal = file_from(mem, c, Grade.NORMAL).request_id
+    answered = file_from(mem, c)
+    mem.resolve_request(answered.request_id, c.worker, "已答复 answered")
+    clock.advance(hours=2)
+    assert mem.tick_requests(clock.now) == 3
+    assert {mem.request(u).owner_code for u in urgent} == {STREET}
+    assert mem.request(normal).owner_code == COMMUNITY
+    assert mem.request(answered.request_id).owner_code == COMMUNITY
+    assert [x.id for x in mem.open_requests(OTHER_COMMUNITY)] == [urgent[2]]
+    clock.advance(hours=22)  # late: each due request moves one level, not several
+    assert mem.tick_requests(clock.now) == 4
+    assert {mem.request(u).owner_code for u in urgent} == {DISTRICT}
+    assert mem.request(normal).owner_code == STREET
+    assert mem.repository.get(DIRECTORY_ID).communities == [COMMUNITY, OTHER_COMMUNITY]
+
+
+def test_deadlines_use_the_policy_in_force(mem, clock):
+    c = given_levels(mem)
+    t0 = clock.now
+    quick = DEFAULT_POLICY.with_changes(request_deadline_hours={"urgent": 1, "normal": 8})
+    mem.adopt_policy(quick, t0 + H, "紧急诉求1小时办结")
+    before = file_from(mem, c).request_id
+    clock.advance(hours=1)
+    after = file_from(mem, c).request_id
+    assert mem.request(before).deadline == t0 + 2 * H
+    assert mem.request(after).deadline == t0 + 2 * H
+    clock.advance(hours=1)
+    assert mem.tick_requests(clock.now) == 2
+    assert mem.request(before).deadline == clock.now + H  # the new level's deadline: policy now
+
+
+# ---- supervision ------------------------------------------------------------------------------
+
+def test_statistics_count_by_category_grade_status_and_level_without_personal_data(mem, clock):
+    c = given_levels(mem)
+    mem.create_node(OTHER_COMMUNITY, "713社区", STREET)
+    a = file_from(mem, c, Grade.URGENT, Category.SUPPLIES)
+    b = file_from(mem, c, Grade.NORMAL, Category.MEDICAL)
+    d = file_anonymous(mem, grid=OTHER_COMMUNITY, grade=Grade.NORMAL)
+    e = file_from(mem, c, Grade.NORMAL, Category.COMPLAINT)
+    mem.resolve_request(b.request_id, c.worker, "已联系医生 doctor called")
+    mem.rate_request(b.reference, 5)
+    mem.resolve_request(e.request_id, c.worker, "已处理 handled")
+    mem.rate_request(e.reference, 2)
+    mem.reopen_request(e.reference, "没解决 not solved")
+    clock.advance(hours=2)
+    mem.tick_requests(clock.now)  # a escalates
+    mem.resolve_request(a.request_id, c.worker, "已送达 delivered")  # late
+
+    stats = mem.request_statistics(STREET)
+    assert stats == summarize(mem.request(x.request_id) for x in (a, b, d, e))
+    assert stats.total == 4
+    assert stats.by_category == {Category.SUPPLIES: 1, Category.MEDICAL: 2,
+                                 Category.QUARANTINE: 0, Category.COMPLAINT: 1,
+                                 Category.INFORMATION: 0, Category.OTHER: 0}
+    assert stats.by_grade == {Grade.URGENT: 1, Grade.NORMAL: 3}
+    assert stats.by_status == {RequestStatus.OPEN: 2, RequestStatus.IN_PROGRESS: 0,
+                               RequestStatus.RESOLVED: 1, RequestStatus.CLOSED: 1}
+    assert stats.by_level == {"city": 0, "district": 0, "street": 1, "community": 3}
+    assert (stats.escalated, stats.resolved, stats.resolved_on_time) == (1, 2, 1)
+    assert stats.on_time_share == 0.5
+    assert (stats.ratings, stats.average_rating) == (2, 3.5)
+    assert mem.request_statistics(OTHER_COMMUNITY).total == 1
+    assert mem.request_statistics(CITY) == stats
+    assert mem.request_statistics(COMMUNITY).total == 3
+
+    published = stats.model_dump_json() + repr(stats) + str(stats.model_dump())
+    secrets = [PHONE, PHONE[-4:], ADDRESS, TEXT, "张三", "李四", "王芳", "已联系医生",
+               "没解决", COMMUNITY, a.reference, str(a.request_id), str(c.households[0])]
+    for secret in secrets:
+        assert secret not in published, secret
+    assert set(type(stats).model_fields) == {
+        "total", "by_category", "by_grade", "by_status", "by_level", "escalated", "resolved",
+        "resolved_on_time", "on_time_share", "ratings", "average_rating"}
+
+
+def test_statistics_of_a_scope_without_requests_are_zero(mem):
+    given_levels(mem)
+    stats = mem.request_statistics(CITY)
+    assert stats.total == 0 and stats.average_rating is None and stats.on_time_share is None
+    assert set(stats.by_status.values()) == {0}
+    assert mem.open_requests(COMMUNITY) == []
+
+
+# ---- bad inputs, on every store ---------------------------------------------------------------
+
+Attempt = Callable[[], Any]
+
+
+def bad_inputs(app: GridcoreApp, c: Community, refs: dict[str, Filing]
+               ) -> list[tuple[str, type[GridcoreError], Attempt]]:
+    h0, opened, answered, closed = c.households[0], refs["open"], refs["answered"], refs["closed"]
+    street = staff(app, "ST1")
+
+    def file(**kw: Any) -> Attempt:
+        args = {"channel": "online", "category": "supplies", "grade": "urgent", "text": TEXT,
+                **kw}
+        return lambda: app.file_request(**args)
+
+    return [
+        ("unknown household", NotFound, file(household=uuid4())),
+        ("resident not of the household", NotFound,
+         file(household=h0, resident=resident_id("712-2-0", 1))),
+        ("resident without household", InvalidInput, file(resident=RID)),
+        ("household and anonymous contact", InvalidInput,
+         file(household=h0, phone=PHONE)),
+        ("anonymous without address", InvalidInput, file(phone=PHONE, grid=COMMUNITY)),
+        ("malformed phone", InvalidInput, file(phone="12345", address=ADDRESS, grid=COMMUNITY)),
+        ("unknown grid", NotFound, file(phone=PHONE, address=ADDRESS, grid="9999")),
+        ("grid above a community", InvalidInput,
+         file(phone=PHONE, address=ADDRESS, grid=STREET)),
+        ("unknown channel", InvalidInput, file(household=h0, channel="fax")),
+        ("unknown category", InvalidInput, file(household=h0, category="food")),
+        ("unknown grade", InvalidInput, file(household=h0, grade="critical")),
+        ("empty request", InvalidInput, file(household=h0, text="   ")),
+        ("unknown request", NotFound, lambda: app.rate_request(uuid4(), 5)),
+        ("unknown reference", NotFound, lambda: app.rate_request("0000-0000-0000", 5)),
+        ("malformed reference", InvalidInput, lambda: app.rate_request("ABC", 5)),
+        ("reclassify to the same", InvalidInput,
+         lambda: app.classify_request(opened.request_id, "supplies", "urgent")),
+        ("reclassify a closed request", ForbiddenTransition,
+         lambda: app.classify_request(closed.request_id, grade="normal")),
+        ("assign unknown staff", NotFound, lambda: app.assign_request(opened.request_id,
+                                                                      uuid4())),
+        ("assign staff of a level above the owner", NotPermitted,
+         lambda: app.assign_request(opened.request_id, street)),
+        ("assign an unavailable staff member", InvalidInput,
+         lambda: app.assign_request(opened.request_id, c.doctor)),
+        ("assign an answered request", ForbiddenTransition,
+         lambda: app.assign_request(answered.request_id, c.worker)),
+        ("resolve without a reply", InvalidInput,
+         lambda: app.resolve_request(opened.request_id, c.worker, "  ")),
+        ("resolve by staff above the owner", NotPermitted,
+         lambda: app.resolve_request(opened.request_id, street, "已处理 handled")),
+        ("resolve twice", ForbiddenTransition,
+         lambda: app.resolve_request(answered.request_id, c.worker, "再次 again")),
+        ("rating of 0", InvalidInput, lambda: app.rate_request(answered.reference, 0)),
+        ("rating of 6", InvalidInput, lambda: app.rate_request(answered.reference, 6)),
+        ("rate an open request", ForbiddenTransition,
+         lambda: app.rate_request(opened.reference, 5)),
+        ("rate a closed request again", ForbiddenTransition,
+         lambda: app.rate_request(closed.reference, 5)),
+        ("reopen an unrated request", ForbiddenTransition,
+         lambda: app.reopen_request(answered.reference, "不满意 unhappy")),
+        ("reopen an open request", ForbiddenTransition,
+         lambda: app.reopen_request(opened.reference, "不满意 unhappy")),
+        ("reopen without a reason", InvalidInput, lambda: app.reopen_request(closed.reference,
+                                                                             "")),
+        ("statistics of a micro-grid", InvalidInput, lambda: app.request_statistics(ZONES[0])),
+    ]
+
+
+def test_bad_inputs_are_typed_errors_that_write_nothing(make_app):
+    app = make_app()
+    c = given_levels(app)
+    app.set_staff_availability(c.doctor, False, "隔离 in quarantine")
+    refs = {name: file_from(app, c) for name in ("open", "answered", "closed")}
+    for name in ("answered", "closed"):
+        app.resolve_request(refs[name].request_id, c.worker, "已处理 handled")
+    app.rate_request(refs["closed"].reference, 3)
+    before = last_id(app)
+    cases = bad_inputs(app, c, refs)
+    for name, error, attempt in cases:
+        with pytest.raises(GridcoreError) as info:
+            attempt()
+        e = info.value
+        assert type(e) is error, f"{name}: expected {error.__name__}, got {e!r}"
+        assert e.remedy.strip(), name
+        assert PHONE not in str(e) and ADDRESS not in str(e), name
+        assert last_id(app) == before, f"{name} wrote"
+    second = make_app()
+    assert last_id(second) == before
+    assert second.request(refs["closed"].request_id).status is RequestStatus.CLOSED
+    desk = second.repository.get(desk_id(COMMUNITY))
+    assert isinstance(desk, RequestDesk) and desk.open == [refs["open"].request_id]
+    assert len(cases) >= 30
