@@ -12,6 +12,7 @@ import base64
 import importlib
 import inspect
 import json
+import pkgutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,12 +22,12 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
+import gridcore
 from adapters.codec import OrjsonTranscoder, PydanticMapper, upcast
 from gridcore.base import Created, Event
 
 EVENTS_DIR = Path(__file__).parent / "fixtures" / "events"
-MODULES = ["gridcore.grid", "gridcore.building", "gridcore.household", "gridcore.policy",
-           "gridcore.staff", "gridcore.assignment", "gridcore.idempotency"]
+MODULES = sorted(m.name for m in pkgutil.iter_modules(gridcore.__path__, "gridcore."))
 MAKE = "tests/fixtures/make_event_fixtures.py"
 
 

@@ -11,7 +11,6 @@ from uuid import UUID
 
 from gridcore.app_base import ApplicationBase, command
 from gridcore.assignment import Method, Plan
-from gridcore.base import Aggregate, Created, Event, stable_id
 from gridcore.errors import GridcoreError, InvalidInput, NotFound
 from gridcore.findings import (
     FINDINGS_PROCESS_ID,
@@ -32,28 +31,9 @@ from gridcore.sweep import (
     summarize,
     visit_id,
 )
+from gridcore.sweep_index import OPEN_CAMPAIGNS_ID, OpenCampaigns
 
 VISIT_TOPIC = "gridcore.sweep:Visit.Recorded"
-OPEN_CAMPAIGNS_ID = stable_id("campaign-index", "open")
-
-
-class OpenCampaigns(Aggregate):
-    """Index of open campaigns, so ``tick`` can find windows that have ended."""
-
-    ids: list[UUID]
-
-    class Started(Created):
-        def apply(self, i: OpenCampaigns) -> None:
-            i.ids = []
-
-    class Changed(Event):
-        added: list[UUID] = []
-        removed: list[UUID] = []
-
-        def apply(self, i: OpenCampaigns) -> None:
-            i.ids = [x for x in i.ids if x not in self.removed] + list(self.added)
-
-
 @dataclass
 class Coverage:
     campaign_id: UUID
