@@ -36,12 +36,15 @@ def demo() -> None:
     from rich.table import Table
 
     from adapters import demo as scenario
+    from adapters import demo_field
 
     console = Console()
     started = time.perf_counter()
     app = open_app(clock=scenario.clock)
     with console.status("building the 712 community (武汉712社区)…"):
         scenario.build(app)
+    with console.status("3-day sweep, referrals, requests, deliveries to the door…"):
+        demo_field.run(app, scenario.clock)
     table = Table(title="武汉 712社区 — zones (片区) after assignment round 1")
     table.caption = ("片区 zone · 户 households · 人 residents · 弱势户 vulnerable households · "
                      "上门 door visits · 网格员 responsible grid worker · 小分队 squad size")
@@ -62,6 +65,18 @@ def demo() -> None:
                   f"{len(a.uncovered)}; zones above the soft cap of "
                   f"{app.policy_at(app.clock()).micro_grid_soft_cap} residents: "
                   f"{len(app.over_cap(scenario.COMMUNITY))} (allowed, reported)")
+    told = demo_field.story(app)
+    console.print(
+        f"[bold]拉网式排查 sweep[/] 17-19 Feb: covered (已覆盖) {told.covered}/{told.households} "
+        f"households, by method {told.by_method}; findings (发现): fever 发热 {told.fevers}, "
+        f"close contacts 密接 {told.close_contacts}, arrivals 外地来返 {told.arrivals}")
+    console.print("[bold]转介 referrals[/]: " + ", ".join(
+        f"{k} {v}" for k, v in sorted(told.referrals.items())) +
+        f"; 集中隔离点 site occupancy {told.site_occupancy}")
+    console.print(f"[bold]配送到户 deliveries[/] from 22 Feb (爱心菜 to every household): "
+                  f"{told.deliveries}")
+    console.print(f"[bold]群众诉求 requests[/]: {told.requests}, escalated (升级) "
+                  f"{told.escalated_requests}")
     console.print(f"store: {app.env.get('SQLITE_DBNAME') or app.env.get('PERSISTENCE_MODULE')}"
                   f" · {time.perf_counter() - started:.1f}s")
 

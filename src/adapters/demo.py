@@ -29,9 +29,22 @@ GIVEN = "建国秀英桂兰志强丽华明德玉兰红梅海燕国强淑珍凤�
 SWEEP_START = datetime(2020, 2, 17, 8, 0, tzinfo=timezone(timedelta(hours=8)))
 
 
-def clock() -> datetime:
-    """The demo happens on the morning the 3-day sweep began (17 Feb 2020, Wuhan time)."""
-    return SWEEP_START
+class ScenarioClock:
+    """The demo's time: it starts the morning the 3-day sweep began (17 Feb 2020, Wuhan time)
+    and moves as the scenario's days pass."""
+
+    def __init__(self, start: datetime = SWEEP_START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, day: int, hour: int = 8, minute: int = 0) -> datetime:
+        self.now = SWEEP_START + timedelta(days=day, hours=hour - 8, minutes=minute)
+        return self.now
+
+
+clock = ScenarioClock()
 
 
 def zone_code(n: int) -> str:
@@ -84,7 +97,7 @@ STAFF = (
 
 
 def build(app: GridcoreApp, days: int = 3) -> None:
-    """Create (or find again) the 712 community, its people and its first sweep assignment."""
+    """Create (or find again) the 712 community, its people and its first sweep campaign."""
     rng = random.Random(712)
 
     def cid(what: str) -> str:
@@ -110,7 +123,8 @@ def build(app: GridcoreApp, days: int = 3) -> None:
     for z in range(1, ZONES + 1):
         ids = [app.staff_by_no(s).id for s in squad_members[z - 1::ZONES]]
         app.form_squad(zone_code(z), ids, client_id=cid(f"squad-{z}"))
-    app.assign_scope(COMMUNITY, 1, days, client_id=cid("assign-round-1"))
+    app.launch_campaign(COMMUNITY, 1, days, "712社区 第1轮拉网式排查",
+                        client_id=cid("campaign-round-1"))
 
 
 @dataclass

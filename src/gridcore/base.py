@@ -13,7 +13,9 @@ those models per data subject; the domain itself never does I/O or cryptography.
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import deepcopy
 from datetime import datetime
+from enum import Enum
 from typing import Any, ClassVar, Self
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -41,6 +43,9 @@ def stable_id(kind: str, key: str) -> UUID:
 class Immutable(BaseModel):
     # hide_input_in_errors: a validation error must not echo a phone or ID number.
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        return self  # frozen, and never mutated in place: copies may share it
 
 
 SEAL = "seal"
@@ -185,12 +190,37 @@ class Aggregate:
         event.mutate(self)
         self._pending.append(event)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        """A copy for one command (the repository's cache hands out copies): values that are
+        immutable are shared, containers are copied."""
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update({k: _copied(v, memo) for k, v in self.__dict__.items()})
+        return clone
+
     def collect_events(self) -> list[Event]:
         events, self._pending = self._pending, []
         return events
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self._id}, version={self._version})"
+
+
+_ATOMIC = (str, int, float, bool, bytes, type(None), UUID, datetime, Enum, Immutable)
+
+
+def _copied(value: Any, memo: dict[int, Any]) -> Any:
+    if isinstance(value, _ATOMIC):
+        return value
+    kind = type(value)
+    if kind is list:
+        return [_copied(v, memo) for v in value]
+    if kind is dict:
+        return {k: _copied(v, memo) for k, v in value.items()}
+    if kind is set:
+        return set(value) if all(isinstance(v, _ATOMIC) for v in value) else deepcopy(value, memo)
+    if kind is tuple:
+        return tuple(_copied(v, memo) for v in value)
+    return deepcopy(value, memo)
 
 
 Rule = Callable[..., Any]

@@ -1,0 +1,219 @@
+"""The 712 community's field operations, as the seeds tell them (DOMAIN.md).
+
+Days 0-2 (17-19 Feb 2020): the 3-day full sweep; every assigned household is checked by its
+method, a few answer only on a retry, and a few findings (fever, close contacts, arrivals from
+elsewhere) are followed up by the findings process into status changes and referrals, which the
+community persuades, transports and admits. Day 5 (22 Feb): the community is sealed and from
+then on every supply is delivered to the door: donated vegetables (爱心菜) to every household and
+group-buy orders bought centrally by the duty lead. A few residents' requests come in along the
+way. Every command carries a client id, so running the demo again applies nothing twice.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from adapters.demo import COMMUNITY, STREET, ScenarioClock
+from gridcore.application import GridcoreApp
+from gridcore.assignment import Method
+from gridcore.delivery import DeliveryKind, Item, delivery_id
+from gridcore.referral import ReferralKind, ReferralState
+from gridcore.sweep import Arrival, Outcome
+
+SITE = "HB-01"
+FEVER_CLINIC = "江岸区人民医院发热门诊"
+
+
+def cid(what: str) -> str:
+    return f"demo712:{what}"
+
+
+def sweep(app: GridcoreApp, clock: ScenarioClock, rng: random.Random) -> None:
+    """Three days of door visits, phone calls and chat self-reports, retries on day 2."""
+    campaign = app.campaign_of(COMMUNITY, 1)
+    assignment = app.assignment(COMMUNITY, 1)
+    work = sorted(assignment.owner.items(), key=lambda i: str(i[0]))
+    no_answer: list[tuple[UUID, UUID]] = []
+    per_day = -(-len(work) // 2)
+    for day in (0, 1):
+        for n, (hid, staff) in enumerate(work[day * per_day:(day + 1) * per_day]):
+            clock.at(day, 8 + n * 10 // per_day, n % 60)
+            method = assignment.method[hid]
+            if method is not Method.CHAT and rng.random() < 0.04:
+                app.record_visit(campaign.id, hid, method, Outcome.NO_ANSWER, by=staff,
+                                 client_id=cid(f"visit-{hid}-1"))
+                no_answer.append((hid, staff))
+                continue
+            app.record_visit(campaign.id, hid, method, by=staff,
+                             client_id=cid(f"visit-{hid}-1"), **findings(app, hid, rng))
+        app.tick(clock.at(day, 20))
+    for n, (hid, staff) in enumerate(no_answer):
+        clock.at(2, 9, n % 60)
+        app.record_visit(campaign.id, hid, Method.DOOR, by=staff, client_id=cid(f"visit-{hid}-2"))
+    clock.at(2, 18)
+    app.close_campaign(campaign.id, client_id=cid("close-round-1"))
+
+
+def findings(app: GridcoreApp, hid: UUID, rng: random.Random) -> dict[str, object]:
+    """Temperatures for everyone; about 1 in 150 households with a fever, 1 in 100 naming a
+    close contact, 1 in 120 with a member back from elsewhere."""
+    members = list(app.household(hid).residents)
+    temps = {r: round(rng.uniform(36.0, 37.0), 1) for r in members}
+    details: dict[str, object] = {"temperatures": temps}
+    roll = rng.random()
+    if roll < 1 / 150:
+        temps[members[0]] = round(rng.uniform(37.5, 38.9), 1)
+    elif roll < 1 / 150 + 1 / 100:
+        details["close_contacts"] = [members[-1]]
+    elif roll < 1 / 150 + 1 / 100 + 1 / 120:
+        details["arrivals"] = [Arrival(resident_id=members[0], origin=rng.choice(
+            ("云南", "孝感", "黄冈")), arrived_on=clock_date(app))]
+    return details
+
+
+def clock_date(app: GridcoreApp) -> date:
+    return app.clock().date()
+
+
+def referrals(app: GridcoreApp, clock: ScenarioClock) -> None:
+    """Persuade (the first refusal took 3 hours), transport and admit every open referral."""
+    doctor = app.staff_by_no("712-DOC").id
+    police = app.staff_by_no("712-POL").id
+    clock.at(2, 19)
+    app.register_quarantine_site(SITE, "后湖宾馆集中隔离点", STREET, 60, client_id=cid("site"))
+    for n, r in enumerate(app.open_referrals(COMMUNITY)):
+        clock.at(2, 20, n)
+        if r.state is not ReferralState.OPENED:
+            continue
+        key = f"referral-{r.id}"
+        if n == 0:
+            app.record_persuasion(r.id, police, 180, "担心家中老人无人照顾",
+                                  client_id=cid(f"{key}-persuade"))
+        app.accept_referral(r.id, police, 30, "同意转运", client_id=cid(f"{key}-accept"))
+        app.dispatch_transport(r.id, police, "120转运车", "社区民警陪同",
+                               client_id=cid(f"{key}-transport"))
+        if r.kind is ReferralKind.CENTRALIZED_QUARANTINE:
+            app.admit(r.id, doctor, site_code=SITE, client_id=cid(f"{key}-admit"))
+        else:
+            app.admit(r.id, doctor, destination=FEVER_CLINIC, client_id=cid(f"{key}-admit"))
+            if r.kind is ReferralKind.FEVER_CLINIC:
+                app.close_referral(r.id, doctor, "排除新冠，居家观察",
+                                   client_id=cid(f"{key}-close"))
+
+
+def deliveries(app: GridcoreApp, clock: ScenarioClock, rng: random.Random) -> None:
+    """From day 6 (22 Feb) every supply is delivered to the door."""
+    lead = app.staff_by_no("712-DUTY").id
+    clock.at(5, 8)
+    app.seal_scope(COMMUNITY, clock(), client_id=cid("seal"))
+    households = sorted(app.micro_grids(COMMUNITY)[0].households, key=str)
+    for n, hid in enumerate(households[:20]):
+        app.place_order(hid, f"TG-{n + 1:03d}", [Item(name="大米", quantity=5, unit="kg"),
+                                                 Item(name="食用油", quantity=1, unit="桶")],
+                        client_id=cid(f"order-{n}"))
+    app.batch_purchase(COMMUNITY, lead, client_id=cid("purchase-1"))
+    app.donate_to_scope(COMMUNITY, "AXC-0222", [Item(name="爱心菜", quantity=1, unit="份")],
+                        "爱心企业捐赠", client_id=cid("donation-1"))
+    households = sorted((app.household(h) for g in app.micro_grids(COMMUNITY)
+                         for h in g.households), key=lambda h: h.household_no)
+    ids = [delivery_id(DeliveryKind.ORDER, f"TG-{n + 1:03d}") for n in range(20)]
+    ids += [delivery_id(DeliveryKind.DONATION, f"AXC-0222/{h.household_no}")
+            for h in households]
+    clock.at(5, 9)
+    app.dispatch_deliveries(COMMUNITY, client_id=cid("dispatch-1"))
+    failed = []
+    for n, did in enumerate(ids):
+        clock.at(5, 10 + n * 5 // len(ids), n % 60)
+        d = app.delivery(did)
+        by = d.staff[0] if d.staff else lead
+        if rng.random() < 0.02:
+            app.report_failed_delivery(did, "无人应答 no answer", by, client_id=cid(f"fail-{did}"))
+            failed.append(did)
+        else:
+            app.confirm_delivery(did, by, client_id=cid(f"deliver-{did}"))
+    clock.at(5, 15)
+    for did in failed:
+        app.redeliver(did, client_id=cid(f"redeliver-{did}"))
+    for n, did in enumerate(failed):
+        clock.at(5, 17, n % 60)
+        d = app.delivery(did)
+        app.confirm_delivery(did, d.staff[0] if d.staff else lead,
+                             client_id=cid(f"deliver-{did}-2"))
+    app.tick(clock.at(5, 20))
+
+
+REQUESTS = [
+    ("online", "medical", "urgent", "家中老人需要降压药，能否代购"),
+    ("hotline", "supplies", "normal", "想问团购蔬菜什么时候送到"),
+    ("chat", "information", "normal", "隔离期满后需要做什么检测"),
+    ("online", "complaint", "normal", "楼道消毒不及时"),
+]
+
+
+def requests(app: GridcoreApp, clock: ScenarioClock) -> None:
+    """A few residents' requests: answered and rated, one left to escalate overnight."""
+    worker = app.staff_by_no("712-GW-1").id
+    zone = app.micro_grids(COMMUNITY)[1]
+    households = sorted(zone.households, key=str)
+    for n, (channel, category, grade, text) in enumerate(REQUESTS):
+        clock.at(3, 9 + n)
+        filing = app.file_request(channel, category, grade, text, household=households[n],
+                                  client_id=cid(f"request-{n}"))
+        if n < 3:
+            clock.at(3, 10 + n)
+            app.assign_request(filing.request_id, worker, client_id=cid(f"request-{n}-assign"))
+            app.resolve_request(filing.request_id, worker, "已安排网格员上门处理",
+                                client_id=cid(f"request-{n}-resolve"))
+            app.rate_request(filing.request_id, 5 - n % 2, client_id=cid(f"request-{n}-rate"))
+    app.tick(clock.at(4, 8))
+
+
+@dataclass
+class Story:
+    """What the demo's field operations produced, for the summary."""
+
+    households: int
+    covered: int
+    by_method: dict[str, int]
+    fevers: int
+    close_contacts: int
+    arrivals: int
+    referrals: dict[str, int]
+    site_occupancy: int
+    deliveries: dict[str, int]
+    requests: dict[str, int]
+    escalated_requests: int
+
+
+def run(app: GridcoreApp, clock: ScenarioClock) -> None:
+    rng = random.Random(2020)
+    sweep(app, clock, rng)
+    referrals(app, clock)
+    requests(app, clock)
+    deliveries(app, clock, rng)
+
+
+def story(app: GridcoreApp) -> Story:
+    campaign = app.campaign_of(COMMUNITY, 1)
+    summary = campaign.summary
+    assert summary is not None
+    refs: dict[str, int] = {}
+    residents = [r for g in app.micro_grids(COMMUNITY) for h in g.households
+                 for r in app.household(h).residents]
+    for rid in residents:
+        for r in app.referrals_of(rid):
+            key = f"{r.kind.label} · {r.state.value}"
+            refs[key] = refs.get(key, 0) + 1
+    states: dict[str, int] = {}
+    households = [app.household(h) for g in app.micro_grids(COMMUNITY) for h in g.households]
+    for h in households:
+        d = app.delivery(delivery_id(DeliveryKind.DONATION, f"AXC-0222/{h.household_no}"))
+        states[d.state.value] = states.get(d.state.value, 0) + 1
+    stats = app.request_statistics(COMMUNITY)
+    return Story(summary.households, summary.covered, summary.by_method, summary.fevers,
+                 summary.close_contacts, summary.arrivals, refs,
+                 app.quarantine_site_by_code(SITE).occupancy, states,
+                 {k.value: v for k, v in stats.by_status.items()}, stats.escalated)
