@@ -14,10 +14,10 @@ from adapters.settings import memory_env
 from gridcore.application import GridcoreApp, new_member
 from gridcore.assignment import Method
 from gridcore.errors import DuplicateCode, ForbiddenTransition, InvalidInput, NotFound
+from gridcore.field_sync import FieldRecord, SyncStatus
 from gridcore.findings import FINDINGS_PROCESS_ID, FindingsProcess
 from gridcore.status import Health, Measure, TagKind
 from gridcore.sweep import Arrival, Outcome, Visit, VisitRecord, visit_id
-from gridcore.sweep_commands import FieldRecord, SyncStatus
 from tests.conftest import Clock
 from tests.scenario import COMMUNITY, Community, given_community
 

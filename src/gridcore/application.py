@@ -18,6 +18,7 @@ from gridcore.app_base import (
 )
 from gridcore.delivery_commands import DeliveryCommands
 from gridcore.enterprise_commands import EnterpriseCommands
+from gridcore.field_sync import FieldSyncCommands
 from gridcore.grid_commands import GridCommands
 from gridcore.household_commands import HouseholdCommands
 from gridcore.referral_commands import ReferralCommands
@@ -26,10 +27,12 @@ from gridcore.staff_commands import ASSIGNABLE_ROLES, StaffCommands, new_member
 from gridcore.sweep_commands import SweepCommands
 
 
-class GridcoreApp(SweepCommands, ReferralCommands, DeliveryCommands, EnterpriseCommands,
-                  RequestCommands, GridCommands, HouseholdCommands, StaffCommands):
+class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, DeliveryCommands,
+                  EnterpriseCommands, RequestCommands, GridCommands, HouseholdCommands,
+                  StaffCommands):
     """Grid hierarchy, households and resident status, staff and assignment, and the field
-    operations: sweeps, referrals, deliveries, enterprise resumption, residents' requests."""
+    operations: sweeps, referrals, deliveries, enterprise resumption, residents' requests,
+    and offline field sync."""
 
     name = "gridcore"
 

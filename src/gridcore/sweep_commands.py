@@ -3,9 +3,8 @@ manager; offline field sync."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -45,33 +44,6 @@ class Coverage:
     @property
     def share(self) -> float:
         return len(self.covered) / self.households if self.households else 1.0
-
-
-class SyncStatus(StrEnum):
-    APPLIED = "applied"
-    DUPLICATE = "duplicate"
-    STALE = "stale"
-    REJECTED = "rejected"
-
-
-@dataclass
-class FieldRecord:
-    """One record from a device that was offline: a client id, the version of the visit it
-    was based on (0 when it saw none), and the visit."""
-
-    client_id: str
-    campaign_id: UUID
-    household_id: UUID
-    base_version: int
-    record: VisitRecord
-
-
-@dataclass
-class SyncResult:
-    client_id: str
-    status: SyncStatus
-    message: str = ""
-    current: dict[str, Any] = field(default_factory=dict)
 
 
 class SweepCommands(ApplicationBase):
@@ -272,43 +244,3 @@ class SweepCommands(ApplicationBase):
             "centralized_quarantine"
         opener(f.household_id, f.resident_id, kind, f.reason, by=f.by, client_id=cid)
         return ""
-
-    # ---- offline field sync -------------------------------------------------------------
-
-    def sync_field_records(self, records: list[FieldRecord]) -> list[SyncResult]:
-        """Apply a batch from a device that was offline. Replays are no-ops; a record based on
-        a stale version is returned with the current state, never dropped nor applied
-        blindly; each record is applied (or not) on its own."""
-        results = []
-        for r in records:
-            results.append(self._sync_one(r))
-        return results
-
-    def _sync_one(self, r: FieldRecord) -> SyncResult:
-        from gridcore.idempotency import ClientCommand, client_command_id
-
-        if self._find(ClientCommand, client_command_id(r.client_id)) is not None:
-            return SyncResult(r.client_id, SyncStatus.DUPLICATE, "already applied")
-        visit = self.visit(r.campaign_id, r.household_id)
-        version = visit.version if visit else 0
-        if version != r.base_version:
-            return SyncResult(r.client_id, SyncStatus.STALE,
-                              f"the visit changed since the device saw it (version "
-                              f"{r.base_version}, now {version}); review and resend",
-                              self._visit_state(visit))
-        rec = r.record
-        try:
-            self.record_visit(r.campaign_id, r.household_id, rec.method, rec.outcome,
-                              rec.staff_id, rec.at, client_id=r.client_id,
-                              **rec.model_dump(exclude={"staff_id", "method", "outcome", "at"}))
-        except GridcoreError as e:
-            return SyncResult(r.client_id, SyncStatus.REJECTED, str(e))
-        return SyncResult(r.client_id, SyncStatus.APPLIED)
-
-    def _visit_state(self, visit: Visit | None) -> dict[str, Any]:
-        if visit is None:
-            return {"version": 0, "attempts": 0}
-        return {"version": visit.version, "attempts": len(visit.attempts),
-                "accounted": len(visit.accounted()),
-                "last_outcome": visit.attempts[-1].outcome.value if visit.attempts else None}
-
