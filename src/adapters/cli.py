@@ -18,6 +18,36 @@ def open_app(clock: Callable[[], datetime] = utc_now) -> GridcoreApp:
     return GridcoreApp(store_env(), clock=clock)
 
 
+@cli.command()
+def tick() -> None:
+    """Record everything that became overdue by now (each item once, however often run)."""
+    counts = open_app().tick()
+    typer.echo("overdue (逾期): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@cli.command()
+def scheduler(every: float = typer.Option(60.0, help="seconds between ticks"),
+              times: int = typer.Option(0, help="stop after this many ticks (0: run until "
+                                                 "interrupted)")) -> None:
+    """Call ``tick`` on a schedule (the deadlines of referrals, requests, deliveries,
+    rectifications and sweep windows)."""
+    import threading
+
+    app, stop, done = open_app(), threading.Event(), 0
+    try:
+        while not stop.is_set():
+            counts = app.tick()
+            done += 1
+            if any(counts.values()):
+                typer.echo("overdue (逾期): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            if times and done >= times:
+                break
+            stop.wait(every)
+    except KeyboardInterrupt:
+        pass
+    typer.echo(f"scheduler stopped after {done} tick(s)")
+
+
 @cli.callback()
 def root() -> None:
     """gridcore: community grid management (社区网格化管理)."""
