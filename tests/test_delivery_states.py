@@ -17,12 +17,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp
-from gridcore.base import Aggregate
 from gridcore.delivery import DeliveryKind, DeliveryState, Item, delivery_id
 from gridcore.delivery_desk import desk_id
 from gridcore.errors import ForbiddenTransition, GridcoreError, InvalidInput, NotFound, NotPermitted
 from gridcore.status import Measure
 from tests.conftest import Clock
+from tests.machines import replay, state
 from tests.scenario import COMMUNITY, ZONES
 from tests.test_deliveries import given_deliveries
 
@@ -32,16 +32,8 @@ S = DeliveryState
 OVERDUE_HOURS = 24
 
 
-def replay(app: GridcoreApp, aid: UUID) -> Aggregate:
-    agg = None
-    for e in app.events.get(aid):
-        agg = e.mutate(agg)
-    assert agg is not None
-    return agg
 
 
-def state(agg: Aggregate) -> dict[str, Any]:
-    return {k: v for k, v in vars(agg).items() if k != "_pending"}
 
 
 class Attempts:

@@ -9,11 +9,7 @@ stops an old stored shape from decoding.
 from __future__ import annotations
 
 import base64
-import importlib
-import inspect
 import json
-import pkgutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
@@ -22,31 +18,11 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
-import gridcore
 from adapters.codec import OrjsonTranscoder, PydanticMapper, upcast
-from gridcore.base import Created, Event
+from gridcore.base import Event
+from tests.fixtures.make_event_fixtures import EVENTS_DIR, event_classes
 
-EVENTS_DIR = Path(__file__).parent / "fixtures" / "events"
-MODULES = sorted(m.name for m in pkgutil.iter_modules(gridcore.__path__, "gridcore."))
 MAKE = "tests/fixtures/make_event_fixtures.py"
-
-
-def event_classes() -> list[type[Event]]:
-    found: dict[str, type[Event]] = {}
-    seen: set[type] = set()
-
-    def walk(owner: Any, module: str) -> Iterator[type]:
-        for value in vars(owner).values():
-            if inspect.isclass(value) and value.__module__ == module and value not in seen:
-                seen.add(value)
-                yield value
-                yield from walk(value, module)
-
-    for name in MODULES:
-        for cls in walk(importlib.import_module(name), name):
-            if issubclass(cls, Event) and cls not in (Event, Created):
-                found[get_topic(cls)] = cls
-    return [found[t] for t in sorted(found)]
 
 
 def fixtures() -> list[Path]:

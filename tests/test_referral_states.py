@@ -18,7 +18,6 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp
-from gridcore.base import Aggregate
 from gridcore.errors import (
     ForbiddenTransition,
     GridcoreError,
@@ -32,6 +31,7 @@ from gridcore.referral import ReferralKind, ReferralState
 from gridcore.referral_index import DESK_REGISTER_ID, desk_id
 from gridcore.status import Measure
 from tests.conftest import Clock
+from tests.machines import replay, state
 from tests.scenario import CITY, COMMUNITY, DISTRICT, STREET, given_community
 
 K, S, M = ReferralKind, ReferralState, Measure
@@ -56,16 +56,8 @@ class ModelReferral:
     escalations: int = 0
 
 
-def replay(app: GridcoreApp, aid: UUID) -> Aggregate:
-    agg = None
-    for e in app.events.get(aid):
-        agg = e.mutate(agg)
-    assert agg is not None
-    return agg
 
 
-def state(agg: Aggregate) -> dict[str, Any]:
-    return {k: v for k, v in vars(agg).items() if k != "_pending"}
 
 
 class Referrals(RuleBasedStateMachine):

@@ -21,7 +21,6 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp
-from gridcore.base import Aggregate
 from gridcore.errors import ForbiddenTransition, GridcoreError, InvalidInput, NotPermitted
 from gridcore.household import resident_id
 from gridcore.policy import DEFAULT_POLICY
@@ -29,6 +28,7 @@ from gridcore.request_commands import RequestDesk, desk_id
 from gridcore.requests import Category, Channel, Grade, RequestStatus, ResidentRequest
 from gridcore.staff import Role
 from tests.conftest import Clock
+from tests.machines import replay, state
 from tests.scenario import CITY, COMMUNITY, DISTRICT, STREET, ZONES, given_community
 
 SETTINGS = settings(max_examples=25, stateful_step_count=20, deadline=None,
@@ -43,16 +43,8 @@ AWAITING = {S.OPEN, S.IN_PROGRESS}
 texts = st.sampled_from(["已处理 handled", "已处理 handled", "需要帮助 help", "", "  ", "x"])
 
 
-def replay(app: GridcoreApp, aid: UUID) -> Aggregate:
-    agg = None
-    for e in app.events.get(aid):
-        agg = e.mutate(agg)
-    assert agg is not None
-    return agg
 
 
-def state(agg: Aggregate) -> dict[str, Any]:
-    return {k: v for k, v in vars(agg).items() if k != "_pending"}
 
 
 @dataclass

@@ -23,7 +23,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp, new_member
-from gridcore.base import Aggregate
 from gridcore.errors import (
     DuplicateCode,
     ForbiddenTransition,
@@ -40,23 +39,15 @@ from gridcore.policy import DEFAULT_POLICY
 from gridcore.staff import Role
 from gridcore.status import Health, Measure, Tag, TagKind
 from tests.conftest import Clock
+from tests.machines import replay, state
 from tests.scenario import given_community
 
 SETTINGS = settings(max_examples=100, stateful_step_count=30, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
-def replay(app: GridcoreApp, aid: UUID) -> Aggregate:
-    """Fold the stored events of one aggregate, without the application's repository."""
-    agg = None
-    for stored in app.events.get(aid):
-        agg = stored.mutate(agg)
-    assert agg is not None
-    return agg
 
 
-def state(agg: Aggregate) -> dict[str, Any]:
-    return {k: v for k, v in vars(agg).items() if k != "_pending"}
 
 
 class Attempts:
