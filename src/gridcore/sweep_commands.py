@@ -1,5 +1,5 @@
-"""Commands of sweep campaigns: launch, record visits, coverage, close; the findings process
-manager; offline field sync."""
+"""Commands of sweep campaigns: launch, record visits, coverage, close; and the findings
+process manager that follows up what visits found."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
+
+from eventsourcing.utils import get_topic
 
 from gridcore.app_base import ApplicationBase, command
 from gridcore.assignment import Method, Plan
@@ -32,7 +34,9 @@ from gridcore.sweep import (
 )
 from gridcore.sweep_index import OPEN_CAMPAIGNS_ID, OpenCampaigns
 
-VISIT_TOPIC = "gridcore.sweep:Visit.Recorded"
+VISIT_TOPIC = get_topic(Visit.Recorded)
+
+
 @dataclass
 class Coverage:
     campaign_id: UUID
