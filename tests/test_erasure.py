@@ -196,3 +196,26 @@ def test_an_application_that_had_read_a_resident_cannot_read_them_after_erasure(
     app.erase_resident(HID, RID, "防控目的已完成 purpose fulfilled")
     assert reader.household(HID).residents[RID].erased  # the erasure event itself applies
     assert reader.mapper.to_domain_event(registered).members[0].identity.name is None
+
+
+def test_erasing_a_resident_erases_the_requests_they_filed(make_app):
+    """Request texts are sealed under the request's own key: the resident's erasure destroys
+    those keys in the same transaction, so what they asked reads back as erased too."""
+    from gridcore.requests import RequestStatus
+    from tests.scenario import COMMUNITY, given_community
+
+    app = make_app()
+    c = given_community(app, households_per_zone=1)
+    hid = c.households[0]
+    first, second = list(app.household(hid).residents)
+    mine = app.file_request("hotline", "medical", "urgent", "张三需要胰岛素，电话见登记",
+                            household=hid, resident=first)
+    theirs = app.file_request("online", "supplies", "normal", "李四想团购蔬菜",
+                              household=hid, resident=second)
+    app.erase_resident(hid, first, "防控目的已完成 purpose fulfilled")
+    later = make_app()
+    erased, kept = later.request(mine.request_id), later.request(theirs.request_id)
+    assert erased.details.erased and erased.details.text is None
+    assert erased.status is RequestStatus.OPEN  # the statistics still count it
+    assert kept.details.text == "李四想团购蔬菜"
+    assert later.request_statistics(COMMUNITY).total == 2

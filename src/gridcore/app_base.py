@@ -191,6 +191,12 @@ class ApplicationBase(Application[UUID]):
             raise NotFound(f"No {what}.", hint)
         return agg
 
+    def _erasure_companions(self, household: Household, rid: UUID,
+                            at: datetime) -> list[Aggregate]:
+        """Other aggregates holding the person's data, changed to erase it in the same
+        transaction as the resident (areas add theirs, calling super())."""
+        return []
+
     def _done_households(self, scope: str, round_no: int, hids: list[UUID]) -> set[UUID]:
         """Households of a round already covered (the sweep area knows; none by default)."""
         return set()

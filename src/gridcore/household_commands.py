@@ -157,9 +157,11 @@ class HouseholdCommands(ApplicationBase):
     def erase_resident(self, hid: UUID, rid: UUID, reason: str) -> int | None:
         """Erase a person's identifying data (crypto-shredding): the store destroys their key
         in the same transaction; counts and statuses stay."""
+        at = self.clock()
         h = self.household(hid)
-        h.erase(rid, reason, self.clock())
-        return self._save(h)
+        companions = self._erasure_companions(h, rid, at)
+        h.erase(rid, reason, at)
+        return self._save(h, *companions)
 
     # ---- resident status ------------------------------------------------------------------
 

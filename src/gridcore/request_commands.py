@@ -19,6 +19,7 @@ from gridcore.app_base import ApplicationBase, command
 from gridcore.base import Aggregate, Created, Event, stable_id
 from gridcore.errors import InvalidInput, NotFound
 from gridcore.grid import Level
+from gridcore.household import Household
 from gridcore.identity import Phone
 from gridcore.requests import (
     Category,
@@ -138,6 +139,24 @@ class RequestCommands(ApplicationBase):
         """Public counts over every request filed in the communities under ``scope``."""
         return summarize(self.request(rid) for c in self._request_communities(scope)
                          for rid in self._request_desk(c).requests)
+
+    def _erasure_companions(self, household: Household, rid: UUID,
+                            at: datetime) -> list[Aggregate]:
+        """The requests the resident filed, and the household's own requests once its last
+        identifiable member is erased, lose their details with the resident."""
+        found = super()._erasure_companions(household, rid, at)
+        community = self.node(household.micro_grid).parent_code or household.micro_grid
+        desk = self._find(RequestDesk, desk_id(community))
+        others = [r for r in household.residents.values() if r.resident_id != rid
+                  and not r.erased]
+        for filed in desk.requests if desk else []:
+            r = self.request(filed)
+            mine = r.resident_id == rid
+            household_wide = r.household_id == household.id and r.resident_id is None
+            if mine or (household_wide and not others):
+                r.erase_details("随居民删除 erased with the resident", at)
+                found.append(r)
+        return found
 
     def _request_desk(self, community: str) -> RequestDesk:
         return self._get(RequestDesk, desk_id(community), f"request desk of {community}",

@@ -311,6 +311,27 @@ class ResidentRequest(Aggregate):
             r.deadline, r.missed, r.since = self.deadline, 0, self.timestamp
             r.reply, r.resolved_by, r.on_time = None, None, None
 
+    class DetailsErased(Event):
+        """The request's key was destroyed with its resident's erasure: what was asked, the
+        contact and the replies read back as erased; the counts stay."""
+
+        reason: str
+
+        @property
+        def erased_subject_ids(self) -> list[UUID]:
+            return [self.originator_id]
+
+        def apply(self, r: ResidentRequest) -> None:
+            sid = r.details.subject_id
+            r.details = RequestDetails(subject_id=sid, erased=True)
+            if r.reply is not None:
+                r.reply = Note(subject_id=r.reply.subject_id, erased=True)
+            r.reopenings = [Note(subject_id=n.subject_id, erased=True) for n in r.reopenings]
+
+    def erase_details(self, reason: str, at: datetime) -> None:
+        if not self.details.erased:
+            self._trigger(self.DetailsErased, at, reason=reason)
+
     @classmethod
     def file(cls, number: str, reference: str, community: str, channel: Channel,
              category: Category, grade: Grade, details: RequestDetails, policy: Policy,
