@@ -1,0 +1,116 @@
+"""View backends: the projections' tables and their tracking in the events' own database.
+
+Each backend is eventsourcing's tracking recorder for that database (so the library's
+``TrackingRecorderTestCase`` holds for it) plus ``apply_batch``: a batch's rows and the
+position it reached are committed in one transaction, so a crash never applies an event twice
+or loses one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+
+from projections.base import Notified, Projection, ViewCursor
+
+
+class Views(Protocol):
+    def apply_batch(self, projection: Projection, events: Sequence[Notified],
+                    position: int) -> None: ...
+    def position(self, projection: Projection) -> int: ...
+    def setup(self, projection: Projection) -> None: ...
+    def reset(self, projection: Projection) -> None: ...
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
+class SQLiteViews(SQLiteTrackingRecorder):
+    dialect = "sqlite"
+
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        super().__init__(datastore)
+        self.create_table()
+
+    def apply_batch(self, projection: Projection, events: Sequence[Notified],
+                    position: int) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            projection.apply(ViewCursor(c, self.dialect), events)
+            self._insert_tracking(c, Tracking(projection.tracking_name, position))
+
+    def position(self, projection: Projection) -> int:
+        return self.max_tracking_id(projection.tracking_name) or 0
+
+    def setup(self, projection: Projection) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            projection.create(ViewCursor(c, self.dialect))
+
+    def reset(self, projection: Projection) -> None:
+        """Drop the projection's tables and its position, and create them empty."""
+        with self.datastore.transaction(commit=True) as c:
+            cur = ViewCursor(c, self.dialect)
+            projection.drop(cur)
+            cur.execute("DELETE FROM tracking WHERE application_name=?",
+                        (projection.tracking_name,))
+            projection.create(cur)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.datastore.transaction(commit=False) as c:
+            cur = ViewCursor(c, self.dialect)
+            cur.execute(sql, params)
+            return cur.fetchall()
+
+
+class PostgresViews(PostgresTrackingRecorder):
+    dialect = "postgres"
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        super().__init__(datastore, tracking_table_name="gridcore_tracking")
+        self.create_table()
+
+    def _search_path(self, c: Any) -> None:
+        c.execute(f"SET LOCAL search_path TO {self.datastore.schema or 'public'}")
+
+    def apply_batch(self, projection: Projection, events: Sequence[Notified],
+                    position: int) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            self._search_path(c)
+            projection.apply(ViewCursor(c, self.dialect), events)
+            self._insert_tracking(c, Tracking(projection.tracking_name, position))
+
+    def position(self, projection: Projection) -> int:
+        return self.max_tracking_id(projection.tracking_name) or 0
+
+    def setup(self, projection: Projection) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            self._search_path(c)
+            projection.create(ViewCursor(c, self.dialect))
+
+    def reset(self, projection: Projection) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            self._search_path(c)
+            cur = ViewCursor(c, self.dialect)
+            projection.drop(cur)
+            cur.execute("DELETE FROM gridcore_tracking WHERE application_name=?",
+                        (projection.tracking_name,))
+            projection.create(cur)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.datastore.transaction(commit=False) as c:
+            self._search_path(c)
+            cur = ViewCursor(c, self.dialect)
+            cur.execute(sql, params)
+            return cur.fetchall()
+
+
+def views_for(app: Any) -> SQLiteViews | PostgresViews:
+    """The view backend in the same database as the application's events (an in-memory
+    application gets an in-memory SQLite database of its own)."""
+    datastore = getattr(app.factory, "datastore", None)
+    if isinstance(datastore, PostgresDatastore):
+        return PostgresViews(datastore)
+    if isinstance(datastore, SQLiteDatastore):
+        return SQLiteViews(datastore)
+    return SQLiteViews(SQLiteDatastore(f"file:views-{id(app)}?mode=memory&cache=shared"))
