@@ -48,6 +48,67 @@ def scheduler(every: float = typer.Option(60.0, help="seconds between ticks"),
     typer.echo(f"scheduler stopped after {done} tick(s)")
 
 
+projections_cli = typer.Typer(help="Read models: status, run, rebuild.", no_args_is_help=True)
+cli.add_typer(projections_cli, name="projections")
+
+
+def _runner(batch: int = 5000) -> object:
+    from projections import all_projections
+    from projections.runner import Runner
+
+    return Runner(open_app(), all_projections(), batch=batch)
+
+
+@projections_cli.command("status")
+def projections_status() -> None:
+    """Each projection's position and its lag behind the event log."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="读模型 projections")
+    for col in ("name", "position", "log", "lag (滞后)"):
+        table.add_column(col, justify="left" if col == "name" else "right")
+    for s in _runner().status():  # type: ignore[attr-defined]
+        table.add_row(s.name, str(s.position), str(s.last), str(s.lag))
+    Console().print(table)
+
+
+@projections_cli.command("run")
+def projections_run(once: bool = typer.Option(False, help="catch up and exit"),
+                    batch: int = typer.Option(5000, help="events per transaction")) -> None:
+    """Catch up every projection, then follow the log until interrupted (or exit with
+    --once)."""
+    runner = _runner(batch)
+    applied = runner.catch_up()  # type: ignore[attr-defined]
+    typer.echo(f"caught up: {applied} events applied")
+    if once:
+        return
+    try:
+        runner.follow()  # type: ignore[attr-defined]
+    except KeyboardInterrupt:
+        runner.stop()  # type: ignore[attr-defined]
+
+
+@projections_cli.command("rebuild")
+def projections_rebuild(name: str) -> None:
+    """Rebuild one projection from the first event, with a progress bar."""
+    from rich.progress import Progress
+
+    runner = _runner()
+    with Progress() as bar:
+        task = bar.add_task(f"rebuilding {name}", total=None)
+
+        def show(_: str, position: int, upto: int) -> None:
+            bar.update(task, completed=position, total=upto)
+
+        try:
+            applied = runner.rebuild(name, show)  # type: ignore[attr-defined]
+        except KeyError as e:
+            typer.echo(str(e).strip("'\""), err=True)
+            raise typer.Exit(2) from None
+    typer.echo(f"rebuilt {name}: {applied} events applied")
+
+
 @cli.callback()
 def root() -> None:
     """gridcore: community grid management (社区网格化管理)."""
