@@ -11,7 +11,7 @@ import pkgutil
 
 from projections.base import Projection
 
-_INFRASTRUCTURE = {"base", "views", "runner"}
+_INFRASTRUCTURE = {"base", "views", "runner", "support"}
 
 
 def all_projections() -> list[Projection]:

@@ -19,6 +19,10 @@ class ViewCursor:
     """A DB-API cursor of either database, with ``?`` placeholders."""
 
     def __init__(self, cursor: Any, dialect: str) -> None:
+        if dialect == "postgres":  # plain tuples: dict rows would merge same-named columns
+            from psycopg.rows import tuple_row
+
+            cursor = cursor.connection.cursor(row_factory=tuple_row)
         self.cursor, self.dialect = cursor, dialect
 
     def _sql(self, sql: str) -> str:

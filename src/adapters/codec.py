@@ -92,3 +92,20 @@ def upcast(cls: type, state: dict[str, Any]) -> dict[str, Any]:
         getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
         version += 1
     return state
+
+
+class _Withheld:
+    """A stand-in vault that opens nothing: sealed values decode as withheld (every personal
+    field None, not marked erased), with no key look-up."""
+
+    def unseal(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {"subject_id": data["subject_id"]}
+
+
+def without_personal_data(mapper: Any) -> PydanticMapper:
+    """A mapper for readers that never need personal data (the projections): it decodes the
+    same events without looking up a single key."""
+    clone = PydanticMapper(transcoder=mapper.transcoder, compressor=mapper.compressor,
+                           cipher=mapper.cipher)
+    clone.vault = _Withheld()  # type: ignore[assignment]
+    return clone

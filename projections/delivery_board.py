@@ -1,0 +1,241 @@
+"""The delivery board (配送看板): each squad's backlog, failed deliveries with their reason, and
+the households of sealed scopes gone N days without a delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from gridcore.delivery import Delivery, DeliveryKind, DeliveryState
+from gridcore.delivery_desk import DeliveryDesk
+from gridcore.errors import InvalidInput
+from gridcore.grid import GridNode
+from gridcore.household import Household
+from projections.base import Notified, Projection, ViewCursor
+from projections.support import (
+    Patches,
+    apply_nodes,
+    chain_cte,
+    from_ts,
+    node_ddl,
+    subtree_cte,
+    ts,
+)
+
+# ---- the delivery board ----------------------------------------------------------------------
+
+NODES = "dlv_nodes"
+
+
+class DeliveryBoard(Projection):
+    name = "delivery_board"
+    follows = (Delivery.Placed, Delivery.Purchased, Delivery.Dispatched, Delivery.Delivered,
+               Delivery.Failed, Delivery.Overdue, DeliveryDesk.Closed, DeliveryDesk.Sealed,
+               Household.Registered, Household.Moved, GridNode.Established, GridNode.Moved)
+    tables = ("dlv_deliveries", "dlv_staff", "dlv_households", "dlv_last", "dlv_seals", NODES)
+    ddl = (
+        "CREATE TABLE IF NOT EXISTS dlv_deliveries (delivery_id TEXT PRIMARY KEY, "
+        "kind TEXT NOT NULL, ref TEXT NOT NULL, desk TEXT NOT NULL, household_id TEXT, "
+        "enterprise_id TEXT, state TEXT NOT NULL, zone TEXT, attempts BIGINT NOT NULL, "
+        "placed_at TEXT NOT NULL, dispatched_at TEXT, due TEXT, overdue BIGINT NOT NULL, "
+        "delivered_at TEXT, failed_at TEXT, reason TEXT, failed_by TEXT, "
+        "failures BIGINT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS dlv_deliveries_state ON dlv_deliveries (state, zone)",
+        "CREATE TABLE IF NOT EXISTS dlv_staff (delivery_id TEXT NOT NULL, staff_id TEXT NOT NULL, "
+        "zone TEXT NOT NULL, PRIMARY KEY (delivery_id, staff_id))",
+        "CREATE TABLE IF NOT EXISTS dlv_households (household_id TEXT PRIMARY KEY, "
+        "household_no TEXT NOT NULL, micro_grid TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS dlv_households_grid ON dlv_households (micro_grid)",
+        "CREATE TABLE IF NOT EXISTS dlv_last (household_id TEXT PRIMARY KEY, "
+        "last_delivered TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS dlv_seals (code TEXT PRIMARY KEY, since TEXT NOT NULL, "
+        "desk TEXT NOT NULL)",
+        *node_ddl(NODES),
+    )
+
+    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
+        deliveries = Patches("dlv_deliveries", "delivery_id")
+        households = Patches("dlv_households", "household_id")
+        staff: dict[str, tuple[str, list[str]]] = {}  # delivery -> (zone, its staff now)
+        last: dict[str, str] = {}
+        seals: list[tuple[str, str | None, str]] = []
+        nodes = []
+        for _, e in events:
+            key = str(e.originator_id)
+            if isinstance(e, Delivery.Placed):
+                ordered = e.kind is DeliveryKind.ORDER
+                deliveries.insert(key, dict(
+                    kind=e.kind.value, ref=e.ref, desk=e.desk,
+                    household_id=_str(e.household_id), enterprise_id=_str(e.enterprise_id),
+                    state=(DeliveryState.ORDERED if ordered else DeliveryState.READY).value,
+                    zone=None, attempts=0, placed_at=ts(e.timestamp), dispatched_at=None,
+                    due=None, overdue=0, delivered_at=None, failed_at=None, reason=None,
+                    failed_by=None, failures=0))
+            elif isinstance(e, Delivery.Purchased):
+                deliveries.set(key, state=DeliveryState.READY.value)
+            elif isinstance(e, Delivery.Dispatched):
+                deliveries.set(key, state=DeliveryState.DISPATCHED.value, zone=e.zone,
+                               dispatched_at=ts(e.timestamp), due=ts(e.due), overdue=0)
+                deliveries.add(key, attempts=1)
+                staff[key] = (e.zone, list(dict.fromkeys(str(s) for s in e.staff)))
+            elif isinstance(e, Delivery.Delivered):
+                deliveries.set(key, state=DeliveryState.DELIVERED.value,
+                               delivered_at=ts(e.delivered_at))
+                staff[key] = ("", [])
+            elif isinstance(e, Delivery.Failed):
+                deliveries.set(key, state=DeliveryState.FAILED.value, failed_at=ts(e.timestamp),
+                               reason=e.reason, failed_by=_str(e.by))
+                deliveries.add(key, failures=1)
+                staff[key] = ("", [])
+            elif isinstance(e, Delivery.Overdue):
+                deliveries.set(key, overdue=1)
+            elif isinstance(e, DeliveryDesk.Closed):
+                if e.household_id is not None:
+                    hid, when = str(e.household_id), ts(e.delivered_at)
+                    assert when is not None
+                    last[hid] = max(last.get(hid, when), when)
+            elif isinstance(e, DeliveryDesk.Sealed):
+                seals.append((e.code, ts(e.since), key))
+            elif isinstance(e, Household.Registered):
+                households.insert(key, dict(household_no=e.household_no,
+                                            micro_grid=e.micro_grid))
+            elif isinstance(e, Household.Moved):
+                households.set(key, micro_grid=e.micro_grid)
+            else:
+                nodes.append(e)
+        apply_nodes(cur, NODES, nodes)
+        deliveries.flush(cur)
+        households.flush(cur)
+        cur.executemany("DELETE FROM dlv_staff WHERE delivery_id = ?", [(d,) for d in staff])
+        cur.executemany("INSERT INTO dlv_staff (delivery_id, staff_id, zone) VALUES (?, ?, ?)",
+                        [(d, s, zone) for d, (zone, members) in staff.items() for s in members])
+        cur.executemany(
+            "INSERT INTO dlv_last (household_id, last_delivered) VALUES (?, ?) "
+            "ON CONFLICT (household_id) DO UPDATE SET last_delivered = CASE WHEN "
+            "excluded.last_delivered > dlv_last.last_delivered THEN excluded.last_delivered "
+            "ELSE dlv_last.last_delivered END", list(last.items()))
+        cur.executemany("INSERT INTO dlv_seals (code, since, desk) VALUES (?, ?, ?) "
+                        "ON CONFLICT (code) DO NOTHING", seals)
+
+
+def _str(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+# ---- queries ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Backlog:
+    """Deliveries out with the squads and not delivered yet: per staff member (a delivery sent
+    to a team counts for each member) and per zone, with how many of those are overdue."""
+
+    by_staff: dict[str, int]
+    by_zone: dict[str, int]
+    overdue_by_zone: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_zone.values())
+
+
+def backlog(views: Any) -> Backlog:
+    by_staff = {s: int(n) for s, n in views.query(
+        "SELECT staff_id, COUNT(*) AS n FROM dlv_staff GROUP BY staff_id ORDER BY staff_id")}
+    zones = views.query(
+        "SELECT zone, COUNT(*) AS n, SUM(CASE WHEN overdue = 1 THEN 1 ELSE 0 END) AS late "
+        "FROM dlv_deliveries WHERE state = ? GROUP BY zone ORDER BY zone",
+        (DeliveryState.DISPATCHED.value,))
+    return Backlog(by_staff, {z: int(n) for z, n, _ in zones},
+                   {z: int(o) for z, _, o in zones if o})
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    delivery_id: UUID
+    kind: DeliveryKind
+    ref: str
+    desk: str
+    zone: str | None
+    household_id: UUID | None
+    enterprise_id: UUID | None
+    reason: str
+    failed_at: datetime
+    failed_by: UUID | None
+    failures: int
+    attempts: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind.label} {self.ref}: {DeliveryState.FAILED.label} ({self.reason})"
+
+
+def failed(views: Any, desk: str | None = None) -> list[FailedDelivery]:
+    """Deliveries whose last attempt failed and that wait for a redelivery, oldest first."""
+    sql = ("SELECT delivery_id, kind, ref, desk, zone, household_id, enterprise_id, reason, "
+           "failed_at, failed_by, failures, attempts FROM dlv_deliveries WHERE state = ?")
+    params: list[Any] = [DeliveryState.FAILED.value]
+    if desk is not None:
+        sql, params = sql + " AND desk = ?", [*params, desk]
+    rows = views.query(sql + " ORDER BY failed_at, delivery_id", params)
+    return [FailedDelivery(UUID(d), DeliveryKind(k), ref, dk, z, _uuid(h), _uuid(en), reason,
+                           from_ts(at) or datetime.min, _uuid(by), int(n), int(a))
+            for d, k, ref, dk, z, h, en, reason, at, by, n, a in rows]
+
+
+def _uuid(text: str | None) -> UUID | None:
+    return None if text is None else UUID(text)
+
+
+def scope_sealed_since(views: Any, scope_code: str, at: datetime) -> datetime | None:
+    """When the scope, or a scope enclosing it, was sealed, if it is sealed at ``at``."""
+    [(since,)] = views.query(
+        chain_cte(NODES) + "SELECT MIN(s.since) AS since FROM up "
+        "JOIN dlv_seals s ON s.code = up.code WHERE s.since <= ?", (scope_code, ts(at)))
+    return from_ts(since)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A household of a sealed scope without a delivery since ``since`` (the later of the seal
+    and its last delivery)."""
+
+    household_id: UUID
+    household_no: str
+    micro_grid: str
+    last_delivered: datetime | None
+    since: datetime
+
+
+def household_gaps(views: Any, scope_code: str, days: int, now: datetime) -> list[Gap]:
+    """The households of a sealed scope gone ``days`` days or more without a delivery (time
+    before the seal does not count), longest gap first."""
+    if days < 1:
+        raise InvalidInput(f"{days} days is not a period.", "Give a whole number of days >= 1.")
+    since = scope_sealed_since(views, scope_code, now)
+    if since is None:
+        raise InvalidInput(f"{scope_code} is not sealed at {now.isoformat()}.",
+                           "Ask this of a sealed scope (seal_scope).")
+    start = "CASE WHEN l.last_delivered > ? THEN l.last_delivered ELSE ? END"
+    rows = views.query(
+        subtree_cte(NODES) + f"SELECT h.household_id, h.household_no, h.micro_grid, "
+        f"l.last_delivered, {start} AS gap_start FROM dlv_households h "
+        "JOIN sub ON sub.code = h.micro_grid "
+        "LEFT JOIN dlv_last l ON l.household_id = h.household_id "
+        f"WHERE {start} <= ? ORDER BY gap_start, h.household_id",
+        (scope_code, ts(since), ts(since), ts(since), ts(since),
+         ts(now - timedelta(days=days))))
+    return [Gap(UUID(h), no, grid, from_ts(last), from_ts(begun) or since)
+            for h, no, grid, last, begun in rows]
+
+
+def households_without_delivery(views: Any, scope_code: str, days: int,
+                                now: datetime) -> list[UUID]:
+    """The ids of ``household_gaps``, as the application's query of the same name gives them."""
+    return [g.household_id for g in household_gaps(views, scope_code, days, now)]
+
+
+PROJECTIONS: list[Projection] = [DeliveryBoard()]

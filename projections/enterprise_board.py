@@ -1,0 +1,179 @@
+"""The enterprise board (复工复产看板): resumption status counts per industry department and per
+grid node (an enterprise counts at its location and every node above it, as the tree is now),
+and the open rectifications (整改) with their deadlines and whether they are overdue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from gridcore.enterprise import Enterprise, Resumption, check_label
+from gridcore.grid import GridNode
+from projections.base import Notified, Projection, ViewCursor
+from projections.support import Patches, apply_nodes, from_ts, node_ddl, subtree_cte, ts
+
+NODES = "ent_nodes"
+
+
+class EnterpriseBoard(Projection):
+    name = "enterprise_board"
+    follows = (Enterprise.Registered, Enterprise.SpecialistAssigned, Enterprise.ResumptionFiled,
+               Enterprise.ResumptionReviewed, Enterprise.Inspected,
+               Enterprise.RectificationOpened, Enterprise.RectificationClosed,
+               Enterprise.RectificationOverdue, GridNode.Established, GridNode.Moved)
+    tables = ("ent_enterprises", "ent_rectifications", NODES)
+    ddl = (
+        "CREATE TABLE IF NOT EXISTS ent_enterprises (enterprise_id TEXT PRIMARY KEY, "
+        "credit_code TEXT NOT NULL, name TEXT NOT NULL, department TEXT NOT NULL, "
+        "location TEXT NOT NULL, specialist TEXT, status TEXT NOT NULL, "
+        "employees BIGINT NOT NULL, inspections BIGINT NOT NULL, rectified BIGINT NOT NULL, "
+        "registered_at TEXT NOT NULL, changed_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS ent_enterprises_dept ON ent_enterprises (department)",
+        "CREATE INDEX IF NOT EXISTS ent_enterprises_loc ON ent_enterprises (location)",
+        "CREATE TABLE IF NOT EXISTS ent_rectifications (enterprise_id TEXT NOT NULL, "
+        "item TEXT NOT NULL, opened_at TEXT NOT NULL, deadline TEXT NOT NULL, "
+        "overdue BIGINT NOT NULL, PRIMARY KEY (enterprise_id, item))",
+        "CREATE INDEX IF NOT EXISTS ent_rectifications_deadline "
+        "ON ent_rectifications (deadline)",
+        *node_ddl(NODES),
+    )
+
+    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
+        enterprises = Patches("ent_enterprises", "enterprise_id")
+        # (enterprise, item) -> the row open at the batch's end, or None when closed in it;
+        # rows opened before the batch that only became overdue in it are in ``late``.
+        rect: dict[tuple[str, str], list[Any] | None] = {}
+        late: set[tuple[str, str]] = set()
+        nodes = []
+        for _, e in events:
+            key = str(e.originator_id)
+            if isinstance(e, Enterprise.Registered):
+                enterprises.insert(key, dict(
+                    credit_code=e.credit_code, name=e.name, department=e.department,
+                    location=e.location, specialist=str(e.specialist),
+                    status=Resumption.NOT_FILED.value, employees=0, inspections=0, rectified=0,
+                    registered_at=ts(e.timestamp), changed_at=ts(e.timestamp)))
+            elif isinstance(e, Enterprise.SpecialistAssigned):
+                enterprises.set(key, specialist=str(e.specialist))
+            elif isinstance(e, Enterprise.ResumptionFiled):
+                enterprises.set(key, status=Resumption.FILED.value, employees=e.employees,
+                                changed_at=ts(e.timestamp))
+            elif isinstance(e, Enterprise.ResumptionReviewed):
+                status = Resumption.APPROVED if e.approved else Resumption.REJECTED
+                enterprises.set(key, status=status.value, changed_at=ts(e.timestamp))
+            elif isinstance(e, Enterprise.Inspected):
+                enterprises.set(key, inspections=e.inspection_no)
+            elif isinstance(e, Enterprise.RectificationOpened):
+                rect[(key, e.item)] = [key, e.item, ts(e.timestamp), ts(e.deadline), 0]
+                late.discard((key, e.item))
+            elif isinstance(e, Enterprise.RectificationClosed):
+                rect[(key, e.item)] = None
+                late.discard((key, e.item))
+                enterprises.add(key, rectified=1)
+            elif isinstance(e, Enterprise.RectificationOverdue):
+                row = rect.get((key, e.item))
+                if row is not None:
+                    row[4] = 1
+                else:
+                    late.add((key, e.item))
+            else:
+                nodes.append(e)
+        apply_nodes(cur, NODES, nodes)
+        enterprises.flush(cur)
+        cur.executemany("DELETE FROM ent_rectifications WHERE enterprise_id = ? AND item = ?",
+                        [k for k, row in rect.items() if row is None])
+        cur.executemany(
+            "INSERT INTO ent_rectifications (enterprise_id, item, opened_at, deadline, overdue) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (enterprise_id, item) DO UPDATE SET "
+            "opened_at = excluded.opened_at, deadline = excluded.deadline, "
+            "overdue = excluded.overdue", [row for row in rect.values() if row is not None])
+        cur.executemany("UPDATE ent_rectifications SET overdue = 1 "
+                        "WHERE enterprise_id = ? AND item = ?", sorted(late))
+
+
+# ---- queries ---------------------------------------------------------------------------------
+
+Counts = dict[str, dict[Resumption, int]]
+
+
+def _counts(rows: list[tuple[Any, ...]]) -> Counts:
+    out: Counts = {}
+    for key, status, n in rows:
+        out.setdefault(key, dict.fromkeys(Resumption, 0))[Resumption(status)] += int(n)
+    return out
+
+
+def resumption_counts(views: Any, by: Literal["department", "node"] = "department") -> Counts:
+    """Enterprises per resumption status (every status present, zeros included), per industry
+    department, or per grid node: at its location and each node above it."""
+    if by == "department":
+        return _counts(views.query(
+            "SELECT department, status, COUNT(*) AS n FROM ent_enterprises "
+            "GROUP BY department, status ORDER BY department, status"))
+    if by == "node":
+        return _counts(views.query(
+            "WITH RECURSIVE up(location, code) AS (SELECT DISTINCT location, location "
+            f"FROM ent_enterprises UNION ALL SELECT u.location, n.parent FROM {NODES} n "
+            "JOIN up u ON n.code = u.code WHERE n.parent IS NOT NULL) "
+            "SELECT up.code, e.status, COUNT(*) AS n FROM ent_enterprises e "
+            "JOIN up ON up.location = e.location GROUP BY up.code, e.status "
+            "ORDER BY up.code, e.status"))
+    raise ValueError(f"count by 'department' or 'node', not {by!r}")
+
+
+def resumption_counts_in(views: Any, scope_code: str) -> dict[Resumption, int]:
+    """The status counts of the enterprises located in the subtree of ``scope_code``."""
+    counts = dict.fromkeys(Resumption, 0)
+    for status, n in views.query(
+            subtree_cte(NODES) + "SELECT e.status, COUNT(*) AS n FROM ent_enterprises e "
+            "JOIN sub ON sub.code = e.location GROUP BY e.status", (scope_code,)):
+        counts[Resumption(status)] = int(n)
+    return counts
+
+
+@dataclass(frozen=True)
+class OpenRectification:
+    enterprise_id: UUID
+    enterprise: str
+    department: str
+    location: str
+    specialist: UUID | None
+    item: str
+    opened_at: datetime
+    deadline: datetime
+    recorded_overdue: bool  # the overdue tick recorded it
+    overdue: bool  # recorded, or past its deadline at the time asked
+
+    @property
+    def label(self) -> str:
+        return f"{self.enterprise}: {check_label(self.item)}"
+
+
+def open_rectifications(views: Any, now: datetime | None = None,
+                        scope_code: str | None = None) -> list[OpenRectification]:
+    """Open rectifications, earliest deadline first; ``overdue`` when the tick recorded it or
+    (given ``now``) the deadline has passed; ``scope_code`` keeps those located under it."""
+    select = ("SELECT r.enterprise_id, e.name, e.department, e.location, e.specialist, r.item, "
+              "r.opened_at, r.deadline, r.overdue FROM ent_rectifications r "
+              "JOIN ent_enterprises e ON e.enterprise_id = r.enterprise_id ")
+    order = " ORDER BY r.deadline, e.name, r.item"
+    if scope_code is None:
+        rows = views.query(select + order)
+    else:
+        rows = views.query(subtree_cte(NODES) + select + "JOIN sub ON sub.code = e.location"
+                           + order, (scope_code,))
+    out = []
+    for eid, name, dept, loc, spec, item, opened, deadline, flag in rows:
+        due = from_ts(deadline)
+        assert due is not None
+        recorded = bool(flag)
+        out.append(OpenRectification(UUID(eid), name, dept, loc, UUID(spec) if spec else None,
+                                     item, from_ts(opened) or due, due, recorded,
+                                     recorded or (now is not None and due <= now)))
+    return out
+
+
+PROJECTIONS: list[Projection] = [EnterpriseBoard()]

@@ -1,0 +1,202 @@
+"""Referral pipeline (转介流程): referrals by stage and age, overdue ones and their escalations,
+and quarantine sites' occupancy and free places.
+
+One row per referral (its stage, when it entered it, transport deadline, overdue flag,
+escalations, site), one row per escalation, one row per quarantine site with its occupancy.
+No personal data: residents and households appear by id only, and free texts (reasons,
+vehicles, outcomes) are not kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from gridcore.quarantine_site import QuarantineSite
+from gridcore.referral import ENDED, Referral, ReferralKind, ReferralState
+from projections.base import Notified, Projection, ViewCursor
+
+CHUNK = 500
+AWAITING = (ReferralState.OPENED.value, ReferralState.ACCEPTED.value)
+STATE_OF: dict[type, ReferralState] = {
+    Referral.Accepted: ReferralState.ACCEPTED,
+    Referral.TransportDispatched: ReferralState.IN_TRANSPORT,
+    Referral.Admitted: ReferralState.ADMITTED,
+    Referral.Discharged: ReferralState.DISCHARGED,
+    Referral.Closed: ReferralState.CLOSED,
+    Referral.Cancelled: ReferralState.CANCELLED,
+}
+LATER = (Referral.PersuasionRecorded, *STATE_OF, Referral.BecameOverdue, Referral.Escalated)
+COLUMNS = ("household_id", "resident_id", "kind", "community_code", "state", "opened_at",
+           "state_since", "transport_due", "overdue", "escalations", "escalated_level",
+           "escalated_to", "site_code", "persuasions", "ended_at")
+
+
+def _load(cur: ViewCursor, sql: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    found: list[tuple[Any, ...]] = []
+    keys = sorted(set(keys))
+    for i in range(0, len(keys), CHUNK):
+        part = keys[i:i + CHUNK]
+        cur.execute(f"{sql} ({','.join('?' * len(part))})", part)
+        found.extend(cur.fetchall())
+    return found
+
+
+class ReferralPipeline(Projection):
+    name = "referral_pipeline"
+    follows = (Referral.Opened, *LATER, QuarantineSite.Registered, QuarantineSite.ResidentAdmitted,
+               QuarantineSite.ResidentDischarged)
+    tables = ("rp_referral", "rp_escalation", "rp_site")
+    ddl = (
+        "CREATE TABLE IF NOT EXISTS rp_referral (referral_id TEXT PRIMARY KEY, household_id "
+        "TEXT NOT NULL, resident_id TEXT NOT NULL, kind TEXT NOT NULL, community_code TEXT NOT "
+        "NULL, state TEXT NOT NULL, opened_at TEXT NOT NULL, state_since TEXT NOT NULL, "
+        "transport_due TEXT NOT NULL, overdue BIGINT NOT NULL, escalations BIGINT NOT NULL, "
+        "escalated_level BIGINT, escalated_to TEXT, site_code TEXT, persuasions BIGINT NOT "
+        "NULL, ended_at TEXT)",
+        "CREATE INDEX IF NOT EXISTS rp_referral_state ON rp_referral (community_code, state)",
+        "CREATE TABLE IF NOT EXISTS rp_escalation (referral_id TEXT NOT NULL, notification_id "
+        "BIGINT NOT NULL, level BIGINT NOT NULL, node_code TEXT NOT NULL, due TEXT NOT NULL, "
+        "at TEXT NOT NULL, PRIMARY KEY (referral_id, notification_id))",
+        "CREATE TABLE IF NOT EXISTS rp_site (site_id TEXT PRIMARY KEY, code TEXT NOT NULL, "
+        "name TEXT NOT NULL, node_code TEXT NOT NULL, capacity BIGINT NOT NULL, "
+        "occupancy BIGINT NOT NULL)",
+    )
+
+    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
+        ids = {str(e.originator_id) for _, e in events if isinstance(e, LATER)}
+        rows: dict[str, dict[str, Any]] = {
+            r[0]: dict(zip(COLUMNS, r[1:], strict=True))
+            for r in _load(cur, f"SELECT referral_id, {', '.join(COLUMNS)} FROM rp_referral "
+                                "WHERE referral_id IN", list(ids))}
+        dirty: set[str] = set()
+        escalations: list[tuple[Any, ...]] = []
+        sites: list[tuple[Any, ...]] = []
+        occupancy: dict[str, int] = {}
+        for nid, e in events:
+            if isinstance(e, QuarantineSite.Registered):
+                sites.append((str(e.originator_id), e.code, e.name, e.node_code, e.capacity))
+                continue
+            if isinstance(e, QuarantineSite.ResidentAdmitted | QuarantineSite.ResidentDischarged):
+                step = 1 if isinstance(e, QuarantineSite.ResidentAdmitted) else -1
+                sid = str(e.originator_id)
+                occupancy[sid] = occupancy.get(sid, 0) + step
+                continue
+            rid, at = str(e.originator_id), e.timestamp.isoformat()
+            if isinstance(e, Referral.Opened):
+                rows[rid] = {
+                    "household_id": str(e.household_id), "resident_id": str(e.resident_id),
+                    "kind": e.kind.value, "community_code": e.community_code,
+                    "state": ReferralState.OPENED.value, "opened_at": at, "state_since": at,
+                    "transport_due": e.transport_due.isoformat(), "overdue": 0,
+                    "escalations": 0, "escalated_level": None, "escalated_to": None,
+                    "site_code": None, "persuasions": 0, "ended_at": None}
+            elif rid not in rows:
+                continue
+            else:
+                r = rows[rid]
+                if type(e) in STATE_OF:
+                    state = STATE_OF[type(e)]
+                    r["state"], r["state_since"] = state.value, at
+                    if state in ENDED:
+                        r["ended_at"] = at
+                    if isinstance(e, Referral.Admitted):
+                        r["site_code"] = e.site_code
+                    if isinstance(e, Referral.Accepted) and e.minutes:
+                        r["persuasions"] += 1
+                elif isinstance(e, Referral.PersuasionRecorded):
+                    r["persuasions"] += 1
+                elif isinstance(e, Referral.BecameOverdue):
+                    r["overdue"] = 1
+                elif isinstance(e, Referral.Escalated):
+                    r["escalations"] += 1
+                    r["escalated_level"], r["escalated_to"] = int(e.level), e.node_code
+                    escalations.append((rid, nid, int(e.level), e.node_code,
+                                        e.due.isoformat(), at))
+            dirty.add(rid)
+        cur.executemany("INSERT INTO rp_site VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (site_id) "
+                        "DO UPDATE SET capacity = excluded.capacity", sites)
+        cur.executemany("UPDATE rp_site SET occupancy = occupancy + ? WHERE site_id = ?",
+                        [(d, s) for s, d in sorted(occupancy.items()) if d])
+        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS)
+        cur.executemany(
+            f"INSERT INTO rp_referral (referral_id, {', '.join(COLUMNS)}) VALUES "
+            f"({', '.join('?' * (len(COLUMNS) + 1))}) ON CONFLICT (referral_id) DO UPDATE SET "
+            f"{updates}", [(rid, *(rows[rid][c] for c in COLUMNS)) for rid in sorted(dirty)])
+        cur.executemany("INSERT INTO rp_escalation VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
+                        "(referral_id, notification_id) DO NOTHING", escalations)
+
+
+PROJECTIONS: list[Projection] = [ReferralPipeline()]
+
+
+# ---- queries ---------------------------------------------------------------------------------
+
+def pipeline(views: Any, community: str | None = None) -> dict[str, dict[str, Any]]:
+    """Referrals per stage (every stage listed, with its label), optionally of one community."""
+    where, params = ("WHERE community_code = ?", [community]) if community else ("", [])
+    counts = dict(views.query(f"SELECT state, COUNT(*) FROM rp_referral {where} "
+                              "GROUP BY state", params))
+    return {s.value: {"label": s.label, "count": int(counts.get(s.value, 0)),
+                      "open": s not in ENDED} for s in ReferralState}
+
+
+def _hours(since: str, now: datetime) -> float:
+    return (now - datetime.fromisoformat(since)).total_seconds() / 3600
+
+
+def open_referrals(views: Any, now: datetime,
+                   community: str | None = None) -> list[dict[str, Any]]:
+    """Referrals not yet ended, oldest first, with their age and time in the current stage
+    (hours at ``now``)."""
+    ended = [s.value for s in ENDED]
+    sql = ("SELECT referral_id, household_id, kind, community_code, state, opened_at, "
+           "state_since, transport_due, overdue, escalations, escalated_to FROM rp_referral "
+           f"WHERE state NOT IN ({', '.join('?' * len(ended))})")
+    params: list[Any] = list(ended)
+    if community:
+        sql, params = sql + " AND community_code = ?", [*params, community]
+    out = []
+    for (rid, hid, kind, code, state, opened, since, due, overdue, esc,
+         esc_to) in views.query(sql + " ORDER BY opened_at, referral_id", params):
+        out.append({"referral_id": UUID(rid), "household_id": UUID(hid), "kind": kind,
+                    "kind_label": ReferralKind(kind).label, "community": code, "state": state,
+                    "state_label": ReferralState(state).label,
+                    "age_hours": _hours(opened, now), "stage_hours": _hours(since, now),
+                    "transport_due": datetime.fromisoformat(due), "overdue": bool(overdue),
+                    "escalations": int(esc), "escalated_to": esc_to})
+    return out
+
+
+def overdue(views: Any, community: str | None = None) -> list[dict[str, Any]]:
+    """Referrals recorded overdue and still awaiting transport, with how far they escalated."""
+    sql = ("SELECT referral_id, community_code, state, transport_due, escalations, "
+           "escalated_level, escalated_to FROM rp_referral WHERE overdue = 1 AND state IN (?, ?)")
+    params: list[Any] = list(AWAITING)
+    if community:
+        sql, params = sql + " AND community_code = ?", [*params, community]
+    return [{"referral_id": UUID(r), "community": c, "state": s,
+             "transport_due": datetime.fromisoformat(d), "escalations": int(n),
+             "escalated_level": lv, "escalated_to": to}
+            for r, c, s, d, n, lv, to in views.query(sql + " ORDER BY transport_due, "
+                                                     "referral_id", params)]
+
+
+def escalations(views: Any, node_code: str | None = None) -> list[dict[str, Any]]:
+    """Every escalation step in log order, optionally those that reached ``node_code``."""
+    where, params = ("WHERE node_code = ?", [node_code]) if node_code else ("", [])
+    return [{"referral_id": UUID(r), "level": int(lv), "node_code": n,
+             "due": datetime.fromisoformat(d), "at": datetime.fromisoformat(a)}
+            for r, lv, n, d, a in views.query(
+                "SELECT referral_id, level, node_code, due, at FROM rp_escalation "
+                f"{where} ORDER BY notification_id", params)]
+
+
+def site_occupancy(views: Any) -> list[dict[str, Any]]:
+    """Each quarantine site's capacity, occupancy and free places, by code."""
+    return [{"code": c, "name": n, "node_code": node, "capacity": int(cap),
+             "occupancy": int(occ), "free": max(0, int(cap) - int(occ))}
+            for c, n, node, cap, occ in views.query(
+                "SELECT code, name, node_code, capacity, occupancy FROM rp_site ORDER BY code")]

@@ -1,0 +1,177 @@
+"""Staff workload: per staff member and day, the households assigned to them, done by them,
+and still open.
+
+A work item is one household of one round's assignment (``Assignment.Made``; its campaign is
+the one of the same scope and round). ``WorkMoved`` gives an item to another member or takes
+it off everyone's list. A household is done when a visit of that campaign first accounts for
+members (``record.accounted`` not empty): it counts as done for the visit's staff member on the
+day of the record's ``at``, and it stops being open for whoever holds it. Days are the local
+dates of the times as recorded (the event's own UTC offset).
+
+``staff_workload`` holds per (staff, day) deltas: ``given`` (items received), ``moved_out``
+(items taken away), ``done`` (items completed that day), ``open_delta``. The queries turn
+them into end-of-day figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from gridcore.assignment import Assignment
+from gridcore.sweep import Visit, campaign_id
+from projections.base import Notified, Projection, ViewCursor
+from projections.grid_rollup import select_in
+
+GIVEN, MOVED_OUT, DONE, OPEN = range(4)
+
+
+def _day(when: datetime) -> str:
+    return when.date().isoformat()
+
+
+class StaffWorkload(Projection):
+    name = "staff_workload"
+    follows = (Assignment.Made, Assignment.WorkMoved, Visit.Recorded)
+    tables = ("staff_workload", "wl_items", "wl_assignments")
+    ddl = (
+        "CREATE TABLE IF NOT EXISTS staff_workload (staff_id TEXT NOT NULL, day TEXT NOT NULL, "
+        "given BIGINT NOT NULL, moved_out BIGINT NOT NULL, done BIGINT NOT NULL, "
+        "open_delta BIGINT NOT NULL, PRIMARY KEY (staff_id, day))",
+        "CREATE INDEX IF NOT EXISTS staff_workload_day ON staff_workload (day)",
+        "CREATE TABLE IF NOT EXISTS wl_items (item TEXT PRIMARY KEY, owner TEXT, "
+        "done BIGINT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS wl_assignments (assignment_id TEXT PRIMARY KEY, "
+        "campaign_id TEXT NOT NULL)",
+    )
+
+    def __init__(self) -> None:
+        self._campaigns: dict[UUID, UUID] = {}  # assignment id -> campaign id (stable ids)
+
+    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
+        keys = set()
+        for _, e in events:
+            if isinstance(e, Assignment.Made):
+                self._campaigns[e.originator_id] = campaign_id(e.scope, e.round_no)
+            elif isinstance(e, Visit.Recorded):
+                keys.add(_item(e.campaign_id, e.household_id))
+            elif isinstance(e, Assignment.WorkMoved):
+                cid = self._campaign_of(cur, e.originator_id)
+                keys.update(_item(cid, m.household_id) for m in [*e.moves, *e.uncovered])
+        items: dict[str, list[Any]] = {
+            i: [o, d] for i, o, d in (select_in(
+                cur, "SELECT item, owner, done FROM wl_items WHERE item IN ({})", keys)
+                if keys else [])}
+        dirty: set[str] = set()
+        made: list[tuple[str, str]] = []
+        deltas: dict[tuple[str, str], list[int]] = {}
+
+        def bump(staff: str | None, day: str, col: int, by: int = 1) -> None:
+            if staff is not None:
+                deltas.setdefault((staff, day), [0, 0, 0, 0])[col] += by
+
+        for _, e in events:
+            if isinstance(e, Assignment.Made):
+                cid, day = campaign_id(e.scope, e.round_no), _day(e.timestamp)
+                self._campaigns[e.originator_id] = cid
+                made.append((str(e.originator_id), str(cid)))
+                for it in e.items:
+                    key, staff = _item(cid, it.household_id), str(it.staff_id)
+                    row = items.setdefault(key, [None, 0])
+                    row[0] = staff
+                    dirty.add(key)
+                    bump(staff, day, GIVEN)
+                    if not row[1]:
+                        bump(staff, day, OPEN)
+            elif isinstance(e, Assignment.WorkMoved):
+                cid, day = self._campaign_of(cur, e.originator_id), _day(e.timestamp)
+                changes = [(m.household_id, str(m.staff_id)) for m in e.moves]
+                changes += [(u.household_id, None) for u in e.uncovered]
+                for hid, to in changes:
+                    key = _item(cid, hid)
+                    row = items.setdefault(key, [None, 0])
+                    if row[0] == to:
+                        continue
+                    bump(row[0], day, MOVED_OUT)
+                    bump(to, day, GIVEN)
+                    if not row[1]:
+                        bump(row[0], day, OPEN, -1)
+                        bump(to, day, OPEN)
+                    row[0] = to
+                    dirty.add(key)
+            else:
+                key = _item(e.campaign_id, e.household_id)
+                row = items.setdefault(key, [None, 0])
+                if row[1] or not e.record.accounted:
+                    continue
+                row[1] = 1
+                dirty.add(key)
+                day = _day(e.record.at)
+                bump(None if e.record.staff_id is None else str(e.record.staff_id), day, DONE)
+                bump(row[0], day, OPEN, -1)
+        cur.executemany(
+            "INSERT INTO wl_assignments (assignment_id, campaign_id) VALUES (?, ?) "
+            "ON CONFLICT (assignment_id) DO NOTHING", made)
+        cur.executemany(
+            "INSERT INTO wl_items (item, owner, done) VALUES (?, ?, ?) ON CONFLICT (item) "
+            "DO UPDATE SET owner = excluded.owner, done = excluded.done",
+            [(k, *items[k]) for k in sorted(dirty)])
+        cur.executemany(
+            "INSERT INTO staff_workload (staff_id, day, given, moved_out, done, open_delta) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (staff_id, day) DO UPDATE SET "
+            "given = staff_workload.given + excluded.given, "
+            "moved_out = staff_workload.moved_out + excluded.moved_out, "
+            "done = staff_workload.done + excluded.done, "
+            "open_delta = staff_workload.open_delta + excluded.open_delta",
+            [(s, d, *v) for (s, d), v in sorted(deltas.items())])
+
+    def _campaign_of(self, cur: ViewCursor, assignment: UUID) -> UUID:
+        """The campaign of an assignment (the one of the same scope and round)."""
+        if assignment not in self._campaigns:
+            cur.execute("SELECT campaign_id FROM wl_assignments WHERE assignment_id = ?",
+                        (str(assignment),))
+            row = cur.fetchone()
+            if row is not None:
+                self._campaigns[assignment] = UUID(row[0])
+        return self._campaigns.get(assignment, assignment)
+
+
+def _item(cid: UUID | str, hid: UUID | str) -> str:
+    return f"{cid}/{hid}"
+
+
+# ---- queries -------------------------------------------------------------------------------
+
+def _iso(day: date | str) -> str:
+    return day.isoformat() if isinstance(day, date) else day
+
+
+def workload(views: Any, staff_id: UUID | str) -> list[dict[str, Any]]:
+    """Per day with any change for the member, in day order: ``assigned`` (households on
+    their list at the end of the day), ``done`` (completed that day), ``open`` (on their
+    list and not done, at the end of the day), ``newly_assigned`` and ``moved_away``."""
+    rows = views.query(
+        "SELECT day, given, moved_out, done, open_delta FROM staff_workload "
+        "WHERE staff_id = ? ORDER BY day", (str(staff_id),))
+    out, held, open_ = [], 0, 0
+    for day, given, moved_out, done, open_delta in rows:
+        held += int(given) - int(moved_out)
+        open_ += int(open_delta)
+        out.append({"day": day, "assigned": held, "done": int(done), "open": open_,
+                     "newly_assigned": int(given), "moved_away": int(moved_out)})
+    return out
+
+
+def workload_on(views: Any, day: date | str) -> dict[str, dict[str, int]]:
+    """Every staff member's ``assigned``, ``done`` and ``open`` at the end of ``day``."""
+    d = _iso(day)
+    rows = views.query(
+        "SELECT staff_id, SUM(given - moved_out) AS assigned, "
+        "SUM(CASE WHEN day = ? THEN done ELSE 0 END) AS done_on, SUM(open_delta) AS open_ "
+        "FROM staff_workload WHERE day <= ? GROUP BY staff_id ORDER BY staff_id", (d, d))
+    return {s: {"assigned": int(a), "done": int(n), "open": int(o)} for s, a, n, o in rows}
+
+
+PROJECTIONS: list[Projection] = [StaffWorkload()]

@@ -1,0 +1,119 @@
+"""Time travel: a household's status (its residents' health, measure and tags, and its
+micro-grid) and a grid node's rollup, as they were at a past time.
+
+``household_status_history`` is an append-only log of each household's changes with the
+event's time (who joined or left, each health/measure change, each tag added or removed, each
+move); ``household_status_at`` folds it up to a time. ``rollup_at`` sums the rollup deltas that
+the grid rollup projection writes to ``grid_rollup_history``. Only ids and statuses are kept:
+nothing personal.
+
+Changes are read in log order among those whose event time is at or before ``when``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from gridcore.household import Household
+from projections.base import Notified, Projection, ViewCursor
+from projections.grid_rollup import COLS, counts_of, micros
+
+JOINED, LEFT, HEALTH, MEASURE, TAG_ADDED, TAG_REMOVED, GRID = (
+    "joined", "left", "health", "measure", "tag+", "tag-", "grid")
+
+
+class HouseholdStatusHistory(Projection):
+    name = "household_status_history"
+    follows = (
+        Household.Registered, Household.Moved, Household.MemberAdded, Household.MemberRemoved,
+        Household.HealthChanged, Household.MeasureChanged, Household.Tagged, Household.Untagged,
+    )
+    tables = ("household_status_history",)
+    ddl = (
+        "CREATE TABLE IF NOT EXISTS household_status_history (household_id TEXT NOT NULL, "
+        "seq BIGINT NOT NULL, part BIGINT NOT NULL, at BIGINT NOT NULL, "
+        "resident_id TEXT NOT NULL, change TEXT NOT NULL, value TEXT NOT NULL, "
+        "PRIMARY KEY (household_id, seq, part))",
+    )
+
+    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
+        rows: list[tuple[Any, ...]] = []
+        for nid, e in events:
+            hid, at = str(e.originator_id), micros(e.timestamp)
+            for part, (rid, change, value) in enumerate(_changes(e)):
+                rows.append((hid, nid, part, at, rid, change, value))
+        cur.executemany(
+            "INSERT INTO household_status_history "
+            "(household_id, seq, part, at, resident_id, change, value) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _changes(e: Any) -> list[tuple[str, str, str]]:
+    if isinstance(e, Household.Registered):
+        return [("", GRID, e.micro_grid),
+                *((str(m.resident_id), JOINED, "") for m in e.members)]
+    if isinstance(e, Household.Moved):
+        return [("", GRID, e.micro_grid)]
+    if isinstance(e, Household.MemberAdded):
+        return [(str(e.member.resident_id), JOINED, "")]
+    rid = str(e.resident_id)
+    if isinstance(e, Household.MemberRemoved):
+        return [(rid, LEFT, "")]
+    if isinstance(e, Household.HealthChanged):
+        return [(rid, HEALTH, e.health.value)]
+    if isinstance(e, Household.MeasureChanged):
+        return [(rid, MEASURE, e.measure.value)]
+    if isinstance(e, Household.Tagged):
+        return [(rid, TAG_ADDED, e.tag.kind.value)]
+    return [(rid, TAG_REMOVED, e.kind.value)]
+
+
+# ---- queries -------------------------------------------------------------------------------
+
+def household_status_at(views: Any, household_id: UUID | str,
+                        when: datetime) -> dict[str, Any] | None:
+    """The household at ``when``: its micro-grid and each current member's health, measure
+    and sorted tags (None when it was not registered yet)."""
+    rows = views.query(
+        "SELECT resident_id, change, value FROM household_status_history "
+        "WHERE household_id = ? AND at <= ? ORDER BY seq, part",
+        (str(household_id), micros(when)))
+    if not rows:
+        return None
+    grid: str | None = None
+    residents: dict[str, dict[str, Any]] = {}
+    for rid, change, value in rows:
+        if change == GRID:
+            grid = value
+        elif change == JOINED:
+            residents[rid] = {"health": "normal", "measure": "none", "tags": set()}
+        elif change == LEFT:
+            residents.pop(rid, None)
+        elif rid in residents:
+            r = residents[rid]
+            if change == HEALTH:
+                r["health"] = value
+            elif change == MEASURE:
+                r["measure"] = value
+            elif change == TAG_ADDED:
+                r["tags"].add(value)
+            elif change == TAG_REMOVED:
+                r["tags"].discard(value)
+    return {"household_id": str(household_id), "micro_grid": grid,
+            "residents": {rid: {**r, "tags": sorted(r["tags"])}
+                          for rid, r in sorted(residents.items())}}
+
+
+def rollup_at(views: Any, code: str, when: datetime) -> dict[str, Any]:
+    """The counts of the subtree of ``code`` as they were at ``when`` (the grid rollup
+    projection's history; all zero before the node had anything)."""
+    sums = ", ".join(f"SUM({c}) AS {c}" for c in COLS)  # named: PG rows are dicts
+    rows = views.query(f"SELECT {sums} FROM grid_rollup_history WHERE code = ? AND at <= ?",
+                       (code, micros(when)))
+    return {"code": code, **counts_of(rows[0] if rows else ())}
+
+
+PROJECTIONS: list[Projection] = [HouseholdStatusHistory()]
