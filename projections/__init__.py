@@ -26,3 +26,11 @@ def all_projections() -> list[Projection]:
     if duplicates:
         raise RuntimeError(f"projection names used twice: {', '.join(sorted(duplicates))}")
     return found
+
+
+def start(app: object, batch: int = 5000) -> object:
+    """Every read model kept up in this process by a background runner (the embedded
+    default): ``runner.wait(notification_id)`` after a command reads its own writes."""
+    from projections.runner import Runner
+
+    return Runner(app, all_projections(), batch=batch).start()

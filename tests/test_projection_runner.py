@@ -86,3 +86,23 @@ def test_a_background_runner_lets_a_caller_read_its_own_writes(sql_store, clock)
         assert rows(runner)["420102001712-01"] == (4, 7)
     finally:
         runner.stop()
+
+
+def test_the_embedded_default_keeps_every_read_model_up_in_process(sql_store, clock):
+    import projections
+    from projections.grid_rollup import rollup
+
+    app = GridcoreApp(sql_store, clock=clock)
+    runner = projections.start(app)
+    try:
+        given_community(app)
+        from gridcore.application import new_member
+
+        nid = app.register_household("late", "420102001712-01", "9栋9号",
+                                     [new_member("late", 1, "王五")])
+        runner.wait(nid, timeout=30)
+        assert {s.name for s in runner.status()} >= {"grid_rollup", "household_timeline"}
+        assert all(s.position >= nid for s in runner.status())
+        assert rollup(runner.views, "420102001712")["households"] == 7
+    finally:
+        runner.stop()
