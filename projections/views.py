@@ -27,16 +27,21 @@ class Views(Protocol):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
 
-class SQLiteViews(SQLiteTrackingRecorder):
-    dialect = "sqlite"
+class _ViewsMixin:
+    """The view operations both backends share; ``_enter`` prepares a transaction's cursor.
+    ``_insert_tracking`` and ``max_tracking_id`` come from the library's tracking recorder."""
 
-    def __init__(self, datastore: SQLiteDatastore) -> None:
-        super().__init__(datastore)
-        self.create_table()
+    dialect: str
+    tracking_table: str
+    datastore: Any
+
+    def _enter(self, c: Any) -> None:
+        """Nothing to prepare by default."""
 
     def apply_batch(self, projection: Projection, events: Sequence[Notified],
                     position: int) -> None:
         with self.datastore.transaction(commit=True) as c:
+            self._enter(c)
             projection.apply(ViewCursor(c, self.dialect), events)
             self._insert_tracking(c, Tracking(projection.tracking_name, position))
 
@@ -45,64 +50,46 @@ class SQLiteViews(SQLiteTrackingRecorder):
 
     def setup(self, projection: Projection) -> None:
         with self.datastore.transaction(commit=True) as c:
+            self._enter(c)
             projection.create(ViewCursor(c, self.dialect))
 
     def reset(self, projection: Projection) -> None:
         """Drop the projection's tables and its position, and create them empty."""
         with self.datastore.transaction(commit=True) as c:
+            self._enter(c)
             cur = ViewCursor(c, self.dialect)
             projection.drop(cur)
-            cur.execute("DELETE FROM tracking WHERE application_name=?",
+            cur.execute(f"DELETE FROM {self.tracking_table} WHERE application_name=?",
                         (projection.tracking_name,))
             projection.create(cur)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.datastore.transaction(commit=False) as c:
+            self._enter(c)
             cur = ViewCursor(c, self.dialect)
             cur.execute(sql, params)
             return cur.fetchall()
 
 
-class PostgresViews(PostgresTrackingRecorder):
-    dialect = "postgres"
+class SQLiteViews(_ViewsMixin, SQLiteTrackingRecorder):
+    dialect = "sqlite"
+    tracking_table = "tracking"
 
-    def __init__(self, datastore: PostgresDatastore) -> None:
-        super().__init__(datastore, tracking_table_name="gridcore_tracking")
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        super().__init__(datastore)
         self.create_table()
 
-    def _search_path(self, c: Any) -> None:
+
+class PostgresViews(_ViewsMixin, PostgresTrackingRecorder):
+    dialect = "postgres"
+    tracking_table = "gridcore_tracking"
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        super().__init__(datastore, tracking_table_name=self.tracking_table)
+        self.create_table()
+
+    def _enter(self, c: Any) -> None:
         c.execute(f"SET LOCAL search_path TO {self.datastore.schema or 'public'}")
-
-    def apply_batch(self, projection: Projection, events: Sequence[Notified],
-                    position: int) -> None:
-        with self.datastore.transaction(commit=True) as c:
-            self._search_path(c)
-            projection.apply(ViewCursor(c, self.dialect), events)
-            self._insert_tracking(c, Tracking(projection.tracking_name, position))
-
-    def position(self, projection: Projection) -> int:
-        return self.max_tracking_id(projection.tracking_name) or 0
-
-    def setup(self, projection: Projection) -> None:
-        with self.datastore.transaction(commit=True) as c:
-            self._search_path(c)
-            projection.create(ViewCursor(c, self.dialect))
-
-    def reset(self, projection: Projection) -> None:
-        with self.datastore.transaction(commit=True) as c:
-            self._search_path(c)
-            cur = ViewCursor(c, self.dialect)
-            projection.drop(cur)
-            cur.execute("DELETE FROM gridcore_tracking WHERE application_name=?",
-                        (projection.tracking_name,))
-            projection.create(cur)
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.datastore.transaction(commit=False) as c:
-            self._search_path(c)
-            cur = ViewCursor(c, self.dialect)
-            cur.execute(sql, params)
-            return cur.fetchall()
 
 
 def views_for(app: Any) -> SQLiteViews | PostgresViews:
