@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import sqlite3
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import pytest
@@ -18,6 +17,7 @@ from gridcore.household import Household, Vulnerability, household_id, resident_
 from gridcore.status import Health, Measure, Tag, TagKind
 from tests.conftest import PG_DSN
 from tests.scenario import ZONES, given_community
+from tests.stores import key_rows
 
 NO = "ER-1"
 NAME, PHONE, ID_NUMBER = "欧阳娜娜", "13598765432", "11010519491231002X"
@@ -38,21 +38,6 @@ def given_a_household_to_erase(app: GridcoreApp) -> None:
     app.change_measure(HID, RID, Measure.HOME_QUARANTINE, c.worker, "密接")
     app.tag_resident(HID, RID, Tag(kind=TagKind.CLOSE_CONTACT), c.worker)
     app.mark_vulnerability(HID, RID, Vulnerability.CHRONIC_ILLNESS)
-
-
-def key_rows(app: GridcoreApp) -> dict[UUID, bytes]:
-    recorder: Any = app.recorder
-    kind = type(app.factory).__module__
-    if kind == "adapters.memory_store":
-        with recorder.keys.lock:
-            return dict(recorder.keys.keys)
-    if kind == "adapters.sqlite_store":
-        with recorder.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT subject_id, key FROM {KEY_TABLE}")
-            return {UUID(r[0]): bytes(r[1]) for r in c.fetchall()}
-    with recorder.datastore.transaction(commit=False) as curs:
-        curs.execute(f'SELECT subject_id, key FROM "{recorder.datastore.schema}".{KEY_TABLE}')
-        return {r["subject_id"]: bytes(r["key"]) for r in curs.fetchall()}
 
 
 def test_an_erased_resident_replays_as_erased_with_counts_and_statuses_kept(make_app):

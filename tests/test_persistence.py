@@ -36,32 +36,12 @@ from gridcore.staff import Role
 from gridcore.status import Health, Measure, Tag, TagKind
 from tests.conftest import PG_DSN
 from tests.scenario import COMMUNITY, ZONES, given_community
+from tests.stores import key_rows, store_kind
 
 BATCH = 10_000
 
 
 # ---- looking underneath the application ----------------------------------------------------
-
-def store_kind(app: GridcoreApp) -> str:
-    return {"adapters.memory_store": "memory", "adapters.sqlite_store": "sqlite",
-            "adapters.postgres_store": "postgres"}[type(app.factory).__module__]
-
-
-def key_rows(app: GridcoreApp) -> dict[UUID, bytes]:
-    """Every subject key the store holds, read from its key table."""
-    kind = store_kind(app)
-    recorder: Any = app.recorder
-    if kind == "memory":
-        with recorder.keys.lock:
-            return dict(recorder.keys.keys)
-    if kind == "sqlite":
-        with recorder.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT subject_id, key FROM {KEY_TABLE}")
-            return {UUID(r[0]): bytes(r[1]) for r in c.fetchall()}
-    with recorder.datastore.transaction(commit=False) as curs:
-        curs.execute(f'SELECT subject_id, key FROM "{recorder.datastore.schema}".{KEY_TABLE}')
-        return {r["subject_id"]: bytes(r["key"]) for r in curs.fetchall()}
-
 
 def last_id(app: GridcoreApp) -> int:
     return app.recorder.max_notification_id() or 0
