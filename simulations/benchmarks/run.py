@@ -7,6 +7,7 @@ import re
 import sys
 from pathlib import Path
 
+from simulations.benchmarks import projections as projection_bench
 from simulations.benchmarks import register
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -27,6 +28,10 @@ def main() -> None:
     _, body = register.run(households)
     print(body)
     write_section("register", body)
+    events, pg_events = projection_bench.sizes()
+    _, body = projection_bench.run(events, pg_events)
+    print(body)
+    write_section("projections", body)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,216 @@
+"""Benchmark: every projection catching up together over a big log, against the raw read of the
+same rows.
+
+The log is the 712 demo (events in every area) plus bulk-registered households (batches of
+10,000, as in ``register``) up to about N events. Measured in one run, same database: the raw
+read (``SELECT *`` of the events table, every column fetched, in chunks) in rows/s, then
+``Runner(app, all_projections()).catch_up()`` from zero in events/s (log events over the
+seconds all projections took); the ratio is the second over the first. The time of each
+projection is measured too (the runner catches them up one after another).
+
+``GRIDCORE_BENCH_EVENTS`` (default 1,000,000) sizes the SQLite log and
+``GRIDCORE_BENCH_PG_EVENTS`` (default 300,000) the PostgreSQL one.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import random
+import sqlite3
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from adapters import demo, demo_field
+from adapters.settings import postgres_env, sqlite_env
+from gridcore.application import GridcoreApp, HouseholdRow, new_member
+from projections import all_projections
+from projections.runner import Runner
+from simulations.benchmarks.register import BATCH, PG_DSN, build_grid
+
+FETCH = 10_000
+
+
+@dataclass
+class Result:
+    store: str
+    events: int
+    raw_seconds: float
+    seconds: float
+    decode_seconds: float
+    per_projection: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    @property
+    def raw_rows_per_s(self) -> float:
+        return self.events / self.raw_seconds
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds
+
+    @property
+    def decoded_per_s(self) -> float:
+        return self.events / self.decode_seconds
+
+    @property
+    def ratio(self) -> float:
+        return self.events_per_s / self.raw_rows_per_s
+
+
+def household_rows(households: int, zones: list[str], seed: int = 7
+                   ) -> Iterator[list[HouseholdRow]]:
+    """The register benchmark's households, a batch at a time (a million at once is GBs)."""
+    rng = random.Random(seed)
+    for start in range(0, households, BATCH):
+        rows = []
+        for i in range(start, min(households, start + BATCH)):
+            no = f"B{i:07d}"
+            size = rng.choices((1, 2, 3, 4, 5), weights=(18, 38, 22, 15, 7))[0]
+            members = [new_member(no, m, "张" + "伟芳秀英明"[m % 5],
+                                  f"138{rng.randrange(10**8):08d}", None,
+                                  rng.randint(1935, 2015)) for m in range(1, size + 1)]
+            rows.append(HouseholdRow(no, zones[i % len(zones)], f"{i // 400}栋{i % 400}号",
+                                     members))
+        yield rows
+
+
+def build_log(app: GridcoreApp, clock: demo.ScenarioClock, events: int) -> int:
+    demo.build(app)
+    demo_field.run(app, clock)
+    remaining = max(0, events - (app.recorder.max_notification_id() or 0))
+    # At most 1,000 micro-grids: each batch also writes one grid event per micro-grid it touches.
+    zones = build_grid(app, min(remaining, 100_000))
+    households = max(0, int((events - (app.recorder.max_notification_id() or 0))
+                            / (1 + len(zones) / BATCH)))
+    for rows in household_rows(households, zones):
+        app.register_households(rows)
+    return app.recorder.max_notification_id() or 0
+
+
+def timed_catch_up(app: GridcoreApp) -> tuple[float, dict[str, tuple[int, float]]]:
+    """All projections from zero; each one's events applied and seconds."""
+    runner = Runner(app, all_projections())
+    for p in runner.projections.values():
+        runner.views.reset(p)
+    spent: dict[str, float] = defaultdict(float)
+    applied: dict[str, int] = defaultdict(int)
+    mark = [time.perf_counter()]
+
+    def progress(name: str, position: int, upto: int) -> None:
+        now = time.perf_counter()
+        spent[name] += now - mark[0]
+        mark[0] = now
+
+    gc.collect()
+    started = mark[0] = time.perf_counter()
+    for name, p in runner.projections.items():
+        applied[name] = runner._catch_up(p, progress)
+        mark[0] = time.perf_counter()
+    seconds = time.perf_counter() - started
+    return seconds, {n: (applied[n], spent[n]) for n in runner.projections}
+
+
+def decode_all(app: GridcoreApp) -> float:
+    """Reading and decoding every event once (what any catch-up costs at least)."""
+    started, position = time.perf_counter(), 0
+    while notes := app.recorder.select_notifications(start=position + 1, limit=5000):
+        for n in notes:
+            app.mapper.to_domain_event(n)
+        position = notes[-1].id
+    return time.perf_counter() - started
+
+
+def raw_read_sqlite(path: Path, table: str) -> float:
+    conn = sqlite3.connect(path)
+    started = time.perf_counter()
+    cur = conn.execute(f"SELECT * FROM {table} ORDER BY rowid")
+    while cur.fetchmany(FETCH):
+        pass
+    seconds = time.perf_counter() - started
+    conn.close()
+    return seconds
+
+
+def raw_read_postgres(schema: str, table: str) -> float:
+    import psycopg
+
+    with psycopg.connect(PG_DSN) as conn:
+        started = time.perf_counter()
+        with conn.cursor(name="raw") as cur:
+            cur.itersize = FETCH
+            cur.execute(f"SELECT * FROM {schema}.{table} ORDER BY notification_id")
+            while cur.fetchmany(FETCH):
+                pass
+        return time.perf_counter() - started
+
+
+def bench_sqlite(events: int) -> Result:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.sqlite"
+        clock = demo.ScenarioClock()
+        app = GridcoreApp(sqlite_env(path), clock=clock)
+        n = build_log(app, clock, events)
+        raw = raw_read_sqlite(path, app.recorder.events_table_name)
+        decode = decode_all(app)
+        seconds, per = timed_catch_up(app)
+        app.close()
+    return Result("SQLite", n, raw, seconds, decode, per)
+
+
+def bench_postgres(events: int) -> Result:
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_DSN, autocommit=True) as c:
+        c.execute(f"CREATE SCHEMA {schema}")
+    try:
+        clock = demo.ScenarioClock()
+        app = GridcoreApp(postgres_env(PG_DSN, schema=schema), clock=clock)
+        n = build_log(app, clock, events)
+        raw = raw_read_postgres(schema, app.recorder.events_table_name)
+        decode = decode_all(app)
+        seconds, per = timed_catch_up(app)
+        app.close()
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as c:
+            c.execute(f"DROP SCHEMA {schema} CASCADE")
+    return Result("PostgreSQL", n, raw, seconds, decode, per)
+
+
+def table(results: list[Result]) -> str:
+    lines = ["| store | events | raw read rows/s | read + decode events/s | "
+             "catch-up events/s | ratio | target |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        lines.append(f"| {r.store} | {r.events:,} | {r.raw_rows_per_s:,.0f} | "
+                     f"{r.decoded_per_s:,.0f} | {r.events_per_s:,.0f} | {r.ratio:.1%} | "
+                     "≥ 25% |")
+    lines += ["", "| store | projection | events applied | seconds | share of the time |",
+              "|---|---|---:|---:|---:|"]
+    for r in results:
+        for name, (applied, s) in sorted(r.per_projection.items(), key=lambda x: -x[1][1]):
+            lines.append(f"| {r.store} | {name} | {applied:,} | {s:,.1f} | "
+                         f"{s / r.seconds:.0%} |")
+    return "\n".join(lines)
+
+
+def run(events: int = 1_000_000, pg_events: int | None = 300_000,
+        postgres: bool = True) -> tuple[list[Result], str]:
+    results = [bench_sqlite(events)]
+    if postgres:
+        results.append(bench_postgres(pg_events or events))
+    return results, table(results)
+
+
+def sizes() -> tuple[int, int]:
+    return (int(os.environ.get("GRIDCORE_BENCH_EVENTS", "1000000")),
+            int(os.environ.get("GRIDCORE_BENCH_PG_EVENTS", "300000")))
+
+
+if __name__ == "__main__":
+    print(run(*sizes())[1])
