@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, Protocol
+from uuid import uuid4
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
@@ -100,4 +101,4 @@ def views_for(app: Any) -> SQLiteViews | PostgresViews:
         return PostgresViews(datastore)
     if isinstance(datastore, SQLiteDatastore):
         return SQLiteViews(datastore)
-    return SQLiteViews(SQLiteDatastore(f"file:views-{id(app)}?mode=memory&cache=shared"))
+    return SQLiteViews(SQLiteDatastore(f"file:views-{uuid4().hex}?mode=memory&cache=shared"))
