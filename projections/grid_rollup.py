@@ -3,13 +3,14 @@ whole subtree: households, residents, staff, and residents by health, by measure
 
 Counts are kept per node for the node's own subtree, so a rollup is one row. Each change is
 added at the node where it happens and at every ancestor; a node that moves takes its
-subtree's counts from its old ancestors to its new ones. Every change is also written to
-``grid_rollup_history`` with its event's time (the time-travel queries sum it).
+subtree's counts from its old ancestors to its new ones. Every change is also added to
+``grid_rollup_history`` under its node and its event's time (one row per node and instant:
+what changed at that instant; the time-travel queries sum the rows up to a time).
 
 Its own small state tables (never personal data, only ids and statuses): nodes and parents,
-each household's micro-grid, each resident's health/measure/tags, each staff member's
-jurisdiction. A batch loads the rows it needs once, folds in memory, then writes with
-``executemany``.
+each household's micro-grid with its residents' health/measure/tags (one row per household),
+each staff member's jurisdiction. A batch loads the rows it needs once, folds in memory (sparse
+deltas: (column, change) pairs), then writes with ``executemany``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from gridcore.grid import GridNode, Level
 from gridcore.household import Household
@@ -35,14 +38,29 @@ _COLS_SQL = ", ".join(COLS)
 _COLS_DDL = ", ".join(f"{c} BIGINT NOT NULL DEFAULT 0" for c in COLS)
 
 Vec = list[int]
+Delta = list[tuple[int, int]]
+"""A sparse change: (column index, amount) pairs; an index may appear more than once."""
 
 
 def zeros() -> Vec:
     return [0] * WIDTH
 
 
+_MICROS: dict[datetime, int] = {}
+
+
 def micros(when: datetime) -> int:
-    """An instant as microseconds since the epoch (how history rows store time)."""
+    """An instant as microseconds since the epoch (how history rows store time). Events of
+    one command share their time: the last few thousand conversions are remembered."""
+    found = _MICROS.get(when)
+    if found is None:
+        if len(_MICROS) > 4096:
+            _MICROS.clear()
+        found = _MICROS[when] = _micros(when)
+    return found
+
+
+def _micros(when: datetime) -> int:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     delta = when - datetime(1970, 1, 1, tzinfo=UTC)
@@ -67,18 +85,27 @@ class _Resident:
     def __init__(self, household: str, health: str, measure: str, tags: set[str]) -> None:
         self.household, self.health, self.measure, self.tags = household, health, measure, tags
 
-    def vector(self, sign: int = 1) -> Vec:
-        v = zeros()
-        v[IDX["residents"]] = sign
-        v[IDX[f"health_{self.health}"]] += sign
-        v[IDX[f"measure_{self.measure}"]] += sign
-        for t in self.tags:
-            v[IDX[f"tag_{t}"]] += sign
-        return v
+    def vector(self, sign: int = 1) -> Delta:
+        d = [(RESIDENTS, sign), (IDX[f"health_{self.health}"], sign),
+             (IDX[f"measure_{self.measure}"], sign)]
+        d.extend((IDX[f"tag_{t}"], sign) for t in self.tags)
+        return d
+
+    def packed(self) -> list[Any]:
+        return [self.health, self.measure, sorted(self.tags)]
+
+
+_NORMAL, _NONE = Health.NORMAL.value, Measure.NONE.value
+_NEW_PACKED = (_NORMAL, _NONE, ())
 
 
 def _new_resident(household: str) -> _Resident:
-    return _Resident(household, Health.NORMAL.value, Measure.NONE.value, set())
+    return _Resident(household, _NORMAL, _NONE, set())
+
+
+HOUSEHOLDS, RESIDENTS, STAFF = IDX["households"], IDX["residents"], IDX["staff"]
+NEW_RESIDENT = [(RESIDENTS, 1), (IDX[f"health_{Health.NORMAL.value}"], 1),
+                (IDX[f"measure_{Measure.NONE.value}"], 1)]
 
 
 class GridRollup(Projection):
@@ -89,21 +116,16 @@ class GridRollup(Projection):
         Household.HealthChanged, Household.MeasureChanged, Household.Tagged, Household.Untagged,
         StaffMember.Enrolled, StaffMember.JurisdictionChanged,
     )
-    tables = ("grid_rollup", "grid_rollup_history", "gr_nodes", "gr_households",
-              "gr_residents", "gr_staff")
+    tables = ("grid_rollup", "grid_rollup_history", "gr_nodes", "gr_households", "gr_staff")
     ddl = (
         f"CREATE TABLE IF NOT EXISTS grid_rollup (code TEXT PRIMARY KEY, {_COLS_DDL})",
         f"CREATE TABLE IF NOT EXISTS grid_rollup_history (code TEXT NOT NULL, "
-        f"seq BIGINT NOT NULL, at BIGINT NOT NULL, {_COLS_DDL}, PRIMARY KEY (code, seq))",
+        f"at BIGINT NOT NULL, {_COLS_DDL}, PRIMARY KEY (code, at))",
         "CREATE TABLE IF NOT EXISTS gr_nodes (code TEXT PRIMARY KEY, node_id TEXT NOT NULL, "
         "parent_code TEXT, level BIGINT NOT NULL, name TEXT NOT NULL, retired BIGINT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS gr_nodes_parent ON gr_nodes (parent_code)",
         "CREATE TABLE IF NOT EXISTS gr_households (household_id TEXT PRIMARY KEY, "
-        "micro_grid TEXT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS gr_residents (resident_id TEXT PRIMARY KEY, "
-        "household_id TEXT NOT NULL, health TEXT NOT NULL, measure TEXT NOT NULL, "
-        "tags TEXT NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS gr_residents_household ON gr_residents (household_id)",
+        "micro_grid TEXT NOT NULL, residents TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS gr_staff (staff_id TEXT PRIMARY KEY, "
         "jurisdiction TEXT NOT NULL)",
     )
@@ -120,16 +142,18 @@ class _Batch:
         self.nodes: dict[str, list[Any]] = {}  # code -> [node_id, parent, level, name, retired]
         self.codes: dict[str, str] = {}  # node id -> code
         self.dirty_nodes: set[str] = set()
-        self.households: dict[str, str] = {}
+        self.households: dict[str, str] = {}  # household id -> micro-grid
+        self.members: dict[str, dict[str, _Resident]] = {}  # household id -> its residents
+        self.fresh: dict[str, list[str]] = {}  # registered in this batch, unchanged since
         self.dirty_households: set[str] = set()
-        self.residents: dict[str, _Resident] = {}
-        self.dirty_residents: set[str] = set()
-        self.gone_residents: set[str] = set()
         self.staff: dict[str, str] = {}
         self.dirty_staff: set[str] = set()
         self.base: dict[str, Vec] = {}
         self.pending: dict[str, Vec] = {}
-        self.history: dict[tuple[str, int], tuple[int, Vec]] = {}
+        self.history: dict[tuple[str, int], Vec] = {}
+        self.chains: dict[str, list[str]] = {}
+        self.leaves: dict[tuple[str, int], Vec] = {}
+        """Changes at a node and instant not yet carried up its chain (see ``add``)."""
 
     # ---- loading -------------------------------------------------------------------------
 
@@ -140,18 +164,17 @@ class _Batch:
         self.codes = {row[0]: c for c, row in self.nodes.items()}
         self.codes.update({str(e.originator_id): e.code for _, e in events
                            if isinstance(e, GridNode.Established)})
-        hids = {str(e.originator_id) for _, e in events if isinstance(e, _HOUSEHOLD_EVENTS)}
+        # Registrations create their rows; only later events need a household's stored row.
+        hids = {str(e.originator_id) for _, e in events if isinstance(e, _LATER_EVENTS)}
         sids = {str(e.originator_id) for _, e in events
                 if isinstance(e, StaffMember.JurisdictionChanged)}
         moved = {self._code_of(e) for _, e in events if isinstance(e, GridNode.Moved)}
-        self.households = dict(select_in(
-            cur, "SELECT household_id, micro_grid FROM gr_households WHERE household_id IN ({})",
-            hids)) if hids else {}
-        for rid, hid, health, measure, tags in (select_in(
-                cur, "SELECT resident_id, household_id, health, measure, tags FROM gr_residents "
+        for hid, grid, packed in (select_in(
+                cur, "SELECT household_id, micro_grid, residents FROM gr_households "
                      "WHERE household_id IN ({})", hids) if hids else []):
-            self.residents[rid] = _Resident(hid, health, measure,
-                                            set(tags.split(",")) if tags else set())
+            self.households[hid] = grid
+            self.members[hid] = {rid: _Resident(hid, health, measure, set(tags))
+                                 for rid, (health, measure, tags) in orjson.loads(packed).items()}
         self.staff = dict(select_in(
             cur, "SELECT staff_id, jurisdiction FROM gr_staff WHERE staff_id IN ({})",
             sids)) if sids else {}
@@ -167,6 +190,9 @@ class _Batch:
     # ---- folding -------------------------------------------------------------------------
 
     def chain(self, code: str) -> list[str]:
+        found = self.chains.get(code)
+        if found is not None:
+            return found
         out, seen = [], set()
         node: str | None = code
         while node is not None and node not in seen:
@@ -174,38 +200,68 @@ class _Batch:
             seen.add(node)
             row = self.nodes.get(node)
             node = row[1] if row else None
+        self.chains[code] = out
         return out
 
-    def add(self, code: str, vec: Vec, nid: int, at: int, only: Iterable[str] | None = None
-            ) -> None:
-        for c in (self.chain(code) if only is None else only):
-            p = self.pending.setdefault(c, zeros())
-            _, h = self.history.setdefault((c, nid), (at, zeros()))
-            for i, x in enumerate(vec):
-                if x:
-                    p[i] += x
-                    h[i] += x
+    def add(self, code: str, delta: Delta, at: int, only: Iterable[str] | None = None) -> None:
+        """Add ``delta`` at ``code`` and its ancestors (or at the nodes ``only``). Changes up
+        the whole chain are summed per node and instant first and carried up by ``carry``
+        before the tree changes and before writing: a bulk import adds thousands of
+        households to the same few micro-grids at one instant."""
+        if only is None:
+            v = self.leaves.get((code, at))
+            if v is None:
+                v = self.leaves[(code, at)] = zeros()
+            for i, x in delta:
+                v[i] += x
+            return
+        self._add(only, delta, at)
+
+    def carry(self) -> None:
+        leaves, self.leaves = self.leaves, {}
+        for (code, at), v in leaves.items():
+            self._add(self.chain(code), [(i, x) for i, x in enumerate(v) if x], at)
+
+    def _add(self, codes: Iterable[str], delta: Delta, at: int) -> None:
+        pending, history = self.pending, self.history
+        for c in codes:
+            p = pending.get(c)
+            if p is None:
+                p = pending[c] = zeros()
+            h = history.get((c, at))
+            if h is None:
+                h = history[(c, at)] = zeros()
+            for i, x in delta:
+                p[i] += x
+                h[i] += x
 
     def run(self, events: Sequence[Notified]) -> None:
         self.load(events)
         for nid, e in events:
             self.fold(nid, e)
+        self.carry()
         self.write()
 
     def fold(self, nid: int, e: Any) -> None:
         at = micros(e.timestamp)
+        if isinstance(e, Household.Registered):
+            self.fold_registered(at, e)
+            return
+        if isinstance(e, GridNode.Established | GridNode.Moved):
+            self.carry()  # the tree changes: what was added so far goes up the old chains
         if isinstance(e, GridNode.Established):
             self.nodes[e.code] = [str(e.originator_id), e.parent_code, int(e.level), e.name, 0]
+            self.chains.clear()
             self.dirty_nodes.add(e.code)
             self.pending.setdefault(e.code, zeros())
         elif isinstance(e, GridNode.Moved | GridNode.Retired | GridNode.Renamed):
-            self.fold_node(nid, at, e)
+            self.fold_node(at, e)
         elif isinstance(e, StaffMember.Enrolled | StaffMember.JurisdictionChanged):
-            self.fold_staff(nid, at, e)
+            self.fold_staff(at, e)
         else:
-            self.fold_household(nid, at, e)
+            self.fold_household(at, e)
 
-    def fold_node(self, nid: int, at: int, e: Any) -> None:
+    def fold_node(self, at: int, e: Any) -> None:
         code = self._code_of(e)
         row = self.nodes.get(code)
         if row is None:
@@ -221,61 +277,60 @@ class _Batch:
                 subtree[i] += x
             old = self.chain(code)[1:]
             row[1] = e.parent_code
+            self.chains.clear()
             new = self.chain(code)[1:]
-            self.add(code, [-x for x in subtree], nid, at, only=old)
-            self.add(code, subtree, nid, at, only=new)
+            self.add(code, [(i, -x) for i, x in enumerate(subtree) if x], at, only=old)
+            self.add(code, [(i, x) for i, x in enumerate(subtree) if x], at, only=new)
 
-    def fold_staff(self, nid: int, at: int, e: Any) -> None:
+    def fold_staff(self, at: int, e: Any) -> None:
         sid = str(e.originator_id)
-        one = zeros()
-        one[IDX["staff"]] = 1
         old = self.staff.get(sid)
         if old is not None:
-            self.add(old, [-x for x in one], nid, at)
+            self.add(old, [(STAFF, -1)], at)
         self.staff[sid] = e.jurisdiction
         self.dirty_staff.add(sid)
-        self.add(e.jurisdiction, one, nid, at)
+        self.add(e.jurisdiction, [(STAFF, 1)], at)
 
-    def fold_household(self, nid: int, at: int, e: Any) -> None:
+    def fold_registered(self, at: int, e: Any) -> None:
         hid = str(e.originator_id)
-        if isinstance(e, Household.Registered):
-            self.households[hid] = e.micro_grid
-            self.dirty_households.add(hid)
-            vec = zeros()
-            vec[IDX["households"]] = 1
-            for m in e.members:
-                r = self._join(str(m.resident_id), hid)
-                vec = _plus(vec, r.vector())
-            self.add(e.micro_grid, vec, nid, at)
-            return
+        self.households[hid] = e.micro_grid
+        self.dirty_households.add(hid)
+        self.fresh[hid] = [str(m.resident_id) for m in e.members]
+        self.members.pop(hid, None)
+        n = len(e.members)
+        self.add(e.micro_grid, [(HOUSEHOLDS, 1), *((i, n) for i, _ in NEW_RESIDENT)], at)
+
+    def fold_household(self, at: int, e: Any) -> None:
+        hid = str(e.originator_id)
         grid = self.households.get(hid)
         if grid is None:
             return
+        fresh = self.fresh.pop(hid, None)
+        if fresh is not None:
+            self.members[hid] = {rid: _new_resident(hid) for rid in fresh}
+        members = self.members.setdefault(hid, {})
+        self.dirty_households.add(hid)
         if isinstance(e, Household.Moved):
             if e.micro_grid != grid:
-                vec = zeros()
-                vec[IDX["households"]] = 1
-                for r in self.residents.values():
-                    if r.household == hid:
-                        vec = _plus(vec, r.vector())
-                self.add(grid, [-x for x in vec], nid, at)
-                self.add(e.micro_grid, vec, nid, at)
+                delta: Delta = [(HOUSEHOLDS, 1)]
+                for r in members.values():
+                    delta += r.vector()
+                self.add(grid, [(i, -x) for i, x in delta], at)
+                self.add(e.micro_grid, delta, at)
                 self.households[hid] = e.micro_grid
-                self.dirty_households.add(hid)
             return
         if isinstance(e, Household.MemberAdded):
-            self.add(grid, self._join(str(e.member.resident_id), hid).vector(), nid, at)
+            r = members[str(e.member.resident_id)] = _new_resident(hid)
+            self.add(grid, r.vector(), at)
             return
         rid = str(e.resident_id)
-        r = self.residents.get(rid)
+        r = members.get(rid)
         if r is None:
             return
         before = r.vector(-1)
         if isinstance(e, Household.MemberRemoved):
-            del self.residents[rid]
-            self.dirty_residents.discard(rid)
-            self.gone_residents.add(rid)
-            self.add(grid, before, nid, at)
+            del members[rid]
+            self.add(grid, before, at)
             return
         if isinstance(e, Household.HealthChanged):
             r.health = e.health.value
@@ -285,16 +340,16 @@ class _Batch:
             r.tags.add(e.tag.kind.value)
         elif isinstance(e, Household.Untagged):
             r.tags.discard(e.kind.value)
-        self.dirty_residents.add(rid)
-        self.add(grid, _plus(before, r.vector()), nid, at)
-
-    def _join(self, rid: str, hid: str) -> _Resident:
-        r = self.residents[rid] = _new_resident(hid)
-        self.dirty_residents.add(rid)
-        self.gone_residents.discard(rid)
-        return r
+        self.add(grid, before + r.vector(), at)
 
     # ---- writing -------------------------------------------------------------------------
+
+    def _packed(self, hid: str) -> str:
+        fresh = self.fresh.get(hid)
+        if fresh is not None:  # the common case of a bulk import: every member as new
+            return orjson.dumps(dict.fromkeys(sorted(fresh), _NEW_PACKED)).decode()
+        return orjson.dumps({rid: r.packed()
+                             for rid, r in sorted(self.members.get(hid, {}).items())}).decode()
 
     def write(self) -> None:
         cur = self.cur
@@ -305,18 +360,10 @@ class _Batch:
             "level = excluded.level, name = excluded.name, retired = excluded.retired",
             [(c, *self.nodes[c]) for c in sorted(self.dirty_nodes)])
         cur.executemany(
-            "INSERT INTO gr_households (household_id, micro_grid) VALUES (?, ?) "
-            "ON CONFLICT (household_id) DO UPDATE SET micro_grid = excluded.micro_grid",
-            [(h, self.households[h]) for h in sorted(self.dirty_households)])
-        cur.executemany("DELETE FROM gr_residents WHERE resident_id = ?",
-                        [(r,) for r in sorted(self.gone_residents)])
-        cur.executemany(
-            "INSERT INTO gr_residents (resident_id, household_id, health, measure, tags) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (resident_id) DO UPDATE SET "
-            "household_id = excluded.household_id, health = excluded.health, "
-            "measure = excluded.measure, tags = excluded.tags",
-            [(rid, r.household, r.health, r.measure, ",".join(sorted(r.tags)))
-             for rid in sorted(self.dirty_residents) for r in [self.residents[rid]]])
+            "INSERT INTO gr_households (household_id, micro_grid, residents) VALUES (?, ?, ?) "
+            "ON CONFLICT (household_id) DO UPDATE SET micro_grid = excluded.micro_grid, "
+            "residents = excluded.residents",
+            [(h, self.households[h], self._packed(h)) for h in sorted(self.dirty_households)])
         cur.executemany(
             "INSERT INTO gr_staff (staff_id, jurisdiction) VALUES (?, ?) "
             "ON CONFLICT (staff_id) DO UPDATE SET jurisdiction = excluded.jurisdiction",
@@ -327,18 +374,16 @@ class _Batch:
             f"INSERT INTO grid_rollup (code, {_COLS_SQL}) VALUES ({marks}) "
             f"ON CONFLICT (code) DO UPDATE SET {adds}",
             [(c, *v) for c, v in sorted(self.pending.items())])
+        # One row per node and instant, whatever the batches were (a rebuild writes the same).
+        history_adds = ", ".join(f"{c} = grid_rollup_history.{c} + excluded.{c}" for c in COLS)
         cur.executemany(
-            f"INSERT INTO grid_rollup_history (code, seq, at, {_COLS_SQL}) "
-            f"VALUES (?, ?, {marks})",
-            [(c, nid, at, *v) for (c, nid), (at, v) in sorted(self.history.items()) if any(v)])
+            f"INSERT INTO grid_rollup_history (code, at, {_COLS_SQL}) VALUES (?, {marks}) "
+            f"ON CONFLICT (code, at) DO UPDATE SET {history_adds}",
+            [(c, at, *v) for (c, at), v in sorted(self.history.items())])
 
 
-def _plus(a: Vec, b: Vec) -> Vec:
-    return [x + y for x, y in zip(a, b, strict=True)]
-
-
-_HOUSEHOLD_EVENTS = (
-    Household.Registered, Household.Moved, Household.MemberAdded, Household.MemberRemoved,
+_LATER_EVENTS = (
+    Household.Moved, Household.MemberAdded, Household.MemberRemoved,
     Household.HealthChanged, Household.MeasureChanged, Household.Tagged, Household.Untagged,
 )
 

@@ -221,15 +221,17 @@ class SweepCoverage(Projection):
         t.visitors += len(a.visitors)
 
     @staticmethod
-    def _code_of(cur: ViewCursor, grid: dict[str, str | None], node_id: UUID) -> str | None:
+    def _code_of(cur: ViewCursor, grid: dict[str, str | None], node_id: UUID | str
+                 ) -> str | None:
         from gridcore.grid import node_id as id_of
 
+        target = str(node_id)  # a lean event's id is text
         for code in grid:
-            if id_of(code) == node_id:
+            if str(id_of(code)) == target:
                 return code
         cur.execute("SELECT code FROM sc_grid")
         for (code,) in cur.fetchall():
-            if id_of(code) == node_id:
+            if str(id_of(code)) == target:
                 return str(code)
         return None
 

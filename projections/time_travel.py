@@ -21,8 +21,10 @@ from gridcore.household import Household
 from projections.base import Notified, Projection, ViewCursor
 from projections.grid_rollup import COLS, counts_of, micros
 
-JOINED, LEFT, HEALTH, MEASURE, TAG_ADDED, TAG_REMOVED, GRID = (
-    "joined", "left", "health", "measure", "tag+", "tag-", "grid")
+JOINED, LEFT, HEALTH, MEASURE, TAG_ADDED, TAG_REMOVED, GRID, REGISTERED = (
+    "joined", "left", "health", "measure", "tag+", "tag-", "grid", "registered")
+"""A registration is one row: ``value`` is the micro-grid, ``|``, the comma-joined ids of the
+members (a bulk import writes one row per household, not one per resident)."""
 
 
 class HouseholdStatusHistory(Projection):
@@ -53,8 +55,8 @@ class HouseholdStatusHistory(Projection):
 
 def _changes(e: Any) -> list[tuple[str, str, str]]:
     if isinstance(e, Household.Registered):
-        return [("", GRID, e.micro_grid),
-                *((str(m.resident_id), JOINED, "") for m in e.members)]
+        members = ",".join([str(m.resident_id) for m in e.members])
+        return [("", REGISTERED, f"{e.micro_grid}|{members}")]
     if isinstance(e, Household.Moved):
         return [("", GRID, e.micro_grid)]
     if isinstance(e, Household.MemberAdded):
@@ -86,7 +88,11 @@ def household_status_at(views: Any, household_id: UUID | str,
     grid: str | None = None
     residents: dict[str, dict[str, Any]] = {}
     for rid, change, value in rows:
-        if change == GRID:
+        if change == REGISTERED:
+            grid, _, members = value.partition("|")
+            for joined in filter(None, members.split(",")):
+                residents[joined] = {"health": "normal", "measure": "none", "tags": set()}
+        elif change == GRID:
             grid = value
         elif change == JOINED:
             residents[rid] = {"health": "normal", "measure": "none", "tags": set()}
