@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from gridcore.alerts import Alert
 from gridcore.delivery import Delivery
 from gridcore.household import Household
 from gridcore.referral import Referral
@@ -101,12 +102,19 @@ REQUEST_LABELS: dict[type, tuple[str, str]] = {
     R.Reopened: ("request.reopened", "重新办理 reopened"),
     R.DetailsErased: ("request.erased", "诉求内容已删除 details erased"),
 }
+ALERT_LABELS: dict[type, tuple[str, str]] = {
+    Alert.Raised: ("alert.raised", "门禁告警 camera alert"),
+    Alert.DetectionAttached: ("alert.detection", "再次检测 detection attached"),
+    Alert.Escalated: ("alert.escalated", "告警上报 alert escalated"),
+    Alert.Acknowledged: ("alert.acknowledged", "告警签收 alert acknowledged"),
+    Alert.Resolved: ("alert.resolved", "告警处置 alert resolved"),
+}
 HOUSEHOLD_EVENTS = (Household.Registered, Household.Moved, Household.MemberAdded,
                     Household.MemberRemoved, Household.VulnerabilityMarked,
                     Household.HealthChanged, Household.MeasureChanged, Household.Tagged,
                     Household.Untagged, Household.TestRecorded, Household.StaffLinked,
                     Household.ResidentErased)
-FIRST = (Referral.Opened, Delivery.Placed, R.Filed)
+FIRST = (Referral.Opened, Delivery.Placed, R.Filed, Alert.Raised)
 
 
 def _id(value: UUID | None) -> str | None:
@@ -139,18 +147,27 @@ def _detail(e: Any) -> tuple[str | None, str]:
         return None, f"{e.to_level.label} {e.to_code}"
     if isinstance(e, R.Rated):
         return None, f"{e.rating}/5"
+    if isinstance(e, Alert.Raised):
+        return _id(e.assignee), f"{e.source}, {e.direction.label if e.direction else ''}"
+    if isinstance(e, Alert.DetectionAttached):
+        return None, e.direction.label
+    if isinstance(e, Alert.Escalated):
+        return None, f"{e.to_level.label} {e.to_code}"
+    if isinstance(e, Alert.Resolved):
+        return _id(e.by), e.outcome.label  # never the action's free text
     return _id(getattr(e, "by", None)), ""
 
 
 def _labels(e: Any) -> tuple[str, str]:
     t = type(e)
-    return REFERRAL_LABELS.get(t) or DELIVERY_LABELS.get(t) or REQUEST_LABELS[t]
+    return (REFERRAL_LABELS.get(t) or DELIVERY_LABELS.get(t) or ALERT_LABELS.get(t)
+            or REQUEST_LABELS[t])
 
 
 class HouseholdTimeline(Projection):
     name = "household_timeline"
     follows = (*HOUSEHOLD_EVENTS, Visit.Recorded, *REFERRAL_LABELS, *DELIVERY_LABELS,
-               *REQUEST_LABELS)
+               *REQUEST_LABELS, *ALERT_LABELS)
     tables = ("ht_event", "ht_link")
     ddl = (
         "CREATE TABLE IF NOT EXISTS ht_event (household_id TEXT NOT NULL, notification_id "
@@ -163,7 +180,8 @@ class HouseholdTimeline(Projection):
     def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
         later = sorted({str(e.originator_id) for _, e in events
                         if isinstance(e, tuple(REFERRAL_LABELS) + tuple(DELIVERY_LABELS)
-                                      + tuple(REQUEST_LABELS)) and not isinstance(e, FIRST)})
+                                      + tuple(REQUEST_LABELS) + tuple(ALERT_LABELS))
+                        and not isinstance(e, FIRST)})
         links: dict[str, str] = {}
         for i in range(0, len(later), CHUNK):
             part = later[i:i + CHUNK]

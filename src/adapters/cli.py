@@ -176,3 +176,8 @@ def demo() -> None:
 from adapters.cli_import import import_cli  # noqa: E402
 
 cli.add_typer(import_cli, name="import")
+
+# ---- gridcore ingest (camera and vehicle files, in process): defined in adapters.cli_ingest --
+from adapters.cli_ingest import ingest_cli  # noqa: E402
+
+cli.add_typer(ingest_cli, name="ingest")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from gridcore.alert_commands import AlertCommands
 from gridcore.app_base import (
     MAX_BATCH,
     HouseholdRow,
@@ -28,8 +29,8 @@ from gridcore.sweep_commands import SweepCommands
 
 
 class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, DeliveryCommands,
-                  EnterpriseCommands, RequestCommands, GridCommands, HouseholdCommands,
-                  StaffCommands):
+                  EnterpriseCommands, RequestCommands, AlertCommands, GridCommands,
+                  HouseholdCommands, StaffCommands):
     """Grid hierarchy, households and resident status, staff and assignment, and the field
     operations: sweeps, referrals, deliveries, enterprise resumption, residents' requests,
     and offline field sync."""
@@ -46,6 +47,7 @@ class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, DeliveryCo
             "enterprises": self.tick_enterprises(at),
             "requests": self.tick_requests(at),
             "sweeps": self.tick_sweeps(at),
+            "alerts": self.tick_alerts(at),
         }
 
 

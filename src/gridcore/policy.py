@@ -62,6 +62,13 @@ class Policy(Immutable):
     })
     # a referral (转介) not transported within these hours is overdue and escalates
     referral_transport_hours: int = Field(6, ge=1, le=24 * 7)
+    # camera and vehicle alerts (门禁摄像头告警 / 车辆疫查): a camera detection alerts from this
+    # confidence; one camera's detections within the window are one alert; a plate's travel is
+    # looked back this many days; an alert not acknowledged (签收) in time escalates a level
+    camera_confidence_threshold: float = Field(0.8, ge=0.0, le=1.0)
+    camera_window_minutes: int = Field(2, ge=1, le=24 * 60)
+    travel_lookback_days: int = Field(14, ge=1, le=366)
+    alert_acknowledge_minutes: int = Field(15, ge=1, le=24 * 60)
 
     def with_changes(self, **changes: Any) -> Policy:
         return Policy.model_validate({**self.model_dump(), **changes})

@@ -1,0 +1,394 @@
+"""Commands of camera and vehicle alerts (告警): cameras and checkpoints, detections and passes,
+travel records and risk areas, acknowledgement, resolution and escalation by ``tick``.
+
+Decisions made here (the rules themselves are in ``camera``, ``risk`` and ``alerts``):
+
+- Every input carries its own id; the alert it raises has the id ``alert_id_for(kind, id)``.
+  A detection or pass delivered twice finds its alert and writes nothing; a travel record or
+  risk declaration delivered twice finds itself recorded and writes nothing. Replaying a whole
+  input therefore changes nothing, with one deliberate exception: a pass that raised no alert
+  is not remembered (only counted), so on a replay it is judged again with what is on record
+  then, and alerts if a travel record or risk declaration covering it arrived after it (late
+  news). Records applied before the passes they concern (as ``gridcore ingest`` applies a
+  file) make a replay write nothing at all.
+- A detection is judged with the policy in force at the detection's time, and the households'
+  measures as they were at that time (from their event history). A detection that does not
+  alert writes nothing. One that alerts joins the camera's alert whose first detection is
+  within the window (``camera.window_alert``), or starts a new one.
+- A pass that raises no alert is not recorded one by one: ``count_vehicle_passes`` records the
+  passes per checkpoint and UTC hour of a source (every pass, alerting or not), once per
+  source key.
+- The alert goes to the responsible grid worker (责任网格员) of the camera's or checkpoint's
+  grid (for a building entrance in a community: of the quarantined household's micro-grid);
+  the acknowledgement deadline counts from when the alert is raised, not from the detection,
+  so ingesting an old file does not escalate at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+from uuid import UUID
+
+from gridcore.alerts import (
+    ALERT_DIRECTORY_ID,
+    Alert,
+    AlertDesk,
+    AlertDirectory,
+    AlertKind,
+    AlertState,
+    Outcome,
+    alert_desk_id,
+    alert_id_for,
+    is_due,
+)
+from gridcore.app_base import ApplicationBase, command
+from gridcore.base import Aggregate
+from gridcore.building import Building
+from gridcore.camera import (
+    Camera,
+    Direction,
+    alerts_near,
+    check_confidence,
+    detection_alerts,
+    under_home_quarantine,
+)
+from gridcore.camera import (
+    camera_id as camera_uuid,
+)
+from gridcore.checkpoint import Checkpoint
+from gridcore.checkpoint import checkpoint_id as checkpoint_uuid
+from gridcore.errors import DuplicateCode, InvalidInput
+from gridcore.household import Household
+from gridcore.policy import Policy
+from gridcore.risk import (
+    RISK_REGISTER_ID,
+    RiskLevel,
+    RiskPeriod,
+    RiskRegister,
+    check_aware,
+    check_input_id,
+    normalize_plate,
+    vehicle_alert_reason,
+)
+from gridcore.status import Measure
+from gridcore.vehicle import PassTally, PlateTravel, check_counts, pass_tally_id, plate_travel_id
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _enum(cls: type[E], value: Any, what: str) -> E:
+    try:
+        return cls(value)
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a {what}.",
+                           f"Give one of: {', '.join(m.value for m in cls)}.") from None
+
+
+class AlertCommands(ApplicationBase):
+    # ---- cameras and checkpoints -----------------------------------------------------------
+
+    @command
+    def register_camera(self, camera_id: str, grid_code: str, *,
+                        household_id: UUID | None = None,
+                        building_id: UUID | None = None) -> int | None:
+        """Register an alert camera at a household's door or a building entrance (楼栋入口)
+        in a grid; registering it again with the same values changes nothing."""
+        at = self.clock()
+        check_input_id(camera_id, "camera")
+        if (household_id is None) == (building_id is None):
+            raise InvalidInput(f"Camera {camera_id} must watch one household door or one "
+                               "building entrance.", "Give household_id or building_id, not both.")
+        self.node(grid_code).require_active()
+        if household_id is not None:
+            h = self.household(household_id)
+            if grid_code not in self.ancestry(h.micro_grid):
+                raise InvalidInput(f"Household {h.household_no} is not in grid {grid_code}.",
+                                   f"Register the camera in {h.micro_grid} or a grid above it.")
+        if building_id is not None:
+            b = self._get(Building, building_id, f"building {building_id}",
+                          "Register the building first (register_building).")
+            if b.community not in self.ancestry(grid_code) and grid_code not in self.ancestry(
+                    b.community):
+                raise InvalidInput(f"Building {b.name} is not in grid {grid_code}.",
+                                   f"Register the camera in {b.community} or one of its zones.")
+        known = self._find(Camera, camera_uuid(camera_id))
+        if known is not None:
+            if known.same_as(grid_code, household_id, building_id):
+                return None
+            raise DuplicateCode(f"Camera {camera_id} is already registered elsewhere.",
+                                "Give each camera its own id.")
+        return self._save(Camera.register(camera_id, grid_code, household_id, building_id,
+                                          at))
+
+    @command
+    def register_checkpoint(self, checkpoint_id: str, grid_code: str,
+                            name: str) -> int | None:
+        """Register a vehicle checkpoint (卡口) in a grid; again with the same values: no-op."""
+        at = self.clock()
+        check_input_id(checkpoint_id, "checkpoint")
+        self.node(grid_code).require_active()
+        known = self._find(Checkpoint, checkpoint_uuid(checkpoint_id))
+        if known is not None:
+            if known.same_as(grid_code, name):
+                return None
+            raise DuplicateCode(f"Checkpoint {checkpoint_id} is already registered "
+                                f"in {known.grid_code} as {known.name}.",
+                                "Give each checkpoint its own id.")
+        return self._save(Checkpoint.register(checkpoint_id, grid_code, name, at))
+
+    def camera(self, code: str) -> Camera:
+        return self._get(Camera, camera_uuid(code), f"camera {code!r}",
+                         "Register the camera first (register_camera).")
+
+    def checkpoint(self, code: str) -> Checkpoint:
+        return self._get(Checkpoint, checkpoint_uuid(code), f"checkpoint {code!r}",
+                         "Register the checkpoint first (register_checkpoint).")
+
+    def alert(self, alert_id: UUID) -> Alert:
+        return self._get(Alert, alert_id, f"alert {alert_id}", "Check the alert id.")
+
+    # ---- camera detections -----------------------------------------------------------------
+
+    @command
+    def record_camera_detection(self, detection_id: str, camera_id: str, at: datetime,
+                                direction: Direction | str,
+                                confidence: float) -> UUID | None:
+        """A camera saw someone go in or out at ``at``: returns the alert the detection is
+        part of, or None when it does not alert (nothing is written then)."""
+        now = self.clock()
+        check_input_id(detection_id, "detection")
+        check_aware(at, "detection time")
+        way = _enum(Direction, direction, "direction (in/out)")
+        check_confidence(confidence)
+        cam = self.camera(camera_id)
+        aid = alert_id_for(AlertKind.CAMERA, detection_id)
+        if self._find(Alert, aid) is not None:
+            return aid
+        policy = self.policy_at(at)
+        if not detection_alerts(confidence, True, policy):
+            return None
+        quarantined = self._quarantined_households(cam, at)
+        if not detection_alerts(confidence, bool(quarantined), policy):
+            return None
+        near = [self.alert(a) for a in alerts_near(cam.alerts, at, policy)]
+        for alert in near:
+            if detection_id in alert.inputs:
+                return alert.id  # delivered before: attached already
+        if near:
+            alert = near[0]  # window_alert's choice
+            alert.attach(detection_id, at, way, confidence, now)
+            self._save(alert)
+            return alert.id
+        grid = self.node(cam.grid_code)
+        assignee = grid.responsible_worker or self._responsible_of(quarantined[0].micro_grid)
+        where = f"户门 door of {quarantined[0].household_no}" if cam.household_id else (
+            f"楼栋入口 building entrance ({len(quarantined)} quarantined households)")
+        alert = Alert.raise_alert(
+            aid, AlertKind.CAMERA, cam.code, detection_id, cam.grid_code, grid.level, assignee,
+            f"居家隔离户有人{way.label} someone went {way.value} at the {where}", at, policy,
+            now, household_id=cam.household_id, building_id=cam.building_id, direction=way,
+            confidence=confidence)
+        cam.open_alert(aid, at, now)
+        self._save(alert, cam, *self._tracked(alert, now))
+        return aid
+
+    def _quarantined_households(self, cam: Camera, at: datetime) -> list[Household]:
+        """The watched households with someone under home quarantine at ``at``."""
+        if cam.household_id is not None:
+            watched = [self.household(cam.household_id)]
+        else:
+            b = self._get(Building, cam.building_id, f"building {cam.building_id}",
+                          "Register the building first.")
+            watched = sorted((h for h in self.households_in(b.community)
+                              if h.building_id == b.id), key=lambda h: h.household_no)
+        return [h for h in watched if self._quarantined_at(h, at)]
+
+    def _quarantined_at(self, h: Household, at: datetime) -> bool:
+        if h.modified_on <= at:  # nothing changed since: its state now is its state then
+            return any(r.measure is Measure.HOME_QUARANTINE for r in h.residents.values())
+        return under_home_quarantine(self._measure_changes(h.id), at)
+
+    def _measure_changes(self, hid: UUID) -> list[tuple[datetime, UUID, Measure]]:
+        changes: list[tuple[datetime, UUID, Measure]] = []
+        for e in self.events.get(hid):
+            if isinstance(e, Household.MeasureChanged):
+                changes.append((e.timestamp, e.resident_id, e.measure))
+            elif isinstance(e, Household.MemberRemoved):
+                changes.append((e.timestamp, e.resident_id, Measure.NONE))
+        return changes
+
+    def _responsible_of(self, grid_code: str) -> UUID | None:
+        return self.node(grid_code).responsible_worker
+
+    def _tracked(self, alert: Alert, at: datetime) -> list[Aggregate]:
+        """The alert's desk (and the directory when the desk is new), tracking its deadline."""
+        desk = self._find(AlertDesk, alert_desk_id(alert.grid_code))
+        directory = None
+        if desk is None:
+            desk = AlertDesk.start(alert.grid_code, at)
+            directory = (self._find(AlertDirectory, ALERT_DIRECTORY_ID)
+                         or AlertDirectory.start(at))
+            directory.add(alert.grid_code, at)
+        desk.track(alert.id, alert.deadline, at)
+        return [desk] if directory is None else [desk, directory]
+
+    # ---- vehicles ----------------------------------------------------------------------------
+
+    @command
+    def record_vehicle_pass(self, pass_id: str, checkpoint_id: str, plate: str,
+                            at: datetime) -> UUID | None:
+        """A car passed a checkpoint: the vehicle rule decides, with the plate's travel
+        records and the risk areas on record; returns the alert, or None (nothing written)."""
+        check_input_id(pass_id, "pass")
+        check_aware(at, "pass time")
+        text = normalize_plate(plate)
+        cp = self.checkpoint(checkpoint_id)
+        aid = alert_id_for(AlertKind.VEHICLE, pass_id)
+        if self._find(Alert, aid) is not None:
+            return aid
+        policy = self.policy_at(at)
+        reason = vehicle_alert_reason(text, at, self.travel_of(text), self.risk_periods(),
+                                      policy)
+        if reason is None:
+            return None
+        return self._raise_vehicle(aid, pass_id, cp, text, at, reason, policy)
+
+    @command
+    def raise_vehicle_alert(self, pass_id: str, checkpoint_id: str, plate: str,
+                            at: datetime, reason: str) -> UUID:
+        """Record a vehicle alert decided elsewhere (a stream agent with its own tables);
+        applied once per pass id."""
+        check_input_id(pass_id, "pass")
+        check_aware(at, "pass time")
+        text = normalize_plate(plate)
+        if not 1 <= len((reason or "").strip()) <= 300:
+            raise InvalidInput("A vehicle alert needs its reason (1-300 characters).",
+                               "Pass the reason vehicle_alert_reason gave.")
+        cp = self.checkpoint(checkpoint_id)
+        aid = alert_id_for(AlertKind.VEHICLE, pass_id)
+        if self._find(Alert, aid) is not None:
+            return aid
+        return self._raise_vehicle(aid, pass_id, cp, text, at, reason.strip(),
+                                   self.policy_at(at))
+
+    def _raise_vehicle(self, aid: UUID, pass_id: str, cp: Checkpoint, plate: str,
+                       at: datetime, reason: str, policy: Policy) -> UUID:
+        now = self.clock()
+        grid = self.node(cp.grid_code)
+        alert = Alert.raise_alert(aid, AlertKind.VEHICLE, cp.code, pass_id, cp.grid_code,
+                                  grid.level, grid.responsible_worker, reason, at, policy, now,
+                                  plate=plate)
+        self._save(alert, *self._tracked(alert, now))
+        return aid
+
+    @command
+    def record_travel(self, record_id: str, plate: str, place: str,
+                      at: datetime) -> int | None:
+        """A travel record of a plate (行程记录) from the external feed; applied once."""
+        now = self.clock()
+        text = normalize_plate(plate)
+        travel = self._find(PlateTravel, plate_travel_id(text)) or PlateTravel.start(text, now)
+        travel.record(record_id, place, at, now)
+        return self._save(travel)
+
+    def travel_of(self, plate: str) -> list[tuple[str, datetime]]:
+        """(place, time) of the plate's travel records, in time order."""
+        travel = self._find(PlateTravel, plate_travel_id(normalize_plate(plate)))
+        return travel.pairs() if travel else []
+
+    @command
+    def declare_risk_area(self, declaration_id: str, area: str, level: RiskLevel | str,
+                          start: datetime, until: datetime | None = None) -> int | None:
+        """Declare an area (a place, or a plate region like 鄂A) high, medium or low risk from
+        ``start`` (until ``until``, or until lifted); the same declaration again: no-op."""
+        at = self.clock()
+        grade = _enum(RiskLevel, level, "risk level")
+        register = self._find(RiskRegister, RISK_REGISTER_ID) or RiskRegister.open(at)
+        register.declare(declaration_id, area, grade, start, until, at)
+        return self._save(register)
+
+    @command
+    def lift_risk_area(self, declaration_id: str, area: str, at: datetime) -> int | None:
+        """End a declaration at ``at``; lifting it again changes nothing."""
+        now = self.clock()
+        register = self._find(RiskRegister, RISK_REGISTER_ID) or RiskRegister.open(now)
+        register.lift(declaration_id, area, at, now)
+        return self._save(register)
+
+    def risk_periods(self) -> dict[str, list[RiskPeriod]]:
+        """Area -> its declared periods (the vehicle rule's risk input)."""
+        register = self._find(RiskRegister, RISK_REGISTER_ID)
+        return register.by_area() if register else {}
+
+    @command
+    def count_vehicle_passes(self, counts: Mapping[tuple[str, datetime], int],
+                             source_key: str) -> int | None:
+        """Record passes per (checkpoint id, UTC hour start) of one source (every pass,
+        alerting or not), once per ``source_key``: a replay of the same source adds
+        nothing. Returns None when nothing was written."""
+        at = self.clock()
+        check_input_id(source_key, "count source")
+        rows = check_counts(counts)
+        for code in sorted({r.checkpoint_id for r in rows}):
+            self.checkpoint(code)
+        if not rows or self._find(PassTally, pass_tally_id(source_key)) is not None:
+            return None
+        return self._save(PassTally.count(source_key, rows, at))
+
+    # ---- handling alerts ---------------------------------------------------------------------
+
+    @command
+    def acknowledge_alert(self, alert_id: UUID, staff_id: UUID) -> int | None:
+        """The grid worker (or whoever the alert reached) acknowledges it (签收): it no longer
+        escalates."""
+        at = self.clock()
+        alert = self.alert(alert_id)
+        self.staff(staff_id)
+        alert.acknowledge(staff_id, at)
+        return self._save(alert, *self._untracked(alert, at))
+
+    @command
+    def resolve_alert(self, alert_id: UUID, staff_id: UUID, outcome: Outcome | str,
+                      action: str = "") -> int | None:
+        """Close an alert (处置): a false alarm (误报), or a breach confirmed with the action
+        taken (确认违规: 劝返, 通知社区民警...)."""
+        at = self.clock()
+        alert = self.alert(alert_id)
+        self.staff(staff_id)
+        alert.resolve(staff_id, _enum(Outcome, outcome, "alert outcome"), action, at)
+        return self._save(alert, *self._untracked(alert, at))
+
+    def _untracked(self, alert: Alert, at: datetime) -> list[Aggregate]:
+        desk = self._find(AlertDesk, alert_desk_id(alert.grid_code))
+        if desk is None:
+            return []
+        desk.untrack(alert.id, at)
+        return [desk]
+
+    def tick_alerts(self, now: datetime) -> int:
+        """Escalate each alert not acknowledged by its deadline one level up (at the top,
+        record the missed deadline), once per deadline; returns how many did."""
+        directory = self._find(AlertDirectory, ALERT_DIRECTORY_ID)
+        newly = 0
+        for code in directory.codes if directory else []:
+            desk = self._find(AlertDesk, alert_desk_id(code))
+            for aid in desk.past_due(now) if desk else []:
+                newly += int(self._escalate_alert(aid, now))
+        return newly
+
+    @command
+    def _escalate_alert(self, alert_id: UUID, now: datetime) -> bool:
+        alert = self.alert(alert_id)
+        desk = self._get(AlertDesk, alert_desk_id(alert.grid_code),
+                         f"alert desk of {alert.grid_code}", "Raise the alert first.")
+        due = is_due(alert.state, alert.deadline, now)
+        if due:
+            parent = self.node(alert.owner_code).parent_code
+            level = self.node(parent).level if parent is not None else None
+            alert.escalate(parent, level, self.policy_at(now), now)
+        desk.track(alert.id, alert.deadline if alert.state is AlertState.RAISED else None, now)
+        self._save(alert, desk)
+        return due

@@ -1,0 +1,213 @@
+"""Risk areas (风险地区) and the vehicle rule of the checkpoints (车辆疫查通).
+
+A risk-area declaration names an area (a place name such as '武汉市', or a plate region such as
+'鄂A'), a level and a period: it starts at ``start`` and ends before ``until`` (open when
+``until`` is None); a lift ends it early. The ``RiskRegister`` aggregate keeps every
+declaration; the rules below are pure and take the periods as a mapping area -> periods.
+
+The vehicle rule (``vehicle_alert_reason``): a pass alerts when the plate's travel records of
+the policy's lookback days touch an area while it was high-risk, or when the plate's
+registration region (its prefix, e.g. 鄂A) is high-risk at the time of the pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
+from gridcore.errors import DuplicateCode, InvalidInput, NotFound
+from gridcore.policy import Policy
+
+RISK_REGISTER_ID = stable_id("risk-register", "all")
+
+# The provinces' one-character abbreviations (省份简称) that open a civilian plate.
+PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+_PLATE = re.compile(rf"^[{PROVINCES}][A-Z][A-Z0-9]{{4,6}}$")
+_SEPARATORS = re.compile(r"[\s·\-.]")
+
+
+class RiskLevel(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def label(self) -> str:
+        return {"high": "高风险 high", "medium": "中风险 medium", "low": "低风险 low"}[self.value]
+
+
+class RiskPeriod(Immutable):
+    """One declaration's period: from ``start`` (included) to ``until`` (excluded)."""
+
+    declaration_id: str
+    level: RiskLevel
+    start: datetime
+    until: datetime | None = None
+
+    def covers(self, at: datetime) -> bool:
+        return self.start <= at and (self.until is None or at < self.until)
+
+
+# ---- rules -------------------------------------------------------------------------------------
+
+def normalize_plate(plate: str) -> str:
+    """A plate as written on the car, upper case, without spaces, dots or hyphens
+    ('鄂a·12345' -> '鄂A12345'); raises InvalidInput when it is not a civilian plate."""
+    text = _SEPARATORS.sub("", plate or "").upper()
+    if not _PLATE.fullmatch(text):
+        raise InvalidInput(f"{plate!r} is not a vehicle plate.",
+                           "Give a plate like '鄂A12345': a province character, the city "
+                           "letter, then 4-6 letters or digits.")
+    return text
+
+
+def plate_region(plate: str) -> str:
+    """The registration region of a plate: its province character and city letter ('鄂A')."""
+    return normalize_plate(plate)[:2]
+
+
+def check_area(area: str) -> str:
+    """An area is named by 1-60 characters (a place name or a plate region such as '鄂A')."""
+    text = (area or "").strip()
+    if not 1 <= len(text) <= 60:
+        raise InvalidInput(f"Area {area!r} is empty or too long.",
+                           "Name the area in 1-60 characters, e.g. '武汉市' or '鄂A'.")
+    return text
+
+
+def check_aware(when: datetime, what: str) -> None:
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise InvalidInput(f"The {what} {when.isoformat()} has no time zone.",
+                           "Give an ISO 8601 time with its offset, e.g. 2020-02-17T08:00+08:00.")
+
+
+def touches(place: str, area: str) -> bool:
+    """A place touches an area when it is the area or lies inside it: its name starts with
+    the area's name ('武汉市江岸区' touches '武汉市')."""
+    return place.startswith(area)
+
+
+def high_risk_at(periods: Iterable[RiskPeriod], at: datetime) -> bool:
+    """Whether some high-level period covers ``at``."""
+    return any(p.level is RiskLevel.HIGH and p.covers(at) for p in periods)
+
+
+def lookback_start(at: datetime, policy: Policy) -> datetime:
+    """The earliest travel time that counts for a pass at ``at`` (the boundary counts)."""
+    return at - timedelta(days=policy.travel_lookback_days)
+
+
+def vehicle_alert_reason(plate: str, at: datetime, travel: Iterable[tuple[str, datetime]],
+                         risk: Mapping[str, Sequence[RiskPeriod]],
+                         policy: Policy) -> str | None:
+    """Why a pass of ``plate`` at ``at`` alerts, or None: the plate's travel within the
+    policy's lookback days (from ``at - travel_lookback_days`` to ``at``, both included)
+    touched an area at a time it was high-risk (the latest such visit is named), or the
+    plate's registration region is high-risk at ``at``. Travel after the pass is ignored."""
+    since = lookback_start(at, policy)
+    hits = sorted(((when, place, area) for place, when in travel if since <= when <= at
+                   for area, periods in risk.items()
+                   if touches(place, area) and high_risk_at(periods, when)),
+                  key=lambda h: (h[0], h[1], h[2]), reverse=True)
+    if hits:
+        when, place, area = hits[0]
+        return (f"{policy.travel_lookback_days}天内到过高风险地区 visited high-risk area "
+                f"{area}: {place} at {when.isoformat()}")
+    region = plate_region(plate)
+    if high_risk_at(risk.get(region, ()), at):
+        return f"车牌属地为高风险地区 plate region {region} is high-risk"
+    return None
+
+
+# ---- the register ------------------------------------------------------------------------------
+
+class RiskRegister(Aggregate):
+    """Every risk-area declaration, by its id, with its area and period."""
+
+    areas: dict[str, str]
+    periods: dict[str, RiskPeriod]
+
+    class Opened(Created):
+        def apply(self, r: RiskRegister) -> None:
+            r.areas, r.periods = {}, {}
+
+    class Declared(Event):
+        declaration_id: str
+        area: str
+        level: RiskLevel
+        start: datetime
+        until: datetime | None = None
+
+        def apply(self, r: RiskRegister) -> None:
+            r.areas[self.declaration_id] = self.area
+            r.periods[self.declaration_id] = RiskPeriod(
+                declaration_id=self.declaration_id, level=self.level, start=self.start,
+                until=self.until)
+
+    class Lifted(Event):
+        declaration_id: str
+        lifted_at: datetime
+
+        def apply(self, r: RiskRegister) -> None:
+            p = r.periods[self.declaration_id]
+            r.periods[self.declaration_id] = p.model_copy(update={"until": self.lifted_at})
+
+    @classmethod
+    def open(cls, at: datetime) -> RiskRegister:
+        return cls._create(cls.Opened, RISK_REGISTER_ID, at)
+
+    def declare(self, declaration_id: str, area: str, level: RiskLevel, start: datetime,
+                until: datetime | None, at: datetime) -> bool:
+        """Record a declaration; False (nothing recorded) when this very declaration is
+        already on record, DuplicateCode when its id was used for a different one."""
+        check_input_id(declaration_id, "declaration")
+        area = check_area(area)
+        check_aware(start, "start")
+        if until is not None:
+            check_aware(until, "end")
+            if until <= start:
+                raise InvalidInput(f"The declaration of {area} ends before it starts.",
+                                   "Give an end (until) after the start, or none.")
+        known = self.periods.get(declaration_id)
+        if known is not None:
+            if (self.areas[declaration_id], known.level, known.start) == (area, level, start):
+                return False
+            raise DuplicateCode(f"Declaration {declaration_id} is already on record for "
+                                f"{self.areas[declaration_id]}.",
+                                "Give each declaration its own id.")
+        self._trigger(self.Declared, at, declaration_id=declaration_id, area=area, level=level,
+                      start=start, until=until)
+        return True
+
+    def lift(self, declaration_id: str, area: str, lifted_at: datetime, at: datetime) -> bool:
+        """End a declaration at ``lifted_at``; False when it already ended by then."""
+        check_aware(lifted_at, "lift time")
+        known = self.periods.get(declaration_id)
+        if known is None or self.areas[declaration_id] != check_area(area):
+            raise NotFound(f"No declaration {declaration_id} for {area}.",
+                           "Lift a declaration by the id and area it was declared with.")
+        if lifted_at < known.start:
+            raise InvalidInput(f"Declaration {declaration_id} would be lifted before it "
+                               "started.", f"Give a time at or after {known.start.isoformat()}.")
+        if known.until is not None and known.until <= lifted_at:
+            return False
+        self._trigger(self.Lifted, at, declaration_id=declaration_id, lifted_at=lifted_at)
+        return True
+
+    def by_area(self) -> dict[str, list[RiskPeriod]]:
+        """The periods of each area, in start order."""
+        out: dict[str, list[RiskPeriod]] = {}
+        for did, period in sorted(self.periods.items(), key=lambda i: (i[1].start, i[0])):
+            out.setdefault(self.areas[did], []).append(period)
+        return out
+
+
+def check_input_id(value: str, what: str) -> str:
+    """An input's own id (a detection, pass, record or declaration id) is 1-200 characters."""
+    if not isinstance(value, str) or not 1 <= len(value.strip()) <= 200 or value != value.strip():
+        raise InvalidInput(f"The {what} id {str(value)[:40]!r} is empty, padded or too long.",
+                           f"Send the {what}'s own id as issued (1-200 characters).")
+    return value
