@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from adapters.settings import postgres_env, sqlite_env
 from adapters.vault import KEY_TABLE
 from gridcore.application import GridcoreApp
 
@@ -28,3 +33,25 @@ def key_rows(app: GridcoreApp) -> dict[UUID, bytes]:
     with recorder.datastore.transaction(commit=False) as curs:
         curs.execute(f'SELECT subject_id, key FROM "{recorder.datastore.schema}".{KEY_TABLE}')
         return {r["subject_id"]: bytes(r["key"]) for r in curs.fetchall()}
+
+
+@contextmanager
+def scratch_env(kind: str, folder: Path) -> Iterator[dict[str, str]]:
+    """The environment of a fresh SQLite file in ``folder`` or a fresh PostgreSQL schema
+    (dropped afterwards; skipped or failed as ``need_postgres`` says when the server is down)."""
+    from tests.conftest import PG_DSN, need_postgres
+
+    if kind == "sqlite":
+        yield sqlite_env(folder / "gridcore.sqlite")
+        return
+    need_postgres()
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_DSN, autocommit=True) as c:
+        c.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield postgres_env(PG_DSN, schema=schema)
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as c:
+            c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

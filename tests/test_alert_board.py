@@ -19,7 +19,7 @@ from eventsourcing.utils import get_topic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.settings import postgres_env, sqlite_env
+from adapters.settings import sqlite_env
 from gridcore.alerts import Alert, AlertState, Outcome
 from gridcore.application import GridcoreApp
 from gridcore.status import Measure
@@ -28,8 +28,9 @@ from projections import alerts_board as alb
 from projections.base import Projection
 from projections.runner import Runner
 from projections.views import SQLiteViews
-from tests.conftest import PG_DSN, Clock, need_postgres
+from tests.conftest import Clock
 from tests.scenario import COMMUNITY, ZONES, given_community
+from tests.stores import scratch_env
 
 PLATES = ["浙A12345", "鄂A54321", "湘B77777", "粤B00001"]
 
@@ -85,27 +86,12 @@ def scenario(app: GridcoreApp, clock: Clock) -> None:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[World]:
-    schema = None
-    if request.param == "sqlite":
-        env = sqlite_env(tmp_path_factory.mktemp("alerts") / "gridcore.sqlite")
-    else:
-        need_postgres()
-        import psycopg
-
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(PG_DSN, autocommit=True) as c:
-            c.execute(f"CREATE SCHEMA {schema}")
-        env = postgres_env(PG_DSN, schema=schema)
-    clock = Clock()
-    app = GridcoreApp(env, clock=clock)
-    scenario(app, clock)
-    yield World(app, clock)
-    app.close()
-    if schema is not None:
-        import psycopg
-
-        with psycopg.connect(PG_DSN, autocommit=True) as c:
-            c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with scratch_env(request.param, tmp_path_factory.mktemp("alerts")) as env:
+        clock = Clock()
+        app = GridcoreApp(env, clock=clock)
+        scenario(app, clock)
+        yield World(app, clock)
+        app.close()
 
 
 def log(app: GridcoreApp, *classes: type) -> list[Any]:
@@ -274,7 +260,6 @@ def test_the_household_timeline_shows_a_door_camera_alert_and_its_handling(
         clock: Clock, tmp_path) -> None:
     """The timeline joins the alerts of the household's door camera, with who handled them,
     and never the free text of the action taken."""
-    from adapters.settings import sqlite_env
     from gridcore.alerts import Outcome
     from projections.household_timeline import HouseholdTimeline, timeline
     from projections.runner import Runner

@@ -20,7 +20,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters import demo, demo_field
-from adapters.settings import postgres_env, sqlite_env
 from gridcore.application import GridcoreApp, new_member
 from gridcore.delivery import Delivery, DeliveryKind, DeliveryState, Item, delivery_id
 from gridcore.enterprise import Enterprise, Resumption, enterprise_id
@@ -35,10 +34,11 @@ from projections import requests_board as req
 from projections.base import Projection
 from projections.runner import Runner
 from projections.views import SQLiteViews
-from tests.conftest import PG_DSN, Clock, need_postgres
+from tests.conftest import Clock
 from tests.scenario import COMMUNITY as C712
 from tests.scenario import ZONES as Z712
 from tests.scenario import given_community
+from tests.stores import scratch_env
 
 COMMUNITY, STREET, CITY = demo.COMMUNITY, demo.STREET, demo.CITY
 OTHER = f"{STREET}713"
@@ -161,32 +161,17 @@ def requests(app: GridcoreApp, clock: demo.ScenarioClock) -> None:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[World]:
-    schema = None
-    if request.param == "sqlite":
-        env = sqlite_env(tmp_path_factory.mktemp("boards") / "gridcore.sqlite")
-    else:
-        need_postgres()
-        import psycopg
-
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(PG_DSN, autocommit=True) as c:
-            c.execute(f"CREATE SCHEMA {schema}")
-        env = postgres_env(PG_DSN, schema=schema)
-    clock = demo.ScenarioClock()
-    app = GridcoreApp(env, clock=clock)
-    community(app, clock)
-    demo_field.requests(app, clock)
-    demo_field.deliveries(app, clock, random.Random(7))
-    more_deliveries(app, clock)
-    enterprises(app, clock)
-    requests(app, clock)
-    yield World(app, clock)
-    app.close()
-    if schema is not None:
-        import psycopg
-
-        with psycopg.connect(PG_DSN, autocommit=True) as c:
-            c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with scratch_env(request.param, tmp_path_factory.mktemp("boards")) as env:
+        clock = demo.ScenarioClock()
+        app = GridcoreApp(env, clock=clock)
+        community(app, clock)
+        demo_field.requests(app, clock)
+        demo_field.deliveries(app, clock, random.Random(7))
+        more_deliveries(app, clock)
+        enterprises(app, clock)
+        requests(app, clock)
+        yield World(app, clock)
+        app.close()
 
 
 def snapshot(views: Any, p: Projection) -> dict[str, list[tuple[Any, ...]]]:

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from enum import StrEnum
-from typing import Any, TypeVar
 from uuid import UUID
 
 from gridcore.alerts import (
@@ -60,7 +58,7 @@ from gridcore.camera import (
 )
 from gridcore.checkpoint import Checkpoint
 from gridcore.checkpoint import checkpoint_id as checkpoint_uuid
-from gridcore.errors import DuplicateCode, InvalidInput
+from gridcore.errors import DuplicateCode, InvalidInput, parse_enum
 from gridcore.household import Household
 from gridcore.policy import Policy
 from gridcore.risk import (
@@ -75,16 +73,6 @@ from gridcore.risk import (
 )
 from gridcore.status import Measure
 from gridcore.vehicle import PassTally, PlateTravel, check_counts, pass_tally_id, plate_travel_id
-
-E = TypeVar("E", bound=StrEnum)
-
-
-def _enum(cls: type[E], value: Any, what: str) -> E:
-    try:
-        return cls(value)
-    except ValueError:
-        raise InvalidInput(f"{value!r} is not a {what}.",
-                           f"Give one of: {', '.join(m.value for m in cls)}.") from None
 
 
 class AlertCommands(ApplicationBase):
@@ -161,7 +149,7 @@ class AlertCommands(ApplicationBase):
         now = self.clock()
         check_input_id(detection_id, "detection")
         check_aware(at, "detection time")
-        way = _enum(Direction, direction, "direction (in/out)")
+        way = parse_enum(Direction, direction, "direction (in/out)")
         check_confidence(confidence)
         cam = self.camera(camera_id)
         aid = alert_id_for(AlertKind.CAMERA, detection_id)
@@ -305,7 +293,7 @@ class AlertCommands(ApplicationBase):
         """Declare an area (a place, or a plate region like 鄂A) high, medium or low risk from
         ``start`` (until ``until``, or until lifted); the same declaration again: no-op."""
         at = self.clock()
-        grade = _enum(RiskLevel, level, "risk level")
+        grade = parse_enum(RiskLevel, level, "risk level")
         register = self._find(RiskRegister, RISK_REGISTER_ID) or RiskRegister.open(at)
         register.declare(declaration_id, area, grade, start, until, at)
         return self._save(register)
@@ -358,7 +346,7 @@ class AlertCommands(ApplicationBase):
         at = self.clock()
         alert = self.alert(alert_id)
         self.staff(staff_id)
-        alert.resolve(staff_id, _enum(Outcome, outcome, "alert outcome"), action, at)
+        alert.resolve(staff_id, parse_enum(Outcome, outcome, "alert outcome"), action, at)
         return self._save(alert, *self._untracked(alert, at))
 
     def _untracked(self, alert: Alert, at: datetime) -> list[Aggregate]:

@@ -5,6 +5,11 @@ A command that raises one of these has written nothing.
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any, TypeVar
+
+E = TypeVar("E", bound=StrEnum)
+
 
 class GridcoreError(Exception):
     """Base of every domain error.
@@ -54,3 +59,13 @@ class Erased(GridcoreError):
 
 class ConcurrencyConflict(GridcoreError):
     code = "CONCURRENCY_CONFLICT"
+
+
+def parse_enum(cls: type[E], value: Any, what: str) -> E:
+    """A member of ``cls`` from a member or its value; anything else is an ``InvalidInput``
+    naming the accepted values."""
+    try:
+        return cls(value)
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a {what}.",
+                           f"Give one of: {', '.join(m.value for m in cls)}.") from None

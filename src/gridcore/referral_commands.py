@@ -21,13 +21,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from gridcore.app_base import ApplicationBase, command
 from gridcore.base import Aggregate
-from gridcore.errors import DuplicateCode, InvalidInput
+from gridcore.errors import DuplicateCode, InvalidInput, parse_enum
 from gridcore.grid import Level
 from gridcore.household import Household
 from gridcore.quarantine_site import QuarantineSite, site_id
@@ -50,8 +49,6 @@ from gridcore.referral_index import (
 )
 from gridcore.status import Measure, check_measure_change
 
-E = TypeVar("E", bound=StrEnum)
-
 
 @dataclass(frozen=True)
 class ReferralOpening:
@@ -64,17 +61,10 @@ class ReferralOpening:
     notification_id: int | None
 
 
-def _enum(cls: type[E], value: Any, what: str) -> E:
-    try:
-        return cls(value)
-    except ValueError:
-        raise InvalidInput(f"{value!r} is not a {what}.",
-                           f"Give one of: {', '.join(m.value for m in cls)}.") from None
-
 
 def _replay_opening(app: ReferralCommands, hid: UUID, rid: UUID, kind: Any, reason: str,
                     by: UUID | None = None) -> ReferralOpening:
-    k = _enum(ReferralKind, kind, "referral kind")
+    k = parse_enum(ReferralKind, kind, "referral kind")
     index = app._find(ResidentReferrals, resident_referrals_id(rid))
     found = (index.open.get(k) or index.latest(k)) if index else None
     if found is None:
@@ -114,7 +104,7 @@ class ReferralCommands(ApplicationBase):
                       by: UUID | None = None) -> ReferralOpening:
         """Open a referral of a resident (by staff, or by the system with ``by=None``)."""
         at = self.clock()
-        k = _enum(ReferralKind, kind, "referral kind")
+        k = parse_enum(ReferralKind, kind, "referral kind")
         check_text(reason, "reason", "密接 close contact, 云南来的亲戚")
         h = self.household(hid)
         resident = h.require_identifiable(rid)
@@ -204,7 +194,7 @@ class ReferralCommands(ApplicationBase):
         at = self.clock()
         ref, actor = self.referral(referral_id), self.staff(by)
         check_step(ref.state, ref.kind, Step.DISCHARGE)
-        target = _enum(Measure, release_to, "measure")
+        target = parse_enum(Measure, release_to, "measure")
         held = ref.held_measure
         assert held is not None  # only referrals that hold a measure are discharged
         check_release_to(held, target)
