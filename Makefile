@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[postgres,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[postgres,kafka,dev]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python -m simulations.benchmarks.run
+	$(BIN)/python -m simulations.benchmarks.run $(BENCH)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

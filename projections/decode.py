@@ -30,8 +30,7 @@ import orjson
 from eventsourcing.utils import resolve_topic
 from pydantic import BaseModel, TypeAdapter
 
-from adapters.codec import upcast
-from gridcore.base import Personal
+from gridcore.base import Personal, upcast
 
 Convert = Callable[[Any], Any] | None
 """A stored JSON value -> the lean value (None: the JSON value is the value)."""

@@ -23,16 +23,27 @@ def write_section(name: str, body: str) -> None:
     README.write_text(pattern.sub(lambda _: f"{start}\n{body}\n{end}", text), encoding="utf-8")
 
 
-def main() -> None:
-    households = int(os.environ.get("GRIDCORE_BENCH_HOUSEHOLDS", "100000"))
-    _, body = register.run(households)
-    print(body)
-    write_section("register", body)
-    events, pg_events = projection_bench.sizes()
-    _, body = projection_bench.run(events, pg_events)
-    print(body)
-    write_section("projections", body)
+def bench_register() -> str:
+    return register.run(int(os.environ.get("GRIDCORE_BENCH_HOUSEHOLDS", "100000")))[1]
+
+
+def bench_projections() -> str:
+    return projection_bench.run(*projection_bench.sizes())[1]
+
+
+BENCHMARKS = {"register": bench_register, "projections": bench_projections}
+
+
+def main(names: list[str]) -> None:
+    """Run the named benchmarks (all when none is named), each writing its README table."""
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        sys.exit(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    for name in names or list(BENCHMARKS):
+        body = BENCHMARKS[name]()
+        print(body)
+        write_section(name, body)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -177,6 +177,11 @@ from adapters.cli_import import import_cli  # noqa: E402
 
 cli.add_typer(import_cli, name="import")
 
+# ---- gridcore stream (the Kafka worker and event feed): defined in adapters.cli_stream -----
+from adapters.cli_stream import stream_cli  # noqa: E402
+
+cli.add_typer(stream_cli, name="stream")
+
 # ---- gridcore ingest (camera and vehicle files, in process): defined in adapters.cli_ingest --
 from adapters.cli_ingest import ingest_cli  # noqa: E402
 

@@ -15,6 +15,9 @@ from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
 
 from adapters.vault import KeyVault
+from gridcore.base import upcast
+
+__all__ = ["OrjsonTranscoder", "PydanticMapper", "upcast", "without_personal_data"]
 
 _OPTS = orjson.OPT_NON_STR_KEYS
 
@@ -82,16 +85,6 @@ class PydanticMapper(Mapper[UUID]):
         state["originator_version"] = stored_event.originator_version
         context = {"unseal": self.vault.unseal} if self.vault is not None else None
         return cls.model_validate(state, context=context)
-
-
-def upcast(cls: type, state: dict[str, Any]) -> dict[str, Any]:
-    """Bring a stored state up to the class's current version, one step at a time."""
-    current = getattr(cls, "class_version", 1)
-    version = state.pop("class_version", 1)
-    while version < current:
-        getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
-        version += 1
-    return state
 
 
 class _Withheld:

@@ -224,3 +224,13 @@ def _copied(value: Any, memo: dict[int, Any]) -> Any:
 
 
 Rule = Callable[..., Any]
+
+
+def upcast(cls: type, state: dict[str, Any]) -> dict[str, Any]:
+    """Bring a stored state up to the class's current version, one step at a time."""
+    current = getattr(cls, "class_version", 1)
+    version = state.pop("class_version", 1)
+    while version < current:
+        getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
+        version += 1
+    return state

@@ -1,0 +1,254 @@
+"""Benchmark: vehicle passes per second through one faust worker, next to a plain consumer.
+
+In one run, on a local Tansu broker (``adapters.stream_broker``): N small JSON vehicle passes
+are produced to the passes topic (1% of them from a high-risk plate region, so they alert);
+then a plain aiokafka consumer reads the topic from its beginning (records fetched, nothing
+decoded: the baseline), then ``gridcore stream worker --no-feed`` handles the same records
+(decoding, the vehicle rule with the risk and travel tables, the hourly windowed table, alerts
+and per-batch pass counts written to a SQLite store). The worker's rate is measured from its
+first to its last recorded batch (the store's event times), so its start and group join are
+left out and reported apart. The ratio is the worker's rate over the plain consumer's.
+
+``GRIDCORE_BENCH_STREAM_PASSES`` (default 20,000) sizes the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+from adapters import stream_topics as topics
+from adapters.settings import sqlite_env
+from adapters.stream_app import all_topics
+from adapters.stream_broker import start_local_broker
+from gridcore.application import GridcoreApp
+
+CHECKPOINTS = [f"KK-{i}" for i in range(1, 5)]
+COMMUNITY = "420102001712"
+START = datetime(2020, 2, 17, 0, 0, tzinfo=UTC)
+
+
+@dataclass
+class Result:
+    reader: str                # how the worker read the passes: "agent" or "batch"
+    passes: int
+    plain_seconds: float
+    worker_seconds: float      # first to last recorded batch
+    worker_measured: int       # passes in that span (all but the first batch)
+    startup_seconds: float     # worker start until it recorded the risk area
+    alerts: int
+    batch: int
+    batches: int               # batches the worker recorded
+    work_seconds: float        # the agent's own work on every pass, in process, no Kafka
+
+    @property
+    def work_per_s(self) -> float:
+        return self.passes / self.work_seconds
+
+    @property
+    def plain_per_s(self) -> float:
+        return self.passes / self.plain_seconds
+
+    @property
+    def worker_per_s(self) -> float:
+        return self.worker_measured / self.worker_seconds
+
+    @property
+    def ratio(self) -> float:
+        return self.worker_per_s / self.plain_per_s
+
+
+def build_store(path: Path) -> GridcoreApp:
+    app = GridcoreApp(sqlite_env(path), clock=lambda: START)
+    app.establish_city("4201", "武汉市")
+    app.create_node("420102", "江岸区", "4201")
+    app.create_node("420102001", "后湖街道", "420102")
+    app.create_node(COMMUNITY, "712社区", "420102001")
+    for i, code in enumerate(CHECKPOINTS, start=1):
+        app.register_checkpoint(code, COMMUNITY, f"卡口{i}")
+    return app
+
+
+def pass_records(n: int, alert_every: int = 100) -> list[bytes]:
+    out = []
+    for i in range(n):
+        alerting = alert_every and i % alert_every == 0
+        plate = f"鄂B{i % 100000:05d}" if alerting else f"京A{i % 100000:05d}"
+        at = START + timedelta(seconds=i * 7200 // max(n, 1))  # two hours of traffic
+        out.append(orjson.dumps({"pass_id": f"P-{i}", "checkpoint_id": CHECKPOINTS[i % 4],
+                                 "plate": plate, "at": at.isoformat()}))
+    return out
+
+
+async def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20,
+                                max_batch_size=512 * 1024)
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, v) for v in values]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def plain_read(bootstrap: str, topic: str, n: int, timeout: float = 300.0) -> float:
+    """Seconds a plain aiokafka consumer takes to fetch ``n`` records from the beginning."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                max_partition_fetch_bytes=8 * 1024 * 1024)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        seen, started = 0, time.perf_counter()
+        while seen < n:
+            if time.perf_counter() - started > timeout:
+                raise TimeoutError(f"the plain consumer read {seen} of {n} in {timeout} s")
+            batches = await consumer.getmany(timeout_ms=1000, max_records=20_000)
+            seen += sum(len(b) for b in batches.values())
+        return time.perf_counter() - started
+    finally:
+        await consumer.stop()
+
+
+def agent_work(app: GridcoreApp, records: list[bytes], batch: int) -> float:
+    """Seconds the vehicle agent's own work takes for these records, batch by batch: decode,
+    the rule with the risk periods, the hourly counts (the store write of the counts and any
+    alert is left out). What a worker costs beyond this is faust's and Kafka's."""
+    from collections import Counter
+
+    from adapters.alert_inputs import parse
+    from gridcore.risk import normalize_plate, vehicle_alert_reason
+    from gridcore.vehicle import hour_start
+
+    risk = app.risk_periods()
+    started = time.perf_counter()
+    for i in range(0, len(records), batch):
+        passes = [parse("vehicle", r) for r in records[i:i + batch]]
+        policy = app.policy_at(max(p.at for p in passes))
+        for p in passes:
+            vehicle_alert_reason(normalize_plate(p.plate), p.at, (), risk, policy)
+        Counter((p.checkpoint_id, hour_start(p.at)) for p in passes)  # type: ignore[attr-defined]
+    return time.perf_counter() - started
+
+
+def tallies(app: GridcoreApp) -> list[tuple[datetime, int]]:
+    """(store time, passes) of each batch the worker counted, in order."""
+    notes = app.recorder.select_notifications(
+        start=1, limit=10**7, topics=["gridcore.vehicle:PassTally.Counted"])
+    out = []
+    for n in notes:
+        s = orjson.loads(n.state)
+        out.append((datetime.fromisoformat(s["timestamp"]), sum(c["passes"]
+                                                                for c in s["counts"])))
+    return out
+
+
+def run(passes: int = 20_000, batch: int = 1000, alert_every: int = 100,
+        readers: tuple[str, ...] = ("agent", "batch"),
+        timeout: float = 900.0) -> tuple[list[Result], str]:
+    """One row per way the worker reads the passes (``gridcore stream worker --passes``)."""
+    results = [run_one(reader, passes, batch, alert_every, timeout) for reader in readers]
+    return results, table(results)
+
+
+def run_one(reader: str, passes: int, batch: int, alert_every: int,
+            timeout: float) -> Result:
+    from adapters.stream_topics import ensure_topics
+
+    with tempfile.TemporaryDirectory(prefix="gridcore-bench-streams-") as tmp:
+        home = Path(tmp)
+        broker = start_local_broker(home)
+        worker: subprocess.Popen[bytes] | None = None
+        try:
+            store = home / "gridcore.sqlite"
+            app = build_store(store)
+            ensure_topics(broker.bootstrap, all_topics())
+            risk = [orjson.dumps({"declaration_id": "R-1", "area": "鄂B", "level": "high",
+                                  "start": "2020-02-01T00:00:00+08:00"})]
+            asyncio.run(produce(broker.bootstrap, topics.RISK_AREAS, risk))
+            env = {**os.environ, "KAFKA_BROKER": broker.bootstrap, "GRIDCORE_STORE": "sqlite",
+                   "GRIDCORE_SQLITE_PATH": str(store)}
+            gridcore = str(Path(sys.executable).with_name("gridcore"))
+            log = home / "worker.log"
+            started = time.monotonic()
+            with log.open("wb") as out:
+                worker = subprocess.Popen([gridcore, "stream", "worker", "--no-feed",
+                                           "--batch", str(batch), "--passes", reader],
+                                          env=env, cwd=home,
+                                          stdout=out, stderr=subprocess.STDOUT)
+            deadline = started + timeout
+
+            def waiting(what: str) -> None:
+                if worker.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the worker did not {what}: "
+                                       + log.read_text(errors="replace")[-2000:])
+                time.sleep(0.1)  # polling the store for the worker's progress
+
+            # The risk area first (the rule needs it), then every pass at once: the worker
+            # works through a backlog, as after an outage.
+            while not app.risk_periods():
+                waiting("record the risk area")
+            startup = time.monotonic() - started
+            records = pass_records(passes, alert_every)
+            asyncio.run(produce(broker.bootstrap, topics.VEHICLE_PASSES, records))
+            while sum(n for _, n in tallies(app)) < passes:
+                waiting("count every pass")
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=60)
+            # The baseline, on the same topic once the worker is done (no contention).
+            plain = asyncio.run(plain_read(broker.bootstrap, topics.VEHICLE_PASSES, passes))
+            counted = tallies(app)
+            first, last = counted[0][0], counted[-1][0]
+            alerts = len(app.recorder.select_notifications(
+                start=1, limit=10**7, topics=["gridcore.alerts:Alert.Raised"]))
+            result = Result(reader, passes, plain, max((last - first).total_seconds(), 1e-6),
+                            passes - counted[0][1], startup, alerts,
+                            batch, len(counted), agent_work(app, records, batch))
+            app.close()
+        finally:
+            if worker is not None and worker.poll() is None:
+                worker.kill()
+            broker.stop()
+    return result
+
+
+READERS = {"agent": "faust agent (`take_events`)", "batch": "batch consumer in the worker"}
+
+
+def table(results: list[Result]) -> str:
+    return "\n".join([
+        "| passes read by | vehicle passes (车辆通行) | plain aiokafka consumer | faust worker "
+        "(rule + hourly table) | ratio | the agent's work alone | worker start and group join "
+        "| alerts raised |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        *(f"| {READERS.get(r.reader, r.reader)} | {r.passes:,} | {r.plain_per_s:,.0f}/s "
+          f"| {r.worker_per_s:,.0f}/s ({r.batches:,} batches of at most {r.batch:,}) "
+          f"| {r.ratio:.1%} | {r.work_per_s:,.0f}/s | {r.startup_seconds:.1f} s "
+          f"| {r.alerts:,} |" for r in results),
+    ])
+
+
+def main() -> None:
+    passes = int(os.environ.get("GRIDCORE_BENCH_STREAM_PASSES", "20000"))
+    alert_every = int(os.environ.get("GRIDCORE_BENCH_STREAM_ALERT_EVERY", "100"))
+    _, body = run(passes, alert_every=alert_every)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""``gridcore stream ...``: the Kafka side, used when ``KAFKA_BROKER`` (host:port) is set.
+
+- ``worker``: the faust worker (camera and vehicle agents, their tables) and the event-feed
+  relay, until SIGTERM or Ctrl-C;
+- ``feed``: the event-feed relay alone (``--once``: publish what is there and exit);
+- ``topics``: create every topic with its partition count and exit.
+
+Without ``KAFKA_BROKER`` these exit at once saying so: the embedded default needs no broker
+(``gridcore ingest cameras|vehicles FILE`` runs the same rules in process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import typer
+
+stream_cli = typer.Typer(help="Kafka streams (KAFKA_BROKER): worker, feed, topics.",
+                         no_args_is_help=True)
+
+NO_BROKER = ("KAFKA_BROKER is not set: the stream worker needs a Kafka-protocol broker "
+             "(e.g. KAFKA_BROKER=127.0.0.1:9092). Without one, feed alerts in process with "
+             "`gridcore ingest cameras FILE` / `gridcore ingest vehicles FILE`.")
+
+
+def broker() -> str:
+    value = os.environ.get("KAFKA_BROKER", "").strip()
+    for prefix in ("kafka://", "tcp://"):
+        value = value.removeprefix(prefix)
+    if not value:
+        typer.echo(NO_BROKER, err=True)
+        raise typer.Exit(2)
+    return value
+
+
+@stream_cli.command("worker")
+def worker(batch: int = typer.Option(1000, help="records per agent batch"),
+           feed: bool = typer.Option(True, help="also run the outbound event-feed relay"),
+           passes: str = typer.Option("agent", help="how vehicle passes are read: 'agent' (a "
+                                                     "faust agent) or 'batch' (a batch consumer "
+                                                     "in the worker, several times faster)"),
+           loglevel: str = typer.Option("warning", help="faust's log level")) -> None:
+    """Run the faust worker: inbound topics -> alerts in the store; the event feed out."""
+    from adapters.cli import open_app
+    from adapters.stream_app import StreamSettings, run_worker
+
+    if passes not in ("agent", "batch"):
+        typer.echo(f"--passes {passes!r}: use 'agent' or 'batch'", err=True)
+        raise typer.Exit(2)
+    settings = StreamSettings(broker=broker(), batch=batch, feed=feed, passes_reader=passes)
+    run_worker(open_app(), settings, loglevel=loglevel)
+
+
+@stream_cli.command("feed")
+def feed(once: bool = typer.Option(False, help="publish what the log holds, then exit"),
+         batch: int = typer.Option(1000, help="events per acknowledged batch"),
+         prefix: str = typer.Option("gridcore.events.", help="topic prefix (+ aggregate kind)"),
+         name: str = typer.Option("feed:kafka", help="the relay's tracking name")) -> None:
+    """Publish every stored domain event to gridcore.events.<kind>, resuming where it left."""
+    from adapters.cli import open_app
+    from adapters.event_feed import EventFeed
+
+    relay = EventFeed(open_app(), broker(), batch=batch, prefix=prefix, name=name)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return await relay.run(stop, once=once)
+
+    try:
+        sent = asyncio.run(main())
+    finally:
+        relay.close()
+    typer.echo(f"event feed: {sent} event(s) published, position {relay.position()}")
+
+
+@stream_cli.command("topics")
+def create_topics() -> None:
+    """Create the inbound, dead-letter and table topics with their partition counts."""
+    from adapters.stream_app import all_topics
+    from adapters.stream_topics import ensure_topics
+
+    created = ensure_topics(broker(), all_topics())
+    typer.echo("created: " + (", ".join(created) if created else "none (all exist)"))

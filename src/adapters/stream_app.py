@@ -1,0 +1,435 @@
+"""The faust app of ``gridcore stream worker``: sensor topics in, alerts into the event store.
+
+Agents are thin: decode a batch (``adapters.alert_inputs.parse``), decide with the pure rules
+of ``gridcore`` and the tables' state, and record through the application in a thread of its
+own, so the event loop never waits on the store. Tables hold what the rules need:
+
+- ``risk-areas``: area -> its declared periods (from the risk-area topic);
+- ``plate-travel``: plate -> its recent travel records (place, time, record id);
+- ``checkpoint-passes``: passes per checkpoint per hour, a tumbling one-hour window keyed by the
+  pass's own time; the same counts go to the store per batch (``count_vehicle_passes``).
+
+Anything that cannot be decoded or is refused by the application goes to the dead-letter
+topic with its original bytes and the reason in a header; the agent goes on.
+Every table is updated once per batch, never per record (``take_events`` batching).
+
+Limits, measured (``simulations/benchmarks/streams.py``): faust hands records to a stream one
+at a time (two tasks per record in its consumer loop), which costs more than the agent's own
+work per pass, so the agent handles a few thousand passes a second whatever the batch size.
+``passes_reader="batch"`` (``gridcore stream worker --passes batch``) reads the passes topic
+with a batch consumer of its own group inside the worker instead, with the same handling,
+tables and dead letters: several times faster.
+Kafka orders nothing across topics: a worker starting on backlogs of both passes and risk or
+travel records may judge a pass before the risk or travel record produced before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import faust
+
+from adapters import stream_topics as topics
+
+APP_ID = "gridcore-streams"
+RISK_TABLE, TRAVEL_TABLE, PASSES_TABLE = "risk-areas", "plate-travel", "checkpoint-passes"
+REASON_MAX = 1000
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StreamSettings:
+    broker: str                      # host:port[,host:port]
+    app_id: str = APP_ID
+    batch: int = 1000                # records per agent batch
+    within: float = 0.1              # seconds a batch waits to fill
+    feed: bool = True                # run the outbound event-feed relay in the worker
+    # "agent": a faust agent reads the passes; "batch": a batch consumer inside the worker
+    # reads them (faust's one-record-at-a-time hand-over left out), same handling and tables.
+    passes_reader: str = "agent"
+    data_dir: str = "./var/faust"
+
+
+def faust_topics(app_id: str = APP_ID) -> dict[str, int]:
+    """Every topic faust would otherwise declare itself: the tables' changelogs and the
+    assignor's, at the inbound partition count (a mismatch makes a table hang)."""
+    names = [f"{app_id}-{t}-changelog" for t in (RISK_TABLE, TRAVEL_TABLE, PASSES_TABLE)]
+    names.append(f"{app_id}-__assignor-__leader")
+    return dict.fromkeys(names, topics.INBOUND_PARTITIONS)
+
+
+def all_topics(app_id: str = APP_ID) -> dict[str, int]:
+    return {**topics.inbound_topics(), **faust_topics(app_id)}
+
+
+def reason_of(e: BaseException) -> str:
+    """What was wrong, for the dead-letter header (a gridcore error has problem and remedy)."""
+    text = getattr(e, "reason", None) or str(e) or type(e).__name__
+    return f"{type(e).__name__}: {text}"[:REASON_MAX]
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """What the handlers use of a faust event, for records read by the batch consumer."""
+
+    value: bytes
+    message: _Message
+
+
+class _WindowClock:
+    """The time the passes table windows by: set to each count's hour before updating."""
+
+    ts: float = 0.0
+
+    def __call__(self, event: Any) -> float:
+        return self.ts
+
+
+class Streams:
+    """The faust app, its topics, tables and agents, over one gridcore application."""
+
+    def __init__(self, gapp: Any, settings: StreamSettings) -> None:
+        self.gapp, self.settings = gapp, settings
+        self.store = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream-store")
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        self.app = app = faust.App(
+            settings.app_id,
+            broker=",".join(f"kafka://{b}" for b in settings.broker.split(",")),
+            store="memory://",
+            datadir=settings.data_dir,
+            value_serializer="raw",
+            key_serializer="raw",
+            topic_partitions=topics.INBOUND_PARTITIONS,
+            topic_replication_factor=1,
+            consumer_auto_offset_reset="earliest",
+            broker_session_timeout=6.0,
+            broker_heartbeat_interval=1.0,
+            broker_rebalance_timeout=5.0,
+            broker_commit_every=10_000,
+            broker_commit_interval=1.0,
+            broker_max_poll_records=5000,
+            consumer_max_fetch_size=16 * 1024 * 1024,
+            stream_buffer_maxsize=32_768,
+            table_cleanup_interval=60.0,
+            web_enabled=False,
+            producer_acks=-1,
+        )
+        self.window_clock = _WindowClock()
+        # JSON keys and values; the partitioner picks a key's changelog partition, so a table
+        # can be updated after an await in a batch (no current event needed).
+        table = dict(partitions=topics.INBOUND_PARTITIONS, use_partitioner=True)
+        self.risk = app.Table(RISK_TABLE, default=list, **table)
+        self.travel = app.Table(TRAVEL_TABLE, default=list, **table)
+        self.passes = (app.Table(PASSES_TABLE, default=int, **table)
+                       .tumbling(timedelta(hours=1), expires=timedelta(days=2))
+                       .relative_to(self.window_clock))
+        raw = dict(value_type=bytes, key_type=bytes, value_serializer="raw",
+                   key_serializer="raw", partitions=topics.INBOUND_PARTITIONS)
+        self.inbound = {kind: app.topic(name, **raw) for kind, name in topics.INBOUND.items()}
+        self.dead_letter = app.topic(topics.DEAD_LETTER, **raw)
+        self._agents()
+        if settings.feed:
+            self._relay()
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    async def in_store(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a blocking application call in the store's thread."""
+        return await asyncio.get_running_loop().run_in_executor(self.store, fn, *args)
+
+    async def to_dead_letter(self, event: Any, reason: str) -> None:
+        message = event.message
+        headers = {
+            topics.H_REASON: reason.encode(),
+            topics.H_SOURCE_TOPIC: str(message.topic).encode(),
+            topics.H_SOURCE_PARTITION: str(message.partition).encode(),
+            topics.H_SOURCE_OFFSET: str(message.offset).encode(),
+        }
+        await self.dead_letter.send(key=message.key, value=event.value, headers=headers)
+        log.warning("dead letter from %s@%s: %s", message.topic, message.offset, reason[:200])
+
+    def parse_all(self, kind: str, events: Sequence[Any]) -> tuple[list[tuple[Any, Any]],
+                                                                   list[tuple[Any, str]]]:
+        from adapters.alert_inputs import parse
+
+        good, bad = [], []
+        for ev in events:
+            try:
+                good.append((ev, parse(kind, ev.value)))  # type: ignore[arg-type]
+            except Exception as e:  # malformed: the dead-letter topic says why
+                bad.append((ev, reason_of(e)))
+        return good, bad
+
+    def apply_all(self, records: Sequence[tuple[Any, Any]]) -> list[tuple[Any, str]]:
+        """In the store thread: record each input through the application; the refused ones
+        with their reasons."""
+        from adapters.alert_inputs import apply
+
+        refused = []
+        for ev, rec in records:
+            try:
+                apply(self.gapp, rec)
+            except Exception as e:  # a gridcore error (unknown camera...) or a store error
+                refused.append((ev, reason_of(e)))
+        return refused
+
+    async def _dead_letters(self, bad: Iterable[tuple[Any, str]]) -> None:
+        for ev, reason in bad:
+            await self.to_dead_letter(ev, reason)
+
+    # ---- agents ----------------------------------------------------------------------------
+
+    def _agents(self) -> None:
+        s = self.settings
+        app = self.app
+
+        @app.agent(self.inbound["camera"], name="cameras")
+        async def cameras(stream: Any) -> None:
+            async for events in stream.take_events(s.batch, within=s.within):
+                good, bad = self.parse_all("camera", events)
+                bad += await self.in_store(self.apply_all, good)
+                await self._dead_letters(bad)
+
+        @app.agent(self.inbound["risk"], name="risk-areas")
+        async def risk_areas(stream: Any) -> None:
+            async for events in stream.take_events(s.batch, within=s.within):
+                good, bad = self.parse_all("risk", events)
+                refused = await self.in_store(self.apply_all, good)
+                skip = {id(ev) for ev, _ in refused}
+                self.update_risk([rec for ev, rec in good if id(ev) not in skip])
+                await self._dead_letters(bad + refused)
+
+        @app.agent(self.inbound["travel"], name="travel")
+        async def travel(stream: Any) -> None:
+            async for events in stream.take_events(s.batch, within=s.within):
+                good, bad = self.parse_all("travel", events)
+                refused = await self.in_store(self.apply_all, good)
+                skip = {id(ev) for ev, _ in refused}
+                kept = [rec for ev, rec in good if id(ev) not in skip]
+                if kept:
+                    policy = await self.in_store(self.gapp.policy_at, max(r.at for r in kept))
+                    self.update_travel(kept, policy.travel_lookback_days)
+                await self._dead_letters(bad + refused)
+
+        if s.passes_reader == "batch":
+            app.task(self.read_passes_in_batches)
+            self.agent_fns = (cameras, risk_areas, travel)
+            return
+
+        @app.agent(self.inbound["vehicle"], name="vehicles")
+        async def vehicles(stream: Any) -> None:
+            async for events in stream.take_events(s.batch, within=s.within):
+                await self.handle_passes(events)
+
+        self.agent_fns = (cameras, risk_areas, travel, vehicles)
+
+    async def read_passes_in_batches(self) -> None:
+        """The passes topic read a batch at a time by a consumer of its own group, handled as
+        the agent would (rule, tables, store, dead letters), offsets committed after each
+        batch. Started by faust after its tables are recovered."""
+        from aiokafka import AIOKafkaConsumer
+
+        s = self.settings
+        consumer = AIOKafkaConsumer(
+            topics.VEHICLE_PASSES, bootstrap_servers=s.broker.split(","),
+            group_id=f"{s.app_id}-vehicles", enable_auto_commit=False,
+            auto_offset_reset="earliest", session_timeout_ms=6000, heartbeat_interval_ms=1000,
+            rebalance_timeout_ms=5000, max_poll_records=s.batch,
+            max_partition_fetch_bytes=16 * 1024 * 1024)
+        await consumer.start()
+        try:
+            while True:
+                got = await consumer.getmany(timeout_ms=int(s.within * 1000),
+                                             max_records=s.batch)
+                for tp, records in got.items():
+                    await self.handle_passes([_Record(r.value, _Message(
+                        tp.topic, tp.partition, r.offset, r.key)) for r in records])
+                if got:
+                    await consumer.commit()
+        finally:
+            await consumer.stop()
+
+    # ---- tables (one update per key per batch) ------------------------------------------
+
+    def update_risk(self, records: Sequence[Any]) -> None:
+        changed: dict[str, list[dict[str, Any]]] = {}
+        for rec in records:
+            periods = changed.get(rec.area)
+            if periods is None:
+                periods = changed[rec.area] = list(self.risk[rec.area])
+            if hasattr(rec, "level"):  # a declaration
+                periods[:] = [p for p in periods if p["declaration_id"] != rec.declaration_id]
+                periods.append({"declaration_id": rec.declaration_id, "level": str(rec.level),
+                                "start": rec.start.isoformat(),
+                                "until": rec.until.isoformat() if rec.until else None})
+            else:  # a lift ends the period at its time, unless it ended before
+                for p in periods:
+                    if p["declaration_id"] == rec.declaration_id and (
+                            p["until"] is None
+                            or datetime.fromisoformat(p["until"]) > rec.at):
+                        p["until"] = rec.at.isoformat()
+        for area, periods in changed.items():
+            self.risk[area] = periods
+
+    def risk_periods(self) -> dict[str, list[Any]]:
+        from gridcore.risk import RiskPeriod
+
+        return {area: [RiskPeriod(declaration_id=p["declaration_id"], level=p["level"],
+                                  start=datetime.fromisoformat(p["start"]),
+                                  until=datetime.fromisoformat(p["until"]) if p["until"]
+                                  else None) for p in periods]
+                for area, periods in self.risk.items() if periods}
+
+    def update_travel(self, records: Sequence[Any], lookback_days: int) -> None:
+        from gridcore.risk import normalize_plate
+
+        changed: dict[str, list[list[str]]] = {}
+        for rec in records:
+            plate = normalize_plate(rec.plate)
+            visits = changed.get(plate)
+            if visits is None:
+                visits = changed[plate] = list(self.travel[plate])
+            if all(v[2] != rec.record_id for v in visits):
+                visits.append([rec.place, rec.at.isoformat(), rec.record_id])
+        for plate, visits in changed.items():
+            # Passes can arrive late: keep a day more than the lookback before the newest visit.
+            newest = max(datetime.fromisoformat(v[1]) for v in visits)
+            since = newest - timedelta(days=lookback_days + 1)
+            self.travel[plate] = [v for v in visits if datetime.fromisoformat(v[1]) >= since]
+
+    def travel_of(self, plate: str) -> list[tuple[str, datetime]]:
+        return [(v[0], datetime.fromisoformat(v[1])) for v in self.travel[plate]]
+
+    def count_passes(self, counts: Counter[tuple[str, datetime]]) -> None:
+        for (checkpoint, hour), n in counts.items():
+            self.window_clock.ts = hour.timestamp()
+            self.passes[checkpoint] += n
+
+    def passes_in_hour(self, checkpoint: str, hour: datetime) -> int:
+        self.window_clock.ts = hour.timestamp()
+        return int(self.passes[checkpoint].current())
+
+    # ---- the vehicle rule --------------------------------------------------------------------
+
+    async def handle_passes(self, events: Sequence[Any]) -> None:
+        from gridcore.risk import normalize_plate, vehicle_alert_reason
+        from gridcore.vehicle import hour_start
+
+        good, bad = self.parse_all("vehicle", events)
+        if good:
+            policy = await self.in_store(self.gapp.policy_at, max(p.at for _, p in good))
+            risk = self.risk_periods()
+            alerts, counted = [], []
+            for ev, p in good:
+                try:
+                    plate = normalize_plate(p.plate)
+                    reason = vehicle_alert_reason(plate, p.at, self.travel_of(plate), risk,
+                                                  policy)
+                except Exception as e:  # a plate the rule refuses
+                    bad.append((ev, reason_of(e)))
+                    continue
+                counted.append((ev, p))
+                if reason:
+                    alerts.append((ev, p, reason))
+            first, last = events[0].message, events[-1].message
+            source = f"{first.topic}/{first.partition}/{first.offset}-{last.offset}"
+            counts = Counter((p.checkpoint_id, hour_start(p.at)) for _, p in counted)
+            refused = await self.in_store(self.record_passes, alerts, counted, counts, source)
+            bad += refused
+            refused_ids = {id(ev) for ev, _ in refused}
+            self.count_passes(Counter((p.checkpoint_id, hour_start(p.at))
+                                      for ev, p in counted if id(ev) not in refused_ids))
+        await self._dead_letters(bad)
+
+    def record_passes(self, alerts: Sequence[tuple[Any, Any, str]],
+                      counted: Sequence[tuple[Any, Any]], counts: Counter[Any],
+                      source: str) -> list[tuple[Any, str]]:
+        """In the store thread: each alert (idempotent by pass id), then the batch's counts
+        once per source key. A checkpoint the application refuses is dead-lettered."""
+        refused: list[tuple[Any, str]] = []
+        for ev, p, reason in alerts:
+            try:
+                self.gapp.raise_vehicle_alert(p.pass_id, p.checkpoint_id, p.plate, p.at, reason)
+            except Exception as e:
+                refused.append((ev, reason_of(e)))
+        if not counts:
+            return refused
+        try:
+            self.gapp.count_vehicle_passes(dict(counts), source)
+            return refused
+        except Exception:  # one unknown checkpoint must not lose the others' counts
+            pass
+        refused_ids = {id(ev) for ev, _ in refused}
+        for checkpoint in sorted({c for c, _ in counts}):
+            part = {k: n for k, n in counts.items() if k[0] == checkpoint}
+            try:
+                self.gapp.count_vehicle_passes(part, f"{source}/{checkpoint}")
+            except Exception as e:
+                refused += [(ev, reason_of(e)) for ev, p in counted
+                            if p.checkpoint_id == checkpoint and id(ev) not in refused_ids]
+        return refused
+
+    # ---- the outbound relay --------------------------------------------------------------
+
+    def _relay(self) -> None:
+        from adapters.event_feed import EventFeed
+
+        self.feed = EventFeed(self.gapp, self.settings.broker)
+        self.feed_stop = asyncio.Event()
+
+        @self.app.task
+        async def relay() -> None:
+            await self.feed.run(self.feed_stop)
+
+
+class GracefulWorker(faust.Worker):
+    """A faust worker that also leaves on SIGTERM when its event loop is stuck: the signal
+    starts a watchdog that ends the process after ``grace`` seconds if stopping hangs."""
+
+    grace: float = 20.0
+
+    def _install_signal_handlers_unix(self) -> None:
+        super()._install_signal_handlers_unix()
+        loop = self.loop
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            threading.Thread(target=self._watchdog, name="sigterm-watchdog",
+                             daemon=True).start()
+            loop.call_soon_threadsafe(self._schedule_shutdown, signal.SIGTERM)
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+
+    def _watchdog(self) -> None:
+        threading.Event().wait(self.grace)
+        log.error("the worker did not stop within %s s of SIGTERM; exiting", self.grace)
+        os._exit(143)
+
+
+def run_worker(gapp: Any, settings: StreamSettings, loglevel: str = "warning") -> None:
+    """Create the topics, then run the worker until SIGTERM/SIGINT."""
+    topics.ensure_topics(settings.broker, all_topics(settings.app_id))
+    streams = Streams(gapp, settings)
+    worker = GracefulWorker(streams.app, loglevel=loglevel, quiet=True)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        streams.store.shutdown(wait=False)

@@ -1,0 +1,117 @@
+"""The Kafka topics gridcore reads and writes, and creating them with their partition counts.
+
+Inbound (sensor and external feeds, JSON objects, see ``adapters.alert_inputs``):
+camera detections, vehicle passes, vehicle travel records, risk-area declarations and lifts.
+Outbound: every domain event on ``gridcore.events.<aggregate kind>``
+(``gridcore.events.household``), keyed by the aggregate id. Anything the stream agents cannot
+use goes to the dead-letter topic.
+
+Topics are created explicitly, never left to the broker: an auto-created topic gets the
+broker's default partition count, and a faust table whose changelog does not match its
+source's partitions waits for ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable, Mapping
+
+CAMERA_DETECTIONS = "gridcore.in.camera-detections"
+VEHICLE_PASSES = "gridcore.in.vehicle-passes"
+TRAVEL_RECORDS = "gridcore.in.vehicle-travel"
+RISK_AREAS = "gridcore.in.risk-areas"
+DEAD_LETTER = "gridcore.dead-letter"
+EVENTS_PREFIX = "gridcore.events."
+
+#: The input kind (``adapters.alert_inputs.Kind``) each inbound topic carries.
+INBOUND: dict[str, str] = {
+    "camera": CAMERA_DETECTIONS,
+    "vehicle": VEHICLE_PASSES,
+    "travel": TRAVEL_RECORDS,
+    "risk": RISK_AREAS,
+}
+
+#: One partition inbound: the rules need every risk area next to every pass, and one worker
+#: keeps up with a city's checkpoints (see the stream benchmark). More partitions would need the
+#: risk table global and travel co-partitioned with passes by plate.
+INBOUND_PARTITIONS = 1
+#: Outbound topics are keyed by aggregate id, so order per aggregate holds on any count.
+EVENT_PARTITIONS = 3
+DEAD_LETTER_PARTITIONS = 1
+
+# Headers of the dead-letter topic and of the outbound domain events.
+H_REASON = "gridcore-reason"
+H_SOURCE_TOPIC = "gridcore-source-topic"
+H_SOURCE_PARTITION = "gridcore-source-partition"
+H_SOURCE_OFFSET = "gridcore-source-offset"
+H_EVENT_ID = "gridcore-event-id"
+H_NOTIFICATION_ID = "gridcore-notification-id"
+H_EVENT_TOPIC = "gridcore-event-topic"
+H_AGGREGATE_ID = "gridcore-aggregate-id"
+H_AGGREGATE_VERSION = "gridcore-aggregate-version"
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def aggregate_kind(event_topic: str) -> str:
+    """``gridcore.delivery_desk:DeliveryDesk.Created`` -> ``delivery-desk`` (the aggregate class
+    the event is nested in, so one module holding two aggregates gives two kinds)."""
+    module, _, qualname = event_topic.partition(":")
+    owner = qualname.split(".")[0] if "." in qualname else module.rsplit(".", 1)[-1]
+    return _CAMEL.sub("-", owner).lower().replace("_", "-")
+
+
+def event_topic(event_topic_name: str) -> str:
+    """The Kafka topic an event of this stored topic is published to."""
+    return EVENTS_PREFIX + aggregate_kind(event_topic_name)
+
+
+def inbound_topics() -> dict[str, int]:
+    """Every topic the stream worker reads or writes, with its partition count."""
+    topics = {t: INBOUND_PARTITIONS for t in INBOUND.values()}
+    topics[DEAD_LETTER] = DEAD_LETTER_PARTITIONS
+    return topics
+
+
+async def ensure_topics_async(bootstrap: str, wanted: Mapping[str, int],
+                              timeout_ms: int = 15_000) -> list[str]:
+    """Create the topics of ``wanted`` (name -> partitions) that do not exist yet; returns the
+    names created. A topic that exists with another partition count is an error, with a remedy.
+    """
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(name=t, num_partitions=n, replication_factor=1)
+                   for t, n in wanted.items() if t not in existing]
+        if missing:
+            response = await admin.create_topics(missing, timeout_ms=timeout_ms)
+            for error in getattr(response, "topic_errors", ()):
+                name, code = error[0], error[1]
+                if code not in (0, 36):  # 36: TOPIC_ALREADY_EXISTS (created meanwhile)
+                    raise RuntimeError(f"could not create Kafka topic {name!r} (error {code}); "
+                                       "check the broker's log and KAFKA_BROKER")
+        present = [t for t in wanted if t in existing]
+        if present:
+            for described in await admin.describe_topics(present):
+                name, parts = described["topic"], len(described["partitions"])
+                if parts != wanted[name]:
+                    raise RuntimeError(
+                        f"Kafka topic {name!r} has {parts} partitions, gridcore needs "
+                        f"{wanted[name]}; delete it (it was probably auto-created) and start "
+                        "again so gridcore creates it")
+        return [t.name for t in missing]
+    finally:
+        await admin.close()
+
+
+def ensure_topics(bootstrap: str, wanted: Mapping[str, int]) -> list[str]:
+    """``ensure_topics_async`` for callers without an event loop."""
+    return asyncio.run(ensure_topics_async(bootstrap, wanted))
+
+
+def event_topics(kinds: Iterable[str]) -> dict[str, int]:
+    return {EVENTS_PREFIX + k: EVENT_PARTITIONS for k in kinds}

@@ -1,0 +1,311 @@
+"""End to end through one ``gridcore stream worker`` (faust) on the Tansu broker.
+
+Inputs are produced with confluent-kafka (a client outside faust); the tests wait for their
+effect in the SQLite store the worker writes to (polling with a deadline), and read the
+dead-letter topic and the outbound feed back with confluent-kafka. One worker serves the whole
+module (it takes seconds to join its consumer group); the tests run in file order and build on
+each other's inputs, the last one stops the worker with SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from adapters import stream_topics as topics
+from adapters.event_feed import event_id
+from adapters.settings import sqlite_env
+from adapters.stream_app import APP_ID, PASSES_TABLE, all_topics
+from adapters.stream_broker import start_local_broker
+from adapters.stream_topics import ensure_topics
+from gridcore.alerts import alert_id_for
+from gridcore.application import GridcoreApp
+from gridcore.status import Measure
+from tests.conftest import Clock
+from tests.kafka_broker import Record, produce, read_topic, wait_until
+from tests.scenario import COMMUNITY, ZONES, given_community
+
+pytestmark = pytest.mark.kafka
+GRIDCORE = str(Path(sys.executable).with_name("gridcore"))
+STARTUP = 90.0   # group join (seconds on Tansu) and first batch, on a busy machine
+SETTLE = 30.0    # a produced batch reaching the store
+
+
+def js(**fields: Any) -> bytes:
+    return orjson.dumps(fields)
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+@dataclass
+class Worker:
+    bootstrap: str
+    store: Path
+    app: GridcoreApp
+    process: subprocess.Popen[bytes]
+    log: Path
+    reader: str  # how the worker reads vehicle passes: "agent" or "batch"
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+    def notes(self, topic: str) -> list[dict[str, Any]]:
+        return [orjson.loads(n.state) for n in self.app.recorder.select_notifications(
+            start=1, limit=10**6, topics=[topic])]
+
+    def alerts(self, kind: str) -> Counter[str]:
+        """Input ids of the alerts raised, with how many times each was raised."""
+        return Counter(s["input_id"] for s in self.notes("gridcore.alerts:Alert.Raised")
+                       if s["kind"] == kind)
+
+    def tallies(self) -> Counter[tuple[str, datetime]]:
+        out: Counter[tuple[str, datetime]] = Counter()
+        for s in self.notes("gridcore.vehicle:PassTally.Counted"):
+            for c in s["counts"]:
+                out[(c["checkpoint_id"], utc(c["hour"]))] += c["passes"]
+        return out
+
+    def dead_letters(self, values: set[bytes], timeout: float = SETTLE) -> dict[bytes, Record]:
+        """The dead-letter topic by value, once it holds all of ``values``."""
+
+        def seen() -> dict[bytes, Record] | None:
+            self.alive()
+            got = {r.value: r for r in read_topic(self.bootstrap, topics.DEAD_LETTER,
+                                                  lambda rs: True)}
+            return got if values <= got.keys() else None
+
+        return wait_until(seen, timeout, f"dead letters {sorted(values)}", interval=0.2)
+
+    def restart(self) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "KAFKA_BROKER": self.bootstrap, "GRIDCORE_STORE": "sqlite",
+               "GRIDCORE_SQLITE_PATH": str(self.store)}
+        with self.log.open("ab") as out:
+            return subprocess.Popen([GRIDCORE, "stream", "worker", "--batch", "200",
+                                     "--passes", self.reader], env=env,
+                                    cwd=self.store.parent, stdout=out,
+                                    stderr=subprocess.STDOUT)
+
+    def alive(self) -> None:
+        assert self.process.poll() is None, f"the worker exited: {self.log_tail()}"
+
+
+@pytest.fixture(scope="module", params=["agent", "batch"])
+def worker(request: pytest.FixtureRequest, kafka_broker: str,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    """A community with checkpoint KK-1 and camera CAM-1 at the door of a household under
+    home quarantine since 2020-02-17 08:00 UTC; a worker over its store, reading passes with
+    a faust agent, then (on a broker of its own, so the topics start empty) in batches."""
+    home = tmp_path_factory.mktemp("stream")
+    broker = None
+    if request.param == "batch":
+        broker = start_local_broker(home)
+        kafka_broker = broker.bootstrap
+    store = home / "gridcore.sqlite"
+    app = GridcoreApp(sqlite_env(store), clock=Clock())
+    c = given_community(app)
+    app.assign_responsible_worker(ZONES[0], c.worker)
+    app.register_checkpoint("KK-1", COMMUNITY, "后湖卡口")
+    app.register_camera("CAM-1", ZONES[0], household_id=c.households[0])
+    h = app.household(c.households[0])
+    app.change_measure(h.id, next(iter(h.residents)), Measure.HOME_QUARANTINE, c.worker)
+    # Topics first: a producer would otherwise have the broker create them, with its default
+    # partition count (the worker then refuses to start, rightly).
+    ensure_topics(kafka_broker, all_topics())
+    w = Worker(kafka_broker, store, app, None, home / "worker.log",  # type: ignore[arg-type]
+               request.param)
+    w.process = w.restart()
+    try:
+        yield w
+    finally:
+        if w.process.poll() is None:
+            w.process.kill()
+            w.process.wait(timeout=10)
+        app.close()
+        if broker is not None:
+            broker.stop()
+
+
+HOUR_9 = utc("2020-02-17T09:00:00+00:00")
+HOUR_10 = utc("2020-02-17T10:00:00+00:00")
+
+
+def test_passes_alert_by_the_rule_and_are_counted_per_hour(worker: Worker) -> None:
+    b = worker.bootstrap
+    # Risk areas and travel first, each followed by a marker the agent cannot parse: the
+    # marker's dead letter says every record before it is in the store and the agent's table.
+    produce(b, topics.RISK_AREAS, [
+        js(declaration_id="R-1", area="武汉市", level="high", start="2020-01-23T00:00:00+08:00"),
+        js(declaration_id="R-2", area="鄂B", level="high", start="2020-02-01T00:00:00+08:00"),
+        js(declaration_id="R-3", area="孝感市", level="medium",
+           start="2020-01-23T00:00:00+08:00"),
+        b"risk-marker-1"])
+    produce(b, topics.TRAVEL_RECORDS, [
+        js(record_id="T-1", plate="湘A11111", place="武汉市", at="2020-02-10T12:00:00+08:00"),
+        js(record_id="T-2", plate="京A22222", place="武汉市", at="2019-12-01T12:00:00+08:00"),
+        js(record_id="T-3", plate="京A33333", place="孝感市", at="2020-02-12T12:00:00+08:00"),
+        b"travel-marker-1"])
+    worker.dead_letters({b"risk-marker-1", b"travel-marker-1"}, STARTUP)
+    assert sorted(p.declaration_id for ps in worker.app.risk_periods().values()
+                  for p in ps) == ["R-1", "R-2", "R-3"]
+    assert [p for p, _ in worker.app.travel_of("湘A11111")] == ["武汉市"]
+
+    produce(b, topics.VEHICLE_PASSES, [
+        js(pass_id="P-1", checkpoint_id="KK-1", plate="湘A11111", at="2020-02-17T17:05:00+08:00"),
+        js(pass_id="P-2", checkpoint_id="KK-1", plate="京A22222", at="2020-02-17T17:10:00+08:00"),
+        js(pass_id="P-3", checkpoint_id="KK-1", plate="鄂B12345", at="2020-02-17T17:20:00+08:00"),
+        js(pass_id="P-4", checkpoint_id="KK-1", plate="京A33333", at="2020-02-17T18:01:00+08:00"),
+    ])
+    want = {("KK-1", HOUR_9): 3, ("KK-1", HOUR_10): 1}
+    wait_until(lambda: worker.tallies() == want, SETTLE, f"passes counted as {want}")
+    # Travel in a high-risk area within 14 days, and a high-risk plate region, alert; travel
+    # before the area was high-risk, and a medium-risk area, do not.
+    assert worker.alerts("vehicle") == Counter({"P-1": 1, "P-3": 1})
+    raised = {s["input_id"]: s for s in worker.notes("gridcore.alerts:Alert.Raised")}
+    assert "武汉市" in raised["P-1"]["reason"] and "鄂B" in raised["P-3"]["reason"]
+
+
+def test_camera_detections_alert_once_per_window(worker: Worker) -> None:
+    produce(worker.bootstrap, topics.CAMERA_DETECTIONS, [
+        js(detection_id="D-1", camera_id="CAM-1", at="2020-02-17T10:00:00+00:00",
+           direction="out", confidence=0.95),
+        js(detection_id="D-2", camera_id="CAM-1", at="2020-02-17T10:01:00+00:00",
+           direction="out", confidence=0.91),
+        js(detection_id="D-3", camera_id="CAM-1", at="2020-02-17T10:30:00+00:00",
+           direction="out", confidence=0.2),
+        js(detection_id="D-4", camera_id="CAM-1", at="2020-02-17T11:00:00+00:00",
+           direction="in", confidence=0.97),
+        js(detection_id="D-5", camera_id="CAM-1", at="2020-02-17T07:00:00+00:00",
+           direction="out", confidence=0.99),  # before the quarantine began
+        b"camera-marker-1"])
+    worker.dead_letters({b"camera-marker-1"})
+    # D-2 is within 2 minutes of D-1: the same alert; D-3 is below the confidence threshold.
+    assert worker.alerts("camera") == Counter({"D-1": 1, "D-4": 1})
+    attached = worker.notes("gridcore.alerts:Alert.DetectionAttached")
+    assert [s.get("detection_id") for s in attached] == ["D-2"]
+
+
+def test_duplicates_and_replays_make_no_extra_alert(worker: Worker) -> None:
+    b = worker.bootstrap
+    before = worker.app.recorder.select_notifications(start=1, limit=10**6)
+    kept = [n for n in before if n.topic != "gridcore.vehicle:PassTally.Counted"]
+    # Everything again: the inputs of the tests above, twice, as a replayed topic would be.
+    for name in (topics.RISK_AREAS, topics.TRAVEL_RECORDS, topics.CAMERA_DETECTIONS,
+                 topics.VEHICLE_PASSES):
+        again = [r.value for r in read_topic(b, name, bool)]
+        produce(b, name, again + again)
+    produce(b, topics.RISK_AREAS, [b"risk-marker-2"])
+    produce(b, topics.TRAVEL_RECORDS, [b"travel-marker-2"])
+    produce(b, topics.CAMERA_DETECTIONS, [b"camera-marker-2"])
+    produce(b, topics.VEHICLE_PASSES, [b"vehicle-marker-2"])
+    worker.dead_letters({b"risk-marker-2", b"travel-marker-2", b"camera-marker-2",
+                         b"vehicle-marker-2"})
+    after = worker.app.recorder.select_notifications(start=1, limit=10**6)
+    assert [n.id for n in after if n.topic != "gridcore.vehicle:PassTally.Counted"] == [
+        n.id for n in kept], "a replay wrote something other than pass counts"
+    assert worker.alerts("vehicle") == Counter({"P-1": 1, "P-3": 1})
+    assert worker.alerts("camera") == Counter({"D-1": 1, "D-4": 1})
+
+
+def test_malformed_and_unprocessable_messages_go_to_the_dead_letter_topic(
+        worker: Worker) -> None:
+    bad = {
+        b"\xff\xfe{not json": "JSON",
+        js(pass_id="P-x", plate="湘A11111"): "VehiclePass",
+        js(pass_id="P-9", checkpoint_id="KK-404", plate="湘A11111",
+           at="2020-02-17T17:00:00+08:00"): "KK-404",  # alerts, but no such checkpoint
+        js(pass_id="P-10", checkpoint_id="KK-1", plate="not a plate",
+           at="2020-02-17T17:00:00+08:00"): "plate",
+    }
+    good = js(pass_id="P-11", checkpoint_id="KK-1", plate="湘A11111",
+              at="2020-02-17T20:00:00+08:00")
+    produce(worker.bootstrap, topics.VEHICLE_PASSES, [*bad, good])
+    letters = worker.dead_letters(set(bad))
+    for original, says in bad.items():
+        r = letters[original]  # the original bytes, unchanged
+        reason = r.headers[topics.H_REASON].decode()
+        assert says in reason, reason
+        assert r.headers[topics.H_SOURCE_TOPIC] == topics.VEHICLE_PASSES.encode()
+        assert int(r.headers[topics.H_SOURCE_OFFSET]) >= 0
+    # The agent went on: the pass after them alerts.
+    wait_until(lambda: worker.alerts("vehicle")["P-11"] == 1, SETTLE, "P-11 alerted")
+    assert "P-9" not in worker.alerts("vehicle")
+    worker.alive()
+
+
+def test_alerts_reach_the_board_and_the_outbound_feed(worker: Worker) -> None:
+    from projections import alerts_board as alb
+    from projections.runner import Runner
+
+    runner = Runner(worker.app, [alb.AlertsBoard()])
+    runner.catch_up()
+    hours = {(h.checkpoint_id, h.hour): (h.passes, h.alerts)
+             for h in alb.checkpoint_hours(runner.views, "KK-1")}
+    tallies = worker.tallies()
+    assert hours[("KK-1", HOUR_9)] == (tallies[("KK-1", HOUR_9)], 2)  # P-1 and P-3
+    assert {(a.kind.value, a.source) for a in alb.open_alerts(runner.views, datetime.now(UTC))
+            } == {("vehicle", "KK-1"), ("camera", "CAM-1")}
+
+    # The worker's hourly windowed table (read back from its changelog) agrees with the store.
+    def table() -> dict[tuple[str, datetime], int]:
+        out = {}
+        for r in read_topic(worker.bootstrap, f"{APP_ID}-{PASSES_TABLE}-changelog", bool):
+            checkpoint, (start, _end) = orjson.loads(r.key)
+            out[(checkpoint, datetime.fromtimestamp(start, UTC))] = orjson.loads(r.value)
+        return out
+
+    wait_until(lambda: table() == dict(tallies), SETTLE, "the hourly table equals the counts")
+
+    # The worker's relay publishes every event; the P-1 alert is on gridcore.events.alert.
+    aid = str(alert_id_for("vehicle", "P-1"))
+    records = read_topic(worker.bootstrap, topics.EVENTS_PREFIX + "alert",
+                         lambda rs: any(r.key == aid.encode() for r in rs), timeout=SETTLE)
+    mine = [r for r in records if r.key == aid.encode()]
+    assert mine[0].headers[topics.H_EVENT_ID] == str(event_id(aid, 1)).encode()
+    assert orjson.loads(mine[0].value)["state"]["input_id"] == "P-1"
+
+
+def test_worker_killed_mid_stream_and_restarted_loses_nothing(worker: Worker) -> None:
+    n, every = 20_000, 250  # every 250th pass is a car back from Wuhan: 80 alerts
+    hours = [utc(f"2020-02-18T{h:02d}:00:00+00:00") for h in range(4)]
+    passes = [js(pass_id=f"K-{i}", checkpoint_id="KK-1",
+                 plate="湘A11111" if i % every == 0 else f"京B{i:05d}",
+                 at=(hours[i * 4 // n].isoformat()[:14] + f"{i % 60:02d}:00+00:00"))
+              for i in range(n)]
+    produce(worker.bootstrap, topics.VEHICLE_PASSES, passes)
+
+    def counted() -> int:
+        t = worker.tallies()
+        return sum(t[("KK-1", h)] for h in hours)
+
+    at_kill = wait_until(counted, SETTLE, "the worker started on the passes", interval=0.02)
+    worker.process.kill()
+    worker.process.wait(timeout=10)
+    assert at_kill < n, "the worker was not killed mid-stream"
+    worker.process = worker.restart()
+    wait_until(lambda: counted() >= n, STARTUP, f"all {n} passes counted after the restart")
+    alerts = worker.alerts("vehicle")
+    want = {f"K-{i}" for i in range(0, n, every)}
+    assert want <= alerts.keys() and all(alerts[k] == 1 for k in want)
+
+
+def test_worker_stops_on_sigterm(worker: Worker) -> None:
+    worker.alive()
+    started = time.monotonic()
+    worker.process.send_signal(signal.SIGTERM)
+    code = worker.process.wait(timeout=30)
+    assert time.monotonic() - started < 30
+    assert code == 0, f"exit {code} (143: the watchdog ended a stuck stop): {worker.log_tail()}"
