@@ -31,7 +31,15 @@ def bench_projections() -> str:
     return projection_bench.run(*projection_bench.sizes())[1]
 
 
-BENCHMARKS = {"register": bench_register, "projections": bench_projections}
+def bench_streams() -> str:
+    from simulations.benchmarks import streams
+
+    return streams.run(int(os.environ.get("GRIDCORE_BENCH_STREAM_PASSES", "100000")),
+                       batch=int(os.environ.get("GRIDCORE_BENCH_STREAM_BATCH", "5000")))[1]
+
+
+BENCHMARKS = {"register": bench_register, "projections": bench_projections,
+              "streams": bench_streams}
 
 
 def main(names: list[str]) -> None:

@@ -38,9 +38,9 @@ def broker() -> str:
 @stream_cli.command("worker")
 def worker(batch: int = typer.Option(1000, help="records per agent batch"),
            feed: bool = typer.Option(True, help="also run the outbound event-feed relay"),
-           passes: str = typer.Option("agent", help="how vehicle passes are read: 'agent' (a "
-                                                     "faust agent) or 'batch' (a batch consumer "
-                                                     "in the worker, several times faster)"),
+           passes: str = typer.Option("batch", help="how vehicle passes are read: 'batch' (a "
+                                                     "batch consumer in the worker, several "
+                                                     "times faster) or 'agent' (a faust agent)"),
            loglevel: str = typer.Option("warning", help="faust's log level")) -> None:
     """Run the faust worker: inbound topics -> alerts in the store; the event feed out."""
     from adapters.cli import open_app

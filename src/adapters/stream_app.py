@@ -16,9 +16,10 @@ Every table is updated once per batch, never per record (``take_events`` batchin
 Limits, measured (``simulations/benchmarks/streams.py``): faust hands records to a stream one
 at a time (two tasks per record in its consumer loop), which costs more than the agent's own
 work per pass, so the agent handles a few thousand passes a second whatever the batch size.
-``passes_reader="batch"`` (``gridcore stream worker --passes batch``) reads the passes topic
-with a batch consumer of its own group inside the worker instead, with the same handling,
-tables and dead letters: several times faster.
+So by default (``passes_reader="batch"``, ``gridcore stream worker --passes batch``) the
+worker reads the passes topic with a batch consumer of its own group instead, with the same
+handling, tables and dead letters: several times faster. ``--passes agent`` reads it with a
+faust agent like the other topics.
 Kafka orders nothing across topics: a worker starting on backlogs of both passes and risk or
 travel records may judge a pass before the risk or travel record produced before it.
 """
@@ -57,7 +58,7 @@ class StreamSettings:
     feed: bool = True                # run the outbound event-feed relay in the worker
     # "agent": a faust agent reads the passes; "batch": a batch consumer inside the worker
     # reads them (faust's one-record-at-a-time hand-over left out), same handling and tables.
-    passes_reader: str = "agent"
+    passes_reader: str = "batch"    # or "agent"; see the module's notes
     data_dir: str = "./var/faust"
 
 
