@@ -189,6 +189,31 @@ def test_an_alert_decided_outside_is_raised_once(world: World) -> None:
     assert last(app) == written and raised(app) == [aid]
 
 
+def test_a_batch_of_alerts_decided_outside_raises_each_once_like_one_at_a_time(
+        world: World) -> None:
+    from gridcore.errors import NotFound
+
+    app, t = world.app, world.clock.now
+    why = "车牌属地为高风险地区 plate region 鄂B is high-risk"
+    one = app.raise_vehicle_alert("P-1", "KK-2", "鄂B12345", t, why)
+    batch = [("P-1", "KK-2", "鄂B12345", t, why), ("P-2", "KK-2", "鄂B22222", t, why),
+             ("P-3", "KK-1", "鄂B33333", t, why), ("P-2", "KK-2", "鄂B22222", t, why)]
+    ids = app.raise_vehicle_alerts(batch)
+    assert ids == [alert_id_for(AlertKind.VEHICLE, p) for p, *_ in batch]
+    assert raised(app) == [one, ids[1], ids[2]]
+    twin = app.alert(app.raise_vehicle_alert("P-4", "KK-2", "鄂B44444", t, why))
+    got = app.alert(ids[1])
+    assert (got.kind, got.grid_code, got.level, got.assignee, got.reason) == (
+        twin.kind, twin.grid_code, twin.level, twin.assignee, twin.reason)
+    written = last(app)
+    assert app.raise_vehicle_alerts(batch) == ids and last(app) == written  # a replay
+    with pytest.raises(NotFound) as info:  # one unknown checkpoint refuses the whole batch
+        app.raise_vehicle_alerts([("P-5", "KK-1", "鄂B55555", t, why),
+                                  ("P-6", "KK-404", "鄂B66666", t, why)])
+    assert "Alert 2 of 2" in info.value.problem and info.value.remedy
+    assert last(app) == written
+
+
 def test_passes_are_counted_once_per_source(world: World) -> None:
     app, hour = world.app, world.clock.now.replace(minute=0)
     assert app.count_vehicle_passes({("KK-1", hour): 40, ("KK-2", hour): 3}, "file-abc")

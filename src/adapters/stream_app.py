@@ -348,30 +348,38 @@ class Streams:
                 except Exception as e:  # a plate the rule refuses
                     bad.append((ev, reason_of(e)))
                     continue
-                counted.append((ev, p))
+                counted.append((ev, p, hour_start(p.at)))
                 if reason:
                     alerts.append((ev, p, reason))
             first, last = events[0].message, events[-1].message
             source = f"{first.topic}/{first.partition}/{first.offset}-{last.offset}"
-            counts = Counter((p.checkpoint_id, hour_start(p.at)) for _, p in counted)
+            counts = Counter((p.checkpoint_id, hour) for _, p, hour in counted)
             refused = await self.in_store(self.record_passes, alerts, counted, counts, source)
             bad += refused
             refused_ids = {id(ev) for ev, _ in refused}
-            self.count_passes(Counter((p.checkpoint_id, hour_start(p.at))
-                                      for ev, p in counted if id(ev) not in refused_ids))
+            self.count_passes(counts if not refused else Counter(
+                (p.checkpoint_id, hour) for ev, p, hour in counted if id(ev) not in refused_ids))
         await self._dead_letters(bad)
 
     def record_passes(self, alerts: Sequence[tuple[Any, Any, str]],
-                      counted: Sequence[tuple[Any, Any]], counts: Counter[Any],
+                      counted: Sequence[tuple[Any, Any, datetime]], counts: Counter[Any],
                       source: str) -> list[tuple[Any, str]]:
-        """In the store thread: each alert (idempotent by pass id), then the batch's counts
+        """In the store thread: the batch's alerts in one transaction (idempotent by pass id;
+        one at a time when that is refused, to find the bad one), then the batch's counts
         once per source key. A checkpoint the application refuses is dead-lettered."""
         refused: list[tuple[Any, str]] = []
-        for ev, p, reason in alerts:
-            try:
-                self.gapp.raise_vehicle_alert(p.pass_id, p.checkpoint_id, p.plate, p.at, reason)
-            except Exception as e:
-                refused.append((ev, reason_of(e)))
+        try:
+            if alerts:
+                self.gapp.raise_vehicle_alerts(
+                    [(p.pass_id, p.checkpoint_id, p.plate, p.at, reason)
+                     for _, p, reason in alerts])
+        except Exception:
+            for ev, p, reason in alerts:
+                try:
+                    self.gapp.raise_vehicle_alert(p.pass_id, p.checkpoint_id, p.plate, p.at,
+                                                  reason)
+                except Exception as e:
+                    refused.append((ev, reason_of(e)))
         if not counts:
             return refused
         try:
@@ -385,7 +393,7 @@ class Streams:
             try:
                 self.gapp.count_vehicle_passes(part, f"{source}/{checkpoint}")
             except Exception as e:
-                refused += [(ev, reason_of(e)) for ev, p in counted
+                refused += [(ev, reason_of(e)) for ev, p, _ in counted
                             if p.checkpoint_id == checkpoint and id(ev) not in refused_ids]
         return refused
 

@@ -26,7 +26,7 @@ Decisions made here (the rules themselves are in ``camera``, ``risk`` and ``aler
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -58,7 +58,7 @@ from gridcore.camera import (
 )
 from gridcore.checkpoint import Checkpoint
 from gridcore.checkpoint import checkpoint_id as checkpoint_uuid
-from gridcore.errors import DuplicateCode, InvalidInput, parse_enum
+from gridcore.errors import DuplicateCode, GridcoreError, InvalidInput, parse_enum
 from gridcore.household import Household
 from gridcore.policy import Policy
 from gridcore.risk import (
@@ -261,6 +261,55 @@ class AlertCommands(ApplicationBase):
             return aid
         return self._raise_vehicle(aid, pass_id, cp, text, at, reason.strip(),
                                    self.policy_at(at))
+
+    @command
+    def raise_vehicle_alerts(self, alerts: Sequence[tuple[str, str, str, datetime, str]]
+                             ) -> list[UUID]:
+        """Several vehicle alerts decided elsewhere, as (pass id, checkpoint id, plate, time,
+        reason), saved in one transaction (a stream worker's batch); each applied once per
+        pass id. One bad item refuses them all, naming it."""
+        now = self.clock()
+        checked = []
+        for n, (pass_id, checkpoint_id, plate, at, reason) in enumerate(alerts, start=1):
+            try:
+                check_input_id(pass_id, "pass")
+                check_aware(at, "pass time")
+                text = normalize_plate(plate)
+                if not 1 <= len((reason or "").strip()) <= 300:
+                    raise InvalidInput("A vehicle alert needs its reason (1-300 characters).",
+                                       "Pass the reason vehicle_alert_reason gave.")
+                cp = self.checkpoint(checkpoint_id)
+            except GridcoreError as e:
+                raise type(e)(f"Alert {n} of {len(alerts)} (pass {pass_id!r}): {e.problem}",
+                              e.remedy) from None
+            checked.append((alert_id_for(AlertKind.VEHICLE, pass_id), pass_id, cp, text, at,
+                            reason.strip()))
+        raised: list[Aggregate] = []
+        desks: dict[str, AlertDesk] = {}
+        directory: AlertDirectory | None = None
+        seen: set[UUID] = set()
+        for aid, pass_id, cp, text, at, reason in checked:
+            if aid in seen or self._find(Alert, aid) is not None:
+                continue
+            seen.add(aid)
+            grid = self.node(cp.grid_code)
+            alert = Alert.raise_alert(aid, AlertKind.VEHICLE, cp.code, pass_id, cp.grid_code,
+                                      grid.level, grid.responsible_worker, reason, at,
+                                      self.policy_at(at), now, plate=text)
+            desk = desks.get(alert.grid_code)
+            if desk is None:
+                desk = self._find(AlertDesk, alert_desk_id(alert.grid_code))
+                if desk is None:
+                    desk = AlertDesk.start(alert.grid_code, now)
+                    if directory is None:
+                        directory = (self._find(AlertDirectory, ALERT_DIRECTORY_ID)
+                                     or AlertDirectory.start(now))
+                    directory.add(alert.grid_code, now)
+                desks[alert.grid_code] = desk
+            desk.track(alert.id, alert.deadline, now)
+            raised.append(alert)
+        self._save(*raised, *desks.values(), directory)
+        return [c[0] for c in checked]
 
     def _raise_vehicle(self, aid: UUID, pass_id: str, cp: Checkpoint, plate: str,
                        at: datetime, reason: str, policy: Policy) -> UUID:

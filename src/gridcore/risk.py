@@ -116,7 +116,7 @@ def vehicle_alert_reason(plate: str, at: datetime, travel: Iterable[tuple[str, d
         when, place, area = hits[0]
         return (f"{policy.travel_lookback_days}天内到过高风险地区 visited high-risk area "
                 f"{area}: {place} at {when.isoformat()}")
-    region = plate_region(plate)
+    region = plate[:2] if _PLATE.fullmatch(plate) else plate_region(plate)
     if high_risk_at(risk.get(region, ()), at):
         return f"车牌属地为高风险地区 plate region {region} is high-risk"
     return None
