@@ -186,3 +186,9 @@ cli.add_typer(stream_cli, name="stream")
 from adapters.cli_ingest import ingest_cli  # noqa: E402
 
 cli.add_typer(ingest_cli, name="ingest")
+
+# ---- gridcore serve and gridcore token (the GraphQL API): defined in adapters.cli_serve -----
+from adapters.cli_serve import serve, token_cli  # noqa: E402
+
+cli.command()(serve)
+cli.add_typer(token_cli, name="token")

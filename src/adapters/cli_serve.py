@@ -1,0 +1,92 @@
+"""``gridcore serve`` (the GraphQL API under uvicorn, with the projections runner in process)
+and ``gridcore token issue --staff ID`` (a signed bearer token for one staff member).
+
+Both read the API settings from the environment (``graphql_api.settings``: mode, signing key)
+and the store from ``GRIDCORE_STORE`` like every other command.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+from uuid import UUID
+
+import typer
+
+from adapters.settings import store_env
+from gridcore.application import GridcoreApp
+from gridcore.errors import GridcoreError
+from gridcore.staff import StaffMember
+
+if TYPE_CHECKING:
+    from graphql_api.settings import ApiSettings
+
+token_cli = typer.Typer(help="Bearer tokens for the API (访问令牌).", no_args_is_help=True)
+
+
+@token_cli.callback()
+def token_root() -> None:
+    """Bearer tokens for the API (访问令牌)."""
+
+
+def _settings() -> ApiSettings:
+    from graphql_api.settings import SettingsError, api_settings
+
+    try:
+        return api_settings()
+    except SettingsError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
+
+
+def find_staff(app: GridcoreApp, ref: str) -> StaffMember:
+    """A staff member by id (UUID) or staff number (e.g. WH712-GW01)."""
+    try:
+        return app.staff(UUID(ref))
+    except ValueError:
+        return app.staff_by_no(ref)
+
+
+@token_cli.command("issue")
+def token_issue(
+    staff: Annotated[str, typer.Option("--staff", help="staff number or id")],
+    hours: Annotated[float | None, typer.Option(help="valid for this many hours "
+                                                     "(default GRIDCORE_API_TOKEN_HOURS, 12)")]
+    = None,
+) -> None:
+    """Print a signed token naming a staff member (send it as `Authorization: Bearer ...`)."""
+    from graphql_api.auth import issue_token
+
+    settings = _settings()
+    try:
+        member = find_staff(GridcoreApp(store_env()), staff)
+    except GridcoreError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(issue_token(settings.secret, member.id, hours or settings.token_hours))
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Serve the GraphQL API (/graphql) over the configured store, keeping the read models up
+    to date in process (GraphiQL in development mode)."""
+    import uvicorn
+
+    from graphql_api.app import create_app
+    from projections import all_projections
+    from projections.runner import Runner
+
+    settings = _settings()
+    app = GridcoreApp(store_env())
+    runner = Runner(app, all_projections())
+    typer.echo("catching up the read models (读模型)...")
+    runner.catch_up()  # serve nothing older than the log as it is now
+    runner.start()
+    url = f"http://{host}:{port}/graphql"
+    typer.echo(f"gridcore API ({settings.mode.value}) on {url}"
+               + ("" if settings.production else " · GraphiQL: open it in a browser"))
+    try:
+        uvicorn.run(create_app(app, runner, settings), host=host, port=port, log_level="info")
+    finally:
+        runner.stop()

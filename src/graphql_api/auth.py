@@ -1,0 +1,63 @@
+"""Bearer tokens: signed (HS256, PyJWT), naming one staff member, with an expiry.
+
+A token says who; what they may see is read from the staff member's current role and
+jurisdiction on every request, so a changed jurisdiction takes effect at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import jwt
+
+from gridcore.staff import Role
+
+ISSUER = "gridcore"
+AUDIENCE = "gridcore-api"
+ALGORITHM = "HS256"
+
+
+class TokenError(Exception):
+    """The bearer token is malformed, forged or expired (the message says which)."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The staff member a request acts for."""
+
+    staff_id: UUID
+    role: Role
+    jurisdiction: str
+
+
+def issue_token(secret: str, staff: UUID, hours: float, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    claims = {"sub": str(staff), "iss": ISSUER, "aud": AUDIENCE, "iat": now,
+              "exp": now + timedelta(hours=hours)}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def read_token(secret: str, token: str) -> UUID:
+    """The staff id a valid token names, or ``TokenError``."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=AUDIENCE,
+                            issuer=ISSUER, options={"require": ["exp", "sub", "iat"]})
+        return UUID(claims["sub"])
+    except jwt.ExpiredSignatureError:
+        raise TokenError("The token has expired; ask for a new one "
+                         "(gridcore token issue --staff ID).") from None
+    except (jwt.InvalidTokenError, ValueError):
+        raise TokenError("The token is not valid; send `Authorization: Bearer <token>` "
+                         "with a token from gridcore token issue.") from None
+
+
+def bearer(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer ...`` header (None when there is none)."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise TokenError("The Authorization header must be `Bearer <token>`.")
+    return value.strip()

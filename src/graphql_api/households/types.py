@@ -1,0 +1,151 @@
+"""Households: their residents' status (now or at a past time), their timeline, and pages of
+the households under a grid node."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api import readmodel
+from graphql_api.context import Context
+from graphql_api.enums import Health, Measure, TagKind
+from graphql_api.grid.types import GridNode, decode_cursor, encode_cursor
+from graphql_api.scope import node_visible
+from gridcore import status
+
+CURSOR_KIND = "household"
+
+
+@strawberry.type(description="居民 one resident's status (no personal data).")
+class Resident:
+    id: strawberry.ID
+    health: Health
+    health_label: str
+    measure: Measure
+    measure_label: str
+    tags: list[TagKind]
+
+    @classmethod
+    def of(cls, rid: str, health: str, measure: str, tags: list[str] | tuple[str, ...]
+           ) -> Resident:
+        return cls(id=strawberry.ID(rid), health=Health(health),
+                   health_label=status.Health(health).label, measure=Measure(measure),
+                   measure_label=status.Measure(measure).label,
+                   tags=[TagKind(t) for t in tags])
+
+
+@strawberry.type(description="A household as it was at a past time.")
+class HouseholdStatus:
+    as_of: datetime
+    micro_grid_code: str | None = strawberry.field(
+        description="Its micro-grid then (null when that lies outside your jurisdiction).")
+    residents: list[Resident]
+
+    @classmethod
+    def from_dict(cls, found: dict[str, Any], as_of: datetime) -> HouseholdStatus:
+        return cls(as_of=as_of, micro_grid_code=found["micro_grid"],
+                   residents=[Resident.of(rid, r["health"], r["measure"], r["tags"])
+                              for rid, r in found["residents"].items()])
+
+
+@strawberry.type(description="户档案 one event of a household's timeline.")
+class TimelineEntry:
+    notification_id: int
+    at: datetime
+    kind: str
+    label: str
+    actor_id: strawberry.ID | None
+    detail: str
+
+    @classmethod
+    def from_row(cls, row: readmodel.TimelineRow) -> TimelineEntry:
+        return cls(notification_id=row.notification_id, at=row.at, kind=row.kind,
+                   label=row.label, actor_id=strawberry.ID(row.actor) if row.actor else None,
+                   detail=row.detail)
+
+
+@strawberry.type(description="户 a household: where it is and its residents' status.")
+class Household:
+    id: strawberry.ID
+    micro_grid_code: str
+    residents: list[Resident]
+
+    @classmethod
+    def from_row(cls, row: readmodel.HouseholdRow) -> Household:
+        return cls(id=strawberry.ID(row.household_id), micro_grid_code=row.micro_grid,
+                   residents=[Resident.of(r.resident_id, r.health, r.measure, r.tags)
+                              for r in row.residents])
+
+    @strawberry.field(description="The micro-grid the household is in now.")
+    async def micro_grid(self, info: Info[Context, None]) -> GridNode | None:
+        row = await info.context.loaders.node.load(self.micro_grid_code)
+        return GridNode.from_row(row) if row else None
+
+    @strawberry.field(description="The household as it was at asOf (null before it was "
+                                  "registered).")
+    async def status(self, info: Info[Context, None], as_of: datetime) -> HouseholdStatus | None:
+        ctx = info.context
+        found = await ctx.loaders.status_at.load((str(self.id), as_of))
+        if not found:
+            return None
+        then = HouseholdStatus.from_dict(found, as_of)
+        if then.micro_grid_code and not await node_visible(ctx, then.micro_grid_code):
+            then.micro_grid_code = None  # it lived outside your jurisdiction then
+        return then
+
+    @strawberry.field(description="Its events in log order (the last `last` when given).")
+    async def timeline(self, info: Info[Context, None],
+                       last: int | None = None) -> list[TimelineEntry]:
+        rows = await info.context.loaders.timeline.load(str(self.id))
+        if last is not None:
+            rows = rows[-last:] if last > 0 else []
+        return [TimelineEntry.from_row(r) for r in rows]
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class HouseholdEdge:
+    cursor: str
+    node: Household
+
+
+@strawberry.type(description="A page of households (Relay cursor connection).")
+class HouseholdConnection:
+    edges: list[HouseholdEdge]
+    page_info: PageInfo
+    code: strawberry.Private[str]
+    where: strawberry.Private[readmodel.ResidentFilter]
+
+    @strawberry.field(description="How many households match, on every page.")
+    async def total_count(self, info: Info[Context, None]) -> int:
+        ctx = info.context
+        if self.where.empty:
+            return int((await ctx.loaders.rollup.load(self.code))["households"])
+        return readmodel.count_under(ctx.views, self.code, self.where)
+
+    @classmethod
+    async def under(cls, ctx: Context, node: GridNode, first: int, after: str | None,
+                    where: readmodel.ResidentFilter) -> HouseholdConnection:
+        """A page of the households under ``node`` (a node the caller may see)."""
+        first = max(0, min(first, ctx.settings.page_max))
+        after_id = decode_cursor(CURSOR_KIND, after) if after else None
+        if after and after_id is None:  # not one of our cursors: an empty page
+            return cls(edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None),
+                       code=node.code, where=where)
+        rows = readmodel.households_under(ctx.views, node.code, after_id, first + 1, where)
+        page = rows[:first]
+        for row in page:  # later look-ups of the same household in this request hit the cache
+            ctx.loaders.household.prime(row.household_id, row)
+        edges = [HouseholdEdge(cursor=encode_cursor(CURSOR_KIND, r.household_id),
+                               node=Household.from_row(r)) for r in page]
+        return cls(edges=edges, code=node.code, where=where,
+                   page_info=PageInfo(has_next_page=len(rows) > first,
+                                      end_cursor=edges[-1].cursor if edges else None))

@@ -1,0 +1,80 @@
+"""The schema: the areas' queries and mutations merged, with the limits and the production
+settings as extensions. ``python -m graphql_api.schema`` prints the SDL (``schema.graphql``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+
+from graphql_api.grid.queries import GridQuery
+from graphql_api.households.mutations import HouseholdMutation
+from graphql_api.households.queries import HouseholdQuery
+from graphql_api.settings import ApiSettings, Mode
+from graphql_api.sweeps.mutations import SweepMutation
+
+Query = merge_types("Query", (GridQuery, HouseholdQuery))
+Mutation = merge_types("Mutation", (HouseholdMutation, SweepMutation))
+
+
+def unexpected(error: GraphQLError) -> bool:
+    """An error raised by a resolver (it may carry SQL or internals), not a fault of the
+    document (syntax, validation, limits) whose message says what to fix."""
+    return error.original_error is not None and not isinstance(error.original_error,
+                                                                GraphQLError)
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$", re.DOTALL)
+
+
+class ProductionErrors(MaskErrors):
+    """Production error messages: a resolver's error becomes "Unexpected error."; a document's
+    fault keeps its message without "Did you mean ...?" (which would list the schema's names
+    while introspection is off)."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda e: unexpected(e) or bool(
+            _SUGGESTION.search(e.message)))
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if unexpected(error):
+            return super().anonymise_error(error)
+        return GraphQLError(message=_SUGGESTION.sub("", error.message), nodes=error.nodes,
+                            source=error.source, positions=error.positions, path=error.path)
+
+
+def build_schema(settings: ApiSettings | None = None) -> strawberry.Schema:
+    production = settings is not None and settings.mode is Mode.PRODUCTION
+    depth, aliases, tokens = ((settings.max_depth, settings.max_aliases, settings.max_tokens)
+                              if settings else (10, 30, 2000))
+    # Factories, not instances: strawberry builds fresh extensions for each request.
+    extensions: list[Any] = [
+        lambda: MaxTokensLimiter(max_token_count=tokens),
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: QueryDepthLimiter(max_depth=depth),
+        lambda: MaxAliasesLimiter(max_alias_count=aliases),
+    ]
+    if production:
+        extensions += [DisableIntrospection, ProductionErrors]
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+def sdl() -> str:
+    return build_schema().as_str() + "\n"
+
+
+if __name__ == "__main__":
+    print(sdl(), end="")

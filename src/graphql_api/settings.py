@@ -1,0 +1,85 @@
+"""API settings from the environment: the mode (production or development), the token secret
+and the query limits.
+
+``GRIDCORE_API_MODE``: ``development`` (default: GraphiQL and introspection on, errors shown)
+or ``production`` (GraphiQL and introspection off, unexpected errors masked).
+``GRIDCORE_API_SECRET``: the key that signs bearer tokens. Required in production; in
+development a random one is kept in ``GRIDCORE_API_SECRET_FILE`` (default
+``./var/api-secret``) so ``gridcore token issue`` and ``gridcore serve`` agree.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+DEFAULT_SECRET_FILE = "./var/api-secret"
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class SettingsError(ValueError):
+    """The API's environment is incomplete or contradictory (message says what to set)."""
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    mode: Mode
+    secret: str
+    token_hours: float = 12.0
+    max_depth: int = 10
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    page_max: int = 100
+
+    @property
+    def production(self) -> bool:
+        return self.mode is Mode.PRODUCTION
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"ApiSettings(mode={self.mode.value}, token_hours={self.token_hours})"
+
+
+def _mode(environ: Mapping[str, str]) -> Mode:
+    raw = environ.get("GRIDCORE_API_MODE", Mode.DEVELOPMENT.value).strip().lower()
+    try:
+        return Mode(raw)
+    except ValueError:
+        raise SettingsError(f"GRIDCORE_API_MODE={raw!r} is unknown; use production or "
+                            "development.") from None
+
+
+def _development_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value)
+    return value
+
+
+def api_settings(environ: Mapping[str, str] | None = None) -> ApiSettings:
+    environ = os.environ if environ is None else environ
+    mode = _mode(environ)
+    secret = environ.get("GRIDCORE_API_SECRET", "")
+    if not secret:
+        if mode is Mode.PRODUCTION:
+            raise SettingsError("GRIDCORE_API_SECRET is not set; production needs the token "
+                                "signing key (32+ random characters) in that variable.")
+        secret = _development_secret(Path(environ.get("GRIDCORE_API_SECRET_FILE",
+                                                      DEFAULT_SECRET_FILE)))
+    if len(secret) < 32:
+        raise SettingsError("GRIDCORE_API_SECRET is shorter than 32 characters; use a long "
+                            "random value, e.g. `python -c 'import secrets; "
+                            "print(secrets.token_urlsafe(48))'`.")
+    return ApiSettings(mode=mode, secret=secret,
+                       token_hours=float(environ.get("GRIDCORE_API_TOKEN_HOURS", "12")))

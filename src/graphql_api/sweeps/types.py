@@ -1,0 +1,106 @@
+"""Sweep campaigns (拉网式排查) as seen from a grid node: their coverage of the node's subtree
+and its households not covered yet, with the reason."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api import readmodel
+from graphql_api.context import Context
+from graphql_api.enums import VisitMethod
+from graphql_api.households.types import Household
+from projections import sweep_coverage
+
+REASON_LABELS = {"not_visited": "未走访 not visited", "no_answer": "无人应答 no answer",
+                 "refused": "拒绝 refused", "members_missing": "成员未全 members missing"}
+
+
+@strawberry.type
+class MethodCount:
+    method: VisitMethod
+    count: int
+
+
+@strawberry.type
+class ReasonCount:
+    reason: str
+    label: str
+    count: int
+
+
+@strawberry.type(description="覆盖率 a campaign's coverage of one subtree.")
+class Coverage:
+    households: int
+    covered: int
+    uncovered: int
+    share: float
+    by_method: list[MethodCount]
+    not_covered: list[ReasonCount]
+    fevers: int
+    close_contacts: int
+    arrivals: int
+    visitors: int
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Coverage:
+        return cls(
+            households=d["households"], covered=d["covered"], uncovered=d["uncovered"],
+            share=d["share"], fevers=d["fevers"], close_contacts=d["close_contacts"],
+            arrivals=d["arrivals"], visitors=d["visitors"],
+            by_method=[MethodCount(method=VisitMethod(m), count=n)
+                       for m, n in sorted(d["by_method"].items())],
+            not_covered=[ReasonCount(reason=r, label=REASON_LABELS.get(r, r), count=n)
+                         for r, n in sorted(d["not_covered"].items())])
+
+
+@strawberry.type(description="A household of the campaign not covered yet.")
+class UncoveredHousehold:
+    reason: str
+    label: str
+    attempts: int
+    household_id: strawberry.ID
+
+    @strawberry.field
+    async def household(self, info: Info[Context, None]) -> Household | None:
+        row = await info.context.loaders.household.load(str(self.household_id))
+        return Household.from_row(row) if row else None
+
+
+@strawberry.type(description="排查 a sweep campaign, seen from one grid node (its counts are "
+                             "those of that node's subtree).")
+class Campaign:
+    id: strawberry.ID
+    scope_code: str
+    round: int
+    name: str
+    starts: datetime
+    ends: datetime
+    closed_at: datetime | None
+    seen_from: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: readmodel.CampaignRow, seen_from: str) -> Campaign:
+        return cls(id=strawberry.ID(row.campaign_id), scope_code=row.scope, round=row.round_no,
+                   name=row.name, starts=row.starts, ends=row.ends, closed_at=row.closed_at,
+                   seen_from=seen_from)
+
+    @strawberry.field(description="Coverage of the subtree this campaign was reached from.")
+    def coverage(self, info: Info[Context, None]) -> Coverage:
+        return Coverage.from_dict(sweep_coverage.coverage(info.context.views, str(self.id),
+                                                          self.seen_from))
+
+    @strawberry.field(description="Its households of that subtree not covered yet (by "
+                                  "micro-grid).")
+    def uncovered(self, info: Info[Context, None], first: int = 50) -> list[UncoveredHousehold]:
+        first = max(0, min(first, info.context.settings.page_max))
+        found = sweep_coverage.uncovered_households(info.context.views, str(self.id),
+                                                    self.seen_from)[:first]
+        return [UncoveredHousehold(reason=d["reason"], label=REASON_LABELS.get(d["reason"],
+                                                                              d["reason"]),
+                                   attempts=d["attempts"],
+                                   household_id=strawberry.ID(str(d["household_id"])))
+                for d in found]
