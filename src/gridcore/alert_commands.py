@@ -211,17 +211,21 @@ class AlertCommands(ApplicationBase):
     def _responsible_of(self, grid_code: str) -> UUID | None:
         return self.node(grid_code).responsible_worker
 
-    def _tracked(self, alert: Alert, at: datetime) -> list[Aggregate]:
-        """The alert's desk (and the directory when the desk is new), tracking its deadline."""
-        desk = self._find(AlertDesk, alert_desk_id(alert.grid_code))
-        directory = None
-        if desk is None:
-            desk = AlertDesk.start(alert.grid_code, at)
-            directory = (self._find(AlertDirectory, ALERT_DIRECTORY_ID)
-                         or AlertDirectory.start(at))
-            directory.add(alert.grid_code, at)
-        desk.track(alert.id, alert.deadline, at)
-        return [desk] if directory is None else [desk, directory]
+    def _tracked(self, alert: Alert, at: datetime, *more: Alert) -> list[Aggregate]:
+        """The alerts' desks (and the directory when a desk is new), tracking their
+        deadlines."""
+        desks: dict[str, AlertDesk] = {}
+        directory: AlertDirectory | None = None
+        for a in (alert, *more):
+            desk = desks.get(a.grid_code) or self._find(AlertDesk, alert_desk_id(a.grid_code))
+            if desk is None:
+                desk = AlertDesk.start(a.grid_code, at)
+                directory = directory or (self._find(AlertDirectory, ALERT_DIRECTORY_ID)
+                                          or AlertDirectory.start(at))
+                directory.add(a.grid_code, at)
+            desks[a.grid_code] = desk
+            desk.track(a.id, a.deadline, at)
+        return [*desks.values()] if directory is None else [*desks.values(), directory]
 
     # ---- vehicles ----------------------------------------------------------------------------
 
@@ -249,18 +253,7 @@ class AlertCommands(ApplicationBase):
                             at: datetime, reason: str) -> UUID:
         """Record a vehicle alert decided elsewhere (a stream agent with its own tables);
         applied once per pass id."""
-        check_input_id(pass_id, "pass")
-        check_aware(at, "pass time")
-        text = normalize_plate(plate)
-        if not 1 <= len((reason or "").strip()) <= 300:
-            raise InvalidInput("A vehicle alert needs its reason (1-300 characters).",
-                               "Pass the reason vehicle_alert_reason gave.")
-        cp = self.checkpoint(checkpoint_id)
-        aid = alert_id_for(AlertKind.VEHICLE, pass_id)
-        if self._find(Alert, aid) is not None:
-            return aid
-        return self._raise_vehicle(aid, pass_id, cp, text, at, reason.strip(),
-                                   self.policy_at(at))
+        return self._raise_vehicle_alerts([(pass_id, checkpoint_id, plate, at, reason)])[0]
 
     @command
     def raise_vehicle_alerts(self, alerts: Sequence[tuple[str, str, str, datetime, str]]
@@ -268,6 +261,10 @@ class AlertCommands(ApplicationBase):
         """Several vehicle alerts decided elsewhere, as (pass id, checkpoint id, plate, time,
         reason), saved in one transaction (a stream worker's batch); each applied once per
         pass id. One bad item refuses them all, naming it."""
+        return self._raise_vehicle_alerts(alerts)
+
+    def _raise_vehicle_alerts(self, alerts: Sequence[tuple[str, str, str, datetime, str]]
+                              ) -> list[UUID]:
         now = self.clock()
         checked = []
         for n, (pass_id, checkpoint_id, plate, at, reason) in enumerate(alerts, start=1):
@@ -280,44 +277,33 @@ class AlertCommands(ApplicationBase):
                                        "Pass the reason vehicle_alert_reason gave.")
                 cp = self.checkpoint(checkpoint_id)
             except GridcoreError as e:
+                if len(alerts) == 1:
+                    raise
                 raise type(e)(f"Alert {n} of {len(alerts)} (pass {pass_id!r}): {e.problem}",
                               e.remedy) from None
             checked.append((alert_id_for(AlertKind.VEHICLE, pass_id), pass_id, cp, text, at,
                             reason.strip()))
-        raised: list[Aggregate] = []
-        desks: dict[str, AlertDesk] = {}
-        directory: AlertDirectory | None = None
-        seen: set[UUID] = set()
+        raised: dict[UUID, Alert] = {}
         for aid, pass_id, cp, text, at, reason in checked:
-            if aid in seen or self._find(Alert, aid) is not None:
-                continue
-            seen.add(aid)
-            grid = self.node(cp.grid_code)
-            alert = Alert.raise_alert(aid, AlertKind.VEHICLE, cp.code, pass_id, cp.grid_code,
-                                      grid.level, grid.responsible_worker, reason, at,
-                                      self.policy_at(at), now, plate=text)
-            desk = desks.get(alert.grid_code)
-            if desk is None:
-                desk = self._find(AlertDesk, alert_desk_id(alert.grid_code))
-                if desk is None:
-                    desk = AlertDesk.start(alert.grid_code, now)
-                    if directory is None:
-                        directory = (self._find(AlertDirectory, ALERT_DIRECTORY_ID)
-                                     or AlertDirectory.start(now))
-                    directory.add(alert.grid_code, now)
-                desks[alert.grid_code] = desk
-            desk.track(alert.id, alert.deadline, now)
-            raised.append(alert)
-        self._save(*raised, *desks.values(), directory)
+            if aid not in raised and self._find(Alert, aid) is None:
+                raised[aid] = self._vehicle_alert(aid, pass_id, cp, text, at, reason,
+                                                  self.policy_at(at), now)
+        if raised:
+            first, *more = raised.values()
+            self._save(*raised.values(), *self._tracked(first, now, *more))
         return [c[0] for c in checked]
+
+    def _vehicle_alert(self, aid: UUID, pass_id: str, cp: Checkpoint, plate: str, at: datetime,
+                       reason: str, policy: Policy, now: datetime) -> Alert:
+        grid = self.node(cp.grid_code)
+        return Alert.raise_alert(aid, AlertKind.VEHICLE, cp.code, pass_id, cp.grid_code,
+                                 grid.level, grid.responsible_worker, reason, at, policy, now,
+                                 plate=plate)
 
     def _raise_vehicle(self, aid: UUID, pass_id: str, cp: Checkpoint, plate: str,
                        at: datetime, reason: str, policy: Policy) -> UUID:
         now = self.clock()
-        grid = self.node(cp.grid_code)
-        alert = Alert.raise_alert(aid, AlertKind.VEHICLE, cp.code, pass_id, cp.grid_code,
-                                  grid.level, grid.responsible_worker, reason, at, policy, now,
-                                  plate=plate)
+        alert = self._vehicle_alert(aid, pass_id, cp, plate, at, reason, policy, now)
         self._save(alert, *self._tracked(alert, now))
         return aid
 
