@@ -126,6 +126,9 @@ class GridRollup(Projection):
         "CREATE INDEX IF NOT EXISTS gr_nodes_parent ON gr_nodes (parent_code)",
         "CREATE TABLE IF NOT EXISTS gr_households (household_id TEXT PRIMARY KEY, "
         "micro_grid TEXT NOT NULL, residents TEXT NOT NULL)",
+        # the households of a subtree, a page at a time (the API's households connection)
+        "CREATE INDEX IF NOT EXISTS gr_households_grid ON gr_households (micro_grid, "
+        "household_id)",
         "CREATE TABLE IF NOT EXISTS gr_staff (staff_id TEXT PRIMARY KEY, "
         "jurisdiction TEXT NOT NULL)",
     )
