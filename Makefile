@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean simulate
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[postgres,kafka,api,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[postgres,kafka,api,dev,sim]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -18,6 +18,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+simulate: $(STAMP)
+	$(BIN)/gridcore simulate 712 --out var/simulations/712
 
 bench: $(STAMP)
 	$(BIN)/python -m simulations.benchmarks.run $(BENCH)

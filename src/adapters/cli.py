@@ -192,3 +192,8 @@ from adapters.cli_serve import serve, token_cli  # noqa: E402
 
 cli.command()(serve)
 cli.add_typer(token_cli, name="token")
+
+# ---- gridcore simulate (sweep scenarios and staffing variants): adapters.cli_simulate -------
+from adapters.cli_simulate import simulate  # noqa: E402
+
+cli.command()(simulate)

@@ -1,0 +1,520 @@
+"""A sweep campaign (拉网式排查) as a discrete-time model of field work, driven through the real
+application.
+
+Time moves in steps of one hour from the campaign's start. The application launches the
+campaign and makes the plan (who checks which household, by which method); the model then
+plays the field: staff on shift work through their households (door visits with walking
+between buildings, phone calls), households with smartphones report in the micro-grid chat
+(those who do not by the deadline are phoned), a no-answer is retried hours later, staff fall
+ill (the application moves their open work to colleagues) and, once their own work is done,
+staff take households the plan could not place. Every attempt is recorded with the real
+``record_visit`` at the simulated time (the application's clock is the model's clock), so the
+findings (fever, close contacts, arrivals) open referrals and home observations through the
+findings process; households under observation order supplies, bought by the duty lead and
+dispatched to the zone's squad (配送到户).
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from uuid import UUID
+
+from gridcore.application import GridcoreApp
+from gridcore.assignment import Method
+from gridcore.delivery import Item
+from gridcore.errors import GridcoreError
+from gridcore.grid import GridNode
+from gridcore.staff import Role
+from gridcore.sweep import Arrival, Outcome
+
+SWEEP_START = datetime(2020, 2, 17, 8, 0, tzinfo=timezone(timedelta(hours=8)))
+
+
+class SimClock:
+    """The application's clock during a simulation: set by the model, never goes back."""
+
+    def __init__(self, start: datetime = SWEEP_START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, when: datetime) -> datetime:
+        self.now = max(self.now, when)
+        return self.now
+
+
+@dataclass(frozen=True)
+class Shift:
+    start_hour: int
+    hours: int
+
+
+DEFAULT_SHIFTS: dict[Role, Shift] = {
+    Role.GRID_WORKER: Shift(8, 10),
+    Role.OFFICIAL: Shift(9, 3),
+    Role.FAMILY_DOCTOR: Shift(9, 4),
+    Role.COMMUNITY_POLICE: Shift(9, 4),
+    Role.PARTY_MEMBER: Shift(9, 5),
+    Role.VOLUNTEER: Shift(9, 5),
+}
+
+
+@dataclass(frozen=True)
+class SweepParams:
+    """The field model's numbers (minutes per visit, shifts, rates)."""
+
+    round_no: int = 1
+    window_days: int = 3
+    horizon_days: int = 14
+    door_minutes: float = 12.0  # knock, temperature of each member, questions, the form
+    phone_minutes: float = 5.0
+    walk_minutes: float = 5.0  # between buildings
+    no_answer_door: float = 0.08
+    no_answer_phone: float = 0.10
+    retry_after_hours: int = 3
+    chat_report_share: float = 0.85  # of chat households, who self-report
+    chat_deadline_hours: int = 24  # then the silent ones are phoned
+    fever_rate: float = 0.002  # per resident checked
+    close_contact_rate: float = 0.003
+    arrival_rate: float = 0.006
+    illness_per_day: float = 0.0  # chance a staff member falls ill, each morning
+    deliveries: bool = True
+    shifts: dict[Role, Shift] = field(default_factory=lambda: dict(DEFAULT_SHIFTS))
+    seed: int = 1
+
+
+@dataclass
+class Task:
+    household_id: UUID
+    method: Method
+    grid: str
+    building: UUID | None
+    ready_at: datetime
+    attempts: int = 0
+
+
+@dataclass
+class StaffState:
+    staff_id: UUID
+    staff_no: str
+    role: Role
+    home_grids: set[str]
+    shift: Shift | None
+    queue: deque[Task] = field(default_factory=deque)
+    busy_until: datetime = SWEEP_START
+    last_building: UUID | None = None
+    busy_minutes: float = 0.0
+    shift_minutes: float = 0.0
+    visits: int = 0
+    ill_on: int | None = None
+
+
+@dataclass
+class ZoneResult:
+    code: str
+    households: int
+    covered_at_window: int
+    full_at_hours: float | None
+    plan_unplaced: int
+    plan_short_units: float
+    work_left_hours: float  # staff-hours of visits still to do at the window's end
+    reason: str
+
+
+@dataclass
+class SweepResult:
+    scope: str
+    campaign_id: UUID
+    start: datetime
+    window_hours: int
+    hours: int  # hours simulated
+    households: int
+    zones: dict[str, ZoneResult]
+    curve: dict[str, list[int]]  # zone -> covered households at the end of each hour
+    cover_time: dict[UUID, datetime]
+    staff: list[StaffState]
+    referrals: dict[str, int]
+    referrals_by_day: dict[int, dict[str, int]]
+    deliveries_by_day: dict[int, int]
+    dispatch_runs: int  # purchase-and-dispatch runs that went out
+    by_method: dict[str, int]
+    visits_recorded: int
+
+    @property
+    def covered(self) -> int:
+        return len(self.cover_time)
+
+    @property
+    def total_curve(self) -> list[int]:
+        return [sum(c[i] for c in self.curve.values()) for i in range(self.hours + 1)]
+
+    @property
+    def full_at_hours(self) -> float | None:
+        if self.covered < self.households:
+            return None
+        last = max(self.cover_time.values(), default=self.start)
+        return (last - self.start).total_seconds() / 3600
+
+    @property
+    def in_window(self) -> bool:
+        full = self.full_at_hours
+        return full is not None and full <= self.window_hours
+
+    def utilisation(self, roles: set[Role] | None = None) -> float:
+        chosen = [s for s in self.staff if roles is None or s.role in roles]
+        shift = sum(s.shift_minutes for s in chosen)
+        return sum(s.busy_minutes for s in chosen) / shift if shift else 0.0
+
+
+def _on_shift(s: StaffState, start: datetime, when: datetime) -> tuple[datetime, datetime]:
+    """The shift (start, end) of the day containing ``when``."""
+    assert s.shift is not None
+    day = (when.date() - start.date()).days
+    begin = start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
+        days=day, hours=s.shift.start_hour)
+    return begin, begin + timedelta(hours=s.shift.hours)
+
+
+def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
+              params: SweepParams | None = None) -> SweepResult:
+    """Launch the campaign of ``scope`` and play it hour by hour until every household is
+    covered or the horizon ends."""
+    p = params or SweepParams()
+    rng = random.Random(f"sweep:{p.seed}:{scope}")
+    start = clock.now
+    app.launch_campaign(scope, p.round_no, p.window_days, client_id=f"sim:{scope}:launch")
+    campaign = app.campaign_of(scope, p.round_no)
+    assignment = app.assignment(scope, p.round_no)
+    households = {h.id: h for h in app.households_in(scope)}
+    in_scope = set(campaign.households)
+    grids = app.micro_grids(scope)
+    home: dict[UUID, set[str]] = {}
+    for g in grids:
+        for sid in [g.responsible_worker, *g.squad]:
+            if sid is not None:
+                home.setdefault(sid, set()).add(g.code)
+    staff = {s.id: StaffState(s.id, s.staff_no, s.role, home.get(s.id, set()),
+                              p.shifts.get(s.role), busy_until=start)
+             for s in app.staff_in(scope)}
+    duty_leads = [s.staff_id for s in staff.values() if s.role is Role.DUTY_LEAD]
+    cover_time: dict[UUID, datetime] = {}
+    chat_due: dict[UUID, datetime] = {}
+    pool: dict[str, deque[Task]] = {g.code: deque() for g in grids}
+    visits = 0
+
+    def task(hid: UUID, method: Method, ready: datetime) -> Task:
+        h = households[hid]
+        return Task(hid, method, h.micro_grid, h.building_id, ready)
+
+    def place(t: Task) -> None:
+        """Give a task to the household's current owner in the plan, or the pool."""
+        owner = assignment.owner.get(t.household_id)
+        if owner is not None and owner in staff and staff[owner].ill_on is None:
+            staff[owner].queue.append(t)
+        else:
+            pool[t.grid].append(t)
+
+    # The plan: chat households wait for their self-report; the rest go to their owner.
+    ordered = sorted(in_scope, key=lambda h: (households[h].micro_grid,
+                                              str(households[h].building_id),
+                                              households[h].household_no))
+    for hid in ordered:
+        method = assignment.method.get(hid) or (
+            assignment.uncovered[hid].method if hid in assignment.uncovered else Method.DOOR)
+        if method is Method.CHAT:
+            if rng.random() < p.chat_report_share:
+                chat_due[hid] = start + timedelta(minutes=rng.uniform(0, 60 *
+                                                                        p.chat_deadline_hours))
+            else:
+                chat_due[hid] = start + timedelta(hours=p.chat_deadline_hours, seconds=1)
+        else:
+            place(task(hid, method, start))
+
+    def findings(hid: UUID, by: UUID | None, when: datetime) -> dict[str, object]:
+        out: dict[str, object] = {}
+        rids = list(households[hid].residents)
+        fever = {r: round(rng.uniform(37.4, 39.2), 1) for r in rids if rng.random() < p.fever_rate}
+        if fever:
+            out["temperatures"] = {**{r: 36.5 for r in rids}, **fever}
+        contacts = [r for r in rids if rng.random() < p.close_contact_rate]
+        if contacts:
+            out["close_contacts"] = contacts
+        arrivals = [Arrival(resident_id=r, origin="湖北省外 outside Hubei",
+                            arrived_on=(when - timedelta(days=rng.randint(1, 10))).date())
+                    for r in rids if rng.random() < p.arrival_rate]
+        if arrivals and by is not None:
+            out["arrivals"] = arrivals
+        return out
+
+    observed: set[UUID] = set()
+
+    def record(hid: UUID, method: Method, outcome: Outcome, by: UUID | None,
+               when: datetime, attempt: int) -> None:
+        nonlocal visits
+        extra = findings(hid, by, when) if outcome is Outcome.SEEN else {}
+        clock.set(when)  # a visit started just before the hour's end
+        app.record_visit(campaign.id, hid, method, outcome, by=by, visited_at=when,
+                         client_id=f"sim:{campaign.id}:{hid}:{attempt}", **extra)
+        visits += 1
+        if outcome is Outcome.SEEN:
+            cover_time.setdefault(hid, when)
+            if extra.get("close_contacts") or extra.get("arrivals") or extra.get("temperatures"):
+                observed.add(hid)
+
+    def off_duty(o: StaffState, now: datetime) -> bool:
+        if o.shift is None or o.ill_on is not None:
+            return True
+        begin, finish = _on_shift(o, start, now)
+        return not begin <= now < finish
+
+    def next_task(s: StaffState, now: datetime) -> Task | None:
+        """Own households first, then those the plan could not place (own zones first), then
+        the waiting households of colleagues who are off duty (the duty lead rebalances)."""
+        idle = [o.queue for o in sorted(staff.values(), key=lambda o: o.staff_no)
+                if o is not s and o.queue and off_duty(o, now)]
+        for q in (s.queue, *(pool[g] for g in sorted(s.home_grids)), *pool.values(), *idle):
+            for _ in range(len(q)):
+                t = q.popleft()
+                if t.household_id in cover_time:
+                    continue
+                if t.ready_at <= now:
+                    return t
+                q.append(t)
+        return None
+
+    def fall_ill(day: int) -> None:
+        nonlocal assignment
+        for s in sorted(staff.values(), key=lambda s: s.staff_no):
+            if p.illness_per_day and s.ill_on is None and s.shift is not None and \
+                    rng.random() < p.illness_per_day:
+                s.ill_on = day
+                app.set_staff_availability(s.staff_id, False, "生病 fell ill",
+                                           client_id=f"sim:{campaign.id}:ill:{s.staff_no}")
+                assignment = app.assignment(scope, p.round_no)
+                for t in s.queue:
+                    place(t)
+                s.queue.clear()
+
+    deliveries_by_day: dict[int, int] = {}
+    delivered_days: set[int] = set()
+    dispatched = 0
+
+    def deliver(day: int) -> None:
+        """Households under observation order supplies; the duty lead buys them in one batch
+        and the zones' squads take them to the door."""
+        nonlocal dispatched
+        if not observed or not p.deliveries or not duty_leads or day in delivered_days:
+            return
+        delivered_days.add(day)
+        for hid in sorted(observed, key=str):
+            app.place_order(hid, f"sim-{hid.hex[:12]}-{day}", [Item(name="生活物资包",
+                                                                    quantity=1)],
+                            client_id=f"sim:{campaign.id}:order:{hid}:{day}")
+            deliveries_by_day[day] = deliveries_by_day.get(day, 0) + 1
+        for community in sorted({c for c in _communities(app, scope)}):
+            try:
+                app.batch_purchase(community, duty_leads[0],
+                                   client_id=f"sim:{campaign.id}:buy:{community}:{day}")
+                app.dispatch_deliveries(community,
+                                        client_id=f"sim:{campaign.id}:send:{community}:{day}")
+                dispatched += 1
+            except GridcoreError:
+                continue
+
+    horizon = p.horizon_days * 24
+    curve: dict[str, list[int]] = {g.code: [0] for g in grids}
+    grid_of = {hid: households[hid].micro_grid for hid in in_scope}
+    at_window: dict[str, int] = {}
+    work_left: dict[str, float] = {}
+    hour = 0
+    while hour < horizon and len(cover_time) < len(in_scope):
+        now = start + timedelta(hours=hour)
+        end = now + timedelta(hours=1)
+        if (now - start).seconds == 0:  # each morning at the start time
+            day = (now - start).days
+            fall_ill(day)
+            if day:
+                deliver(day - 1)
+        clock.set(end)
+        # chat self-reports arriving in this hour; silent households are phoned after it
+        for hid, due in sorted(chat_due.items(), key=lambda i: (i[1], str(i[0]))):
+            if due >= end:
+                continue
+            del chat_due[hid]
+            if due <= start + timedelta(hours=p.chat_deadline_hours):
+                record(hid, Method.CHAT, Outcome.SEEN, None, due, 0)
+            else:
+                place(task(hid, Method.PHONE, due))
+        for s in sorted(staff.values(), key=lambda s: s.staff_no):
+            if s.shift is None or s.ill_on is not None:
+                continue
+            begin, finish = _on_shift(s, start, now)
+            if end <= begin or now >= finish:
+                continue
+            s.shift_minutes += (min(end, finish) - max(now, begin)).total_seconds() / 60
+            t0 = max(s.busy_until, now, begin)
+            while t0 < end:
+                t = next_task(s, t0)
+                if t is None:
+                    break
+                walk = p.walk_minutes if t.method is Method.DOOR and \
+                    t.building != s.last_building else 0.0
+                minutes = walk + (p.door_minutes if t.method is Method.DOOR
+                                  else p.phone_minutes)
+                if t0 + timedelta(minutes=minutes) > finish:
+                    s.queue.appendleft(t)
+                    break
+                t.attempts += 1
+                chance = p.no_answer_door if t.method is Method.DOOR else p.no_answer_phone
+                outcome = Outcome.NO_ANSWER if rng.random() < chance else Outcome.SEEN
+                when = t0 + timedelta(minutes=walk)
+                record(t.household_id, t.method, outcome, s.staff_id, when, t.attempts)
+                s.visits += 1
+                s.busy_minutes += minutes
+                if t.method is Method.DOOR:
+                    s.last_building = t.building
+                t0 += timedelta(minutes=minutes)
+                if outcome is Outcome.NO_ANSWER:
+                    t.ready_at = t0 + timedelta(hours=p.retry_after_hours)
+                    s.queue.append(t)
+            s.busy_until = max(s.busy_until, t0)
+        hour += 1
+        counts = _count(cover_time, grid_of, end)
+        for code in curve:
+            curve[code].append(counts.get(code, 0))
+        if hour == p.window_days * 24:
+            at_window = dict(counts)
+            work_left = _work_left(staff, pool, cover_time, chat_due, grid_of, p)
+    if not at_window:  # finished (or the horizon ended) within the window
+        at_window = _count(cover_time, grid_of, start + timedelta(days=p.window_days))
+        work_left = _work_left(staff, pool, cover_time, chat_due, grid_of, p) \
+            if hour < p.window_days * 24 else {}
+    app.tick(clock.now)
+    deliver((clock.now - start).days)
+    zones = _zones(app, scope, p, grids, grid_of, cover_time, at_window, work_left, start)
+    referrals, by_day = _referral_loads(app, households, in_scope, start)
+    coverage = app.campaign_coverage(campaign.id)
+    return SweepResult(scope, campaign.id, start, p.window_days * 24, hour, len(in_scope), zones,
+                       curve, cover_time, sorted(staff.values(), key=lambda s: s.staff_no),
+                       referrals, by_day, deliveries_by_day, dispatched, coverage.by_method,
+                       visits)
+
+
+def _communities(app: GridcoreApp, scope: str) -> set[str]:
+    return {g.parent_code for g in app.micro_grids(scope) if g.parent_code}
+
+
+def _count(cover_time: dict[UUID, datetime], grid_of: dict[UUID, str],
+           before: datetime) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for hid, t in cover_time.items():
+        if t < before:
+            counts[grid_of[hid]] = counts.get(grid_of[hid], 0) + 1
+    return counts
+
+
+def _work_left(staff: dict[UUID, StaffState], pool: dict[str, deque[Task]],
+               cover_time: dict[UUID, datetime], chat_due: dict[UUID, datetime],
+               grid_of: dict[UUID, str], p: SweepParams) -> dict[str, float]:
+    """Staff-hours of visits still to do per zone (a door visit with its walk, or a call)."""
+    left: dict[str, float] = {}
+    seen: set[UUID] = set()
+    for q in [*(s.queue for s in staff.values()), *pool.values()]:
+        for t in q:
+            if t.household_id in cover_time or t.household_id in seen:
+                continue
+            seen.add(t.household_id)
+            m = p.door_minutes + p.walk_minutes if t.method is Method.DOOR else p.phone_minutes
+            left[t.grid] = left.get(t.grid, 0.0) + m / 60
+    for hid in chat_due:
+        if hid not in cover_time and hid not in seen:
+            left[grid_of[hid]] = left.get(grid_of[hid], 0.0) + p.phone_minutes / 60
+    return left
+
+
+def _zones(app: GridcoreApp, scope: str, p: SweepParams, grids: list[GridNode],
+           grid_of: dict[UUID, str], cover_time: dict[UUID, datetime],
+           at_window: dict[str, int], work_left: dict[str, float],
+           start: datetime) -> dict[str, ZoneResult]:
+    plan = app.assignment(scope, p.round_no)
+    out = {}
+    for g in grids:
+        members = [h for h, z in grid_of.items() if z == g.code]
+        done = [cover_time[h] for h in members if h in cover_time]
+        full = (max(done) - start).total_seconds() / 3600 if len(done) == len(members) and \
+            done else (0.0 if not members else None)
+        unplaced = [u for u in plan.uncovered.values() if u.micro_grid == g.code]
+        short = round(sum(u.cost for u in unplaced), 2)
+        covered = at_window.get(g.code, 0)
+        left = round(work_left.get(g.code, 0.0), 1)
+        if covered >= len(members):
+            reason = ""
+        else:
+            reason = (f"capacity short: {len(members) - covered} households and {left} "
+                      "staff-hours of visits left at the window's end")
+            if unplaced:
+                reason += (f"; the plan could not place {len(unplaced)} households "
+                           f"({short} door-visit units over capacity)")
+        out[g.code] = ZoneResult(g.code, len(members), covered, full, len(unplaced), short,
+                                 left, reason)
+    return out
+
+
+def _referral_loads(app: GridcoreApp, households: dict[UUID, object], in_scope: set[UUID],
+                    start: datetime) -> tuple[dict[str, int], dict[int, dict[str, int]]]:
+    """Referrals opened for residents of the scope, from the application."""
+    total: dict[str, int] = {}
+    by_day: dict[int, dict[str, int]] = {}
+    for hid in sorted(in_scope, key=str):
+        for rid in households[hid].residents:  # type: ignore[attr-defined]
+            for ref in app.referrals_of(rid):
+                kind = ref.kind.value
+                total[kind] = total.get(kind, 0) + 1
+                day = (ref.created_on - start).days
+                by_day.setdefault(day, {})
+                by_day[day][kind] = by_day[day].get(kind, 0) + 1
+    return total, by_day
+
+
+# ---- output ----------------------------------------------------------------------------------
+
+def write_csv(result: SweepResult, out: Path, prefix: str = "") -> list[Path]:
+    """coverage.csv (per hour and zone), zones.csv, staff.csv, loads.csv."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+
+    def write(name: str, header: list[str], rows: list[list[object]]) -> None:
+        path = out / f"{prefix}{name}"
+        with path.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(rows)
+        paths.append(path)
+
+    write("coverage.csv", ["hour", "zone", "covered", "households"],
+          [[h, z, c[h], result.zones[z].households] for z, c in result.curve.items()
+           for h in range(len(c))]
+          + [[h, "total", v, result.households] for h, v in enumerate(result.total_curve)])
+    write("zones.csv", ["zone", "households", "covered_at_window", "full_at_hours",
+                        "plan_unplaced", "plan_short_units", "work_left_hours", "reason"],
+          [[z.code, z.households, z.covered_at_window,
+            "" if z.full_at_hours is None else round(z.full_at_hours, 2), z.plan_unplaced,
+            z.plan_short_units, z.work_left_hours, z.reason] for z in result.zones.values()])
+    write("staff.csv", ["staff_no", "role", "visits", "busy_hours", "shift_hours",
+                        "utilisation", "ill_on_day"],
+          [[s.staff_no, s.role.value, s.visits, round(s.busy_minutes / 60, 2),
+            round(s.shift_minutes / 60, 2),
+            round(s.busy_minutes / s.shift_minutes, 3) if s.shift_minutes else "",
+            "" if s.ill_on is None else s.ill_on] for s in result.staff])
+    days = sorted(set(result.referrals_by_day) | set(result.deliveries_by_day))
+    kinds = sorted(result.referrals)
+    write("loads.csv", ["day", *(f"referrals_{k}" for k in kinds), "deliveries_ordered"],
+          [[d, *(result.referrals_by_day.get(d, {}).get(k, 0) for k in kinds),
+            result.deliveries_by_day.get(d, 0)] for d in days])
+    return paths
