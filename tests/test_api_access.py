@@ -9,6 +9,7 @@ must match what the tree (as this test builds it) says lies in the caller's subt
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ class World:
     """household id -> micro-grid code"""
     staff: dict[str, UUID] = field(default_factory=dict)
     """staff number -> id"""
+    settings: ApiSettings | None = None
 
     def token(self, staff_no: str, hours: float = 1.0) -> str:
         return issue_token(SECRET, self.staff[staff_no], hours)
@@ -119,14 +121,19 @@ def serve_world(store: Path | dict[str, str], mode: Mode = Mode.DEVELOPMENT) -> 
     """Build the tree, keep its read models up in process and serve it."""
     app, clock, parents, households, staff = build_world(store)
     runner = Runner(app, all_projections()).start()
+    # the audit log of unmasked reads goes next to a file store (else a temporary file)
+    scratch = tempfile.TemporaryDirectory()
     try:
-        settings = ApiSettings(mode=mode, secret=SECRET)
+        folder = store.parent if isinstance(store, Path) else Path(scratch.name)
+        settings = ApiSettings(mode=mode, secret=SECRET,
+                               audit_file=str(folder / "api-audit.jsonl"))
         with running(create_app(app, runner, settings)) as base:
-            world = World(app, runner, clock, base, parents, households, staff)
+            world = World(app, runner, clock, base, parents, households, staff, settings)
             world.caught_up()
             yield world
     finally:
         runner.stop()
+        scratch.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,16 @@ from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 
 from graphql_api.auth import Caller, TokenError, bearer, read_token
 from graphql_api.context import Context
 from graphql_api.schema import build_schema
 from graphql_api.settings import ApiSettings, api_settings
+from graphql_api.web import mount_dashboard
 from gridcore.errors import NotFound
 
 
@@ -40,6 +43,24 @@ class GridcoreGraphQL(GraphQL[Context, None]):
             raise TokenError("The token names no staff member; ask for a new one.") from None
         return Caller(staff_id=member.id, role=member.role, jurisdiction=member.jurisdiction)
 
+    async def on_ws_connect(self, context: Context) -> None:
+        """A socket's token may come in its ``connection_init`` payload (browsers cannot set
+        headers on a websocket): ``{"Authorization": "Bearer <token>"}``. A bad one closes
+        the socket (4403)."""
+        if context.token_problem is not None:  # a bad token in the upgrade's header
+            raise ConnectionRejectionError()
+        params = context.connection_params or {}
+        raw = params.get("Authorization") or params.get("authorization")
+        if raw is None:
+            return
+        try:
+            token = bearer(str(raw))
+            if token is not None:
+                staff = read_token(self.settings.secret, token)
+                context.caller = await asyncio.to_thread(self._caller, staff)
+        except TokenError:
+            raise ConnectionRejectionError() from None
+
     async def get_context(self, request: Any, response: Any) -> Context:
         try:
             token = bearer(request.headers.get("authorization"))
@@ -49,7 +70,11 @@ class GridcoreGraphQL(GraphQL[Context, None]):
                 # The member's role and jurisdiction now (an event-store read: off the loop).
                 caller = await asyncio.to_thread(self._caller, staff)
         except TokenError as e:
-            raise HTTPException(401, str(e)) from None
+            if not isinstance(request, WebSocket):
+                raise HTTPException(401, str(e)) from None
+            # a socket is refused at its connection_init (on_ws_connect), with a close code
+            return Context(app=self.gridcore, runner=self.runner, views=self.runner.views,
+                           settings=self.settings, caller=None, token_problem=str(e))
         return Context(app=self.gridcore, runner=self.runner, views=self.runner.views,
                        settings=self.settings, caller=caller)
 
@@ -61,7 +86,8 @@ def create_app(app: Any, runner: Any, settings: ApiSettings | None = None) -> St
     async def healthz(request: Request) -> Response:
         return JSONResponse({"ok": True, "mode": settings.mode.value})
 
-    return Starlette(routes=[
+    return mount_dashboard(Starlette(routes=[
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz, methods=["GET"]),
-    ])
+    ]))

@@ -59,6 +59,6 @@ async def on_household(ctx: Context, household_id: str,
         nid = await asyncio.to_thread(work)
     except errors.GridcoreError as e:
         return problem_of(e)
-    ctx.loaders = loaders_for(ctx.views)  # what this request read before is stale now
+    ctx.loaders = loaders_for(ctx.views, ctx.app)  # what this request read before is stale now
     row = await ctx.loaders.household.load(hid)
     return Done(nid, Household.from_row(row) if row else None)

@@ -6,7 +6,18 @@ from enum import Enum
 
 import strawberry
 
-from gridcore import assignment, grid, staff, status, sweep
+from gridcore import (
+    alerts,
+    assignment,
+    delivery,
+    enterprise,
+    grid,
+    referral,
+    requests,
+    staff,
+    status,
+    sweep,
+)
 
 
 def _mirror(source: type[Enum], name: str, description: str) -> type[Enum]:
@@ -21,3 +32,17 @@ Level = _mirror(grid.Level, "Level", "网格层级 the level of a grid node")
 Role = _mirror(staff.Role, "Role", "角色 a staff member's role")
 VisitMethod = _mirror(assignment.Method, "VisitMethod", "排查方式 how a household was checked")
 VisitOutcome = _mirror(sweep.Outcome, "VisitOutcome", "排查结果 the outcome of a visit")
+ReferralKind = _mirror(referral.ReferralKind, "ReferralKind", "转介类型 where a resident is "
+                       "referred to")
+ReferralState = _mirror(referral.ReferralState, "ReferralState", "转介阶段 a referral's stage")
+DeliveryKind = _mirror(delivery.DeliveryKind, "DeliveryKind", "配送类型 a delivery's kind")
+DeliveryState = _mirror(delivery.DeliveryState, "DeliveryState", "配送状态 a delivery's state")
+Resumption = _mirror(enterprise.Resumption, "Resumption", "复工状态 an enterprise's resumption")
+RequestChannel = _mirror(requests.Channel, "RequestChannel", "诉求渠道 how a request came in")
+RequestCategory = _mirror(requests.Category, "RequestCategory", "诉求类别 what a request is "
+                          "about")
+RequestGrade = _mirror(requests.Grade, "RequestGrade", "紧急程度 a request's urgency")
+RequestStatus = _mirror(requests.RequestStatus, "RequestStatus", "办理状态 a request's status")
+AlertKind = _mirror(alerts.AlertKind, "AlertKind", "告警类型 what raised an alert")
+AlertState = _mirror(alerts.AlertState, "AlertState", "告警状态 an alert's state")
+AlertOutcome = _mirror(alerts.Outcome, "AlertOutcome", "处置结果 how an alert was resolved")

@@ -19,14 +19,30 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from graphql_api.alerts.mutations import AlertMutation
+from graphql_api.alerts.queries import AlertQuery
+from graphql_api.deliveries.mutations import DeliveryMutation
+from graphql_api.deliveries.queries import DeliveryQuery
+from graphql_api.enterprises.mutations import EnterpriseMutation
+from graphql_api.enterprises.queries import EnterpriseQuery
 from graphql_api.grid.queries import GridQuery
 from graphql_api.households.mutations import HouseholdMutation
 from graphql_api.households.queries import HouseholdQuery
+from graphql_api.referrals.mutations import ReferralMutation
+from graphql_api.referrals.queries import ReferralQuery
+from graphql_api.requests.mutations import RequestMutation
+from graphql_api.requests.queries import RequestQuery
 from graphql_api.settings import ApiSettings, Mode
+from graphql_api.staff.queries import StaffQuery
 from graphql_api.sweeps.mutations import SweepMutation
+from graphql_api.sync.mutations import SyncMutation
+from graphql_api.watch.subscriptions import Subscription
 
-Query = merge_types("Query", (GridQuery, HouseholdQuery))
-Mutation = merge_types("Mutation", (HouseholdMutation, SweepMutation))
+Query = merge_types("Query", (GridQuery, HouseholdQuery, ReferralQuery, DeliveryQuery,
+                              EnterpriseQuery, RequestQuery, AlertQuery, StaffQuery))
+Mutation = merge_types("Mutation", (HouseholdMutation, SweepMutation, RequestMutation,
+                                    AlertMutation, ReferralMutation, DeliveryMutation,
+                                    EnterpriseMutation, SyncMutation))
 
 
 def unexpected(error: GraphQLError) -> bool:
@@ -69,7 +85,8 @@ def build_schema(settings: ApiSettings | None = None) -> strawberry.Schema:
     ]
     if production:
         extensions += [DisableIntrospection, ProductionErrors]
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
+                             extensions=extensions)
 
 
 def sdl() -> str:

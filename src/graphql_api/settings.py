@@ -6,6 +6,8 @@ or ``production`` (GraphiQL and introspection off, unexpected errors masked).
 ``GRIDCORE_API_SECRET``: the key that signs bearer tokens. Required in production; in
 development a random one is kept in ``GRIDCORE_API_SECRET_FILE`` (default
 ``./var/api-secret``) so ``gridcore token issue`` and ``gridcore serve`` agree.
+``GRIDCORE_API_AUDIT_FILE``: the append-only audit log of unmasked personal fields read
+(default ``./var/api-audit.jsonl``; see ``graphql_api.privacy``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 
 DEFAULT_SECRET_FILE = "./var/api-secret"
+DEFAULT_AUDIT_FILE = "./var/api-audit.jsonl"
 
 
 class Mode(StrEnum):
@@ -38,6 +41,7 @@ class ApiSettings:
     max_aliases: int = 30
     max_tokens: int = 2000
     page_max: int = 100
+    audit_file: str = DEFAULT_AUDIT_FILE
 
     @property
     def production(self) -> bool:
@@ -82,4 +86,5 @@ def api_settings(environ: Mapping[str, str] | None = None) -> ApiSettings:
                             "random value, e.g. `python -c 'import secrets; "
                             "print(secrets.token_urlsafe(48))'`.")
     return ApiSettings(mode=mode, secret=secret,
-                       token_hours=float(environ.get("GRIDCORE_API_TOKEN_HOURS", "12")))
+                       token_hours=float(environ.get("GRIDCORE_API_TOKEN_HOURS", "12")),
+                       audit_file=environ.get("GRIDCORE_API_AUDIT_FILE", DEFAULT_AUDIT_FILE))

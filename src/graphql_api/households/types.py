@@ -13,13 +13,15 @@ from graphql_api import readmodel
 from graphql_api.context import Context
 from graphql_api.enums import Health, Measure, TagKind
 from graphql_api.grid.types import GridNode, decode_cursor, encode_cursor
+from graphql_api.privacy import id_number_for, phone_for
 from graphql_api.scope import node_visible
 from gridcore import status
 
 CURSOR_KIND = "household"
 
 
-@strawberry.type(description="居民 one resident's status (no personal data).")
+@strawberry.type(description="居民 one resident's status; the phone and ID number are masked "
+                             "unless your role may see them.")
 class Resident:
     id: strawberry.ID
     health: Health
@@ -27,14 +29,38 @@ class Resident:
     measure: Measure
     measure_label: str
     tags: list[TagKind]
+    household_key: strawberry.Private[str | None] = None
+    """The household the resident belongs to now (None in a past status)."""
 
     @classmethod
-    def of(cls, rid: str, health: str, measure: str, tags: list[str] | tuple[str, ...]
-           ) -> Resident:
+    def of(cls, rid: str, health: str, measure: str, tags: list[str] | tuple[str, ...],
+           household: str | None = None) -> Resident:
         return cls(id=strawberry.ID(rid), health=Health(health),
                    health_label=status.Health(health).label, measure=Measure(measure),
                    measure_label=status.Measure(measure).label,
-                   tags=[TagKind(t) for t in tags])
+                   tags=[TagKind(t) for t in tags], household_key=household)
+
+    async def _identity(self, info: Info[Context, None]) -> Any:
+        if self.household_key is None or info.context.caller is None:
+            return None
+        found = await info.context.loaders.identities.load(self.household_key)
+        return found.get(str(self.id))
+
+    @strawberry.field(description="手机号 the phone: whole for roles that call residents (each "
+                                  "such read is audited), masked (138****1234) for others; "
+                                  "null in a past status.")
+    async def phone(self, info: Info[Context, None]) -> str | None:
+        identity = await self._identity(info)
+        return phone_for(info.context.caller, info.context.audit,
+                         identity.phone if identity else None, "Resident.phone", str(self.id))
+
+    @strawberry.field(description="身份证号 the ID number: whole for officials, community police "
+                                  "and family doctors (audited), masked for others.")
+    async def id_number(self, info: Info[Context, None]) -> str | None:
+        identity = await self._identity(info)
+        return id_number_for(info.context.caller, info.context.audit,
+                             identity.id_number if identity else None, "Resident.idNumber",
+                             str(self.id))
 
 
 @strawberry.type(description="A household as it was at a past time.")
@@ -76,8 +102,8 @@ class Household:
     @classmethod
     def from_row(cls, row: readmodel.HouseholdRow) -> Household:
         return cls(id=strawberry.ID(row.household_id), micro_grid_code=row.micro_grid,
-                   residents=[Resident.of(r.resident_id, r.health, r.measure, r.tags)
-                              for r in row.residents])
+                   residents=[Resident.of(r.resident_id, r.health, r.measure, r.tags,
+                                          row.household_id) for r in row.residents])
 
     @strawberry.field(description="The micro-grid the household is in now.")
     async def micro_grid(self, info: Info[Context, None]) -> GridNode | None:

@@ -1,0 +1,106 @@
+"""Enterprises resuming work (复工复产): review a filing, inspect, close a rectification. Each
+acts as the signed-in staff member (the enterprise's specialist, or a role the domain lets
+act) on an enterprise located in their jurisdiction (one elsewhere is answered as if it did
+not exist), is applied once per ``clientId`` and returns the enterprise, or typed problems."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Annotated, Any
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api import boards
+from graphql_api.context import Context
+from graphql_api.enterprises.types import Enterprise
+from graphql_api.errors import (
+    CommandRejected,
+    ConflictProblem,
+    ForbiddenTransitionProblem,
+    InvalidInputProblem,
+    NotFoundProblem,
+    NotPermittedProblem,
+    not_signed_in,
+    problem_of,
+)
+from graphql_api.households.queries import canonical
+from graphql_api.scope import node_visible
+from gridcore import errors
+
+ClientId = Annotated[str | None, strawberry.argument(
+    description="The device's id for this command: a retry is applied once.")]
+
+
+@strawberry.type(description="The enterprise's new state (or the state a retried clientId "
+                             "left).")
+class EnterpriseUpdated:
+    notification_id: int | None
+    enterprise: Enterprise | None
+
+
+EnterpriseResult = Annotated[
+    EnterpriseUpdated | NotFoundProblem | NotPermittedProblem | InvalidInputProblem
+    | ForbiddenTransitionProblem | ConflictProblem | CommandRejected,
+    strawberry.union("EnterpriseResult"),
+]
+
+
+@strawberry.input(description="One checklist item's result (洗手, 开会间距, 就餐...).")
+class InspectionItemInput:
+    item: str
+    passed: bool
+
+
+async def _on_enterprise(ctx: Context, raw: str,
+                         command: Callable[[Any, UUID, UUID], int | None]) -> Any:
+    if ctx.caller is None:
+        return not_signed_in()
+    eid = canonical(raw)
+    row = boards.enterprise_by_id(ctx.views, eid) if eid else None
+    if eid is None or row is None or not await node_visible(ctx, row.location):
+        return NotFoundProblem(code=errors.NotFound.code, problem=f"No enterprise {raw[:60]}.",
+                               remedy="Check it on the board (enterprises).")
+    by = ctx.caller.staff_id
+
+    def work() -> int | None:
+        nid = command(ctx.app, UUID(eid), by)
+        ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0)
+        return nid
+
+    try:
+        nid = await asyncio.to_thread(work)
+    except errors.GridcoreError as e:
+        return problem_of(e)
+    row = boards.enterprise_by_id(ctx.views, eid)
+    return EnterpriseUpdated(notification_id=nid,
+                             enterprise=Enterprise.from_row(row) if row else None)
+
+
+@strawberry.type
+class EnterpriseMutation:
+    @strawberry.mutation(description="复工审核 approve a resumption filing, or send it back with "
+                                     "reasons.")
+    async def review_resumption(self, info: Info[Context, None], id: strawberry.ID,
+                                approved: bool, reasons: list[str] | None = None,
+                                client_id: ClientId = None) -> EnterpriseResult:
+        return await _on_enterprise(info.context, id, lambda app, eid, by: (
+            app.review_resumption(eid, by, approved, reasons or [], client_id=client_id)))
+
+    @strawberry.mutation(description="检查 an inspection round: a failed item opens a "
+                                     "rectification (整改), a passed one closes it.")
+    async def inspect_enterprise(self, info: Info[Context, None], id: strawberry.ID,
+                                 results: list[InspectionItemInput], note: str = "",
+                                 client_id: ClientId = None) -> EnterpriseResult:
+        found = {r.item: r.passed for r in results}
+        return await _on_enterprise(info.context, id, lambda app, eid, by: (
+            app.inspect_enterprise(eid, by, found, note, client_id=client_id)))
+
+    @strawberry.mutation(description="整改复查 re-inspect one rectified item and close it.")
+    async def close_rectification(self, info: Info[Context, None], id: strawberry.ID,
+                                  item: str, note: str = "",
+                                  client_id: ClientId = None) -> EnterpriseResult:
+        return await _on_enterprise(info.context, id, lambda app, eid, by: (
+            app.close_rectification(eid, item, by, note, client_id=client_id)))

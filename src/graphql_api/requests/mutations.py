@@ -1,0 +1,203 @@
+"""Mutations of residents' requests.
+
+``fileRequest`` needs no token: a resident files with a phone, an address and the micro-grid
+or community concerned, and gets the public reference to follow it with (``myRequest``).
+A signed-in staff member may instead file for a registered household of their jurisdiction
+(a hotline call). ``rateRequest`` and ``reopenRequest`` are the resident's too (by
+reference); ``assignRequest`` and ``resolveRequest`` are staff's (the level that owns the
+request acts on it). Each returns a union of its success and
+typed problems; a filing retried with its ``clientId`` is applied once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api.context import Context
+from graphql_api.enums import RequestCategory, RequestChannel, RequestGrade, RequestStatus
+from graphql_api.errors import (
+    CommandRejected,
+    ConflictProblem,
+    ForbiddenTransitionProblem,
+    InvalidInputProblem,
+    NotFoundProblem,
+    NotPermittedProblem,
+    no_household,
+    not_signed_in,
+    problem_of,
+)
+from graphql_api.households.queries import canonical
+from graphql_api.requests.types import MyRequest
+from graphql_api.scope import household_visible, node_visible
+from gridcore import errors
+
+RequestProblems = (NotFoundProblem | NotPermittedProblem | InvalidInputProblem
+                   | ForbiddenTransitionProblem | ConflictProblem | CommandRejected)
+
+
+@strawberry.input(description="A request: a resident gives phone, address and gridCode; a staff "
+                              "member filing for a registered household gives householdId.")
+class FileRequestInput:
+    category: RequestCategory
+    text: str = strawberry.field(description="What is asked (2-2000 characters).")
+    grade: RequestGrade = RequestGrade.NORMAL  # type: ignore[attr-defined]
+    channel: RequestChannel = RequestChannel.ONLINE  # type: ignore[attr-defined]
+    phone: str | None = None
+    address: str | None = strawberry.field(default=None, description="门牌 the address.")
+    grid_code: str | None = strawberry.field(
+        default=None, description="The micro-grid or community (社区) concerned.")
+    household_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Staff only: a registered household of your jurisdiction.")
+    resident_id: strawberry.ID | None = None
+    client_id: str | None = strawberry.field(
+        default=None, description="The device's id for this filing: a retry is applied once.")
+
+
+@strawberry.type(description="已受理 the request was filed; keep the reference to follow it.")
+class RequestFiled:
+    reference: str
+    number: str
+    status: RequestStatus
+    deadline: datetime | None
+
+
+FileRequestResult = Annotated[RequestFiled | RequestProblems,
+                              strawberry.union("FileRequestResult")]
+
+
+@strawberry.type(description="The request's new state.")
+class RequestUpdated:
+    notification_id: int | None
+    request: MyRequest
+
+
+RequestResult = Annotated[RequestUpdated | RequestProblems, strawberry.union("RequestResult")]
+
+
+def _bad(problem: str, remedy: str) -> InvalidInputProblem:
+    return InvalidInputProblem(code=errors.InvalidInput.code, problem=problem, remedy=remedy)
+
+
+async def _run(ctx: Context, work: Callable[[], Any]) -> Any:
+    """Run a command off the loop, then catch the read models up to the log's end."""
+    def run() -> Any:
+        result = work()
+        ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0)
+        return result
+    return await asyncio.to_thread(run)
+
+
+@strawberry.type
+class RequestMutation:
+    @strawberry.mutation(description="诉求受理 file a request (no token needed for residents).")
+    async def file_request(self, info: Info[Context, None],
+                           input: FileRequestInput) -> FileRequestResult:
+        ctx = info.context
+        household = resident = None
+        if input.household_id is not None or input.resident_id is not None:
+            if ctx.caller is None:
+                return NotPermittedProblem(
+                    code=errors.NotPermitted.code,
+                    problem="Only staff file for a registered household.",
+                    remedy="File with your phone, address and the micro-grid or community "
+                           "(gridCode) concerned.")
+            hid = canonical(input.household_id or "")
+            if hid is None or not await household_visible(ctx, hid):
+                return no_household((input.household_id or "")[:60])
+            household = UUID(hid)
+            if input.resident_id is not None:
+                rid = canonical(input.resident_id)
+                if rid is None:
+                    return _bad(f"{input.resident_id[:60]!r} is not a resident id.",
+                                "Give the resident's id as the API returned it.")
+                resident = UUID(rid)
+        try:
+            filing = await _run(ctx, lambda: ctx.app.file_request(
+                input.channel.value, input.category.value, input.grade.value, input.text,
+                household=household, resident=resident, phone=input.phone,
+                address=input.address, grid=input.grid_code, client_id=input.client_id))
+            found = await asyncio.to_thread(ctx.app.request, filing.request_id)
+        except errors.GridcoreError as e:
+            return problem_of(e)
+        return RequestFiled(reference=filing.reference, number=found.number,
+                            status=RequestStatus(found.status.value), deadline=found.deadline)
+
+    @strawberry.mutation(description="评价 rate the reply to your request from 1 to 5 (by its "
+                                     "reference; no token needed), which closes it.")
+    async def rate_request(self, info: Info[Context, None], reference: str,
+                           rating: int) -> RequestResult:
+        ctx = info.context
+        try:
+            nid = await _run(ctx, lambda: ctx.app.rate_request(reference[:40], rating))
+            found = await asyncio.to_thread(ctx.app.request_by_reference, reference[:40])
+        except errors.GridcoreError as e:
+            return problem_of(e)
+        return RequestUpdated(notification_id=nid, request=MyRequest.of(found))
+
+    @strawberry.mutation(description="重新办理 reopen your rated request with a reason (by its "
+                                     "reference; no token needed): it awaits action again.")
+    async def reopen_request(self, info: Info[Context, None], reference: str,
+                             reason: str) -> RequestResult:
+        ctx = info.context
+        try:
+            nid = await _run(ctx, lambda: ctx.app.reopen_request(reference[:40], reason))
+            found = await asyncio.to_thread(ctx.app.request_by_reference, reference[:40])
+        except errors.GridcoreError as e:
+            return problem_of(e)
+        return RequestUpdated(notification_id=nid, request=MyRequest.of(found))
+
+    @strawberry.mutation(description="答复 answer a request your level owns; the resident then "
+                                     "rates it.")
+    async def resolve_request(self, info: Info[Context, None], id: strawberry.ID,
+                              reply: str) -> RequestResult:
+        ctx = info.context
+        return await _on_request(ctx, id, lambda app, rid, by: app.resolve_request(
+            rid, by, reply))
+
+    @strawberry.mutation(description="派单 give a request your level owns to an available "
+                                     "colleague of that level or below.")
+    async def assign_request(self, info: Info[Context, None], id: strawberry.ID,
+                             staff_id: strawberry.ID) -> RequestResult:
+        ctx = info.context
+        sid = canonical(staff_id)
+        jurisdiction = await ctx.loaders.staff_jurisdiction.load(sid) if sid else None
+        if sid is None or jurisdiction is None or not await node_visible(ctx, jurisdiction):
+            return NotFoundProblem(code=errors.NotFound.code,
+                                   problem=f"No staff member {staff_id[:60]} in your "
+                                           "jurisdiction.",
+                                   remedy="Choose a colleague from `staff`.")
+        return await _on_request(ctx, id, lambda app, rid, by: app.assign_request(
+            rid, UUID(sid)))
+
+
+async def _on_request(ctx: Context, raw: str,
+                      command: Callable[[Any, UUID, UUID], int | None]) -> Any:
+    """Run a staff command on a request filed in the caller's jurisdiction (one filed
+    elsewhere is answered as if it did not exist)."""
+    if ctx.caller is None:
+        return not_signed_in()
+    rid = canonical(raw)
+    missing = NotFoundProblem(code=errors.NotFound.code, problem=f"No request {raw[:60]}.",
+                              remedy="Check the request id on the board (requests).")
+    if rid is None:
+        return missing
+    try:
+        found = await asyncio.to_thread(ctx.app.request, UUID(rid))
+    except errors.NotFound:
+        return missing
+    if not await node_visible(ctx, found.community):
+        return missing
+    by = ctx.caller.staff_id
+    try:
+        nid = await _run(ctx, lambda: command(ctx.app, UUID(rid), by))
+        found = await asyncio.to_thread(ctx.app.request, UUID(rid))
+    except errors.GridcoreError as e:
+        return problem_of(e)
+    return RequestUpdated(notification_id=nid, request=MyRequest.of(found))

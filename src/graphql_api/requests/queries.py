@@ -1,0 +1,60 @@
+"""Queries of residents' requests: the board (staff, within their jurisdiction), one request
+by its public reference (anyone holding it, no token needed) and the public statistics (no
+token needed)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api.context import Context
+from graphql_api.enums import RequestGrade
+from graphql_api.requests.types import MyRequest, RequestStatistics, RequestSummary
+from graphql_api.scope import ScopeArg, scope_of
+from gridcore import errors
+from projections import requests_board
+
+
+@strawberry.type
+class RequestQuery:
+    @strawberry.field(description="诉求 requests filed in the communities of a subtree that await "
+                                  "action: overdue-at-the-city first, then by deadline.")
+    async def requests(self, info: Info[Context, None],
+                       scope: ScopeArg = None,
+                       grade: RequestGrade | None = None, escalated_only: bool = False,
+                       first: int = 50) -> list[RequestSummary]:
+        ctx = info.context
+        code = await scope_of(ctx, scope)
+        if code is None:
+            return []
+        first = max(0, min(first, ctx.settings.page_max))
+        if escalated_only:
+            rows = requests_board.escalated(ctx.views, True, code)
+            rows = [r for r in rows if grade is None or r.grade.value == grade.value]
+        else:
+            rows = requests_board.board(ctx.views, grade=grade.value if grade else None,
+                                        scope_code=code)
+        return [RequestSummary.from_row(r) for r in rows[:first]]
+
+    @strawberry.field(description="我的诉求 a request followed with the reference given at filing "
+                                  "(no token needed); null when no request has it.")
+    async def my_request(self, info: Info[Context, None], reference: str) -> MyRequest | None:
+        app = info.context.app
+        try:
+            found = await asyncio.to_thread(app.request_by_reference, reference[:40])
+        except errors.GridcoreError:
+            return None
+        return MyRequest.of(found)
+
+    @strawberry.field(description="督办 public statistics of the requests filed under a community "
+                                  "or a level above it (no token needed); null for an unknown "
+                                  "node or a micro-grid.")
+    def request_statistics(self, info: Info[Context, None],
+                           scope: str) -> RequestStatistics | None:
+        try:
+            stats = requests_board.public_statistics(info.context.views, scope[:40])
+        except errors.GridcoreError:
+            return None
+        return RequestStatistics.of(scope, stats)

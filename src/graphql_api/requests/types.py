@@ -1,0 +1,139 @@
+"""Residents' requests (群众诉求): the board staff work from, what a resident sees of their own
+request (by its public reference), and the public statistics of the supervision channel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api.context import Context
+from graphql_api.enums import (
+    Level,
+    RequestCategory,
+    RequestChannel,
+    RequestGrade,
+    RequestStatus,
+)
+from graphql_api.grid.types import GridNode
+from gridcore import grid, requests
+from projections.requests_board import BoardRow
+
+
+def _level(lv: grid.Level) -> Level:
+    return Level(lv.name.lower())
+
+
+@strawberry.type(description="诉求 a request awaiting action, as the board shows it (what the "
+                             "resident wrote and their contact are not shown).")
+class RequestSummary:
+    id: strawberry.ID
+    number: str
+    community_code: str
+    owner_code: str
+    level: Level
+    level_label: str
+    channel: RequestChannel
+    category: RequestCategory
+    category_label: str
+    grade: RequestGrade
+    grade_label: str
+    status: RequestStatus
+    status_label: str
+    filed_at: datetime
+    deadline: datetime | None = strawberry.field(
+        description="Null once the city missed its deadline (none runs after).")
+    escalations: int
+    assignee_id: strawberry.ID | None
+
+    @classmethod
+    def from_row(cls, r: BoardRow) -> RequestSummary:
+        return cls(id=strawberry.ID(str(r.request_id)), number=r.number,
+                   community_code=r.community, owner_code=r.owner_code, level=_level(r.level),
+                   level_label=r.level.label, channel=RequestChannel(r.channel.value),
+                   category=RequestCategory(r.category.value), category_label=r.category.label,
+                   grade=RequestGrade(r.grade.value), grade_label=r.grade.label,
+                   status=RequestStatus(r.status.value), status_label=r.status.label,
+                   filed_at=r.filed_at, deadline=r.deadline, escalations=r.escalations,
+                   assignee_id=strawberry.ID(str(r.assignee)) if r.assignee else None)
+
+    @strawberry.field(description="The level that owns it now.")
+    async def owner(self, info: Info[Context, None]) -> GridNode | None:
+        row = await info.context.loaders.node.load(self.owner_code)
+        return GridNode.from_row(row) if row else None
+
+
+@strawberry.type(description="我的诉求 your request as you follow it with its reference: where "
+                             "it stands and the reply (no other person's data).")
+class MyRequest:
+    reference: str
+    number: str
+    category: RequestCategory
+    category_label: str
+    grade: RequestGrade
+    grade_label: str
+    status: RequestStatus
+    status_label: str
+    level_label: str = strawberry.field(description="Who handles it now (社区/街道/区/市).")
+    filed_at: datetime
+    deadline: datetime | None
+    escalations: int
+    reply: str | None = strawberry.field(description="The answer, once resolved.")
+    answered_on_time: bool | None
+    rating: int | None
+
+    @classmethod
+    def of(cls, r: requests.ResidentRequest) -> MyRequest:
+        reply = r.reply.text if r.reply is not None and not r.reply.erased else None
+        return cls(reference=r.reference, number=r.number,
+                   category=RequestCategory(r.category.value), category_label=r.category.label,
+                   grade=RequestGrade(r.grade.value), grade_label=r.grade.label,
+                   status=RequestStatus(r.status.value), status_label=r.status.label,
+                   level_label=r.level.label, filed_at=r.created_on, deadline=r.deadline,
+                   escalations=r.escalations, reply=reply, answered_on_time=r.on_time,
+                   rating=r.rating)
+
+
+@strawberry.type(description="A count under one key (a category, grade, status or level).")
+class KeyCount:
+    key: str
+    label: str
+    count: int
+
+
+def _counts(counts: dict[Enum, int] | dict[str, int]) -> list[KeyCount]:
+    out = []
+    for key, n in counts.items():
+        if isinstance(key, Enum):
+            out.append(KeyCount(key=str(key.value), label=getattr(key, "label", str(key.value)),
+                                count=n))
+        else:
+            out.append(KeyCount(key=key, label=grid.Level[key.upper()].label, count=n))
+    return out
+
+
+@strawberry.type(description="督办 public statistics of the requests filed under a node: counts "
+                             "only, no names, phones, addresses or texts.")
+class RequestStatistics:
+    scope_code: str
+    total: int
+    by_category: list[KeyCount]
+    by_grade: list[KeyCount]
+    by_status: list[KeyCount]
+    by_level: list[KeyCount]
+    escalated: int
+    resolved: int
+    resolved_on_time: int
+    on_time_share: float | None
+    ratings: int
+    average_rating: float | None
+
+    @classmethod
+    def of(cls, scope: str, s: requests.RequestStatistics) -> RequestStatistics:
+        return cls(scope_code=scope, total=s.total, by_category=_counts(s.by_category),
+                   by_grade=_counts(s.by_grade), by_status=_counts(s.by_status),
+                   by_level=_counts(s.by_level), escalated=s.escalated, resolved=s.resolved,
+                   resolved_on_time=s.resolved_on_time, on_time_share=s.on_time_share,
+                   ratings=s.ratings, average_rating=s.average_rating)

@@ -1,0 +1,54 @@
+"""Staff members of a jurisdiction and their sweep workload. The phone is a personal field:
+masked unless the caller's role may see it, and audited when served whole."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api.context import Context
+from graphql_api.enums import Role
+from graphql_api.grid.queries import WorkloadDay
+from graphql_api.grid.types import GridNode
+from graphql_api.privacy import phone_for
+from gridcore import staff as staff_domain
+
+
+@strawberry.type(description="工作人员 a staff member of your jurisdiction.")
+class StaffMember:
+    id: strawberry.ID
+    staff_no: str
+    role: Role
+    role_label: str
+    jurisdiction_code: str
+    available: bool
+    daily_capacity: int
+    _phone: strawberry.Private[str | None]
+
+    @classmethod
+    def of(cls, member: staff_domain.StaffMember) -> StaffMember:
+        return cls(id=strawberry.ID(str(member.id)), staff_no=member.staff_no,
+                   role=Role(member.role.value), role_label=member.role.label,
+                   jurisdiction_code=member.jurisdiction, available=member.available,
+                   daily_capacity=member.daily_capacity, _phone=member.phone)
+
+    @strawberry.field(description="手机号 the phone: whole for roles that call people "
+                                  "(officials, duty leads, grid workers, doctors, police; each "
+                                  "such read is audited), masked (138****1234) for others.")
+    def phone(self, info: Info[Context, None]) -> str | None:
+        ctx = info.context
+        return phone_for(ctx.caller, ctx.audit, self._phone, "StaffMember.phone", str(self.id))
+
+    @strawberry.field(description="The node of their jurisdiction.")
+    async def jurisdiction(self, info: Info[Context, None]) -> GridNode | None:
+        row = await info.context.loaders.node.load(self.jurisdiction_code)
+        return GridNode.from_row(row) if row else None
+
+    @strawberry.field(description="工作量 their sweep workload per day with any change.")
+    async def workload(self, info: Info[Context, None]) -> list[WorkloadDay]:
+        days = await info.context.loaders.workload.load(str(self.id))
+        return [WorkloadDay(day=date.fromisoformat(d["day"]), assigned=d["assigned"],
+                            done=d["done"], open=d["open"], newly_assigned=d["newly_assigned"],
+                            moved_away=d["moved_away"]) for d in days]

@@ -1,0 +1,151 @@
+"""Following the event log for subscriptions: new alerts, escalations and overdue items, each
+with the grid node it lies at, delivered only to a caller whose jurisdiction holds that node.
+
+Each subscription follows the log from its start position in a thread of its own
+(``adapters.polling.subscribe``: polling on SQLite, LISTEN/NOTIFY on PostgreSQL), decodes the
+events it watches with the projections' lean decoder (no sealed value is opened), waits for
+the read models to apply each one (``runner.wait``) and finds where the item lies from them:
+
+- an alert: its camera's or checkpoint's grid (``alb_alerts``);
+- a referral: its household's micro-grid (``rp_referral`` x ``gr_households``);
+- a request: its community (``req_requests``);
+- a delivery: its recipient (household micro-grid, enterprise location or desk scope);
+- a rectification: its enterprise's location (``ent_enterprises``).
+
+Items are handed to the subscriber's event loop with ``call_soon_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from graphql_api import readmodel
+from gridcore.alerts import Alert
+from gridcore.delivery import Delivery
+from gridcore.enterprise import Enterprise
+from gridcore.referral import Referral
+from gridcore.requests import ResidentRequest
+from projections.decode import LeanDecoder
+
+
+class Stream(StrEnum):
+    ALERTS = "alerts"
+    ESCALATIONS = "escalations"
+    OVERDUE = "overdue"
+
+
+class Subject(StrEnum):
+    ALERT = "alert"
+    REFERRAL = "referral"
+    REQUEST = "request"
+    DELIVERY = "delivery"
+    RECTIFICATION = "rectification"
+
+
+STREAMS: dict[type, tuple[Stream, Subject]] = {
+    Alert.Raised: (Stream.ALERTS, Subject.ALERT),
+    Alert.Escalated: (Stream.ESCALATIONS, Subject.ALERT),
+    Referral.Escalated: (Stream.ESCALATIONS, Subject.REFERRAL),
+    ResidentRequest.Escalated: (Stream.ESCALATIONS, Subject.REQUEST),
+    Alert.DeadlineMissed: (Stream.OVERDUE, Subject.ALERT),
+    Referral.BecameOverdue: (Stream.OVERDUE, Subject.REFERRAL),
+    ResidentRequest.DeadlineMissed: (Stream.OVERDUE, Subject.REQUEST),
+    Delivery.Overdue: (Stream.OVERDUE, Subject.DELIVERY),
+    Enterprise.RectificationOverdue: (Stream.OVERDUE, Subject.RECTIFICATION),
+}
+
+PLACE_SQL: dict[Subject, str] = {
+    Subject.ALERT: "SELECT grid_code FROM alb_alerts WHERE alert_id = ?",
+    Subject.REFERRAL: "SELECT h.micro_grid FROM rp_referral r JOIN gr_households h "
+                      "ON h.household_id = r.household_id WHERE r.referral_id = ?",
+    Subject.REQUEST: "SELECT community FROM req_requests WHERE request_id = ?",
+    Subject.DELIVERY: "SELECT COALESCE(h.micro_grid, e.location, d.desk) FROM dlv_deliveries d "
+                      "LEFT JOIN dlv_households h ON h.household_id = d.household_id "
+                      "LEFT JOIN ent_enterprises e ON e.enterprise_id = d.enterprise_id "
+                      "WHERE d.delivery_id = ?",
+    Subject.RECTIFICATION: "SELECT location FROM ent_enterprises WHERE enterprise_id = ?",
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One watched event, where it lies, and what a subscriber is told of it (codes, ids,
+    times: nothing personal)."""
+
+    stream: Stream
+    subject: Subject
+    notification_id: int
+    subject_id: str
+    place: str
+    at: datetime
+    event: Any
+
+
+def topics_of(streams: set[Stream]) -> list[str]:
+    return sorted(get_topic(cls) for cls, (s, _) in STREAMS.items() if s in streams)
+
+
+def place_of(views: Any, subject: Subject, subject_id: str, event: Any) -> str | None:
+    if isinstance(event, Alert.Raised):
+        return str(event.grid_code)
+    found = views.query(PLACE_SQL[subject], (subject_id,))
+    return str(found[0][0]) if found and found[0][0] is not None else None
+
+
+class Follower:
+    """Follows the log after ``after`` in a daemon thread; hands each item of ``streams``
+    whose place lies under ``jurisdiction`` to ``deliver`` (``None`` when it stops)."""
+
+    def __init__(self, app: Any, runner: Any, views: Any, jurisdiction: str,
+                 streams: set[Stream], after: int,
+                 deliver: Callable[[Item | None], None]) -> None:
+        from adapters.polling import subscribe
+
+        self.app, self.runner, self.views = app, runner, views
+        self.jurisdiction, self.streams, self.deliver = jurisdiction, streams, deliver
+        self.decoder = LeanDecoder(app.mapper)
+        self.subscription = subscribe(app.recorder, gt=after, topics=topics_of(streams))
+        self._stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="api-watch", daemon=True)
+
+    def start(self) -> Follower:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.subscription.stop()
+
+    def _run(self) -> None:
+        try:
+            for n in self.subscription:
+                if self._stopped.is_set():
+                    break
+                item = self._item(n)
+                if item is not None:
+                    self.deliver(item)
+        finally:
+            self.subscription.stop()
+            self.deliver(None)
+
+    def _item(self, n: Any) -> Item | None:
+        [(nid, _, event)] = self.decoder.decode_all(
+            [(n.id, n.originator_id, n.originator_version, n.topic, n.state)])
+        kind = STREAMS.get(type(event))
+        if kind is None or kind[0] not in self.streams:
+            return None
+        self.runner.wait(nid)  # the read models know where it lies
+        sid = str(event.originator_id)
+        place = place_of(self.views, kind[1], sid, event)
+        if place is None:
+            return None
+        if self.jurisdiction not in readmodel.chains(self.views, [place])[place]:
+            return None
+        return Item(kind[0], kind[1], int(nid), sid, place, event.timestamp, event)
