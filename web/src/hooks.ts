@@ -1,0 +1,66 @@
+import { useCallback, useEffect, useState } from "preact/hooks";
+import { AuthError, gql } from "./api";
+
+/** The route in the URL's hash: #/node/CODE, #/node/CODE/uncovered/CAMPAIGN, #/household/ID. */
+export type Route =
+  | { kind: "home" }
+  | { kind: "node"; code: string; uncovered?: string }
+  | { kind: "household"; id: string };
+
+export function parseHash(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  if (parts[0] === "node" && parts[1]) {
+    return parts[2] === "uncovered" && parts[3]
+      ? { kind: "node", code: parts[1], uncovered: parts[3] }
+      : { kind: "node", code: parts[1] };
+  }
+  if (parts[0] === "household" && parts[1]) return { kind: "household", id: parts[1] };
+  return { kind: "home" };
+}
+
+export const nodeHref = (code: string): string => `#/node/${encodeURIComponent(code)}`;
+export const uncoveredHref = (code: string, campaign: string): string =>
+  `${nodeHref(code)}/uncovered/${encodeURIComponent(campaign)}`;
+export const householdHref = (id: string): string => `#/household/${encodeURIComponent(id)}`;
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState<Route>(() => parseHash(location.hash));
+  useEffect(() => {
+    const onChange = () => setRoute(parseHash(location.hash));
+    addEventListener("hashchange", onChange);
+    return () => removeEventListener("hashchange", onChange);
+  }, []);
+  return route;
+}
+
+export interface QueryState<T> {
+  data: T | null;
+  error: string | null;
+  loading: boolean;
+  reload: () => void;
+}
+
+/** Run a query whenever its variables change; a refused token calls `onAuthError`. */
+export function useQuery<T>(token: string, query: string, variables: Record<string, unknown>,
+                            onAuthError: (message: string) => void): QueryState<T> {
+  const key = JSON.stringify(variables);
+  const [state, setState] = useState<{ data: T | null; error: string | null; loading: boolean }>(
+    { data: null, error: null, loading: true });
+  const [nonce, setNonce] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ ...s, loading: true, error: null }));
+    gql<T>(token, query, JSON.parse(key) as Record<string, unknown>)
+      .then((data) => live && setState({ data, error: null, loading: false }))
+      .catch((e: unknown) => {
+        if (!live) return;
+        if (e instanceof AuthError) onAuthError(e.message);
+        setState({ data: null, error: e instanceof Error ? e.message : String(e), loading: false });
+      });
+    return () => {
+      live = false;
+    };
+  }, [token, query, key, nonce]);
+  const reload = useCallback(() => setNonce((n) => n + 1), []);
+  return { ...state, reload };
+}
