@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/gridcore demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 simulate: $(STAMP)
 	$(BIN)/gridcore simulate 712 --out var/simulations/712

@@ -352,7 +352,7 @@ def test_parse_many_keeps_line_numbers(reps: list[Report], noise: list[str]) -> 
 
 # ---- the atheris fuzz target, bounded ----------------------------------------------------------
 
-FUZZ_RUNS = 20_000
+FUZZ_RUNS = 10_000
 
 
 @pytest.mark.slow
@@ -368,7 +368,7 @@ def test_the_fuzz_target_runs_clean_for_a_bounded_number_of_runs(tmp_path: Path)
     done = subprocess.run(
         [sys.executable, str(target), f"-runs={FUZZ_RUNS}", "-seed=1", "-max_len=1024",
          f"-artifact_prefix={tmp_path}/", str(tmp_path / "corpus")],
-        capture_output=True, text=True, timeout=120, check=False)
+        capture_output=True, text=True, timeout=600, check=False)
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"Done {FUZZ_RUNS} runs" in done.stderr
