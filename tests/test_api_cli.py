@@ -123,3 +123,30 @@ def test_served_api_accepts_the_printed_token_and_scopes_by_it(store: dict[str, 
     assert data["community"] is None
     page = httpx.get(served + "/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200  # GraphiQL in development mode
+
+
+def test_demo_prints_tokens_of_its_official_and_a_grid_worker_and_serves_only_when_asked(
+        tmp_path: Path) -> None:
+    """Run from a script, `gridcore demo` builds, prints two working tokens and the way to
+    serve, and returns (it serves only in a terminal or with --serve)."""
+    import re
+
+    from graphql_api.auth import read_token
+
+    secret = "d" * 40
+    path = tmp_path / "demo.sqlite"
+    env = {"GRIDCORE_STORE": "sqlite", "GRIDCORE_SQLITE_PATH": str(path),
+           "GRIDCORE_API_SECRET": secret, "GRIDCORE_API_MODE": "development"}
+    result = CliRunner().invoke(cli, ["demo", "--no-serve"], env=env)
+    assert result.exit_code == 0, result.output
+    tokens = dict(re.findall(r"\((712-DIR|712-GW-1)\): (\S+)", result.output))
+    assert set(tokens) == {"712-DIR", "712-GW-1"}
+    assert "gridcore serve" in result.output
+    app = GridcoreApp(sqlite_env(path))
+    try:
+        for no, token in tokens.items():
+            assert read_token(secret, token) == app.staff_by_no(no).id
+        assert app.staff_by_no("712-DIR").role is Role.OFFICIAL
+        assert app.staff_by_no("712-GW-1").role is Role.GRID_WORKER
+    finally:
+        app.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import typer
 
@@ -119,8 +120,13 @@ def main() -> None:
 
 
 @cli.command()
-def demo() -> None:
-    """Build the Wuhan 712 community (946 households, 11 zones) and print a summary."""
+def demo(serve: bool | None = typer.Option(
+        None, "--serve/--no-serve",
+        help="then serve the API and dashboard on 127.0.0.1:8000 (default: when run in a "
+             "terminal; scripts and CI get the summary and the command to serve)")) -> None:
+    """Build the Wuhan 712 community (946 households, 11 zones), print a summary, and serve
+    it with tokens for a community official and a grid worker."""
+    import sys
     import time
 
     from rich.console import Console
@@ -170,6 +176,23 @@ def demo() -> None:
                   f"{told.escalated_requests}")
     console.print(f"store: {app.env.get('SQLITE_DBNAME') or app.env.get('PERSISTENCE_MODULE')}"
                   f" · {time.perf_counter() - started:.1f}s")
+    app.close()
+    _serve_demo(console, sys.stdin.isatty() and sys.stdout.isatty() if serve is None else serve)
+
+
+def _serve_demo(console: Any, serve: bool) -> None:
+    from adapters.cli_serve import demo_tokens, run_server, settings_or_exit
+
+    settings = settings_or_exit()
+    console.print("[bold]tokens (访问令牌)[/] — paste one into the dashboard, or send it as "
+                  "`Authorization: Bearer …`:")
+    for no, who, token in demo_tokens(settings):
+        console.print(f"  {who} ({no}): {token}", soft_wrap=True)
+    if not serve:
+        console.print("serve it: `gridcore serve` (or `gridcore demo --serve`), then open "
+                      "http://127.0.0.1:8000/")
+        return
+    run_server(settings, "127.0.0.1", 8000)
 
 
 # ---- gridcore import (households from a register): defined in adapters.cli_import ----------

@@ -28,7 +28,7 @@ def token_root() -> None:
     """Bearer tokens for the API (访问令牌)."""
 
 
-def _settings() -> ApiSettings:
+def settings_or_exit() -> ApiSettings:
     from graphql_api.settings import SettingsError, api_settings
 
     try:
@@ -56,7 +56,7 @@ def token_issue(
     """Print a signed token naming a staff member (send it as `Authorization: Bearer ...`)."""
     from graphql_api.auth import issue_token
 
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         member = find_staff(GridcoreApp(store_env()), staff)
     except GridcoreError as e:
@@ -69,24 +69,42 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
 ) -> None:
-    """Serve the GraphQL API (/graphql) over the configured store, keeping the read models up
-    to date in process (GraphiQL in development mode)."""
+    """Serve the GraphQL API (/graphql) and the dashboard (/) over the configured store,
+    keeping the read models up to date in process (GraphiQL in development mode)."""
+    run_server(settings_or_exit(), host, port)
+
+
+def run_server(settings: ApiSettings, host: str, port: int) -> None:
     import uvicorn
 
     from graphql_api.app import create_app
     from projections import all_projections
     from projections.runner import Runner
 
-    settings = _settings()
     app = GridcoreApp(store_env())
     runner = Runner(app, all_projections())
     typer.echo("catching up the read models (读模型)...")
     runner.catch_up()  # serve nothing older than the log as it is now
     runner.start()
-    url = f"http://{host}:{port}/graphql"
-    typer.echo(f"gridcore API ({settings.mode.value}) on {url}"
-               + ("" if settings.production else " · GraphiQL: open it in a browser"))
+    url = f"http://{host}:{port}"
+    typer.echo(f"gridcore API ({settings.mode.value}) on {url}/graphql · dashboard (态势感知) "
+               f"{url}/" + ("" if settings.production else " · GraphiQL at /graphql"))
     try:
         uvicorn.run(create_app(app, runner, settings), host=host, port=port, log_level="info")
     finally:
         runner.stop()
+
+
+DEMO_TOKENS = (("712-DIR", "社区主任 community official"), ("712-GW-1", "网格员 grid worker"))
+
+
+def demo_tokens(settings: ApiSettings) -> list[tuple[str, str, str]]:
+    """(staff number, who, token) for the demo's community official and a grid worker."""
+    from graphql_api.auth import issue_token
+
+    app = GridcoreApp(store_env())
+    try:
+        return [(no, who, issue_token(settings.secret, find_staff(app, no).id,
+                                      settings.token_hours)) for no, who in DEMO_TOKENS]
+    finally:
+        app.close()
