@@ -80,20 +80,23 @@ def reason_of(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}"[:REASON_MAX]
 
 
-@dataclass(frozen=True, slots=True)
 class _Message:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
+    """Where a record read by the batch consumer came from (what the handlers use of a faust
+    event's message). Plain slots: one is built per record."""
+
+    __slots__ = ("key", "offset", "partition", "topic")
+
+    def __init__(self, topic: str, partition: int, offset: int, key: bytes | None) -> None:
+        self.topic, self.partition, self.offset, self.key = topic, partition, offset, key
 
 
-@dataclass(frozen=True, slots=True)
 class _Record:
     """What the handlers use of a faust event, for records read by the batch consumer."""
 
-    value: bytes
-    message: _Message
+    __slots__ = ("message", "value")
+
+    def __init__(self, value: bytes, message: _Message) -> None:
+        self.value, self.message = value, message
 
 
 class _WindowClock:
@@ -332,7 +335,7 @@ class Streams:
     # ---- the vehicle rule --------------------------------------------------------------------
 
     async def handle_passes(self, events: Sequence[Any]) -> None:
-        from gridcore.risk import normalize_plate, vehicle_alert_reason
+        from gridcore.risk import normalize_plate, region_alert_reason, travel_alert_reason
         from gridcore.vehicle import hour_start
 
         good, bad = self.parse_all("vehicle", events)
@@ -340,15 +343,21 @@ class Streams:
             policy = await self.in_store(self.gapp.policy_at, max(p.at for _, p in good))
             risk = self.risk_periods()
             alerts, counted = [], []
+            hours: dict[int, datetime] = {}
             for ev, p in good:
                 try:
                     plate = normalize_plate(p.plate)
-                    reason = vehicle_alert_reason(plate, p.at, self.travel_of(plate), risk,
-                                                  policy)
+                    visits = self.travel_of(plate)
+                    reason = ((travel_alert_reason(p.at, visits, risk, policy) if visits
+                               else None) or region_alert_reason(plate, p.at, risk))
                 except Exception as e:  # a plate the rule refuses
                     bad.append((ev, reason_of(e)))
                     continue
-                counted.append((ev, p, hour_start(p.at)))
+                key = int(p.at.timestamp()) // 3600
+                hour = hours.get(key)
+                if hour is None:
+                    hour = hours[key] = hour_start(p.at)
+                counted.append((ev, p, hour))
                 if reason:
                     alerts.append((ev, p, reason))
             first, last = events[0].message, events[-1].message

@@ -107,17 +107,30 @@ def vehicle_alert_reason(plate: str, at: datetime, travel: Iterable[tuple[str, d
     policy's lookback days (from ``at - travel_lookback_days`` to ``at``, both included)
     touched an area at a time it was high-risk (the latest such visit is named), or the
     plate's registration region is high-risk at ``at``. Travel after the pass is ignored."""
+    return travel_alert_reason(at, travel, risk, policy) or region_alert_reason(plate, at, risk)
+
+
+def travel_alert_reason(at: datetime, travel: Iterable[tuple[str, datetime]],
+                        risk: Mapping[str, Sequence[RiskPeriod]], policy: Policy) -> str | None:
+    """The travel half of the vehicle rule (a plate without travel records skips it)."""
     since = lookback_start(at, policy)
     hits = sorted(((when, place, area) for place, when in travel if since <= when <= at
                    for area, periods in risk.items()
                    if touches(place, area) and high_risk_at(periods, when)),
                   key=lambda h: (h[0], h[1], h[2]), reverse=True)
-    if hits:
-        when, place, area = hits[0]
-        return (f"{policy.travel_lookback_days}天内到过高风险地区 visited high-risk area "
-                f"{area}: {place} at {when.isoformat()}")
+    if not hits:
+        return None
+    when, place, area = hits[0]
+    return (f"{policy.travel_lookback_days}天内到过高风险地区 visited high-risk area "
+            f"{area}: {place} at {when.isoformat()}")
+
+
+def region_alert_reason(plate: str, at: datetime,
+                        risk: Mapping[str, Sequence[RiskPeriod]]) -> str | None:
+    """The region half of the vehicle rule: the plate's registration region is high-risk."""
     region = plate[:2] if _PLATE.fullmatch(plate) else plate_region(plate)
-    if high_risk_at(risk.get(region, ()), at):
+    periods = risk.get(region)
+    if periods and high_risk_at(periods, at):
         return f"车牌属地为高风险地区 plate region {region} is high-risk"
     return None
 
