@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from simulations.sweep import SweepResult
+
+if TYPE_CHECKING:
+    from simulations.enterprises import EnterpriseResult
 
 
 def _pyplot():  # type: ignore[no-untyped-def]
@@ -65,6 +69,53 @@ def compare_variants(results: dict[str, SweepResult], path: Path, title: str) ->
     ax.set_ylim(0, 102)
     ax.set_title(title)
     ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def inspections_by_round(result: EnterpriseResult, path: Path, title: str) -> Path:
+    """Cumulative enterprises inspected in each round (巡查轮次) over the days since the first."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 5.5))
+    for r in result.rounds:
+        days = [r.start_day + i + 1 for i in range(len(r.curve))]
+        ax.step([r.start_day, *days], [0, *r.curve], where="post", linewidth=2,
+                label=f"第{r.round_no}轮 round {r.round_no} ({r.due} due, {r.days} days)")
+        ax.hlines(r.due, r.start_day, r.start_day + r.days, colors="grey", linestyles=":")
+    ax.set_xlabel("days since the first round started")
+    ax.set_ylabel("enterprises inspected (cumulative, per round)")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def compare_inspections(results: dict[str, EnterpriseResult], path: Path, title: str) -> Path:
+    """Inspections over all rounds (cumulative) of each staffing variant, on one plot."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 5.5))
+    for name, res in results.items():
+        xs, ys, done = [0], [0], 0
+        for r in res.rounds:
+            for i, c in enumerate(r.curve):
+                xs.append(r.start_day + i + 1)
+                ys.append(done + c)
+            done += r.inspected
+        line = ax.step(xs, ys, where="post", linewidth=2, label=name)[0]
+        for r in res.rounds:
+            ax.axvline(r.end_day + 1, color=line.get_color(), linestyle=":", alpha=0.5)
+    ax.set_xlabel("days since the first round started (dotted: a round ends)")
+    ax.set_ylabel("inspections, all rounds (cumulative)")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

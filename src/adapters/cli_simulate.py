@@ -12,8 +12,10 @@ import typer
 
 
 def simulate(
-    scenario: Annotated[str, typer.Argument(help="scenario: 712 (Wuhan 712 community) or "
-                                                 "qingdao (the West Coast village pair)")] = "712",
+    scenario: Annotated[str, typer.Argument(help="scenario: 712 (Wuhan 712 community), "
+                                                 "qingdao (the West Coast village pair) or "
+                                                 "chengdu (Tianfu enterprise inspections)")]
+    = "712",
     out: Annotated[Path | None, typer.Option(
         "--out", help="folder for the CSV files and plots (default "
                       "var/simulations/SCENARIO[-seedN])")] = None,
@@ -24,7 +26,8 @@ def simulate(
     variant: Annotated[list[str] | None, typer.Option(
         "--variant", help="run only these variants")] = None,
 ) -> None:
-    """Simulate a sweep campaign (拉网式排查) under staffing variants and compare them."""
+    """Simulate a sweep campaign (拉网式排查) or enterprise inspection rounds (复工复产巡查)
+    under staffing variants and compare them."""
     from rich.console import Console
 
     from simulations.scenarios import SCENARIOS, run_scenario, shortfalls, table
@@ -44,7 +47,8 @@ def simulate(
         report = run_scenario(scenario, folder, seed, store, variant or None,
                               on_variant=lambda v: status.update(f"simulating {v.label}…"))
     console.print(table(report))
+    heading = "未达标 missed the window" if scenario != "chengdu" else "未结 still open"
     for line in shortfalls(report):
-        console.print(f"  未达标 missed the window: {line}")
+        console.print(f"  {heading}: {line}")
     console.print(f"{time.perf_counter() - started:.1f}s · results (CSV + PNG) in "
                   f"[bold]{report.out.resolve()}[/]")
