@@ -19,7 +19,9 @@ import uvicorn
 def running(asgi: Any, host: str = "127.0.0.1", timeout: float = 15.0) -> Iterator[str]:
     """Serve ``asgi`` on a free port of ``host``; yields the base URL once the server answers
     ``/healthz``, and stops it afterwards."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it a response's head and body (two writes) wait out the peer's delayed ACK (~40 ms)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
