@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from simulations.sweep import SweepResult
 
@@ -27,6 +27,23 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
+def _coverage_axes(ax: Any, title: str) -> None:
+    ax.set_xlabel("hours since the sweep started")
+    ax.set_ylabel("households covered (%)")
+    ax.set_ylim(0, 102)
+    ax.set_title(title)
+
+
+def _save(fig: Any, ax: Any, path: Path) -> Path:
+    """Grid lines, then the figure as a PNG at ``path`` (its folder created), closed."""
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return path
+
+
 def coverage_by_zone(result: SweepResult, path: Path, title: str) -> Path:
     """Coverage (share of households checked) over time, one line per zone and the total."""
     plt = _pyplot()
@@ -40,17 +57,9 @@ def coverage_by_zone(result: SweepResult, path: Path, title: str) -> Path:
     ax.plot(range(len(total)), [100 * c / max(1, result.households) for c in total],
             color="black", linewidth=2.5, label="total")
     ax.axvline(result.window_hours, color="red", linestyle="--", label="window end")
-    ax.set_xlabel("hours since the sweep started")
-    ax.set_ylabel("households covered (%)")
-    ax.set_ylim(0, 102)
-    ax.set_title(title)
+    _coverage_axes(ax, title)
     ax.legend(ncol=2, fontsize=7, loc="lower right")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path)
 
 
 def compare_variants(results: dict[str, SweepResult], path: Path, title: str) -> Path:
@@ -64,17 +73,9 @@ def compare_variants(results: dict[str, SweepResult], path: Path, title: str) ->
                 linewidth=2, label=name)
         window = r.window_hours
     ax.axvline(window, color="red", linestyle="--", label="window end")
-    ax.set_xlabel("hours since the sweep started")
-    ax.set_ylabel("households covered (%)")
-    ax.set_ylim(0, 102)
-    ax.set_title(title)
+    _coverage_axes(ax, title)
     ax.legend(fontsize=8, loc="lower right")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path)
 
 
 def inspections_by_round(result: EnterpriseResult, path: Path, title: str) -> Path:
@@ -90,12 +91,7 @@ def inspections_by_round(result: EnterpriseResult, path: Path, title: str) -> Pa
     ax.set_ylabel("enterprises inspected (cumulative, per round)")
     ax.set_title(title)
     ax.legend(fontsize=8, loc="upper left")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path)
 
 
 def compare_inspections(results: dict[str, EnterpriseResult], path: Path, title: str) -> Path:
@@ -116,9 +112,4 @@ def compare_inspections(results: dict[str, EnterpriseResult], path: Path, title:
     ax.set_ylabel("inspections, all rounds (cumulative)")
     ax.set_title(title)
     ax.legend(fontsize=8, loc="upper left")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path)
