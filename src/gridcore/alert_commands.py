@@ -81,9 +81,11 @@ class AlertCommands(ApplicationBase):
     @command
     def register_camera(self, camera_id: str, grid_code: str, *,
                         household_id: UUID | None = None,
-                        building_id: UUID | None = None) -> int | None:
+                        building_id: UUID | None = None,
+                        by: UUID | None = None) -> int | None:
         """Register an alert camera at a household's door or a building entrance (楼栋入口)
         in a grid; registering it again with the same values changes nothing."""
+        self._authorised(by, "register_camera")
         at = self.clock()
         check_input_id(camera_id, "camera")
         if (household_id is None) == (building_id is None):
@@ -113,8 +115,9 @@ class AlertCommands(ApplicationBase):
 
     @command
     def register_checkpoint(self, checkpoint_id: str, grid_code: str,
-                            name: str) -> int | None:
+                            name: str, *, by: UUID | None = None) -> int | None:
         """Register a vehicle checkpoint (卡口) in a grid; again with the same values: no-op."""
+        self._authorised(by, "register_checkpoint")
         at = self.clock()
         check_input_id(checkpoint_id, "checkpoint")
         self.node(grid_code).require_active()
@@ -143,9 +146,10 @@ class AlertCommands(ApplicationBase):
     @command
     def record_camera_detection(self, detection_id: str, camera_id: str, at: datetime,
                                 direction: Direction | str,
-                                confidence: float) -> UUID | None:
+                                confidence: float, *, by: UUID | None = None) -> UUID | None:
         """A camera saw someone go in or out at ``at``: returns the alert the detection is
         part of, or None when it does not alert (nothing is written then)."""
+        self._authorised(by, "record_camera_detection")
         now = self.clock()
         check_input_id(detection_id, "detection")
         check_aware(at, "detection time")
@@ -309,8 +313,9 @@ class AlertCommands(ApplicationBase):
 
     @command
     def record_travel(self, record_id: str, plate: str, place: str,
-                      at: datetime) -> int | None:
+                      at: datetime, *, by: UUID | None = None) -> int | None:
         """A travel record of a plate (行程记录) from the external feed; applied once."""
+        self._authorised(by, "record_travel")
         now = self.clock()
         text = normalize_plate(plate)
         travel = self._find(PlateTravel, plate_travel_id(text)) or PlateTravel.start(text, now)
@@ -324,9 +329,11 @@ class AlertCommands(ApplicationBase):
 
     @command
     def declare_risk_area(self, declaration_id: str, area: str, level: RiskLevel | str,
-                          start: datetime, until: datetime | None = None) -> int | None:
+                          start: datetime, until: datetime | None = None, *,
+                          by: UUID | None = None) -> int | None:
         """Declare an area (a place, or a plate region like 鄂A) high, medium or low risk from
         ``start`` (until ``until``, or until lifted); the same declaration again: no-op."""
+        self._authorised(by, "declare_risk_area")
         at = self.clock()
         grade = parse_enum(RiskLevel, level, "risk level")
         register = self._find(RiskRegister, RISK_REGISTER_ID) or RiskRegister.open(at)
@@ -334,8 +341,10 @@ class AlertCommands(ApplicationBase):
         return self._save(register)
 
     @command
-    def lift_risk_area(self, declaration_id: str, area: str, at: datetime) -> int | None:
+    def lift_risk_area(self, declaration_id: str, area: str, at: datetime, *,
+                       by: UUID | None = None) -> int | None:
         """End a declaration at ``at``; lifting it again changes nothing."""
+        self._authorised(by, "lift_risk_area")
         now = self.clock()
         register = self._find(RiskRegister, RISK_REGISTER_ID) or RiskRegister.open(now)
         register.lift(declaration_id, area, at, now)

@@ -25,6 +25,7 @@ from gridcore.assignment import (
     Assignment,
     assignment_id,
 )
+from gridcore.authority import check_authority
 from gridcore.base import Aggregate
 from gridcore.errors import (
     ConcurrencyConflict,
@@ -213,6 +214,12 @@ class ApplicationBase(Application[UUID]):
 
     def staff(self, sid: UUID) -> StaffMember:
         return self._get(StaffMember, sid, f"staff member {sid}", "Enrol the staff member first.")
+
+    def _authorised(self, by: UUID | None, command: str) -> None:
+        """Refuse ``command`` when the staff member ``by`` may not give it (``authority``);
+        ``by=None`` is the system (a feed, an importing municipal system)."""
+        if by is not None:
+            check_authority(command, self.staff(by).role)
 
     def staff_by_no(self, staff_no: str) -> StaffMember:
         return self.staff(staff_id(staff_no))

@@ -320,9 +320,11 @@ class DeliveryCommands(ApplicationBase):
     # ---- sealed scopes -----------------------------------------------------------------------
 
     @command
-    def seal_scope(self, code: str, since: datetime | None = None) -> int | None:
+    def seal_scope(self, code: str, since: datetime | None = None, *,
+                   by: UUID | None = None) -> int | None:
         """Declare a community or zone sealed (封闭管理) from ``since`` (default: now): from
         then on every supply reaches its households by delivery."""
+        self._authorised(by, "seal_scope")
         at = self.clock()
         if self.node(code).level < Level.COMMUNITY:
             raise InvalidInput(f"{code} is above community level.",

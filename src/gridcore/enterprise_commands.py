@@ -72,8 +72,9 @@ class EnterpriseCommands(ApplicationBase):
 
     @command
     def register_enterprise(self, credit_code: str, name: str, department: str, location: str,
-                            specialist: UUID | None) -> int | None:
+                            specialist: UUID | None, *, by: UUID | None = None) -> int | None:
         """Register an enterprise at its grid location with its one specialist (对口负责)."""
+        self._authorised(by, "register_enterprise")
         at = self.clock()
         self.node(location).require_active()
         self._enterprise_specialist(specialist)
@@ -86,8 +87,10 @@ class EnterpriseCommands(ApplicationBase):
         return self._save(e, desk, directory)
 
     @command
-    def assign_specialist(self, enterprise: UUID, specialist: UUID) -> int | None:
+    def assign_specialist(self, enterprise: UUID, specialist: UUID, *,
+                          by: UUID | None = None) -> int | None:
         """Make another specialist the enterprise's one specialist (the previous one is freed)."""
+        self._authorised(by, "assign_specialist")
         at = self.clock()
         e = self.enterprise(enterprise)
         self._enterprise_specialist(specialist)

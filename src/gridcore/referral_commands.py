@@ -78,8 +78,9 @@ class ReferralCommands(ApplicationBase):
 
     @command
     def register_quarantine_site(self, code: str, name: str, node_code: str,
-                                 capacity: int) -> int | None:
+                                 capacity: int, *, by: UUID | None = None) -> int | None:
         """Register a 集中隔离点 at the district or street that runs it."""
+        self._authorised(by, "register_quarantine_site")
         node = self.node(node_code)
         node.require_active()
         site = QuarantineSite.register(code, name, node_code, node.level, capacity,

@@ -10,9 +10,9 @@ from strawberry.types import Info
 
 from graphql_api import boards
 from graphql_api.context import Context
-from graphql_api.enums import AlertKind, AlertState, Level
+from graphql_api.enums import AlertKind, AlertState, Level, _mirror
 from graphql_api.grid.types import GridNode
-from gridcore import alerts, grid
+from gridcore import alerts, camera, grid, risk
 from projections.alerts_board import OpenAlert
 
 
@@ -98,3 +98,131 @@ class Checkpoint:
     async def hours(self, info: Info[Context, None]) -> list[CheckpointHour]:
         return [CheckpointHour(hour=h, passes=p, alerts=a)
                 for h, p, a in await info.context.loaders.checkpoint_hours.load(self.id)]
+
+
+# ---- what the mutations take and give back ---------------------------------------------------
+
+RiskLevel = _mirror(risk.RiskLevel, "RiskLevel", "风险等级 a risk area's level")
+Direction = _mirror(camera.Direction, "Direction", "进出 which way a camera saw someone go")
+
+
+@strawberry.type(description="告警摄像头 an alert camera at a household door or a building "
+                             "entrance (楼栋入口).")
+class Camera:
+    id: str
+    grid_code: str
+    household_id: strawberry.ID | None
+    building_id: strawberry.ID | None
+
+    @classmethod
+    def of(cls, c: camera.Camera) -> Camera:
+        return cls(id=c.code, grid_code=c.grid_code,
+                   household_id=strawberry.ID(str(c.household_id)) if c.household_id else None,
+                   building_id=strawberry.ID(str(c.building_id)) if c.building_id else None)
+
+
+@strawberry.input(description="An alert camera watching one household door or one building "
+                              "entrance (give householdId or buildingId).")
+class RegisterCameraInput:
+    camera_id: str
+    grid_code: str = strawberry.field(description="The grid of your jurisdiction it is in.")
+    household_id: strawberry.ID | None = None
+    building_id: strawberry.ID | None = None
+    client_id: str | None = strawberry.field(
+        default=None, description="The device's id for this command: a retry is applied once.")
+
+
+@strawberry.input(description="卡口 a vehicle checkpoint in a grid of your jurisdiction.")
+class RegisterCheckpointInput:
+    checkpoint_id: str
+    grid_code: str
+    name: str
+    client_id: str | None = None
+
+
+@strawberry.input(description="A camera saw someone go in or out.")
+class CameraDetectionInput:
+    detection_id: str = strawberry.field(description="The detection's own id (applied once).")
+    camera_id: str
+    at: datetime = strawberry.field(description="When, with its time zone.")
+    direction: Direction  # type: ignore[valid-type]
+    confidence: float = strawberry.field(description="The detector's confidence, 0 to 1.")
+    client_id: str | None = None
+
+
+@strawberry.input(description="A car passed a checkpoint (车辆疫查).")
+class VehiclePassInput:
+    pass_id: str = strawberry.field(description="The pass's own id (applied once).")
+    checkpoint_id: str
+    plate: str = strawberry.field(description="车牌 e.g. 鄂A12345.")
+    at: datetime
+    client_id: str | None = None
+
+
+@strawberry.input(description="行程记录 a plate's travel record from the external feed.")
+class TravelRecordInput:
+    record_id: str
+    plate: str
+    place: str = strawberry.field(description="Where it was, e.g. 武汉市江岸区.")
+    at: datetime
+    client_id: str | None = None
+
+
+@strawberry.input(description="Declare an area (a place, or a plate region like 鄂A) high, "
+                              "medium or low risk from start (until until, or until lifted).")
+class DeclareRiskAreaInput:
+    declaration_id: str
+    area: str
+    level: RiskLevel  # type: ignore[valid-type]
+    start: datetime
+    until: datetime | None = None
+    client_id: str | None = None
+
+
+@strawberry.input(description="End a risk-area declaration at a time.")
+class LiftRiskAreaInput:
+    declaration_id: str
+    area: str
+    at: datetime
+    client_id: str | None = None
+
+
+@strawberry.type(description="The camera as registered.")
+class CameraRegistered:
+    notification_id: int | None
+    camera: Camera
+
+
+@strawberry.type(description="The checkpoint as registered.")
+class CheckpointRegistered:
+    notification_id: int | None
+    checkpoint: Checkpoint
+
+
+@strawberry.type(description="A detection or pass was judged: the alert it raised or joined, "
+                             "or none (nothing was written then).")
+class SensorInputRecorded:
+    notification_id: int | None = strawberry.field(
+        description="The log position the read models were caught up to.")
+    alerted: bool
+    alert: Alert | None = strawberry.field(description="The open alert it is part of.")
+
+
+@strawberry.type(description="The travel record is on file (or was already).")
+class TravelRecorded:
+    notification_id: int | None
+    record_id: str
+    plate: str = strawberry.field(description="The plate as normalised (鄂A12345).")
+    place: str
+    at: datetime
+
+
+@strawberry.type(description="风险地区 one risk-area declaration and its period.")
+class RiskAreaUpdated:
+    notification_id: int | None
+    declaration_id: str
+    area: str
+    level: RiskLevel  # type: ignore[valid-type]
+    level_label: str
+    start: datetime
+    until: datetime | None = strawberry.field(description="Its end (or the lift), if any.")

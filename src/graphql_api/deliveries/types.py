@@ -65,3 +65,100 @@ class DeliveryStateCount:
     label: str
     count: int
     overdue: int
+
+
+# ---- what the mutations take and give back ---------------------------------------------------
+
+@strawberry.input(description="One line of a delivery (大米 5 kg, 爱心菜 1 份).")
+class DeliveryItemInput:
+    name: str
+    quantity: float
+    unit: str = "份"
+
+    def item(self) -> delivery.Item:
+        return delivery.Item(name=self.name, quantity=self.quantity, unit=self.unit)
+
+
+@strawberry.type(description="One line of a delivery or of a purchase list.")
+class DeliveryLine:
+    name: str
+    quantity: float
+    unit: str
+
+    @classmethod
+    def of(cls, item: delivery.Item) -> DeliveryLine:
+        return cls(name=item.name, quantity=item.quantity, unit=item.unit)
+
+
+@strawberry.input(description="团购订单 a household's group-buy order from the platform.")
+class PlaceOrderInput:
+    household_id: strawberry.ID
+    order_no: str = strawberry.field(description="The platform's order number (placed once).")
+    items: list[DeliveryItemInput]
+    client_id: str | None = strawberry.field(
+        default=None, description="The device's id for this command: a retry is applied once.")
+
+
+@strawberry.input(description="爱心菜 a donation: one free delivery to every household of a "
+                              "scope.")
+class DonateToScopeInput:
+    scope: str = strawberry.field(description="A community or zone of your jurisdiction.")
+    donation_no: str
+    items: list[DeliveryItemInput]
+    donor: str = ""
+    client_id: str | None = None
+
+
+@strawberry.input(description="防护物资 protective material for a resuming enterprise.")
+class SupplyEnterpriseInput:
+    enterprise_id: strawberry.ID
+    supply_no: str
+    items: list[DeliveryItemInput]
+    client_id: str | None = None
+
+
+@strawberry.input(description="统一采买 the duty lead buys a community's open orders.")
+class BatchPurchaseInput:
+    community: str = strawberry.field(description="The community (社区) code.")
+    order_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="The orders to buy (default: every open order).")
+    client_id: str | None = None
+
+
+@strawberry.input(description="封闭管理 declare a community or zone sealed: from then on every "
+                              "supply reaches its households by delivery.")
+class SealScopeInput:
+    scope: str
+    since: datetime | None = strawberry.field(default=None, description="Default: now.")
+    client_id: str | None = None
+
+
+@strawberry.type(description="The donation was placed (or had been, under this clientId).")
+class DonationPlaced:
+    notification_id: int | None
+    donation_no: str
+    households: int = strawberry.field(
+        description="Households of the scope whose donated delivery is still open.")
+    deliveries: list[Delivery] = strawberry.field(
+        description="Those deliveries (at most a page), by id.")
+
+
+@strawberry.type(description="统一采买 a central purchase batch: its orders and purchase list.")
+class PurchaseBatch:
+    notification_id: int | None
+    community_code: str
+    batch_no: int
+    bought_at: datetime
+    buyer_id: strawberry.ID
+    totals: list[DeliveryLine] = strawberry.field(description="The summed purchase list.")
+    orders: list[Delivery] = strawberry.field(description="The orders bought (at most a "
+                                                          "page).")
+
+
+@strawberry.type(description="封闭管理 the scope is sealed from this time on.")
+class ScopeSealed:
+    notification_id: int | None
+    scope_code: str
+    sealed_since: datetime | None = strawberry.field(
+        description="When it (or a scope enclosing it) was sealed; null if not sealed now "
+                    "(a seal from a future time).")

@@ -1,7 +1,9 @@
-"""Enterprises resuming work (复工复产): review a filing, inspect, close a rectification. Each
-acts as the signed-in staff member (the enterprise's specialist, or a role the domain lets
-act) on an enterprise located in their jurisdiction (one elsewhere is answered as if it did
-not exist), is applied once per ``clientId`` and returns the enterprise, or typed problems."""
+"""Enterprises resuming work (复工复产): register one with its specialist, assign another
+specialist, file for resumption, declare employees' health, review a filing, inspect, close a
+rectification. Each acts as the signed-in staff member (the enterprise's specialist, or a role
+the domain lets act) on an enterprise located in their jurisdiction (one elsewhere is answered
+as if it did not exist; so is a specialist outside it), is applied once per ``clientId`` and
+returns the enterprise, or typed problems."""
 
 from __future__ import annotations
 
@@ -15,7 +17,13 @@ from strawberry.types import Info
 
 from graphql_api import boards
 from graphql_api.context import Context
-from graphql_api.enterprises.types import Enterprise
+from graphql_api.enterprises.types import (
+    AssignSpecialistInput,
+    DeclareEmployeeHealthInput,
+    Enterprise,
+    FileResumptionInput,
+    RegisterEnterpriseInput,
+)
 from graphql_api.errors import (
     CommandRejected,
     ConflictProblem,
@@ -28,7 +36,7 @@ from graphql_api.errors import (
 )
 from graphql_api.households.queries import canonical
 from graphql_api.scope import node_visible
-from gridcore import errors
+from gridcore import enterprise, errors
 
 ClientId = Annotated[str | None, strawberry.argument(
     description="The device's id for this command: a retry is applied once.")]
@@ -54,6 +62,17 @@ class InspectionItemInput:
     passed: bool
 
 
+async def _specialist(ctx: Context, raw: str) -> UUID | NotFoundProblem:
+    """A staff member of the caller's jurisdiction (anyone else reads as unknown)."""
+    sid = canonical(raw)
+    jurisdiction = await ctx.loaders.staff_jurisdiction.load(sid) if sid else None
+    if sid is None or jurisdiction is None or not await node_visible(ctx, jurisdiction):
+        return NotFoundProblem(code=errors.NotFound.code,
+                               problem=f"No staff member {raw[:60]} in your jurisdiction.",
+                               remedy="Choose an enterprise specialist from `staff`.")
+    return UUID(sid)
+
+
 async def _on_enterprise(ctx: Context, raw: str,
                          command: Callable[[Any, UUID, UUID], int | None]) -> Any:
     if ctx.caller is None:
@@ -74,6 +93,10 @@ async def _on_enterprise(ctx: Context, raw: str,
         nid = await asyncio.to_thread(work)
     except errors.GridcoreError as e:
         return problem_of(e)
+    return _updated(ctx, nid, eid)
+
+
+def _updated(ctx: Context, nid: int | None, eid: str) -> EnterpriseUpdated:
     row = boards.enterprise_by_id(ctx.views, eid)
     return EnterpriseUpdated(notification_id=nid,
                              enterprise=Enterprise.from_row(row) if row else None)
@@ -81,6 +104,65 @@ async def _on_enterprise(ctx: Context, raw: str,
 
 @strawberry.type
 class EnterpriseMutation:
+    @strawberry.mutation(description="企业登记 register an enterprise located in your "
+                                     "jurisdiction with its one specialist (对口负责).")
+    async def register_enterprise(self, info: Info[Context, None],
+                                  input: RegisterEnterpriseInput) -> EnterpriseResult:
+        ctx = info.context
+        if ctx.caller is None:
+            return not_signed_in()
+        if not await node_visible(ctx, input.location_code):
+            return NotFoundProblem(code=errors.NotFound.code,
+                                   problem=f"No grid node {input.location_code[:40]}.",
+                                   remedy="Locate the enterprise in a node of your "
+                                          "jurisdiction (node, children).")
+        specialist = await _specialist(ctx, input.specialist_id)
+        if isinstance(specialist, NotFoundProblem):
+            return specialist
+
+        def work() -> int | None:
+            nid = ctx.app.register_enterprise(input.credit_code, input.name, input.department,
+                                              input.location_code, specialist,
+                                              by=ctx.caller.staff_id,
+                                              client_id=input.client_id)
+            ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0)
+            return nid
+
+        try:
+            nid = await asyncio.to_thread(work)
+        except errors.GridcoreError as e:
+            return problem_of(e)
+        return _updated(ctx, nid, str(enterprise.enterprise_id(input.credit_code)))
+
+    @strawberry.mutation(description="对口负责 make another specialist of your jurisdiction the "
+                                     "enterprise's one specialist.")
+    async def assign_specialist(self, info: Info[Context, None],
+                                input: AssignSpecialistInput) -> EnterpriseResult:
+        ctx = info.context
+        if ctx.caller is None:
+            return not_signed_in()
+        specialist = await _specialist(ctx, input.specialist_id)
+        if isinstance(specialist, NotFoundProblem):
+            return specialist
+        return await _on_enterprise(ctx, input.enterprise_id, lambda app, eid, by: (
+            app.assign_specialist(eid, specialist, by=by, client_id=input.client_id)))
+
+    @strawberry.mutation(description="复工备案 file for resumption with the checklist items in "
+                                     "place; the specialist then reviews it.")
+    async def file_resumption(self, info: Info[Context, None],
+                              input: FileResumptionInput) -> EnterpriseResult:
+        return await _on_enterprise(info.context, input.enterprise_id, lambda app, eid, by: (
+            app.file_resumption(eid, list(input.items), input.employees, input.note,
+                                client_id=input.client_id)))
+
+    @strawberry.mutation(description="员工健康申报 record the employees' health declaration "
+                                     "(how many declared, how many are ill).")
+    async def declare_employee_health(self, info: Info[Context, None],
+                                      input: DeclareEmployeeHealthInput) -> EnterpriseResult:
+        return await _on_enterprise(info.context, input.enterprise_id, lambda app, eid, by: (
+            app.declare_employee_health(eid, input.declared, input.symptomatic,
+                                        client_id=input.client_id)))
+
     @strawberry.mutation(description="复工审核 approve a resumption filing, or send it back with "
                                      "reasons.")
     async def review_resumption(self, info: Info[Context, None], id: strawberry.ID,

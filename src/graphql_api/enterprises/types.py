@@ -62,3 +62,43 @@ class ResumptionCount:
     status: Resumption
     label: str
     count: int
+
+
+# ---- what the mutations take ------------------------------------------------------------------
+
+@strawberry.input(description="企业登记 an enterprise at its grid location, with its one "
+                              "specialist (对口负责).")
+class RegisterEnterpriseInput:
+    credit_code: str = strawberry.field(description="统一社会信用代码 (registered once).")
+    name: str
+    department: str = strawberry.field(description="The supervising department (商务局...).")
+    location_code: str = strawberry.field(description="A grid node of your jurisdiction.")
+    specialist_id: strawberry.ID = strawberry.field(
+        description="An available enterprise specialist (企业服务专员) of your jurisdiction.")
+    client_id: str | None = strawberry.field(
+        default=None, description="The device's id for this command: a retry is applied once.")
+
+
+@strawberry.input(description="Make another specialist the enterprise's one specialist.")
+class AssignSpecialistInput:
+    enterprise_id: strawberry.ID
+    specialist_id: strawberry.ID
+    client_id: str | None = None
+
+
+@strawberry.input(description="复工备案 a resumption filing: the checklist items in place.")
+class FileResumptionInput:
+    enterprise_id: strawberry.ID
+    items: list[str] = strawberry.field(
+        description="The guide's checklist items in place (the policy in force lists them).")
+    employees: int = strawberry.field(description="Employees returning to work.")
+    note: str = ""
+    client_id: str | None = None
+
+
+@strawberry.input(description="员工健康申报 the employees' health declaration: counts only.")
+class DeclareEmployeeHealthInput:
+    enterprise_id: strawberry.ID
+    declared: int = strawberry.field(description="Employees who declared.")
+    symptomatic: int = strawberry.field(default=0, description="Of those, how many are ill.")
+    client_id: str | None = None

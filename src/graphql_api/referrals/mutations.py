@@ -1,7 +1,8 @@
 """The referral lifecycle (转介): open, persuade, accept, dispatch transport, admit, discharge,
-close, cancel. Each acts as the signed-in staff member on a referral of a household in their
-jurisdiction (one elsewhere is answered as if it did not exist), is applied once per
-``clientId``, and returns the referral as the pipeline shows it, or typed problems."""
+close, cancel; and registering the quarantine sites (集中隔离点) referrals are admitted to.
+Each acts as the signed-in staff member on a referral of a household (or a site run by a node)
+in their jurisdiction (one elsewhere is answered as if it did not exist), is applied once per
+``clientId``, and returns the referral (or site) as the pipeline shows it, or typed problems."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ from graphql_api.errors import (
     problem_of,
 )
 from graphql_api.households.queries import canonical
-from graphql_api.referrals.types import Referral
-from graphql_api.scope import household_visible
+from graphql_api.referrals.types import QuarantineSite, Referral, RegisterQuarantineSiteInput
+from graphql_api.scope import household_visible, node_visible
 from gridcore import errors
 
 
@@ -43,6 +44,19 @@ ReferralResult = Annotated[
     ReferralUpdated | NotFoundProblem | NotPermittedProblem | InvalidInputProblem
     | ForbiddenTransitionProblem | ConflictProblem | CommandRejected,
     strawberry.union("ReferralResult"),
+]
+
+@strawberry.type(description="The site as the pipeline shows it (or as a retried clientId left "
+                             "it).")
+class QuarantineSiteRegistered:
+    notification_id: int | None
+    site: QuarantineSite | None
+
+
+SiteResult = Annotated[
+    QuarantineSiteRegistered | NotFoundProblem | NotPermittedProblem | InvalidInputProblem
+    | ForbiddenTransitionProblem | ConflictProblem | CommandRejected,
+    strawberry.union("QuarantineSiteResult"),
 ]
 
 ClientId = Annotated[str | None, strawberry.argument(
@@ -97,6 +111,34 @@ async def _on_referral(ctx: Context, raw: str,
 
 @strawberry.type
 class ReferralMutation:
+    @strawberry.mutation(description="集中隔离点 register a quarantine site run by a district or "
+                                     "street of your jurisdiction.")
+    async def register_quarantine_site(self, info: Info[Context, None],
+                                       input: RegisterQuarantineSiteInput) -> SiteResult:
+        ctx = info.context
+        if ctx.caller is None:
+            return not_signed_in()
+        if not await node_visible(ctx, input.node_code):
+            return NotFoundProblem(code=errors.NotFound.code,
+                                   problem=f"No grid node {input.node_code[:40]}.",
+                                   remedy="Give the district or street of your jurisdiction "
+                                          "that runs the site.")
+
+        def work() -> int | None:
+            nid = ctx.app.register_quarantine_site(input.code, input.name, input.node_code,
+                                                   input.capacity, by=ctx.caller.staff_id,
+                                                   client_id=input.client_id)
+            ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0)
+            return nid
+
+        try:
+            nid = await asyncio.to_thread(work)
+        except errors.GridcoreError as e:
+            return problem_of(e)
+        site = next((QuarantineSite.from_row(r) for r in boards.sites_under(
+            ctx.views, input.node_code) if r.code == input.code), None)
+        return QuarantineSiteRegistered(notification_id=nid, site=site)
+
     @strawberry.mutation(description="开转介 refer a resident (集中隔离, 发热门诊, 医院); a second "
                                      "referral of the same kind answers the open one.")
     async def open_referral(self, info: Info[Context, None],

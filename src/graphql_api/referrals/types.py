@@ -93,3 +93,14 @@ class QuarantineSite:
     def from_row(cls, r: boards.SiteRow) -> QuarantineSite:
         return cls(code=r.code, name=r.name, node_code=r.node_code, capacity=r.capacity,
                    occupancy=r.occupancy, free=max(0, r.capacity - r.occupancy))
+
+
+@strawberry.input(description="集中隔离点 a quarantine site run by a district or street of your "
+                              "jurisdiction.")
+class RegisterQuarantineSiteInput:
+    code: str = strawberry.field(description="The site's code (registered once).")
+    name: str
+    node_code: str = strawberry.field(description="The district or street (街道) that runs it.")
+    capacity: int = strawberry.field(description="Places (rooms) it has.")
+    client_id: str | None = strawberry.field(
+        default=None, description="The device's id for this command: a retry is applied once.")

@@ -6,7 +6,7 @@ A signed-in staff member may instead file for a registered household of their ju
 (a hotline call). ``rateRequest`` and ``reopenRequest`` are the resident's too (by
 reference); ``assignRequest`` and ``resolveRequest`` are staff's (the level that owns the
 request acts on it). Each returns a union of its success and
-typed problems; a filing retried with its ``clientId`` is applied once.
+typed problems; a command retried with its ``clientId`` is applied once.
 """
 
 from __future__ import annotations
@@ -80,6 +80,21 @@ class RequestUpdated:
 
 RequestResult = Annotated[RequestUpdated | RequestProblems, strawberry.union("RequestResult")]
 
+ClientId = Annotated[str | None, strawberry.argument(
+    description="The device's id for this command: a retry is applied once.")]
+
+
+@strawberry.input(description="分类定级 re-categorise or regrade an open request (a new grade "
+                              "moves its deadline).")
+class ClassifyRequestInput:
+    id: strawberry.ID
+    category: RequestCategory | None = strawberry.field(
+        default=None, description="Default: keep its category.")
+    grade: RequestGrade | None = strawberry.field(default=None,
+                                                  description="Default: keep its grade.")
+    client_id: str | None = strawberry.field(
+        default=None, description="The device's id for this command: a retry is applied once.")
+
 
 def _bad(problem: str, remedy: str) -> InvalidInputProblem:
     return InvalidInputProblem(code=errors.InvalidInput.code, problem=problem, remedy=remedy)
@@ -132,10 +147,11 @@ class RequestMutation:
     @strawberry.mutation(description="评价 rate the reply to your request from 1 to 5 (by its "
                                      "reference; no token needed), which closes it.")
     async def rate_request(self, info: Info[Context, None], reference: str,
-                           rating: int) -> RequestResult:
+                           rating: int, client_id: ClientId = None) -> RequestResult:
         ctx = info.context
         try:
-            nid = await _run(ctx, lambda: ctx.app.rate_request(reference[:40], rating))
+            nid = await _run(ctx, lambda: ctx.app.rate_request(reference[:40], rating,
+                                                               client_id=client_id))
             found = await asyncio.to_thread(ctx.app.request_by_reference, reference[:40])
         except errors.GridcoreError as e:
             return problem_of(e)
@@ -144,10 +160,11 @@ class RequestMutation:
     @strawberry.mutation(description="重新办理 reopen your rated request with a reason (by its "
                                      "reference; no token needed): it awaits action again.")
     async def reopen_request(self, info: Info[Context, None], reference: str,
-                             reason: str) -> RequestResult:
+                             reason: str, client_id: ClientId = None) -> RequestResult:
         ctx = info.context
         try:
-            nid = await _run(ctx, lambda: ctx.app.reopen_request(reference[:40], reason))
+            nid = await _run(ctx, lambda: ctx.app.reopen_request(reference[:40], reason,
+                                                                 client_id=client_id))
             found = await asyncio.to_thread(ctx.app.request_by_reference, reference[:40])
         except errors.GridcoreError as e:
             return problem_of(e)
@@ -156,15 +173,16 @@ class RequestMutation:
     @strawberry.mutation(description="答复 answer a request your level owns; the resident then "
                                      "rates it.")
     async def resolve_request(self, info: Info[Context, None], id: strawberry.ID,
-                              reply: str) -> RequestResult:
+                              reply: str, client_id: ClientId = None) -> RequestResult:
         ctx = info.context
         return await _on_request(ctx, id, lambda app, rid, by: app.resolve_request(
-            rid, by, reply))
+            rid, by, reply, client_id=client_id))
 
     @strawberry.mutation(description="派单 give a request your level owns to an available "
                                      "colleague of that level or below.")
     async def assign_request(self, info: Info[Context, None], id: strawberry.ID,
-                             staff_id: strawberry.ID) -> RequestResult:
+                             staff_id: strawberry.ID,
+                             client_id: ClientId = None) -> RequestResult:
         ctx = info.context
         sid = canonical(staff_id)
         jurisdiction = await ctx.loaders.staff_jurisdiction.load(sid) if sid else None
@@ -174,7 +192,16 @@ class RequestMutation:
                                            "jurisdiction.",
                                    remedy="Choose a colleague from `staff`.")
         return await _on_request(ctx, id, lambda app, rid, by: app.assign_request(
-            rid, UUID(sid)))
+            rid, UUID(sid), client_id=client_id))
+
+    @strawberry.mutation(description="分类定级 re-categorise or regrade an open request of your "
+                                     "jurisdiction; a new grade moves its deadline.")
+    async def classify_request(self, info: Info[Context, None],
+                               input: ClassifyRequestInput) -> RequestResult:
+        category = input.category.value if input.category is not None else None
+        grade = input.grade.value if input.grade is not None else None
+        return await _on_request(info.context, input.id, lambda app, rid, by: (
+            app.classify_request(rid, category, grade, client_id=input.client_id)))
 
 
 async def _on_request(ctx: Context, raw: str,
