@@ -6,8 +6,10 @@ never downloaded). The server is the real one: the API and the dashboard built i
 
 The scenario adds to the demo what the dashboard must show: a city-level official (so the
 drill-down starts at the city), a sweep that covers each zone to a different share (zone 1
-none, zone 11 all), a no-answer visit and a symptomatic resident. The expected figures come from
-the application's aggregates and from what this test recorded, never from the API.
+none, zone 11 all), a no-answer visit and a symptomatic resident, a fever-clinic referral, a
+request, a checkpoint with vehicle passes over three hours. The expected figures come from the
+application's aggregates and from what this test recorded, never from the API (except where a
+test checks that the page shows what the API answers).
 
 Screenshots go to ``GRIDCORE_SCREENSHOT_DIR`` (default: pytest's tmp folder). Without Chromium
 the tests skip with how to install it; ``GRIDCORE_REQUIRE_BROWSER=1`` makes that a failure
@@ -21,6 +23,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -55,6 +58,7 @@ SICK_ZONE = 7  # a resident of this zone turns symptomatic
 FEVER_ZONE = 9  # this zone's first household has a fever at the door: a fever-clinic referral
 SITE = ("HB-T1", "测试集中隔离点", 40)  # a street's quarantine site
 CHECKPOINT = ("CP-WEB", "测试卡口", 2)  # a vehicle checkpoint in zone 2
+PASSES = {-3: 30, -2: 12, 0: 7}  # vehicle passes at the checkpoint: hours before the sweep's now
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
 
@@ -71,13 +75,27 @@ def _required() -> bool:
     return os.environ.get("GRIDCORE_REQUIRE_BROWSER") == "1"
 
 
+def _has_chinese_font() -> bool:
+    """Whether fontconfig knows a font with Chinese glyphs (without one the screenshots show
+    empty boxes for every label)."""
+    if shutil.which("fc-list") is None:
+        return False
+    listed = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True,
+                            check=False)
+    return bool(listed.stdout.strip())
+
+
 def _try_install() -> None:
-    """CI (GRIDCORE_REQUIRE_BROWSER=1) as root on Debian: install the distribution's Chromium."""
+    """CI (GRIDCORE_REQUIRE_BROWSER=1) as root on Debian: install the distribution's Chromium
+    and a Chinese font for the screenshots."""
     if not (_required() and hasattr(os, "geteuid") and os.geteuid() == 0
             and shutil.which("apt-get")):
         return
-    subprocess.run(["apt-get", "install", "-y", "chromium"], check=False, timeout=600,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    packages = [] if _browser_path() else ["chromium"]
+    packages += [] if _has_chinese_font() else ["fonts-wqy-microhei"]
+    if packages:
+        subprocess.run(["apt-get", "install", "-y", *packages], check=False, timeout=600,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _unavailable(reason: str) -> None:
@@ -89,7 +107,7 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture(scope="module")
 def chromium_path() -> str:
     path = _browser_path()
-    if path is None:
+    if path is None or not _has_chinese_font():
         _try_install()
         path = _browser_path()
     if path is None:
@@ -123,6 +141,8 @@ class Site:
     shots: Path
     clock: demo.ScenarioClock
     tokens: dict[str, str] = field(default_factory=dict)
+    alerts: list[UUID] = field(default_factory=list)
+    """the alerts the tests raised"""
 
     def token(self, staff_no: str) -> str:
         if staff_no not in self.tokens:
@@ -169,6 +189,9 @@ def _sweep(app: GridcoreApp, clock: demo.ScenarioClock) -> tuple[
                       reason="fever at the door")
     app.register_quarantine_site(SITE[0], SITE[1], demo.STREET, SITE[2])
     app.register_checkpoint(CHECKPOINT[0], demo.zone_code(CHECKPOINT[2]), CHECKPOINT[1])
+    hour = clock.now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    app.count_vehicle_passes({(CHECKPOINT[0], hour + timedelta(hours=h)): n
+                              for h, n in PASSES.items()}, "web-tally")
     app.file_request("online", "medical", "urgent", "家中老人需要降压药", household=sick)
     return households, covered, no_answer, sick
 
@@ -242,6 +265,48 @@ def heading(page: Any, name: str) -> Any:
     return page.locator("h2.node-title", has_text=name)
 
 
+OPEN_LABELS = {"referrals": "转运", "deliveries": "配送", "requests": "诉求", "alerts": "告警"}
+
+
+def open_items(site: Site, code: str) -> dict[str, int]:
+    """What the application's aggregates say is open under ``code`` (the demo's one community
+    is the only one with anything)."""
+    from gridcore.alerts import AlertState
+
+    app = site.app
+    places = {
+        "referrals": [app.household(r.household_id).micro_grid
+                      for r in app.open_referrals(demo.COMMUNITY)],
+        "deliveries": [app.household(d.household_id).micro_grid
+                       for d in app.open_deliveries(demo.COMMUNITY) if d.household_id],
+        "requests": [demo.COMMUNITY] * len(app.open_requests(demo.COMMUNITY)),
+        "alerts": [app.alert(a).grid_code for a in site.alerts
+                   if app.alert(a).state is not AlertState.RESOLVED],
+    }
+    return {kind: sum(code in chain(app, p) for p in ps) for kind, ps in places.items()}
+
+
+def chain(app: GridcoreApp, code: str) -> list[str]:
+    """The node's code and its ancestors' up to the city, from the grid aggregates."""
+    out = [code]
+    while (parent := app.node(out[-1]).parent_code) is not None:
+        out.append(parent)
+    return out
+
+
+def expect_open_items(cell: Any, counts: dict[str, int]) -> None:
+    """A node's open items as the page shows them: the total, then one "转运 1" per kind."""
+    from playwright.sync_api import expect
+
+    total = sum(counts.values())
+    expect(cell.locator(".open-total, dd").first).to_have_text(str(total))
+    breakdown = " · ".join(f"{OPEN_LABELS[k]} {n}" for k, n in counts.items() if n)
+    if total:
+        expect(cell.locator(".breakdown")).to_have_text(breakdown)
+    else:
+        expect(cell.locator(".breakdown")).to_have_count(0)
+
+
 # ---- the tests -----------------------------------------------------------------------------------
 
 def test_drill_down_to_a_zone_see_coverage_and_open_a_household_timeline(
@@ -254,11 +319,22 @@ def test_drill_down_to_a_zone_see_coverage_and_open_a_household_timeline(
     total = sum(len(ids) for ids in site.households.values())
     expect(page.get_by_test_id("households")).to_have_text(str(total))
     expect(page.get_by_test_id("residents")).to_have_text(str(site.residents))
+    # 待办 open items: the referral of the fever at the door and the request, at every level
+    city = open_items(site, demo.CITY)
+    assert city["referrals"] == 1 and city["requests"] == 1
+    expect_open_items(page.get_by_test_id("open-items"), city)
     page.screenshot(path=str(site.shots / "01-city.png"), full_page=True)
 
     for name in ("江岸区", "后湖街道", "712社区"):
-        page.locator("a.drill", has_text=name).click()
+        row = page.locator("table.grid-table tbody tr", has=page.locator("a.drill", has_text=name))
+        expect_open_items(row.locator("td.open-cell"), open_items(site, row.get_attribute(
+            "data-code")))
+        row.locator("a.drill").click()
         expect(heading(page, name)).to_be_visible()
+    for code in site.zones:  # per zone: only the fever zone has its referral (requests are the
+        row = page.locator(f'table.grid-table tbody tr[data-code="{code}"]')  # community's)
+        expect_open_items(row.locator("td.open-cell"), open_items(site, code))
+    assert open_items(site, demo.zone_code(FEVER_ZONE))["referrals"] == 1
     crumbs = page.get_by_role("navigation", name="网格层级")
     expect(crumbs.get_by_role("link")).to_have_text(["武汉市", "江岸区", "后湖街道"])
 
@@ -341,7 +417,8 @@ def test_phone_width_and_the_english_switch(browser: Any, site: Site) -> None:
     try:
         login(page, site, "712-DIR")
         expect(heading(page, "712社区")).to_be_visible()
-        # Nothing wider than the screen: wide tables scroll inside their own box.
+        expect(page.get_by_test_id("hour-chart").locator("canvas")).to_have_count(1)
+        # Nothing wider than the screen (the chart neither): wide tables scroll in their box.
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(path=str(site.shots / "05-phone-zh.png"), full_page=True)
 
@@ -350,6 +427,12 @@ def test_phone_width_and_the_english_switch(browser: Any, site: Site) -> None:
         expect(page.get_by_role("heading", name="Sweep coverage")).to_be_visible()
         expect(page.get_by_role("heading", name="Situational awareness")).to_be_visible()
         expect(page.get_by_test_id("identity")).to_contain_text("official")
+        expect(page.get_by_test_id("open-items")).to_contain_text("Open items")
+        counts = open_items(site, demo.COMMUNITY)
+        expect(page.get_by_test_id("open-items").locator(".breakdown")).to_have_text(
+            " · ".join(f"{kind} {n}" for kind, n in counts.items() if n))
+        expect(page.get_by_role("heading", name="Escalations and overdue items")).to_be_visible()
+        expect(page.get_by_role("img", name="测试卡口: Passes")).to_be_visible()
         expect(page.get_by_role("heading", name="态势感知")).to_have_count(0)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(path=str(site.shots / "06-phone-en.png"), full_page=True)
@@ -384,16 +467,68 @@ def test_a_bad_token_is_refused_and_a_zone_official_sees_only_their_zone(
     expect(page.get_by_role("alert")).to_contain_text("不在您的辖区内")
 
 
-BOARDS = {  # area -> the API query the board's figures must agree with
+BOARDS: dict[str, str | None] = {  # area -> the API query its figures must agree with
     "alerts": "{ alerts(first: 20) { id } }",
     "referrals": ("{ referralStages { state count } "
                   "referrals(state: [OPENED, ACCEPTED, IN_TRANSPORT, ADMITTED]) "
                   "{ id state overdue } }"),
     "sites": "{ quarantineSites { code occupancy capacity } }",
     "checkpoints": "{ checkpoints { id } }",
+    "watch": None,  # subscriptions: no query to compare with
     "enterprises": "{ resumptionCounts { status count } }",
     "requests": "{ requests(first: 20) { id number } }",
 }
+
+
+BAR_HEIGHTS_JS = """
+(chart) => {  // the height in pixels of each run of passes-coloured columns in the plot area
+  const canvas = chart.querySelector('canvas'), over = chart.querySelector('.u-over');
+  const cr = canvas.getBoundingClientRect(), or = over.getBoundingClientRect();
+  const sx = canvas.width / cr.width, sy = canvas.height / cr.height;
+  const x0 = Math.round((or.left - cr.left) * sx), y0 = Math.round((or.top - cr.top) * sy);
+  const w = Math.round(or.width * sx), h = Math.round(or.height * sy);
+  const px = canvas.getContext('2d').getImageData(x0, y0, w, h).data;
+  const near = (i) => px[i + 3] > 100 && Math.abs(px[i] - 11) < 30
+    && Math.abs(px[i + 1] - 92) < 30 && Math.abs(px[i + 2] - 173) < 30;  // #0b5cad
+  const runs = []; let run = null;
+  for (let x = 0; x < w; x++) {
+    let n = 0;
+    for (let y = 0; y < h; y++) if (near((y * w + x) * 4)) n++;
+    if (n === 0) { run = null; continue; }
+    if (!run) { run = [0]; runs.push(run); }
+    run[0] = Math.max(run[0], n);
+  }
+  return runs.map(r => r[0] / sy);
+}
+"""
+
+
+def expect_chart(figure: Any, site: Site) -> None:
+    """The checkpoint's chart: a canvas whose bars are the API's passes per hour (one bar per
+    hour with passes, as tall as its share of the busiest), its label the totals, and the
+    same figures in its table."""
+    from playwright.sync_api import expect
+
+    [cp] = [c for c in site.ask("{ checkpoints { id hours { hour passes alerts } } }",
+                                CITY_OFFICIAL)["checkpoints"] if c["id"] == CHECKPOINT[0]]
+    hours = cp["hours"]
+    assert [h["passes"] for h in hours] == list(PASSES.values())  # what this test counted
+    chart = figure.get_by_test_id("hour-chart")
+    expect(chart.locator("canvas")).to_have_count(1)
+    passes, alerts = sum(h["passes"] for h in hours), sum(h["alerts"] for h in hours)
+    assert alerts == len(site.alerts)  # the vehicle alerts the tests raised there
+    expect(chart).to_have_attribute(
+        "aria-label", f"{CHECKPOINT[1]}: 过车 {passes} · 告警 {alerts} ({len(hours)} 个有车时段)")
+    heights = chart.evaluate(BAR_HEIGHTS_JS)
+    assert len(heights) == len([h for h in hours if h["passes"]]), heights
+    top = max(heights)
+    busiest = max(h["passes"] for h in hours)
+    for height, h in zip(heights, hours, strict=True):  # within a few pixels of its share
+        assert abs(height / top - h["passes"] / busiest) < 0.08, (heights, hours)
+    rows = figure.locator("details.chart-data tbody tr")
+    expect(rows).to_have_count(len(hours))
+    for n, h in enumerate(hours):
+        expect(rows.nth(n).locator("td.num")).to_have_text([str(h["passes"]), str(h["alerts"])])
 
 
 def api_answer(site: Site, query: str) -> dict[str, Any] | None:
@@ -417,6 +552,9 @@ def test_the_boards_agree_with_the_api_or_say_they_are_coming(page: Any, site: S
     for area, query in BOARDS.items():
         board = page.locator(f'section.board[data-area="{area}"]')
         expect(board).not_to_have_attribute("data-state", "loading")
+        if query is None:
+            expect(board.locator(".live")).to_have_attribute("data-live", "live")
+            continue
         data = api_answer(site, query)
         if data is None:
             expect(board).to_have_attribute("data-state", "missing")
@@ -451,6 +589,7 @@ def test_the_boards_agree_with_the_api_or_say_they_are_coming(page: Any, site: S
             assert [c["id"] for c in data["checkpoints"]] == [CHECKPOINT[0]]
             expect(board.locator("figcaption")).to_have_text([
                 f"{CHECKPOINT[1]} {demo.zone_code(CHECKPOINT[2])}"])
+            expect_chart(board.locator(f'figure[data-id="{CHECKPOINT[0]}"]'), site)
         else:  # no alert raised yet
             assert data["alerts"] == []
             expect(board).to_contain_text("暂无")
@@ -473,6 +612,7 @@ def test_an_alert_raised_during_the_test_arrives_live_and_is_acknowledged_and_re
 
     alert = site.app.raise_vehicle_alert("WEB-PASS-1", CHECKPOINT[0], "鄂A12345", site.clock.now,
                                          "来自中高风险地区 risk area")
+    site.alerts.append(alert)
     expect(board.get_by_test_id("alert-news")).to_contain_text("新告警")
     row = board.locator(f'tbody tr[data-id="{alert}"]')
     expect(row).to_have_attribute("data-state", "RAISED")
@@ -523,7 +663,7 @@ CONTRAST_JS = """
 """
 TEXT_SELECTORS = ["body", "h1", "h2", "h3", "th", "td", "a", "button", "label", ".muted",
                   ".code", ".level", "dt", "dd", ".identity", ".heat-cell", "caption", "time",
-                  ".error"]
+                  ".error", ".breakdown", ".badge", ".feed li", ".legend", "summary", "h4"]
 
 
 def unlabelled_controls(page: Any) -> list[str]:
@@ -569,6 +709,18 @@ def test_accessibility_labels_keyboard_and_contrast(page: Any, site: Site) -> No
 
     assert unlabelled_controls(page) == []
     check_contrast(page, "the community view")
+    # The chart is a labelled picture whose figures a keyboard opens as a table.
+    chart = page.get_by_role("img", name=f"{CHECKPOINT[1]}: 过车")
+    expect(chart.locator("canvas")).to_have_count(1)
+    table = page.locator("details.chart-data table")
+    expect(table).to_be_hidden()
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    assert tab_until(page, "el => el.tagName === 'SUMMARY'", limit=200)
+    page.keyboard.press("Enter")
+    expect(table).to_be_visible()
+    check_contrast(page, "the community view with the chart's table")
+    for feed in ("升级", "超时"):  # the live feeds are named regions
+        expect(page.get_by_role("region", name=feed, exact=True)).to_have_count(1)
     # Tabbing reaches the language switch, a drill-down link, the campaign and the filters...
     wanted = ["lang", "drill", "campaign", "filter-health"]
     page.evaluate("document.activeElement && document.activeElement.blur()")
@@ -600,3 +752,57 @@ def test_accessibility_labels_keyboard_and_contrast(page: Any, site: Site) -> No
     page.goto(f"{site.base}/#/household/{site.no_answer}")
     expect(page.get_by_test_id("timeline")).to_be_visible()
     check_contrast(page, "the household timeline")
+
+
+def test_escalations_and_overdue_items_arrive_live_and_the_overdue_referral_is_marked(
+        page: Any, site: Site) -> None:
+    """Time passes with an alert not acknowledged and the fever referral not transported: the
+    alert escalates (升级), the referral becomes overdue (超时), both arrive in their feeds
+    while the page is open, and the pipeline marks the referral overdue in its column."""
+    from playwright.sync_api import expect
+
+    login(page, site, "712-DIR")
+    feeds = page.locator('section.board[data-area="watch"]')
+    expect(feeds.locator(".live")).to_have_attribute("data-live", "live")
+    alerts = page.locator('section.board[data-area="alerts"]')
+    expect(alerts.locator(".live")).to_have_attribute("data-live", "live")
+    pipeline = page.locator('section.board[data-area="referrals"]')
+    [referral] = site.app.open_referrals(demo.COMMUNITY)
+    card = pipeline.locator(f'li[data-id="{referral.id}"]')
+    expect(card).not_to_have_class("ref overdue")
+    expect(card.locator(".badge")).to_have_count(0)
+
+    alert = site.app.raise_vehicle_alert("WEB-PASS-2", CHECKPOINT[0], "鄂A54321", site.clock.now,
+                                         "来自中高风险地区 risk area")
+    site.alerts.append(alert)
+    expect(alerts.locator(f'tbody tr[data-id="{alert}"]')).to_have_attribute("data-state",
+                                                                           "RAISED")
+    # the new alert reloads the checkpoint's chart: its hour now counts it
+    expect_chart(page.locator(f'figure[data-id="{CHECKPOINT[0]}"]'), site)
+    site.clock.now = max(referral.transport_due, site.clock.now) + timedelta(hours=1)
+    ticked = site.app.tick(site.clock.now)
+    assert ticked["referrals"] >= 1 and ticked["alerts"] >= 1
+    assert site.app.referral(referral.id).overdue
+
+    escalated = feeds.get_by_test_id("escalation-feed").locator(
+        f'li[data-subject="ALERT"][data-id="{alert}"]')
+    expect(escalated).to_contain_text("告警")
+    expect(escalated).to_contain_text(demo.zone_code(CHECKPOINT[2]))
+    late = feeds.get_by_test_id("overdue-feed").locator(
+        f'li[data-subject="REFERRAL"][data-id="{referral.id}"]')
+    expect(late).to_contain_text("转运")
+    # the feed's item reloaded the pipeline: the card is marked, in its stage's column
+    expect(card).to_have_class("ref overdue")
+    expect(card.locator(".badge")).to_have_text("超时")
+    state = site.ask("query($s: [ReferralState!]) { referrals(state: $s) { id state overdue } }",
+                     "712-DIR", {"s": ["OPENED", "ACCEPTED", "IN_TRANSPORT", "ADMITTED"]})
+    [row] = [r for r in state["referrals"] if r["id"] == str(referral.id)]
+    assert row["overdue"] is True
+    expect(pipeline.locator(f'section.column[data-state="{row["state"]}"] li[data-id='
+                            f'"{referral.id}"]')).to_have_count(1)
+    feeds.scroll_into_view_if_needed()
+    page.screenshot(path=str(site.shots / "09-escalations-overdue.png"), full_page=True)
+    # the open items of the community now count the new alert too
+    page.reload()
+    expect_open_items(page.get_by_test_id("open-items"), open_items(site, demo.COMMUNITY))
+    assert open_items(site, demo.COMMUNITY)["alerts"] == 1

@@ -56,12 +56,24 @@ export interface Campaign {
   coverage: Coverage;
 }
 
+/** 待办 what is still open in a node's subtree (null outside the jurisdiction). */
+export interface OpenItems {
+  referrals: number;
+  deliveries: number;
+  requests: number;
+  alerts: number;
+  total: number;
+}
+
+export const OPEN_KINDS = ["referrals", "deliveries", "requests", "alerts"] as const;
+
 export interface ChildNode {
   code: string;
   name: string;
   level: string;
   levelLabel: string;
   rollup: Rollup;
+  openItems: OpenItems | null;
   campaigns: { id: string; coverage: CoverageCounts }[];
 }
 
@@ -72,6 +84,7 @@ export interface GridNode {
   levelLabel: string;
   ancestors: { code: string; name: string }[];
   rollup: Rollup;
+  openItems: OpenItems | null;
   children: ChildNode[];
   campaigns: Campaign[];
 }
@@ -147,11 +160,14 @@ const ROLLUP = `households residents staff
 export const ME = `query Me { me { id role roleLabel jurisdictionCode
   jurisdiction { code name levelLabel } } }`;
 
+const OPEN_ITEMS = "openItems { referrals deliveries requests alerts total }";
+
 export const NODE = `query Node($code: String!) { node(code: $code) {
   code name level levelLabel
   ancestors { code name }
   rollup { ${ROLLUP} }
-  children { code name level levelLabel rollup { ${ROLLUP} }
+  ${OPEN_ITEMS}
+  children { code name level levelLabel rollup { ${ROLLUP} } ${OPEN_ITEMS}
     campaigns { id coverage { households covered uncovered share } } }
   campaigns { id name round scopeCode starts ends closedAt
     coverage { households covered uncovered share byMethod { method count }
@@ -182,12 +198,13 @@ export type LiveState = "connecting" | "live" | "closed";
 /**
  * Follow a subscription over graphql-transport-ws at /graphql; the token goes in the
  * connection_init payload (browsers cannot set headers on a websocket). A dropped socket is
- * reopened after a pause, asking for what came after the last notification it saw.
+ * reopened after a pause, asking for what came after the last notification it saw; a
+ * subscription the server refuses (e.g. unknown to its schema) calls `onError` and stops.
  * Returns a function that stops following.
  */
 export function follow<T>(token: string, query: string, lastId: (data: T) => number | null,
                           onData: (data: T) => void, onState: (state: LiveState) => void,
-                          retryMs = 3000): () => void {
+                          retryMs = 3000, onError?: (message: string) => void): () => void {
   let stopped = false;
   let after: number | null = null;
   let socket: WebSocket | null = null;
@@ -197,10 +214,13 @@ export function follow<T>(token: string, query: string, lastId: (data: T) => num
     const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/graphql`,
                              "graphql-transport-ws");
     socket = ws;
+    ws.binaryType = "arraybuffer"; // a server may send its JSON as binary frames: decode both
     ws.onopen = () => ws.send(JSON.stringify({
       type: "connection_init", payload: { Authorization: `Bearer ${token}` } }));
     ws.onmessage = (event) => {
-      const m = JSON.parse(String(event.data)) as { type: string; payload?: { data?: T } };
+      const text = typeof event.data === "string" ? event.data
+        : new TextDecoder().decode(event.data as ArrayBuffer);
+      const m = JSON.parse(text) as { type: string; payload?: { data?: T } };
       if (m.type === "connection_ack") {
         onState("live");
         ws.send(JSON.stringify({ id: "1", type: "subscribe",
@@ -210,6 +230,10 @@ export function follow<T>(token: string, query: string, lastId: (data: T) => num
       } else if (m.type === "next" && m.payload?.data) {
         after = lastId(m.payload.data) ?? after;
         onData(m.payload.data);
+      } else if (m.type === "error") {  // the server refused the subscription itself
+        stopped = true;
+        onError?.(JSON.stringify(m.payload ?? "").slice(0, 200));
+        ws.close();
       }
     };
     ws.onclose = () => {

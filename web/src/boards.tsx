@@ -1,12 +1,15 @@
-// The boards of a node's subtree: alerts, the referral pipeline, quarantine sites, checkpoints,
-// enterprise resumption and the requests board. Each asks the API on its own; a server whose
-// schema does not offer that area yet shows a "coming" placeholder instead.
+// The boards of a node's subtree: alerts, the escalation and overdue feeds, the referral
+// pipeline, quarantine sites, checkpoints (a chart), enterprise resumption and the requests
+// board. Each asks the API on its own; a server whose schema does not offer that area yet shows
+// a "coming" placeholder instead. An escalated or overdue item refreshes the boards it touches.
 
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { AuthError, follow, gql, type LiveState } from "./api";
+import { HourChart } from "./chart";
+import { WatchFeeds } from "./feeds";
 import { householdHref } from "./hooks";
-import { formatTime, type Key, type Lang, pick, t } from "./i18n";
+import { formatTime, type Key, type Lang, liveLabel, pick, t } from "./i18n";
 
 interface BoardProps {
   lang: Lang;
@@ -118,15 +121,17 @@ interface RequestRow {
 
 export function Boards(props: BoardProps) {
   const { lang } = props;
-  const referrals = useBoard<Referrals>(props, REFERRALS);
-  const sites = useBoard<{ quarantineSites: Site[] }>(props, SITES);
-  const checkpoints = useBoard<{ checkpoints: Checkpoint[] }>(props, CHECKPOINTS);
+  const [changed, setChanged] = useState(0); // bumped by the feeds: reload what they touch
+  const referrals = useBoard<Referrals>(props, REFERRALS, changed);
+  const sites = useBoard<{ quarantineSites: Site[] }>(props, SITES, changed);
+  const checkpoints = useBoard<{ checkpoints: Checkpoint[] }>(props, CHECKPOINTS, changed);
   const resumption = useBoard<{ resumptionCounts: { status: string; label: string; count: number }[] }>(
     props, RESUMPTION);
-  const requests = useBoard<{ requests: RequestRow[] }>(props, REQUESTS);
+  const requests = useBoard<{ requests: RequestRow[] }>(props, REQUESTS, changed);
   return (
     <div class="boards">
-      <AlertsBoard {...props} />
+      <AlertsBoard {...props} onRaised={() => setChanged((n) => n + 1)} />
+      <WatchFeeds lang={lang} token={props.token} onItem={() => setChanged((n) => n + 1)} />
       <Board lang={lang} area="referrals" answer={referrals}>
         {(d) => (
           <>
@@ -214,7 +219,7 @@ export function Boards(props: BoardProps) {
 
 /** Open alerts of the subtree, kept live by the alertRaised subscription; acknowledge (签收)
  * and resolve (处置) in place. */
-function AlertsBoard(props: BoardProps) {
+function AlertsBoard(props: BoardProps & { onRaised: () => void }) {
   const { lang, token } = props;
   const [nonce, setNonce] = useState(0);
   const answer = useBoard<{ alerts: AlertRow[] }>(props, ALERTS, nonce);
@@ -231,7 +236,11 @@ function AlertsBoard(props: BoardProps) {
     return follow<Raised>(token, ALERT_RAISED, (d) => d.alertRaised.notificationId, (d) => {
       setNewest(d.alertRaised);
       reload();
-    }, setLive);
+      props.onRaised(); // the checkpoints' hours count vehicle alerts
+    }, (state) => {
+      setLive(state);
+      if (state === "live") reload(); // what was raised before the feed began is read again
+    });
   }, [token, available]);
   const act = async (query: string, variables: Record<string, unknown>, field: string) => {
     setProblem(null);
@@ -251,7 +260,7 @@ function AlertsBoard(props: BoardProps) {
       {(d) => (
         <>
           <p class="muted live" data-live={live}>
-            {live === "live" ? t(lang, "liveOn") : t(lang, "liveOff")}
+            {liveLabel(lang, live)}
           </p>
           <p class="news" aria-live="polite" data-testid="alert-news">
             {newest && `${t(lang, "newAlert")}: ${pick(newest.kindLabel, lang)} · ${newest.source}`
@@ -318,31 +327,13 @@ function AlertsBoard(props: BoardProps) {
   );
 }
 
-/** Passes and alerts per hour (the last 24 hours with traffic) as a small bar chart. */
+/** Passes and alerts per hour (the last 24 hours with traffic) as a chart. */
 function CheckpointHours(props: { lang: Lang; checkpoint: Checkpoint }) {
   const { lang, checkpoint } = props;
-  const hours = checkpoint.hours.slice(-24);
-  const max = Math.max(1, ...hours.map((h) => h.passes));
   return (
-    <figure class="checkpoint">
+    <figure class="checkpoint" data-id={checkpoint.id}>
       <figcaption>{checkpoint.name} <span class="code">{checkpoint.gridCode}</span></figcaption>
-      <table class="hours">
-        <thead><tr>
-          <th scope="col">{t(lang, "hour")}</th><th scope="col" class="num">{t(lang, "passes")}</th>
-          <th scope="col" class="num">{t(lang, "alertsShort")}</th><th aria-hidden="true" />
-        </tr></thead>
-        <tbody>{hours.map((h) => (
-          <tr key={h.hour}>
-            <td>{formatTime(h.hour, lang)}</td><td class="num">{h.passes}</td>
-            <td class="num">{h.alerts}</td>
-            <td class="bar-cell" aria-hidden="true">
-              <span class="bar" style={{ width: `${(100 * h.passes) / max}%` }} />
-              {h.alerts > 0 && <span class="bar bar-confirmed"
-                                     style={{ width: `${(100 * h.alerts) / max}%` }} />}
-            </td>
-          </tr>))}
-        </tbody>
-      </table>
+      <HourChart lang={lang} name={checkpoint.name} hours={checkpoint.hours.slice(-24)} />
     </figure>
   );
 }

@@ -94,6 +94,7 @@ const STRINGS = {
   escalations: ["升级次数", "Escalations"],
   liveOn: ["● 实时推送已连接", "● Live"],
   liveOff: ["○ 实时推送未连接（自动重连）", "○ Not live (reconnecting)"],
+  liveConnecting: ["○ 实时推送连接中…", "○ Connecting…"],
   newAlert: ["新告警", "New alert"],
   handle: ["处置", "Handle"],
   acknowledge: ["签收", "Acknowledge"],
@@ -114,6 +115,24 @@ const STRINGS = {
   grade: ["等级", "Grade"],
   deadline: ["办理时限", "Deadline"],
   skip: ["跳到主要内容", "Skip to the main content"],
+  openItems: ["待办", "Open items"],
+  open_referrals: ["转运", "referrals"],
+  open_deliveries: ["配送", "deliveries"],
+  open_requests: ["诉求", "requests"],
+  open_alerts: ["告警", "alerts"],
+  watch: ["升级与超时", "Escalations and overdue items"],
+  escalationFeed: ["升级", "Escalations"],
+  overdueFeed: ["超时", "Overdue"],
+  sinceOpened: ["自打开页面起", "since this page opened"],
+  noneYet: ["暂无。", "None yet."],
+  subject_ALERT: ["告警", "Alert"],
+  subject_REFERRAL: ["转运", "Referral"],
+  subject_REQUEST: ["诉求", "Request"],
+  subject_DELIVERY: ["配送", "Delivery"],
+  subject_RECTIFICATION: ["整改", "Rectification"],
+  chartData: ["查看数据表", "Show the figures"],
+  hoursWithTraffic: ["个有车时段", "hours with traffic"],
+  noTraffic: ["暂无过车记录。", "No passes recorded."],
 } as const;
 
 export type Key = keyof typeof STRINGS;
@@ -154,6 +173,12 @@ export function enumLabel(value: string, lang: Lang, apiLabel?: string): string 
   if (apiLabel) return pick(apiLabel, lang);
   const pair = ENUMS[value];
   return pair ? pair[lang === "zh" ? 0 : 1] : value;
+}
+
+/** The line saying whether a live feed is connected. */
+export function liveLabel(lang: Lang, state: "connecting" | "live" | "closed"): string {
+  return t(lang, state === "live" ? "liveOn" : state === "connecting" ? "liveConnecting"
+    : "liveOff");
 }
 
 export function formatTime(iso: string, lang: Lang): string {

@@ -1,14 +1,16 @@
-// One grid node: its rollup, its sub-grids (drill down), the sweep coverage of a campaign per
-// sub-grid as a heat table with the uncovered households one click away, and its households.
+// One grid node: its rollup and open items (待办), its sub-grids (drill down), the sweep
+// coverage of a campaign per sub-grid as a heat table with the uncovered households one click
+// away, its households and the boards.
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import {
-  type Campaign, type ChildNode, type GridNode, type Health, HEALTHS, type HouseholdPage,
-  HOUSEHOLDS, type Measure, MEASURES, NODE, type Rollup, UNCOVERED, type Uncovered,
+  type Campaign, type ChildNode, type GridNode, type Health, NODE, OPEN_KINDS, type OpenItems,
+  type Rollup, UNCOVERED, type Uncovered,
 } from "./api";
 import { Boards } from "./boards";
+import { Households } from "./households";
 import { householdHref, nodeHref, uncoveredHref, useQuery } from "./hooks";
-import { enumLabel, formatTime, type Lang, percent, pick, t } from "./i18n";
+import { formatTime, type Lang, percent, pick, t } from "./i18n";
 
 interface Props {
   lang: Lang;
@@ -57,7 +59,7 @@ export function NodeView(props: Props) {
       <h2 class="node-title">
         {node.name} <span class="level">{pick(node.levelLabel, lang)} · {node.code}</span>
       </h2>
-      <Summary lang={lang} rollup={node.rollup} />
+      <Summary lang={lang} rollup={node.rollup} open={node.openItems} />
       <Children lang={lang} node={node} />
       <CoverageSection {...props} node={node} />
       <Households {...props} />
@@ -104,8 +106,14 @@ function Bars<T extends { count: number; label: string }>(
   );
 }
 
-function Summary(props: { lang: Lang; rollup: Rollup }) {
-  const { lang, rollup } = props;
+/** 待办 the open items of a subtree, one short line per kind that has any ("转运 1 · 告警 2"). */
+export function openBreakdown(open: OpenItems, lang: Lang): string {
+  return OPEN_KINDS.filter((k) => open[k] > 0).map((k) => `${t(lang, `open_${k}`)} ${open[k]}`)
+    .join(" · ");
+}
+
+function Summary(props: { lang: Lang; rollup: Rollup; open: OpenItems | null }) {
+  const { lang, rollup, open } = props;
   return (
     <div class="summary">
       <dl class="stats">
@@ -113,6 +121,12 @@ function Summary(props: { lang: Lang; rollup: Rollup }) {
         <div><dt>{t(lang, "residents")}</dt><dd data-testid="residents">{rollup.residents}</dd></div>
         <div><dt>{t(lang, "staff")}</dt><dd>{rollup.staff}</dd></div>
         <div><dt>{t(lang, "atRisk")}</dt><dd>{atRisk(rollup)}</dd></div>
+        {open && (
+          <div data-testid="open-items">
+            <dt>{t(lang, "openItems")}</dt><dd>{open.total}</dd>
+            {open.total > 0 && <dd class="breakdown">{openBreakdown(open, lang)}</dd>}
+          </div>
+        )}
       </dl>
       <div class="bars-row">
         <Bars lang={lang} id="by-health" title={t(lang, "byHealth")} rows={rollup.byHealth}
@@ -143,11 +157,12 @@ function Children(props: { lang: Lang; node: GridNode }) {
                 <th scope="col" class="num">{t(lang, "residents")}</th>
                 <th scope="col" class="num">{t(lang, "atRisk")}</th>
                 <th scope="col" class="num">{t(lang, "underMeasure")}</th>
+                <th scope="col" class="num">{t(lang, "openItems")}</th>
               </tr>
             </thead>
             <tbody>
               {node.children.map((c) => (
-                <tr key={c.code}>
+                <tr key={c.code} data-code={c.code}>
                   <th scope="row">
                     <a href={nodeHref(c.code)} class="drill">{c.name}</a>
                     <span class="code">{c.code}</span>
@@ -156,6 +171,16 @@ function Children(props: { lang: Lang; node: GridNode }) {
                   <td class="num">{c.rollup.residents}</td>
                   <td class="num">{atRisk(c.rollup)}</td>
                   <td class="num">{underMeasure(c.rollup)}</td>
+                  <td class="num open-cell" data-total={c.openItems?.total ?? ""}>
+                    {c.openItems ? (
+                      <>
+                        <span class="open-total">{c.openItems.total}</span>
+                        {c.openItems.total > 0 && (
+                          <span class="breakdown">{openBreakdown(c.openItems, lang)}</span>
+                        )}
+                      </>
+                    ) : "—"}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -314,86 +339,4 @@ function UncoveredPanel(props: Props & { campaign: string }) {
         )}
     </section>
   );
-}
-
-function Households(props: Props) {
-  const { lang } = props;
-  const [health, setHealth] = useState<Health | "">("");
-  const [measure, setMeasure] = useState<Measure | "">("");
-  const [after, setAfter] = useState<string | null>(null);
-  const [rows, setRows] = useState<HouseholdPage["edges"]>([]);
-  useEffect(() => {
-    setAfter(null);
-    setRows([]);
-  }, [props.code, health, measure]);
-  const q = useQuery<{ node: { households: HouseholdPage } | null }>(props.token, HOUSEHOLDS, {
-    code: props.code, after, health: health || null, measure: measure || null,
-  }, props.onAuthError);
-  const page = q.data?.node?.households;
-  useEffect(() => {
-    if (page) setRows((old) => (after ? [...old, ...page.edges] : page.edges));
-  }, [page]);
-  return (
-    <section class="card" aria-labelledby="households-title">
-      <h3 id="households-title">
-        {t(lang, "householdList")} {page && <span class="muted">({t(lang, "total")} {page.totalCount})</span>}
-      </h3>
-      <div class="filters">
-        <div class="field">
-          <label for="filter-health">{t(lang, "filterHealth")}</label>
-          <select id="filter-health" value={health}
-                  onChange={(e) => setHealth((e.target as HTMLSelectElement).value as Health | "")}>
-            <option value="">{t(lang, "any")}</option>
-            {HEALTHS.map((h) => <option key={h} value={h}>{enumLabel(h, lang)}</option>)}
-          </select>
-        </div>
-        <div class="field">
-          <label for="filter-measure">{t(lang, "filterMeasure")}</label>
-          <select id="filter-measure" value={measure}
-                  onChange={(e) => setMeasure((e.target as HTMLSelectElement).value as Measure | "")}>
-            <option value="">{t(lang, "any")}</option>
-            {MEASURES.map((m) => <option key={m} value={m}>{enumLabel(m, lang)}</option>)}
-          </select>
-        </div>
-      </div>
-      {q.error && <Problem lang={lang} message={q.error} retry={q.reload} />}
-      <div class="scroll">
-        <table data-testid="household-table">
-          <thead>
-            <tr>
-              <th scope="col">{t(lang, "household")}</th>
-              <th scope="col">{t(lang, "microGrid")}</th>
-              <th scope="col" class="num">{t(lang, "members")}</th>
-              <th scope="col">{t(lang, "health")}</th>
-              <th scope="col">{t(lang, "measure")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map(({ node: h }) => (
-              <tr key={h.id}>
-                <th scope="row">
-                  <a href={householdHref(h.id)}
-                     aria-label={`${t(lang, "openTimeline")} ${shortId(h.id)}`}>{shortId(h.id)}</a>
-                </th>
-                <td>{h.microGridCode}</td>
-                <td class="num">{h.residents.length}</td>
-                <td>{distinct(h.residents.map((r) => enumLabel(r.health, lang, r.healthLabel)))}</td>
-                <td>{distinct(h.residents.map((r) => enumLabel(r.measure, lang, r.measureLabel)))}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      {q.loading && <p role="status">{t(lang, "loading")}</p>}
-      {page?.pageInfo.hasNextPage && !q.loading && (
-        <button type="button" class="secondary" onClick={() => setAfter(page.pageInfo.endCursor)}>
-          {t(lang, "more")}
-        </button>
-      )}
-    </section>
-  );
-}
-
-function distinct(values: string[]): string {
-  return [...new Set(values)].join("、");
 }

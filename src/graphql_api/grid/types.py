@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from graphql_api import readmodel
+from graphql_api import boards, readmodel
 from graphql_api.context import Context
 from graphql_api.enums import Health, Level, Measure, TagKind
 from graphql_api.scope import node_visible
@@ -68,6 +69,38 @@ class Rollup:
         )
 
 
+@strawberry.type(description="待办 what is still open in a node's subtree.")
+class OpenItems:
+    referrals: int = strawberry.field(description="转运 referrals not yet ended.")
+    deliveries: int = strawberry.field(description="配送 deliveries not yet delivered.")
+    requests: int = strawberry.field(description="诉求 requests awaiting action (kept per "
+                                                 "community: none below it).")
+    alerts: int = strawberry.field(description="告警 alerts not yet resolved.")
+    total: int
+
+    @classmethod
+    def from_row(cls, row: boards.OpenItemsRow) -> OpenItems:
+        return cls(referrals=row.referrals, deliveries=row.deliveries, requests=row.requests,
+                   alerts=row.alerts, total=row.total)
+
+
+def open_items_loader(ctx: Context) -> DataLoader[str, boards.OpenItemsRow]:
+    """This request's loader of open items (``boards.open_items``), made on first use and kept
+    on the request's context: a tree of nodes costs one query per level, and nothing outlives
+    the request. (``Loaders.open_items`` in ``context.py``, when it is there, is used instead.)"""
+    found = getattr(ctx.loaders, "open_items", None) or getattr(ctx, "_open_items", None)
+    if found is None:
+        views = ctx.views
+
+        async def load(keys: list[str]) -> list[boards.OpenItemsRow]:
+            rows = boards.open_items(views, keys)
+            return [rows[k] for k in keys]
+
+        found = DataLoader(load)
+        ctx._open_items = found  # Context is context.py's: no field for it yet
+    return found
+
+
 @strawberry.type(description="网格节点 a node of the grid tree.")
 class GridNode:
     code: str
@@ -111,6 +144,13 @@ class GridNode:
         else:
             counts = await info.context.loaders.rollup_at.load((self.code, as_of))
         return Rollup.from_counts(self.code, counts, as_of)
+
+    @strawberry.field(description="待办 open referrals, deliveries, requests and alerts of this "
+                                  "subtree, now; null outside your jurisdiction.")
+    async def open_items(self, info: Info[Context, None]) -> OpenItems | None:
+        if not await node_visible(info.context, self.code):
+            return None
+        return OpenItems.from_row(await open_items_loader(info.context).load(self.code))
 
     @strawberry.field(description="户 the households of this subtree (Relay cursor pages, in "
                                   "id order); the filters given must hold for one resident.")
