@@ -51,9 +51,12 @@ Notified = tuple[int, Any]
 
 
 class Projection(ABC):
-    """A read model: ``name``, the event classes it follows, its tables, and ``apply``."""
+    """A read model: ``name``, ``version``, the event classes it follows, its tables, and
+    ``apply``."""
 
     name: ClassVar[str]
+    version: ClassVar[int] = 1
+    """The shape of its tables: a view stored at another version is rebuilt from zero."""
     follows: ClassVar[tuple[type, ...]]
     tables: ClassVar[tuple[str, ...]]
     ddl: ClassVar[tuple[str, ...]]

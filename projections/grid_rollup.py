@@ -8,9 +8,16 @@ subtree's counts from its old ancestors to its new ones. Every change is also ad
 what changed at that instant; the time-travel queries sum the rows up to a time).
 
 Its own small state tables (never personal data, only ids and statuses): nodes and parents,
-each household's micro-grid with its residents' health/measure/tags (one row per household),
-each staff member's jurisdiction. A batch loads the rows it needs once, folds in memory (sparse
-deltas: (column, change) pairs), then writes with ``executemany``.
+each household's micro-grid with its residents' health/measure/tags, declared vulnerabilities
+and birth year (one row per household), each staff member's jurisdiction.
+
+``gr_vulnerable`` answers "which households are vulnerable in this way" from an index: one row
+per household and vulnerability with the first year it holds (0 for a declared one; the year a
+member turns 65 for 65+ and, in a one-person household, living alone), so the rule of
+``gridcore.household.derived_vulnerabilities`` for any year is ``since <= year``.
+
+A batch loads the rows it needs once, folds in memory (sparse deltas: (column, change) pairs),
+then writes with ``executemany``.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from gridcore.household import Household
 from gridcore.staff import StaffMember
 from gridcore.status import Health, Measure, TagKind
 from projections.base import Notified, Projection, ViewCursor
+from projections.vulnerable import Fresh, fresh_member, vulnerable_since
 
 COUNTS = ("households", "residents", "staff")
 HEALTH_COLS = tuple(f"health_{h.value}" for h in Health)
@@ -80,10 +88,12 @@ def select_in(cur: ViewCursor, sql: str, keys: Iterable[str],
 
 
 class _Resident:
-    __slots__ = ("health", "household", "measure", "tags")
+    __slots__ = ("born", "declared", "health", "household", "measure", "tags")
 
-    def __init__(self, household: str, health: str, measure: str, tags: set[str]) -> None:
+    def __init__(self, household: str, health: str, measure: str, tags: set[str],
+                 declared: set[str] | None = None, born: int | None = None) -> None:
         self.household, self.health, self.measure, self.tags = household, health, measure, tags
+        self.declared, self.born = declared or set(), born
 
     def vector(self, sign: int = 1) -> Delta:
         d = [(RESIDENTS, sign), (IDX[f"health_{self.health}"], sign),
@@ -92,15 +102,12 @@ class _Resident:
         return d
 
     def packed(self) -> list[Any]:
-        return [self.health, self.measure, sorted(self.tags)]
+        return [self.health, self.measure, sorted(self.tags), sorted(self.declared), self.born]
 
 
 _NORMAL, _NONE = Health.NORMAL.value, Measure.NONE.value
-_NEW_PACKED = (_NORMAL, _NONE, ())
-
-
-def _new_resident(household: str) -> _Resident:
-    return _Resident(household, _NORMAL, _NONE, set())
+def _new_resident(household: str, fresh: Fresh) -> _Resident:
+    return _Resident(household, _NORMAL, _NONE, set(), set(fresh[1]), fresh[2])
 
 
 HOUSEHOLDS, RESIDENTS, STAFF = IDX["households"], IDX["residents"], IDX["staff"]
@@ -114,9 +121,11 @@ class GridRollup(Projection):
         GridNode.Established, GridNode.Moved, GridNode.Retired, GridNode.Renamed,
         Household.Registered, Household.Moved, Household.MemberAdded, Household.MemberRemoved,
         Household.HealthChanged, Household.MeasureChanged, Household.Tagged, Household.Untagged,
-        StaffMember.Enrolled, StaffMember.JurisdictionChanged,
+        Household.VulnerabilityMarked, StaffMember.Enrolled, StaffMember.JurisdictionChanged,
     )
-    tables = ("grid_rollup", "grid_rollup_history", "gr_nodes", "gr_households", "gr_staff")
+    version = 2  # 2: vulnerabilities and birth years in gr_households, gr_vulnerable
+    tables = ("grid_rollup", "grid_rollup_history", "gr_nodes", "gr_households", "gr_staff",
+              "gr_vulnerable")
     ddl = (
         f"CREATE TABLE IF NOT EXISTS grid_rollup (code TEXT PRIMARY KEY, {_COLS_DDL})",
         f"CREATE TABLE IF NOT EXISTS grid_rollup_history (code TEXT NOT NULL, "
@@ -131,6 +140,10 @@ class GridRollup(Projection):
         "household_id)",
         "CREATE TABLE IF NOT EXISTS gr_staff (staff_id TEXT PRIMARY KEY, "
         "jurisdiction TEXT NOT NULL)",
+        # a vulnerability's households a page at a time, in id order (the households filter)
+        "CREATE TABLE IF NOT EXISTS gr_vulnerable (kind TEXT NOT NULL, household_id TEXT NOT "
+        "NULL, since BIGINT NOT NULL, PRIMARY KEY (kind, household_id))",
+        "CREATE INDEX IF NOT EXISTS gr_vulnerable_household ON gr_vulnerable (household_id)",
     )
 
     def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
@@ -147,8 +160,10 @@ class _Batch:
         self.dirty_nodes: set[str] = set()
         self.households: dict[str, str] = {}  # household id -> micro-grid
         self.members: dict[str, dict[str, _Resident]] = {}  # household id -> its residents
-        self.fresh: dict[str, list[str]] = {}  # registered in this batch, unchanged since
+        self.fresh: dict[str, list[Fresh]] = {}  # registered in this batch, unchanged since
         self.dirty_households: set[str] = set()
+        self.registered: set[str] = set()  # registered in this batch: no stored rows yet
+        self.dirty_vulnerable: set[str] = set()
         self.staff: dict[str, str] = {}
         self.dirty_staff: set[str] = set()
         self.base: dict[str, Vec] = {}
@@ -176,8 +191,8 @@ class _Batch:
                 cur, "SELECT household_id, micro_grid, residents FROM gr_households "
                      "WHERE household_id IN ({})", hids) if hids else []):
             self.households[hid] = grid
-            self.members[hid] = {rid: _Resident(hid, health, measure, set(tags))
-                                 for rid, (health, measure, tags) in orjson.loads(packed).items()}
+            self.members[hid] = {rid: _unpacked(hid, r)
+                                 for rid, r in orjson.loads(packed).items()}
         self.staff = dict(select_in(
             cur, "SELECT staff_id, jurisdiction FROM gr_staff WHERE staff_id IN ({})",
             sids)) if sids else {}
@@ -298,7 +313,9 @@ class _Batch:
         hid = str(e.originator_id)
         self.households[hid] = e.micro_grid
         self.dirty_households.add(hid)
-        self.fresh[hid] = [str(m.resident_id) for m in e.members]
+        self.fresh[hid] = [fresh_member(m) for m in e.members]
+        self.registered.add(hid)
+        self.dirty_vulnerable.add(hid)
         self.members.pop(hid, None)
         n = len(e.members)
         self.add(e.micro_grid, [(HOUSEHOLDS, 1), *((i, n) for i, _ in NEW_RESIDENT)], at)
@@ -310,9 +327,12 @@ class _Batch:
             return
         fresh = self.fresh.pop(hid, None)
         if fresh is not None:
-            self.members[hid] = {rid: _new_resident(hid) for rid in fresh}
+            self.members[hid] = {f[0]: _new_resident(hid, f) for f in fresh}
         members = self.members.setdefault(hid, {})
         self.dirty_households.add(hid)
+        if isinstance(e, Household.MemberAdded | Household.MemberRemoved
+                      | Household.VulnerabilityMarked):
+            self.dirty_vulnerable.add(hid)
         if isinstance(e, Household.Moved):
             if e.micro_grid != grid:
                 delta: Delta = [(HOUSEHOLDS, 1)]
@@ -323,12 +343,15 @@ class _Batch:
                 self.households[hid] = e.micro_grid
             return
         if isinstance(e, Household.MemberAdded):
-            r = members[str(e.member.resident_id)] = _new_resident(hid)
+            r = members[str(e.member.resident_id)] = _new_resident(hid, fresh_member(e.member))
             self.add(grid, r.vector(), at)
             return
         rid = str(e.resident_id)
         r = members.get(rid)
         if r is None:
+            return
+        if isinstance(e, Household.VulnerabilityMarked):  # no count changes
+            (r.declared.add if e.present else r.declared.discard)(e.vulnerability.value)
             return
         before = r.vector(-1)
         if isinstance(e, Household.MemberRemoved):
@@ -350,9 +373,16 @@ class _Batch:
     def _packed(self, hid: str) -> str:
         fresh = self.fresh.get(hid)
         if fresh is not None:  # the common case of a bulk import: every member as new
-            return orjson.dumps(dict.fromkeys(sorted(fresh), _NEW_PACKED)).decode()
+            return orjson.dumps({rid: (_NORMAL, _NONE, (), declared, born)
+                                 for rid, declared, born in sorted(fresh)}).decode()
         return orjson.dumps({rid: r.packed()
                              for rid, r in sorted(self.members.get(hid, {}).items())}).decode()
+
+    def _vulnerable(self, hid: str) -> dict[str, int]:
+        fresh = self.fresh.get(hid)
+        if fresh is not None:
+            return vulnerable_since((declared, born) for _, declared, born in fresh)
+        return vulnerable_since((r.declared, r.born) for r in self.members.get(hid, {}).values())
 
     def write(self) -> None:
         cur = self.cur
@@ -367,6 +397,12 @@ class _Batch:
             "ON CONFLICT (household_id) DO UPDATE SET micro_grid = excluded.micro_grid, "
             "residents = excluded.residents",
             [(h, self.households[h], self._packed(h)) for h in sorted(self.dirty_households)])
+        changed = sorted(self.dirty_vulnerable)
+        cur.executemany("DELETE FROM gr_vulnerable WHERE household_id = ?",
+                        [(h,) for h in changed if h not in self.registered])
+        cur.executemany("INSERT INTO gr_vulnerable (kind, household_id, since) VALUES (?, ?, ?)",
+                        [(kind, h, since) for h in changed
+                         for kind, since in sorted(self._vulnerable(h).items())])
         cur.executemany(
             "INSERT INTO gr_staff (staff_id, jurisdiction) VALUES (?, ?) "
             "ON CONFLICT (staff_id) DO UPDATE SET jurisdiction = excluded.jurisdiction",
@@ -388,7 +424,14 @@ class _Batch:
 _LATER_EVENTS = (
     Household.Moved, Household.MemberAdded, Household.MemberRemoved,
     Household.HealthChanged, Household.MeasureChanged, Household.Tagged, Household.Untagged,
+    Household.VulnerabilityMarked,
 )
+
+
+def _unpacked(hid: str, packed: Sequence[Any]) -> _Resident:
+    """A stored resident: [health, measure, tags, declared vulnerabilities, birth year]."""
+    health, measure, tags, declared, born = packed
+    return _Resident(hid, health, measure, set(tags), set(declared), born)
 
 
 # ---- queries -------------------------------------------------------------------------------

@@ -109,6 +109,9 @@ class SweepCoverage(Projection):
         "arrivals BIGINT NOT NULL, visitors BIGINT NOT NULL, "
         "PRIMARY KEY (campaign_id, household_id))",
         "CREATE INDEX IF NOT EXISTS sc_target_household ON sc_target (household_id)",
+        # a campaign's covered (or not yet covered) households a page at a time, in id order
+        "CREATE INDEX IF NOT EXISTS sc_target_covered ON sc_target (campaign_id, covered, "
+        "household_id)",
         "CREATE TABLE IF NOT EXISTS sc_series (campaign_id TEXT NOT NULL, hour TEXT NOT NULL, "
         "delta BIGINT NOT NULL, PRIMARY KEY (campaign_id, hour))",
     )

@@ -32,6 +32,8 @@ class Views(Protocol):
 
 
 VIEW_CACHE_KIB = 256 * 1024
+VERSIONS = "projection_version"
+"""Each projection's table version (``Projection.version``), beside the tracking table."""
 
 
 class _ViewsMixin:
@@ -71,19 +73,36 @@ class _ViewsMixin:
         return self.max_tracking_id(projection.tracking_name) or 0
 
     def setup(self, projection: Projection) -> None:
+        """Create the projection's tables; tables of another version (a view from before a
+        change of its shape; no recorded version is version 1) are dropped and created
+        empty with the position, so the runner builds them again from the first event."""
         with self.datastore.transaction(commit=True) as c:
             self._enter(c)
-            projection.create(ViewCursor(c, self.dialect))
+            cur = ViewCursor(c, self.dialect)
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {VERSIONS} (name TEXT PRIMARY KEY, "
+                        "version BIGINT NOT NULL)")
+            cur.execute(f"SELECT version FROM {VERSIONS} WHERE name = ?", (projection.name,))
+            row = cur.fetchone()
+            if (int(row[0]) if row else 1) != projection.version:
+                self._reset(cur, projection)
+            else:
+                projection.create(cur)
+            if row is None or int(row[0]) != projection.version:
+                cur.execute(f"INSERT INTO {VERSIONS} (name, version) VALUES (?, ?) ON CONFLICT "
+                            "(name) DO UPDATE SET version = excluded.version",
+                            (projection.name, projection.version))
 
     def reset(self, projection: Projection) -> None:
         """Drop the projection's tables and its position, and create them empty."""
         with self.datastore.transaction(commit=True) as c:
             self._enter(c)
-            cur = ViewCursor(c, self.dialect)
-            projection.drop(cur)
-            cur.execute(f"DELETE FROM {self.tracking_table} WHERE application_name=?",
-                        (projection.tracking_name,))
-            projection.create(cur)
+            self._reset(ViewCursor(c, self.dialect), projection)
+
+    def _reset(self, cur: ViewCursor, projection: Projection) -> None:
+        projection.drop(cur)
+        cur.execute(f"DELETE FROM {self.tracking_table} WHERE application_name=?",
+                    (projection.tracking_name,))
+        projection.create(cur)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.datastore.transaction(commit=False) as c:

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp, new_member
 from gridcore.errors import GridcoreError
-from gridcore.household import Household
+from gridcore.household import Household, Vulnerability
 from gridcore.status import Health, Measure, Tag, TagKind
 from projections.base import Notified, Projection, ViewCursor
 from projections.runner import Runner
@@ -196,6 +196,8 @@ commands = st.lists(st.one_of(
     st.tuples(st.just("tag"), index, index, st.sampled_from(list(TagKind))),
     st.tuples(st.just("untag"), index, index, st.sampled_from(list(TagKind))),
     st.tuples(st.just("erase"), index, index),
+    st.tuples(st.just("vulnerable"), index, index, st.sampled_from(list(Vulnerability)),
+              st.booleans()),
 ), max_size=25)
 
 
@@ -211,8 +213,9 @@ def play(app: GridcoreApp, clock: Clock, script: list[tuple[Any, ...]]) -> list[
         try:
             if verb == "register":
                 no = f"p-{n}"
-                app.register_household(no, ZONES[args[0]], f"{n}号", [
-                    new_member(no, m, "王五", None, None, 1970) for m in range(1, args[1] + 1)])
+                app.register_household(no, ZONES[args[0]], f"{n}号", [  # some born 65+ years ago
+                    new_member(no, m, "王五", None, None, 1940 + 11 * (n + m) % 70)
+                    for m in range(1, args[1] + 1)])
                 hids.append(app.household_by_no(no).id)
             elif verb == "move" and h is not None:
                 app.move_household(h.id, ZONES[args[1]])
@@ -232,6 +235,8 @@ def play(app: GridcoreApp, clock: Clock, script: list[tuple[Any, ...]]) -> list[
                 app.untag_resident(h.id, rid, args[2], by=c.doctor, reason="解除")
             elif verb == "erase" and h is not None and rid is not None:
                 app.erase_resident(h.id, rid, "本人申请 request")
+            elif verb == "vulnerable" and h is not None and rid is not None:
+                app.mark_vulnerability(h.id, rid, args[2], args[3])
         except GridcoreError:
             pass
     return [app.household(hid) for hid in hids]
@@ -291,6 +296,12 @@ def test_read_models_are_folds_of_the_events_whatever_the_batches(script: list[t
         for code in NODES:
             assert got[code] is not None, code
             assert {k: got[code][k] for k in want[code]} == want[code], code
+        for year in (2000, 2020, 2040):  # who is vulnerable in which way, in any year
+            on = date(year, 6, 1)
+            assert set(small.query("SELECT kind, household_id FROM gr_vulnerable WHERE since "
+                                   "<= ?", (year,))) == {
+                (v.value, str(h.id)) for h in households for rid in h.residents
+                for v in h.vulnerabilities(rid, on)}, year
 
 
 def test_the_grid_rollup_exists_for_the_property_test() -> None:

@@ -112,3 +112,36 @@ def test_the_log_reader_gives_the_rows_select_notifications_gives(store, make_ap
         assert [(r[0], canonical_id(r[1]), r[2], r[3], bytes(r[4])) for r in rows] == [
             (n.id, str(n.originator_id), n.originator_version, n.topic, bytes(n.state))
             for n in notes]
+
+
+
+def test_members_vulnerabilities_and_birth_years_decode_as_validated(store, make_app):
+    """The grid rollup reads registered and added members' vulnerabilities and birth years
+    (the stored fixtures hold empty lists only): as the full decoder gives them."""
+    from gridcore.application import new_member
+    from gridcore.household import Vulnerability
+    from tests.scenario import ZONES, given_community
+
+    app = make_app()
+    given_community(app)
+    marks = [Vulnerability.PREGNANCY, Vulnerability.CHRONIC_ILLNESS]
+    app.register_household("d-1", ZONES[0], "1号", [
+        new_member("d-1", 1, "某某", None, None, 1941, marks), new_member("d-1", 2, "某某")])
+    hid = app.household_by_no("d-1").id
+    app.add_member(hid, new_member("d-1", 3, "某某", None, None, 2001,
+                                   [Vulnerability.DISABILITY]))
+    topics = [f"gridcore.household:Household.{n}" for n in ("Registered", "MemberAdded")]
+    last = app.recorder.max_notification_id()
+    rows = log_reader(app.recorder).read(0, last, 10**6, topics)
+    lean = [e for _, _, e in LeanDecoder(app.mapper).decode_all(rows)
+            if e.originator_id == str(hid)]
+    full = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(
+        start=1, limit=10**6, stop=last, topics=topics) if n.originator_id == hid]
+    assert len(lean) == len(full) == 2
+    assert [as_is(e) for e in lean] == [lean_view(e) for e in full]
+    registered, added = lean
+    assert [(m.birth_year, m.vulnerabilities) for m in registered.members] == [
+        (1941, marks), (None, [])]
+    assert all(type(v) is Vulnerability for v in registered.members[0].vulnerabilities)
+    assert (added.member.birth_year, added.member.vulnerabilities) == (
+        2001, [Vulnerability.DISABILITY])

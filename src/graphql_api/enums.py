@@ -12,6 +12,7 @@ from gridcore import (
     delivery,
     enterprise,
     grid,
+    household,
     referral,
     requests,
     staff,
@@ -28,6 +29,9 @@ def _mirror(source: type[Enum], name: str, description: str) -> type[Enum]:
 Health = _mirror(status.Health, "Health", "健康状况 a resident's health")
 Measure = _mirror(status.Measure, "Measure", "管控措施 the measure a resident is under")
 TagKind = _mirror(status.TagKind, "TagKind", "标记 a resident's tag")
+Vulnerability = _mirror(household.Vulnerability, "Vulnerability", "弱势情况 a resident's "
+                        "vulnerability (65岁以上 65+, 独居 lives alone, 无智能手机 no smartphone, "
+                        "慢性病 chronic illness, 残疾 disability, 孕妇 pregnancy)")
 Level = _mirror(grid.Level, "Level", "网格层级 the level of a grid node")
 Role = _mirror(staff.Role, "Role", "角色 a staff member's role")
 VisitMethod = _mirror(assignment.Method, "VisitMethod", "排查方式 how a household was checked")

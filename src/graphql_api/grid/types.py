@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from graphql_api import boards, readmodel
 from graphql_api.context import Context
-from graphql_api.enums import Health, Level, Measure, TagKind
+from graphql_api.enums import Health, Level, Measure, TagKind, Vulnerability
 from graphql_api.scope import node_visible
 from gridcore import grid, status
 
@@ -162,13 +162,19 @@ class GridNode:
             description="only households with a resident under this measure")] = None,
         tag: Annotated[TagKind | None, strawberry.argument(
             description="only households with a resident carrying this tag")] = None,
+        vulnerability: Annotated[list[Vulnerability] | None, strawberry.argument(
+            description="弱势 only households with a resident having any of these "
+                        "vulnerabilities today")] = None,
+        campaign: Annotated[strawberry.ID | None, strawberry.argument(
+            description="排查 only households of this sweep campaign")] = None,
+        covered: Annotated[bool | None, strawberry.argument(
+            description="with `campaign`: only households it has covered (true) or not yet "
+                        "covered (false)")] = None,
     ) -> Annotated["HouseholdConnection",  # noqa: UP037 (strawberry resolves it lazily)
                    strawberry.lazy("graphql_api.households.types")]:
-        from graphql_api.households.types import HouseholdConnection
+        from graphql_api.households.types import HouseholdConnection, households_filter
 
-        where = readmodel.ResidentFilter(
-            health=health.value if health else None, measure=measure.value if measure else None,
-            tag=tag.value if tag else None)
+        where = households_filter(info, health, measure, tag, vulnerability, campaign, covered)
         return await HouseholdConnection.under(info.context, self, first, after, where)
 
 

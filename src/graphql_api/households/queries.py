@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
 from graphql_api.context import Context
-from graphql_api.households.types import Household
-from graphql_api.scope import household_visible
+from graphql_api.enums import Health, Measure, TagKind, Vulnerability
+from graphql_api.grid.types import GridNode
+from graphql_api.households.types import Household, HouseholdConnection, households_filter
+from graphql_api.scope import household_visible, node_visible
 
 
 def canonical(raw: str) -> str | None:
@@ -30,3 +33,37 @@ class HouseholdQuery:
             return None
         row = await ctx.loaders.household.load(hid)
         return Household.from_row(row) if row else None
+
+    @strawberry.field(description="户 the households of your jurisdiction, or of the subtree of "
+                                  "`under` within it (Relay cursor pages, in id order); the "
+                                  "filters given must all hold. Null when `under` is unknown or "
+                                  "outside your jurisdiction.")
+    async def households(
+        self, info: Info[Context, None], first: int = 20, after: str | None = None,
+        under: Annotated[str | None, strawberry.argument(
+            description="a grid node's code (default: your jurisdiction)")] = None,
+        health: Annotated[Health | None, strawberry.argument(
+            description="only households with a resident in this health state")] = None,
+        measure: Annotated[Measure | None, strawberry.argument(
+            description="only households with a resident under this measure")] = None,
+        tag: Annotated[TagKind | None, strawberry.argument(
+            description="only households with a resident carrying this tag (health, measure "
+                        "and tag must hold for the same resident)")] = None,
+        vulnerability: Annotated[list[Vulnerability] | None, strawberry.argument(
+            description="弱势 only households with a resident having any of these "
+                        "vulnerabilities today")] = None,
+        campaign: Annotated[strawberry.ID | None, strawberry.argument(
+            description="排查 only households of this sweep campaign")] = None,
+        covered: Annotated[bool | None, strawberry.argument(
+            description="with `campaign`: only households it has covered (true) or not yet "
+                        "covered (false)")] = None,
+    ) -> HouseholdConnection | None:
+        ctx = info.context
+        code = under if under is not None else (ctx.caller.jurisdiction if ctx.caller else None)
+        if code is None or not await node_visible(ctx, code):
+            return None
+        row = await ctx.loaders.node.load(code)
+        if row is None:
+            return None
+        where = households_filter(info, health, measure, tag, vulnerability, campaign, covered)
+        return await HouseholdConnection.under(ctx, GridNode.from_row(row), first, after, where)

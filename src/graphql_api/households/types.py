@@ -1,21 +1,22 @@
-"""Households: their residents' status (now or at a past time), their timeline, and pages of
-the households under a grid node."""
+"""Households: their residents' status (now or at a past time), their vulnerabilities, their
+timeline, and pages of the households under a grid node (with filters)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from graphql_api import readmodel
 from graphql_api.context import Context
-from graphql_api.enums import Health, Measure, TagKind
+from graphql_api.enums import Health, Measure, TagKind, Vulnerability
 from graphql_api.grid.types import GridNode, decode_cursor, encode_cursor
 from graphql_api.privacy import id_number_for, phone_for
 from graphql_api.scope import node_visible
-from gridcore import status
+from gridcore import household, status
 
 CURSOR_KIND = "household"
 
@@ -29,16 +30,22 @@ class Resident:
     measure: Measure
     measure_label: str
     tags: list[TagKind]
+    vulnerabilities: list[Vulnerability] | None = strawberry.field(
+        default=None, description="弱势情况 marked or derived (65+ from the birth year, living "
+                                  "alone); null in a past status.")
     household_key: strawberry.Private[str | None] = None
     """The household the resident belongs to now (None in a past status)."""
 
     @classmethod
     def of(cls, rid: str, health: str, measure: str, tags: list[str] | tuple[str, ...],
-           household: str | None = None) -> Resident:
+           household: str | None = None,
+           vulnerabilities: list[str] | None = None) -> Resident:
         return cls(id=strawberry.ID(rid), health=Health(health),
                    health_label=status.Health(health).label, measure=Measure(measure),
                    measure_label=status.Measure(measure).label,
-                   tags=[TagKind(t) for t in tags], household_key=household)
+                   tags=[TagKind(t) for t in tags], household_key=household,
+                   vulnerabilities=None if vulnerabilities is None
+                   else [Vulnerability(v) for v in vulnerabilities])
 
     async def _identity(self, info: Info[Context, None]) -> Any:
         if self.household_key is None or info.context.caller is None:
@@ -93,17 +100,39 @@ class TimelineEntry:
                    detail=row.detail)
 
 
+def today(info: Info[Context, None]) -> date:
+    """The application's date (vulnerabilities derived from age hold from a year on)."""
+    return info.context.app.clock().date()
+
+
+@strawberry.type(description="弱势情况 a vulnerability with its label.")
+class VulnerabilityLabel:
+    vulnerability: Vulnerability
+    label: str
+
+
 @strawberry.type(description="户 a household: where it is and its residents' status.")
 class Household:
     id: strawberry.ID
     micro_grid_code: str
-    residents: list[Resident]
+    row: strawberry.Private[readmodel.HouseholdRow]
 
     @classmethod
     def from_row(cls, row: readmodel.HouseholdRow) -> Household:
-        return cls(id=strawberry.ID(row.household_id), micro_grid_code=row.micro_grid,
-                   residents=[Resident.of(r.resident_id, r.health, r.measure, r.tags,
-                                          row.household_id) for r in row.residents])
+        return cls(id=strawberry.ID(row.household_id), micro_grid_code=row.micro_grid, row=row)
+
+    @strawberry.field(description="Its residents now.")
+    def residents(self, info: Info[Context, None]) -> list[Resident]:
+        on = today(info)
+        return [Resident.of(r.resident_id, r.health, r.measure, r.tags, self.row.household_id,
+                            self.row.vulnerabilities_of(r, on)) for r in self.row.residents]
+
+    @strawberry.field(description="弱势情况 every vulnerability of any of its residents today "
+                                  "(marked, or derived: 65+ from the birth year, living alone).")
+    def vulnerabilities(self, info: Info[Context, None]) -> list[VulnerabilityLabel]:
+        return [VulnerabilityLabel(vulnerability=Vulnerability(v),
+                                   label=household.Vulnerability(v).label)
+                for v in self.row.vulnerabilities(today(info))]
 
     @strawberry.field(description="The micro-grid the household is in now.")
     async def micro_grid(self, info: Info[Context, None]) -> GridNode | None:
@@ -148,7 +177,7 @@ class HouseholdConnection:
     edges: list[HouseholdEdge]
     page_info: PageInfo
     code: strawberry.Private[str]
-    where: strawberry.Private[readmodel.ResidentFilter]
+    where: strawberry.Private[readmodel.HouseholdFilter]
 
     @strawberry.field(description="How many households match, on every page.")
     async def total_count(self, info: Info[Context, None]) -> int:
@@ -159,7 +188,7 @@ class HouseholdConnection:
 
     @classmethod
     async def under(cls, ctx: Context, node: GridNode, first: int, after: str | None,
-                    where: readmodel.ResidentFilter) -> HouseholdConnection:
+                    where: readmodel.HouseholdFilter) -> HouseholdConnection:
         """A page of the households under ``node`` (a node the caller may see)."""
         first = max(0, min(first, ctx.settings.page_max))
         after_id = decode_cursor(CURSOR_KIND, after) if after else None
@@ -175,3 +204,26 @@ class HouseholdConnection:
         return cls(edges=edges, code=node.code, where=where,
                    page_info=PageInfo(has_next_page=len(rows) > first,
                                       end_cursor=edges[-1].cursor if edges else None))
+
+
+def households_filter(info: Info[Context, None], health: Health | None = None,
+                      measure: Measure | None = None, tag: TagKind | None = None,
+                      vulnerability: list[Vulnerability] | None = None,
+                      campaign: strawberry.ID | None = None,
+                      covered: bool | None = None) -> readmodel.HouseholdFilter:
+    """The households connection's filter arguments as a read-model filter (vulnerabilities
+    judged in the application's current year)."""
+    if covered is not None and campaign is None:
+        raise GraphQLError("`covered` filters by a campaign's coverage: give `campaign` too "
+                           "(the sweep campaign's id).")
+    campaign_id = None
+    if campaign is not None:
+        from graphql_api.households.queries import canonical
+
+        # a malformed id names no campaign: nothing matches (as for an unknown one)
+        campaign_id = canonical(campaign) or str(campaign)
+    return readmodel.HouseholdFilter(
+        health=health.value if health else None, measure=measure.value if measure else None,
+        tag=tag.value if tag else None,
+        vulnerabilities=tuple(sorted({v.value for v in vulnerability or ()})),
+        year=today(info).year, campaign=campaign_id, covered=covered)
