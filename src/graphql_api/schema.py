@@ -25,7 +25,9 @@ from graphql_api.deliveries.mutations import DeliveryMutation
 from graphql_api.deliveries.queries import DeliveryQuery
 from graphql_api.enterprises.mutations import EnterpriseMutation
 from graphql_api.enterprises.queries import EnterpriseQuery
+from graphql_api.grid.mutations import GridMutation
 from graphql_api.grid.queries import GridQuery
+from graphql_api.households.admin import HouseholdAdminMutation
 from graphql_api.households.mutations import HouseholdMutation
 from graphql_api.households.queries import HouseholdQuery
 from graphql_api.referrals.mutations import ReferralMutation
@@ -33,6 +35,7 @@ from graphql_api.referrals.queries import ReferralQuery
 from graphql_api.requests.mutations import RequestMutation
 from graphql_api.requests.queries import RequestQuery
 from graphql_api.settings import ApiSettings, Mode
+from graphql_api.staff.mutations import StaffMutation
 from graphql_api.staff.queries import StaffQuery
 from graphql_api.sweeps.mutations import SweepMutation
 from graphql_api.sync.mutations import SyncMutation
@@ -42,7 +45,8 @@ Query = merge_types("Query", (GridQuery, HouseholdQuery, ReferralQuery, Delivery
                               EnterpriseQuery, RequestQuery, AlertQuery, StaffQuery))
 Mutation = merge_types("Mutation", (HouseholdMutation, SweepMutation, RequestMutation,
                                     AlertMutation, ReferralMutation, DeliveryMutation,
-                                    EnterpriseMutation, SyncMutation))
+                                    EnterpriseMutation, SyncMutation, GridMutation,
+                                    StaffMutation, HouseholdAdminMutation))
 
 
 def unexpected(error: GraphQLError) -> bool:

@@ -104,3 +104,27 @@ class Campaign:
                                    attempts=d["attempts"],
                                    household_id=strawberry.ID(str(d["household_id"])))
                 for d in found]
+
+
+@strawberry.type(description="The campaign was launched (or had been, under this clientId): "
+                             "its households shared out to staff.")
+class CampaignLaunched:
+    campaign: Campaign | None
+    assigned: int
+    uncovered: int = strawberry.field(
+        description="Households no staff member had capacity for (see coverage).")
+    shortfall: float = strawberry.field(
+        description="Capacity missing to cover them (door-visit units).")
+
+
+@strawberry.type(description="The campaign was closed with its summary (or had been, under "
+                             "this clientId).")
+class CampaignClosed:
+    notification_id: int | None
+    campaign: Campaign | None
+
+
+@strawberry.type(description="The findings of visits recorded since the last run were "
+                             "followed up (each once).")
+class FindingsProcessed:
+    processed: int = strawberry.field(description="Visit events read.")
