@@ -151,7 +151,16 @@ def open_alerts(views: Any, now: datetime, scope_code: str | None = None,
         params = [scope_code, *params]
     if kind is not None:
         sql, params = sql + " AND a.kind = ?", [*params, AlertKind(kind).value]
-    rows = views.query(sql + " ORDER BY a.raised_at, a.alert_id", params)
+    return _alerts(views.query(sql + " ORDER BY a.raised_at, a.alert_id", params), now)
+
+
+def alert_by_id(views: Any, now: datetime, alert_id: str) -> OpenAlert | None:
+    """One alert by id, whatever its state (None when the board has no such alert)."""
+    found = _alerts(views.query(_OPEN + " WHERE a.alert_id = ?", [alert_id]), now)
+    return found[0] if found else None
+
+
+def _alerts(rows: Any, now: datetime) -> list[OpenAlert]:
     out = []
     for aid, k, src, grid, owner, level, who, state, first, raised, due, esc, det in rows:
         raised_at = from_ts(raised) or now

@@ -154,7 +154,7 @@ def test_nodes_top_level_and_nested_follow_the_jurisdiction(world: World,
                                                             staff_no: str | None) -> None:
     scope = CALLERS[staff_no]
     codes = sorted(world.parents)
-    query = "{ " + " ".join(f'n{i}: node(code: "{c}") {{ {NODE_FIELDS} }}'
+    query = "{ " + " ".join(f'n{i}: gridNode(code: "{c}") {{ {NODE_FIELDS} }}'
                             for i, c in enumerate(codes)) + " }"
     data = world.ask(query, staff_no)
     for i, code in enumerate(codes):
@@ -196,6 +196,32 @@ def test_households_by_id_and_nested_follow_the_jurisdiction(world: World,
         assert got["timeline"][0]["kind"] == "household.registered"
 
 
+@pytest.mark.parametrize("staff_no", list(CALLERS))
+def test_node_by_id_finds_every_kind_only_within_the_jurisdiction(world: World,
+                                                                   staff_no: str | None) -> None:
+    """Relay's node(id:): households, grid nodes and staff by their ids; outside the
+    jurisdiction the answer is null, like an unknown id (and a malformed one)."""
+    scope = CALLERS[staff_no]
+    staff = {str(world.staff[no]): home for no, home in CALLERS.items() if no is not None}
+    targets: list[tuple[str, str, str | None]] = [  # (id, type, the node it lies in)
+        *((h, "Household", grid) for h, grid in sorted(world.households.items())),
+        *((c, "GridNode", c) for c in sorted(world.parents)),
+        *((sid, "StaffMember", home) for sid, home in sorted(staff.items())),
+        (str(uuid4()), "", None), ("NO-SUCH-CODE", "", None), ("", "", None)]
+    query = "{ " + " ".join(
+        f'n{i}: node(id: "{tid}") {{ __typename id ... on Household {{ microGridCode }} '
+        "... on GridNode { code } ... on StaffMember { jurisdictionCode } }"
+        for i, (tid, _, _) in enumerate(targets)) + " }"
+    data = world.ask(query, staff_no)
+    for i, (tid, kind, where) in enumerate(targets):
+        got = data[f"n{i}"]
+        if where is None or not world.sees(scope, where):
+            assert got is None, (staff_no, tid)
+            continue
+        assert (got["__typename"], got["id"]) == (kind, tid)
+        assert where in (got.get("microGridCode"), got.get("code"), got.get("jurisdictionCode"))
+
+
 @pytest.mark.parametrize("staff_no", [s for s in CALLERS if s is not None])
 def test_paginated_households_under_me_are_exactly_my_subtree(world: World,
                                                               staff_no: str) -> None:
@@ -226,9 +252,9 @@ def test_a_grid_worker_sees_only_their_grid_through_every_path(world: World) -> 
     mine = next(h for h, g in world.households.items() if g == ZONES[0])
     theirs = next(h for h, g in world.households.items() if g == ZONES[1])
     query = f"""{{
-      mine: node(code: "{ZONES[0]}") {{ code rollup {{ households }} }}
-      theirs: node(code: "{ZONES[1]}") {{ code rollup {{ households }} }}
-      up: node(code: "{COMMUNITY}") {{ code households {{ totalCount }} }}
+      mine: gridNode(code: "{ZONES[0]}") {{ code rollup {{ households }} }}
+      theirs: gridNode(code: "{ZONES[1]}") {{ code rollup {{ households }} }}
+      up: gridNode(code: "{COMMUNITY}") {{ code households {{ totalCount }} }}
       myHousehold: household(id: "{mine}") {{ id }}
       theirHousehold: household(id: "{theirs}") {{ id }}
       me {{ role jurisdiction {{ code parent {{ code }} ancestors {{ code }}
@@ -250,13 +276,13 @@ def test_outside_answers_like_a_record_that_does_not_exist(world: World) -> None
     absent = str(uuid4())
     query = """query($a: ID!, $b: ID!, $c: String!, $d: String!) {
       a: household(id: $a) { id } b: household(id: $b) { id }
-      c: node(code: $c) { code } d: node(code: $d) { code } }"""
+      c: gridNode(code: $c) { code } d: gridNode(code: $d) { code } }"""
     data = world.ask(query, "GWZ1", {"a": theirs, "b": absent, "c": ZONES[1], "d": "nowhere"})
     assert data == {"a": None, "b": None, "c": None, "d": None}
 
 
 def test_without_a_token_nothing_is_visible(world: World) -> None:
-    data = world.ask(f'{{ me {{ role }} node(code: "{CITY}") {{ code }} }}')
+    data = world.ask(f'{{ me {{ role }} node: gridNode(code: "{CITY}") {{ code }} }}')
     assert data == {"me": None, "node": None}
 
 
@@ -285,7 +311,7 @@ def test_expired_forged_and_orphan_tokens_are_refused(world: World) -> None:
 
 
 def test_rollup_counts_match_the_subtree(world: World) -> None:
-    data = world.ask(f"""{{ street: node(code: "{STREET}") {{ rollup {{ households residents
+    data = world.ask(f"""{{ street: gridNode(code: "{STREET}") {{ rollup {{ households residents
         byHealth {{ health label count }} }} }} }}""", "STR1")
     rollup = data["street"]["rollup"]
     assert rollup["households"] == len(world.households)

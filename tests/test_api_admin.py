@@ -87,13 +87,13 @@ def test_create_rename_and_retire_a_node_read_back_and_a_retry_is_applied_once(
 
     renamed = mutate(world, "renameNode", NODES, "OFF1", code=code, name="新3片区")
     assert renamed["nodes"][0]["name"] == "新3片区"
-    children = world.ask(f'{{ node(code: "{COMMUNITY}") {{ children {{ code }} }} }}', "OFF1")
+    children = world.ask(f'{{ node: gridNode(code: "{COMMUNITY}") {{ children {{ code }} }} }}', "OFF1")
     assert code in [c["code"] for c in children["node"]["children"]]
 
     retired = mutate(world, "retireNode", NODES, "OFF1", code=code, reason="并入第1片区")
     assert retired["__typename"] == "GridChanged"
     assert retired["nodes"][0]["retired"] is True
-    children = world.ask(f'{{ node(code: "{COMMUNITY}") {{ children {{ code }} }} }}', "OFF1")
+    children = world.ask(f'{{ node: gridNode(code: "{COMMUNITY}") {{ children {{ code }} }} }}', "OFF1")
     assert code not in [c["code"] for c in children["node"]["children"]]
 
 
@@ -144,7 +144,7 @@ def test_a_city_official_establishes_a_city_and_a_street_official_moves_a_node(
     # ...the street's can
     moved = mutate(world, "moveNode", NODES, "STR1", code=code, newParentCode=OTHER_COMMUNITY)
     assert {n["code"]: n["parent"] for n in moved["nodes"]}[code] == {"code": OTHER_COMMUNITY}
-    assert world.ask(f'{{ node(code: "{code}") {{ code }} }}', "OFF1")["node"] is None
+    assert world.ask(f'{{ node: gridNode(code: "{code}") {{ code }} }}', "OFF1")["node"] is None
 
 
 def test_split_and_merge_micro_grids_move_their_households(world: World) -> None:
@@ -173,7 +173,7 @@ def test_split_and_merge_micro_grids_move_their_households(world: World) -> None
                     name="5C")
     assert {n["code"]: n["retired"] for n in merged["nodes"]} == {f"{zone}c": False, a: True,
                                                                   b: True}
-    rollup = world.ask(f'{{ node(code: "{zone}c") {{ rollup {{ households }} }} }}', "STR1")
+    rollup = world.ask(f'{{ node: gridNode(code: "{zone}c") {{ rollup {{ households }} }} }}', "STR1")
     assert rollup["node"]["rollup"]["households"] == 2
 
 

@@ -113,7 +113,7 @@ def test_served_api_accepts_the_printed_token_and_scopes_by_it(store: dict[str, 
                                                                served: str) -> None:
     _, token, _ = issue(store, "--staff", "GWZ1")
     query = f"""{{ me {{ role jurisdiction {{ code rollup {{ households }} }} }}
-      community: node(code: "{COMMUNITY}") {{ code }} }}"""
+      community: gridNode(code: "{COMMUNITY}") {{ code }} }}"""
     r = httpx.post(served + "/graphql", json={"query": query},
                    headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert r.status_code == 200

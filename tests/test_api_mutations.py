@@ -67,7 +67,7 @@ def test_change_health_reads_its_own_write_applies_a_client_id_once_and_time_tra
         then: status(asOf: $before) { residents { id health } }
         now: status(asOf: $at) { microGridCode residents { id health } }
         timeline { kind actorId } }
-      node(code: $z) {
+      node: gridNode(code: $z) {
         then: rollup(asOf: $before) { residents byHealth { health count } }
         now: rollup { residents byHealth { health count } } } }"""
     data = world.ask(query, "GWZ1", {"h": hid, "z": ZONES[0], "before": before.isoformat(),
@@ -150,7 +150,7 @@ def test_measure_and_tag_change_the_rollup(world: World) -> None:
     assert arrival["__typename"] == "InvalidInputProblem"
     assert "origin" in arrival["problem"]
 
-    rollup = world.ask(f"""{{ node(code: "{ZONES[0]}") {{ rollup {{
+    rollup = world.ask(f"""{{ node: gridNode(code: "{ZONES[0]}") {{ rollup {{
         byMeasure {{ measure count }} byTag {{ tag count }} }} }} }}""", "GWZ1")
     r = rollup["node"]["rollup"]
     assert {c["measure"]: c["count"] for c in r["byMeasure"]}["HOME_QUARANTINE"] == 1
@@ -177,7 +177,7 @@ def test_filtered_households_are_those_with_one_resident_matching_every_filter(
         assert mutate(world, query, staff_no, **fields)["__typename"] == "StatusChanged"
 
     # The oracle: every household of the zone with its residents, read without filters.
-    everyone = world.ask(f"""{{ node(code: "{ZONES[1]}") {{ households(first: 100) {{
+    everyone = world.ask(f"""{{ node: gridNode(code: "{ZONES[1]}") {{ households(first: 100) {{
         edges {{ node {{ id residents {{ health measure tags }} }} }} }} }} }}""", "GWZ2")
     residents = {e["node"]["id"]: e["node"]["residents"]
                  for e in everyone["node"]["households"]["edges"]}
@@ -188,7 +188,7 @@ def test_filtered_households_are_those_with_one_resident_matching_every_filter(
                 and ("tag" not in f or f["tag"] in r["tags"]))
 
     query = """query($z: String!, $h: Health, $m: Measure, $t: TagKind, $after: String) {
-      node(code: $z) { households(first: 1, after: $after, health: $h, measure: $m, tag: $t) {
+      node: gridNode(code: $z) { households(first: 1, after: $after, health: $h, measure: $m, tag: $t) {
         totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } } }"""
     for f in FILTERS:
         expected = sorted(h for h, rs in residents.items() if any(matches(r, f) for r in rs))

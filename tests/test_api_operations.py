@@ -544,3 +544,14 @@ def test_problem_texts_name_no_internals(world: World) -> None:
     assert got["__typename"] == "InvalidInputProblem"
     assert "社区" in got["remedy"]
     assert not re.search(r"Traceback|SELECT|/work", got["problem"] + got["remedy"])
+
+
+def test_node_by_id_finds_an_enterprise_only_within_the_jurisdiction(world: World) -> None:
+    mine = str(world.app.enterprise_by_code(MY_ENTERPRISE).id)
+    theirs = str(world.app.enterprise_by_code(OTHER_ENTERPRISE).id)
+    query = (f'{{ a: node(id: "{mine}") {{ __typename id ... on Enterprise {{ creditCode }} }} '
+             f'b: node(id: "{theirs}") {{ id }} }}')
+    assert world.ask(query, "GWZ1") == {
+        "a": {"__typename": "Enterprise", "id": mine, "creditCode": MY_ENTERPRISE}, "b": None}
+    assert world.ask(query, "GW713")["a"] is None
+    assert world.ask(query, "GW713")["b"] == {"id": theirs}

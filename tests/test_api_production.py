@@ -87,7 +87,7 @@ def test_unexpected_errors_are_masked_in_production(world: World,
         raise RuntimeError("SELECT secret FROM grid_rollup")
 
     monkeypatch.setattr(graphql_api.readmodel, "rollups", broken)
-    body = world.post(f'{{ node(code: "{COMMUNITY}") {{ rollup {{ households }} }} }}',
+    body = world.post(f'{{ node: gridNode(code: "{COMMUNITY}") {{ rollup {{ households }} }} }}',
                       "OFF1").json()
     message = body["errors"][0]["message"]
     if production(world):

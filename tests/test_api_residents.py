@@ -122,7 +122,7 @@ def test_an_unknown_reference_reads_as_nothing(world: World, reference: str) -> 
 
 def test_without_a_token_nothing_else_is_visible(world: World) -> None:
     hid = next(iter(world.households))
-    data = world.ask(f"""{{ me {{ role }} node(code: "{COMMUNITY}") {{ code }}
+    data = world.ask(f"""{{ me {{ role }} node: gridNode(code: "{COMMUNITY}") {{ code }}
       household(id: "{hid}") {{ id }} requests {{ id }} referrals {{ id }} alerts {{ id }}
       deliveries {{ id }} enterprises {{ id }} staff {{ id }} checkpoints {{ id }}
       quarantineSites {{ code }} alertEscalations {{ alertId }} }}""")

@@ -24,7 +24,7 @@ from tests.test_api_areas import given_boards
 
 BOARDS = ("referrals", "deliveries", "requests", "alerts")
 OPEN = "openItems { referrals deliveries requests alerts total }"
-TREE = f"""query($code: String!) {{ node(code: $code) {{ code {OPEN}
+TREE = f"""query($code: String!) {{ node: gridNode(code: $code) {{ code {OPEN}
   children {{ code {OPEN} children {{ code {OPEN} }} }} }} }}"""
 
 
@@ -110,7 +110,7 @@ def test_closing_items_lowers_the_counts_up_the_tree(world: World) -> None:
 ])
 def test_only_within_the_jurisdiction(world: World, staff_no: str | None, code: str,
                                       visible: bool) -> None:
-    data = world.ask(f'{{ node(code: "{code}") {{ {OPEN} }} '
+    data = world.ask(f'{{ node: gridNode(code: "{code}") {{ {OPEN} }} '
                      f'me {{ jurisdiction {{ parent {{ {OPEN} }} {OPEN} }} }} }}', staff_no)
     if not visible:
         assert data["node"] is None
@@ -136,7 +136,7 @@ def test_a_tree_of_nodes_costs_one_query_per_level(world: World,
     counts = {}
     for code in (COMMUNITY, OTHER_COMMUNITY):
         calls.clear()
-        data = world.ask(f"query($c: String!) {{ node(code: $c) {{ children {{ {OPEN} }} }} }}",
+        data = world.ask(f"query($c: String!) {{ node: gridNode(code: $c) {{ children {{ {OPEN} }} }} }}",
                          "STR1", {"c": code})
         assert data["node"]["children"]
         counts[code] = sum("rp_referral" in sql for sql in calls)

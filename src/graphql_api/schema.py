@@ -30,6 +30,7 @@ from graphql_api.grid.queries import GridQuery
 from graphql_api.households.admin import HouseholdAdminMutation
 from graphql_api.households.mutations import HouseholdMutation
 from graphql_api.households.queries import HouseholdQuery
+from graphql_api.node import NodeQuery
 from graphql_api.referrals.mutations import ReferralMutation
 from graphql_api.referrals.queries import ReferralQuery
 from graphql_api.requests.mutations import RequestMutation
@@ -41,7 +42,7 @@ from graphql_api.sweeps.mutations import SweepMutation
 from graphql_api.sync.mutations import SyncMutation
 from graphql_api.watch.subscriptions import Subscription
 
-Query = merge_types("Query", (GridQuery, HouseholdQuery, ReferralQuery, DeliveryQuery,
+Query = merge_types("Query", (NodeQuery, GridQuery, HouseholdQuery, ReferralQuery, DeliveryQuery,
                               EnterpriseQuery, RequestQuery, AlertQuery, StaffQuery))
 Mutation = merge_types("Mutation", (HouseholdMutation, SweepMutation, RequestMutation,
                                     AlertMutation, ReferralMutation, DeliveryMutation,

@@ -162,7 +162,7 @@ export const ME = `query Me { me { id role roleLabel jurisdictionCode
 
 const OPEN_ITEMS = "openItems { referrals deliveries requests alerts total }";
 
-export const NODE = `query Node($code: String!) { node(code: $code) {
+export const NODE = `query Node($code: String!) { node: gridNode(code: $code) {
   code name level levelLabel
   ancestors { code name }
   rollup { ${ROLLUP} }
@@ -174,13 +174,13 @@ export const NODE = `query Node($code: String!) { node(code: $code) {
       notCovered { reason label count } fevers closeContacts } }
 } }`;
 
-export const UNCOVERED = `query Uncovered($code: String!, $first: Int!) { node(code: $code) {
+export const UNCOVERED = `query Uncovered($code: String!, $first: Int!) { node: gridNode(code: $code) {
   code name campaigns { id uncovered(first: $first) { reason label attempts householdId
     household { microGridCode residents { id } } } }
 } }`;
 
 export const HOUSEHOLDS = `query Households($code: String!, $after: String, $health: Health,
-  $measure: Measure) { node(code: $code) {
+  $measure: Measure) { node: gridNode(code: $code) {
   households(first: 20, after: $after, health: $health, measure: $measure) {
     totalCount pageInfo { hasNextPage endCursor }
     edges { cursor node { id microGridCode residents { id health healthLabel measure measureLabel tags } } }

@@ -12,6 +12,7 @@ from graphql_api import boards
 from graphql_api.context import Context
 from graphql_api.enums import AlertKind, AlertState, Level, _mirror
 from graphql_api.grid.types import GridNode
+from graphql_api.relay import Node
 from gridcore import alerts, camera, grid, risk
 from projections.alerts_board import OpenAlert
 
@@ -23,7 +24,7 @@ def level_of(value: int) -> tuple[Level, str]:
 
 @strawberry.type(description="告警 an open alert: where it was raised, who owns it now and "
                              "its deadline to be acknowledged.")
-class Alert:
+class Alert(Node):
     id: strawberry.ID
     kind: AlertKind
     kind_label: str

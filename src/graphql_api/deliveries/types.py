@@ -11,12 +11,13 @@ from graphql_api import boards
 from graphql_api.context import Context
 from graphql_api.enums import DeliveryKind, DeliveryState
 from graphql_api.households.types import Household
+from graphql_api.relay import Node
 from gridcore import delivery
 
 
 @strawberry.type(description="配送 a delivery: an order, a donation or a supply, and where it "
                              "stands.")
-class Delivery:
+class Delivery(Node):
     id: strawberry.ID
     kind: DeliveryKind
     kind_label: str

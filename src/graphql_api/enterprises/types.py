@@ -12,11 +12,12 @@ from graphql_api import boards
 from graphql_api.context import Context
 from graphql_api.enums import Resumption
 from graphql_api.grid.types import GridNode
+from graphql_api.relay import Node
 from gridcore import enterprise
 
 
 @strawberry.type(description="企业 an enterprise and its resumption status.")
-class Enterprise:
+class Enterprise(Node):
     id: strawberry.ID
     credit_code: str
     name: str

@@ -49,7 +49,7 @@ class Me:
 class GridQuery:
     @strawberry.field(description="A grid node by its code; null when it does not exist or "
                                   "lies outside your jurisdiction.")
-    async def node(self, info: Info[Context, None], code: str) -> GridNode | None:
+    async def grid_node(self, info: Info[Context, None], code: str) -> GridNode | None:
         ctx = info.context
         if not await node_visible(ctx, code):
             return None

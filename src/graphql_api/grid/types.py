@@ -13,6 +13,7 @@ from strawberry.types import Info
 from graphql_api import boards, readmodel
 from graphql_api.context import Context
 from graphql_api.enums import Health, Level, Measure, TagKind, Vulnerability
+from graphql_api.relay import Node
 from graphql_api.scope import node_visible
 from gridcore import grid, status
 
@@ -102,7 +103,7 @@ def open_items_loader(ctx: Context) -> DataLoader[str, boards.OpenItemsRow]:
 
 
 @strawberry.type(description="网格节点 a node of the grid tree.")
-class GridNode:
+class GridNode(Node):
     code: str
     name: str
     level: Level
@@ -113,8 +114,9 @@ class GridNode:
     @classmethod
     def from_row(cls, row: readmodel.NodeRow) -> GridNode:
         lv = grid.Level(row.level)
-        return cls(code=row.code, name=row.name, level=Level(lv.name.lower()),
-                   level_label=lv.label, retired=row.retired, parent_code=row.parent_code)
+        return cls(id=strawberry.ID(row.code), code=row.code, name=row.name,
+                   level=Level(lv.name.lower()), level_label=lv.label, retired=row.retired,
+                   parent_code=row.parent_code)
 
     @strawberry.field(description="The parent node; null at the top of your jurisdiction.")
     async def parent(self, info: Info[Context, None]) -> GridNode | None:

@@ -15,6 +15,7 @@ from graphql_api.context import Context
 from graphql_api.enums import Health, Measure, TagKind, Vulnerability
 from graphql_api.grid.types import GridNode, decode_cursor, encode_cursor
 from graphql_api.privacy import id_number_for, phone_for
+from graphql_api.relay import Node
 from graphql_api.scope import node_visible
 from gridcore import household, status
 
@@ -112,7 +113,7 @@ class VulnerabilityLabel:
 
 
 @strawberry.type(description="户 a household: where it is and its residents' status.")
-class Household:
+class Household(Node):
     id: strawberry.ID
     micro_grid_code: str
     row: strawberry.Private[readmodel.HouseholdRow]

@@ -12,6 +12,7 @@ from graphql_api import boards
 from graphql_api.context import Context
 from graphql_api.enums import Level, ReferralKind, ReferralState
 from graphql_api.households.types import Household
+from graphql_api.relay import Node
 from gridcore import grid, referral
 
 
@@ -26,7 +27,7 @@ class ReferralEscalation:
 
 @strawberry.type(description="转介 a resident's referral, with its stage and transport "
                              "deadline (the resident appears by household only).")
-class Referral:
+class Referral(Node):
     id: strawberry.ID
     kind: ReferralKind
     kind_label: str

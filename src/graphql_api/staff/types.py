@@ -13,11 +13,12 @@ from graphql_api.enums import Role
 from graphql_api.grid.queries import WorkloadDay
 from graphql_api.grid.types import GridNode
 from graphql_api.privacy import phone_for
+from graphql_api.relay import Node
 from gridcore import staff as staff_domain
 
 
 @strawberry.type(description="工作人员 a staff member of your jurisdiction.")
-class StaffMember:
+class StaffMember(Node):
     id: strawberry.ID
     staff_no: str
     role: Role
