@@ -140,6 +140,8 @@ class GridRollup(Projection):
         "household_id)",
         "CREATE TABLE IF NOT EXISTS gr_staff (staff_id TEXT PRIMARY KEY, "
         "jurisdiction TEXT NOT NULL)",
+        # the staff of a subtree (the staff board, each household's grid workers)
+        "CREATE INDEX IF NOT EXISTS gr_staff_jurisdiction ON gr_staff (jurisdiction, staff_id)",
         # a vulnerability's households a page at a time, in id order (the households filter)
         "CREATE TABLE IF NOT EXISTS gr_vulnerable (kind TEXT NOT NULL, household_id TEXT NOT "
         "NULL, since BIGINT NOT NULL, PRIMARY KEY (kind, household_id))",

@@ -38,8 +38,20 @@ def bench_streams() -> str:
                        batch=int(os.environ.get("GRIDCORE_BENCH_STREAM_BATCH", "5000")))[1]
 
 
+def bench_api() -> str:
+    from simulations.benchmarks import api
+
+    return api.run(int(os.environ.get("GRIDCORE_BENCH_API_HOUSEHOLDS", "1000000")))[1]
+
+
+def bench_wuhan() -> str:
+    from simulations.benchmarks import wuhan
+
+    return wuhan.main_table()
+
+
 BENCHMARKS = {"register": bench_register, "projections": bench_projections,
-              "streams": bench_streams}
+              "streams": bench_streams, "api": bench_api, "wuhan": bench_wuhan}
 
 
 def main(names: list[str]) -> None:

@@ -2,46 +2,78 @@
 
 ``create_app(app, runner)`` serves a ``GridcoreApp`` whose read models ``runner`` (a
 ``projections.runner.Runner``, started by the caller) keeps up to date.
+
+What keeps a request cheap (the API benchmark, ``simulations/benchmarks/api.py``, measures
+it against plain routes): each distinct query text is parsed and validated once
+(``CheckedDocuments``), leaf fields without a resolver of their own skip the general field
+machinery (``LeanExecution``), answers are encoded with orjson, and a request's DataLoaders
+are made only when used (``graphql_api.context``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
 from graphql_api.auth import Caller, TokenError, bearer, read_token
 from graphql_api.context import Context
+from graphql_api.execution import with_checked_documents
 from graphql_api.schema import build_schema
 from graphql_api.settings import ApiSettings, api_settings
 from graphql_api.web import mount_dashboard
 from gridcore.errors import NotFound
 
 
+def staff_caller(gridcore: Any, staff_id: UUID) -> Caller:
+    """The caller a token's staff id names, with their role and jurisdiction now (an
+    event-store read: call it off the event loop)."""
+    try:
+        member = gridcore.staff(staff_id)
+    except NotFound:
+        raise TokenError("The token names no staff member; ask for a new one.") from None
+    return Caller(staff_id=member.id, role=member.role, jurisdiction=member.jurisdiction)
+
+
+async def request_caller(gridcore: Any, settings: ApiSettings,
+                         header: str | None) -> Caller | None:
+    """The caller of an ``Authorization`` header (None without one); ``TokenError`` for a bad
+    token."""
+    token = bearer(header)
+    if token is None:
+        return None
+    staff = read_token(settings.secret, token)
+    return await asyncio.to_thread(staff_caller, gridcore, staff)
+
+
 class GridcoreGraphQL(GraphQL[Context, None]):
     def __init__(self, app: Any, runner: Any, settings: ApiSettings) -> None:
         super().__init__(
-            build_schema(settings),
+            with_checked_documents(build_schema(settings)),
             graphql_ide=None if settings.production else "graphiql",
             allow_queries_via_get=not settings.production,
         )
         self.gridcore, self.runner, self.settings = app, runner, settings
 
     def _caller(self, staff_id: UUID) -> Caller:
-        try:
-            member = self.gridcore.staff(staff_id)
-        except NotFound:
-            raise TokenError("The token names no staff member; ask for a new one.") from None
-        return Caller(staff_id=member.id, role=member.role, jurisdiction=member.jurisdiction)
+        return staff_caller(self.gridcore, staff_id)
+
+    def encode_json(self, data: object) -> str:
+        """orjson (several times faster than ``json.dumps`` on a page of results); text, not
+        bytes: strawberry sends bytes over a websocket as binary frames, which
+        graphql-transport-ws does not allow."""
+        return orjson.dumps(data).decode()
 
     async def on_ws_connect(self, context: Context) -> None:
         """A socket's token may come in its ``connection_init`` payload (browsers cannot set
@@ -63,12 +95,8 @@ class GridcoreGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         try:
-            token = bearer(request.headers.get("authorization"))
-            caller = None
-            if token is not None:
-                staff = read_token(self.settings.secret, token)
-                # The member's role and jurisdiction now (an event-store read: off the loop).
-                caller = await asyncio.to_thread(self._caller, staff)
+            caller = await request_caller(self.gridcore, self.settings,
+                                          request.headers.get("authorization"))
         except TokenError as e:
             if not isinstance(request, WebSocket):
                 raise HTTPException(401, str(e)) from None
@@ -79,7 +107,10 @@ class GridcoreGraphQL(GraphQL[Context, None]):
                        settings=self.settings, caller=caller)
 
 
-def create_app(app: Any, runner: Any, settings: ApiSettings | None = None) -> Starlette:
+def create_app(app: Any, runner: Any, settings: ApiSettings | None = None,
+               extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The API (and dashboard) app; ``extra_routes`` are matched before the dashboard (the
+    API benchmark mounts its plain baseline routes there)."""
     settings = settings or api_settings()
     graphql = GridcoreGraphQL(app, runner, settings)
 
@@ -90,4 +121,5 @@ def create_app(app: Any, runner: Any, settings: ApiSettings | None = None) -> St
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz, methods=["GET"]),
+        *extra_routes,
     ]))

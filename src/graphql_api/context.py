@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -38,26 +39,81 @@ def _batched(fetch: Callable[[Sequence[K]], dict[K, V]],
     return load
 
 
-@dataclass
+def _each(views: Any, fn: Callable[[Any, Any, datetime], Any]
+          ) -> Callable[[list[Any]], Awaitable[Any]]:
+    async def load(keys: list[tuple[str, datetime]]) -> list[Any]:
+        return [fn(views, key, when) for key, when in keys]
+    return load
+
+
 class Loaders:
-    node: DataLoader[str, readmodel.NodeRow | None]
-    children: DataLoader[str, list[readmodel.NodeRow]]
-    chain: DataLoader[str, list[str]]
-    rollup: DataLoader[str, dict[str, Any]]
-    rollup_at: DataLoader[tuple[str, datetime], dict[str, Any]]
-    household: DataLoader[str, readmodel.HouseholdRow | None]
-    status_at: DataLoader[tuple[str, datetime], dict[str, Any] | None]
-    timeline: DataLoader[str, list[readmodel.TimelineRow]]
-    referral_escalations: DataLoader[str, list[dict[str, Any]]]
-    checkpoint_hours: DataLoader[str, list[tuple[datetime, int, int]]]
-    workload: DataLoader[str, list[dict[str, Any]]]
-    staff_jurisdiction: DataLoader[str, str | None]
-    identities: DataLoader[str, dict[str, Any]]
-    """household id -> {resident id: ``ResidentIdentity``} (sealed personal data, opened by
-    the application: read only for fields the caller's role may see, see ``privacy``)."""
-    staff_member: DataLoader[str, Any]
-    """staff id -> the ``StaffMember`` aggregate (None if unknown): read from the event
-    store in one worker thread per batch."""
+    """A request's DataLoaders, each made the first time the request asks for it (most
+    requests use two or three of them, and a DataLoader costs a few microseconds to make)."""
+
+    def __init__(self, views: Any, app: Any = None) -> None:
+        self.views, self.app = views, app
+
+    @cached_property
+    def node(self) -> DataLoader[str, readmodel.NodeRow | None]:
+        return DataLoader(_batched(lambda ks: readmodel.nodes(self.views, ks)))
+
+    @cached_property
+    def children(self) -> DataLoader[str, list[readmodel.NodeRow]]:
+        return DataLoader(_batched(lambda ks: readmodel.children(self.views, ks), list))
+
+    @cached_property
+    def chain(self) -> DataLoader[str, list[str]]:
+        return DataLoader(_batched(lambda ks: readmodel.chains(self.views, ks), list))
+
+    @cached_property
+    def rollup(self) -> DataLoader[str, dict[str, Any]]:
+        return DataLoader(_batched(lambda ks: readmodel.rollups(self.views, ks)))
+
+    @cached_property
+    def rollup_at(self) -> DataLoader[tuple[str, datetime], dict[str, Any]]:
+        return DataLoader(_each(self.views, rollup_at))
+
+    @cached_property
+    def household(self) -> DataLoader[str, readmodel.HouseholdRow | None]:
+        return DataLoader(_batched(lambda ks: readmodel.households(self.views, ks)))
+
+    @cached_property
+    def status_at(self) -> DataLoader[tuple[str, datetime], dict[str, Any] | None]:
+        return DataLoader(_each(self.views, household_status_at))
+
+    @cached_property
+    def timeline(self) -> DataLoader[str, list[readmodel.TimelineRow]]:
+        return DataLoader(_batched(lambda ks: readmodel.timelines(self.views, ks), list))
+
+    @cached_property
+    def referral_escalations(self) -> DataLoader[str, list[dict[str, Any]]]:
+        return DataLoader(_batched(lambda ks: boards.referral_escalations(self.views, ks),
+                                   list))
+
+    @cached_property
+    def checkpoint_hours(self) -> DataLoader[str, list[tuple[datetime, int, int]]]:
+        return DataLoader(_batched(lambda ks: boards.checkpoint_hours(self.views, ks), list))
+
+    @cached_property
+    def workload(self) -> DataLoader[str, list[dict[str, Any]]]:
+        return DataLoader(_batched(lambda ks: boards.workloads(self.views, ks), list))
+
+    @cached_property
+    def staff_jurisdiction(self) -> DataLoader[str, str | None]:
+        return DataLoader(_batched(lambda ks: boards.staff_jurisdictions(self.views, ks)))
+
+    @cached_property
+    def identities(self) -> DataLoader[str, dict[str, Any]]:
+        """household id -> {resident id: ``ResidentIdentity``} (sealed personal data, opened
+        by the application: read only for fields the caller's role may see, see
+        ``privacy``)."""
+        return DataLoader(_identities(self.app))
+
+    @cached_property
+    def staff_member(self) -> DataLoader[str, Any]:
+        """staff id -> the ``StaffMember`` aggregate (None if unknown): read from the event
+        store in one worker thread per batch."""
+        return DataLoader(_staff_members(self.app))
 
 
 def _staff_members(app: Any) -> Callable[[list[str]], Awaitable[list[Any]]]:
@@ -95,30 +151,7 @@ def _identities(app: Any) -> Callable[[list[str]], Awaitable[list[dict[str, Any]
 
 
 def loaders_for(views: Any, app: Any = None) -> Loaders:
-    def each(fn: Callable[[Any, Any, datetime], Any]) -> Callable[[list[Any]], Awaitable[Any]]:
-        async def load(keys: list[tuple[str, datetime]]) -> list[Any]:
-            return [fn(views, key, when) for key, when in keys]
-        return load
-
-    return Loaders(
-        node=DataLoader(_batched(lambda ks: readmodel.nodes(views, ks))),
-        children=DataLoader(_batched(lambda ks: readmodel.children(views, ks), list)),
-        chain=DataLoader(_batched(lambda ks: readmodel.chains(views, ks), list)),
-        rollup=DataLoader(_batched(lambda ks: readmodel.rollups(views, ks))),
-        rollup_at=DataLoader(each(rollup_at)),
-        household=DataLoader(_batched(lambda ks: readmodel.households(views, ks))),
-        status_at=DataLoader(each(household_status_at)),
-        timeline=DataLoader(_batched(lambda ks: readmodel.timelines(views, ks), list)),
-        referral_escalations=DataLoader(_batched(
-            lambda ks: boards.referral_escalations(views, ks), list)),
-        checkpoint_hours=DataLoader(_batched(lambda ks: boards.checkpoint_hours(views, ks),
-                                             list)),
-        workload=DataLoader(_batched(lambda ks: boards.workloads(views, ks), list)),
-        staff_jurisdiction=DataLoader(_batched(
-            lambda ks: boards.staff_jurisdictions(views, ks))),
-        staff_member=DataLoader(_staff_members(app)),
-        identities=DataLoader(_identities(app)),
-    )
+    return Loaders(views, app)
 
 
 @dataclass

@@ -31,22 +31,27 @@ class Resident:
     measure: Measure
     measure_label: str
     tags: list[TagKind]
-    vulnerabilities: list[Vulnerability] | None = strawberry.field(
-        default=None, description="弱势情况 marked or derived (65+ from the birth year, living "
-                                  "alone); null in a past status.")
     household_key: strawberry.Private[str | None] = None
     """The household the resident belongs to now (None in a past status)."""
+    source: strawberry.Private[tuple[readmodel.HouseholdRow, Any] | None] = None
+    """(household row, resident row) of a resident now, for what is derived only when asked."""
 
     @classmethod
     def of(cls, rid: str, health: str, measure: str, tags: list[str] | tuple[str, ...],
            household: str | None = None,
-           vulnerabilities: list[str] | None = None) -> Resident:
+           source: tuple[readmodel.HouseholdRow, Any] | None = None) -> Resident:
         return cls(id=strawberry.ID(rid), health=Health(health),
                    health_label=status.Health(health).label, measure=Measure(measure),
                    measure_label=status.Measure(measure).label,
-                   tags=[TagKind(t) for t in tags], household_key=household,
-                   vulnerabilities=None if vulnerabilities is None
-                   else [Vulnerability(v) for v in vulnerabilities])
+                   tags=[TagKind(t) for t in tags], household_key=household, source=source)
+
+    @strawberry.field(description="弱势情况 marked or derived (65+ from the birth year, living "
+                                  "alone); null in a past status.")
+    def vulnerabilities(self, info: Info[Context, None]) -> list[Vulnerability] | None:
+        if self.source is None:
+            return None
+        row, resident = self.source
+        return [Vulnerability(v) for v in row.vulnerabilities_of(resident, today(info))]
 
     async def _identity(self, info: Info[Context, None]) -> Any:
         if self.household_key is None or info.context.caller is None:
@@ -124,9 +129,8 @@ class Household(Node):
 
     @strawberry.field(description="Its residents now.")
     def residents(self, info: Info[Context, None]) -> list[Resident]:
-        on = today(info)
         return [Resident.of(r.resident_id, r.health, r.measure, r.tags, self.row.household_id,
-                            self.row.vulnerabilities_of(r, on)) for r in self.row.residents]
+                            (self.row, r)) for r in self.row.residents]
 
     @strawberry.field(description="弱势情况 every vulnerability of any of its residents today "
                                   "(marked, or derived: 65+ from the birth year, living alone).")
