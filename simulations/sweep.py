@@ -89,6 +89,17 @@ class SweepParams:
     seed: int = 1
 
 
+@dataclass(frozen=True)
+class Demand:
+    """What one household asked of the field in a recorded campaign (for replays): how many
+    attempts found nobody before it was seen, when it reported in the chat group (from the
+    campaign's start; None if it did not), and what the visit that saw it found."""
+
+    no_answers: int = 0
+    chat_after: timedelta | None = None
+    findings: dict[str, object] = field(default_factory=dict)
+
+
 @dataclass
 class Task:
     household_id: UUID
@@ -182,9 +193,11 @@ def _on_shift(s: StaffState, start: datetime, when: datetime) -> tuple[datetime,
 
 
 def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
-              params: SweepParams | None = None) -> SweepResult:
+              params: SweepParams | None = None,
+              demand: dict[UUID, Demand] | None = None) -> SweepResult:
     """Launch the campaign of ``scope`` and play it hour by hour until every household is
-    covered or the horizon ends."""
+    covered or the horizon ends. With ``demand`` (a replay) the households answer, report in
+    the chat and show findings as recorded, instead of at the model's random rates."""
     p = params or SweepParams()
     rng = random.Random(f"sweep:{p.seed}:{scope}")
     start = clock.now
@@ -227,7 +240,12 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
     for hid in ordered:
         method = assignment.method.get(hid) or (
             assignment.uncovered[hid].method if hid in assignment.uncovered else Method.DOOR)
-        if method is Method.CHAT:
+        if method is Method.CHAT and demand is not None:
+            after = demand.get(hid, Demand()).chat_after
+            chat_due[hid] = start + (after if after is not None and after <= timedelta(
+                hours=p.chat_deadline_hours) else timedelta(hours=p.chat_deadline_hours,
+                                                            seconds=1))
+        elif method is Method.CHAT:
             if rng.random() < p.chat_report_share:
                 chat_due[hid] = start + timedelta(minutes=rng.uniform(0, 60 *
                                                                         p.chat_deadline_hours))
@@ -237,6 +255,11 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
             place(task(hid, method, start))
 
     def findings(hid: UUID, by: UUID | None, when: datetime) -> dict[str, object]:
+        if demand is not None:
+            found = dict(demand.get(hid, Demand()).findings)
+            if by is None:
+                found.pop("arrivals", None)  # as recorded by staff only
+            return found
         out: dict[str, object] = {}
         rids = list(households[hid].residents)
         fever = {r: round(rng.uniform(37.4, 39.2), 1) for r in rids if rng.random() < p.fever_rate}
@@ -372,7 +395,11 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
                     break
                 t.attempts += 1
                 chance = p.no_answer_door if t.method is Method.DOOR else p.no_answer_phone
-                outcome = Outcome.NO_ANSWER if rng.random() < chance else Outcome.SEEN
+                if demand is not None:
+                    nobody = t.attempts <= demand.get(t.household_id, Demand()).no_answers
+                else:
+                    nobody = rng.random() < chance
+                outcome = Outcome.NO_ANSWER if nobody else Outcome.SEEN
                 when = t0 + timedelta(minutes=walk)
                 record(t.household_id, t.method, outcome, s.staff_id, when, t.attempts)
                 s.visits += 1

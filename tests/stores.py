@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from adapters.settings import postgres_env, sqlite_env
+from adapters.settings import scratch_schema, sqlite_env
 from adapters.vault import KEY_TABLE
 from gridcore.application import GridcoreApp
 
@@ -45,13 +44,5 @@ def scratch_env(kind: str, folder: Path) -> Iterator[dict[str, str]]:
         yield sqlite_env(folder / "gridcore.sqlite")
         return
     need_postgres()
-    import psycopg
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_DSN, autocommit=True) as c:
-        c.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield postgres_env(PG_DSN, schema=schema)
-    finally:
-        with psycopg.connect(PG_DSN, autocommit=True) as c:
-            c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with scratch_schema(PG_DSN, "t") as (_, env):
+        yield env

@@ -44,6 +44,17 @@ def test_launch_assigns_every_household_and_opens_the_campaign(app):
     assert app.campaign_coverage(campaign.id).share == 0.0
 
 
+def test_a_launch_retried_under_its_client_id_writes_nothing_and_returns_the_same_plan(app):
+    given_community(app)
+    first = app.launch_campaign(COMMUNITY, 1, 3, client_id="dev-1:launch")
+    written = app.recorder.max_notification_id()
+    again = app.launch_campaign(COMMUNITY, 1, 3, client_id="dev-1:launch")
+    assert app.recorder.max_notification_id() == written
+    assert sorted(again.items, key=lambda i: str(i.household_id)) == sorted(
+        first.items, key=lambda i: str(i.household_id))
+    assert again.uncovered == first.uncovered
+
+
 def test_a_household_is_covered_when_all_members_are_accounted_for(app):
     c, cid = launched(app)
     hid = c.households[0]

@@ -20,13 +20,12 @@ import random
 import sqlite3
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters import demo, demo_field
-from adapters.settings import postgres_env, sqlite_env
+from adapters.settings import scratch_schema, sqlite_env
 from gridcore.app_base import collection_paused
 from gridcore.application import GridcoreApp, HouseholdRow, new_member
 from projections import all_projections
@@ -158,22 +157,14 @@ def bench_sqlite(events: int) -> Result:
 
 
 def bench_postgres(events: int) -> Result:
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_DSN, autocommit=True) as c:
-        c.execute(f"CREATE SCHEMA {schema}")
-    try:
+    with scratch_schema(PG_DSN, "bench") as (schema, env):
         clock = demo.ScenarioClock()
-        app = GridcoreApp(postgres_env(PG_DSN, schema=schema), clock=clock)
+        app = GridcoreApp(env, clock=clock)
         n = build_log(app, clock, events)
         raw = raw_read_postgres(schema, app.recorder.events_table_name)
         decode = decode_all(app)
         seconds, per = timed_catch_up(app)
         app.close()
-    finally:
-        with psycopg.connect(PG_DSN, autocommit=True) as c:
-            c.execute(f"DROP SCHEMA {schema} CASCADE")
     return Result("PostgreSQL", n, raw, seconds, decode, per)
 
 

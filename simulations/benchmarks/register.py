@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.settings import postgres_env, sqlite_env
+from adapters.settings import scratch_schema, sqlite_env
 from gridcore.application import GridcoreApp, HouseholdRow, new_member
 
 BATCH = 10_000
@@ -90,12 +90,18 @@ def sample_rows(n: int, size: int) -> list[tuple[str, int, str, bytes]]:
     return [(uuid.uuid4().hex, 1, topic, os.urandom(size)) for _ in range(n)]
 
 
-def raw_sqlite(path: Path, n: int, size: int) -> float:
+def raw_events_table(path: Path) -> sqlite3.Connection:
+    """A new SQLite file with a table of the events table's shape, the store's pragmas."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("CREATE TABLE raw_events (originator_id TEXT, originator_version INTEGER, "
                  "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))")
+    return conn
+
+
+def raw_sqlite(path: Path, n: int, size: int) -> float:
+    conn = raw_events_table(path)
     rows = sample_rows(n, size)
     started = time.perf_counter()
     for i in range(0, n, BATCH):
@@ -143,21 +149,13 @@ def bench_sqlite(households: int) -> Result:
 
 
 def bench_postgres(households: int) -> Result:
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_DSN, autocommit=True) as c:
-        c.execute(f"CREATE SCHEMA {schema}")
-    try:
-        app = GridcoreApp(postgres_env(PG_DSN, schema=schema))
+    with scratch_schema(PG_DSN, "bench") as (schema, env):
+        app = GridcoreApp(env)
         rows = make_rows(households, build_grid(app, households))
         seconds, events = timed_registration(app, rows)
         size = mean_state_size(app)
         app.close()
         raw = raw_postgres(schema, households, round(size))
-    finally:
-        with psycopg.connect(PG_DSN, autocommit=True) as c:
-            c.execute(f"DROP SCHEMA {schema} CASCADE")
     return Result("PostgreSQL", households, events, seconds, raw, size)
 
 

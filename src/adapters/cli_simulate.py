@@ -1,41 +1,67 @@
 """``gridcore simulate [SCENARIO]``: run a named sweep scenario with its staffing variants on a
 fresh store (in memory, or a temporary SQLite file), print them side by side and write the
-CSV files and plots into a folder named at the end."""
+CSV files and plots into a folder named at the end.
+
+Two modes share the command: ``gridcore simulate stress --households N`` (the whole stack at a
+chosen size, on a fresh SQLite file or PostgreSQL schema: events/s written, projection lag
+over time, API latency under that load) and ``gridcore simulate replay`` (a campaign recorded
+in a store re-run under other staffing and policy variants, compared with what happened)."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+MODES = ("stress", "replay")
 
 
 def simulate(
     scenario: Annotated[str, typer.Argument(help="scenario: 712 (Wuhan 712 community), "
-                                                 "qingdao (the West Coast village pair) or "
-                                                 "chengdu (Tianfu enterprise inspections)")]
+                                                 "qingdao (the West Coast village pair), "
+                                                 "chengdu (Tianfu enterprise inspections); "
+                                                 "or the modes stress (city-scale stress "
+                                                 "run) and replay (a recorded campaign "
+                                                 "under other staffing or policy)")]
     = "712",
     out: Annotated[Path | None, typer.Option(
         "--out", help="folder for the CSV files and plots (default "
                       "var/simulations/SCENARIO[-seedN])")] = None,
     seed: Annotated[int | None, typer.Option(
         "--seed", help="random seed (default: the scenario's own)")] = None,
-    store: Annotated[str, typer.Option(
-        help="memory, or sqlite (a temporary file); never the user's store")] = "memory",
+    store: Annotated[str | None, typer.Option(
+        help="memory (default), or sqlite (a temporary file); never the user's store. "
+             "stress: sqlite (default) or postgres (a fresh schema, dropped after)")] = None,
     variant: Annotated[list[str] | None, typer.Option(
         "--variant", help="run only these variants")] = None,
+    households: Annotated[int, typer.Option(
+        "--households", help="stress: the city's size in households", min=1)] = 100_000,
+    source: Annotated[Path | None, typer.Option(
+        "--from", help="replay: the SQLite file holding the recorded campaign (default: the "
+                       "configured store, GRIDCORE_STORE; read only)")] = None,
+    scope: Annotated[str | None, typer.Option(
+        "--scope", help="replay: the campaign's scope (default: the last launched)")] = None,
+    round_no: Annotated[int | None, typer.Option(
+        "--round", help="replay: the campaign's round")] = None,
 ) -> None:
     """Simulate a sweep campaign (拉网式排查) or enterprise inspection rounds (复工复产巡查)
-    under staffing variants and compare them."""
+    under staffing variants and compare them; or stress the whole stack; or replay a
+    recorded campaign (复盘)."""
     from rich.console import Console
 
     from simulations.scenarios import SCENARIOS, run_scenario, shortfalls, table
 
+    if scenario == "stress":
+        return _stress(households, store or "sqlite", out)
+    if scenario == "replay":
+        return _replay(source, scope, round_no, variant, out)
     if scenario not in SCENARIOS:
-        typer.echo(f"Unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}.",
-                   err=True)
+        typer.echo(f"Unknown scenario {scenario!r}; choose one of "
+                   f"{', '.join([*SCENARIOS, *MODES])}.", err=True)
         raise typer.Exit(2)
+    store = store or "memory"
     if store not in ("memory", "sqlite"):
         typer.echo(f"Unknown store {store!r}; use memory or sqlite.", err=True)
         raise typer.Exit(2)
@@ -52,3 +78,47 @@ def simulate(
         console.print(f"  {heading}: {line}")
     console.print(f"{time.perf_counter() - started:.1f}s · results (CSV + PNG) in "
                   f"[bold]{report.out.resolve()}[/]")
+
+
+def _stress(households: int, store: str, out: Path | None) -> None:
+    from rich.console import Console
+
+    from simulations.stress import run_stress, table
+
+    if store not in ("sqlite", "postgres"):
+        typer.echo(f"The stress run needs sqlite or postgres, not {store!r}.", err=True)
+        raise typer.Exit(2)
+    folder = out or Path("var/simulations") / f"stress-{households}"
+    console = Console()
+    with console.status(f"压力测试 stress run: {households:,} households on {store}…") as s:
+        report = run_stress(households, folder, store, say=lambda m: s.update(m))
+    console.print(table(report))
+    console.print(f"results (lag.csv, api.csv, stress.png) in [bold]{folder.resolve()}[/]")
+
+
+def _replay(source: Path | None, scope: str | None, round_no: int | None,
+            variants: list[str] | None, out: Path | None) -> None:
+    from rich.console import Console
+
+    from adapters.settings import sqlite_env, store_env
+    from gridcore.application import GridcoreApp
+    from simulations.replay import run_replay, table
+
+    if source is not None and not source.is_file():
+        typer.echo(f"No store file {source}; give the SQLite file holding the campaign.",
+                   err=True)
+        raise typer.Exit(2)
+    app: Any = GridcoreApp(sqlite_env(source) if source is not None else store_env())
+    folder = out or Path("var/simulations") / "replay"
+    console = Console()
+    try:
+        with console.status("复盘 replaying…") as status:
+            report = run_replay(app, scope, round_no, variants or None, folder,
+                                on_variant=lambda v: status.update(f"replaying {v.label}…"))
+    except LookupError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1) from None
+    finally:
+        app.close()
+    console.print(table(report))
+    console.print(f"results (replay.csv) in [bold]{folder.resolve()}[/]")

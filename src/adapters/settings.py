@@ -9,7 +9,9 @@ eventsourcing reads) or ``memory``. The result is an eventsourcing environment f
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -59,3 +61,19 @@ def store_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     else:
         raise ValueError(f"GRIDCORE_STORE={store!r} is unknown; use sqlite, postgres or memory")
     return env
+
+
+@contextmanager
+def scratch_schema(dsn: str, prefix: str = "scratch") -> Iterator[tuple[str, dict[str, str]]]:
+    """A new PostgreSQL schema (``prefix_<random>``) and the environment of a store in it,
+    dropped with everything in it afterwards (benchmarks, stress runs, tests)."""
+    import psycopg
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(dsn, autocommit=True) as c:
+        c.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield schema, postgres_env(dsn, schema=schema)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -8,9 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from gridcore.app_base import ApplicationBase, command
+from gridcore.app_base import MAX_BATCH, ApplicationBase, collection_paused, command, fold
 from gridcore.assignment import Method, Plan
 from gridcore.errors import GridcoreError, InvalidInput, NotFound
 from gridcore.findings import (
@@ -20,6 +22,7 @@ from gridcore.findings import (
     FollowUp,
     follow_ups,
 )
+from gridcore.household import Household
 from gridcore.status import Health, Measure, Tag, TagKind
 from gridcore.sweep import (
     Campaign,
@@ -50,6 +53,24 @@ class Coverage:
         return len(self.covered) / self.households if self.households else 1.0
 
 
+@dataclass
+class VisitRow:
+    """One attempt of a batch of visits (``record_visits``); the fields of ``record_visit``."""
+
+    household_id: UUID
+    method: Method
+    outcome: Outcome = Outcome.SEEN
+    by: UUID | None = None
+    visited_at: datetime | None = None
+    details: dict[str, Any] | None = None
+
+
+@dataclass
+class VisitBatchReport:
+    recorded: int
+    notification_id: int | None
+
+
 class SweepCommands(ApplicationBase):
     # ---- look-ups ---------------------------------------------------------------------------
 
@@ -64,7 +85,13 @@ class SweepCommands(ApplicationBase):
 
     # ---- commands ---------------------------------------------------------------------------
 
-    @command
+    def _replay_launch(self, scope: str, round_no: int, days: int, name: str = "",
+                       starts: datetime | None = None) -> Plan:
+        """A launch retried under its client id: the plan it made, from the stored round."""
+        replay: Any = self
+        return replay._replay_assignment(scope, round_no, days)
+
+    @command(replay=_replay_launch)
     def launch_campaign(self, scope: str, round_no: int, days: int, name: str = "",
                         starts: datetime | None = None) -> Plan:
         """Launch a sweep of a scope for ``days`` days: assign every household (the plan) and
@@ -115,6 +142,76 @@ class SweepCommands(ApplicationBase):
         nid = self._save(visit)
         self.process_findings()
         return nid
+
+    @command
+    def record_visits(self, cid: UUID, rows: list[VisitRow]) -> VisitBatchReport:
+        """Record a batch of visits of one campaign in one transaction (a sweep team's day,
+        or a bulk load), each checked as ``record_visit`` checks one: the campaign open, the
+        household in it, the staff member known, not dated in the future, a well-formed
+        record naming only the household's members. One bad row rejects the batch, naming
+        the row; nothing is written."""
+        if len(rows) > MAX_BATCH:
+            raise InvalidInput(f"A batch of {len(rows)} visits is too large.",
+                               f"Send batches of at most {MAX_BATCH}.")
+        try:  # first as a first visit to each household; if one was visited before, again
+            nid = self._record_batch(cid, rows, assume_new=True)
+        except IntegrityError:
+            nid = self._record_batch(cid, rows, assume_new=False)
+        self.process_findings(limit=5000)
+        return VisitBatchReport(len(rows), nid)
+
+    def _record_batch(self, cid: UUID, rows: list[VisitRow], assume_new: bool) -> int | None:
+        at = self.clock()
+        c = self.campaign(cid)
+        c.require_open()
+        in_campaign = set(c.households)
+        staff: set[UUID] = set()
+        visits: dict[UUID, Visit] = {}
+        with collection_paused():
+            for i, row in enumerate(rows, start=1):
+                try:
+                    record = self._batch_record(row, in_campaign, staff, at)
+                except GridcoreError as e:
+                    raise type(e)(f"Visit {i} of the batch: {e.problem}", e.remedy) from None
+                visit = visits.get(row.household_id)
+                if visit is None:
+                    visit = None if assume_new else self.visit(cid, row.household_id)
+                    visit = visits[row.household_id] = visit or Visit.open(
+                        cid, row.household_id, at)
+                visit.record(record, at)
+            # A visit opened meanwhile fails the save (IntegrityError): nothing is written.
+            return self._save(*visits.values())
+
+    def _batch_record(self, row: VisitRow, in_campaign: set[UUID], staff: set[UUID],
+                      at: datetime) -> VisitRecord:
+        # Read only: the cached household itself, not a copy for changing.
+        try:
+            h = self.repository.get(row.household_id, projector_func=fold,
+                                    deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            h = None
+        if not isinstance(h, Household):
+            raise NotFound(f"No household {row.household_id}.", "Register the household first.")
+        if row.household_id not in in_campaign:
+            raise NotFound(f"Household {h.household_no} is not in the campaign.",
+                           "Record it in the campaign of its grid.")
+        if row.by is not None and row.by not in staff:
+            self.staff(row.by)
+            staff.add(row.by)
+        details = dict(row.details or {})
+        if row.outcome is Outcome.SEEN and "accounted" not in details:
+            details["accounted"] = list(h.residents)
+        when = row.visited_at or at
+        if when > at:
+            raise InvalidInput("The visit is dated in the future.", "Give when it happened.")
+        try:
+            record = VisitRecord(staff_id=row.by, method=row.method, at=when,
+                                 outcome=row.outcome, **details)
+        except ValueError as e:
+            raise InvalidInput(f"The visit record is malformed: {e}",
+                               "Check the fields of the visit.") from None
+        check_record(record, set(h.residents))
+        return record
 
     @command
     def close_campaign(self, cid: UUID) -> int | None:

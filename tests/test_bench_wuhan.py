@@ -1,0 +1,66 @@
+"""The Wuhan-scale benchmark at a small size: every phase timed, the log's events counted,
+every household swept once, the read models caught up, the raw baseline measured, on SQLite
+and on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulations.benchmarks import wuhan
+from simulations.citywide import city_spec
+from tests.conftest import need_postgres
+
+
+@pytest.mark.parametrize("households", [1, 2_999, 3_001, 40_000, 400_000, 4_000_000])
+def test_the_city_has_about_the_households_asked_for(households: int) -> None:
+    spec = city_spec(households)
+    assert abs(spec.total_households - households) <= len(spec.communities())
+    assert all(spec.households_of(c) <= wuhan_community_cap() for c in spec.communities())
+
+
+def wuhan_community_cap() -> int:
+    from simulations.citywide import COMMUNITY
+
+    return COMMUNITY + COMMUNITY // 10
+
+
+def check(result: wuhan.Result, markdown: str, households: int, store: str) -> None:
+    assert result.store == store
+    assert result.households == city_spec(households).total_households
+    assert result.visits == result.households  # one visit each
+    assert set(result.phases) == {"generate", "sweep", "projections"}
+    assert all(s > 0 for s in result.phases.values())
+    assert result.lag_after == 0
+    # each household: registered, a visit opened and recorded (plus grids, staff, campaigns)
+    assert result.events > 3 * result.households
+    assert result.raw_seconds > 0 and result.event_bytes > 100
+    assert result.ratio == pytest.approx(result.total / result.raw_seconds)
+    row = markdown.splitlines()[2]
+    assert row.startswith(f"| {store} | {result.households:,} | {result.events:,} |")
+    assert f"{result.ratio:,.1f}x" in row and "≤ 4x" in row
+
+
+def test_sqlite_run_reports_every_phase_and_the_raw_baseline() -> None:
+    result, markdown = wuhan.run(700, "sqlite", say=lambda _: None)
+    check(result, markdown, 700, "SQLite")
+
+
+def test_postgres_run_reports_every_phase_and_cleans_up() -> None:
+    need_postgres()
+    import psycopg
+
+    result, markdown = wuhan.run(300, "postgres", say=lambda _: None)
+    check(result, markdown, 300, "PostgreSQL")
+    with psycopg.connect(wuhan.PG_DSN) as c:
+        left = c.execute("SELECT count(*) FROM information_schema.schemata "
+                         "WHERE schema_name LIKE 'wuhan_%'").fetchone()
+    assert left == (0,)
+
+
+def test_a_smaller_run_is_scaled_per_household_and_says_it_is_an_estimate() -> None:
+    r = wuhan.Result("SQLite", 100_000, 326_000, {"generate": 60.0, "sweep": 360.0,
+                                                   "projections": 120.0}, raw_seconds=12.0)
+    line = wuhan.extrapolated(r, 4_000_000)
+    assert "generate 40 min, sweep 240 min, projections 80 min" in line
+    assert "total 6.0 h against 8.0 min of raw inserts" in line
+    assert "an estimate, not a run" in line
