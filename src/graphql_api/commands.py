@@ -85,18 +85,24 @@ async def on_household(ctx: Context, household_id: str,
 T = TypeVar("T")
 
 
+async def caught_up(ctx: Context, command: Callable[[], T]) -> T:
+    """Run ``command()`` in a worker thread, then catch the read models up to the log's end
+    (read your own writes); what it raises propagates."""
+
+    def work() -> T:
+        out = command()
+        ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0)
+        return out
+
+    return await asyncio.to_thread(work)
+
+
 async def run_command(ctx: Context, command: Callable[[Any], T]) -> T | Problem:
     """Run ``command(application)`` in a worker thread, catch the read models up to the log's
     end (its follow-ups included) and drop this request's loaders, which may hold what it
     changed; a refusal becomes a typed problem (nothing was written)."""
-
-    def work() -> T:
-        out = command(ctx.app)
-        ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0)
-        return out
-
     try:
-        out = await asyncio.to_thread(work)
+        out = await caught_up(ctx, lambda: command(ctx.app))
     except errors.GridcoreError as e:
         return problem_of(e)
     except ValidationError as e:

@@ -17,7 +17,7 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_api import boards
-from graphql_api.commands import Done, on_household
+from graphql_api.commands import Done, caught_up, on_household
 from graphql_api.context import Context
 from graphql_api.deliveries.types import (
     BatchPurchaseInput,
@@ -80,14 +80,6 @@ def _missing(what: str) -> NotFoundProblem:
                            remedy="Check it on the board (deliveries) of your jurisdiction.")
 
 
-async def _run(ctx: Context, command: Callable[[], int | None]) -> int | None:
-    def work() -> int | None:
-        nid = command()
-        ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0)
-        return nid
-    return await asyncio.to_thread(work)
-
-
 def _items(lines: list[DeliveryItemInput]) -> list[delivery.Item]:
     return [line.item() for line in lines]
 
@@ -115,7 +107,7 @@ async def _on_delivery(ctx: Context, raw: str,
         return _missing(f"delivery {raw[:60]}")
     by = ctx.caller.staff_id
     try:
-        nid = await _run(ctx, lambda: command(ctx.app, UUID(did), by))
+        nid = await caught_up(ctx, lambda: command(ctx.app, UUID(did), by))
     except errors.GridcoreError as e:
         return problem_of(e)
     return _updated(ctx, nid, did)
@@ -189,7 +181,7 @@ class DeliveryMutation:
         if not await node_visible(ctx, input.scope):
             return _missing(f"grid node {input.scope[:40]}")
         try:
-            nid = await _run(ctx, lambda: ctx.app.donate_to_scope(
+            nid = await caught_up(ctx, lambda: ctx.app.donate_to_scope(
                 input.scope, input.donation_no, items, input.donor, client_id=input.client_id))
             ids = await asyncio.to_thread(_donated, ctx.app, input.scope, input.donation_no)
         except errors.GridcoreError as e:
@@ -211,7 +203,7 @@ class DeliveryMutation:
                                    problem=f"No enterprise {input.enterprise_id[:60]}.",
                                    remedy="Check it on the board (enterprises).")
         try:
-            nid = await _run(ctx, lambda: ctx.app.supply_enterprise(
+            nid = await caught_up(ctx, lambda: ctx.app.supply_enterprise(
                 UUID(eid), input.supply_no, items, client_id=input.client_id))
         except errors.GridcoreError as e:
             return problem_of(e)
@@ -237,7 +229,7 @@ class DeliveryMutation:
                 orders.append(UUID(did))
         by = ctx.caller.staff_id
         try:
-            nid = await _run(ctx, lambda: ctx.app.batch_purchase(
+            nid = await caught_up(ctx, lambda: ctx.app.batch_purchase(
                 input.community, by, orders, client_id=input.client_id))
             batch = await asyncio.to_thread(_batch_of, ctx.app, input.community, orders)
         except errors.GridcoreError as e:
@@ -257,7 +249,7 @@ class DeliveryMutation:
         if not await node_visible(ctx, input.scope):
             return _missing(f"grid node {input.scope[:40]}")
         try:
-            nid = await _run(ctx, lambda: ctx.app.seal_scope(
+            nid = await caught_up(ctx, lambda: ctx.app.seal_scope(
                 input.scope, input.since, by=ctx.caller.staff_id, client_id=input.client_id))
             since = await asyncio.to_thread(ctx.app.scope_sealed_since, input.scope)
         except errors.GridcoreError as e:
@@ -278,7 +270,7 @@ class DeliveryMutation:
         if isinstance(named, NotFoundProblem):
             return named
         try:
-            nid = await _run(ctx, lambda: ctx.app.dispatch_deliveries(
+            nid = await caught_up(ctx, lambda: ctx.app.dispatch_deliveries(
                 scope, named or None, limit, client_id=client_id))
         except errors.GridcoreError as e:
             return problem_of(e)

@@ -7,7 +7,6 @@ returns the enterprise, or typed problems."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
@@ -16,6 +15,7 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_api import boards
+from graphql_api.commands import nodes_in_reach, run_command
 from graphql_api.context import Context
 from graphql_api.enterprises.types import (
     AssignSpecialistInput,
@@ -31,8 +31,8 @@ from graphql_api.errors import (
     InvalidInputProblem,
     NotFoundProblem,
     NotPermittedProblem,
+    Problem,
     not_signed_in,
-    problem_of,
 )
 from graphql_api.households.queries import canonical
 from graphql_api.scope import node_visible
@@ -83,16 +83,9 @@ async def _on_enterprise(ctx: Context, raw: str,
         return NotFoundProblem(code=errors.NotFound.code, problem=f"No enterprise {raw[:60]}.",
                                remedy="Check it on the board (enterprises).")
     by = ctx.caller.staff_id
-
-    def work() -> int | None:
-        nid = command(ctx.app, UUID(eid), by)
-        ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0)
+    nid = await run_command(ctx, lambda app: command(app, UUID(eid), by))
+    if isinstance(nid, Problem):
         return nid
-
-    try:
-        nid = await asyncio.to_thread(work)
-    except errors.GridcoreError as e:
-        return problem_of(e)
     return _updated(ctx, nid, eid)
 
 
@@ -111,27 +104,18 @@ class EnterpriseMutation:
         ctx = info.context
         if ctx.caller is None:
             return not_signed_in()
-        if not await node_visible(ctx, input.location_code):
-            return NotFoundProblem(code=errors.NotFound.code,
-                                   problem=f"No grid node {input.location_code[:40]}.",
-                                   remedy="Locate the enterprise in a node of your "
-                                          "jurisdiction (node, children).")
+        if (outside := await nodes_in_reach(ctx, input.location_code)) is not None:
+            return outside
         specialist = await _specialist(ctx, input.specialist_id)
         if isinstance(specialist, NotFoundProblem):
             return specialist
 
-        def work() -> int | None:
-            nid = ctx.app.register_enterprise(input.credit_code, input.name, input.department,
-                                              input.location_code, specialist,
-                                              by=ctx.caller.staff_id,
-                                              client_id=input.client_id)
-            ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0)
+        by = ctx.caller.staff_id
+        nid = await run_command(ctx, lambda app: app.register_enterprise(
+            input.credit_code, input.name, input.department, input.location_code, specialist,
+            by=by, client_id=input.client_id))
+        if isinstance(nid, Problem):
             return nid
-
-        try:
-            nid = await asyncio.to_thread(work)
-        except errors.GridcoreError as e:
-            return problem_of(e)
         return _updated(ctx, nid, str(enterprise.enterprise_id(input.credit_code)))
 
     @strawberry.mutation(description="对口负责 make another specialist of your jurisdiction the "

@@ -15,7 +15,7 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_api import boards
-from graphql_api.commands import Done, not_an_id, on_household
+from graphql_api.commands import Done, nodes_in_reach, not_an_id, on_household, run_command
 from graphql_api.context import Context
 from graphql_api.enums import Measure, ReferralKind
 from graphql_api.errors import (
@@ -25,12 +25,12 @@ from graphql_api.errors import (
     InvalidInputProblem,
     NotFoundProblem,
     NotPermittedProblem,
+    Problem,
     not_signed_in,
-    problem_of,
 )
 from graphql_api.households.queries import canonical
 from graphql_api.referrals.types import QuarantineSite, Referral, RegisterQuarantineSiteInput
-from graphql_api.scope import household_visible, node_visible
+from graphql_api.scope import household_visible
 from gridcore import errors
 
 
@@ -96,16 +96,9 @@ async def _on_referral(ctx: Context, raw: str,
     if not await household_visible(ctx, str(found.household_id)):
         return _missing(raw)
     by = ctx.caller.staff_id
-
-    def work() -> int | None:
-        nid = command(ctx.app, UUID(rid), by)
-        ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0)
+    nid = await run_command(ctx, lambda app: command(app, UUID(rid), by))
+    if isinstance(nid, Problem):
         return nid
-
-    try:
-        nid = await asyncio.to_thread(work)
-    except errors.GridcoreError as e:
-        return problem_of(e)
     return _updated(ctx, nid, rid)
 
 
@@ -118,23 +111,15 @@ class ReferralMutation:
         ctx = info.context
         if ctx.caller is None:
             return not_signed_in()
-        if not await node_visible(ctx, input.node_code):
-            return NotFoundProblem(code=errors.NotFound.code,
-                                   problem=f"No grid node {input.node_code[:40]}.",
-                                   remedy="Give the district or street of your jurisdiction "
-                                          "that runs the site.")
+        if (outside := await nodes_in_reach(ctx, input.node_code)) is not None:
+            return outside
 
-        def work() -> int | None:
-            nid = ctx.app.register_quarantine_site(input.code, input.name, input.node_code,
-                                                   input.capacity, by=ctx.caller.staff_id,
-                                                   client_id=input.client_id)
-            ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0)
+        by = ctx.caller.staff_id
+        nid = await run_command(ctx, lambda app: app.register_quarantine_site(
+            input.code, input.name, input.node_code, input.capacity, by=by,
+            client_id=input.client_id))
+        if isinstance(nid, Problem):
             return nid
-
-        try:
-            nid = await asyncio.to_thread(work)
-        except errors.GridcoreError as e:
-            return problem_of(e)
         site = next((QuarantineSite.from_row(r) for r in boards.sites_under(
             ctx.views, input.node_code) if r.code == input.code), None)
         return QuarantineSiteRegistered(notification_id=nid, site=site)

@@ -20,6 +20,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
+from graphql_api.commands import caught_up
 from graphql_api.context import Context
 from graphql_api.enums import RequestCategory, RequestChannel, RequestGrade, RequestStatus
 from graphql_api.errors import (
@@ -100,15 +101,6 @@ def _bad(problem: str, remedy: str) -> InvalidInputProblem:
     return InvalidInputProblem(code=errors.InvalidInput.code, problem=problem, remedy=remedy)
 
 
-async def _run(ctx: Context, work: Callable[[], Any]) -> Any:
-    """Run a command off the loop, then catch the read models up to the log's end."""
-    def run() -> Any:
-        result = work()
-        ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0)
-        return result
-    return await asyncio.to_thread(run)
-
-
 @strawberry.type
 class RequestMutation:
     @strawberry.mutation(description="诉求受理 file a request (no token needed for residents).")
@@ -134,7 +126,7 @@ class RequestMutation:
                                 "Give the resident's id as the API returned it.")
                 resident = UUID(rid)
         try:
-            filing = await _run(ctx, lambda: ctx.app.file_request(
+            filing = await caught_up(ctx, lambda: ctx.app.file_request(
                 input.channel.value, input.category.value, input.grade.value, input.text,
                 household=household, resident=resident, phone=input.phone,
                 address=input.address, grid=input.grid_code, client_id=input.client_id))
@@ -150,7 +142,7 @@ class RequestMutation:
                            rating: int, client_id: ClientId = None) -> RequestResult:
         ctx = info.context
         try:
-            nid = await _run(ctx, lambda: ctx.app.rate_request(reference[:40], rating,
+            nid = await caught_up(ctx, lambda: ctx.app.rate_request(reference[:40], rating,
                                                                client_id=client_id))
             found = await asyncio.to_thread(ctx.app.request_by_reference, reference[:40])
         except errors.GridcoreError as e:
@@ -163,7 +155,7 @@ class RequestMutation:
                              reason: str, client_id: ClientId = None) -> RequestResult:
         ctx = info.context
         try:
-            nid = await _run(ctx, lambda: ctx.app.reopen_request(reference[:40], reason,
+            nid = await caught_up(ctx, lambda: ctx.app.reopen_request(reference[:40], reason,
                                                                  client_id=client_id))
             found = await asyncio.to_thread(ctx.app.request_by_reference, reference[:40])
         except errors.GridcoreError as e:
@@ -223,7 +215,7 @@ async def _on_request(ctx: Context, raw: str,
         return missing
     by = ctx.caller.staff_id
     try:
-        nid = await _run(ctx, lambda: command(ctx.app, UUID(rid), by))
+        nid = await caught_up(ctx, lambda: command(ctx.app, UUID(rid), by))
         found = await asyncio.to_thread(ctx.app.request, UUID(rid))
     except errors.GridcoreError as e:
         return problem_of(e)
