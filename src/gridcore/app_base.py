@@ -177,9 +177,12 @@ class ApplicationBase(Application[UUID]):
             _client.set(None)  # recorded: later saves of this command must not repeat it
         return recordings[-1].notification.id if recordings else None
 
-    def _find(self, cls: type[A], aid: UUID) -> A | None:
+    def _find(self, cls: type[A], aid: UUID, *, for_reading: bool = False) -> A | None:
+        """The aggregate (None when there is none of ``cls``): a copy to change, or with
+        ``for_reading`` the cached object itself (cheaper; it must not be changed)."""
         try:
-            agg = self.repository.get(aid, projector_func=fold)
+            agg = self.repository.get(aid, projector_func=fold,
+                                      deepcopy_from_cache=not for_reading)
         except AggregateNotFoundError:
             return None
         if not isinstance(agg, cls):

@@ -153,8 +153,13 @@ class GridCommands(ApplicationBase):
     def micro_grids(self, code: str) -> list[GridNode]:
         return [n for n in self.subtree(code) if n.level is Level.MICRO_GRID]
 
-    def households_in(self, code: str) -> list[Household]:
-        return [self.household(h) for g in self.micro_grids(code) for h in g.households]
+    def households_in(self, code: str, *, for_reading: bool = False) -> list[Household]:
+        """The households of a subtree (``for_reading``: the cached objects, not copies)."""
+        if not for_reading:
+            return [self.household(h) for g in self.micro_grids(code) for h in g.households]
+        found = [self._find(Household, h, for_reading=True)
+                 for g in self.micro_grids(code) for h in g.households]
+        return [h for h in found if h is not None]
 
     def over_cap(self, code: str, at: datetime | None = None) -> dict[str, int]:
         """Micro-grids of the subtree above the resident soft cap, with the excess."""

@@ -151,7 +151,7 @@ class StaffCommands(ApplicationBase):
         previous: dict[UUID, UUID] = {}
         if node.rounds:
             previous = dict(self.assignment(scope, node.rounds[-1]).owner)
-        work = self.work_of(self.households_in(scope), at.date())
+        work = self.work_of(self.households_in(scope, for_reading=True), at.date())
         plan = distribute(work, self._workers(scope), days, self.policy_at(at).visit_cost,
                           previous)
         node.record_round(round_no, at)

@@ -8,11 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from gridcore.app_base import MAX_BATCH, ApplicationBase, collection_paused, command, fold
+from gridcore.app_base import MAX_BATCH, ApplicationBase, collection_paused, command
 from gridcore.assignment import Method, Plan
 from gridcore.errors import GridcoreError, InvalidInput, NotFound
 from gridcore.findings import (
@@ -184,13 +183,8 @@ class SweepCommands(ApplicationBase):
 
     def _batch_record(self, row: VisitRow, in_campaign: set[UUID], staff: set[UUID],
                       at: datetime) -> VisitRecord:
-        # Read only: the cached household itself, not a copy for changing.
-        try:
-            h = self.repository.get(row.household_id, projector_func=fold,
-                                    deepcopy_from_cache=False)
-        except AggregateNotFoundError:
-            h = None
-        if not isinstance(h, Household):
+        h = self._find(Household, row.household_id, for_reading=True)
+        if h is None:
             raise NotFound(f"No household {row.household_id}.", "Register the household first.")
         if row.household_id not in in_campaign:
             raise NotFound(f"Household {h.household_no} is not in the campaign.",
