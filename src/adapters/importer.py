@@ -22,6 +22,14 @@ header      alias             required  content
 微网格, 楼栋 and 地址 describe the household: a later row of a household may leave them empty (as
 merged cells read), but it may not contradict the household's first row.
 
+A register is bounded: more than ``GRIDCORE_IMPORT_MAX_ROWS`` rows (default 200,000) or
+``GRIDCORE_IMPORT_MAX_BYTES`` bytes (default 100,000,000) is refused before any check, with a
+message saying to split it; an ``.xlsx`` sheet is streamed (openpyxl's read-only mode) and
+reading stops at the limit, so a sheet of millions of rows costs neither minutes nor
+gigabytes. A file that cannot be read (a broken workbook, a CSV quote never closed, which
+would swallow the rest of the file into one cell) is a ``RegisterFormatError`` naming what is
+wrong.
+
 Every row is checked before anything is written. A file with errors imports nothing, unless
 ``good_rows_only=True``, which imports the households none of whose rows has an error. A
 household that is already registered is counted, not imported again, so importing the same
@@ -33,6 +41,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -181,6 +190,42 @@ class RegisterFormatError(InvalidInput):
 
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 HEADER_SEARCH_ROWS = 10
+DEFAULT_MAX_ROWS = 200_000
+DEFAULT_MAX_BYTES = 100_000_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How big a register may be: rows (the header included) and bytes of the file."""
+
+    rows: int = DEFAULT_MAX_ROWS
+    bytes: int = DEFAULT_MAX_BYTES
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
+        """``GRIDCORE_IMPORT_MAX_ROWS`` and ``GRIDCORE_IMPORT_MAX_BYTES`` (positive whole
+        numbers; ``_`` allowed as in 200_000), else the defaults."""
+        env = os.environ if environ is None else environ
+        values = {}
+        for name, key, default in (("GRIDCORE_IMPORT_MAX_ROWS", "rows", DEFAULT_MAX_ROWS),
+                                   ("GRIDCORE_IMPORT_MAX_BYTES", "bytes", DEFAULT_MAX_BYTES)):
+            raw = env.get(name, "").strip()
+            try:
+                values[key] = int(raw) if raw else default
+            except ValueError:
+                values[key] = 0
+            if values[key] < 1:
+                raise RegisterFormatError(f"{name}={raw!r} is not a positive whole number.",
+                                          f"Set it to a number of {key}, e.g. {default}, or "
+                                          "unset it for the default.")
+        return cls(**values)
+
+
+def _too_many_rows(path: Path, limits: Limits) -> RegisterFormatError:
+    return RegisterFormatError(
+        f"{path.name} has more than {limits.rows:,} rows.",
+        f"Split the register into files of at most {limits.rows:,} rows (for example one per "
+        "community or micro-grid), or raise GRIDCORE_IMPORT_MAX_ROWS.")
 
 
 @dataclass
@@ -191,9 +236,16 @@ class Table:
     kind: str
 
 
-def read_table(path: str | Path) -> Table:
+def read_table(path: str | Path, limits: Limits | None = None) -> Table:
     path = Path(path)
+    limits = limits or Limits.from_env()
     try:
+        size = path.stat().st_size
+        if size > limits.bytes:
+            raise RegisterFormatError(
+                f"{path.name} is {size:,} bytes, more than the {limits.bytes:,} allowed.",
+                "Split the register into smaller files (for example one per community), or "
+                "raise GRIDCORE_IMPORT_MAX_BYTES.")
         data = path.read_bytes()
     except OSError as e:
         raise RegisterFormatError(f"Cannot read {path}: {e.strerror or e}.",
@@ -205,8 +257,8 @@ def read_table(path: str | Path) -> Table:
         raise RegisterFormatError(f"{path.name} is an old Excel .xls workbook.",
                                   "Save it as Excel .xlsx (Excel 工作簿) or CSV UTF-8 and retry.")
     if path.suffix.lower() in XLSX_SUFFIXES or data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(path, data)
-    return _read_csv(path, data)
+        return _read_xlsx(path, data, limits)
+    return _read_csv(path, data, limits)
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -224,33 +276,74 @@ def _decode(path: Path, data: bytes) -> str:
                               "Save it as CSV UTF-8 (CSV UTF-8 逗号分隔) and retry.")
 
 
-def _read_csv(path: Path, data: bytes) -> Table:
+def _read_csv(path: Path, data: bytes, limits: Limits) -> Table:
     text = _decode(path, data)
     first = text.split("\n", 1)[0]
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    rows: list[tuple[int, list[Any]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    last_start = ended = 0  # the file line the last row starts on; where the one before ends
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        for i, record in enumerate(reader, start=1):
+            if i > limits.rows:
+                raise _too_many_rows(path, limits)
+            rows.append((i, record))
+            last_start, ended = ended + 1, reader.line_num
     except csv.Error as e:
         raise RegisterFormatError(f"{path.name} is not valid CSV: {e}.",
                                   "Check the quotes, or save the file again as CSV.") from None
-    return Table([(i, list(r)) for i, r in enumerate(records, start=1)], "csv")
+    if rows and '"' in text:
+        _check_last_quote(path, text, delimiter, rows[-1][0], last_start)
+    return Table(rows, "csv")
 
 
-def _read_xlsx(path: Path, data: bytes) -> Table:
+def _check_last_quote(path: Path, text: str, delimiter: str, row: int, start: int) -> None:
+    """Refuse a quote (") opened and never closed: the lenient reader takes the rest of the
+    file as one cell, and the rows it swallowed would be reported as missing names. Such a
+    quote always ends the last row (starting on file line ``start``), so only that row is
+    read again, strictly."""
+    tail = "".join(io.StringIO(text, newline="").readlines()[start - 1:])  # the reader's lines
+    try:
+        list(csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error as e:
+        if "unexpected end of data" in str(e):
+            raise RegisterFormatError(
+                f"{path.name}: row {row} (line {start} of the file) opens a quote "
+                "(\") that is never closed, so everything after it would be read as one "
+                "cell.", "Close or remove that quote and save the file again.") from None
+
+
+def _read_xlsx(path: Path, data: bytes, limits: Limits) -> Table:
+    """The first sheet's rows, streamed (read-only mode) and stopped at the row limit. Any
+    failure to read the workbook (a broken zip, malformed sheet XML, a missing part) is a
+    ``RegisterFormatError``: the file is not a register we can read, whatever the cause."""
     import openpyxl
+
+    def unreadable(e: BaseException) -> RegisterFormatError:
+        return RegisterFormatError(
+            f"{path.name} is not a readable .xlsx workbook ({type(e).__name__}: "
+            f"{str(e)[:200]}).", "Open it in Excel and save it again as .xlsx, or export CSV.")
 
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
-        raise RegisterFormatError(f"{path.name} is not a readable .xlsx workbook ({e}).",
-                                  "Open it in Excel and save it again as .xlsx, or export CSV."
-                                  ) from None
+        raise unreadable(e) from None
+    except Exception as e:  # malformed XML and the like: still just an unreadable file
+        raise unreadable(e) from None
     try:
         ws = wb.worksheets[0] if wb.worksheets else None
         if ws is None:
             raise RegisterFormatError(f"{path.name} has no worksheet.",
                                       "Put the register on the first sheet.")
-        rows = [(i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)]
+        rows: list[tuple[int, list[Any]]] = []
+        for i, r in enumerate(ws.iter_rows(values_only=True), start=1):
+            if i > limits.rows:
+                raise _too_many_rows(path, limits)
+            rows.append((i, list(r)))
+    except RegisterFormatError:
+        raise
+    except Exception as e:  # a sheet that breaks while streamed
+        raise unreadable(e) from None
     finally:
         wb.close()
     return Table(rows, "xlsx")
@@ -521,9 +614,10 @@ def _progress(console: Console | None, total_rows: int) -> Iterator[Progress | N
 
 
 def check_register(app: GridcoreApp, path: str | Path,
-                   console: Console | None = None) -> ImportResult:
+                   console: Console | None = None, limits: Limits | None = None
+                   ) -> ImportResult:
     """Check a register without writing anything."""
-    table = read_table(path)
+    table = read_table(path, limits)
     with _progress(console, len(table.rows)) as progress:
         return _check(app, table, progress).result
 
@@ -574,15 +668,17 @@ def _check(app: GridcoreApp, table: Table, progress: Progress | None = None) -> 
 
 def import_households(app: GridcoreApp, path: str | Path, *, good_rows_only: bool = False,
                       dry_run: bool = False, batch_size: int = MAX_BATCH,
-                      console: Console | None = None) -> ImportResult:
+                      console: Console | None = None,
+                      limits: Limits | None = None) -> ImportResult:
     """Import a household register (CSV or .xlsx), see the module's documentation.
 
     Raises :class:`RegisterFormatError` when the file cannot be read as a table; everything
     else wrong with the file is in the result's ``errors``. With errors, nothing is written
     unless ``good_rows_only``; ``dry_run`` checks without writing. Households are registered
     in batches of at most ``batch_size`` (itself at most ``MAX_BATCH``), one transaction each.
+    ``limits`` bounds the file (default: ``Limits.from_env()``).
     """
-    table = read_table(path)
+    table = read_table(path, limits)
     with _progress(console, len(table.rows)) as progress:
         plan = _check(app, table, progress)
         result = plan.result
