@@ -25,6 +25,7 @@ from gridcore.camera import Direction
 from gridcore.errors import ForbiddenTransition, InvalidInput
 from gridcore.grid import Level
 from gridcore.policy import Policy
+from gridcore.text import refuse_personal_numbers
 
 ALERT_DIRECTORY_ID = stable_id("alert-directory", "all")
 MAX_TEXT = 300
@@ -92,6 +93,7 @@ def check_resolution(outcome: Outcome, action: str) -> str:
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"The action is {len(text)} characters long.",
                            f"Say it in at most {MAX_TEXT} characters.")
+    refuse_personal_numbers(text, "action taken")
     return text
 
 

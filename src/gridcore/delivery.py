@@ -23,6 +23,7 @@ from gridcore.household import Household
 from gridcore.policy import Policy
 from gridcore.staff import Role
 from gridcore.status import Measure
+from gridcore.text import free_text
 
 
 class DeliveryKind(StrEnum):
@@ -192,10 +193,12 @@ def check_delivered_at(delivered_at: datetime, dispatched_at: datetime | None,
 
 
 def check_reason(reason: str) -> None:
-    """A failed delivery says why, so the squad can try again sensibly."""
-    if not reason.strip():
+    """A failed delivery says why, so the squad can try again sensibly (free text: no phone
+    or ID number, see ``gridcore.text``)."""
+    if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("A failed delivery needs a reason.",
                            "Say why, e.g. '无人应答 nobody answered' or '地址有误 wrong address'.")
+    free_text(reason, "reason the delivery failed")
 
 
 def sealed_since(seals: Mapping[str, datetime], chain: Sequence[str],

@@ -22,6 +22,7 @@ from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
 from gridcore.errors import ForbiddenTransition, InvalidInput, NotPermitted
 from gridcore.policy import Policy
 from gridcore.staff import Role
+from gridcore.text import free_text
 
 _CREDIT_CODE = re.compile(r"^[0-9A-Z]{18}$")
 REVIEWER_ROLES = frozenset({Role.OFFICIAL})
@@ -332,13 +333,14 @@ class Enterprise(Aggregate):
              at: datetime) -> None:
         check_resumption(self.resumption, R.FILED)
         check_filing(items, employees, checklist)
+        note = free_text(note, "filing note")
         self._trigger(self.ResumptionFiled, at, items=list(dict.fromkeys(items)),
                       employees=employees, note=note)
 
     def review(self, approved: bool, by: UUID, reasons: Sequence[str], at: datetime) -> None:
         target = R.APPROVED if approved else R.REJECTED
         check_resumption(self.resumption, target)
-        given = [r.strip() for r in reasons if r.strip()]
+        given = [free_text(r, "rejection reason") for r in reasons if r.strip()]
         if approved:
             check_approval(self.declarations)
         elif not given:
@@ -358,6 +360,7 @@ class Enterprise(Aggregate):
                                       "Inspect an enterprise after its filing is approved.")
         if not partial:
             check_inspection(results, items)
+        note = free_text(note, "inspection note")
         to_open, to_close = rectification_changes(list(self.rectifications), results)
         self._trigger(self.Inspected, at, inspection_no=self.inspections + 1, by=by,
                       results=dict(results), note=note)

@@ -16,6 +16,7 @@ from gridcore.errors import (
 )
 from gridcore.grid import GridNode, Level, check_move, child_level, node_id, soft_cap_excess
 from gridcore.household import Household
+from gridcore.text import free_text
 
 
 class GridCommands(ApplicationBase):
@@ -125,6 +126,7 @@ class GridCommands(ApplicationBase):
     @command
     def retire_node(self, code: str, reason: str) -> int | None:
         at = self.clock()
+        reason = free_text(reason, "reason for retiring the node")
         node = self.node(code)
         node.retire(reason, [], at)
         parent = self.node(node.parent_code) if node.parent_code else None

@@ -17,6 +17,7 @@ from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
 from gridcore.errors import Erased, InvalidInput, NotFound
 from gridcore.identity import Address, ResidentIdentity
 from gridcore.status import Health, Measure, Tag, TagKind
+from gridcore.text import free_text
 
 
 class Vulnerability(StrEnum):
@@ -287,9 +288,8 @@ class Household(Aggregate):
                 f"Resident {rid} is the last member of household {self.household_no}.",
                 "Move or dissolve the household instead of removing its last member.",
             )
-        if not reason.strip():
-            raise InvalidInput("Removing a member needs a reason.",
-                               "Say why, e.g. '迁出 moved out' or '死亡 deceased'.")
+        reason = free_text(reason, "reason for removing a member", required=True,
+                           example="迁出 moved out")
         self._trigger(self.MemberRemoved, at, resident_id=rid, reason=reason)
 
     def mark_vulnerability(self, rid: UUID, v: Vulnerability, present: bool, at: datetime) -> None:
@@ -323,9 +323,8 @@ class Household(Aggregate):
             return
         if r.erased:
             raise Erased(f"Resident {rid} is already erased.", "Nothing more to erase.")
-        if not reason.strip():
-            raise InvalidInput("Erasure needs a legal reason.",
-                               "Say why, e.g. '防控目的已完成 purpose fulfilled'.")
+        reason = free_text(reason, "legal reason for the erasure", required=True,
+                           example="防控目的已完成 purpose fulfilled")
         subjects = [rid]
         others = [o for o in (*self.residents.values(), *self.former.values())
                   if o.resident_id != rid and not o.erased]

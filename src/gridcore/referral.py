@@ -11,7 +11,6 @@ Its index aggregates live in ``referral_index``.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
@@ -20,6 +19,7 @@ from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
 from gridcore.errors import ForbiddenTransition, InvalidInput
 from gridcore.grid import Level
 from gridcore.status import Health, Measure
+from gridcore.text import refuse_personal_numbers
 
 
 class ReferralKind(StrEnum):
@@ -123,20 +123,16 @@ def check_can_open(health: Health) -> None:
                                   "Do not open a referral; correct the health record if wrong.")
 
 
-_PERSONAL_NUMBER = re.compile(r"(?<!\d)(1[3-9]\d{9}|\d{17}[\dXx])(?!\d)")
-
-
 def check_text(text: str, what: str, example: str, required: bool = True,
                max_len: int = 200) -> str:
     """Free text on a referral is at most ``max_len`` characters, present when required, and
-    never carries a phone or ID number (house rule: personal numbers stay in sealed fields)."""
+    never carries a phone or ID number (``gridcore.text``: personal numbers stay in sealed
+    fields)."""
     value = text.strip() if isinstance(text, str) else ""
     if not isinstance(text, str) or (required and not value) or len(value) > max_len:
         raise InvalidInput(f"The {what} is missing or longer than {max_len} characters.",
                            f"Give a short {what}, e.g. {example!r}.")
-    if _PERSONAL_NUMBER.search(value):
-        raise InvalidInput(f"The {what} contains a phone or ID number.",
-                           "Leave personal numbers out; they are kept in the resident's record.")
+    refuse_personal_numbers(value, what)
     return value
 
 

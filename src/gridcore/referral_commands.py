@@ -200,6 +200,8 @@ class ReferralCommands(ApplicationBase):
         assert held is not None  # only referrals that hold a measure are discharged
         check_release_to(held, target)
         reason = check_text(reason, "reason", "期满解除 period served")
+        override_reason = check_text(override_reason, "override reason",
+                                     "复核阴性 negative on review", required=False)
         h = self.household(ref.household_id)
         r = h.residents.get(ref.resident_id)
         released = None

@@ -13,6 +13,7 @@ from gridcore.base import Immutable
 from gridcore.errors import ForbiddenTransition, InvalidInput, NotPermitted
 from gridcore.policy import Policy
 from gridcore.staff import Role
+from gridcore.text import free_text
 
 
 class Health(StrEnum):
@@ -174,7 +175,10 @@ def check_measure_change(
 
 
 def check_tag_reason(tag: Tag) -> None:
-    """An arrival from a risk area names where from and when."""
+    """An arrival from a risk area names where from and when; the origin and the note are
+    free text kept after an erasure, so they carry no phone or ID number."""
     if tag.kind is TagKind.RISK_AREA_ARRIVAL and (not tag.origin or tag.arrived_on is None):
         raise InvalidInput("An arrival from a risk area needs its origin and arrival date.",
                            "Give origin (e.g. '云南') and arrived_on (e.g. 2020-02-10).")
+    free_text(tag.origin, "tag's origin", longest=100)
+    free_text(tag.note, "tag's note")

@@ -18,6 +18,7 @@ from pydantic import Field
 from gridcore.assignment import Method
 from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
 from gridcore.errors import ForbiddenTransition, InvalidInput
+from gridcore.text import free_text
 
 FEVER_CELSIUS = 37.3
 
@@ -75,7 +76,8 @@ def fevers(record: VisitRecord) -> list[UUID]:
 
 def check_record(record: VisitRecord, members: set[UUID]) -> None:
     """A visit names only members of the household, with plausible temperatures; a no-answer
-    visit accounts for nobody."""
+    visit accounts for nobody. Its note and the other texts are kept after an erasure, so
+    they carry no phone or ID number (``gridcore.text``)."""
     named = (set(record.accounted) | set(record.temperatures) | set(record.symptoms)
              | set(record.close_contacts) | {a.resident_id for a in record.arrivals})
     strangers = named - members
@@ -92,6 +94,14 @@ def check_record(record: VisitRecord, members: set[UUID]) -> None:
     if record.method is Method.CHAT and record.staff_id is None and record.outcome is not \
             Outcome.SEEN:
         raise InvalidInput("A chat self-report is always 'seen'.", "Use outcome 'seen'.")
+    free_text(record.note, "visit note", longest=2000)
+    for visitor in record.visitors:
+        free_text(visitor.origin, "visitor's origin", longest=200)
+        free_text(visitor.note, "visitor's note")
+    for origin in {a.origin for a in record.arrivals}:
+        free_text(origin, "arrival's origin", longest=200)
+    for symptom in {s for listed in record.symptoms.values() for s in listed}:
+        free_text(symptom, "symptom", longest=200)
 
 
 def campaign_id(scope: str, round_no: int) -> UUID:
