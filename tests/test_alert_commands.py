@@ -144,6 +144,7 @@ def test_the_threshold_in_force_at_the_detection_time_decides(world: World) -> N
     app.adopt_policy(DEFAULT_POLICY.with_changes(camera_confidence_threshold=0.5),
                      t + timedelta(hours=1), "夜间降低阈值", world.c.official)
     assert app.record_camera_detection("D-1", "CAM-1", t, "out", 0.6) is None
+    world.clock.advance(hours=1)  # the server's clock is never behind a detection
     assert app.record_camera_detection("D-2", "CAM-1", t + timedelta(hours=1), "out",
                                        0.6) is not None
 
@@ -258,8 +259,8 @@ def test_an_acknowledged_alert_no_longer_escalates_and_is_resolved(world: World)
     a = app.alert(aid)
     assert (a.state, a.outcome, a.acknowledged_by, a.owner_code) == (
         AlertState.RESOLVED, Outcome.BREACH_CONFIRMED, c.worker, ZONES[0])
-    other = app.record_camera_detection("D-9", "CAM-1", clock.now + timedelta(hours=1), "in",
-                                        0.9)
+    clock.advance(hours=1)
+    other = app.record_camera_detection("D-9", "CAM-1", clock.now, "in", 0.9)
     app.resolve_alert(other, c.volunteer, "false_alarm")  # straight from raised
     assert app.alert(other).outcome is Outcome.FALSE_ALARM
     assert app.tick(clock.now + timedelta(hours=9))["alerts"] == 0
@@ -274,6 +275,7 @@ def test_redelivered_detections_make_one_alert_each(deliveries: list[tuple[int, 
     app = GridcoreApp(memory_env(), clock=clock)
     w = build(app, clock)
     when = {n: w.clock.now + timedelta(seconds=s) for n, s in reversed(deliveries)}
+    clock.advance(seconds=600)  # the server's clock is never behind a detection
     for n, _ in deliveries:  # an input always carries the same time: the first one listed
         app.record_camera_detection(f"D-{n}", "CAM-1", when[n], "out", 0.9)
     written, alerts = last(app), raised(app)
@@ -308,6 +310,7 @@ def test_vehicle_inputs_in_any_order_alert_by_the_rule_and_replay_to_nothing(
     app = GridcoreApp(memory_env(), clock=clock)
     w = build(app, clock)
     t = w.clock.now
+    clock.advance(hours=2)  # the server's clock is never behind a pass
     first: dict[tuple[str, int], tuple[str, ...]] = {}  # an input id keeps its first content
     records: list[Any] = []
     for kind, n, a, b, hours in inputs:

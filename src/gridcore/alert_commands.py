@@ -66,13 +66,19 @@ from gridcore.risk import (
     RiskLevel,
     RiskPeriod,
     RiskRegister,
-    check_aware,
     check_input_id,
     normalize_plate,
     vehicle_alert_reason,
 )
 from gridcore.status import Measure
-from gridcore.vehicle import PassTally, PlateTravel, check_counts, pass_tally_id, plate_travel_id
+from gridcore.vehicle import (
+    MAX_BUCKETS,
+    PassTally,
+    PlateTravel,
+    check_counts,
+    pass_tally_id,
+    plate_travel_id,
+)
 
 
 class AlertCommands(ApplicationBase):
@@ -152,7 +158,7 @@ class AlertCommands(ApplicationBase):
         self._authorised(by, "record_camera_detection")
         now = self.clock()
         check_input_id(detection_id, "detection")
-        check_aware(at, "detection time")
+        self.check_time(at, "detection time")
         way = parse_enum(Direction, direction, "direction (in/out)")
         check_confidence(confidence)
         cam = self.camera(camera_id)
@@ -239,7 +245,7 @@ class AlertCommands(ApplicationBase):
         """A car passed a checkpoint: the vehicle rule decides, with the plate's travel
         records and the risk areas on record; returns the alert, or None (nothing written)."""
         check_input_id(pass_id, "pass")
-        check_aware(at, "pass time")
+        self.check_time(at, "pass time")
         text = normalize_plate(plate)
         cp = self.checkpoint(checkpoint_id)
         aid = alert_id_for(AlertKind.VEHICLE, pass_id)
@@ -274,7 +280,7 @@ class AlertCommands(ApplicationBase):
         for n, (pass_id, checkpoint_id, plate, at, reason) in enumerate(alerts, start=1):
             try:
                 check_input_id(pass_id, "pass")
-                check_aware(at, "pass time")
+                self.check_time(at, "pass time")
                 text = normalize_plate(plate)
                 if not 1 <= len((reason or "").strip()) <= 300:
                     raise InvalidInput("A vehicle alert needs its reason (1-300 characters).",
@@ -317,6 +323,7 @@ class AlertCommands(ApplicationBase):
         """A travel record of a plate (行程记录) from the external feed; applied once."""
         self._authorised(by, "record_travel")
         now = self.clock()
+        self.check_time(at, "travel time")
         text = normalize_plate(plate)
         travel = self._find(PlateTravel, plate_travel_id(text)) or PlateTravel.start(text, now)
         travel.record(record_id, place, at, now)
@@ -336,6 +343,9 @@ class AlertCommands(ApplicationBase):
         self._authorised(by, "declare_risk_area")
         at = self.clock()
         grade = parse_enum(RiskLevel, level, "risk level")
+        self.check_time(start, "risk period's start", scheduled=True)
+        if until is not None:
+            self.check_time(until, "risk period's end", scheduled=True)
         register = self._find(RiskRegister, RISK_REGISTER_ID) or RiskRegister.open(at)
         register.declare(declaration_id, area, grade, start, until, at)
         return self._save(register)
@@ -346,6 +356,7 @@ class AlertCommands(ApplicationBase):
         """End a declaration at ``at``; lifting it again changes nothing."""
         self._authorised(by, "lift_risk_area")
         now = self.clock()
+        self.check_time(at, "lift time", scheduled=True)
         register = self._find(RiskRegister, RISK_REGISTER_ID) or RiskRegister.open(now)
         register.lift(declaration_id, area, at, now)
         return self._save(register)
@@ -363,6 +374,9 @@ class AlertCommands(ApplicationBase):
         nothing. Returns None when nothing was written."""
         at = self.clock()
         check_input_id(source_key, "count source")
+        for key in list(counts)[:MAX_BUCKETS]:  # before check_counts converts them to UTC
+            if isinstance(key, tuple) and len(key) == 2:
+                self.check_time(key[1], "pass hour")
         rows = check_counts(counts)
         for code in sorted({r.checkpoint_id for r in rows}):
             self.checkpoint(code)

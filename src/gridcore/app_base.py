@@ -27,6 +27,7 @@ from gridcore.assignment import (
 )
 from gridcore.authority import check_authority
 from gridcore.base import Aggregate
+from gridcore.clock import check_instant
 from gridcore.errors import (
     ConcurrencyConflict,
     InvalidInput,
@@ -233,6 +234,15 @@ class ApplicationBase(Application[UUID]):
     def policy_at(self, when: datetime) -> Policy:
         book = self.policy_book()
         return book.in_force(when) if book else DEFAULT_POLICY
+
+    def check_time(self, value: Any, what: str, *, scheduled: bool = False) -> datetime:
+        """A time given from outside, checked against the window of the policy in force
+        now (``gridcore.clock``): every door (API, CLI, files, streams, sync) goes through
+        the commands that call this, so none can store a time the read models cannot hold."""
+        now = self.clock()
+        book = self._find(PolicyBook, POLICY_BOOK_ID, for_reading=True)
+        policy = book.in_force(now) if book else DEFAULT_POLICY
+        return check_instant(value, now, policy, what, scheduled=scheduled)
 
     def assignment(self, scope: str, round_no: int) -> Assignment:
         return self._get(Assignment, assignment_id(scope, round_no),

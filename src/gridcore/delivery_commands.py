@@ -279,9 +279,10 @@ class DeliveryCommands(ApplicationBase):
                          delivered_at: datetime | None = None) -> int | None:
         """The squad member confirms the delivery at the door (default: now)."""
         at = self.clock()
+        when = self.check_time(delivered_at, "delivery time") if delivered_at else at
         d = self.delivery(delivery)
         self.staff(by)
-        d.confirm(delivered_at or at, by, at)
+        d.confirm(when, by, at)
         desk = self._delivery_desk_of(d)
         desk.close(d, at)
         return self._save(d, desk)
@@ -330,7 +331,8 @@ class DeliveryCommands(ApplicationBase):
             raise InvalidInput(f"{code} is above community level.",
                                "Seal a community (社区) or one of its zones.")
         desk, directory = self._delivery_desk_for(self._delivery_community(code), at)
-        desk.seal(code, since or at, at)
+        desk.seal(code, self.check_time(since, "seal time", scheduled=True) if since else at,
+                  at)
         return self._save(desk, directory)
 
     def scope_sealed_since(self, code: str, at: datetime | None = None) -> datetime | None:

@@ -199,10 +199,7 @@ class HouseholdCommands(ApplicationBase):
     def record_test(self, hid: UUID, rid: UUID, negative: bool,
                     taken_at: datetime | None = None) -> int | None:
         at = self.clock()
-        taken = taken_at or at
-        if taken.tzinfo is None:
-            raise InvalidInput("The test time has no time zone.",
-                               "Give an aware datetime, e.g. 2020-02-17T09:00+08:00.")
+        taken = self.check_time(taken_at, "test time") if taken_at is not None else at
         if taken > at:
             raise InvalidInput("The test is dated in the future.", "Give when it was taken.")
         h = self.household(hid)
@@ -252,6 +249,7 @@ class HouseholdCommands(ApplicationBase):
     def adopt_policy(self, policy: Policy, effective_from: datetime, note: str,
                      by: UUID | None = None) -> int | None:
         at = self.clock()
+        self.check_time(effective_from, "policy's effective time", scheduled=True)
         book = self.policy_book() or PolicyBook.open(at)
         book.adopt(policy, effective_from, note, by, at)
         return self._save(book)

@@ -69,6 +69,13 @@ class Policy(Immutable):
     camera_window_minutes: int = Field(2, ge=1, le=24 * 60)
     travel_lookback_days: int = Field(14, ge=1, le=366)
     alert_acknowledge_minutes: int = Field(15, ge=1, le=24 * 60)
+    # the time window (``gridcore.clock``): a time given from outside (a detection, a pass, a
+    # visit...) is refused before the epidemic's start year or more than the allowed clock
+    # skew ahead of the server's clock; a time that schedules something (a risk period's end,
+    # a policy's effective time, a campaign's start) may lie up to the horizon ahead
+    earliest_year: int = Field(2019, ge=1970, le=2100)
+    clock_skew_minutes: int = Field(5, ge=0, le=24 * 60)
+    schedule_horizon_days: int = Field(366, ge=1, le=3660)
 
     def with_changes(self, **changes: Any) -> Policy:
         return Policy.model_validate({**self.model_dump(), **changes})

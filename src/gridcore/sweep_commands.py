@@ -96,7 +96,7 @@ class SweepCommands(ApplicationBase):
         """Launch a sweep of a scope for ``days`` days: assign every household (the plan) and
         open the campaign in one transaction."""
         at = self.clock()
-        start = starts or at
+        start = self.check_time(starts, "campaign start", scheduled=True) if starts else at
         assignment, node, plan = self._plan_round(scope, round_no, days, at)
         c = Campaign.launch(scope, round_no, name or f"{node.name} 第{round_no}轮排查", start,
                             start + timedelta(days=days), sorted(assignment.owner
@@ -127,7 +127,7 @@ class SweepCommands(ApplicationBase):
             self.staff(by)
         if outcome is Outcome.SEEN and "accounted" not in details:
             details["accounted"] = list(h.residents)
-        when = visited_at or at
+        when = self.check_time(visited_at, "visit time") if visited_at is not None else at
         if when > at:
             raise InvalidInput("The visit is dated in the future.", "Give when it happened.")
         try:
