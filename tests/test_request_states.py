@@ -59,6 +59,8 @@ class Model:
     assignee: str | None = None
     ratings: list[int] = field(default_factory=list)
     on_time: bool | None = None
+    reference: str = ""
+    """What the filer was given: the resident's only key to rating and reopening."""
 
 
 class RequestLifecycle(RuleBasedStateMachine):
@@ -132,7 +134,8 @@ class RequestLifecycle(RuleBasedStateMachine):
         assert self.app.recorder.max_notification_id() > before
         assert f.request_id not in self.model
         self.ids.append(f.request_id)
-        self.model[f.request_id] = Model(grade, category, self.deadline(grade, now), now)
+        self.model[f.request_id] = Model(grade, category, self.deadline(grade, now), now,
+                                         reference=f.reference)
 
     @rule(i=st.integers(0, 99), category=st.none() | st.sampled_from(Category),
           grade=st.none() | st.sampled_from(Grade))
@@ -184,25 +187,27 @@ class RequestLifecycle(RuleBasedStateMachine):
     def rate(self, i: int, rating: int, by_reference: bool) -> None:
         rid, m = self.pick(i)
         errors: set[type[GridcoreError]] = set()
-        if m.status is not S.RESOLVED:
+        if not by_reference:  # the request's id is no key for the resident's commands
+            errors.add(InvalidInput)
+        elif m.status is not S.RESOLVED:
             errors.add(ForbiddenTransition)
         elif not 1 <= rating <= 5:
             errors.add(InvalidInput)
-        key = self.app.request(rid).reference if by_reference else rid
+        key = m.reference if by_reference else rid
         if self.attempt(errors, self.app.rate_request, key, rating):
             m.status = S.CLOSED
             m.ratings.append(rating)
 
     @rule(i=st.integers(0, 99), reason=texts)
     def reopen(self, i: int, reason: str) -> None:
-        rid, m = self.pick(i)
+        _, m = self.pick(i)
         errors: set[type[GridcoreError]] = set()
         if m.status is not S.CLOSED:
             errors.add(ForbiddenTransition)
         elif len(reason.strip()) < 2:
             errors.add(InvalidInput)
         now = self.clock()
-        if self.attempt(errors, self.app.reopen_request, rid, reason):
+        if self.attempt(errors, self.app.reopen_request, m.reference, reason):
             m.status = S.IN_PROGRESS if m.assignee else S.OPEN
             m.since, m.deadline, m.missed, m.on_time = now, self.deadline(m.grade, now), 0, None
 

@@ -28,17 +28,19 @@ from gridcore.household import resident_id
 from gridcore.policy import DEFAULT_POLICY, Policy
 from gridcore.request_commands import DIRECTORY_ID, Filing, RequestDesk, desk_id
 from gridcore.requests import (
+    REFERENCE_BYTES,
     Category,
     Channel,
     Grade,
     RequestStatus,
     ResidentRequest,
     check_rating,
+    check_text,
     deadline_for,
     is_due,
+    new_reference,
     normalize_reference,
     on_time,
-    reference_for,
     request_id,
     summarize,
 )
@@ -50,7 +52,7 @@ H = timedelta(hours=1)
 RID = resident_id("712-1-0", 1)
 PHONE, ADDRESS, TEXT = "13598765432", "幸福路88号3栋1101", "家里缺胰岛素 need insulin"
 OTHER_COMMUNITY = f"{STREET}713"
-REFERENCE = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
+REFERENCE = re.compile(r"[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){3}")
 
 
 @pytest.fixture
@@ -94,22 +96,53 @@ def last_id(app: GridcoreApp) -> int:
 
 # ---- the rules --------------------------------------------------------------------------------
 
-@given(st.text(min_size=1, max_size=30))
-def test_a_reference_is_twelve_unambiguous_characters_read_back_however_written(key):
-    ref = reference_for(key)
-    assert REFERENCE.fullmatch(ref) and reference_for(key) == ref
+@given(st.binary(min_size=REFERENCE_BYTES, max_size=REFERENCE_BYTES),
+       st.binary(min_size=REFERENCE_BYTES, max_size=REFERENCE_BYTES))
+def test_a_reference_is_twenty_unambiguous_characters_of_its_random_bits_read_back_however_written(
+        random, other):
+    ref = new_reference(random)
+    assert REFERENCE.fullmatch(ref) and new_reference(random) == ref
     sloppy = ref.lower().replace("-", " ").replace("0", "o").replace("1", "l")
     assert normalize_reference(sloppy) == ref
     assert request_id(sloppy) == request_id(ref)
-    assert reference_for(key, 1) != ref
+    # every one of the first 100 bits shows in the reference (none is lost or fixed)
+    first_100 = int.from_bytes(random, "big") >> 4
+    assert (new_reference(other) == ref) == (int.from_bytes(other, "big") >> 4 == first_100)
 
 
-@pytest.mark.parametrize("raw", ["", "ABCD-EFGH-JKM", "ABCD-EFGH-JKMNP", "ABCD-EFGH-JKMU",
-                                 "ABCD-EFGH-JK#N"])
-def test_a_malformed_reference_is_invalid_input(raw):
+def test_a_reference_needs_its_thirteen_random_bytes():
+    with pytest.raises(ValueError, match="13 random bytes"):
+        new_reference(b"\x00" * 12)
+
+
+@pytest.mark.parametrize("raw", ["", "ABCDE-FGHJK-MNPQR-STVW", "ABCDE-FGHJK-MNPQR-STVWXY",
+                                 "ABCDE-FGHJK-MNPQR-STVWU", "ABCDE-FGHJK-MNPQR-STV#X",
+                                 "GA7M-ZXRG-1HCN"])  # the last: an old, derivable reference
+def test_a_malformed_reference_is_invalid_input_and_not_repeated(raw):
     with pytest.raises(InvalidInput) as info:
         normalize_reference(raw)
-    assert info.value.remedy
+    assert info.value.remedy and (not raw or raw not in str(info.value))
+
+
+@pytest.mark.parametrize(("text", "what"), [
+    ("缺药\x07请回电", "control character (U+0007)"),
+    ("缺药\x1b[2J", "control character (U+001B)"),
+    ("缺药\x85下一行", "control character (U+0085)"),
+    ("行一\u2028行二", "control character (U+2028)"),
+    ("退款\u202e0001\u202c元", "bidirectional formatting mark (U+202E)"),
+    ("\u2066地址\u2069 1栋", "bidirectional formatting mark (U+2066)"),
+    ("地址\u200f1栋", "bidirectional formatting mark (U+200F)"),
+    ("\u061c1栋101", "bidirectional formatting mark (U+061C)"),
+])
+def test_text_with_control_characters_or_bidirectional_marks_is_refused(text, what):
+    with pytest.raises(InvalidInput) as info:
+        check_text(text, "request")
+    assert what in info.value.problem and "U+202A-U+202E" in info.value.remedy
+
+
+def test_newlines_and_tabs_are_text_and_a_crlf_is_kept_as_a_newline():
+    assert check_text("第一行\r\n第二行\t(急)\n", "request") == "第一行\n第二行\t(急)"
+    assert check_text("emoji 👨‍👩‍👧 和 零宽连接符", "request")  # U+200D joins, reorders nothing
 
 
 def test_deadlines_follow_the_policy_by_grade_and_fall_back_to_the_default():
@@ -149,7 +182,8 @@ def test_a_household_request_is_owned_by_its_community_and_followed_by_reference
     assert (r.community, r.owner_code, r.level, r.status) == (
         COMMUNITY, COMMUNITY, Level.COMMUNITY, RequestStatus.OPEN)
     assert (r.household_id, r.resident_id, r.assignee) == (c.households[0], RID, None)
-    assert r.number == f"{COMMUNITY}-000001" and r.reference == f.reference
+    assert r.number == f"{COMMUNITY}-000001" and r.id == request_id(f.reference)
+    assert not hasattr(r, "reference")  # the request keeps only the hash (its id)
     assert r.deadline == clock.now + 2 * H
     assert (r.details.text, r.details.phone, r.details.address) == (TEXT, None, None)
     sloppy = f.reference.lower().replace("-", "").replace("0", "o").replace("1", "l")
@@ -165,7 +199,8 @@ def test_a_household_request_is_owned_by_its_community_and_followed_by_reference
     # people see Chinese labels
     assert (r.channel.label, r.category.label, r.grade.label, r.status.label) == (
         "网上平台 online platform", "就医 medical", "紧急 urgent", "待办理 open")
-    assert r.label.startswith("群众诉求") and f.reference in r.label
+    assert r.label.startswith("群众诉求") and r.number in r.label
+    assert f.reference not in r.label + repr(r)
 
 
 def test_an_anonymous_request_keeps_its_contact_sealed_and_masked(make_app, clock):
@@ -197,9 +232,85 @@ def test_a_filing_retried_with_its_client_id_returns_the_first_filing(make_app):
     assert last_id(app) == written
     assert app.repository.get(desk_id(COMMUNITY)).requests == [first.request_id]
     other = file_anonymous(app, client_id="hotline-7/0002")
-    assert other.request_id != first.request_id
+    assert other.request_id != first.request_id and other.reference != first.reference
     with pytest.raises(InvalidInput, match="already used"):
         app.rate_request(first.reference, 5, client_id="hotline-7/0001")
+
+
+def test_another_filer_presenting_a_used_client_id_is_refused_and_learns_nothing(make_app):
+    """The issue's attack: filing with another person's client id returned their reference.
+    Only the same filer repeating the same filing gets it back; anyone else is refused with
+    words that carry nothing of the first filing."""
+    app = make_app()
+    c = given_community(app, households_per_zone=1)
+    first = file_anonymous(app, client_id="resident-phone:1")
+    written = last_id(app)
+    attempts = {
+        "another phone": dict(phone="13911112222"),
+        "another text": dict(text="别的事情 something else"),
+        "another address": dict(address="幸福路1号"),
+        "another grid": dict(grid=ZONES[1]),
+        "a household": dict(household=c.households[0], phone=None, address=None, grid=None),
+    }
+    for name, change in attempts.items():
+        args = {"channel": Channel.HOTLINE, "category": Category.MEDICAL,
+                "grade": Grade.URGENT, "text": TEXT, "phone": PHONE, "address": ADDRESS,
+                "grid": COMMUNITY, **change}
+        with pytest.raises(InvalidInput, match="already used for another filing") as info:
+            make_app().file_request(**args, client_id="resident-phone:1")
+        said = str(info.value) + info.value.remedy
+        assert first.reference not in said and str(first.request_id) not in said, name
+        assert PHONE not in said and ADDRESS not in said and TEXT not in said, name
+        assert last_id(app) == written, name
+    # a staff member filing for the household under some client id, and a colleague
+    # presenting the same id for the same household: refused too
+    mine = file_from(app, c, by=c.worker, client_id="hotline/42")
+    assert file_from(make_app(), c, by=c.worker, client_id="hotline/42") == Filing(
+        mine.request_id, mine.reference, last_id(app))
+    with pytest.raises(InvalidInput, match="already used"):
+        file_from(make_app(), c, by=c.volunteer, client_id="hotline/42")
+
+
+def test_references_are_drawn_from_the_applications_random_source(mem):
+    """Nothing about a request (its number, community, time or client id) goes into its
+    reference: the same filings under another random source get other references."""
+    given_community(mem, households_per_zone=1)
+    refs = [file_anonymous(mem, client_id=f"same-{n}").reference for n in range(40)]
+    assert len(set(refs)) == 40
+    # no character position is fixed across them (sequential or derived ids would be)
+    for position in range(len(refs[0])):
+        if refs[0][position] != "-":
+            assert len({r[position] for r in refs}) > 1, position
+    drawn = iter([bytes([n]) * REFERENCE_BYTES for n in range(1, 4)])
+    mem.reference_bytes = lambda size: next(drawn)
+    f = file_anonymous(mem)
+    assert f.reference == new_reference(bytes([1]) * REFERENCE_BYTES)
+    assert f.request_id == request_id(f.reference)
+    assert mem.request(f.request_id).number == f"{COMMUNITY}-000041"
+
+
+def test_the_store_holds_no_reference_in_plain_and_rating_needs_the_reference(make_app):
+    app = make_app()
+    c = given_levels(app)
+    f = file_anonymous(app, client_id="device-9/1")
+    g = file_from(app, c)
+    compact = {f.reference, f.reference.replace("-", ""), g.reference,
+               g.reference.replace("-", "")}
+    for stored in app.recorder.select_notifications(start=1, limit=100_000):
+        raw = stored.state.decode("utf-8")
+        assert not any(ref in raw for ref in compact), stored.topic
+    for x in (f, g):
+        app.resolve_request(x.request_id, c.worker, "已处理 handled")
+    before = last_id(app)
+    for attempt in (lambda: app.rate_request(g.request_id, 5),
+                    lambda: app.rate_request(str(g.request_id), 5),
+                    lambda: app.reopen_request(g.request_id, "不满意 unhappy"),
+                    lambda: app.rate_request(new_reference(b"\x07" * REFERENCE_BYTES), 5)):
+        with pytest.raises((InvalidInput, NotFound)) as info:
+            attempt()
+        assert info.value.remedy and last_id(app) == before
+    app.rate_request(g.reference.lower(), 4)
+    assert app.request(g.request_id).rating == 4
 
 
 def test_a_second_application_replays_requests_desks_and_directory_identically(make_app, clock):
@@ -262,7 +373,7 @@ def test_assign_resolve_rate_reopen_and_close_again(mem, clock):
     clock.advance(hours=3)  # answered late this round (no tick ran in between)
     mem.resolve_request(f.request_id, c.worker, "已更换 replaced")
     assert mem.request(f.request_id).on_time is False
-    mem.rate_request(f.request_id, 5)
+    mem.rate_request(f.reference, 5)
     r = mem.request(f.request_id)
     assert (r.status, r.rating, r.ratings) == (RequestStatus.CLOSED, 5, [2, 5])
     assert r.created_on == t0
@@ -467,9 +578,24 @@ def bad_inputs(app: GridcoreApp, c: Community, refs: dict[str, Filing]
         ("unknown category", InvalidInput, file(household=h0, category="food")),
         ("unknown grade", InvalidInput, file(household=h0, grade="critical")),
         ("empty request", InvalidInput, file(household=h0, text="   ")),
-        ("unknown request", NotFound, lambda: app.rate_request(uuid4(), 5)),
-        ("unknown reference", NotFound, lambda: app.rate_request("0000-0000-0000", 5)),
+        ("rate by an unknown request id", InvalidInput, lambda: app.rate_request(uuid4(), 5)),
+        ("rate by the request's id", InvalidInput,
+         lambda: app.rate_request(answered.request_id, 5)),
+        ("reopen by the request's id", InvalidInput,
+         lambda: app.reopen_request(closed.request_id, "不满意 unhappy")),
+        ("unknown reference", NotFound,
+         lambda: app.rate_request("00000-00000-00000-00000", 5)),
+        ("an old, derivable reference", InvalidInput,
+         lambda: app.rate_request("0000-0000-0000", 5)),
         ("malformed reference", InvalidInput, lambda: app.rate_request("ABC", 5)),
+        ("control character in the request", InvalidInput,
+         file(household=h0, text="缺药\x1b[31m急")),
+        ("bidirectional override in the address", InvalidInput,
+         file(phone=PHONE, address="幸福路\u202e88号", grid=COMMUNITY)),
+        ("bidirectional isolate in a reply", InvalidInput,
+         lambda: app.resolve_request(opened.request_id, c.worker, "已处理\u2067 handled")),
+        ("control character in a reason to reopen", InvalidInput,
+         lambda: app.reopen_request(closed.reference, "不满意\x08\x08\x08满意")),
         ("reclassify to the same", InvalidInput,
          lambda: app.classify_request(opened.request_id, "supplies", "urgent")),
         ("reclassify a closed request", ForbiddenTransition,
@@ -527,4 +653,4 @@ def test_bad_inputs_are_typed_errors_that_write_nothing(make_app):
     assert second.request(refs["closed"].request_id).status is RequestStatus.CLOSED
     desk = second.repository.get(desk_id(COMMUNITY))
     assert isinstance(desk, RequestDesk) and desk.open == [refs["open"].request_id]
-    assert len(cases) >= 30
+    assert len(cases) >= 37

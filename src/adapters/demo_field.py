@@ -167,7 +167,7 @@ def requests(app: GridcoreApp, clock: ScenarioClock) -> None:
             app.assign_request(filing.request_id, worker, client_id=cid(f"request-{n}-assign"))
             app.resolve_request(filing.request_id, worker, "已安排网格员上门处理",
                                 client_id=cid(f"request-{n}-resolve"))
-            app.rate_request(filing.request_id, 5 - n % 2, client_id=cid(f"request-{n}-rate"))
+            app.rate_request(filing.reference, 5 - n % 2, client_id=cid(f"request-{n}-rate"))
     app.tick(clock.at(4, 8))
 
 

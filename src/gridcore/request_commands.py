@@ -5,10 +5,20 @@ Each community has a request desk (an index aggregate with a deterministic id) l
 requests and those still awaiting action, saved in the same transaction as the request; a
 directory lists the communities that have a desk. ``tick_requests`` walks them to find what
 is overdue; read models will answer the same questions later.
+
+A filing's reference is drawn from ``reference_bytes`` (``secrets.token_bytes`` unless a test
+gives the application another source) and returned once. A filing given a client id also
+leaves a receipt under that id: the reference and a fingerprint of the filing (who filed what),
+sealed with the request's key, so that the same filer retrying the same filing gets the same
+reference back while anyone else presenting that client id is refused and learns nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -16,12 +26,13 @@ from typing import TypeVar
 from uuid import UUID
 
 from gridcore.app_base import ApplicationBase, command
-from gridcore.base import Aggregate, Created, Event, stable_id
+from gridcore.base import Aggregate, Created, Event, Personal, stable_id
 from gridcore.errors import InvalidInput, NotFound
 from gridcore.grid import Level
 from gridcore.household import Household
 from gridcore.identity import Phone
 from gridcore.requests import (
+    REFERENCE_BYTES,
     Category,
     Channel,
     Grade,
@@ -31,8 +42,7 @@ from gridcore.requests import (
     check_handler,
     check_text,
     is_due,
-    normalize_reference,
-    reference_for,
+    new_reference,
     request_id,
     request_number,
     summarize,
@@ -104,10 +114,63 @@ class RequestDirectory(Aggregate):
         return cls._create(cls.Started, DIRECTORY_ID, at)
 
 
+def receipt_id(client_id: str) -> UUID:
+    return stable_id("request-receipt", client_id)
+
+
+class ReceiptDetails(Personal):
+    """What a retried filing needs, sealed with the request's key (subject id = the request
+    id): the reference given at filing, and the fingerprint of who filed what."""
+
+    reference: str | None = None
+    fingerprint: str | None = None
+
+
+class RequestReceipt(Aggregate):
+    """The filing made under a client id: the request, and the sealed copy of its reference
+    (erased with the request's details)."""
+
+    client_id: str
+    request_id: UUID
+    details: ReceiptDetails
+
+    class Issued(Created):
+        client_id: str
+        request_id: UUID
+        details: ReceiptDetails
+
+        def apply(self, r: RequestReceipt) -> None:
+            r.client_id, r.request_id, r.details = self.client_id, self.request_id, self.details
+
+    @classmethod
+    def issue(cls, client_id: str, request: UUID, reference: str, fingerprint: str,
+              at: datetime) -> RequestReceipt:
+        details = ReceiptDetails(subject_id=request, reference=reference,
+                                 fingerprint=fingerprint)
+        return cls._create(cls.Issued, receipt_id(client_id), at, client_id=client_id,
+                           request_id=request, details=details)
+
+    def reference_for(self, fingerprint: str) -> str:
+        """The reference, for the filer who made this filing (same fingerprint) only."""
+        kept = self.details
+        if kept.erased or kept.fingerprint != fingerprint or not kept.reference:
+            raise InvalidInput(
+                f"Client id {self.client_id[:40]!r} was already used for another filing.",
+                "Generate a new client id for each new filing; a retry must repeat the first "
+                "filing exactly (same phone or household, same text).")
+        return kept.reference
+
+
+def filing_fingerprint(*parts: object) -> str:
+    """Who filed what, as one digest (kept only sealed, in a receipt)."""
+    plain = json.dumps([None if p is None else str(p) for p in parts], ensure_ascii=False)
+    return hashlib.sha256(plain.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @dataclass(frozen=True)
 class Filing:
-    """What filing returns: the request's id, the public reference given to the resident, and
-    the notification id of the write."""
+    """What filing returns: the request's id, the secret reference to give the resident (once:
+    it is not kept in plain anywhere), and the notification id of the write."""
 
     request_id: UUID
     reference: str
@@ -115,6 +178,9 @@ class Filing:
 
 
 class RequestCommands(ApplicationBase):
+    reference_bytes: Callable[[int], bytes] = staticmethod(secrets.token_bytes)
+    """The source of references' randomness (a test may give the application its own)."""
+
     # ---- queries ----------------------------------------------------------------------------
 
     def request(self, rid: UUID) -> ResidentRequest:
@@ -123,9 +189,14 @@ class RequestCommands(ApplicationBase):
 
     def request_by_reference(self, reference: str) -> ResidentRequest:
         """The request a resident follows with the reference they were given at filing."""
+        if not isinstance(reference, str):
+            raise InvalidInput("A request is followed, rated and reopened by its reference, "
+                               "not by its id.",
+                               "Give the 20-character reference the resident was given at "
+                               "filing.")
         return self._get(ResidentRequest, request_id(reference),
-                         f"request with reference {normalize_reference(reference)}",
-                         "Check the reference given at filing (12 characters).")
+                         "request with that reference",
+                         "Check the reference given at filing (20 characters).")
 
     def open_requests(self, code: str) -> list[ResidentRequest]:
         """Requests filed in the communities under ``code`` (a community or above) that still
@@ -181,24 +252,31 @@ class RequestCommands(ApplicationBase):
                      grade: Grade | str, text: str, *, household: UUID | None = None,
                      resident: UUID | None = None, phone: str | None = None,
                      address: str | None = None, grid: str | None = None,
-                     client_id: str | None = None) -> Filing:
+                     by: UUID | None = None, client_id: str | None = None) -> Filing:
         """File a request from a registered household (and resident, when known) or from an
-        anonymous resident (phone, address and the micro-grid or community concerned). The
-        community owns it first; the returned reference lets the resident follow it. A filing
-        retried with its client id returns the first filing."""
+        anonymous resident (phone, address and the micro-grid or community concerned); ``by``
+        is the staff member filing on the resident's behalf (a hotline call), if any. The
+        community owns it first; the returned reference (a secret, returned only here) lets
+        the resident follow it. The same filing retried with its client id returns the first
+        filing; another filing under a used client id is refused."""
+        fingerprint = filing_fingerprint(channel, category, grade, text, household, resident,
+                                         phone, address, grid, by)
         done = self._file_request(channel, category, grade, text, household, resident, phone,
-                                  address, grid, client_id, client_id=client_id)
+                                  address, grid, client_id, fingerprint, client_id=client_id)
         if isinstance(done, Filing):
             return done
         assert client_id is not None
-        r = self._request_filed_under(client_id)
-        return Filing(r.id, r.reference, done)
+        receipt = self._find(RequestReceipt, receipt_id(client_id))
+        if receipt is None:
+            raise NotFound(f"No request was filed under client id {client_id[:40]!r}.",
+                           "Use a new client id for a new filing.")
+        return Filing(receipt.request_id, receipt.reference_for(fingerprint), done)
 
     @command
     def _file_request(self, channel: Channel | str, category: Category | str,
                       grade: Grade | str, text: str, household: UUID | None,
                       resident: UUID | None, phone: str | None, address: str | None,
-                      grid: str | None, key: str | None) -> Filing:
+                      grid: str | None, key: str | None, fingerprint: str) -> Filing:
         at = self.clock()
         kinds = (_as(Channel, channel, "channel"), _as(Category, category, "category"),
                  _as(Grade, grade, "grade"))
@@ -212,12 +290,16 @@ class RequestCommands(ApplicationBase):
             directory = self._find(RequestDirectory, DIRECTORY_ID) or RequestDirectory.start(at)
             directory._trigger(RequestDirectory.DeskOpened, at, community=community)
         number = request_number(community, len(desk.requests) + 1)
-        reference = self._free_request_reference(f"client:{key}" if key else number)
+        # a clash of 100 random bits is not expected; if one came, the request's creation
+        # would conflict and the command would run again with a new draw
+        reference = new_reference(self.reference_bytes(REFERENCE_BYTES))
         details = RequestDetails(subject_id=request_id(reference), text=text, **contact)
         r = ResidentRequest.file(number, reference, community, *kinds, details,
                                  self.policy_at(at), at, household, resident, key)
         desk._trigger(RequestDesk.Filed, at, request_id=r.id)
-        return Filing(r.id, reference, self._save(r, desk, directory))
+        receipt = (RequestReceipt.issue(key, r.id, reference, fingerprint, at)
+                   if key is not None else None)
+        return Filing(r.id, reference, self._save(r, desk, directory, receipt))
 
     def _request_filer(self, household: UUID | None, resident: UUID | None,
                        phone: str | None, address: str | None,
@@ -256,24 +338,6 @@ class RequestCommands(ApplicationBase):
         raise InvalidInput(f"{code} is a {node.level.name.lower()}.",
                            "File requests with the micro-grid or community (社区) concerned.")
 
-    def _free_request_reference(self, key: str) -> str:
-        """The key's reference, or the next candidate if another request already has it."""
-        attempt = 0
-        while self._find(ResidentRequest, request_id(reference_for(key, attempt))) is not None:
-            attempt += 1
-        return reference_for(key, attempt)
-
-    def _request_filed_under(self, client_id: str) -> ResidentRequest:
-        for attempt in range(100):
-            r = self._find(ResidentRequest, request_id(reference_for(f"client:{client_id}",
-                                                                     attempt)))
-            if r is None:
-                break
-            if r.client_id == client_id:
-                return r
-        raise NotFound(f"No request was filed under client id {client_id!r}.",
-                       "Use a new client id for a new filing.")
-
     # ---- handling ---------------------------------------------------------------------------
 
     @command
@@ -311,18 +375,19 @@ class RequestCommands(ApplicationBase):
         return self._save(r, desk)
 
     @command
-    def rate_request(self, request: UUID | str, rating: int) -> int | None:
-        """The resident rates the reply from 1 to 5, which closes the request."""
-        r = self._request_of(request)
+    def rate_request(self, reference: str, rating: int) -> int | None:
+        """The resident rates the reply from 1 to 5, which closes the request: only with the
+        request's reference (its id, which staff screens show, is refused)."""
+        r = self.request_by_reference(reference)
         r.rate(rating, self.clock())
         return self._save(r)
 
     @command
-    def reopen_request(self, request: UUID | str, reason: str) -> int | None:
-        """The resident reopens a closed (rated) request: it awaits action again at the same
-        level, with a new deadline."""
+    def reopen_request(self, reference: str, reason: str) -> int | None:
+        """The resident reopens a closed (rated) request, with its reference only: it awaits
+        action again at the same level, with a new deadline."""
         at = self.clock()
-        r = self._request_of(request)
+        r = self.request_by_reference(reference)
         r.reopen(reason, self.policy_at(at), at)
         desk = self._request_desk(r.community)
         desk._trigger(RequestDesk.Reopened, at, request_id=r.id)

@@ -9,17 +9,25 @@ further deadline runs. A resolution is answered with a reply; the resident rates
 which closes it, and may then reopen it, which starts a new deadline at the same level.
 
 What the resident wrote, their contact and the replies are sealed with the request's own key
-(subject id = the request id). The public reference derives from the request's number (or the
-filing device's client id), and the request id from the reference, so a resident can follow
-their request without an account and without an index.
+(subject id = the request id).
+
+The reference a resident follows their request with is a secret: 20 characters of Crockford's
+base32 (100 random bits) drawn by the application when the request is filed and shown once, to
+the filer. Whoever holds it may read the request, rate the reply and reopen it, without an
+account, so nothing guessable may lead to it (an earlier version derived it from the request's
+sequential number, and anyone could follow, rate and reopen anyone's request). The request id
+is a one-way hash (uuid5) of the reference: it is the index from a reference to its request,
+and the events and read models hold only that hash, never the reference itself.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, ClassVar
 from uuid import UUID
 
 from gridcore.base import Aggregate, Created, Event, Immutable, Personal, stable_id
@@ -91,7 +99,18 @@ _REMEDIES = {
 # Crockford's base32: no I, L, O or U, so a reference read out on the hotline is unambiguous.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1", "-": None, " ": None})
-REFERENCE_LENGTH = 12
+REFERENCE_LENGTH = 20
+"""Characters of a reference: 5 bits each, 100 bits in all (beyond any guessing)."""
+REFERENCE_BYTES = 13
+"""Random bytes a reference is drawn from (104 bits; the last 4 are dropped)."""
+_GROUP = 5
+
+# What a resident's text may not carry: control characters (but newline and tab) and the
+# invisible marks that reorder how text is shown (a bidirectional override makes a reply or an
+# address read differently on a staff screen than what was stored).
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                  "\u2066\u2067\u2068\u2069")
+_ALLOWED_CONTROLS = frozenset("\n\t")
 
 
 class RequestDetails(Personal):
@@ -110,27 +129,38 @@ class Note(Personal):
 
 # ---- the rules -------------------------------------------------------------------------------
 
-def reference_for(key: str, attempt: int = 0) -> str:
-    """A request's public reference is 12 base32 characters derived from its number (or its
-    filing's client id); ``attempt`` > 0 gives the next candidate after an (unlikely) clash."""
-    seed = stable_id("request-reference", key if attempt == 0 else f"{key}#{attempt}")
-    bits = int.from_bytes(seed.bytes[:8], "big") >> 4
-    chars = [_ALPHABET[(bits >> (5 * i)) & 31] for i in reversed(range(REFERENCE_LENGTH))]
-    code = "".join(chars)
-    return f"{code[:4]}-{code[4:8]}-{code[8:]}"
+def new_reference(random: bytes) -> str:
+    """A request's reference from ``REFERENCE_BYTES`` random bytes (the application draws them
+    from ``secrets``): 20 base32 characters in groups of five, e.g. ``7KQ2M-9XT2H-DR4PA-6WQ1C``.
+    Nothing about the request goes into it, so none of it can be worked out."""
+    if len(random) < REFERENCE_BYTES:
+        raise ValueError(f"a reference needs {REFERENCE_BYTES} random bytes")
+    bits = int.from_bytes(random[:REFERENCE_BYTES], "big") >> (8 * REFERENCE_BYTES
+                                                              - 5 * REFERENCE_LENGTH)
+    return _grouped("".join(_ALPHABET[(bits >> (5 * i)) & 31]
+                            for i in reversed(range(REFERENCE_LENGTH))))
+
+
+def _grouped(code: str) -> str:
+    return "-".join(code[i:i + _GROUP] for i in range(0, len(code), _GROUP))
 
 
 def normalize_reference(raw: str) -> str:
-    """A reference is read case-blind, with or without hyphens, O as 0 and I or L as 1
-    (Crockford's base32 reading rules)."""
-    code = raw.upper().translate(_READ_AS)
+    """A reference is read case-blind, with or without hyphens or spaces, O as 0 and I or L
+    as 1 (Crockford's base32 reading rules). The message never repeats what was given."""
+    code = raw.upper().translate(_READ_AS) if isinstance(raw, str) else ""
     if len(code) != REFERENCE_LENGTH or any(c not in _ALPHABET for c in code):
         raise InvalidInput("That is not a request reference.",
-                           "Give the 12-character reference from the filing, e.g. 7KQ2-M9XT-2HDR.")
-    return f"{code[:4]}-{code[4:8]}-{code[8:]}"
+                           "Give the 20-character reference from the filing, e.g. "
+                           "7KQ2M-9XT2H-DR4PA-6WQ1C (references of 12 characters, from before "
+                           "references were made secret, are no longer accepted: ask the "
+                           "community about such a request).")
+    return _grouped(code)
 
 
 def request_id(reference: str) -> UUID:
+    """The request's id: a one-way hash of its reference (the reference cannot be read back
+    from the id, which staff screens and the event log show)."""
     return stable_id("resident-request", normalize_reference(reference))
 
 
@@ -167,11 +197,24 @@ def check_transition(status: RequestStatus, action: str) -> None:
 
 
 def check_text(text: str, what: str, longest: int = 2000) -> str:
-    """A request, a reply or a reason is 2 to 2000 characters of text."""
-    stripped = text.strip() if isinstance(text, str) else ""
+    """A request, a reply, a reason or an address is 2 to 2000 characters of text without
+    control characters (newlines and tabs are text; a CR LF is kept as a newline) and without
+    the invisible marks that reorder how text is shown (bidirectional embeddings, overrides,
+    isolates and direction marks): what staff read must be what the resident wrote."""
+    stripped = text.replace("\r\n", "\n").strip() if isinstance(text, str) else ""
     if not 2 <= len(stripped) <= longest:
         raise InvalidInput(f"The {what} is empty, too short or too long.",
                            f"Write the {what} in 2-{longest} characters.")
+    for at, c in enumerate(stripped):
+        if c in _BIDI or (unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp")
+                          and c not in _ALLOWED_CONTROLS):
+            kind = ("a bidirectional formatting mark" if c in _BIDI
+                    else "a control character")
+            raise InvalidInput(
+                f"The {what} contains {kind} (U+{ord(c):04X}) at position {at}.",
+                f"Write the {what} as plain text: newlines and tabs are fine, other control "
+                "characters and the marks that reorder text (U+200E, U+200F, U+061C, "
+                "U+202A-U+202E, U+2066-U+2069) are not.")
     return stripped
 
 
@@ -196,7 +239,6 @@ def check_handler(owner_code: str, jurisdiction_chain: list[str], staff: str) ->
 
 class ResidentRequest(Aggregate):
     number: str
-    reference: str
     client_id: str | None
     community: str
     channel: Channel
@@ -221,8 +263,11 @@ class ResidentRequest(Aggregate):
     reopenings: list[Note]
 
     class Filed(Created):
+        """v2: the reference is no longer stored (the request id is its hash)."""
+
+        class_version: ClassVar[int] = 2
+
         number: str
-        reference: str
         client_id: str | None = None
         community: str
         channel: Channel
@@ -233,8 +278,15 @@ class ResidentRequest(Aggregate):
         details: RequestDetails
         deadline: datetime
 
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 stored the reference in plain; it was derived from the request's number, so
+            it is dropped (such a request can no longer be followed by reference: anyone
+            could work it out; staff still see and handle it)."""
+            state.pop("reference", None)
+
         def apply(self, r: ResidentRequest) -> None:
-            r.number, r.reference, r.community = self.number, self.reference, self.community
+            r.number, r.community = self.number, self.community
             r.client_id = self.client_id
             r.channel, r.category, r.grade = self.channel, self.category, self.grade
             r.household_id, r.resident_id, r.details = (
@@ -338,9 +390,9 @@ class ResidentRequest(Aggregate):
              at: datetime, household_id: UUID | None = None, resident_id: UUID | None = None,
              client_id: str | None = None) -> ResidentRequest:
         return cls._create(
-            cls.Filed, request_id(reference), at, number=number, reference=reference,
-            client_id=client_id, community=community, channel=channel, category=category,
-            grade=grade, household_id=household_id, resident_id=resident_id, details=details,
+            cls.Filed, request_id(reference), at, number=number, client_id=client_id,
+            community=community, channel=channel, category=category, grade=grade,
+            household_id=household_id, resident_id=resident_id, details=details,
             deadline=deadline_for(grade, at, policy),
         )
 
@@ -351,7 +403,7 @@ class ResidentRequest(Aggregate):
 
     @property
     def label(self) -> str:
-        return f"群众诉求 resident request {self.reference} ({self.status.label})"
+        return f"群众诉求 resident request {self.number} ({self.status.label})"
 
     def reclassify(self, category: Category, grade: Grade, policy: Policy, at: datetime) -> None:
         check_transition(self.status, "classify")
@@ -400,7 +452,7 @@ class ResidentRequest(Aggregate):
                       deadline=deadline_for(self.grade, at, policy))
 
     def __repr__(self) -> str:
-        return (f"ResidentRequest(reference={self.reference!r}, status={self.status.value}, "
+        return (f"ResidentRequest(number={self.number!r}, status={self.status.value}, "
                 f"owner={self.owner_code!r})")
 
 
