@@ -61,9 +61,9 @@ def test_an_official_or_the_system_may(app: GridcoreApp, clock: Clock, name: str
 
 
 def test_every_role_outside_a_rule_is_refused_and_every_role_in_it_passes() -> None:
-    for name, allowed in AUTHORITY.items():
+    for name, rule in AUTHORITY.items():
         for role in Role:
-            if role in allowed:
+            if role in rule.roles:
                 check_authority(name, role)
             else:
                 with pytest.raises(NotPermitted):

@@ -18,7 +18,7 @@ from adapters.settings import memory_env, sqlite_env
 from gridcore.application import GridcoreApp, new_member
 from gridcore.assignment import Method
 from gridcore.grid import GridNode, Level, node_id
-from gridcore.staff import Role, StaffMember, staff_id
+from gridcore.staff import Role, StaffIdentity, StaffMember, staff_id
 from gridcore.status import Health, Measure, Tag, TagKind
 from gridcore.sweep import Outcome
 from projections.base import Projection
@@ -279,7 +279,8 @@ def test_a_jurisdiction_change_moves_the_staff_count():
         GridNode.Established(originator_id=node_id("CD"), originator_version=1, timestamp=t,
                              code="CD", name="区", level=Level.DISTRICT, parent_code="C"),
         StaffMember.Enrolled(originator_id=sid, originator_version=1, timestamp=t,
-                             staff_no="S1", name="王", phone=None, role=Role.OFFICIAL,
+                             staff_no="S1", identity=StaffIdentity(subject_id=sid, name="王"),
+                             role=Role.OFFICIAL,
                              jurisdiction="CD", daily_capacity=0),
         StaffMember.JurisdictionChanged(originator_id=sid, originator_version=2,
                                         timestamp=t + timedelta(hours=1), jurisdiction="C"),

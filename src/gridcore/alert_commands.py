@@ -337,27 +337,38 @@ class AlertCommands(ApplicationBase):
     @command
     def declare_risk_area(self, declaration_id: str, area: str, level: RiskLevel | str,
                           start: datetime, until: datetime | None = None, *,
-                          by: UUID | None = None) -> int | None:
+                          scope: str | None = None, by: UUID | None = None) -> int | None:
         """Declare an area (a place, or a plate region like 鄂A) high, medium or low risk from
-        ``start`` (until ``until``, or until lifted); the same declaration again: no-op."""
-        self._authorised(by, "declare_risk_area")
+        ``start`` (until ``until``, or until lifted); the same declaration again: no-op.
+
+        ``scope`` is the node whose administration declares it: by default the declaring
+        official's jurisdiction (the system's declarations belong to the whole city); it
+        must lie in that jurisdiction, and only an official whose jurisdiction contains it
+        may lift the declaration."""
+        if by is not None and scope is None:
+            scope = self.staff(by).jurisdiction
+        self._authorised(by, "declare_risk_area", scope)
+        if scope is not None:
+            self.node(scope)
         at = self.clock()
         grade = parse_enum(RiskLevel, level, "risk level")
         self.check_time(start, "risk period's start", scheduled=True)
         if until is not None:
             self.check_time(until, "risk period's end", scheduled=True)
         register = self._find(RiskRegister, RISK_REGISTER_ID) or RiskRegister.open(at)
-        register.declare(declaration_id, area, grade, start, until, at)
+        register.declare(declaration_id, area, grade, start, until, at, scope)
         return self._save(register)
 
     @command
     def lift_risk_area(self, declaration_id: str, area: str, at: datetime, *,
                        by: UUID | None = None) -> int | None:
-        """End a declaration at ``at``; lifting it again changes nothing."""
+        """End a declaration at ``at``; lifting it again changes nothing. Only an official
+        whose jurisdiction contains the declaration's scope may lift it."""
         self._authorised(by, "lift_risk_area")
         now = self.clock()
         self.check_time(at, "lift time", scheduled=True)
         register = self._find(RiskRegister, RISK_REGISTER_ID) or RiskRegister.open(now)
+        self._authorised(by, "lift_risk_area", register.scope_of(declaration_id, area))
         register.lift(declaration_id, area, at, now)
         return self._save(register)
 

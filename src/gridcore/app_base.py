@@ -219,11 +219,31 @@ class ApplicationBase(Application[UUID]):
     def staff(self, sid: UUID) -> StaffMember:
         return self._get(StaffMember, sid, f"staff member {sid}", "Enrol the staff member first.")
 
-    def _authorised(self, by: UUID | None, command: str) -> None:
-        """Refuse ``command`` when the staff member ``by`` may not give it (``authority``);
-        ``by=None`` is the system (a feed, an importing municipal system)."""
-        if by is not None:
-            check_authority(command, self.staff(by).role)
+    def _authorised(self, by: UUID | None, command: str, *places: str | None) -> None:
+        """Refuse ``command`` when the staff member ``by`` may not give it (``authority``): a
+        deactivated member, a role or jurisdiction level the rule does not name, or one of
+        ``places`` (node codes; None: the whole tree) outside their jurisdiction. ``by=None``
+        is the system (a feed, an importing municipal system)."""
+        if by is None:
+            return
+        actor = self.staff(by)
+        actor.require_active()
+        home = self.node(actor.jurisdiction)
+        outside = [p or "全市 the whole city" for p in places
+                   if not self._within(home, p)]
+        check_authority(command, actor.role, home.level, outside)
+
+    def _within(self, home: GridNode, code: str | None) -> bool:
+        """Whether node ``code`` lies in the subtree of ``home`` (None: the whole tree, which
+        only a root's subtree holds)."""
+        if code is None:
+            return home.parent_code is None
+        current: str | None = code
+        while current is not None:
+            if current == home.code:
+                return True
+            current = self.node(current).parent_code
+        return False
 
     def staff_by_no(self, staff_no: str) -> StaffMember:
         return self.staff(staff_id(staff_no))

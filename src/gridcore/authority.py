@@ -3,16 +3,21 @@
 Field commands check their actor where they act (status changes, tags, assignments). The
 commands here set up devices and sites or declare facts for a whole area: a risk area declared
 by mistake would raise vehicle alerts at every checkpoint of the city, so only the roles named
-below may give them. A command given without an actor (``by=None``) comes from the system
-itself: an external feed (the stream worker, ``gridcore ingest``) or a municipal system
-importing the library, which answer for their own inputs.
+below may give them, and where a rule names a level, only from a jurisdiction at that level or
+above (a micro-grid's official declares no risk area) and only for places inside that
+jurisdiction (one community's official lifts no other community's declaration). A command
+given without an actor (``by=None``) comes from the system itself: an external feed (the
+stream worker, ``gridcore ingest``) or a municipal system importing the library, which answer
+for their own inputs. A deactivated staff member gives no command at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from gridcore.errors import NotPermitted
+from gridcore.grid import Level
 from gridcore.staff import Role
 
 OFFICIALS = frozenset({Role.OFFICIAL})
@@ -39,27 +44,54 @@ ERASERS = OFFICIALS
 ADOPTERS = OFFICIALS
 """Officials adopt a policy (of the whole city)."""
 
-AUTHORITY: Mapping[str, frozenset[Role]] = {
-    "declare_risk_area": OFFICIALS,
-    "lift_risk_area": OFFICIALS,
-    "record_travel": POLICE_AND_OFFICIALS,
-    "register_camera": POLICE_AND_OFFICIALS,
-    "register_checkpoint": POLICE_AND_OFFICIALS,
-    "record_camera_detection": POLICE_AND_OFFICIALS | {Role.DUTY_LEAD, Role.GRID_WORKER},
-    "register_quarantine_site": OFFICIALS,
-    "register_enterprise": OFFICIALS | {Role.ENTERPRISE_SPECIALIST},
-    "assign_specialist": OFFICIALS,
-    "seal_scope": POLICE_AND_OFFICIALS | {Role.DUTY_LEAD},
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may give a command: the roles, and optionally the lowest level the giver's
+    jurisdiction may be at (``Level.COMMUNITY``: a community, a street, a district or the
+    city). The places a command acts at must lie in the giver's jurisdiction (the application
+    finds which do not and passes them to ``check_authority``)."""
+
+    roles: frozenset[Role]
+    level: Level | None = None
+
+
+AUTHORITY: Mapping[str, Rule] = {
+    "declare_risk_area": Rule(OFFICIALS, Level.COMMUNITY),
+    "lift_risk_area": Rule(OFFICIALS, Level.COMMUNITY),
+    "record_travel": Rule(POLICE_AND_OFFICIALS),
+    "register_camera": Rule(POLICE_AND_OFFICIALS),
+    "register_checkpoint": Rule(POLICE_AND_OFFICIALS),
+    "record_camera_detection": Rule(POLICE_AND_OFFICIALS | {Role.DUTY_LEAD, Role.GRID_WORKER}),
+    "register_quarantine_site": Rule(OFFICIALS),
+    "register_enterprise": Rule(OFFICIALS | {Role.ENTERPRISE_SPECIALIST}),
+    "assign_specialist": Rule(OFFICIALS),
+    "seal_scope": Rule(POLICE_AND_OFFICIALS | {Role.DUTY_LEAD}),
+    "deactivate_staff": Rule(ENROLLERS),
+    "reactivate_staff": Rule(ENROLLERS),
+    "change_staff_jurisdiction": Rule(ENROLLERS),
+    "erase_staff_member": Rule(ERASERS),
 }
-"""command name -> the roles that may give it (vehicle passes are recorded by whoever staffs
-the checkpoint, volunteers included, so ``record_vehicle_pass`` is not listed)."""
+"""command name -> who may give it (vehicle passes are recorded by whoever staffs the
+checkpoint, volunteers included, so ``record_vehicle_pass`` is not listed)."""
 
 
-def check_authority(command: str, role: Role) -> None:
-    """Raise ``NotPermitted`` when ``role`` may not give ``command``."""
-    allowed = AUTHORITY.get(command)
-    if allowed is None or role in allowed:
+def check_authority(command: str, role: Role, level: Level | None = None,
+                    outside: Sequence[str] = ()) -> None:
+    """Raise ``NotPermitted`` when a staff member of ``role`` whose jurisdiction is at
+    ``level`` may not give ``command``, or when places it acts at (``outside``) lie outside
+    their jurisdiction."""
+    rule = AUTHORITY.get(command)
+    if rule is None:
         return
-    names = "、".join(sorted(r.label for r in allowed))
-    raise NotPermitted(f"A {role.value} may not {command.replace('_', ' ')}.",
-                       f"Ask one of: {names}.")
+    doing = command.replace("_", " ")
+    if role not in rule.roles:
+        names = "、".join(sorted(r.label for r in rule.roles))
+        raise NotPermitted(f"A {role.value} may not {doing}.", f"Ask one of: {names}.")
+    if rule.level is not None and level is not None and level > rule.level:
+        raise NotPermitted(f"A {role.value} of a {level.label} may not {doing}.",
+                           f"Ask a {role.value} of a {rule.level.label} or above.")
+    if outside:
+        raise NotPermitted(f"{outside[0]} lies outside your jurisdiction: you may not "
+                           f"{doing} there.",
+                           "Ask an official whose jurisdiction contains it.")

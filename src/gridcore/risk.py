@@ -8,6 +8,12 @@ declaration; the rules below are pure and take the periods as a mapping area -> 
 The vehicle rule (``vehicle_alert_reason``): a pass alerts when the plate's travel records of
 the policy's lookback days touch an area while it was high-risk, or when the plate's
 registration region (its prefix, e.g. 鄂A) is high-risk at the time of the pass.
+
+Each declaration also records its scope: the grid node whose administration declared it (the
+declaring official's jurisdiction, or a node inside it). Only an official whose jurisdiction
+contains that node may lift it (``gridcore.authority``); a declaration of the system (an
+external feed), or one stored before scopes were recorded, has none and belongs to the whole
+city.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, ClassVar
 
 from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
 from gridcore.errors import DuplicateCode, InvalidInput, NotFound
@@ -142,20 +149,31 @@ class RiskRegister(Aggregate):
 
     areas: dict[str, str]
     periods: dict[str, RiskPeriod]
+    scopes: dict[str, str | None]
 
     class Opened(Created):
         def apply(self, r: RiskRegister) -> None:
-            r.areas, r.periods = {}, {}
+            r.areas, r.periods, r.scopes = {}, {}, {}
 
     class Declared(Event):
+        """v1 had no ``scope``; v2 records the node whose administration declared it."""
+
+        class_version: ClassVar[int] = 2
+
         declaration_id: str
         area: str
         level: RiskLevel
         start: datetime
         until: datetime | None = None
+        scope: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["scope"] = None  # before scopes: the whole city's
 
         def apply(self, r: RiskRegister) -> None:
             r.areas[self.declaration_id] = self.area
+            r.scopes[self.declaration_id] = self.scope
             r.periods[self.declaration_id] = RiskPeriod(
                 declaration_id=self.declaration_id, level=self.level, start=self.start,
                 until=self.until)
@@ -173,7 +191,7 @@ class RiskRegister(Aggregate):
         return cls._create(cls.Opened, RISK_REGISTER_ID, at)
 
     def declare(self, declaration_id: str, area: str, level: RiskLevel, start: datetime,
-                until: datetime | None, at: datetime) -> bool:
+                until: datetime | None, at: datetime, scope: str | None = None) -> bool:
         """Record a declaration; False (nothing recorded) when this very declaration is
         already on record, DuplicateCode when its id was used for a different one."""
         check_input_id(declaration_id, "declaration")
@@ -192,8 +210,16 @@ class RiskRegister(Aggregate):
                                 f"{self.areas[declaration_id]}.",
                                 "Give each declaration its own id.")
         self._trigger(self.Declared, at, declaration_id=declaration_id, area=area, level=level,
-                      start=start, until=until)
+                      start=start, until=until, scope=scope)
         return True
+
+    def scope_of(self, declaration_id: str, area: str) -> str | None:
+        """The node a declaration was made for (None: the whole city); NotFound when there is
+        no such declaration for ``area``."""
+        if declaration_id not in self.periods or self.areas[declaration_id] != check_area(area):
+            raise NotFound(f"No declaration {declaration_id} for {area}.",
+                           "Lift a declaration by the id and area it was declared with.")
+        return self.scopes.get(declaration_id)
 
     def lift(self, declaration_id: str, area: str, lifted_at: datetime, at: datetime) -> bool:
         """End a declaration at ``lifted_at``; False when it already ended by then."""

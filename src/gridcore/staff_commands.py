@@ -68,10 +68,19 @@ class StaffCommands(ApplicationBase):
     def _make_unavailable(self, member: StaffMember, reason: str,
                           at: datetime) -> list[Aggregate]:
         member.set_availability(False, reason, at)
-        changed: list[Aggregate] = [member]
+        return [member, *self._move_open_work(member, reason, at)]
+
+    def _move_open_work(self, member: StaffMember, reason: str, at: datetime,
+                        keep: Iterable[str] = ()) -> list[Aggregate]:
+        """Move the member's open work in the latest round of each scope above them (but the
+        scopes in ``keep``) to colleagues: the changed assignments."""
+        changed: list[Aggregate] = []
+        kept = set(keep)
         for scope in self.ancestry(member.jurisdiction):
             node = self.node(scope)
             if node.rounds:
+            if scope in kept:
+                continue
                 a = self.assignment(scope, node.rounds[-1])
                 if a.open_work_of(member.id):
                     self._move_work(a, member, reason, at)
@@ -95,6 +104,8 @@ class StaffCommands(ApplicationBase):
         staff = [self.staff(s) for s in members]
         current: dict[UUID, str] = {}
         for sibling in self.node(community).children:
+        for s in staff:
+            s.require_active()
             for s in self.node(sibling).squad:
                 current[s] = sibling
         check_squad(zone, [(s.id, s.role, community in self.ancestry(zone)
@@ -184,6 +195,73 @@ class StaffCommands(ApplicationBase):
 
 ASSIGNABLE_ROLES = frozenset({Role.GRID_WORKER, Role.PARTY_MEMBER, Role.VOLUNTEER,
                               Role.FAMILY_DOCTOR, Role.COMMUNITY_POLICE, Role.OFFICIAL})
+    # ---- access: deactivation, jurisdiction, erasure ---------------------------------------
+
+    @command
+    def deactivate_staff(self, sid: UUID, reason: str, *, by: UUID | None = None) -> int | None:
+        """停用 a member who left (离职) or is suspended: their access ends at once (the API
+        refuses their tokens, open subscriptions close) and their open work moves to
+        colleagues as when they become unavailable. Officials, for staff of their
+        jurisdiction."""
+        at = self.clock()
+        member = self.staff(sid)
+        self._authorised(by, "deactivate_staff", member.jurisdiction)
+        member.deactivate(reason, by, at)
+        return self._save(member, *self._move_open_work(member, member.deactivation_reason, at))
+
+    @command
+    def reactivate_staff(self, sid: UUID, reason: str = "", *,
+                         by: UUID | None = None) -> int | None:
+        """复岗 restore a deactivated member's access (their old tokens work again while
+        unexpired)."""
+        at = self.clock()
+        member = self.staff(sid)
+        self._authorised(by, "reactivate_staff", member.jurisdiction)
+        member.reactivate(reason, by, at)
+        return self._save(member)
+
+    @command
+    def change_staff_jurisdiction(self, sid: UUID, jurisdiction: str, *,
+                                  by: UUID | None = None) -> int | None:
+        """调岗 move a member to another node: what they may see and do follows at once; their
+        open work in scopes they leave moves to colleagues. Both the old and the new node must
+        lie in the giver's jurisdiction."""
+        at = self.clock()
+        member = self.staff(sid)
+        self._authorised(by, "change_staff_jurisdiction", member.jurisdiction, jurisdiction)
+        target = self.node(jurisdiction)
+        target.require_active()
+        old = self.node(member.jurisdiction)
+        staying = self.ancestry(jurisdiction)
+        moved = self._move_open_work(member, "调岗 moved to another node", at, keep=staying)
+        member.change_jurisdiction(jurisdiction, at)
+        old.remove_staff(member.id, at)
+        target.add_staff(member.id, at)
+        return self._save(member, old, target, *moved)
+
+    @command
+    def erase_staff_member(self, sid: UUID, reason: str, *,
+                           by: UUID | None = None) -> int | None:
+        """Erase a member's name and phone for good (crypto-shredding: the store destroys
+        their key in the same transaction); the staff number, role and work stay."""
+        at = self.clock()
+        member = self.staff(sid)
+        self._authorised(by, "erase_staff_member", member.jurisdiction)
+        member.erase(reason, at)
+        return self._save(member)
+
+    def _erasure_companions(self, household: Household, rid: UUID,
+                            at: datetime) -> list[Aggregate]:
+        """A resident who is also a staff member loses their staff identity with them."""
+        found = super()._erasure_companions(household, rid, at)
+        r = household.residents.get(rid) or household.former.get(rid)
+        if r is not None and r.staff_id is not None and not r.erased:
+            member = self.staff(r.staff_id)
+            if not member.erased:
+                member.erase("随居民删除 erased with the resident", at)
+                found.append(member)
+        return found
+
 
 
 def _phone(raw: str | None) -> Phone | None:
