@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from eventsourcing.utils import get_topic
@@ -80,3 +81,37 @@ class Projection(ABC):
     @abstractmethod
     def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
         """Change the tables for a batch of events, in log order, inside one transaction."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a projection is stuck: the first event it could not apply (its position stays just
+    before it) and the error. Kept in ``projection_failure`` beside the positions, so every
+    process (``gridcore projections status``, the API's ``/healthz``) sees it."""
+
+    name: str
+    notification_id: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    error: str
+    failed_at: str
+    """When it was found (UTC, ISO text)."""
+
+    @property
+    def event_id(self) -> str:
+        """The event's id as the outbound feed carries it (uuid5 of aggregate id and
+        version), so a stuck read model and the feed name the same event."""
+        from adapters.event_feed import event_id
+
+        return str(event_id(self.originator_id, self.originator_version))
+
+    @property
+    def error_type(self) -> str:
+        """The error's class name only (what the API shows in production)."""
+        return self.error.split(":", 1)[0]
+
+    def describe(self) -> str:
+        return (f"{self.name} is stuck (卡住) at notification {self.notification_id}: event "
+                f"{self.event_id} ({self.originator_id} v{self.originator_version}, "
+                f"{self.topic}): {self.error}")

@@ -3,7 +3,8 @@
 Each backend is eventsourcing's tracking recorder for that database (so the library's
 ``TrackingRecorderTestCase`` holds for it) plus ``apply_batch``: a batch's rows and the
 position it reached are committed in one transaction, so a crash never applies an event twice
-or loses one.
+or loses one. ``projection_failure`` beside the positions says which projections are stuck,
+at which event and why (written in the transaction that keeps the rows before that event).
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
-from projections.base import Notified, Projection, ViewCursor
+from projections.base import Failure, Notified, Projection, ViewCursor
 
 
 class Views(Protocol):
     def apply_batch(self, projection: Projection, events: Sequence[Notified],
-                    position: int) -> None: ...
+                    position: int | None, failure: Failure | None = None) -> None: ...
+    def attempt(self, projection: Projection, events: Sequence[Notified]) -> Exception | None: ...
+    def failures(self) -> dict[str, Failure]: ...
+    def clear_failures(self, names: Sequence[str] | None = None) -> None: ...
     def apply_batches(self, batches: Sequence[tuple[Projection, Sequence[Notified]]],
                       position: int, spent: dict[str, float] | None = None) -> None: ...
     def position(self, projection: Projection) -> int: ...
@@ -34,6 +38,14 @@ class Views(Protocol):
 VIEW_CACHE_KIB = 256 * 1024
 VERSIONS = "projection_version"
 """Each projection's table version (``Projection.version``), beside the tracking table."""
+FAILURES = "projection_failure"
+"""The stuck projections: the event each could not apply and the error (see ``Failure``)."""
+FAILURE_COLUMNS = ("name", "notification_id", "originator_id", "originator_version", "topic",
+                   "error", "failed_at")
+
+
+class _Rollback(Exception):
+    """Ends a trial transaction: nothing it did is kept."""
 
 
 class _ViewsMixin:
@@ -47,12 +59,61 @@ class _ViewsMixin:
     def _enter(self, c: Any) -> None:
         """Nothing to prepare by default."""
 
-    def apply_batch(self, projection: Projection, events: Sequence[Notified],
-                    position: int) -> None:
+    def _create_failures(self) -> None:
         with self.datastore.transaction(commit=True) as c:
             self._enter(c)
-            projection.apply(ViewCursor(c, self.dialect), events)
-            self._insert_tracking(c, Tracking(projection.tracking_name, position))
+            ViewCursor(c, self.dialect).execute(
+                f"CREATE TABLE IF NOT EXISTS {FAILURES} (name TEXT PRIMARY KEY, "
+                "notification_id BIGINT NOT NULL, originator_id TEXT NOT NULL, "
+                "originator_version BIGINT NOT NULL, topic TEXT NOT NULL, error TEXT NOT NULL, "
+                "failed_at TEXT NOT NULL)")
+
+    def apply_batch(self, projection: Projection, events: Sequence[Notified],
+                    position: int | None, failure: Failure | None = None) -> None:
+        """One projection's events and its new position (None: it stays) in one transaction,
+        with the failure that stops it there when there is one."""
+        with self.datastore.transaction(commit=True) as c:
+            self._enter(c)
+            cur = ViewCursor(c, self.dialect)
+            if events:
+                projection.apply(cur, events)
+            if position is not None:
+                self._insert_tracking(c, Tracking(projection.tracking_name, position))
+            if failure is not None:
+                cur.execute(f"INSERT INTO {FAILURES} ({', '.join(FAILURE_COLUMNS)}) VALUES "
+                            f"({', '.join('?' * len(FAILURE_COLUMNS))}) ON CONFLICT (name) DO "
+                            "UPDATE SET " + ", ".join(f"{col} = excluded.{col}"
+                                                      for col in FAILURE_COLUMNS[1:]),
+                            tuple(getattr(failure, col) for col in FAILURE_COLUMNS))
+
+    def attempt(self, projection: Projection, events: Sequence[Notified]) -> Exception | None:
+        """Apply ``events`` in a transaction that is always rolled back: what the projection
+        raised, or None when they apply (finding the event a projection cannot apply)."""
+        try:
+            with self.datastore.transaction(commit=True) as c:
+                self._enter(c)
+                projection.apply(ViewCursor(c, self.dialect), events)
+                raise _Rollback
+        except _Rollback:
+            return None
+        except Exception as e:  # the projection's own error, whatever it is
+            return e
+
+    def failures(self) -> dict[str, Failure]:
+        """The stuck projections by name."""
+        return {r[0]: Failure(r[0], int(r[1]), str(r[2]), int(r[3]), *r[4:])
+                for r in self.query(f"SELECT {', '.join(FAILURE_COLUMNS)} FROM {FAILURES}")}
+
+    def clear_failures(self, names: Sequence[str] | None = None) -> None:
+        """Forget why ``names`` (every projection when None) were stuck: the runner tries
+        them again from their positions."""
+        with self.datastore.transaction(commit=True) as c:
+            self._enter(c)
+            cur = ViewCursor(c, self.dialect)
+            if names is None:
+                cur.execute(f"DELETE FROM {FAILURES}")
+            for name in names or ():
+                cur.execute(f"DELETE FROM {FAILURES} WHERE name = ?", (name,))
 
     def apply_batches(self, batches: Sequence[tuple[Projection, Sequence[Notified]]],
                       position: int, spent: dict[str, float] | None = None) -> None:
@@ -102,6 +163,7 @@ class _ViewsMixin:
         projection.drop(cur)
         cur.execute(f"DELETE FROM {self.tracking_table} WHERE application_name=?",
                     (projection.tracking_name,))
+        cur.execute(f"DELETE FROM {FAILURES} WHERE name = ?", (projection.name,))
         projection.create(cur)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -124,6 +186,7 @@ class SQLiteViews(_ViewsMixin, SQLiteTrackingRecorder):
     def __init__(self, datastore: SQLiteDatastore) -> None:
         super().__init__(datastore)
         self.create_table()
+        self._create_failures()
 
 
 class PostgresViews(_ViewsMixin, PostgresTrackingRecorder):
@@ -133,6 +196,7 @@ class PostgresViews(_ViewsMixin, PostgresTrackingRecorder):
     def __init__(self, datastore: PostgresDatastore) -> None:
         super().__init__(datastore, tracking_table_name=self.tracking_table)
         self.create_table()
+        self._create_failures()
 
     def _enter(self, c: Any) -> None:
         c.execute(f"SET LOCAL search_path TO {self.datastore.schema or 'public'}")

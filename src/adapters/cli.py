@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -49,7 +49,8 @@ def scheduler(every: float = typer.Option(60.0, help="seconds between ticks"),
     typer.echo(f"scheduler stopped after {done} tick(s)")
 
 
-projections_cli = typer.Typer(help="Read models: status, run, rebuild.", no_args_is_help=True)
+projections_cli = typer.Typer(help="Read models: status, run, rebuild, retry.",
+                              no_args_is_help=True)
 cli.add_typer(projections_cli, name="projections")
 
 
@@ -60,18 +61,49 @@ def _runner(batch: int = 5000) -> object:
     return Runner(open_app(), all_projections(), batch=batch)
 
 
+def report_stuck(statuses: list[Any], err: bool = False) -> bool:
+    """Print each stuck projection's event and error, and what to do; whether any is."""
+    stuck = [s.stuck for s in statuses if s.stuck is not None]
+    for f in stuck:
+        typer.echo(f"STUCK {f.describe()}", err=err)
+        typer.echo(f"  fix the cause, then `gridcore projections retry {f.name}` "
+                   f"(or `gridcore projections rebuild {f.name}`)", err=err)
+    return bool(stuck)
+
+
 @projections_cli.command("status")
 def projections_status() -> None:
-    """Each projection's position and its lag behind the event log."""
+    """Each projection's position, its lag behind the event log, and, for a stuck one, the
+    event it cannot apply and why (exit code 1 while any is stuck)."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="读模型 projections")
-    for col in ("name", "position", "log", "lag (滞后)"):
+    for col in ("name", "position", "log", "lag (滞后)", "state (状态)"):
         table.add_column(col, justify="left" if col == "name" else "right")
-    for s in _runner().status():  # type: ignore[attr-defined]
-        table.add_row(s.name, str(s.position), str(s.last), str(s.lag))
+    statuses = _runner().status()  # type: ignore[attr-defined]
+    for s in statuses:
+        table.add_row(s.name, str(s.position), str(s.last), str(s.lag),
+                      "ok" if s.stuck is None else "STUCK 卡住")
     Console().print(table)
+    if report_stuck(statuses):
+        raise typer.Exit(1)
+
+
+@projections_cli.command("retry")
+def projections_retry(names: Annotated[list[str] | None, typer.Argument(
+        help="the stuck projections to try again (default: every stuck one)")] = None) -> None:
+    """Try stuck projections again from where they stopped (after fixing the cause); one that
+    fails again is reported and stays stuck (exit code 1)."""
+    runner = _runner()
+    try:
+        applied = runner.retry(*(names or []))  # type: ignore[attr-defined]
+    except KeyError as e:
+        typer.echo(str(e).strip("'\""), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"retried: {applied} events applied")
+    if report_stuck(runner.status()):  # type: ignore[attr-defined]
+        raise typer.Exit(1)
 
 
 @projections_cli.command("run")
@@ -80,8 +112,9 @@ def projections_run(once: bool = typer.Option(False, help="catch up and exit"),
     """Catch up every projection, then follow the log until interrupted (or exit with
     --once)."""
     runner = _runner(batch)
-    applied = runner.catch_up()  # type: ignore[attr-defined]
+    applied = runner.retry()  # type: ignore[attr-defined]  # stuck ones: once more at start
     typer.echo(f"caught up: {applied} events applied")
+    report_stuck(runner.status(), err=True)  # type: ignore[attr-defined]
     if once:
         return
     try:
@@ -108,6 +141,8 @@ def projections_rebuild(name: str) -> None:
             typer.echo(str(e).strip("'\""), err=True)
             raise typer.Exit(2) from None
     typer.echo(f"rebuilt {name}: {applied} events applied")
+    if report_stuck([s for s in runner.status() if s.name == name]):  # type: ignore[attr-defined]
+        raise typer.Exit(1)
 
 
 @cli.callback()

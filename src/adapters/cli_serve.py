@@ -84,7 +84,13 @@ def run_server(settings: ApiSettings, host: str, port: int) -> None:
     app = GridcoreApp(store_env())
     runner = Runner(app, all_projections())
     typer.echo("catching up the read models (读模型)...")
-    runner.catch_up()  # serve nothing older than the log as it is now
+    # Serve nothing older than the log as it is now. A stuck read model is tried once more (a
+    # restart after fixing its cause heals it); one that fails again is reported, at
+    # /healthz too, and the others serve.
+    runner.retry()
+    for s in runner.status():
+        if s.stuck is not None:
+            typer.echo(f"STUCK {s.stuck.describe()}", err=True)
     runner.start()
     url = f"http://{host}:{port}"
     typer.echo(f"gridcore API ({settings.mode.value}) on {url}/graphql · dashboard (态势感知) "

@@ -115,7 +115,14 @@ def create_app(app: Any, runner: Any, settings: ApiSettings | None = None,
     graphql = GridcoreGraphQL(app, runner, settings)
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"ok": True, "mode": settings.mode.value})
+        """Alive (200 whatever the read models' state) and each read model's position, lag
+        and, when stuck, its event and error (the error's type only in production);
+        ``"status": "degraded"`` while one is stuck."""
+        try:
+            models = await asyncio.to_thread(runner.health, not settings.production)
+        except Exception:  # the database away: alive, not healthy
+            models = {"status": "degraded", "projections": None}
+        return JSONResponse({"ok": True, "mode": settings.mode.value, **models})
 
     return mount_dashboard(Starlette(routes=[
         Route("/graphql", graphql, methods=["GET", "POST"]),

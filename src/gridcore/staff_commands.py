@@ -77,10 +77,10 @@ class StaffCommands(ApplicationBase):
         changed: list[Aggregate] = []
         kept = set(keep)
         for scope in self.ancestry(member.jurisdiction):
-            node = self.node(scope)
-            if node.rounds:
             if scope in kept:
                 continue
+            node = self.node(scope)
+            if node.rounds:
                 a = self.assignment(scope, node.rounds[-1])
                 if a.open_work_of(member.id):
                     self._move_work(a, member, reason, at)
@@ -102,10 +102,10 @@ class StaffCommands(ApplicationBase):
         grid = self._micro_grid(zone)
         community = grid.parent_code or ""
         staff = [self.staff(s) for s in members]
-        current: dict[UUID, str] = {}
-        for sibling in self.node(community).children:
         for s in staff:
             s.require_active()
+        current: dict[UUID, str] = {}
+        for sibling in self.node(community).children:
             for s in self.node(sibling).squad:
                 current[s] = sibling
         check_squad(zone, [(s.id, s.role, community in self.ancestry(zone)
@@ -192,9 +192,6 @@ class StaffCommands(ApplicationBase):
         self._move_work(a, member, reason, at)
         return self._save(a)
 
-
-ASSIGNABLE_ROLES = frozenset({Role.GRID_WORKER, Role.PARTY_MEMBER, Role.VOLUNTEER,
-                              Role.FAMILY_DOCTOR, Role.COMMUNITY_POLICE, Role.OFFICIAL})
     # ---- access: deactivation, jurisdiction, erasure ---------------------------------------
 
     @command
@@ -262,6 +259,9 @@ ASSIGNABLE_ROLES = frozenset({Role.GRID_WORKER, Role.PARTY_MEMBER, Role.VOLUNTEE
                 found.append(member)
         return found
 
+
+ASSIGNABLE_ROLES = frozenset({Role.GRID_WORKER, Role.PARTY_MEMBER, Role.VOLUNTEER,
+                              Role.FAMILY_DOCTOR, Role.COMMUNITY_POLICE, Role.OFFICIAL})
 
 
 def _phone(raw: str | None) -> Phone | None:
