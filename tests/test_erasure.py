@@ -10,6 +10,7 @@ from uuid import UUID
 
 import pytest
 
+from adapters.kek import WRAPPED_LENGTH
 from adapters.vault import KEY_TABLE
 from gridcore.application import GridcoreApp, HouseholdRow, new_member
 from gridcore.errors import Erased
@@ -113,7 +114,8 @@ def test_sqlite_files_hold_no_plaintext_and_lose_the_erased_key(store, make_app)
         row = c.execute(f"SELECT key FROM {KEY_TABLE} WHERE subject_id=?", (RID.hex,)).fetchone()
     c.close()
     key = bytes(row[0])
-    assert len(key) == 32 and where(key, db)  # the key is on disk until it is erased
+    # the (wrapped) key is on disk until it is erased
+    assert len(key) == WRAPPED_LENGTH and where(key, db)
     for text in PLAINTEXTS:
         assert not where(text.encode(), db), text
 
@@ -155,7 +157,7 @@ def test_postgres_loses_the_key_row_and_stores_only_sealed_state(store, make_app
             return [bytes(r[0]) for r in c.execute(f'SELECT state FROM "{schema}".{events}')]
 
     key = key_of(RID)
-    assert key is not None and len(key) == 32
+    assert key is not None and len(key) == WRAPPED_LENGTH
     for text in PLAINTEXTS:
         assert not [s for s in states() if text.encode() in s], text
 

@@ -255,3 +255,8 @@ cli.add_typer(token_cli, name="token")
 from adapters.cli_simulate import simulate  # noqa: E402
 
 cli.command()(simulate)
+
+# ---- gridcore keys rotate (key-encryption keys of the subject keys): adapters.cli_keys ------
+from adapters.cli_keys import keys_cli  # noqa: E402
+
+cli.add_typer(keys_cli, name="keys")

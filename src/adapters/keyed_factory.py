@@ -1,5 +1,7 @@
 """What every gridcore store factory adds to eventsourcing's: one key vault, shared by the
-mapper (which seals and unseals) and the one application recorder (which writes the keys)."""
+mapper (which seals and unseals) and the one application recorder (which writes the keys),
+with the key-encryption keys the environment names (``adapters.kek``). A store whose keys
+were written before wrapping is migrated when opened."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Transcoder
 
+from adapters.kek import KeyRing, load_ring
 from adapters.vault import KeyVault
 
 
@@ -16,9 +19,14 @@ class KeyedFactoryMixin:
 
     _recorder: Any = None
 
-    def _init_vault(self) -> None:
+    def _init_vault(self, persistent: bool = True) -> None:
+        """``persistent``: keys outlive the process, so they are wrapped with the configured
+        KEK; an in-memory store wraps them with a random one of its own."""
         self._recorder = None
-        self.vault = KeyVault(self._load_keys)
+        self.vault = KeyVault(self._load_keys, ring=self._key_ring if persistent else None)
+
+    def _key_ring(self) -> KeyRing:
+        return load_ring(self.env)  # type: ignore[attr-defined]
 
     def _load_keys(self, ids: list[UUID]) -> dict[UUID, bytes]:
         return self.application_recorder().load_keys(ids)  # type: ignore[attr-defined]
@@ -34,4 +42,6 @@ class KeyedFactoryMixin:
             recorder = super().application_recorder()  # type: ignore[misc]
             recorder.vault = self.vault
             self._recorder = recorder
+            if self.env_create_table() and recorder.has_raw_keys():  # type: ignore[attr-defined]
+                recorder.rewrap_keys(self.vault.ring)
         return self._recorder

@@ -23,7 +23,7 @@ class MemoryApplicationRecorder(popo.POPOApplicationRecorder):
         try:
             with self._database_lock:
                 self._assert_uniqueness(stored_events, **kwargs)
-                new, erase = self.vault.take_pending()
+                new, erase = self.vault.take_pending_stored()
                 self.keys.write(new, erase)
                 ids = self._update_table(stored_events, **kwargs)
         except BaseException:
@@ -38,7 +38,7 @@ class Factory(KeyedFactoryMixin, popo.POPOFactory):
     def __init__(self, env: Any) -> None:
         super().__init__(env)
         self.keys = MemoryKeyTable()
-        self._init_vault()
+        self._init_vault(persistent=False)
 
     def _load_keys(self, ids: list[UUID]) -> dict[UUID, bytes]:
         return self.keys.load(ids)

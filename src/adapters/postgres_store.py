@@ -17,6 +17,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from adapters.kek import RAW_KEY_LENGTH, KeyRing
 from adapters.keyed_factory import KeyedFactoryMixin
 from adapters.vault import KEY_TABLE, KeyVault
 
@@ -56,7 +57,7 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
 
     def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> None:
-        new, erase = self.vault.take_pending()
+        new, erase = self.vault.take_pending_stored()
         if new:
             # One statement over arrays: a large executemany inside psycopg's pipeline can hang.
             curs.execute(SQL("INSERT INTO {0} (subject_id, key) "
@@ -71,6 +72,41 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
             curs.execute(SQL("SELECT subject_id, key FROM {0} WHERE subject_id = ANY(%s)").format(
                 self.key_table), (ids,))
             return {row["subject_id"]: bytes(row["key"]) for row in curs.fetchall()}
+
+    def has_raw_keys(self) -> bool:
+        """Whether the key table holds keys stored as they are (written before wrapping).
+        One row tells: a store is migrated in one transaction, all its keys at once."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT octet_length(key) AS n FROM {0} LIMIT 1").format(
+                self.key_table))
+            row = curs.fetchone()
+            return row is not None and row["n"] == RAW_KEY_LENGTH
+
+    def rewrap_keys(self, ring: KeyRing, batch: int = 5000) -> int:
+        """Re-wrap every stored key not wrapped with the ring's newest KEK (raw keys of an
+        older store too), in one transaction; returns how many were re-wrapped."""
+        done = 0
+        after: UUID | None = None
+        with (self.datastore.get_connection() as conn, conn.transaction(),
+              conn.cursor() as curs):
+            while True:
+                curs.execute(SQL("SELECT subject_id, key FROM {0} WHERE %s::uuid IS NULL OR "
+                                 "subject_id > %s::uuid ORDER BY subject_id LIMIT %s").format(
+                    self.key_table), (after, after, batch))
+                rows = curs.fetchall()
+                if not rows:
+                    break
+                after = rows[-1]["subject_id"]
+                stale = [(r["subject_id"], ring.wrap(r["subject_id"], ring.unwrap(
+                    r["subject_id"], bytes(r["key"])))) for r in rows
+                    if not ring.is_current(bytes(r["key"]))]
+                if stale:
+                    curs.execute(SQL("UPDATE {0} AS k SET key = v.key FROM unnest("
+                                     "%s::uuid[], %s::bytea[]) AS v(subject_id, key) "
+                                     "WHERE k.subject_id = v.subject_id").format(self.key_table),
+                                 ([sid for sid, _ in stale], [key for _, key in stale]))
+                    done += len(stale)
+        return done
 
 
 class Factory(KeyedFactoryMixin, postgres.PostgresFactory):

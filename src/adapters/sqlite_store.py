@@ -3,12 +3,18 @@
 eventsourcing's SQLite recorder, with the subject-key table written in the events'
 transaction, a multi-row insert (``executemany``) instead of one statement per event, and
 ``synchronous=NORMAL``, the usual setting for WAL mode.
+
+The file (and its -wal and -shm companions, which SQLite creates with the file's mode) is
+owner-only (0600), and its subject keys are stored wrapped with a key-encryption key that is
+not in it (``adapters.kek``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -17,6 +23,7 @@ from eventsourcing import sqlite
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor, SQLiteDatastore
 
+from adapters.kek import RAW_KEY_LENGTH, KeyRing
 from adapters.keyed_factory import KeyedFactoryMixin
 from adapters.vault import KEY_TABLE, KeyVault
 
@@ -56,7 +63,7 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **_: Any) -> Sequence[int] | None:
-        new, erase = self.vault.take_pending()
+        new, erase = self.vault.take_pending_stored()
         if new:
             c.executemany(f"INSERT INTO {KEY_TABLE} (subject_id, key) VALUES (?, ?)",
                           [(sid.hex, key) for sid, key in new.items()])
@@ -80,6 +87,37 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
                       f"({','.join('?' * len(ids))})", [i.hex for i in ids])
             return {UUID(row[0]): row[1] for row in c.fetchall()}
 
+    def has_raw_keys(self) -> bool:
+        """Whether the key table holds keys stored as they are (written before wrapping).
+        One row tells: a store is migrated in one transaction, all its keys at once."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT length(key) FROM {KEY_TABLE} LIMIT 1")
+            row = c.fetchone()
+            return row is not None and row[0] == RAW_KEY_LENGTH
+
+    def rewrap_keys(self, ring: KeyRing, batch: int = 5000) -> int:
+        """Re-wrap every stored key not wrapped with the ring's newest KEK (raw keys of an
+        older store too), in one transaction; returns how many were re-wrapped. Old pages are
+        overwritten (secure_delete) and the WAL is checkpointed, so the file keeps no copy."""
+        done, after = 0, ""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("PRAGMA secure_delete=ON")
+            while True:
+                c.execute(f"SELECT subject_id, key FROM {KEY_TABLE} WHERE subject_id > ? "
+                          "ORDER BY subject_id LIMIT ?", [after, batch])
+                rows = c.fetchall()
+                if not rows:
+                    break
+                after = rows[-1][0]
+                stale = [(ring.wrap(UUID(sid), ring.unwrap(UUID(sid), bytes(key))), sid)
+                         for sid, key in rows if not ring.is_current(bytes(key))]
+                if stale:
+                    c.executemany(f"UPDATE {KEY_TABLE} SET key = ? WHERE subject_id = ?", stale)
+                    done += len(stale)
+        if done:
+            self.checkpoint()
+        return done
+
 
 def _tune(datastore: SQLiteDatastore) -> None:
     pool = datastore.pool
@@ -95,10 +133,33 @@ def _tune(datastore: SQLiteDatastore) -> None:
     pool._create_connection = create_tuned  # type: ignore[method-assign]
 
 
+def owner_only(db_name: str | None) -> None:
+    """Create the database file owner-only (0600) before SQLite opens it, or make an existing
+    one (and its -wal and -shm files) owner-only; SQLite gives new -wal and -shm files the
+    database file's mode."""
+    if (not db_name or db_name.startswith("file:")
+            or sqlite.SQLiteConnectionPool.detect_memory_mode(db_name)):
+        return
+    try:
+        fd = os.open(db_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for path in (db_name, f"{db_name}-wal", f"{db_name}-shm"):
+            try:
+                if os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                    os.chmod(path, 0o600)
+            except OSError:  # absent, or not ours to change
+                pass
+    except OSError:  # a directory that does not exist yet: SQLite reports it when opening
+        return
+    else:
+        os.close(fd)  # an empty file is an empty SQLite database
+
+
 class Factory(KeyedFactoryMixin, sqlite.SQLiteFactory):
     application_recorder_class = KeyedSQLiteRecorder
 
     def __init__(self, env: Any) -> None:
+        owner_only(env.get(self.SQLITE_DBNAME))
         super().__init__(env)
         _tune(self.datastore)
         self._init_vault()

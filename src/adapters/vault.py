@@ -4,6 +4,9 @@ Each data subject (a resident, or a household's address) has its own AES-256-GCM
 a key table of the same database as the events. New keys and erasures are written by the
 recorder in the same transaction as the events that need them, so a rolled-back command leaves
 neither a key nor a lost one. Destroying a key makes that subject's sealed fields unreadable.
+
+The key table holds every key wrapped with a key-encryption key kept outside the database
+(``adapters.kek``): the database file alone opens nothing.
 """
 
 from __future__ import annotations
@@ -21,21 +24,28 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from adapters.kek import KeyRing
+
 KEY_TABLE = "gridcore_subject_keys"
 
 
 class KeyVault:
     """Keys by subject id, with a bounded cache and per-thread pending writes.
 
-    ``load`` reads keys from the backing table; ``flush(cursor)`` is called by the recorder
+    ``load`` reads the stored (wrapped) keys from the backing table and ``ring`` gives the
+    key-encryption keys that unwrap them (asked for once, at the first key used: a reader that
+    never opens personal data needs no KEK); the recorder writes ``take_pending_stored()``
     inside the events' transaction; ``committed``/``rolled_back`` settle the pending work.
     """
 
     cache_size = 200_000
 
     def __init__(self, load: Callable[[list[UUID]], dict[UUID, bytes]],
-                 cache_seconds: float | None = None) -> None:
-        self._load = load
+                 cache_seconds: float | None = None,
+                 ring: Callable[[], KeyRing] | None = None) -> None:
+        self._load_stored = load
+        self._ring_source = ring
+        self._ring: KeyRing | None = None
         # Another process may erase a key at any time; a cached key would keep decrypting
         # for as long as it is cached. The default (0) reads the key table every time.
         self.cache_seconds = (float(os.environ.get("GRIDCORE_KEY_CACHE_SECONDS", "0"))
@@ -54,6 +64,34 @@ class KeyVault:
     def take_pending(self) -> tuple[dict[UUID, bytes], set[UUID]]:
         new, erase = self._pending()
         return dict(new), set(erase)
+
+    def take_pending_stored(self) -> tuple[dict[UUID, bytes], set[UUID]]:
+        """The pending new keys as the key table stores them (wrapped), and the erasures."""
+        new, erase = self._pending()
+        ring = self.ring
+        return {sid: ring.wrap(sid, key) for sid, key in new.items()}, set(erase)
+
+    @property
+    def ring(self) -> KeyRing:
+        if self._ring is None:
+            if self._ring_source is None:
+                from adapters.kek import ephemeral_ring
+
+                self._ring = ephemeral_ring()
+            else:
+                self._ring = self._ring_source()
+        return self._ring
+
+    def use_ring(self, ring: KeyRing) -> None:
+        """Replace the key-encryption keys (a rotation, or a test); cached keys stay valid."""
+        self._ring = ring
+
+    def _load(self, ids: list[UUID]) -> dict[UUID, bytes]:
+        stored = self._load_stored(ids)
+        if not stored:
+            return {}
+        ring = self.ring
+        return {sid: ring.unwrap(sid, blob) for sid, blob in stored.items()}
 
     def committed(self) -> None:
         new, erase = self._pending()

@@ -1,0 +1,202 @@
+"""Key-encryption keys: the per-subject keys are stored wrapped, never as they are.
+
+The subject keys live in the same database as the events they open. Stored as they are, a copy
+of the database file alone would decrypt every name, phone and address in it, so each key is
+stored wrapped (AES-256-GCM, the subject id as associated data) with a key-encryption key
+(KEK) that never enters the database: from ``GRIDCORE_KEK`` (one or more 32-byte keys in
+base64 or hex, comma- or space-separated, newest first) or else from ``GRIDCORE_KEK_FILE``
+(default ``./var/gridcore.kek``, one key a line, newest first; created 0600 with a random key
+in development when absent, required in production).
+
+Each wrapped key records the id of the KEK that wrapped it (a hash of the KEK, never the KEK),
+so a ring of several KEKs reads a store during a rotation: new keys are wrapped with the
+newest KEK, ``gridcore keys rotate`` re-wraps the old ones, after which the retired KEK opens
+nothing in the store.
+"""
+
+from __future__ import annotations
+
+import binascii
+import contextlib
+import hashlib
+import os
+import secrets
+import stat
+import tempfile
+from base64 import b64decode, b64encode
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+KEK_ENV = "GRIDCORE_KEK"
+KEK_FILE_ENV = "GRIDCORE_KEK_FILE"
+DEFAULT_KEK_FILE = "./var/gridcore.kek"
+
+RAW_KEY_LENGTH = 32
+"""A subject key stored as it is (stores written before wrapping); migrated when opened."""
+
+_FORMAT = b"\x01"
+_KID_LENGTH = 8
+WRAPPED_LENGTH = 1 + _KID_LENGTH + 12 + RAW_KEY_LENGTH + 16
+
+
+class KekError(RuntimeError):
+    """The key-encryption key is missing, malformed or not the one the store was written
+    with. The message says which variable to set."""
+
+
+def kek_id(kek: bytes) -> bytes:
+    """The 8-byte id stored with every key a KEK wraps: a hash, from which the KEK cannot be
+    recovered."""
+    return hashlib.sha256(b"gridcore-kek-id:" + kek).digest()[:_KID_LENGTH]
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """KEKs newest first: the first wraps, any of them unwraps what it wrapped."""
+
+    keks: tuple[bytes, ...]
+    source: str
+    _aeads: dict[bytes, AESGCM] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.keks:
+            raise KekError(f"{self.source} holds no key-encryption key.",)
+        for kek in self.keks:
+            self._aeads[kek_id(kek)] = AESGCM(kek)
+
+    @property
+    def newest_id(self) -> bytes:
+        return kek_id(self.keks[0])
+
+    def ids(self) -> list[str]:
+        return [kek_id(k).hex() for k in self.keks]
+
+    def wrap(self, sid: UUID, key: bytes) -> bytes:
+        kid = self.newest_id
+        nonce = os.urandom(12)
+        return _FORMAT + kid + nonce + self._aeads[kid].encrypt(nonce, key, sid.bytes)
+
+    def unwrap(self, sid: UUID, stored: bytes) -> bytes:
+        """The subject key of a stored row; a raw (unmigrated) key is returned as it is."""
+        if len(stored) == RAW_KEY_LENGTH:
+            return stored
+        if len(stored) != WRAPPED_LENGTH or stored[:1] != _FORMAT:
+            raise KekError(f"The stored key of subject {sid} is in an unknown format.")
+        kid = stored[1:1 + _KID_LENGTH]
+        aead = self._aeads.get(kid)
+        if aead is None:
+            raise KekError(
+                f"The subject keys of this store are wrapped with key-encryption key "
+                f"{kid.hex()}, which is not among the keys of {self.source} "
+                f"({', '.join(self.ids())}). Set {KEK_ENV} or {KEK_FILE_ENV} to the key this "
+                "store was written with; without it no personal data can be read.")
+        body = stored[1 + _KID_LENGTH:]
+        try:
+            return aead.decrypt(body[:12], body[12:], sid.bytes)
+        except InvalidTag:
+            raise KekError(f"The stored key of subject {sid} does not open with key-encryption "
+                           f"key {kid.hex()}: the key table is damaged.") from None
+
+    def is_current(self, stored: bytes) -> bool:
+        """Whether a stored key is wrapped with the newest KEK (nothing to re-wrap)."""
+        return len(stored) == WRAPPED_LENGTH and stored[1:1 + _KID_LENGTH] == self.newest_id
+
+
+def ephemeral_ring() -> KeyRing:
+    """A random KEK for a store that lives and dies with its process (the memory store)."""
+    return KeyRing((AESGCM.generate_key(bit_length=256),), "an in-memory key")
+
+
+def parse_keks(text: str, source: str) -> tuple[bytes, ...]:
+    """KEKs from text: base64 or hex tokens of 32 bytes, separated by commas, spaces or lines;
+    lines starting with ``#`` are comments."""
+    tokens = [t for line in text.splitlines() if not line.lstrip().startswith("#")
+              for t in line.replace(",", " ").split()]
+    keks = []
+    for n, token in enumerate(tokens, start=1):
+        kek = _decode(token)
+        if kek is None:
+            raise KekError(f"Key {n} of {source} is not 32 bytes in base64 or hex.",)
+        keks.append(kek)
+    if not keks:
+        raise KekError(f"{source} holds no key-encryption key; generate one with "
+                       "`python -c \"import os,base64;print(base64.b64encode(os.urandom(32))"
+                       ".decode())\"`.")
+    return tuple(keks)
+
+
+def _decode(token: str) -> bytes | None:
+    for decode in (bytes.fromhex, b64decode):
+        try:
+            value = decode(token)
+        except (ValueError, binascii.Error):
+            continue
+        if len(value) == RAW_KEY_LENGTH:
+            return value
+    return None
+
+
+def new_kek() -> bytes:
+    return secrets.token_bytes(RAW_KEY_LENGTH)
+
+
+def kek_file(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get(KEK_FILE_ENV) or DEFAULT_KEK_FILE)
+
+
+def _production(environ: Mapping[str, str]) -> bool:
+    return (environ.get("GRIDCORE_API_MODE") or "development").strip().lower() == "production"
+
+
+def load_ring(environ: Mapping[str, str]) -> KeyRing:
+    """The KEKs the environment names (see the module's docstring)."""
+    given = environ.get(KEK_ENV)
+    if given:
+        return KeyRing(parse_keks(given, KEK_ENV), KEK_ENV)
+    path = kek_file(environ)
+    if not path.exists():
+        if _production(environ):
+            raise KekError(f"No key-encryption key: production needs {KEK_ENV} or "
+                           f"{KEK_FILE_ENV} naming an existing file ({path} does not exist).")
+        write_kek_file(path, [new_kek()], exclusive=True)
+    _tighten(path)
+    return KeyRing(parse_keks(path.read_text(), str(path)), str(path))
+
+
+def write_kek_file(path: Path, keks: Sequence[bytes], exclusive: bool = False) -> None:
+    """Write the KEKs (newest first) to ``path`` with mode 0600, atomically: readers see the
+    old file or the new one. ``exclusive``: only if no file is there yet (a concurrent first
+    start keeps whichever was written first)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    text = "".join(f"{b64encode(k).decode()}\n" for k in keks)
+    fd, tmp = tempfile.mkstemp(prefix=".kek-", dir=path.parent)  # mkstemp creates 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write("# gridcore key-encryption keys, newest first; keep out of backups of "
+                    "the database\n" + text)
+            f.flush()
+            os.fsync(f.fileno())
+        if exclusive:
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        else:
+            os.replace(tmp, path)
+            tmp = ""
+    finally:
+        if tmp:
+            os.unlink(tmp)
+
+
+def _tighten(path: Path) -> None:
+    """A KEK file readable by others is made owner-only (where the owner runs gridcore)."""
+    try:
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            os.chmod(path, 0o600)
+    except OSError:
+        pass

@@ -1,0 +1,323 @@
+"""The database alone reveals no personal data: subject keys are stored wrapped with a
+key-encryption key (KEK) kept outside it, the SQLite files are owner-only, and a rotation
+re-wraps every key under a new KEK after which the retired one opens nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sqlite3
+import stat
+from base64 import b64decode, b64encode
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import orjson
+import pytest
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from adapters.cli_keys import rotate_store_keys
+from adapters.kek import (
+    KEK_ENV,
+    KEK_FILE_ENV,
+    RAW_KEY_LENGTH,
+    WRAPPED_LENGTH,
+    KekError,
+    KeyRing,
+    kek_id,
+    load_ring,
+    new_kek,
+    parse_keks,
+)
+from adapters.settings import scratch_schema, sqlite_env
+from adapters.vault import KEY_TABLE
+from gridcore.application import GridcoreApp, new_member
+from gridcore.household import household_id, resident_id
+from projections import all_projections
+from projections.runner import Runner
+from tests.conftest import PG_DSN, need_postgres
+from tests.scenario import ZONES, given_community
+from tests.stores import key_rows
+
+NO = "KW-1"
+NAME, PHONE, ID_NUMBER = "欧阳娜娜", "13598765432", "11010519491231002X"
+ADDRESS = "幸福路88号3栋2单元1101"
+PERSONAL = [NAME, PHONE, ID_NUMBER, ADDRESS, "幸福路88号"]
+HID, RID = household_id(NO), resident_id(NO, 1)
+
+
+def given_a_resident(app: GridcoreApp) -> None:
+    given_community(app, households_per_zone=1)
+    app.register_household(NO, ZONES[0], ADDRESS, [new_member(NO, 1, NAME, PHONE, ID_NUMBER,
+                                                              1949)])
+
+
+def name_of(app: GridcoreApp) -> str | None:
+    return app.household(HID).residents[RID].identity.name
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> dict[str, str]:
+    return {**sqlite_env(tmp_path / "db" / "gridcore.sqlite"),
+            KEK_FILE_ENV: str(tmp_path / "secrets" / "gridcore.kek")}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    kek = {KEK_FILE_ENV: str(tmp_path / "secrets" / "gridcore.kek")}
+    if request.param == "sqlite":
+        yield {**sqlite_env(tmp_path / "db" / "gridcore.sqlite"), **kek}
+        return
+    need_postgres()
+    with scratch_schema(PG_DSN, "t") as (_, env):
+        yield {**env, **kek}
+
+
+def mode(path: Path | str) -> int:
+    return stat.S_IMODE(Path(path).stat().st_mode)
+
+
+def sqlite_dump(db: Path) -> bytes:
+    """Every value of every table of a SQLite file, as bytes, read with plain sqlite3."""
+    out = bytearray()
+    with sqlite3.connect(db) as c:
+        tables = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        assert KEY_TABLE in tables and "stored_events" in tables
+        for table in tables:
+            for row in c.execute(f'SELECT * FROM "{table}"'):
+                for value in row:
+                    out += value if isinstance(value, bytes) else str(value).encode()
+    c.close()
+    return bytes(out)
+
+
+def postgres_dump(env: dict[str, str]) -> bytes:
+    import psycopg
+
+    schema = env["POSTGRES_SCHEMA"]
+    out = bytearray()
+    with psycopg.connect(PG_DSN) as c:
+        tables = [r[0] for r in c.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema=%s", (schema,))]
+        assert KEY_TABLE in tables
+        for table in tables:
+            for row in c.execute(f'SELECT * FROM "{schema}"."{table}"'):
+                for value in row:
+                    out += bytes(value) if isinstance(value, (bytes, memoryview)) \
+                        else str(value).encode()
+    return bytes(out)
+
+
+def sealed_values(state: Any) -> Iterator[dict[str, str]]:
+    if isinstance(state, dict):
+        if "sealed" in state and "subject_id" in state:
+            yield state
+        for value in state.values():
+            yield from sealed_values(value)
+    elif isinstance(state, list):
+        for value in state:
+            yield from sealed_values(value)
+
+
+def opened_with_the_file_alone(db: Path) -> list[dict[str, Any]]:
+    """What an attacker holding only the file opens: every sealed value of the events tried
+    with every 32-byte slice of its subject's key row."""
+    with sqlite3.connect(db) as c:
+        keys = {UUID(r[0]): bytes(r[1]) for r in c.execute(f"SELECT * FROM {KEY_TABLE}")}
+        states = [orjson.loads(r[0]) for r in c.execute("SELECT state FROM stored_events")]
+    c.close()
+    opened, tried = [], 0
+    for state in states:
+        for sealed in sealed_values(state):
+            sid = UUID(sealed["subject_id"])
+            blob, row = b64decode(sealed["sealed"]), keys.get(sid, b"")
+            for i in range(max(0, len(row) - 31)):
+                tried += 1
+                with contextlib.suppress(InvalidTag):
+                    opened.append(orjson.loads(AESGCM(row[i:i + 32]).decrypt(
+                        blob[:12], blob[12:], sid.bytes)))
+    assert tried > 0
+    return opened
+
+
+def assert_no_personal_data(data: bytes) -> None:
+    for text in PERSONAL:
+        assert text.encode() not in data, text
+    assert PHONE[3:].encode() not in data and ID_NUMBER[:14].encode() not in data
+
+
+def test_a_copy_of_the_sqlite_file_alone_holds_no_readable_personal_field(sqlite_store,
+                                                                          tmp_path):
+    app = GridcoreApp(sqlite_store)
+    given_a_resident(app)
+    runner = Runner(app, all_projections())  # the read models live in the same file
+    runner.catch_up()
+    app.close()
+    db = Path(sqlite_store["SQLITE_DBNAME"])
+    copy = tmp_path / "elsewhere" / "copy.sqlite"
+    copy.parent.mkdir()
+    shutil.copyfile(db, copy)  # the file alone: no -wal, no KEK
+
+    assert_no_personal_data(copy.read_bytes())
+    assert_no_personal_data(sqlite_dump(copy))
+    with sqlite3.connect(copy) as c:
+        stored = [bytes(r[0]) for r in c.execute(f"SELECT key FROM {KEY_TABLE}")]
+    c.close()
+    assert stored and all(len(k) == WRAPPED_LENGTH for k in stored)
+    assert opened_with_the_file_alone(copy) == []
+
+    # opened by the application with another KEK: a clear error, not garbage or a crash
+    stranger = GridcoreApp({**sqlite_env(copy), KEK_FILE_ENV: str(tmp_path / "other.kek")})
+    with pytest.raises(KekError, match=f"{KEK_ENV} or {KEK_FILE_ENV}"):
+        name_of(stranger)
+    stranger.close()
+
+    # with the store's KEK the copy opens
+    friend = GridcoreApp({**sqlite_env(copy), KEK_FILE_ENV: sqlite_store[KEK_FILE_ENV]})
+    assert name_of(friend) == NAME
+    friend.close()
+
+
+def test_the_postgres_tables_hold_no_readable_personal_field(tmp_path):
+    need_postgres()
+    with scratch_schema(PG_DSN, "t") as (_, env):
+        store = {**env, KEK_FILE_ENV: str(tmp_path / "gridcore.kek")}
+        app = GridcoreApp(store)
+        given_a_resident(app)
+        assert all(len(k) == WRAPPED_LENGTH for k in key_rows(app).values())
+        assert_no_personal_data(postgres_dump(env))
+        app.close()
+        stranger = GridcoreApp({**env, KEK_FILE_ENV: str(tmp_path / "other.kek")})
+        with pytest.raises(KekError, match="not among the keys"):
+            name_of(stranger)
+        stranger.close()
+
+
+def test_the_sqlite_files_and_the_kek_file_are_owner_only(sqlite_store):
+    app = GridcoreApp(sqlite_store)
+    given_a_resident(app)
+    db = Path(sqlite_store["SQLITE_DBNAME"])
+    files = [p for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")) if p.exists()]
+    assert Path(f"{db}-wal") in files
+    assert {p.name: mode(p) for p in files} == {p.name: 0o600 for p in files}
+    assert mode(sqlite_store[KEK_FILE_ENV]) == 0o600
+    app.close()
+
+
+def test_an_existing_world_readable_database_is_made_owner_only(tmp_path):
+    db = tmp_path / "old.sqlite"
+    sqlite3.connect(db).close()
+    db.chmod(0o644)
+    GridcoreApp({**sqlite_env(db), KEK_FILE_ENV: str(tmp_path / "k")}).close()
+    assert mode(db) == 0o600
+
+
+def _unwrap_all_in_place(app: GridcoreApp) -> None:
+    """Turn a store back into one written before wrapping: raw keys in the key table."""
+    ring = app.factory.vault.ring
+    recorder: Any = app.recorder
+    raw = {sid: ring.unwrap(sid, key) for sid, key in key_rows(app).items()}
+    with recorder.datastore.transaction(commit=True) as c:
+        for sid, key in raw.items():
+            if recorder.__class__.__module__ == "adapters.sqlite_store":
+                c.execute(f"UPDATE {KEY_TABLE} SET key=? WHERE subject_id=?", (key, sid.hex))
+            else:
+                c.execute(f'UPDATE "{recorder.datastore.schema}".{KEY_TABLE} SET key=%s '
+                          "WHERE subject_id=%s", (key, sid))
+
+
+def test_a_store_written_before_wrapping_is_wrapped_when_opened(any_store):
+    app = GridcoreApp(any_store)
+    given_a_resident(app)
+    _unwrap_all_in_place(app)
+    assert all(len(k) == RAW_KEY_LENGTH for k in key_rows(app).values())
+    app.close()
+    if "SQLITE_DBNAME" in any_store:  # before wrapping, the file alone opened everything
+        opened = opened_with_the_file_alone(Path(any_store["SQLITE_DBNAME"]))
+        assert NAME in {o.get("name") for o in opened}
+
+    reopened = GridcoreApp(any_store)
+    keys = key_rows(reopened)
+    assert keys and all(len(k) == WRAPPED_LENGTH for k in keys.values())
+    assert name_of(reopened) == NAME
+    reopened.close()
+
+
+def test_rotation_rewraps_every_key_and_retires_the_old_kek(any_store):
+    app = GridcoreApp(any_store)
+    given_a_resident(app)
+    kek_path = Path(any_store[KEK_FILE_ENV])
+    old = load_ring(any_store)
+    before = key_rows(app)
+
+    result = rotate_store_keys(app)
+    new = load_ring(any_store)
+    assert len(new.keks) == 1 and new.keks[0] not in old.keks
+    assert result.current == new.ids()[0] and result.retired == old.ids()
+    assert result.rewrapped == len(before) > 0
+    after = key_rows(app)
+    assert all(k[1:9] == kek_id(new.keks[0]) and k != before[sid] for sid, k in after.items())
+    assert mode(kek_path) == 0o600
+    # the rotating application goes on reading and writing under the new KEK
+    assert name_of(app) == NAME
+    app.register_household("KW-2", ZONES[0], "幸福路90号", [new_member("KW-2", 1, "新住户")])
+    app.close()
+
+    with_new = GridcoreApp(any_store)
+    assert name_of(with_new) == NAME
+    assert with_new.household(household_id("KW-2")).residents[
+        resident_id("KW-2", 1)].identity.name == "新住户"
+    with_new.close()
+
+    with_old_only = GridcoreApp({**any_store, KEK_ENV: b64encode(old.keks[0]).decode()})
+    with pytest.raises(KekError, match="not among the keys"):
+        name_of(with_old_only)
+    with_old_only.close()
+
+
+def test_rotation_under_gridcore_kek_wraps_with_its_first_key(sqlite_store):
+    first, second = new_kek(), new_kek()
+    store = {**sqlite_store, KEK_ENV: first.hex()}
+    app = GridcoreApp(store)
+    given_a_resident(app)
+    app.close()
+    rotated = {**sqlite_store, KEK_ENV: f"{b64encode(second).decode()},{first.hex()}"}
+    app = GridcoreApp(rotated)
+    result = rotate_store_keys(app)
+    assert result.current == kek_id(second).hex() and result.retired == [kek_id(first).hex()]
+    assert all(k[1:9] == kek_id(second) for k in key_rows(app).values())
+    app.close()
+    only_new = GridcoreApp({**sqlite_store, KEK_ENV: b64encode(second).decode()})
+    assert name_of(only_new) == NAME
+    only_new.close()
+    assert not Path(sqlite_store[KEK_FILE_ENV]).exists()  # no file made when the key is given
+
+
+def test_production_needs_an_explicit_kek(tmp_path):
+    missing = tmp_path / "absent.kek"
+    with pytest.raises(KekError, match="production needs"):
+        load_ring({"GRIDCORE_API_MODE": "production", KEK_FILE_ENV: str(missing)})
+    assert not missing.exists()
+    ring = load_ring({KEK_FILE_ENV: str(missing)})  # development: made once, then reused
+    assert mode(missing) == 0o600 and load_ring({KEK_FILE_ENV: str(missing)}) == ring
+
+
+def test_malformed_keks_are_refused_with_the_variable_named():
+    with pytest.raises(KekError, match="Key 1 of GRIDCORE_KEK"):
+        parse_keks("not-a-key", KEK_ENV)
+    with pytest.raises(KekError, match="no key-encryption key"):
+        parse_keks("# only a comment\n", KEK_ENV)
+    key = new_kek()
+    assert parse_keks(f"{key.hex()}\n# old:\n{b64encode(key).decode()}", "f") == (key, key)
+
+
+def test_a_wrapped_key_opens_only_for_its_own_subject():
+    ring = KeyRing((new_kek(),), "test")
+    a, b = resident_id("X", 1), resident_id("X", 2)
+    key = new_kek()
+    assert ring.unwrap(a, ring.wrap(a, key)) == key
+    with pytest.raises(KekError, match="damaged"):
+        ring.unwrap(b, ring.wrap(a, key))  # a row copied onto another subject opens nothing
