@@ -113,6 +113,10 @@ def parse(kind: Kind, data: bytes | str) -> BaseModel:
     if kind not in MODELS:
         raise InputRejected(f"Unknown input kind {kind!r}; use one of {', '.join(MODELS)}.")
     models = MODELS[kind]
+    if isinstance(data, bytes) and data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # a UTF-8 byte order mark is not part of the JSON
+    elif isinstance(data, str) and data.startswith("\ufeff"):
+        data = data[1:]
     problems = []
     for model in models:
         try:

@@ -10,8 +10,11 @@ in process, without a broker, fed by JSON-lines files (one JSON object per line)
   declarations and lifts are applied first (in file order), then the passes, so the order of
   the lines does not matter: the rules compare times.
 
-A bad line (not JSON, a missing or malformed field, an unknown camera or checkpoint, a bad
-plate) is reported with its line number and the reason, and the good lines are applied. Every
+A bad line (not JSON, a missing or malformed field, a ``type`` that is not one of the names,
+a time outside the policy's window, an unknown camera or checkpoint, a bad plate) is reported
+with its line number and the reason, and the good lines are applied: no line, whatever it
+holds, stops the file half applied. A UTF-8 byte order mark before the first line (as some
+editors on Windows write) is not part of the line. Every
 input is applied once by its own id, so ingesting a file again writes nothing. Every accepted
 pass, alerting or not, is counted per checkpoint and UTC hour through
 ``count_vehicle_passes`` with a source key derived from the file's pass ids (the same passes
@@ -20,6 +23,7 @@ again add nothing). Exit codes: 0 all lines applied, 1 some lines rejected, 2 un
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -70,8 +74,22 @@ def ingest_root() -> None:
 
 
 def read_lines(path: Path) -> list[tuple[int, bytes]]:
+    """The file's non-blank lines with their numbers, a byte order mark dropped."""
+    out = []
     with path.open("rb") as f:
-        return [(n, line.strip()) for n, line in enumerate(f, start=1) if line.strip()]
+        for n, line in enumerate(f, start=1):
+            if n == 1 and line.startswith(codecs.BOM_UTF8):
+                line = line[len(codecs.BOM_UTF8):]
+            if line.strip():
+                out.append((n, line.strip()))
+    return out
+
+
+def unexpected(e: Exception) -> str:
+    """The reason for a line that failed in a way no check foresaw: the line is reported
+    and the file goes on (a crash here would leave the file half applied, with no report)."""
+    return (f"Could not be applied ({type(e).__name__}: {str(e)[:200]}). Check the line's "
+            f"values; nothing of this line was written.")
 
 
 def _decode(line: bytes) -> Any:
@@ -87,8 +105,9 @@ def vehicle_record(line: bytes) -> tuple[str, BaseModel]:
     if not isinstance(obj, dict):
         raise ai.InputRejected("Not a JSON object. Write one JSON object per line.")
     kind = obj.pop("type", "pass")
-    if kind not in VEHICLE_MODELS:
-        raise ai.InputRejected(f"Unknown type {kind!r}. Give type as one of: "
+    if not isinstance(kind, str) or kind not in VEHICLE_MODELS:
+        shown = repr(kind) if isinstance(kind, str) else f"a JSON {type(kind).__name__}"
+        raise ai.InputRejected(f"Unknown type {shown[:60]}. Give type as one of: "
                                f"{', '.join(VEHICLE_MODELS)} (pass when left out).")
     record = ai.validate(VEHICLE_TYPES[kind], obj)
     if not isinstance(record, VEHICLE_MODELS[kind]):
@@ -103,6 +122,9 @@ def _apply(app: Any, out: Outcome, n: int, kind: str, record: BaseModel) -> list
         found = ai.apply(app, record)
     except (GridcoreError, ai.InputRejected) as e:
         out.rejected.append((n, str(e)))
+        return []
+    except Exception as e:  # never stop the file on one line
+        out.rejected.append((n, unexpected(e)))
         return []
     out.applied[kind] += 1
     wrote = app.recorder.max_notification_id() != before
@@ -125,6 +147,9 @@ def ingest_cameras(app: Any, path: Path) -> Outcome:
         except ai.InputRejected as e:
             out.rejected.append((n, e.reason))
             continue
+        except Exception as e:  # never stop the file on one line
+            out.rejected.append((n, unexpected(e)))
+            continue
         _apply(app, out, n, "camera", record)
     return out
 
@@ -139,6 +164,9 @@ def ingest_vehicles(app: Any, path: Path) -> Outcome:
         except ai.InputRejected as e:
             out.rejected.append((n, e.reason))
             continue
+        except Exception as e:  # never stop the file on one line
+            out.rejected.append((n, unexpected(e)))
+            continue
         if isinstance(record, ai.VehiclePass):
             passes.append((n, record))
         else:
@@ -146,13 +174,18 @@ def ingest_vehicles(app: Any, path: Path) -> Outcome:
     for n, p in passes:
         rejected = len(out.rejected)
         _apply(app, out, n, "pass", p)
-        if len(out.rejected) == rejected:
+        if len(out.rejected) == rejected:  # accepted by the application: its time is sane
             out.passes[(p.checkpoint_id, ai.hour_of(p.at))] += 1
             out.pass_ids.append(p.pass_id)
     if out.passes:
         digest = hashlib.sha256("\n".join(sorted(out.pass_ids)).encode()).hexdigest()
-        out.counted = app.count_vehicle_passes(dict(out.passes),
-                                               f"ingest:{digest}") is not None
+        try:
+            out.counted = app.count_vehicle_passes(dict(out.passes),
+                                                   f"ingest:{digest}") is not None
+        except Exception as e:  # the passes are applied; only their hourly counts are not
+            out.rejected.append((0, f"The passes per checkpoint and hour were not counted "
+                                    f"({e}). Ingest the file again to count them."))
+    out.rejected.sort(key=lambda r: r[0])
     return out
 
 
@@ -162,7 +195,7 @@ def report(console: Console, path: Path, out: Outcome, limit: int) -> None:
         table.add_column("行 line", justify="right", no_wrap=True)
         table.add_column("原因 reason (what was wrong, what would be right)", overflow="fold")
         for n, reason in out.rejected[:limit]:
-            table.add_row(str(n), escape(reason))
+            table.add_row(str(n) if n else "-", escape(reason))
         console.print(table)
         if len(out.rejected) > limit:
             console.print(f"… {len(out.rejected) - limit} more not shown (--max-errors).")

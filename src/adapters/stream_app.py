@@ -10,7 +10,11 @@ own, so the event loop never waits on the store. Tables hold what the rules need
   pass's own time; the same counts go to the store per batch (``count_vehicle_passes``).
 
 Anything that cannot be decoded or is refused by the application goes to the dead-letter
-topic with its original bytes and the reason in a header; the agent goes on.
+topic with its original bytes and the reason in a header; the agent goes on. That includes a
+time outside the policy's window (``gridcore.clock``: before the epidemic's start year, or
+ahead of the server's clock): the application refuses detections, travel records and risk
+areas with such times, and the passes, judged here with the tables, are checked against the
+same window first, so no pass time reaches the hourly counts that cannot be held.
 Every table is updated once per batch, never per record (``take_events`` batching).
 
 Limits, measured (``simulations/benchmarks/streams.py``): faust hands records to a stream one
@@ -196,6 +200,24 @@ class Streams:
                 refused.append((ev, reason_of(e)))
         return refused
 
+    async def in_window(self, good: Sequence[tuple[Any, Any]], what: str,
+                        bad: list[tuple[Any, str]]) -> list[tuple[Any, Any]]:
+        """The records whose ``at`` lies in the policy's window at the application's clock
+        (``gridcore.clock``); the others go to ``bad`` with the reason."""
+        from gridcore.clock import check_instant
+
+        now = self.gapp.clock()
+        policy = await self.in_store(self.gapp.policy_at, now)
+        kept = []
+        for ev, rec in good:
+            try:
+                check_instant(rec.at, now, policy, what)
+            except Exception as e:  # InvalidInput: what was wrong and the window accepted
+                bad.append((ev, reason_of(e)))
+            else:
+                kept.append((ev, rec))
+        return kept
+
     async def _dead_letters(self, bad: Iterable[tuple[Any, str]]) -> None:
         for ev, reason in bad:
             await self.to_dead_letter(ev, reason)
@@ -339,6 +361,8 @@ class Streams:
         from gridcore.vehicle import hour_start
 
         good, bad = self.parse_all("vehicle", events)
+        if good:
+            good = await self.in_window(good, "pass time", bad)
         if good:
             policy = await self.in_store(self.gapp.policy_at, max(p.at for _, p in good))
             risk = self.risk_periods()
