@@ -30,6 +30,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from graphql_api.auth import Caller, TokenError, bearer, read_token
 from graphql_api.context import Context
 from graphql_api.execution import with_checked_documents
+from graphql_api.ratelimit import FilingLimits
 from graphql_api.schema import build_schema
 from graphql_api.settings import ApiSettings, api_settings
 from graphql_api.web import mount_dashboard
@@ -65,6 +66,8 @@ class GridcoreGraphQL(GraphQL[Context, None]):
             allow_queries_via_get=not settings.production,
         )
         self.gridcore, self.runner, self.settings = app, runner, settings
+        self.filing_limits = FilingLimits(settings.file_limit_per_address,
+                                          settings.file_limit_per_phone)
 
     def _caller(self, staff_id: UUID) -> Caller:
         return staff_caller(self.gridcore, staff_id)
@@ -103,8 +106,12 @@ class GridcoreGraphQL(GraphQL[Context, None]):
             # a socket is refused at its connection_init (on_ws_connect), with a close code
             return Context(app=self.gridcore, runner=self.runner, views=self.runner.views,
                            settings=self.settings, caller=None, token_problem=str(e))
+        socket = isinstance(request, WebSocket)
         return Context(app=self.gridcore, runner=self.runner, views=self.runner.views,
-                       settings=self.settings, caller=caller)
+                       settings=self.settings, caller=caller,
+                       client_address=request.client.host if request.client else None,
+                       response=None if socket else response,
+                       filing_limits=self.filing_limits)
 
 
 def create_app(app: Any, runner: Any, settings: ApiSettings | None = None,

@@ -169,6 +169,13 @@ class Context:
     connection_params: dict[str, Any] | None = None
     """A websocket's ``connection_init`` payload (strawberry sets it; it may carry the
     token)."""
+    client_address: str | None = None
+    """The client's address (the limits on anonymous filing count per address)."""
+    response: Any = None
+    """The HTTP response being made (None over a websocket): a refusal by rate limit sets
+    its status (429) and ``Retry-After`` there."""
+    filing_limits: Any = None
+    """The server's ``graphql_api.ratelimit.FilingLimits`` (None: no limit)."""
     loaders: Loaders = field(init=False)
     audit: AuditLog = field(init=False)
     """Where reads of unmasked personal fields are recorded (``graphql_api.privacy``)."""

@@ -8,6 +8,9 @@ development a random one is kept in ``GRIDCORE_API_SECRET_FILE`` (default
 ``./var/api-secret``) so ``gridcore token issue`` and ``gridcore serve`` agree.
 ``GRIDCORE_API_AUDIT_FILE``: the append-only audit log of unmasked personal fields read
 (default ``./var/api-audit.jsonl``; see ``graphql_api.privacy``).
+``GRIDCORE_API_FILE_LIMIT_ADDRESS`` (``30/hour``) and ``GRIDCORE_API_FILE_LIMIT_PHONE``
+(``5/hour``): anonymous request filings per client address and per phone (``off`` for none;
+see ``graphql_api.ratelimit``).
 """
 
 from __future__ import annotations
@@ -19,8 +22,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from graphql_api.ratelimit import Limit, parse_limit
+
 DEFAULT_SECRET_FILE = "./var/api-secret"
 DEFAULT_AUDIT_FILE = "./var/api-audit.jsonl"
+DEFAULT_FILE_LIMIT_ADDRESS = Limit(30, 3600.0)  # 30/hour
+DEFAULT_FILE_LIMIT_PHONE = Limit(5, 3600.0)  # 5/hour
 
 
 class Mode(StrEnum):
@@ -42,6 +49,8 @@ class ApiSettings:
     max_tokens: int = 2000
     page_max: int = 100
     audit_file: str = DEFAULT_AUDIT_FILE
+    file_limit_per_address: Limit | None = DEFAULT_FILE_LIMIT_ADDRESS
+    file_limit_per_phone: Limit | None = DEFAULT_FILE_LIMIT_PHONE
 
     @property
     def production(self) -> bool:
@@ -87,4 +96,20 @@ def api_settings(environ: Mapping[str, str] | None = None) -> ApiSettings:
                             "print(secrets.token_urlsafe(48))'`.")
     return ApiSettings(mode=mode, secret=secret,
                        token_hours=float(environ.get("GRIDCORE_API_TOKEN_HOURS", "12")),
-                       audit_file=environ.get("GRIDCORE_API_AUDIT_FILE", DEFAULT_AUDIT_FILE))
+                       audit_file=environ.get("GRIDCORE_API_AUDIT_FILE", DEFAULT_AUDIT_FILE),
+                       **_filing_limits(environ))
+
+
+def _filing_limits(environ: Mapping[str, str]) -> dict[str, Limit | None]:
+    """The anonymous filing limits the environment sets (``5/hour``, ``30/15min``, ``off``)."""
+    out = {}
+    for field, variable, default in (
+            ("file_limit_per_address", "GRIDCORE_API_FILE_LIMIT_ADDRESS",
+             DEFAULT_FILE_LIMIT_ADDRESS),
+            ("file_limit_per_phone", "GRIDCORE_API_FILE_LIMIT_PHONE", DEFAULT_FILE_LIMIT_PHONE)):
+        raw = environ.get(variable, "").strip()
+        try:
+            out[field] = parse_limit(raw) if raw else default
+        except ValueError as e:
+            raise SettingsError(f"{variable}: {e} (default {default.count}/hour).") from None
+    return out

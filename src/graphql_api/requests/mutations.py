@@ -1,12 +1,15 @@
 """Mutations of residents' requests.
 
 ``fileRequest`` needs no token: a resident files with a phone, an address and the micro-grid
-or community concerned, and gets the public reference to follow it with (``myRequest``).
-A signed-in staff member may instead file for a registered household of their jurisdiction
-(a hotline call). ``rateRequest`` and ``reopenRequest`` are the resident's too (by
-reference); ``assignRequest`` and ``resolveRequest`` are staff's (the level that owns the
-request acts on it). Each returns a union of its success and
-typed problems; a command retried with its ``clientId`` is applied once.
+or community concerned, and gets the reference to follow it with (``myRequest``): a secret,
+answered only to the filer (a staff member filing on a resident's behalf, e.g. a hotline call
+for a registered household of their jurisdiction, reads it out to them), and never shown on
+staff screens after. Anonymous filings are rate-limited per client address and per phone
+(``graphql_api.ratelimit``): beyond the limit the answer is HTTP 429 with ``Retry-After`` and a
+``RATE_LIMITED`` error. ``rateRequest`` and ``reopenRequest`` are the resident's, with the
+reference only; ``assignRequest`` and ``resolveRequest`` are staff's (the level that owns the
+request acts on it). Each returns a union of its success and typed problems; a command retried
+with its ``clientId`` is applied once (a filing only for the same filer and the same filing).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from graphql_api.commands import caught_up
@@ -35,6 +39,7 @@ from graphql_api.errors import (
     problem_of,
 )
 from graphql_api.households.queries import canonical
+from graphql_api.ratelimit import RateLimited
 from graphql_api.requests.types import MyRequest
 from graphql_api.scope import household_visible, node_visible
 from gridcore import errors
@@ -58,12 +63,16 @@ class FileRequestInput:
         default=None, description="Staff only: a registered household of your jurisdiction.")
     resident_id: strawberry.ID | None = None
     client_id: str | None = strawberry.field(
-        default=None, description="The device's id for this filing: a retry is applied once.")
+        default=None, description="The device's id for this filing: the same filing retried "
+                                  "with it returns the first; any other filing under it is "
+                                  "refused.")
 
 
 @strawberry.type(description="已受理 the request was filed; keep the reference to follow it.")
 class RequestFiled:
-    reference: str
+    reference: str = strawberry.field(
+        description="The secret to follow, rate and reopen the request with: shown only in "
+                    "this answer (and to a retry of the same filing); give it to the resident.")
     number: str
     status: RequestStatus
     deadline: datetime | None
@@ -108,6 +117,8 @@ class RequestMutation:
                            input: FileRequestInput) -> FileRequestResult:
         ctx = info.context
         household = resident = None
+        if ctx.caller is None and input.household_id is None and input.resident_id is None:
+            _admit_anonymous_filing(ctx, input.phone)
         if input.household_id is not None or input.resident_id is not None:
             if ctx.caller is None:
                 return NotPermittedProblem(
@@ -129,7 +140,8 @@ class RequestMutation:
             filing = await caught_up(ctx, lambda: ctx.app.file_request(
                 input.channel.value, input.category.value, input.grade.value, input.text,
                 household=household, resident=resident, phone=input.phone,
-                address=input.address, grid=input.grid_code, client_id=input.client_id))
+                address=input.address, grid=input.grid_code,
+                by=ctx.caller.staff_id if ctx.caller else None, client_id=input.client_id))
             found = await asyncio.to_thread(ctx.app.request, filing.request_id)
         except errors.GridcoreError as e:
             return problem_of(e)
@@ -142,12 +154,12 @@ class RequestMutation:
                            rating: int, client_id: ClientId = None) -> RequestResult:
         ctx = info.context
         try:
-            nid = await caught_up(ctx, lambda: ctx.app.rate_request(reference[:40], rating,
+            nid = await caught_up(ctx, lambda: ctx.app.rate_request(reference[:60], rating,
                                                                client_id=client_id))
-            found = await asyncio.to_thread(ctx.app.request_by_reference, reference[:40])
+            found = await asyncio.to_thread(ctx.app.request_by_reference, reference[:60])
         except errors.GridcoreError as e:
             return problem_of(e)
-        return RequestUpdated(notification_id=nid, request=MyRequest.of(found))
+        return RequestUpdated(notification_id=nid, request=MyRequest.of(found, reference))
 
     @strawberry.mutation(description="重新办理 reopen your rated request with a reason (by its "
                                      "reference; no token needed): it awaits action again.")
@@ -155,12 +167,12 @@ class RequestMutation:
                              reason: str, client_id: ClientId = None) -> RequestResult:
         ctx = info.context
         try:
-            nid = await caught_up(ctx, lambda: ctx.app.reopen_request(reference[:40], reason,
+            nid = await caught_up(ctx, lambda: ctx.app.reopen_request(reference[:60], reason,
                                                                  client_id=client_id))
-            found = await asyncio.to_thread(ctx.app.request_by_reference, reference[:40])
+            found = await asyncio.to_thread(ctx.app.request_by_reference, reference[:60])
         except errors.GridcoreError as e:
             return problem_of(e)
-        return RequestUpdated(notification_id=nid, request=MyRequest.of(found))
+        return RequestUpdated(notification_id=nid, request=MyRequest.of(found, reference))
 
     @strawberry.mutation(description="答复 answer a request your level owns; the resident then "
                                      "rates it.")
@@ -194,6 +206,24 @@ class RequestMutation:
         grade = input.grade.value if input.grade is not None else None
         return await _on_request(info.context, input.id, lambda app, rid, by: (
             app.classify_request(rid, category, grade, client_id=input.client_id)))
+
+
+def _admit_anonymous_filing(ctx: Context, phone: str | None) -> None:
+    """Count an anonymous filing against the limits per client address and per phone, or
+    refuse it: HTTP 429 with ``Retry-After`` and a ``RATE_LIMITED`` error (nothing filed)."""
+    if ctx.filing_limits is None:
+        return
+    try:
+        ctx.filing_limits.admit(ctx.client_address, phone)
+    except RateLimited as e:
+        if ctx.response is not None:
+            ctx.response.status_code = 429
+            ctx.response.headers["Retry-After"] = str(e.retry_after)
+        whom = "this phone number" if e.what == "phone" else "your address"
+        raise GraphQLError(
+            f"Too many requests were filed from {whom} without signing in; nothing was "
+            f"filed. Try again in {e.retry_after} seconds, or call the community's hotline.",
+            extensions={"code": "RATE_LIMITED", "retryAfter": e.retry_after}) from None
 
 
 async def _on_request(ctx: Context, raw: str,

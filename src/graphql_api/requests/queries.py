@@ -1,5 +1,5 @@
 """Queries of residents' requests: the board (staff, within their jurisdiction), one request
-by its public reference (anyone holding it, no token needed) and the public statistics (no
+by its secret reference (whoever holds it, no token needed) and the public statistics (no
 token needed)."""
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ class RequestQuery:
     async def my_request(self, info: Info[Context, None], reference: str) -> MyRequest | None:
         app = info.context.app
         try:
-            found = await asyncio.to_thread(app.request_by_reference, reference[:40])
+            found = await asyncio.to_thread(app.request_by_reference, reference[:60])
         except errors.GridcoreError:
             return None
-        return MyRequest.of(found)
+        return MyRequest.of(found, reference)
 
     @strawberry.field(description="督办 public statistics of the requests filed under a community "
                                   "or a level above it (no token needed); null for an unknown "

@@ -1,5 +1,5 @@
 """Residents' requests (群众诉求): the board staff work from, what a resident sees of their own
-request (by its public reference), and the public statistics of the supervision channel."""
+request (by its secret reference), and the public statistics of the supervision channel."""
 
 from __future__ import annotations
 
@@ -68,7 +68,9 @@ class RequestSummary:
 @strawberry.type(description="我的诉求 your request as you follow it with its reference: where "
                              "it stands and the reply (no other person's data).")
 class MyRequest:
-    reference: str
+    reference: str | None = strawberry.field(
+        description="The reference it was asked with (normalized); null on staff screens, "
+                    "which never show it.")
     number: str
     category: RequestCategory
     category_label: str
@@ -85,9 +87,12 @@ class MyRequest:
     rating: int | None
 
     @classmethod
-    def of(cls, r: requests.ResidentRequest) -> MyRequest:
+    def of(cls, r: requests.ResidentRequest, reference: str | None = None) -> MyRequest:
+        """The request as its holder sees it; ``reference`` is what they presented (it
+        matched: the request was found by it)."""
         reply = r.reply.text if r.reply is not None and not r.reply.erased else None
-        return cls(reference=r.reference, number=r.number,
+        held = requests.normalize_reference(reference) if reference is not None else None
+        return cls(reference=held, number=r.number,
                    category=RequestCategory(r.category.value), category_label=r.category.label,
                    grade=RequestGrade(r.grade.value), grade_label=r.grade.label,
                    status=RequestStatus(r.status.value), status_label=r.status.label,
