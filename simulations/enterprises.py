@@ -15,7 +15,6 @@ clock is the model's clock (``SimClock``), so every event carries simulated time
 
 from __future__ import annotations
 
-import csv
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -23,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from uuid import UUID
 
+from adapters.spreadsheet import csv_writer
 from gridcore.application import GridcoreApp
 from gridcore.enterprise import enterprise_id
 from gridcore.staff import Role
@@ -336,7 +336,7 @@ def write_csv(result: EnterpriseResult, out: Path, prefix: str = "") -> list[Pat
     def write(name: str, header: list[str], rows: list[list[object]]) -> None:
         path = out / f"{prefix}{name}"
         with path.open("w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
+            w = csv_writer(f)
             w.writerow(header)
             w.writerows(rows)
         paths.append(path)
@@ -448,7 +448,7 @@ def run_enterprise_scenario(scenario: EnterpriseScenario, out: Path, store: str 
 
 def write_variants_csv(outcomes: list[EnterpriseOutcome], path: Path) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = csv_writer(f)
         w.writerow(["variant", "specialists", "enterprises", "rounds", "inspected",
                     "passed", "rect_opened", "rect_closed", "rect_overdue", "open_at_end",
                     "total_days", "days_per_round", "utilisation"])

@@ -16,7 +16,6 @@ each variant side by side: time to full coverage, zones that missed the window, 
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -27,6 +26,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from adapters.settings import memory_env
+from adapters.spreadsheet import csv_writer
 from gridcore.application import GridcoreApp, HouseholdRow
 from gridcore.grid import Level
 from gridcore.household import Member
@@ -336,7 +336,7 @@ HEADER = ["run", "staff 人员", "covered in window 窗口内", "time to full co
 def write_csv(report: ReplayReport, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = csv_writer(f)
         w.writerow(HEADER)
         w.writerows(rows(report))
     return path

@@ -16,13 +16,13 @@ so a simulation never touches the user's data.
 
 from __future__ import annotations
 
-import csv
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from adapters.settings import memory_env, sqlite_env
+from adapters.spreadsheet import csv_writer
 from gridcore.application import GridcoreApp
 from gridcore.staff import Role
 from simulations.city import WUHAN_712, CitySpec, StaffMix, build_city
@@ -174,7 +174,7 @@ def days(hours: float | None) -> str:
 
 def write_variants_csv(outcomes: list[VariantOutcome], path: Path) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = csv_writer(f)
         w.writerow(["variant", "staff", "squad", "households", "covered_at_window",
                     "in_window", "full_at_hours", "zones_missing_window", "utilisation",
                     "referrals", "deliveries_ordered", "visits_recorded"])

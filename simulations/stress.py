@@ -16,7 +16,6 @@ written, the lag over time, and the API latency under load; ``lag.csv``, ``api.c
 
 from __future__ import annotations
 
-import csv
 import os
 import statistics
 import tempfile
@@ -32,6 +31,7 @@ from typing import Any
 import httpx
 
 from adapters.settings import scratch_schema, sqlite_env
+from adapters.spreadsheet import csv_writer
 from gridcore.application import GridcoreApp
 from gridcore.staff import Role
 from simulations.city import build_city
@@ -251,11 +251,11 @@ def write_files(report: StressReport, out: Path) -> list[Path]:
     stress.png (lag and write progress over time, API latency)."""
     lag, api = out / "lag.csv", out / "api.csv"
     with lag.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = csv_writer(f)
         w.writerow(["seconds", "events_written", "events_projected", "lag"])
         w.writerows([round(s.at, 3), s.written, s.projected, s.lag] for s in report.samples)
     with api.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
+        w = csv_writer(f)
         w.writerow(["seconds", "latency_ms", "status", "households_seen"])
         w.writerows([round(r.at, 3), round(r.ms, 2), r.status,
                      "" if r.households is None else r.households] for r in report.requests)

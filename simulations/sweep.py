@@ -16,7 +16,6 @@ dispatched to the zone's squad (配送到户).
 
 from __future__ import annotations
 
-import csv
 import random
 from collections import deque
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from uuid import UUID
 
+from adapters.spreadsheet import csv_writer
 from gridcore.application import GridcoreApp
 from gridcore.assignment import Method
 from gridcore.delivery import Item
@@ -519,7 +519,7 @@ def write_csv(result: SweepResult, out: Path, prefix: str = "") -> list[Path]:
     def write(name: str, header: list[str], rows: list[list[object]]) -> None:
         path = out / f"{prefix}{name}"
         with path.open("w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
+            w = csv_writer(f)
             w.writerow(header)
             w.writerows(rows)
         paths.append(path)

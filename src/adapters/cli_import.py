@@ -15,7 +15,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from adapters.importer import ImportResult, RegisterFormatError, import_households
+from adapters.importer import (
+    ImportResult,
+    RegisterFormatError,
+    import_households,
+    write_error_report,
+)
 from gridcore.errors import GridcoreError
 
 import_cli = typer.Typer(help="Import registers (导入登记表).", no_args_is_help=True)
@@ -39,6 +44,9 @@ def households(
         "--dry-run", help="Check the file only; write nothing.")] = False,
     max_errors: Annotated[int, typer.Option(
         "--max-errors", min=1, help="Show at most this many errors in the table.")] = 200,
+    errors_csv: Annotated[Path | None, typer.Option(
+        "--errors-csv", help="Also write every error with its row's cells as typed to this "
+        "CSV (owner-only; formula-like cells neutralised), to fix and import again.")] = None,
 ) -> None:
     """Import households (住户) from a register: 户号, 微网格, 楼栋, 地址, 姓名, 电话, 身份证号,
     出生年份, 弱势 (or household_no, micro_grid, building, address, name, phone, id_number,
@@ -59,6 +67,9 @@ def households(
     finally:
         app.close()
     print_errors(console, file, result, max_errors)
+    if errors_csv is not None and result.errors:
+        written = write_error_report(errors_csv, file, result)
+        console.print(f"{written} errors written to {escape(str(errors_csv))} (错误清单)")
     console.print(summary(file, result, good_rows_only, dry_run))
     if not result.header_ok:
         raise typer.Exit(EXIT_UNREADABLE)

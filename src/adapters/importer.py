@@ -54,6 +54,7 @@ from typing import Any, NamedTuple
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from adapters.spreadsheet import csv_writer
 from gridcore.application import MAX_BATCH, GridcoreApp, HouseholdRow, new_member
 from gridcore.building import building_id
 from gridcore.errors import GridcoreError, InvalidInput, NotFound
@@ -696,6 +697,27 @@ def import_households(app: GridcoreApp, path: str | Path, *, good_rows_only: boo
                 for h in todo]
         _register(app, rows, result, max(1, min(batch_size, MAX_BATCH)), progress)
     return result
+
+
+def write_error_report(path: str | Path, register: str | Path, result: ImportResult,
+                       limits: Limits | None = None) -> int:
+    """Write the errors of an import to a CSV the office can open in Excel: row, column,
+    reason, then the row's cells as typed (to fix and import again). Returns the lines written.
+
+    The cells are personal data, so the file is created owner-only (0600); and they are as
+    typed, so a cell such as ``=HYPERLINK(...)`` is written neutralised (``adapters.spreadsheet``).
+    """
+    table = read_table(register, limits)
+    cells = dict(table.rows)
+    header_row, _, _ = _header(table, ImportResult())
+    path = Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", newline="", encoding="utf-8-sig") as f:  # -sig: Excel reads UTF-8
+        w = csv_writer(f)
+        w.writerow(["行 row", "列 column", "原因 reason", *cells.get(header_row, [])])
+        for e in result.errors:
+            w.writerow([e.row, e.column, e.message, *cells.get(e.row, [])])
+    return len(result.errors)
 
 
 def _building_no(text: str) -> str:

@@ -1,0 +1,49 @@
+"""Every CSV gridcore writes goes through here, so no cell runs as a formula (CSV injection).
+
+Imported values are stored as typed: a resident may really be registered as ``=HYPERLINK(…)``
+or ``@SUM(…)`` by a hostile or careless register. A spreadsheet opening our output would run
+such a cell, so a text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return is written with a leading ``'`` (OWASP's advice: Excel and LibreOffice show the text,
+not a formula). Numbers stay numbers: ``-3`` or ``"-3.5"`` is a value, not a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from typing import IO, Any
+
+_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def safe_cell(value: Any) -> Any:
+    """The value as a spreadsheet should receive it: text that a spreadsheet would read as a
+    formula gets a leading ``'``; numbers, and text that is just a number, are unchanged."""
+    if isinstance(value, str) and value.startswith(_TRIGGERS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def safe_row(row: Iterable[Any]) -> list[Any]:
+    return [safe_cell(v) for v in row]
+
+
+class SafeWriter:
+    """``csv.writer`` with every cell passed through :func:`safe_cell`."""
+
+    def __init__(self, f: IO[str], **kwargs: Any) -> None:
+        self._writer = csv.writer(f, **kwargs)
+
+    def writerow(self, row: Iterable[Any]) -> Any:
+        return self._writer.writerow(safe_row(row))
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def csv_writer(f: IO[str], **kwargs: Any) -> SafeWriter:
+    """The writer for every CSV output of gridcore (use it instead of ``csv.writer``)."""
+    return SafeWriter(f, **kwargs)
