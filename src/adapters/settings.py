@@ -19,7 +19,8 @@ DEFAULT_SQLITE_PATH = "./var/gridcore.sqlite"
 
 
 def sqlite_env(path: str | os.PathLike[str]) -> dict[str, str]:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # a folder made here is owner-only, like the file (adapters.sqlite_store.owner_only)
+    Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     return {"PERSISTENCE_MODULE": "adapters.sqlite_store", "SQLITE_DBNAME": str(path),
             "SQLITE_LOCK_TIMEOUT": "30"}
 
