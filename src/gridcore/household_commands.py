@@ -36,6 +36,7 @@ from gridcore.status import (
     check_measure_change,
     check_tag_reason,
 )
+from gridcore.text import free_text
 
 
 class HouseholdCommands(ApplicationBase):
@@ -174,6 +175,7 @@ class HouseholdCommands(ApplicationBase):
         at = self.clock()
         h, actor = self.household(hid), self._actor(by)
         r = h.resident(rid)
+        reason = free_text(reason, "reason for the health change")
         check_health_change(r.health, health, actor.role, self.policy_at(at))
         h._trigger(Household.HealthChanged, at, resident_id=rid, previous=r.health,
                    health=health, by=by, reason=reason)
@@ -186,6 +188,8 @@ class HouseholdCommands(ApplicationBase):
         at = self.clock()
         h, actor = self.household(hid), self._actor(by)
         r = h.resident(rid)
+        reason = free_text(reason, "reason for the measure")
+        override_reason = free_text(override_reason, "override reason")
         check_measure_change(
             health=r.health, current=r.measure, since=r.measure_since, target=measure,
             role=actor.role, at=at, last_negative_test=r.last_negative_test,
@@ -240,6 +244,7 @@ class HouseholdCommands(ApplicationBase):
                                 "Ask a family doctor or an official.")
         if kind not in r.tags:
             raise InvalidInput(f"The resident has no {kind.value} tag.", "Nothing to remove.")
+        reason = free_text(reason, "reason for removing the tag")
         h._trigger(Household.Untagged, at, resident_id=rid, kind=kind, by=by, reason=reason)
         return self._save(h)
 
@@ -250,6 +255,7 @@ class HouseholdCommands(ApplicationBase):
                      by: UUID | None = None) -> int | None:
         at = self.clock()
         self.check_time(effective_from, "policy's effective time", scheduled=True)
+        note = free_text(note, "policy note")
         book = self.policy_book() or PolicyBook.open(at)
         book.adopt(policy, effective_from, note, by, at)
         return self._save(book)

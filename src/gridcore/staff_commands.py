@@ -29,6 +29,7 @@ from gridcore.grid import GridNode
 from gridcore.household import Household, Member, Vulnerability, resident_id
 from gridcore.identity import IdNumber, Phone, ResidentIdentity
 from gridcore.staff import Role, StaffMember, staff_id
+from gridcore.text import free_text
 
 
 class StaffCommands(ApplicationBase):
@@ -59,6 +60,7 @@ class StaffCommands(ApplicationBase):
     @command
     def set_staff_availability(self, sid: UUID, available: bool, reason: str = "") -> int | None:
         at = self.clock()
+        reason = free_text(reason, "reason")  # copied into WorkMoved: no phone or ID number
         member = self.staff(sid)
         if available:
             member.set_availability(True, reason, at)
@@ -185,6 +187,7 @@ class StaffCommands(ApplicationBase):
                          reason: str) -> int | None:
         """Move a staff member's open work in a round to colleagues of the same jurisdiction."""
         at = self.clock()
+        reason = free_text(reason, "reason")
         a, member = self.assignment(scope, round_no), self.staff(sid)
         if not a.open_work_of(sid):
             raise InvalidInput(f"{member.name} has no open work in {scope} round {round_no}.",
