@@ -59,6 +59,7 @@ def token_issue(
     settings = settings_or_exit()
     try:
         member = find_staff(GridcoreApp(store_env()), staff)
+        member.require_active()  # a deactivated member's tokens are refused anyway
     except GridcoreError as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(1) from None

@@ -27,24 +27,13 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
-from graphql_api.auth import Caller, TokenError, bearer, read_token
+from graphql_api.auth import Caller, TokenError, bearer, read_token, staff_caller
 from graphql_api.context import Context
 from graphql_api.execution import with_checked_documents
 from graphql_api.ratelimit import FilingLimits
 from graphql_api.schema import build_schema
 from graphql_api.settings import ApiSettings, api_settings
 from graphql_api.web import mount_dashboard
-from gridcore.errors import NotFound
-
-
-def staff_caller(gridcore: Any, staff_id: UUID) -> Caller:
-    """The caller a token's staff id names, with their role and jurisdiction now (an
-    event-store read: call it off the event loop)."""
-    try:
-        member = gridcore.staff(staff_id)
-    except NotFound:
-        raise TokenError("The token names no staff member; ask for a new one.") from None
-    return Caller(staff_id=member.id, role=member.role, jurisdiction=member.jurisdiction)
 
 
 async def request_caller(gridcore: Any, settings: ApiSettings,
@@ -102,13 +91,14 @@ class GridcoreGraphQL(GraphQL[Context, None]):
                                           request.headers.get("authorization"))
         except TokenError as e:
             if not isinstance(request, WebSocket):
-                raise HTTPException(401, str(e)) from None
+                raise HTTPException(e.status, str(e)) from None
             # a socket is refused at its connection_init (on_ws_connect), with a close code
             return Context(app=self.gridcore, runner=self.runner, views=self.runner.views,
                            settings=self.settings, caller=None, token_problem=str(e))
         socket = isinstance(request, WebSocket)
         return Context(app=self.gridcore, runner=self.runner, views=self.runner.views,
                        settings=self.settings, caller=caller,
+                       socket=request if socket else None,
                        client_address=request.client.host if request.client else None,
                        response=None if socket else response,
                        filing_limits=self.filing_limits)

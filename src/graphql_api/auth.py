@@ -1,17 +1,21 @@
 """Bearer tokens: signed (HS256, PyJWT), naming one staff member, with an expiry.
 
 A token says who; what they may see is read from the staff member's current role and
-jurisdiction on every request, so a changed jurisdiction takes effect at once.
+jurisdiction on every request, so a changed jurisdiction takes effect at once, and a
+deactivated member's tokens are refused from the next request on (HTTP 403; an open
+subscription is closed, see ``graphql_api.watch.subscriptions``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import jwt
 
+from gridcore.errors import NotFound
 from gridcore.staff import Role
 
 ISSUER = "gridcore"
@@ -21,6 +25,14 @@ ALGORITHM = "HS256"
 
 class TokenError(Exception):
     """The bearer token is malformed, forged or expired (the message says which)."""
+
+    status = 401
+
+
+class AccessWithdrawn(TokenError):
+    """The token is sound but names a deactivated staff member (离职, suspended)."""
+
+    status = 403
 
 
 @dataclass(frozen=True)
@@ -61,3 +73,18 @@ def bearer(header: str | None) -> str | None:
     if scheme.lower() != "bearer" or not value.strip():
         raise TokenError("The Authorization header must be `Bearer <token>`.")
     return value.strip()
+
+
+def staff_caller(gridcore: Any, staff_id: UUID) -> Caller:
+    """The caller a token's staff id names, with their role and jurisdiction now (an
+    event-store read: call it off the event loop; the repository brings a cached member up to
+    the store's latest events, so a deactivation counts at once, whichever process made it)."""
+    try:
+        member = gridcore.staff(staff_id)
+    except NotFound:
+        raise TokenError("The token names no staff member; ask for a new one.") from None
+    if not member.active:
+        raise AccessWithdrawn(f"Staff member {member.staff_no} is deactivated: their tokens "
+                              "are refused. An official of their jurisdiction can reactivate "
+                              "them (reactivateStaff).")
+    return Caller(staff_id=member.id, role=member.role, jurisdiction=member.jurisdiction)

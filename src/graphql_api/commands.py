@@ -63,6 +63,7 @@ async def on_household(ctx: Context, household_id: str,
     by = ctx.caller.staff_id
 
     def work() -> int | None:
+        still_active(ctx)
         nid = command(ctx.app, UUID(hid), by)
         # Up to the log's end, not just ``nid``: a command's follow-ups (the findings of a
         # visit) are written after its own events.
@@ -90,11 +91,19 @@ async def caught_up(ctx: Context, command: Callable[[], T]) -> T:
     (read your own writes); what it raises propagates."""
 
     def work() -> T:
+        still_active(ctx)
         out = command()
         ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0)
         return out
 
     return await asyncio.to_thread(work)
+
+
+def still_active(ctx: Context) -> None:
+    """Refuse a command of a caller deactivated since they were resolved (a socket resolves
+    its caller once, at connection_init); an event-store read, in the worker thread."""
+    if ctx.caller is not None:
+        ctx.app.staff(ctx.caller.staff_id).require_active()
 
 
 async def run_command(ctx: Context, command: Callable[[Any], T]) -> T | Problem:

@@ -169,6 +169,9 @@ class Context:
     connection_params: dict[str, Any] | None = None
     """A websocket's ``connection_init`` payload (strawberry sets it; it may carry the
     token)."""
+    socket: Any = None
+    """The websocket of a socket's context (None over HTTP): a subscription closes it (4403)
+    when the caller's access is withdrawn."""
     client_address: str | None = None
     """The client's address (the limits on anonymous filing count per address)."""
     response: Any = None

@@ -1,5 +1,7 @@
 """Staff and their work: enrol, availability, the responsible worker (责任人) and the service
-squad (服务小分队) of a micro-grid, assigning a round of a scope and moving someone's open work.
+squad (服务小分队) of a micro-grid, assigning a round of a scope and moving someone's open work;
+deactivating (停用, e.g. 离职) and reactivating a member, moving them to another node (调岗) and
+erasing their name and phone.
 
 Each acts as the signed-in staff member on staff and nodes of their jurisdiction (anyone or
 anything elsewhere is answered as if it did not exist), accepts a ``clientId`` so a retry is
@@ -44,7 +46,7 @@ from graphql_api.scope import household_visible
 from graphql_api.staff.types import StaffMember
 from gridcore import errors
 from gridcore import staff as staff_domain
-from gridcore.authority import DISPATCHERS, ENROLLERS
+from gridcore.authority import DISPATCHERS, ENROLLERS, ERASERS
 
 R = staff_domain.Role
 
@@ -165,6 +167,52 @@ async def _on_grid(ctx: Context, doing: str, code: str, staff_ids: list[strawber
     return GridChanged(notification_id=done, nodes=[GridNode.from_row(row)] if row else [])
 
 
+@strawberry.input
+class DeactivateStaffInput:
+    staff_id: strawberry.ID
+    reason: str = strawberry.field(description="Why, e.g. '离职 left the job'.")
+    client_id: ClientId = None
+
+
+@strawberry.input
+class ReactivateStaffInput:
+    staff_id: strawberry.ID
+    reason: str = ""
+    client_id: ClientId = None
+
+
+@strawberry.input
+class ChangeStaffJurisdictionInput:
+    staff_id: strawberry.ID
+    jurisdiction_code: str
+    client_id: ClientId = None
+
+
+@strawberry.input
+class EraseStaffMemberInput:
+    staff_id: strawberry.ID
+    reason: str = strawberry.field(description="The legal reason, e.g. '离职满期 retention "
+                                               "period over'.")
+    client_id: ClientId = None
+
+
+async def _on_staff(ctx: Context, roles: frozenset[R], doing: str, raw: str,
+                    command: Callable[[Any, UUID, UUID], int | None],
+                    *codes: str) -> StaffResult:
+    """A command on a staff member of the caller's jurisdiction (and nodes of it), given by
+    one of ``roles``; the domain checks the same again (``gridcore.authority``)."""
+    if (no := refused(ctx, roles, doing)) is not None:
+        return no
+    assert ctx.caller is not None
+    sid = await staff_in_reach(ctx, raw)
+    if isinstance(sid, Problem):
+        return sid
+    if (outside := await nodes_in_reach(ctx, *codes)) is not None:
+        return outside
+    by = ctx.caller.staff_id
+    return await _staff_changed(ctx, sid, lambda app: command(app, sid, by))
+
+
 def _resident(input: EnrolStaffInput) -> tuple[UUID, UUID] | Problem | None:
     if input.household_id is None and input.resident_id is None:
         return None
@@ -269,3 +317,38 @@ class StaffMutation:
         done = await _staff_changed(ctx, sid, lambda app: app.reassign_work_of(
             sid, input.scope_code, input.round, input.reason, client_id=input.client_id))
         return scrubbed(done, [member.name if member else None])
+
+    @strawberry.mutation(description="停用 deactivate a staff member of your jurisdiction (e.g. "
+                                     "离职): their tokens are refused at once, their open "
+                                     "subscriptions close and their open work moves to "
+                                     "colleagues.")
+    async def deactivate_staff(self, info: Info[Context, None],
+                               input: DeactivateStaffInput) -> StaffResult:
+        return await _on_staff(info.context, ENROLLERS, "deactivate staff", input.staff_id,
+                               lambda app, sid, by: app.deactivate_staff(
+                                   sid, input.reason, by=by, client_id=input.client_id))
+
+    @strawberry.mutation(description="复岗 reactivate a deactivated staff member of your "
+                                     "jurisdiction: their tokens work again.")
+    async def reactivate_staff(self, info: Info[Context, None],
+                               input: ReactivateStaffInput) -> StaffResult:
+        return await _on_staff(info.context, ENROLLERS, "reactivate staff", input.staff_id,
+                               lambda app, sid, by: app.reactivate_staff(
+                                   sid, input.reason, by=by, client_id=input.client_id))
+
+    @strawberry.mutation(description="调岗 move a staff member to another node of your "
+                                     "jurisdiction: what they see and may do follows at once.")
+    async def change_staff_jurisdiction(self, info: Info[Context, None],
+                                        input: ChangeStaffJurisdictionInput) -> StaffResult:
+        return await _on_staff(info.context, ENROLLERS, "move staff", input.staff_id,
+                               lambda app, sid, by: app.change_staff_jurisdiction(
+                                   sid, input.jurisdiction_code, by=by,
+                                   client_id=input.client_id), input.jurisdiction_code)
+
+    @strawberry.mutation(description="删除个人信息 erase a staff member's name and phone for "
+                                     "good (their staff number, role and work stay).")
+    async def erase_staff_member(self, info: Info[Context, None],
+                                 input: EraseStaffMemberInput) -> StaffResult:
+        return await _on_staff(info.context, ERASERS, "erase staff members' data",
+                               input.staff_id, lambda app, sid, by: app.erase_staff_member(
+                                   sid, input.reason, by=by, client_id=input.client_id))

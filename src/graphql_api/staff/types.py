@@ -1,5 +1,6 @@
 """Staff members of a jurisdiction and their sweep workload. The phone is a personal field:
-masked unless the caller's role may see it, and audited when served whole."""
+masked unless the caller's role may see it, and audited when served whole. An erased member
+shows '已删除 erased' and their staff number for a name, and no phone."""
 
 from __future__ import annotations
 
@@ -24,7 +25,12 @@ class StaffMember(Node):
     role: Role
     role_label: str
     jurisdiction_code: str
-    available: bool
+    available: bool = strawberry.field(description="Whether work may be given to them now "
+                                                   "(on duty and not deactivated).")
+    active: bool = strawberry.field(description="在职 false once deactivated (离职): their "
+                                                "tokens are refused.")
+    erased: bool = strawberry.field(description="Their name and phone were erased.")
+    name: str = strawberry.field(description="姓名 the name, or '已删除 erased (staff no)'.")
     daily_capacity: int
     _phone: strawberry.Private[str | None]
 
@@ -33,6 +39,7 @@ class StaffMember(Node):
         return cls(id=strawberry.ID(str(member.id)), staff_no=member.staff_no,
                    role=Role(member.role.value), role_label=member.role.label,
                    jurisdiction_code=member.jurisdiction, available=member.available,
+                   active=member.active, erased=member.erased, name=member.name,
                    daily_capacity=member.daily_capacity, _phone=member.phone)
 
     @strawberry.field(description="手机号 the phone: whole for roles that call people "

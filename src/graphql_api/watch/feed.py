@@ -12,7 +12,10 @@ the read models to apply each one (``runner.wait``) and finds where the item lie
 - a delivery: its recipient (household micro-grid, enterprise location or desk scope);
 - a rectification: its enterprise's location (``ent_enterprises``).
 
-Items are handed to the subscriber's event loop with ``call_soon_threadsafe``.
+Items are handed to the subscriber's event loop with ``call_soon_threadsafe``. The follower
+also watches its subscriber's own staff record: a deactivation or a jurisdiction change of
+that member is handed over as ``AccessChanged``, in log order with the items, so the
+subscription re-checks the caller before it delivers anything written after it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from gridcore.delivery import Delivery
 from gridcore.enterprise import Enterprise
 from gridcore.referral import Referral
 from gridcore.requests import ResidentRequest
+from gridcore.staff import StaffMember
 from projections.decode import LeanDecoder
 
 
@@ -88,8 +92,22 @@ class Item:
     event: Any
 
 
-def topics_of(streams: set[Stream]) -> list[str]:
-    return sorted(get_topic(cls) for cls, (s, _) in STREAMS.items() if s in streams)
+ACCESS_EVENTS = (StaffMember.Deactivated, StaffMember.JurisdictionChanged)
+"""Changes of a subscriber's own staff record that change what they may follow."""
+
+
+@dataclass(frozen=True)
+class AccessChanged:
+    """The subscriber was deactivated or moved (the event's notification id)."""
+
+    notification_id: int
+
+
+def topics_of(streams: set[Stream], access: bool = False) -> list[str]:
+    found = {get_topic(cls) for cls, (s, _) in STREAMS.items() if s in streams}
+    if access:
+        found.update(get_topic(cls) for cls in ACCESS_EVENTS)
+    return sorted(found)
 
 
 def place_of(views: Any, subject: Subject, subject_id: str, event: Any) -> str | None:
@@ -101,17 +119,23 @@ def place_of(views: Any, subject: Subject, subject_id: str, event: Any) -> str |
 
 class Follower:
     """Follows the log after ``after`` in a daemon thread; hands each item of ``streams``
-    whose place lies under ``jurisdiction`` to ``deliver`` (``None`` when it stops)."""
+    whose place lies under ``jurisdiction`` to ``deliver`` (``None`` when it stops), and, with
+    a ``staff_id``, an ``AccessChanged`` for each deactivation or move of that member; a move
+    recorded after ``known_at`` (the log position ``jurisdiction`` was read at) changes the
+    jurisdiction the next items are judged by, in log order."""
 
     def __init__(self, app: Any, runner: Any, views: Any, jurisdiction: str,
                  streams: set[Stream], after: int,
-                 deliver: Callable[[Item | None], None]) -> None:
+                 deliver: Callable[[Item | AccessChanged | None], None],
+                 staff_id: str | None = None, known_at: int = 0) -> None:
         from adapters.polling import subscribe
 
         self.app, self.runner, self.views = app, runner, views
         self.jurisdiction, self.streams, self.deliver = jurisdiction, streams, deliver
+        self.staff_id, self.known_at = staff_id, known_at
         self.decoder = LeanDecoder(app.mapper)
-        self.subscription = subscribe(app.recorder, gt=after, topics=topics_of(streams))
+        self.subscription = subscribe(app.recorder, gt=after,
+                                      topics=topics_of(streams, staff_id is not None))
         self._stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="api-watch", daemon=True)
 
@@ -135,9 +159,15 @@ class Follower:
             self.subscription.stop()
             self.deliver(None)
 
-    def _item(self, n: Any) -> Item | None:
+    def _item(self, n: Any) -> Item | AccessChanged | None:
         [(nid, _, event)] = self.decoder.decode_all(
             [(n.id, n.originator_id, n.originator_version, n.topic, n.state)])
+        if isinstance(event, ACCESS_EVENTS):
+            if str(event.originator_id) != self.staff_id:
+                return None
+            if isinstance(event, StaffMember.JurisdictionChanged) and nid > self.known_at:
+                self.jurisdiction = event.jurisdiction
+            return AccessChanged(int(nid))
         kind = STREAMS.get(type(event))
         if kind is None or kind[0] not in self.streams:
             return None

@@ -5,6 +5,11 @@ The token comes with the socket's ``connection_init`` payload (``{"Authorization
 ..."}``) or the upgrade request's header. Without a staff member a subscription completes at
 once with nothing. ``after`` (a notification id, e.g. the last one a device saw) replays from
 there, so a reconnecting client misses nothing; by default it starts at the log's end.
+
+Access is checked against the staff member's current record when a subscription starts, before
+each item it delivers, and when the log records a deactivation or move of that member (the
+follower wakes the subscription on that event): a deactivated member's socket is closed with
+4403 "Forbidden" at once; a moved member follows their new jurisdiction from then on.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from graphql_api.auth import Caller, TokenError, staff_caller
 from graphql_api.context import Context
 from graphql_api.enums import AlertKind
-from graphql_api.watch.feed import Follower, Item, Stream, Subject
+from graphql_api.watch.feed import AccessChanged, Follower, Item, Stream, Subject
 from gridcore import alerts
 
 WatchSubject = strawberry.enum(Subject, description="What an escalated or overdue item is.")
@@ -60,19 +66,46 @@ class OverdueItem:
     at: datetime
 
 
+class AccessWithdrawnError(Exception):
+    """Ends a subscription (over HTTP transports, where there is no socket to close)."""
+
+
+async def _current(ctx: Context) -> Caller:
+    """The caller as the staff record says now; when their access was withdrawn, the socket
+    is closed (4403 Forbidden), the context forgets the caller, and this never returns (the
+    socket's handler cancels the operation) or, without a socket, raises."""
+    assert ctx.caller is not None
+    try:
+        caller = await asyncio.to_thread(staff_caller, ctx.app, ctx.caller.staff_id)
+    except TokenError as e:
+        ctx.caller = None
+        if ctx.socket is None:
+            raise AccessWithdrawnError(str(e)) from None
+        await ctx.socket.close(code=4403, reason="Forbidden")
+        await asyncio.Event().wait()  # cancelled when the socket's handler shuts down
+        raise  # not reached
+    ctx.caller = caller
+    return caller
+
+
 async def _follow(ctx: Context, stream: Stream,
                   after: int | None) -> AsyncGenerator[Item, None]:
     if ctx.caller is None:
         return
+    end = await asyncio.to_thread(ctx.app.recorder.max_notification_id) or 0
+    caller = await _current(ctx)  # read after ``end``: it reflects every change up to there
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Item | None] = asyncio.Queue()
-    start = after if after is not None else (
-        await asyncio.to_thread(ctx.app.recorder.max_notification_id) or 0)
-    follower = Follower(ctx.app, ctx.runner, ctx.views, ctx.caller.jurisdiction, {stream},
+    queue: asyncio.Queue[Item | AccessChanged | None] = asyncio.Queue()
+    start = after if after is not None else end
+    follower = Follower(ctx.app, ctx.runner, ctx.views, caller.jurisdiction, {stream},
                         max(0, start), lambda item: loop.call_soon_threadsafe(
-                            queue.put_nowait, item)).start()
+                            queue.put_nowait, item), staff_id=str(caller.staff_id),
+                        known_at=end).start()
     try:
         while (item := await queue.get()) is not None:
+            await _current(ctx)  # deactivated since: the socket closes here
+            if isinstance(item, AccessChanged):
+                continue
             yield item
     finally:
         follower.stop()
