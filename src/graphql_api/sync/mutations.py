@@ -11,7 +11,7 @@ their jurisdiction is rejected exactly like one about a record that does not exi
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -115,7 +115,7 @@ class SyncMutation:
             if accounted is None or contacts is None or hot is None:
                 out[v.client_id] = _absent(v.client_id, "resident with one of those ids")
                 continue
-            at = v.visited_at if v.visited_at.tzinfo else v.visited_at.replace(tzinfo=UTC)
+            at = v.visited_at  # naive: the application refuses it (no zone to assume)
             try:
                 record = sweep.VisitRecord(
                     staff_id=by, method=assignment.Method(v.method.value), at=at,
@@ -139,7 +139,7 @@ class SyncMutation:
             if did is None or place is None or not await node_visible(ctx, place):
                 out[d.client_id] = _absent(d.client_id, f"delivery {d.delivery_id[:60]}")
                 continue
-            at = d.delivered_at if d.delivered_at.tzinfo else d.delivered_at.replace(tzinfo=UTC)
+            at = d.delivered_at  # naive: refused by the application, as above
             records.append((d.client_id, field_sync.DeliveryConfirmation(
                 d.client_id, UUID(did), d.base_version, by, at, d.failed_reason)))
 
