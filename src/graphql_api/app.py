@@ -20,6 +20,7 @@ from uuid import UUID
 import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -30,6 +31,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from graphql_api.auth import Caller, TokenError, bearer, read_token, staff_caller
 from graphql_api.context import Context
 from graphql_api.execution import with_checked_documents
+from graphql_api.limits import BodyLimit
 from graphql_api.ratelimit import FilingLimits
 from graphql_api.schema import build_schema
 from graphql_api.settings import ApiSettings, api_settings
@@ -47,10 +49,25 @@ async def request_caller(gridcore: Any, settings: ApiSettings,
     return await asyncio.to_thread(staff_caller, gridcore, staff)
 
 
+def bad_json(error: ValueError) -> str:
+    """What is wrong with a body that is not JSON (never the body itself)."""
+    text = str(error).lower()
+    if "depth" in text or "recursion" in text:
+        why = "it is nested more than 1,024 levels deep"
+    elif "utf-8" in text or "surrogate" in text:
+        why = "it is not valid UTF-8"
+    elif "number" in text or "integer" in text:
+        why = "it holds a number out of range"
+    else:
+        why = "it is not valid JSON"
+    return f"The request body could not be read: {why}. Send a JSON object in UTF-8."
+
+
 class GridcoreGraphQL(GraphQL[Context, None]):
     def __init__(self, app: Any, runner: Any, settings: ApiSettings) -> None:
         super().__init__(
-            with_checked_documents(build_schema(settings)),
+            with_checked_documents(build_schema(settings), settings.max_document_chars,
+                                   settings.document_cache_bytes),
             graphql_ide=None if settings.production else "graphiql",
             allow_queries_via_get=not settings.production,
         )
@@ -66,6 +83,24 @@ class GridcoreGraphQL(GraphQL[Context, None]):
         bytes: strawberry sends bytes over a websocket as binary frames, which
         graphql-transport-ws does not allow."""
         return orjson.dumps(data).decode()
+
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson: strict UTF-8 and at most 1,024 levels deep (the standard library's decoder
+        answered invalid UTF-8, 5,000 levels or a 5,000-digit number with a 500)."""
+        return orjson.loads(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request body (or a GET request's ``variables``): a JSON object (a list is a
+        batch, which strawberry refuses with its own message); anything else is a 400 that
+        says what is wrong."""
+        try:
+            value = self.decode_json(data)
+        except orjson.JSONDecodeError as e:
+            raise HTTPException(400, bad_json(e)) from None
+        if not isinstance(value, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object with a `query` "
+                                     "string (and optional `variables` and `operationName`).")
+        return value
 
     async def on_ws_connect(self, context: Context) -> None:
         """A socket's token may come in its ``connection_init`` payload (browsers cannot set
@@ -126,4 +161,6 @@ def create_app(app: Any, runner: Any, settings: ApiSettings | None = None,
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz, methods=["GET"]),
         *extra_routes,
-    ]))
+    ], middleware=[Middleware(BodyLimit, limit=settings.max_body_bytes,
+                              staff_limit=settings.max_staff_body_bytes,
+                              secret=settings.secret)]))

@@ -1,9 +1,11 @@
 """How a GraphQL request is checked and executed cheaply.
 
 Each distinct query text is parsed and validated once, with the same checks (depth, aliases,
-tokens, introspection) as strawberry's per-request extensions (``CheckedDocuments``;
+tokens, cost, introspection) as strawberry's per-request extensions (``CheckedDocuments``;
 strawberry's ``ValidationCache`` never hit: its key includes the depth limiter's rule class,
-new on every request). Leaf fields without a resolver of their own, and objects or lists made
+new on every request). A text too long is refused before it is parsed, a document of several
+operations needs ``operationName``, and the cache is bounded by the memory its documents hold,
+not only by their number. Leaf fields without a resolver of their own, and objects or lists made
 only of such fields, skip graphql-core's general field machinery (``LeanExecution``); nulls,
 errors, unexpected types and any middleware fall back to the normal path. The API benchmark
 (``simulations/benchmarks/api.py``) measures what this buys against plain routes.
@@ -19,14 +21,17 @@ from typing import Any
 from graphql import (
     GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLError,
     GraphQLID,
     GraphQLInt,
     GraphQLString,
+    OperationDefinitionNode,
     Undefined,
     get_nullable_type,
     is_leaf_type,
     is_list_type,
     is_object_type,
+    parse,
 )
 from strawberry.extensions import (
     AddValidationRules,
@@ -36,6 +41,14 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from graphql_api.limits import document_problem
+
+SEVERAL_OPERATIONS = ("This document has several operations; name the one to run in "
+                      "operationName.")
+_STAND_IN = parse("{ __typename }")
+"""the document put in place of a text refused before parsing (the refusal is reported at
+validation, where strawberry expects refusals)"""
 
 
 class CheckedDocuments(SchemaExtension):
@@ -50,18 +63,27 @@ class CheckedDocuments(SchemaExtension):
     def __init__(self, cache: DocumentCache) -> None:
         super().__init__()
         self.cache = cache
+        self.refused: GraphQLError | None = None
 
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
         known = self.cache.get(ec.query)
         if known is not None:
             ec.graphql_document = known[0]
+        elif ec.query is not None and (
+                problem := document_problem(ec.query, self.cache.max_chars)) is not None:
+            self.refused, ec.graphql_document = problem, _STAND_IN
         else:
             ec.parse_options["max_tokens"] = self.cache.max_tokens
         yield
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
+        refused = self.refused or _unnamed_operation(ec)
+        if refused is not None:  # (not kept: the same text may come with a name next time)
+            ec.pre_execution_errors = [refused]
+            yield
+            return
         known = self.cache.get(ec.query)
         if known is not None:
             ec.pre_execution_errors = list(known[1])
@@ -73,26 +95,67 @@ class CheckedDocuments(SchemaExtension):
             self.cache.put(ec.query, ec.graphql_document, ec.pre_execution_errors or [])
 
 
+def _unnamed_operation(ec: Any) -> GraphQLError | None:
+    """The refusal of a document of several operations sent without ``operationName``
+    (strawberry would run the first one: the client may well have meant another)."""
+    # the name as the request gave it (``operation_name`` falls back to the first operation's)
+    if ec.graphql_document is None or getattr(ec, "_provided_operation_name", None) is not None:
+        return None
+    operations = sum(isinstance(d, OperationDefinitionNode)
+                     for d in ec.graphql_document.definitions)
+    return GraphQLError(SEVERAL_OPERATIONS) if operations > 1 else None
+
+
 class DocumentCache:
-    """Query text -> (document, validation errors), least recently used dropped first."""
+    """Query text -> (document, validation errors), least recently used dropped first, at
+    most ``maxsize`` of them and at most ``max_bytes`` of memory, as estimated by ``weight``
+    (a parsed document holds far more than its text: about 600 bytes a token). A document
+    weighing more than a sixteenth of the budget is not kept at all: one such request would
+    push out the documents every client sends."""
 
     def __init__(self, rules: Sequence[Any], max_tokens: int | None,
-                 maxsize: int = 512) -> None:
+                 maxsize: int = 512, max_bytes: int = 32 * 1024 * 1024,
+                 max_chars: int = 32 * 1024) -> None:
         self.rules, self.max_tokens, self.maxsize = tuple(rules), max_tokens, maxsize
-        self._known: OrderedDict[str, tuple[Any, tuple[Any, ...]]] = OrderedDict()
+        self.max_bytes, self.max_chars = max_bytes, max_chars
+        self.size = 0
+        """the estimated bytes of the documents kept"""
+        self._known: OrderedDict[str, tuple[Any, tuple[Any, ...], int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._known)
 
     def get(self, query: str | None) -> tuple[Any, tuple[Any, ...]] | None:
         if query is None:
             return None
         found = self._known.get(query)
-        if found is not None:
-            self._known.move_to_end(query)
-        return found
+        if found is None:
+            return None
+        self._known.move_to_end(query)
+        return found[0], found[1]
 
     def put(self, query: str, document: Any, errors: Sequence[Any]) -> None:
-        self._known[query] = (document, tuple(errors))
-        if len(self._known) > self.maxsize:
-            self._known.popitem(last=False)
+        weight = self.weight(query, document)
+        if weight > self.max_bytes // 16:
+            return
+        old = self._known.pop(query, None)
+        if old is not None:
+            self.size -= old[2]
+        self._known[query] = (document, tuple(errors), weight)
+        self.size += weight
+        while self._known and (len(self._known) > self.maxsize or self.size > self.max_bytes):
+            self.size -= self._known.popitem(last=False)[1][2]
+
+    @staticmethod
+    def weight(query: str, document: Any) -> int:
+        """The estimated memory a document and its text hold: the text and 600 bytes a
+        token (measured with tracemalloc on parsed and validated documents: 560 to 620)."""
+        tokens, loc = 0, getattr(document, "loc", None)
+        token = loc.start_token if loc is not None else None
+        while token is not None:
+            tokens += 1
+            token = token.next
+        return 2 * len(query) + 600 * tokens
 
 
 class LeanExecution(StrawberryGraphQLCoreExecutionContext):
@@ -274,10 +337,12 @@ def _general(named: Any, value: Any) -> Any:
 _DOCUMENT_CHECKS = (AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache)
 
 
-def with_checked_documents(schema: Any) -> Any:
+def with_checked_documents(schema: Any, max_chars: int = 32 * 1024,
+                           cache_bytes: int = 32 * 1024 * 1024) -> Any:
     """``schema`` with its parsing cache, validation cache and document limits (as
     ``build_schema`` set them) replaced by one ``CheckedDocuments`` that applies the same
-    checks once per distinct query text; its other extensions are kept."""
+    checks once per distinct query text (refusing texts over ``max_chars`` unparsed, and
+    keeping documents up to an estimated ``cache_bytes``); its other extensions are kept."""
     rules: list[Any] = []
     max_tokens, kept = None, []
     for factory in schema.extensions:
@@ -288,7 +353,7 @@ def with_checked_documents(schema: Any) -> Any:
             max_tokens = ext.max_token_count
         elif not isinstance(ext, _DOCUMENT_CHECKS):
             kept.append(factory)
-    cache = DocumentCache(rules, max_tokens)
+    cache = DocumentCache(rules, max_tokens, max_bytes=cache_bytes, max_chars=max_chars)
     schema.extensions = (lambda: CheckedDocuments(cache), *kept)
     if schema.execution_context_class is StrawberryGraphQLCoreExecutionContext:
         schema.execution_context_class = LeanExecution

@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
@@ -30,12 +31,14 @@ from graphql_api.grid.queries import GridQuery
 from graphql_api.households.admin import HouseholdAdminMutation
 from graphql_api.households.mutations import HouseholdMutation
 from graphql_api.households.queries import HouseholdQuery
+from graphql_api.limits import query_cost_rule
 from graphql_api.node import NodeQuery
+from graphql_api.redact import submitted_values, without_values
 from graphql_api.referrals.mutations import ReferralMutation
 from graphql_api.referrals.queries import ReferralQuery
 from graphql_api.requests.mutations import RequestMutation
 from graphql_api.requests.queries import RequestQuery
-from graphql_api.settings import ApiSettings, Mode
+from graphql_api.settings import DEFAULT_MAX_COST, ApiSettings, Mode
 from graphql_api.staff.mutations import StaffMutation
 from graphql_api.staff.queries import StaffQuery
 from graphql_api.sweeps.mutations import SweepMutation
@@ -63,23 +66,31 @@ _SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$", re.DOTALL)
 class ProductionErrors(MaskErrors):
     """Production error messages: a resolver's error becomes "Unexpected error."; a document's
     fault keeps its message without "Did you mean ...?" (which would list the schema's names
-    while introspection is off)."""
+    while introspection is off) and without the values the request submitted
+    (``graphql_api.redact``)."""
 
     def __init__(self) -> None:
-        super().__init__(should_mask_error=lambda e: unexpected(e) or bool(
-            _SUGGESTION.search(e.message)))
+        super().__init__(should_mask_error=lambda e: True)
+        self._submitted: list[str] | None = None
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         if unexpected(error):
             return super().anonymise_error(error)
-        return GraphQLError(message=_SUGGESTION.sub("", error.message), nodes=error.nodes,
-                            source=error.source, positions=error.positions, path=error.path)
+        if self._submitted is None:
+            ec = self.execution_context
+            self._submitted = submitted_values(ec.graphql_document, ec.variables)
+        message = without_values(_SUGGESTION.sub("", error.message), self._submitted)
+        return GraphQLError(message=message, nodes=error.nodes, source=error.source,
+                            positions=error.positions, path=error.path,
+                            extensions=error.extensions)
 
 
 def build_schema(settings: ApiSettings | None = None) -> strawberry.Schema:
     production = settings is not None and settings.mode is Mode.PRODUCTION
     depth, aliases, tokens = ((settings.max_depth, settings.max_aliases, settings.max_tokens)
                               if settings else (10, 30, 2000))
+    cost = query_cost_rule(settings.max_cost if settings else DEFAULT_MAX_COST,
+                           settings.page_max if settings else 100)
     # Factories, not instances: strawberry builds fresh extensions for each request.
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=tokens),
@@ -87,6 +98,7 @@ def build_schema(settings: ApiSettings | None = None) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=512),
         lambda: QueryDepthLimiter(max_depth=depth),
         lambda: MaxAliasesLimiter(max_alias_count=aliases),
+        lambda: AddValidationRules([cost]),
     ]
     if production:
         extensions += [DisableIntrospection, ProductionErrors]

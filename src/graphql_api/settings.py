@@ -8,6 +8,9 @@ development a random one is kept in ``GRIDCORE_API_SECRET_FILE`` (default
 ``./var/api-secret``) so ``gridcore token issue`` and ``gridcore serve`` agree.
 ``GRIDCORE_API_AUDIT_FILE``: the append-only audit log of unmasked personal fields read
 (default ``./var/api-audit.jsonl``; see ``graphql_api.privacy``).
+``GRIDCORE_API_MAX_BODY_BYTES`` (64 KiB), ``GRIDCORE_API_MAX_STAFF_BODY_BYTES`` (1 MiB, for a
+request with a valid token: a device's offline batch), ``GRIDCORE_API_MAX_COST`` (25,000) and
+``GRIDCORE_API_DOCUMENT_CACHE_BYTES`` (32 MiB, estimated): see ``graphql_api.limits``.
 ``GRIDCORE_API_FILE_LIMIT_ADDRESS`` (``30/hour``) and ``GRIDCORE_API_FILE_LIMIT_PHONE``
 (``5/hour``): anonymous request filings per client address and per phone (``off`` for none;
 see ``graphql_api.ratelimit``).
@@ -26,6 +29,10 @@ from graphql_api.ratelimit import Limit, parse_limit
 
 DEFAULT_SECRET_FILE = "./var/api-secret"
 DEFAULT_AUDIT_FILE = "./var/api-audit.jsonl"
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+DEFAULT_MAX_STAFF_BODY_BYTES = 1024 * 1024
+DEFAULT_MAX_COST = 25_000
+DEFAULT_DOCUMENT_CACHE_BYTES = 32 * 1024 * 1024
 DEFAULT_FILE_LIMIT_ADDRESS = Limit(30, 3600.0)  # 30/hour
 DEFAULT_FILE_LIMIT_PHONE = Limit(5, 3600.0)  # 5/hour
 
@@ -49,6 +56,11 @@ class ApiSettings:
     max_tokens: int = 2000
     page_max: int = 100
     audit_file: str = DEFAULT_AUDIT_FILE
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_staff_body_bytes: int = DEFAULT_MAX_STAFF_BODY_BYTES
+    max_document_chars: int = 32 * 1024
+    max_cost: int = DEFAULT_MAX_COST
+    document_cache_bytes: int = DEFAULT_DOCUMENT_CACHE_BYTES
     file_limit_per_address: Limit | None = DEFAULT_FILE_LIMIT_ADDRESS
     file_limit_per_phone: Limit | None = DEFAULT_FILE_LIMIT_PHONE
 
@@ -97,7 +109,28 @@ def api_settings(environ: Mapping[str, str] | None = None) -> ApiSettings:
     return ApiSettings(mode=mode, secret=secret,
                        token_hours=float(environ.get("GRIDCORE_API_TOKEN_HOURS", "12")),
                        audit_file=environ.get("GRIDCORE_API_AUDIT_FILE", DEFAULT_AUDIT_FILE),
-                       **_filing_limits(environ))
+                       **_limits(environ), **_filing_limits(environ))
+
+
+def _limits(environ: Mapping[str, str]) -> dict[str, int]:
+    """The request limits the environment sets (positive whole numbers)."""
+    out = {}
+    for field, variable, default in (
+            ("max_body_bytes", "GRIDCORE_API_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+            ("max_staff_body_bytes", "GRIDCORE_API_MAX_STAFF_BODY_BYTES",
+             DEFAULT_MAX_STAFF_BODY_BYTES),
+            ("max_cost", "GRIDCORE_API_MAX_COST", DEFAULT_MAX_COST),
+            ("document_cache_bytes", "GRIDCORE_API_DOCUMENT_CACHE_BYTES",
+             DEFAULT_DOCUMENT_CACHE_BYTES)):
+        raw = environ.get(variable, "").strip().replace("_", "")
+        if not raw:
+            out[field] = default
+        elif raw.isdigit() and int(raw) > 0:
+            out[field] = int(raw)
+        else:
+            raise SettingsError(f"{variable} must be a positive whole number (default "
+                                f"{default}).")
+    return out
 
 
 def _filing_limits(environ: Mapping[str, str]) -> dict[str, Limit | None]:
