@@ -250,3 +250,20 @@ def test_risk_areas_follow_jurisdiction_over_the_api(world: World) -> None:
     assert "outside your jurisdiction" in refused["problem"]
     assert last(world) == before
     assert lift("STR1", "API-R1")["until"] is not None  # the street above both may
+
+
+def test_a_socket_opened_before_deactivation_gives_no_command_after_it(
+        world: World, socket_for: Any) -> None:
+    """A socket resolves its caller once, at connection_init: a mutation sent over it after
+    the deactivation is refused by the member's current record, and writes nothing."""
+    sid = enrol(world, "GWD7")
+    alert = raise_alert(world, "CP-712", 105)
+    ws = socket_for("GWD7")
+    world.app.deactivate_staff(sid, "离职", by=world.staff["OFF1"])
+    before = last(world)
+    query = (f'mutation {{ acknowledgeAlert(id: "{alert}") {{ __typename '
+             '... on Problem { problem } } }')
+    ws.send(json.dumps({"id": "m", "type": "subscribe", "payload": {"query": query}}))
+    got = next_data(ws, "m")["acknowledgeAlert"]
+    assert got["__typename"] == "NotPermittedProblem" and "deactivated" in got["problem"]
+    assert last(world) == before

@@ -35,6 +35,7 @@ from graphql_api.alerts.types import (
     TravelRecordInput,
     VehiclePassInput,
 )
+from graphql_api.commands import still_active
 from graphql_api.context import Context
 from graphql_api.enums import AlertOutcome, AlertState
 from graphql_api.errors import (
@@ -95,6 +96,7 @@ async def _on_alert(ctx: Context, raw: str,
     by = ctx.caller.staff_id
 
     def work() -> tuple[int | None, Any]:
+        still_active(ctx)
         nid = command(ctx.app, UUID(aid), by)
         ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0)
         return nid, ctx.app.alert(UUID(aid))
@@ -115,6 +117,7 @@ async def _run(ctx: Context, command: Callable[[], Any]) -> tuple[Any, int | Non
     """Run a command off the loop and catch the read models up to the log's end; returns what
     the command returned and that log position."""
     def work() -> tuple[Any, int | None]:
+        still_active(ctx)
         result = command()
         end = ctx.app.recorder.max_notification_id()
         ctx.runner.wait(end or 0)
