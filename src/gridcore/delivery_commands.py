@@ -40,6 +40,7 @@ from gridcore.errors import ConcurrencyConflict, DuplicateCode, InvalidInput
 from gridcore.grid import GridNode, Level, node_id
 from gridcore.household import Household
 from gridcore.staff import StaffMember
+from gridcore.text import free_text
 
 
 class DeliveryCommands(ApplicationBase):
@@ -154,6 +155,7 @@ class DeliveryCommands(ApplicationBase):
         at = self.clock()
         check_ref(donation_no, "donation")
         check_items(items)
+        donor = free_text(donor, "donor", longest=200)
         households = self._delivery_households(scope)
         if not households:
             raise InvalidInput(f"{scope} has no households.",
