@@ -5,11 +5,15 @@ For each mode (production masks resolver errors; development shows them) the ser
 the small tree of ``tests.test_api_access`` with a street official's token, and every query and
 mutation field of the schema gets its share of at least 1,000 generated documents. No answer
 may be a 5xx, and no error (a GraphQL error, or a typed problem a mutation returns) may carry
-a Python traceback, SQL text or an internal path. Reproducible: hypothesis is derandomised.
+a Python traceback, SQL text or an internal path. Malformed bodies (random bytes, bad UTF-8,
+JSON of any shape or 6,000 deep, several operations, bodies over the size limit) get a 4xx
+or a GraphQL refusal, never a 5xx (the server's memory under many distinct documents is
+measured in ``tests.test_api_limits``). Reproducible: hypothesis is derandomised.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
@@ -242,3 +246,82 @@ def test_the_test_server_answers_kept_alive_requests_without_delay() -> None:
         for _ in range(10):
             assert client.get("/healthz").text == "ok"
         assert time.monotonic() - started < 0.3
+
+
+# ---- malformed bodies ------------------------------------------------------------------------
+
+BODY_LIMIT = 64 * 1024
+"""the default body limit (``GRIDCORE_API_MAX_BODY_BYTES``)"""
+DOCUMENTS = ("{ me { role } }", "query A { me { role } }", "mutation M { tick { ran } }",
+             "subscription S { alertRaised { id } }", "{ gridNode(code: \"x\") { code } }")
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20)
+
+
+@st.composite
+def malformed_bodies(draw: st.DrawFn) -> bytes:
+    """A request body a client might send by mistake or on purpose: random bytes, JSON of any
+    shape, a request's fields of the wrong types, a valid body with bytes flipped (often
+    breaking its UTF-8), nesting up to 6,000 deep, several operations without a name, or a
+    body around the size limit."""
+    kind = draw(st.sampled_from(["bytes", "json", "fields", "flipped", "deep", "operations",
+                                 "size"]))
+    if kind == "bytes":
+        return draw(st.binary(max_size=512))
+    if kind == "json":
+        return json.dumps(draw(json_values)).encode()
+    if kind == "fields":
+        return json.dumps({
+            "query": draw(st.sampled_from(DOCUMENTS) | json_values),
+            "variables": draw(json_values),
+            "operationName": draw(st.none() | st.sampled_from(["A", "M", "S", "Z"])
+                                  | json_values)}).encode()
+    if kind == "flipped":
+        body = bytearray(json.dumps({"query": draw(st.sampled_from(DOCUMENTS)),
+                                     "variables": {"a": "é"}}).encode())
+        for _ in range(draw(st.integers(1, 4))):
+            body[draw(st.integers(0, len(body) - 1))] = draw(st.integers(0, 255))
+        return bytes(body)
+    if kind == "deep":
+        depth = draw(st.integers(1, 6000))
+        return (b'{"query": "query($v: [ID!]) { me { role } }", "variables": {"v": '
+                + b"[" * depth + b"]" * depth + b"}}")
+    if kind == "operations":
+        count = draw(st.integers(2, 4))
+        document = " ".join(f"query Q{i} {{ me {{ role }} }}" for i in range(count))
+        return json.dumps({"query": document}).encode()
+    size = draw(st.sampled_from([BODY_LIMIT - 64, BODY_LIMIT + 1, 20 * BODY_LIMIT]))
+    return json.dumps({"query": "#" + "x" * size + "\n{ me { role } }"}).encode()
+
+
+@pytest.mark.parametrize("mode", [Mode.PRODUCTION, Mode.DEVELOPMENT])
+def test_malformed_bodies_get_a_4xx_or_an_answer_never_a_5xx(mode: Mode, tmp_path: Path) -> None:
+    """Whatever the body, the answer is not a 5xx and gives nothing away; a refusal (4xx, or
+    GraphQL errors with no data) carries a message."""
+    breaches: list[str] = []
+    with serve_world(tmp_path / "gridcore.sqlite", mode) as world, \
+            httpx.Client(base_url=world.base, timeout=30) as client:
+        token = world.token(CALLER, hours=2)
+
+        @settings(max_examples=300, deadline=None, derandomize=True, database=None,
+                  phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+        @given(body=malformed_bodies(), signed_in=st.booleans())
+        def run(body: bytes, signed_in: bool) -> None:
+            headers = {"Content-Type": "application/json"}
+            if signed_in:
+                headers["Authorization"] = f"Bearer {token}"
+            r = client.post("/graphql", content=body, headers=headers)
+            sent = body.decode("utf-8", "replace")
+            breaches.extend(f"{b}: {body[:200]!r}" for b in check_answer(r, sent))
+            if 400 <= r.status_code < 500:
+                if not r.text.strip():
+                    breaches.append(f"an empty {r.status_code}: {body[:200]!r}")
+            elif r.json().get("data") is None and not r.json().get("errors"):
+                breaches.append(f"no data and no error: {body[:200]!r}")
+
+        run()
+        assert client.get("/healthz").status_code == 200
+    assert not breaches, "\n".join(breaches[:20])
