@@ -6,18 +6,20 @@ and writes nothing, through every command that takes a caller's time."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp
-from gridcore.clock import check_instant, window
+from gridcore.assignment import Method
+from gridcore.clock import check_day, check_instant, window
 from gridcore.errors import InvalidInput
 from gridcore.policy import DEFAULT_POLICY
-from gridcore.status import Measure
+from gridcore.status import Measure, Tag, TagKind
 from gridcore.sweep import campaign_id
+from gridcore.sweep_commands import VisitRow
 from tests.conftest import Clock
 from tests.scenario import COMMUNITY, ZONES, Community, given_community
 
@@ -180,3 +182,39 @@ def test_visits_deliveries_campaigns_and_policies_check_their_times(world: World
         with pytest.raises(InvalidInput, match=rf"seal time .* {says}"):
             app.seal_scope(ZONES[0], bad, by=c.official)
     assert world.last() == written
+
+
+def test_a_day_is_checked_like_a_time() -> None:
+    assert check_day(date(2020, 2, 10), NOW, DEFAULT_POLICY, "arrival date") == date(2020, 2, 10)
+    assert check_day(date(2020, 2, 18), NOW, DEFAULT_POLICY, "d")  # east of UTC: tomorrow
+    for bad, says in ((date(2020, 2, 19), "in the future"), (date(9999, 12, 31), "future"),
+                      (date(2018, 12, 31), "before 2019"), (NOW, "not a date"),
+                      ("2020-02-10", "not a date")):
+        with pytest.raises(InvalidInput, match=says) as e:
+            check_day(bad, NOW, DEFAULT_POLICY, "arrival date")
+        assert "from 2019-01-01 to 2020-02-18" in e.value.remedy
+
+
+def test_batches_of_visits_and_arrival_dates_are_checked(world: World) -> None:
+    app, clock, c = world.app, world.clock, world.c
+    app.launch_campaign(COMMUNITY, 1, 3)
+    cid = campaign_id(COMMUNITY, 1)
+    written = world.last()
+    with pytest.raises(InvalidInput, match=r"Visit 2 of the batch: The visit time .* future"):
+        app.record_visits(cid, [
+            VisitRow(world.hid, Method.DOOR, by=c.worker, visited_at=clock.now),
+            VisitRow(world.hid, Method.DOOR, by=c.worker, visited_at=OVERFLOW_LATE)])
+    far = [{"resident_id": world.rid, "origin": "武汉", "arrived_on": date(9999, 12, 31)}]
+    with pytest.raises(InvalidInput, match="arrival date 9999-12-31 is in the future"):
+        app.record_visit(cid, world.hid, Method.DOOR, by=c.worker, arrivals=far)
+    with pytest.raises(InvalidInput, match="Visit 1 of the batch: The arrival date"):
+        app.record_visits(cid, [VisitRow(world.hid, Method.DOOR, by=c.worker,
+                                         details={"arrivals": far})])
+    with pytest.raises(InvalidInput, match="arrival date 2001-01-01 is before 2019"):
+        app.tag_resident(world.hid, world.rid, Tag(kind=TagKind.RISK_AREA_ARRIVAL,
+                                                   origin="武汉", arrived_on=date(2001, 1, 1)),
+                         c.worker)
+    assert world.last() == written
+    near = [{"resident_id": world.rid, "origin": "武汉", "arrived_on": clock.now.date()}]
+    app.record_visit(cid, world.hid, Method.DOOR, by=c.worker, arrivals=near)
+    assert world.last() > written

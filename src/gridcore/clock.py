@@ -19,7 +19,7 @@ The rule is pure: ``now`` is passed in (the application's clock, which simulatio
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from gridcore.errors import InvalidInput
@@ -71,4 +71,21 @@ def check_instant(value: Any, now: datetime, policy: Policy, what: str, *,
         raise InvalidInput(f"The {what} {value.isoformat()} is in the future (the server's "
                            f"clock says {_text(now.astimezone(UTC))}).",
                            describe_window(now, policy, scheduled=scheduled))
+    return value
+
+
+def check_day(value: Any, now: datetime, policy: Policy, what: str) -> date:
+    """A calendar day given from outside (an arrival date): from the start of the policy's
+    earliest year to the server's date, a day more for the zones east of UTC (a resident
+    cannot have arrived tomorrow)."""
+    earliest = date(policy.earliest_year, 1, 1)
+    latest = (now.astimezone(UTC) + timedelta(days=1)).date()
+    accepted = f"Give a date from {earliest.isoformat()} to {latest.isoformat()}."
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise InvalidInput(f"The {what} {str(value)[:60]!r} is not a date.", accepted)
+    if value < earliest:
+        raise InvalidInput(f"The {what} {value.isoformat()} is before {policy.earliest_year}, "
+                           "the start of the epidemic's records.", accepted)
+    if value > latest:
+        raise InvalidInput(f"The {what} {value.isoformat()} is in the future.", accepted)
     return value

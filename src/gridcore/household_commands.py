@@ -18,6 +18,7 @@ from gridcore.app_base import (
 )
 from gridcore.base import Aggregate
 from gridcore.building import Building, building_id
+from gridcore.clock import check_day
 from gridcore.errors import (
     DuplicateCode,
     InvalidInput,
@@ -225,6 +226,8 @@ class HouseholdCommands(ApplicationBase):
             raise NotPermitted(f"A {actor.role.value} may not tag residents.",
                                 "Ask a grid worker, doctor, police officer or official.")
         check_tag_reason(tag)
+        if tag.arrived_on is not None:
+            check_day(tag.arrived_on, at, policy, "arrival date")
         h._trigger(Household.Tagged, at, resident_id=rid, tag=tag, by=by)
         changed: list[Aggregate | None] = [h]
         if tag.kind is TagKind.CLOSE_CONTACT and r.staff_id is not None:

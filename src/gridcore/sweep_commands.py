@@ -13,6 +13,7 @@ from eventsourcing.utils import get_topic
 
 from gridcore.app_base import MAX_BATCH, ApplicationBase, collection_paused, command
 from gridcore.assignment import Method, Plan
+from gridcore.clock import check_day, check_instant
 from gridcore.errors import GridcoreError, InvalidInput, NotFound
 from gridcore.findings import (
     FINDINGS_PROCESS_ID,
@@ -22,6 +23,7 @@ from gridcore.findings import (
     follow_ups,
 )
 from gridcore.household import Household
+from gridcore.policy import Policy
 from gridcore.status import Health, Measure, Tag, TagKind
 from gridcore.sweep import (
     Campaign,
@@ -136,6 +138,9 @@ class SweepCommands(ApplicationBase):
             raise InvalidInput(f"The visit record is malformed: {e}",
                                "Check the fields of the visit.") from None
         check_record(record, set(h.residents))
+        window = self.policy_at(at)
+        for arrival in record.arrivals:
+            check_day(arrival.arrived_on, at, window, "arrival date")
         visit = self.visit(cid, hid) or Visit.open(cid, hid, at)
         visit.record(record, at)
         nid = self._save(visit)
@@ -166,10 +171,11 @@ class SweepCommands(ApplicationBase):
         in_campaign = set(c.households)
         staff: set[UUID] = set()
         visits: dict[UUID, Visit] = {}
+        window = self.policy_at(at)  # the time window's policy, read once for the batch
         with collection_paused():
             for i, row in enumerate(rows, start=1):
                 try:
-                    record = self._batch_record(row, in_campaign, staff, at)
+                    record = self._batch_record(row, in_campaign, staff, at, window)
                 except GridcoreError as e:
                     raise type(e)(f"Visit {i} of the batch: {e.problem}", e.remedy) from None
                 visit = visits.get(row.household_id)
@@ -182,7 +188,7 @@ class SweepCommands(ApplicationBase):
             return self._save(*visits.values())
 
     def _batch_record(self, row: VisitRow, in_campaign: set[UUID], staff: set[UUID],
-                      at: datetime) -> VisitRecord:
+                      at: datetime, window: Policy) -> VisitRecord:
         h = self._find(Household, row.household_id, for_reading=True)
         if h is None:
             raise NotFound(f"No household {row.household_id}.", "Register the household first.")
@@ -195,7 +201,8 @@ class SweepCommands(ApplicationBase):
         details = dict(row.details or {})
         if row.outcome is Outcome.SEEN and "accounted" not in details:
             details["accounted"] = list(h.residents)
-        when = row.visited_at or at
+        when = (check_instant(row.visited_at, at, window, "visit time")
+                if row.visited_at is not None else at)
         if when > at:
             raise InvalidInput("The visit is dated in the future.", "Give when it happened.")
         try:
@@ -205,6 +212,8 @@ class SweepCommands(ApplicationBase):
             raise InvalidInput(f"The visit record is malformed: {e}",
                                "Check the fields of the visit.") from None
         check_record(record, set(h.residents))
+        for arrival in record.arrivals:
+            check_day(arrival.arrived_on, at, window, "arrival date")
         return record
 
     @command
