@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import functools
 import gc
+import inspect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ from gridcore.household import Household, Member, household_id
 from gridcore.idempotency import ClientCommand, client_command_id
 from gridcore.policy import DEFAULT_POLICY, POLICY_BOOK_ID, Policy, PolicyBook
 from gridcore.staff import StaffMember, staff_id
+from gridcore.wellformed import check_wellformed
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -57,7 +59,8 @@ def command(fn: Callable[..., R] | None = None, *, replay: Replay | None = None)
 
     A command already applied under its client id is not run again: it returns the newest
     notification id (which is at or after the original write), or what ``replay(self, *args,
-    **kwargs)`` rebuilds for commands that return a report.
+    **kwargs)`` rebuilds for commands that return a report. A command that names its acting
+    staff member (``by``) is refused when that member is deactivated (``NotPermitted``).
     """
     if fn is None:
         return functools.partial(command, replay=replay)
@@ -67,8 +70,12 @@ def command(fn: Callable[..., R] | None = None, *, replay: Replay | None = None)
             return replay(self, *args, **kwargs)
         return self.recorder.max_notification_id()
 
+    names = list(inspect.signature(fn).parameters)[1:]
+    actor_at = names.index("by") if "by" in names else None  # the acting staff member
+
     @functools.wraps(fn)
     def run(self: ApplicationBase, *args: Any, client_id: str | None = None, **kwargs: Any) -> Any:
+        check_wellformed(dict(zip(names, args, strict=False)), kwargs)
         if client_id is not None:
             if not 1 <= len(client_id) <= 200:
                 raise InvalidInput(f"The client id {client_id[:40]!r} must be 1-200 characters.",
@@ -77,6 +84,9 @@ def command(fn: Callable[..., R] | None = None, *, replay: Replay | None = None)
             if done is not None:
                 done.check_same(fn.__name__)
                 return replayed(self, args, kwargs)
+        actor = kwargs.get("by") if actor_at is None or len(args) <= actor_at else args[actor_at]
+        if isinstance(actor, UUID):  # a deactivated member gives no command at all
+            self.staff(actor).require_active()
         client = (client_id, fn.__name__) if client_id is not None else None
         token = _client.set(client)
         try:

@@ -197,6 +197,20 @@ def check_squad(zone: str, members: Sequence[tuple[UUID, Role, bool]],
                                "Take them off that squad first.")
 
 
+MAX_ROUND = 9999
+MAX_DAYS = 366
+
+
+def check_round(round_no: int, days: int) -> None:
+    """A round is numbered 1-9999 and lasts 1-366 days (a campaign is weeks, not years)."""
+    if not 1 <= round_no <= MAX_ROUND:
+        raise InvalidInput(f"Round number {round_no} is out of range.",
+                           f"Number rounds from 1 (at most {MAX_ROUND}).")
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidInput(f"A round of {days} days is out of range.",
+                           f"Give 1-{MAX_DAYS} days.")
+
+
 def assignment_id(scope: str, round_no: int) -> UUID:
     return stable_id("assignment", f"{scope}#{round_no}")
 
@@ -242,6 +256,7 @@ class Assignment(Aggregate):
 
     @classmethod
     def make(cls, scope: str, round_no: int, days: int, plan: Plan, at: datetime) -> Assignment:
+        check_round(round_no, days)
         return cls._create(cls.Made, assignment_id(scope, round_no), at, scope=scope,
                            round_no=round_no, days=days, items=plan.items,
                            uncovered=plan.uncovered, shortfall=plan.shortfall)

@@ -6,10 +6,10 @@ Each decision uses the policy in force at the command's time (``PolicyBook.in_fo
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
 from gridcore.errors import InvalidInput
@@ -20,15 +20,22 @@ _OFFICIALS = frozenset({Role.OFFICIAL})
 _IMPOSE_HOME = FIELD_ROLES | _MEDICAL | _OFFICIALS | {Role.COMMUNITY_POLICE}
 
 
+# Bounded numbers: a policy is data an official adopts through the API, and an unbounded one
+# (2**63 places, NaN minutes) would be stored and then break every rule that reads it.
+Days = Annotated[int, Field(ge=0, le=366)]
+Hours = Annotated[int, Field(ge=1, le=24 * 366)]
+Cost = Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False)]
+
+
 class Policy(Immutable):
     """Numbers and role lists the rules depend on; defaults follow the seeds (14 days...)."""
 
-    micro_grid_soft_cap: int = Field(100, ge=1)
-    quarantine_days: dict[str, int] = Field(default_factory=lambda: {
+    micro_grid_soft_cap: int = Field(100, ge=1, le=100_000)
+    quarantine_days: dict[str, Days] = Field(default_factory=lambda: {
         "home_observation": 14, "home_quarantine": 14, "centralized_quarantine": 14,
         "hospitalized": 0,
     })
-    negative_test_max_age_hours: int = Field(48, ge=1)
+    negative_test_max_age_hours: int = Field(48, ge=1, le=24 * 366)
     release_needs_negative_test: bool = True
     field_roles: frozenset[Role] = FIELD_ROLES
     medical_roles: frozenset[Role] = _MEDICAL
@@ -45,19 +52,19 @@ class Policy(Immutable):
         "centralized_quarantine": _MEDICAL | _OFFICIALS,
         "hospitalized": _MEDICAL,
     })
-    visit_cost: dict[str, float] = Field(default_factory=lambda: {
+    visit_cost: dict[str, Cost] = Field(default_factory=lambda: {
         "door": 1.0, "phone": 0.5, "chat": 0.25,
     })
     # deliveries (配送到户): a dispatched delivery not delivered within this is overdue
-    delivery_overdue_hours: int = Field(24, ge=1)
+    delivery_overdue_hours: int = Field(24, ge=1, le=24 * 366)
     # enterprise resumption (复工复产): the guide's filing checklist, the daily inspection
     # items, and the days a failed item has to be rectified (整改)
     resumption_checklist: tuple[str, ...] = ("测温", "口罩储备", "消毒", "员工健康申报",
                                              "应急预案")
     inspection_items: tuple[str, ...] = ("洗手", "开会间距", "就餐")
-    rectification_days: int = Field(3, ge=1)
+    rectification_days: int = Field(3, ge=1, le=366)
     # residents' requests (群众诉求): hours each level has, by grade, before it escalates
-    request_deadline_hours: dict[str, int] = Field(default_factory=lambda: {
+    request_deadline_hours: dict[str, Hours] = Field(default_factory=lambda: {
         "urgent": 2, "normal": 24,
     })
     # a referral (转介) not transported within these hours is overdue and escalates
@@ -82,6 +89,19 @@ class Policy(Immutable):
 
 
 DEFAULT_POLICY = Policy()
+
+
+def checked_policy(policy: Policy) -> Policy:
+    """``policy`` validated again: one built with ``model_copy(update=...)`` skipped its
+    bounds, and an adopted policy is read by every rule from then on."""
+    try:
+        return Policy.model_validate(policy.model_dump())
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(f"The policy's {where} is out of bounds ({first['msg']}).",
+                           "Adopt a policy whose numbers lie in their stated ranges, e.g. "
+                           "micro_grid_soft_cap 1-100000, quarantine days 0-366.") from None
 POLICY_BOOK_ID = stable_id("policy", "book")
 
 
@@ -114,6 +134,7 @@ class PolicyBook(Aggregate):
         if effective_from.tzinfo is None:
             raise InvalidInput("effective_from has no time zone.",
                                "Give an aware datetime, e.g. 2020-02-17T00:00+08:00.")
+        policy = checked_policy(policy)
         self._trigger(self.Adopted, at, policy=policy, effective_from=effective_from,
                       note=note, by=by)
 

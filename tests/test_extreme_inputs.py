@@ -1,0 +1,324 @@
+"""Every command of the application, driven with extreme values, on SQLite with every read model.
+
+For each command the parameters are drawn from their type hints: datetimes at the limits of the
+type (naive and aware, the far past and the far future, every offset), NaN and infinities,
+integers far beyond 64 bits, empty and 100,000-character strings, control characters,
+bidirectional overrides and lone surrogates, and lists of 25,000 items, mixed with values that
+name the community's real nodes, households, residents and staff so that the commands get past
+their look-ups and reach the store. Each call must end one of two ways:
+
+- refused with a typed error (``GridcoreError``, or pydantic's ``ValidationError`` for a value
+  that cannot even be built) that says what was wrong, and nothing written; or
+- stored, and then applied by every read model: after ``catch_up`` each projection's lag is 0
+  and none is stuck.
+
+Anything else (an ``OverflowError`` from a projection, a ``UnicodeEncodeError`` from the store, a
+stuck read model) is the class of fault the hardening issue found with one far-future date.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from enum import Enum
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from adapters.settings import sqlite_env
+from gridcore.app_base import HouseholdRow
+from gridcore.application import GridcoreApp
+from gridcore.delivery import DeliveryKind, Item, delivery_id
+from gridcore.enterprise import enterprise_id
+from gridcore.errors import GridcoreError
+from gridcore.household import Member
+from gridcore.policy import DEFAULT_POLICY, Policy
+from gridcore.referral import ReferralKind
+from gridcore.staff import Role
+from gridcore.staff_commands import new_member
+from gridcore.status import Measure, Tag, TagKind
+from gridcore.sweep import Method, Outcome, campaign_id
+from gridcore.sweep_commands import VisitRow
+from projections import all_projections
+from projections.runner import Runner
+from tests.conftest import Clock
+from tests.scenario import CITY, COMMUNITY, DISTRICT, STREET, ZONES, Community, given_community
+
+NOW = datetime(2020, 2, 17, 8, 0, tzinfo=UTC)
+HUGE = 100_000
+MANY = 25_000
+
+EXTREME_TIMES: list[datetime] = [
+    datetime.min, datetime.max,
+    datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14))),
+    datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=14))),
+    datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=23, minutes=59))),
+    datetime(9999, 12, 31, 23, 59, tzinfo=timezone(-timedelta(hours=23, minutes=59))),
+    NOW.replace(tzinfo=None),                       # naive
+    NOW + timedelta(days=3650),                     # ten years ahead
+    NOW - timedelta(days=365 * 30),                 # before any epidemic
+    NOW, NOW - timedelta(hours=1), NOW - timedelta(days=2),
+]
+EXTREME_TEXTS: list[str] = [
+    "", " ", "\t\n", "x" * HUGE, "名" * HUGE, "\x00", "a\x00b", "\x07\x1b[2J", "\r\n\r\n",
+    "\u202eevil\u202c", "\u2066iso\u2069", "\ufeff", "\ud800", "a\udfffb", "\U0010ffff",
+    "=HYPERLINK(\"http://x\")", "' OR 1=1 --", "9" * 400, "NaN", "-1",
+]
+EXTREME_INTS: list[int] = [0, -1, 1, 2**31, 2**63, -(2**63) - 1, 10**30, -(10**30)]
+EXTREME_FLOATS: list[float] = [float("nan"), float("inf"), float("-inf"), -0.0, 1e308, -1e308,
+                               5e-324, 0.9, 1.0, 0.5]
+
+CODE_PARAMS = {"code", "scope", "micro_grid", "community", "grid_code", "node_code", "area",
+               "parent_code", "new_parent_code", "into_code", "jurisdiction", "zone"}
+
+
+@dataclass
+class World:
+    app: GridcoreApp
+    runner: Runner
+    c: Community
+    residents: list[uuid.UUID]
+    codes: list[str]
+    ids: dict[str, list[uuid.UUID]]
+    staff: list[uuid.UUID]
+    names: dict[str, list[str]]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    path = tmp_path_factory.mktemp("extreme") / "gridcore.sqlite"
+    app = GridcoreApp(sqlite_env(str(path)), clock=Clock(NOW))
+    c = given_community(app)
+    hh = app.household(c.households[0])
+    app.register_camera("CAM-1", ZONES[0], household_id=hh.id)
+    app.register_checkpoint("CP-1", ZONES[0], "卡口一")
+    app.register_quarantine_site("QS-1", "隔离点一", STREET, 50)
+    app.enrol_staff("ES1", "专员甲", Role.ENTERPRISE_SPECIALIST, COMMUNITY, 0)
+    app.enrol_staff("DL1", "总值班", Role.DUTY_LEAD, COMMUNITY, 0)
+    app.enrol_staff("POL1", "民警", Role.COMMUNITY_POLICE, COMMUNITY, 10)
+    app.register_enterprise("91420100MA4KXXXX0X", "企业一", "经信局", ZONES[0],
+                            app.staff_by_no("ES1").id)
+    app.launch_campaign(COMMUNITY, 1, 3, "摸排")
+    # a resident under home quarantine, so door-camera detections raise alerts
+    app.change_measure(hh.id, next(iter(hh.residents)), Measure.HOME_QUARANTINE, c.doctor,
+                       "密接")
+    quarantined = next(iter(hh.residents))
+    app.open_referral(hh.id, quarantined, ReferralKind.CENTRALIZED_QUARANTINE, "密接转运",
+                      by=c.official)
+    app.place_order(c.households[1], "ORD-1", [Item(name="大米", quantity=5, unit="kg")])
+    runner = Runner(app, all_projections())
+    runner.catch_up()
+    w = World(
+        app, runner, c, list(hh.residents),
+        codes=[CITY, DISTRICT, STREET, COMMUNITY, *ZONES],
+        ids={"enterprise": [enterprise_id("91420100MA4KXXXX0X")],
+             "cid": [campaign_id(COMMUNITY, 1)],
+             "referral_id": [r.id for r in app.open_referrals(COMMUNITY)],
+             "delivery": [delivery_id(DeliveryKind.ORDER, "ORD-1")]},
+        staff=[app.staff_by_no(no).id for no in ("OFF1", "GW1", "DOC1", "ES1", "DL1", "POL1")],
+        names={"camera_id": ["CAM-1"], "checkpoint_id": ["CP-1"], "site_code": ["QS-1"],
+               "plate": ["鄂A12345", "京B88888"], "place": ["鄂A", "武汉市"],
+               "credit_code": ["91420100MA4KYYYY0Y"]},
+    )
+    yield w
+    app.close() if hasattr(app, "close") else None
+
+
+def _commands() -> list[str]:
+    names = []
+    for name, member in inspect.getmembers(GridcoreApp):
+        if name.startswith("_") or not callable(member) or not hasattr(member, "__wrapped__"):
+            continue
+        names.append(name)
+    return sorted(names)
+
+
+COMMANDS = _commands()
+
+
+def _uuid(world: World, param: str, extreme: bool) -> st.SearchStrategy[uuid.UUID]:
+    c = world.c
+    if extreme:
+        return st.just(uuid.UUID(int=7)) | st.uuids()
+    if param in {"hid", "household", "household_id"}:
+        return st.sampled_from(c.households[:1])  # the household whose residents ``rid`` names
+    if param == "rid":
+        return st.sampled_from(world.residents)
+    if param in {"by", "staff", "sid", "staff_id", "specialist"}:
+        return st.sampled_from(world.staff)
+    found = world.ids.get(param)
+    return st.sampled_from(found) if found else st.uuids()
+
+
+def _text(world: World, param: str, extreme: bool,
+          fresh: bool = False) -> st.SearchStrategy[str]:
+    if extreme:
+        return st.sampled_from(EXTREME_TEXTS) | st.text(max_size=12)
+    if param in {"micro_grid", "zone", "codes", "into_code"}:
+        return st.sampled_from(ZONES)
+    if param in CODE_PARAMS:
+        existing = st.sampled_from(world.codes)
+        return existing | existing.flatmap(  # a child code, for commands that create nodes
+            lambda parent: st.from_regex(r"[0-9]{2}", fullmatch=True).map(lambda s: parent + s))
+    known = None if fresh else world.names.get(param)
+    return st.sampled_from(known) if known else st.from_regex(r"[A-Z0-9][A-Za-z0-9-]{2,10}",
+                                                               fullmatch=True)
+
+
+def _times(extreme: bool) -> st.SearchStrategy[datetime]:
+    if extreme:
+        return (st.sampled_from(EXTREME_TIMES)
+                | st.datetimes(timezones=st.none() | st.timezones() | st.just(UTC)))
+    return st.integers(0, 48 * 60).map(lambda m: NOW - timedelta(minutes=m))
+
+
+def strategy(world: World, param: str, hint: Any, extreme: bool = False,
+             fresh: bool = False) -> st.SearchStrategy[Any]:
+    """Values of ``hint`` for ``param``: plausible ones (real codes, ids, recent times) or,
+    with ``extreme``, the limits of the type."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        enums = [a for a in args if isinstance(a, type) and issubclass(a, Enum)]
+        if enums and not extreme:  # ``Kind | str``: the plausible values are the kinds
+            args = tuple(a for a in args if a is not str)
+        return st.one_of([strategy(world, param, a, extreme, fresh) for a in args])
+    if hint is type(None):
+        return st.none()
+    if hint is Any:
+        texts = st.sampled_from(EXTREME_TEXTS) if extreme else st.text(max_size=20)
+        return st.none() | st.dictionaries(st.sampled_from(["text", "symptoms", "x"]),
+                                           texts | st.integers())
+    if hint is uuid.UUID:
+        return _uuid(world, param, extreme)
+    if hint is str:
+        return _text(world, param, extreme, fresh)
+    if hint is bool:
+        return st.booleans()
+    if hint is int:
+        return st.sampled_from(EXTREME_INTS) if extreme else st.integers(1, 30)
+    if hint is float:
+        return (st.sampled_from(EXTREME_FLOATS) | st.floats()) if extreme else st.floats(0, 1)
+    if hint is datetime:
+        return _times(extreme)
+    if hint is date:
+        return st.dates() if extreme else st.dates(date(2020, 1, 1), date(2020, 2, 16))
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return st.sampled_from(list(hint))
+    if origin in (list, Sequence, tuple) and args:
+        if origin is tuple and Ellipsis not in args:
+            return st.tuples(*(strategy(world, param, a, extreme) for a in args))
+        item = strategy(world, param, args[0], extreme)
+        if extreme:
+            return st.lists(item, max_size=3) | item.map(lambda v: [v] * MANY)
+        return st.lists(item, min_size=1, max_size=3)
+    if origin in (dict, Mapping) and args:
+        return st.dictionaries(strategy(world, param, args[0], extreme),
+                               strategy(world, param, args[1], extreme), max_size=3)
+    if hint is Member:
+        return st.builds(lambda no, name, phone, year: new_member("712-1-0", no, name, phone,
+                                                                  None, year),
+                         st.sampled_from(EXTREME_INTS) if extreme else st.integers(3, 99),
+                         _text(world, "name", extreme),
+                         st.none() | (_text(world, "phone", True) if extreme
+                                      else st.just("13912345678")),
+                         st.none() | (st.sampled_from(EXTREME_INTS) if extreme
+                                      else st.integers(1930, 2019)))
+    if hint is Tag:
+        return st.builds(Tag, kind=st.sampled_from(list(TagKind)),
+                         origin=st.none() | _text(world, "origin", extreme),
+                         arrived_on=st.none() | strategy(world, "arrived_on", date, extreme),
+                         note=_text(world, "note", extreme))
+    if hint is Item:
+        return st.builds(Item, name=_text(world, "name", extreme),
+                         quantity=strategy(world, "quantity", float, extreme),
+                         unit=_text(world, "unit", extreme))
+    if hint is Policy:
+        ints = strategy(world, "n", int, extreme)
+        return st.builds(lambda cap, hours: DEFAULT_POLICY.model_copy(update={
+            "micro_grid_soft_cap": cap, "negative_test_max_age_hours": hours}), ints, ints)
+    if hint is VisitRow:
+        return st.builds(VisitRow, household_id=_uuid(world, "hid", extreme),
+                         method=st.sampled_from(list(Method)),
+                         outcome=st.sampled_from(list(Outcome)), by=_uuid(world, "by", extreme),
+                         visited_at=st.none() | _times(extreme),
+                         details=strategy(world, "details", Any, extreme))
+    if hint is HouseholdRow:
+        return st.builds(lambda no, grid, address, member: HouseholdRow(no, grid, address,
+                                                                         [member]),
+                         _text(world, "household_no", extreme),
+                         _text(world, "micro_grid", extreme),
+                         _text(world, "address", extreme), strategy(world, "m", Member, extreme))
+    raise AssertionError(f"no strategy for {param}: {hint!r}; add one")
+
+
+def arguments(world: World, name: str,
+              extreme: str | None) -> dict[str, st.SearchStrategy[Any]]:
+    """Plausible values for every parameter of ``name`` but ``extreme``, which gets the
+    limits of its type (one extreme value at a time reaches past the other checks)."""
+    fn = getattr(GridcoreApp, name).__wrapped__
+    hints = typing.get_type_hints(fn)
+    out = {}
+    for p in _params(name):
+        s = strategy(world, p.name, hints.get(p.name, Any), p.name == extreme,
+                     fresh=name.startswith("register_"))
+        out[p.name] = s if p.default is p.empty or p.name == extreme else (st.just(p.default) | s)
+    return out
+
+
+def _params(name: str) -> list[inspect.Parameter]:
+    fn = getattr(GridcoreApp, name).__wrapped__
+    return [p for p in list(inspect.signature(fn).parameters.values())[1:]
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def _built(draw: Callable[[st.SearchStrategy[Any]], Any],
+           strategies: dict[str, st.SearchStrategy[Any]]) -> dict[str, Any] | None:
+    """Draw every argument; None when a value cannot even be built (pydantic refuses it)."""
+    try:
+        return {p: draw(s) for p, s in strategies.items()}
+    except (ValidationError, GridcoreError):
+        return None
+
+
+def test_every_command_is_covered() -> None:
+    assert len(COMMANDS) >= 70, COMMANDS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", COMMANDS)
+@settings(max_examples=40, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.large_base_example])
+@given(data=st.data())
+def test_extreme_values_are_refused_or_stored_and_projected(world: World, name: str,
+                                                             data: st.DataObject) -> None:
+    app = world.app
+    extreme = data.draw(st.sampled_from([None] + [p.name for p in _params(name)]),
+                        label="extreme parameter")
+    args = _built(lambda s: data.draw(s), arguments(world, name, extreme))
+    if args is None:
+        return
+    before = app.recorder.max_notification_id()
+    try:
+        getattr(app, name)(**args)
+    except (GridcoreError, ValidationError) as e:
+        event(f"refused: {type(e).__name__}")
+        assert str(e).strip(), f"{name} refused with an empty message"
+        assert app.recorder.max_notification_id() == before, f"{name} refused but wrote events"
+        return
+    event("stored")
+    world.runner.catch_up()
+    for status in world.runner.status():
+        stuck = getattr(status, "error", None)
+        assert stuck is None, f"{name} stored an event that {status.name} cannot apply: {stuck}"
+        assert status.lag == 0, f"{status.name} is {status.lag} events behind after {name}"
