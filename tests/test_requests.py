@@ -4,13 +4,17 @@ personal data, and bad inputs on every store (a typed error with a remedy, nothi
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -227,6 +231,8 @@ def test_a_filing_retried_with_its_client_id_returns_the_first_filing(make_app):
     written = last_id(app)
     again = make_app().request_by_reference(first.reference)
     assert again.client_id == "hotline-7/0001"
+    # the receipt kept under the client id takes nothing from the request's sealed details
+    assert (again.details.text, again.details.phone.reveal()) == (TEXT, PHONE)
     retried = file_anonymous(make_app(), client_id="hotline-7/0001")
     assert (retried.request_id, retried.reference) == (first.request_id, first.reference)
     assert last_id(app) == written
@@ -654,3 +660,41 @@ def test_bad_inputs_are_typed_errors_that_write_nothing(make_app):
     desk = second.repository.get(desk_id(COMMUNITY))
     assert isinstance(desk, RequestDesk) and desk.open == [refs["open"].request_id]
     assert len(cases) >= 37
+
+
+# ---- before references were secret, and after an erasure --------------------------------------
+
+def test_a_request_stored_with_an_old_derivable_reference_is_handled_but_not_followed_by_it(
+        mem):
+    """A v1 filing stored its reference (derived from its number) in plain: it is read without
+    it (the upcast drops it), staff still handle the request, and the old reference, which
+    anyone could work out, opens nothing."""
+    fixture = Path(__file__).parent / "fixtures" / "events" / (
+        "gridcore.requests:ResidentRequest.Filed-v1.json")
+    record = json.loads(fixture.read_text(encoding="utf-8"))
+    old_reference = record["fields"]["reference"]
+    mem.recorder.insert_events([StoredEvent(
+        originator_id=UUID(record["originator_id"]), originator_version=1,
+        topic=record["topic"], state=base64.b64decode(record["state"]))])
+    r = mem.request(UUID(record["originator_id"]))
+    assert (r.number, r.status, r.details.text) == (record["fields"]["number"],
+                                                   RequestStatus.OPEN, "需要买药")
+    assert not hasattr(r, "reference") and old_reference not in repr(r) + r.label
+    with pytest.raises(InvalidInput, match="no longer accepted"):
+        mem.request_by_reference(old_reference)
+    with pytest.raises(InvalidInput):
+        mem.rate_request(old_reference, 1)
+
+
+def test_after_the_filer_is_erased_a_retried_filing_gets_no_reference(make_app):
+    app = make_app()
+    c = given_community(app, households_per_zone=1)
+    f = file_from(app, c, client_id="device-3/7")
+    assert file_from(app, c, client_id="device-3/7").reference == f.reference
+    app.erase_resident(c.households[0], RID, "期满 expired")
+    before = last_id(app)
+    with pytest.raises(InvalidInput, match="already used") as info:
+        file_from(make_app(), c, client_id="device-3/7")
+    assert f.reference not in str(info.value) and last_id(app) == before
+    # the request itself is still followed by whoever holds its reference
+    assert app.request_by_reference(f.reference).details.erased

@@ -8,9 +8,10 @@ is overdue; read models will answer the same questions later.
 
 A filing's reference is drawn from ``reference_bytes`` (``secrets.token_bytes`` unless a test
 gives the application another source) and returned once. A filing given a client id also
-leaves a receipt under that id: the reference and a fingerprint of the filing (who filed what),
-sealed with the request's key, so that the same filer retrying the same filing gets the same
-reference back while anyone else presenting that client id is refused and learns nothing.
+leaves a receipt under that id naming the request, whose sealed details keep the reference and
+a fingerprint of the filing (who filed what): the same filer retrying the same filing gets the
+same reference back, anyone else presenting that client id is refused and learns nothing, and
+after an erasure nobody gets it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from gridcore.app_base import ApplicationBase, command
-from gridcore.base import Aggregate, Created, Event, Personal, stable_id
+from gridcore.base import Aggregate, Created, Event, stable_id
 from gridcore.errors import InvalidInput, NotFound
 from gridcore.grid import Level
 from gridcore.household import Household
@@ -118,47 +119,24 @@ def receipt_id(client_id: str) -> UUID:
     return stable_id("request-receipt", client_id)
 
 
-class ReceiptDetails(Personal):
-    """What a retried filing needs, sealed with the request's key (subject id = the request
-    id): the reference given at filing, and the fingerprint of who filed what."""
-
-    reference: str | None = None
-    fingerprint: str | None = None
-
-
 class RequestReceipt(Aggregate):
-    """The filing made under a client id: the request, and the sealed copy of its reference
-    (erased with the request's details)."""
+    """The request filed under a client id (its reference and the filing's fingerprint are
+    kept sealed in the request's own details, with its key)."""
 
     client_id: str
     request_id: UUID
-    details: ReceiptDetails
 
     class Issued(Created):
         client_id: str
         request_id: UUID
-        details: ReceiptDetails
 
         def apply(self, r: RequestReceipt) -> None:
-            r.client_id, r.request_id, r.details = self.client_id, self.request_id, self.details
+            r.client_id, r.request_id = self.client_id, self.request_id
 
     @classmethod
-    def issue(cls, client_id: str, request: UUID, reference: str, fingerprint: str,
-              at: datetime) -> RequestReceipt:
-        details = ReceiptDetails(subject_id=request, reference=reference,
-                                 fingerprint=fingerprint)
+    def issue(cls, client_id: str, request: UUID, at: datetime) -> RequestReceipt:
         return cls._create(cls.Issued, receipt_id(client_id), at, client_id=client_id,
-                           request_id=request, details=details)
-
-    def reference_for(self, fingerprint: str) -> str:
-        """The reference, for the filer who made this filing (same fingerprint) only."""
-        kept = self.details
-        if kept.erased or kept.fingerprint != fingerprint or not kept.reference:
-            raise InvalidInput(
-                f"Client id {self.client_id[:40]!r} was already used for another filing.",
-                "Generate a new client id for each new filing; a retry must repeat the first "
-                "filing exactly (same phone or household, same text).")
-        return kept.reference
+                           request_id=request)
 
 
 def filing_fingerprint(*parts: object) -> str:
@@ -270,7 +248,8 @@ class RequestCommands(ApplicationBase):
         if receipt is None:
             raise NotFound(f"No request was filed under client id {client_id[:40]!r}.",
                            "Use a new client id for a new filing.")
-        return Filing(receipt.request_id, receipt.reference_for(fingerprint), done)
+        r = self.request(receipt.request_id)
+        return Filing(r.id, r.reference_for_retry(client_id, fingerprint), done)
 
     @command
     def _file_request(self, channel: Channel | str, category: Category | str,
@@ -293,12 +272,12 @@ class RequestCommands(ApplicationBase):
         # a clash of 100 random bits is not expected; if one came, the request's creation
         # would conflict and the command would run again with a new draw
         reference = new_reference(self.reference_bytes(REFERENCE_BYTES))
-        details = RequestDetails(subject_id=request_id(reference), text=text, **contact)
+        kept = {"reference": reference, "fingerprint": fingerprint} if key is not None else {}
+        details = RequestDetails(subject_id=request_id(reference), text=text, **contact, **kept)
         r = ResidentRequest.file(number, reference, community, *kinds, details,
                                  self.policy_at(at), at, household, resident, key)
         desk._trigger(RequestDesk.Filed, at, request_id=r.id)
-        receipt = (RequestReceipt.issue(key, r.id, reference, fingerprint, at)
-                   if key is not None else None)
+        receipt = RequestReceipt.issue(key, r.id, at) if key is not None else None
         return Filing(r.id, reference, self._save(r, desk, directory, receipt))
 
     def _request_filer(self, household: UUID | None, resident: UUID | None,

@@ -114,11 +114,16 @@ _ALLOWED_CONTROLS = frozenset("\n\t")
 
 
 class RequestDetails(Personal):
-    """What the resident asked, and an anonymous resident's phone (masked) and address."""
+    """What the resident asked, and an anonymous resident's phone (masked) and address; for a
+    filing under a client id, also its reference and the fingerprint of who filed what, so
+    that the same filing retried gets its reference back (sealed with the rest: erased with
+    it)."""
 
     text: str | None = None
     phone: Phone | None = None
     address: str | None = None
+    reference: str | None = None
+    fingerprint: str | None = None
 
 
 class Note(Personal):
@@ -395,6 +400,17 @@ class ResidentRequest(Aggregate):
             household_id=household_id, resident_id=resident_id, details=details,
             deadline=deadline_for(grade, at, policy),
         )
+
+    def reference_for_retry(self, client_id: str, fingerprint: str) -> str:
+        """The reference, to the filer repeating the filing made under ``client_id`` (the same
+        fingerprint) only; anyone else presenting that client id learns nothing of it."""
+        kept = self.details
+        if kept.erased or kept.fingerprint != fingerprint or not kept.reference:
+            raise InvalidInput(
+                f"Client id {client_id[:40]!r} was already used for another filing.",
+                "Generate a new client id for each new filing; a retry must repeat the first "
+                "filing exactly (same phone or household, same text).")
+        return kept.reference
 
     @property
     def rating(self) -> int | None:
