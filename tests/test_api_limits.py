@@ -330,6 +330,13 @@ def test_production_messages_name_the_fault_without_the_value(world: World) -> N
             assert MARKER[:4] in r.text, r.text
 
 
+def test_an_unknown_operation_name_is_refused_without_echoing_it(world: World) -> None:
+    r = httpx.post(world.base + "/graphql", json={"query": "query A { me { role } }",
+                                                  "operationName": MARKER}, timeout=30)
+    assert r.status_code == 400 and "Unknown operation named" in r.text
+    assert (MARKER in r.text) is not production(world)
+
+
 def test_a_get_query_string_over_the_limit_is_refused(world: World) -> None:
     query = "{ me { role } }" + "#" + "x" * DEFAULT_MAX_BODY_BYTES
     # (httpx refuses to send so long a URL, http.client does not)

@@ -33,6 +33,7 @@ from graphql_api.context import Context
 from graphql_api.execution import with_checked_documents
 from graphql_api.limits import BodyLimit
 from graphql_api.ratelimit import FilingLimits
+from graphql_api.redact import without_values
 from graphql_api.schema import build_schema
 from graphql_api.settings import ApiSettings, api_settings
 from graphql_api.web import mount_dashboard
@@ -101,6 +102,16 @@ class GridcoreGraphQL(GraphQL[Context, None]):
             raise HTTPException(400, "The request body must be a JSON object with a `query` "
                                      "string (and optional `variables` and `operationName`).")
         return value
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        """strawberry's refusals before execution (an unknown ``operationName``), in
+        production without the submitted name (``graphql_api.redact``)."""
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as e:
+            if not self.settings.production:
+                raise
+            raise HTTPException(e.status_code, without_values(e.reason)) from None
 
     async def on_ws_connect(self, context: Context) -> None:
         """A socket's token may come in its ``connection_init`` payload (browsers cannot set

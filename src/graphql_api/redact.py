@@ -39,6 +39,7 @@ _PLACES = (
     (re.compile(r"(Unexpected (?:Name|String|BlockString|Int|Float)) .+?\.?$", re.DOTALL),
      rf"\1 {VALUE}."),
     (re.compile(r"(but got:) .+?\.?$", re.DOTALL), rf"\1 {VALUE}."),
+    (re.compile(r"(Unknown operation named) .+?\.?$", re.DOTALL), rf"\1 {VALUE}."),
 )
 _NET_MIN = 4
 """values shorter than this are replaced only where quoted (a bare "1" or "id" is everywhere)"""
