@@ -322,3 +322,110 @@ def test_extreme_values_are_refused_or_stored_and_projected(world: World, name: 
         stuck = getattr(status, "error", None)
         assert stuck is None, f"{name} stored an event that {status.name} cannot apply: {stuck}"
         assert status.lag == 0, f"{status.name} is {status.lag} events behind after {name}"
+
+
+# ---- inbound records: the lines of `gridcore ingest` (the stream worker's messages) -----------
+
+JSON_EXTREMES: list[Any] = [
+    None, True, [], {}, [1, 2], {"a": {"b": []}}, 0, -1, 2**64, -(2**70), 1e308, -0.0,
+    *EXTREME_TEXTS[:13], "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00",
+    "2020-02-17T08:00:00", "2030-02-17T08:00:00+08:00", "2000-01-01T00:00:00+08:00",
+    "2020-02-30T08:00:00+08:00", "2020-02-17T08:00:00+99:00",
+]
+RECORDS: dict[str, dict[str, Any]] = {
+    "camera": {"detection_id": "D-{n}", "camera_id": "CAM-1",
+               "at": "2020-02-17T15:30:00+08:00", "direction": "out", "confidence": 0.93},
+    "pass": {"type": "pass", "pass_id": "P-{n}", "checkpoint_id": "CP-1", "plate": "鄂A12345",
+             "at": "2020-02-17T15:00:00+08:00"},
+    "travel": {"type": "travel", "record_id": "T-{n}", "plate": "鄂A12345", "place": "武汉市",
+               "at": "2020-02-15T12:00:00+08:00"},
+    "risk": {"type": "risk", "declaration_id": "R-{n}", "area": "武汉市", "level": "high",
+             "start": "2020-01-23T00:00:00+08:00"},
+}
+
+
+@st.composite
+def inbound_line(draw: st.DrawFn, kind: str, n: int) -> bytes:
+    """One line of an ingest file: a valid record with at most one field made extreme (or
+    dropped, or a field added), sometimes with a BOM or broken bytes."""
+    import orjson
+
+    record = {k: (v.format(n=n) if isinstance(v, str) else v) for k, v in RECORDS[kind].items()}
+    field = draw(st.sampled_from([None, *record]))
+    change = draw(st.sampled_from(["extreme", "drop", "extra"]))
+    if field is not None and change == "extreme":
+        record[field] = draw(st.sampled_from(JSON_EXTREMES))
+    elif field is not None and change == "drop":
+        del record[field]
+    elif field is not None:
+        record["unexpected"] = draw(st.sampled_from(JSON_EXTREMES))
+    try:
+        line = orjson.dumps(record)
+    except TypeError:  # a lone surrogate or an int over 64 bits: send it as Python would
+        import json
+
+        line = json.dumps(record, ensure_ascii=True).encode()
+    framing = draw(st.sampled_from(["plain", "plain", "bom", "broken", "truncated"]))
+    if framing == "bom":
+        line = b"\xef\xbb\xbf" + line
+    elif framing == "broken":
+        line = line[:-1] + b"\xff\xfe}"
+    elif framing == "truncated":
+        line = line[: len(line) // 2]
+    return line
+
+
+@pytest.mark.parametrize("which", ["cameras", "vehicles"])
+@settings(max_examples=25, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_ingest_files_of_extreme_lines_are_applied_or_reported_line_by_line(
+        world: World, which: str, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from adapters.cli_ingest import ingest_cameras, ingest_vehicles
+
+    kinds = ["camera"] if which == "cameras" else ["pass", "travel", "risk"]
+    lines = [data.draw(inbound_line(data.draw(st.sampled_from(kinds)), n), label=f"line {n}")
+             for n in range(1, data.draw(st.integers(1, 6), label="lines") + 1)]
+    path = tmp_path_factory.mktemp("ingest") / f"{which}.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    out = (ingest_cameras if which == "cameras" else ingest_vehicles)(world.app, path)
+    refused = {n for n, _ in out.rejected}
+    event(f"applied {sum(out.applied.values())} of {len(lines)}")
+    assert out.lines == len(lines)
+    assert sum(out.applied.values()) + len(refused - {0}) == len(lines), (out.applied,
+                                                                          out.rejected)
+    assert all(reason.strip() for _, reason in out.rejected)
+    world.runner.catch_up()
+    for status in world.runner.status():
+        assert getattr(status, "error", None) is None, status
+        assert status.lag == 0, status
+
+
+@settings(max_examples=40, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_filing_a_request_with_extreme_values_is_refused_or_stored(world: World,
+                                                                  data: st.DataObject) -> None:
+    from gridcore.requests import Category, Channel, Grade
+
+    extreme = data.draw(st.sampled_from([None, "text", "phone", "address", "grid"]))
+
+    def text(param: str, valid: st.SearchStrategy[str]) -> Any:
+        return data.draw(_text(world, param, True) if param == extreme else valid, label=param)
+
+    before = world.app.recorder.max_notification_id()
+    try:
+        world.app.file_request(Channel.HOTLINE, Category.MEDICAL, Grade.NORMAL,
+                               text("text", st.just("家里老人需要买药")),
+                               phone=text("phone", st.just("13912345678")),
+                               address=text("address", st.just("1栋2单元301")),
+                               grid=text("grid", st.sampled_from(ZONES)))
+    except (GridcoreError, ValidationError) as e:
+        assert str(e).strip()
+        assert world.app.recorder.max_notification_id() == before
+        return
+    world.runner.catch_up()
+    for status in world.runner.status():
+        assert getattr(status, "error", None) is None, status
+        assert status.lag == 0, status
