@@ -208,3 +208,20 @@ def test_the_table_names_the_level_of_risk_areas_and_the_staff_commands() -> Non
     for name in ("deactivate_staff", "reactivate_staff", "change_staff_jurisdiction",
                  "erase_staff_member"):
         assert AUTHORITY[name].roles == frozenset({Role.OFFICIAL})
+
+
+def test_no_command_naming_a_deactivated_actor_runs(app: GridcoreApp, clock: Clock) -> None:
+    """Every command with a ``by`` refuses a deactivated member, whatever its own rules."""
+    from gridcore.status import Health
+
+    c = given_community(app)
+    hid = c.households[0]
+    rid = sorted(app.household(hid).residents)[0]
+    app.deactivate_staff(c.doctor, "离职", by=c.official)
+    assert "deactivated" in unchanged(
+        app, lambda: app.change_health(hid, rid, Health.SUSPECTED, c.doctor, "发热"),
+        NotPermitted)
+    unchanged(app, lambda: app.change_health(hid, rid, Health.SUSPECTED, by=c.doctor),
+              NotPermitted)
+    app.reactivate_staff(c.doctor, "复岗", by=c.official)
+    assert app.change_health(hid, rid, Health.SUSPECTED, c.doctor, "发热") is not None
