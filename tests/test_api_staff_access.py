@@ -234,9 +234,10 @@ RISK = """mutation($input: %sRiskAreaInput!) { %sRiskArea(input: $input) { __typ
 def test_risk_areas_follow_jurisdiction_over_the_api(world: World) -> None:
     now = world.clock.now.isoformat()
 
-    def declare(by: str, did: str) -> dict[str, Any]:
+    def declare(by: str, did: str, scope: str | None = None) -> dict[str, Any]:
         return world.ask(RISK % ("Declare", "declare"), by, {"input": {
-            "declarationId": did, "area": "鄂A", "level": "HIGH", "start": now}})["declareRiskArea"]
+            "declarationId": did, "area": "鄂A", "level": "HIGH", "start": now,
+            "scopeCode": scope}})["declareRiskArea"]
 
     def lift(by: str, did: str) -> dict[str, Any]:
         return world.ask(RISK % ("Lift", "lift"), by, {"input": {
@@ -250,6 +251,12 @@ def test_risk_areas_follow_jurisdiction_over_the_api(world: World) -> None:
     assert "outside your jurisdiction" in refused["problem"]
     assert last(world) == before
     assert lift("STR1", "API-R1")["until"] is not None  # the street above both may
+    # a node of one's jurisdiction may be named; one outside reads as missing
+    assert declare("OFF1", "API-R2", OTHER_ZONE)["__typename"] == "NotFoundProblem"
+    assert declare("OFF1", "API-R3", ZONES[1])["__typename"] == "RiskAreaUpdated"
+    assert lift("GWZ1", "API-R3")["__typename"] == "NotPermittedProblem"  # not an official
+    assert lift("OFFZ1", "API-R3")["__typename"] == "NotPermittedProblem"  # a micro-grid's
+    assert lift("OFF1", "API-R3")["__typename"] == "RiskAreaUpdated"
 
 
 def test_a_socket_opened_before_deactivation_gives_no_command_after_it(

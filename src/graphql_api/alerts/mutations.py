@@ -35,7 +35,7 @@ from graphql_api.alerts.types import (
     TravelRecordInput,
     VehiclePassInput,
 )
-from graphql_api.commands import still_active
+from graphql_api.commands import nodes_in_reach, still_active
 from graphql_api.context import Context
 from graphql_api.enums import AlertOutcome, AlertState
 from graphql_api.errors import (
@@ -332,9 +332,12 @@ class AlertMutation:
     async def declare_risk_area(self, info: Info[Context, None],
                                 input: DeclareRiskAreaInput) -> RiskAreaResult:
         ctx = info.context
+        if input.scope_code is not None and ctx.caller is not None and (
+                outside := await nodes_in_reach(ctx, input.scope_code)) is not None:
+            return outside
         return await _on_risk_area(ctx, input.declaration_id, lambda: ctx.app.declare_risk_area(
             input.declaration_id, input.area, input.level.value, input.start, input.until,
-            by=_by(ctx), client_id=input.client_id))
+            scope=input.scope_code, by=_by(ctx), client_id=input.client_id))
 
     @strawberry.mutation(description="解除 end a risk-area declaration at a time.")
     async def lift_risk_area(self, info: Info[Context, None],

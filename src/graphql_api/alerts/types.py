@@ -177,6 +177,10 @@ class DeclareRiskAreaInput:
     level: RiskLevel  # type: ignore[valid-type]
     start: datetime
     until: datetime | None = None
+    scope_code: str | None = strawberry.field(
+        default=None, description="The node of your jurisdiction declaring it (default: your "
+                                  "jurisdiction); only an official whose jurisdiction contains "
+                                  "it may lift it.")
     client_id: str | None = None
 
 
