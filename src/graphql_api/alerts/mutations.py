@@ -3,8 +3,9 @@ record a camera detection or a vehicle pass at one of them, a plate's travel rec
 lift risk areas; acknowledge (签收) and resolve (处置) an alert of your jurisdiction. Each acts
 as the signed-in staff member and is applied once per ``clientId``. An alert, camera,
 checkpoint, grid, household or building outside the jurisdiction is answered exactly like one
-that does not exist. Travel records and risk areas belong to no grid: any signed-in staff
-member records them (the domain sets no role rule for them)."""
+that does not exist. Travel records belong to no grid; a risk area belongs to the node that
+declared it: who may record, declare and lift them (role, level, jurisdiction) is the domain's
+rule (``gridcore.authority``)."""
 
 from __future__ import annotations
 
