@@ -235,15 +235,25 @@ def test_a_store_written_before_wrapping_is_wrapped_when_opened(any_store):
     _unwrap_all_in_place(app)
     assert all(len(k) == RAW_KEY_LENGTH for k in key_rows(app).values())
     app.close()
+    raw: list[bytes] = []
     if "SQLITE_DBNAME" in any_store:  # before wrapping, the file alone opened everything
-        opened = opened_with_the_file_alone(Path(any_store["SQLITE_DBNAME"]))
+        db = Path(any_store["SQLITE_DBNAME"])
+        opened = opened_with_the_file_alone(db)
         assert NAME in {o.get("name") for o in opened}
+        with sqlite3.connect(db) as c:
+            raw = [bytes(r[0]) for r in c.execute(f"SELECT key FROM {KEY_TABLE}")]
+        c.close()
 
     reopened = GridcoreApp(any_store)
     keys = key_rows(reopened)
     assert keys and all(len(k) == WRAPPED_LENGTH for k in keys.values())
     assert name_of(reopened) == NAME
     reopened.close()
+    if raw:  # and no copy of a raw key is left in the file (overwritten, WAL checkpointed)
+        db = Path(any_store["SQLITE_DBNAME"])
+        files = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+        assert not [k for k in raw if k in files]
+        assert opened_with_the_file_alone(db) == []
 
 
 def test_rotation_rewraps_every_key_and_retires_the_old_kek(any_store):
@@ -260,6 +270,10 @@ def test_rotation_rewraps_every_key_and_retires_the_old_kek(any_store):
     assert result.rewrapped == len(before) > 0
     after = key_rows(app)
     assert all(k[1:9] == kek_id(new.keks[0]) and k != before[sid] for sid, k in after.items())
+    if "SQLITE_DBNAME" in any_store:  # the blobs the old KEK opened are gone from the files
+        db = Path(any_store["SQLITE_DBNAME"])
+        files = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+        assert not [k for k in before.values() if k in files]
     assert mode(kek_path) == 0o600
     # the rotating application goes on reading and writing under the new KEK
     assert name_of(app) == NAME
