@@ -32,6 +32,7 @@ from tests.test_api_subscriptions import (
     raise_alert,
     receive,
     subscribe,
+    until_no_watchers,
 )
 from tests.test_api_subscriptions import socket_for as socket_for  # the fixture
 
@@ -130,6 +131,7 @@ def test_an_idle_subscription_is_closed_by_the_deactivation_event_itself(
     with pytest.raises(ConnectionClosed) as closed:
         receive(ws)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    until_no_watchers()  # its follower thread stopped with it
 
 
 def test_a_deactivated_member_cannot_open_a_socket_or_subscribe(world: World,
