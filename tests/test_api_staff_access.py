@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 from websockets.exceptions import ConnectionClosed
 
 from adapters.cli import cli
-from adapters.settings import sqlite_env
 from gridcore.application import GridcoreApp
 from gridcore.staff import ERASED_LABEL, Role
 from tests.scenario import ZONES
+from tests.stores import scratch_env
 from tests.test_api_access import OTHER_COMMUNITY, OTHER_ZONE, SECRET, World, serve_world
 from tests.test_api_subscriptions import (
     ALERTS,
@@ -43,14 +43,18 @@ STAFF_RESULT = """... on StaffChanged { staffMember { staffNo active available
 
 
 STORE: dict[str, str] = {}
-"""The served SQLite file's environment (for a second process and for the CLI)."""
+"""The served store's environment (for a second application and for the CLI)."""
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    path = tmp_path_factory.mktemp("api-staff") / "gridcore.sqlite"
-    STORE.update(sqlite_env(path))
-    with serve_world(path) as w:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
+                                                                marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """SQLite (subscriptions follow the log by polling) and PostgreSQL (LISTEN/NOTIFY)."""
+    with scratch_env(request.param, tmp_path_factory.mktemp("api-staff")) as env, \
+            serve_world(env) as w:
+        STORE.clear()
+        STORE.update(env)
         w.app.register_checkpoint("CP-712", ZONES[0], "712卡口")
         w.app.register_checkpoint("CP-712B", ZONES[1], "712卡口B")
         w.app.enrol_staff("OFF713", "孙书记", Role.OFFICIAL, OTHER_COMMUNITY, 0)
@@ -155,6 +159,8 @@ def test_a_deactivated_member_cannot_open_a_socket_or_subscribe(world: World,
 
 
 def test_token_issue_refuses_a_deactivated_member(world: World) -> None:
+    if "SQLITE_DBNAME" not in STORE:
+        pytest.skip("the CLI is driven over the SQLite store here (tests/test_api_cli.py)")
     sid = enrol(world, "GWD6")
     env = {"GRIDCORE_STORE": "sqlite", "GRIDCORE_API_SECRET": SECRET,
            "GRIDCORE_API_MODE": "development",
