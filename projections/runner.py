@@ -73,7 +73,8 @@ def error_text(error: BaseException) -> str:
 class Runner:
     """Keeps ``projections`` up to date: one pass over the log for all of them, each event
     decoded once (leanly, see ``projections.decode``) and handed to every projection that
-    follows it; a batch's rows of all projections and their positions in one transaction."""
+    follows it; a batch's rows of all projections and their positions in one transaction
+    (one per projection when that fails, so a failing projection stops alone)."""
 
     def __init__(self, app: Any, projections: Sequence[Projection], batch: int = 20000,
                  views: Any = None) -> None:
