@@ -173,6 +173,11 @@ def test_a_copy_of_the_sqlite_file_alone_holds_no_readable_personal_field(sqlite
     stranger = GridcoreApp({**sqlite_env(copy), KEK_FILE_ENV: str(tmp_path / "other.kek")})
     with pytest.raises(KekError, match=f"{KEK_ENV} or {KEK_FILE_ENV}"):
         name_of(stranger)
+    # nor does it write keys the store's own KEK could not open
+    written = stranger.recorder.max_notification_id()
+    with pytest.raises(KekError, match="not among the keys"):
+        stranger.register_household("KW-9", ZONES[0], "幸福路9号", [new_member("KW-9", 1, "某")])
+    assert stranger.recorder.max_notification_id() == written
     stranger.close()
 
     # with the store's KEK the copy opens

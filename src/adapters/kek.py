@@ -90,17 +90,27 @@ class KeyRing:
         kid = stored[1:1 + _KID_LENGTH]
         aead = self._aeads.get(kid)
         if aead is None:
-            raise KekError(
-                f"The subject keys of this store are wrapped with key-encryption key "
-                f"{kid.hex()}, which is not among the keys of {self.source} "
-                f"({', '.join(self.ids())}). Set {KEK_ENV} or {KEK_FILE_ENV} to the key this "
-                "store was written with; without it no personal data can be read.")
+            raise self._unknown(kid)
         body = stored[1 + _KID_LENGTH:]
         try:
             return aead.decrypt(body[:12], body[12:], sid.bytes)
         except InvalidTag:
             raise KekError(f"The stored key of subject {sid} does not open with key-encryption "
                            f"key {kid.hex()}: the key table is damaged.") from None
+
+    def check_store(self, sample: bytes | None) -> None:
+        """Refuse a ring that does not open a stored key of the store (a process started
+        with another KEK would otherwise wrap new keys that the others cannot open)."""
+        if sample is not None and len(sample) == WRAPPED_LENGTH \
+                and sample[1:1 + _KID_LENGTH] not in self._aeads:
+            raise self._unknown(sample[1:1 + _KID_LENGTH])
+
+    def _unknown(self, kid: bytes) -> KekError:
+        return KekError(
+            f"The subject keys of this store are wrapped with key-encryption key {kid.hex()}, "
+            f"which is not among the keys of {self.source} ({', '.join(self.ids())}). Set "
+            f"{KEK_ENV} or {KEK_FILE_ENV} to the key this store was written with; without it "
+            "no personal data can be read or written.")
 
     def is_current(self, stored: bytes) -> bool:
         """Whether a stored key is wrapped with the newest KEK (nothing to re-wrap)."""

@@ -26,7 +26,9 @@ class KeyedFactoryMixin:
         self.vault = KeyVault(self._load_keys, ring=self._key_ring if persistent else None)
 
     def _key_ring(self) -> KeyRing:
-        return load_ring(self.env)  # type: ignore[attr-defined]
+        ring = load_ring(self.env)  # type: ignore[attr-defined]
+        ring.check_store(self.application_recorder().sample_key())  # type: ignore[attr-defined]
+        return ring
 
     def _load_keys(self, ids: list[UUID]) -> dict[UUID, bytes]:
         return self.application_recorder().load_keys(ids)  # type: ignore[attr-defined]

@@ -73,6 +73,13 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
                 self.key_table), (ids,))
             return {row["subject_id"]: bytes(row["key"]) for row in curs.fetchall()}
 
+    def sample_key(self) -> bytes | None:
+        """One stored key (the first), to check the KEKs against."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT key FROM {0} LIMIT 1").format(self.key_table))
+            row = curs.fetchone()
+            return None if row is None else bytes(row["key"])
+
     def has_raw_keys(self) -> bool:
         """Whether the key table holds keys stored as they are (written before wrapping).
         One row tells: a store is migrated in one transaction, all its keys at once."""

@@ -87,6 +87,13 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
                       f"({','.join('?' * len(ids))})", [i.hex for i in ids])
             return {UUID(row[0]): row[1] for row in c.fetchall()}
 
+    def sample_key(self) -> bytes | None:
+        """One stored key (the first), to check the KEKs against."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT key FROM {KEY_TABLE} LIMIT 1")
+            row = c.fetchone()
+            return None if row is None else bytes(row[0])
+
     def has_raw_keys(self) -> bool:
         """Whether the key table holds keys stored as they are (written before wrapping).
         One row tells: a store is migrated in one transaction, all its keys at once."""
