@@ -143,12 +143,20 @@ def missing_items(provided: Sequence[str], checklist: Sequence[str]) -> list[str
     return [item for item in checklist if item not in given]
 
 
+MAX_EMPLOYEES = 1_000_000
+"""More than any one enterprise employs (a count beyond it is a typing slip, and beyond 2**63
+it could not even be stored)."""
+
+
 def check_filing(provided: Sequence[str], employees: int, checklist: Sequence[str]) -> None:
     """A resumption filing (复工备案) covers every item of the guide's checklist and states how
     many employees return (at least one)."""
     if employees < 1:
         raise InvalidInput(f"A filing for {employees} employees resumes nothing.",
                            "Give the number of employees returning to work.")
+    if employees > MAX_EMPLOYEES:
+        raise InvalidInput(f"A filing for {employees} employees is beyond any enterprise.",
+                           f"Give the number returning to work (at most {MAX_EMPLOYEES:,}).")
     if missing := missing_items(provided, checklist):
         raise ChecklistIncomplete(missing)
 
@@ -182,7 +190,7 @@ def check_approval(declarations: Sequence[Declaration]) -> None:
 def check_declaration(declared: int, symptomatic: int, employees: int) -> None:
     """A declaration counts at least one employee, no more than the filing's employees (when
     filed), and its symptomatic ones are among them."""
-    if declared < 1 or (employees and declared > employees):
+    if declared < 1 or declared > (employees or MAX_EMPLOYEES):
         raise InvalidInput(f"{declared} employees declared (filed: {employees or 'none'}).",
                            "Declare between 1 and the filed number of employees.")
     if not 0 <= symptomatic <= declared:
