@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 
 from eventsourcing.utils import get_topic
 
+from gridcore.base import event_id
+
 
 class ViewCursor:
     """A DB-API cursor of either database, with ``?`` placeholders."""
@@ -102,8 +104,6 @@ class Failure:
     def event_id(self) -> str:
         """The event's id as the outbound feed carries it (uuid5 of aggregate id and
         version), so a stuck read model and the feed name the same event."""
-        from adapters.event_feed import event_id
-
         return str(event_id(self.originator_id, self.originator_version))
 
     @property

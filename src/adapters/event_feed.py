@@ -19,7 +19,6 @@ import asyncio
 import base64
 import contextlib
 import logging
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -29,15 +28,11 @@ from eventsourcing.persistence import Tracking
 
 from adapters import stream_topics as topics
 from adapters.tracking import tracking_recorder
+from gridcore.base import EVENT_NAMESPACE, event_id
 
 FEED_NAME = "feed:kafka"
-FEED_NAMESPACE = uuid.UUID("6f1c2b0e-5d0a-4f7e-9a51-3c1e0b7d8a42")
+FEED_NAMESPACE = EVENT_NAMESPACE
 log = logging.getLogger(__name__)
-
-
-def event_id(originator_id: uuid.UUID | str, version: int) -> uuid.UUID:
-    """The id a domain event carries on the feed: the same aggregate and version, the same id."""
-    return uuid.uuid5(FEED_NAMESPACE, f"{originator_id}:{version}")
 
 
 def envelope(notification: Any, prefix: str = topics.EVENTS_PREFIX

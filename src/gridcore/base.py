@@ -40,6 +40,15 @@ def stable_id(kind: str, key: str) -> UUID:
     return uuid5(NAMESPACE, f"{kind}:{key}")
 
 
+EVENT_NAMESPACE = UUID("6f1c2b0e-5d0a-4f7e-9a51-3c1e0b7d8a42")
+
+
+def event_id(originator_id: UUID | str, version: int) -> UUID:
+    """The id of a domain event: the same aggregate and version, the same id. The outbound
+    feed carries it and a stuck read model names it, so both point at one event."""
+    return uuid5(EVENT_NAMESPACE, f"{originator_id}:{version}")
+
+
 class Immutable(BaseModel):
     # hide_input_in_errors: a validation error must not echo a phone or ID number.
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
