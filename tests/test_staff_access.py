@@ -225,3 +225,19 @@ def test_no_command_naming_a_deactivated_actor_runs(app: GridcoreApp, clock: Clo
               NotPermitted)
     app.reactivate_staff(c.doctor, "复岗", by=c.official)
     assert app.change_health(hid, rid, Health.SUSPECTED, c.doctor, "发热") is not None
+
+
+def test_an_alert_is_not_given_to_a_deactivated_responsible_worker(app: GridcoreApp,
+                                                                    clock: Clock) -> None:
+    c = given_community(app)
+    app.assign_responsible_worker(ZONES[0], c.worker)
+    app.register_checkpoint("KK-2", ZONES[0], "一片区路口")
+    app.declare_risk_area("R-1", "鄂A", "high", clock.now)
+    first = app.record_vehicle_pass("P-1", "KK-2", "鄂A88888", clock.now)
+    assert first is not None and app.alert(first).assignee == c.worker
+    app.deactivate_staff(c.worker, "离职", by=c.official)
+    second = app.record_vehicle_pass("P-2", "KK-2", "鄂A88889", clock.now)
+    assert second is not None and app.alert(second).assignee is None
+    app.reactivate_staff(c.worker, "复岗", by=c.official)
+    third = app.record_vehicle_pass("P-3", "KK-2", "鄂A88887", clock.now)
+    assert third is not None and app.alert(third).assignee == c.worker

@@ -70,6 +70,7 @@ from gridcore.risk import (
     normalize_plate,
     vehicle_alert_reason,
 )
+from gridcore.staff import StaffMember
 from gridcore.status import Measure
 from gridcore.vehicle import (
     MAX_BUCKETS,
@@ -181,7 +182,8 @@ class AlertCommands(ApplicationBase):
             self._save(alert)
             return alert.id
         grid = self.node(cam.grid_code)
-        assignee = grid.responsible_worker or self._responsible_of(quarantined[0].micro_grid)
+        assignee = (self._on_duty(grid.responsible_worker)
+                    or self._responsible_of(quarantined[0].micro_grid))
         where = f"户门 door of {quarantined[0].household_no}" if cam.household_id else (
             f"楼栋入口 building entrance ({len(quarantined)} quarantined households)")
         alert = Alert.raise_alert(
@@ -219,7 +221,16 @@ class AlertCommands(ApplicationBase):
         return changes
 
     def _responsible_of(self, grid_code: str) -> UUID | None:
-        return self.node(grid_code).responsible_worker
+        return self._on_duty(self.node(grid_code).responsible_worker)
+
+    def _on_duty(self, sid: UUID | None) -> UUID | None:
+        """A responsible worker an alert may be given to: not one deactivated since they were
+        named (their alert then waits at its grid for the deadline's escalation, as where no
+        worker is named)."""
+        if sid is None:
+            return None
+        member = self._find(StaffMember, sid, for_reading=True)
+        return sid if member is not None and member.active else None
 
     def _tracked(self, alert: Alert, at: datetime, *more: Alert) -> list[Aggregate]:
         """The alerts' desks (and the directory when a desk is new), tracking their
@@ -307,7 +318,8 @@ class AlertCommands(ApplicationBase):
                        reason: str, policy: Policy, now: datetime) -> Alert:
         grid = self.node(cp.grid_code)
         return Alert.raise_alert(aid, AlertKind.VEHICLE, cp.code, pass_id, cp.grid_code,
-                                 grid.level, grid.responsible_worker, reason, at, policy, now,
+                                 grid.level, self._on_duty(grid.responsible_worker), reason,
+                                 at, policy, now,
                                  plate=plate)
 
     def _raise_vehicle(self, aid: UUID, pass_id: str, cp: Checkpoint, plate: str,
