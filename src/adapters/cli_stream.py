@@ -41,7 +41,11 @@ def worker(batch: int = typer.Option(1000, help="records per agent batch"),
            passes: str = typer.Option("batch", help="how vehicle passes are read: 'batch' (a "
                                                      "batch consumer in the worker, several "
                                                      "times faster) or 'agent' (a faust agent)"),
-           loglevel: str = typer.Option("warning", help="faust's log level")) -> None:
+           loglevel: str = typer.Option("warning", help="faust's log level"),
+           ready_file: str = typer.Option(
+               "", envvar="GRIDCORE_STREAM_READY_FILE",
+               help="write the partitions each consumer group holds to this JSON file "
+                    "(replaced on every assignment; a readiness marker)")) -> None:
     """Run the faust worker: inbound topics -> alerts in the store; the event feed out."""
     from adapters.cli import open_app
     from adapters.stream_app import StreamSettings, run_worker
@@ -49,7 +53,8 @@ def worker(batch: int = typer.Option(1000, help="records per agent batch"),
     if passes not in ("agent", "batch"):
         typer.echo(f"--passes {passes!r}: use 'agent' or 'batch'", err=True)
         raise typer.Exit(2)
-    settings = StreamSettings(broker=broker(), batch=batch, feed=feed, passes_reader=passes)
+    settings = StreamSettings(broker=broker(), batch=batch, feed=feed, passes_reader=passes,
+                              ready_file=ready_file or None)
     run_worker(open_app(), settings, loglevel=loglevel)
 
 
