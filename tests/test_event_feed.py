@@ -32,7 +32,7 @@ from adapters.stream_topics import (
 from gridcore.application import GridcoreApp
 from gridcore.staff import Role
 from tests.conftest import PG_DSN, Clock
-from tests.kafka_broker import Record, read_topics, wait_until
+from tests.kafka_broker import CEILING, Record, read_topics, wait_until
 from tests.scenario import COMMUNITY, given_community
 
 pytestmark = pytest.mark.kafka
@@ -56,7 +56,8 @@ def copy_store(src: Path, dst_dir: Path) -> Path:
 
 
 def read_feed(bootstrap: str, prefix: str, app: Any) -> list[Record]:
-    """The feed's records, read until every stored event was seen at least once."""
+    """The feed's records, read until every stored event was seen at least once and the
+    reader is at the end of every partition (a duplicate after them is read too)."""
     notes = app.recorder.select_notifications(start=1, limit=10**6)
     kinds = sorted({prefix + aggregate_kind(n.topic) for n in notes})
     wanted = {str(n.id).encode() for n in notes}
@@ -144,10 +145,17 @@ def test_position_is_recorded_only_after_the_broker_acknowledged(demo_store: Pat
 
 
 def start_relay(store: Path, bootstrap: str, prefix: str, *extra: str) -> subprocess.Popen[bytes]:
+    """``gridcore stream feed`` over ``store``; its output goes to relay.log next to it (a
+    file, not a pipe: nothing waits on a reader)."""
     env = {**os.environ, "KAFKA_BROKER": bootstrap, "GRIDCORE_STORE": "sqlite",
            "GRIDCORE_SQLITE_PATH": str(store)}
-    return subprocess.Popen([GRIDCORE, "stream", "feed", "--batch", "7", "--prefix", prefix,
-                             *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with (store.parent / "relay.log").open("ab") as out:
+        return subprocess.Popen([GRIDCORE, "stream", "feed", "--batch", "7", "--prefix", prefix,
+                                 *extra], env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def relay_log(store: Path) -> str:
+    return (store.parent / "relay.log").read_text(errors="replace")[-3000:]
 
 
 def test_relay_killed_mid_stream_resumes_without_gaps(kafka_broker: str, demo_store: Path,
@@ -162,16 +170,24 @@ def test_relay_killed_mid_stream_resumes_without_gaps(kafka_broker: str, demo_st
         before = feed.position()
         relay = start_relay(store, kafka_broker, prefix)
         wait_until(lambda b=before, r=relay: feed.position() > b + 7 or r.poll() is not None,
-                   30, "the relay recorded a batch")
+                   CEILING, "the relay recorded a batch",
+                   diagnose=lambda r=relay: (f"position {feed.position()} of {last}, relay "
+                                             f"exit {r.poll()}\n{relay_log(store)}"))
         relay.send_signal(signal.SIGKILL)
-        relay.wait(timeout=10)
+        relay.wait(timeout=CEILING)
         kills.append(feed.position())
         if kills[-1] >= last:
             break
     assert any(0 < k < last for k in kills), f"no kill mid-stream: positions {kills}"
     relay = start_relay(store, kafka_broker, prefix, "--once")
-    _, err = relay.communicate(timeout=60)
-    assert relay.returncode == 0, err.decode()[-2000:]
+    try:
+        code = relay.wait(timeout=CEILING)  # a ceiling: --once exits when caught up
+    except subprocess.TimeoutExpired:
+        relay.kill()
+        raise AssertionError(f"the relay did not catch up within the {CEILING} s ceiling: "
+                             f"position {feed.position()} of {last}\n{relay_log(store)}"
+                             ) from None
+    assert code == 0, relay_log(store)
     assert feed.position() == last
     records = read_feed(kafka_broker, prefix, app)
     assert len(records) >= last

@@ -20,6 +20,7 @@ from adapters.stream_topics import (
     event_topic,
     event_topics,
 )
+from tests.kafka_broker import CEILING
 
 
 @pytest.mark.parametrize(("stored", "kind"), [
@@ -38,7 +39,7 @@ def test_each_aggregate_kind_has_its_topic(stored: str, kind: str) -> None:
 def partitions(bootstrap: str) -> dict[str, int]:
     from confluent_kafka.admin import AdminClient
 
-    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=CEILING)
     return {name: len(t.partitions) for name, t in md.topics.items()}
 
 
@@ -61,7 +62,7 @@ def test_a_topic_with_the_wrong_partition_count_is_refused(kafka_broker: str) ->
     name = next(iter(faust_topics(f"t-{uuid.uuid4().hex[:6]}")))
     admin = AdminClient({"bootstrap.servers": kafka_broker})
     futures = admin.create_topics([NewTopic(name, 4, 1)])  # as auto-creation would make it
-    futures[name].result(timeout=10)
+    futures[name].result(timeout=CEILING)
     with pytest.raises(RuntimeError, match="has 4 partitions, gridcore needs 1; delete it"):
         ensure_topics(kafka_broker, {name: 1})
 

@@ -1,10 +1,14 @@
 """End to end through one ``gridcore stream worker`` (faust) on the Tansu broker.
 
 Inputs are produced with confluent-kafka (a client outside faust); the tests wait for their
-effect in the SQLite store the worker writes to (polling with a deadline), and read the
-dead-letter topic and the outbound feed back with confluent-kafka. One worker serves the whole
-module (it takes seconds to join its consumer group); the tests run in file order and build on
-each other's inputs, the last one stops the worker with SIGTERM.
+effect in the SQLite store the worker writes to, and read the dead-letter topic and the
+outbound feed back with confluent-kafka. One worker serves the whole module; the tests run in
+file order and build on each other's inputs, the last one stops the worker with SIGTERM.
+
+Every wait is on something observable: the worker's readiness file naming the partitions its
+consumer groups hold (``--ready-file``), the offsets its groups committed (asked of the
+broker), the events in its store, the records on a topic. ``CEILING`` only ends a wait that
+would never end, with what was seen last (committed offsets, store, the worker's log).
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ import pytest
 
 from adapters import stream_topics as topics
 from adapters.event_feed import event_id
+from adapters.kek import kek_file
 from adapters.settings import sqlite_env
 from adapters.stream_app import APP_ID, PASSES_TABLE, all_topics
 from adapters.stream_broker import start_local_broker
@@ -34,13 +38,11 @@ from gridcore.alerts import alert_id_for
 from gridcore.application import GridcoreApp
 from gridcore.status import Measure
 from tests.conftest import Clock
-from tests.kafka_broker import Record, produce, read_topic, wait_until
+from tests.kafka_broker import CEILING, Record, committed, produce, read_topic, wait_until
 from tests.scenario import COMMUNITY, ZONES, given_community
 
 pytestmark = pytest.mark.kafka
 GRIDCORE = str(Path(sys.executable).with_name("gridcore"))
-STARTUP = 90.0   # group join (seconds on Tansu) and first batch, on a busy machine
-SETTLE = 30.0    # a produced batch reaching the store
 
 
 def js(**fields: Any) -> bytes:
@@ -60,8 +62,70 @@ class Worker:
     log: Path
     reader: str  # how the worker reads vehicle passes: "agent" or "batch"
 
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
+    @property
+    def kek_file(self) -> Path:
+        """The file of the store's key-encryption key, as the tests' application found it:
+        the worker (in another working directory) is given the same one."""
+        return kek_file(self.app.env).resolve()
+
+    @property
+    def ready_file(self) -> Path:
+        return self.store.parent / "worker-ready.json"
+
+    @property
+    def passes_group(self) -> str:
+        """The consumer group that reads the vehicle passes."""
+        return APP_ID if self.reader == "agent" else f"{APP_ID}-vehicles"
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
+
+    def holding(self) -> dict[str, list[str]] | None:
+        """What the running worker's readiness file says its groups hold (None: no file of
+        this process yet)."""
+        try:
+            said = orjson.loads(self.ready_file.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        return said["groups"] if said.get("pid") == self.process.pid else None
+
+    def wait_ready(self) -> dict[str, list[str]]:
+        """Until the worker's consumer groups have joined and hold the inbound partitions:
+        the faust group the agents' topics (after recovering its tables), the passes reader
+        the passes topic."""
+        read = {t: f"{t}/0" for t in (topics.CAMERA_DETECTIONS, topics.RISK_AREAS,
+                                      topics.TRAVEL_RECORDS, topics.VEHICLE_PASSES)}
+        want = {APP_ID: {p for t, p in read.items()
+                         if t != topics.VEHICLE_PASSES or self.reader == "agent"}}
+        if self.reader == "batch":
+            want[f"{APP_ID}-vehicles"] = {read[topics.VEHICLE_PASSES]}
+
+        def ready() -> dict[str, list[str]] | None:
+            self.alive()
+            groups = self.holding() or {}
+            return groups if all(w <= set(groups.get(g, [])) for g, w in want.items()) else None
+
+        return wait_until(ready, CEILING, f"the worker's groups hold {want}",
+                          diagnose=self.diagnosis)
+
+    def diagnosis(self) -> str:
+        """What the worker was seen doing: readiness, committed offsets, store, log."""
+        lines = [f"worker pid {self.process.pid}, exit code {self.process.poll()}",
+                 f"readiness file: {self.holding()}"]
+        for group, names in ((APP_ID, [topics.CAMERA_DETECTIONS, topics.RISK_AREAS,
+                                       topics.TRAVEL_RECORDS, topics.VEHICLE_PASSES]),
+                             (f"{APP_ID}-vehicles", [topics.VEHICLE_PASSES])):
+            try:
+                offsets = {n: committed(self.bootstrap, group, n) for n in names}
+            except Exception as e:  # the broker itself may be the trouble
+                offsets = {"error": f"{type(e).__name__}: {e}"}  # type: ignore[dict-item]
+            lines.append(f"committed offsets of {group}: {offsets}")
+        lines.append(f"store: {self.app.recorder.max_notification_id()} events, passes "
+                     f"counted {sum(self.tallies().values())}, alerts "
+                     f"{sum(self.alerts('vehicle').values())} vehicle, "
+                     f"{sum(self.alerts('camera').values())} camera")
+        lines.append("worker log (tail):\n" + self.log_tail(6000))
+        return "\n".join(lines)
 
     def notes(self, topic: str) -> list[dict[str, Any]]:
         return [orjson.loads(n.state) for n in self.app.recorder.select_notifications(
@@ -79,7 +143,8 @@ class Worker:
                 out[(c["checkpoint_id"], utc(c["hour"]))] += c["passes"]
         return out
 
-    def dead_letters(self, values: set[bytes], timeout: float = SETTLE) -> dict[bytes, Record]:
+    def dead_letters(self, values: set[bytes], ceiling: float = CEILING
+                     ) -> dict[bytes, Record]:
         """The dead-letter topic by value, once it holds all of ``values``."""
 
         def seen() -> dict[bytes, Record] | None:
@@ -88,14 +153,27 @@ class Worker:
                                                   lambda rs: True)}
             return got if values <= got.keys() else None
 
-        return wait_until(seen, timeout, f"dead letters {sorted(values)}", interval=0.2)
+        return wait_until(seen, ceiling, f"dead letters {sorted(values)}", interval=0.2,
+                          diagnose=self.diagnosis)
+
+    def settle(self, condition: Any, what: str, interval: float = 0.1) -> Any:
+        """Until ``condition()`` holds while the worker runs; says what was seen otherwise."""
+
+        def check() -> Any:
+            self.alive()
+            return condition()
+
+        return wait_until(check, CEILING, what, interval=interval, diagnose=self.diagnosis)
 
     def restart(self) -> subprocess.Popen[bytes]:
+        """Start the worker (its group join, table recovery and assignments go to the log at
+        info level, for the diagnosis)."""
         env = {**os.environ, "KAFKA_BROKER": self.bootstrap, "GRIDCORE_STORE": "sqlite",
-               "GRIDCORE_SQLITE_PATH": str(self.store)}
+               "GRIDCORE_SQLITE_PATH": str(self.store), "GRIDCORE_KEK_FILE": str(self.kek_file)}
         with self.log.open("ab") as out:
             return subprocess.Popen([GRIDCORE, "stream", "worker", "--batch", "200",
-                                     "--passes", self.reader], env=env,
+                                     "--passes", self.reader, "--loglevel", "info",
+                                     "--ready-file", str(self.ready_file)], env=env,
                                     cwd=self.store.parent, stdout=out,
                                     stderr=subprocess.STDOUT)
 
@@ -129,11 +207,12 @@ def worker(request: pytest.FixtureRequest, kafka_broker: str,
                request.param)
     w.process = w.restart()
     try:
+        w.wait_ready()
         yield w
     finally:
         if w.process.poll() is None:
             w.process.kill()
-            w.process.wait(timeout=10)
+            w.process.wait(timeout=CEILING)
         app.close()
         if broker is not None:
             broker.stop()
@@ -158,7 +237,7 @@ def test_passes_alert_by_the_rule_and_are_counted_per_hour(worker: Worker) -> No
         js(record_id="T-2", plate="京A22222", place="武汉市", at="2019-12-01T12:00:00+08:00"),
         js(record_id="T-3", plate="京A33333", place="孝感市", at="2020-02-12T12:00:00+08:00"),
         b"travel-marker-1"])
-    worker.dead_letters({b"risk-marker-1", b"travel-marker-1"}, STARTUP)
+    worker.dead_letters({b"risk-marker-1", b"travel-marker-1"})
     assert sorted(p.declaration_id for ps in worker.app.risk_periods().values()
                   for p in ps) == ["R-1", "R-2", "R-3"]
     assert [p for p, _ in worker.app.travel_of("湘A11111")] == ["武汉市"]
@@ -170,7 +249,7 @@ def test_passes_alert_by_the_rule_and_are_counted_per_hour(worker: Worker) -> No
         js(pass_id="P-4", checkpoint_id="KK-1", plate="京A33333", at="2020-02-17T18:01:00+08:00"),
     ])
     want = {("KK-1", HOUR_9): 3, ("KK-1", HOUR_10): 1}
-    wait_until(lambda: worker.tallies() == want, SETTLE, f"passes counted as {want}")
+    worker.settle(lambda: worker.tallies() == want, f"passes counted as {want}")
     # Travel in a high-risk area within 14 days, and a high-risk plate region, alert; travel
     # before the area was high-risk, and a medium-risk area, do not.
     assert worker.alerts("vehicle") == Counter({"P-1": 1, "P-3": 1})
@@ -241,7 +320,7 @@ def test_malformed_and_unprocessable_messages_go_to_the_dead_letter_topic(
         assert r.headers[topics.H_SOURCE_TOPIC] == topics.VEHICLE_PASSES.encode()
         assert int(r.headers[topics.H_SOURCE_OFFSET]) >= 0
     # The agent went on: the pass after them alerts.
-    wait_until(lambda: worker.alerts("vehicle")["P-11"] == 1, SETTLE, "P-11 alerted")
+    worker.settle(lambda: worker.alerts("vehicle")["P-11"] == 1, "P-11 alerted")
     assert "P-9" not in worker.alerts("vehicle")
     worker.alive()
 
@@ -267,12 +346,12 @@ def test_alerts_reach_the_board_and_the_outbound_feed(worker: Worker) -> None:
             out[(checkpoint, datetime.fromtimestamp(start, UTC))] = orjson.loads(r.value)
         return out
 
-    wait_until(lambda: table() == dict(tallies), SETTLE, "the hourly table equals the counts")
+    worker.settle(lambda: table() == dict(tallies), "the hourly table equals the counts")
 
     # The worker's relay publishes every event; the P-1 alert is on gridcore.events.alert.
     aid = str(alert_id_for("vehicle", "P-1"))
     records = read_topic(worker.bootstrap, topics.EVENTS_PREFIX + "alert",
-                         lambda rs: any(r.key == aid.encode() for r in rs), timeout=SETTLE)
+                         lambda rs: any(r.key == aid.encode() for r in rs))
     mine = [r for r in records if r.key == aid.encode()]
     assert mine[0].headers[topics.H_EVENT_ID] == str(event_id(aid, 1)).encode()
     assert orjson.loads(mine[0].value)["state"]["input_id"] == "P-1"
@@ -285,18 +364,27 @@ def test_worker_killed_mid_stream_and_restarted_loses_nothing(worker: Worker) ->
                  plate="湘A11111" if i % every == 0 else f"京B{i:05d}",
                  at=(hours[i * 4 // n].isoformat()[:14] + f"{i % 60:02d}:00+00:00"))
               for i in range(n)]
-    produce(worker.bootstrap, topics.VEHICLE_PASSES, passes)
+    end = produce(worker.bootstrap, topics.VEHICLE_PASSES, passes)[0]
 
     def counted() -> int:
         t = worker.tallies()
         return sum(t[("KK-1", h)] for h in hours)
 
-    at_kill = wait_until(counted, SETTLE, "the worker started on the passes", interval=0.02)
+    at_kill = worker.settle(counted, "the worker started on the passes", interval=0.02)
     worker.process.kill()
-    worker.process.wait(timeout=10)
+    worker.process.wait(timeout=CEILING)
     assert at_kill < n, "the worker was not killed mid-stream"
+    # The new worker joins the group (the killed member is replaced, not waited for), recovers
+    # its tables, resumes from the committed offset and commits up to the end of the topic.
     worker.process = worker.restart()
-    wait_until(lambda: counted() >= n, STARTUP, f"all {n} passes counted after the restart")
+    worker.wait_ready()
+
+    def done() -> bool:
+        return (committed(worker.bootstrap, worker.passes_group,
+                          topics.VEHICLE_PASSES).get(0, 0) >= end and counted() >= n)
+
+    worker.settle(done, f"the passes group committed offset {end} (the topic's end) and all "
+                        f"{n} passes are counted after the restart", interval=0.2)
     alerts = worker.alerts("vehicle")
     want = {f"K-{i}" for i in range(0, n, every)}
     assert want <= alerts.keys() and all(alerts[k] == 1 for k in want)
@@ -304,8 +392,8 @@ def test_worker_killed_mid_stream_and_restarted_loses_nothing(worker: Worker) ->
 
 def test_worker_stops_on_sigterm(worker: Worker) -> None:
     worker.alive()
-    started = time.monotonic()
+    assert worker.holding(), "the running worker has its readiness file"
     worker.process.send_signal(signal.SIGTERM)
-    code = worker.process.wait(timeout=30)
-    assert time.monotonic() - started < 30
+    code = worker.process.wait(timeout=CEILING)
     assert code == 0, f"exit {code} (143: the watchdog ended a stuck stop): {worker.log_tail()}"
+    assert not worker.ready_file.exists(), "a worker that stopped left its readiness file"
