@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from adapters.settings import sqlite_env
 from gridcore.alerts import Alert, AlertState, Outcome
 from gridcore.application import GridcoreApp
+from gridcore.errors import InvalidInput
 from gridcore.status import Measure
 from gridcore.vehicle import PassTally, hour_start
 from projections import alerts_board as alb
@@ -270,7 +271,9 @@ def test_the_household_timeline_shows_a_door_camera_alert_and_its_handling(
     alert = app.record_camera_detection("D-1", "CAM-1", clock.now, "out", 0.95)
     assert alert is not None
     app.acknowledge_alert(alert, w.c.worker)
-    app.resolve_alert(alert, w.c.worker, Outcome.BREACH_CONFIRMED, "劝返 13812345678")
+    with pytest.raises(InvalidInput, match="phone number"):  # free text names no one
+        app.resolve_alert(alert, w.c.worker, Outcome.BREACH_CONFIRMED, "劝返 13812345678")
+    app.resolve_alert(alert, w.c.worker, Outcome.BREACH_CONFIRMED, "劝返 已回家")
     runner = Runner(app, [HouseholdTimeline()])
     runner.catch_up()
     kinds = [(row["kind"], row["actor"]) for row in timeline(runner.views, w.quarantined)
