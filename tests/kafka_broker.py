@@ -160,7 +160,8 @@ def read_topic(bootstrap: str, name: str, until: Callable[[list[Record]], bool],
     return read_topics(bootstrap, [name], until, timeout)
 
 
-def committed(bootstrap: str, group: str, topic: str, partitions: int = 1) -> dict[int, int]:
+def committed(bootstrap: str, group: str, topic: str, partitions: int = 1,
+              timeout: float = CEILING) -> dict[int, int]:
     """The offsets ``group`` committed on ``topic`` (partition -> offset; none yet: absent),
     asked of the broker with confluent-kafka's admin client."""
     from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
@@ -169,7 +170,7 @@ def committed(bootstrap: str, group: str, topic: str, partitions: int = 1) -> di
     admin = AdminClient({"bootstrap.servers": bootstrap})
     request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p)
                                                    for p in range(partitions)])
-    answer = admin.list_consumer_group_offsets([request])[group].result(timeout=CEILING)
+    answer = admin.list_consumer_group_offsets([request])[group].result(timeout=timeout)
     return {tp.partition: tp.offset for tp in answer.topic_partitions if tp.offset >= 0}
 
 

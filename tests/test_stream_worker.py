@@ -116,7 +116,8 @@ class Worker:
                                        topics.TRAVEL_RECORDS, topics.VEHICLE_PASSES]),
                              (f"{APP_ID}-vehicles", [topics.VEHICLE_PASSES])):
             try:
-                offsets = {n: committed(self.bootstrap, group, n) for n in names}
+                # a short answer: the diagnosis must not wait long on a broker in trouble
+                offsets = {n: committed(self.bootstrap, group, n, timeout=30) for n in names}
             except Exception as e:  # the broker itself may be the trouble
                 offsets = {"error": f"{type(e).__name__}: {e}"}  # type: ignore[dict-item]
             lines.append(f"committed offsets of {group}: {offsets}")
@@ -190,7 +191,7 @@ def worker(request: pytest.FixtureRequest, kafka_broker: str,
     home = tmp_path_factory.mktemp("stream")
     broker = None
     if request.param == "batch":
-        broker = start_local_broker(home)
+        broker = start_local_broker(home, startup=CEILING)
         kafka_broker = broker.bootstrap
     store = home / "gridcore.sqlite"
     app = GridcoreApp(sqlite_env(store), clock=Clock())
