@@ -19,7 +19,7 @@ from adapters.stream_topics import ensure_topics
 from gridcore.application import GridcoreApp
 from gridcore.status import Measure
 from tests.conftest import Clock
-from tests.kafka_broker import need_kafka, produce, wait_until
+from tests.kafka_broker import CEILING, need_kafka, produce, wait_until
 from tests.scenario import COMMUNITY, ZONES, given_community
 from tests.test_stream_worker import Worker, js
 
@@ -30,7 +30,6 @@ UNDERFLOW = "0001-01-01T00:00:00+14:00"
 YEARS_AHEAD = "2040-02-17T09:00:00+00:00"   # the worker runs on the real clock
 BEFORE = "2001-01-01T00:00:00+08:00"
 HOUR_9 = datetime(2020, 2, 17, 9, tzinfo=UTC)
-STARTUP, SETTLE = 90.0, 30.0  # group join and first batch / a batch reaching the store
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +50,7 @@ def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
                "batch")
     w.process = w.restart()
     try:
+        w.wait_ready()  # the groups have joined and hold the inbound partitions
         yield w
     finally:
         if w.process.poll() is None:
@@ -89,7 +89,7 @@ def test_records_with_impossible_times_are_dead_lettered_with_the_window(
         *bad_passes, js(pass_id="P-OK", checkpoint_id="KK-1", plate="京A22222",
                         at="2020-02-17T09:30:00+00:00")])
     every = {**bad_risk, **bad_travel, **bad_cameras, **bad_passes}
-    letters = worker.dead_letters(set(every), STARTUP)
+    letters = worker.dead_letters(set(every), CEILING)
     for original, says in every.items():
         reason = letters[original].headers[topics.H_REASON].decode()
         assert reason.startswith("InvalidInput: The ") and says in reason, reason
@@ -99,8 +99,8 @@ def test_records_with_impossible_times_are_dead_lettered_with_the_window(
             topics.VEHICLE_PASSES.encode())
     # The good records went through: the detection alerted, the pass was counted in its
     # hour, and no refused time reached the store or the counts.
-    wait_until(lambda: worker.tallies() == {("KK-1", HOUR_9): 1}, SETTLE, "P-OK counted")
-    wait_until(lambda: worker.alerts("camera") == {"D-OK": 1}, SETTLE, "D-OK alerted")
+    wait_until(lambda: worker.tallies() == {("KK-1", HOUR_9): 1}, CEILING, "P-OK counted")
+    wait_until(lambda: worker.alerts("camera") == {"D-OK": 1}, CEILING, "D-OK alerted")
     assert worker.alerts("vehicle") == {}
     assert not worker.notes("gridcore.vehicle:PlateTravel.Recorded")
     worker.alive()
