@@ -19,8 +19,8 @@ from graphql_api.context import Context
 from graphql_api.deliveries.types import Delivery
 from graphql_api.enterprises.types import Enterprise
 from graphql_api.grid.types import GridNode
-from graphql_api.households.queries import canonical
 from graphql_api.households.types import Household
+from graphql_api.ids import canonical
 from graphql_api.referrals.types import Referral
 from graphql_api.relay import Node
 from graphql_api.scope import household_visible, node_visible

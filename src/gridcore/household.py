@@ -354,3 +354,13 @@ def check_address(address: str) -> None:
     if not 2 <= len(address.strip()) <= 200:
         raise InvalidInput(f"Address {address!r} is too short or too long.",
                            "Give the door address, e.g. '3栋2单元501'.")
+
+
+def next_member_no(h: Household) -> int:
+    """The first member number whose resident id the household has never had: a resident id
+    derives from the number, and a former member's id must never come back as someone else."""
+    known = set(h.residents) | set(h.former)
+    n = 1
+    while resident_id(h.household_no, n) in known:
+        n += 1
+    return n

@@ -50,7 +50,7 @@ from graphql_api.errors import (
     not_signed_in,
     problem_of,
 )
-from graphql_api.households.queries import canonical
+from graphql_api.ids import canonical
 from graphql_api.scope import household_visible, node_visible
 from gridcore import alerts, errors, risk
 from gridcore.building import Building

@@ -42,7 +42,7 @@ from graphql_api.errors import (
     not_signed_in,
     problem_of,
 )
-from graphql_api.households.queries import canonical
+from graphql_api.ids import canonical
 from graphql_api.scope import node_visible
 from graphql_api.watch.feed import Subject, place_of
 from gridcore import delivery, errors

@@ -34,7 +34,7 @@ from graphql_api.errors import (
     Problem,
     not_signed_in,
 )
-from graphql_api.households.queries import canonical
+from graphql_api.ids import canonical
 from graphql_api.scope import node_visible
 from gridcore import enterprise, errors
 

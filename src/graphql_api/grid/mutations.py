@@ -30,7 +30,7 @@ from graphql_api.errors import (
     problem_of,
 )
 from graphql_api.grid.types import GridNode
-from graphql_api.households.queries import canonical
+from graphql_api.ids import canonical
 from gridcore import errors
 from gridcore.authority import SHAPERS
 

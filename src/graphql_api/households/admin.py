@@ -40,8 +40,8 @@ from graphql_api.errors import (
     Problem,
 )
 from graphql_api.households.policy import AdoptPolicyInput, PolicyResult, adopt
-from graphql_api.households.queries import canonical
 from graphql_api.households.types import Household
+from graphql_api.ids import canonical
 from gridcore import household as household_domain
 from gridcore import status
 from gridcore.application import new_member

@@ -30,8 +30,8 @@ from graphql_api.errors import (
     Problem,
     not_signed_in,
 )
-from graphql_api.households.queries import canonical
 from graphql_api.households.types import Household
+from graphql_api.ids import canonical
 from gridcore import errors, status
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
@@ -12,15 +11,8 @@ from graphql_api.context import Context
 from graphql_api.enums import Health, Measure, TagKind, Vulnerability
 from graphql_api.grid.types import GridNode
 from graphql_api.households.types import Household, HouseholdConnection, households_filter
+from graphql_api.ids import canonical
 from graphql_api.scope import household_visible, node_visible
-
-
-def canonical(raw: str) -> str | None:
-    """A household or resident id in the form the read models store (None if malformed)."""
-    try:
-        return str(UUID(raw))
-    except ValueError:
-        return None
 
 
 @strawberry.type

@@ -223,7 +223,7 @@ def households_filter(info: Info[Context, None], health: Health | None = None,
                            "(the sweep campaign's id).")
     campaign_id = None
     if campaign is not None:
-        from graphql_api.households.queries import canonical
+        from graphql_api.ids import canonical
 
         # a malformed id names no campaign: nothing matches (as for an unknown one)
         campaign_id = canonical(campaign) or str(campaign)

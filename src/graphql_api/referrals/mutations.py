@@ -28,7 +28,7 @@ from graphql_api.errors import (
     Problem,
     not_signed_in,
 )
-from graphql_api.households.queries import canonical
+from graphql_api.ids import canonical
 from graphql_api.referrals.types import QuarantineSite, Referral, RegisterQuarantineSiteInput
 from graphql_api.scope import household_visible
 from gridcore import errors

@@ -41,7 +41,7 @@ from graphql_api.errors import (
 )
 from graphql_api.grid.mutations import GridChanged, GridResult
 from graphql_api.grid.types import GridNode
-from graphql_api.households.queries import canonical
+from graphql_api.ids import canonical
 from graphql_api.scope import household_visible
 from graphql_api.staff.types import StaffMember
 from gridcore import errors

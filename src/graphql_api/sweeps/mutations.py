@@ -32,8 +32,8 @@ from graphql_api.errors import (
     NotPermittedProblem,
     Problem,
 )
-from graphql_api.households.queries import canonical
 from graphql_api.households.types import Household
+from graphql_api.ids import canonical
 from graphql_api.scope import node_visible
 from graphql_api.sweeps.types import Campaign, CampaignClosed, CampaignLaunched, FindingsProcessed
 from gridcore import assignment, errors, sweep

@@ -21,7 +21,7 @@ from strawberry.types import Info
 
 from graphql_api.context import Context
 from graphql_api.enums import VisitMethod, VisitOutcome
-from graphql_api.households.queries import canonical
+from graphql_api.ids import canonical
 from graphql_api.scope import household_visible, node_visible
 from graphql_api.sweeps.mutations import TemperatureInput
 from graphql_api.watch.feed import Subject, place_of
