@@ -9,7 +9,7 @@ no name, only ids and codes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,7 +18,7 @@ from gridcore.alerts import Alert, AlertKind, AlertState, Outcome
 from gridcore.checkpoint import Checkpoint
 from gridcore.grid import GridNode, Level
 from gridcore.vehicle import PassTally, hour_start
-from projections.base import Notified, Projection, ViewCursor
+from projections.base import Notified, Projection, ViewCursor, handles
 from projections.support import Patches, apply_nodes, from_ts, node_ddl, subtree_cte, ts
 
 NODES = "alb_nodes"
@@ -26,9 +26,6 @@ NODES = "alb_nodes"
 
 class AlertsBoard(Projection):
     name = "alerts_board"
-    follows = (Alert.Raised, Alert.DetectionAttached, Alert.Escalated, Alert.DeadlineMissed,
-               Alert.Acknowledged, Alert.Resolved, Checkpoint.Registered, PassTally.Counted,
-               GridNode.Established, GridNode.Moved)
     tables = ("alb_alerts", "alb_escalations", "alb_passes", "alb_checkpoints", NODES)
     ddl = (
         "CREATE TABLE IF NOT EXISTS alb_alerts (alert_id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
@@ -50,60 +47,87 @@ class AlertsBoard(Projection):
         *node_ddl(NODES),
     )
 
-    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
-        alerts = Patches("alb_alerts", "alert_id")
-        escalations: list[tuple[Any, ...]] = []
-        passes: dict[tuple[str, str], int] = {}
-        checkpoints: list[tuple[str, str, str]] = []
-        nodes = []
-        for _, e in events:
-            key = str(e.originator_id)
-            if isinstance(e, Alert.Raised):
-                alerts.insert(key, dict(
-                    kind=e.kind.value, source=e.source, grid_code=e.grid_code,
-                    owner_code=e.grid_code, level=int(e.level), assignee=_str(e.assignee),
-                    state=AlertState.RAISED.value, first_at=ts(e.first_at),
-                    hour=ts(hour_start(e.first_at)), raised_at=ts(e.timestamp),
-                    deadline=ts(e.deadline), escalations=0, detections=1,
-                    acknowledged_at=None, acknowledged_by=None, resolved_at=None, outcome=None))
-            elif isinstance(e, Alert.DetectionAttached):
-                alerts.add(key, detections=1)
-            elif isinstance(e, Alert.Escalated):
-                alerts.set(key, owner_code=e.to_code, level=int(e.to_level),
-                           deadline=ts(e.deadline))
-                alerts.add(key, escalations=1)
-                escalations.append((key, e.originator_version, e.from_code, e.to_code,
-                                    int(e.to_level), ts(e.timestamp), ts(e.missed_deadline)))
-            elif isinstance(e, Alert.DeadlineMissed):
-                alerts.set(key, deadline=None)
-            elif isinstance(e, Alert.Acknowledged):
-                alerts.set(key, state=AlertState.ACKNOWLEDGED.value, deadline=None,
-                           acknowledged_at=ts(e.timestamp), acknowledged_by=str(e.by))
-            elif isinstance(e, Alert.Resolved):
-                alerts.set(key, state=AlertState.RESOLVED.value, deadline=None,
-                           resolved_at=ts(e.timestamp), outcome=e.outcome.value)
-            elif isinstance(e, Checkpoint.Registered):
-                checkpoints.append((e.code, e.grid_code, e.name))
-            elif isinstance(e, PassTally.Counted):
-                for c in e.counts:
-                    hour = ts(c.hour)
-                    assert hour is not None
-                    passes[(c.checkpoint_id, hour)] = passes.get((c.checkpoint_id, hour),
-                                                                 0) + c.passes
-            else:
-                nodes.append(e)
-        apply_nodes(cur, NODES, nodes)
-        alerts.flush(cur)
+    def begin(self, cur: ViewCursor, events: Sequence[Notified]) -> _Changes:
+        return _Changes(Patches("alb_alerts", "alert_id"))
+
+    def end(self, cur: ViewCursor, c: _Changes) -> None:
+        apply_nodes(cur, NODES, c.nodes)
+        c.alerts.flush(cur)
         cur.executemany(
             "INSERT INTO alb_escalations (alert_id, version, from_code, to_code, to_level, "
-            "escalated_at, missed_deadline) VALUES (?, ?, ?, ?, ?, ?, ?)", escalations)
+            "escalated_at, missed_deadline) VALUES (?, ?, ?, ?, ?, ?, ?)", c.escalations)
         cur.executemany(
             "INSERT INTO alb_passes (checkpoint_id, hour, passes) VALUES (?, ?, ?) "
             "ON CONFLICT (checkpoint_id, hour) DO UPDATE SET "
             "passes = alb_passes.passes + excluded.passes",
-            [(c, h, n) for (c, h), n in passes.items()])
+            [(cp, h, n) for (cp, h), n in c.passes.items()])
         cur.executemany("INSERT INTO alb_checkpoints (checkpoint_id, grid_code, name) "
-                        "VALUES (?, ?, ?) ON CONFLICT (checkpoint_id) DO NOTHING", checkpoints)
+                        "VALUES (?, ?, ?) ON CONFLICT (checkpoint_id) DO NOTHING",
+                        c.checkpoints)
+
+    @handles(GridNode.Established, GridNode.Moved)
+    def node(self, c: _Changes, nid: int, e: Any) -> None:
+        c.nodes.append(e)
+
+    @handles(Alert.Raised)
+    def raised(self, c: _Changes, nid: int, e: Any) -> None:
+        c.alerts.insert(str(e.originator_id), dict(
+            kind=e.kind.value, source=e.source, grid_code=e.grid_code,
+            owner_code=e.grid_code, level=int(e.level), assignee=_str(e.assignee),
+            state=AlertState.RAISED.value, first_at=ts(e.first_at),
+            hour=ts(hour_start(e.first_at)), raised_at=ts(e.timestamp),
+            deadline=ts(e.deadline), escalations=0, detections=1,
+            acknowledged_at=None, acknowledged_by=None, resolved_at=None, outcome=None))
+
+    @handles(Alert.DetectionAttached)
+    def detection_attached(self, c: _Changes, nid: int, e: Any) -> None:
+        c.alerts.add(str(e.originator_id), detections=1)
+
+    @handles(Alert.Escalated)
+    def escalated(self, c: _Changes, nid: int, e: Any) -> None:
+        key = str(e.originator_id)
+        c.alerts.set(key, owner_code=e.to_code, level=int(e.to_level), deadline=ts(e.deadline))
+        c.alerts.add(key, escalations=1)
+        c.escalations.append((key, e.originator_version, e.from_code, e.to_code,
+                              int(e.to_level), ts(e.timestamp), ts(e.missed_deadline)))
+
+    @handles(Alert.DeadlineMissed)
+    def deadline_missed(self, c: _Changes, nid: int, e: Any) -> None:
+        c.alerts.set(str(e.originator_id), deadline=None)
+
+    @handles(Alert.Acknowledged)
+    def acknowledged(self, c: _Changes, nid: int, e: Any) -> None:
+        c.alerts.set(str(e.originator_id), state=AlertState.ACKNOWLEDGED.value, deadline=None,
+                     acknowledged_at=ts(e.timestamp), acknowledged_by=str(e.by))
+
+    @handles(Alert.Resolved)
+    def resolved(self, c: _Changes, nid: int, e: Any) -> None:
+        c.alerts.set(str(e.originator_id), state=AlertState.RESOLVED.value, deadline=None,
+                     resolved_at=ts(e.timestamp), outcome=e.outcome.value)
+
+    @handles(Checkpoint.Registered)
+    def checkpoint_registered(self, c: _Changes, nid: int, e: Any) -> None:
+        c.checkpoints.append((e.code, e.grid_code, e.name))
+
+    @handles(PassTally.Counted)
+    def passes_counted(self, c: _Changes, nid: int, e: Any) -> None:
+        for count in e.counts:
+            hour = ts(count.hour)
+            assert hour is not None
+            key = (count.checkpoint_id, hour)
+            c.passes[key] = c.passes.get(key, 0) + count.passes
+
+
+@dataclass
+class _Changes:
+    """One batch: the alerts' rows folded (``Patches``), escalation steps, passes per
+    checkpoint and hour, new checkpoints and the grid's node events."""
+
+    alerts: Patches
+    escalations: list[tuple[Any, ...]] = field(default_factory=list)
+    passes: dict[tuple[str, str], int] = field(default_factory=dict)
+    checkpoints: list[tuple[str, str, str]] = field(default_factory=list)
+    nodes: list[Any] = field(default_factory=list)
 
 
 def _str(value: UUID | None) -> str | None:

@@ -1,5 +1,14 @@
-"""What a projection is: the event topics it follows, its tables, and how a batch of events
-changes them. It never calls commands; it reads event classes and topics only.
+"""What a projection is: its tables, its event handlers (registered per event class with
+``@handles``; the topics it follows are derived from them), how a batch of events changes the
+tables, and, in its module, the typed queries the API and the commands' callers read it with.
+It never calls commands; it reads event classes and topics only.
+
+A batch is applied in three steps: ``begin`` prepares the batch's state (the rows it loads,
+the changes it folds), each event goes to its class's handler with that state (one dict
+look-up per event: the runner hands over only events of the followed topics, decoded as
+their own classes), and ``end`` writes what was folded, with one ``executemany`` per
+statement shape. A read model that must see the whole batch first (the grid rollup loads the
+rows its events touch) does that in ``begin``.
 
 SQL is written once for SQLite and PostgreSQL: ``?`` placeholders (translated for psycopg),
 ``TEXT``/``BIGINT``/``DOUBLE PRECISION`` columns, and ``INSERT ... ON CONFLICT`` upserts, which
@@ -8,10 +17,9 @@ both databases accept.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from eventsourcing.utils import get_topic
 
@@ -53,16 +61,63 @@ Notified = tuple[int, Any]
 """A decoded event with its notification id (its position in the application's log)."""
 
 
-class Projection(ABC):
-    """A read model: ``name``, ``version``, the event classes it follows, its tables, and
-    ``apply``."""
+Handler = Callable[[Any, Any, int, Any], None]
+"""A projection's handler of one event class: (projection, batch state, notification id,
+event)."""
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handles(*classes: type) -> Callable[[F], F]:
+    """Register the decorated method of a ``Projection`` as the handler of the events of
+    ``classes`` (their exact classes: the runner decodes each stored event as its own class).
+    The projection follows exactly the topics of the classes its handlers are registered
+    for."""
+    if not classes:
+        raise TypeError("@handles needs at least one event class")
+
+    def register(method: F) -> F:
+        method.__handles__ = (*getattr(method, "__handles__", ()), *classes)  # type: ignore[attr-defined]
+        return method
+    return register
+
+
+class Projection:
+    """A read model: ``name``, ``version``, its tables, its handlers (``@handles``) and
+    ``apply``. ``follows`` (the event classes) and ``topics()`` are derived from the
+    handlers, so they cannot drift from what ``apply`` does."""
 
     name: ClassVar[str]
     version: ClassVar[int] = 1
     """The shape of its tables: a view stored at another version is rebuilt from zero."""
-    follows: ClassVar[tuple[type, ...]]
+    handlers: ClassVar[Mapping[type, Handler]] = {}
+    """Event class -> its handler, collected from the ``@handles`` methods (those of base
+    classes too; a subclass may override a handler by name)."""
+    follows: ClassVar[tuple[type, ...]] = ()
+    """The event classes of ``handlers`` (derived: never written by hand)."""
     tables: ClassVar[tuple[str, ...]]
     ddl: ClassVar[tuple[str, ...]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "follows" in vars(cls) or "handlers" in vars(cls):
+            raise TypeError(f"{cls.__name__}: register handlers with @handles; the events "
+                            "followed are derived from them")
+        names: dict[type, str] = {}
+        for base in reversed(cls.__mro__[1:]):
+            names.update(getattr(base, "_handler_names", {}))
+        own: dict[type, str] = {}
+        for attr, value in vars(cls).items():
+            for event_class in getattr(value, "__handles__", ()):
+                if event_class in own:
+                    raise TypeError(f"{cls.__name__}: {event_class.__qualname__} is handled "
+                                    f"by both {own[event_class]} and {attr}")
+                own[event_class] = attr
+        names.update(own)
+        cls._handler_names = names
+        cls.handlers = {c: getattr(cls, attr) for c, attr in names.items()}
+        cls.follows = tuple(names)
+
+    _handler_names: ClassVar[dict[type, str]] = {}
 
     @classmethod
     def topics(cls) -> list[str]:
@@ -80,9 +135,21 @@ class Projection(ABC):
         for table in self.tables:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
 
-    @abstractmethod
+    def begin(self, cur: ViewCursor, events: Sequence[Notified]) -> Any:
+        """The batch's state the handlers fold into (by default the cursor itself)."""
+        return cur
+
+    def end(self, cur: ViewCursor, state: Any) -> None:
+        """Write what the handlers folded into ``state`` (nothing by default)."""
+
     def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
-        """Change the tables for a batch of events, in log order, inside one transaction."""
+        """Change the tables for a batch of events, in log order, inside one transaction:
+        ``begin``, each event to its class's handler, ``end``."""
+        state = self.begin(cur, events)
+        handlers = self.handlers
+        for nid, e in events:
+            handlers[type(e)](self, state, nid, e)
+        self.end(cur, state)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ the households of sealed scopes gone N days without a delivery.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -15,7 +15,7 @@ from gridcore.delivery_desk import DeliveryDesk
 from gridcore.errors import InvalidInput
 from gridcore.grid import GridNode
 from gridcore.household import Household
-from projections.base import Notified, Projection, ViewCursor
+from projections.base import Notified, Projection, ViewCursor, handles
 from projections.support import (
     Patches,
     apply_nodes,
@@ -33,9 +33,6 @@ NODES = "dlv_nodes"
 
 class DeliveryBoard(Projection):
     name = "delivery_board"
-    follows = (Delivery.Placed, Delivery.Purchased, Delivery.Dispatched, Delivery.Delivered,
-               Delivery.Failed, Delivery.Overdue, DeliveryDesk.Closed, DeliveryDesk.Sealed,
-               Household.Registered, Household.Moved, GridNode.Established, GridNode.Moved)
     tables = ("dlv_deliveries", "dlv_staff", "dlv_households", "dlv_last", "dlv_seals", NODES)
     ddl = (
         "CREATE TABLE IF NOT EXISTS dlv_deliveries (delivery_id TEXT PRIMARY KEY, "
@@ -57,69 +54,104 @@ class DeliveryBoard(Projection):
         *node_ddl(NODES),
     )
 
-    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
-        deliveries = Patches("dlv_deliveries", "delivery_id")
-        households = Patches("dlv_households", "household_id")
-        staff: dict[str, tuple[str, list[str]]] = {}  # delivery -> (zone, its staff now)
-        last: dict[str, str] = {}
-        seals: list[tuple[str, str | None, str]] = []
-        nodes = []
-        for _, e in events:
-            key = str(e.originator_id)
-            if isinstance(e, Delivery.Placed):
-                ordered = e.kind is DeliveryKind.ORDER
-                deliveries.insert(key, dict(
-                    kind=e.kind.value, ref=e.ref, desk=e.desk,
-                    household_id=_str(e.household_id), enterprise_id=_str(e.enterprise_id),
-                    state=(DeliveryState.ORDERED if ordered else DeliveryState.READY).value,
-                    zone=None, attempts=0, placed_at=ts(e.timestamp), dispatched_at=None,
-                    due=None, overdue=0, delivered_at=None, failed_at=None, reason=None,
-                    failed_by=None, failures=0))
-            elif isinstance(e, Delivery.Purchased):
-                deliveries.set(key, state=DeliveryState.READY.value)
-            elif isinstance(e, Delivery.Dispatched):
-                deliveries.set(key, state=DeliveryState.DISPATCHED.value, zone=e.zone,
-                               dispatched_at=ts(e.timestamp), due=ts(e.due), overdue=0)
-                deliveries.add(key, attempts=1)
-                staff[key] = (e.zone, list(dict.fromkeys(str(s) for s in e.staff)))
-            elif isinstance(e, Delivery.Delivered):
-                deliveries.set(key, state=DeliveryState.DELIVERED.value,
-                               delivered_at=ts(e.delivered_at))
-                staff[key] = ("", [])
-            elif isinstance(e, Delivery.Failed):
-                deliveries.set(key, state=DeliveryState.FAILED.value, failed_at=ts(e.timestamp),
-                               reason=e.reason, failed_by=_str(e.by))
-                deliveries.add(key, failures=1)
-                staff[key] = ("", [])
-            elif isinstance(e, Delivery.Overdue):
-                deliveries.set(key, overdue=1)
-            elif isinstance(e, DeliveryDesk.Closed):
-                if e.household_id is not None:
-                    hid, when = str(e.household_id), ts(e.delivered_at)
-                    assert when is not None
-                    last[hid] = max(last.get(hid, when), when)
-            elif isinstance(e, DeliveryDesk.Sealed):
-                seals.append((e.code, ts(e.since), key))
-            elif isinstance(e, Household.Registered):
-                households.insert(key, dict(household_no=e.household_no,
-                                            micro_grid=e.micro_grid))
-            elif isinstance(e, Household.Moved):
-                households.set(key, micro_grid=e.micro_grid)
-            else:
-                nodes.append(e)
-        apply_nodes(cur, NODES, nodes)
-        deliveries.flush(cur)
-        households.flush(cur)
-        cur.executemany("DELETE FROM dlv_staff WHERE delivery_id = ?", [(d,) for d in staff])
+    def begin(self, cur: ViewCursor, events: Sequence[Notified]) -> _Changes:
+        return _Changes(Patches("dlv_deliveries", "delivery_id"),
+                        Patches("dlv_households", "household_id"))
+
+    def end(self, cur: ViewCursor, c: _Changes) -> None:
+        apply_nodes(cur, NODES, c.nodes)
+        c.deliveries.flush(cur)
+        c.households.flush(cur)
+        cur.executemany("DELETE FROM dlv_staff WHERE delivery_id = ?", [(d,) for d in c.staff])
         cur.executemany("INSERT INTO dlv_staff (delivery_id, staff_id, zone) VALUES (?, ?, ?)",
-                        [(d, s, zone) for d, (zone, members) in staff.items() for s in members])
+                        [(d, s, zone) for d, (zone, members) in c.staff.items()
+                         for s in members])
         cur.executemany(
             "INSERT INTO dlv_last (household_id, last_delivered) VALUES (?, ?) "
             "ON CONFLICT (household_id) DO UPDATE SET last_delivered = CASE WHEN "
             "excluded.last_delivered > dlv_last.last_delivered THEN excluded.last_delivered "
-            "ELSE dlv_last.last_delivered END", list(last.items()))
+            "ELSE dlv_last.last_delivered END", list(c.last.items()))
         cur.executemany("INSERT INTO dlv_seals (code, since, desk) VALUES (?, ?, ?) "
-                        "ON CONFLICT (code) DO NOTHING", seals)
+                        "ON CONFLICT (code) DO NOTHING", c.seals)
+
+    @handles(GridNode.Established, GridNode.Moved)
+    def node(self, c: _Changes, nid: int, e: Any) -> None:
+        c.nodes.append(e)
+
+    @handles(Delivery.Placed)
+    def placed(self, c: _Changes, nid: int, e: Any) -> None:
+        ordered = e.kind is DeliveryKind.ORDER
+        c.deliveries.insert(str(e.originator_id), dict(
+            kind=e.kind.value, ref=e.ref, desk=e.desk,
+            household_id=_str(e.household_id), enterprise_id=_str(e.enterprise_id),
+            state=(DeliveryState.ORDERED if ordered else DeliveryState.READY).value,
+            zone=None, attempts=0, placed_at=ts(e.timestamp), dispatched_at=None,
+            due=None, overdue=0, delivered_at=None, failed_at=None, reason=None,
+            failed_by=None, failures=0))
+
+    @handles(Delivery.Purchased)
+    def purchased(self, c: _Changes, nid: int, e: Any) -> None:
+        c.deliveries.set(str(e.originator_id), state=DeliveryState.READY.value)
+
+    @handles(Delivery.Dispatched)
+    def dispatched(self, c: _Changes, nid: int, e: Any) -> None:
+        key = str(e.originator_id)
+        c.deliveries.set(key, state=DeliveryState.DISPATCHED.value, zone=e.zone,
+                         dispatched_at=ts(e.timestamp), due=ts(e.due), overdue=0)
+        c.deliveries.add(key, attempts=1)
+        c.staff[key] = (e.zone, list(dict.fromkeys(str(s) for s in e.staff)))
+
+    @handles(Delivery.Delivered)
+    def delivered(self, c: _Changes, nid: int, e: Any) -> None:
+        key = str(e.originator_id)
+        c.deliveries.set(key, state=DeliveryState.DELIVERED.value,
+                         delivered_at=ts(e.delivered_at))
+        c.staff[key] = ("", [])
+
+    @handles(Delivery.Failed)
+    def failed(self, c: _Changes, nid: int, e: Any) -> None:
+        key = str(e.originator_id)
+        c.deliveries.set(key, state=DeliveryState.FAILED.value, failed_at=ts(e.timestamp),
+                         reason=e.reason, failed_by=_str(e.by))
+        c.deliveries.add(key, failures=1)
+        c.staff[key] = ("", [])
+
+    @handles(Delivery.Overdue)
+    def overdue(self, c: _Changes, nid: int, e: Any) -> None:
+        c.deliveries.set(str(e.originator_id), overdue=1)
+
+    @handles(DeliveryDesk.Closed)
+    def desk_closed(self, c: _Changes, nid: int, e: Any) -> None:
+        if e.household_id is not None:
+            hid, when = str(e.household_id), ts(e.delivered_at)
+            assert when is not None
+            c.last[hid] = max(c.last.get(hid, when), when)
+
+    @handles(DeliveryDesk.Sealed)
+    def sealed(self, c: _Changes, nid: int, e: Any) -> None:
+        c.seals.append((e.code, ts(e.since), str(e.originator_id)))
+
+    @handles(Household.Registered)
+    def household_registered(self, c: _Changes, nid: int, e: Any) -> None:
+        c.households.insert(str(e.originator_id), dict(household_no=e.household_no,
+                                                       micro_grid=e.micro_grid))
+
+    @handles(Household.Moved)
+    def household_moved(self, c: _Changes, nid: int, e: Any) -> None:
+        c.households.set(str(e.originator_id), micro_grid=e.micro_grid)
+
+
+@dataclass
+class _Changes:
+    """One batch: deliveries' and households' rows folded (``Patches``), each delivery's
+    (zone, staff now), each household's last delivery, seals and the grid's node events."""
+
+    deliveries: Patches
+    households: Patches
+    staff: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    last: dict[str, str] = field(default_factory=dict)
+    seals: list[tuple[str, str | None, str]] = field(default_factory=list)
+    nodes: list[Any] = field(default_factory=list)
 
 
 def _str(value: UUID | None) -> str | None:

@@ -5,14 +5,14 @@ and the open rectifications (整改) with their deadlines and whether they are o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from gridcore.enterprise import Enterprise, Resumption, check_label
 from gridcore.grid import GridNode
-from projections.base import Notified, Projection, ViewCursor
+from projections.base import Notified, Projection, ViewCursor, handles
 from projections.support import Patches, apply_nodes, from_ts, node_ddl, subtree_cte, ts
 
 NODES = "ent_nodes"
@@ -20,10 +20,6 @@ NODES = "ent_nodes"
 
 class EnterpriseBoard(Projection):
     name = "enterprise_board"
-    follows = (Enterprise.Registered, Enterprise.SpecialistAssigned, Enterprise.ResumptionFiled,
-               Enterprise.ResumptionReviewed, Enterprise.Inspected,
-               Enterprise.RectificationOpened, Enterprise.RectificationClosed,
-               Enterprise.RectificationOverdue, GridNode.Established, GridNode.Moved)
     tables = ("ent_enterprises", "ent_rectifications", NODES)
     ddl = (
         "CREATE TABLE IF NOT EXISTS ent_enterprises (enterprise_id TEXT PRIMARY KEY, "
@@ -41,57 +37,86 @@ class EnterpriseBoard(Projection):
         *node_ddl(NODES),
     )
 
-    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
-        enterprises = Patches("ent_enterprises", "enterprise_id")
-        # (enterprise, item) -> the row open at the batch's end, or None when closed in it;
-        # rows opened before the batch that only became overdue in it are in ``late``.
-        rect: dict[tuple[str, str], list[Any] | None] = {}
-        late: set[tuple[str, str]] = set()
-        nodes = []
-        for _, e in events:
-            key = str(e.originator_id)
-            if isinstance(e, Enterprise.Registered):
-                enterprises.insert(key, dict(
-                    credit_code=e.credit_code, name=e.name, department=e.department,
-                    location=e.location, specialist=str(e.specialist),
-                    status=Resumption.NOT_FILED.value, employees=0, inspections=0, rectified=0,
-                    registered_at=ts(e.timestamp), changed_at=ts(e.timestamp)))
-            elif isinstance(e, Enterprise.SpecialistAssigned):
-                enterprises.set(key, specialist=str(e.specialist))
-            elif isinstance(e, Enterprise.ResumptionFiled):
-                enterprises.set(key, status=Resumption.FILED.value, employees=e.employees,
-                                changed_at=ts(e.timestamp))
-            elif isinstance(e, Enterprise.ResumptionReviewed):
-                status = Resumption.APPROVED if e.approved else Resumption.REJECTED
-                enterprises.set(key, status=status.value, changed_at=ts(e.timestamp))
-            elif isinstance(e, Enterprise.Inspected):
-                enterprises.set(key, inspections=e.inspection_no)
-            elif isinstance(e, Enterprise.RectificationOpened):
-                rect[(key, e.item)] = [key, e.item, ts(e.timestamp), ts(e.deadline), 0]
-                late.discard((key, e.item))
-            elif isinstance(e, Enterprise.RectificationClosed):
-                rect[(key, e.item)] = None
-                late.discard((key, e.item))
-                enterprises.add(key, rectified=1)
-            elif isinstance(e, Enterprise.RectificationOverdue):
-                row = rect.get((key, e.item))
-                if row is not None:
-                    row[4] = 1
-                else:
-                    late.add((key, e.item))
-            else:
-                nodes.append(e)
-        apply_nodes(cur, NODES, nodes)
-        enterprises.flush(cur)
+    def begin(self, cur: ViewCursor, events: Sequence[Notified]) -> _Changes:
+        return _Changes(Patches("ent_enterprises", "enterprise_id"))
+
+    def end(self, cur: ViewCursor, c: _Changes) -> None:
+        apply_nodes(cur, NODES, c.nodes)
+        c.enterprises.flush(cur)
         cur.executemany("DELETE FROM ent_rectifications WHERE enterprise_id = ? AND item = ?",
-                        [k for k, row in rect.items() if row is None])
+                        [k for k, row in c.rect.items() if row is None])
         cur.executemany(
             "INSERT INTO ent_rectifications (enterprise_id, item, opened_at, deadline, overdue) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (enterprise_id, item) DO UPDATE SET "
             "opened_at = excluded.opened_at, deadline = excluded.deadline, "
-            "overdue = excluded.overdue", [row for row in rect.values() if row is not None])
+            "overdue = excluded.overdue", [row for row in c.rect.values() if row is not None])
         cur.executemany("UPDATE ent_rectifications SET overdue = 1 "
-                        "WHERE enterprise_id = ? AND item = ?", sorted(late))
+                        "WHERE enterprise_id = ? AND item = ?", sorted(c.late))
+
+    @handles(GridNode.Established, GridNode.Moved)
+    def node(self, c: _Changes, nid: int, e: Any) -> None:
+        c.nodes.append(e)
+
+    @handles(Enterprise.Registered)
+    def registered(self, c: _Changes, nid: int, e: Any) -> None:
+        c.enterprises.insert(str(e.originator_id), dict(
+            credit_code=e.credit_code, name=e.name, department=e.department,
+            location=e.location, specialist=str(e.specialist),
+            status=Resumption.NOT_FILED.value, employees=0, inspections=0, rectified=0,
+            registered_at=ts(e.timestamp), changed_at=ts(e.timestamp)))
+
+    @handles(Enterprise.SpecialistAssigned)
+    def specialist_assigned(self, c: _Changes, nid: int, e: Any) -> None:
+        c.enterprises.set(str(e.originator_id), specialist=str(e.specialist))
+
+    @handles(Enterprise.ResumptionFiled)
+    def filed(self, c: _Changes, nid: int, e: Any) -> None:
+        c.enterprises.set(str(e.originator_id), status=Resumption.FILED.value,
+                          employees=e.employees, changed_at=ts(e.timestamp))
+
+    @handles(Enterprise.ResumptionReviewed)
+    def reviewed(self, c: _Changes, nid: int, e: Any) -> None:
+        status = Resumption.APPROVED if e.approved else Resumption.REJECTED
+        c.enterprises.set(str(e.originator_id), status=status.value,
+                          changed_at=ts(e.timestamp))
+
+    @handles(Enterprise.Inspected)
+    def inspected(self, c: _Changes, nid: int, e: Any) -> None:
+        c.enterprises.set(str(e.originator_id), inspections=e.inspection_no)
+
+    @handles(Enterprise.RectificationOpened)
+    def rectification_opened(self, c: _Changes, nid: int, e: Any) -> None:
+        key = str(e.originator_id)
+        c.rect[(key, e.item)] = [key, e.item, ts(e.timestamp), ts(e.deadline), 0]
+        c.late.discard((key, e.item))
+
+    @handles(Enterprise.RectificationClosed)
+    def rectification_closed(self, c: _Changes, nid: int, e: Any) -> None:
+        key = str(e.originator_id)
+        c.rect[(key, e.item)] = None
+        c.late.discard((key, e.item))
+        c.enterprises.add(key, rectified=1)
+
+    @handles(Enterprise.RectificationOverdue)
+    def rectification_overdue(self, c: _Changes, nid: int, e: Any) -> None:
+        key = (str(e.originator_id), e.item)
+        row = c.rect.get(key)
+        if row is not None:
+            row[4] = 1
+        else:
+            c.late.add(key)
+
+
+@dataclass
+class _Changes:
+    """One batch: the enterprises' rows folded (``Patches``); per (enterprise, item) the
+    rectification open at the batch's end, or None when closed in it; the rows opened before
+    the batch that only became overdue in it (``late``); the grid's node events."""
+
+    enterprises: Patches
+    rect: dict[tuple[str, str], list[Any] | None] = field(default_factory=dict)
+    late: set[tuple[str, str]] = field(default_factory=set)
+    nodes: list[Any] = field(default_factory=list)
 
 
 # ---- queries ---------------------------------------------------------------------------------

@@ -16,23 +16,26 @@ per household and vulnerability with the first year it holds (0 for a declared o
 member turns 65 for 65+ and, in a one-person household, living alone), so the rule of
 ``gridcore.household.derived_vulnerabilities`` for any year is ``since <= year``.
 
-A batch loads the rows it needs once, folds in memory (sparse deltas: (column, change) pairs),
+A batch loads the rows it needs once (``begin``), folds each event in memory with its
+class's handler (sparse deltas: (column, change) pairs),
 then writes with ``executemany``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 
 from gridcore.grid import GridNode, Level
-from gridcore.household import Household
+from gridcore.household import Household, Vulnerability, derived_vulnerabilities
 from gridcore.staff import StaffMember
 from gridcore.status import Health, Measure, TagKind
-from projections.base import Notified, Projection, ViewCursor
+from projections.base import Notified, Projection, ViewCursor, handles
+from projections.support import chunks, marks
 from projections.vulnerable import Fresh, fresh_member, vulnerable_since
 
 COUNTS = ("households", "residents", "staff")
@@ -117,12 +120,6 @@ NEW_RESIDENT = [(RESIDENTS, 1), (IDX[f"health_{Health.NORMAL.value}"], 1),
 
 class GridRollup(Projection):
     name = "grid_rollup"
-    follows = (
-        GridNode.Established, GridNode.Moved, GridNode.Retired, GridNode.Renamed,
-        Household.Registered, Household.Moved, Household.MemberAdded, Household.MemberRemoved,
-        Household.HealthChanged, Household.MeasureChanged, Household.Tagged, Household.Untagged,
-        Household.VulnerabilityMarked, StaffMember.Enrolled, StaffMember.JurisdictionChanged,
-    )
     version = 2  # 2: vulnerabilities and birth years in gr_households, gr_vulnerable
     tables = ("grid_rollup", "grid_rollup_history", "gr_nodes", "gr_households", "gr_staff",
               "gr_vulnerable")
@@ -148,8 +145,158 @@ class GridRollup(Projection):
         "CREATE INDEX IF NOT EXISTS gr_vulnerable_household ON gr_vulnerable (household_id)",
     )
 
-    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
-        _Batch(cur).run(events)
+    def begin(self, cur: ViewCursor, events: Sequence[Notified]) -> _Batch:
+        b = _Batch(cur)
+        b.load(events)
+        return b
+
+    def end(self, cur: ViewCursor, b: _Batch) -> None:
+        b.carry()
+        b.write()
+
+    # ---- the tree ----------------------------------------------------------------------
+
+    @handles(GridNode.Established)
+    def node_established(self, b: _Batch, nid: int, e: Any) -> None:
+        b.carry()  # the tree changes: what was added so far goes up the old chains
+        b.nodes[e.code] = [str(e.originator_id), e.parent_code, int(e.level), e.name, 0]
+        b.chains.clear()
+        b.dirty_nodes.add(e.code)
+        b.pending.setdefault(e.code, zeros())
+
+    @handles(GridNode.Moved)
+    def node_moved(self, b: _Batch, nid: int, e: Any) -> None:
+        b.carry()  # the tree changes: what was added so far goes up the old chains
+        code = b._code_of(e)
+        row = b.nodes.get(code)
+        if row is None:
+            return
+        b.dirty_nodes.add(code)
+        at = micros(e.timestamp)
+        subtree = list(b.base.get(code, zeros()))
+        for i, x in enumerate(b.pending.get(code, ())):
+            subtree[i] += x
+        old = b.chain(code)[1:]
+        row[1] = e.parent_code
+        b.chains.clear()
+        new = b.chain(code)[1:]
+        b.add(code, [(i, -x) for i, x in enumerate(subtree) if x], at, only=old)
+        b.add(code, [(i, x) for i, x in enumerate(subtree) if x], at, only=new)
+
+    @handles(GridNode.Retired)
+    def node_retired(self, b: _Batch, nid: int, e: Any) -> None:
+        row = b.node(e)
+        if row is not None:
+            row[4] = 1
+
+    @handles(GridNode.Renamed)
+    def node_renamed(self, b: _Batch, nid: int, e: Any) -> None:
+        row = b.node(e)
+        if row is not None:
+            row[3] = e.name
+
+    # ---- staff -------------------------------------------------------------------------
+
+    @handles(StaffMember.Enrolled, StaffMember.JurisdictionChanged)
+    def staff(self, b: _Batch, nid: int, e: Any) -> None:
+        at, sid = micros(e.timestamp), str(e.originator_id)
+        old = b.staff.get(sid)
+        if old is not None:
+            b.add(old, [(STAFF, -1)], at)
+        b.staff[sid] = e.jurisdiction
+        b.dirty_staff.add(sid)
+        b.add(e.jurisdiction, [(STAFF, 1)], at)
+
+    # ---- households --------------------------------------------------------------------
+
+    @handles(Household.Registered)
+    def registered(self, b: _Batch, nid: int, e: Any) -> None:
+        hid = str(e.originator_id)
+        b.households[hid] = e.micro_grid
+        b.dirty_households.add(hid)
+        b.fresh[hid] = [fresh_member(m) for m in e.members]
+        b.registered.add(hid)
+        b.dirty_vulnerable.add(hid)
+        b.members.pop(hid, None)
+        n = len(e.members)
+        b.add(e.micro_grid, [(HOUSEHOLDS, 1), *((i, n) for i, _ in NEW_RESIDENT)],
+              micros(e.timestamp))
+
+    @handles(Household.Moved)
+    def household_moved(self, b: _Batch, nid: int, e: Any) -> None:
+        found = b.household(e)
+        if found is None:
+            return
+        grid, members = found
+        if e.micro_grid != grid:
+            at = micros(e.timestamp)
+            delta: Delta = [(HOUSEHOLDS, 1)]
+            for r in members.values():
+                delta += r.vector()
+            b.add(grid, [(i, -x) for i, x in delta], at)
+            b.add(e.micro_grid, delta, at)
+            b.households[str(e.originator_id)] = e.micro_grid
+
+    @handles(Household.MemberAdded)
+    def member_added(self, b: _Batch, nid: int, e: Any) -> None:
+        found = b.household(e, vulnerable=True)
+        if found is None:
+            return
+        grid, members = found
+        hid = str(e.originator_id)
+        r = members[str(e.member.resident_id)] = _new_resident(hid, fresh_member(e.member))
+        b.add(grid, r.vector(), micros(e.timestamp))
+
+    @handles(Household.VulnerabilityMarked)
+    def vulnerability_marked(self, b: _Batch, nid: int, e: Any) -> None:
+        found = b.resident(e, vulnerable=True)
+        if found is not None:  # no count changes
+            r = found[1]
+            (r.declared.add if e.present else r.declared.discard)(e.vulnerability.value)
+
+    @handles(Household.MemberRemoved)
+    def member_removed(self, b: _Batch, nid: int, e: Any) -> None:
+        found = b.resident(e, vulnerable=True)
+        if found is not None:
+            grid, r = found
+            del b.members[str(e.originator_id)][str(e.resident_id)]
+            b.add(grid, r.vector(-1), micros(e.timestamp))
+
+    @handles(Household.HealthChanged)
+    def health_changed(self, b: _Batch, nid: int, e: Any) -> None:
+        found = b.resident(e)
+        if found is not None:
+            grid, r = found
+            before = r.vector(-1)
+            r.health = e.health.value
+            b.add(grid, before + r.vector(), micros(e.timestamp))
+
+    @handles(Household.MeasureChanged)
+    def measure_changed(self, b: _Batch, nid: int, e: Any) -> None:
+        found = b.resident(e)
+        if found is not None:
+            grid, r = found
+            before = r.vector(-1)
+            r.measure = e.measure.value
+            b.add(grid, before + r.vector(), micros(e.timestamp))
+
+    @handles(Household.Tagged)
+    def tagged(self, b: _Batch, nid: int, e: Any) -> None:
+        found = b.resident(e)
+        if found is not None:
+            grid, r = found
+            before = r.vector(-1)
+            r.tags.add(e.tag.kind.value)
+            b.add(grid, before + r.vector(), micros(e.timestamp))
+
+    @handles(Household.Untagged)
+    def untagged(self, b: _Batch, nid: int, e: Any) -> None:
+        found = b.resident(e)
+        if found is not None:
+            grid, r = found
+            before = r.vector(-1)
+            r.tags.discard(e.kind.value)
+            b.add(grid, before + r.vector(), micros(e.timestamp))
 
 
 class _Batch:
@@ -183,12 +330,12 @@ class _Batch:
         self.nodes = {c: [i, p, lv, n, r] for c, i, p, lv, n, r in cur.fetchall()}
         self.codes = {row[0]: c for c, row in self.nodes.items()}
         self.codes.update({str(e.originator_id): e.code for _, e in events
-                           if isinstance(e, GridNode.Established)})
+                           if type(e) is GridNode.Established})
         # Registrations create their rows; only later events need a household's stored row.
-        hids = {str(e.originator_id) for _, e in events if isinstance(e, _LATER_EVENTS)}
+        hids = {str(e.originator_id) for _, e in events if type(e) in _LATER_EVENTS}
         sids = {str(e.originator_id) for _, e in events
-                if isinstance(e, StaffMember.JurisdictionChanged)}
-        moved = {self._code_of(e) for _, e in events if isinstance(e, GridNode.Moved)}
+                if type(e) is StaffMember.JurisdictionChanged}
+        moved = {self._code_of(e) for _, e in events if type(e) is GridNode.Moved}
         for hid, grid, packed in (select_in(
                 cur, "SELECT household_id, micro_grid, residents FROM gr_households "
                      "WHERE household_id IN ({})", hids) if hids else []):
@@ -255,120 +402,39 @@ class _Batch:
                 p[i] += x
                 h[i] += x
 
-    def run(self, events: Sequence[Notified]) -> None:
-        self.load(events)
-        for nid, e in events:
-            self.fold(nid, e)
-        self.carry()
-        self.write()
-
-    def fold(self, nid: int, e: Any) -> None:
-        at = micros(e.timestamp)
-        if isinstance(e, Household.Registered):
-            self.fold_registered(at, e)
-            return
-        if isinstance(e, GridNode.Established | GridNode.Moved):
-            self.carry()  # the tree changes: what was added so far goes up the old chains
-        if isinstance(e, GridNode.Established):
-            self.nodes[e.code] = [str(e.originator_id), e.parent_code, int(e.level), e.name, 0]
-            self.chains.clear()
-            self.dirty_nodes.add(e.code)
-            self.pending.setdefault(e.code, zeros())
-        elif isinstance(e, GridNode.Moved | GridNode.Retired | GridNode.Renamed):
-            self.fold_node(at, e)
-        elif isinstance(e, StaffMember.Enrolled | StaffMember.JurisdictionChanged):
-            self.fold_staff(at, e)
-        else:
-            self.fold_household(at, e)
-
-    def fold_node(self, at: int, e: Any) -> None:
+    def node(self, e: Any) -> list[Any] | None:
+        """The row of the node of a later grid event (its code kept with its id), marked to
+        be written (None for a node unknown here)."""
         code = self._code_of(e)
         row = self.nodes.get(code)
-        if row is None:
-            return
-        self.dirty_nodes.add(code)
-        if isinstance(e, GridNode.Retired):
-            row[4] = 1
-        elif isinstance(e, GridNode.Renamed):
-            row[3] = e.name
-        else:
-            subtree = list(self.base.get(code, zeros()))
-            for i, x in enumerate(self.pending.get(code, ())):
-                subtree[i] += x
-            old = self.chain(code)[1:]
-            row[1] = e.parent_code
-            self.chains.clear()
-            new = self.chain(code)[1:]
-            self.add(code, [(i, -x) for i, x in enumerate(subtree) if x], at, only=old)
-            self.add(code, [(i, x) for i, x in enumerate(subtree) if x], at, only=new)
+        if row is not None:
+            self.dirty_nodes.add(code)
+        return row
 
-    def fold_staff(self, at: int, e: Any) -> None:
-        sid = str(e.originator_id)
-        old = self.staff.get(sid)
-        if old is not None:
-            self.add(old, [(STAFF, -1)], at)
-        self.staff[sid] = e.jurisdiction
-        self.dirty_staff.add(sid)
-        self.add(e.jurisdiction, [(STAFF, 1)], at)
-
-    def fold_registered(self, at: int, e: Any) -> None:
-        hid = str(e.originator_id)
-        self.households[hid] = e.micro_grid
-        self.dirty_households.add(hid)
-        self.fresh[hid] = [fresh_member(m) for m in e.members]
-        self.registered.add(hid)
-        self.dirty_vulnerable.add(hid)
-        self.members.pop(hid, None)
-        n = len(e.members)
-        self.add(e.micro_grid, [(HOUSEHOLDS, 1), *((i, n) for i, _ in NEW_RESIDENT)], at)
-
-    def fold_household(self, at: int, e: Any) -> None:
+    def household(self, e: Any, vulnerable: bool = False
+                  ) -> tuple[str, dict[str, _Resident]] | None:
+        """The micro-grid and residents of the household of a later event, marked to be
+        written (and its vulnerabilities to be derived again when ``vulnerable``); None for a
+        household unknown here."""
         hid = str(e.originator_id)
         grid = self.households.get(hid)
         if grid is None:
-            return
+            return None
         fresh = self.fresh.pop(hid, None)
         if fresh is not None:
             self.members[hid] = {f[0]: _new_resident(hid, f) for f in fresh}
-        members = self.members.setdefault(hid, {})
         self.dirty_households.add(hid)
-        if isinstance(e, Household.MemberAdded | Household.MemberRemoved
-                      | Household.VulnerabilityMarked):
+        if vulnerable:
             self.dirty_vulnerable.add(hid)
-        if isinstance(e, Household.Moved):
-            if e.micro_grid != grid:
-                delta: Delta = [(HOUSEHOLDS, 1)]
-                for r in members.values():
-                    delta += r.vector()
-                self.add(grid, [(i, -x) for i, x in delta], at)
-                self.add(e.micro_grid, delta, at)
-                self.households[hid] = e.micro_grid
-            return
-        if isinstance(e, Household.MemberAdded):
-            r = members[str(e.member.resident_id)] = _new_resident(hid, fresh_member(e.member))
-            self.add(grid, r.vector(), at)
-            return
-        rid = str(e.resident_id)
-        r = members.get(rid)
-        if r is None:
-            return
-        if isinstance(e, Household.VulnerabilityMarked):  # no count changes
-            (r.declared.add if e.present else r.declared.discard)(e.vulnerability.value)
-            return
-        before = r.vector(-1)
-        if isinstance(e, Household.MemberRemoved):
-            del members[rid]
-            self.add(grid, before, at)
-            return
-        if isinstance(e, Household.HealthChanged):
-            r.health = e.health.value
-        elif isinstance(e, Household.MeasureChanged):
-            r.measure = e.measure.value
-        elif isinstance(e, Household.Tagged):
-            r.tags.add(e.tag.kind.value)
-        elif isinstance(e, Household.Untagged):
-            r.tags.discard(e.kind.value)
-        self.add(grid, before + r.vector(), at)
+        return grid, self.members.setdefault(hid, {})
+
+    def resident(self, e: Any, vulnerable: bool = False) -> tuple[str, _Resident] | None:
+        """The micro-grid and the resident (``resident_id``) of a later household event."""
+        found = self.household(e, vulnerable)
+        if found is None:
+            return None
+        r = found[1].get(str(e.resident_id))
+        return None if r is None else (found[0], r)
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -423,11 +489,11 @@ class _Batch:
             [(c, at, *v) for (c, at), v in sorted(self.history.items())])
 
 
-_LATER_EVENTS = (
+_LATER_EVENTS = frozenset((
     Household.Moved, Household.MemberAdded, Household.MemberRemoved,
     Household.HealthChanged, Household.MeasureChanged, Household.Tagged, Household.Untagged,
     Household.VulnerabilityMarked,
-)
+))
 
 
 def _unpacked(hid: str, packed: Sequence[Any]) -> _Resident:
@@ -476,6 +542,152 @@ def children_rollups(views: Any, code: str, include_retired: bool = False
     """The rollups of the node's children (active ones unless ``include_retired``), by code."""
     rows = views.query(f"{_SELECT} WHERE n.parent_code = ? ORDER BY n.code", (code,))
     return [_node_dict(*r[:5], r[5:]) for r in rows if include_retired or not r[4]]
+
+
+# ---- the API's batched reads (its DataLoaders ask for many keys at once: one statement per
+# ---- CHUNK keys) -----------------------------------------------------------------------------
+
+SUBTREE = ("WITH RECURSIVE sub(code) AS (SELECT code FROM gr_nodes WHERE code = ? "
+           "UNION ALL SELECT n.code FROM gr_nodes n JOIN sub s ON n.parent_code = s.code) ")
+"""``sub(code)``: the node ``?`` and every node under it, as the tree is now: the tree every
+jurisdiction check and every board's scope reads (``projections.queries``)."""
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    code: str
+    parent_code: str | None
+    level: int
+    name: str
+    retired: bool
+
+
+@dataclass(frozen=True)
+class ResidentRow:
+    resident_id: str
+    health: str
+    measure: str
+    tags: tuple[str, ...]
+    declared: tuple[str, ...] = ()
+    """Vulnerabilities marked for the resident (not the ones derived from age or size)."""
+    born: int | None = None
+
+
+@dataclass(frozen=True)
+class HouseholdRow:
+    household_id: str
+    micro_grid: str
+    residents: tuple[ResidentRow, ...]
+
+    def vulnerabilities_of(self, r: ResidentRow, today: date) -> list[str]:
+        """A resident's vulnerabilities on ``today``: marked or derived (65+, lives alone)."""
+        found = derived_vulnerabilities(r.born, {Vulnerability(v) for v in r.declared},
+                                        len(self.residents), today)
+        return [v.value for v in Vulnerability if v in found]
+
+    def vulnerabilities(self, today: date) -> list[str]:
+        """Every vulnerability of any of its residents on ``today``, in declaration order."""
+        found = {v for r in self.residents for v in self.vulnerabilities_of(r, today)}
+        return [v.value for v in Vulnerability if v.value in found]
+
+
+HOUSEHOLD_COLUMNS = "h.household_id, h.micro_grid, h.residents"
+"""A ``gr_households h`` row as ``household_row`` reads it."""
+
+
+def household_row(hid: str, grid: str, packed: str | bytes) -> HouseholdRow:
+    """A stored household (its residents packed as JSON, see ``_Resident.packed``)."""
+    residents = tuple(ResidentRow(rid, health, measure, tuple(tags), tuple(declared), born)
+                      for rid, (health, measure, tags, declared, born)
+                      in sorted(orjson.loads(packed).items()))
+    return HouseholdRow(hid, grid, residents)
+
+
+def nodes(views: Any, codes: Sequence[str]) -> dict[str, NodeRow]:
+    out: dict[str, NodeRow] = {}
+    for part in chunks(codes):
+        for code, parent, level, name, retired in views.query(
+                "SELECT code, parent_code, level, name, retired FROM gr_nodes "
+                f"WHERE code IN ({marks(len(part))})", part):
+            out[code] = NodeRow(code, parent, int(level), name, bool(retired))
+    return out
+
+
+def children(views: Any, parents: Sequence[str]) -> dict[str, list[NodeRow]]:
+    """The active children of each node, by code."""
+    out: dict[str, list[NodeRow]] = {p: [] for p in parents}
+    for part in chunks(parents):
+        for code, parent, level, name, retired in views.query(
+                "SELECT code, parent_code, level, name, retired FROM gr_nodes "
+                f"WHERE parent_code IN ({marks(len(part))}) AND retired = 0 ORDER BY code",
+                part):
+            out[parent].append(NodeRow(code, parent, int(level), name, bool(retired)))
+    return out
+
+
+def chains(views: Any, codes: Sequence[str]) -> dict[str, list[str]]:
+    """Each node's code followed by its ancestors' codes up to the root (as the tree is now);
+    an unknown code has an empty chain."""
+    out: dict[str, list[tuple[int, str]]] = {c: [] for c in codes}
+    for part in chunks(codes):
+        for start, code, depth in views.query(
+                "WITH RECURSIVE up(start, code, parent, depth) AS ("
+                "SELECT code, code, parent_code, 0 FROM gr_nodes "
+                f"WHERE code IN ({marks(len(part))}) "
+                "UNION ALL SELECT u.start, n.code, n.parent_code, u.depth + 1 FROM gr_nodes n "
+                "JOIN up u ON n.code = u.parent WHERE u.depth < 16) "
+                "SELECT start, code, depth FROM up", part):
+            out[start].append((int(depth), code))
+    return {c: [code for _, code in sorted(found)] for c, found in out.items()}
+
+
+def rollups(views: Any, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The current counts of each node's subtree (all zero for a node with nothing yet)."""
+    out: dict[str, dict[str, Any]] = {c: counts_of(()) for c in codes}
+    for part in chunks(codes):
+        for row in views.query(f"SELECT code, {_COLS_SQL} FROM grid_rollup "
+                               f"WHERE code IN ({marks(len(part))})", part):
+            out[row[0]] = counts_of(row[1:])
+    return out
+
+
+def subtree_households(views: Any, code: str) -> int | None:
+    """How many households the subtree of ``code`` holds now (None for a node without a
+    rollup row: unknown, or known to no event that counts yet)."""
+    rows = views.query("SELECT households FROM grid_rollup WHERE code = ?", (code,))
+    return int(rows[0][0] or 0) if rows else None
+
+
+def subtree_codes(views: Any, code: str) -> list[str]:
+    """The codes of the node and every node under it (empty for an unknown node)."""
+    return [c for (c,) in views.query(f"{SUBTREE}SELECT code FROM sub", (code,))]
+
+
+def households(views: Any, ids: Sequence[str]) -> dict[str, HouseholdRow]:
+    out: dict[str, HouseholdRow] = {}
+    for part in chunks(ids):
+        for hid, grid, packed in views.query(
+                f"SELECT {HOUSEHOLD_COLUMNS} FROM gr_households h "
+                f"WHERE h.household_id IN ({marks(len(part))})", part):
+            out[hid] = household_row(hid, grid, packed)
+    return out
+
+
+def staff_under(views: Any, code: str, limit: int = 500) -> list[tuple[str, str]]:
+    """(staff id, jurisdiction) of the staff whose jurisdiction lies in the subtree of
+    ``code``, by id."""
+    return [(s, j) for s, j in views.query(
+        f"{SUBTREE}SELECT staff_id, jurisdiction FROM gr_staff "
+        "WHERE jurisdiction IN (SELECT code FROM sub) ORDER BY staff_id LIMIT ?",
+        (code, limit))]
+
+
+def staff_jurisdictions(views: Any, ids: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in chunks(ids):
+        out.update(views.query("SELECT staff_id, jurisdiction FROM gr_staff "
+                               f"WHERE staff_id IN ({marks(len(part))})", part))
+    return out
 
 
 PROJECTIONS: list[Projection] = [GridRollup()]

@@ -12,7 +12,8 @@ projection keeps entity → household links to place their later events.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -23,7 +24,7 @@ from gridcore.household import Household
 from gridcore.referral import Referral
 from gridcore.requests import ResidentRequest
 from gridcore.sweep import Visit, fevers
-from projections.base import Notified, Projection, ViewCursor
+from projections.base import Notified, Projection, ViewCursor, handles
 
 CHUNK = 500
 
@@ -31,36 +32,31 @@ Row = tuple[str, str, str | None, str]
 """kind, label, actor, detail"""
 
 
-def _household(e: Any) -> Row:
-    H = Household
-    if isinstance(e, H.Registered):
-        return ("household.registered", "登记入户 registered", None,
-                f"{len(e.members)} members, micro-grid {e.micro_grid}")
-    if isinstance(e, H.Moved):
-        return ("household.moved", "迁移网格 moved", None, f"micro-grid {e.micro_grid}")
-    if isinstance(e, H.MemberAdded):
-        return ("household.member_added", "新增成员 member added", None, "1 member")
-    if isinstance(e, H.MemberRemoved):
-        return ("household.member_removed", "成员迁出 member removed", None, "1 member")
-    if isinstance(e, H.VulnerabilityMarked):
-        return ("household.vulnerability", "重点人群标记 vulnerability marked", None,
-                f"{e.vulnerability.label}: {'是 yes' if e.present else '否 no'}")
-    if isinstance(e, H.HealthChanged):
-        return ("household.health", "健康状况变更 health changed", _id(e.by),
-                f"{e.previous.label} → {e.health.label}")
-    if isinstance(e, H.MeasureChanged):
-        return ("household.measure", "管控措施变更 measure changed", _id(e.by),
-                f"{e.previous.label} → {e.measure.label}")
-    if isinstance(e, H.Tagged):
-        return ("household.tagged", "标记 tagged", _id(e.by), e.tag.kind.label)
-    if isinstance(e, H.Untagged):
-        return ("household.untagged", "取消标记 untagged", _id(e.by), e.kind.label)
-    if isinstance(e, H.TestRecorded):
-        return ("household.test", "核酸检测 test recorded", None,
-                "阴性 negative" if e.negative else "阳性 positive")
-    if isinstance(e, H.StaffLinked):
-        return ("household.staff_linked", "关联工作人员 staff linked", None, "")
-    return ("household.erased", "个人信息已删除 personal data erased", None, "")
+H = Household
+HOUSEHOLD_ROWS: dict[type, Callable[[Any], Row]] = {
+    H.Registered: lambda e: ("household.registered", "登记入户 registered", None,
+                             f"{len(e.members)} members, micro-grid {e.micro_grid}"),
+    H.Moved: lambda e: ("household.moved", "迁移网格 moved", None, f"micro-grid {e.micro_grid}"),
+    H.MemberAdded: lambda e: ("household.member_added", "新增成员 member added", None,
+                              "1 member"),
+    H.MemberRemoved: lambda e: ("household.member_removed", "成员迁出 member removed", None,
+                                "1 member"),
+    H.VulnerabilityMarked: lambda e: (
+        "household.vulnerability", "重点人群标记 vulnerability marked", None,
+        f"{e.vulnerability.label}: {'是 yes' if e.present else '否 no'}"),
+    H.HealthChanged: lambda e: ("household.health", "健康状况变更 health changed", _id(e.by),
+                                f"{e.previous.label} → {e.health.label}"),
+    H.MeasureChanged: lambda e: ("household.measure", "管控措施变更 measure changed", _id(e.by),
+                                 f"{e.previous.label} → {e.measure.label}"),
+    H.Tagged: lambda e: ("household.tagged", "标记 tagged", _id(e.by), e.tag.kind.label),
+    H.Untagged: lambda e: ("household.untagged", "取消标记 untagged", _id(e.by), e.kind.label),
+    H.TestRecorded: lambda e: ("household.test", "核酸检测 test recorded", None,
+                               "阴性 negative" if e.negative else "阳性 positive"),
+    H.StaffLinked: lambda e: ("household.staff_linked", "关联工作人员 staff linked", None, ""),
+    H.ResidentErased: lambda e: ("household.erased", "个人信息已删除 personal data erased", None,
+                                 ""),
+}
+"""Each household event's row (kind, label, actor, detail), by its class."""
 
 
 def _visit(e: Visit.Recorded) -> Row:
@@ -109,65 +105,60 @@ ALERT_LABELS: dict[type, tuple[str, str]] = {
     Alert.Acknowledged: ("alert.acknowledged", "告警签收 alert acknowledged"),
     Alert.Resolved: ("alert.resolved", "告警处置 alert resolved"),
 }
-HOUSEHOLD_EVENTS = (Household.Registered, Household.Moved, Household.MemberAdded,
-                    Household.MemberRemoved, Household.VulnerabilityMarked,
-                    Household.HealthChanged, Household.MeasureChanged, Household.Tagged,
-                    Household.Untagged, Household.TestRecorded, Household.StaffLinked,
-                    Household.ResidentErased)
+HOUSEHOLD_EVENTS = tuple(HOUSEHOLD_ROWS)
 FIRST = (Referral.Opened, Delivery.Placed, R.Filed, Alert.Raised)
+LABELS: dict[type, tuple[str, str]] = {**REFERRAL_LABELS, **DELIVERY_LABELS, **REQUEST_LABELS,
+                                       **ALERT_LABELS}
+"""(kind, label) of the events of referrals, deliveries, requests and alerts."""
+LATER = tuple(c for c in LABELS if c not in FIRST)
+"""Events that name their household only through the first event of their entity."""
+_LATER = frozenset(LATER)
 
 
 def _id(value: UUID | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _detail(e: Any) -> tuple[str | None, str]:
-    """Who acted and a short detail of a referral, delivery or request event (no texts)."""
-    if isinstance(e, Referral.Opened):
-        return _id(e.by), e.kind.label
-    if isinstance(e, Referral.PersuasionRecorded | Referral.Accepted):
-        return _id(e.by), f"{e.minutes} min"
-    if isinstance(e, Referral.Admitted):
-        return _id(e.by), f"site {e.site_code}" if e.site_code else ""
-    if isinstance(e, Referral.Escalated):
-        return None, f"{e.level.label} {e.node_code}"
-    if isinstance(e, Delivery.Placed):
-        return None, f"{e.kind.label}, {len(e.items)} items"
-    if isinstance(e, Delivery.Purchased):
-        return _id(e.by), f"batch {e.batch_no}"
-    if isinstance(e, Delivery.Dispatched):
-        return (_id(e.staff[0]) if e.staff else None), f"zone {e.zone}"
-    if isinstance(e, R.Filed):
-        return None, f"{e.channel.label}, {e.category.label}, {e.grade.label}"
-    if isinstance(e, R.Reclassified):
-        return None, f"{e.category.label}, {e.grade.label}"
-    if isinstance(e, R.Assigned):
-        return _id(e.staff_id), ""
-    if isinstance(e, R.Escalated):
-        return None, f"{e.to_level.label} {e.to_code}"
-    if isinstance(e, R.Rated):
-        return None, f"{e.rating}/5"
-    if isinstance(e, Alert.Raised):
-        return _id(e.assignee), f"{e.source}, {e.direction.label if e.direction else ''}"
-    if isinstance(e, Alert.DetectionAttached):
-        return None, e.direction.label
-    if isinstance(e, Alert.Escalated):
-        return None, f"{e.to_level.label} {e.to_code}"
-    if isinstance(e, Alert.Resolved):
-        return _id(e.by), e.outcome.label  # never the action's free text
+def _by(e: Any) -> tuple[str | None, str]:
     return _id(getattr(e, "by", None)), ""
 
 
-def _labels(e: Any) -> tuple[str, str]:
-    t = type(e)
-    return (REFERRAL_LABELS.get(t) or DELIVERY_LABELS.get(t) or ALERT_LABELS.get(t)
-            or REQUEST_LABELS[t])
+DETAILS: dict[type, Callable[[Any], tuple[str | None, str]]] = {
+    Referral.Opened: lambda e: (_id(e.by), e.kind.label),
+    Referral.PersuasionRecorded: lambda e: (_id(e.by), f"{e.minutes} min"),
+    Referral.Accepted: lambda e: (_id(e.by), f"{e.minutes} min"),
+    Referral.Admitted: lambda e: (_id(e.by), f"site {e.site_code}" if e.site_code else ""),
+    Referral.Escalated: lambda e: (None, f"{e.level.label} {e.node_code}"),
+    Delivery.Placed: lambda e: (None, f"{e.kind.label}, {len(e.items)} items"),
+    Delivery.Purchased: lambda e: (_id(e.by), f"batch {e.batch_no}"),
+    Delivery.Dispatched: lambda e: ((_id(e.staff[0]) if e.staff else None), f"zone {e.zone}"),
+    R.Filed: lambda e: (None, f"{e.channel.label}, {e.category.label}, {e.grade.label}"),
+    R.Reclassified: lambda e: (None, f"{e.category.label}, {e.grade.label}"),
+    R.Assigned: lambda e: (_id(e.staff_id), ""),
+    R.Escalated: lambda e: (None, f"{e.to_level.label} {e.to_code}"),
+    R.Rated: lambda e: (None, f"{e.rating}/5"),
+    Alert.Raised: lambda e: (_id(e.assignee),
+                             f"{e.source}, {e.direction.label if e.direction else ''}"),
+    Alert.DetectionAttached: lambda e: (None, e.direction.label),
+    Alert.Escalated: lambda e: (None, f"{e.to_level.label} {e.to_code}"),
+    Alert.Resolved: lambda e: (_id(e.by), e.outcome.label),  # never the action's free text
+}
+"""Who acted and a short detail (no texts) of a referral, delivery, request or alert event,
+by its class; the others: who acted (``by``) and no detail."""
+
+
+@dataclass
+class _Changes:
+    """One batch: entity -> household links (those its events need, loaded once, and the new
+    ones) and the timeline's rows."""
+
+    links: dict[str, str]
+    new_links: list[tuple[str, str]] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 class HouseholdTimeline(Projection):
     name = "household_timeline"
-    follows = (*HOUSEHOLD_EVENTS, Visit.Recorded, *REFERRAL_LABELS, *DELIVERY_LABELS,
-               *REQUEST_LABELS, *ALERT_LABELS)
     tables = ("ht_event", "ht_link")
     ddl = (
         "CREATE TABLE IF NOT EXISTS ht_event (household_id TEXT NOT NULL, notification_id "
@@ -177,42 +168,48 @@ class HouseholdTimeline(Projection):
         "NOT NULL)",
     )
 
-    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
-        later = sorted({str(e.originator_id) for _, e in events
-                        if isinstance(e, tuple(REFERRAL_LABELS) + tuple(DELIVERY_LABELS)
-                                      + tuple(REQUEST_LABELS) + tuple(ALERT_LABELS))
-                        and not isinstance(e, FIRST)})
+    def begin(self, cur: ViewCursor, events: Sequence[Notified]) -> _Changes:
+        later = sorted({str(e.originator_id) for _, e in events if type(e) in _LATER})
         links: dict[str, str] = {}
         for i in range(0, len(later), CHUNK):
             part = later[i:i + CHUNK]
             cur.execute(f"SELECT entity_id, household_id FROM ht_link WHERE entity_id IN "
                         f"({','.join('?' * len(part))})", part)
             links.update({str(k): str(v) for k, v in cur.fetchall()})
-        new_links: list[tuple[str, str]] = []
-        rows: list[tuple[Any, ...]] = []
-        for nid, e in events:
-            if isinstance(e, HOUSEHOLD_EVENTS):
-                hid: str | None = str(e.originator_id)
-                kind, label, actor, detail = _household(e)
-            elif isinstance(e, Visit.Recorded):
-                hid = str(e.household_id)
-                kind, label, actor, detail = _visit(e)
-            else:
-                if isinstance(e, FIRST):
-                    owner = e.household_id
-                    if owner is not None:
-                        links[str(e.originator_id)] = str(owner)
-                        new_links.append((str(e.originator_id), str(owner)))
-                hid = links.get(str(e.originator_id))
-                if hid is None:
-                    continue  # an enterprise's delivery, or a request of no household
-                kind, label = _labels(e)
-                actor, detail = _detail(e)
-            rows.append((hid, nid, _ts(e.timestamp), kind, label, actor, detail))
+        return _Changes(links)
+
+    def end(self, cur: ViewCursor, c: _Changes) -> None:
         cur.executemany("INSERT INTO ht_link VALUES (?, ?) ON CONFLICT (entity_id) DO NOTHING",
-                        new_links)
+                        c.new_links)
         cur.executemany("INSERT INTO ht_event VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
-                        "(household_id, notification_id) DO NOTHING", rows)
+                        "(household_id, notification_id) DO NOTHING", c.rows)
+
+    @handles(*HOUSEHOLD_EVENTS)
+    def household(self, c: _Changes, nid: int, e: Any) -> None:
+        c.rows.append((str(e.originator_id), nid, _ts(e.timestamp),
+                       *HOUSEHOLD_ROWS[type(e)](e)))
+
+    @handles(Visit.Recorded)
+    def visit(self, c: _Changes, nid: int, e: Any) -> None:
+        c.rows.append((str(e.household_id), nid, _ts(e.timestamp), *_visit(e)))
+
+    @handles(*FIRST)
+    def first(self, c: _Changes, nid: int, e: Any) -> None:
+        owner = e.household_id
+        if owner is not None:
+            c.links[str(e.originator_id)] = str(owner)
+            c.new_links.append((str(e.originator_id), str(owner)))
+        self.later(c, nid, e)
+
+    @handles(*LATER)
+    def later(self, c: _Changes, nid: int, e: Any) -> None:
+        hid = c.links.get(str(e.originator_id))
+        if hid is None:
+            return  # an enterprise's delivery, or a request of no household
+        t = type(e)
+        kind, label = LABELS[t]
+        actor, detail = DETAILS.get(t, _by)(e)
+        c.rows.append((hid, nid, _ts(e.timestamp), kind, label, actor, detail))
 
 
 def _ts(at: datetime) -> str:

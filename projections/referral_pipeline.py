@@ -16,7 +16,7 @@ from uuid import UUID
 
 from gridcore.quarantine_site import QuarantineSite
 from gridcore.referral import ENDED, Referral, ReferralKind, ReferralState
-from projections.base import Notified, Projection, ViewCursor
+from projections.base import Notified, Projection, ViewCursor, handles
 
 CHUNK = 500
 AWAITING = (ReferralState.OPENED.value, ReferralState.ACCEPTED.value)
@@ -29,6 +29,7 @@ STATE_OF: dict[type, ReferralState] = {
     Referral.Cancelled: ReferralState.CANCELLED,
 }
 LATER = (Referral.PersuasionRecorded, *STATE_OF, Referral.BecameOverdue, Referral.Escalated)
+_LATER = frozenset(LATER)
 COLUMNS = ("household_id", "resident_id", "kind", "community_code", "state", "opened_at",
            "state_since", "transport_due", "overdue", "escalations", "escalated_level",
            "escalated_to", "site_code", "persuasions", "ended_at")
@@ -44,10 +45,28 @@ def _load(cur: ViewCursor, sql: str, keys: Sequence[str]) -> list[tuple[Any, ...
     return found
 
 
+class _Changes:
+    """One batch: the referral rows it touches (loaded once), its escalations, new sites and
+    occupancy changes."""
+
+    def __init__(self, rows: dict[str, dict[str, Any]]) -> None:
+        self.rows = rows
+        self.dirty: set[str] = set()
+        self.escalations: list[tuple[Any, ...]] = []
+        self.sites: list[tuple[Any, ...]] = []
+        self.occupancy: dict[str, int] = {}
+
+    def referral(self, e: Any) -> dict[str, Any] | None:
+        """The referral's row, marked to be written (None: opened before this read model)."""
+        rid = str(e.originator_id)
+        r = self.rows.get(rid)
+        if r is not None:
+            self.dirty.add(rid)
+        return r
+
+
 class ReferralPipeline(Projection):
     name = "referral_pipeline"
-    follows = (Referral.Opened, *LATER, QuarantineSite.Registered, QuarantineSite.ResidentAdmitted,
-               QuarantineSite.ResidentDischarged)
     tables = ("rp_referral", "rp_escalation", "rp_site")
     ddl = (
         "CREATE TABLE IF NOT EXISTS rp_referral (referral_id TEXT PRIMARY KEY, household_id "
@@ -65,68 +84,88 @@ class ReferralPipeline(Projection):
         "occupancy BIGINT NOT NULL)",
     )
 
-    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
-        ids = {str(e.originator_id) for _, e in events if isinstance(e, LATER)}
-        rows: dict[str, dict[str, Any]] = {
+    def begin(self, cur: ViewCursor, events: Sequence[Notified]) -> _Changes:
+        ids = {str(e.originator_id) for _, e in events if type(e) in _LATER}
+        return _Changes({
             r[0]: dict(zip(COLUMNS, r[1:], strict=True))
             for r in _load(cur, f"SELECT referral_id, {', '.join(COLUMNS)} FROM rp_referral "
-                                "WHERE referral_id IN", list(ids))}
-        dirty: set[str] = set()
-        escalations: list[tuple[Any, ...]] = []
-        sites: list[tuple[Any, ...]] = []
-        occupancy: dict[str, int] = {}
-        for nid, e in events:
-            if isinstance(e, QuarantineSite.Registered):
-                sites.append((str(e.originator_id), e.code, e.name, e.node_code, e.capacity))
-                continue
-            if isinstance(e, QuarantineSite.ResidentAdmitted | QuarantineSite.ResidentDischarged):
-                step = 1 if isinstance(e, QuarantineSite.ResidentAdmitted) else -1
-                sid = str(e.originator_id)
-                occupancy[sid] = occupancy.get(sid, 0) + step
-                continue
-            rid, at = str(e.originator_id), e.timestamp.isoformat()
-            if isinstance(e, Referral.Opened):
-                rows[rid] = {
-                    "household_id": str(e.household_id), "resident_id": str(e.resident_id),
-                    "kind": e.kind.value, "community_code": e.community_code,
-                    "state": ReferralState.OPENED.value, "opened_at": at, "state_since": at,
-                    "transport_due": e.transport_due.isoformat(), "overdue": 0,
-                    "escalations": 0, "escalated_level": None, "escalated_to": None,
-                    "site_code": None, "persuasions": 0, "ended_at": None}
-            elif rid not in rows:
-                continue
-            else:
-                r = rows[rid]
-                if type(e) in STATE_OF:
-                    state = STATE_OF[type(e)]
-                    r["state"], r["state_since"] = state.value, at
-                    if state in ENDED:
-                        r["ended_at"] = at
-                    if isinstance(e, Referral.Admitted):
-                        r["site_code"] = e.site_code
-                    if isinstance(e, Referral.Accepted) and e.minutes:
-                        r["persuasions"] += 1
-                elif isinstance(e, Referral.PersuasionRecorded):
-                    r["persuasions"] += 1
-                elif isinstance(e, Referral.BecameOverdue):
-                    r["overdue"] = 1
-                elif isinstance(e, Referral.Escalated):
-                    r["escalations"] += 1
-                    r["escalated_level"], r["escalated_to"] = int(e.level), e.node_code
-                    escalations.append((rid, nid, int(e.level), e.node_code,
-                                        e.due.isoformat(), at))
-            dirty.add(rid)
+                                "WHERE referral_id IN", list(ids))})
+
+    @handles(QuarantineSite.Registered)
+    def site_registered(self, c: _Changes, nid: int, e: Any) -> None:
+        c.sites.append((str(e.originator_id), e.code, e.name, e.node_code, e.capacity))
+
+    @handles(QuarantineSite.ResidentAdmitted)
+    def site_admitted(self, c: _Changes, nid: int, e: Any) -> None:
+        sid = str(e.originator_id)
+        c.occupancy[sid] = c.occupancy.get(sid, 0) + 1
+
+    @handles(QuarantineSite.ResidentDischarged)
+    def site_discharged(self, c: _Changes, nid: int, e: Any) -> None:
+        sid = str(e.originator_id)
+        c.occupancy[sid] = c.occupancy.get(sid, 0) - 1
+
+    @handles(Referral.Opened)
+    def opened(self, c: _Changes, nid: int, e: Any) -> None:
+        rid, at = str(e.originator_id), e.timestamp.isoformat()
+        c.rows[rid] = {
+            "household_id": str(e.household_id), "resident_id": str(e.resident_id),
+            "kind": e.kind.value, "community_code": e.community_code,
+            "state": ReferralState.OPENED.value, "opened_at": at, "state_since": at,
+            "transport_due": e.transport_due.isoformat(), "overdue": 0,
+            "escalations": 0, "escalated_level": None, "escalated_to": None,
+            "site_code": None, "persuasions": 0, "ended_at": None}
+        c.dirty.add(rid)
+
+    @handles(*STATE_OF)
+    def stage(self, c: _Changes, nid: int, e: Any) -> None:
+        r = c.referral(e)
+        if r is None:
+            return
+        at, state = e.timestamp.isoformat(), STATE_OF[type(e)]
+        r["state"], r["state_since"] = state.value, at
+        if state in ENDED:
+            r["ended_at"] = at
+        if state is ReferralState.ADMITTED:
+            r["site_code"] = e.site_code
+        if state is ReferralState.ACCEPTED and e.minutes:
+            r["persuasions"] += 1
+
+    @handles(Referral.PersuasionRecorded)
+    def persuaded(self, c: _Changes, nid: int, e: Any) -> None:
+        r = c.referral(e)
+        if r is not None:
+            r["persuasions"] += 1
+
+    @handles(Referral.BecameOverdue)
+    def became_overdue(self, c: _Changes, nid: int, e: Any) -> None:
+        r = c.referral(e)
+        if r is not None:
+            r["overdue"] = 1
+
+    @handles(Referral.Escalated)
+    def escalated(self, c: _Changes, nid: int, e: Any) -> None:
+        r = c.referral(e)
+        if r is None:
+            return
+        r["escalations"] += 1
+        r["escalated_level"], r["escalated_to"] = int(e.level), e.node_code
+        c.escalations.append((str(e.originator_id), nid, int(e.level), e.node_code,
+                              e.due.isoformat(), e.timestamp.isoformat()))
+
+    def end(self, cur: ViewCursor, c: _Changes) -> None:
         cur.executemany("INSERT INTO rp_site VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (site_id) "
-                        "DO UPDATE SET capacity = excluded.capacity", sites)
+                        "DO UPDATE SET capacity = excluded.capacity", c.sites)
         cur.executemany("UPDATE rp_site SET occupancy = occupancy + ? WHERE site_id = ?",
-                        [(d, s) for s, d in sorted(occupancy.items()) if d])
-        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS)
+                        [(d, s) for s, d in sorted(c.occupancy.items()) if d])
+        updates = ", ".join(f"{col} = excluded.{col}" for col in COLUMNS)
         cur.executemany(
             f"INSERT INTO rp_referral (referral_id, {', '.join(COLUMNS)}) VALUES "
             f"({', '.join('?' * (len(COLUMNS) + 1))}) ON CONFLICT (referral_id) DO UPDATE SET "
-            f"{updates}", [(rid, *(rows[rid][c] for c in COLUMNS)) for rid in sorted(dirty)])
+            f"{updates}", [(rid, *(c.rows[rid][col] for col in COLUMNS))
+                           for rid in sorted(c.dirty)])
         cur.executemany("INSERT INTO rp_escalation VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
-                        "(referral_id, notification_id) DO NOTHING", escalations)
+                        "(referral_id, notification_id) DO NOTHING", c.escalations)
 
 
 PROJECTIONS: list[Projection] = [ReferralPipeline()]

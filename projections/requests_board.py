@@ -24,7 +24,7 @@ from gridcore.requests import (
     RequestStatus,
     ResidentRequest,
 )
-from projections.base import Notified, Projection, ViewCursor
+from projections.base import Notified, Projection, ViewCursor, handles
 from projections.support import (
     Expr,
     Patches,
@@ -43,8 +43,6 @@ _REOPENED_STATUS = Expr(f"CASE WHEN assignee IS NULL THEN '{RequestStatus.OPEN.v
 
 class RequestsBoard(Projection):
     name = "requests_board"
-    follows = (RQ.Filed, RQ.Reclassified, RQ.Assigned, RQ.Escalated, RQ.DeadlineMissed,
-               RQ.Resolved, RQ.Rated, RQ.Reopened, GridNode.Established, GridNode.Moved)
     tables = ("req_requests", NODES)
     ddl = (
         "CREATE TABLE IF NOT EXISTS req_requests (request_id TEXT PRIMARY KEY, "
@@ -59,50 +57,80 @@ class RequestsBoard(Projection):
         *node_ddl(NODES),
     )
 
-    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
-        rows = Patches("req_requests", "request_id")
-        nodes = []
-        for _, e in events:
-            key = str(e.originator_id)
-            if isinstance(e, RQ.Filed):
-                rows.insert(key, dict(
-                    number=e.number, community=e.community, channel=e.channel.value,
-                    category=e.category.value, grade=e.grade.value,
-                    status=RequestStatus.OPEN.value, owner_code=e.community,
-                    level=int(Level.COMMUNITY), filed_at=ts(e.timestamp),
-                    since=ts(e.timestamp), deadline=ts(e.deadline), assignee=None,
-                    escalations=0, missed=0, on_time=None, ratings=0, rating_sum=0,
-                    last_rating=None))
-            elif isinstance(e, RQ.Reclassified):
-                rows.set(key, category=e.category.value, grade=e.grade.value,
-                         deadline=ts(e.deadline))
-            elif isinstance(e, RQ.Assigned):
-                rows.set(key, assignee=str(e.staff_id), status=RequestStatus.IN_PROGRESS.value)
-            elif isinstance(e, RQ.Escalated):
-                rows.set(key, owner_code=e.to_code, level=int(e.to_level),
-                         deadline=ts(e.deadline), since=ts(e.timestamp), assignee=None,
-                         status=RequestStatus.OPEN.value)
-                rows.add(key, missed=1, escalations=1)
-            elif isinstance(e, RQ.DeadlineMissed):
-                rows.set(key, deadline=None)
-                rows.add(key, missed=1)
-            elif isinstance(e, RQ.Resolved):
-                rows.set(key, status=RequestStatus.RESOLVED.value, on_time=int(e.on_time))
-            elif isinstance(e, RQ.Rated):
-                rows.set(key, status=RequestStatus.CLOSED.value, last_rating=e.rating)
-                rows.add(key, ratings=1, rating_sum=e.rating)
-            elif isinstance(e, RQ.Reopened):
-                known, assignee = rows.known(key, "assignee")
-                status: Any = _REOPENED_STATUS
-                if known:
-                    status = (RequestStatus.OPEN if assignee is None
-                              else RequestStatus.IN_PROGRESS).value
-                rows.set(key, status=status, deadline=ts(e.deadline), missed=0,
-                         since=ts(e.timestamp), on_time=None)
-            else:
-                nodes.append(e)
-        apply_nodes(cur, NODES, nodes)
-        rows.flush(cur)
+    def begin(self, cur: ViewCursor, events: Sequence[Notified]) -> _Changes:
+        return _Changes(Patches("req_requests", "request_id"), [])
+
+    def end(self, cur: ViewCursor, c: _Changes) -> None:
+        apply_nodes(cur, NODES, c.nodes)
+        c.rows.flush(cur)
+
+    @handles(GridNode.Established, GridNode.Moved)
+    def node(self, c: _Changes, nid: int, e: Any) -> None:
+        c.nodes.append(e)
+
+    @handles(RQ.Filed)
+    def filed(self, c: _Changes, nid: int, e: Any) -> None:
+        c.rows.insert(str(e.originator_id), dict(
+            number=e.number, community=e.community, channel=e.channel.value,
+            category=e.category.value, grade=e.grade.value,
+            status=RequestStatus.OPEN.value, owner_code=e.community,
+            level=int(Level.COMMUNITY), filed_at=ts(e.timestamp),
+            since=ts(e.timestamp), deadline=ts(e.deadline), assignee=None,
+            escalations=0, missed=0, on_time=None, ratings=0, rating_sum=0,
+            last_rating=None))
+
+    @handles(RQ.Reclassified)
+    def reclassified(self, c: _Changes, nid: int, e: Any) -> None:
+        c.rows.set(str(e.originator_id), category=e.category.value, grade=e.grade.value,
+                   deadline=ts(e.deadline))
+
+    @handles(RQ.Assigned)
+    def assigned(self, c: _Changes, nid: int, e: Any) -> None:
+        c.rows.set(str(e.originator_id), assignee=str(e.staff_id),
+                   status=RequestStatus.IN_PROGRESS.value)
+
+    @handles(RQ.Escalated)
+    def escalated(self, c: _Changes, nid: int, e: Any) -> None:
+        key = str(e.originator_id)
+        c.rows.set(key, owner_code=e.to_code, level=int(e.to_level), deadline=ts(e.deadline),
+                   since=ts(e.timestamp), assignee=None, status=RequestStatus.OPEN.value)
+        c.rows.add(key, missed=1, escalations=1)
+
+    @handles(RQ.DeadlineMissed)
+    def deadline_missed(self, c: _Changes, nid: int, e: Any) -> None:
+        key = str(e.originator_id)
+        c.rows.set(key, deadline=None)
+        c.rows.add(key, missed=1)
+
+    @handles(RQ.Resolved)
+    def resolved(self, c: _Changes, nid: int, e: Any) -> None:
+        c.rows.set(str(e.originator_id), status=RequestStatus.RESOLVED.value,
+                   on_time=int(e.on_time))
+
+    @handles(RQ.Rated)
+    def rated(self, c: _Changes, nid: int, e: Any) -> None:
+        key = str(e.originator_id)
+        c.rows.set(key, status=RequestStatus.CLOSED.value, last_rating=e.rating)
+        c.rows.add(key, ratings=1, rating_sum=e.rating)
+
+    @handles(RQ.Reopened)
+    def reopened(self, c: _Changes, nid: int, e: Any) -> None:
+        key = str(e.originator_id)
+        known, assignee = c.rows.known(key, "assignee")
+        status: Any = _REOPENED_STATUS
+        if known:
+            status = (RequestStatus.OPEN if assignee is None
+                      else RequestStatus.IN_PROGRESS).value
+        c.rows.set(key, status=status, deadline=ts(e.deadline), missed=0,
+                   since=ts(e.timestamp), on_time=None)
+
+
+@dataclass
+class _Changes:
+    """One batch: the requests' rows folded (``Patches``) and the grid's node events."""
+
+    rows: Patches
+    nodes: list[Any]
 
 
 # ---- queries ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from uuid import UUID
 
 from gridcore.assignment import Assignment
 from gridcore.sweep import Visit, campaign_id
-from projections.base import Notified, Projection, ViewCursor
+from projections.base import Notified, Projection, ViewCursor, handles
 from projections.grid_rollup import select_in
 
 GIVEN, MOVED_OUT, DONE, OPEN = range(4)
@@ -32,9 +32,23 @@ def _day(when: datetime) -> str:
     return when.date().isoformat()
 
 
+class _Work:
+    """One batch: the work items it touches (loaded once), the items and assignments to
+    write, and the (staff, day) deltas."""
+
+    def __init__(self, cur: ViewCursor, items: dict[str, list[Any]]) -> None:
+        self.cur, self.items = cur, items
+        self.dirty: set[str] = set()
+        self.made: list[tuple[str, str]] = []
+        self.deltas: dict[tuple[str, str], list[int]] = {}
+
+    def bump(self, staff: str | None, day: str, col: int, by: int = 1) -> None:
+        if staff is not None:
+            self.deltas.setdefault((staff, day), [0, 0, 0, 0])[col] += by
+
+
 class StaffWorkload(Projection):
     name = "staff_workload"
-    follows = (Assignment.Made, Assignment.WorkMoved, Visit.Recorded)
     tables = ("staff_workload", "wl_items", "wl_assignments")
     ddl = (
         "CREATE TABLE IF NOT EXISTS staff_workload (staff_id TEXT NOT NULL, day TEXT NOT NULL, "
@@ -50,74 +64,73 @@ class StaffWorkload(Projection):
     def __init__(self) -> None:
         self._campaigns: dict[UUID, UUID] = {}  # assignment id -> campaign id (stable ids)
 
-    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
+    def begin(self, cur: ViewCursor, events: Sequence[Notified]) -> _Work:
         keys = set()
         for _, e in events:
-            if isinstance(e, Assignment.Made):
+            t = type(e)
+            if t is Assignment.Made:
                 self._campaigns[e.originator_id] = campaign_id(e.scope, e.round_no)
-            elif isinstance(e, Visit.Recorded):
+            elif t is Visit.Recorded:
                 keys.add(_item(e.campaign_id, e.household_id))
-            elif isinstance(e, Assignment.WorkMoved):
+            else:
                 cid = self._campaign_of(cur, e.originator_id)
                 keys.update(_item(cid, m.household_id) for m in [*e.moves, *e.uncovered])
-        items: dict[str, list[Any]] = {
-            i: [o, d] for i, o, d in (select_in(
-                cur, "SELECT item, owner, done FROM wl_items WHERE item IN ({})", keys)
-                if keys else [])}
-        dirty: set[str] = set()
-        made: list[tuple[str, str]] = []
-        deltas: dict[tuple[str, str], list[int]] = {}
+        return _Work(cur, {i: [o, d] for i, o, d in (select_in(
+            cur, "SELECT item, owner, done FROM wl_items WHERE item IN ({})", keys)
+            if keys else [])})
 
-        def bump(staff: str | None, day: str, col: int, by: int = 1) -> None:
-            if staff is not None:
-                deltas.setdefault((staff, day), [0, 0, 0, 0])[col] += by
+    @handles(Assignment.Made)
+    def made(self, w: _Work, nid: int, e: Any) -> None:
+        cid, day = campaign_id(e.scope, e.round_no), _day(e.timestamp)
+        self._campaigns[e.originator_id] = cid
+        w.made.append((str(e.originator_id), str(cid)))
+        for it in e.items:
+            key, staff = _item(cid, it.household_id), str(it.staff_id)
+            row = w.items.setdefault(key, [None, 0])
+            row[0] = staff
+            w.dirty.add(key)
+            w.bump(staff, day, GIVEN)
+            if not row[1]:
+                w.bump(staff, day, OPEN)
 
-        for _, e in events:
-            if isinstance(e, Assignment.Made):
-                cid, day = campaign_id(e.scope, e.round_no), _day(e.timestamp)
-                self._campaigns[e.originator_id] = cid
-                made.append((str(e.originator_id), str(cid)))
-                for it in e.items:
-                    key, staff = _item(cid, it.household_id), str(it.staff_id)
-                    row = items.setdefault(key, [None, 0])
-                    row[0] = staff
-                    dirty.add(key)
-                    bump(staff, day, GIVEN)
-                    if not row[1]:
-                        bump(staff, day, OPEN)
-            elif isinstance(e, Assignment.WorkMoved):
-                cid, day = self._campaign_of(cur, e.originator_id), _day(e.timestamp)
-                changes = [(m.household_id, str(m.staff_id)) for m in e.moves]
-                changes += [(u.household_id, None) for u in e.uncovered]
-                for hid, to in changes:
-                    key = _item(cid, hid)
-                    row = items.setdefault(key, [None, 0])
-                    if row[0] == to:
-                        continue
-                    bump(row[0], day, MOVED_OUT)
-                    bump(to, day, GIVEN)
-                    if not row[1]:
-                        bump(row[0], day, OPEN, -1)
-                        bump(to, day, OPEN)
-                    row[0] = to
-                    dirty.add(key)
-            else:
-                key = _item(e.campaign_id, e.household_id)
-                row = items.setdefault(key, [None, 0])
-                if row[1] or not e.record.accounted:
-                    continue
-                row[1] = 1
-                dirty.add(key)
-                day = _day(e.record.at)
-                bump(None if e.record.staff_id is None else str(e.record.staff_id), day, DONE)
-                bump(row[0], day, OPEN, -1)
+    @handles(Assignment.WorkMoved)
+    def work_moved(self, w: _Work, nid: int, e: Any) -> None:
+        cid, day = self._campaign_of(w.cur, e.originator_id), _day(e.timestamp)
+        changes = [(m.household_id, str(m.staff_id)) for m in e.moves]
+        changes += [(u.household_id, None) for u in e.uncovered]
+        for hid, to in changes:
+            key = _item(cid, hid)
+            row = w.items.setdefault(key, [None, 0])
+            if row[0] == to:
+                continue
+            w.bump(row[0], day, MOVED_OUT)
+            w.bump(to, day, GIVEN)
+            if not row[1]:
+                w.bump(row[0], day, OPEN, -1)
+                w.bump(to, day, OPEN)
+            row[0] = to
+            w.dirty.add(key)
+
+    @handles(Visit.Recorded)
+    def visited(self, w: _Work, nid: int, e: Any) -> None:
+        key = _item(e.campaign_id, e.household_id)
+        row = w.items.setdefault(key, [None, 0])
+        if row[1] or not e.record.accounted:
+            return
+        row[1] = 1
+        w.dirty.add(key)
+        day = _day(e.record.at)
+        w.bump(None if e.record.staff_id is None else str(e.record.staff_id), day, DONE)
+        w.bump(row[0], day, OPEN, -1)
+
+    def end(self, cur: ViewCursor, w: _Work) -> None:
         cur.executemany(
             "INSERT INTO wl_assignments (assignment_id, campaign_id) VALUES (?, ?) "
-            "ON CONFLICT (assignment_id) DO NOTHING", made)
+            "ON CONFLICT (assignment_id) DO NOTHING", w.made)
         cur.executemany(
             "INSERT INTO wl_items (item, owner, done) VALUES (?, ?, ?) ON CONFLICT (item) "
             "DO UPDATE SET owner = excluded.owner, done = excluded.done",
-            [(k, *items[k]) for k in sorted(dirty)])
+            [(k, *w.items[k]) for k in sorted(w.dirty)])
         cur.executemany(
             "INSERT INTO staff_workload (staff_id, day, given, moved_out, done, open_delta) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (staff_id, day) DO UPDATE SET "
@@ -125,7 +138,7 @@ class StaffWorkload(Projection):
             "moved_out = staff_workload.moved_out + excluded.moved_out, "
             "done = staff_workload.done + excluded.done, "
             "open_delta = staff_workload.open_delta + excluded.open_delta",
-            [(s, d, *v) for (s, d), v in sorted(deltas.items())])
+            [(s, d, *v) for (s, d), v in sorted(w.deltas.items())])
 
     def _campaign_of(self, cur: ViewCursor, assignment: UUID) -> UUID:
         """The campaign of an assignment (the one of the same scope and round)."""

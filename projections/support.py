@@ -1,10 +1,11 @@
-"""Helpers the read models share: UTC time stamps as sortable text, a node->parent table kept
-from grid events with recursive queries over it, and ``Patches``, which folds a batch's changes
-per row and writes them with one ``executemany`` per statement shape."""
+"""Helpers the read models share: UTC time stamps as sortable text, batched reads by key
+(``chunks``, ``marks``), a node->parent table kept from grid events with recursive queries
+over it, and ``Patches``, which folds a batch's changes per row and writes them with one
+``executemany`` per statement shape."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,21 @@ def from_ts(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
+CHUNK = 500
+"""Keys per statement of a batched read (``IN (...)``)."""
+
+
+def chunks(keys: Sequence[str]) -> list[list[str]]:
+    """The distinct keys, sorted, in parts of ``CHUNK`` (one statement each)."""
+    unique = sorted(set(keys))
+    return [unique[i:i + CHUNK] for i in range(0, len(unique), CHUNK)]
+
+
+def marks(n: int) -> str:
+    """``n`` placeholders for an ``IN (...)`` list."""
+    return ", ".join("?" * n)
+
+
 def node_ddl(table: str) -> tuple[str, ...]:
     return (f"CREATE TABLE IF NOT EXISTS {table} (node_id TEXT PRIMARY KEY, code TEXT NOT NULL, "
             "parent TEXT, level BIGINT NOT NULL)",
@@ -35,9 +51,9 @@ def apply_nodes(cur: ViewCursor, table: str, events: Iterable[Any]) -> None:
     moved: dict[str, str] = {}
     for e in events:
         key = str(e.originator_id)
-        if isinstance(e, GridNode.Established):
+        if type(e) is GridNode.Established:
             new[key] = [key, e.code, e.parent_code, int(e.level)]
-        elif isinstance(e, GridNode.Moved):
+        elif type(e) is GridNode.Moved:
             if key in new:
                 new[key][2] = e.parent_code
             else:

@@ -23,11 +23,13 @@ from uuid import UUID
 from gridcore.grid import GridNode
 from gridcore.household import Household
 from gridcore.sweep import FEVER_CELSIUS, Campaign, Outcome, Visit, fevers
-from projections.base import Notified, Projection, ViewCursor
+from projections.base import Notified, Projection, ViewCursor, handles
 
 CHUNK = 500
 HOUSEHOLD_EVENTS = (Household.Registered, Household.Moved, Household.MemberAdded,
                     Household.MemberRemoved)
+_HOUSEHOLD_EVENTS = frozenset(HOUSEHOLD_EVENTS)
+_CAMPAIGN_EVENTS = frozenset((Campaign.Launched, Campaign.Closed))
 
 
 def _ids(text: str | None) -> set[str]:
@@ -90,10 +92,37 @@ TARGET_COLUMNS = ("micro_grid, accounted, attempts, seen, refused, method, cover
                   "fevers, close_contacts, arrivals, visitors")
 
 
+class _Batch:
+    """One batch: the households and campaign rows its events touch (loaded once), the
+    closed campaigns among them, and what to write."""
+
+    def __init__(self, cur: ViewCursor, households: dict[str, list[Any]]) -> None:
+        self.cur, self.households = cur, households
+        self.grid: dict[str, str | None] = {}
+        self.targets: dict[tuple[str, str], Target] = {}
+        self.by_household: dict[str, set[str]] = {}
+        self.closed: set[str] = set()
+        self.campaigns: list[tuple[Any, ...]] = []
+        self.closings: list[tuple[str, str]] = []
+        self.dirty_h: set[str] = set()
+        self.dirty_t: set[tuple[str, str]] = set()
+        self.series: dict[tuple[str, str], int] = {}
+
+    def members_of(self, hid: str) -> set[str]:
+        return _ids(self.households[hid][2]) if hid in self.households else set()
+
+    def evaluate(self, key: tuple[str, str], at: datetime) -> None:
+        t = self.targets[key]
+        before = t.covered
+        t.evaluate(self.members_of(key[1]))
+        self.dirty_t.add(key)
+        if t.covered != before:
+            skey = (key[0], hour_of(at))
+            self.series[skey] = self.series.get(skey, 0) + t.covered - before
+
+
 class SweepCoverage(Projection):
     name = "sweep_coverage"
-    follows = (Campaign.Launched, Campaign.Closed, Visit.Recorded, *HOUSEHOLD_EVENTS,
-               GridNode.Established, GridNode.Moved)
     tables = ("sc_grid", "sc_household", "sc_campaign", "sc_target", "sc_series")
     ddl = (
         "CREATE TABLE IF NOT EXISTS sc_grid (code TEXT PRIMARY KEY, parent_code TEXT)",
@@ -116,97 +145,99 @@ class SweepCoverage(Projection):
         "delta BIGINT NOT NULL, PRIMARY KEY (campaign_id, hour))",
     )
 
-    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
-        grid: dict[str, str | None] = {}
-        hids = {str(e.household_id) for _, e in events if isinstance(e, Visit.Recorded)}
-        hids |= {str(e.originator_id) for _, e in events if isinstance(e, HOUSEHOLD_EVENTS)}
-        hids |= {str(h) for _, e in events if isinstance(e, Campaign.Launched)
+    def begin(self, cur: ViewCursor, events: Sequence[Notified]) -> _Batch:
+        hids = {str(e.household_id) for _, e in events if type(e) is Visit.Recorded}
+        hids |= {str(e.originator_id) for _, e in events if type(e) in _HOUSEHOLD_EVENTS}
+        hids |= {str(h) for _, e in events if type(e) is Campaign.Launched
                  for h in e.households}
-        households: dict[str, list[Any]] = {
-            r[0]: list(r[1:]) for r in load(cur, "SELECT household_id, household_no, "
-                                                 "micro_grid, members FROM sc_household "
-                                                 "WHERE household_id IN", list(hids))}
-        targets: dict[tuple[str, str], Target] = {}
-        by_household: dict[str, set[str]] = {}
+        b = _Batch(cur, {r[0]: list(r[1:]) for r in load(
+            cur, "SELECT household_id, household_no, micro_grid, members FROM sc_household "
+                 "WHERE household_id IN", list(hids))})
         for r in load(cur, f"SELECT campaign_id, household_id, {TARGET_COLUMNS} FROM sc_target "
                            "WHERE household_id IN", list(hids)):
-            targets[(r[0], r[1])] = Target(r[2], _ids(r[3]), *r[4:])
-            by_household.setdefault(r[1], set()).add(r[0])
-        cids = {c for c, _ in targets} | {str(e.originator_id) for _, e in events
-                                          if isinstance(e, Campaign.Launched | Campaign.Closed)}
-        closed = {r[0] for r in load(cur, "SELECT campaign_id FROM sc_campaign WHERE closed_at "
-                                          "IS NOT NULL AND campaign_id IN", list(cids))}
-        campaigns: list[tuple[Any, ...]] = []
-        closings: list[tuple[str, str]] = []
-        dirty_h: set[str] = set()
-        dirty_t: set[tuple[str, str]] = set()
-        series: dict[tuple[str, str], int] = {}
+            b.targets[(r[0], r[1])] = Target(r[2], _ids(r[3]), *r[4:])
+            b.by_household.setdefault(r[1], set()).add(r[0])
+        cids = {c for c, _ in b.targets} | {str(e.originator_id) for _, e in events
+                                            if type(e) in _CAMPAIGN_EVENTS}
+        b.closed = {r[0] for r in load(cur, "SELECT campaign_id FROM sc_campaign WHERE "
+                                            "closed_at IS NOT NULL AND campaign_id IN",
+                                       list(cids))}
+        return b
 
-        def members_of(hid: str) -> set[str]:
-            return _ids(households[hid][2]) if hid in households else set()
+    def end(self, cur: ViewCursor, b: _Batch) -> None:
+        self._write(cur, b.grid, b.households, b.dirty_h, b.targets, b.dirty_t, b.campaigns,
+                    b.closings, b.series)
 
-        def evaluate(key: tuple[str, str], at: datetime) -> None:
-            t = targets[key]
-            before = t.covered
-            t.evaluate(members_of(key[1]))
-            dirty_t.add(key)
-            if t.covered != before:
-                skey = (key[0], hour_of(at))
-                series[skey] = series.get(skey, 0) + t.covered - before
+    @handles(GridNode.Established)
+    def node_established(self, b: _Batch, nid: int, e: Any) -> None:
+        b.grid[e.code] = e.parent_code
 
-        for _, e in events:
-            if isinstance(e, GridNode.Established | GridNode.Moved):
-                code = e.code if isinstance(e, GridNode.Established) else None
-                if code is None:
-                    # A move names the node by id only: keep the code from its establishment.
-                    code = self._code_of(cur, grid, e.originator_id)
-                if code is not None:
-                    grid[code] = e.parent_code
-                continue
-            if isinstance(e, HOUSEHOLD_EVENTS):
-                hid = str(e.originator_id)
-                if isinstance(e, Household.Registered):
-                    households[hid] = [e.household_no, e.micro_grid,
-                                       _text(str(m.resident_id) for m in e.members)]
-                elif hid not in households:
-                    continue
-                elif isinstance(e, Household.Moved):
-                    households[hid][1] = e.micro_grid
-                    for c in by_household.get(hid, ()):
-                        if c not in closed:
-                            targets[(c, hid)].micro_grid = e.micro_grid
-                            dirty_t.add((c, hid))
-                else:
-                    ms = members_of(hid)
-                    if isinstance(e, Household.MemberAdded):
-                        ms.add(str(e.member.resident_id))
-                    else:
-                        ms.discard(str(e.resident_id))
-                    households[hid][2] = _text(ms)
-                    for c in by_household.get(hid, ()):
-                        if c not in closed:
-                            evaluate((c, hid), e.timestamp)
-                dirty_h.add(hid)
-            elif isinstance(e, Campaign.Launched):
-                cid = str(e.originator_id)
-                campaigns.append((cid, e.scope, e.round_no, e.name, e.starts.isoformat(),
-                                  e.ends.isoformat(), e.timestamp.isoformat()))
-                for h in e.households:
-                    hid = str(h)
-                    home = households.get(hid)
-                    targets[(cid, hid)] = Target(home[1] if home else None)
-                    by_household.setdefault(hid, set()).add(cid)
-                    dirty_t.add((cid, hid))
-            elif isinstance(e, Campaign.Closed):
-                closed.add(str(e.originator_id))
-                closings.append((e.timestamp.isoformat(), str(e.originator_id)))
-            elif isinstance(e, Visit.Recorded):
-                key = (str(e.campaign_id), str(e.household_id))
-                if key not in targets or key[0] in closed:
-                    continue
-                self._record(targets[key], e)
-                evaluate(key, e.record.at)
-        self._write(cur, grid, households, dirty_h, targets, dirty_t, campaigns, closings, series)
+    @handles(GridNode.Moved)
+    def node_moved(self, b: _Batch, nid: int, e: Any) -> None:
+        # A move names the node by id only: keep the code from its establishment.
+        code = self._code_of(b.cur, b.grid, e.originator_id)
+        if code is not None:
+            b.grid[code] = e.parent_code
+
+    @handles(Household.Registered)
+    def household_registered(self, b: _Batch, nid: int, e: Any) -> None:
+        hid = str(e.originator_id)
+        b.households[hid] = [e.household_no, e.micro_grid,
+                             _text(str(m.resident_id) for m in e.members)]
+        b.dirty_h.add(hid)
+
+    @handles(Household.Moved)
+    def household_moved(self, b: _Batch, nid: int, e: Any) -> None:
+        hid = str(e.originator_id)
+        if hid not in b.households:
+            return
+        b.households[hid][1] = e.micro_grid
+        for c in b.by_household.get(hid, ()):
+            if c not in b.closed:
+                b.targets[(c, hid)].micro_grid = e.micro_grid
+                b.dirty_t.add((c, hid))
+        b.dirty_h.add(hid)
+
+    @handles(Household.MemberAdded, Household.MemberRemoved)
+    def members_changed(self, b: _Batch, nid: int, e: Any) -> None:
+        hid = str(e.originator_id)
+        if hid not in b.households:
+            return
+        ms = b.members_of(hid)
+        if type(e) is Household.MemberAdded:
+            ms.add(str(e.member.resident_id))
+        else:
+            ms.discard(str(e.resident_id))
+        b.households[hid][2] = _text(ms)
+        for c in b.by_household.get(hid, ()):
+            if c not in b.closed:
+                b.evaluate((c, hid), e.timestamp)
+        b.dirty_h.add(hid)
+
+    @handles(Campaign.Launched)
+    def launched(self, b: _Batch, nid: int, e: Any) -> None:
+        cid = str(e.originator_id)
+        b.campaigns.append((cid, e.scope, e.round_no, e.name, e.starts.isoformat(),
+                            e.ends.isoformat(), e.timestamp.isoformat()))
+        for h in e.households:
+            hid = str(h)
+            home = b.households.get(hid)
+            b.targets[(cid, hid)] = Target(home[1] if home else None)
+            b.by_household.setdefault(hid, set()).add(cid)
+            b.dirty_t.add((cid, hid))
+
+    @handles(Campaign.Closed)
+    def closed(self, b: _Batch, nid: int, e: Any) -> None:
+        b.closed.add(str(e.originator_id))
+        b.closings.append((e.timestamp.isoformat(), str(e.originator_id)))
+
+    @handles(Visit.Recorded)
+    def visited(self, b: _Batch, nid: int, e: Any) -> None:
+        key = (str(e.campaign_id), str(e.household_id))
+        if key not in b.targets or key[0] in b.closed:
+            return
+        self._record(b.targets[key], e)
+        b.evaluate(key, e.record.at)
 
     @staticmethod
     def _record(t: Target, e: Visit.Recorded) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from gridcore.household import Household
-from projections.base import Notified, Projection, ViewCursor
+from projections.base import Notified, Projection, ViewCursor, handles
 from projections.grid_rollup import COLS, counts_of, micros
 
 JOINED, LEFT, HEALTH, MEASURE, TAG_ADDED, TAG_REMOVED, GRID, REGISTERED = (
@@ -27,12 +27,11 @@ JOINED, LEFT, HEALTH, MEASURE, TAG_ADDED, TAG_REMOVED, GRID, REGISTERED = (
 members (a bulk import writes one row per household, not one per resident)."""
 
 
+H = Household
+
+
 class HouseholdStatusHistory(Projection):
     name = "household_status_history"
-    follows = (
-        Household.Registered, Household.Moved, Household.MemberAdded, Household.MemberRemoved,
-        Household.HealthChanged, Household.MeasureChanged, Household.Tagged, Household.Untagged,
-    )
     tables = ("household_status_history",)
     ddl = (
         "CREATE TABLE IF NOT EXISTS household_status_history (household_id TEXT NOT NULL, "
@@ -41,36 +40,60 @@ class HouseholdStatusHistory(Projection):
         "PRIMARY KEY (household_id, seq, part))",
     )
 
-    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
-        rows: list[tuple[Any, ...]] = []
-        for nid, e in events:
-            hid, at = str(e.originator_id), micros(e.timestamp)
-            for part, (rid, change, value) in enumerate(_changes(e)):
-                rows.append((hid, nid, part, at, rid, change, value))
+    def begin(self, cur: ViewCursor, events: Sequence[Notified]) -> list[tuple[Any, ...]]:
+        return []
+
+    def end(self, cur: ViewCursor, rows: list[tuple[Any, ...]]) -> None:
         cur.executemany(
             "INSERT INTO household_status_history "
             "(household_id, seq, part, at, resident_id, change, value) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
+    # Every event is one change (part 0) of its household.
 
-def _changes(e: Any) -> list[tuple[str, str, str]]:
-    if isinstance(e, Household.Registered):
+    @handles(H.Registered)
+    def registered(self, rows: Rows, nid: int, e: Any) -> None:
         members = ",".join([str(m.resident_id) for m in e.members])
-        return [("", REGISTERED, f"{e.micro_grid}|{members}")]
-    if isinstance(e, Household.Moved):
-        return [("", GRID, e.micro_grid)]
-    if isinstance(e, Household.MemberAdded):
-        return [(str(e.member.resident_id), JOINED, "")]
-    rid = str(e.resident_id)
-    if isinstance(e, Household.MemberRemoved):
-        return [(rid, LEFT, "")]
-    if isinstance(e, Household.HealthChanged):
-        return [(rid, HEALTH, e.health.value)]
-    if isinstance(e, Household.MeasureChanged):
-        return [(rid, MEASURE, e.measure.value)]
-    if isinstance(e, Household.Tagged):
-        return [(rid, TAG_ADDED, e.tag.kind.value)]
-    return [(rid, TAG_REMOVED, e.kind.value)]
+        rows.append((str(e.originator_id), nid, 0, micros(e.timestamp), "", REGISTERED,
+                     f"{e.micro_grid}|{members}"))
+
+    @handles(H.Moved)
+    def moved(self, rows: Rows, nid: int, e: Any) -> None:
+        rows.append((str(e.originator_id), nid, 0, micros(e.timestamp), "", GRID, e.micro_grid))
+
+    @handles(H.MemberAdded)
+    def member_added(self, rows: Rows, nid: int, e: Any) -> None:
+        rows.append((str(e.originator_id), nid, 0, micros(e.timestamp),
+                     str(e.member.resident_id), JOINED, ""))
+
+    @handles(H.MemberRemoved)
+    def member_removed(self, rows: Rows, nid: int, e: Any) -> None:
+        _change(rows, nid, e, LEFT, "")
+
+    @handles(H.HealthChanged)
+    def health_changed(self, rows: Rows, nid: int, e: Any) -> None:
+        _change(rows, nid, e, HEALTH, e.health.value)
+
+    @handles(H.MeasureChanged)
+    def measure_changed(self, rows: Rows, nid: int, e: Any) -> None:
+        _change(rows, nid, e, MEASURE, e.measure.value)
+
+    @handles(H.Tagged)
+    def tagged(self, rows: Rows, nid: int, e: Any) -> None:
+        _change(rows, nid, e, TAG_ADDED, e.tag.kind.value)
+
+    @handles(H.Untagged)
+    def untagged(self, rows: Rows, nid: int, e: Any) -> None:
+        _change(rows, nid, e, TAG_REMOVED, e.kind.value)
+
+
+Rows = list[tuple[Any, ...]]
+
+
+def _change(rows: Rows, nid: int, e: Any, change: str, value: str) -> None:
+    """A change of one resident (the event's ``resident_id``)."""
+    rows.append((str(e.originator_id), nid, 0, micros(e.timestamp), str(e.resident_id), change,
+                 value))
 
 
 # ---- queries -------------------------------------------------------------------------------

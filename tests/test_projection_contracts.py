@@ -32,7 +32,7 @@ from gridcore.application import GridcoreApp, new_member
 from gridcore.errors import GridcoreError
 from gridcore.household import Household, Vulnerability
 from gridcore.status import Health, Measure, Tag, TagKind
-from projections.base import Notified, Projection, ViewCursor
+from projections.base import Notified, Projection, ViewCursor, handles
 from projections.runner import Runner
 from projections.views import PostgresViews, SQLiteViews
 from tests.conftest import PG_DSN, Clock, need_postgres
@@ -139,13 +139,19 @@ class Boom(Exception):
 
 class HalfThenFail(Projection):
     name = "test_half_then_fail"
-    follows = (Household.Registered,)
     tables = ("t_half",)
     ddl = ("CREATE TABLE IF NOT EXISTS t_half (nid BIGINT PRIMARY KEY)",)
     fail = False
 
+    @handles(Household.Registered)
+    def registered(self, rows: list[tuple[int]], nid: int, e: Any) -> None:
+        rows.append((nid,))
+
     def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
-        cur.executemany("INSERT INTO t_half (nid) VALUES (?)", [(nid,) for nid, _ in events])
+        rows: list[tuple[int]] = []
+        for nid, e in events:  # whatever the events are (placeholders here): rows by position
+            self.registered(rows, nid, e)
+        cur.executemany("INSERT INTO t_half (nid) VALUES (?)", rows)
         if self.fail:
             raise Boom
 

@@ -11,7 +11,7 @@ On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from gridcore.application import GridcoreApp, new_member
 from gridcore.grid import GridNode, Level
 from gridcore.household import Household
 from projections import all_projections
-from projections.base import Notified, Projection, ViewCursor
+from projections.base import Projection, ViewCursor, handles
 from projections.runner import Runner
 from tests.conftest import PG_DSN, need_postgres
 from tests.scenario import ZONES, given_community
@@ -44,7 +44,6 @@ class Picky(Projection):
     (the cause a fix removes: empty the set)."""
 
     name = "test_picky"
-    follows = (Household.Registered,)
     tables = ("t_picky",)
     ddl = ("CREATE TABLE IF NOT EXISTS t_picky (household_id TEXT PRIMARY KEY, "
            "micro_grid TEXT NOT NULL)",)
@@ -52,24 +51,23 @@ class Picky(Projection):
     def __init__(self) -> None:
         self.poison: set[str] = set()
 
-    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
-        for _, e in events:
-            if e.household_no in self.poison:
-                raise ValueError(f"cannot take household {e.originator_id}")
-            cur.execute("INSERT INTO t_picky VALUES (?, ?)", (str(e.originator_id),
-                                                              e.micro_grid))
+    @handles(Household.Registered)
+    def registered(self, cur: ViewCursor, nid: int, e: Any) -> None:
+        if e.household_no in self.poison:
+            raise ValueError(f"cannot take household {e.originator_id}")
+        cur.execute("INSERT INTO t_picky VALUES (?, ?)", (str(e.originator_id), e.micro_grid))
 
 
 class Nodes(Projection):
     """Follows grid nodes only: an undecodable household event is none of its business."""
 
     name = "test_nodes"
-    follows = (GridNode.Established,)
     tables = ("t_nodes",)
     ddl = ("CREATE TABLE IF NOT EXISTS t_nodes (code TEXT PRIMARY KEY)",)
 
-    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
-        cur.executemany("INSERT INTO t_nodes VALUES (?)", [(e.code,) for _, e in events])
+    @handles(GridNode.Established)
+    def established(self, cur: ViewCursor, nid: int, e: Any) -> None:
+        cur.execute("INSERT INTO t_nodes VALUES (?)", (e.code,))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

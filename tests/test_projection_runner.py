@@ -3,14 +3,14 @@ rebuild from zero, read your own writes, on SQLite and PostgreSQL views."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
 from gridcore.application import GridcoreApp
 from gridcore.grid import GridNode
 from gridcore.household import Household
-from projections.base import Notified, Projection, ViewCursor
+from projections.base import Projection, ViewCursor, handles
 from projections.runner import Runner
 from tests.scenario import given_community
 
@@ -19,20 +19,19 @@ class HouseholdsPerGrid(Projection):
     """A small read model for the runner's tests: households and residents per micro-grid."""
 
     name = "test_households_per_grid"
-    follows = (Household.Registered, GridNode.Established)
     tables = ("t_households_per_grid",)
     ddl = ("CREATE TABLE IF NOT EXISTS t_households_per_grid (grid TEXT PRIMARY KEY, "
            "households BIGINT NOT NULL, residents BIGINT NOT NULL)",)
 
-    def apply(self, cur: ViewCursor, events: Sequence[Notified]) -> None:
-        for _, e in events:
-            if isinstance(e, GridNode.Established):
-                cur.execute("INSERT INTO t_households_per_grid VALUES (?, 0, 0) "
-                            "ON CONFLICT (grid) DO NOTHING", (e.code,))
-            else:
-                cur.execute("UPDATE t_households_per_grid SET households = households + 1, "
-                            "residents = residents + ? WHERE grid = ?",
-                            (len(e.members), e.micro_grid))
+    @handles(GridNode.Established)
+    def established(self, cur: ViewCursor, nid: int, e: Any) -> None:
+        cur.execute("INSERT INTO t_households_per_grid VALUES (?, 0, 0) "
+                    "ON CONFLICT (grid) DO NOTHING", (e.code,))
+
+    @handles(Household.Registered)
+    def registered(self, cur: ViewCursor, nid: int, e: Any) -> None:
+        cur.execute("UPDATE t_households_per_grid SET households = households + 1, "
+                    "residents = residents + ? WHERE grid = ?", (len(e.members), e.micro_grid))
 
 
 @pytest.fixture
