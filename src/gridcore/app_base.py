@@ -1,8 +1,12 @@
 """What every command module shares: the ``command`` decorator (retries on concurrent
 writes, client ids applied once), saving in one transaction, and the look-ups by id and code.
 
-Each command loads, decides (through the pure rules), and saves in one transaction, returning
-the notification id of its last event so a caller can wait for projections to catch up. A
+Each command loads, calls the decision methods of the aggregates it changes (each checks its
+rule, a pure function given the policy in force and the time, then records), and saves in one
+transaction, returning the notification id of its last event so a caller can wait for
+projections to catch up. A decision spanning aggregates (a referral's admission changes the
+resident's measure) is each aggregate deciding its own part, coordinated by the command; only
+an aggregate records its own events (tests/test_domain_shape.py). A
 command that raises writes nothing. A ``client_id`` makes a retried command a no-op.
 """
 

@@ -21,10 +21,11 @@ from gridcore.delivery_commands import DeliveryCommands
 from gridcore.enterprise_commands import EnterpriseCommands
 from gridcore.field_sync import FieldSyncCommands
 from gridcore.grid_commands import GridCommands
+from gridcore.household import new_member
 from gridcore.household_commands import HouseholdCommands
 from gridcore.referral_commands import ReferralCommands
 from gridcore.request_commands import RequestCommands
-from gridcore.staff_commands import ASSIGNABLE_ROLES, StaffCommands, new_member
+from gridcore.staff_commands import ASSIGNABLE_ROLES, StaffCommands
 from gridcore.sweep_commands import SweepCommands
 
 

@@ -6,6 +6,7 @@ joining and leaving, vulnerability, and every status change of a member.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -14,9 +15,20 @@ from uuid import UUID
 from pydantic import Field
 
 from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
-from gridcore.errors import Erased, InvalidInput, NotFound
-from gridcore.identity import Address, ResidentIdentity
-from gridcore.status import Health, Measure, Tag, TagKind
+from gridcore.clock import check_day, check_instant
+from gridcore.errors import Erased, InvalidInput, NotFound, NotPermitted
+from gridcore.identity import Address, IdNumber, Phone, ResidentIdentity
+from gridcore.policy import Policy
+from gridcore.staff import Role
+from gridcore.status import (
+    Health,
+    Measure,
+    Tag,
+    TagKind,
+    check_health_change,
+    check_measure_change,
+    check_tag_reason,
+)
 from gridcore.text import free_text
 
 
@@ -58,6 +70,39 @@ class Member(Immutable):
     identity: ResidentIdentity
     birth_year: int | None = None
     vulnerabilities: list[Vulnerability] = Field(default_factory=list)
+
+
+def optional_phone(raw: str | None) -> Phone | None:
+    """A phone number as typed (None or blank: none), refused with ``InvalidInput`` when
+    malformed (the message masks it)."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return Phone.parse(raw)
+    except ValueError as e:
+        raise InvalidInput(str(e), "Correct the phone number or leave it empty.") from None
+
+
+def new_member(household_no: str, member_no: int, name: str, phone: str | None = None,
+               id_number: str | None = None, birth_year: int | None = None,
+               vulnerabilities: Iterable[Vulnerability] = ()) -> Member:
+    """Build a member with a deterministic resident id, validating phone and ID number."""
+    rid = resident_id(household_no, member_no)
+    if not name.strip():
+        raise InvalidInput(f"Member {member_no} of household {household_no} has no name.",
+                           "Give the resident's name (姓名).")
+    idn = None
+    if id_number:
+        try:
+            idn = IdNumber.parse(id_number)
+        except ValueError as e:
+            raise InvalidInput(str(e), "Correct the ID number or leave it empty.") from None
+    if birth_year is not None and not 1890 <= birth_year <= 2100:
+        raise InvalidInput(f"Birth year {birth_year} is implausible.", "Give a year like 1952.")
+    identity = ResidentIdentity(subject_id=rid, name=name, phone=optional_phone(phone),
+                                id_number=idn)
+    return Member(resident_id=rid, identity=identity, birth_year=birth_year,
+                  vulnerabilities=list(vulnerabilities))
 
 
 def derived_vulnerabilities(
@@ -331,6 +376,93 @@ class Household(Aggregate):
         if not others:
             subjects.append(self.id)
         self._trigger(self.ResidentErased, at, resident_id=rid, reason=reason, subjects=subjects)
+
+    def link_staff(self, rid: UUID, staff_id: UUID, at: datetime) -> None:
+        """The resident is also a staff member (a tag or an erasure of one reaches the other)."""
+        self.resident(rid)
+        self._trigger(self.StaffLinked, at, resident_id=rid, staff_id=staff_id)
+
+    # ---- resident status: each decision checks its rule with the policy in force and the
+    # time passed in (``gridcore.status``), then records; a refusal records nothing ---------
+
+    def change_health(self, rid: UUID, health: Health, *, by: UUID | None, role: Role,
+                      reason: str, policy: Policy, at: datetime) -> None:
+        """Health moves along the state machine, by the roles the policy names."""
+        r = self.resident(rid)
+        reason = free_text(reason, "reason for the health change")
+        check_health_change(r.health, health, role, policy)
+        self._trigger(self.HealthChanged, at, resident_id=rid, previous=r.health,
+                      health=health, by=by, reason=reason)
+
+    def change_measure(self, rid: UUID, measure: Measure, *, by: UUID | None, role: Role,
+                       reason: str, policy: Policy, at: datetime,
+                       override_reason: str = "") -> None:
+        """Impose a measure (居家隔离...) or release from one, as the policy allows ``role``
+        (a release: the period served and a recent negative test, or an override's reason).
+        The one place a measure changes: by a staff member's command, and by a referral's
+        admission and discharge."""
+        r = self.resident(rid)
+        reason = free_text(reason, "reason for the measure")
+        override_reason = free_text(override_reason, "override reason")
+        check_measure_change(
+            health=r.health, current=r.measure, since=r.measure_since, target=measure,
+            role=role, at=at, last_negative_test=r.last_negative_test,
+            override_reason=override_reason, policy=policy,
+        )
+        self._trigger(self.MeasureChanged, at, resident_id=rid, previous=r.measure,
+                      measure=measure, by=by, reason=reason, override_reason=override_reason)
+
+    def release_measure(self, rid: UUID, held: Measure, measure: Measure, *, by: UUID | None,
+                        role: Role, reason: str, policy: Policy, at: datetime,
+                        override_reason: str = "") -> bool:
+        """Release from ``held`` to ``measure`` only while ``held`` is still in force (a
+        resident moved on since, e.g. hospitalized, or no longer a member, keeps what they
+        have); returns whether the measure changed."""
+        r = self.residents.get(rid)
+        if r is None or r.measure is not held:
+            return False
+        self.change_measure(rid, measure, by=by, role=role, reason=reason, policy=policy,
+                            at=at, override_reason=override_reason)
+        return True
+
+    def record_test(self, rid: UUID, negative: bool, taken_at: datetime | None, *,
+                    policy: Policy, at: datetime) -> None:
+        """A test result, taken at ``taken_at`` (default: now) inside the policy's time
+        window and not in the future."""
+        taken = (check_instant(taken_at, at, policy, "test time")
+                 if taken_at is not None else at)
+        if taken > at:
+            raise InvalidInput("The test is dated in the future.", "Give when it was taken.")
+        self.resident(rid)
+        self._trigger(self.TestRecorded, at, resident_id=rid, negative=negative, taken_at=taken)
+
+    def tag(self, rid: UUID, tag: Tag, *, by: UUID | None, role: Role, policy: Policy,
+            at: datetime) -> UUID | None:
+        """Tag a close contact, secondary contact or arrival (field, medical staff, police or
+        an official). Returns the staff member who must stop working: a close contact who is
+        also staff (their own aggregate records it, see ``StaffMember.set_availability``)."""
+        r = self.resident(rid)
+        if role not in policy.field_roles | policy.medical_roles | {Role.OFFICIAL,
+                                                                   Role.COMMUNITY_POLICE}:
+            raise NotPermitted(f"A {role.value} may not tag residents.",
+                               "Ask a grid worker, doctor, police officer or official.")
+        check_tag_reason(tag)
+        if tag.arrived_on is not None:
+            check_day(tag.arrived_on, at, policy, "arrival date")
+        self._trigger(self.Tagged, at, resident_id=rid, tag=tag, by=by)
+        return r.staff_id if tag.kind is TagKind.CLOSE_CONTACT else None
+
+    def untag(self, rid: UUID, kind: TagKind, *, by: UUID | None, role: Role, reason: str,
+              policy: Policy, at: datetime) -> None:
+        """Remove a tag: a family doctor's or an official's decision, with a reason."""
+        r = self.resident(rid)
+        if role not in policy.medical_roles | {Role.OFFICIAL}:
+            raise NotPermitted(f"A {role.value} may not remove a {kind.value} tag.",
+                               "Ask a family doctor or an official.")
+        if kind not in r.tags:
+            raise InvalidInput(f"The resident has no {kind.value} tag.", "Nothing to remove.")
+        reason = free_text(reason, "reason for removing the tag")
+        self._trigger(self.Untagged, at, resident_id=rid, kind=kind, by=by, reason=reason)
 
     def require_identifiable(self, rid: UUID) -> Resident:
         r = self.resident(rid)

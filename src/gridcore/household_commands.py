@@ -18,25 +18,12 @@ from gridcore.app_base import (
 )
 from gridcore.base import Aggregate
 from gridcore.building import Building, building_id
-from gridcore.clock import check_day
-from gridcore.errors import (
-    DuplicateCode,
-    InvalidInput,
-    NotPermitted,
-)
+from gridcore.errors import DuplicateCode, InvalidInput
 from gridcore.grid import GridNode, Level, soft_cap_excess
 from gridcore.household import Household, Member, Vulnerability, household_id
 from gridcore.policy import Policy, PolicyBook
-from gridcore.staff import Role, StaffMember
-from gridcore.status import (
-    Health,
-    Measure,
-    Tag,
-    TagKind,
-    check_health_change,
-    check_measure_change,
-    check_tag_reason,
-)
+from gridcore.staff import StaffMember
+from gridcore.status import Health, Measure, Tag, TagKind
 from gridcore.text import free_text
 
 
@@ -175,11 +162,8 @@ class HouseholdCommands(ApplicationBase):
                       reason: str = "") -> int | None:
         at = self.clock()
         h, actor = self.household(hid), self._actor(by)
-        r = h.resident(rid)
-        reason = free_text(reason, "reason for the health change")
-        check_health_change(r.health, health, actor.role, self.policy_at(at))
-        h._trigger(Household.HealthChanged, at, resident_id=rid, previous=r.health,
-                   health=health, by=by, reason=reason)
+        h.change_health(rid, health, by=by, role=actor.role, reason=reason,
+                        policy=self.policy_at(at), at=at)
         return self._save(h)
 
     @command
@@ -188,29 +172,16 @@ class HouseholdCommands(ApplicationBase):
         """Impose a measure (居家隔离...) or release from one, as the policy in force allows."""
         at = self.clock()
         h, actor = self.household(hid), self._actor(by)
-        r = h.resident(rid)
-        reason = free_text(reason, "reason for the measure")
-        override_reason = free_text(override_reason, "override reason")
-        check_measure_change(
-            health=r.health, current=r.measure, since=r.measure_since, target=measure,
-            role=actor.role, at=at, last_negative_test=r.last_negative_test,
-            override_reason=override_reason, policy=self.policy_at(at),
-        )
-        h._trigger(Household.MeasureChanged, at, resident_id=rid, previous=r.measure,
-                   measure=measure, by=by, reason=reason, override_reason=override_reason)
+        h.change_measure(rid, measure, by=by, role=actor.role, reason=reason,
+                         override_reason=override_reason, policy=self.policy_at(at), at=at)
         return self._save(h)
 
     @command
     def record_test(self, hid: UUID, rid: UUID, negative: bool,
                     taken_at: datetime | None = None) -> int | None:
         at = self.clock()
-        taken = self.check_time(taken_at, "test time") if taken_at is not None else at
-        if taken > at:
-            raise InvalidInput("The test is dated in the future.", "Give when it was taken.")
         h = self.household(hid)
-        h.resident(rid)
-        h._trigger(Household.TestRecorded, at, resident_id=rid, negative=negative,
-                   taken_at=taken)
+        h.record_test(rid, negative, taken_at, policy=self.policy_at(at), at=at)
         return self._save(h)
 
     @command
@@ -219,20 +190,10 @@ class HouseholdCommands(ApplicationBase):
         also staff becomes unavailable and their open work moves to colleagues."""
         at = self.clock()
         h, actor = self.household(hid), self._actor(by)
-        r = h.resident(rid)
-        policy = self.policy_at(at)
-        if actor.role not in policy.field_roles | policy.medical_roles | {Role.OFFICIAL,
-                                                                         Role.COMMUNITY_POLICE}:
-            raise NotPermitted(f"A {actor.role.value} may not tag residents.",
-                                "Ask a grid worker, doctor, police officer or official.")
-        check_tag_reason(tag)
-        if tag.arrived_on is not None:
-            check_day(tag.arrived_on, at, policy, "arrival date")
-        h._trigger(Household.Tagged, at, resident_id=rid, tag=tag, by=by)
+        stops = h.tag(rid, tag, by=by, role=actor.role, policy=self.policy_at(at), at=at)
         changed: list[Aggregate | None] = [h]
-        if tag.kind is TagKind.CLOSE_CONTACT and r.staff_id is not None:
-            changed.extend(self._make_unavailable(self.staff(r.staff_id),
-                                                  "密接 close contact", at))
+        if stops is not None:
+            changed.extend(self._make_unavailable(self.staff(stops), "密接 close contact", at))
         return self._save(*changed)
 
     @command
@@ -240,15 +201,8 @@ class HouseholdCommands(ApplicationBase):
                        reason: str) -> int | None:
         at = self.clock()
         h, actor = self.household(hid), self._actor(by)
-        r = h.resident(rid)
-        policy = self.policy_at(at)
-        if actor.role not in policy.medical_roles | {Role.OFFICIAL}:
-            raise NotPermitted(f"A {actor.role.value} may not remove a {kind.value} tag.",
-                                "Ask a family doctor or an official.")
-        if kind not in r.tags:
-            raise InvalidInput(f"The resident has no {kind.value} tag.", "Nothing to remove.")
-        reason = free_text(reason, "reason for removing the tag")
-        h._trigger(Household.Untagged, at, resident_id=rid, kind=kind, by=by, reason=reason)
+        h.untag(rid, kind, by=by, role=actor.role, reason=reason, policy=self.policy_at(at),
+                at=at)
         return self._save(h)
 
     # ---- policy ---------------------------------------------------------------------------

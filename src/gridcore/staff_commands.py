@@ -26,8 +26,8 @@ from gridcore.errors import (
     InvalidInput,
 )
 from gridcore.grid import GridNode
-from gridcore.household import Household, Member, Vulnerability, resident_id
-from gridcore.identity import IdNumber, Phone, ResidentIdentity
+from gridcore.household import Household, Vulnerability, optional_phone
+from gridcore.household import new_member as new_member  # re-exported: its old home
 from gridcore.staff import Role, StaffMember, staff_id
 from gridcore.text import free_text
 
@@ -45,16 +45,14 @@ class StaffCommands(ApplicationBase):
                                 "Use another staff number.")
         node = self.node(jurisdiction)
         node.require_active()
-        parsed = _phone(phone)
+        parsed = optional_phone(phone)
         member = StaffMember.enrol(staff_no, name, role, jurisdiction, daily_capacity, at,
                                    parsed, resident)
         node.add_staff(member.id, at)
         household = None
         if resident is not None:
             household = self.household(resident[0])
-            household.resident(resident[1])
-            household._trigger(Household.StaffLinked, at, resident_id=resident[1],
-                               staff_id=member.id)
+            household.link_staff(resident[1], member.id, at)
         return self._save(member, node, household)
 
     @command
@@ -265,33 +263,3 @@ class StaffCommands(ApplicationBase):
 
 ASSIGNABLE_ROLES = frozenset({Role.GRID_WORKER, Role.PARTY_MEMBER, Role.VOLUNTEER,
                               Role.FAMILY_DOCTOR, Role.COMMUNITY_POLICE, Role.OFFICIAL})
-
-
-def _phone(raw: str | None) -> Phone | None:
-    if raw is None or not raw.strip():
-        return None
-    try:
-        return Phone.parse(raw)
-    except ValueError as e:
-        raise InvalidInput(str(e), "Correct the phone number or leave it empty.") from None
-
-
-def new_member(household_no: str, member_no: int, name: str, phone: str | None = None,
-               id_number: str | None = None, birth_year: int | None = None,
-               vulnerabilities: Iterable[Vulnerability] = ()) -> Member:
-    """Build a member with a deterministic resident id, validating phone and ID number."""
-    rid = resident_id(household_no, member_no)
-    if not name.strip():
-        raise InvalidInput(f"Member {member_no} of household {household_no} has no name.",
-                           "Give the resident's name (姓名).")
-    idn = None
-    if id_number:
-        try:
-            idn = IdNumber.parse(id_number)
-        except ValueError as e:
-            raise InvalidInput(str(e), "Correct the ID number or leave it empty.") from None
-    if birth_year is not None and not 1890 <= birth_year <= 2100:
-        raise InvalidInput(f"Birth year {birth_year} is implausible.", "Give a year like 1952.")
-    identity = ResidentIdentity(subject_id=rid, name=name, phone=_phone(phone), id_number=idn)
-    return Member(resident_id=rid, identity=identity, birth_year=birth_year,
-                  vulnerabilities=list(vulnerabilities))
