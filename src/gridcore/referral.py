@@ -16,7 +16,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
-from gridcore.errors import ForbiddenTransition, InvalidInput
+from gridcore.errors import ForbiddenTransition, InvalidInput, parse_enum
 from gridcore.grid import Level
 from gridcore.status import Health, Measure
 from gridcore.text import refuse_personal_numbers
@@ -366,6 +366,21 @@ class Referral(Aggregate):
             destination = check_text(destination, "destination", "区人民医院", max_len=60)
         self._trigger(self.Admitted, at, by=by, site_code=site_code, destination=destination,
                       measure=admission_measure(self.kind))
+
+    def discharge_terms(self, release_to: Measure | str, reason: str,
+                        override_reason: str) -> tuple[Measure, Measure, str, str]:
+        """Check a discharge before the household decides the release: a referral that holds
+        a measure, admitted, released to a less strict measure, with a reason. Returns the
+        measure held, the one released to, and the reasons as stored."""
+        check_step(self.state, self.kind, Step.DISCHARGE)
+        target = parse_enum(Measure, release_to, "measure")
+        held = self.held_measure
+        assert held is not None  # only referrals that hold a measure are discharged
+        check_release_to(held, target)
+        reason = check_text(reason, "reason", "期满解除 period served")
+        override_reason = check_text(override_reason, "override reason",
+                                     "复核阴性 negative on review", required=False)
+        return held, target, reason, override_reason
 
     def discharge(self, by: UUID, reason: str, released_to: Measure | None,
                   at: datetime) -> None:

@@ -7,9 +7,11 @@ Decisions made here (see also ``gridcore.referral``):
   opens with ``by=None`` (the system); a retried call with the same ``client_id`` returns the
   referral it opened. The owning community is the one the household is in when it opens.
 - Admission and discharge change the resident's measure in the same transaction, through
-  ``check_measure_change`` with the policy in force. A discharge releases the measure only
-  while the admission's measure is still in force: if the resident was since moved on (e.g.
-  hospitalized through another referral), the place is freed and the measure left alone.
+  ``Household.change_measure`` (and ``release_measure``) with the policy in force: the
+  referral decides its step, the household its measure, and the command saves both. A
+  discharge releases the measure only while the admission's measure is still in force: if
+  the resident was since moved on (e.g. hospitalized through another referral), the place is
+  freed and the measure left alone.
 - Deadlines: the transport deadline is fixed at opening from the policy then in force
   (``Policy.referral_transport_hours``). ``tick_referrals(now)`` records, once each,
   ``BecameOverdue`` when the deadline has passed without a dispatched transport, and
@@ -28,15 +30,11 @@ from gridcore.app_base import ApplicationBase, command
 from gridcore.base import Aggregate
 from gridcore.errors import DuplicateCode, InvalidInput, parse_enum
 from gridcore.grid import Level
-from gridcore.household import Household
 from gridcore.quarantine_site import QuarantineSite, site_id
 from gridcore.referral import (
     Referral,
     ReferralKind,
-    Step,
     check_can_open,
-    check_release_to,
-    check_step,
     check_text,
 )
 from gridcore.referral_index import (
@@ -47,7 +45,7 @@ from gridcore.referral_index import (
     desk_id,
     resident_referrals_id,
 )
-from gridcore.status import Measure, check_measure_change
+from gridcore.status import Measure
 
 
 @dataclass(frozen=True)
@@ -174,14 +172,10 @@ class ReferralCommands(ApplicationBase):
             site.admit(ref.id, ref.household_id, ref.resident_id, at)
         measure, changed = ref.held_measure, None
         if measure is not None and r.measure is not measure:
-            check_measure_change(
-                health=r.health, current=r.measure, since=r.measure_since, target=measure,
-                role=actor.role, at=at, last_negative_test=r.last_negative_test,
-                override_reason="", policy=self.policy_at(at))
             where = site.label if site else ref.destination
-            h._trigger(Household.MeasureChanged, at, resident_id=r.resident_id,
-                       previous=r.measure, measure=measure, by=by,
-                       reason=f"转介收治 admitted: {where}")
+            h.change_measure(r.resident_id, measure, by=by, role=actor.role,
+                             reason=f"转介收治 admitted: {where}", policy=self.policy_at(at),
+                             at=at)
             changed = h
         return self._save(ref, site, changed)
 
@@ -194,26 +188,12 @@ class ReferralCommands(ApplicationBase):
         test, or a doctor's override with a reason)."""
         at = self.clock()
         ref, actor = self.referral(referral_id), self.staff(by)
-        check_step(ref.state, ref.kind, Step.DISCHARGE)
-        target = parse_enum(Measure, release_to, "measure")
-        held = ref.held_measure
-        assert held is not None  # only referrals that hold a measure are discharged
-        check_release_to(held, target)
-        reason = check_text(reason, "reason", "期满解除 period served")
-        override_reason = check_text(override_reason, "override reason",
-                                     "复核阴性 negative on review", required=False)
+        held, target, reason, override_reason = ref.discharge_terms(release_to, reason,
+                                                                   override_reason)
         h = self.household(ref.household_id)
-        r = h.residents.get(ref.resident_id)
-        released = None
-        if r is not None and r.measure is held:
-            check_measure_change(
-                health=r.health, current=r.measure, since=r.measure_since, target=target,
-                role=actor.role, at=at, last_negative_test=r.last_negative_test,
-                override_reason=override_reason, policy=self.policy_at(at))
-            h._trigger(Household.MeasureChanged, at, resident_id=r.resident_id,
-                       previous=held, measure=target, by=by, reason=reason,
-                       override_reason=override_reason)
-            released = target
+        released = target if h.release_measure(
+            ref.resident_id, held, target, by=by, role=actor.role, reason=reason,
+            override_reason=override_reason, policy=self.policy_at(at), at=at) else None
         site = self.quarantine_site_by_code(ref.site_code) if ref.site_code else None
         if site is not None:
             site.discharge(ref.id, at)
