@@ -28,7 +28,7 @@ from uuid import UUID
 
 from gridcore.app_base import ApplicationBase, command
 from gridcore.base import Aggregate, Created, Event, stable_id
-from gridcore.errors import InvalidInput, NotFound
+from gridcore.errors import DuplicateCode, ForbiddenTransition, InvalidInput, NotFound
 from gridcore.grid import Level
 from gridcore.household import Household
 from gridcore.identity import Phone
@@ -94,6 +94,32 @@ class RequestDesk(Aggregate):
     def open_for(cls, community: str, at: datetime) -> RequestDesk:
         return cls._create(cls.Opened, desk_id(community), at, community=community)
 
+    def file(self, request_id: UUID, at: datetime) -> None:
+        """A new request of the community awaits action."""
+        if request_id in self.requests:
+            raise DuplicateCode(f"Request {request_id} is already on the desk.",
+                                "File a new request with a new reference.")
+        self._trigger(self.Filed, at, request_id=request_id)
+
+    def answer(self, request_id: UUID, at: datetime) -> None:
+        """The request was answered: it no longer awaits action."""
+        self._require_open(request_id, True)
+        self._trigger(self.Answered, at, request_id=request_id)
+
+    def reopen(self, request_id: UUID, at: datetime) -> None:
+        """The resident reopened the request: it awaits action again."""
+        self._require_open(request_id, False)
+        self._trigger(self.Reopened, at, request_id=request_id)
+
+    def _require_open(self, request_id: UUID, awaiting: bool) -> None:
+        if request_id not in self.requests:
+            raise NotFound(f"Request {request_id} is not on the desk of {self.community}.",
+                           "Check the request's community.")
+        if (request_id in self.open) != awaiting:
+            state = "awaits action" if not awaiting else "was answered"
+            raise ForbiddenTransition(f"Request {request_id} already {state}.",
+                                      "Nothing to change on the desk.")
+
 
 class RequestDirectory(Aggregate):
     """The communities that have a request desk (it changes once per community)."""
@@ -113,6 +139,11 @@ class RequestDirectory(Aggregate):
     @classmethod
     def start(cls, at: datetime) -> RequestDirectory:
         return cls._create(cls.Started, DIRECTORY_ID, at)
+
+    def add(self, community: str, at: datetime) -> None:
+        """A community's first request opened its desk."""
+        if community not in self.communities:
+            self._trigger(self.DeskOpened, at, community=community)
 
 
 def receipt_id(client_id: str) -> UUID:
@@ -267,7 +298,7 @@ class RequestCommands(ApplicationBase):
         if desk is None:
             desk = RequestDesk.open_for(community, at)
             directory = self._find(RequestDirectory, DIRECTORY_ID) or RequestDirectory.start(at)
-            directory._trigger(RequestDirectory.DeskOpened, at, community=community)
+            directory.add(community, at)
         number = request_number(community, len(desk.requests) + 1)
         # a clash of 100 random bits is not expected; if one came, the request's creation
         # would conflict and the command would run again with a new draw
@@ -276,7 +307,7 @@ class RequestCommands(ApplicationBase):
         details = RequestDetails(subject_id=request_id(reference), text=text, **contact, **kept)
         r = ResidentRequest.file(number, reference, community, *kinds, details,
                                  self.policy_at(at), at, household, resident, key)
-        desk._trigger(RequestDesk.Filed, at, request_id=r.id)
+        desk.file(r.id, at)
         receipt = RequestReceipt.issue(key, r.id, at) if key is not None else None
         return Filing(r.id, reference, self._save(r, desk, directory, receipt))
 
@@ -350,7 +381,7 @@ class RequestCommands(ApplicationBase):
         check_handler(r.owner_code, self.ancestry(member.jurisdiction), member.staff_no)
         r.resolve(member.id, reply, at)
         desk = self._request_desk(r.community)
-        desk._trigger(RequestDesk.Answered, at, request_id=r.id)
+        desk.answer(r.id, at)
         return self._save(r, desk)
 
     @command
@@ -369,7 +400,7 @@ class RequestCommands(ApplicationBase):
         r = self.request_by_reference(reference)
         r.reopen(reason, self.policy_at(at), at)
         desk = self._request_desk(r.community)
-        desk._trigger(RequestDesk.Reopened, at, request_id=r.id)
+        desk.reopen(r.id, at)
         return self._save(r, desk)
 
     # ---- escalation -------------------------------------------------------------------------

@@ -104,9 +104,8 @@ class SweepCommands(ApplicationBase):
                             start + timedelta(days=days), sorted(assignment.owner
                                                                  | assignment.uncovered, key=str),
                             at)
-        index = self._find(OpenCampaigns, OPEN_CAMPAIGNS_ID) or OpenCampaigns._create(
-            OpenCampaigns.Started, OPEN_CAMPAIGNS_ID, at)
-        index._trigger(OpenCampaigns.Changed, at, added=[c.id])
+        index = self._find(OpenCampaigns, OPEN_CAMPAIGNS_ID) or OpenCampaigns.start(at)
+        index.add(c.id, at)
         self._save(assignment, node, c, index)
         return plan
 
@@ -226,7 +225,7 @@ class SweepCommands(ApplicationBase):
         c.close(self._summary(c), at)
         index = self._find(OpenCampaigns, OPEN_CAMPAIGNS_ID)
         if index is not None:
-            index._trigger(OpenCampaigns.Changed, at, removed=[c.id])
+            index.remove(c.id, at)
         return self._save(c, index)
 
     def tick_sweeps(self, now: datetime) -> int:

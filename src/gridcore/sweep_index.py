@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from gridcore.base import Aggregate, Created, Event, stable_id
@@ -24,3 +25,16 @@ class OpenCampaigns(Aggregate):
 
         def apply(self, i: OpenCampaigns) -> None:
             i.ids = [x for x in i.ids if x not in self.removed] + list(self.added)
+
+    @classmethod
+    def start(cls, at: datetime) -> OpenCampaigns:
+        return cls._create(cls.Started, OPEN_CAMPAIGNS_ID, at)
+
+    def add(self, campaign_id: UUID, at: datetime) -> None:
+        """A campaign was launched: ``tick`` watches its window."""
+        if campaign_id not in self.ids:
+            self._trigger(self.Changed, at, added=[campaign_id])
+
+    def remove(self, campaign_id: UUID, at: datetime) -> None:
+        """A campaign was closed: ``tick`` no longer watches it."""
+        self._trigger(self.Changed, at, removed=[campaign_id])
