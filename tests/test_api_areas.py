@@ -236,7 +236,7 @@ def test_one_staff_member_by_id_only_within_the_jurisdiction(world: World) -> No
     assert world.ask(q, "OFF1", {"id": "not-an-id"})["staffMember"] is None
 
 
-ACK = """mutation($id: ID!, $c: String) { acknowledgeAlert(id: $id, clientId: $c) {
+ACK = """mutation($id: ID!, $c: String) { acknowledgeAlert(input: { id: $id, clientId: $c }) {
   __typename ... on AlertUpdated { state notificationId } ... on Problem { code problem } } }"""
 
 
@@ -257,7 +257,7 @@ def test_acknowledging_an_alert_within_the_jurisdiction_and_not_outside(world: W
     assert twice["__typename"] != "AlertUpdated"  # a second acknowledgement is refused
     states = {a["id"]: a["state"] for a in world.ask("{ alerts { id state } }", "GWZ1")["alerts"]}
     assert states == {mine: "ACKNOWLEDGED"}
-    resolve = """mutation($id: ID!) { resolveAlert(id: $id, outcome: FALSE_ALARM) {
+    resolve = """mutation($id: ID!) { resolveAlert(input: { id: $id, outcome: FALSE_ALARM }) {
       __typename ... on AlertUpdated { state } } }"""
     assert world.ask(resolve, "GWZ1", {"id": mine})["resolveAlert"] == {
         "__typename": "AlertUpdated", "state": "RESOLVED"}

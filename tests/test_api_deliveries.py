@@ -16,7 +16,8 @@ from tests.test_api_access import World, serve_world
 
 DELIVERY = "__typename ... on DeliveryUpdated { notificationId delivery { id state attempts " \
            "failureReason failures household { id } } } ... on Problem { code problem remedy }"
-DISPATCH = """mutation($s: String!, $c: String) { dispatchDeliveries(scope: $s, clientId: $c) {
+DISPATCH = """mutation($s: String!, $c: String) { dispatchDeliveries(
+  input: { scope: $s, clientId: $c }) {
   __typename ... on DeliveriesDispatched { deliveries { id placeCode state zoneCode } }
   ... on Problem { code problem remedy } } }"""
 
@@ -36,8 +37,8 @@ def act(world: World, staff_no: str | None, name: str, args: str,
         variables: dict[str, Any]) -> dict[str, Any]:
     types = {"id": "ID!", "r": "String!", "c": "String"}
     decl = ", ".join(f"${k}: {types[k]}" for k in variables)
-    return world.ask(f"mutation({decl}) {{ {name}({args}) {{ {DELIVERY} }} }}", staff_no,
-                     variables)[name]
+    return world.ask(f"mutation({decl}) {{ {name}(input: {{ {args} }}) {{ {DELIVERY} }} }}",
+                     staff_no, variables)[name]
 
 
 def test_a_zone_is_dispatched_confirmed_failed_and_redelivered(world: World) -> None:

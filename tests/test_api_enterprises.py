@@ -38,8 +38,8 @@ def act(world: World, staff_no: str | None, name: str, args: str,
         variables: dict[str, Any]) -> dict[str, Any]:
     types = {"id": "ID!", "item": "String!", "results": "[InspectionItemInput!]!"}
     decl = ", ".join(f"${k}: {types[k]}" for k in variables)
-    return world.ask(f"mutation({decl}) {{ {name}({args}) {{ {RESULT} }} }}", staff_no,
-                     variables)[name]
+    return world.ask(f"mutation({decl}) {{ {name}(input: {{ {args} }}) {{ {RESULT} }} }}",
+                     staff_no, variables)[name]
 
 
 def test_review_inspect_and_rectify_within_the_jurisdiction(world: World) -> None:

@@ -207,7 +207,7 @@ def test_a_signed_in_device_may_send_a_larger_offline_batch(world: World) -> Non
              "householdId": "no-such-household", "baseVersion": 0, "method": "DOOR",
              "visitedAt": "2020-02-01T08:00:00Z", "note": "x" * 120}
     visits = [{**visit, "clientId": f"c{i}"} for i in range(600)]
-    document = ("mutation($v: [SyncVisitInput!]) { syncFieldRecords(visits: $v) "
+    document = ("mutation($v: [SyncVisitInput!]) { syncFieldRecords(input: { visits: $v }) "
                 "{ clientId status } }")
     body = json.dumps({"query": document, "variables": {"v": visits}}).encode()
     assert DEFAULT_MAX_BODY_BYTES < len(body) < DEFAULT_MAX_STAFF_BODY_BYTES

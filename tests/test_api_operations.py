@@ -254,8 +254,9 @@ def test_a_donation_reaches_every_household_of_a_zone_once(world: World) -> None
     assert twice["code"] == "DUPLICATE" and last(world) == written
 
     # zone 2 has no squad: the worker names who goes, from their own jurisdiction only
-    dispatch = """mutation($s: String!, $staff: [ID!]) { dispatchDeliveries(scope: $s,
-      staffIds: $staff) { __typename ... on DeliveriesDispatched { deliveries { state } }
+    dispatch = """mutation($s: String!, $staff: [ID!]) { dispatchDeliveries(
+      input: { scope: $s, staffIds: $staff }) { __typename
+      ... on DeliveriesDispatched { deliveries { state } }
       ... on Problem { code problem remedy } } }"""
     stranger = world.ask(dispatch, "GWZ2", {"s": ZONES[1], "staff": [str(world.staff["GWZ1"])]})
     assert stranger["dispatchDeliveries"]["__typename"] == "NotFoundProblem"
@@ -347,8 +348,8 @@ def test_an_enterprise_is_registered_filed_declared_and_given_another_specialist
                ENTERPRISE)["__typename"] == "EnterpriseUpdated"
     assert last(world) == written
     # the declaration is what lets its specialist approve the filing
-    review = world.ask("mutation($id: ID!) { reviewResumption(id: $id, approved: true) { "
-                       "__typename ... on EnterpriseUpdated { enterprise { status } } } }",
+    review = world.ask("mutation($id: ID!) { reviewResumption(input: { id: $id, approved: true "
+                       "}) { __typename ... on EnterpriseUpdated { enterprise { status } } } }",
                        "ES1", {"id": e["id"]})["reviewResumption"]
     assert review["enterprise"]["status"] == "APPROVED"
 

@@ -34,7 +34,7 @@ def resident_in(world: World, zone: str, index: int = 0) -> tuple[str, str]:
 def step(world: World, staff_no: str | None, name: str, args: str,
          variables: dict[str, Any]) -> dict[str, Any]:
     decl = ", ".join(f"${k}: {'ID!' if k == 'id' else 'String'}" for k in variables)
-    query = f"mutation({decl}) {{ {name}({args}) {{ {RESULT} }} }}"
+    query = f"mutation({decl}) {{ {name}(input: {{ {args} }}) {{ {RESULT} }} }}"
     return world.ask(query, staff_no, variables)[name]
 
 

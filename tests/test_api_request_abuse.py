@@ -37,12 +37,14 @@ FILE = """mutation($input: FileRequestInput!) { fileRequest(input: $input) { __t
   ... on Problem { code problem remedy } } }"""
 MINE = """query($ref: String!) { myRequest(reference: $ref) { reference number status rating
   reply } }"""
-RATE = """mutation($ref: String!, $n: Int!) { rateRequest(reference: $ref, rating: $n) {
+RATE = """mutation($ref: String!, $n: Int!) { rateRequest(input: { reference: $ref, rating: $n }) {
   __typename ... on RequestUpdated { request { reference status rating } }
   ... on Problem { code problem remedy } } }"""
-REOPEN = """mutation($ref: String!) { reopenRequest(reference: $ref, reason: "药还没送到") {
+REOPEN = """mutation($ref: String!) {
+  reopenRequest(input: { reference: $ref, reason: "药还没送到" }) {
   __typename ... on RequestUpdated { request { status } } ... on Problem { code problem } } }"""
-RESOLVE = """mutation($id: ID!) { resolveRequest(id: $id, reply: "已送药上门") { __typename
+RESOLVE = """mutation($id: ID!) {
+  resolveRequest(input: { id: $id, reply: "已送药上门" }) { __typename
   ... on RequestUpdated { request { reference status } } } }"""
 BOARD = "{ requests(first: 100) { id number } }"
 UNLIMITED: dict[str, Limit | None] = {"file_limit_per_address": None,

@@ -56,7 +56,7 @@ def test_a_resident_files_follows_and_rates_a_request_without_a_token(world: Wor
     ours = [r for r in board if r["number"] == filed["number"]]
     assert ours and ours[0]["communityCode"] == COMMUNITY
     assert world.ask("{ requests { id } }", "GWZ1")["requests"] == []  # kept per community
-    resolve = """mutation($id: ID!, $r: String!) { resolveRequest(id: $id, reply: $r) {
+    resolve = """mutation($id: ID!, $r: String!) { resolveRequest(input: { id: $id, reply: $r }) {
       __typename ... on RequestUpdated { request { status reply } } } }"""
     # a worker of another community cannot answer it, and learns nothing of it
     refused = world.ask(resolve, "GW713", {"id": ours[0]["id"], "r": "已送药"})
@@ -65,7 +65,8 @@ def test_a_resident_files_follows_and_rates_a_request_without_a_token(world: Wor
     assert done == {"__typename": "RequestUpdated",
                     "request": {"status": "RESOLVED", "reply": "已送药上门"}}
 
-    rate = """mutation($ref: String!, $n: Int!) { rateRequest(reference: $ref, rating: $n) {
+    rate = """mutation($ref: String!, $n: Int!) {
+      rateRequest(input: { reference: $ref, rating: $n }) {
       __typename ... on RequestUpdated { request { status rating } }
       ... on Problem { code remedy } } }"""
     assert world.ask(rate, None, {"ref": ref, "n": 9})["rateRequest"]["__typename"] == (
@@ -80,7 +81,8 @@ def test_a_resident_files_follows_and_rates_a_request_without_a_token(world: Wor
     closed = next(s for s in stats["byStatus"] if s["key"] == "closed")
     assert closed["count"] >= 1
 
-    reopen = """mutation($ref: String!) { reopenRequest(reference: $ref, reason: "药还没送到") {
+    reopen = """mutation($ref: String!) {
+      reopenRequest(input: { reference: $ref, reason: "药还没送到" }) {
       __typename ... on RequestUpdated { request { status reply rating } } } }"""
     assert world.ask(reopen, None, {"ref": ref})["reopenRequest"] == {
         "__typename": "RequestUpdated", "request": {"status": "OPEN", "reply": None,
@@ -143,7 +145,8 @@ def test_without_a_token_nothing_else_is_visible(world: World) -> None:
         "NotPermittedProblem")
 
 
-ASSIGN = """mutation($id: ID!, $s: ID!) { assignRequest(id: $id, staffId: $s) { __typename
+ASSIGN = """mutation($id: ID!, $s: ID!) {
+  assignRequest(input: { id: $id, staffId: $s }) { __typename
   ... on RequestUpdated { request { status } } ... on Problem { problem } } }"""
 
 

@@ -276,7 +276,7 @@ def test_a_socket_opened_before_deactivation_gives_no_command_after_it(
     ws = socket_for("GWD7")
     world.app.deactivate_staff(sid, "离职", by=world.staff["OFF1"])
     before = last(world)
-    query = (f'mutation {{ acknowledgeAlert(id: "{alert}") {{ __typename '
+    query = (f'mutation {{ acknowledgeAlert(input: {{ id: "{alert}" }}) {{ __typename '
              '... on Problem { problem } } }')
     ws.send(json.dumps({"id": "m", "type": "subscribe", "payload": {"query": query}}))
     got = next_data(ws, "m")["acknowledgeAlert"]

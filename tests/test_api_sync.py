@@ -14,7 +14,7 @@ from tests.scenario import COMMUNITY, ZONES
 from tests.test_api_access import World, serve_world
 
 SYNC = """mutation($v: [SyncVisitInput!], $d: [SyncDeliveryInput!]) {
-  syncFieldRecords(visits: $v, deliveries: $d) {
+  syncFieldRecords(input: { visits: $v, deliveries: $d }) {
     clientId status message currentVersion currentState } }"""
 
 

@@ -20,7 +20,7 @@ from tests.test_api_access import World, serve_world
 PROBLEM = "... on Problem { code problem remedy }"
 OVERFLOW = "9999-12-31T23:59:59-14:00"
 UNDERFLOW = "0001-01-01T00:00:00+14:00"
-SYNC = ("mutation($v: [SyncVisitInput!]) { syncFieldRecords(visits: $v) "
+SYNC = ("mutation($v: [SyncVisitInput!]) { syncFieldRecords(input: { visits: $v }) "
         "{ clientId status message } }")
 
 

@@ -28,9 +28,10 @@ from graphql_api.enterprises.mutations import EnterpriseMutation
 from graphql_api.enterprises.queries import EnterpriseQuery
 from graphql_api.grid.mutations import GridMutation
 from graphql_api.grid.queries import GridQuery
-from graphql_api.households.admin import HouseholdAdminMutation
-from graphql_api.households.mutations import HouseholdMutation
+from graphql_api.households.policy import PolicyMutation
 from graphql_api.households.queries import HouseholdQuery
+from graphql_api.households.register import RegisterMutation
+from graphql_api.households.status import StatusMutation
 from graphql_api.limits import query_cost_rule
 from graphql_api.node import NodeQuery
 from graphql_api.redact import submitted_values, without_values
@@ -47,10 +48,10 @@ from graphql_api.watch.subscriptions import Subscription
 
 Query = merge_types("Query", (NodeQuery, GridQuery, HouseholdQuery, ReferralQuery, DeliveryQuery,
                               EnterpriseQuery, RequestQuery, AlertQuery, StaffQuery))
-Mutation = merge_types("Mutation", (HouseholdMutation, SweepMutation, RequestMutation,
+Mutation = merge_types("Mutation", (StatusMutation, SweepMutation, RequestMutation,
                                     AlertMutation, ReferralMutation, DeliveryMutation,
                                     EnterpriseMutation, SyncMutation, GridMutation,
-                                    StaffMutation, HouseholdAdminMutation))
+                                    StaffMutation, RegisterMutation, PolicyMutation))
 
 
 def unexpected(error: GraphQLError) -> bool:

@@ -80,9 +80,10 @@ interface Raised {
                  gridCode: string };
 }
 const OUTCOME = "__typename ... on Problem { problem remedy }";
-const ACKNOWLEDGE = `mutation Acknowledge($id: ID!) { acknowledgeAlert(id: $id) { ${OUTCOME} } }`;
+const ACKNOWLEDGE = `mutation Acknowledge($id: ID!) {
+  acknowledgeAlert(input: { id: $id }) { ${OUTCOME} } }`;
 const RESOLVE = `mutation Resolve($id: ID!, $outcome: AlertOutcome!, $action: String!) {
-  resolveAlert(id: $id, outcome: $outcome, action: $action) { ${OUTCOME} } }`;
+  resolveAlert(input: { id: $id, outcome: $outcome, action: $action }) { ${OUTCOME} } }`;
 type Outcome = { __typename: string; problem?: string; remedy?: string };
 
 const REFERRALS = `query Referrals($scope: String) {

@@ -11,31 +11,19 @@ city is outside every jurisdiction: only an official of a whole city may establi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
-from graphql_api.commands import at_top, nodes_in_reach, not_an_id, refused, run_command
 from graphql_api.context import Context
-from graphql_api.errors import (
-    CommandRejected,
-    ConflictProblem,
-    ForbiddenTransitionProblem,
-    InvalidInputProblem,
-    NotFoundProblem,
-    NotPermittedProblem,
-    Problem,
-    problem_of,
-)
 from graphql_api.grid.types import GridNode
 from graphql_api.ids import canonical
+from graphql_api.pipeline import Call, ClientId, Reach, run_mutation
+from graphql_api.problems import Problem, invalid, problem_of, result
+from graphql_api.reach import nodes, not_an_id, whole_city
 from gridcore import errors
 from gridcore.authority import SHAPERS
-
-ClientId = Annotated[str | None, strawberry.field(
-    description="The device's id for this command: a retry is applied once.")]
 
 
 @strawberry.type(description="The tree was changed (or had been, under this clientId).")
@@ -45,11 +33,7 @@ class GridChanged:
         description="The nodes made or changed (a retired node shows retired: true).")
 
 
-GridResult = Annotated[
-    GridChanged | NotFoundProblem | NotPermittedProblem | InvalidInputProblem
-    | ForbiddenTransitionProblem | ConflictProblem | CommandRejected,
-    strawberry.union("GridResult"),
-]
+GridResult = result("GridResult", GridChanged)
 
 
 @strawberry.input
@@ -112,38 +96,44 @@ class RetireNodeInput:
     client_id: ClientId = None
 
 
-async def _shape(ctx: Context, doing: str, reach: list[str], below: list[str],
-                 command: Callable[[Any], int | None], changed: list[str]) -> GridResult:
-    """Run a tree command: an official's, on ``reach`` codes in the jurisdiction (``below``
-    ones strictly under its top), then read ``changed`` back."""
-    if (no := refused(ctx, SHAPERS, doing)) is not None:
-        return no
-    if (outside := await nodes_in_reach(ctx, *reach, *below)) is not None:
-        return outside
-    if ctx.caller is not None and ctx.caller.jurisdiction in below:
-        return problem_of(errors.NotPermitted(
-            f"{ctx.caller.jurisdiction} is the top of your jurisdiction; where it hangs is "
-            "decided above it.", "Ask an official of its parent node."))
-    done = await run_command(ctx, command)
-    if isinstance(done, Problem):
-        return done
-    rows = await ctx.loaders.node.load_many(changed)
-    return GridChanged(notification_id=done,
-                       nodes=[GridNode.from_row(r) for r in rows if r is not None])
+def _below(*codes: str) -> Reach:
+    """Nodes of the caller's jurisdiction strictly under its top: where a node hangs is
+    decided above it."""
+    async def reach(ctx: Context) -> str | Problem:
+        found = await nodes(*codes)(ctx)
+        if isinstance(found, Problem) or ctx.caller is None:
+            return found
+        if ctx.caller.jurisdiction in codes:
+            return problem_of(errors.NotPermitted(
+                f"{ctx.caller.jurisdiction} is the top of your jurisdiction; where it hangs "
+                "is decided above it.", "Ask an official of its parent node."))
+        return found
+    return reach
 
 
-def _household_ids(parts: list[SplitPartInput]) -> dict[str, tuple[str, list[UUID]]] | Problem:
-    out: dict[str, tuple[str, list[UUID]]] = {}
-    for p in parts:
-        if p.code in out:
-            return problem_of(errors.InvalidInput(f"Part {p.code[:60]} is listed twice.",
-                                                  "Give each new micro-grid once."))
-        ids = [canonical(h) for h in p.household_ids]
-        if None in ids:
-            bad = p.household_ids[ids.index(None)]
-            return not_an_id(bad, "household")
-        out[p.code] = (p.name, [UUID(h) for h in ids if h])
-    return out
+def nodes_after(*codes: str) -> Callable[[Call, int | None], object]:
+    """The success of a tree command: the nodes it made or changed, read back."""
+    async def success(c: Call, nid: int | None) -> GridChanged:
+        rows = await c.ctx.loaders.node.load_many(list(codes))
+        return GridChanged(notification_id=nid,
+                           nodes=[GridNode.from_row(r) for r in rows if r is not None])
+    return success
+
+
+def _parts(parts: list[SplitPartInput]) -> Reach:
+    """The parts of a split, each micro-grid once, with its households' ids."""
+    async def reach(ctx: Context) -> dict[str, tuple[str, list[UUID]]] | Problem:
+        out: dict[str, tuple[str, list[UUID]]] = {}
+        for p in parts:
+            if p.code in out:
+                return invalid(f"Part {p.code[:60]} is listed twice.",
+                               "Give each new micro-grid once.")
+            ids = [canonical(h) for h in p.household_ids]
+            if None in ids:
+                return not_an_id(p.household_ids[ids.index(None)], "household")
+            out[p.code] = (p.name, [UUID(h) for h in ids if h])
+        return out
+    return reach
 
 
 @strawberry.type
@@ -151,72 +141,60 @@ class GridMutation:
     @strawberry.mutation(description="建市 establish a city, the top of a new tree.")
     async def establish_city(self, info: Info[Context, None],
                              input: EstablishCityInput) -> GridResult:
-        ctx = info.context
-        if (no := refused(ctx, SHAPERS, "establish cities")) is not None:
-            return no
-        if not await at_top(ctx):
-            return problem_of(errors.NotPermitted(
-                "A city is established by an official of a whole city.",
-                "Ask a city-level (市级) official."))
-        return await _shape(ctx, "establish cities", [], [],
-                            lambda app: app.establish_city(input.code, input.name,
-                                                           client_id=input.client_id),
-                            [input.code])
+        return await run_mutation(info, lambda c: c.app.establish_city(
+            input.code, input.name, client_id=input.client_id), nodes_after(input.code),
+            on=[whole_city("A city is established by an official of a whole city.",
+                           "Ask a city-level (市级) official.")],
+            roles=SHAPERS, doing="establish cities")
 
     @strawberry.mutation(description="新建 create a district, street, community or micro-grid "
                                      "under a node of your jurisdiction.")
     async def create_node(self, info: Info[Context, None],
                           input: CreateNodeInput) -> GridResult:
-        return await _shape(info.context, "create grid nodes", [input.parent_code], [],
-                            lambda app: app.create_node(input.code, input.name,
-                                                        input.parent_code,
-                                                        client_id=input.client_id),
-                            [input.code, input.parent_code])
+        return await run_mutation(info, lambda c: c.app.create_node(
+            input.code, input.name, input.parent_code, client_id=input.client_id),
+            nodes_after(input.code, input.parent_code), on=[nodes(input.parent_code)],
+            roles=SHAPERS, doing="create grid nodes")
 
     @strawberry.mutation(description="更名 rename a node of your jurisdiction.")
     async def rename_node(self, info: Info[Context, None],
                           input: RenameNodeInput) -> GridResult:
-        return await _shape(info.context, "rename grid nodes", [input.code], [],
-                            lambda app: app.rename_node(input.code, input.name,
-                                                        client_id=input.client_id),
-                            [input.code])
+        return await run_mutation(info, lambda c: c.app.rename_node(
+            input.code, input.name, client_id=input.client_id), nodes_after(input.code),
+            on=[nodes(input.code)], roles=SHAPERS, doing="rename grid nodes")
 
     @strawberry.mutation(description="调整隶属 move a node under another node of its parent's "
                                      "level (its history is kept).")
     async def move_node(self, info: Info[Context, None], input: MoveNodeInput) -> GridResult:
-        return await _shape(info.context, "move grid nodes", [input.new_parent_code],
-                            [input.code],
-                            lambda app: app.move_node(input.code, input.new_parent_code,
-                                                      client_id=input.client_id),
-                            [input.code, input.new_parent_code])
+        return await run_mutation(info, lambda c: c.app.move_node(
+            input.code, input.new_parent_code, client_id=input.client_id),
+            nodes_after(input.code, input.new_parent_code),
+            on=[nodes(input.new_parent_code), _below(input.code)],
+            roles=SHAPERS, doing="move grid nodes")
 
     @strawberry.mutation(description="拆分 split a micro-grid into new ones sharing out its "
                                      "households; the old one retires.")
     async def split_micro_grid(self, info: Info[Context, None],
                                input: SplitMicroGridInput) -> GridResult:
-        parts = _household_ids(input.parts)
-        if isinstance(parts, Problem):
-            return parts
-        return await _shape(info.context, "split micro-grids", [], [input.code],
-                            lambda app: app.split_micro_grid(input.code, parts,
-                                                             client_id=input.client_id),
-                            [*parts, input.code])
+        return await run_mutation(info, lambda c: c.app.split_micro_grid(
+            input.code, c.target, client_id=input.client_id),
+            nodes_after(*(p.code for p in input.parts), input.code),
+            on=[_parts(input.parts), _below(input.code)],
+            roles=SHAPERS, doing="split micro-grids")
 
     @strawberry.mutation(description="合并 merge micro-grids of one community into a new one; "
                                      "the old ones retire.")
     async def merge_micro_grids(self, info: Info[Context, None],
                                 input: MergeMicroGridsInput) -> GridResult:
-        return await _shape(info.context, "merge micro-grids", [], list(input.codes),
-                            lambda app: app.merge_micro_grids(list(input.codes),
-                                                              input.into_code, input.name,
-                                                              client_id=input.client_id),
-                            [input.into_code, *input.codes])
+        return await run_mutation(info, lambda c: c.app.merge_micro_grids(
+            list(input.codes), input.into_code, input.name, client_id=input.client_id),
+            nodes_after(input.into_code, *input.codes), on=[_below(*input.codes)],
+            roles=SHAPERS, doing="merge micro-grids")
 
     @strawberry.mutation(description="撤销 retire an empty node (no live children, no "
                                      "households).")
     async def retire_node(self, info: Info[Context, None],
                           input: RetireNodeInput) -> GridResult:
-        return await _shape(info.context, "retire grid nodes", [], [input.code],
-                            lambda app: app.retire_node(input.code, input.reason,
-                                                        client_id=input.client_id),
-                            [input.code])
+        return await run_mutation(info, lambda c: c.app.retire_node(
+            input.code, input.reason, client_id=input.client_id), nodes_after(input.code),
+            on=[_below(input.code)], roles=SHAPERS, doing="retire grid nodes")

@@ -5,22 +5,15 @@ whose jurisdiction is a whole city may adopt one."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
+from strawberry.types import Info
 
-from graphql_api.commands import at_top, refused, run_command
 from graphql_api.context import Context
-from graphql_api.errors import (
-    CommandRejected,
-    ConflictProblem,
-    ForbiddenTransitionProblem,
-    InvalidInputProblem,
-    NotFoundProblem,
-    NotPermittedProblem,
-    Problem,
-    problem_of,
-)
+from graphql_api.pipeline import Call, ClientId, run_mutation
+from graphql_api.problems import result
+from graphql_api.reach import whole_city
 from gridcore import errors
 from gridcore.authority import ADOPTERS
 from gridcore.policy import DEFAULT_POLICY, Policy
@@ -56,8 +49,7 @@ class AdoptPolicyInput:
     effective_from: datetime = strawberry.field(description="With a time zone.")
     note: str
     changes: PolicyChangesInput
-    client_id: str | None = strawberry.field(
-        default=None, description="The device's id for this command: a retry is applied once.")
+    client_id: ClientId = None
 
 
 @strawberry.type(description="A version of the policy: the numbers the rules read.")
@@ -91,11 +83,7 @@ class PolicyAdopted:
     policy: PolicyVersion
 
 
-PolicyResult = Annotated[
-    PolicyAdopted | NotFoundProblem | NotPermittedProblem | InvalidInputProblem
-    | ForbiddenTransitionProblem | ConflictProblem | CommandRejected,
-    strawberry.union("PolicyResult"),
-]
+PolicyResult = result("PolicyResult", PolicyAdopted)
 
 
 def _changes(c: PolicyChangesInput) -> dict[str, Any]:
@@ -106,33 +94,30 @@ def _changes(c: PolicyChangesInput) -> dict[str, Any]:
     return out
 
 
-async def adopt(ctx: Context, input: AdoptPolicyInput) -> PolicyResult:
-    if (no := refused(ctx, ADOPTERS, "adopt a policy")) is not None:
-        return no
-    if not await at_top(ctx):
-        return problem_of(errors.NotPermitted(
-            "The policy holds for the whole city; your jurisdiction is part of it.",
-            "Ask an official of the whole city (市级) to adopt it."))
+def _adopt(input: AdoptPolicyInput, c: Call) -> tuple[int | None, Policy]:
     if input.effective_from.tzinfo is None:
-        return problem_of(errors.InvalidInput(
-            "effectiveFrom has no time zone.", "Give one, e.g. 2020-02-17T00:00:00+08:00."))
+        raise errors.InvalidInput("effectiveFrom has no time zone.",
+                                  "Give one, e.g. 2020-02-17T00:00:00+08:00.")
     unknown = [d.measure for d in input.changes.quarantine_days or []
                if d.measure not in QUARANTINE_MEASURES]
     if unknown:
-        return problem_of(errors.InvalidInput(
-            f"{unknown[0][:40]!r} is not a measure with a length.",
-            f"Give one of: {', '.join(sorted(QUARANTINE_MEASURES))}."))
-    by = ctx.caller.staff_id if ctx.caller else None
-    adopted: list[Policy] = []
+        raise errors.InvalidInput(f"{unknown[0][:40]!r} is not a measure with a length.",
+                                  f"Give one of: {', '.join(sorted(QUARANTINE_MEASURES))}.")
+    policy = c.app.policy_at(input.effective_from).with_changes(**_changes(input.changes))
+    return c.app.adopt_policy(policy, input.effective_from, input.note, c.by,
+                              client_id=input.client_id), policy
 
-    def command(app: Any) -> int | None:
-        policy = app.policy_at(input.effective_from).with_changes(**_changes(input.changes))
-        adopted.append(policy)
-        return app.adopt_policy(policy, input.effective_from, input.note, by,
-                                client_id=input.client_id)
 
-    done = await run_command(ctx, command)
-    if isinstance(done, Problem):
-        return done
-    return PolicyAdopted(notification_id=done,
-                         policy=PolicyVersion.of(adopted[0], input.effective_from, input.note))
+@strawberry.type
+class PolicyMutation:
+    @strawberry.mutation(description="防控政策 adopt a version of the policy the rules read, "
+                                     "effective from a time (a whole city's official).")
+    async def adopt_policy(self, info: Info[Context, None],
+                           input: AdoptPolicyInput) -> PolicyResult:
+        return await run_mutation(
+            info, lambda c: _adopt(input, c), lambda c, done: PolicyAdopted(
+                notification_id=done[0],
+                policy=PolicyVersion.of(done[1], input.effective_from, input.note)),
+            on=[whole_city("The policy holds for the whole city; your jurisdiction is part "
+                           "of it.", "Ask an official of the whole city (市级) to adopt it.")],
+            roles=ADOPTERS, doing="adopt a policy")

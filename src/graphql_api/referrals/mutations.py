@@ -6,32 +6,19 @@ in their jurisdiction (one elsewhere is answered as if it did not exist), is app
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
 from graphql_api import boards
-from graphql_api.commands import Done, nodes_in_reach, not_an_id, on_household, run_command
 from graphql_api.context import Context
 from graphql_api.enums import Measure, ReferralKind
-from graphql_api.errors import (
-    CommandRejected,
-    ConflictProblem,
-    ForbiddenTransitionProblem,
-    InvalidInputProblem,
-    NotFoundProblem,
-    NotPermittedProblem,
-    Problem,
-    not_signed_in,
-)
-from graphql_api.ids import canonical
+from graphql_api.pipeline import Call, ClientId, Reach, run_mutation
+from graphql_api.problems import not_found, result
+from graphql_api.reach import an_id, household, located, nodes, stored
 from graphql_api.referrals.types import QuarantineSite, Referral, RegisterQuarantineSiteInput
 from graphql_api.scope import household_visible
-from gridcore import errors
 
 
 @strawberry.type(description="The referral's new state (or the state a retried clientId left).")
@@ -40,11 +27,8 @@ class ReferralUpdated:
     referral: Referral | None
 
 
-ReferralResult = Annotated[
-    ReferralUpdated | NotFoundProblem | NotPermittedProblem | InvalidInputProblem
-    | ForbiddenTransitionProblem | ConflictProblem | CommandRejected,
-    strawberry.union("ReferralResult"),
-]
+ReferralResult = result("ReferralResult", ReferralUpdated)
+
 
 @strawberry.type(description="The site as the pipeline shows it (or as a retried clientId left "
                              "it).")
@@ -53,14 +37,7 @@ class QuarantineSiteRegistered:
     site: QuarantineSite | None
 
 
-SiteResult = Annotated[
-    QuarantineSiteRegistered | NotFoundProblem | NotPermittedProblem | InvalidInputProblem
-    | ForbiddenTransitionProblem | ConflictProblem | CommandRejected,
-    strawberry.union("QuarantineSiteResult"),
-]
-
-ClientId = Annotated[str | None, strawberry.argument(
-    description="The device's id for this command: a retry is applied once.")]
+SiteResult = result("QuarantineSiteResult", QuarantineSiteRegistered)
 
 
 @strawberry.input
@@ -69,37 +46,75 @@ class OpenReferralInput:
     resident_id: strawberry.ID
     kind: ReferralKind
     reason: str
-    client_id: str | None = None
+    client_id: ClientId = None
 
 
-def _missing(raw: str) -> NotFoundProblem:
-    return NotFoundProblem(code=errors.NotFound.code, problem=f"No referral {raw[:60]}.",
-                           remedy="Check the referral id (referrals).")
+@strawberry.input(description="劝导 a persuasion the resident refused.")
+class RecordPersuasionInput:
+    id: strawberry.ID
+    minutes: int
+    refused_reason: str
+    client_id: ClientId = None
 
 
-def _updated(ctx: Context, nid: int | None, rid: str) -> ReferralUpdated:
-    row = boards.referral_by_id(ctx.views, rid)
+@strawberry.input(description="同意 the resident agreed to go.")
+class AcceptReferralInput:
+    id: strawberry.ID
+    minutes: int = 0
+    note: str = ""
+    client_id: ClientId = None
+
+
+@strawberry.input(description="转运 the vehicle sent.")
+class DispatchTransportInput:
+    id: strawberry.ID
+    vehicle: str
+    escort: str = ""
+    client_id: ClientId = None
+
+
+@strawberry.input(description="收治 where the resident was admitted.")
+class AdmitReferralInput:
+    id: strawberry.ID
+    site_code: str | None = None
+    destination: str | None = None
+    client_id: ClientId = None
+
+
+@strawberry.input(description="解除 the discharge and the measure released to.")
+class DischargeReferralInput:
+    id: strawberry.ID
+    reason: str
+    release_to: Measure = Measure.NONE  # type: ignore[attr-defined]
+    override_reason: str = ""
+    client_id: ClientId = None
+
+
+@strawberry.input(description="办结 a fever-clinic referral's outcome.")
+class CloseReferralInput:
+    id: strawberry.ID
+    outcome: str
+    client_id: ClientId = None
+
+
+@strawberry.input(description="取消 why the referral is cancelled.")
+class CancelReferralInput:
+    id: strawberry.ID
+    reason: str
+    client_id: ClientId = None
+
+
+def referral(raw: str) -> Reach:
+    """A referral of a household of the caller's jurisdiction (its id)."""
+    return located(raw, not_found(f"No referral {raw[:60]}.",
+                                  "Check the referral id (referrals)."),
+                   lambda ctx, k: stored(ctx.app.referral, UUID(k), "household_id"),
+                   visible=household_visible)
+
+
+def _updated(c: Call, nid: int | None, rid: object = None) -> ReferralUpdated:
+    row = boards.referral_by_id(c.ctx.views, str(rid or c.target))
     return ReferralUpdated(notification_id=nid, referral=Referral.from_row(row) if row else None)
-
-
-async def _on_referral(ctx: Context, raw: str,
-                       command: Callable[[Any, UUID, UUID], int | None]) -> ReferralResult:
-    if ctx.caller is None:
-        return not_signed_in()
-    rid = canonical(raw)
-    if rid is None:
-        return _missing(raw)
-    try:
-        found = await asyncio.to_thread(ctx.app.referral, UUID(rid))
-    except errors.NotFound:
-        return _missing(raw)
-    if not await household_visible(ctx, str(found.household_id)):
-        return _missing(raw)
-    by = ctx.caller.staff_id
-    nid = await run_command(ctx, lambda app: command(app, UUID(rid), by))
-    if isinstance(nid, Problem):
-        return nid
-    return _updated(ctx, nid, rid)
 
 
 @strawberry.type
@@ -108,90 +123,72 @@ class ReferralMutation:
                                      "street of your jurisdiction.")
     async def register_quarantine_site(self, info: Info[Context, None],
                                        input: RegisterQuarantineSiteInput) -> SiteResult:
-        ctx = info.context
-        if ctx.caller is None:
-            return not_signed_in()
-        if (outside := await nodes_in_reach(ctx, input.node_code)) is not None:
-            return outside
+        def registered(c: Call, nid: int | None) -> QuarantineSiteRegistered:
+            site = next((QuarantineSite.from_row(r) for r in boards.sites_under(
+                c.ctx.views, input.node_code) if r.code == input.code), None)
+            return QuarantineSiteRegistered(notification_id=nid, site=site)
 
-        by = ctx.caller.staff_id
-        nid = await run_command(ctx, lambda app: app.register_quarantine_site(
-            input.code, input.name, input.node_code, input.capacity, by=by,
-            client_id=input.client_id))
-        if isinstance(nid, Problem):
-            return nid
-        site = next((QuarantineSite.from_row(r) for r in boards.sites_under(
-            ctx.views, input.node_code) if r.code == input.code), None)
-        return QuarantineSiteRegistered(notification_id=nid, site=site)
+        return await run_mutation(info, lambda c: c.app.register_quarantine_site(
+            input.code, input.name, input.node_code, input.capacity, by=c.by,
+            client_id=input.client_id), registered, on=[nodes(input.node_code)])
 
     @strawberry.mutation(description="开转介 refer a resident (集中隔离, 发热门诊, 医院); a second "
                                      "referral of the same kind answers the open one.")
     async def open_referral(self, info: Info[Context, None],
                             input: OpenReferralInput) -> ReferralResult:
-        ctx = info.context
-        resident = canonical(input.resident_id)
-        if resident is None:
-            return not_an_id(input.resident_id, "resident")
-        opened: list[str] = []
-
-        def command(app: Any, hid: UUID, by: UUID) -> int | None:
-            done = app.open_referral(hid, UUID(resident), input.kind.value, input.reason, by,
-                                     client_id=input.client_id)
-            opened.append(str(done.referral_id))
-            return done.notification_id
-
-        done = await on_household(ctx, input.household_id, command)
-        if not isinstance(done, Done):
-            return done
-        return _updated(ctx, done.notification_id, opened[0])
+        return await run_mutation(info, lambda c: c.app.open_referral(
+            c.target, c.targets[1], input.kind.value, input.reason, c.by,
+            client_id=input.client_id),
+            lambda c, done: _updated(c, done.notification_id, done.referral_id),
+            on=[household(input.household_id), an_id(input.resident_id, "resident")])
 
     @strawberry.mutation(description="劝导 a persuasion the resident refused, and its minutes.")
-    async def record_persuasion(self, info: Info[Context, None], id: strawberry.ID,
-                                minutes: int, refused_reason: str,
-                                client_id: ClientId = None) -> ReferralResult:
-        return await _on_referral(info.context, id, lambda app, rid, by: app.record_persuasion(
-            rid, by, minutes, refused_reason, client_id=client_id))
+    async def record_persuasion(self, info: Info[Context, None],
+                                input: RecordPersuasionInput) -> ReferralResult:
+        return await run_mutation(info, lambda c: c.app.record_persuasion(
+            c.target, c.by, input.minutes, input.refused_reason, client_id=input.client_id),
+            _updated, on=[referral(input.id)])
 
     @strawberry.mutation(description="同意 the resident agreed to go.")
-    async def accept_referral(self, info: Info[Context, None], id: strawberry.ID,
-                              minutes: int = 0, note: str = "",
-                              client_id: ClientId = None) -> ReferralResult:
-        return await _on_referral(info.context, id, lambda app, rid, by: app.accept_referral(
-            rid, by, minutes, note, client_id=client_id))
+    async def accept_referral(self, info: Info[Context, None],
+                              input: AcceptReferralInput) -> ReferralResult:
+        return await run_mutation(info, lambda c: c.app.accept_referral(
+            c.target, c.by, input.minutes, input.note, client_id=input.client_id),
+            _updated, on=[referral(input.id)])
 
     @strawberry.mutation(description="转运 send the vehicle; the transport deadline stops.")
-    async def dispatch_transport(self, info: Info[Context, None], id: strawberry.ID,
-                                 vehicle: str, escort: str = "",
-                                 client_id: ClientId = None) -> ReferralResult:
-        return await _on_referral(info.context, id, lambda app, rid, by: app.dispatch_transport(
-            rid, by, vehicle, escort, client_id=client_id))
+    async def dispatch_transport(self, info: Info[Context, None],
+                                 input: DispatchTransportInput) -> ReferralResult:
+        return await run_mutation(info, lambda c: c.app.dispatch_transport(
+            c.target, c.by, input.vehicle, input.escort, client_id=input.client_id),
+            _updated, on=[referral(input.id)])
 
     @strawberry.mutation(description="收治 admit to a quarantine site (siteCode) or a named "
                                      "clinic or hospital (destination).")
-    async def admit_referral(self, info: Info[Context, None], id: strawberry.ID,
-                             site_code: str | None = None, destination: str | None = None,
-                             client_id: ClientId = None) -> ReferralResult:
-        return await _on_referral(info.context, id, lambda app, rid, by: app.admit(
-            rid, by, site_code, destination, client_id=client_id))
+    async def admit_referral(self, info: Info[Context, None],
+                             input: AdmitReferralInput) -> ReferralResult:
+        return await run_mutation(info, lambda c: c.app.admit(
+            c.target, c.by, input.site_code, input.destination, client_id=input.client_id),
+            _updated, on=[referral(input.id)])
 
     @strawberry.mutation(description="解除 discharge; the measure is released as the policy "
                                      "allows (or with a doctor's override reason).")
-    async def discharge_referral(self, info: Info[Context, None], id: strawberry.ID,
-                                 reason: str, release_to: Measure = Measure.NONE,  # type: ignore[attr-defined]
-                                 override_reason: str = "",
-                                 client_id: ClientId = None) -> ReferralResult:
-        return await _on_referral(info.context, id, lambda app, rid, by: app.discharge(
-            rid, by, reason, release_to.value, override_reason, client_id=client_id))
+    async def discharge_referral(self, info: Info[Context, None],
+                                 input: DischargeReferralInput) -> ReferralResult:
+        return await run_mutation(info, lambda c: c.app.discharge(
+            c.target, c.by, input.reason, input.release_to.value, input.override_reason,
+            client_id=input.client_id), _updated, on=[referral(input.id)])
 
     @strawberry.mutation(description="办结 close a fever-clinic referral with its outcome.")
-    async def close_referral(self, info: Info[Context, None], id: strawberry.ID, outcome: str,
-                             client_id: ClientId = None) -> ReferralResult:
-        return await _on_referral(info.context, id, lambda app, rid, by: app.close_referral(
-            rid, by, outcome, client_id=client_id))
+    async def close_referral(self, info: Info[Context, None],
+                             input: CloseReferralInput) -> ReferralResult:
+        return await run_mutation(info, lambda c: c.app.close_referral(
+            c.target, c.by, input.outcome, client_id=input.client_id), _updated,
+            on=[referral(input.id)])
 
     @strawberry.mutation(description="取消 cancel a referral before admission.")
-    async def cancel_referral(self, info: Info[Context, None], id: strawberry.ID, reason: str,
-                              client_id: ClientId = None) -> ReferralResult:
-        return await _on_referral(info.context, id, lambda app, rid, by: app.cancel_referral(
-            rid, by, reason, client_id=client_id))
-
+    async def cancel_referral(self, info: Info[Context, None],
+                              input: CancelReferralInput) -> ReferralResult:
+        return await run_mutation(info, lambda c: c.app.cancel_referral(
+            c.target, c.by, input.reason, client_id=input.client_id), _updated,
+            on=[referral(input.id)])

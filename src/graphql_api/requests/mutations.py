@@ -14,38 +14,32 @@ with its ``clientId`` is applied once (a filing only for the same filer and the 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
-from graphql_api.commands import caught_up
 from graphql_api.context import Context
 from graphql_api.enums import RequestCategory, RequestChannel, RequestGrade, RequestStatus
-from graphql_api.errors import (
-    CommandRejected,
-    ConflictProblem,
-    ForbiddenTransitionProblem,
-    InvalidInputProblem,
+from graphql_api.ids import canonical
+from graphql_api.pipeline import Call, ClientId, Reach, run_mutation
+from graphql_api.problems import (
     NotFoundProblem,
     NotPermittedProblem,
+    Problem,
+    invalid,
     no_household,
-    not_signed_in,
-    problem_of,
+    not_found,
+    result,
 )
-from graphql_api.ids import canonical
 from graphql_api.ratelimit import RateLimited
+from graphql_api.reach import located, staff, stored
 from graphql_api.requests.types import MyRequest
-from graphql_api.scope import household_visible, node_visible
+from graphql_api.scope import household_visible
 from gridcore import errors
-
-RequestProblems = (NotFoundProblem | NotPermittedProblem | InvalidInputProblem
-                   | ForbiddenTransitionProblem | ConflictProblem | CommandRejected)
 
 
 @strawberry.input(description="A request: a resident gives phone, address and gridCode; a staff "
@@ -78,8 +72,7 @@ class RequestFiled:
     deadline: datetime | None
 
 
-FileRequestResult = Annotated[RequestFiled | RequestProblems,
-                              strawberry.union("FileRequestResult")]
+FileRequestResult = result("FileRequestResult", RequestFiled)
 
 
 @strawberry.type(description="The request's new state.")
@@ -88,10 +81,7 @@ class RequestUpdated:
     request: MyRequest
 
 
-RequestResult = Annotated[RequestUpdated | RequestProblems, strawberry.union("RequestResult")]
-
-ClientId = Annotated[str | None, strawberry.argument(
-    description="The device's id for this command: a retry is applied once.")]
+RequestResult = result("RequestResult", RequestUpdated)
 
 
 @strawberry.input(description="分类定级 re-categorise or regrade an open request (a new grade "
@@ -102,12 +92,94 @@ class ClassifyRequestInput:
         default=None, description="Default: keep its category.")
     grade: RequestGrade | None = strawberry.field(default=None,
                                                   description="Default: keep its grade.")
-    client_id: str | None = strawberry.field(
-        default=None, description="The device's id for this command: a retry is applied once.")
+    client_id: ClientId = None
 
 
-def _bad(problem: str, remedy: str) -> InvalidInputProblem:
-    return InvalidInputProblem(code=errors.InvalidInput.code, problem=problem, remedy=remedy)
+@strawberry.input(description="评价 your rating of the reply (by the request's reference).")
+class RateRequestInput:
+    reference: str
+    rating: int
+    client_id: ClientId = None
+
+
+@strawberry.input(description="重新办理 why you reopen your rated request (by its reference).")
+class ReopenRequestInput:
+    reference: str
+    reason: str
+    client_id: ClientId = None
+
+
+@strawberry.input(description="答复 the reply to a request your level owns.")
+class ResolveRequestInput:
+    id: strawberry.ID
+    reply: str
+    client_id: ClientId = None
+
+
+@strawberry.input(description="派单 the colleague to give a request to.")
+class AssignRequestInput:
+    id: strawberry.ID
+    staff_id: strawberry.ID
+    client_id: ClientId = None
+
+
+def request(raw: str) -> Reach:
+    """A request filed in the caller's jurisdiction (its id)."""
+    return located(raw, not_found(f"No request {raw[:60]}.",
+                                  "Check the request id on the board (requests)."),
+                   lambda ctx, k: stored(ctx.app.request, UUID(k), "community"))
+
+
+def _colleague(raw: str) -> Reach:
+    def missing(value: str) -> NotFoundProblem:
+        return not_found(f"No staff member {value[:60]} in your jurisdiction.",
+                         "Choose a colleague from `staff`.")
+    return staff(raw, missing)
+
+
+def _registered(input: FileRequestInput) -> Reach:
+    """The registered household (and resident) a staff member files for: (None, None) for a
+    resident's own filing."""
+    async def reach(ctx: Context) -> tuple[UUID | None, UUID | None] | Problem:
+        if input.household_id is None and input.resident_id is None:
+            return None, None
+        if ctx.caller is None:
+            return NotPermittedProblem(
+                code=errors.NotPermitted.code,
+                problem="Only staff file for a registered household.",
+                remedy="File with your phone, address and the micro-grid or community "
+                       "(gridCode) concerned.")
+        hid = canonical(input.household_id or "")
+        if hid is None or not await household_visible(ctx, hid):
+            return no_household((input.household_id or "")[:60])
+        if input.resident_id is None:
+            return UUID(hid), None
+        rid = canonical(input.resident_id)
+        if rid is None:
+            return invalid(f"{input.resident_id[:60]!r} is not a resident id.",
+                           "Give the resident's id as the API returned it.")
+        return UUID(hid), UUID(rid)
+    return reach
+
+
+def _file(input: FileRequestInput, c: Call) -> tuple[Any, Any]:
+    household, resident = c.target
+    filing = c.app.file_request(
+        input.channel.value, input.category.value, input.grade.value, input.text,
+        household=household, resident=resident, phone=input.phone, address=input.address,
+        grid=input.grid_code, by=c.by, client_id=input.client_id)
+    return filing, c.app.request(filing.request_id)
+
+
+def _by_reference(reference: str) -> Any:
+    """The success of a resident's command: the request as its filer sees it."""
+    def success(c: Call, done: tuple[int | None, Any]) -> RequestUpdated:
+        return RequestUpdated(notification_id=done[0], request=MyRequest.of(done[1], reference))
+    return success
+
+
+def _updated(c: Call, done: tuple[int | None, Any]) -> RequestUpdated:
+    return RequestUpdated(notification_id=done[0], request=MyRequest.of(done[1]))
 
 
 @strawberry.type
@@ -115,88 +187,47 @@ class RequestMutation:
     @strawberry.mutation(description="诉求受理 file a request (no token needed for residents).")
     async def file_request(self, info: Info[Context, None],
                            input: FileRequestInput) -> FileRequestResult:
-        ctx = info.context
-        household = resident = None
-        if ctx.caller is None and input.household_id is None and input.resident_id is None:
-            _admit_anonymous_filing(ctx, input.phone)
-        if input.household_id is not None or input.resident_id is not None:
-            if ctx.caller is None:
-                return NotPermittedProblem(
-                    code=errors.NotPermitted.code,
-                    problem="Only staff file for a registered household.",
-                    remedy="File with your phone, address and the micro-grid or community "
-                           "(gridCode) concerned.")
-            hid = canonical(input.household_id or "")
-            if hid is None or not await household_visible(ctx, hid):
-                return no_household((input.household_id or "")[:60])
-            household = UUID(hid)
-            if input.resident_id is not None:
-                rid = canonical(input.resident_id)
-                if rid is None:
-                    return _bad(f"{input.resident_id[:60]!r} is not a resident id.",
-                                "Give the resident's id as the API returned it.")
-                resident = UUID(rid)
-        try:
-            filing = await caught_up(ctx, lambda: ctx.app.file_request(
-                input.channel.value, input.category.value, input.grade.value, input.text,
-                household=household, resident=resident, phone=input.phone,
-                address=input.address, grid=input.grid_code,
-                by=ctx.caller.staff_id if ctx.caller else None, client_id=input.client_id))
-            found = await asyncio.to_thread(ctx.app.request, filing.request_id)
-        except errors.GridcoreError as e:
-            return problem_of(e)
-        return RequestFiled(reference=filing.reference, number=found.number,
-                            status=RequestStatus(found.status.value), deadline=found.deadline)
+        if info.context.caller is None and input.household_id is None and (
+                input.resident_id is None):
+            _admit_anonymous_filing(info.context, input.phone)
+        return await run_mutation(info, lambda c: _file(input, c), lambda c, done: RequestFiled(
+            reference=done[0].reference, number=done[1].number,
+            status=RequestStatus(done[1].status.value), deadline=done[1].deadline),
+            on=[_registered(input)], anonymous=True)
 
     @strawberry.mutation(description="评价 rate the reply to your request from 1 to 5 (by its "
                                      "reference; no token needed), which closes it.")
-    async def rate_request(self, info: Info[Context, None], reference: str,
-                           rating: int, client_id: ClientId = None) -> RequestResult:
-        ctx = info.context
-        try:
-            nid = await caught_up(ctx, lambda: ctx.app.rate_request(reference[:60], rating,
-                                                               client_id=client_id))
-            found = await asyncio.to_thread(ctx.app.request_by_reference, reference[:60])
-        except errors.GridcoreError as e:
-            return problem_of(e)
-        return RequestUpdated(notification_id=nid, request=MyRequest.of(found, reference))
+    async def rate_request(self, info: Info[Context, None],
+                           input: RateRequestInput) -> RequestResult:
+        ref = input.reference[:60]
+        return await run_mutation(info, lambda c: (c.app.rate_request(
+            ref, input.rating, client_id=input.client_id), c.app.request_by_reference(ref)),
+            _by_reference(input.reference), anonymous=True)
 
     @strawberry.mutation(description="重新办理 reopen your rated request with a reason (by its "
                                      "reference; no token needed): it awaits action again.")
-    async def reopen_request(self, info: Info[Context, None], reference: str,
-                             reason: str, client_id: ClientId = None) -> RequestResult:
-        ctx = info.context
-        try:
-            nid = await caught_up(ctx, lambda: ctx.app.reopen_request(reference[:60], reason,
-                                                                 client_id=client_id))
-            found = await asyncio.to_thread(ctx.app.request_by_reference, reference[:60])
-        except errors.GridcoreError as e:
-            return problem_of(e)
-        return RequestUpdated(notification_id=nid, request=MyRequest.of(found, reference))
+    async def reopen_request(self, info: Info[Context, None],
+                             input: ReopenRequestInput) -> RequestResult:
+        ref = input.reference[:60]
+        return await run_mutation(info, lambda c: (c.app.reopen_request(
+            ref, input.reason, client_id=input.client_id), c.app.request_by_reference(ref)),
+            _by_reference(input.reference), anonymous=True)
 
     @strawberry.mutation(description="答复 answer a request your level owns; the resident then "
                                      "rates it.")
-    async def resolve_request(self, info: Info[Context, None], id: strawberry.ID,
-                              reply: str, client_id: ClientId = None) -> RequestResult:
-        ctx = info.context
-        return await _on_request(ctx, id, lambda app, rid, by: app.resolve_request(
-            rid, by, reply, client_id=client_id))
+    async def resolve_request(self, info: Info[Context, None],
+                              input: ResolveRequestInput) -> RequestResult:
+        return await run_mutation(info, lambda c: (c.app.resolve_request(
+            c.target, c.by, input.reply, client_id=input.client_id), c.app.request(c.target)),
+            _updated, on=[request(input.id)])
 
     @strawberry.mutation(description="派单 give a request your level owns to an available "
                                      "colleague of that level or below.")
-    async def assign_request(self, info: Info[Context, None], id: strawberry.ID,
-                             staff_id: strawberry.ID,
-                             client_id: ClientId = None) -> RequestResult:
-        ctx = info.context
-        sid = canonical(staff_id)
-        jurisdiction = await ctx.loaders.staff_jurisdiction.load(sid) if sid else None
-        if sid is None or jurisdiction is None or not await node_visible(ctx, jurisdiction):
-            return NotFoundProblem(code=errors.NotFound.code,
-                                   problem=f"No staff member {staff_id[:60]} in your "
-                                           "jurisdiction.",
-                                   remedy="Choose a colleague from `staff`.")
-        return await _on_request(ctx, id, lambda app, rid, by: app.assign_request(
-            rid, UUID(sid), client_id=client_id))
+    async def assign_request(self, info: Info[Context, None],
+                             input: AssignRequestInput) -> RequestResult:
+        return await run_mutation(info, lambda c: (c.app.assign_request(
+            c.targets[1], c.target, client_id=input.client_id), c.app.request(c.targets[1])),
+            _updated, on=[_colleague(input.staff_id), request(input.id)])
 
     @strawberry.mutation(description="分类定级 re-categorise or regrade an open request of your "
                                      "jurisdiction; a new grade moves its deadline.")
@@ -204,8 +235,9 @@ class RequestMutation:
                                input: ClassifyRequestInput) -> RequestResult:
         category = input.category.value if input.category is not None else None
         grade = input.grade.value if input.grade is not None else None
-        return await _on_request(info.context, input.id, lambda app, rid, by: (
-            app.classify_request(rid, category, grade, client_id=input.client_id)))
+        return await run_mutation(info, lambda c: (c.app.classify_request(
+            c.target, category, grade, client_id=input.client_id), c.app.request(c.target)),
+            _updated, on=[request(input.id)])
 
 
 def _admit_anonymous_filing(ctx: Context, phone: str | None) -> None:
@@ -224,29 +256,3 @@ def _admit_anonymous_filing(ctx: Context, phone: str | None) -> None:
             f"Too many requests were filed from {whom} without signing in; nothing was "
             f"filed. Try again in {e.retry_after} seconds, or call the community's hotline.",
             extensions={"code": "RATE_LIMITED", "retryAfter": e.retry_after}) from None
-
-
-async def _on_request(ctx: Context, raw: str,
-                      command: Callable[[Any, UUID, UUID], int | None]) -> Any:
-    """Run a staff command on a request filed in the caller's jurisdiction (one filed
-    elsewhere is answered as if it did not exist)."""
-    if ctx.caller is None:
-        return not_signed_in()
-    rid = canonical(raw)
-    missing = NotFoundProblem(code=errors.NotFound.code, problem=f"No request {raw[:60]}.",
-                              remedy="Check the request id on the board (requests).")
-    if rid is None:
-        return missing
-    try:
-        found = await asyncio.to_thread(ctx.app.request, UUID(rid))
-    except errors.NotFound:
-        return missing
-    if not await node_visible(ctx, found.community):
-        return missing
-    by = ctx.caller.staff_id
-    try:
-        nid = await caught_up(ctx, lambda: command(ctx.app, UUID(rid), by))
-        found = await asyncio.to_thread(ctx.app.request, UUID(rid))
-    except errors.GridcoreError as e:
-        return problem_of(e)
-    return RequestUpdated(notification_id=nid, request=MyRequest.of(found))

@@ -12,47 +12,25 @@ below. A name or phone sent is never quoted back (the phone is masked by role).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
-from graphql_api.commands import (
-    nodes_in_reach,
-    not_an_id,
-    refused,
-    run_command,
-    scrubbed,
-    staff_in_reach,
-)
 from graphql_api.context import Context
 from graphql_api.enums import Role
-from graphql_api.errors import (
-    CommandRejected,
-    ConflictProblem,
-    ForbiddenTransitionProblem,
-    InvalidInputProblem,
-    NotFoundProblem,
-    NotPermittedProblem,
-    Problem,
-    no_household,
-)
-from graphql_api.grid.mutations import GridChanged, GridResult
-from graphql_api.grid.types import GridNode
+from graphql_api.grid.mutations import GridResult, nodes_after
 from graphql_api.ids import canonical
+from graphql_api.pipeline import Call, ClientId, Reach, refused, run_mutation
+from graphql_api.problems import Problem, invalid, no_household, result
+from graphql_api.reach import nodes, not_an_id, staff, staff_list
 from graphql_api.scope import household_visible
 from graphql_api.staff.types import StaffMember
-from gridcore import errors
 from gridcore import staff as staff_domain
 from gridcore.authority import DISPATCHERS, ENROLLERS, ERASERS
 
 R = staff_domain.Role
-
-ClientId = Annotated[str | None, strawberry.field(
-    description="The device's id for this command: a retry is applied once.")]
-
 
 @strawberry.type(description="The staff member's new state (or the one a retried clientId "
                              "left).")
@@ -72,16 +50,8 @@ class ScopeAssigned:
         description="Capacity missing to cover the uncovered households (door-visit units).")
 
 
-StaffResult = Annotated[
-    StaffChanged | NotFoundProblem | NotPermittedProblem | InvalidInputProblem
-    | ForbiddenTransitionProblem | ConflictProblem | CommandRejected,
-    strawberry.union("StaffResult"),
-]
-AssignResult = Annotated[
-    ScopeAssigned | NotFoundProblem | NotPermittedProblem | InvalidInputProblem
-    | ForbiddenTransitionProblem | ConflictProblem | CommandRejected,
-    strawberry.union("AssignResult"),
-]
+StaffResult = result("StaffResult", StaffChanged)
+AssignResult = result("AssignResult", ScopeAssigned)
 
 
 @strawberry.input
@@ -138,35 +108,6 @@ class ReassignWorkInput:
     client_id: ClientId = None
 
 
-async def _staff_changed(ctx: Context, sid: UUID,
-                         command: Callable[[Any], int | None]) -> StaffResult:
-    done = await run_command(ctx, command)
-    if isinstance(done, Problem):
-        return done
-    member = await ctx.loaders.staff_member.load(str(sid))
-    return StaffChanged(notification_id=done,
-                        staff_member=StaffMember.of(member) if member else None)
-
-
-async def _on_grid(ctx: Context, doing: str, code: str, staff_ids: list[strawberry.ID],
-                   command: Callable[[Any, list[UUID]], int | None]) -> GridResult:
-    if (no := refused(ctx, ENROLLERS, doing)) is not None:
-        return no
-    if (outside := await nodes_in_reach(ctx, code)) is not None:
-        return outside
-    sids = []
-    for raw in staff_ids:
-        sid = await staff_in_reach(ctx, raw)
-        if isinstance(sid, Problem):
-            return sid
-        sids.append(sid)
-    done = await run_command(ctx, lambda app: command(app, sids))
-    if isinstance(done, Problem):
-        return done
-    row = await ctx.loaders.node.load(code)
-    return GridChanged(notification_id=done, nodes=[GridNode.from_row(row)] if row else [])
-
-
 @strawberry.input
 class DeactivateStaffInput:
     staff_id: strawberry.ID
@@ -196,39 +137,43 @@ class EraseStaffMemberInput:
     client_id: ClientId = None
 
 
-async def _on_staff(ctx: Context, roles: frozenset[R], doing: str, raw: str,
-                    command: Callable[[Any, UUID, UUID], int | None],
-                    *codes: str) -> StaffResult:
-    """A command on a staff member of the caller's jurisdiction (and nodes of it), given by
-    one of ``roles``; the domain checks the same again (``gridcore.authority``)."""
-    if (no := refused(ctx, roles, doing)) is not None:
-        return no
-    assert ctx.caller is not None
-    sid = await staff_in_reach(ctx, raw)
-    if isinstance(sid, Problem):
+async def _staff_after(c: Call, nid: int | None, sid: Any = None) -> StaffChanged:
+    """The staff member (the command's target by default) read back."""
+    member = await c.ctx.loaders.staff_member.load(str(sid or c.target))
+    return StaffChanged(notification_id=nid,
+                        staff_member=StaffMember.of(member) if member else None)
+
+
+def _resident(input: EnrolStaffInput) -> Reach:
+    """The resident a staff member is, of a household of the caller's jurisdiction (both ids,
+    or neither: None)."""
+    async def reach(ctx: Context) -> tuple[UUID, UUID] | Problem | None:
+        if input.household_id is None and input.resident_id is None:
+            return None
+        if input.household_id is None or input.resident_id is None:
+            return invalid("A staff member's resident link needs both ids.",
+                           "Give householdId and residentId, or neither.")
+        hid, rid = canonical(input.household_id), canonical(input.resident_id)
+        if hid is None:
+            return not_an_id(input.household_id, "household")
+        if rid is None:
+            return not_an_id(input.resident_id, "resident")
+        if not await household_visible(ctx, hid):
+            return no_household(hid)
+        return UUID(hid), UUID(rid)
+    return reach
+
+
+def _self_or(roles: frozenset[R], doing: str, raw: str) -> Reach:
+    """A staff member of the caller's jurisdiction: the caller themself, or anyone for one
+    of ``roles``."""
+    async def reach(ctx: Context) -> UUID | Problem:
+        sid = await staff(raw)(ctx)
+        mine = ctx.caller is not None and sid == ctx.caller.staff_id
+        if not mine and (no := refused(ctx, roles, doing)):
+            return no
         return sid
-    if (outside := await nodes_in_reach(ctx, *codes)) is not None:
-        return outside
-    by = ctx.caller.staff_id
-    return await _staff_changed(ctx, sid, lambda app: command(app, sid, by))
-
-
-def _resident(input: EnrolStaffInput) -> tuple[UUID, UUID] | Problem | None:
-    if input.household_id is None and input.resident_id is None:
-        return None
-    if input.household_id is None or input.resident_id is None:
-        return problem_of_input("A staff member's resident link needs both ids.",
-                                "Give householdId and residentId, or neither.")
-    hid, rid = canonical(input.household_id), canonical(input.resident_id)
-    if hid is None:
-        return not_an_id(input.household_id, "household")
-    if rid is None:
-        return not_an_id(input.resident_id, "resident")
-    return UUID(hid), UUID(rid)
-
-
-def problem_of_input(problem: str, remedy: str) -> InvalidInputProblem:
-    return InvalidInputProblem(code=errors.InvalidInput.code, problem=problem, remedy=remedy)
+    return reach
 
 
 @strawberry.type
@@ -237,86 +182,62 @@ class StaffMutation:
                                      "jurisdiction.")
     async def enrol_staff(self, info: Info[Context, None],
                           input: EnrolStaffInput) -> StaffResult:
-        ctx = info.context
-        if (no := refused(ctx, ENROLLERS, "enrol staff")) is not None:
-            return no
-        if (outside := await nodes_in_reach(ctx, input.jurisdiction_code)) is not None:
-            return outside
-        resident = _resident(input)
-        if isinstance(resident, Problem):
-            return resident
-        if resident is not None and not await household_visible(ctx, str(resident[0])):
-            return no_household(str(resident[0]))
-        done = await _staff_changed(
-            ctx, staff_domain.staff_id(input.staff_no), lambda app: app.enrol_staff(
-                input.staff_no, input.name, R(input.role.value), input.jurisdiction_code,
-                input.daily_capacity, input.phone, resident, client_id=input.client_id))
-        return scrubbed(done, [input.name, input.phone])
+        return await run_mutation(info, lambda c: c.app.enrol_staff(
+            input.staff_no, input.name, R(input.role.value), input.jurisdiction_code,
+            input.daily_capacity, input.phone, c.targets[1], client_id=input.client_id),
+            lambda c, nid: _staff_after(c, nid, staff_domain.staff_id(input.staff_no)),
+            on=[nodes(input.jurisdiction_code), _resident(input)], roles=ENROLLERS,
+            doing="enrol staff", personal=[input.name, input.phone])
 
     @strawberry.mutation(description="在岗 mark a staff member available or not; their open "
                                      "work in a round moves to colleagues when not.")
     async def set_staff_availability(self, info: Info[Context, None],
                                      input: SetStaffAvailabilityInput) -> StaffResult:
-        ctx = info.context
-        sid = await staff_in_reach(ctx, input.staff_id)
-        mine = ctx.caller is not None and sid == ctx.caller.staff_id
-        if not mine and (no := refused(ctx, DISPATCHERS, "set others' availability")):
-            return no
-        if isinstance(sid, Problem):
-            return sid
-        return await _staff_changed(ctx, sid, lambda app: app.set_staff_availability(
-            sid, input.available, input.reason, client_id=input.client_id))
+        return await run_mutation(info, lambda c: c.app.set_staff_availability(
+            c.target, input.available, input.reason, client_id=input.client_id), _staff_after,
+            on=[_self_or(DISPATCHERS, "set others' availability", input.staff_id)])
 
     @strawberry.mutation(description="责任人 make a grid worker the responsible person of a "
                                      "micro-grid.")
     async def assign_responsible_worker(self, info: Info[Context, None],
                                         input: AssignResponsibleWorkerInput) -> GridResult:
-        return await _on_grid(info.context, "name responsible workers", input.micro_grid_code,
-                              [input.staff_id],
-                              lambda app, sids: app.assign_responsible_worker(
-                                  input.micro_grid_code, sids[0], client_id=input.client_id))
+        return await run_mutation(info, lambda c: c.app.assign_responsible_worker(
+            input.micro_grid_code, c.targets[1], client_id=input.client_id),
+            nodes_after(input.micro_grid_code),
+            on=[nodes(input.micro_grid_code), staff(input.staff_id)], roles=ENROLLERS,
+            doing="name responsible workers")
 
     @strawberry.mutation(description="服务小分队 form the service squad of a zone from party "
                                      "members and volunteers.")
     async def form_squad(self, info: Info[Context, None], input: FormSquadInput) -> GridResult:
-        return await _on_grid(info.context, "form squads", input.zone_code,
-                              list(input.staff_ids),
-                              lambda app, sids: app.form_squad(input.zone_code, sids,
-                                                               client_id=input.client_id))
+        return await run_mutation(info, lambda c: c.app.form_squad(
+            input.zone_code, c.targets[1], client_id=input.client_id),
+            nodes_after(input.zone_code),
+            on=[nodes(input.zone_code), staff_list(list(input.staff_ids))], roles=ENROLLERS,
+            doing="form squads")
 
     @strawberry.mutation(description="派单 share the households of a scope out to its available "
                                      "staff for a round (vulnerable ones get door visits).")
     async def assign_scope(self, info: Info[Context, None],
                            input: AssignScopeInput) -> AssignResult:
-        ctx = info.context
-        if (no := refused(ctx, DISPATCHERS, "assign rounds")) is not None:
-            return no
-        if (outside := await nodes_in_reach(ctx, input.scope_code)) is not None:
-            return outside
-        plan = await run_command(ctx, lambda app: app.assign_scope(
-            input.scope_code, input.round, input.days, client_id=input.client_id))
-        if isinstance(plan, Problem):
-            return plan
-        return ScopeAssigned(scope_code=input.scope_code, round=input.round,
-                             assigned=len(plan.items), uncovered=len(plan.uncovered),
-                             shortfall=plan.shortfall)
+        return await run_mutation(info, lambda c: c.app.assign_scope(
+            input.scope_code, input.round, input.days, client_id=input.client_id),
+            lambda c, plan: ScopeAssigned(
+                scope_code=input.scope_code, round=input.round, assigned=len(plan.items),
+                uncovered=len(plan.uncovered), shortfall=plan.shortfall),
+            on=[nodes(input.scope_code)], roles=DISPATCHERS, doing="assign rounds")
 
     @strawberry.mutation(description="转派 move a staff member's open work in a round to "
                                      "colleagues.")
     async def reassign_work_of(self, info: Info[Context, None],
                                input: ReassignWorkInput) -> StaffResult:
-        ctx = info.context
-        if (no := refused(ctx, DISPATCHERS, "move others' work")) is not None:
-            return no
-        sid = await staff_in_reach(ctx, input.staff_id)
-        if isinstance(sid, Problem):
-            return sid
-        if (outside := await nodes_in_reach(ctx, input.scope_code)) is not None:
-            return outside
-        member = await ctx.loaders.staff_member.load(str(sid))
-        done = await _staff_changed(ctx, sid, lambda app: app.reassign_work_of(
-            sid, input.scope_code, input.round, input.reason, client_id=input.client_id))
-        return scrubbed(done, [member.name if member else None])
+        sid = canonical(input.staff_id)
+        member = await info.context.loaders.staff_member.load(sid) if sid else None
+        return await run_mutation(info, lambda c: c.app.reassign_work_of(
+            c.target, input.scope_code, input.round, input.reason, client_id=input.client_id),
+            _staff_after, on=[staff(input.staff_id), nodes(input.scope_code)],
+            roles=DISPATCHERS, doing="move others' work",
+            personal=[member.name if member else None])
 
     @strawberry.mutation(description="停用 deactivate a staff member of your jurisdiction (e.g. "
                                      "离职): their tokens are refused at once, their open "
@@ -324,31 +245,31 @@ class StaffMutation:
                                      "colleagues.")
     async def deactivate_staff(self, info: Info[Context, None],
                                input: DeactivateStaffInput) -> StaffResult:
-        return await _on_staff(info.context, ENROLLERS, "deactivate staff", input.staff_id,
-                               lambda app, sid, by: app.deactivate_staff(
-                                   sid, input.reason, by=by, client_id=input.client_id))
+        return await run_mutation(info, lambda c: c.app.deactivate_staff(
+            c.target, input.reason, by=c.by, client_id=input.client_id), _staff_after,
+            on=[staff(input.staff_id)], roles=ENROLLERS, doing="deactivate staff")
 
     @strawberry.mutation(description="复岗 reactivate a deactivated staff member of your "
                                      "jurisdiction: their tokens work again.")
     async def reactivate_staff(self, info: Info[Context, None],
                                input: ReactivateStaffInput) -> StaffResult:
-        return await _on_staff(info.context, ENROLLERS, "reactivate staff", input.staff_id,
-                               lambda app, sid, by: app.reactivate_staff(
-                                   sid, input.reason, by=by, client_id=input.client_id))
+        return await run_mutation(info, lambda c: c.app.reactivate_staff(
+            c.target, input.reason, by=c.by, client_id=input.client_id), _staff_after,
+            on=[staff(input.staff_id)], roles=ENROLLERS, doing="reactivate staff")
 
     @strawberry.mutation(description="调岗 move a staff member to another node of your "
                                      "jurisdiction: what they see and may do follows at once.")
     async def change_staff_jurisdiction(self, info: Info[Context, None],
                                         input: ChangeStaffJurisdictionInput) -> StaffResult:
-        return await _on_staff(info.context, ENROLLERS, "move staff", input.staff_id,
-                               lambda app, sid, by: app.change_staff_jurisdiction(
-                                   sid, input.jurisdiction_code, by=by,
-                                   client_id=input.client_id), input.jurisdiction_code)
+        return await run_mutation(info, lambda c: c.app.change_staff_jurisdiction(
+            c.target, input.jurisdiction_code, by=c.by, client_id=input.client_id),
+            _staff_after, on=[staff(input.staff_id), nodes(input.jurisdiction_code)],
+            roles=ENROLLERS, doing="move staff")
 
     @strawberry.mutation(description="删除个人信息 erase a staff member's name and phone for "
                                      "good (their staff number, role and work stay).")
     async def erase_staff_member(self, info: Info[Context, None],
                                  input: EraseStaffMemberInput) -> StaffResult:
-        return await _on_staff(info.context, ERASERS, "erase staff members' data",
-                               input.staff_id, lambda app, sid, by: app.erase_staff_member(
-                                   sid, input.reason, by=by, client_id=input.client_id))
+        return await run_mutation(info, lambda c: c.app.erase_staff_member(
+            c.target, input.reason, by=c.by, client_id=input.client_id), _staff_after,
+            on=[staff(input.staff_id)], roles=ERASERS, doing="erase staff members' data")

@@ -10,7 +10,6 @@ their jurisdiction is rejected exactly like one about a record that does not exi
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -22,6 +21,8 @@ from strawberry.types import Info
 from graphql_api.context import Context
 from graphql_api.enums import VisitMethod, VisitOutcome
 from graphql_api.ids import canonical
+from graphql_api.pipeline import run_mutation
+from graphql_api.problems import Problem
 from graphql_api.scope import household_visible, node_visible
 from graphql_api.sweeps.mutations import TemperatureInput
 from graphql_api.watch.feed import Subject, place_of
@@ -58,6 +59,12 @@ class SyncDeliveryInput:
     failed_reason: str = ""
 
 
+@strawberry.input(description="离线同步 a device's offline records, each applied on its own.")
+class SyncFieldRecordsInput:
+    visits: list[SyncVisitInput] | None = None
+    deliveries: list[SyncDeliveryInput] | None = None
+
+
 @strawberry.type(description="What became of one offline record.")
 class SyncResult:
     client_id: str
@@ -76,10 +83,13 @@ def _result(r: field_sync.SyncResult) -> SyncResult:
                       current_state=None if state is None else str(state))
 
 
-def _absent(client_id: str, what: str) -> SyncResult:
-    return SyncResult(client_id=client_id, status=SyncStatus("rejected"),
-                      message=f"No {what}. Check the id as the API returned it.",
+def _rejected(client_id: str, message: str) -> SyncResult:
+    return SyncResult(client_id=client_id, status=SyncStatus("rejected"), message=message,
                       current_version=None, current_state=None)
+
+
+def _absent(client_id: str, what: str) -> SyncResult:
+    return _rejected(client_id, f"No {what}. Check the id as the API returned it.")
 
 
 def _uuids(raw: list[strawberry.ID]) -> list[UUID] | None:
@@ -87,68 +97,66 @@ def _uuids(raw: list[strawberry.ID]) -> list[UUID] | None:
     return None if any(v is None for v in found) else [UUID(v) for v in found if v]
 
 
+async def _records(ctx: Context, by: UUID, visits: list[SyncVisitInput],
+                   deliveries: list[SyncDeliveryInput],
+                   out: dict[str, SyncResult]) -> list[tuple[str, Any]]:
+    """The records to apply, each of the caller's jurisdiction; a record that cannot be is
+    answered in ``out`` (rejected) instead."""
+    records: list[tuple[str, Any]] = []
+    for v in visits:
+        hid = canonical(v.household_id)
+        ids = [_uuids(v.accounted), _uuids(v.close_contacts),
+               _uuids([t.resident_id for t in v.temperatures])]
+        if hid is None or not await household_visible(ctx, hid):
+            out[v.client_id] = _absent(v.client_id, f"household {v.household_id[:60]}")
+            continue
+        accounted, contacts, hot = ids
+        if accounted is None or contacts is None or hot is None:
+            out[v.client_id] = _absent(v.client_id, "resident with one of those ids")
+            continue
+        at = v.visited_at  # naive: the application refuses it (no zone to assume)
+        try:
+            record = sweep.VisitRecord(
+                staff_id=by, method=assignment.Method(v.method.value), at=at,
+                outcome=sweep.Outcome(v.outcome.value), accounted=accounted,
+                close_contacts=contacts, note=v.note,
+                temperatures={rid: t.celsius for rid, t in zip(hot, v.temperatures,
+                                                               strict=True)})
+        except ValueError:  # pydantic's ValidationError: a malformed field
+            out[v.client_id] = _rejected(
+                v.client_id, "The record is malformed. Check its fields (temperatures in "
+                             "degrees Celsius, a note of text).")
+            continue
+        records.append((v.client_id, field_sync.FieldRecord(
+            v.client_id, sweep.campaign_id(v.campaign_scope, v.round), UUID(hid),
+            v.base_version, record)))
+    for d in deliveries:
+        did = canonical(d.delivery_id)
+        place = place_of(ctx.views, Subject.DELIVERY, did, None) if did else None
+        if did is None or place is None or not await node_visible(ctx, place):
+            out[d.client_id] = _absent(d.client_id, f"delivery {d.delivery_id[:60]}")
+            continue
+        at = d.delivered_at  # naive: refused by the application, as above
+        records.append((d.client_id, field_sync.DeliveryConfirmation(
+            d.client_id, UUID(did), d.base_version, by, at, d.failed_reason)))
+    return records
+
+
 @strawberry.type
 class SyncMutation:
     @strawberry.mutation(description="离线同步 apply a device's offline visits and delivery "
                                      "confirmations, each on its own.")
-    async def sync_field_records(
-            self, info: Info[Context, None],
-            visits: list[SyncVisitInput] | None = None,
-            deliveries: list[SyncDeliveryInput] | None = None) -> list[SyncResult]:
-        ctx = info.context
-        if ctx.caller is None:
-            return [SyncResult(client_id=r.client_id, status=SyncStatus("rejected"),
-                               message="No staff member is signed in. Send a bearer token.",
-                               current_version=None, current_state=None)
-                    for r in [*(visits or []), *(deliveries or [])]]
-        by = ctx.caller.staff_id
+    async def sync_field_records(self, info: Info[Context, None],
+                                 input: SyncFieldRecordsInput) -> list[SyncResult]:
+        ctx, visits, deliveries = info.context, input.visits or [], input.deliveries or []
+        sent = [r.client_id for r in [*visits, *deliveries]]
         out: dict[str, SyncResult] = {}
-        records: list[tuple[str, Any]] = []
-        for v in visits or []:
-            hid = canonical(v.household_id)
-            ids = [_uuids(v.accounted), _uuids(v.close_contacts),
-                   _uuids([t.resident_id for t in v.temperatures])]
-            if hid is None or not await household_visible(ctx, hid):
-                out[v.client_id] = _absent(v.client_id, f"household {v.household_id[:60]}")
-                continue
-            accounted, contacts, hot = ids
-            if accounted is None or contacts is None or hot is None:
-                out[v.client_id] = _absent(v.client_id, "resident with one of those ids")
-                continue
-            at = v.visited_at  # naive: the application refuses it (no zone to assume)
-            try:
-                record = sweep.VisitRecord(
-                    staff_id=by, method=assignment.Method(v.method.value), at=at,
-                    outcome=sweep.Outcome(v.outcome.value), accounted=accounted,
-                    close_contacts=contacts, note=v.note,
-                    temperatures={rid: t.celsius for rid, t in zip(hot, v.temperatures,
-                                                                   strict=True)})
-            except ValueError:  # pydantic's ValidationError: a malformed field
-                out[v.client_id] = SyncResult(
-                    client_id=v.client_id, status=SyncStatus("rejected"),
-                    message="The record is malformed. Check its fields (temperatures in "
-                            "degrees Celsius, a note of text).",
-                    current_version=None, current_state=None)
-                continue
-            records.append((v.client_id, field_sync.FieldRecord(
-                v.client_id, sweep.campaign_id(v.campaign_scope, v.round), UUID(hid),
-                v.base_version, record)))
-        for d in deliveries or []:
-            did = canonical(d.delivery_id)
-            place = place_of(ctx.views, Subject.DELIVERY, did, None) if did else None
-            if did is None or place is None or not await node_visible(ctx, place):
-                out[d.client_id] = _absent(d.client_id, f"delivery {d.delivery_id[:60]}")
-                continue
-            at = d.delivered_at  # naive: refused by the application, as above
-            records.append((d.client_id, field_sync.DeliveryConfirmation(
-                d.client_id, UUID(did), d.base_version, by, at, d.failed_reason)))
-
-        def work() -> list[field_sync.SyncResult]:
-            done = ctx.app.sync_field_records([r for _, r in records])
-            ctx.runner.wait(ctx.app.recorder.max_notification_id() or 0)
-            return done
-
-        for r in await asyncio.to_thread(work) if records else []:
+        records = (await _records(ctx, ctx.caller.staff_id, visits, deliveries, out)
+                   if ctx.caller else [])
+        done = await run_mutation(info, lambda c: c.app.sync_field_records(
+            [r for _, r in records]) if records else [], lambda c, done: done)
+        if isinstance(done, Problem):  # not signed in, or deactivated: nothing was applied
+            return [_rejected(c, f"{done.problem} {done.remedy}") for c in dict.fromkeys(sent)]
+        for r in done:
             out[r.client_id] = _result(r)
-        order = [r.client_id for r in [*(visits or []), *(deliveries or [])]]
-        return [out[c] for c in dict.fromkeys(order) if c in out]
+        return [out[c] for c in dict.fromkeys(sent) if c in out]

@@ -1,7 +1,10 @@
-"""Typed errors of mutation results, built from gridcore's ``GridcoreError`` (problem and
-remedy): each mutation returns a union of its success type and these."""
+"""Typed problems of mutation results, built from gridcore's ``GridcoreError`` (problem and
+remedy): each mutation returns a union of its one success type and all of these
+(``result``), so a client handles every refusal the same way, whatever the mutation."""
 
 from __future__ import annotations
+
+from typing import Annotated, Any, Union
 
 import strawberry
 
@@ -55,6 +58,17 @@ PROBLEMS: tuple[tuple[type[errors.GridcoreError], type[Problem]], ...] = (
 )
 
 
+PROBLEM_TYPES: tuple[type[Problem], ...] = (
+    NotFoundProblem, NotPermittedProblem, InvalidInputProblem, ForbiddenTransitionProblem,
+    ConflictProblem, CommandRejected)
+
+
+def result(name: str, success: type) -> Any:
+    """The result union ``name`` of a mutation: its success type or any problem."""
+    return Annotated[Union[(success, *PROBLEM_TYPES)],
+                     strawberry.union(name)]
+
+
 def problem_of(error: errors.GridcoreError) -> Problem:
     for kind, problem in PROBLEMS:
         if isinstance(error, kind):
@@ -74,3 +88,13 @@ def not_signed_in() -> NotPermittedProblem:
                                problem="No staff member is signed in.",
                                remedy="Send `Authorization: Bearer <token>` with a token from "
                                       "`gridcore token issue --staff ID`.")
+
+
+def not_found(problem: str, remedy: str) -> NotFoundProblem:
+    """A record that does not exist, and (the same words) one outside the caller's
+    jurisdiction."""
+    return NotFoundProblem(code=errors.NotFound.code, problem=problem, remedy=remedy)
+
+
+def invalid(problem: str, remedy: str) -> InvalidInputProblem:
+    return InvalidInputProblem(code=errors.InvalidInput.code, problem=problem, remedy=remedy)
