@@ -11,7 +11,7 @@ import pkgutil
 
 from projections.base import Projection
 
-_INFRASTRUCTURE = {"base", "views", "runner", "support"}
+_INFRASTRUCTURE = {"base", "views", "runner", "support", "queries"}
 
 
 def all_projections() -> list[Projection]:

@@ -19,7 +19,16 @@ from gridcore.checkpoint import Checkpoint
 from gridcore.grid import GridNode, Level
 from gridcore.vehicle import PassTally, hour_start
 from projections.base import Notified, Projection, ViewCursor, handles
-from projections.support import Patches, apply_nodes, from_ts, node_ddl, subtree_cte, ts
+from projections.support import (
+    Patches,
+    apply_nodes,
+    chunks,
+    from_ts,
+    marks,
+    node_ddl,
+    subtree_cte,
+    ts,
+)
 
 NODES = "alb_nodes"
 
@@ -276,3 +285,49 @@ def outcomes(views: Any) -> dict[Outcome, int]:
 
 
 PROJECTIONS: list[Projection] = [AlertsBoard()]
+
+
+# ---- rows the API reads (``projections.queries`` scopes them to a jurisdiction) ----------------
+
+def alert_grid(views: Any, alert_id: str) -> str | None:
+    """The grid of an alert's camera or checkpoint (None for an alert unknown here)."""
+    found = views.query("SELECT grid_code FROM alb_alerts WHERE alert_id = ?", (alert_id,))
+    return str(found[0][0]) if found and found[0][0] is not None else None
+
+
+@dataclass(frozen=True)
+class AlertEscalationRow:
+    alert_id: str
+    from_code: str
+    to_code: str
+    to_level: int
+    escalated_at: datetime
+    missed_deadline: datetime
+    state: str
+
+
+@dataclass(frozen=True)
+class CheckpointRow:
+    checkpoint_id: str
+    grid_code: str
+    name: str
+
+
+def checkpoint_hours_of(views: Any, ids: Sequence[str]
+                        ) -> dict[str, list[tuple[datetime, int, int]]]:
+    """Per checkpoint, its (UTC hour, passes, vehicle alerts) in hour order, for many
+    checkpoints in two statements per ``CHUNK`` (``checkpoint_hours`` answers one at a
+    time)."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for part in chunks(ids):
+        for c, h, n in views.query("SELECT checkpoint_id, hour, passes FROM alb_passes "
+                                   f"WHERE checkpoint_id IN ({marks(len(part))})", part):
+            counts.setdefault((c, h), [0, 0])[0] += int(n)
+        for c, h, n in views.query(
+                "SELECT source, hour, COUNT(*) FROM alb_alerts WHERE kind = 'vehicle' "
+                f"AND source IN ({marks(len(part))}) GROUP BY source, hour", part):
+            counts.setdefault((c, h), [0, 0])[1] += int(n)
+    out: dict[str, list[tuple[datetime, int, int]]] = {i: [] for i in ids}
+    for (c, h), (p, a) in sorted(counts.items()):
+        out[c].append((from_ts(h) or datetime.min, p, a))
+    return out

@@ -271,3 +271,36 @@ def households_without_delivery(views: Any, scope_code: str, days: int,
 
 
 PROJECTIONS: list[Projection] = [DeliveryBoard()]
+
+
+# ---- rows the API reads (``projections.queries`` scopes them to a jurisdiction) ----------------
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    delivery_id: str
+    kind: str
+    ref: str
+    desk: str
+    place: str
+    household_id: str | None
+    enterprise_id: str | None
+    state: str
+    zone: str | None
+    attempts: int
+    placed_at: datetime
+    due: datetime | None
+    overdue: bool
+    delivered_at: datetime | None
+    failed_at: datetime | None
+    reason: str | None
+    failures: int
+
+
+def delivery_row(r: Sequence[Any]) -> DeliveryRow:
+    """A delivery as ``projections.queries`` reads it: its row with its place (the
+    recipient's micro-grid or location, else its desk's scope) after ``desk``."""
+    did, kind, ref, desk, place, hid, eid, state, zone, att, placed, due, late, done, failed_at, \
+        reason, fails = r
+    return DeliveryRow(did, kind, ref, desk, place, hid, eid, state, zone, int(att),
+                       from_ts(placed) or datetime.min, from_ts(due), bool(late), from_ts(done),
+                       from_ts(failed_at), reason, int(fails))

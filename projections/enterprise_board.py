@@ -202,3 +202,42 @@ def open_rectifications(views: Any, now: datetime | None = None,
 
 
 PROJECTIONS: list[Projection] = [EnterpriseBoard()]
+
+
+# ---- rows the API reads (``projections.queries`` scopes them to a jurisdiction) ----------------
+
+@dataclass(frozen=True)
+class EnterpriseRow:
+    enterprise_id: str
+    credit_code: str
+    name: str
+    department: str
+    location: str
+    specialist: str | None
+    status: str
+    employees: int
+    inspections: int
+    rectified: int
+
+
+ENTERPRISE_COLUMNS = ("enterprise_id, credit_code, name, department, location, specialist, "
+                      "status, employees, inspections, rectified")
+"""An ``ent_enterprises`` row as ``enterprise_row`` reads it."""
+
+
+def enterprise_row(r: Sequence[Any]) -> EnterpriseRow:
+    e, cc, n, d, loc, spec, st, emp, ins, rec = r
+    return EnterpriseRow(e, cc, n, d, loc, spec, st, int(emp), int(ins), int(rec))
+
+
+def enterprise_by_id(views: Any, enterprise_id: str) -> EnterpriseRow | None:
+    rows = views.query(f"SELECT {ENTERPRISE_COLUMNS} FROM ent_enterprises "
+                       "WHERE enterprise_id = ?", (enterprise_id,))
+    return enterprise_row(rows[0]) if rows else None
+
+
+def enterprise_location(views: Any, enterprise_id: str) -> str | None:
+    """The grid node an enterprise is located at (None for one unknown here)."""
+    found = views.query("SELECT location FROM ent_enterprises WHERE enterprise_id = ?",
+                        (enterprise_id,))
+    return str(found[0][0]) if found and found[0][0] is not None else None

@@ -25,6 +25,7 @@ from gridcore.referral import Referral
 from gridcore.requests import ResidentRequest
 from gridcore.sweep import Visit, fevers
 from projections.base import Notified, Projection, ViewCursor, handles
+from projections.support import chunks, marks
 
 CHUNK = 500
 
@@ -217,6 +218,29 @@ def _ts(at: datetime) -> str:
 
 
 PROJECTIONS: list[Projection] = [HouseholdTimeline()]
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    notification_id: int
+    at: datetime
+    kind: str
+    label: str
+    actor: str | None
+    detail: str
+
+
+def timelines(views: Any, ids: Sequence[str]) -> dict[str, list[TimelineRow]]:
+    """Many households' timelines (the API's DataLoader), a statement per ``CHUNK`` ids."""
+    out: dict[str, list[TimelineRow]] = {h: [] for h in ids}
+    for part in chunks(ids):
+        for hid, nid, at, kind, label, actor, detail in views.query(
+                "SELECT household_id, notification_id, timestamp, kind, label, actor, detail "
+                f"FROM ht_event WHERE household_id IN ({marks(len(part))}) "
+                "ORDER BY household_id, notification_id", part):
+            out[hid].append(TimelineRow(int(nid), datetime.fromisoformat(at), kind, label,
+                                        actor, detail))
+    return out
 
 
 def timeline(views: Any, household_id: UUID | str) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ vehicles, outcomes) are not kept.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,6 +18,7 @@ from uuid import UUID
 from gridcore.quarantine_site import QuarantineSite
 from gridcore.referral import ENDED, Referral, ReferralKind, ReferralState
 from projections.base import Notified, Projection, ViewCursor, handles
+from projections.support import chunks, from_ts, marks
 
 CHUNK = 500
 AWAITING = (ReferralState.OPENED.value, ReferralState.ACCEPTED.value)
@@ -239,3 +241,63 @@ def site_occupancy(views: Any) -> list[dict[str, Any]]:
              "occupancy": int(occ), "free": max(0, int(cap) - int(occ))}
             for c, n, node, cap, occ in views.query(
                 "SELECT code, name, node_code, capacity, occupancy FROM rp_site ORDER BY code")]
+
+
+# ---- rows the API reads (``projections.queries`` scopes them to a jurisdiction) ----------------
+
+@dataclass(frozen=True)
+class ReferralRow:
+    referral_id: str
+    household_id: str
+    kind: str
+    community: str
+    state: str
+    opened_at: datetime
+    state_since: datetime
+    transport_due: datetime
+    overdue: bool
+    escalations: int
+    escalated_to: str | None
+    site_code: str | None
+    ended_at: datetime | None
+
+
+REFERRAL_COLUMNS = ("r.referral_id, r.household_id, r.kind, r.community_code, r.state, "
+                    "r.opened_at, r.state_since, r.transport_due, r.overdue, r.escalations, "
+                    "r.escalated_to, r.site_code, r.ended_at")
+"""An ``rp_referral r`` row as ``referral_row`` reads it."""
+
+
+def referral_row(r: Sequence[Any]) -> ReferralRow:
+    rid, hid, kind, comm, state, opened, since, due, late, esc, to, site, ended = r
+    return ReferralRow(rid, hid, kind, comm, state, from_ts(opened) or datetime.min,
+                       from_ts(since) or datetime.min, from_ts(due) or datetime.min, bool(late),
+                       int(esc), to, site, from_ts(ended))
+
+
+def referral_by_id(views: Any, referral_id: str) -> ReferralRow | None:
+    rows = views.query(f"SELECT {REFERRAL_COLUMNS} FROM rp_referral r WHERE r.referral_id = ?",
+                       (referral_id,))
+    return referral_row(rows[0]) if rows else None
+
+
+def escalations_of(views: Any, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each referral's escalation steps, in log order (many referrals at once)."""
+    out: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    for part in chunks(ids):
+        for rid, level, node, due, at in views.query(
+                "SELECT referral_id, level, node_code, due, at FROM rp_escalation "
+                f"WHERE referral_id IN ({marks(len(part))}) ORDER BY referral_id, "
+                "notification_id", part):
+            out[rid].append({"level": int(level), "node_code": node, "due": from_ts(due),
+                             "at": from_ts(at)})
+    return out
+
+
+@dataclass(frozen=True)
+class SiteRow:
+    code: str
+    name: str
+    node_code: str
+    capacity: int
+    occupancy: int

@@ -256,3 +256,10 @@ def public_statistics(views: Any, scope_code: str) -> RequestStatistics:
 
 
 PROJECTIONS: list[Projection] = [RequestsBoard()]
+
+
+def request_community(views: Any, request_id: str) -> str | None:
+    """The community a request was filed in (None for one unknown here)."""
+    found = views.query("SELECT community FROM req_requests WHERE request_id = ?",
+                        (request_id,))
+    return str(found[0][0]) if found and found[0][0] is not None else None

@@ -24,6 +24,7 @@ from gridcore.assignment import Assignment
 from gridcore.sweep import Visit, campaign_id
 from projections.base import Notified, Projection, ViewCursor, handles
 from projections.grid_rollup import select_in
+from projections.support import chunks, marks
 
 GIVEN, MOVED_OUT, DONE, OPEN = range(4)
 
@@ -188,3 +189,23 @@ def workload_on(views: Any, day: date | str) -> dict[str, dict[str, int]]:
 
 
 PROJECTIONS: list[Projection] = [StaffWorkload()]
+
+
+def workloads(views: Any, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """``workload`` for many staff members, a statement per ``CHUNK`` (the API's loader)."""
+    raw: dict[str, list[tuple[str, int, int, int, int]]] = {i: [] for i in ids}
+    for part in chunks(ids):
+        for sid, day, given, moved, done, delta in views.query(
+                "SELECT staff_id, day, given, moved_out, done, open_delta FROM staff_workload "
+                f"WHERE staff_id IN ({marks(len(part))}) ORDER BY staff_id, day", part):
+            raw[sid].append((day, int(given), int(moved), int(done), int(delta)))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for sid, days in raw.items():
+        held = open_ = 0
+        out[sid] = []
+        for day, given, moved, done, delta in days:
+            held += given - moved
+            open_ += delta
+            out[sid].append({"day": day, "assigned": held, "done": done, "open": open_,
+                             "newly_assigned": given, "moved_away": moved})
+    return out

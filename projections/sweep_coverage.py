@@ -370,6 +370,32 @@ def coverage_by_node(views: Any, campaign_id: UUID | str) -> dict[str, tuple[int
     return {c: (int(n), int(k)) for c, n, k in rows}
 
 
+@dataclass(frozen=True)
+class CampaignRow:
+    campaign_id: str
+    scope: str
+    round_no: int
+    name: str
+    starts: datetime
+    ends: datetime
+    closed_at: datetime | None
+
+
+def campaigns_touching(views: Any, code: str, chain: Sequence[str]) -> list[CampaignRow]:
+    """Sweep campaigns whose scope holds households of the subtree of ``code``: scoped at the
+    node, at one of its ancestors (``chain``) or inside its subtree; by launch time."""
+    marks = ", ".join("?" * len(chain)) if chain else "NULL"
+    rows = views.query(
+        "WITH RECURSIVE sub(code) AS (SELECT ? UNION SELECT g.code FROM sc_grid g "
+        "JOIN sub ON g.parent_code = sub.code) "
+        "SELECT campaign_id, scope, round_no, name, starts, ends, closed_at FROM sc_campaign "
+        f"WHERE scope IN ({marks}) OR scope IN (SELECT code FROM sub) "
+        "ORDER BY launched_at, campaign_id", (code, *chain))
+    return [CampaignRow(c, s, int(r), n, datetime.fromisoformat(st), datetime.fromisoformat(en),
+                        datetime.fromisoformat(cl) if cl else None)
+            for c, s, r, n, st, en, cl in rows]
+
+
 def coverage_series(views: Any, campaign_id: UUID | str) -> list[dict[str, Any]]:
     """Covered households at the end of each hour (UTC) in which coverage changed, with the
     hours since the campaign's launch."""

@@ -21,12 +21,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graphql_api import readmodel
 from gridcore.application import new_member
 from gridcore.assignment import Method
 from gridcore.household import Vulnerability
 from gridcore.status import Tag, TagKind
 from gridcore.sweep import Outcome
+from projections import queries
 from tests.scenario import COMMUNITY, STREET, ZONES
 from tests.stores import scratch_env
 from tests.test_api_access import CALLERS, OTHER_COMMUNITY, OTHER_ZONE, World, serve_world
@@ -180,13 +180,13 @@ def test_filtered_pages_over_cursors_are_the_matching_households_of_the_jurisdic
     if campaign is None:
         covered = None
     cid = CAMPAIGNS[campaign] if campaign else None
-    small = readmodel.SMALL_SUBTREE
-    readmodel.SMALL_SUBTREE = -1 if large else small
+    small = queries.SMALL_SUBTREE
+    queries.SMALL_SUBTREE = -1 if large else small
     try:
         nodes, totals = all_pages(world, staff_no, first, v=upper(vulnerability) or None,
                                   c=cid, cov=covered, tag=tag.upper() if tag else None)
     finally:
-        readmodel.SMALL_SUBTREE = small
+        queries.SMALL_SUBTREE = small
     want = expected(world, FILTER_CALLERS[staff_no], vulnerability, cid, covered, tag)
     assert [n["id"] for n in nodes] == want
     assert set(totals) <= {len(want)}
@@ -254,29 +254,29 @@ def test_outside_the_jurisdiction_answers_nothing(world: World) -> None:
 
 # ---- query plans (SQLite): pages walk indexes in household id order ---------------------------
 
-def plans(world: World, code: str, where: readmodel.HouseholdFilter,
+def plans(world: World, code: str, where: queries.HouseholdFilter,
           small: bool) -> list[list[str]]:
     out = []
-    scope = readmodel._scope(world.runner.views, code) if small else None
-    for sql, params in readmodel._pages(code, where, scope):
+    scope = queries._scope(world.runner.views, code) if small else None
+    for sql, params in queries._pages(code, where, scope):
         rows = world.runner.views.query(
             "EXPLAIN QUERY PLAN " + sql,
-            [("" if p is readmodel._AFTER else p) for p in params] + [51])
+            [("" if p is queries._AFTER else p) for p in params] + [51])
         out.append([r[-1] for r in rows])
     return out
 
 
-FILTERS = [readmodel.HouseholdFilter(),
-           readmodel.HouseholdFilter(vulnerabilities=("age_65_plus", "pregnancy"), year=2020),
-           readmodel.HouseholdFilter(campaign="c", covered=False),
-           readmodel.HouseholdFilter(campaign="c", covered=True, tag="close_contact",
+FILTERS = [queries.HouseholdFilter(),
+           queries.HouseholdFilter(vulnerabilities=("age_65_plus", "pregnancy"), year=2020),
+           queries.HouseholdFilter(campaign="c", covered=False),
+           queries.HouseholdFilter(campaign="c", covered=True, tag="close_contact",
                                      vulnerabilities=("disability",), year=2020)]
 
 
 @pytest.mark.parametrize("world", ["sqlite"], indirect=True)  # SQLite's plans
 @pytest.mark.parametrize("where", FILTERS, ids=["all", "vulnerable", "uncovered", "combined"])
 def test_large_subtree_pages_walk_an_index_in_id_order(world: World,
-                                                       where: readmodel.HouseholdFilter) -> None:
+                                                       where: queries.HouseholdFilter) -> None:
     assert world.runner.views.dialect == "sqlite"  # PostgreSQL plans by its own statistics
     for plan in plans(world, STREET, where, small=False):
         driver = plan[0]
@@ -290,7 +290,7 @@ def test_large_subtree_pages_walk_an_index_in_id_order(world: World,
 @pytest.mark.parametrize("world", ["sqlite"], indirect=True)  # SQLite's plans
 @pytest.mark.parametrize("where", FILTERS, ids=["all", "vulnerable", "uncovered", "combined"])
 def test_small_subtree_pages_read_only_the_subtree(world: World,
-                                                   where: readmodel.HouseholdFilter) -> None:
+                                                   where: queries.HouseholdFilter) -> None:
     assert world.runner.views.dialect == "sqlite"  # PostgreSQL plans by its own statistics
     [plan] = plans(world, COMMUNITY, where, small=True)
     assert any("gr_households_grid (micro_grid=?" in step for step in plan), plan

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-import graphql_api.readmodel
+import projections.grid_rollup
 from graphql_api.schema import sdl
 from graphql_api.settings import Mode, SettingsError, api_settings
 from tests.scenario import COMMUNITY
@@ -86,7 +86,7 @@ def test_unexpected_errors_are_masked_in_production(world: World,
     def broken(views: object, codes: object) -> None:
         raise RuntimeError("SELECT secret FROM grid_rollup")
 
-    monkeypatch.setattr(graphql_api.readmodel, "rollups", broken)
+    monkeypatch.setattr(projections.grid_rollup, "rollups", broken)
     body = world.post(f'{{ node: gridNode(code: "{COMMUNITY}") {{ rollup {{ households }} }} }}',
                       "OFF1").json()
     message = body["errors"][0]["message"]

@@ -1,10 +1,11 @@
 """The API benchmark's baseline: plain Starlette routes that answer the benchmark's three
 questions as JSON, in the very shape of the GraphQL answer (``{"data": ...}``), from the same
-read-model functions the resolvers use (``graphql_api.readmodel``, ``graphql_api.boards``, the
-event store for staff), with the same token check (``graphql_api.app.request_caller``) and the
-same jurisdiction rule (the caller's node in the asked node's chain). Mounted next to
-``/graphql`` in the same app only by the benchmark (``create_app(..., extra_routes=...)``), so
-the two sides share the server, the event loop and the database connections.
+read-model functions the resolvers use (``projections.grid_rollup``, ``household_timeline``,
+``queries``, the event store for staff), with the same token check
+(``graphql_api.app.request_caller``) and the same jurisdiction rule (the caller's node in the
+asked node's chain). Mounted next to ``/graphql`` in the same app only by the benchmark
+(``create_app(..., extra_routes=...)``), so the two sides share the server, the event loop and
+the database connections.
 
 Each route is what a hand-written endpoint would do: a few queries, no DataLoader, dicts
 straight to orjson.
@@ -22,7 +23,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from graphql_api import boards, readmodel
 from graphql_api.app import request_caller
 from graphql_api.auth import Caller, TokenError
 from graphql_api.grid.types import encode_cursor
@@ -31,6 +31,7 @@ from graphql_api.households.types import CURSOR_KIND
 from graphql_api.settings import ApiSettings
 from gridcore import grid, status
 from gridcore.errors import NotFound
+from projections import grid_rollup, household_timeline, queries
 
 PREFIX = "/plain"
 PAGE = 50
@@ -53,7 +54,7 @@ def _json(data: Any, status_code: int = 200) -> Response:
 
 
 def _visible(views: Any, caller: Caller | None, code: str) -> bool:
-    return caller is not None and caller.jurisdiction in readmodel.chains(views, [code])[code]
+    return caller is not None and caller.jurisdiction in grid_rollup.chains(views, [code])[code]
 
 
 def _rollup(counts: dict[str, Any]) -> dict[str, Any]:
@@ -69,24 +70,24 @@ def _rollup(counts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _node(row: readmodel.NodeRow) -> dict[str, Any]:
+def _node(row: grid_rollup.NodeRow) -> dict[str, Any]:
     lv = grid.Level(row.level)
     return {"code": row.code, "name": row.name, "level": lv.name, "levelLabel": lv.label}
 
 
 def district_answer(views: Any, caller: Caller | None, code: str) -> dict[str, Any]:
     """(a) ``gridNode(code){... rollup{...} children{... rollup{...}}}``."""
-    row = readmodel.nodes(views, [code]).get(code) if _visible(views, caller, code) else None
+    row = grid_rollup.nodes(views, [code]).get(code) if _visible(views, caller, code) else None
     if row is None:
         return {"data": {"node": None}}
-    kids = readmodel.children(views, [code])[code]
-    counts = readmodel.rollups(views, [code, *(k.code for k in kids)])
+    kids = grid_rollup.children(views, [code])[code]
+    counts = grid_rollup.rollups(views, [code, *(k.code for k in kids)])
     return {"data": {"node": {
         **_node(row), "rollup": _rollup(counts[code]),
         "children": [{**_node(k), "rollup": _rollup(counts[k.code])} for k in kids]}}}
 
 
-def _household(row: readmodel.HouseholdRow, grids: dict[str, readmodel.NodeRow]
+def _household(row: grid_rollup.HouseholdRow, grids: dict[str, grid_rollup.NodeRow]
                ) -> dict[str, Any]:
     grid_row = grids.get(row.micro_grid)
     return {"id": row.household_id, "microGridCode": row.micro_grid,
@@ -112,19 +113,19 @@ async def page_answer(app: Any, views: Any, caller: Caller | None, code: str
     """(b) the first ``PAGE`` households of ``code`` with their micro-grid, and its staff."""
     if not _visible(views, caller, code) or caller is None:
         return {"data": {"node": None, "staff": []}}
-    rows = readmodel.households_under(views, code, None, PAGE + 1)
+    rows = queries.households_under(views, code, None, PAGE + 1)
     page = rows[:PAGE]
-    grids = readmodel.nodes(views, sorted({r.micro_grid for r in page}))
-    ids = [sid for sid, _ in boards.staff_under(views, code)]
+    grids = grid_rollup.nodes(views, sorted({r.micro_grid for r in page}))
+    ids = [sid for sid, _ in grid_rollup.staff_under(views, code)]
     members = await asyncio.to_thread(_staff_members, app, ids)
-    chains = readmodel.chains(views, sorted({m.jurisdiction for m in members}))
+    chains = grid_rollup.chains(views, sorted({m.jurisdiction for m in members}))
     staff = [{"id": str(m.id), "staffNo": m.staff_no, "role": m.role.name,
               "roleLabel": m.role.label, "jurisdictionCode": m.jurisdiction,
               "available": m.available, "dailyCapacity": m.daily_capacity}
              for m in members if caller.jurisdiction in chains[m.jurisdiction]]
     edges = [{"cursor": encode_cursor(CURSOR_KIND, r.household_id),
               "node": _household(r, grids)} for r in page]
-    total = readmodel.rollups(views, [code])[code]["households"]
+    total = grid_rollup.rollups(views, [code])[code]["households"]
     return {"data": {"node": {"households": {
         "totalCount": total,
         "pageInfo": {"hasNextPage": len(rows) > PAGE,
@@ -135,14 +136,15 @@ async def page_answer(app: Any, views: Any, caller: Caller | None, code: str
 def timeline_answer(views: Any, caller: Caller | None, raw_id: str) -> dict[str, Any]:
     """(c) ``household(id){id microGridCode timeline{...}}``."""
     hid = canonical(raw_id)
-    row = readmodel.households(views, [hid]).get(hid) if hid else None
+    row = grid_rollup.households(views, [hid]).get(hid) if hid else None
     if hid is None or row is None or not _visible(views, caller, row.micro_grid):
         return {"data": {"household": None}}
     return {"data": {"household": {
         "id": hid, "microGridCode": row.micro_grid,
         "timeline": [{"notificationId": t.notification_id, "at": t.at.isoformat(),
                       "kind": t.kind, "label": t.label, "actorId": t.actor,
-                      "detail": t.detail} for t in readmodel.timelines(views, [hid])[hid]]}}}
+                      "detail": t.detail}
+                     for t in household_timeline.timelines(views, [hid])[hid]]}}}
 
 
 def plain_routes(app: Any, views: Any, settings: ApiSettings) -> list[BaseRoute]:

@@ -16,11 +16,17 @@ from uuid import UUID
 
 from strawberry.dataloader import DataLoader
 
-from graphql_api import boards, readmodel
 from graphql_api.auth import Caller
 from graphql_api.privacy import AuditLog
 from graphql_api.settings import ApiSettings
 from gridcore.errors import NotFound
+from projections import (
+    alerts_board,
+    grid_rollup,
+    household_timeline,
+    referral_pipeline,
+    staff_workload,
+)
 from projections.time_travel import household_status_at, rollup_at
 
 K = TypeVar("K")
@@ -54,53 +60,54 @@ class Loaders:
         self.views, self.app = views, app
 
     @cached_property
-    def node(self) -> DataLoader[str, readmodel.NodeRow | None]:
-        return DataLoader(_batched(lambda ks: readmodel.nodes(self.views, ks)))
+    def node(self) -> DataLoader[str, grid_rollup.NodeRow | None]:
+        return DataLoader(_batched(lambda ks: grid_rollup.nodes(self.views, ks)))
 
     @cached_property
-    def children(self) -> DataLoader[str, list[readmodel.NodeRow]]:
-        return DataLoader(_batched(lambda ks: readmodel.children(self.views, ks), list))
+    def children(self) -> DataLoader[str, list[grid_rollup.NodeRow]]:
+        return DataLoader(_batched(lambda ks: grid_rollup.children(self.views, ks), list))
 
     @cached_property
     def chain(self) -> DataLoader[str, list[str]]:
-        return DataLoader(_batched(lambda ks: readmodel.chains(self.views, ks), list))
+        return DataLoader(_batched(lambda ks: grid_rollup.chains(self.views, ks), list))
 
     @cached_property
     def rollup(self) -> DataLoader[str, dict[str, Any]]:
-        return DataLoader(_batched(lambda ks: readmodel.rollups(self.views, ks)))
+        return DataLoader(_batched(lambda ks: grid_rollup.rollups(self.views, ks)))
 
     @cached_property
     def rollup_at(self) -> DataLoader[tuple[str, datetime], dict[str, Any]]:
         return DataLoader(_each(self.views, rollup_at))
 
     @cached_property
-    def household(self) -> DataLoader[str, readmodel.HouseholdRow | None]:
-        return DataLoader(_batched(lambda ks: readmodel.households(self.views, ks)))
+    def household(self) -> DataLoader[str, grid_rollup.HouseholdRow | None]:
+        return DataLoader(_batched(lambda ks: grid_rollup.households(self.views, ks)))
 
     @cached_property
     def status_at(self) -> DataLoader[tuple[str, datetime], dict[str, Any] | None]:
         return DataLoader(_each(self.views, household_status_at))
 
     @cached_property
-    def timeline(self) -> DataLoader[str, list[readmodel.TimelineRow]]:
-        return DataLoader(_batched(lambda ks: readmodel.timelines(self.views, ks), list))
+    def timeline(self) -> DataLoader[str, list[household_timeline.TimelineRow]]:
+        return DataLoader(_batched(lambda ks: household_timeline.timelines(self.views, ks), list))
 
     @cached_property
     def referral_escalations(self) -> DataLoader[str, list[dict[str, Any]]]:
-        return DataLoader(_batched(lambda ks: boards.referral_escalations(self.views, ks),
+        return DataLoader(_batched(lambda ks: referral_pipeline.escalations_of(self.views, ks),
                                    list))
 
     @cached_property
     def checkpoint_hours(self) -> DataLoader[str, list[tuple[datetime, int, int]]]:
-        return DataLoader(_batched(lambda ks: boards.checkpoint_hours(self.views, ks), list))
+        return DataLoader(_batched(lambda ks: alerts_board.checkpoint_hours_of(self.views, ks),
+                                   list))
 
     @cached_property
     def workload(self) -> DataLoader[str, list[dict[str, Any]]]:
-        return DataLoader(_batched(lambda ks: boards.workloads(self.views, ks), list))
+        return DataLoader(_batched(lambda ks: staff_workload.workloads(self.views, ks), list))
 
     @cached_property
     def staff_jurisdiction(self) -> DataLoader[str, str | None]:
-        return DataLoader(_batched(lambda ks: boards.staff_jurisdictions(self.views, ks)))
+        return DataLoader(_batched(lambda ks: grid_rollup.staff_jurisdictions(self.views, ks)))
 
     @cached_property
     def identities(self) -> DataLoader[str, dict[str, Any]]:

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 import strawberry
 from strawberry.types import Info
 
-from graphql_api import boards
 from graphql_api.alerts.types import Alert
 from graphql_api.context import Context
 from graphql_api.deliveries.types import Delivery
@@ -25,7 +24,7 @@ from graphql_api.referrals.types import Referral
 from graphql_api.relay import Node
 from graphql_api.scope import household_visible, node_visible
 from graphql_api.staff.types import StaffMember
-from projections import alerts_board
+from projections import alerts_board, enterprise_board, queries, referral_pipeline
 
 Finder = Callable[[Context, str], Awaitable[Node | None]]
 
@@ -46,21 +45,21 @@ async def _staff(ctx: Context, uid: str) -> Node | None:
 
 
 async def _referral(ctx: Context, uid: str) -> Node | None:
-    row = await asyncio.to_thread(boards.referral_by_id, ctx.views, uid)
+    row = await asyncio.to_thread(referral_pipeline.referral_by_id, ctx.views, uid)
     if row is None or not await household_visible(ctx, row.household_id):
         return None
     return Referral.from_row(row)
 
 
 async def _delivery(ctx: Context, uid: str) -> Node | None:
-    row = await asyncio.to_thread(boards.delivery_by_id, ctx.views, uid)
+    row = await asyncio.to_thread(queries.delivery_by_id, ctx.views, uid)
     if row is None or not await node_visible(ctx, row.place):
         return None
     return Delivery.from_row(row)
 
 
 async def _enterprise(ctx: Context, uid: str) -> Node | None:
-    row = await asyncio.to_thread(boards.enterprise_by_id, ctx.views, uid)
+    row = await asyncio.to_thread(enterprise_board.enterprise_by_id, ctx.views, uid)
     if row is None or not await node_visible(ctx, row.location):
         return None
     return Enterprise.from_row(row)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from graphql_api import boards
 from graphql_api.alerts.types import Alert, AlertEscalation, Checkpoint
 from graphql_api.context import Context
 from graphql_api.enums import AlertKind
 from graphql_api.scope import ScopeArg, scope_of
-from projections import alerts_board
+from projections import alerts_board, queries
 
 
 @strawberry.type
@@ -37,7 +36,7 @@ class AlertQuery:
         code = await scope_of(info.context, scope)
         if code is None:
             return []
-        return [AlertEscalation.from_row(r) for r in boards.alert_escalations_under(
+        return [AlertEscalation.from_row(r) for r in queries.alert_escalations_under(
             info.context.views, code, awaiting_only)]
 
     @strawberry.field(description="卡口 vehicle checkpoints in a subtree, with hourly statistics.")
@@ -48,4 +47,4 @@ class AlertQuery:
         if code is None:
             return []
         return [Checkpoint(id=r.checkpoint_id, name=r.name, grid_code=r.grid_code)
-                for r in boards.checkpoints_under(info.context.views, code)]
+                for r in queries.checkpoints_under(info.context.views, code)]

@@ -8,12 +8,12 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from graphql_api import boards
 from graphql_api.context import Context
 from graphql_api.enums import AlertKind, AlertState, Level, _mirror
 from graphql_api.grid.types import GridNode
 from graphql_api.relay import Node
 from gridcore import alerts, camera, grid, risk
+from projections import alerts_board
 from projections.alerts_board import OpenAlert
 
 
@@ -74,7 +74,7 @@ class AlertEscalation:
     state_label: str
 
     @classmethod
-    def from_row(cls, r: boards.AlertEscalationRow) -> AlertEscalation:
+    def from_row(cls, r: alerts_board.AlertEscalationRow) -> AlertEscalation:
         level, label = level_of(r.to_level)
         return cls(alert_id=strawberry.ID(r.alert_id), from_code=r.from_code, to_code=r.to_code,
                    to_level=level, to_level_label=label, escalated_at=r.escalated_at,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from graphql_api import boards
 from graphql_api.context import Context
 from graphql_api.deliveries.types import Delivery, DeliveryStateCount
 from graphql_api.enums import DeliveryState
 from graphql_api.scope import ScopeArg, scope_of
 from gridcore import delivery
+from projections import queries
 
 
 @strawberry.type
@@ -28,13 +28,13 @@ class DeliveryQuery:
         first = max(0, min(first, ctx.settings.page_max))
         states = [s.value for s in state] if state else None
         return [Delivery.from_row(r)
-                for r in boards.deliveries_under(ctx.views, code, states, overdue, first)]
+                for r in queries.deliveries_under(ctx.views, code, states, overdue, first)]
 
     @strawberry.field(description="Deliveries of a subtree per state (every state listed).")
     async def delivery_counts(self, info: Info[Context, None],
                               scope: ScopeArg = None) -> list[DeliveryStateCount]:
         code = await scope_of(info.context, scope)
-        counts = boards.delivery_states_under(info.context.views, code) if code else {}
+        counts = queries.delivery_states_under(info.context.views, code) if code else {}
         return [DeliveryStateCount(state=DeliveryState(s.value), label=s.label,
                                    count=counts.get(s.value, (0, 0))[0],
                                    overdue=counts.get(s.value, (0, 0))[1])

@@ -7,12 +7,12 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from graphql_api import boards
 from graphql_api.context import Context
 from graphql_api.enums import DeliveryKind, DeliveryState
 from graphql_api.households.types import Household
 from graphql_api.relay import Node
 from gridcore import delivery
+from projections import delivery_board
 
 
 @strawberry.type(description="配送 a delivery: an order, a donation or a supply, and where it "
@@ -41,7 +41,7 @@ class Delivery(Node):
     enterprise_id: strawberry.ID | None
 
     @classmethod
-    def from_row(cls, r: boards.DeliveryRow) -> Delivery:
+    def from_row(cls, r: delivery_board.DeliveryRow) -> Delivery:
         return cls(id=strawberry.ID(r.delivery_id), kind=DeliveryKind(r.kind),
                    kind_label=delivery.DeliveryKind(r.kind).label, ref=r.ref, desk_code=r.desk,
                    place_code=r.place, state=DeliveryState(r.state),

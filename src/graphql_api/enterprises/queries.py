@@ -5,13 +5,12 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from graphql_api import boards
 from graphql_api.context import Context
 from graphql_api.enterprises.types import Enterprise, Rectification, ResumptionCount
 from graphql_api.enums import Resumption
 from graphql_api.scope import ScopeArg, scope_of
 from gridcore import enterprise
-from projections import enterprise_board
+from projections import enterprise_board, queries
 
 
 @strawberry.type
@@ -25,7 +24,7 @@ class EnterpriseQuery:
         if code is None:
             return []
         first = max(0, min(first, ctx.settings.page_max))
-        return [Enterprise.from_row(r) for r in boards.enterprises_under(
+        return [Enterprise.from_row(r) for r in queries.enterprises_under(
             ctx.views, code, status.value if status else None, first)]
 
     @strawberry.field(description="复工 enterprises of a subtree per resumption status.")

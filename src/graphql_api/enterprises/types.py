@@ -8,12 +8,12 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from graphql_api import boards
 from graphql_api.context import Context
 from graphql_api.enums import Resumption
 from graphql_api.grid.types import GridNode
 from graphql_api.relay import Node
 from gridcore import enterprise
+from projections import enterprise_board
 
 
 @strawberry.type(description="企业 an enterprise and its resumption status.")
@@ -31,7 +31,7 @@ class Enterprise(Node):
     rectified: int
 
     @classmethod
-    def from_row(cls, r: boards.EnterpriseRow) -> Enterprise:
+    def from_row(cls, r: enterprise_board.EnterpriseRow) -> Enterprise:
         return cls(id=strawberry.ID(r.enterprise_id), credit_code=r.credit_code, name=r.name,
                    department=r.department, location_code=r.location,
                    specialist_id=strawberry.ID(r.specialist) if r.specialist else None,

@@ -10,12 +10,12 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from graphql_api import boards, readmodel
 from graphql_api.context import Context
 from graphql_api.enums import Health, Level, Measure, TagKind, Vulnerability
 from graphql_api.relay import Node
 from graphql_api.scope import node_visible
 from gridcore import grid, status
+from projections import grid_rollup, queries, sweep_coverage
 
 if TYPE_CHECKING:
     from graphql_api.households.types import HouseholdConnection
@@ -80,21 +80,21 @@ class OpenItems:
     total: int
 
     @classmethod
-    def from_row(cls, row: boards.OpenItemsRow) -> OpenItems:
+    def from_row(cls, row: queries.OpenItemsRow) -> OpenItems:
         return cls(referrals=row.referrals, deliveries=row.deliveries, requests=row.requests,
                    alerts=row.alerts, total=row.total)
 
 
-def open_items_loader(ctx: Context) -> DataLoader[str, boards.OpenItemsRow]:
-    """This request's loader of open items (``boards.open_items``), made on first use and kept
+def open_items_loader(ctx: Context) -> DataLoader[str, queries.OpenItemsRow]:
+    """This request's loader of open items (``queries.open_items``), made on first use and kept
     on the request's context: a tree of nodes costs one query per level, and nothing outlives
     the request. (``Loaders.open_items`` in ``context.py``, when it is there, is used instead.)"""
     found = getattr(ctx.loaders, "open_items", None) or getattr(ctx, "_open_items", None)
     if found is None:
         views = ctx.views
 
-        async def load(keys: list[str]) -> list[boards.OpenItemsRow]:
-            rows = boards.open_items(views, keys)
+        async def load(keys: list[str]) -> list[queries.OpenItemsRow]:
+            rows = queries.open_items(views, keys)
             return [rows[k] for k in keys]
 
         found = DataLoader(load)
@@ -112,7 +112,7 @@ class GridNode(Node):
     parent_code: strawberry.Private[str | None]
 
     @classmethod
-    def from_row(cls, row: readmodel.NodeRow) -> GridNode:
+    def from_row(cls, row: grid_rollup.NodeRow) -> GridNode:
         lv = grid.Level(row.level)
         return cls(id=strawberry.ID(row.code), code=row.code, name=row.name,
                    level=Level(lv.name.lower()), level_label=lv.label, retired=row.retired,
@@ -188,7 +188,7 @@ class GridNode(Node):
 
         chain = await info.context.loaders.chain.load(self.code)
         return [Campaign.from_row(r, self.code)
-                for r in readmodel.campaigns_touching(info.context.views, self.code, chain)]
+                for r in sweep_coverage.campaigns_touching(info.context.views, self.code, chain)]
 
 
 def encode_cursor(kind: str, key: str) -> str:

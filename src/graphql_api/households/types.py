@@ -10,7 +10,6 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
-from graphql_api import readmodel
 from graphql_api.context import Context
 from graphql_api.enums import Health, Measure, TagKind, Vulnerability
 from graphql_api.grid.types import GridNode, decode_cursor, encode_cursor
@@ -18,6 +17,7 @@ from graphql_api.privacy import id_number_for, phone_for
 from graphql_api.relay import Node
 from graphql_api.scope import node_visible
 from gridcore import household, status
+from projections import grid_rollup, household_timeline, queries
 
 CURSOR_KIND = "household"
 
@@ -33,13 +33,13 @@ class Resident:
     tags: list[TagKind]
     household_key: strawberry.Private[str | None] = None
     """The household the resident belongs to now (None in a past status)."""
-    source: strawberry.Private[tuple[readmodel.HouseholdRow, Any] | None] = None
+    source: strawberry.Private[tuple[grid_rollup.HouseholdRow, Any] | None] = None
     """(household row, resident row) of a resident now, for what is derived only when asked."""
 
     @classmethod
     def of(cls, rid: str, health: str, measure: str, tags: list[str] | tuple[str, ...],
            household: str | None = None,
-           source: tuple[readmodel.HouseholdRow, Any] | None = None) -> Resident:
+           source: tuple[grid_rollup.HouseholdRow, Any] | None = None) -> Resident:
         return cls(id=strawberry.ID(rid), health=Health(health),
                    health_label=status.Health(health).label, measure=Measure(measure),
                    measure_label=status.Measure(measure).label,
@@ -100,7 +100,7 @@ class TimelineEntry:
     detail: str
 
     @classmethod
-    def from_row(cls, row: readmodel.TimelineRow) -> TimelineEntry:
+    def from_row(cls, row: household_timeline.TimelineRow) -> TimelineEntry:
         return cls(notification_id=row.notification_id, at=row.at, kind=row.kind,
                    label=row.label, actor_id=strawberry.ID(row.actor) if row.actor else None,
                    detail=row.detail)
@@ -121,10 +121,10 @@ class VulnerabilityLabel:
 class Household(Node):
     id: strawberry.ID
     micro_grid_code: str
-    row: strawberry.Private[readmodel.HouseholdRow]
+    row: strawberry.Private[grid_rollup.HouseholdRow]
 
     @classmethod
-    def from_row(cls, row: readmodel.HouseholdRow) -> Household:
+    def from_row(cls, row: grid_rollup.HouseholdRow) -> Household:
         return cls(id=strawberry.ID(row.household_id), micro_grid_code=row.micro_grid, row=row)
 
     @strawberry.field(description="Its residents now.")
@@ -182,25 +182,25 @@ class HouseholdConnection:
     edges: list[HouseholdEdge]
     page_info: PageInfo
     code: strawberry.Private[str]
-    where: strawberry.Private[readmodel.HouseholdFilter]
+    where: strawberry.Private[queries.HouseholdFilter]
 
     @strawberry.field(description="How many households match, on every page.")
     async def total_count(self, info: Info[Context, None]) -> int:
         ctx = info.context
         if self.where.empty:
             return int((await ctx.loaders.rollup.load(self.code))["households"])
-        return readmodel.count_under(ctx.views, self.code, self.where)
+        return queries.count_under(ctx.views, self.code, self.where)
 
     @classmethod
     async def under(cls, ctx: Context, node: GridNode, first: int, after: str | None,
-                    where: readmodel.HouseholdFilter) -> HouseholdConnection:
+                    where: queries.HouseholdFilter) -> HouseholdConnection:
         """A page of the households under ``node`` (a node the caller may see)."""
         first = max(0, min(first, ctx.settings.page_max))
         after_id = decode_cursor(CURSOR_KIND, after) if after else None
         if after and after_id is None:  # not one of our cursors: an empty page
             return cls(edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None),
                        code=node.code, where=where)
-        rows = readmodel.households_under(ctx.views, node.code, after_id, first + 1, where)
+        rows = queries.households_under(ctx.views, node.code, after_id, first + 1, where)
         page = rows[:first]
         for row in page:  # later look-ups of the same household in this request hit the cache
             ctx.loaders.household.prime(row.household_id, row)
@@ -215,7 +215,7 @@ def households_filter(info: Info[Context, None], health: Health | None = None,
                       measure: Measure | None = None, tag: TagKind | None = None,
                       vulnerability: list[Vulnerability] | None = None,
                       campaign: strawberry.ID | None = None,
-                      covered: bool | None = None) -> readmodel.HouseholdFilter:
+                      covered: bool | None = None) -> queries.HouseholdFilter:
     """The households connection's filter arguments as a read-model filter (vulnerabilities
     judged in the application's current year)."""
     if covered is not None and campaign is None:
@@ -227,7 +227,7 @@ def households_filter(info: Info[Context, None], health: Health | None = None,
 
         # a malformed id names no campaign: nothing matches (as for an unknown one)
         campaign_id = canonical(campaign) or str(campaign)
-    return readmodel.HouseholdFilter(
+    return queries.HouseholdFilter(
         health=health.value if health else None, measure=measure.value if measure else None,
         tag=tag.value if tag else None,
         vulnerabilities=tuple(sorted({v.value for v in vulnerability or ()})),

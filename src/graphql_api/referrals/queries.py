@@ -5,12 +5,12 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from graphql_api import boards
 from graphql_api.context import Context
 from graphql_api.enums import ReferralState
 from graphql_api.referrals.types import QuarantineSite, Referral, ReferralStageCount
 from graphql_api.scope import ScopeArg, scope_of
 from gridcore import referral
+from projections import queries
 
 
 @strawberry.type
@@ -27,13 +27,13 @@ class ReferralQuery:
         first = max(0, min(first, ctx.settings.page_max))
         states = [s.value for s in state] if state else None
         return [Referral.from_row(r)
-                for r in boards.referrals_under(ctx.views, code, states, overdue, first)]
+                for r in queries.referrals_under(ctx.views, code, states, overdue, first)]
 
     @strawberry.field(description="Referrals of a subtree per stage (every stage listed).")
     async def referral_stages(self, info: Info[Context, None],
                               scope: ScopeArg = None) -> list[ReferralStageCount]:
         code = await scope_of(info.context, scope)
-        counts = boards.referral_stages_under(info.context.views, code) if code else {}
+        counts = queries.referral_stages_under(info.context.views, code) if code else {}
         return [ReferralStageCount(state=ReferralState(s.value), label=s.label,
                                    open=s not in referral.ENDED, count=counts.get(s.value, 0))
                 for s in referral.ReferralState]
@@ -43,4 +43,4 @@ class ReferralQuery:
                                scope: ScopeArg = None) -> list[QuarantineSite]:
         code = await scope_of(info.context, scope)
         return [QuarantineSite.from_row(r)
-                for r in boards.sites_under(info.context.views, code)] if code else []
+                for r in queries.sites_under(info.context.views, code)] if code else []

@@ -8,12 +8,12 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from graphql_api import boards
 from graphql_api.context import Context
 from graphql_api.enums import Level, ReferralKind, ReferralState
 from graphql_api.households.types import Household
 from graphql_api.relay import Node
 from gridcore import grid, referral
+from projections import referral_pipeline
 
 
 @strawberry.type(description="升级 one escalation step of an overdue referral.")
@@ -45,7 +45,7 @@ class Referral(Node):
     household_id: strawberry.Private[str]
 
     @classmethod
-    def from_row(cls, r: boards.ReferralRow) -> Referral:
+    def from_row(cls, r: referral_pipeline.ReferralRow) -> Referral:
         return cls(id=strawberry.ID(r.referral_id), kind=ReferralKind(r.kind),
                    kind_label=referral.ReferralKind(r.kind).label,
                    state=ReferralState(r.state),
@@ -91,7 +91,7 @@ class QuarantineSite:
     free: int
 
     @classmethod
-    def from_row(cls, r: boards.SiteRow) -> QuarantineSite:
+    def from_row(cls, r: referral_pipeline.SiteRow) -> QuarantineSite:
         return cls(code=r.code, name=r.name, node_code=r.node_code, capacity=r.capacity,
                    occupancy=r.occupancy, free=max(0, r.capacity - r.occupancy))
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from graphql_api import boards
 from graphql_api.context import Context
 from graphql_api.enums import Role
 from graphql_api.scope import ScopeArg, node_visible, scope_of
 from graphql_api.staff.types import StaffMember
+from projections import grid_rollup
 
 
 @strawberry.type
@@ -22,7 +22,7 @@ class StaffQuery:
         code = await scope_of(ctx, scope)
         if code is None or ctx.caller is None:
             return []
-        ids = [sid for sid, _ in boards.staff_under(ctx.views, code)]
+        ids = [sid for sid, _ in grid_rollup.staff_under(ctx.views, code)]
         members = [m for m in await ctx.loaders.staff_member.load_many(ids) if m is not None
                    and (role is None or m.role.value == role.value)]
         # their jurisdiction now (the read model may lag a move), in one batch

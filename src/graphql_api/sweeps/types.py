@@ -9,7 +9,6 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from graphql_api import readmodel
 from graphql_api.context import Context
 from graphql_api.enums import VisitMethod
 from graphql_api.households.types import Household
@@ -83,7 +82,7 @@ class Campaign:
     seen_from: strawberry.Private[str]
 
     @classmethod
-    def from_row(cls, row: readmodel.CampaignRow, seen_from: str) -> Campaign:
+    def from_row(cls, row: sweep_coverage.CampaignRow, seen_from: str) -> Campaign:
         return cls(id=strawberry.ID(row.campaign_id), scope_code=row.scope, round=row.round_no,
                    name=row.name, starts=row.starts, ends=row.ends, closed_at=row.closed_at,
                    seen_from=seen_from)

@@ -6,11 +6,12 @@ Each subscription follows the log from its start position in a thread of its own
 events it watches with the projections' lean decoder (no sealed value is opened), waits for
 the read models to apply each one (``runner.wait``) and finds where the item lies from them:
 
-- an alert: its camera's or checkpoint's grid (``alb_alerts``);
-- a referral: its household's micro-grid (``rp_referral`` x ``gr_households``);
-- a request: its community (``req_requests``);
-- a delivery: its recipient (household micro-grid, enterprise location or desk scope);
-- a rectification: its enterprise's location (``ent_enterprises``).
+- an alert: its camera's or checkpoint's grid (``alerts_board.alert_grid``);
+- a referral: its household's micro-grid (``queries.referral_place``);
+- a request: its community (``requests_board.request_community``);
+- a delivery: its recipient (household micro-grid, enterprise location or desk scope:
+  ``queries.delivery_place``);
+- a rectification: its enterprise's location (``enterprise_board.enterprise_location``).
 
 Items are handed to the subscriber's event loop with ``call_soon_threadsafe``. The follower
 also watches its subscriber's own staff record: a deactivation or a jurisdiction change of
@@ -29,13 +30,19 @@ from typing import Any
 
 from eventsourcing.utils import get_topic
 
-from graphql_api import readmodel
 from gridcore.alerts import Alert
 from gridcore.delivery import Delivery
 from gridcore.enterprise import Enterprise
 from gridcore.referral import Referral
 from gridcore.requests import ResidentRequest
 from gridcore.staff import StaffMember
+from projections import (
+    alerts_board,
+    enterprise_board,
+    grid_rollup,
+    queries,
+    requests_board,
+)
 from projections.decode import LeanDecoder
 
 
@@ -65,17 +72,14 @@ STREAMS: dict[type, tuple[Stream, Subject]] = {
     Enterprise.RectificationOverdue: (Stream.OVERDUE, Subject.RECTIFICATION),
 }
 
-PLACE_SQL: dict[Subject, str] = {
-    Subject.ALERT: "SELECT grid_code FROM alb_alerts WHERE alert_id = ?",
-    Subject.REFERRAL: "SELECT h.micro_grid FROM rp_referral r JOIN gr_households h "
-                      "ON h.household_id = r.household_id WHERE r.referral_id = ?",
-    Subject.REQUEST: "SELECT community FROM req_requests WHERE request_id = ?",
-    Subject.DELIVERY: "SELECT COALESCE(h.micro_grid, e.location, d.desk) FROM dlv_deliveries d "
-                      "LEFT JOIN dlv_households h ON h.household_id = d.household_id "
-                      "LEFT JOIN ent_enterprises e ON e.enterprise_id = d.enterprise_id "
-                      "WHERE d.delivery_id = ?",
-    Subject.RECTIFICATION: "SELECT location FROM ent_enterprises WHERE enterprise_id = ?",
+PLACES: dict[Subject, Callable[[Any, str], str | None]] = {
+    Subject.ALERT: alerts_board.alert_grid,
+    Subject.REFERRAL: queries.referral_place,
+    Subject.REQUEST: requests_board.request_community,
+    Subject.DELIVERY: queries.delivery_place,
+    Subject.RECTIFICATION: enterprise_board.enterprise_location,
 }
+"""Where an item of each subject lies, read from the read models (by the subject's id)."""
 
 
 @dataclass(frozen=True)
@@ -113,8 +117,7 @@ def topics_of(streams: set[Stream], access: bool = False) -> list[str]:
 def place_of(views: Any, subject: Subject, subject_id: str, event: Any) -> str | None:
     if isinstance(event, Alert.Raised):
         return str(event.grid_code)
-    found = views.query(PLACE_SQL[subject], (subject_id,))
-    return str(found[0][0]) if found and found[0][0] is not None else None
+    return PLACES[subject](views, subject_id)
 
 
 class Follower:
@@ -176,6 +179,6 @@ class Follower:
         place = place_of(self.views, kind[1], sid, event)
         if place is None:
             return None
-        if self.jurisdiction not in readmodel.chains(self.views, [place])[place]:
+        if self.jurisdiction not in grid_rollup.chains(self.views, [place])[place]:
             return None
         return Item(kind[0], kind[1], int(nid), sid, place, event.timestamp, event)
