@@ -52,6 +52,9 @@ from projections.runner import Runner
 from tests.conftest import Clock
 from tests.scenario import CITY, COMMUNITY, DISTRICT, STREET, ZONES, Community, given_community
 
+# hypothesis warns about reprs of the 100,000-character strings and 25,000-item lists: meant
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+
 NOW = datetime(2020, 2, 17, 8, 0, tzinfo=UTC)
 HUGE = 100_000
 MANY = 25_000
