@@ -9,15 +9,19 @@ recorded and leaves it open for a retry.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from pydantic import Field
 
 from gridcore.assignment import Method
 from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
+from gridcore.clock import check_day, check_instant
 from gridcore.errors import ForbiddenTransition, InvalidInput
+from gridcore.policy import Policy
 from gridcore.text import free_text
 
 FEVER_CELSIUS = 37.3
@@ -102,6 +106,31 @@ def check_record(record: VisitRecord, members: set[UUID]) -> None:
         free_text(origin, "arrival's origin", longest=200)
     for symptom in {s for listed in record.symptoms.values() for s in listed}:
         free_text(symptom, "symptom", longest=200)
+
+
+def visit_record(*, by: UUID | None, method: Method, outcome: Outcome,
+                 visited_at: datetime | None, details: Mapping[str, Any], members: list[UUID],
+                 policy: Policy, at: datetime) -> VisitRecord:
+    """One attempt as recorded, checked (``record_visit`` and each row of
+    ``record_visits`` alike): a 'seen' visit that lists nobody accounts for every member
+    (``members``, in the household's order); the visit time lies in the policy's window and
+    not in the future (default: now); the record is well-formed (``check_record``) and its
+    arrival dates are days the policy accepts."""
+    fields = dict(details)
+    if outcome is Outcome.SEEN and "accounted" not in fields:
+        fields["accounted"] = list(members)
+    when = check_instant(visited_at, at, policy, "visit time") if visited_at is not None else at
+    if when > at:
+        raise InvalidInput("The visit is dated in the future.", "Give when it happened.")
+    try:
+        record = VisitRecord(staff_id=by, method=method, at=when, outcome=outcome, **fields)
+    except ValueError as e:
+        raise InvalidInput(f"The visit record is malformed: {e}",
+                           "Check the fields of the visit.") from None
+    check_record(record, set(members))
+    for arrival in record.arrivals:
+        check_day(arrival.arrived_on, at, policy, "arrival date")
+    return record
 
 
 def campaign_id(scope: str, round_no: int) -> UUID:

@@ -13,7 +13,6 @@ from eventsourcing.utils import get_topic
 
 from gridcore.app_base import MAX_BATCH, ApplicationBase, collection_paused, command
 from gridcore.assignment import Method, Plan
-from gridcore.clock import check_day, check_instant
 from gridcore.errors import GridcoreError, InvalidInput, NotFound
 from gridcore.findings import (
     FINDINGS_PROCESS_ID,
@@ -31,10 +30,10 @@ from gridcore.sweep import (
     Visit,
     VisitRecord,
     campaign_id,
-    check_record,
     not_covered_reason,
     summarize,
     visit_id,
+    visit_record,
 )
 from gridcore.sweep_index import OPEN_CAMPAIGNS_ID, OpenCampaigns
 
@@ -126,20 +125,9 @@ class SweepCommands(ApplicationBase):
                            "Record it in the campaign of its grid.")
         if by is not None:
             self.staff(by)
-        if outcome is Outcome.SEEN and "accounted" not in details:
-            details["accounted"] = list(h.residents)
-        when = self.check_time(visited_at, "visit time") if visited_at is not None else at
-        if when > at:
-            raise InvalidInput("The visit is dated in the future.", "Give when it happened.")
-        try:
-            record = VisitRecord(staff_id=by, method=method, at=when, outcome=outcome, **details)
-        except ValueError as e:
-            raise InvalidInput(f"The visit record is malformed: {e}",
-                               "Check the fields of the visit.") from None
-        check_record(record, set(h.residents))
-        window = self.policy_at(at)
-        for arrival in record.arrivals:
-            check_day(arrival.arrived_on, at, window, "arrival date")
+        record = visit_record(by=by, method=method, outcome=outcome, visited_at=visited_at,
+                              details=details, members=list(h.residents),
+                              policy=self.policy_at(at), at=at)
         visit = self.visit(cid, hid) or Visit.open(cid, hid, at)
         visit.record(record, at)
         nid = self._save(visit)
@@ -197,23 +185,9 @@ class SweepCommands(ApplicationBase):
         if row.by is not None and row.by not in staff:
             self.staff(row.by)
             staff.add(row.by)
-        details = dict(row.details or {})
-        if row.outcome is Outcome.SEEN and "accounted" not in details:
-            details["accounted"] = list(h.residents)
-        when = (check_instant(row.visited_at, at, window, "visit time")
-                if row.visited_at is not None else at)
-        if when > at:
-            raise InvalidInput("The visit is dated in the future.", "Give when it happened.")
-        try:
-            record = VisitRecord(staff_id=row.by, method=row.method, at=when,
-                                 outcome=row.outcome, **details)
-        except ValueError as e:
-            raise InvalidInput(f"The visit record is malformed: {e}",
-                               "Check the fields of the visit.") from None
-        check_record(record, set(h.residents))
-        for arrival in record.arrivals:
-            check_day(arrival.arrived_on, at, window, "arrival date")
-        return record
+        return visit_record(by=row.by, method=row.method, outcome=row.outcome,
+                            visited_at=row.visited_at, details=row.details or {},
+                            members=list(h.residents), policy=window, at=at)
 
     @command
     def close_campaign(self, cid: UUID) -> int | None:
