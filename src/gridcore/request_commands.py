@@ -40,7 +40,6 @@ from gridcore.requests import (
     RequestDetails,
     RequestStatistics,
     ResidentRequest,
-    check_handler,
     check_text,
     is_due,
     new_reference,
@@ -366,11 +365,8 @@ class RequestCommands(ApplicationBase):
     def assign_request(self, request: UUID | str, staff: UUID) -> int | None:
         """Give an open request to an available staff member of the level that owns it."""
         r, member = self._request_of(request), self.staff(staff)
-        if not member.available:
-            raise InvalidInput(f"Staff member {member.staff_no} is unavailable.",
-                               "Assign an available colleague.")
-        check_handler(r.owner_code, self.ancestry(member.jurisdiction), member.staff_no)
-        r.assign(member.id, self.clock())
+        r.assign(member.id, self.clock(), staff_no=member.staff_no, available=member.available,
+                 jurisdiction_chain=self.ancestry(member.jurisdiction))
         return self._save(r)
 
     @command
@@ -378,8 +374,8 @@ class RequestCommands(ApplicationBase):
         """Answer the resident: the reply resolves the request, which awaits their rating."""
         at = self.clock()
         r, member = self._request_of(request), self.staff(by)
-        check_handler(r.owner_code, self.ancestry(member.jurisdiction), member.staff_no)
-        r.resolve(member.id, reply, at)
+        r.resolve(member.id, reply, at, staff_no=member.staff_no,
+                  jurisdiction_chain=self.ancestry(member.jurisdiction))
         desk = self._request_desk(r.community)
         desk.answer(r.id, at)
         return self._save(r, desk)

@@ -431,7 +431,14 @@ class ResidentRequest(Aggregate):
             deadline = deadline_for(grade, self.since, policy)
         self._trigger(self.Reclassified, at, category=category, grade=grade, deadline=deadline)
 
-    def assign(self, staff_id: UUID, at: datetime) -> None:
+    def assign(self, staff_id: UUID, at: datetime, *, staff_no: str, available: bool,
+               jurisdiction_chain: list[str]) -> None:
+        """Give the open request to an available staff member of the level that owns it
+        (``jurisdiction_chain``: their node and its ancestors)."""
+        if not available:
+            raise InvalidInput(f"Staff member {staff_no} is unavailable.",
+                               "Assign an available colleague.")
+        check_handler(self.owner_code, jurisdiction_chain, staff_no)
         check_transition(self.status, "assign")
         if staff_id == self.assignee:
             raise InvalidInput("The request is already assigned to that staff member.",
@@ -450,7 +457,10 @@ class ResidentRequest(Aggregate):
         assert self.deadline is not None
         self._trigger(self.DeadlineMissed, at, missed_deadline=self.deadline)
 
-    def resolve(self, by: UUID, reply: str, at: datetime) -> None:
+    def resolve(self, by: UUID, reply: str, at: datetime, *, staff_no: str,
+                jurisdiction_chain: list[str]) -> None:
+        """Answer the resident, by a staff member of the level that owns the request."""
+        check_handler(self.owner_code, jurisdiction_chain, staff_no)
         check_transition(self.status, "resolve")
         text = check_text(reply, "reply")
         self._trigger(self.Resolved, at, by=by, reply=Note(subject_id=self.id, text=text),
