@@ -281,16 +281,24 @@ def referral_by_id(views: Any, referral_id: str) -> ReferralRow | None:
     return referral_row(rows[0]) if rows else None
 
 
-def escalations_of(views: Any, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+@dataclass(frozen=True)
+class EscalationStep:
+    level: int
+    node_code: str
+    due: datetime
+    at: datetime
+
+
+def escalations_of(views: Any, ids: Sequence[str]) -> dict[str, list[EscalationStep]]:
     """Each referral's escalation steps, in log order (many referrals at once)."""
-    out: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    out: dict[str, list[EscalationStep]] = {i: [] for i in ids}
     for part in chunks(ids):
         for rid, level, node, due, at in views.query(
                 "SELECT referral_id, level, node_code, due, at FROM rp_escalation "
                 f"WHERE referral_id IN ({marks(len(part))}) ORDER BY referral_id, "
                 "notification_id", part):
-            out[rid].append({"level": int(level), "node_code": node, "due": from_ts(due),
-                             "at": from_ts(at)})
+            out[rid].append(EscalationStep(int(level), node, from_ts(due) or datetime.min,
+                                           from_ts(at) or datetime.min))
     return out
 
 

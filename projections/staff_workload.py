@@ -16,6 +16,7 @@ them into end-of-day figures.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -191,7 +192,19 @@ def workload_on(views: Any, day: date | str) -> dict[str, dict[str, int]]:
 PROJECTIONS: list[Projection] = [StaffWorkload()]
 
 
-def workloads(views: Any, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+@dataclass(frozen=True)
+class WorkloadDay:
+    """One day of ``workload``: end-of-day figures, and that day's changes."""
+
+    day: date
+    assigned: int
+    done: int
+    open: int
+    newly_assigned: int
+    moved_away: int
+
+
+def workloads(views: Any, ids: Sequence[str]) -> dict[str, list[WorkloadDay]]:
     """``workload`` for many staff members, a statement per ``CHUNK`` (the API's loader)."""
     raw: dict[str, list[tuple[str, int, int, int, int]]] = {i: [] for i in ids}
     for part in chunks(ids):
@@ -199,13 +212,13 @@ def workloads(views: Any, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]
                 "SELECT staff_id, day, given, moved_out, done, open_delta FROM staff_workload "
                 f"WHERE staff_id IN ({marks(len(part))}) ORDER BY staff_id, day", part):
             raw[sid].append((day, int(given), int(moved), int(done), int(delta)))
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[str, list[WorkloadDay]] = {}
     for sid, days in raw.items():
         held = open_ = 0
         out[sid] = []
         for day, given, moved, done, delta in days:
             held += given - moved
             open_ += delta
-            out[sid].append({"day": day, "assigned": held, "done": done, "open": open_,
-                             "newly_assigned": given, "moved_away": moved})
+            out[sid].append(WorkloadDay(date.fromisoformat(day), held, done, open_, given,
+                                        moved))
     return out

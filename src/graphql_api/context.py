@@ -92,7 +92,7 @@ class Loaders:
         return DataLoader(_batched(lambda ks: household_timeline.timelines(self.views, ks), list))
 
     @cached_property
-    def referral_escalations(self) -> DataLoader[str, list[dict[str, Any]]]:
+    def referral_escalations(self) -> DataLoader[str, list[referral_pipeline.EscalationStep]]:
         return DataLoader(_batched(lambda ks: referral_pipeline.escalations_of(self.views, ks),
                                    list))
 
@@ -102,7 +102,7 @@ class Loaders:
                                    list))
 
     @cached_property
-    def workload(self) -> DataLoader[str, list[dict[str, Any]]]:
+    def workload(self) -> DataLoader[str, list[staff_workload.WorkloadDay]]:
         return DataLoader(_batched(lambda ks: staff_workload.workloads(self.views, ks), list))
 
     @cached_property

@@ -24,6 +24,11 @@ class WorkloadDay:
     newly_assigned: int
     moved_away: int
 
+    @classmethod
+    def from_row(cls, d: staff_workload.WorkloadDay) -> WorkloadDay:
+        return cls(day=d.day, assigned=d.assigned, done=d.done, open=d.open,
+                   newly_assigned=d.newly_assigned, moved_away=d.moved_away)
+
 
 @strawberry.type(description="工作人员 the staff member the token names.")
 class Me:
@@ -39,10 +44,9 @@ class Me:
 
     @strawberry.field(description="Your sweep workload per day with any change, by day.")
     def workload(self, info: Info[Context, None]) -> list[WorkloadDay]:
-        return [WorkloadDay(day=date.fromisoformat(d["day"]), assigned=d["assigned"],
-                            done=d["done"], open=d["open"], newly_assigned=d["newly_assigned"],
-                            moved_away=d["moved_away"])
-                for d in staff_workload.workload(info.context.views, str(self.id))]
+        sid = str(self.id)
+        return [WorkloadDay.from_row(d)
+                for d in staff_workload.workloads(info.context.views, [sid])[sid]]
 
 
 @strawberry.type

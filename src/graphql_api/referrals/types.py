@@ -67,9 +67,9 @@ class Referral(Node):
     @strawberry.field(description="Its escalation steps, in order.")
     async def escalation_steps(self, info: Info[Context, None]) -> list[ReferralEscalation]:
         steps = await info.context.loaders.referral_escalations.load(str(self.id))
-        return [ReferralEscalation(level=Level(grid.Level(s["level"]).name.lower()),
-                                   level_label=grid.Level(s["level"]).label,
-                                   node_code=s["node_code"], due=s["due"], at=s["at"])
+        return [ReferralEscalation(level=Level(grid.Level(s.level).name.lower()),
+                                   level_label=grid.Level(s.level).label,
+                                   node_code=s.node_code, due=s.due, at=s.at)
                 for s in steps]
 
 

@@ -4,8 +4,6 @@ shows '已删除 erased' and their staff number for a name, and no phone."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import strawberry
 from strawberry.types import Info
 
@@ -57,6 +55,4 @@ class StaffMember(Node):
     @strawberry.field(description="工作量 their sweep workload per day with any change.")
     async def workload(self, info: Info[Context, None]) -> list[WorkloadDay]:
         days = await info.context.loaders.workload.load(str(self.id))
-        return [WorkloadDay(day=date.fromisoformat(d["day"]), assigned=d["assigned"],
-                            done=d["done"], open=d["open"], newly_assigned=d["newly_assigned"],
-                            moved_away=d["moved_away"]) for d in days]
+        return [WorkloadDay.from_row(d) for d in days]
