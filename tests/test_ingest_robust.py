@@ -80,7 +80,8 @@ def test_a_vehicles_file_with_every_kind_of_bad_line_is_applied_around_them(
     assert result.exception is None or isinstance(result.exception, SystemExit)
     bad = rejected(result.output)
     assert sorted(bad) == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12], result.output
-    for n, says in ((3, "Unknown type a JSON list"), (4, "Unknown type a JSON dict"),
+    for n, says in ((3, "The type is a JSON list, not a name. Give type as one of: pass"),
+                    (4, "The type is a JSON object, not a name."),
                     (5, "in the future"), (6, "before 2019"), (7, "in the future"),
                     (8, "timezone"), (9, "Not a JSON object"), (10, "Not JSON"),
                     (11, "in the future"), (12, "before 2019")):
@@ -128,3 +129,20 @@ def test_a_file_of_only_a_bom_and_good_lines_is_clean(store: Path,  # noqa: F811
          "confidence": 0.2}], bom=True)
     result = CliRunner().invoke(cli, ["ingest", "cameras", str(file)])
     assert result.exit_code == 0, result.output
+
+
+def test_a_type_that_is_not_a_name_is_named_by_its_json_kind() -> None:
+    import pytest
+
+    from adapters import alert_inputs as ai
+    from adapters.cli_ingest import vehicle_record
+
+    for given, kind in (("[]", "a JSON list"), ('{"a": 1}', "a JSON object"),
+                        ("7", "a JSON number"), ("1.5", "a JSON number"),
+                        ("true", "a JSON boolean"), ("null", "JSON null")):
+        with pytest.raises(ai.InputRejected) as refused:
+            vehicle_record(f'{{"type": {given}}}'.encode())
+        assert str(refused.value).startswith(f"The type is {kind}, not a name. Give type as "
+                                             "one of: pass, travel"), str(refused.value)
+    with pytest.raises(ai.InputRejected, match=r"^Unknown type 'lorry'\. Give type as one of"):
+        vehicle_record(b'{"type": "lorry"}')

@@ -99,6 +99,17 @@ def _decode(line: bytes) -> Any:
         raise ai.InputRejected(f"Not JSON ({e}). Write one JSON object per line.") from None
 
 
+def _json_kind(value: Any) -> str:
+    """What a decoded JSON value is, in JSON's own words (a list, not a Python ``list``)."""
+    if isinstance(value, bool):
+        return "a JSON boolean"
+    if value is None:
+        return "JSON null"
+    if isinstance(value, int | float):
+        return "a JSON number"
+    return "a JSON object" if isinstance(value, dict) else "a JSON list"
+
+
 def vehicle_record(line: bytes) -> tuple[str, BaseModel]:
     """A line of a vehicles file: its type and record."""
     obj = _decode(line)
@@ -106,8 +117,9 @@ def vehicle_record(line: bytes) -> tuple[str, BaseModel]:
         raise ai.InputRejected("Not a JSON object. Write one JSON object per line.")
     kind = obj.pop("type", "pass")
     if not isinstance(kind, str) or kind not in VEHICLE_MODELS:
-        shown = repr(kind) if isinstance(kind, str) else f"a JSON {type(kind).__name__}"
-        raise ai.InputRejected(f"Unknown type {shown[:60]}. Give type as one of: "
+        said = (f"Unknown type {repr(kind)[:60]}." if isinstance(kind, str) else
+                f"The type is {_json_kind(kind)}, not a name.")
+        raise ai.InputRejected(f"{said} Give type as one of: "
                                f"{', '.join(VEHICLE_MODELS)} (pass when left out).")
     record = ai.validate(VEHICLE_TYPES[kind], obj)
     if not isinstance(record, VEHICLE_MODELS[kind]):
