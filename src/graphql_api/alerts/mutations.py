@@ -10,12 +10,13 @@ rule (``gridcore.authority``)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 import strawberry
 from eventsourcing.application import AggregateNotFoundError
-from strawberry.types import Info
 
 from graphql_api.alerts.types import (
     Alert,
@@ -38,7 +39,7 @@ from graphql_api.alerts.types import (
 from graphql_api.context import Context
 from graphql_api.enums import AlertOutcome, AlertState
 from graphql_api.ids import canonical
-from graphql_api.pipeline import Call, ClientId, Reach, run_mutation
+from graphql_api.pipeline import Call, ClientId, Reach, mutation
 from graphql_api.problems import CommandRejected, NotFoundProblem, Problem, not_found, result
 from graphql_api.reach import located, nodes, stored
 from graphql_api.scope import household_visible, node_visible
@@ -205,116 +206,113 @@ def _alert_updated(c: Call, done: tuple[int | None, Any]) -> AlertUpdated:
                         state=AlertState(alert.state.value), state_label=alert.state.label)
 
 
+def _sensed(record: Callable[[Call, Any], Any], kind: alerts.AlertKind, sensor: str,
+            input_id: Callable[[Any], str]) -> Callable[[Call, Any], Any]:
+    """The command of a camera detection or vehicle pass: ``record`` it, then find the alert
+    it is part of and the grid of its sensor (``c.target``, a camera or checkpoint code)."""
+    def command(c: Call, i: Any) -> tuple[int | None, UUID | None, str]:
+        returned = record(c, i)
+        camera = c.target if kind is alerts.AlertKind.CAMERA else None
+        return _end(c), _alert_of(c.app, returned, kind, input_id(i), camera), (
+            getattr(c.app, sensor)(c.target).grid_code)
+    return command
+
+
+def _camera(c: Call, i: RegisterCameraInput) -> tuple[int | None, Any]:
+    c.app.register_camera(i.camera_id, i.grid_code, household_id=c.targets[1],
+                          building_id=c.targets[2], by=c.by, client_id=i.client_id)
+    return _end(c), c.app.camera(i.camera_id)
+
+
+def _checkpoint(c: Call, i: RegisterCheckpointInput) -> tuple[int | None, Any]:
+    c.app.register_checkpoint(i.checkpoint_id, i.grid_code, i.name, by=c.by,
+                              client_id=i.client_id)
+    return _end(c), c.app.checkpoint(i.checkpoint_id)
+
+
+def _travel(c: Call, i: TravelRecordInput) -> TravelRecorded:
+    c.app.record_travel(i.record_id, i.plate, i.place, i.at, by=c.by, client_id=i.client_id)
+    return TravelRecorded(notification_id=_end(c), record_id=i.record_id,
+                          plate=risk.normalize_plate(i.plate), place=i.place.strip(), at=i.at)
+
+
+def _declare(c: Call, i: DeclareRiskAreaInput) -> RiskAreaUpdated:
+    c.app.declare_risk_area(i.declaration_id, i.area, i.level.value, i.start, i.until,
+                            scope=i.scope_code, by=c.by, client_id=i.client_id)
+    return _risk_area(c, i.declaration_id)
+
+
+def _lift(c: Call, i: LiftRiskAreaInput) -> RiskAreaUpdated:
+    c.app.lift_risk_area(i.declaration_id, i.area, i.at, by=c.by, client_id=i.client_id)
+    return _risk_area(c, i.declaration_id)
+
+
+def _as_is(c: Call, done: Any) -> Any:
+    """The success of a command that built its own answer (from the store, in its thread)."""
+    return done
+
+
+_on_alert = partial(mutation, result=AlertResult, success=_alert_updated,
+                    on=lambda i: [_alert(i.id)])
+"""A command on an alert of the caller's jurisdiction, answering its new state."""
+
+
 @strawberry.type
 class AlertMutation:
-    @strawberry.mutation(description="告警摄像头 register an alert camera at a household door or "
-                                     "a building entrance in a grid of your jurisdiction.")
-    async def register_camera(self, info: Info[Context, None],
-                              input: RegisterCameraInput) -> CameraResult:
-        def command(c: Call) -> tuple[int | None, Any]:
-            c.app.register_camera(input.camera_id, input.grid_code, household_id=c.targets[1],
-                                  building_id=c.targets[2], by=c.by, client_id=input.client_id)
-            return _end(c), c.app.camera(input.camera_id)
+    register_camera = mutation(
+        "告警摄像头 register an alert camera at a household door or a building entrance in a "
+        "grid of your jurisdiction.", RegisterCameraInput, _camera, result=CameraResult,
+        success=lambda c, done: CameraRegistered(notification_id=done[0],
+                                                 camera=Camera.of(done[1])),
+        on=lambda i: [_grid(i.grid_code), _household(i.household_id),
+                      _building(i.building_id, i.grid_code)])
 
-        return await run_mutation(info, command, lambda c, done: CameraRegistered(
-            notification_id=done[0], camera=Camera.of(done[1])),
-            on=[_grid(input.grid_code), _household(input.household_id),
-                _building(input.building_id, input.grid_code)])
+    register_checkpoint = mutation(
+        "卡口 register a vehicle checkpoint in a grid of your jurisdiction.",
+        RegisterCheckpointInput, _checkpoint, result=CheckpointResult,
+        success=lambda c, done: CheckpointRegistered(notification_id=done[0], checkpoint=(
+            Checkpoint(id=done[1].code, name=done[1].name, grid_code=done[1].grid_code))),
+        on=lambda i: [_grid(i.grid_code), _checkpoint_free(i.checkpoint_id)])
 
-    @strawberry.mutation(description="卡口 register a vehicle checkpoint in a grid of your "
-                                     "jurisdiction.")
-    async def register_checkpoint(self, info: Info[Context, None],
-                                  input: RegisterCheckpointInput) -> CheckpointResult:
-        def command(c: Call) -> tuple[int | None, Any]:
-            c.app.register_checkpoint(input.checkpoint_id, input.grid_code, input.name,
-                                      by=c.by, client_id=input.client_id)
-            return _end(c), c.app.checkpoint(input.checkpoint_id)
+    record_camera_detection = mutation(
+        "A camera of your jurisdiction saw someone go in or out: alerts when it watches a "
+        "household under home quarantine (居家隔离).", CameraDetectionInput, _sensed(
+            lambda c, i: c.app.record_camera_detection(
+                i.detection_id, c.target, i.at, i.direction.value, i.confidence, by=c.by,
+                client_id=i.client_id), alerts.AlertKind.CAMERA, "camera",
+            lambda i: i.detection_id),
+        result=SensorResult, success=_recorded, on=lambda i: [_sensor(
+            "camera", i.camera_id, "camera", "Register the camera first (registerCamera).")])
 
-        return await run_mutation(info, command, lambda c, done: CheckpointRegistered(
-            notification_id=done[0], checkpoint=Checkpoint(
-                id=done[1].code, name=done[1].name, grid_code=done[1].grid_code)),
-            on=[_grid(input.grid_code), _checkpoint_free(input.checkpoint_id)])
-
-    @strawberry.mutation(description="A camera of your jurisdiction saw someone go in or out: "
-                                     "alerts when it watches a household under home "
-                                     "quarantine (居家隔离).")
-    async def record_camera_detection(self, info: Info[Context, None],
-                                      input: CameraDetectionInput) -> SensorResult:
-        def command(c: Call) -> tuple[int | None, UUID | None, str]:
-            returned = c.app.record_camera_detection(
-                input.detection_id, input.camera_id, input.at, input.direction.value,
-                input.confidence, by=c.by, client_id=input.client_id)
-            return _end(c), _alert_of(c.app, returned, alerts.AlertKind.CAMERA,
-                                      input.detection_id, input.camera_id), (
-                c.app.camera(input.camera_id).grid_code)
-
-        return await run_mutation(info, command, _recorded, on=[_sensor(
-            "camera", input.camera_id, "camera", "Register the camera first (registerCamera).")])
-
-    @strawberry.mutation(description="车辆疫查 a car passed a checkpoint of your jurisdiction: "
-                                     "alerts when its travel or plate region touches a "
-                                     "high-risk area.")
-    async def record_vehicle_pass(self, info: Info[Context, None],
-                                  input: VehiclePassInput) -> SensorResult:
-        def command(c: Call) -> tuple[int | None, UUID | None, str]:
-            returned = c.app.record_vehicle_pass(input.pass_id, input.checkpoint_id,
-                                                 input.plate, input.at,
-                                                 client_id=input.client_id)
-            return _end(c), _alert_of(c.app, returned, alerts.AlertKind.VEHICLE,
-                                      input.pass_id), (
-                c.app.checkpoint(input.checkpoint_id).grid_code)
-
-        return await run_mutation(info, command, _recorded, on=[_sensor(
-            "checkpoint", input.checkpoint_id, "checkpoint",
+    record_vehicle_pass = mutation(
+        "车辆疫查 a car passed a checkpoint of your jurisdiction: alerts when its travel or "
+        "plate region touches a high-risk area.", VehiclePassInput, _sensed(
+            lambda c, i: c.app.record_vehicle_pass(i.pass_id, c.target, i.plate, i.at,
+                                                   client_id=i.client_id),
+            alerts.AlertKind.VEHICLE, "checkpoint", lambda i: i.pass_id),
+        result=SensorResult, success=_recorded, on=lambda i: [_sensor(
+            "checkpoint", i.checkpoint_id, "checkpoint",
             "Register the checkpoint first (registerCheckpoint).")])
 
-    @strawberry.mutation(description="行程记录 record where a plate was (from the external feed); "
-                                     "later passes are judged with it.")
-    async def record_travel(self, info: Info[Context, None],
-                            input: TravelRecordInput) -> TravelResult:
-        def command(c: Call) -> tuple[int | None, str]:
-            c.app.record_travel(input.record_id, input.plate, input.place, input.at, by=c.by,
-                                client_id=input.client_id)
-            return _end(c), risk.normalize_plate(input.plate)
+    record_travel = mutation(
+        "行程记录 record where a plate was (from the external feed); later passes are judged "
+        "with it.", TravelRecordInput, _travel, result=TravelResult, success=_as_is)
 
-        return await run_mutation(info, command, lambda c, done: TravelRecorded(
-            notification_id=done[0], record_id=input.record_id, plate=done[1],
-            place=input.place.strip(), at=input.at))
+    declare_risk_area = mutation(
+        "风险地区 declare an area (a place, or a plate region like 鄂A) high, medium or low "
+        "risk.", DeclareRiskAreaInput, _declare, result=RiskAreaResult, success=_as_is,
+        on=lambda i: [nodes(i.scope_code)] if i.scope_code is not None else [])
 
-    @strawberry.mutation(description="风险地区 declare an area (a place, or a plate region like "
-                                     "鄂A) high, medium or low risk.")
-    async def declare_risk_area(self, info: Info[Context, None],
-                                input: DeclareRiskAreaInput) -> RiskAreaResult:
-        def command(c: Call) -> RiskAreaUpdated:
-            c.app.declare_risk_area(input.declaration_id, input.area, input.level.value,
-                                    input.start, input.until, scope=input.scope_code, by=c.by,
-                                    client_id=input.client_id)
-            return _risk_area(c, input.declaration_id)
+    lift_risk_area = mutation("解除 end a risk-area declaration at a time.", LiftRiskAreaInput,
+                              _lift, result=RiskAreaResult, success=_as_is)
 
-        return await run_mutation(info, command, lambda c, found: found, on=[
-            nodes(input.scope_code)] if input.scope_code is not None else [])
+    acknowledge_alert = _on_alert(
+        "签收 acknowledge an alert: it stops escalating.", AcknowledgeAlertInput,
+        lambda c, i: (c.app.acknowledge_alert(c.target, c.by, client_id=i.client_id),
+                      c.app.alert(c.target)))
 
-    @strawberry.mutation(description="解除 end a risk-area declaration at a time.")
-    async def lift_risk_area(self, info: Info[Context, None],
-                             input: LiftRiskAreaInput) -> RiskAreaResult:
-        def command(c: Call) -> RiskAreaUpdated:
-            c.app.lift_risk_area(input.declaration_id, input.area, input.at, by=c.by,
-                                 client_id=input.client_id)
-            return _risk_area(c, input.declaration_id)
-
-        return await run_mutation(info, command, lambda c, found: found)
-
-    @strawberry.mutation(description="签收 acknowledge an alert: it stops escalating.")
-    async def acknowledge_alert(self, info: Info[Context, None],
-                                input: AcknowledgeAlertInput) -> AlertResult:
-        return await run_mutation(info, lambda c: (c.app.acknowledge_alert(
-            c.target, c.by, client_id=input.client_id), c.app.alert(c.target)),
-            _alert_updated, on=[_alert(input.id)])
-
-    @strawberry.mutation(description="处置 resolve an alert: a false alarm, or a breach confirmed "
-                                     "with the action taken (劝返, 通知社区民警...).")
-    async def resolve_alert(self, info: Info[Context, None],
-                            input: ResolveAlertInput) -> AlertResult:
-        return await run_mutation(info, lambda c: (c.app.resolve_alert(
-            c.target, c.by, input.outcome.value, input.action, client_id=input.client_id),
-            c.app.alert(c.target)), _alert_updated, on=[_alert(input.id)])
+    resolve_alert = _on_alert(
+        "处置 resolve an alert: a false alarm, or a breach confirmed with the action taken "
+        "(劝返, 通知社区民警...).", ResolveAlertInput,
+        lambda c, i: (c.app.resolve_alert(c.target, c.by, i.outcome.value, i.action,
+                                          client_id=i.client_id), c.app.alert(c.target)))

@@ -7,11 +7,12 @@ per ``clientId`` and returns what it changed as the board shows it, or typed pro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.types import Info
 
 from graphql_api import boards
 from graphql_api.context import Context
@@ -29,7 +30,7 @@ from graphql_api.deliveries.types import (
     SupplyEnterpriseInput,
 )
 from graphql_api.enterprises.mutations import enterprise
-from graphql_api.pipeline import Call, ClientId, Reach, run_mutation
+from graphql_api.pipeline import Call, ClientId, Reach, mutation
 from graphql_api.problems import NotFoundProblem, Problem, not_found, result
 from graphql_api.reach import household, located, staff_list
 from graphql_api.watch.feed import Subject, place_of
@@ -158,102 +159,100 @@ def _rows(ctx: Context, ids: list[str]) -> list[Delivery]:
             if (r := boards.delivery_by_id(ctx.views, did)) is not None]
 
 
+def _placed(kind: delivery.DeliveryKind, number: Callable[[Any], str]
+            ) -> Callable[[Call, int | None], DeliveryUpdated]:
+    """The success of placing a delivery: the one ``kind`` and the input's number name."""
+    return lambda c, nid: _updated(c, nid, delivery.delivery_id(kind, number(c.input)))
+
+
+def _donation(c: Call, done: tuple[int | None, list[str]]) -> DonationPlaced:
+    return DonationPlaced(notification_id=done[0], donation_no=c.input.donation_no,
+                          households=len(done[1]), deliveries=_rows(c.ctx, done[1]))
+
+
+def _bought(c: Call, done: tuple[int | None, delivery.Batch]) -> PurchaseBatch:
+    nid, batch = done
+    return PurchaseBatch(notification_id=nid, community_code=c.input.community,
+                         batch_no=batch.batch_no, bought_at=batch.bought_at,
+                         buyer_id=strawberry.ID(str(batch.by)),
+                         totals=[DeliveryLine.of(i) for i in batch.totals],
+                         orders=_rows(c.ctx, [str(o) for o in batch.order_ids]))
+
+
+def _dispatched(c: Call, nid: int | None) -> DeliveriesDispatched:
+    out = boards.deliveries_under(c.ctx.views, c.input.scope, ["dispatched"], None,
+                                  c.ctx.settings.page_max)
+    return DeliveriesDispatched(notification_id=nid,
+                                deliveries=[Delivery.from_row(r) for r in out])
+
+
+_on_delivery = partial(mutation, result=DeliveryResult, success=_updated,
+                       on=lambda i: [_delivery(i.id)])
+"""A command on a delivery of the caller's jurisdiction, answering it as the board shows."""
+
+
 @strawberry.type
 class DeliveryMutation:
-    @strawberry.mutation(description="团购订单 place a household's group-buy order; it waits for "
-                                     "the duty lead's next central purchase (统一采买).")
-    async def place_order(self, info: Info[Context, None],
-                          input: PlaceOrderInput) -> DeliveryResult:
-        items = _items(input.items)
-        did = delivery.delivery_id(delivery.DeliveryKind.ORDER, input.order_no)
-        return await run_mutation(info, lambda c: c.app.place_order(
-            c.target, input.order_no, items, client_id=input.client_id),
-            lambda c, nid: _updated(c, nid, did), on=[household(input.household_id)])
+    place_order = mutation(
+        "团购订单 place a household's group-buy order; it waits for the duty lead's next "
+        "central purchase (统一采买).", PlaceOrderInput, lambda c, i: c.app.place_order(
+            c.target, i.order_no, _items(i.items), client_id=i.client_id),
+        result=DeliveryResult, success=_placed(delivery.DeliveryKind.ORDER, lambda i: i.order_no),
+        on=lambda i: [household(i.household_id)])
 
-    @strawberry.mutation(description="爱心菜 donate to every household of a community or zone: "
-                                     "one free delivery each, ready to dispatch.")
-    async def donate_to_scope(self, info: Info[Context, None],
-                              input: DonateToScopeInput) -> DonationResult:
-        items = _items(input.items)
-        return await run_mutation(info, lambda c: (c.app.donate_to_scope(
-            input.scope, input.donation_no, items, input.donor, client_id=input.client_id),
-            _donated(c.app, input.scope, input.donation_no)),
-            lambda c, done: DonationPlaced(
-                notification_id=done[0], donation_no=input.donation_no,
-                households=len(done[1]), deliveries=_rows(c.ctx, done[1])),
-            on=[_scope(input.scope)])
+    donate_to_scope = mutation(
+        "爱心菜 donate to every household of a community or zone: one free delivery each, "
+        "ready to dispatch.", DonateToScopeInput, lambda c, i: (c.app.donate_to_scope(
+            i.scope, i.donation_no, _items(i.items), i.donor, client_id=i.client_id),
+            _donated(c.app, i.scope, i.donation_no)),
+        result=DonationResult, success=_donation, on=lambda i: [_scope(i.scope)])
 
-    @strawberry.mutation(description="防护物资 protective material for a resuming enterprise of "
-                                     "your jurisdiction, ready to dispatch.")
-    async def supply_enterprise(self, info: Info[Context, None],
-                                input: SupplyEnterpriseInput) -> DeliveryResult:
-        items = _items(input.items)
-        did = delivery.delivery_id(delivery.DeliveryKind.SUPPLY, input.supply_no)
-        return await run_mutation(info, lambda c: c.app.supply_enterprise(
-            c.target, input.supply_no, items, client_id=input.client_id),
-            lambda c, nid: _updated(c, nid, did), on=[enterprise(input.enterprise_id)])
+    supply_enterprise = mutation(
+        "防护物资 protective material for a resuming enterprise of your jurisdiction, ready to "
+        "dispatch.", SupplyEnterpriseInput, lambda c, i: c.app.supply_enterprise(
+            c.target, i.supply_no, _items(i.items), client_id=i.client_id),
+        result=DeliveryResult,
+        success=_placed(delivery.DeliveryKind.SUPPLY, lambda i: i.supply_no),
+        on=lambda i: [enterprise(i.enterprise_id)])
 
-    @strawberry.mutation(description="统一采买 buy a community's open group-buy orders (or the "
-                                     "ones named) in one batch: the duty lead (总值班) only.")
-    async def batch_purchase(self, info: Info[Context, None],
-                             input: BatchPurchaseInput) -> PurchaseResult:
-        def bought(c: Call, done: tuple[int | None, delivery.Batch]) -> PurchaseBatch:
-            nid, batch = done
-            return PurchaseBatch(notification_id=nid, community_code=input.community,
-                                 batch_no=batch.batch_no, bought_at=batch.bought_at,
-                                 buyer_id=strawberry.ID(str(batch.by)),
-                                 totals=[DeliveryLine.of(i) for i in batch.totals],
-                                 orders=_rows(c.ctx, [str(o) for o in batch.order_ids]))
+    batch_purchase = mutation(
+        "统一采买 buy a community's open group-buy orders (or the ones named) in one batch: "
+        "the duty lead (总值班) only.", BatchPurchaseInput, lambda c, i: (c.app.batch_purchase(
+            i.community, c.by, c.targets[1], client_id=i.client_id),
+            _batch_of(c.app, i.community, c.targets[1])),
+        result=PurchaseResult, success=_bought,
+        on=lambda i: [_scope(i.community), _deliveries(i.order_ids)])
 
-        return await run_mutation(info, lambda c: (c.app.batch_purchase(
-            input.community, c.by, c.targets[1], client_id=input.client_id),
-            _batch_of(c.app, input.community, c.targets[1])), bought,
-            on=[_scope(input.community), _deliveries(input.order_ids)])
+    seal_scope = mutation(
+        "封闭管理 seal a community or zone (default: from now): from then on its households "
+        "are supplied by delivery.", SealScopeInput, lambda c, i: (c.app.seal_scope(
+            i.scope, i.since, by=c.by, client_id=i.client_id),
+            c.app.scope_sealed_since(i.scope)),
+        result=SealResult, success=lambda c, done: ScopeSealed(
+            notification_id=done[0], scope_code=c.input.scope, sealed_since=done[1]),
+        on=lambda i: [_scope(i.scope)])
 
-    @strawberry.mutation(description="封闭管理 seal a community or zone (default: from now): from "
-                                     "then on its households are supplied by delivery.")
-    async def seal_scope(self, info: Info[Context, None], input: SealScopeInput) -> SealResult:
-        return await run_mutation(info, lambda c: (c.app.seal_scope(
-            input.scope, input.since, by=c.by, client_id=input.client_id),
-            c.app.scope_sealed_since(input.scope)),
-            lambda c, done: ScopeSealed(notification_id=done[0], scope_code=input.scope,
-                                        sealed_since=done[1]),
-            on=[_scope(input.scope)])
+    dispatch_deliveries = mutation(
+        "派送 send a scope's ready deliveries out to each zone's squad (quarantined, then "
+        "vulnerable households first).", DispatchDeliveriesInput,
+        lambda c, i: c.app.dispatch_deliveries(i.scope, c.targets[1] or None, i.limit,
+                                               client_id=i.client_id),
+        result=DispatchResult, success=_dispatched,
+        on=lambda i: [_scope(i.scope), _named_staff(i.staff_ids)])
 
-    @strawberry.mutation(description="派送 send a scope's ready deliveries out to each zone's "
-                                     "squad (quarantined, then vulnerable households first).")
-    async def dispatch_deliveries(self, info: Info[Context, None],
-                                  input: DispatchDeliveriesInput) -> DispatchResult:
-        def dispatched(c: Call, nid: int | None) -> DeliveriesDispatched:
-            out = boards.deliveries_under(c.ctx.views, input.scope, ["dispatched"], None,
-                                          c.ctx.settings.page_max)
-            return DeliveriesDispatched(notification_id=nid,
-                                        deliveries=[Delivery.from_row(r) for r in out])
+    confirm_delivery = _on_delivery(
+        "送达 confirm a delivery handed over at the door.", ConfirmDeliveryInput,
+        lambda c, i: c.app.confirm_delivery(c.target, c.by, i.delivered_at,
+                                            client_id=i.client_id))
 
-        return await run_mutation(info, lambda c: c.app.dispatch_deliveries(
-            input.scope, c.targets[1] or None, input.limit, client_id=input.client_id),
-            dispatched, on=[_scope(input.scope), _named_staff(input.staff_ids)])
+    report_failed_delivery = _on_delivery(
+        "配送失败 report that a delivery could not be handed over (无人应答 no answer...); it "
+        "waits for a redelivery.", ReportFailedDeliveryInput,
+        lambda c, i: c.app.report_failed_delivery(c.target, i.reason, c.by,
+                                                  client_id=i.client_id))
 
-    @strawberry.mutation(description="送达 confirm a delivery handed over at the door.")
-    async def confirm_delivery(self, info: Info[Context, None],
-                               input: ConfirmDeliveryInput) -> DeliveryResult:
-        return await run_mutation(info, lambda c: c.app.confirm_delivery(
-            c.target, c.by, input.delivered_at, client_id=input.client_id), _updated,
-            on=[_delivery(input.id)])
-
-    @strawberry.mutation(description="配送失败 report that a delivery could not be handed over "
-                                     "(无人应答 no answer...); it waits for a redelivery.")
-    async def report_failed_delivery(self, info: Info[Context, None],
-                                     input: ReportFailedDeliveryInput) -> DeliveryResult:
-        return await run_mutation(info, lambda c: c.app.report_failed_delivery(
-            c.target, input.reason, c.by, client_id=input.client_id), _updated,
-            on=[_delivery(input.id)])
-
-    @strawberry.mutation(description="重新配送 send a failed delivery out again to its zone's "
-                                     "squad (or the staff named).")
-    async def redeliver(self, info: Info[Context, None],
-                        input: RedeliverInput) -> DeliveryResult:
-        return await run_mutation(info, lambda c: c.app.redeliver(
-            c.targets[1], c.target or None, client_id=input.client_id),
-            lambda c, nid: _updated(c, nid, c.targets[1]),
-            on=[_named_staff(input.staff_ids), _delivery(input.id)])
+    redeliver = _on_delivery(
+        "重新配送 send a failed delivery out again to its zone's squad (or the staff named).",
+        RedeliverInput, lambda c, i: c.app.redeliver(c.target, c.targets[1] or None,
+                                                     client_id=i.client_id),
+        on=lambda i: [_delivery(i.id), _named_staff(i.staff_ids)])

@@ -7,11 +7,11 @@ returns the enterprise, or typed problems."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import strawberry
-from strawberry.types import Info
 
 from graphql_api import boards
-from graphql_api.context import Context
 from graphql_api.enterprises.types import (
     AssignSpecialistInput,
     DeclareEmployeeHealthInput,
@@ -19,7 +19,7 @@ from graphql_api.enterprises.types import (
     FileResumptionInput,
     RegisterEnterpriseInput,
 )
-from graphql_api.pipeline import Call, ClientId, Reach, run_mutation
+from graphql_api.pipeline import Call, ClientId, Reach, mutation
 from graphql_api.problems import NotFoundProblem, not_found, result
 from graphql_api.reach import located, nodes, staff
 from gridcore import enterprise as enterprise_domain
@@ -91,62 +91,52 @@ def _updated(c: Call, nid: int | None, eid: object = None) -> EnterpriseUpdated:
                              enterprise=Enterprise.from_row(row) if row else None)
 
 
+_act = partial(mutation, result=EnterpriseResult, success=_updated,
+               on=lambda i: [enterprise(i.id)])
+"""A command on an enterprise of the caller's jurisdiction, answering it as the board shows."""
+
+
 @strawberry.type
 class EnterpriseMutation:
-    @strawberry.mutation(description="企业登记 register an enterprise located in your "
-                                     "jurisdiction with its one specialist (对口负责).")
-    async def register_enterprise(self, info: Info[Context, None],
-                                  input: RegisterEnterpriseInput) -> EnterpriseResult:
-        return await run_mutation(info, lambda c: c.app.register_enterprise(
-            input.credit_code, input.name, input.department, input.location_code,
-            c.targets[1], by=c.by, client_id=input.client_id),
-            lambda c, nid: _updated(c, nid, enterprise_domain.enterprise_id(input.credit_code)),
-            on=[nodes(input.location_code), _specialist(input.specialist_id)])
+    register_enterprise = mutation(
+        "企业登记 register an enterprise located in your jurisdiction with its one specialist "
+        "(对口负责).", RegisterEnterpriseInput, lambda c, i: c.app.register_enterprise(
+            i.credit_code, i.name, i.department, i.location_code, c.targets[1], by=c.by,
+            client_id=i.client_id), result=EnterpriseResult,
+        success=lambda c, nid: _updated(
+            c, nid, enterprise_domain.enterprise_id(c.input.credit_code)),
+        on=lambda i: [nodes(i.location_code), _specialist(i.specialist_id)])
 
-    @strawberry.mutation(description="对口负责 make another specialist of your jurisdiction the "
-                                     "enterprise's one specialist.")
-    async def assign_specialist(self, info: Info[Context, None],
-                                input: AssignSpecialistInput) -> EnterpriseResult:
-        return await run_mutation(info, lambda c: c.app.assign_specialist(
-            c.target, c.targets[1], by=c.by, client_id=input.client_id), _updated,
-            on=[enterprise(input.enterprise_id), _specialist(input.specialist_id)])
+    assign_specialist = mutation(
+        "对口负责 make another specialist of your jurisdiction the enterprise's one specialist.",
+        AssignSpecialistInput, lambda c, i: c.app.assign_specialist(
+            c.target, c.targets[1], by=c.by, client_id=i.client_id), result=EnterpriseResult,
+        success=_updated, on=lambda i: [enterprise(i.enterprise_id), _specialist(i.specialist_id)])
 
-    @strawberry.mutation(description="复工备案 file for resumption with the checklist items in "
-                                     "place; the specialist then reviews it.")
-    async def file_resumption(self, info: Info[Context, None],
-                              input: FileResumptionInput) -> EnterpriseResult:
-        return await run_mutation(info, lambda c: c.app.file_resumption(
-            c.target, list(input.items), input.employees, input.note,
-            client_id=input.client_id), _updated, on=[enterprise(input.enterprise_id)])
+    file_resumption = mutation(
+        "复工备案 file for resumption with the checklist items in place; the specialist then "
+        "reviews it.", FileResumptionInput, lambda c, i: c.app.file_resumption(
+            c.target, list(i.items), i.employees, i.note, client_id=i.client_id),
+        result=EnterpriseResult, success=_updated, on=lambda i: [enterprise(i.enterprise_id)])
 
-    @strawberry.mutation(description="员工健康申报 record the employees' health declaration "
-                                     "(how many declared, how many are ill).")
-    async def declare_employee_health(self, info: Info[Context, None],
-                                      input: DeclareEmployeeHealthInput) -> EnterpriseResult:
-        return await run_mutation(info, lambda c: c.app.declare_employee_health(
-            c.target, input.declared, input.symptomatic, client_id=input.client_id),
-            _updated, on=[enterprise(input.enterprise_id)])
+    declare_employee_health = mutation(
+        "员工健康申报 record the employees' health declaration (how many declared, how many "
+        "are ill).", DeclareEmployeeHealthInput, lambda c, i: c.app.declare_employee_health(
+            c.target, i.declared, i.symptomatic, client_id=i.client_id),
+        result=EnterpriseResult, success=_updated, on=lambda i: [enterprise(i.enterprise_id)])
 
-    @strawberry.mutation(description="复工审核 approve a resumption filing, or send it back with "
-                                     "reasons.")
-    async def review_resumption(self, info: Info[Context, None],
-                                input: ReviewResumptionInput) -> EnterpriseResult:
-        return await run_mutation(info, lambda c: c.app.review_resumption(
-            c.target, c.by, input.approved, input.reasons or [], client_id=input.client_id),
-            _updated, on=[enterprise(input.id)])
+    review_resumption = _act(
+        "复工审核 approve a resumption filing, or send it back with reasons.",
+        ReviewResumptionInput, lambda c, i: c.app.review_resumption(
+            c.target, c.by, i.approved, i.reasons or [], client_id=i.client_id))
 
-    @strawberry.mutation(description="检查 an inspection round: a failed item opens a "
-                                     "rectification (整改), a passed one closes it.")
-    async def inspect_enterprise(self, info: Info[Context, None],
-                                 input: InspectEnterpriseInput) -> EnterpriseResult:
-        found = {r.item: r.passed for r in input.results}
-        return await run_mutation(info, lambda c: c.app.inspect_enterprise(
-            c.target, c.by, found, input.note, client_id=input.client_id), _updated,
-            on=[enterprise(input.id)])
+    inspect_enterprise = _act(
+        "检查 an inspection round: a failed item opens a rectification (整改), a passed one "
+        "closes it.", InspectEnterpriseInput, lambda c, i: c.app.inspect_enterprise(
+            c.target, c.by, {r.item: r.passed for r in i.results}, i.note,
+            client_id=i.client_id))
 
-    @strawberry.mutation(description="整改复查 re-inspect one rectified item and close it.")
-    async def close_rectification(self, info: Info[Context, None],
-                                  input: CloseRectificationInput) -> EnterpriseResult:
-        return await run_mutation(info, lambda c: c.app.close_rectification(
-            c.target, input.item, c.by, input.note, client_id=input.client_id), _updated,
-            on=[enterprise(input.id)])
+    close_rectification = _act(
+        "整改复查 re-inspect one rectified item and close it.", CloseRectificationInput,
+        lambda c, i: c.app.close_rectification(c.target, i.item, c.by, i.note,
+                                               client_id=i.client_id))

@@ -10,16 +10,17 @@ city is outside every jurisdiction: only an official of a whole city may establi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
 from uuid import UUID
 
 import strawberry
-from strawberry.types import Info
 
 from graphql_api.context import Context
 from graphql_api.grid.types import GridNode
 from graphql_api.ids import canonical
-from graphql_api.pipeline import Call, ClientId, Reach, run_mutation
+from graphql_api.pipeline import Call, ClientId, Reach, mutation
 from graphql_api.problems import Problem, invalid, problem_of, result
 from graphql_api.reach import nodes, not_an_id, whole_city
 from gridcore import errors
@@ -136,65 +137,62 @@ def _parts(parts: list[SplitPartInput]) -> Reach:
     return reach
 
 
+def _changed(codes: Callable[[Any], Iterable[str]]) -> Callable[[Call, int | None], object]:
+    """The success of a tree command: the nodes it made or changed (``codes`` of the input),
+    read back."""
+    return lambda c, nid: nodes_after(*codes(c.input))(c, nid)
+
+
+_shape = partial(mutation, result=GridResult, roles=SHAPERS)
+"""A tree command: an official's, on nodes of their jurisdiction."""
+
+
 @strawberry.type
 class GridMutation:
-    @strawberry.mutation(description="建市 establish a city, the top of a new tree.")
-    async def establish_city(self, info: Info[Context, None],
-                             input: EstablishCityInput) -> GridResult:
-        return await run_mutation(info, lambda c: c.app.establish_city(
-            input.code, input.name, client_id=input.client_id), nodes_after(input.code),
-            on=[whole_city("A city is established by an official of a whole city.",
-                           "Ask a city-level (市级) official.")],
-            roles=SHAPERS, doing="establish cities")
+    establish_city = _shape(
+        "建市 establish a city, the top of a new tree.", EstablishCityInput,
+        lambda c, i: c.app.establish_city(i.code, i.name, client_id=i.client_id),
+        success=_changed(lambda i: [i.code]),
+        on=lambda i: [whole_city("A city is established by an official of a whole city.",
+                                 "Ask a city-level (市级) official.")],
+        doing="establish cities")
 
-    @strawberry.mutation(description="新建 create a district, street, community or micro-grid "
-                                     "under a node of your jurisdiction.")
-    async def create_node(self, info: Info[Context, None],
-                          input: CreateNodeInput) -> GridResult:
-        return await run_mutation(info, lambda c: c.app.create_node(
-            input.code, input.name, input.parent_code, client_id=input.client_id),
-            nodes_after(input.code, input.parent_code), on=[nodes(input.parent_code)],
-            roles=SHAPERS, doing="create grid nodes")
+    create_node = _shape(
+        "新建 create a district, street, community or micro-grid under a node of your "
+        "jurisdiction.", CreateNodeInput,
+        lambda c, i: c.app.create_node(i.code, i.name, i.parent_code, client_id=i.client_id),
+        success=_changed(lambda i: [i.code, i.parent_code]),
+        on=lambda i: [nodes(i.parent_code)], doing="create grid nodes")
 
-    @strawberry.mutation(description="更名 rename a node of your jurisdiction.")
-    async def rename_node(self, info: Info[Context, None],
-                          input: RenameNodeInput) -> GridResult:
-        return await run_mutation(info, lambda c: c.app.rename_node(
-            input.code, input.name, client_id=input.client_id), nodes_after(input.code),
-            on=[nodes(input.code)], roles=SHAPERS, doing="rename grid nodes")
+    rename_node = _shape(
+        "更名 rename a node of your jurisdiction.", RenameNodeInput,
+        lambda c, i: c.app.rename_node(i.code, i.name, client_id=i.client_id),
+        success=_changed(lambda i: [i.code]),
+        on=lambda i: [nodes(i.code)], doing="rename grid nodes")
 
-    @strawberry.mutation(description="调整隶属 move a node under another node of its parent's "
-                                     "level (its history is kept).")
-    async def move_node(self, info: Info[Context, None], input: MoveNodeInput) -> GridResult:
-        return await run_mutation(info, lambda c: c.app.move_node(
-            input.code, input.new_parent_code, client_id=input.client_id),
-            nodes_after(input.code, input.new_parent_code),
-            on=[nodes(input.new_parent_code), _below(input.code)],
-            roles=SHAPERS, doing="move grid nodes")
+    move_node = _shape(
+        "调整隶属 move a node under another node of its parent's level (its history is kept).",
+        MoveNodeInput,
+        lambda c, i: c.app.move_node(i.code, i.new_parent_code, client_id=i.client_id),
+        success=_changed(lambda i: [i.code, i.new_parent_code]),
+        on=lambda i: [nodes(i.new_parent_code), _below(i.code)], doing="move grid nodes")
 
-    @strawberry.mutation(description="拆分 split a micro-grid into new ones sharing out its "
-                                     "households; the old one retires.")
-    async def split_micro_grid(self, info: Info[Context, None],
-                               input: SplitMicroGridInput) -> GridResult:
-        return await run_mutation(info, lambda c: c.app.split_micro_grid(
-            input.code, c.target, client_id=input.client_id),
-            nodes_after(*(p.code for p in input.parts), input.code),
-            on=[_parts(input.parts), _below(input.code)],
-            roles=SHAPERS, doing="split micro-grids")
+    split_micro_grid = _shape(
+        "拆分 split a micro-grid into new ones sharing out its households; the old one "
+        "retires.", SplitMicroGridInput,
+        lambda c, i: c.app.split_micro_grid(i.code, c.target, client_id=i.client_id),
+        success=_changed(lambda i: [*(p.code for p in i.parts), i.code]),
+        on=lambda i: [_parts(i.parts), _below(i.code)], doing="split micro-grids")
 
-    @strawberry.mutation(description="合并 merge micro-grids of one community into a new one; "
-                                     "the old ones retire.")
-    async def merge_micro_grids(self, info: Info[Context, None],
-                                input: MergeMicroGridsInput) -> GridResult:
-        return await run_mutation(info, lambda c: c.app.merge_micro_grids(
-            list(input.codes), input.into_code, input.name, client_id=input.client_id),
-            nodes_after(input.into_code, *input.codes), on=[_below(*input.codes)],
-            roles=SHAPERS, doing="merge micro-grids")
+    merge_micro_grids = _shape(
+        "合并 merge micro-grids of one community into a new one; the old ones retire.",
+        MergeMicroGridsInput, lambda c, i: c.app.merge_micro_grids(
+            list(i.codes), i.into_code, i.name, client_id=i.client_id),
+        success=_changed(lambda i: [i.into_code, *i.codes]),
+        on=lambda i: [_below(*i.codes)], doing="merge micro-grids")
 
-    @strawberry.mutation(description="撤销 retire an empty node (no live children, no "
-                                     "households).")
-    async def retire_node(self, info: Info[Context, None],
-                          input: RetireNodeInput) -> GridResult:
-        return await run_mutation(info, lambda c: c.app.retire_node(
-            input.code, input.reason, client_id=input.client_id), nodes_after(input.code),
-            on=[_below(input.code)], roles=SHAPERS, doing="retire grid nodes")
+    retire_node = _shape(
+        "撤销 retire an empty node (no live children, no households).", RetireNodeInput,
+        lambda c, i: c.app.retire_node(i.code, i.reason, client_id=i.client_id),
+        success=_changed(lambda i: [i.code]),
+        on=lambda i: [_below(i.code)], doing="retire grid nodes")

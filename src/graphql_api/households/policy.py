@@ -8,10 +8,8 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
-from graphql_api.context import Context
-from graphql_api.pipeline import Call, ClientId, run_mutation
+from graphql_api.pipeline import Call, ClientId, mutation
 from graphql_api.problems import result
 from graphql_api.reach import whole_city
 from gridcore import errors
@@ -94,7 +92,7 @@ def _changes(c: PolicyChangesInput) -> dict[str, Any]:
     return out
 
 
-def _adopt(input: AdoptPolicyInput, c: Call) -> tuple[int | None, Policy]:
+def _adopt(c: Call, input: AdoptPolicyInput) -> tuple[int | None, Policy]:
     if input.effective_from.tzinfo is None:
         raise errors.InvalidInput("effectiveFrom has no time zone.",
                                   "Give one, e.g. 2020-02-17T00:00:00+08:00.")
@@ -110,14 +108,12 @@ def _adopt(input: AdoptPolicyInput, c: Call) -> tuple[int | None, Policy]:
 
 @strawberry.type
 class PolicyMutation:
-    @strawberry.mutation(description="防控政策 adopt a version of the policy the rules read, "
-                                     "effective from a time (a whole city's official).")
-    async def adopt_policy(self, info: Info[Context, None],
-                           input: AdoptPolicyInput) -> PolicyResult:
-        return await run_mutation(
-            info, lambda c: _adopt(input, c), lambda c, done: PolicyAdopted(
-                notification_id=done[0],
-                policy=PolicyVersion.of(done[1], input.effective_from, input.note)),
-            on=[whole_city("The policy holds for the whole city; your jurisdiction is part "
-                           "of it.", "Ask an official of the whole city (市级) to adopt it.")],
-            roles=ADOPTERS, doing="adopt a policy")
+    adopt_policy = mutation(
+        "防控政策 adopt a version of the policy the rules read, effective from a time (a whole "
+        "city's official).", AdoptPolicyInput, _adopt, result=PolicyResult,
+        success=lambda c, done: PolicyAdopted(notification_id=done[0], policy=PolicyVersion.of(
+            done[1], c.input.effective_from, c.input.note)),
+        on=lambda i: [whole_city("The policy holds for the whole city; your jurisdiction is "
+                                 "part of it.", "Ask an official of the whole city (市级) to "
+                                                "adopt it.")],
+        roles=ADOPTERS, doing="adopt a policy")

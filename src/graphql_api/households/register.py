@@ -12,15 +12,14 @@ mask them by role.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import strawberry
-from strawberry.types import Info
 
-from graphql_api.context import Context
 from graphql_api.enums import Vulnerability
 from graphql_api.households.types import Household
-from graphql_api.pipeline import Call, ClientId, run_mutation
+from graphql_api.pipeline import Call, ClientId, Reach, mutation
 from graphql_api.problems import result
 from graphql_api.reach import an_id, household, nodes
 from gridcore import household as household_domain
@@ -153,95 +152,88 @@ def _member(household_no: str, number: int, m: MemberInput) -> household_domain.
                       [household_domain.Vulnerability(v.value) for v in m.vulnerabilities])
 
 
-def _of_resident(input: RemoveMemberInput | MarkVulnerabilityInput | EraseResidentInput
-                 | RecordTestInput) -> list:
-    """A household of the caller's jurisdiction, and a resident's (well-formed) id."""
+def of_resident(input: Any) -> list[Reach]:
+    """A household of the caller's jurisdiction, and a resident's (well-formed) id: what a
+    command on a resident acts on (``householdId``, ``residentId``)."""
     return [household(input.household_id), an_id(input.resident_id, "resident")]
+
+
+def _register(c: Call, i: RegisterHouseholdInput) -> int | None:
+    members = [_member(i.household_no, m.member_no or n, m)
+               for n, m in enumerate(i.members, start=1)]
+    return c.app.register_household(i.household_no, i.micro_grid_code, i.address, members,
+                                    c.targets[1], client_id=i.client_id)
+
+
+def _add(c: Call, i: AddMemberInput) -> int | None:
+    h = c.app.household(c.target)
+    number = i.member.member_no or household_domain.next_member_no(h)
+    return c.app.add_member(c.target, _member(h.household_no, number, i.member),
+                            client_id=i.client_id)
+
+
+def _building(c: Call, nid: int | None) -> BuildingRegistered:
+    i = c.input
+    return BuildingRegistered(notification_id=nid, community_code=i.community_code,
+                              number=i.number,
+                              id=strawberry.ID(str(building_id(i.community_code, i.number))))
+
+
+_changes = partial(mutation, result=HouseholdAdminResult, success=_changed)
+"""A change of a household's register, answering the household read back."""
 
 
 @strawberry.type
 class RegisterMutation:
-    @strawberry.mutation(description="登记楼栋 register a building of a community.")
-    async def register_building(self, info: Info[Context, None],
-                                input: RegisterBuildingInput) -> BuildingResult:
-        return await run_mutation(info, lambda c: c.app.register_building(
-            input.community_code, input.number, input.name, input.floors,
-            client_id=input.client_id), lambda c, nid: BuildingRegistered(
-                notification_id=nid, community_code=input.community_code, number=input.number,
-                id=strawberry.ID(str(building_id(input.community_code, input.number)))),
-            on=[nodes(input.community_code)], roles=REGISTRARS, doing="register buildings")
+    register_building = mutation(
+        "登记楼栋 register a building of a community.", RegisterBuildingInput,
+        lambda c, i: c.app.register_building(i.community_code, i.number, i.name, i.floors,
+                                             client_id=i.client_id),
+        result=BuildingResult, success=_building, on=lambda i: [nodes(i.community_code)],
+        roles=REGISTRARS, doing="register buildings")
 
-    @strawberry.mutation(description="登记住户 register a household and its members in a "
-                                     "micro-grid of your jurisdiction.")
-    async def register_household(self, info: Info[Context, None],
-                                 input: RegisterHouseholdInput) -> HouseholdAdminResult:
-        def command(c: Call) -> int | None:
-            members = [_member(input.household_no, m.member_no or n, m)
-                       for n, m in enumerate(input.members, start=1)]
-            return c.app.register_household(input.household_no, input.micro_grid_code,
-                                            input.address, members, c.targets[1],
-                                            client_id=input.client_id)
+    register_household = _changes(
+        "登记住户 register a household and its members in a micro-grid of your jurisdiction.",
+        RegisterHouseholdInput, _register, success=lambda c, nid: household_after(
+            HouseholdChanged, c, nid, household_id(c.input.household_no)),
+        on=lambda i: [nodes(i.micro_grid_code), an_id(i.building_id, "building")],
+        roles=REGISTRARS, doing="register households",
+        personal=lambda i: [i.address, *(v for m in i.members for v in _personal(m))])
 
-        return await run_mutation(
-            info, command, lambda c, nid: household_after(
-                HouseholdChanged, c, nid, household_id(input.household_no)),
-            on=[nodes(input.micro_grid_code), an_id(input.building_id, "building")],
-            roles=REGISTRARS, doing="register households",
-            personal=[input.address, *(v for m in input.members for v in _personal(m))])
+    move_household = _changes(
+        "迁移住户 move a household to another micro-grid, building or address of your "
+        "jurisdiction.", MoveHouseholdInput, lambda c, i: c.app.move_household(
+            c.target, i.micro_grid_code, c.targets[1], i.address, client_id=i.client_id),
+        on=lambda i: [household(i.household_id), an_id(i.building_id, "building"),
+                      nodes(i.micro_grid_code)],
+        roles=REGISTRARS, doing="move households", personal=lambda i: [i.address])
 
-    @strawberry.mutation(description="迁移住户 move a household to another micro-grid, building "
-                                     "or address of your jurisdiction.")
-    async def move_household(self, info: Info[Context, None],
-                             input: MoveHouseholdInput) -> HouseholdAdminResult:
-        return await run_mutation(info, lambda c: c.app.move_household(
-            c.target, input.micro_grid_code, c.targets[1], input.address,
-            client_id=input.client_id), _changed,
-            on=[household(input.household_id), an_id(input.building_id, "building"),
-                nodes(input.micro_grid_code)],
-            roles=REGISTRARS, doing="move households", personal=[input.address])
+    add_member = _changes(
+        "添加成员 add a member to a household.", AddMemberInput, _add,
+        on=lambda i: [household(i.household_id)], roles=REGISTRARS, doing="add members",
+        personal=lambda i: _personal(i.member))
 
-    @strawberry.mutation(description="添加成员 add a member to a household.")
-    async def add_member(self, info: Info[Context, None],
-                         input: AddMemberInput) -> HouseholdAdminResult:
-        def command(c: Call) -> int | None:
-            h = c.app.household(c.target)
-            number = input.member.member_no or household_domain.next_member_no(h)
-            return c.app.add_member(c.target, _member(h.household_no, number, input.member),
-                                    client_id=input.client_id)
+    remove_member = _changes(
+        "减少成员 remove a member (moved out, deceased...).", RemoveMemberInput,
+        lambda c, i: c.app.remove_member(c.target, c.targets[1], i.reason,
+                                         client_id=i.client_id),
+        on=of_resident, roles=REGISTRARS, doing="remove members")
 
-        return await run_mutation(info, command, _changed, on=[household(input.household_id)],
-                                  roles=REGISTRARS, doing="add members",
-                                  personal=_personal(input.member))
+    mark_vulnerability = _changes(
+        "标注脆弱人群 declare (or withdraw) a member's vulnerability; vulnerable households get "
+        "door visits.", MarkVulnerabilityInput, lambda c, i: c.app.mark_vulnerability(
+            c.target, c.targets[1], household_domain.Vulnerability(i.vulnerability.value),
+            i.present, client_id=i.client_id),
+        on=of_resident, roles=MARKERS, doing="declare vulnerabilities")
 
-    @strawberry.mutation(description="减少成员 remove a member (moved out, deceased...).")
-    async def remove_member(self, info: Info[Context, None],
-                            input: RemoveMemberInput) -> HouseholdAdminResult:
-        return await run_mutation(info, lambda c: c.app.remove_member(
-            c.target, c.targets[1], input.reason, client_id=input.client_id), _changed,
-            on=_of_resident(input), roles=REGISTRARS, doing="remove members")
+    erase_resident = _changes(
+        "删除个人信息 erase a person's identifying data for good (their key is destroyed); "
+        "counts and statuses stay.", EraseResidentInput, lambda c, i: c.app.erase_resident(
+            c.target, c.targets[1], i.reason, client_id=i.client_id),
+        on=of_resident, roles=ERASERS, doing="erase residents' data")
 
-    @strawberry.mutation(description="标注脆弱人群 declare (or withdraw) a member's "
-                                     "vulnerability; vulnerable households get door visits.")
-    async def mark_vulnerability(self, info: Info[Context, None],
-                                 input: MarkVulnerabilityInput) -> HouseholdAdminResult:
-        kind = household_domain.Vulnerability(input.vulnerability.value)
-        return await run_mutation(info, lambda c: c.app.mark_vulnerability(
-            c.target, c.targets[1], kind, input.present, client_id=input.client_id), _changed,
-            on=_of_resident(input), roles=MARKERS, doing="declare vulnerabilities")
-
-    @strawberry.mutation(description="删除个人信息 erase a person's identifying data for good "
-                                     "(their key is destroyed); counts and statuses stay.")
-    async def erase_resident(self, info: Info[Context, None],
-                             input: EraseResidentInput) -> HouseholdAdminResult:
-        return await run_mutation(info, lambda c: c.app.erase_resident(
-            c.target, c.targets[1], input.reason, client_id=input.client_id), _changed,
-            on=_of_resident(input), roles=ERASERS, doing="erase residents' data")
-
-    @strawberry.mutation(description="核酸结果 record a test result (a negative one counts "
-                                     "towards release).")
-    async def record_test(self, info: Info[Context, None],
-                          input: RecordTestInput) -> HouseholdAdminResult:
-        return await run_mutation(info, lambda c: c.app.record_test(
-            c.target, c.targets[1], input.negative, input.taken_at,
-            client_id=input.client_id), _changed,
-            on=_of_resident(input), roles=TESTERS, doing="record test results")
+    record_test = _changes(
+        "核酸结果 record a test result (a negative one counts towards release).",
+        RecordTestInput, lambda c, i: c.app.record_test(
+            c.target, c.targets[1], i.negative, i.taken_at, client_id=i.client_id),
+        on=of_resident, roles=TESTERS, doing="record test results")

@@ -10,22 +10,21 @@ household read back (read your own writes) or typed problems; a refused command 
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 import strawberry
-from strawberry.types import Info
 
-from graphql_api.context import Context
 from graphql_api.enums import Health, Measure, TagKind
 from graphql_api.households.register import (
     HouseholdAdminResult,
     HouseholdChanged,
     household_after,
+    of_resident,
 )
 from graphql_api.households.types import Household
-from graphql_api.pipeline import Call, ClientId, run_mutation
-from graphql_api.problems import invalid, result
-from graphql_api.reach import an_id, household
-from gridcore import status
+from graphql_api.pipeline import Call, ClientId, mutation
+from graphql_api.problems import result
+from gridcore import errors, status
 
 
 @strawberry.type(description="The change was recorded (or had been, under this clientId).")
@@ -82,50 +81,39 @@ async def _changed(c: Call, nid: int | None) -> StatusChanged:
     return await household_after(StatusChanged, c, nid)
 
 
-def _on(input: ChangeHealthInput | ChangeMeasureInput | TagResidentInput | UntagResidentInput
-        ) -> list:
-    """A household of the caller's jurisdiction, and a resident's (well-formed) id."""
-    return [household(input.household_id), an_id(input.resident_id, "resident")]
+def _tag(c: Call, i: TagResidentInput) -> int | None:
+    try:
+        tag = status.Tag(kind=status.TagKind(i.tag.value), origin=i.origin,
+                         arrived_on=i.arrived_on, note=i.note)
+    except ValueError as e:
+        raise errors.InvalidInput(f"The tag is malformed: {e}", "Check the tag's fields.") from e
+    return c.app.tag_resident(c.target, c.targets[1], tag, c.by, client_id=i.client_id)
+
+
+_changes = partial(mutation, result=StatusResult, success=_changed, on=of_resident)
+"""A change of a resident's status, answering the household read back."""
 
 
 @strawberry.type
 class StatusMutation:
-    @strawberry.mutation(description="健康状况变更 change a resident's health, as the policy in "
-                                     "force allows your role.")
-    async def change_health(self, info: Info[Context, None],
-                            input: ChangeHealthInput) -> StatusResult:
-        health = status.Health(input.health.value)
-        return await run_mutation(info, lambda c: c.app.change_health(
-            c.target, c.targets[1], health, c.by, input.reason, client_id=input.client_id),
-            _changed, on=_on(input))
+    change_health = _changes(
+        "健康状况变更 change a resident's health, as the policy in force allows your role.",
+        ChangeHealthInput, lambda c, i: c.app.change_health(
+            c.target, c.targets[1], status.Health(i.health.value), c.by, i.reason,
+            client_id=i.client_id))
 
-    @strawberry.mutation(description="管控措施变更 impose or release a measure, as the policy in "
-                                     "force allows.")
-    async def change_measure(self, info: Info[Context, None],
-                             input: ChangeMeasureInput) -> StatusResult:
-        measure = status.Measure(input.measure.value)
-        return await run_mutation(info, lambda c: c.app.change_measure(
-            c.target, c.targets[1], measure, c.by, input.reason, input.override_reason,
-            client_id=input.client_id), _changed, on=_on(input))
+    change_measure = _changes(
+        "管控措施变更 impose or release a measure, as the policy in force allows.",
+        ChangeMeasureInput, lambda c, i: c.app.change_measure(
+            c.target, c.targets[1], status.Measure(i.measure.value), c.by, i.reason,
+            i.override_reason, client_id=i.client_id))
 
-    @strawberry.mutation(description="标记 tag a resident (close contact, arrival...).")
-    async def tag_resident(self, info: Info[Context, None],
-                           input: TagResidentInput) -> StatusResult:
-        try:
-            tag = status.Tag(kind=status.TagKind(input.tag.value), origin=input.origin,
-                             arrived_on=input.arrived_on, note=input.note)
-        except ValueError as e:
-            return invalid(f"The tag is malformed: {e}", "Check the tag's fields.")
-        return await run_mutation(info, lambda c: c.app.tag_resident(
-            c.target, c.targets[1], tag, c.by, client_id=input.client_id), _changed,
-            on=_on(input))
+    tag_resident = _changes("标记 tag a resident (close contact, arrival...).",
+                            TagResidentInput, _tag)
 
-    @strawberry.mutation(description="解除标记 remove a tag, as the domain lets your role (a "
-                                     "family doctor or an official).")
-    async def untag_resident(self, info: Info[Context, None],
-                             input: UntagResidentInput) -> HouseholdAdminResult:
-        kind = status.TagKind(input.tag.value)
-        return await run_mutation(info, lambda c: c.app.untag_resident(
-            c.target, c.targets[1], kind, c.by, input.reason, client_id=input.client_id),
-            lambda c, nid: household_after(HouseholdChanged, c, nid),
-            on=_on(input))
+    untag_resident = _changes(
+        "解除标记 remove a tag, as the domain lets your role (a family doctor or an official).",
+        UntagResidentInput, lambda c, i: c.app.untag_resident(
+            c.target, c.targets[1], status.TagKind(i.tag.value), c.by, i.reason,
+            client_id=i.client_id), result=HouseholdAdminResult,
+        success=lambda c, nid: household_after(HouseholdChanged, c, nid))

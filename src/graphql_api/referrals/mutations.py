@@ -6,15 +6,14 @@ in their jurisdiction (one elsewhere is answered as if it did not exist), is app
 
 from __future__ import annotations
 
+from functools import partial
 from uuid import UUID
 
 import strawberry
-from strawberry.types import Info
 
 from graphql_api import boards
-from graphql_api.context import Context
 from graphql_api.enums import Measure, ReferralKind
-from graphql_api.pipeline import Call, ClientId, Reach, run_mutation
+from graphql_api.pipeline import Call, ClientId, Reach, mutation
 from graphql_api.problems import not_found, result
 from graphql_api.reach import an_id, household, located, nodes, stored
 from graphql_api.referrals.types import QuarantineSite, Referral, RegisterQuarantineSiteInput
@@ -117,78 +116,64 @@ def _updated(c: Call, nid: int | None, rid: object = None) -> ReferralUpdated:
     return ReferralUpdated(notification_id=nid, referral=Referral.from_row(row) if row else None)
 
 
+def _site(c: Call, nid: int | None) -> QuarantineSiteRegistered:
+    site = next((QuarantineSite.from_row(r) for r in boards.sites_under(
+        c.ctx.views, c.input.node_code) if r.code == c.input.code), None)
+    return QuarantineSiteRegistered(notification_id=nid, site=site)
+
+
+_step = partial(mutation, result=ReferralResult, success=_updated,
+                on=lambda i: [referral(i.id)])
+"""A step of a referral of the caller's jurisdiction, answering it as the pipeline shows it."""
+
+
 @strawberry.type
 class ReferralMutation:
-    @strawberry.mutation(description="集中隔离点 register a quarantine site run by a district or "
-                                     "street of your jurisdiction.")
-    async def register_quarantine_site(self, info: Info[Context, None],
-                                       input: RegisterQuarantineSiteInput) -> SiteResult:
-        def registered(c: Call, nid: int | None) -> QuarantineSiteRegistered:
-            site = next((QuarantineSite.from_row(r) for r in boards.sites_under(
-                c.ctx.views, input.node_code) if r.code == input.code), None)
-            return QuarantineSiteRegistered(notification_id=nid, site=site)
+    register_quarantine_site = mutation(
+        "集中隔离点 register a quarantine site run by a district or street of your jurisdiction.",
+        RegisterQuarantineSiteInput, lambda c, i: c.app.register_quarantine_site(
+            i.code, i.name, i.node_code, i.capacity, by=c.by, client_id=i.client_id),
+        result=SiteResult, success=_site, on=lambda i: [nodes(i.node_code)])
 
-        return await run_mutation(info, lambda c: c.app.register_quarantine_site(
-            input.code, input.name, input.node_code, input.capacity, by=c.by,
-            client_id=input.client_id), registered, on=[nodes(input.node_code)])
+    open_referral = mutation(
+        "开转介 refer a resident (集中隔离, 发热门诊, 医院); a second referral of the same kind "
+        "answers the open one.", OpenReferralInput, lambda c, i: c.app.open_referral(
+            c.target, c.targets[1], i.kind.value, i.reason, c.by, client_id=i.client_id),
+        result=ReferralResult,
+        success=lambda c, done: _updated(c, done.notification_id, done.referral_id),
+        on=lambda i: [household(i.household_id), an_id(i.resident_id, "resident")])
 
-    @strawberry.mutation(description="开转介 refer a resident (集中隔离, 发热门诊, 医院); a second "
-                                     "referral of the same kind answers the open one.")
-    async def open_referral(self, info: Info[Context, None],
-                            input: OpenReferralInput) -> ReferralResult:
-        return await run_mutation(info, lambda c: c.app.open_referral(
-            c.target, c.targets[1], input.kind.value, input.reason, c.by,
-            client_id=input.client_id),
-            lambda c, done: _updated(c, done.notification_id, done.referral_id),
-            on=[household(input.household_id), an_id(input.resident_id, "resident")])
+    record_persuasion = _step(
+        "劝导 a persuasion the resident refused, and its minutes.", RecordPersuasionInput,
+        lambda c, i: c.app.record_persuasion(c.target, c.by, i.minutes, i.refused_reason,
+                                             client_id=i.client_id))
 
-    @strawberry.mutation(description="劝导 a persuasion the resident refused, and its minutes.")
-    async def record_persuasion(self, info: Info[Context, None],
-                                input: RecordPersuasionInput) -> ReferralResult:
-        return await run_mutation(info, lambda c: c.app.record_persuasion(
-            c.target, c.by, input.minutes, input.refused_reason, client_id=input.client_id),
-            _updated, on=[referral(input.id)])
+    accept_referral = _step(
+        "同意 the resident agreed to go.", AcceptReferralInput,
+        lambda c, i: c.app.accept_referral(c.target, c.by, i.minutes, i.note,
+                                           client_id=i.client_id))
 
-    @strawberry.mutation(description="同意 the resident agreed to go.")
-    async def accept_referral(self, info: Info[Context, None],
-                              input: AcceptReferralInput) -> ReferralResult:
-        return await run_mutation(info, lambda c: c.app.accept_referral(
-            c.target, c.by, input.minutes, input.note, client_id=input.client_id),
-            _updated, on=[referral(input.id)])
+    dispatch_transport = _step(
+        "转运 send the vehicle; the transport deadline stops.", DispatchTransportInput,
+        lambda c, i: c.app.dispatch_transport(c.target, c.by, i.vehicle, i.escort,
+                                              client_id=i.client_id))
 
-    @strawberry.mutation(description="转运 send the vehicle; the transport deadline stops.")
-    async def dispatch_transport(self, info: Info[Context, None],
-                                 input: DispatchTransportInput) -> ReferralResult:
-        return await run_mutation(info, lambda c: c.app.dispatch_transport(
-            c.target, c.by, input.vehicle, input.escort, client_id=input.client_id),
-            _updated, on=[referral(input.id)])
+    admit_referral = _step(
+        "收治 admit to a quarantine site (siteCode) or a named clinic or hospital "
+        "(destination).", AdmitReferralInput,
+        lambda c, i: c.app.admit(c.target, c.by, i.site_code, i.destination,
+                                 client_id=i.client_id))
 
-    @strawberry.mutation(description="收治 admit to a quarantine site (siteCode) or a named "
-                                     "clinic or hospital (destination).")
-    async def admit_referral(self, info: Info[Context, None],
-                             input: AdmitReferralInput) -> ReferralResult:
-        return await run_mutation(info, lambda c: c.app.admit(
-            c.target, c.by, input.site_code, input.destination, client_id=input.client_id),
-            _updated, on=[referral(input.id)])
+    discharge_referral = _step(
+        "解除 discharge; the measure is released as the policy allows (or with a doctor's "
+        "override reason).", DischargeReferralInput,
+        lambda c, i: c.app.discharge(c.target, c.by, i.reason, i.release_to.value,
+                                     i.override_reason, client_id=i.client_id))
 
-    @strawberry.mutation(description="解除 discharge; the measure is released as the policy "
-                                     "allows (or with a doctor's override reason).")
-    async def discharge_referral(self, info: Info[Context, None],
-                                 input: DischargeReferralInput) -> ReferralResult:
-        return await run_mutation(info, lambda c: c.app.discharge(
-            c.target, c.by, input.reason, input.release_to.value, input.override_reason,
-            client_id=input.client_id), _updated, on=[referral(input.id)])
+    close_referral = _step(
+        "办结 close a fever-clinic referral with its outcome.", CloseReferralInput,
+        lambda c, i: c.app.close_referral(c.target, c.by, i.outcome, client_id=i.client_id))
 
-    @strawberry.mutation(description="办结 close a fever-clinic referral with its outcome.")
-    async def close_referral(self, info: Info[Context, None],
-                             input: CloseReferralInput) -> ReferralResult:
-        return await run_mutation(info, lambda c: c.app.close_referral(
-            c.target, c.by, input.outcome, client_id=input.client_id), _updated,
-            on=[referral(input.id)])
-
-    @strawberry.mutation(description="取消 cancel a referral before admission.")
-    async def cancel_referral(self, info: Info[Context, None],
-                              input: CancelReferralInput) -> ReferralResult:
-        return await run_mutation(info, lambda c: c.app.cancel_referral(
-            c.target, c.by, input.reason, client_id=input.client_id), _updated,
-            on=[referral(input.id)])
+    cancel_referral = _step(
+        "取消 cancel a referral before admission.", CancelReferralInput,
+        lambda c, i: c.app.cancel_referral(c.target, c.by, i.reason, client_id=i.client_id))

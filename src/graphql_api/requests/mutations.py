@@ -14,8 +14,9 @@ with its ``clientId`` is applied once (a filing only for the same filer and the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -25,7 +26,7 @@ from strawberry.types import Info
 from graphql_api.context import Context
 from graphql_api.enums import RequestCategory, RequestChannel, RequestGrade, RequestStatus
 from graphql_api.ids import canonical
-from graphql_api.pipeline import Call, ClientId, Reach, run_mutation
+from graphql_api.pipeline import Call, ClientId, Reach, mutation, run_mutation
 from graphql_api.problems import (
     NotFoundProblem,
     NotPermittedProblem,
@@ -40,6 +41,8 @@ from graphql_api.reach import located, staff, stored
 from graphql_api.requests.types import MyRequest
 from graphql_api.scope import household_visible
 from gridcore import errors
+
+In = TypeVar("In")
 
 
 @strawberry.input(description="A request: a resident gives phone, address and gridCode; a staff "
@@ -171,15 +174,34 @@ def _file(input: FileRequestInput, c: Call) -> tuple[Any, Any]:
     return filing, c.app.request(filing.request_id)
 
 
-def _by_reference(reference: str) -> Any:
+def _by_reference(c: Call, done: tuple[int | None, Any]) -> RequestUpdated:
     """The success of a resident's command: the request as its filer sees it."""
-    def success(c: Call, done: tuple[int | None, Any]) -> RequestUpdated:
-        return RequestUpdated(notification_id=done[0], request=MyRequest.of(done[1], reference))
-    return success
+    return RequestUpdated(notification_id=done[0],
+                          request=MyRequest.of(done[1], c.input.reference))
+
+
+def _by_filer(description: str, input_type: type[In],
+              command: Callable[[Call, In, str], Any]) -> Any:
+    """A resident's own command on their request, by its reference (no token needed),
+    answering the request as its filer sees it."""
+    def run(c: Call, i: Any) -> tuple[Any, Any]:
+        ref = i.reference[:60]
+        return command(c, i, ref), c.app.request_by_reference(ref)
+    return mutation(description, input_type, run, result=RequestResult,
+                    success=_by_reference, anonymous=True)
 
 
 def _updated(c: Call, done: tuple[int | None, Any]) -> RequestUpdated:
     return RequestUpdated(notification_id=done[0], request=MyRequest.of(done[1]))
+
+
+def _on_request(description: str, input_type: type[In], command: Callable[[Call, In], Any],
+                on: Callable[[In], Sequence[Reach]] = lambda i: [request(i.id)]) -> Any:
+    """A staff command on a request filed in the caller's jurisdiction (one filed elsewhere
+    is answered as if it did not exist), answering the request as it is now."""
+    return mutation(description, input_type,
+                    lambda c, i: (command(c, i), c.app.request(c.target)),
+                    result=RequestResult, success=_updated, on=on)
 
 
 @strawberry.type
@@ -195,49 +217,32 @@ class RequestMutation:
             status=RequestStatus(done[1].status.value), deadline=done[1].deadline),
             on=[_registered(input)], anonymous=True)
 
-    @strawberry.mutation(description="评价 rate the reply to your request from 1 to 5 (by its "
-                                     "reference; no token needed), which closes it.")
-    async def rate_request(self, info: Info[Context, None],
-                           input: RateRequestInput) -> RequestResult:
-        ref = input.reference[:60]
-        return await run_mutation(info, lambda c: (c.app.rate_request(
-            ref, input.rating, client_id=input.client_id), c.app.request_by_reference(ref)),
-            _by_reference(input.reference), anonymous=True)
+    rate_request = _by_filer(
+        "评价 rate the reply to your request from 1 to 5 (by its reference; no token needed), "
+        "which closes it.", RateRequestInput,
+        lambda c, i, ref: c.app.rate_request(ref, i.rating, client_id=i.client_id))
 
-    @strawberry.mutation(description="重新办理 reopen your rated request with a reason (by its "
-                                     "reference; no token needed): it awaits action again.")
-    async def reopen_request(self, info: Info[Context, None],
-                             input: ReopenRequestInput) -> RequestResult:
-        ref = input.reference[:60]
-        return await run_mutation(info, lambda c: (c.app.reopen_request(
-            ref, input.reason, client_id=input.client_id), c.app.request_by_reference(ref)),
-            _by_reference(input.reference), anonymous=True)
+    reopen_request = _by_filer(
+        "重新办理 reopen your rated request with a reason (by its reference; no token needed): "
+        "it awaits action again.", ReopenRequestInput,
+        lambda c, i, ref: c.app.reopen_request(ref, i.reason, client_id=i.client_id))
 
-    @strawberry.mutation(description="答复 answer a request your level owns; the resident then "
-                                     "rates it.")
-    async def resolve_request(self, info: Info[Context, None],
-                              input: ResolveRequestInput) -> RequestResult:
-        return await run_mutation(info, lambda c: (c.app.resolve_request(
-            c.target, c.by, input.reply, client_id=input.client_id), c.app.request(c.target)),
-            _updated, on=[request(input.id)])
+    resolve_request = _on_request(
+        "答复 answer a request your level owns; the resident then rates it.",
+        ResolveRequestInput, lambda c, i: c.app.resolve_request(
+            c.target, c.by, i.reply, client_id=i.client_id))
 
-    @strawberry.mutation(description="派单 give a request your level owns to an available "
-                                     "colleague of that level or below.")
-    async def assign_request(self, info: Info[Context, None],
-                             input: AssignRequestInput) -> RequestResult:
-        return await run_mutation(info, lambda c: (c.app.assign_request(
-            c.targets[1], c.target, client_id=input.client_id), c.app.request(c.targets[1])),
-            _updated, on=[_colleague(input.staff_id), request(input.id)])
+    assign_request = _on_request(
+        "派单 give a request your level owns to an available colleague of that level or below.",
+        AssignRequestInput, lambda c, i: c.app.assign_request(
+            c.target, c.targets[1], client_id=i.client_id),
+        on=lambda i: [request(i.id), _colleague(i.staff_id)])
 
-    @strawberry.mutation(description="分类定级 re-categorise or regrade an open request of your "
-                                     "jurisdiction; a new grade moves its deadline.")
-    async def classify_request(self, info: Info[Context, None],
-                               input: ClassifyRequestInput) -> RequestResult:
-        category = input.category.value if input.category is not None else None
-        grade = input.grade.value if input.grade is not None else None
-        return await run_mutation(info, lambda c: (c.app.classify_request(
-            c.target, category, grade, client_id=input.client_id), c.app.request(c.target)),
-            _updated, on=[request(input.id)])
+    classify_request = _on_request(
+        "分类定级 re-categorise or regrade an open request of your jurisdiction; a new grade "
+        "moves its deadline.", ClassifyRequestInput, lambda c, i: c.app.classify_request(
+            c.target, i.category.value if i.category is not None else None,
+            i.grade.value if i.grade is not None else None, client_id=i.client_id))
 
 
 def _admit_anonymous_filing(ctx: Context, phone: str | None) -> None:

@@ -12,6 +12,7 @@ below. A name or phone sent is never quoted back (the phone is masked by role).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +23,7 @@ from graphql_api.context import Context
 from graphql_api.enums import Role
 from graphql_api.grid.mutations import GridResult, nodes_after
 from graphql_api.ids import canonical
-from graphql_api.pipeline import Call, ClientId, Reach, refused, run_mutation
+from graphql_api.pipeline import Call, ClientId, Reach, mutation, refused, run_mutation
 from graphql_api.problems import Problem, invalid, no_household, result
 from graphql_api.reach import nodes, not_an_id, staff, staff_list
 from graphql_api.scope import household_visible
@@ -176,56 +177,56 @@ def _self_or(roles: frozenset[R], doing: str, raw: str) -> Reach:
     return reach
 
 
+_on_staff = partial(mutation, result=StaffResult, success=_staff_after,
+                    on=lambda i: [staff(i.staff_id)], roles=ENROLLERS)
+"""A command on a staff member of the caller's jurisdiction (and nodes of it), given by one
+of ``roles`` (the domain checks the same again, ``gridcore.authority``)."""
+
+
 @strawberry.type
 class StaffMutation:
-    @strawberry.mutation(description="入职 enrol a staff member in a node of your "
-                                     "jurisdiction.")
-    async def enrol_staff(self, info: Info[Context, None],
-                          input: EnrolStaffInput) -> StaffResult:
-        return await run_mutation(info, lambda c: c.app.enrol_staff(
-            input.staff_no, input.name, R(input.role.value), input.jurisdiction_code,
-            input.daily_capacity, input.phone, c.targets[1], client_id=input.client_id),
-            lambda c, nid: _staff_after(c, nid, staff_domain.staff_id(input.staff_no)),
-            on=[nodes(input.jurisdiction_code), _resident(input)], roles=ENROLLERS,
-            doing="enrol staff", personal=[input.name, input.phone])
+    enrol_staff = mutation(
+        "入职 enrol a staff member in a node of your jurisdiction.", EnrolStaffInput,
+        lambda c, i: c.app.enrol_staff(i.staff_no, i.name, R(i.role.value), i.jurisdiction_code,
+                                       i.daily_capacity, i.phone, c.targets[1],
+                                       client_id=i.client_id),
+        result=StaffResult,
+        success=lambda c, nid: _staff_after(c, nid, staff_domain.staff_id(c.input.staff_no)),
+        on=lambda i: [nodes(i.jurisdiction_code), _resident(i)], roles=ENROLLERS,
+        doing="enrol staff", personal=lambda i: [i.name, i.phone])
 
-    @strawberry.mutation(description="在岗 mark a staff member available or not; their open "
-                                     "work in a round moves to colleagues when not.")
-    async def set_staff_availability(self, info: Info[Context, None],
-                                     input: SetStaffAvailabilityInput) -> StaffResult:
-        return await run_mutation(info, lambda c: c.app.set_staff_availability(
-            c.target, input.available, input.reason, client_id=input.client_id), _staff_after,
-            on=[_self_or(DISPATCHERS, "set others' availability", input.staff_id)])
+    set_staff_availability = mutation(
+        "在岗 mark a staff member available or not; their open work in a round moves to "
+        "colleagues when not.", SetStaffAvailabilityInput,
+        lambda c, i: c.app.set_staff_availability(c.target, i.available, i.reason,
+                                                  client_id=i.client_id),
+        result=StaffResult, success=_staff_after,
+        on=lambda i: [_self_or(DISPATCHERS, "set others' availability", i.staff_id)])
 
-    @strawberry.mutation(description="责任人 make a grid worker the responsible person of a "
-                                     "micro-grid.")
-    async def assign_responsible_worker(self, info: Info[Context, None],
-                                        input: AssignResponsibleWorkerInput) -> GridResult:
-        return await run_mutation(info, lambda c: c.app.assign_responsible_worker(
-            input.micro_grid_code, c.targets[1], client_id=input.client_id),
-            nodes_after(input.micro_grid_code),
-            on=[nodes(input.micro_grid_code), staff(input.staff_id)], roles=ENROLLERS,
-            doing="name responsible workers")
+    assign_responsible_worker = mutation(
+        "责任人 make a grid worker the responsible person of a micro-grid.",
+        AssignResponsibleWorkerInput, lambda c, i: c.app.assign_responsible_worker(
+            c.target, c.targets[1], client_id=i.client_id), result=GridResult,
+        success=lambda c, nid: nodes_after(c.target)(c, nid),
+        on=lambda i: [nodes(i.micro_grid_code), staff(i.staff_id)], roles=ENROLLERS,
+        doing="name responsible workers")
 
-    @strawberry.mutation(description="服务小分队 form the service squad of a zone from party "
-                                     "members and volunteers.")
-    async def form_squad(self, info: Info[Context, None], input: FormSquadInput) -> GridResult:
-        return await run_mutation(info, lambda c: c.app.form_squad(
-            input.zone_code, c.targets[1], client_id=input.client_id),
-            nodes_after(input.zone_code),
-            on=[nodes(input.zone_code), staff_list(list(input.staff_ids))], roles=ENROLLERS,
-            doing="form squads")
+    form_squad = mutation(
+        "服务小分队 form the service squad of a zone from party members and volunteers.",
+        FormSquadInput, lambda c, i: c.app.form_squad(c.target, c.targets[1],
+                                                      client_id=i.client_id),
+        result=GridResult, success=lambda c, nid: nodes_after(c.target)(c, nid),
+        on=lambda i: [nodes(i.zone_code), staff_list(list(i.staff_ids))], roles=ENROLLERS,
+        doing="form squads")
 
-    @strawberry.mutation(description="派单 share the households of a scope out to its available "
-                                     "staff for a round (vulnerable ones get door visits).")
-    async def assign_scope(self, info: Info[Context, None],
-                           input: AssignScopeInput) -> AssignResult:
-        return await run_mutation(info, lambda c: c.app.assign_scope(
-            input.scope_code, input.round, input.days, client_id=input.client_id),
-            lambda c, plan: ScopeAssigned(
-                scope_code=input.scope_code, round=input.round, assigned=len(plan.items),
-                uncovered=len(plan.uncovered), shortfall=plan.shortfall),
-            on=[nodes(input.scope_code)], roles=DISPATCHERS, doing="assign rounds")
+    assign_scope = mutation(
+        "派单 share the households of a scope out to its available staff for a round "
+        "(vulnerable ones get door visits).", AssignScopeInput,
+        lambda c, i: c.app.assign_scope(c.target, i.round, i.days, client_id=i.client_id),
+        result=AssignResult, success=lambda c, plan: ScopeAssigned(
+            scope_code=c.target, round=c.input.round, assigned=len(plan.items),
+            uncovered=len(plan.uncovered), shortfall=plan.shortfall),
+        on=lambda i: [nodes(i.scope_code)], roles=DISPATCHERS, doing="assign rounds")
 
     @strawberry.mutation(description="转派 move a staff member's open work in a round to "
                                      "colleagues.")
@@ -239,37 +240,26 @@ class StaffMutation:
             roles=DISPATCHERS, doing="move others' work",
             personal=[member.name if member else None])
 
-    @strawberry.mutation(description="停用 deactivate a staff member of your jurisdiction (e.g. "
-                                     "离职): their tokens are refused at once, their open "
-                                     "subscriptions close and their open work moves to "
-                                     "colleagues.")
-    async def deactivate_staff(self, info: Info[Context, None],
-                               input: DeactivateStaffInput) -> StaffResult:
-        return await run_mutation(info, lambda c: c.app.deactivate_staff(
-            c.target, input.reason, by=c.by, client_id=input.client_id), _staff_after,
-            on=[staff(input.staff_id)], roles=ENROLLERS, doing="deactivate staff")
+    deactivate_staff = _on_staff(
+        "停用 deactivate a staff member of your jurisdiction (e.g. 离职): their tokens are "
+        "refused at once, their open subscriptions close and their open work moves to "
+        "colleagues.", DeactivateStaffInput, lambda c, i: c.app.deactivate_staff(
+            c.target, i.reason, by=c.by, client_id=i.client_id), doing="deactivate staff")
 
-    @strawberry.mutation(description="复岗 reactivate a deactivated staff member of your "
-                                     "jurisdiction: their tokens work again.")
-    async def reactivate_staff(self, info: Info[Context, None],
-                               input: ReactivateStaffInput) -> StaffResult:
-        return await run_mutation(info, lambda c: c.app.reactivate_staff(
-            c.target, input.reason, by=c.by, client_id=input.client_id), _staff_after,
-            on=[staff(input.staff_id)], roles=ENROLLERS, doing="reactivate staff")
+    reactivate_staff = _on_staff(
+        "复岗 reactivate a deactivated staff member of your jurisdiction: their tokens work "
+        "again.", ReactivateStaffInput, lambda c, i: c.app.reactivate_staff(
+            c.target, i.reason, by=c.by, client_id=i.client_id), doing="reactivate staff")
 
-    @strawberry.mutation(description="调岗 move a staff member to another node of your "
-                                     "jurisdiction: what they see and may do follows at once.")
-    async def change_staff_jurisdiction(self, info: Info[Context, None],
-                                        input: ChangeStaffJurisdictionInput) -> StaffResult:
-        return await run_mutation(info, lambda c: c.app.change_staff_jurisdiction(
-            c.target, input.jurisdiction_code, by=c.by, client_id=input.client_id),
-            _staff_after, on=[staff(input.staff_id), nodes(input.jurisdiction_code)],
-            roles=ENROLLERS, doing="move staff")
+    change_staff_jurisdiction = _on_staff(
+        "调岗 move a staff member to another node of your jurisdiction: what they see and may "
+        "do follows at once.", ChangeStaffJurisdictionInput,
+        lambda c, i: c.app.change_staff_jurisdiction(c.target, i.jurisdiction_code, by=c.by,
+                                                     client_id=i.client_id),
+        on=lambda i: [staff(i.staff_id), nodes(i.jurisdiction_code)], doing="move staff")
 
-    @strawberry.mutation(description="删除个人信息 erase a staff member's name and phone for "
-                                     "good (their staff number, role and work stay).")
-    async def erase_staff_member(self, info: Info[Context, None],
-                                 input: EraseStaffMemberInput) -> StaffResult:
-        return await run_mutation(info, lambda c: c.app.erase_staff_member(
-            c.target, input.reason, by=c.by, client_id=input.client_id), _staff_after,
-            on=[staff(input.staff_id)], roles=ERASERS, doing="erase staff members' data")
+    erase_staff_member = _on_staff(
+        "删除个人信息 erase a staff member's name and phone for good (their staff number, role "
+        "and work stay).", EraseStaffMemberInput, lambda c, i: c.app.erase_staff_member(
+            c.target, i.reason, by=c.by, client_id=i.client_id), roles=ERASERS,
+        doing="erase staff members' data")

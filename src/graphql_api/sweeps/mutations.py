@@ -16,7 +16,7 @@ from graphql_api.context import Context
 from graphql_api.enums import VisitMethod, VisitOutcome
 from graphql_api.households.register import household_after
 from graphql_api.households.types import Household
-from graphql_api.pipeline import Call, ClientId, Reach, run_mutation
+from graphql_api.pipeline import Call, ClientId, Reach, mutation, run_mutation
 from graphql_api.problems import NotFoundProblem, Problem, not_found, result
 from graphql_api.reach import household, ids, nodes
 from graphql_api.scope import node_visible
@@ -126,7 +126,7 @@ def _details(input: RecordVisitInput) -> dict[str, Any] | Problem:
     return details
 
 
-def _launch(input: LaunchCampaignInput, c: Call) -> assignment.Plan:
+def _launch(c: Call, input: LaunchCampaignInput) -> assignment.Plan:
     if not 1 <= input.days <= MAX_DAYS:
         raise errors.InvalidInput(f"A sweep of {input.days} days is out of range.",
                                   f"Give 1 to {MAX_DAYS} days.")
@@ -145,7 +145,7 @@ def _launch(input: LaunchCampaignInput, c: Call) -> assignment.Plan:
                            uncovered=list(a.uncovered.values()))
 
 
-def _close(input: CloseCampaignInput, c: Call) -> int | None:
+def _close(c: Call, input: CloseCampaignInput) -> int | None:
     try:
         c.app.campaign(c.target)
     except errors.NotFound:
@@ -154,50 +154,47 @@ def _close(input: CloseCampaignInput, c: Call) -> int | None:
     return c.app.close_campaign(c.target, client_id=input.client_id)
 
 
+def _visit(input: RecordVisitInput) -> Reach:
+    """What a visit found, its residents' ids parsed."""
+    async def reach(ctx: Context) -> dict[str, Any] | Problem:
+        return _details(input)
+    return reach
+
+
+async def _launched(c: Call, plan: assignment.Plan) -> CampaignLaunched:
+    return CampaignLaunched(campaign=await _campaign(c.ctx, c.input.scope_code, c.input.round),
+                            assigned=len(plan.items), uncovered=len(plan.uncovered),
+                            shortfall=plan.shortfall)
+
+
+async def _closed(c: Call, nid: int | None) -> CampaignClosed:
+    return CampaignClosed(notification_id=nid, campaign=await _campaign(
+        c.ctx, c.input.scope_code, c.input.round))
+
+
 @strawberry.type
 class SweepMutation:
-    @strawberry.mutation(description="排查走访 record a visit of a household in a sweep campaign; "
-                                     "findings (fever, close contacts) are followed up.")
-    async def record_visit(self, info: Info[Context, None],
-                           input: RecordVisitInput) -> VisitResult:
-        details = _details(input)
-        if isinstance(details, Problem):
-            return details
-        cid = sweep.campaign_id(input.campaign_scope, input.round)
-        method = assignment.Method(input.method.value)
-        outcome = sweep.Outcome(input.outcome.value)
-        return await run_mutation(info, lambda c: c.app.record_visit(
-            cid, c.target, method, outcome, by=c.by, visited_at=input.visited_at,
-            client_id=input.client_id, **details),
-            lambda c, nid: household_after(VisitRecorded, c, nid),
-            on=[household(input.household_id)])
+    record_visit = mutation(
+        "排查走访 record a visit of a household in a sweep campaign; findings (fever, close "
+        "contacts) are followed up.", RecordVisitInput, lambda c, i: c.app.record_visit(
+            sweep.campaign_id(i.campaign_scope, i.round), c.target,
+            assignment.Method(i.method.value), sweep.Outcome(i.outcome.value), by=c.by,
+            visited_at=i.visited_at, client_id=i.client_id, **c.targets[1]),
+        result=VisitResult, success=lambda c, nid: household_after(VisitRecorded, c, nid),
+        on=lambda i: [household(i.household_id), _visit(i)])
 
-    @strawberry.mutation(description="发起排查 launch a sweep of a scope of your jurisdiction: "
-                                     "every household is assigned (door visits for vulnerable "
-                                     "ones) and the campaign opens, in one transaction.")
-    async def launch_campaign(self, info: Info[Context, None],
-                              input: LaunchCampaignInput) -> LaunchResult:
-        async def launched(c: Call, plan: assignment.Plan) -> CampaignLaunched:
-            return CampaignLaunched(campaign=await _campaign(c.ctx, input.scope_code,
-                                                             input.round),
-                                    assigned=len(plan.items), uncovered=len(plan.uncovered),
-                                    shortfall=plan.shortfall)
+    launch_campaign = mutation(
+        "发起排查 launch a sweep of a scope of your jurisdiction: every household is assigned "
+        "(door visits for vulnerable ones) and the campaign opens, in one transaction.",
+        LaunchCampaignInput, _launch, result=LaunchResult,
+        success=_launched, on=lambda i: [nodes(i.scope_code)], roles=ORGANISERS,
+        doing="launch campaigns")
 
-        return await run_mutation(info, lambda c: _launch(input, c), launched,
-                                  on=[nodes(input.scope_code)], roles=ORGANISERS,
-                                  doing="launch campaigns")
-
-    @strawberry.mutation(description="结束排查 close a campaign, recording its summary (covered, "
-                                     "not covered with reasons, findings).")
-    async def close_campaign(self, info: Info[Context, None],
-                             input: CloseCampaignInput) -> CloseResult:
-        async def closed(c: Call, nid: int | None) -> CampaignClosed:
-            return CampaignClosed(notification_id=nid, campaign=await _campaign(
-                c.ctx, input.scope_code, input.round))
-
-        return await run_mutation(info, lambda c: _close(input, c), closed,
-                                  on=[_campaign_in_reach(input.scope_code, input.round)],
-                                  roles=ORGANISERS, doing="close campaigns")
+    close_campaign = mutation(
+        "结束排查 close a campaign, recording its summary (covered, not covered with reasons, "
+        "findings).", CloseCampaignInput, _close, result=CloseResult,
+        success=_closed, on=lambda i: [_campaign_in_reach(i.scope_code, i.round)],
+        roles=ORGANISERS, doing="close campaigns")
 
     @strawberry.mutation(description="跟进发现 follow up the findings (fever, close contacts, "
                                      "arrivals) of visits recorded since the last run; visits "
