@@ -6,7 +6,9 @@ Before it, each area wired these steps by hand (the sign-in check 24 times, nine
 helpers, ``GridcoreError`` caught 17 times, most of them without the ``ValidationError``
 mapping), and a step left out was a difference in authorization or in the answer between
 paths. A mutation now says what it acts on (``on=``, the reaches of ``graphql_api.reach``),
-the command and how its success reads; the rest is here, the same for all.
+the command and how its success reads; the rest is here, the same for all. Most are declared
+in one expression (``mutation``); the few that must do something first (the rate limit of an
+anonymous filing) call ``run_mutation`` from a resolver of their own.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ id, a code), or the problem to answer instead (one outside the jurisdiction read
 @dataclass(frozen=True)
 class Call:
     """What a command and its success are given: the request's context, the acting staff
-    member (None only for an anonymous mutation) and the values its reaches gave, in order."""
+    member (None only for an anonymous mutation), the values its reaches gave, in order, and
+    the input sent (for a mutation declared with ``mutation``)."""
 
     ctx: Context
     by: UUID | None
