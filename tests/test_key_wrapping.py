@@ -18,7 +18,9 @@ import orjson
 import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typer.testing import CliRunner
 
+from adapters.cli import cli
 from adapters.cli_keys import rotate_store_keys
 from adapters.kek import (
     KEK_ENV,
@@ -31,6 +33,7 @@ from adapters.kek import (
     load_ring,
     new_kek,
     parse_keks,
+    write_kek_file,
 )
 from adapters.settings import scratch_schema, sqlite_env
 from adapters.vault import KEY_TABLE
@@ -306,7 +309,10 @@ def test_rotation_under_gridcore_kek_wraps_with_its_first_key(sqlite_store):
     rotated = {**sqlite_store, KEK_ENV: f"{b64encode(second).decode()},{first.hex()}"}
     app = GridcoreApp(rotated)
     result = rotate_store_keys(app)
-    assert result.current == kek_id(second).hex() and result.retired == [kek_id(first).hex()]
+    assert result.current == kek_id(second).hex()
+    # the variable is not the command's to edit, and a writer started with its old value still
+    # wraps with the old key: nothing is called retired, the old key is reported kept
+    assert result.retired == [] and result.kept == [kek_id(first).hex()]
     assert all(k[1:9] == kek_id(second) for k in key_rows(app).values())
     app.close()
     only_new = GridcoreApp({**sqlite_store, KEK_ENV: b64encode(second).decode()})
@@ -340,3 +346,145 @@ def test_a_wrapped_key_opens_only_for_its_own_subject():
     assert ring.unwrap(a, ring.wrap(a, key)) == key
     with pytest.raises(KekError, match="damaged"):
         ring.unwrap(b, ring.wrap(a, key))  # a row copied onto another subject opens nothing
+
+
+def name_in(app: GridcoreApp, no: str) -> str | None:
+    return app.household(household_id(no)).residents[resident_id(no, 1)].identity.name
+
+
+def register(app: GridcoreApp, no: str) -> None:
+    app.register_household(no, ZONES[0], f"幸福路{no}号", [new_member(no, 1, f"住户{no}")])
+
+
+def test_a_server_running_through_a_rotation_writes_and_reads_under_the_new_kek(any_store):
+    """`gridcore serve` keeps running while `gridcore keys rotate` runs: what it files during
+    and after the rotation stays readable once the old KEK is dropped from the file."""
+    app = GridcoreApp(any_store)
+    given_a_resident(app)
+    server = GridcoreApp(any_store)  # opened before the rotation, its KEKs read
+    reader = GridcoreApp(any_store)  # one that only reads
+    assert name_of(server) == NAME and name_of(reader) == NAME
+    old = load_ring(any_store)
+
+    def writer(step: str) -> None:
+        if step == "written":  # the new KEK is first in the file, the old one still there
+            register(server, "KW-3")
+            newest = load_ring(any_store).newest_id
+            assert newest not in {kek_id(k) for k in old.keks}
+            assert key_rows(app)[resident_id("KW-3", 1)][1:9] == newest  # not the old KEK
+
+    result = rotate_store_keys(app, observe=writer)
+    new = load_ring(any_store)
+    assert len(new.keks) == 1 and new.keks[0] not in old.keks
+    register(server, "KW-4")  # after the whole rotation
+    assert result.retired == old.ids()
+    assert {k[1:9] for k in key_rows(app).values()} == {new.newest_id}
+    assert name_of(reader) == NAME  # re-wrapped under a KEK it had not read: it looks again
+    for opened in (server, reader):
+        assert [name_in(opened, n) for n in ("KW-3", "KW-4")] == ["住户KW-3", "住户KW-4"]
+    for a in (app, server, reader):
+        a.close()
+    fresh = GridcoreApp(any_store)  # the file holds only the new KEK
+    assert name_of(fresh) == NAME and name_in(fresh, "KW-3") == "住户KW-3"
+    assert name_in(fresh, "KW-4") == "住户KW-4"
+    fresh.close()
+
+
+def test_a_key_wrapped_with_the_old_kek_during_the_rotation_is_caught(sqlite_store,
+                                                                      monkeypatch):
+    """A save that wrapped with the old KEK just before the file changed (simulated: a writer
+    that does not look at the file) is re-wrapped by a further round before the old KEK goes;
+    one that never stops doing so makes the rotation stop with both KEKs kept."""
+    app = GridcoreApp(sqlite_store)
+    given_a_resident(app)
+    stale = GridcoreApp(sqlite_store)
+    assert name_of(stale) == NAME
+    old = load_ring(sqlite_store)
+    monkeypatch.setattr(stale.factory.vault, "fresh_ring", lambda: old)
+    rounds: list[str] = []
+
+    def once(step: str) -> None:
+        if step == "rewrapped":
+            rounds.append(step)
+            if len(rounds) == 1:
+                register(stale, "KW-5")
+
+    rotate_store_keys(app, observe=once)
+    assert len(rounds) == 2
+    new = load_ring(sqlite_store)
+    assert len(new.keks) == 1 and {k[1:9] for k in key_rows(app).values()} == {new.newest_id}
+
+    n = iter(range(6, 100))
+    old = new
+    with pytest.raises(KekError, match="After 3 rounds of re-wrapping, 2 subject keys are "
+                                       "still wrapped with an old key-encryption key"):
+        rotate_store_keys(app, rounds=3,
+                          observe=lambda step: step == "rewrapped" and register(
+                              stale, f"KW-{next(n)}"))
+    kept = load_ring(sqlite_store)
+    assert len(kept.keks) == 2 and kept.keks[1] == old.keks[0]  # nothing dropped
+    app.close()
+    stale.close()
+    fresh = GridcoreApp(sqlite_store)
+    assert [name_in(fresh, f"KW-{i}") for i in (5, 6, 7, 8)] == [
+        f"住户KW-{i}" for i in (5, 6, 7, 8)]
+    fresh.close()
+
+
+def test_a_rotation_that_would_lose_keys_writes_nothing(sqlite_store, tmp_path, monkeypatch):
+    """Keys wrapped with a KEK missing from the file: the rotation names it and how many keys
+    it wraps, exits 2 and leaves the file as it was; one record's refusal names that record."""
+    app = GridcoreApp(sqlite_store)
+    given_a_resident(app)
+    assert name_of(app) == NAME
+    path = Path(sqlite_store[KEK_FILE_ENV])
+    ring = load_ring(sqlite_store)
+    lost = new_kek()
+    write_kek_file(path, (lost, *ring.keks))  # a writer wraps with it, then it is lost
+    register(app, "KW-9")
+    wrapped = sum(1 for k in key_rows(app).values() if k[1:9] == kek_id(lost))
+    assert wrapped >= 1
+    write_kek_file(path, ring.keks)
+    register(app, "KW-10")  # a save looks at the file: the lost KEK is gone from it
+    before = path.read_bytes()
+
+    with pytest.raises(KekError) as refused:
+        rotate_store_keys(app)
+    assert f"{kek_id(lost).hex()} ({wrapped} keys)" in str(refused.value)
+    assert "Nothing was changed" in str(refused.value)
+    assert path.read_bytes() == before
+    with pytest.raises(KekError) as unreadable:
+        name_in(app, "KW-9")
+    said = str(unreadable.value)
+    lost_subjects = {sid for sid, k in key_rows(app).items() if k[1:9] == kek_id(lost)}
+    assert any(said.startswith(f"The key of subject {sid} is wrapped with key-encryption key "
+                               f"{kek_id(lost).hex()}, which is not among the keys of {path}")
+               for sid in lost_subjects), said
+    assert f"{wrapped} subject key" in said and "put the retired KEK back" in said
+    assert name_of(app) == NAME  # the others still open
+    app.close()
+
+    for name, value in (("GRIDCORE_STORE", "sqlite"),
+                        ("GRIDCORE_SQLITE_PATH", sqlite_store["SQLITE_DBNAME"]),
+                        (KEK_FILE_ENV, str(path))):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(KEK_ENV, raising=False)
+    for _ in range(2):  # no new key piles up at the top of the file
+        ran = CliRunner().invoke(cli, ["keys", "rotate"])
+        assert ran.exit_code == 2, ran.output
+        assert kek_id(lost).hex() in ran.output and path.read_bytes() == before
+
+
+def test_rotating_twice_in_a_row(any_store):
+    app = GridcoreApp(any_store)
+    given_a_resident(app)
+    first = rotate_store_keys(app)
+    second = rotate_store_keys(app)
+    assert second.retired == [first.current] and second.current != first.current
+    assert load_ring(any_store).ids() == [second.current]
+    assert {k[1:9].hex() for k in key_rows(app).values()} == {second.current}
+    assert second.rewrapped == first.rewrapped == len(key_rows(app))
+    app.close()
+    again = GridcoreApp(any_store)
+    assert name_of(again) == NAME
+    again.close()

@@ -12,6 +12,12 @@ Each wrapped key records the id of the KEK that wrapped it (a hash of the KEK, n
 so a ring of several KEKs reads a store during a rotation: new keys are wrapped with the
 newest KEK, ``gridcore keys rotate`` re-wraps the old ones, after which the retired KEK opens
 nothing in the store.
+
+A running process sees a rotation of the file (``reread``): before it wraps the new keys of a
+save it compares the file's ``stat`` with the one it read, and reads the file again when it
+changed, so it wraps with the KEK a rotation has just put first; a key it cannot unwrap sends
+it to the file once more (the rotation re-wrapped it under a KEK it has not read yet).
+``GRIDCORE_KEK`` is read once, at start: a process has to be restarted to see a new value.
 """
 
 from __future__ import annotations
@@ -49,6 +55,14 @@ class KekError(RuntimeError):
     with. The message says which variable to set."""
 
 
+class UnknownKek(KekError):
+    """A stored key is wrapped with a KEK the ring does not hold (``kid``: its id)."""
+
+    def __init__(self, message: str, kid: bytes) -> None:
+        super().__init__(message)
+        self.kid = kid
+
+
 def kek_id(kek: bytes) -> bytes:
     """The 8-byte id stored with every key a KEK wraps: a hash, from which the KEK cannot be
     recovered."""
@@ -61,6 +75,10 @@ class KeyRing:
 
     keks: tuple[bytes, ...]
     source: str
+    path: Path | None = field(default=None, compare=False)
+    """the KEK file read (None: the variable, or a key of the process's own)"""
+    stamp: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
+    """the file's ``stat`` when it was read: a different one means it was written since"""
     _aeads: dict[bytes, AESGCM] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -76,6 +94,9 @@ class KeyRing:
     def ids(self) -> list[str]:
         return [kek_id(k).hex() for k in self.keks]
 
+    def holds(self, kid: bytes) -> bool:
+        return kid in self._aeads
+
     def wrap(self, sid: UUID, key: bytes) -> bytes:
         kid = self.newest_id
         nonce = os.urandom(12)
@@ -90,7 +111,7 @@ class KeyRing:
         kid = stored[1:1 + _KID_LENGTH]
         aead = self._aeads.get(kid)
         if aead is None:
-            raise self._unknown(kid)
+            raise self.unreadable(sid, kid)
         body = stored[1 + _KID_LENGTH:]
         try:
             return aead.decrypt(body[:12], body[12:], sid.bytes)
@@ -106,11 +127,25 @@ class KeyRing:
             raise self._unknown(sample[1:1 + _KID_LENGTH])
 
     def _unknown(self, kid: bytes) -> KekError:
-        return KekError(
+        return UnknownKek(
             f"The subject keys of this store are wrapped with key-encryption key {kid.hex()}, "
             f"which is not among the keys of {self.source} ({', '.join(self.ids())}). Set "
             f"{KEK_ENV} or {KEK_FILE_ENV} to the key this store was written with; without it "
-            "no personal data can be read or written.")
+            "no personal data can be read or written.", kid)
+
+    def unreadable(self, sid: UUID, kid: bytes, affected: int | None = None) -> UnknownKek:
+        """The refusal of one subject's key wrapped with a KEK this ring does not hold (a
+        retired KEK, typically: a process wrapped with it after a rotation dropped it).
+        ``affected``: how many keys of the store that KEK wraps, when known."""
+        many = ("" if affected is None else
+                f"; {affected} subject key{'s' if affected != 1 else ''} of this store "
+                f"{'are' if affected != 1 else 'is'} wrapped with it")
+        return UnknownKek(
+            f"The key of subject {sid} is wrapped with key-encryption key {kid.hex()}, which "
+            f"is not among the keys of {self.source} ({', '.join(self.ids())}){many}. That "
+            "subject's personal data cannot be read until the key is back: put the retired "
+            f"KEK back into the KEK file ({KEK_FILE_ENV}) or {KEK_ENV}, after the key now in "
+            "use, and run `gridcore keys rotate` to re-wrap it.", kid)
 
     def is_current(self, stored: bytes) -> bool:
         """Whether a stored key is wrapped with the newest KEK (nothing to re-wrap)."""
@@ -175,7 +210,31 @@ def load_ring(environ: Mapping[str, str]) -> KeyRing:
                            f"{KEK_FILE_ENV} naming an existing file ({path} does not exist).")
         write_kek_file(path, [new_kek()], exclusive=True)
     _tighten(path)
-    return KeyRing(parse_keks(path.read_text(), str(path)), str(path))
+    stamp = _stamp(path)  # before reading: a write in between is seen at the next look
+    return KeyRing(parse_keks(path.read_text(), str(path)), str(path), path, stamp)
+
+
+def _stamp(path: Path) -> tuple[int, ...]:
+    """What changes when the file is written (``write_kek_file`` replaces it: a new inode)."""
+    st = path.stat()
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def reread(ring: KeyRing) -> KeyRing:
+    """The ring read again from its file when the file was written since (a rotation under
+    way or done), else ``ring`` itself: one ``stat``. A ring of ``GRIDCORE_KEK`` or of the
+    process's own is returned as it is; so is ``ring`` when the file is gone or unreadable
+    (keeping the KEKs known beats failing every save; the next look may find it whole)."""
+    if ring.path is None:
+        return ring
+    try:
+        stamp = _stamp(ring.path)
+        if stamp == ring.stamp:
+            return ring
+        keks = parse_keks(ring.path.read_text(), ring.source)
+    except (OSError, KekError):
+        return ring
+    return KeyRing(keks, ring.source, ring.path, stamp)
 
 
 def write_kek_file(path: Path, keks: Sequence[bytes], exclusive: bool = False) -> None:

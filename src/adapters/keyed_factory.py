@@ -23,7 +23,8 @@ class KeyedFactoryMixin:
         """``persistent``: keys outlive the process, so they are wrapped with the configured
         KEK; an in-memory store wraps them with a random one of its own."""
         self._recorder = None
-        self.vault = KeyVault(self._load_keys, ring=self._key_ring if persistent else None)
+        self.vault = KeyVault(self._load_keys, ring=self._key_ring if persistent else None,
+                              count=self._keys_by_kek if persistent else None)
 
     def _key_ring(self) -> KeyRing:
         ring = load_ring(self.env)  # type: ignore[attr-defined]
@@ -32,6 +33,9 @@ class KeyedFactoryMixin:
 
     def _load_keys(self, ids: list[UUID]) -> dict[UUID, bytes]:
         return self.application_recorder().load_keys(ids)  # type: ignore[attr-defined]
+
+    def _keys_by_kek(self) -> dict[bytes | None, int]:
+        return self.application_recorder().keys_by_kek()  # type: ignore[attr-defined]
 
     def mapper(self, transcoder: Transcoder | None = None,
                mapper_class: type[Mapper[Any]] | None = None) -> Mapper[Any]:

@@ -17,7 +17,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from adapters.kek import RAW_KEY_LENGTH, KeyRing
+from adapters.kek import RAW_KEY_LENGTH, WRAPPED_LENGTH, KeyRing
 from adapters.keyed_factory import KeyedFactoryMixin
 from adapters.vault import KEY_TABLE, KeyVault
 
@@ -57,6 +57,12 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
 
     def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> None:
+        if self.vault.take_pending()[0]:
+            # Locked before the keys are wrapped (the KEK file looked at): a rotation re-wraps
+            # holding a lock that waits for this one, so this save is either re-wrapped by it
+            # or sees the KEK it has put first (adapters.cli_keys). Writers do not block
+            # each other (ROW EXCLUSIVE is what their inserts take anyway).
+            curs.execute(SQL("LOCK TABLE {0} IN ROW EXCLUSIVE MODE").format(self.key_table))
         new, erase = self.vault.take_pending_stored()
         if new:
             # One statement over arrays: a large executemany inside psycopg's pipeline can hang.
@@ -80,6 +86,15 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
             row = curs.fetchone()
             return None if row is None else bytes(row["key"])
 
+    def keys_by_kek(self) -> dict[bytes | None, int]:
+        """How many stored keys each KEK id wraps (None: keys stored as they are)."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT CASE WHEN octet_length(key) = %s THEN substring(key from 2 "
+                             "for 8) END AS kid, count(*) AS n FROM {0} GROUP BY 1").format(
+                self.key_table), (WRAPPED_LENGTH,))
+            return {None if r["kid"] is None else bytes(r["kid"]): r["n"]
+                    for r in curs.fetchall()}
+
     def has_raw_keys(self) -> bool:
         """Whether the key table holds keys stored as they are (written before wrapping).
         One row tells: a store is migrated in one transaction, all its keys at once."""
@@ -96,6 +111,9 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
         after: UUID | None = None
         with (self.datastore.get_connection() as conn, conn.transaction(),
               conn.cursor() as curs):
+            # waits for the saves that locked the table before wrapping (see _insert_events)
+            # and holds off new ones until committed; readers go on
+            curs.execute(SQL("LOCK TABLE {0} IN EXCLUSIVE MODE").format(self.key_table))
             while True:
                 curs.execute(SQL("SELECT subject_id, key FROM {0} WHERE %s::uuid IS NULL OR "
                                  "subject_id > %s::uuid ORDER BY subject_id LIMIT %s").format(

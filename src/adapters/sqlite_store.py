@@ -23,7 +23,7 @@ from eventsourcing import sqlite
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor, SQLiteDatastore
 
-from adapters.kek import RAW_KEY_LENGTH, KeyRing
+from adapters.kek import RAW_KEY_LENGTH, WRAPPED_LENGTH, KeyRing
 from adapters.keyed_factory import KeyedFactoryMixin
 from adapters.vault import KEY_TABLE, KeyVault
 
@@ -63,6 +63,11 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **_: Any) -> Sequence[int] | None:
+        if self.vault.take_pending()[0]:
+            # The write lock before the keys are wrapped (the KEK file looked at): a rotation
+            # re-wraps under the same lock, so this save is either re-wrapped by it or sees
+            # the KEK it has put first (adapters.cli_keys).
+            c.execute(f"DELETE FROM {KEY_TABLE} WHERE 0")
         new, erase = self.vault.take_pending_stored()
         if new:
             c.executemany(f"INSERT INTO {KEY_TABLE} (subject_id, key) VALUES (?, ?)",
@@ -94,6 +99,13 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
             row = c.fetchone()
             return None if row is None else bytes(row[0])
 
+    def keys_by_kek(self) -> dict[bytes | None, int]:
+        """How many stored keys each KEK id wraps (None: keys stored as they are)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT CASE WHEN length(key) = ? THEN substr(key, 2, 8) END, count(*) "
+                      f"FROM {KEY_TABLE} GROUP BY 1", [WRAPPED_LENGTH])
+            return {None if kid is None else bytes(kid): n for kid, n in c.fetchall()}
+
     def has_raw_keys(self) -> bool:
         """Whether the key table holds keys stored as they are (written before wrapping).
         One row tells: a store is migrated in one transaction, all its keys at once."""
@@ -109,6 +121,7 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
         done, after = 0, ""
         with self.datastore.transaction(commit=True) as c:
             c.execute("PRAGMA secure_delete=ON")
+            c.execute(f"DELETE FROM {KEY_TABLE} WHERE 0")  # the write lock first (see above)
             while True:
                 c.execute(f"SELECT subject_id, key FROM {KEY_TABLE} WHERE subject_id > ? "
                           "ORDER BY subject_id LIMIT ?", [after, batch])

@@ -24,7 +24,7 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from adapters.kek import KeyRing
+from adapters.kek import KeyRing, UnknownKek, reread
 
 KEY_TABLE = "gridcore_subject_keys"
 
@@ -36,15 +36,23 @@ class KeyVault:
     key-encryption keys that unwrap them (asked for once, at the first key used: a reader that
     never opens personal data needs no KEK); the recorder writes ``take_pending_stored()``
     inside the events' transaction; ``committed``/``rolled_back`` settle the pending work.
+
+    The KEKs are looked at again (``fresh_ring``: a ``stat`` of the KEK file) before each save
+    that wraps new keys, and when a stored key names a KEK not known yet, so a process that
+    runs through a ``gridcore keys rotate`` wraps with the new KEK and reads what the rotation
+    re-wrapped. ``count`` (optional) tells how many stored keys each KEK id wraps, for the
+    refusal of a key no known KEK opens.
     """
 
     cache_size = 200_000
 
     def __init__(self, load: Callable[[list[UUID]], dict[UUID, bytes]],
                  cache_seconds: float | None = None,
-                 ring: Callable[[], KeyRing] | None = None) -> None:
+                 ring: Callable[[], KeyRing] | None = None,
+                 count: Callable[[], dict[bytes | None, int]] | None = None) -> None:
         self._load_stored = load
         self._ring_source = ring
+        self._count = count
         self._ring: KeyRing | None = None
         # Another process may erase a key at any time; a cached key would keep decrypting
         # for as long as it is cached. The default (0) reads the key table every time.
@@ -68,8 +76,16 @@ class KeyVault:
     def take_pending_stored(self) -> tuple[dict[UUID, bytes], set[UUID]]:
         """The pending new keys as the key table stores them (wrapped), and the erasures."""
         new, erase = self._pending()
-        ring = self.ring
+        if not new:
+            return {}, set(erase)
+        ring = self.fresh_ring()
         return {sid: ring.wrap(sid, key) for sid, key in new.items()}, set(erase)
+
+    def fresh_ring(self) -> KeyRing:
+        """The KEKs, read again when their file was written since (see the class)."""
+        ring = reread(self.ring)
+        self._ring = ring
+        return ring
 
     @property
     def ring(self) -> KeyRing:
@@ -91,7 +107,22 @@ class KeyVault:
         if not stored:
             return {}
         ring = self.ring
-        return {sid: ring.unwrap(sid, blob) for sid, blob in stored.items()}
+        try:
+            return {sid: ring.unwrap(sid, blob) for sid, blob in stored.items()}
+        except UnknownKek:
+            ring = self.fresh_ring()
+        try:
+            return {sid: ring.unwrap(sid, blob) for sid, blob in stored.items()}
+        except UnknownKek as e:
+            sid = next((s for s, blob in stored.items() if blob[1:1 + len(e.kid)] == e.kid),
+                       next(iter(stored)))
+            affected = None
+            if self._count is not None:
+                try:
+                    affected = self._count().get(e.kid)
+                except Exception:  # the count only adds to the message
+                    affected = None
+            raise ring.unreadable(sid, e.kid, affected) from None
 
     def committed(self) -> None:
         new, erase = self._pending()
