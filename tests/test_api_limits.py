@@ -199,7 +199,8 @@ def test_an_oversize_body_is_refused_with_413_before_it_is_read(world: World) ->
     r = httpx.post(world.base + "/graphql", content=streamed(),
                    headers={"Content-Type": "application/json"}, timeout=30)
     assert r.status_code == 413
-    assert f"the limit is {DEFAULT_MAX_BODY_BYTES} bytes" in r.json()["errors"][0]["message"]
+    assert r.json()["errors"][0]["message"].startswith(
+        f"The request body is larger than the limit of {DEFAULT_MAX_BODY_BYTES} bytes")
 
 
 def test_a_signed_in_device_may_send_a_larger_offline_batch(world: World) -> None:
@@ -246,14 +247,64 @@ MALFORMED: list[tuple[str, bytes, str]] = [
 ]
 
 
+def assert_refusal(r: httpx.Response, code: str | None = None) -> str:
+    """Every 4xx of the API: JSON ``errors[0]`` with a message and a code; the message."""
+    assert 400 <= r.status_code < 500, (r.status_code, r.text[:200])
+    assert r.headers["content-type"].startswith("application/json"), r.headers
+    [error] = r.json()["errors"]
+    assert error["message"].strip() and error["extensions"]["code"], error
+    if code is not None:
+        assert error["extensions"]["code"] == code, error
+    return error["message"]
+
+
 @pytest.mark.parametrize(("what", "body", "words"), MALFORMED, ids=[m[0] for m in MALFORMED])
 def test_a_malformed_body_gets_a_4xx_that_says_what_is_wrong(world: World, what: str,
                                                               body: bytes, words: str) -> None:
     for staff_no in (None, "OFF1"):
         r = post(world, body, staff_no)
         assert 400 <= r.status_code < 500, (what, r.status_code, r.text[:200])
-        assert words in r.text
+        assert words in assert_refusal(r)
         assert "Traceback" not in r.text and "/work" not in r.text
+
+
+REFUSED: list[tuple[str, bytes, dict[str, str], int, str, str]] = [
+    ("a batch", b'[{"query": "{ me { role } }"}]', {}, 400, "BATCH_NOT_SUPPORTED",
+     "batching is not supported, a request runs one operation"),
+    ("no query", b'{"variables": {}}', {}, 400, "NO_QUERY", "Send a JSON object with a `query`"),
+    ("not JSON", b"{nope", {}, 400, "BAD_JSON", "not valid JSON"),
+    ("a string", b'"x"', {}, 400, "BAD_REQUEST", "must be a JSON object"),
+    ("plain text", b"{ me { role } }", {"Content-Type": "text/plain"}, 415,
+     "UNSUPPORTED_CONTENT_TYPE", "Content-Type is 'text/plain'; send the GraphQL request as "
+     "a JSON object with `Content-Type: application/json`"),
+    ("a forged token", b'{"query": "{ me { role } }"}', {"Authorization": "Bearer x.y.z"}, 401,
+     "UNAUTHENTICATED", "The token is not valid"),
+    ("not a bearer", b'{"query": "{ me { role } }"}', {"Authorization": "Basic abc"}, 401,
+     "UNAUTHENTICATED", "must be `Bearer <token>`"),
+]
+
+
+@pytest.mark.parametrize(("what", "body", "headers", "status", "code", "words"), REFUSED,
+                         ids=[r[0] for r in REFUSED])
+def test_every_refusal_is_json_with_a_message_and_a_code(
+        world: World, what: str, body: bytes, headers: dict[str, str], status: int, code: str,
+        words: str) -> None:
+    r = post(world, body, headers=headers)
+    assert r.status_code == status, (what, r.text[:200])
+    assert words in assert_refusal(r, code)
+
+
+def test_other_methods_and_a_missing_content_type_are_json_refusals(world: World) -> None:
+    r = httpx.put(world.base + "/graphql", content=b"{}", timeout=30)
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+    assert "POST" in assert_refusal(r, "METHOD_NOT_ALLOWED")
+    r = httpx.post(world.base + "/graphql", content=b'{"query": "{ me { role } }"}',
+                   headers={"Content-Type": ""}, timeout=30)
+    assert r.status_code == 415
+    assert "has no Content-Type" in assert_refusal(r, "UNSUPPORTED_CONTENT_TYPE")
+    big = b"#" * (DEFAULT_MAX_BODY_BYTES + 1)
+    assert assert_refusal(post(world, big), "BODY_TOO_LARGE").startswith(
+        f"The request body is {len(big)} bytes; the limit is {DEFAULT_MAX_BODY_BYTES} bytes")
 
 
 def test_variables_nested_within_the_json_limit_are_refused_by_their_type(world: World) -> None:

@@ -88,8 +88,10 @@ def test_a_deactivated_members_token_is_refused_at_once_and_works_again_when_rea
     done = mutate(world, "OFF1", "deactivateStaff", {"staffId": str(sid), "reason": "离职"})
     assert done["staffMember"]["active"] is False and done["staffMember"]["available"] is False
     r = world.post(ME, token_owner)  # the very next request
-    assert r.status_code == 403
-    assert "GWD1 is deactivated" in r.text and "reactivateStaff" in r.text
+    assert r.status_code == 403 and r.headers["content-type"].startswith("application/json")
+    [error] = r.json()["errors"]  # the shape of every refusal of the API
+    assert error["extensions"] == {"code": "FORBIDDEN"}
+    assert "GWD1 is deactivated" in error["message"] and "reactivateStaff" in error["message"]
     done = mutate(world, "OFF1", "reactivateStaff", {"staffId": str(sid), "reason": "复岗"})
     assert done["staffMember"]["active"] is True
     assert world.ask(ME, token_owner)["me"]["id"] == str(sid)

@@ -31,7 +31,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from graphql_api.auth import Caller, TokenError, bearer, read_token, staff_caller
 from graphql_api.context import Context
 from graphql_api.execution import with_checked_documents
-from graphql_api.limits import BodyLimit
+from graphql_api.limits import STRAWBERRY_REFUSALS, BodyLimit, Refused, refusal
 from graphql_api.ratelimit import FilingLimits
 from graphql_api.redact import without_values
 from graphql_api.schema import build_schema
@@ -97,11 +97,28 @@ class GridcoreGraphQL(GraphQL[Context, None]):
         try:
             value = self.decode_json(data)
         except orjson.JSONDecodeError as e:
-            raise HTTPException(400, bad_json(e)) from None
+            raise Refused(400, bad_json(e), "BAD_JSON") from None
         if not isinstance(value, dict | list):
-            raise HTTPException(400, "The request body must be a JSON object with a `query` "
-                                     "string (and optional `variables` and `operationName`).")
+            raise Refused(400, "The request body must be a JSON object with a `query` string "
+                               "(and optional `variables` and `operationName`).", "BAD_REQUEST")
         return value
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """An HTTP request refused before GraphQL runs (a malformed body, a bad token,
+        strawberry's own refusals) is answered like every 4xx of the API, as JSON with the
+        error's message and code (``graphql_api.limits.refusal``); strawberry answers plain
+        text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as e:
+            status, body = refusal(e, request.headers.get("content-type"))
+            response = Response(body, status_code=status, media_type="application/json",
+                                headers={"Allow": "GET, POST"} if status == 405 else None)
+        await response(scope, receive, send)
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
         """strawberry's refusals before execution (an unknown ``operationName``), in
@@ -109,8 +126,8 @@ class GridcoreGraphQL(GraphQL[Context, None]):
         try:
             return await super().execute_single(*args, **kwargs)
         except HTTPException as e:
-            if not self.settings.production:
-                raise
+            if not self.settings.production or e.reason in STRAWBERRY_REFUSALS:
+                raise  # (those hold no submitted value)
             raise HTTPException(e.status_code, without_values(e.reason)) from None
 
     async def on_ws_connect(self, context: Context) -> None:
@@ -137,7 +154,7 @@ class GridcoreGraphQL(GraphQL[Context, None]):
                                           request.headers.get("authorization"))
         except TokenError as e:
             if not isinstance(request, WebSocket):
-                raise HTTPException(e.status, str(e)) from None
+                raise Refused(e.status, str(e), e.code) from None
             # a socket is refused at its connection_init (on_ws_connect), with a close code
             return Context(app=self.gridcore, runner=self.runner, views=self.runner.views,
                            settings=self.settings, caller=None, token_problem=str(e))
@@ -168,7 +185,7 @@ def create_app(app: Any, runner: Any, settings: ApiSettings | None = None,
         return JSONResponse({"ok": True, "mode": settings.mode.value, **models})
 
     return mount_dashboard(Starlette(routes=[
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", graphql),  # other methods: a JSON 405 from GridcoreGraphQL
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz, methods=["GET"]),
         *extra_routes,

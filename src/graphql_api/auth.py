@@ -27,12 +27,14 @@ class TokenError(Exception):
     """The bearer token is malformed, forged or expired (the message says which)."""
 
     status = 401
+    code = "UNAUTHENTICATED"
 
 
 class AccessWithdrawn(TokenError):
     """The token is sound but names a deactivated staff member (离职, suspended)."""
 
     status = 403
+    code = "FORBIDDEN"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -54,9 +55,58 @@ residents, a node's children or campaigns, a timeline asked in full)"""
 
 
 def error_body(message: str, code: str) -> bytes:
-    """A GraphQL-style answer carrying only an error (for refusals made before GraphQL runs)."""
+    """A GraphQL-style answer carrying only an error (for refusals made before GraphQL runs):
+    every 4xx of ``/graphql`` has this shape, so a client reads one kind of refusal."""
     return orjson.dumps({"data": None,
                          "errors": [{"message": message, "extensions": {"code": code}}]})
+
+
+class Refused(HTTPException):
+    """An HTTP refusal of the API with its error code (``extensions.code``)."""
+
+    def __init__(self, status_code: int, reason: str, code: str) -> None:
+        super().__init__(status_code, reason)
+        self.code = code
+
+
+_BY_STATUS = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND",
+              405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_CONTENT_TYPE"}
+
+_ONE_OPERATION = ("The request body is a JSON list, a batch of operations; batching is not "
+                  "supported, a request runs one operation. Send a JSON object with a `query` "
+                  "string, one request an operation.")
+
+STRAWBERRY_REFUSALS: dict[str, tuple[int, str, str]] = {
+    # strawberry's own refusals (terse, plain text) as the API words them
+    "Batching is not enabled": (400, "BATCH_NOT_SUPPORTED", _ONE_OPERATION),
+    "Too many operations": (400, "BATCH_NOT_SUPPORTED", _ONE_OPERATION),
+    "No GraphQL query found in the request": (
+        400, "NO_QUERY", "The request holds no GraphQL query. Send a JSON object with a "
+        "`query` string (and optional `variables` and `operationName`)."),
+    "Unable to parse request body as JSON": (
+        400, "BAD_JSON", "The request body is not valid JSON. Send a JSON object in UTF-8."),
+    "Not Found": (404, "NOT_FOUND", "GraphiQL is not served here (production). Send GraphQL "
+                  "requests as a JSON object in a POST to /graphql."),
+    "GraphQL only supports GET and POST requests.": (
+        405, "METHOD_NOT_ALLOWED", "GraphQL is served over POST (and GET in development); "
+        "send a POST with a JSON body and `Content-Type: application/json`."),
+}
+
+
+def refusal(error: HTTPException, content_type: str | None) -> tuple[int, bytes]:
+    """The status and JSON body (``error_body``) of an HTTP refusal raised while a request
+    is read (strawberry's, the token's, a malformed body's)."""
+    if error.reason == "Unsupported content type":
+        given = (f"The request's Content-Type is {content_type[:80]!r}" if content_type
+                 else "The request has no Content-Type")
+        return 415, error_body(f"{given}; send the GraphQL request as a JSON object with "
+                               "`Content-Type: application/json`.", "UNSUPPORTED_CONTENT_TYPE")
+    known = STRAWBERRY_REFUSALS.get(error.reason)
+    if known is not None:
+        status, code, message = known
+        return status, error_body(message, code)
+    code = getattr(error, "code", None) or _BY_STATUS.get(error.status_code, "BAD_REQUEST")
+    return error.status_code, error_body(error.reason or "The request was refused.", code)
 
 
 class BodyLimit:
@@ -85,11 +135,12 @@ class BodyLimit:
 
     def _refusal(self, size: int | None, signed_in: bool) -> bytes:
         limit = self.staff_limit if signed_in else self.limit
-        told = f"{size} bytes" if size is not None else "larger"
+        told = (f"{size} bytes; the limit is {limit} bytes" if size is not None
+                else f"larger than the limit of {limit} bytes")  # streamed: counted so far
         more = ("" if signed_in or self.staff_limit == self.limit else
                 f" (signed-in staff may send up to {self.staff_limit} bytes)")
-        return error_body(f"The request body is {told}; the limit is {limit} bytes{more}. Send "
-                          "a smaller document or fewer records at once.", "BODY_TOO_LARGE")
+        return error_body(f"The request body is {told}{more}. Send a smaller document or "
+                          "fewer records at once.", "BODY_TOO_LARGE")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
