@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 import strawberry
 
-from graphql_api import boards
 from graphql_api.context import Context
 from graphql_api.deliveries.types import (
     BatchPurchaseInput,
@@ -35,6 +34,7 @@ from graphql_api.problems import NotFoundProblem, Problem, not_found, result
 from graphql_api.reach import household, located, staff_list
 from graphql_api.watch.feed import Subject, place_of
 from gridcore import delivery
+from projections.queries import deliveries_under, delivery_by_id
 
 StaffIds = Annotated[list[strawberry.ID] | None, strawberry.field(
     description="Staff of your jurisdiction to send (default: the zone's squad).")]
@@ -133,7 +133,7 @@ def _items(lines: list[DeliveryItemInput]) -> list[delivery.Item]:
 
 
 def _updated(c: Call, nid: int | None, did: object = None) -> DeliveryUpdated:
-    row = boards.delivery_by_id(c.ctx.views, str(did or c.target))
+    row = delivery_by_id(c.ctx.views, str(did or c.target))
     return DeliveryUpdated(notification_id=nid, delivery=Delivery.from_row(row) if row else None)
 
 
@@ -156,7 +156,7 @@ def _batch_of(app: Any, community: str, orders: list[Any] | None) -> delivery.Ba
 
 def _rows(ctx: Context, ids: list[str]) -> list[Delivery]:
     return [Delivery.from_row(r) for did in ids[:ctx.settings.page_max]
-            if (r := boards.delivery_by_id(ctx.views, did)) is not None]
+            if (r := delivery_by_id(ctx.views, did)) is not None]
 
 
 def _placed(kind: delivery.DeliveryKind, number: Callable[[Any], str]
@@ -180,7 +180,7 @@ def _bought(c: Call, done: tuple[int | None, delivery.Batch]) -> PurchaseBatch:
 
 
 def _dispatched(c: Call, nid: int | None) -> DeliveriesDispatched:
-    out = boards.deliveries_under(c.ctx.views, c.input.scope, ["dispatched"], None,
+    out = deliveries_under(c.ctx.views, c.input.scope, ["dispatched"], None,
                                   c.ctx.settings.page_max)
     return DeliveriesDispatched(notification_id=nid,
                                 deliveries=[Delivery.from_row(r) for r in out])

@@ -11,7 +11,6 @@ from functools import partial
 
 import strawberry
 
-from graphql_api import boards
 from graphql_api.enterprises.types import (
     AssignSpecialistInput,
     DeclareEmployeeHealthInput,
@@ -23,6 +22,7 @@ from graphql_api.pipeline import Call, ClientId, Reach, mutation
 from graphql_api.problems import NotFoundProblem, not_found, result
 from graphql_api.reach import located, nodes, staff
 from gridcore import enterprise as enterprise_domain
+from projections.enterprise_board import enterprise_by_id
 
 
 @strawberry.type(description="The enterprise's new state (or the state a retried clientId "
@@ -73,7 +73,7 @@ def enterprise(raw: str) -> Reach:
 
 
 def _location(views: object, eid: str) -> str | None:
-    row = boards.enterprise_by_id(views, eid)
+    row = enterprise_by_id(views, eid)
     return row.location if row else None
 
 
@@ -86,7 +86,7 @@ def _specialist(raw: str) -> Reach:
 
 
 def _updated(c: Call, nid: int | None, eid: object = None) -> EnterpriseUpdated:
-    row = boards.enterprise_by_id(c.ctx.views, str(eid or c.target))
+    row = enterprise_by_id(c.ctx.views, str(eid or c.target))
     return EnterpriseUpdated(notification_id=nid,
                              enterprise=Enterprise.from_row(row) if row else None)
 

@@ -11,13 +11,14 @@ from uuid import UUID
 
 import strawberry
 
-from graphql_api import boards
 from graphql_api.enums import Measure, ReferralKind
 from graphql_api.pipeline import Call, ClientId, Reach, mutation
 from graphql_api.problems import not_found, result
 from graphql_api.reach import an_id, household, located, nodes, stored
 from graphql_api.referrals.types import QuarantineSite, Referral, RegisterQuarantineSiteInput
 from graphql_api.scope import household_visible
+from projections.queries import sites_under
+from projections.referral_pipeline import referral_by_id
 
 
 @strawberry.type(description="The referral's new state (or the state a retried clientId left).")
@@ -112,12 +113,12 @@ def referral(raw: str) -> Reach:
 
 
 def _updated(c: Call, nid: int | None, rid: object = None) -> ReferralUpdated:
-    row = boards.referral_by_id(c.ctx.views, str(rid or c.target))
+    row = referral_by_id(c.ctx.views, str(rid or c.target))
     return ReferralUpdated(notification_id=nid, referral=Referral.from_row(row) if row else None)
 
 
 def _site(c: Call, nid: int | None) -> QuarantineSiteRegistered:
-    site = next((QuarantineSite.from_row(r) for r in boards.sites_under(
+    site = next((QuarantineSite.from_row(r) for r in sites_under(
         c.ctx.views, c.input.node_code) if r.code == c.input.code), None)
     return QuarantineSiteRegistered(notification_id=nid, site=site)
 

@@ -11,7 +11,6 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from graphql_api import readmodel
 from graphql_api.context import Context
 from graphql_api.enums import VisitMethod, VisitOutcome
 from graphql_api.households.register import household_after
@@ -23,6 +22,7 @@ from graphql_api.scope import node_visible
 from graphql_api.sweeps.types import Campaign, CampaignClosed, CampaignLaunched, FindingsProcessed
 from gridcore import assignment, errors, sweep
 from gridcore.authority import ORGANISERS
+from projections.sweep_coverage import campaigns_touching
 
 MAX_DAYS = 366
 """The longest sweep window the API takes (a longer one is a typing error, not a campaign)."""
@@ -92,7 +92,7 @@ async def _campaign(ctx: Context, scope: str, round_no: int) -> Campaign | None:
     cid = str(sweep.campaign_id(scope, round_no))
     chain = await ctx.loaders.chain.load(scope)
     return next((Campaign.from_row(r, scope)
-                 for r in readmodel.campaigns_touching(ctx.views, scope, chain)
+                 for r in campaigns_touching(ctx.views, scope, chain)
                  if r.campaign_id == cid), None)
 
 
