@@ -245,16 +245,24 @@ def count_under(views: Any, code: str, where: HouseholdFilter) -> int:
 
 # ---- referrals and quarantine sites ---------------------------------------------------------
 
+def state_filter(alias: str, states: Sequence[str] | None,
+                 overdue: bool | None) -> tuple[str, list[Any]]:
+    """`` AND alias.state IN (...) AND alias.overdue = ?`` and its parameters, for the boards
+    that filter their items by state and overdue."""
+    where, params = "", []
+    if states:
+        where += f" AND {alias}.state IN ({marks(len(states))})"
+        params += list(states)
+    if overdue is not None:
+        where += f" AND {alias}.overdue = ?"
+        params.append(int(overdue))
+    return where, params
+
+
 def referrals_under(views: Any, code: str, states: Sequence[str] | None = None,
                     overdue: bool | None = None, limit: int = 100) -> list[ReferralRow]:
     """Referrals of the households of the subtree of ``code``, oldest first."""
-    where, params = "", []
-    if states:
-        where += f" AND r.state IN ({marks(len(states))})"
-        params += list(states)
-    if overdue is not None:
-        where += " AND r.overdue = ?"
-        params.append(int(overdue))
+    where, params = state_filter("r", states, overdue)
     rows = views.query(
         f"{SUBTREE}SELECT r.referral_id, r.household_id, r.kind, r.community_code, r.state, "
         "r.opened_at, r.state_since, r.transport_due, r.overdue, r.escalations, "
@@ -288,13 +296,7 @@ _PLACE = "COALESCE(h.micro_grid, e.location, d.desk)"
 def deliveries_under(views: Any, code: str, states: Sequence[str] | None = None,
                      overdue: bool | None = None, limit: int = 100) -> list[DeliveryRow]:
     """Deliveries whose recipient lies in the subtree of ``code``, oldest placed first."""
-    where, params = "", []
-    if states:
-        where += f" AND d.state IN ({marks(len(states))})"
-        params += list(states)
-    if overdue is not None:
-        where += " AND d.overdue = ?"
-        params.append(int(overdue))
+    where, params = state_filter("d", states, overdue)
     rows = views.query(
         f"{SUBTREE}SELECT d.delivery_id, d.kind, d.ref, d.desk, {_PLACE}, d.household_id, "
         "d.enterprise_id, d.state, d.zone, d.attempts, d.placed_at, d.due, d.overdue, "
