@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from uuid import UUID
 
+from adapters.bootstrap import bootstrap
 from adapters.spreadsheet import csv_writer
 from gridcore.application import GridcoreApp
 from gridcore.enterprise import enterprise_id
@@ -411,7 +412,7 @@ def run_enterprise_variant(variant: EnterpriseVariant, store: str = "memory",
     clock = SimClock(START)
     env = sqlite_env(tmp / f"{variant.name}.sqlite") if store == "sqlite" and tmp else \
         memory_env()
-    app = GridcoreApp(env, clock=clock)
+    app = bootstrap(env, clock=clock).app
     return app, run_inspections(app, clock, variant.params)
 
 

@@ -25,6 +25,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from adapters.bootstrap import bootstrap
 from adapters.settings import memory_env
 from adapters.spreadsheet import csv_writer
 from gridcore.application import GridcoreApp, HouseholdRow
@@ -235,7 +236,7 @@ class ReplayOutcome:
 def rebuild(recorded: RecordedCampaign, variant: ReplayVariant,
             clock: SimClock) -> GridcoreApp:
     """The recorded scope on a fresh in-memory store, with the variant's staff and policy."""
-    app = GridcoreApp(memory_env(), clock=clock)
+    app = bootstrap(memory_env(), clock=clock).app
     for code, name, level, parent in recorded.nodes:
         if level is Level.CITY or parent is None:
             app.establish_city(code, name)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from adapters.bootstrap import bootstrap
 from adapters.settings import memory_env, sqlite_env
 from adapters.spreadsheet import csv_writer
 from gridcore.application import GridcoreApp
@@ -126,7 +127,7 @@ def run_variant(variant: Variant, scope: str, store: str = "memory",
         env = sqlite_env(tmp / f"{variant.name}.sqlite")
     else:
         env = memory_env()
-    app = GridcoreApp(env, clock=clock)
+    app = bootstrap(env, clock=clock).app
     build_city(app, variant.spec, progress=progress)
     return app, run_sweep(app, clock, scope, variant.params)
 

@@ -30,9 +30,9 @@ from typing import Any
 
 import httpx
 
+from adapters.bootstrap import bootstrap
 from adapters.settings import scratch_schema, sqlite_env
 from adapters.spreadsheet import csv_writer
-from gridcore.application import GridcoreApp
 from gridcore.staff import Role
 from simulations.city import build_city
 from simulations.citywide import city_spec, sweep_city
@@ -172,8 +172,8 @@ def run_stress(households: int, out: Path, store: str = "sqlite", sample_every: 
     out.mkdir(parents=True, exist_ok=True)
     with _store(store, sqlite_path) as env:
         clock = SimClock()
-        writer = GridcoreApp(env, clock=clock)
-        server_app = GridcoreApp(env)  # the server's own application, as `gridcore serve`
+        writer = bootstrap(env, clock=clock).app
+        server_app = bootstrap(env).app  # the server's own application, as `gridcore serve`
         # The city's root (the generator's own client id: it skips it) and an official of it.
         writer.establish_city(spec.city_code, spec.city_name,
                               client_id=f"city:{spec.city_code}:{spec.seed}:{spec.city_code}")

@@ -385,7 +385,7 @@ def inbound_line(draw: st.DrawFn, kind: str, n: int) -> bytes:
 def test_ingest_files_of_extreme_lines_are_applied_or_reported_line_by_line(
         world: World, which: str, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    from adapters.cli_ingest import ingest_cameras, ingest_vehicles
+    from adapters.cli.ingest import ingest_cameras, ingest_vehicles
 
     kinds = ["camera"] if which == "cameras" else ["pass", "travel", "risk"]
     lines = [data.draw(inbound_line(data.draw(st.sampled_from(kinds)), n), label=f"line {n}")

@@ -135,7 +135,7 @@ def test_a_type_that_is_not_a_name_is_named_by_its_json_kind() -> None:
     import pytest
 
     from adapters import alert_inputs as ai
-    from adapters.cli_ingest import vehicle_record
+    from adapters.cli.ingest import vehicle_record
 
     for given, kind in (("[]", "a JSON list"), ('{"a": 1}', "a JSON object"),
                         ("7", "a JSON number"), ("1.5", "a JSON number"),

@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from typer.testing import CliRunner
 
 from adapters.cli import cli
-from adapters.cli_keys import rotate_store_keys
 from adapters.kek import (
     KEK_ENV,
     KEK_FILE_ENV,
@@ -35,6 +34,7 @@ from adapters.kek import (
     parse_keks,
     write_kek_file,
 )
+from adapters.key_rotation import rotate_store_keys
 from adapters.settings import scratch_schema, sqlite_env
 from adapters.vault import KEY_TABLE
 from gridcore.application import GridcoreApp, new_member

@@ -60,7 +60,7 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
         if self.vault.take_pending()[0]:
             # Locked before the keys are wrapped (the KEK file looked at): a rotation re-wraps
             # holding a lock that waits for this one, so this save is either re-wrapped by it
-            # or sees the KEK it has put first (adapters.cli_keys). Writers do not block
+            # or sees the KEK it has put first (adapters.key_rotation). Writers do not block
             # each other (ROW EXCLUSIVE is what their inserts take anyway).
             curs.execute(SQL("LOCK TABLE {0} IN ROW EXCLUSIVE MODE").format(self.key_table))
         new, erase = self.vault.take_pending_stored()

@@ -17,11 +17,16 @@ from urllib.parse import unquote, urlparse
 
 DEFAULT_SQLITE_PATH = "./var/gridcore.sqlite"
 
+CODEC = {"TRANSCODER_TOPIC": "adapters.codec:OrjsonTranscoder",
+         "MAPPER_TOPIC": "adapters.codec:PydanticMapper"}
+"""How events are stored on every store: the orjson transcoder and the pydantic mapper that
+seals personal values (named here, by topic, so ``gridcore`` names no adapter)."""
+
 
 def sqlite_env(path: str | os.PathLike[str]) -> dict[str, str]:
     # a folder made here is owner-only, like the file (adapters.sqlite_store.owner_only)
     Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return {"PERSISTENCE_MODULE": "adapters.sqlite_store", "SQLITE_DBNAME": str(path),
+    return {**CODEC, "PERSISTENCE_MODULE": "adapters.sqlite_store", "SQLITE_DBNAME": str(path),
             "SQLITE_LOCK_TIMEOUT": "30"}
 
 
@@ -29,6 +34,7 @@ def postgres_env(dsn: str = "postgresql://postgres@127.0.0.1:5432/test",
                  schema: str = "") -> dict[str, str]:
     url = urlparse(dsn)
     env = {
+        **CODEC,
         "PERSISTENCE_MODULE": "adapters.postgres_store",
         "POSTGRES_DBNAME": url.path.lstrip("/") or "test",
         "POSTGRES_HOST": url.hostname or "127.0.0.1",
@@ -44,7 +50,7 @@ def postgres_env(dsn: str = "postgresql://postgres@127.0.0.1:5432/test",
 
 
 def memory_env() -> dict[str, str]:
-    return {"PERSISTENCE_MODULE": "adapters.memory_store"}
+    return {**CODEC, "PERSISTENCE_MODULE": "adapters.memory_store"}
 
 
 def store_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:

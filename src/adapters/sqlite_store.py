@@ -66,7 +66,7 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
         if self.vault.take_pending()[0]:
             # The write lock before the keys are wrapped (the KEK file looked at): a rotation
             # re-wraps under the same lock, so this save is either re-wrapped by it or sees
-            # the KEK it has put first (adapters.cli_keys).
+            # the KEK it has put first (adapters.key_rotation).
             c.execute(f"DELETE FROM {KEY_TABLE} WHERE 0")
         new, erase = self.vault.take_pending_stored()
         if new:

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, ParamSpec, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Mapper
 
 from gridcore.assignment import (
     Assignment,
@@ -164,10 +164,9 @@ class ApplicationBase(Application[UUID]):
     """The persistence helpers and look-ups the command mixins build on."""
 
     name = "gridcore"
+    # The store, transcoder and mapper come with the environment a process is given (the
+    # adapters' settings and their composition root, bootstrap): the pure layer names none.
     env: ClassVar[dict[str, str]] = {
-        "PERSISTENCE_MODULE": "adapters.memory_store",
-        "TRANSCODER_TOPIC": "adapters.codec:OrjsonTranscoder",
-        "MAPPER_TOPIC": "adapters.codec:PydanticMapper",
         # Aggregates are cached and fast-forwarded with the events stored since; commands
         # get a deep copy, so a command that fails leaves the cache untouched.
         "AGGREGATE_CACHE_MAXSIZE": "20000",
@@ -176,6 +175,12 @@ class ApplicationBase(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None,
                  clock: Callable[[], datetime] = utc_now) -> None:
         super().__init__(env)
+        if type(self.mapper) is Mapper:
+            raise TypeError(
+                "GridcoreApp needs the environment of a store: its events are pydantic models "
+                "that the library's default mapper cannot store. Pass one from the adapters' "
+                "settings (memory_env(), sqlite_env(path), postgres_env(dsn)) or build the "
+                "application with their bootstrap().")
         self.clock = clock
 
     # ---- persistence helpers -------------------------------------------------------------

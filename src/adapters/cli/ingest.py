@@ -230,7 +230,7 @@ def report(console: Console, path: Path, out: Outcome, limit: int) -> None:
 
 
 def _run(which: str, file: Path, max_errors: int) -> None:
-    from adapters.cli import open_app
+    from adapters.bootstrap import bootstrap
 
     console = Console()
     try:
@@ -239,7 +239,7 @@ def _run(which: str, file: Path, max_errors: int) -> None:
         console.print(f"[bold red]✗ cannot read {escape(str(file))} (无法读取):[/] "
                       f"{escape(e.strerror or str(e))}")
         raise typer.Exit(EXIT_UNREADABLE) from None
-    app = open_app()
+    app = bootstrap().app
     try:
         out = (ingest_cameras if which == "cameras" else ingest_vehicles)(app, file)
     finally:

@@ -1,4 +1,5 @@
-"""``gridcore keys rotate``: re-wrap every subject key under a new key-encryption key.
+"""Re-wrapping every subject key under a new key-encryption key (``gridcore keys rotate``,
+``adapters.cli.keys``).
 
 With ``GRIDCORE_KEK_FILE`` (the default) the rotation is safe while writers run (serve, stream
 worker, scheduler), because a running process looks at the KEK file before each save that
@@ -28,10 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
-
-import typer
-from rich.console import Console
+from typing import Any
 
 from adapters.kek import (
     KEK_ENV,
@@ -44,8 +42,6 @@ from adapters.kek import (
     parse_keks,
     write_kek_file,
 )
-
-keys_cli = typer.Typer(help="Key-encryption keys (密钥轮换).", no_args_is_help=True)
 
 ROUNDS = 5
 """re-wrapping rounds before a rotation gives up waiting for the old KEK to wrap nothing"""
@@ -130,44 +126,3 @@ def rotate_store_keys(app: Any, environ: Mapping[str, str] | None = None,
     vault.use_ring(load_ring(environ))
     observe("dropped")
     return Rotation(done, kek_id(kek).hex(), retired, str(path))
-
-
-@keys_cli.callback()
-def keys_root() -> None:
-    """Key-encryption keys (密钥轮换)."""
-
-
-@keys_cli.command("rotate")
-def rotate(
-    keep_old: Annotated[bool, typer.Option(
-        "--keep-old", help="Keep the old KEKs in the KEK file (other stores share it).")] = False,
-) -> None:
-    """Re-wrap every subject key of the configured store under a new key-encryption key
-    (safe while serve and the workers run, with a KEK file)."""
-    from adapters.settings import store_env
-    from gridcore.application import GridcoreApp
-
-    console = Console()
-    try:
-        app = GridcoreApp(store_env())
-        try:
-            result = rotate_store_keys(app, keep_old=keep_old)
-        finally:
-            app.close()
-    except KekError as e:
-        console.print(f"[red]{e}[/red]")
-        raise typer.Exit(2) from None
-    console.print(f"re-wrapped {result.rewrapped} subject keys under KEK {result.current} "
-                  f"({result.source})")
-    if result.source == KEK_ENV:
-        if result.kept:
-            console.print(
-                f"the old keys ({', '.join(result.kept)}) stay in {KEK_ENV}: a running "
-                "process reads it only at start. Restart every process that writes (serve, "
-                "stream worker, scheduler) with the new key first, run `gridcore keys rotate` "
-                f"again, and only then remove the old keys from {KEK_ENV}")
-    elif keep_old:
-        console.print(f"kept the old KEKs ({', '.join(result.kept)}) in {result.source}")
-    else:
-        console.print(f"retired KEKs {', '.join(result.retired)}; backups of the database "
-                      "taken before now open only with a backup of the old KEK file")

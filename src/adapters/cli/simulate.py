@@ -100,15 +100,15 @@ def _replay(source: Path | None, scope: str | None, round_no: int | None,
             variants: list[str] | None, out: Path | None) -> None:
     from rich.console import Console
 
-    from adapters.settings import sqlite_env, store_env
-    from gridcore.application import GridcoreApp
+    from adapters.bootstrap import bootstrap
+    from adapters.settings import sqlite_env
     from simulations.replay import run_replay, table
 
     if source is not None and not source.is_file():
         typer.echo(f"No store file {source}; give the SQLite file holding the campaign.",
                    err=True)
         raise typer.Exit(2)
-    app: Any = GridcoreApp(sqlite_env(source) if source is not None else store_env())
+    app: Any = bootstrap(sqlite_env(source) if source is not None else None).app
     folder = out or Path("var/simulations") / "replay"
     console = Console()
     try:

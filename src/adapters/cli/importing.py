@@ -51,10 +51,10 @@ def households(
     """Import households (住户) from a register: 户号, 微网格, 楼栋, 地址, 姓名, 电话, 身份证号,
     出生年份, 弱势 (or household_no, micro_grid, building, address, name, phone, id_number,
     birth_year, vulnerabilities)."""
-    from adapters.cli import open_app
+    from adapters.bootstrap import bootstrap
 
     console = Console()
-    app = open_app()
+    app = bootstrap().app
     try:
         result = import_households(app, file, good_rows_only=good_rows_only, dry_run=dry_run,
                                    console=console)

@@ -1,4 +1,8 @@
-"""The ``gridcore`` command: the home of every verb (``gridcore demo``, ``gridcore import``...)."""
+"""The ``gridcore`` command: the home of every verb (``gridcore demo``, ``gridcore import``...).
+
+The command line is a package of entry points, one module per group of verbs (``importing``,
+``ingest``, ``keys``, ``serve``, ``stream``, ``simulate``); each builds its process through the
+composition root, ``adapters.bootstrap``."""
 
 from __future__ import annotations
 
@@ -8,7 +12,13 @@ from typing import Annotated, Any
 
 import typer
 
-from adapters.settings import store_env
+from adapters.bootstrap import bootstrap
+from adapters.cli.importing import import_cli
+from adapters.cli.ingest import ingest_cli
+from adapters.cli.keys import keys_cli
+from adapters.cli.serve import serve, token_cli
+from adapters.cli.simulate import simulate
+from adapters.cli.stream import stream_cli
 from gridcore.application import GridcoreApp, utc_now
 
 cli = typer.Typer(help="gridcore: community grid management (社区网格化管理)", no_args_is_help=True)
@@ -16,7 +26,7 @@ cli = typer.Typer(help="gridcore: community grid management (社区网格化管�
 
 def open_app(clock: Callable[[], datetime] = utc_now) -> GridcoreApp:
     """The application over the store chosen by GRIDCORE_STORE (SQLite by default)."""
-    return GridcoreApp(store_env(), clock=clock)
+    return bootstrap(clock=clock).app
 
 
 @cli.command()
@@ -55,10 +65,7 @@ cli.add_typer(projections_cli, name="projections")
 
 
 def _runner(batch: int = 5000) -> object:
-    from projections import all_projections
-    from projections.runner import Runner
-
-    return Runner(open_app(), all_projections(), batch=batch)
+    return bootstrap().runner(batch)
 
 
 def report_stuck(statuses: list[Any], err: bool = False) -> bool:
@@ -216,7 +223,7 @@ def demo(serve: bool | None = typer.Option(
 
 
 def _serve_demo(console: Any, serve: bool) -> None:
-    from adapters.cli_serve import demo_tokens, run_server, settings_or_exit
+    from adapters.cli.serve import demo_tokens, run_server, settings_or_exit
 
     settings = settings_or_exit()
     console.print("[bold]tokens (访问令牌)[/] — paste one into the dashboard, or send it as "
@@ -230,33 +237,10 @@ def _serve_demo(console: Any, serve: bool) -> None:
     run_server(settings, "127.0.0.1", 8000)
 
 
-# ---- gridcore import (households from a register): defined in adapters.cli_import ----------
-from adapters.cli_import import import_cli  # noqa: E402
-
 cli.add_typer(import_cli, name="import")
-
-# ---- gridcore stream (the Kafka worker and event feed): defined in adapters.cli_stream -----
-from adapters.cli_stream import stream_cli  # noqa: E402
-
 cli.add_typer(stream_cli, name="stream")
-
-# ---- gridcore ingest (camera and vehicle files, in process): defined in adapters.cli_ingest --
-from adapters.cli_ingest import ingest_cli  # noqa: E402
-
 cli.add_typer(ingest_cli, name="ingest")
-
-# ---- gridcore serve and gridcore token (the GraphQL API): defined in adapters.cli_serve -----
-from adapters.cli_serve import serve, token_cli  # noqa: E402
-
 cli.command()(serve)
 cli.add_typer(token_cli, name="token")
-
-# ---- gridcore simulate (sweep scenarios and staffing variants): adapters.cli_simulate -------
-from adapters.cli_simulate import simulate  # noqa: E402
-
 cli.command()(simulate)
-
-# ---- gridcore keys rotate (key-encryption keys of the subject keys): adapters.cli_keys ------
-from adapters.cli_keys import keys_cli  # noqa: E402
-
 cli.add_typer(keys_cli, name="keys")

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import typer
 
-from adapters.settings import store_env
+from adapters.bootstrap import bootstrap
 from gridcore.application import GridcoreApp
 from gridcore.errors import GridcoreError
 from gridcore.staff import StaffMember
@@ -58,7 +58,7 @@ def token_issue(
 
     settings = settings_or_exit()
     try:
-        member = find_staff(GridcoreApp(store_env()), staff)
+        member = find_staff(bootstrap().app, staff)
         member.require_active()  # a deactivated member's tokens are refused anyway
     except GridcoreError as e:
         typer.echo(str(e), err=True)
@@ -79,11 +79,9 @@ def run_server(settings: ApiSettings, host: str, port: int) -> None:
     import uvicorn
 
     from graphql_api.app import create_app
-    from projections import all_projections
-    from projections.runner import Runner
 
-    app = GridcoreApp(store_env())
-    runner = Runner(app, all_projections())
+    system = bootstrap()
+    app, runner = system.app, system.runner()
     typer.echo("catching up the read models (读模型)...")
     # Serve nothing older than the log as it is now. A stuck read model is tried once more (a
     # restart after fixing its cause heals it); one that fails again is reported, at
@@ -109,7 +107,7 @@ def demo_tokens(settings: ApiSettings) -> list[tuple[str, str, str]]:
     """(staff number, who, token) for the demo's community official and a grid worker."""
     from graphql_api.auth import issue_token
 
-    app = GridcoreApp(store_env())
+    app = bootstrap().app
     try:
         return [(no, who, issue_token(settings.secret, find_staff(app, no).id,
                                       settings.token_hours)) for no, who in DEMO_TOKENS]

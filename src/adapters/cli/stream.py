@@ -47,7 +47,7 @@ def worker(batch: int = typer.Option(1000, help="records per agent batch"),
                help="write the partitions each consumer group holds to this JSON file "
                     "(replaced on every assignment; a readiness marker)")) -> None:
     """Run the faust worker: inbound topics -> alerts in the store; the event feed out."""
-    from adapters.cli import open_app
+    from adapters.bootstrap import bootstrap
     from adapters.stream_app import StreamSettings, run_worker
 
     if passes not in ("agent", "batch"):
@@ -55,7 +55,7 @@ def worker(batch: int = typer.Option(1000, help="records per agent batch"),
         raise typer.Exit(2)
     settings = StreamSettings(broker=broker(), batch=batch, feed=feed, passes_reader=passes,
                               ready_file=ready_file or None)
-    run_worker(open_app(), settings, loglevel=loglevel)
+    run_worker(bootstrap().app, settings, loglevel=loglevel)
 
 
 @stream_cli.command("feed")
@@ -64,10 +64,10 @@ def feed(once: bool = typer.Option(False, help="publish what the log holds, then
          prefix: str = typer.Option("gridcore.events.", help="topic prefix (+ aggregate kind)"),
          name: str = typer.Option("feed:kafka", help="the relay's tracking name")) -> None:
     """Publish every stored domain event to gridcore.events.<kind>, resuming where it left."""
-    from adapters.cli import open_app
+    from adapters.bootstrap import bootstrap
     from adapters.event_feed import EventFeed
 
-    relay = EventFeed(open_app(), broker(), batch=batch, prefix=prefix, name=name)
+    relay = EventFeed(bootstrap().app, broker(), batch=batch, prefix=prefix, name=name)
 
     async def main() -> int:
         stop = asyncio.Event()
