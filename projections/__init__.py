@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import TYPE_CHECKING, Any
 
 from projections.base import Projection
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Application
+
+    from projections.runner import Runner
 
 _INFRASTRUCTURE = {"base", "views", "runner", "support", "queries"}
 
@@ -28,7 +34,7 @@ def all_projections() -> list[Projection]:
     return found
 
 
-def start(app: object, batch: int = 5000) -> object:
+def start(app: Application[Any], batch: int = 5000) -> Runner:
     """Every read model kept up in this process by a background runner (the embedded
     default): ``runner.wait(notification_id)`` after a command reads its own writes."""
     from projections.runner import Runner

@@ -18,7 +18,7 @@ from gridcore.alerts import Alert, AlertKind, AlertState, Outcome
 from gridcore.checkpoint import Checkpoint
 from gridcore.grid import GridNode, Level
 from gridcore.vehicle import PassTally, hour_start
-from projections.base import Notified, Projection, ViewCursor, handles
+from projections.base import LeanEvent, Notified, Projection, ReadViews, Row, ViewCursor, handles
 from projections.support import (
     Patches,
     apply_nodes,
@@ -75,11 +75,11 @@ class AlertsBoard(Projection):
                         c.checkpoints)
 
     @handles(GridNode.Established, GridNode.Moved)
-    def node(self, c: _Changes, nid: int, e: Any) -> None:
+    def node(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.nodes.append(e)
 
     @handles(Alert.Raised)
-    def raised(self, c: _Changes, nid: int, e: Any) -> None:
+    def raised(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.alerts.insert(str(e.originator_id), dict(
             kind=e.kind.value, source=e.source, grid_code=e.grid_code,
             owner_code=e.grid_code, level=int(e.level), assignee=_str(e.assignee),
@@ -89,11 +89,11 @@ class AlertsBoard(Projection):
             acknowledged_at=None, acknowledged_by=None, resolved_at=None, outcome=None))
 
     @handles(Alert.DetectionAttached)
-    def detection_attached(self, c: _Changes, nid: int, e: Any) -> None:
+    def detection_attached(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.alerts.add(str(e.originator_id), detections=1)
 
     @handles(Alert.Escalated)
-    def escalated(self, c: _Changes, nid: int, e: Any) -> None:
+    def escalated(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         key = str(e.originator_id)
         c.alerts.set(key, owner_code=e.to_code, level=int(e.to_level), deadline=ts(e.deadline))
         c.alerts.add(key, escalations=1)
@@ -101,25 +101,25 @@ class AlertsBoard(Projection):
                               int(e.to_level), ts(e.timestamp), ts(e.missed_deadline)))
 
     @handles(Alert.DeadlineMissed)
-    def deadline_missed(self, c: _Changes, nid: int, e: Any) -> None:
+    def deadline_missed(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.alerts.set(str(e.originator_id), deadline=None)
 
     @handles(Alert.Acknowledged)
-    def acknowledged(self, c: _Changes, nid: int, e: Any) -> None:
+    def acknowledged(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.alerts.set(str(e.originator_id), state=AlertState.ACKNOWLEDGED.value, deadline=None,
                      acknowledged_at=ts(e.timestamp), acknowledged_by=str(e.by))
 
     @handles(Alert.Resolved)
-    def resolved(self, c: _Changes, nid: int, e: Any) -> None:
+    def resolved(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.alerts.set(str(e.originator_id), state=AlertState.RESOLVED.value, deadline=None,
                      resolved_at=ts(e.timestamp), outcome=e.outcome.value)
 
     @handles(Checkpoint.Registered)
-    def checkpoint_registered(self, c: _Changes, nid: int, e: Any) -> None:
+    def checkpoint_registered(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.checkpoints.append((e.code, e.grid_code, e.name))
 
     @handles(PassTally.Counted)
-    def passes_counted(self, c: _Changes, nid: int, e: Any) -> None:
+    def passes_counted(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         for count in e.counts:
             hour = ts(count.hour)
             assert hour is not None
@@ -173,7 +173,7 @@ _OPEN = ("SELECT a.alert_id, a.kind, a.source, a.grid_code, a.owner_code, a.leve
          "FROM alb_alerts a")
 
 
-def open_alerts(views: Any, now: datetime, scope_code: str | None = None,
+def open_alerts(views: ReadViews, now: datetime, scope_code: str | None = None,
                 kind: AlertKind | str | None = None) -> list[OpenAlert]:
     """Alerts not resolved yet, oldest raised first, with their age at ``now``; within a
     scope: the alerts whose camera or checkpoint lies in the scope's subtree."""
@@ -187,13 +187,13 @@ def open_alerts(views: Any, now: datetime, scope_code: str | None = None,
     return _alerts(views.query(sql + " ORDER BY a.raised_at, a.alert_id", params), now)
 
 
-def alert_by_id(views: Any, now: datetime, alert_id: str) -> OpenAlert | None:
+def alert_by_id(views: ReadViews, now: datetime, alert_id: str) -> OpenAlert | None:
     """One alert by id, whatever its state (None when the board has no such alert)."""
     found = _alerts(views.query(_OPEN + " WHERE a.alert_id = ?", [alert_id]), now)
     return found[0] if found else None
 
 
-def _alerts(rows: Any, now: datetime) -> list[OpenAlert]:
+def _alerts(rows: list[Row], now: datetime) -> list[OpenAlert]:
     out = []
     for aid, k, src, grid, owner, level, who, state, first, raised, due, esc, det in rows:
         raised_at = from_ts(raised) or now
@@ -214,7 +214,7 @@ class GridCount:
     oldest_raised_at: datetime
 
 
-def open_by_grid(views: Any) -> dict[str, GridCount]:
+def open_by_grid(views: ReadViews) -> dict[str, GridCount]:
     rows = views.query(
         "SELECT grid_code, COUNT(*) AS n, SUM(CASE WHEN state = ? THEN 1 ELSE 0 END) AS raised, "
         "MIN(raised_at) AS oldest FROM alb_alerts WHERE state <> ? GROUP BY grid_code "
@@ -234,7 +234,7 @@ class EscalationRow:
     state: AlertState
 
 
-def escalations(views: Any, awaiting_only: bool = True) -> list[EscalationRow]:
+def escalations(views: ReadViews, awaiting_only: bool = True) -> list[EscalationRow]:
     """Every escalation step (or, by default, those of alerts still awaiting acknowledgement),
     in time order."""
     sql = ("SELECT e.alert_id, e.from_code, e.to_code, e.to_level, e.escalated_at, "
@@ -259,7 +259,7 @@ class CheckpointHour:
     alerts: int
 
 
-def checkpoint_hours(views: Any, checkpoint_id: str | None = None) -> list[CheckpointHour]:
+def checkpoint_hours(views: ReadViews, checkpoint_id: str | None = None) -> list[CheckpointHour]:
     """Per checkpoint and hour, in order: the counted passes and the vehicle alerts."""
     counts: dict[tuple[str, str], list[int]] = {}
     where, params = "", []
@@ -277,7 +277,7 @@ def checkpoint_hours(views: Any, checkpoint_id: str | None = None) -> list[Check
             for (c, h), (p, a) in sorted(counts.items())]
 
 
-def outcomes(views: Any) -> dict[Outcome, int]:
+def outcomes(views: ReadViews) -> dict[Outcome, int]:
     """Resolved alerts by outcome (误报 / 确认违规)."""
     rows = views.query("SELECT outcome, COUNT(*) AS n FROM alb_alerts WHERE state = ? "
                        "GROUP BY outcome", (AlertState.RESOLVED.value,))
@@ -289,7 +289,7 @@ PROJECTIONS: list[Projection] = [AlertsBoard()]
 
 # ---- rows the API reads (``projections.queries`` scopes them to a jurisdiction) ----------------
 
-def alert_grid(views: Any, alert_id: str) -> str | None:
+def alert_grid(views: ReadViews, alert_id: str) -> str | None:
     """The grid of an alert's camera or checkpoint (None for an alert unknown here)."""
     found = views.query("SELECT grid_code FROM alb_alerts WHERE alert_id = ?", (alert_id,))
     return str(found[0][0]) if found and found[0][0] is not None else None
@@ -313,7 +313,7 @@ class CheckpointRow:
     name: str
 
 
-def checkpoint_hours_of(views: Any, ids: Sequence[str]
+def checkpoint_hours_of(views: ReadViews, ids: Sequence[str]
                         ) -> dict[str, list[tuple[datetime, int, int]]]:
     """Per checkpoint, its (UTC hour, passes, vehicle alerts) in hour order, for many
     checkpoints in two statements per ``CHUNK`` (``checkpoint_hours`` answers one at a

@@ -19,21 +19,45 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast
 
 from eventsourcing.utils import get_topic
 
 from gridcore.base import event_id
 
+if TYPE_CHECKING:
+    from psycopg import Cursor
+
+Row = tuple[Any, ...]
+"""A row as a query reads it (its columns' types are the query's: the typed queries of each
+read model turn rows into their dataclasses)."""
+
+
+class DBCursor(Protocol):
+    """What is used of the cursor of a views' transaction: eventsourcing's ``SQLiteCursor``
+    or psycopg's ``Cursor``."""
+
+    def execute(self, query: str, params: Any = ..., /) -> object: ...
+    def executemany(self, query: str, params: Any, /) -> object: ...
+    def fetchall(self) -> Sequence[Any]: ...
+    def fetchone(self) -> Any: ...
+
+
+class ReadViews(Protocol):
+    """What the typed queries read the views through (``projections.views.Views`` and
+    anything else that answers SQL with rows)."""
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
 
 class ViewCursor:
     """A DB-API cursor of either database, with ``?`` placeholders."""
 
-    def __init__(self, cursor: Any, dialect: str) -> None:
+    def __init__(self, cursor: DBCursor, dialect: str) -> None:
         if dialect == "postgres":  # plain tuples: dict rows would merge same-named columns
             from psycopg.rows import tuple_row
 
-            cursor = cursor.connection.cursor(row_factory=tuple_row)
+            cursor = cast("Cursor[Any]", cursor).connection.cursor(row_factory=tuple_row)
         self.cursor, self.dialect = cursor, dialect
 
     def _sql(self, sql: str) -> str:
@@ -46,22 +70,27 @@ class ViewCursor:
         if rows:
             self.cursor.executemany(self._sql(sql), [tuple(r) for r in rows])
 
-    def fetchall(self) -> list[tuple[Any, ...]]:
+    def fetchall(self) -> list[Row]:
         return [tuple(r.values()) if isinstance(r, dict) else tuple(r)
                 for r in self.cursor.fetchall()]
 
-    def fetchone(self) -> tuple[Any, ...] | None:
+    def fetchone(self) -> Row | None:
         row = self.cursor.fetchone()
         if row is None:
             return None
         return tuple(row.values()) if isinstance(row, dict) else tuple(row)
 
 
-Notified = tuple[int, Any]
+LeanEvent = Any
+"""A stored event as the handlers get it: an instance of its own class, built leanly
+(``projections.decode``: ids are canonical text, personal values ``None``), so not what its
+class's annotations say; typed as ``Any`` for that reason only."""
+
+Notified = tuple[int, LeanEvent]
 """A decoded event with its notification id (its position in the application's log)."""
 
 
-Handler = Callable[[Any, Any, int, Any], None]
+Handler = Callable[[Any, Any, int, LeanEvent], None]
 """A projection's handler of one event class: (projection, batch state, notification id,
 event)."""
 F = TypeVar("F", bound=Callable[..., Any])

@@ -23,7 +23,7 @@ import typing
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import orjson
@@ -31,15 +31,22 @@ from eventsourcing.utils import resolve_topic
 from pydantic import BaseModel, TypeAdapter
 
 from gridcore.base import Personal, upcast
+from projections.base import LeanEvent
+
+if TYPE_CHECKING:
+    from eventsourcing.persistence import Mapper
 
 Convert = Callable[[Any], Any] | None
 """A stored JSON value -> the lean value (None: the JSON value is the value)."""
 
-RawRow = tuple[int, Any, int, str, bytes]
+RawRow = tuple[int, str | UUID, int, str, bytes]
 """A stored event as read: notification id, originator id, version, topic, state."""
 
+Decoded = tuple[int, str, LeanEvent]
+"""A decoded event: notification id, topic, the lean event."""
 
-def canonical_id(value: Any) -> str:
+
+def canonical_id(value: str | UUID) -> str:
     """An originator id as read from either database -> canonical UUID text."""
     if isinstance(value, str):
         if len(value) == 32:  # SQLite keeps the hex digits only
@@ -74,10 +81,10 @@ def converter(annotation: Any) -> Convert:
             return None if inner is None else _optional(inner)
         return _validated(annotation)
     if origin in (list, tuple, set, frozenset):
-        args = typing.get_args(annotation)
-        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+        items = typing.get_args(annotation)
+        if origin is tuple and not (len(items) == 2 and items[1] is Ellipsis):
             return _validated(annotation)
-        inner = converter(args[0]) if args else None
+        inner = converter(items[0]) if items else None
         if inner is None:
             return None if origin is list else origin
         return _each(inner, origin)
@@ -162,7 +169,7 @@ _set = object.__setattr__
 class LeanDecoder:
     """Decodes raw rows of the event log into lean events (see the module's notes)."""
 
-    def __init__(self, mapper: Any = None) -> None:
+    def __init__(self, mapper: Mapper[Any] | None = None) -> None:
         self.cipher = getattr(mapper, "cipher", None)
         self.compressor = getattr(mapper, "compressor", None)
         self._classes: dict[str, tuple[type, Lean]] = {}
@@ -174,7 +181,7 @@ class LeanDecoder:
             found = self._classes[topic] = (cls, Lean.of(cls))
         return found
 
-    def decode(self, row: RawRow) -> Any:
+    def decode(self, row: RawRow) -> LeanEvent:
         _, originator_id, version, topic, data = row
         if self.cipher:
             data = self.cipher.decrypt(data)
@@ -188,7 +195,7 @@ class LeanDecoder:
         state["originator_version"] = version
         return lean.build(state)
 
-    def decode_all(self, rows: Sequence[RawRow]) -> list[tuple[int, str, Any]]:
+    def decode_all(self, rows: Sequence[RawRow]) -> list[Decoded]:
         """(notification id, topic, event) for each row, in order."""
         decode = self.decode
         return [(row[0], row[3], decode(row)) for row in rows]

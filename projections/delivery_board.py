@@ -15,7 +15,7 @@ from gridcore.delivery_desk import DeliveryDesk
 from gridcore.errors import InvalidInput
 from gridcore.grid import GridNode
 from gridcore.household import Household
-from projections.base import Notified, Projection, ViewCursor, handles
+from projections.base import LeanEvent, Notified, Projection, ReadViews, ViewCursor, handles
 from projections.support import (
     Patches,
     apply_nodes,
@@ -75,11 +75,11 @@ class DeliveryBoard(Projection):
                         "ON CONFLICT (code) DO NOTHING", c.seals)
 
     @handles(GridNode.Established, GridNode.Moved)
-    def node(self, c: _Changes, nid: int, e: Any) -> None:
+    def node(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.nodes.append(e)
 
     @handles(Delivery.Placed)
-    def placed(self, c: _Changes, nid: int, e: Any) -> None:
+    def placed(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         ordered = e.kind is DeliveryKind.ORDER
         c.deliveries.insert(str(e.originator_id), dict(
             kind=e.kind.value, ref=e.ref, desk=e.desk,
@@ -90,11 +90,11 @@ class DeliveryBoard(Projection):
             failed_by=None, failures=0))
 
     @handles(Delivery.Purchased)
-    def purchased(self, c: _Changes, nid: int, e: Any) -> None:
+    def purchased(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.deliveries.set(str(e.originator_id), state=DeliveryState.READY.value)
 
     @handles(Delivery.Dispatched)
-    def dispatched(self, c: _Changes, nid: int, e: Any) -> None:
+    def dispatched(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         key = str(e.originator_id)
         c.deliveries.set(key, state=DeliveryState.DISPATCHED.value, zone=e.zone,
                          dispatched_at=ts(e.timestamp), due=ts(e.due), overdue=0)
@@ -102,14 +102,14 @@ class DeliveryBoard(Projection):
         c.staff[key] = (e.zone, list(dict.fromkeys(str(s) for s in e.staff)))
 
     @handles(Delivery.Delivered)
-    def delivered(self, c: _Changes, nid: int, e: Any) -> None:
+    def delivered(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         key = str(e.originator_id)
         c.deliveries.set(key, state=DeliveryState.DELIVERED.value,
                          delivered_at=ts(e.delivered_at))
         c.staff[key] = ("", [])
 
     @handles(Delivery.Failed)
-    def failed(self, c: _Changes, nid: int, e: Any) -> None:
+    def failed(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         key = str(e.originator_id)
         c.deliveries.set(key, state=DeliveryState.FAILED.value, failed_at=ts(e.timestamp),
                          reason=e.reason, failed_by=_str(e.by))
@@ -117,27 +117,27 @@ class DeliveryBoard(Projection):
         c.staff[key] = ("", [])
 
     @handles(Delivery.Overdue)
-    def overdue(self, c: _Changes, nid: int, e: Any) -> None:
+    def overdue(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.deliveries.set(str(e.originator_id), overdue=1)
 
     @handles(DeliveryDesk.Closed)
-    def desk_closed(self, c: _Changes, nid: int, e: Any) -> None:
+    def desk_closed(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         if e.household_id is not None:
             hid, when = str(e.household_id), ts(e.delivered_at)
             assert when is not None
             c.last[hid] = max(c.last.get(hid, when), when)
 
     @handles(DeliveryDesk.Sealed)
-    def sealed(self, c: _Changes, nid: int, e: Any) -> None:
+    def sealed(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.seals.append((e.code, ts(e.since), str(e.originator_id)))
 
     @handles(Household.Registered)
-    def household_registered(self, c: _Changes, nid: int, e: Any) -> None:
+    def household_registered(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.households.insert(str(e.originator_id), dict(household_no=e.household_no,
                                                        micro_grid=e.micro_grid))
 
     @handles(Household.Moved)
-    def household_moved(self, c: _Changes, nid: int, e: Any) -> None:
+    def household_moved(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.households.set(str(e.originator_id), micro_grid=e.micro_grid)
 
 
@@ -174,7 +174,7 @@ class Backlog:
         return sum(self.by_zone.values())
 
 
-def backlog(views: Any) -> Backlog:
+def backlog(views: ReadViews) -> Backlog:
     by_staff = {s: int(n) for s, n in views.query(
         "SELECT staff_id, COUNT(*) AS n FROM dlv_staff GROUP BY staff_id ORDER BY staff_id")}
     zones = views.query(
@@ -205,7 +205,7 @@ class FailedDelivery:
         return f"{self.kind.label} {self.ref}: {DeliveryState.FAILED.label} ({self.reason})"
 
 
-def failed(views: Any, desk: str | None = None) -> list[FailedDelivery]:
+def failed(views: ReadViews, desk: str | None = None) -> list[FailedDelivery]:
     """Deliveries whose last attempt failed and that wait for a redelivery, oldest first."""
     sql = ("SELECT delivery_id, kind, ref, desk, zone, household_id, enterprise_id, reason, "
            "failed_at, failed_by, failures, attempts FROM dlv_deliveries WHERE state = ?")
@@ -222,7 +222,7 @@ def _uuid(text: str | None) -> UUID | None:
     return None if text is None else UUID(text)
 
 
-def scope_sealed_since(views: Any, scope_code: str, at: datetime) -> datetime | None:
+def scope_sealed_since(views: ReadViews, scope_code: str, at: datetime) -> datetime | None:
     """When the scope, or a scope enclosing it, was sealed, if it is sealed at ``at``."""
     [(since,)] = views.query(
         chain_cte(NODES) + "SELECT MIN(s.since) AS since FROM up "
@@ -242,7 +242,7 @@ class Gap:
     since: datetime
 
 
-def household_gaps(views: Any, scope_code: str, days: int, now: datetime) -> list[Gap]:
+def household_gaps(views: ReadViews, scope_code: str, days: int, now: datetime) -> list[Gap]:
     """The households of a sealed scope gone ``days`` days or more without a delivery (time
     before the seal does not count), longest gap first."""
     if days < 1:
@@ -264,7 +264,7 @@ def household_gaps(views: Any, scope_code: str, days: int, now: datetime) -> lis
             for h, no, grid, last, begun in rows]
 
 
-def households_without_delivery(views: Any, scope_code: str, days: int,
+def households_without_delivery(views: ReadViews, scope_code: str, days: int,
                                 now: datetime) -> list[UUID]:
     """The ids of ``household_gaps``, as the application's query of the same name gives them."""
     return [g.household_id for g in household_gaps(views, scope_code, days, now)]

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from gridcore.enterprise import Enterprise, Resumption, check_label
 from gridcore.grid import GridNode
-from projections.base import Notified, Projection, ViewCursor, handles
+from projections.base import LeanEvent, Notified, Projection, ReadViews, Row, ViewCursor, handles
 from projections.support import Patches, apply_nodes, from_ts, node_ddl, subtree_cte, ts
 
 NODES = "ent_nodes"
@@ -54,11 +54,11 @@ class EnterpriseBoard(Projection):
                         "WHERE enterprise_id = ? AND item = ?", sorted(c.late))
 
     @handles(GridNode.Established, GridNode.Moved)
-    def node(self, c: _Changes, nid: int, e: Any) -> None:
+    def node(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.nodes.append(e)
 
     @handles(Enterprise.Registered)
-    def registered(self, c: _Changes, nid: int, e: Any) -> None:
+    def registered(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.enterprises.insert(str(e.originator_id), dict(
             credit_code=e.credit_code, name=e.name, department=e.department,
             location=e.location, specialist=str(e.specialist),
@@ -66,39 +66,39 @@ class EnterpriseBoard(Projection):
             registered_at=ts(e.timestamp), changed_at=ts(e.timestamp)))
 
     @handles(Enterprise.SpecialistAssigned)
-    def specialist_assigned(self, c: _Changes, nid: int, e: Any) -> None:
+    def specialist_assigned(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.enterprises.set(str(e.originator_id), specialist=str(e.specialist))
 
     @handles(Enterprise.ResumptionFiled)
-    def filed(self, c: _Changes, nid: int, e: Any) -> None:
+    def filed(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.enterprises.set(str(e.originator_id), status=Resumption.FILED.value,
                           employees=e.employees, changed_at=ts(e.timestamp))
 
     @handles(Enterprise.ResumptionReviewed)
-    def reviewed(self, c: _Changes, nid: int, e: Any) -> None:
+    def reviewed(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         status = Resumption.APPROVED if e.approved else Resumption.REJECTED
         c.enterprises.set(str(e.originator_id), status=status.value,
                           changed_at=ts(e.timestamp))
 
     @handles(Enterprise.Inspected)
-    def inspected(self, c: _Changes, nid: int, e: Any) -> None:
+    def inspected(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.enterprises.set(str(e.originator_id), inspections=e.inspection_no)
 
     @handles(Enterprise.RectificationOpened)
-    def rectification_opened(self, c: _Changes, nid: int, e: Any) -> None:
+    def rectification_opened(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         key = str(e.originator_id)
         c.rect[(key, e.item)] = [key, e.item, ts(e.timestamp), ts(e.deadline), 0]
         c.late.discard((key, e.item))
 
     @handles(Enterprise.RectificationClosed)
-    def rectification_closed(self, c: _Changes, nid: int, e: Any) -> None:
+    def rectification_closed(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         key = str(e.originator_id)
         c.rect[(key, e.item)] = None
         c.late.discard((key, e.item))
         c.enterprises.add(key, rectified=1)
 
     @handles(Enterprise.RectificationOverdue)
-    def rectification_overdue(self, c: _Changes, nid: int, e: Any) -> None:
+    def rectification_overdue(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         key = (str(e.originator_id), e.item)
         row = c.rect.get(key)
         if row is not None:
@@ -124,14 +124,14 @@ class _Changes:
 Counts = dict[str, dict[Resumption, int]]
 
 
-def _counts(rows: list[tuple[Any, ...]]) -> Counts:
+def _counts(rows: list[Row]) -> Counts:
     out: Counts = {}
     for key, status, n in rows:
         out.setdefault(key, dict.fromkeys(Resumption, 0))[Resumption(status)] += int(n)
     return out
 
 
-def resumption_counts(views: Any, by: Literal["department", "node"] = "department") -> Counts:
+def resumption_counts(views: ReadViews, by: Literal["department", "node"] = "department") -> Counts:
     """Enterprises per resumption status (every status present, zeros included), per industry
     department, or per grid node: at its location and each node above it."""
     if by == "department":
@@ -149,7 +149,7 @@ def resumption_counts(views: Any, by: Literal["department", "node"] = "departmen
     raise ValueError(f"count by 'department' or 'node', not {by!r}")
 
 
-def resumption_counts_in(views: Any, scope_code: str) -> dict[Resumption, int]:
+def resumption_counts_in(views: ReadViews, scope_code: str) -> dict[Resumption, int]:
     """The status counts of the enterprises located in the subtree of ``scope_code``."""
     counts = dict.fromkeys(Resumption, 0)
     for status, n in views.query(
@@ -177,7 +177,7 @@ class OpenRectification:
         return f"{self.enterprise}: {check_label(self.item)}"
 
 
-def open_rectifications(views: Any, now: datetime | None = None,
+def open_rectifications(views: ReadViews, now: datetime | None = None,
                         scope_code: str | None = None) -> list[OpenRectification]:
     """Open rectifications, earliest deadline first; ``overdue`` when the tick recorded it or
     (given ``now``) the deadline has passed; ``scope_code`` keeps those located under it."""
@@ -230,13 +230,13 @@ def enterprise_row(r: Sequence[Any]) -> EnterpriseRow:
     return EnterpriseRow(e, cc, n, d, loc, spec, st, int(emp), int(ins), int(rec))
 
 
-def enterprise_by_id(views: Any, enterprise_id: str) -> EnterpriseRow | None:
+def enterprise_by_id(views: ReadViews, enterprise_id: str) -> EnterpriseRow | None:
     rows = views.query(f"SELECT {ENTERPRISE_COLUMNS} FROM ent_enterprises "
                        "WHERE enterprise_id = ?", (enterprise_id,))
     return enterprise_row(rows[0]) if rows else None
 
 
-def enterprise_location(views: Any, enterprise_id: str) -> str | None:
+def enterprise_location(views: ReadViews, enterprise_id: str) -> str | None:
     """The grid node an enterprise is located at (None for one unknown here)."""
     found = views.query("SELECT location FROM ent_enterprises WHERE enterprise_id = ?",
                         (enterprise_id,))

@@ -34,7 +34,7 @@ from gridcore.grid import GridNode, Level
 from gridcore.household import Household, Vulnerability, derived_vulnerabilities
 from gridcore.staff import StaffMember
 from gridcore.status import Health, Measure, TagKind
-from projections.base import Notified, Projection, ViewCursor, handles
+from projections.base import LeanEvent, Notified, Projection, ReadViews, Row, ViewCursor, handles
 from projections.support import chunks, marks
 from projections.vulnerable import Fresh, fresh_member, vulnerable_since
 
@@ -79,10 +79,10 @@ def _micros(when: datetime) -> int:
 
 
 def select_in(cur: ViewCursor, sql: str, keys: Iterable[str],
-              chunk: int = 500) -> list[tuple[Any, ...]]:
+              chunk: int = 500) -> list[Row]:
     """Rows of ``sql`` (ending in ``IN ({})``) for many keys, in chunks."""
     keys = sorted(set(keys))
-    out: list[tuple[Any, ...]] = []
+    out: list[Row] = []
     for i in range(0, len(keys), chunk):
         part = keys[i:i + chunk]
         cur.execute(sql.format(", ".join("?" * len(part))), part)
@@ -157,7 +157,7 @@ class GridRollup(Projection):
     # ---- the tree ----------------------------------------------------------------------
 
     @handles(GridNode.Established)
-    def node_established(self, b: _Batch, nid: int, e: Any) -> None:
+    def node_established(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         b.carry()  # the tree changes: what was added so far goes up the old chains
         b.nodes[e.code] = [str(e.originator_id), e.parent_code, int(e.level), e.name, 0]
         b.chains.clear()
@@ -165,7 +165,7 @@ class GridRollup(Projection):
         b.pending.setdefault(e.code, zeros())
 
     @handles(GridNode.Moved)
-    def node_moved(self, b: _Batch, nid: int, e: Any) -> None:
+    def node_moved(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         b.carry()  # the tree changes: what was added so far goes up the old chains
         code = b._code_of(e)
         row = b.nodes.get(code)
@@ -184,13 +184,13 @@ class GridRollup(Projection):
         b.add(code, [(i, x) for i, x in enumerate(subtree) if x], at, only=new)
 
     @handles(GridNode.Retired)
-    def node_retired(self, b: _Batch, nid: int, e: Any) -> None:
+    def node_retired(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         row = b.node(e)
         if row is not None:
             row[4] = 1
 
     @handles(GridNode.Renamed)
-    def node_renamed(self, b: _Batch, nid: int, e: Any) -> None:
+    def node_renamed(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         row = b.node(e)
         if row is not None:
             row[3] = e.name
@@ -198,7 +198,7 @@ class GridRollup(Projection):
     # ---- staff -------------------------------------------------------------------------
 
     @handles(StaffMember.Enrolled, StaffMember.JurisdictionChanged)
-    def staff(self, b: _Batch, nid: int, e: Any) -> None:
+    def staff(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         at, sid = micros(e.timestamp), str(e.originator_id)
         old = b.staff.get(sid)
         if old is not None:
@@ -210,7 +210,7 @@ class GridRollup(Projection):
     # ---- households --------------------------------------------------------------------
 
     @handles(Household.Registered)
-    def registered(self, b: _Batch, nid: int, e: Any) -> None:
+    def registered(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         hid = str(e.originator_id)
         b.households[hid] = e.micro_grid
         b.dirty_households.add(hid)
@@ -223,7 +223,7 @@ class GridRollup(Projection):
               micros(e.timestamp))
 
     @handles(Household.Moved)
-    def household_moved(self, b: _Batch, nid: int, e: Any) -> None:
+    def household_moved(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         found = b.household(e)
         if found is None:
             return
@@ -238,7 +238,7 @@ class GridRollup(Projection):
             b.households[str(e.originator_id)] = e.micro_grid
 
     @handles(Household.MemberAdded)
-    def member_added(self, b: _Batch, nid: int, e: Any) -> None:
+    def member_added(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         found = b.household(e, vulnerable=True)
         if found is None:
             return
@@ -248,14 +248,14 @@ class GridRollup(Projection):
         b.add(grid, r.vector(), micros(e.timestamp))
 
     @handles(Household.VulnerabilityMarked)
-    def vulnerability_marked(self, b: _Batch, nid: int, e: Any) -> None:
+    def vulnerability_marked(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         found = b.resident(e, vulnerable=True)
         if found is not None:  # no count changes
             r = found[1]
             (r.declared.add if e.present else r.declared.discard)(e.vulnerability.value)
 
     @handles(Household.MemberRemoved)
-    def member_removed(self, b: _Batch, nid: int, e: Any) -> None:
+    def member_removed(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         found = b.resident(e, vulnerable=True)
         if found is not None:
             grid, r = found
@@ -263,7 +263,7 @@ class GridRollup(Projection):
             b.add(grid, r.vector(-1), micros(e.timestamp))
 
     @handles(Household.HealthChanged)
-    def health_changed(self, b: _Batch, nid: int, e: Any) -> None:
+    def health_changed(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         found = b.resident(e)
         if found is not None:
             grid, r = found
@@ -272,7 +272,7 @@ class GridRollup(Projection):
             b.add(grid, before + r.vector(), micros(e.timestamp))
 
     @handles(Household.MeasureChanged)
-    def measure_changed(self, b: _Batch, nid: int, e: Any) -> None:
+    def measure_changed(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         found = b.resident(e)
         if found is not None:
             grid, r = found
@@ -281,7 +281,7 @@ class GridRollup(Projection):
             b.add(grid, before + r.vector(), micros(e.timestamp))
 
     @handles(Household.Tagged)
-    def tagged(self, b: _Batch, nid: int, e: Any) -> None:
+    def tagged(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         found = b.resident(e)
         if found is not None:
             grid, r = found
@@ -290,7 +290,7 @@ class GridRollup(Projection):
             b.add(grid, before + r.vector(), micros(e.timestamp))
 
     @handles(Household.Untagged)
-    def untagged(self, b: _Batch, nid: int, e: Any) -> None:
+    def untagged(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         found = b.resident(e)
         if found is not None:
             grid, r = found
@@ -350,7 +350,7 @@ class _Batch:
                                       "WHERE code IN ({})", moved):
                 self.base[row[0]] = list(row[1:])
 
-    def _code_of(self, e: Any) -> str:
+    def _code_of(self, e: LeanEvent) -> str:
         # A node's later events carry only its id; its code is kept with it in gr_nodes.
         return self.codes.get(str(e.originator_id), "")
 
@@ -402,7 +402,7 @@ class _Batch:
                 p[i] += x
                 h[i] += x
 
-    def node(self, e: Any) -> list[Any] | None:
+    def node(self, e: LeanEvent) -> list[Any] | None:
         """The row of the node of a later grid event (its code kept with its id), marked to
         be written (None for a node unknown here)."""
         code = self._code_of(e)
@@ -411,7 +411,7 @@ class _Batch:
             self.dirty_nodes.add(code)
         return row
 
-    def household(self, e: Any, vulnerable: bool = False
+    def household(self, e: LeanEvent, vulnerable: bool = False
                   ) -> tuple[str, dict[str, _Resident]] | None:
         """The micro-grid and residents of the household of a later event, marked to be
         written (and its vulnerabilities to be derived again when ``vulnerable``); None for a
@@ -428,7 +428,7 @@ class _Batch:
             self.dirty_vulnerable.add(hid)
         return grid, self.members.setdefault(hid, {})
 
-    def resident(self, e: Any, vulnerable: bool = False) -> tuple[str, _Resident] | None:
+    def resident(self, e: LeanEvent, vulnerable: bool = False) -> tuple[str, _Resident] | None:
         """The micro-grid and the resident (``resident_id``) of a later household event."""
         found = self.household(e, vulnerable)
         if found is None:
@@ -517,8 +517,10 @@ def counts_of(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def _node_dict(code: str, parent: str | None, level: int, name: str, retired: int,
-               counts: Sequence[Any]) -> dict[str, Any]:
+def _node_dict(row: Row) -> dict[str, Any]:
+    """A row of ``_SELECT``: the node's columns, then its counts."""
+    code, parent, level, name, retired = row[:5]
+    counts = row[5:]
     lv = Level(int(level))
     return {"code": code, "name": name, "parent_code": parent, "level": lv.name.lower(),
             "level_label": lv.label, "retired": bool(retired), **counts_of(counts)}
@@ -529,19 +531,19 @@ _SELECT = (f"SELECT n.code, n.parent_code, n.level, n.name, n.retired, "
            f"LEFT JOIN grid_rollup r ON r.code = n.code")
 
 
-def rollup(views: Any, code: str) -> dict[str, Any] | None:
+def rollup(views: ReadViews, code: str) -> dict[str, Any] | None:
     """The counts of the subtree of ``code`` (None for an unknown node)."""
     rows = views.query(f"{_SELECT} WHERE n.code = ?", (code,))
     if not rows:
         return None
-    return _node_dict(*rows[0][:5], rows[0][5:])
+    return _node_dict(rows[0])
 
 
-def children_rollups(views: Any, code: str, include_retired: bool = False
+def children_rollups(views: ReadViews, code: str, include_retired: bool = False
                      ) -> list[dict[str, Any]]:
     """The rollups of the node's children (active ones unless ``include_retired``), by code."""
     rows = views.query(f"{_SELECT} WHERE n.parent_code = ? ORDER BY n.code", (code,))
-    return [_node_dict(*r[:5], r[5:]) for r in rows if include_retired or not r[4]]
+    return [_node_dict(r) for r in rows if include_retired or not r[4]]
 
 
 # ---- the API's batched reads (its DataLoaders ask for many keys at once: one statement per
@@ -603,7 +605,7 @@ def household_row(hid: str, grid: str, packed: str | bytes) -> HouseholdRow:
     return HouseholdRow(hid, grid, residents)
 
 
-def nodes(views: Any, codes: Sequence[str]) -> dict[str, NodeRow]:
+def nodes(views: ReadViews, codes: Sequence[str]) -> dict[str, NodeRow]:
     out: dict[str, NodeRow] = {}
     for part in chunks(codes):
         for code, parent, level, name, retired in views.query(
@@ -613,7 +615,7 @@ def nodes(views: Any, codes: Sequence[str]) -> dict[str, NodeRow]:
     return out
 
 
-def children(views: Any, parents: Sequence[str]) -> dict[str, list[NodeRow]]:
+def children(views: ReadViews, parents: Sequence[str]) -> dict[str, list[NodeRow]]:
     """The active children of each node, by code."""
     out: dict[str, list[NodeRow]] = {p: [] for p in parents}
     for part in chunks(parents):
@@ -625,7 +627,7 @@ def children(views: Any, parents: Sequence[str]) -> dict[str, list[NodeRow]]:
     return out
 
 
-def chains(views: Any, codes: Sequence[str]) -> dict[str, list[str]]:
+def chains(views: ReadViews, codes: Sequence[str]) -> dict[str, list[str]]:
     """Each node's code followed by its ancestors' codes up to the root (as the tree is now);
     an unknown code has an empty chain."""
     out: dict[str, list[tuple[int, str]]] = {c: [] for c in codes}
@@ -641,7 +643,7 @@ def chains(views: Any, codes: Sequence[str]) -> dict[str, list[str]]:
     return {c: [code for _, code in sorted(found)] for c, found in out.items()}
 
 
-def rollups(views: Any, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
+def rollups(views: ReadViews, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The current counts of each node's subtree (all zero for a node with nothing yet)."""
     out: dict[str, dict[str, Any]] = {c: counts_of(()) for c in codes}
     for part in chunks(codes):
@@ -651,19 +653,19 @@ def rollups(views: Any, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def subtree_households(views: Any, code: str) -> int | None:
+def subtree_households(views: ReadViews, code: str) -> int | None:
     """How many households the subtree of ``code`` holds now (None for a node without a
     rollup row: unknown, or known to no event that counts yet)."""
     rows = views.query("SELECT households FROM grid_rollup WHERE code = ?", (code,))
     return int(rows[0][0] or 0) if rows else None
 
 
-def subtree_codes(views: Any, code: str) -> list[str]:
+def subtree_codes(views: ReadViews, code: str) -> list[str]:
     """The codes of the node and every node under it (empty for an unknown node)."""
     return [c for (c,) in views.query(f"{SUBTREE}SELECT code FROM sub", (code,))]
 
 
-def households(views: Any, ids: Sequence[str]) -> dict[str, HouseholdRow]:
+def households(views: ReadViews, ids: Sequence[str]) -> dict[str, HouseholdRow]:
     out: dict[str, HouseholdRow] = {}
     for part in chunks(ids):
         for hid, grid, packed in views.query(
@@ -673,7 +675,7 @@ def households(views: Any, ids: Sequence[str]) -> dict[str, HouseholdRow]:
     return out
 
 
-def staff_under(views: Any, code: str, limit: int = 500) -> list[tuple[str, str]]:
+def staff_under(views: ReadViews, code: str, limit: int = 500) -> list[tuple[str, str]]:
     """(staff id, jurisdiction) of the staff whose jurisdiction lies in the subtree of
     ``code``, by id."""
     return [(s, j) for s, j in views.query(
@@ -682,7 +684,7 @@ def staff_under(views: Any, code: str, limit: int = 500) -> list[tuple[str, str]
         (code, limit))]
 
 
-def staff_jurisdictions(views: Any, ids: Sequence[str]) -> dict[str, str]:
+def staff_jurisdictions(views: ReadViews, ids: Sequence[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for part in chunks(ids):
         out.update(views.query("SELECT staff_id, jurisdiction FROM gr_staff "

@@ -24,7 +24,7 @@ from gridcore.household import Household
 from gridcore.referral import Referral
 from gridcore.requests import ResidentRequest
 from gridcore.sweep import Visit, fevers
-from projections.base import Notified, Projection, ViewCursor, handles
+from projections.base import LeanEvent, Notified, Projection, ReadViews, ViewCursor, handles
 from projections.support import chunks, marks
 
 CHUNK = 500
@@ -34,7 +34,7 @@ Row = tuple[str, str, str | None, str]
 
 
 H = Household
-HOUSEHOLD_ROWS: dict[type, Callable[[Any], Row]] = {
+HOUSEHOLD_ROWS: dict[type, Callable[[LeanEvent], Row]] = {
     H.Registered: lambda e: ("household.registered", "登记入户 registered", None,
                              f"{len(e.members)} members, micro-grid {e.micro_grid}"),
     H.Moved: lambda e: ("household.moved", "迁移网格 moved", None, f"micro-grid {e.micro_grid}"),
@@ -120,11 +120,11 @@ def _id(value: UUID | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _by(e: Any) -> tuple[str | None, str]:
+def _by(e: LeanEvent) -> tuple[str | None, str]:
     return _id(getattr(e, "by", None)), ""
 
 
-DETAILS: dict[type, Callable[[Any], tuple[str | None, str]]] = {
+DETAILS: dict[type, Callable[[LeanEvent], tuple[str | None, str]]] = {
     Referral.Opened: lambda e: (_id(e.by), e.kind.label),
     Referral.PersuasionRecorded: lambda e: (_id(e.by), f"{e.minutes} min"),
     Referral.Accepted: lambda e: (_id(e.by), f"{e.minutes} min"),
@@ -186,16 +186,16 @@ class HouseholdTimeline(Projection):
                         "(household_id, notification_id) DO NOTHING", c.rows)
 
     @handles(*HOUSEHOLD_EVENTS)
-    def household(self, c: _Changes, nid: int, e: Any) -> None:
+    def household(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.rows.append((str(e.originator_id), nid, _ts(e.timestamp),
                        *HOUSEHOLD_ROWS[type(e)](e)))
 
     @handles(Visit.Recorded)
-    def visit(self, c: _Changes, nid: int, e: Any) -> None:
+    def visit(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.rows.append((str(e.household_id), nid, _ts(e.timestamp), *_visit(e)))
 
     @handles(*FIRST)
-    def first(self, c: _Changes, nid: int, e: Any) -> None:
+    def first(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         owner = e.household_id
         if owner is not None:
             c.links[str(e.originator_id)] = str(owner)
@@ -203,7 +203,7 @@ class HouseholdTimeline(Projection):
         self.later(c, nid, e)
 
     @handles(*LATER)
-    def later(self, c: _Changes, nid: int, e: Any) -> None:
+    def later(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         hid = c.links.get(str(e.originator_id))
         if hid is None:
             return  # an enterprise's delivery, or a request of no household
@@ -230,7 +230,7 @@ class TimelineRow:
     detail: str
 
 
-def timelines(views: Any, ids: Sequence[str]) -> dict[str, list[TimelineRow]]:
+def timelines(views: ReadViews, ids: Sequence[str]) -> dict[str, list[TimelineRow]]:
     """Many households' timelines (the API's DataLoader), a statement per ``CHUNK`` ids."""
     out: dict[str, list[TimelineRow]] = {h: [] for h in ids}
     for part in chunks(ids):
@@ -243,7 +243,7 @@ def timelines(views: Any, ids: Sequence[str]) -> dict[str, list[TimelineRow]]:
     return out
 
 
-def timeline(views: Any, household_id: UUID | str) -> list[dict[str, Any]]:
+def timeline(views: ReadViews, household_id: UUID | str) -> list[dict[str, Any]]:
     """The household's events in log order: when, what (kind and label), who, and a detail."""
     return [{"notification_id": int(n), "timestamp": datetime.fromisoformat(t), "kind": k,
              "label": lb, "actor": UUID(a) if a else None, "detail": d}

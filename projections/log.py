@@ -9,8 +9,8 @@ PostgreSQL), or, for any other recorder (the in-memory one), from ``select_notif
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
@@ -21,7 +21,7 @@ class LogReader:
     """``read(after, upto, limit, topics)``: the log's rows with ids in ``(after, upto]`` whose
     topic is one of ``topics``, in order, at most ``limit``."""
 
-    def __init__(self, recorder: Any) -> None:
+    def __init__(self, recorder: ApplicationRecorder) -> None:
         self.recorder = recorder
 
     def read(self, after: int, upto: int, limit: int, topics: Sequence[str]) -> list[RawRow]:
@@ -31,6 +31,11 @@ class LogReader:
 
 
 class SQLiteLogReader(LogReader):
+    recorder: SQLiteApplicationRecorder
+
+    def __init__(self, recorder: SQLiteApplicationRecorder) -> None:
+        self.recorder = recorder
+
     def read(self, after: int, upto: int, limit: int, topics: Sequence[str]) -> list[RawRow]:
         table = self.recorder.events_table_name
         sql = (f"SELECT rowid, originator_id, originator_version, topic, state FROM {table} "
@@ -47,6 +52,11 @@ class SQLiteLogReader(LogReader):
 
 
 class PostgresLogReader(LogReader):
+    recorder: PostgresApplicationRecorder
+
+    def __init__(self, recorder: PostgresApplicationRecorder) -> None:
+        self.recorder = recorder
+
     def read(self, after: int, upto: int, limit: int, topics: Sequence[str]) -> list[RawRow]:
         from psycopg.rows import tuple_row
 
@@ -60,7 +70,7 @@ class PostgresLogReader(LogReader):
             return cur.fetchall()
 
 
-def log_reader(recorder: Any) -> LogReader:
+def log_reader(recorder: ApplicationRecorder) -> LogReader:
     if isinstance(recorder, SQLiteApplicationRecorder):
         return SQLiteLogReader(recorder)
     if isinstance(recorder, PostgresApplicationRecorder):

@@ -27,6 +27,7 @@ from gridcore.delivery import DeliveryState
 from gridcore.referral import ENDED
 from gridcore.requests import AWAITING
 from projections.alerts_board import AlertEscalationRow, CheckpointRow
+from projections.base import ReadViews
 from projections.delivery_board import DeliveryRow, delivery_row
 from projections.enterprise_board import EnterpriseRow
 from projections.grid_rollup import (
@@ -120,7 +121,7 @@ Scope = list[str] | None
 reads the subtree through the micro-grid index), or None for a large subtree."""
 
 
-def _scope(views: Any, code: str) -> Scope:
+def _scope(views: ReadViews, code: str) -> Scope:
     households = subtree_households(views, code)
     if households is not None and households > SMALL_SUBTREE:
         return None
@@ -172,7 +173,7 @@ def _pages(code: str, where: HouseholdFilter, scope: Scope) -> list[Query]:
              f"{_INSIDE} ORDER BY h.household_id LIMIT ?", [code, _AFTER])]
 
 
-def _walk(views: Any, query: Query, after: str, limit: int,
+def _walk(views: ReadViews, query: Query, after: str, limit: int,
           where: HouseholdFilter) -> list[HouseholdRow]:
     """Up to ``limit`` rows of one query after ``after``, checking ``matches`` (the rows
     the coarse pre-filter lets through are read a chunk at a time)."""
@@ -190,7 +191,7 @@ def _walk(views: Any, query: Query, after: str, limit: int,
     return out[:limit]
 
 
-def households_under(views: Any, code: str, after: str | None, limit: int,
+def households_under(views: ReadViews, code: str, after: str | None, limit: int,
                      where: HouseholdFilter | None = None) -> list[HouseholdRow]:
     """Up to ``limit`` households of the subtree of ``code`` (as the tree is now) matching
     ``where``, in id order, after the id ``after``."""
@@ -230,7 +231,7 @@ def _counts(code: str, where: HouseholdFilter, scope: Scope) -> Query:
             f"h.micro_grid = sub.code{extra}", [code, *params])
 
 
-def count_under(views: Any, code: str, where: HouseholdFilter) -> int:
+def count_under(views: ReadViews, code: str, where: HouseholdFilter) -> int:
     """How many households of the subtree of ``code`` match ``where`` (read as a page is)."""
     scope = _scope(views, code)
     if scope == []:
@@ -249,7 +250,8 @@ def state_filter(alias: str, states: Sequence[str] | None,
                  overdue: bool | None) -> tuple[str, list[Any]]:
     """`` AND alias.state IN (...) AND alias.overdue = ?`` and its parameters, for the boards
     that filter their items by state and overdue."""
-    where, params = "", []
+    where = ""
+    params: list[Any] = []
     if states:
         where += f" AND {alias}.state IN ({marks(len(states))})"
         params += list(states)
@@ -259,7 +261,7 @@ def state_filter(alias: str, states: Sequence[str] | None,
     return where, params
 
 
-def referrals_under(views: Any, code: str, states: Sequence[str] | None = None,
+def referrals_under(views: ReadViews, code: str, states: Sequence[str] | None = None,
                     overdue: bool | None = None, limit: int = 100) -> list[ReferralRow]:
     """Referrals of the households of the subtree of ``code``, oldest first."""
     where, params = state_filter("r", states, overdue)
@@ -273,7 +275,7 @@ def referrals_under(views: Any, code: str, states: Sequence[str] | None = None,
     return [referral_row(r) for r in rows]
 
 
-def referral_stages_under(views: Any, code: str) -> dict[str, int]:
+def referral_stages_under(views: ReadViews, code: str) -> dict[str, int]:
     """How many referrals of the subtree's households are in each state."""
     return {s: int(n) for s, n in views.query(
         f"{SUBTREE}SELECT r.state, COUNT(*) FROM rp_referral r "
@@ -281,7 +283,7 @@ def referral_stages_under(views: Any, code: str) -> dict[str, int]:
         "WHERE h.micro_grid IN (SELECT code FROM sub) GROUP BY r.state", (code,))}
 
 
-def sites_under(views: Any, code: str) -> list[SiteRow]:
+def sites_under(views: ReadViews, code: str) -> list[SiteRow]:
     """The quarantine sites run by a node of the subtree of ``code``, by code."""
     return [SiteRow(c, n, node, int(cap), int(occ)) for c, n, node, cap, occ in views.query(
         f"{SUBTREE}SELECT code, name, node_code, capacity, occupancy FROM rp_site "
@@ -293,7 +295,7 @@ def sites_under(views: Any, code: str) -> list[SiteRow]:
 _PLACE = "COALESCE(h.micro_grid, e.location, d.desk)"
 
 
-def deliveries_under(views: Any, code: str, states: Sequence[str] | None = None,
+def deliveries_under(views: ReadViews, code: str, states: Sequence[str] | None = None,
                      overdue: bool | None = None, limit: int = 100) -> list[DeliveryRow]:
     """Deliveries whose recipient lies in the subtree of ``code``, oldest placed first."""
     where, params = state_filter("d", states, overdue)
@@ -308,7 +310,7 @@ def deliveries_under(views: Any, code: str, states: Sequence[str] | None = None,
     return [delivery_row(r) for r in rows]
 
 
-def delivery_by_id(views: Any, delivery_id: str) -> DeliveryRow | None:
+def delivery_by_id(views: ReadViews, delivery_id: str) -> DeliveryRow | None:
     rows = views.query(
         f"SELECT d.delivery_id, d.kind, d.ref, d.desk, {_PLACE}, d.household_id, "
         "d.enterprise_id, d.state, d.zone, d.attempts, d.placed_at, d.due, d.overdue, "
@@ -319,7 +321,7 @@ def delivery_by_id(views: Any, delivery_id: str) -> DeliveryRow | None:
     return delivery_row(rows[0]) if rows else None
 
 
-def delivery_states_under(views: Any, code: str) -> dict[str, tuple[int, int]]:
+def delivery_states_under(views: ReadViews, code: str) -> dict[str, tuple[int, int]]:
     """Per state: how many deliveries of the subtree, and how many of those are overdue."""
     return {s: (int(n), int(late or 0)) for s, n, late in views.query(
         f"{SUBTREE}SELECT d.state, COUNT(*), SUM(d.overdue) FROM dlv_deliveries d "
@@ -330,7 +332,7 @@ def delivery_states_under(views: Any, code: str) -> dict[str, tuple[int, int]]:
 
 # ---- enterprises ----------------------------------------------------------------------------
 
-def enterprises_under(views: Any, code: str, status: str | None = None,
+def enterprises_under(views: ReadViews, code: str, status: str | None = None,
                       limit: int = 100) -> list[EnterpriseRow]:
     """Enterprises located in the subtree of ``code``, by name."""
     where, params = ("AND status = ? ", [status]) if status else ("", [])
@@ -345,11 +347,12 @@ def enterprises_under(views: Any, code: str, status: str | None = None,
 
 # ---- alerts and checkpoints -----------------------------------------------------------------
 
-def alert_escalations_under(views: Any, code: str,
+def alert_escalations_under(views: ReadViews, code: str,
                             awaiting_only: bool = True) -> list[AlertEscalationRow]:
     """The escalation steps of the alerts whose grid lies in the subtree of ``code`` (by
     default only of those still awaiting acknowledgement), in time order."""
-    where, params = ("AND a.state = 'raised' ", []) if awaiting_only else ("", [])
+    params: list[Any] = []
+    where = "AND a.state = 'raised' " if awaiting_only else ""
     rows = views.query(
         f"{SUBTREE}SELECT e.alert_id, e.from_code, e.to_code, e.to_level, e.escalated_at, "
         "e.missed_deadline, a.state FROM alb_escalations e "
@@ -361,7 +364,7 @@ def alert_escalations_under(views: Any, code: str,
             for a, f, t, lv, at, missed, s in rows]
 
 
-def checkpoints_under(views: Any, code: str) -> list[CheckpointRow]:
+def checkpoints_under(views: ReadViews, code: str) -> list[CheckpointRow]:
     return [CheckpointRow(c, g, n) for c, g, n in views.query(
         f"{SUBTREE}SELECT checkpoint_id, grid_code, name FROM alb_checkpoints "
         "WHERE grid_code IN (SELECT code FROM sub) ORDER BY checkpoint_id", (code,))]
@@ -410,7 +413,7 @@ _OPEN_COUNTS = (
     "WHERE a.state <> ? GROUP BY s.root")
 
 
-def open_items(views: Any, codes: Sequence[str]) -> dict[str, OpenItemsRow]:
+def open_items(views: ReadViews, codes: Sequence[str]) -> dict[str, OpenItemsRow]:
     """待办 per node: open referrals, deliveries, requests and alerts of each node's subtree
     (as the tree is now), for many nodes in one query per 500 (all zero for an unknown
     node). The caller checks that each node lies in the jurisdiction."""
@@ -426,7 +429,7 @@ def open_items(views: Any, codes: Sequence[str]) -> dict[str, OpenItemsRow]:
 
 # ---- where a watched item lies --------------------------------------------------------------
 
-def referral_place(views: Any, referral_id: str) -> str | None:
+def referral_place(views: ReadViews, referral_id: str) -> str | None:
     """The current micro-grid of a referral's household (None for one unknown here)."""
     found = views.query("SELECT h.micro_grid FROM rp_referral r JOIN gr_households h "
                         "ON h.household_id = r.household_id WHERE r.referral_id = ?",
@@ -434,7 +437,7 @@ def referral_place(views: Any, referral_id: str) -> str | None:
     return str(found[0][0]) if found and found[0][0] is not None else None
 
 
-def delivery_place(views: Any, delivery_id: str) -> str | None:
+def delivery_place(views: ReadViews, delivery_id: str) -> str | None:
     """Where a delivery's recipient lies: the household's micro-grid, the enterprise's
     location, else the desk's scope (None for a delivery unknown here)."""
     found = views.query(f"SELECT {_PLACE} FROM dlv_deliveries d "

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from gridcore.quarantine_site import QuarantineSite
 from gridcore.referral import ENDED, Referral, ReferralKind, ReferralState
-from projections.base import Notified, Projection, ViewCursor, handles
+from projections.base import LeanEvent, Notified, Projection, ReadViews, Row, ViewCursor, handles
 from projections.support import chunks, from_ts, marks
 
 CHUNK = 500
@@ -37,8 +37,8 @@ COLUMNS = ("household_id", "resident_id", "kind", "community_code", "state", "op
            "escalated_to", "site_code", "persuasions", "ended_at")
 
 
-def _load(cur: ViewCursor, sql: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
-    found: list[tuple[Any, ...]] = []
+def _load(cur: ViewCursor, sql: str, keys: Sequence[str]) -> list[Row]:
+    found: list[Row] = []
     keys = sorted(set(keys))
     for i in range(0, len(keys), CHUNK):
         part = keys[i:i + CHUNK]
@@ -58,7 +58,7 @@ class _Changes:
         self.sites: list[tuple[Any, ...]] = []
         self.occupancy: dict[str, int] = {}
 
-    def referral(self, e: Any) -> dict[str, Any] | None:
+    def referral(self, e: LeanEvent) -> dict[str, Any] | None:
         """The referral's row, marked to be written (None: opened before this read model)."""
         rid = str(e.originator_id)
         r = self.rows.get(rid)
@@ -94,21 +94,21 @@ class ReferralPipeline(Projection):
                                 "WHERE referral_id IN", list(ids))})
 
     @handles(QuarantineSite.Registered)
-    def site_registered(self, c: _Changes, nid: int, e: Any) -> None:
+    def site_registered(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.sites.append((str(e.originator_id), e.code, e.name, e.node_code, e.capacity))
 
     @handles(QuarantineSite.ResidentAdmitted)
-    def site_admitted(self, c: _Changes, nid: int, e: Any) -> None:
+    def site_admitted(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         sid = str(e.originator_id)
         c.occupancy[sid] = c.occupancy.get(sid, 0) + 1
 
     @handles(QuarantineSite.ResidentDischarged)
-    def site_discharged(self, c: _Changes, nid: int, e: Any) -> None:
+    def site_discharged(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         sid = str(e.originator_id)
         c.occupancy[sid] = c.occupancy.get(sid, 0) - 1
 
     @handles(Referral.Opened)
-    def opened(self, c: _Changes, nid: int, e: Any) -> None:
+    def opened(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         rid, at = str(e.originator_id), e.timestamp.isoformat()
         c.rows[rid] = {
             "household_id": str(e.household_id), "resident_id": str(e.resident_id),
@@ -120,7 +120,7 @@ class ReferralPipeline(Projection):
         c.dirty.add(rid)
 
     @handles(*STATE_OF)
-    def stage(self, c: _Changes, nid: int, e: Any) -> None:
+    def stage(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         r = c.referral(e)
         if r is None:
             return
@@ -134,19 +134,19 @@ class ReferralPipeline(Projection):
             r["persuasions"] += 1
 
     @handles(Referral.PersuasionRecorded)
-    def persuaded(self, c: _Changes, nid: int, e: Any) -> None:
+    def persuaded(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         r = c.referral(e)
         if r is not None:
             r["persuasions"] += 1
 
     @handles(Referral.BecameOverdue)
-    def became_overdue(self, c: _Changes, nid: int, e: Any) -> None:
+    def became_overdue(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         r = c.referral(e)
         if r is not None:
             r["overdue"] = 1
 
     @handles(Referral.Escalated)
-    def escalated(self, c: _Changes, nid: int, e: Any) -> None:
+    def escalated(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         r = c.referral(e)
         if r is None:
             return
@@ -175,10 +175,10 @@ PROJECTIONS: list[Projection] = [ReferralPipeline()]
 
 # ---- queries ---------------------------------------------------------------------------------
 
-def pipeline(views: Any, community: str | None = None) -> dict[str, dict[str, Any]]:
+def pipeline(views: ReadViews, community: str | None = None) -> dict[str, dict[str, Any]]:
     """Referrals per stage (every stage listed, with its label), optionally of one community."""
     where, params = ("WHERE community_code = ?", [community]) if community else ("", [])
-    counts = dict(views.query(f"SELECT state, COUNT(*) FROM rp_referral {where} "
+    counts: dict[str, int] = dict(views.query(f"SELECT state, COUNT(*) FROM rp_referral {where} "
                               "GROUP BY state", params))
     return {s.value: {"label": s.label, "count": int(counts.get(s.value, 0)),
                       "open": s not in ENDED} for s in ReferralState}
@@ -188,7 +188,7 @@ def _hours(since: str, now: datetime) -> float:
     return (now - datetime.fromisoformat(since)).total_seconds() / 3600
 
 
-def open_referrals(views: Any, now: datetime,
+def open_referrals(views: ReadViews, now: datetime,
                    community: str | None = None) -> list[dict[str, Any]]:
     """Referrals not yet ended, oldest first, with their age and time in the current stage
     (hours at ``now``)."""
@@ -211,7 +211,7 @@ def open_referrals(views: Any, now: datetime,
     return out
 
 
-def overdue(views: Any, community: str | None = None) -> list[dict[str, Any]]:
+def overdue(views: ReadViews, community: str | None = None) -> list[dict[str, Any]]:
     """Referrals recorded overdue and still awaiting transport, with how far they escalated."""
     sql = ("SELECT referral_id, community_code, state, transport_due, escalations, "
            "escalated_level, escalated_to FROM rp_referral WHERE overdue = 1 AND state IN (?, ?)")
@@ -225,7 +225,7 @@ def overdue(views: Any, community: str | None = None) -> list[dict[str, Any]]:
                                                      "referral_id", params)]
 
 
-def escalations(views: Any, node_code: str | None = None) -> list[dict[str, Any]]:
+def escalations(views: ReadViews, node_code: str | None = None) -> list[dict[str, Any]]:
     """Every escalation step in log order, optionally those that reached ``node_code``."""
     where, params = ("WHERE node_code = ?", [node_code]) if node_code else ("", [])
     return [{"referral_id": UUID(r), "level": int(lv), "node_code": n,
@@ -235,7 +235,7 @@ def escalations(views: Any, node_code: str | None = None) -> list[dict[str, Any]
                 f"{where} ORDER BY notification_id", params)]
 
 
-def site_occupancy(views: Any) -> list[dict[str, Any]]:
+def site_occupancy(views: ReadViews) -> list[dict[str, Any]]:
     """Each quarantine site's capacity, occupancy and free places, by code."""
     return [{"code": c, "name": n, "node_code": node, "capacity": int(cap),
              "occupancy": int(occ), "free": max(0, int(cap) - int(occ))}
@@ -275,7 +275,7 @@ def referral_row(r: Sequence[Any]) -> ReferralRow:
                        int(esc), to, site, from_ts(ended))
 
 
-def referral_by_id(views: Any, referral_id: str) -> ReferralRow | None:
+def referral_by_id(views: ReadViews, referral_id: str) -> ReferralRow | None:
     rows = views.query(f"SELECT {REFERRAL_COLUMNS} FROM rp_referral r WHERE r.referral_id = ?",
                        (referral_id,))
     return referral_row(rows[0]) if rows else None
@@ -289,7 +289,7 @@ class EscalationStep:
     at: datetime
 
 
-def escalations_of(views: Any, ids: Sequence[str]) -> dict[str, list[EscalationStep]]:
+def escalations_of(views: ReadViews, ids: Sequence[str]) -> dict[str, list[EscalationStep]]:
     """Each referral's escalation steps, in log order (many referrals at once)."""
     out: dict[str, list[EscalationStep]] = {i: [] for i in ids}
     for part in chunks(ids):

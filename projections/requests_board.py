@@ -24,7 +24,7 @@ from gridcore.requests import (
     RequestStatus,
     ResidentRequest,
 )
-from projections.base import Notified, Projection, ViewCursor, handles
+from projections.base import LeanEvent, Notified, Projection, ReadViews, Row, ViewCursor, handles
 from projections.support import (
     Expr,
     Patches,
@@ -65,11 +65,11 @@ class RequestsBoard(Projection):
         c.rows.flush(cur)
 
     @handles(GridNode.Established, GridNode.Moved)
-    def node(self, c: _Changes, nid: int, e: Any) -> None:
+    def node(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.nodes.append(e)
 
     @handles(RQ.Filed)
-    def filed(self, c: _Changes, nid: int, e: Any) -> None:
+    def filed(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.rows.insert(str(e.originator_id), dict(
             number=e.number, community=e.community, channel=e.channel.value,
             category=e.category.value, grade=e.grade.value,
@@ -80,44 +80,44 @@ class RequestsBoard(Projection):
             last_rating=None))
 
     @handles(RQ.Reclassified)
-    def reclassified(self, c: _Changes, nid: int, e: Any) -> None:
+    def reclassified(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.rows.set(str(e.originator_id), category=e.category.value, grade=e.grade.value,
                    deadline=ts(e.deadline))
 
     @handles(RQ.Assigned)
-    def assigned(self, c: _Changes, nid: int, e: Any) -> None:
+    def assigned(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.rows.set(str(e.originator_id), assignee=str(e.staff_id),
                    status=RequestStatus.IN_PROGRESS.value)
 
     @handles(RQ.Escalated)
-    def escalated(self, c: _Changes, nid: int, e: Any) -> None:
+    def escalated(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         key = str(e.originator_id)
         c.rows.set(key, owner_code=e.to_code, level=int(e.to_level), deadline=ts(e.deadline),
                    since=ts(e.timestamp), assignee=None, status=RequestStatus.OPEN.value)
         c.rows.add(key, missed=1, escalations=1)
 
     @handles(RQ.DeadlineMissed)
-    def deadline_missed(self, c: _Changes, nid: int, e: Any) -> None:
+    def deadline_missed(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         key = str(e.originator_id)
         c.rows.set(key, deadline=None)
         c.rows.add(key, missed=1)
 
     @handles(RQ.Resolved)
-    def resolved(self, c: _Changes, nid: int, e: Any) -> None:
+    def resolved(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         c.rows.set(str(e.originator_id), status=RequestStatus.RESOLVED.value,
                    on_time=int(e.on_time))
 
     @handles(RQ.Rated)
-    def rated(self, c: _Changes, nid: int, e: Any) -> None:
+    def rated(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         key = str(e.originator_id)
         c.rows.set(key, status=RequestStatus.CLOSED.value, last_rating=e.rating)
         c.rows.add(key, ratings=1, rating_sum=e.rating)
 
     @handles(RQ.Reopened)
-    def reopened(self, c: _Changes, nid: int, e: Any) -> None:
+    def reopened(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         key = str(e.originator_id)
         known, assignee = c.rows.known(key, "assignee")
-        status: Any = _REOPENED_STATUS
+        status: Expr | str = _REOPENED_STATUS
         if known:
             status = (RequestStatus.OPEN if assignee is None
                       else RequestStatus.IN_PROGRESS).value
@@ -166,7 +166,7 @@ _ORDER = (" ORDER BY CASE WHEN r.deadline IS NULL THEN 0 ELSE 1 END, "
 _AWAITING = tuple(sorted(s.value for s in AWAITING))
 
 
-def _row(r: tuple[Any, ...]) -> BoardRow:
+def _row(r: Row) -> BoardRow:
     rid, number, community, owner, level, channel, category, grade, status, filed, deadline, \
         escalations, assignee = r
     return BoardRow(UUID(rid), number, community, owner, Level(int(level)), Channel(channel),
@@ -181,8 +181,8 @@ def _level(level: Level | int | str) -> int:
     return int(Level(int(level)))
 
 
-def board(views: Any, level: Level | int | str | None = None, grade: Grade | str | None = None,
-          scope_code: str | None = None) -> list[BoardRow]:
+def board(views: ReadViews, level: Level | int | str | None = None,
+          grade: Grade | str | None = None, scope_code: str | None = None) -> list[BoardRow]:
     """Requests awaiting action, optionally of one owning level and grade and filed under
     ``scope_code``, overdue-at-the-city first, then by deadline."""
     where = [f"r.status IN ({', '.join('?' * len(_AWAITING))})"]
@@ -196,7 +196,7 @@ def board(views: Any, level: Level | int | str | None = None, grade: Grade | str
     return _select(views, " AND ".join(where), params, scope_code)
 
 
-def escalated(views: Any, awaiting_only: bool = True,
+def escalated(views: ReadViews, awaiting_only: bool = True,
               scope_code: str | None = None) -> list[BoardRow]:
     """Requests escalated at least once (still awaiting action, unless told otherwise)."""
     where, params = "r.escalations > 0", []
@@ -206,7 +206,7 @@ def escalated(views: Any, awaiting_only: bool = True,
     return _select(views, where, params, scope_code)
 
 
-def _select(views: Any, where: str, params: list[Any], scope: str | None) -> list[BoardRow]:
+def _select(views: ReadViews, where: str, params: list[Any], scope: str | None) -> list[BoardRow]:
     if scope is None:
         return [_row(r) for r in views.query(
             f"SELECT {_COLUMNS} FROM req_requests r WHERE {where}{_ORDER}", params)]
@@ -215,7 +215,7 @@ def _select(views: Any, where: str, params: list[Any], scope: str | None) -> lis
         f"JOIN sub ON sub.code = r.community WHERE {where}{_ORDER}", [scope, *params])]
 
 
-def public_statistics(views: Any, scope_code: str) -> RequestStatistics:
+def public_statistics(views: ReadViews, scope_code: str) -> RequestStatistics:
     """The supervision channel's counts over every request filed in the communities under
     ``scope_code`` (a community or above): the application's ``request_statistics``."""
     found = views.query(f"SELECT level FROM {NODES} WHERE code = ?", (scope_code,))
@@ -258,7 +258,7 @@ def public_statistics(views: Any, scope_code: str) -> RequestStatistics:
 PROJECTIONS: list[Projection] = [RequestsBoard()]
 
 
-def request_community(views: Any, request_id: str) -> str | None:
+def request_community(views: ReadViews, request_id: str) -> str | None:
     """The community a request was filed in (None for one unknown here)."""
     found = views.query("SELECT community FROM req_requests WHERE request_id = ?",
                         (request_id,))

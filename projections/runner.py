@@ -29,13 +29,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gridcore.app_base import collection_paused
-from projections.base import Failure, Notified, Projection
-from projections.decode import LeanDecoder, RawRow, canonical_id
+from projections.base import Failure, LeanEvent, Notified, Projection
+from projections.decode import Decoded, LeanDecoder, RawRow, canonical_id
 from projections.log import log_reader
-from projections.views import views_for
+from projections.views import Views, views_for
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Application
 
 Progress = Callable[[str, int, int], None]
 log = logging.getLogger(__name__)
@@ -66,6 +69,14 @@ class Undecodable:
     error: Exception
 
 
+class _Subscription(Protocol):
+    """What ``follow`` uses of a subscription to the log (the library's, or the polling one
+    of ``adapters.polling``): wait for the next notification, stop from another thread."""
+
+    def __next__(self) -> object: ...
+    def stop(self) -> None: ...
+
+
 def error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:ERROR_TEXT]
 
@@ -76,15 +87,15 @@ class Runner:
     follows it; a batch's rows of all projections and their positions in one transaction
     (one per projection when that fails, so a failing projection stops alone)."""
 
-    def __init__(self, app: Any, projections: Sequence[Projection], batch: int = 20000,
-                 views: Any = None) -> None:
+    def __init__(self, app: Application[Any], projections: Sequence[Projection],
+                 batch: int = 20000, views: Views | None = None) -> None:
         self.app, self.batch = app, batch
         # Read models keep no personal data: decoding opens no sealed value (no key look-ups).
         self.decoder = LeanDecoder(app.mapper)
         self.reader = log_reader(app.recorder)
         self.projections = {p.name: p for p in projections}
         self._topics = {p.name: frozenset(p.topics()) for p in projections}
-        self.views = views or views_for(app)
+        self.views: Views = views or views_for(app)
         for p in self.projections.values():
             self.views.setup(p)
         self.spent: dict[str, float] = defaultdict(float)
@@ -98,7 +109,7 @@ class Runner:
         """What last stopped a catch-up of the background thread (it goes on at the next
         write)."""
         self._thread: threading.Thread | None = None
-        self._subscription: Any = None
+        self._subscription: _Subscription | None = None
         self._stop = threading.Event()
         self._caught_up = threading.Condition()
         self._refresh_stuck()
@@ -194,23 +205,23 @@ class Runner:
                 if progress is not None:
                     progress(p.name, positions[p.name], upto)
 
-    def _decode(self, rows: Sequence[RawRow]) -> tuple[list[tuple[int, str, Any]], bool]:
+    def _decode(self, rows: Sequence[RawRow]) -> tuple[list[Decoded], bool]:
         """The batch's events, and whether all of them could be decoded (else each one that
         could not is an ``Undecodable`` in its place)."""
         try:
             return self.decoder.decode_all(rows), True
         except Exception:  # find which ones: each projection following them stops there
-            out: list[tuple[int, str, Any]] = []
+            out: list[Decoded] = []
             for row in rows:
                 try:
-                    event: Any = self.decoder.decode(row)
+                    event: LeanEvent | Undecodable = self.decoder.decode(row)
                 except Exception as e:
                     event = Undecodable(canonical_id(row[1]), int(row[2]), e)
                 out.append((row[0], row[3], event))
             return out, False
 
     def _apply(self, batches: Sequence[tuple[Projection, Sequence[Notified]]], reached: int,
-               positions: dict[str, int], events: Sequence[tuple[int, str, Any]],
+               positions: dict[str, int], events: Sequence[Decoded],
                whole: bool) -> dict[str, Failure]:
         """Commit the batch: one transaction for all (the normal case); when that fails, each
         projection on its own, a failing one up to the event it cannot apply. Returns the

@@ -23,7 +23,7 @@ from uuid import UUID
 
 from gridcore.assignment import Assignment
 from gridcore.sweep import Visit, campaign_id
-from projections.base import Notified, Projection, ViewCursor, handles
+from projections.base import LeanEvent, Notified, Projection, ReadViews, ViewCursor, handles
 from projections.grid_rollup import select_in
 from projections.support import chunks, marks
 
@@ -82,7 +82,7 @@ class StaffWorkload(Projection):
             if keys else [])})
 
     @handles(Assignment.Made)
-    def made(self, w: _Work, nid: int, e: Any) -> None:
+    def made(self, w: _Work, nid: int, e: LeanEvent) -> None:
         cid, day = campaign_id(e.scope, e.round_no), _day(e.timestamp)
         self._campaigns[e.originator_id] = cid
         w.made.append((str(e.originator_id), str(cid)))
@@ -96,9 +96,10 @@ class StaffWorkload(Projection):
                 w.bump(staff, day, OPEN)
 
     @handles(Assignment.WorkMoved)
-    def work_moved(self, w: _Work, nid: int, e: Any) -> None:
+    def work_moved(self, w: _Work, nid: int, e: LeanEvent) -> None:
         cid, day = self._campaign_of(w.cur, e.originator_id), _day(e.timestamp)
-        changes = [(m.household_id, str(m.staff_id)) for m in e.moves]
+        changes: list[tuple[str, str | None]] = [(m.household_id, str(m.staff_id))
+                                                 for m in e.moves]
         changes += [(u.household_id, None) for u in e.uncovered]
         for hid, to in changes:
             key = _item(cid, hid)
@@ -114,7 +115,7 @@ class StaffWorkload(Projection):
             w.dirty.add(key)
 
     @handles(Visit.Recorded)
-    def visited(self, w: _Work, nid: int, e: Any) -> None:
+    def visited(self, w: _Work, nid: int, e: LeanEvent) -> None:
         key = _item(e.campaign_id, e.household_id)
         row = w.items.setdefault(key, [None, 0])
         if row[1] or not e.record.accounted:
@@ -163,7 +164,7 @@ def _iso(day: date | str) -> str:
     return day.isoformat() if isinstance(day, date) else day
 
 
-def workload(views: Any, staff_id: UUID | str) -> list[dict[str, Any]]:
+def workload(views: ReadViews, staff_id: UUID | str) -> list[dict[str, Any]]:
     """Per day with any change for the member, in day order: ``assigned`` (households on
     their list at the end of the day), ``done`` (completed that day), ``open`` (on their
     list and not done, at the end of the day), ``newly_assigned`` and ``moved_away``."""
@@ -179,7 +180,7 @@ def workload(views: Any, staff_id: UUID | str) -> list[dict[str, Any]]:
     return out
 
 
-def workload_on(views: Any, day: date | str) -> dict[str, dict[str, int]]:
+def workload_on(views: ReadViews, day: date | str) -> dict[str, dict[str, int]]:
     """Every staff member's ``assigned``, ``done`` and ``open`` at the end of ``day``."""
     d = _iso(day)
     rows = views.query(
@@ -204,7 +205,7 @@ class WorkloadDay:
     moved_away: int
 
 
-def workloads(views: Any, ids: Sequence[str]) -> dict[str, list[WorkloadDay]]:
+def workloads(views: ReadViews, ids: Sequence[str]) -> dict[str, list[WorkloadDay]]:
     """``workload`` for many staff members, a statement per ``CHUNK`` (the API's loader)."""
     raw: dict[str, list[tuple[str, int, int, int, int]]] = {i: [] for i in ids}
     for part in chunks(ids):

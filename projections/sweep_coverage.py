@@ -23,7 +23,7 @@ from uuid import UUID
 from gridcore.grid import GridNode
 from gridcore.household import Household
 from gridcore.sweep import FEVER_CELSIUS, Campaign, Outcome, Visit, fevers
-from projections.base import Notified, Projection, ViewCursor, handles
+from projections.base import LeanEvent, Notified, Projection, ReadViews, Row, ViewCursor, handles
 
 CHUNK = 500
 HOUSEHOLD_EVENTS = (Household.Registered, Household.Moved, Household.MemberAdded,
@@ -47,9 +47,9 @@ def hour_of(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H")
 
 
-def load(cur: ViewCursor, sql: str, keys: Sequence[Any]) -> list[tuple[Any, ...]]:
+def load(cur: ViewCursor, sql: str, keys: Sequence[Any]) -> list[Row]:
     """Rows of ``sql`` (ending in ``IN``) for keys, a chunk of keys per statement."""
-    found: list[tuple[Any, ...]] = []
+    found: list[Row] = []
     keys = sorted(set(keys))
     for i in range(0, len(keys), CHUNK):
         part = keys[i:i + CHUNK]
@@ -169,25 +169,25 @@ class SweepCoverage(Projection):
                     b.closings, b.series)
 
     @handles(GridNode.Established)
-    def node_established(self, b: _Batch, nid: int, e: Any) -> None:
+    def node_established(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         b.grid[e.code] = e.parent_code
 
     @handles(GridNode.Moved)
-    def node_moved(self, b: _Batch, nid: int, e: Any) -> None:
+    def node_moved(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         # A move names the node by id only: keep the code from its establishment.
         code = self._code_of(b.cur, b.grid, e.originator_id)
         if code is not None:
             b.grid[code] = e.parent_code
 
     @handles(Household.Registered)
-    def household_registered(self, b: _Batch, nid: int, e: Any) -> None:
+    def household_registered(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         hid = str(e.originator_id)
         b.households[hid] = [e.household_no, e.micro_grid,
                              _text(str(m.resident_id) for m in e.members)]
         b.dirty_h.add(hid)
 
     @handles(Household.Moved)
-    def household_moved(self, b: _Batch, nid: int, e: Any) -> None:
+    def household_moved(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         hid = str(e.originator_id)
         if hid not in b.households:
             return
@@ -199,7 +199,7 @@ class SweepCoverage(Projection):
         b.dirty_h.add(hid)
 
     @handles(Household.MemberAdded, Household.MemberRemoved)
-    def members_changed(self, b: _Batch, nid: int, e: Any) -> None:
+    def members_changed(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         hid = str(e.originator_id)
         if hid not in b.households:
             return
@@ -215,7 +215,7 @@ class SweepCoverage(Projection):
         b.dirty_h.add(hid)
 
     @handles(Campaign.Launched)
-    def launched(self, b: _Batch, nid: int, e: Any) -> None:
+    def launched(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         cid = str(e.originator_id)
         b.campaigns.append((cid, e.scope, e.round_no, e.name, e.starts.isoformat(),
                             e.ends.isoformat(), e.timestamp.isoformat()))
@@ -227,12 +227,12 @@ class SweepCoverage(Projection):
             b.dirty_t.add((cid, hid))
 
     @handles(Campaign.Closed)
-    def closed(self, b: _Batch, nid: int, e: Any) -> None:
+    def closed(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         b.closed.add(str(e.originator_id))
         b.closings.append((e.timestamp.isoformat(), str(e.originator_id)))
 
     @handles(Visit.Recorded)
-    def visited(self, b: _Batch, nid: int, e: Any) -> None:
+    def visited(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         key = (str(e.campaign_id), str(e.household_id))
         if key not in b.targets or key[0] in b.closed:
             return
@@ -308,8 +308,8 @@ _SUBTREE = ("WITH RECURSIVE sub(code) AS (SELECT ? UNION SELECT g.code FROM sc_g
             "JOIN sub ON g.parent_code = sub.code) ")
 
 
-def _select(views: Any, cols: str, campaign_id: UUID | str, code: str | None,
-            tail: str = "") -> list[tuple[Any, ...]]:
+def _select(views: ReadViews, cols: str, campaign_id: UUID | str, code: str | None,
+            tail: str = "") -> list[Row]:
     """``cols`` over the campaign's rows, or those whose micro-grid lies under ``code``."""
     if code is None:
         sql, params = f"SELECT {cols} FROM sc_target t WHERE t.campaign_id = ?", [str(campaign_id)]
@@ -317,11 +317,11 @@ def _select(views: Any, cols: str, campaign_id: UUID | str, code: str | None,
         sql = (f"{_SUBTREE}SELECT {cols} FROM sc_target t WHERE t.campaign_id = ? "
                "AND t.micro_grid IN (SELECT code FROM sub)")
         params = [code, str(campaign_id)]
-    rows: list[tuple[Any, ...]] = views.query(f"{sql} {tail}", params)
+    rows: list[Row] = views.query(f"{sql} {tail}", params)
     return rows
 
 
-def coverage(views: Any, campaign_id: UUID | str, code: str | None = None) -> dict[str, Any]:
+def coverage(views: ReadViews, campaign_id: UUID | str, code: str | None = None) -> dict[str, Any]:
     """Households in scope (or under ``code``), covered, by method, not covered by reason,
     and findings (fevers, close contacts, arrivals, visitors)."""
     [(n, covered, fev, cc, arr, vis)] = _select(
@@ -339,7 +339,7 @@ def coverage(views: Any, campaign_id: UUID | str, code: str | None = None) -> di
             "arrivals": int(arr), "visitors": int(vis)}
 
 
-def uncovered_households(views: Any, campaign_id: UUID | str,
+def uncovered_households(views: ReadViews, campaign_id: UUID | str,
                          code: str | None = None) -> list[dict[str, Any]]:
     """Households not yet covered, with their micro-grid, number and why (not visited, no
     answer, refused, members missing), ordered by micro-grid and household number."""
@@ -353,7 +353,7 @@ def uncovered_households(views: Any, campaign_id: UUID | str,
                                         str(d["household_id"])))
 
 
-def coverage_by_node(views: Any, campaign_id: UUID | str) -> dict[str, tuple[int, int]]:
+def coverage_by_node(views: ReadViews, campaign_id: UUID | str) -> dict[str, tuple[int, int]]:
     """(households, covered) for every node from the micro-grids up to the campaign's scope."""
     scope = views.query("SELECT scope FROM sc_campaign WHERE campaign_id = ?",
                         [str(campaign_id)])
@@ -381,7 +381,7 @@ class CampaignRow:
     closed_at: datetime | None
 
 
-def campaigns_touching(views: Any, code: str, chain: Sequence[str]) -> list[CampaignRow]:
+def campaigns_touching(views: ReadViews, code: str, chain: Sequence[str]) -> list[CampaignRow]:
     """Sweep campaigns whose scope holds households of the subtree of ``code``: scoped at the
     node, at one of its ancestors (``chain``) or inside its subtree; by launch time."""
     marks = ", ".join("?" * len(chain)) if chain else "NULL"
@@ -396,7 +396,7 @@ def campaigns_touching(views: Any, code: str, chain: Sequence[str]) -> list[Camp
             for c, s, r, n, st, en, cl in rows]
 
 
-def coverage_series(views: Any, campaign_id: UUID | str) -> list[dict[str, Any]]:
+def coverage_series(views: ReadViews, campaign_id: UUID | str) -> list[dict[str, Any]]:
     """Covered households at the end of each hour (UTC) in which coverage changed, with the
     hours since the campaign's launch."""
     launched = views.query("SELECT launched_at FROM sc_campaign WHERE campaign_id = ?",

@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from gridcore.household import Household
-from projections.base import Notified, Projection, ViewCursor, handles
+from projections.base import LeanEvent, Notified, Projection, ReadViews, ViewCursor, handles
 from projections.grid_rollup import COLS, counts_of, micros
 
 JOINED, LEFT, HEALTH, MEASURE, TAG_ADDED, TAG_REMOVED, GRID, REGISTERED = (
@@ -52,45 +52,45 @@ class HouseholdStatusHistory(Projection):
     # Every event is one change (part 0) of its household.
 
     @handles(H.Registered)
-    def registered(self, rows: Rows, nid: int, e: Any) -> None:
+    def registered(self, rows: Rows, nid: int, e: LeanEvent) -> None:
         members = ",".join([str(m.resident_id) for m in e.members])
         rows.append((str(e.originator_id), nid, 0, micros(e.timestamp), "", REGISTERED,
                      f"{e.micro_grid}|{members}"))
 
     @handles(H.Moved)
-    def moved(self, rows: Rows, nid: int, e: Any) -> None:
+    def moved(self, rows: Rows, nid: int, e: LeanEvent) -> None:
         rows.append((str(e.originator_id), nid, 0, micros(e.timestamp), "", GRID, e.micro_grid))
 
     @handles(H.MemberAdded)
-    def member_added(self, rows: Rows, nid: int, e: Any) -> None:
+    def member_added(self, rows: Rows, nid: int, e: LeanEvent) -> None:
         rows.append((str(e.originator_id), nid, 0, micros(e.timestamp),
                      str(e.member.resident_id), JOINED, ""))
 
     @handles(H.MemberRemoved)
-    def member_removed(self, rows: Rows, nid: int, e: Any) -> None:
+    def member_removed(self, rows: Rows, nid: int, e: LeanEvent) -> None:
         _change(rows, nid, e, LEFT, "")
 
     @handles(H.HealthChanged)
-    def health_changed(self, rows: Rows, nid: int, e: Any) -> None:
+    def health_changed(self, rows: Rows, nid: int, e: LeanEvent) -> None:
         _change(rows, nid, e, HEALTH, e.health.value)
 
     @handles(H.MeasureChanged)
-    def measure_changed(self, rows: Rows, nid: int, e: Any) -> None:
+    def measure_changed(self, rows: Rows, nid: int, e: LeanEvent) -> None:
         _change(rows, nid, e, MEASURE, e.measure.value)
 
     @handles(H.Tagged)
-    def tagged(self, rows: Rows, nid: int, e: Any) -> None:
+    def tagged(self, rows: Rows, nid: int, e: LeanEvent) -> None:
         _change(rows, nid, e, TAG_ADDED, e.tag.kind.value)
 
     @handles(H.Untagged)
-    def untagged(self, rows: Rows, nid: int, e: Any) -> None:
+    def untagged(self, rows: Rows, nid: int, e: LeanEvent) -> None:
         _change(rows, nid, e, TAG_REMOVED, e.kind.value)
 
 
 Rows = list[tuple[Any, ...]]
 
 
-def _change(rows: Rows, nid: int, e: Any, change: str, value: str) -> None:
+def _change(rows: Rows, nid: int, e: LeanEvent, change: str, value: str) -> None:
     """A change of one resident (the event's ``resident_id``)."""
     rows.append((str(e.originator_id), nid, 0, micros(e.timestamp), str(e.resident_id), change,
                  value))
@@ -98,7 +98,7 @@ def _change(rows: Rows, nid: int, e: Any, change: str, value: str) -> None:
 
 # ---- queries -------------------------------------------------------------------------------
 
-def household_status_at(views: Any, household_id: UUID | str,
+def household_status_at(views: ReadViews, household_id: UUID | str,
                         when: datetime) -> dict[str, Any] | None:
     """The household at ``when``: its micro-grid and each current member's health, measure
     and sorted tags (None when it was not registered yet)."""
@@ -136,7 +136,7 @@ def household_status_at(views: Any, household_id: UUID | str,
                           for rid, r in sorted(residents.items())}}
 
 
-def rollup_at(views: Any, code: str, when: datetime) -> dict[str, Any]:
+def rollup_at(views: ReadViews, code: str, when: datetime) -> dict[str, Any]:
     """The counts of the subtree of ``code`` as they were at ``when`` (the grid rollup
     projection's history; all zero before the node had anything)."""
     sums = ", ".join(f"SUM({c}) AS {c}" for c in COLS)  # named: PG rows are dicts

@@ -10,18 +10,22 @@ at which event and why (written in the transaction that keeps the rows before th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from time import perf_counter
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from uuid import uuid4
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
-from projections.base import Failure, Notified, Projection, ViewCursor
+from projections.base import DBCursor, Failure, Notified, Projection, ReadViews, Row, ViewCursor
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Application
 
 
-class Views(Protocol):
+class Views(ReadViews, Protocol):
     def apply_batch(self, projection: Projection, events: Sequence[Notified],
                     position: int | None, failure: Failure | None = None) -> None: ...
     def attempt(self, projection: Projection, events: Sequence[Notified]) -> Exception | None: ...
@@ -32,7 +36,6 @@ class Views(Protocol):
     def position(self, projection: Projection) -> int: ...
     def setup(self, projection: Projection) -> None: ...
     def reset(self, projection: Projection) -> None: ...
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
 
 VIEW_CACHE_KIB = 256 * 1024
@@ -48,15 +51,27 @@ class _Rollback(Exception):
     """Ends a trial transaction: nothing it did is kept."""
 
 
-class _ViewsMixin:
+class _Datastore(Protocol):
+    def transaction(self, *, commit: bool) -> AbstractContextManager[DBCursor]: ...
+
+
+D = TypeVar("D", bound=_Datastore)
+
+
+class _ViewsMixin(Generic[D]):
     """The view operations both backends share; ``_enter`` prepares a transaction's cursor.
-    ``_insert_tracking`` and ``max_tracking_id`` come from the library's tracking recorder."""
+    ``_insert_tracking`` and ``max_tracking_id`` come from the library's tracking recorder
+    (``D`` is its datastore's class)."""
 
     dialect: str
     tracking_table: str
-    datastore: Any
+    datastore: D
 
-    def _enter(self, c: Any) -> None:
+    if TYPE_CHECKING:  # the tracking recorder's, declared for the type checker only
+        def _insert_tracking(self, c: Any, tracking: Tracking) -> None: ...
+        def max_tracking_id(self, application_name: str) -> int | None: ...
+
+    def _enter(self, c: DBCursor) -> None:
         """Nothing to prepare by default."""
 
     def _create_failures(self) -> None:
@@ -166,7 +181,7 @@ class _ViewsMixin:
         cur.execute(f"DELETE FROM {FAILURES} WHERE name = ?", (projection.name,))
         projection.create(cur)
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self.datastore.transaction(commit=False) as c:
             self._enter(c)
             cur = ViewCursor(c, self.dialect)
@@ -174,11 +189,11 @@ class _ViewsMixin:
             return cur.fetchall()
 
 
-class SQLiteViews(_ViewsMixin, SQLiteTrackingRecorder):
+class SQLiteViews(_ViewsMixin[SQLiteDatastore], SQLiteTrackingRecorder):
     dialect = "sqlite"
     tracking_table = "tracking"
 
-    def _enter(self, c: Any) -> None:
+    def _enter(self, c: DBCursor) -> None:
         # A batch touches many pages of the views' indexes: with SQLite's default 2 MB page
         # cache they are spilled and read back within the transaction.
         c.execute(f"PRAGMA cache_size=-{VIEW_CACHE_KIB}")
@@ -189,7 +204,7 @@ class SQLiteViews(_ViewsMixin, SQLiteTrackingRecorder):
         self._create_failures()
 
 
-class PostgresViews(_ViewsMixin, PostgresTrackingRecorder):
+class PostgresViews(_ViewsMixin[PostgresDatastore], PostgresTrackingRecorder):
     dialect = "postgres"
     tracking_table = "gridcore_tracking"
 
@@ -198,11 +213,11 @@ class PostgresViews(_ViewsMixin, PostgresTrackingRecorder):
         self.create_table()
         self._create_failures()
 
-    def _enter(self, c: Any) -> None:
+    def _enter(self, c: DBCursor) -> None:
         c.execute(f"SET LOCAL search_path TO {self.datastore.schema or 'public'}")
 
 
-def views_for(app: Any) -> SQLiteViews | PostgresViews:
+def views_for(app: Application[Any]) -> SQLiteViews | PostgresViews:
     """The view backend in the same database as the application's events (an in-memory
     application gets an in-memory SQLite database of its own)."""
     datastore = getattr(app.factory, "datastore", None)
