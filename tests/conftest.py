@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from adapters.bootstrap import bootstrap
 from adapters.settings import memory_env, postgres_env, sqlite_env
 from gridcore.application import GridcoreApp
 from tests.kafka_broker import kafka_broker  # noqa: F401  (the session's Kafka broker)
@@ -102,7 +103,7 @@ def make_app(store: dict[str, str], clock: Clock) -> Iterator[Callable[[], Gridc
     def build() -> GridcoreApp:
         if apps and store["PERSISTENCE_MODULE"] == "adapters.memory_store":
             return apps[0]  # an in-memory store lives inside its one application
-        app = GridcoreApp(store, clock=clock)
+        app = bootstrap(store, clock=clock).app  # the composition root every entry point uses
         apps.append(app)
         return app
 
