@@ -27,6 +27,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy  # strict, for the files [tool.mypy] in pyproject.toml names
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

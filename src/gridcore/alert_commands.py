@@ -199,11 +199,13 @@ class AlertCommands(ApplicationBase):
         """The watched households with someone under home quarantine at ``at``."""
         if cam.household_id is not None:
             watched = [self.household(cam.household_id)]
-        else:
+        elif cam.building_id is not None:
             b = self._get(Building, cam.building_id, f"building {cam.building_id}",
                           "Register the building first.")
             watched = sorted((h for h in self.households_in(b.community)
                               if h.building_id == b.id), key=lambda h: h.household_no)
+        else:  # not reached: a camera watches a household or a building (Camera.register)
+            watched = []
         return [h for h in watched if self._quarantined_at(h, at)]
 
     def _quarantined_at(self, h: Household, at: datetime) -> bool:

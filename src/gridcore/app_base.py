@@ -20,7 +20,7 @@ import inspect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, ParamSpec, TypeVar
+from typing import Any, ClassVar, ParamSpec, TypeVar, cast, overload
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -38,11 +38,12 @@ from gridcore.errors import (
     InvalidInput,
     NotFound,
 )
-from gridcore.grid import GridNode, node_id
+from gridcore.grid import GridNode, Level, node_id
 from gridcore.household import Household, Member, household_id
 from gridcore.idempotency import ClientCommand, client_command_id
 from gridcore.policy import DEFAULT_POLICY, POLICY_BOOK_ID, Policy, PolicyBook
 from gridcore.staff import StaffMember, staff_id
+from gridcore.sweep import Campaign, Visit, campaign_id, visit_id
 from gridcore.wellformed import check_wellformed
 
 P = ParamSpec("P")
@@ -58,27 +59,49 @@ MAX_ATTEMPTS = 8
 Replay = Callable[..., Any]
 
 
-def command(fn: Callable[..., R] | None = None, *, replay: Replay | None = None) -> Any:
+@overload
+def command(fn: Callable[..., R]) -> Callable[..., R]: ...
+
+
+@overload
+def command(fn: None = None, *,
+            replay: Replay | None = None) -> Callable[[Callable[..., R]], Callable[..., R]]: ...
+
+
+def command(fn: Callable[..., R] | None = None, *, replay: Replay | None = None
+            ) -> Callable[..., R] | Callable[[Callable[..., R]], Callable[..., R]]:
     """Retry on a concurrent write (reloading everything), and apply a client id once.
 
     A command already applied under its client id is not run again: it returns the newest
     notification id (which is at or after the original write), or what ``replay(self, *args,
     **kwargs)`` rebuilds for commands that return a report. A command that names its acting
     staff member (``by``) is refused when that member is deactivated (``NotPermitted``).
+
+    The command keeps its return type; its parameters read ``...`` because the added
+    keyword ``client_id`` cannot be spelled with a ``ParamSpec`` (``Concatenate`` adds
+    positional parameters only).
     """
     if fn is None:
-        return functools.partial(command, replay=replay)
+        def with_replay(f: Callable[..., R]) -> Callable[..., R]:
+            return _command(f, replay)
+        return with_replay
+    return _command(fn, replay)
 
-    def replayed(self: ApplicationBase, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+
+def _command(fn: Callable[..., R], replay: Replay | None) -> Callable[..., R]:
+
+    def replayed(self: ApplicationBase, args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
+        # what the command returned: its report rebuilt, or (a command returning a
+        # notification id) the newest notification id
         if replay is not None:
-            return replay(self, *args, **kwargs)
-        return self.recorder.max_notification_id()
+            return cast(R, replay(self, *args, **kwargs))
+        return cast(R, self.recorder.max_notification_id())
 
     names = list(inspect.signature(fn).parameters)[1:]
     actor_at = names.index("by") if "by" in names else None  # the acting staff member
 
     @functools.wraps(fn)
-    def run(self: ApplicationBase, *args: Any, client_id: str | None = None, **kwargs: Any) -> Any:
+    def run(self: ApplicationBase, *args: Any, client_id: str | None = None, **kwargs: Any) -> R:
         check_wellformed(dict(zip(names, args, strict=False)), kwargs)
         if client_id is not None:
             if not 1 <= len(client_id) <= 200:
@@ -215,16 +238,6 @@ class ApplicationBase(Application[UUID]):
             raise NotFound(f"No {what}.", hint)
         return agg
 
-    def _erasure_companions(self, household: Household, rid: UUID,
-                            at: datetime) -> list[Aggregate]:
-        """Other aggregates holding the person's data, changed to erase it in the same
-        transaction as the resident (areas add theirs, calling super())."""
-        return []
-
-    def _done_households(self, scope: str, round_no: int, hids: list[UUID]) -> set[UUID]:
-        """Households of a round already covered (the sweep area knows; none by default)."""
-        return set()
-
     def node(self, code: str) -> GridNode:
         return self._get(GridNode, node_id(code), f"grid node with code {code!r}",
                          "Check the code, or create the node first.")
@@ -287,3 +300,57 @@ class ApplicationBase(Application[UUID]):
         return self._get(Assignment, assignment_id(scope, round_no),
                          f"assignment for {scope} round {round_no}", "Assign the scope first.")
 
+    # ---- look-ups several areas share (grid, sweeps) -------------------------------------
+
+    def ancestry(self, code: str) -> list[str]:
+        """The node's code and its ancestors' codes, nearest first."""
+        chain, current = [], self.node(code)
+        while True:
+            chain.append(current.code)
+            if current.parent_code is None:
+                return chain
+            current = self.node(current.parent_code)
+
+    def subtree(self, code: str) -> list[GridNode]:
+        """The active nodes of the subtree rooted at ``code`` (root first)."""
+        out, stack = [], [self.node(code)]
+        while stack:
+            node = stack.pop()
+            out.append(node)
+            stack.extend(self.node(c) for c in reversed(node.children))
+        return out
+
+    def micro_grids(self, code: str) -> list[GridNode]:
+        return [n for n in self.subtree(code) if n.level is Level.MICRO_GRID]
+
+    def households_in(self, code: str, *, for_reading: bool = False) -> list[Household]:
+        """The households of a subtree (``for_reading``: the cached objects, not copies)."""
+        if not for_reading:
+            return [self.household(h) for g in self.micro_grids(code) for h in g.households]
+        found = [self._find(Household, h, for_reading=True)
+                 for g in self.micro_grids(code) for h in g.households]
+        return [h for h in found if h is not None]
+
+    def _micro_grid(self, code: str) -> GridNode:
+        grid = self.node(code)
+        grid.require_active()
+        if grid.level is not Level.MICRO_GRID:
+            raise InvalidInput(f"{code} is a {grid.level.name.lower()}, not a micro-grid.",
+                               "Register households in a micro-grid (微网格).")
+        return grid
+
+    def visit(self, cid: UUID, hid: UUID) -> Visit | None:
+        return self._find(Visit, visit_id(cid, hid))
+
+    def _done_households(self, scope: str, round_no: int, hids: list[UUID]) -> set[UUID]:
+        """Households of a round its sweep already covered: moving a member's open work
+        (the staff area) leaves them alone."""
+        c = self._find(Campaign, campaign_id(scope, round_no))
+        if c is None:
+            return set()
+        done = set()
+        for hid in hids:
+            v = self.visit(c.id, hid)
+            if v is not None and v.covered(set(self.household(hid).residents)):
+                done.add(hid)
+        return done

@@ -188,7 +188,7 @@ class Aggregate:
 
     @classmethod
     def _start(cls, event: Created) -> Self:
-        agg = event.mutate(None)
+        agg: Self = event.mutate(None)  # a Created event of cls makes a cls
         agg._pending.append(event)
         return agg
 

@@ -95,7 +95,8 @@ class DeliveryCommands(ApplicationBase):
         return [d for c in codes if (d := self.delivery_desk(c)) is not None]
 
     def _delivery_households(self, scope: str) -> list[Household]:
-        found, stack = [], [self.node(scope)]
+        found: list[Household] = []
+        stack = [self.node(scope)]
         while stack:
             n = stack.pop()
             if n.level is Level.MICRO_GRID:

@@ -62,10 +62,11 @@ class EnterpriseCommands(ApplicationBase):
         directory.add(code, at)
         return EnterpriseDesk.open_for(code, at), directory
 
-    def _enterprise_specialist(self, sid: UUID | None) -> StaffMember | None:
+    def _enterprise_specialist(self, sid: UUID | None) -> StaffMember:
         member = self.staff(sid) if sid is not None else None
         check_specialist(member.role if member else None, bool(member and member.available),
                          member.name if member else "")
+        assert member is not None  # check_specialist refused a missing one (SpecialistMissing)
         return member
 
     # ---- registry --------------------------------------------------------------------------
@@ -77,13 +78,13 @@ class EnterpriseCommands(ApplicationBase):
         self._authorised(by, "register_enterprise")
         at = self.clock()
         self.node(location).require_active()
-        self._enterprise_specialist(specialist)
+        member = self._enterprise_specialist(specialist)
         if self._find(Enterprise, enterprise_id(credit_code)) is not None:
             raise DuplicateCode(f"Enterprise {credit_code} is already registered.",
                                 "Check the credit code; assign_specialist changes its specialist.")
-        e = Enterprise.register(credit_code, name, department, location, specialist, at)
+        e = Enterprise.register(credit_code, name, department, location, member.id, at)
         desk, directory = self._enterprise_desk(e, at)
-        desk.list_enterprise(e.id, e.specialist, at)
+        desk.list_enterprise(e.id, member.id, at)
         return self._save(e, desk, directory)
 
     @command

@@ -15,10 +15,11 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from gridcore.app_base import ApplicationBase
+from gridcore.delivery_commands import DeliveryCommands
 from gridcore.errors import GridcoreError
 from gridcore.idempotency import ClientCommand, client_command_id
 from gridcore.sweep import Visit, VisitRecord, visit_id
+from gridcore.sweep_commands import SweepCommands
 
 
 class SyncStatus(StrEnum):
@@ -60,7 +61,10 @@ class SyncResult:
     current: dict[str, Any] = field(default_factory=dict)
 
 
-class FieldSyncCommands(ApplicationBase):
+class FieldSyncCommands(SweepCommands, DeliveryCommands):
+    """Applies a device's records with the sweep area's ``record_visit`` and the delivery
+    area's confirmations: the bases name the areas it calls."""
+
     def sync_field_records(
         self, records: Sequence[FieldRecord | DeliveryConfirmation]
     ) -> list[SyncResult]:
@@ -84,21 +88,21 @@ class FieldSyncCommands(ApplicationBase):
 
     def _current(self, r: FieldRecord | DeliveryConfirmation) -> dict[str, Any]:
         if isinstance(r, DeliveryConfirmation):
-            d = self.delivery(r.delivery_id)  # type: ignore[attr-defined]
+            d = self.delivery(r.delivery_id)
             return {"version": d.version, "state": d.state.value, "attempts": d.attempts}
         return visit_state(self._find(Visit, _visit_id(r)))
 
     def _apply(self, r: FieldRecord | DeliveryConfirmation) -> None:
         if isinstance(r, DeliveryConfirmation):
             if r.failed_reason:
-                self.report_failed_delivery(  # type: ignore[attr-defined]
+                self.report_failed_delivery(
                     r.delivery_id, r.failed_reason, r.by, client_id=r.client_id)
             else:
-                self.confirm_delivery(  # type: ignore[attr-defined]
+                self.confirm_delivery(
                     r.delivery_id, r.by, r.delivered_at, client_id=r.client_id)
             return
         rec = r.record
-        self.record_visit(  # type: ignore[attr-defined]
+        self.record_visit(
             r.campaign_id, r.household_id, rec.method, rec.outcome, rec.staff_id, rec.at,
             client_id=r.client_id,
             **rec.model_dump(exclude={"staff_id", "method", "outcome", "at"}))

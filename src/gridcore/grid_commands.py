@@ -15,7 +15,6 @@ from gridcore.errors import (
     InvalidInput,
 )
 from gridcore.grid import GridNode, Level, check_move, child_level, node_id, soft_cap_excess
-from gridcore.household import Household
 from gridcore.text import free_text
 
 
@@ -133,35 +132,6 @@ class GridCommands(ApplicationBase):
         if parent is not None:
             parent.detach(code, at)
         return self._save(node, parent)
-
-    def ancestry(self, code: str) -> list[str]:
-        """The node's code and its ancestors' codes, nearest first."""
-        chain, current = [], self.node(code)
-        while True:
-            chain.append(current.code)
-            if current.parent_code is None:
-                return chain
-            current = self.node(current.parent_code)
-
-    def subtree(self, code: str) -> list[GridNode]:
-        """The active nodes of the subtree rooted at ``code`` (root first)."""
-        out, stack = [], [self.node(code)]
-        while stack:
-            node = stack.pop()
-            out.append(node)
-            stack.extend(self.node(c) for c in reversed(node.children))
-        return out
-
-    def micro_grids(self, code: str) -> list[GridNode]:
-        return [n for n in self.subtree(code) if n.level is Level.MICRO_GRID]
-
-    def households_in(self, code: str, *, for_reading: bool = False) -> list[Household]:
-        """The households of a subtree (``for_reading``: the cached objects, not copies)."""
-        if not for_reading:
-            return [self.household(h) for g in self.micro_grids(code) for h in g.households]
-        found = [self._find(Household, h, for_reading=True)
-                 for g in self.micro_grids(code) for h in g.households]
-        return [h for h in found if h is not None]
 
     def over_cap(self, code: str, at: datetime | None = None) -> dict[str, int]:
         """Micro-grids of the subtree above the resident soft cap, with the excess."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -10,7 +10,6 @@ from eventsourcing.persistence import IntegrityError
 
 from gridcore.app_base import (
     MAX_BATCH,
-    ApplicationBase,
     HouseholdRow,
     RegistrationReport,
     collection_paused,
@@ -23,11 +22,19 @@ from gridcore.grid import GridNode, Level, soft_cap_excess
 from gridcore.household import Household, Member, Vulnerability, household_id
 from gridcore.policy import Policy, PolicyBook
 from gridcore.staff import StaffMember
+from gridcore.staff_commands import StaffCommands
 from gridcore.status import Health, Measure, Tag, TagKind
 from gridcore.text import free_text
 
+ErasureParticipant = Callable[[Household, UUID, datetime], list[Aggregate]]
+"""Another area holding a person's data: given the household, the resident and the time, the
+aggregates it changed to erase that data (saved in the resident's erasure transaction)."""
 
-class HouseholdCommands(ApplicationBase):
+
+class HouseholdCommands(StaffCommands):
+    """Builds on the staff area: a tagged close contact who is also staff becomes unavailable
+    there (``_make_unavailable``), in the same transaction as the tag."""
+
     # ---- buildings and households -----------------------------------------------------
 
     @command
@@ -41,14 +48,6 @@ class HouseholdCommands(ApplicationBase):
             raise DuplicateCode(f"Building {number} of {community} is already registered.",
                                 "Use another building number.")
         return self._save(Building.register(community, number, name, floors, self.clock()))
-
-    def _micro_grid(self, code: str) -> GridNode:
-        grid = self.node(code)
-        grid.require_active()
-        if grid.level is not Level.MICRO_GRID:
-            raise InvalidInput(f"{code} is a {grid.level.name.lower()}, not a micro-grid.",
-                               "Register households in a micro-grid (微网格).")
-        return grid
 
     @command
     def register_household(self, household_no: str, micro_grid: str, address: str,
@@ -148,9 +147,14 @@ class HouseholdCommands(ApplicationBase):
         in the same transaction; counts and statuses stay."""
         at = self.clock()
         h = self.household(hid)
-        companions = self._erasure_companions(h, rid, at)
+        companions = [a for erase in self._erasure_participants() for a in erase(h, rid, at)]
         h.erase(rid, reason, at)
         return self._save(h, *companions)
+
+    def _erasure_participants(self) -> Sequence[ErasureParticipant]:
+        """The areas that erase their copy of a resident's data with the resident, in order
+        (the application lists them; none here)."""
+        return ()
 
     # ---- resident status ------------------------------------------------------------------
 

@@ -219,11 +219,12 @@ class RequestCommands(ApplicationBase):
         return summarize(self.request(rid) for c in self._request_communities(scope)
                          for rid in self._request_desk(c).requests)
 
-    def _erasure_companions(self, household: Household, rid: UUID,
-                            at: datetime) -> list[Aggregate]:
+    def _requests_erased_with_resident(self, household: Household, rid: UUID,
+                                       at: datetime) -> list[Aggregate]:
         """The requests the resident filed, and the household's own requests once its last
-        identifiable member is erased, lose their details with the resident."""
-        found = super()._erasure_companions(household, rid, at)
+        identifiable member is erased, lose their details with the resident (an erasure
+        participant, see ``GridcoreApp._erasure_participants``)."""
+        found: list[Aggregate] = []
         community = self.node(household.micro_grid).parent_code or household.micro_grid
         desk = self._find(RequestDesk, desk_id(community))
         others = [r for r in household.residents.values() if r.resident_id != rid
@@ -334,7 +335,8 @@ class RequestCommands(ApplicationBase):
             parsed = Phone.parse(phone)
         except ValueError as e:
             raise InvalidInput(str(e), "Correct the phone number.") from None
-        contact = {"phone": parsed, "address": check_text(address, "address", 200)}
+        contact: dict[str, object] = {"phone": parsed,
+                                      "address": check_text(address, "address", 200)}
         return self._request_community(grid), contact
 
     def _request_community(self, code: str) -> str:
@@ -424,7 +426,7 @@ class RequestCommands(ApplicationBase):
         return True
 
 
-def _as(kind: type[E], value: object, what: str) -> E:
+def _as(kind: type[E], value: E | str, what: str) -> E:
     try:
         return kind(value)
     except ValueError:

@@ -106,8 +106,8 @@ class StaffCommands(ApplicationBase):
             s.require_active()
         current: dict[UUID, str] = {}
         for sibling in self.node(community).children:
-            for s in self.node(sibling).squad:
-                current[s] = sibling
+            for sid in self.node(sibling).squad:
+                current[sid] = sibling
         check_squad(zone, [(s.id, s.role, community in self.ancestry(zone)
                             and s.jurisdiction in self.ancestry(zone)) for s in staff], current)
         grid.form_squad(members, self.clock())
@@ -248,10 +248,11 @@ class StaffCommands(ApplicationBase):
         member.erase(reason, at)
         return self._save(member)
 
-    def _erasure_companions(self, household: Household, rid: UUID,
-                            at: datetime) -> list[Aggregate]:
-        """A resident who is also a staff member loses their staff identity with them."""
-        found = super()._erasure_companions(household, rid, at)
+    def _staff_erased_with_resident(self, household: Household, rid: UUID,
+                                    at: datetime) -> list[Aggregate]:
+        """A resident who is also a staff member loses their staff identity with them (an
+        erasure participant, see ``GridcoreApp._erasure_participants``)."""
+        found: list[Aggregate] = []
         r = household.residents.get(rid) or household.former.get(rid)
         if r is not None and r.staff_id is not None and not r.erased:
             member = self.staff(r.staff_id)

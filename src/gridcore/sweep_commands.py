@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from gridcore.app_base import MAX_BATCH, ApplicationBase, collection_paused, command
+from gridcore.app_base import MAX_BATCH, collection_paused, command
 from gridcore.assignment import Method, Plan
 from gridcore.errors import GridcoreError, InvalidInput, NotFound
 from gridcore.findings import (
@@ -22,7 +22,9 @@ from gridcore.findings import (
     follow_ups,
 )
 from gridcore.household import Household
+from gridcore.household_commands import HouseholdCommands
 from gridcore.policy import Policy
+from gridcore.referral_commands import ReferralCommands
 from gridcore.status import Health, Measure, Tag, TagKind
 from gridcore.sweep import (
     Campaign,
@@ -32,7 +34,6 @@ from gridcore.sweep import (
     campaign_id,
     not_covered_reason,
     summarize,
-    visit_id,
     visit_record,
 )
 from gridcore.sweep_index import OPEN_CAMPAIGNS_ID, OpenCampaigns
@@ -71,7 +72,11 @@ class VisitBatchReport:
     notification_id: int | None
 
 
-class SweepCommands(ApplicationBase):
+class SweepCommands(ReferralCommands, HouseholdCommands):
+    """A launch plans the round with the staff area; the findings process follows up what
+    visits found with the household commands (health, tags, measures) and the referral
+    area's ``open_referral``: the bases name the areas it calls."""
+
     # ---- look-ups ---------------------------------------------------------------------------
 
     def campaign(self, cid: UUID) -> Campaign:
@@ -80,16 +85,12 @@ class SweepCommands(ApplicationBase):
     def campaign_of(self, scope: str, round_no: int) -> Campaign:
         return self.campaign(campaign_id(scope, round_no))
 
-    def visit(self, cid: UUID, hid: UUID) -> Visit | None:
-        return self._find(Visit, visit_id(cid, hid))
-
     # ---- commands ---------------------------------------------------------------------------
 
     def _replay_launch(self, scope: str, round_no: int, days: int, name: str = "",
                        starts: datetime | None = None) -> Plan:
         """A launch retried under its client id: the plan it made, from the stored round."""
-        replay: Any = self
-        return replay._replay_assignment(scope, round_no, days)
+        return self._replay_assignment(scope, round_no, days)
 
     @command(replay=_replay_launch)
     def launch_campaign(self, scope: str, round_no: int, days: int, name: str = "",
@@ -222,7 +223,9 @@ class SweepCommands(ApplicationBase):
     def campaign_coverage(self, cid: UUID) -> Coverage:
         """Households in scope, covered (by method), and not covered with the reason."""
         c = self.campaign(cid)
-        covered, uncovered, by_method = [], {}, {}
+        covered: list[UUID] = []
+        uncovered: dict[UUID, str] = {}
+        by_method: dict[str, int] = {}
         for hid in c.households:
             members = set(self.household(hid).residents)
             visit = self.visit(cid, hid)
@@ -240,17 +243,6 @@ class SweepCommands(ApplicationBase):
         households = {hid: set(self.household(hid).residents) for hid in c.households}
         visits = {hid: v for hid in c.households if (v := self.visit(c.id, hid)) is not None}
         return summarize(households, visits)
-
-    def _done_households(self, scope: str, round_no: int, hids: list[UUID]) -> set[UUID]:
-        c = self._find(Campaign, campaign_id(scope, round_no))
-        if c is None:
-            return set()
-        done = set()
-        for hid in hids:
-            v = self.visit(c.id, hid)
-            if v is not None and v.covered(set(self.household(hid).residents)):
-                done.add(hid)
-        return done
 
     # ---- the findings process manager --------------------------------------------------------
 
@@ -273,7 +265,8 @@ class SweepCommands(ApplicationBase):
                 return processed
             skipped: list[tuple[int, str, str]] = []
             for n in notes:
-                event = self.mapper.to_domain_event(n)
+                # the topics filter above selects Visit.Recorded events only
+                event = cast(Visit.Recorded, self.mapper.to_domain_event(n))
                 for f in follow_ups(event.household_id, event.record):
                     problem = self._follow(f, f"{n.originator_id}:{n.originator_version}")
                     if problem:
@@ -314,10 +307,8 @@ class SweepCommands(ApplicationBase):
 
     def _refer(self, f: FollowUp, cid: str) -> str:
         """Open the referral a finding calls for (the referral area's command)."""
-        opener = getattr(self, "open_referral", None)
-        if opener is None:
-            return "referrals are not available in this application"
         kind = "fever_clinic" if f.action is Action.REFER_FEVER_CLINIC else \
             "centralized_quarantine"
-        opener(f.household_id, f.resident_id, kind, f.reason, by=f.by, client_id=cid)
+        self.open_referral(f.household_id, f.resident_id, kind, f.reason, by=f.by,
+                           client_id=cid)
         return ""
