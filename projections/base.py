@@ -57,6 +57,7 @@ class ViewCursor:
         if dialect == "postgres":  # plain tuples: dict rows would merge same-named columns
             from psycopg.rows import tuple_row
 
+            # (on PostgreSQL the transaction's cursor is psycopg's, which has a connection)
             cursor = cast("Cursor[Any]", cursor).connection.cursor(row_factory=tuple_row)
         self.cursor, self.dialect = cursor, dialect
 

@@ -52,6 +52,8 @@ class _Rollback(Exception):
 
 
 class _Datastore(Protocol):
+    """Either library datastore: a transaction yields its cursor."""
+
     def transaction(self, *, commit: bool) -> AbstractContextManager[DBCursor]: ...
 
 
