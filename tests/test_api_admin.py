@@ -87,13 +87,15 @@ def test_create_rename_and_retire_a_node_read_back_and_a_retry_is_applied_once(
 
     renamed = mutate(world, "renameNode", NODES, "OFF1", code=code, name="新3片区")
     assert renamed["nodes"][0]["name"] == "新3片区"
-    children = world.ask(f'{{ node: gridNode(code: "{COMMUNITY}") {{ children {{ code }} }} }}', "OFF1")
+    children = world.ask(
+        f'{{ node: gridNode(code: "{COMMUNITY}") {{ children {{ code }} }} }}', "OFF1")
     assert code in [c["code"] for c in children["node"]["children"]]
 
     retired = mutate(world, "retireNode", NODES, "OFF1", code=code, reason="并入第1片区")
     assert retired["__typename"] == "GridChanged"
     assert retired["nodes"][0]["retired"] is True
-    children = world.ask(f'{{ node: gridNode(code: "{COMMUNITY}") {{ children {{ code }} }} }}', "OFF1")
+    children = world.ask(
+        f'{{ node: gridNode(code: "{COMMUNITY}") {{ children {{ code }} }} }}', "OFF1")
     assert code not in [c["code"] for c in children["node"]["children"]]
 
 
@@ -173,7 +175,8 @@ def test_split_and_merge_micro_grids_move_their_households(world: World) -> None
                     name="5C")
     assert {n["code"]: n["retired"] for n in merged["nodes"]} == {f"{zone}c": False, a: True,
                                                                   b: True}
-    rollup = world.ask(f'{{ node: gridNode(code: "{zone}c") {{ rollup {{ households }} }} }}', "STR1")
+    rollup = world.ask(
+        f'{{ node: gridNode(code: "{zone}c") {{ rollup {{ households }} }} }}', "STR1")
     assert rollup["node"]["rollup"]["households"] == 2
 
 

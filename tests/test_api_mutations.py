@@ -188,7 +188,8 @@ def test_filtered_households_are_those_with_one_resident_matching_every_filter(
                 and ("tag" not in f or f["tag"] in r["tags"]))
 
     query = """query($z: String!, $h: Health, $m: Measure, $t: TagKind, $after: String) {
-      node: gridNode(code: $z) { households(first: 1, after: $after, health: $h, measure: $m, tag: $t) {
+      node: gridNode(code: $z) {
+        households(first: 1, after: $after, health: $h, measure: $m, tag: $t) {
         totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } } }"""
     for f in FILTERS:
         expected = sorted(h for h, rs in residents.items() if any(matches(r, f) for r in rs))

@@ -136,8 +136,9 @@ def test_a_tree_of_nodes_costs_one_query_per_level(world: World,
     counts = {}
     for code in (COMMUNITY, OTHER_COMMUNITY):
         calls.clear()
-        data = world.ask(f"query($c: String!) {{ node: gridNode(code: $c) {{ children {{ {OPEN} }} }} }}",
-                         "STR1", {"c": code})
+        data = world.ask(
+            f"query($c: String!) {{ node: gridNode(code: $c) {{ children {{ {OPEN} }} }} }}",
+            "STR1", {"c": code})
         assert data["node"]["children"]
         counts[code] = sum("rp_referral" in sql for sql in calls)
     assert counts == {COMMUNITY: 1, OTHER_COMMUNITY: 1}
