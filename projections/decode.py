@@ -6,8 +6,9 @@ hooks) cost about ten times what parsing the JSON does. What was stored was vali
 was written, so a reader can trust its shape: each field is converted by a converter compiled
 once per class from the field's annotation, and the instance is assembled directly.
 
-What a lean event differs in (projections rely on these, tests/test_projection_decode.py checks
-them against the full decoder for every stored event class):
+What a lean event differs in (projections rely on these;
+tests/projections/test_projection_decode.py checks them against the full decoder for every
+stored event class):
 
 - ids (``UUID`` fields and ``originator_id``) are canonical text (``str(uuid)``), not ``UUID``;
 - personal values (``Personal`` subclasses) are ``None``: read models keep no personal data;

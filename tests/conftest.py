@@ -17,7 +17,6 @@ import pytest
 from adapters.bootstrap import bootstrap
 from adapters.settings import memory_env, postgres_env, sqlite_env
 from gridcore.application import GridcoreApp
-from tests.kafka_broker import kafka_broker  # noqa: F401  (the session's Kafka broker)
 
 PG_DSN = os.environ.get("GRIDCORE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 PG_START = ("pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start")

@@ -4,7 +4,8 @@ Run it directly, e.g. ``python tests/fuzz_checkin.py -runs=20000 corpus/``, wher
 holds seed reports (``write_corpus`` writes ``SEEDS``). Each input is decoded as UTF-8 (invalid
 bytes replaced) and given to ``parse_check_in`` and ``parse_many``: the only exception allowed
 out is ``CheckInError``; a check-in must be internally consistent and nothing a parser says may
-carry an unmasked phone number. ``tests/test_checkin.py`` runs it for a bounded number of runs.
+carry an unmasked phone number. ``tests/application/test_checkin.py`` runs it for a bounded
+number of runs.
 """
 
 from __future__ import annotations

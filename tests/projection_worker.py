@@ -25,7 +25,7 @@ from projections.base import Projection  # noqa: E402
 def projection_set() -> list[Projection]:
     """Every read model there is, plus the runner tests' example projection, so the set is
     never empty (the kill and contract tests hold for whatever read models exist)."""
-    from tests.test_projection_runner import HouseholdsPerGrid
+    from tests.projections.test_projection_runner import HouseholdsPerGrid
 
     found = all_projections()
     if any(p.name == HouseholdsPerGrid.name for p in found):

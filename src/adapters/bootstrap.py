@@ -5,7 +5,8 @@ import, ingest, keys, serve, stream, simulate), the server, the stream worker, t
 and the tests — builds what it needs through ``bootstrap``: the application over the store the
 configuration chooses (with the orjson transcoder and pydantic mapper of ``adapters.codec``, so
 ``gridcore`` names no adapter), and on demand the read models and their runner. It is the only
-module outside the command line that imports the projections (``tests/test_dependency_rule.py``).
+module outside the command line that imports the projections
+(``tests/domain/test_dependency_rule.py``).
 
 Modelled on cosmicpython's ``bootstrap.py``: dependencies are chosen here once, and a test
 passes its own (a memory or temporary store, a hand-moved clock) through the same function.

@@ -6,7 +6,7 @@ rule, a pure function given the policy in force and the time, then records), and
 transaction, returning the notification id of its last event so a caller can wait for
 projections to catch up. A decision spanning aggregates (a referral's admission changes the
 resident's measure) is each aggregate deciding its own part, coordinated by the command; only
-an aggregate records its own events (tests/test_domain_shape.py). A
+an aggregate records its own events (tests/domain/test_domain_shape.py). A
 command that raises writes nothing. A ``client_id`` makes a retried command a no-op.
 """
 
