@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
@@ -24,10 +24,15 @@ from projections import (
     alerts_board,
     grid_rollup,
     household_timeline,
+    queries,
     referral_pipeline,
     staff_workload,
 )
 from projections.time_travel import household_status_at, rollup_at
+
+if TYPE_CHECKING:
+    from gridcore.application import GridcoreApp
+    from projections.base import ReadViews
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -78,6 +83,11 @@ class Loaders:
     @cached_property
     def rollup_at(self) -> DataLoader[tuple[str, datetime], dict[str, Any]]:
         return DataLoader(_each(self.views, rollup_at))
+
+    @cached_property
+    def open_items(self) -> DataLoader[str, queries.OpenItemsRow]:
+        """待办 per node (``queries.open_items``): a tree of nodes costs one query per level."""
+        return DataLoader(_batched(lambda ks: queries.open_items(self.views, ks)))
 
     @cached_property
     def household(self) -> DataLoader[str, grid_rollup.HouseholdRow | None]:
@@ -163,11 +173,11 @@ def loaders_for(views: Any, app: Any = None) -> Loaders:
 
 @dataclass
 class Context:
-    app: Any
+    app: GridcoreApp
     """The gridcore application (``GridcoreApp``): mutations call its commands."""
     runner: Any
     """The projections runner: ``runner.wait(notification_id)`` reads a command's writes."""
-    views: Any
+    views: ReadViews
     settings: ApiSettings
     caller: Caller | None
     token_problem: str | None = None

@@ -73,7 +73,7 @@ class CheckedDocuments(SchemaExtension):
         elif ec.query is not None and (
                 problem := document_problem(ec.query, self.cache.max_chars)) is not None:
             self.refused, ec.graphql_document = problem, _STAND_IN
-        else:
+        elif self.cache.max_tokens is not None:  # None: graphql-core's default, no limit
             ec.parse_options["max_tokens"] = self.cache.max_tokens
         yield
 

@@ -17,7 +17,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -28,6 +28,9 @@ from graphql_api.context import Context, loaders_for
 from graphql_api.problems import InvalidInputProblem, Problem, not_signed_in, problem_of
 from gridcore import errors
 from gridcore.staff import Role
+
+if TYPE_CHECKING:
+    from gridcore.application import GridcoreApp
 
 In = TypeVar("In")
 R = TypeVar("R")
@@ -54,7 +57,7 @@ class Call:
     input: Any = None
 
     @property
-    def app(self) -> Any:
+    def app(self) -> GridcoreApp:
         return self.ctx.app
 
     @property
@@ -133,7 +136,7 @@ async def _run(ctx: Context, command: Callable[[Call], R],
     finally:
         ctx.loaders = loaders_for(ctx.views, ctx.app)  # what the request read may be stale
     answer = success(call, out)
-    return await answer if inspect.isawaitable(answer) else answer  # type: ignore[return-value]
+    return await answer if inspect.isawaitable(answer) else answer
 
 
 def still_active(ctx: Context) -> None:
@@ -182,4 +185,4 @@ def scrubbed(result: S, personal: Iterable[str | None]) -> S:
                                                                              mask_text(value))
     if (text, remedy) == (result.problem, result.remedy):
         return result
-    return type(result)(code=result.code, problem=text, remedy=remedy)  # type: ignore[return-value]
+    return type(result)(code=result.code, problem=text, remedy=remedy)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -47,7 +47,7 @@ def an_id(raw: str | None, what: str) -> Reach:
     return reach
 
 
-def ids(raw: list[str], what: str) -> list[UUID] | InvalidInputProblem:
+def ids(raw: Sequence[str], what: str) -> list[UUID] | InvalidInputProblem:
     """Each of ``raw`` parsed, or the problem for the first malformed one."""
     out = []
     for value in raw:
@@ -97,7 +97,7 @@ def staff(raw: str, missing: Callable[[str], Problem] | None = None) -> Reach:
     return reach
 
 
-def staff_list(raw: list[str] | None, missing: Callable[[str], Problem] | None = None) -> Reach:
+def staff_list(raw: Sequence[str] | None, missing: Callable[[str], Problem] | None = None) -> Reach:
     """Staff members of the caller's subtree, each as ``staff`` finds them."""
     async def reach(ctx: Context) -> list[UUID] | Problem:
         out = []

@@ -106,10 +106,16 @@ def api_settings(environ: Mapping[str, str] | None = None) -> ApiSettings:
         raise SettingsError("GRIDCORE_API_SECRET is shorter than 32 characters; use a long "
                             "random value, e.g. `python -c 'import secrets; "
                             "print(secrets.token_urlsafe(48))'`.")
+    limits, filing = _limits(environ), _filing_limits(environ)
     return ApiSettings(mode=mode, secret=secret,
                        token_hours=float(environ.get("GRIDCORE_API_TOKEN_HOURS", "12")),
                        audit_file=environ.get("GRIDCORE_API_AUDIT_FILE", DEFAULT_AUDIT_FILE),
-                       **_limits(environ), **_filing_limits(environ))
+                       max_body_bytes=limits["max_body_bytes"],
+                       max_staff_body_bytes=limits["max_staff_body_bytes"],
+                       max_cost=limits["max_cost"],
+                       document_cache_bytes=limits["document_cache_bytes"],
+                       file_limit_per_address=filing["file_limit_per_address"],
+                       file_limit_per_phone=filing["file_limit_per_phone"])
 
 
 def _limits(environ: Mapping[str, str]) -> dict[str, int]:

@@ -17,6 +17,7 @@ from uuid import UUID
 
 import strawberry
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
 
 from graphql_api.alerts.types import (
     Alert,
@@ -44,6 +45,7 @@ from graphql_api.problems import CommandRejected, NotFoundProblem, Problem, not_
 from graphql_api.reach import located, nodes, stored
 from graphql_api.scope import household_visible, node_visible
 from gridcore import alerts, errors, risk
+from gridcore.application import GridcoreApp
 from gridcore.building import Building
 from projections import alerts_board
 
@@ -144,8 +146,12 @@ async def _building_visible(ctx: Context, raw: str, grid_code: str) -> bool:
     """A building whose community is in the caller's jurisdiction, or encloses ``grid_code``
     (a zone's worker watches an entrance of their community's building)."""
     bid = canonical(raw)
+
+    def load(aid: UUID) -> Aggregate:  # typed: eventsourcing's get is generic in its result
+        return ctx.app.repository.get(aid)
+
     try:
-        found = await asyncio.to_thread(ctx.app.repository.get, UUID(bid)) if bid else None
+        found = await asyncio.to_thread(load, UUID(bid)) if bid else None
     except AggregateNotFoundError:
         return False
     if not isinstance(found, Building):
@@ -160,7 +166,7 @@ def _end(c: Call) -> int | None:
     return c.app.recorder.max_notification_id()
 
 
-def _alert_of(app: Any, returned: Any, kind: alerts.AlertKind, input_id: str,
+def _alert_of(app: GridcoreApp, returned: Any, kind: alerts.AlertKind, input_id: str,
               camera_code: str | None = None) -> UUID | None:
     """The alert a detection or pass is part of: what the command returned, or (for a
     retried clientId, which returns a log position) the one on record for the input."""

@@ -4,12 +4,13 @@ the alerts board read model."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 from strawberry.types import Info
 
 from graphql_api.context import Context
-from graphql_api.enums import AlertKind, AlertState, Level, _mirror
+from graphql_api.enums import AlertKind, AlertState, Level, _mirrors
 from graphql_api.grid.types import GridNode
 from graphql_api.relay import Node
 from gridcore import alerts, camera, grid, risk
@@ -103,8 +104,21 @@ class Checkpoint:
 
 # ---- what the mutations take and give back ---------------------------------------------------
 
-RiskLevel = _mirror(risk.RiskLevel, "RiskLevel", "风险等级 a risk area's level")
-Direction = _mirror(camera.Direction, "Direction", "进出 which way a camera saw someone go")
+@strawberry.enum(description="风险等级 a risk area's level")
+class RiskLevel(Enum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@strawberry.enum(description="进出 which way a camera saw someone go")
+class Direction(Enum):
+    IN = "in"
+    OUT = "out"
+
+
+_mirrors(RiskLevel, risk.RiskLevel)
+_mirrors(Direction, camera.Direction)
 
 
 @strawberry.type(description="告警摄像头 an alert camera at a household door or a building "
@@ -146,7 +160,7 @@ class CameraDetectionInput:
     detection_id: str = strawberry.field(description="The detection's own id (applied once).")
     camera_id: str
     at: datetime = strawberry.field(description="When, with its time zone.")
-    direction: Direction  # type: ignore[valid-type]
+    direction: Direction
     confidence: float = strawberry.field(description="The detector's confidence, 0 to 1.")
     client_id: str | None = None
 
@@ -174,7 +188,7 @@ class TravelRecordInput:
 class DeclareRiskAreaInput:
     declaration_id: str
     area: str
-    level: RiskLevel  # type: ignore[valid-type]
+    level: RiskLevel
     start: datetime
     until: datetime | None = None
     scope_code: str | None = strawberry.field(
@@ -227,7 +241,7 @@ class RiskAreaUpdated:
     notification_id: int | None
     declaration_id: str
     area: str
-    level: RiskLevel  # type: ignore[valid-type]
+    level: RiskLevel
     level_label: str
     start: datetime
     until: datetime | None = strawberry.field(description="Its end (or the lift), if any.")

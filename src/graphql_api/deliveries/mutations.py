@@ -34,6 +34,7 @@ from graphql_api.problems import NotFoundProblem, Problem, not_found, result
 from graphql_api.reach import household, located, staff_list
 from graphql_api.watch.feed import Subject, place_of
 from gridcore import delivery
+from gridcore.application import GridcoreApp
 from projections.queries import deliveries_under, delivery_by_id
 
 StaffIds = Annotated[list[strawberry.ID] | None, strawberry.field(
@@ -137,14 +138,14 @@ def _updated(c: Call, nid: int | None, did: object = None) -> DeliveryUpdated:
     return DeliveryUpdated(notification_id=nid, delivery=Delivery.from_row(row) if row else None)
 
 
-def _donated(app: Any, scope: str, donation_no: str) -> list[str]:
+def _donated(app: GridcoreApp, scope: str, donation_no: str) -> list[str]:
     """The open deliveries of a donation in a scope, by id."""
     return sorted(str(d.id) for d in app.open_deliveries(scope)
                   if d.kind is delivery.DeliveryKind.DONATION
                   and d.ref.startswith(f"{donation_no}/"))
 
 
-def _batch_of(app: Any, community: str, orders: list[Any] | None) -> delivery.Batch:
+def _batch_of(app: GridcoreApp, community: str, orders: list[Any] | None) -> delivery.Batch:
     """The batch that bought ``orders`` (default: the community's newest batch)."""
     if orders:
         number = app.delivery(orders[0]).batch_no

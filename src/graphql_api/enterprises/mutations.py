@@ -22,6 +22,7 @@ from graphql_api.pipeline import Call, ClientId, Reach, mutation
 from graphql_api.problems import NotFoundProblem, not_found, result
 from graphql_api.reach import located, nodes, staff
 from gridcore import enterprise as enterprise_domain
+from projections.base import ReadViews
 from projections.enterprise_board import enterprise_by_id
 
 
@@ -72,7 +73,7 @@ def enterprise(raw: str) -> Reach:
                    lambda ctx, k: _location(ctx.views, k))
 
 
-def _location(views: object, eid: str) -> str | None:
+def _location(views: ReadViews, eid: str) -> str | None:
     row = enterprise_by_id(views, eid)
     return row.location if row else None
 

@@ -101,7 +101,7 @@ def _below(*codes: str) -> Reach:
     """Nodes of the caller's jurisdiction strictly under its top: where a node hangs is
     decided above it."""
     async def reach(ctx: Context) -> str | Problem:
-        found = await nodes(*codes)(ctx)
+        found: str | Problem = await nodes(*codes)(ctx)
         if isinstance(found, Problem) or ctx.caller is None:
             return found
         if ctx.caller.jurisdiction in codes:

@@ -86,20 +86,9 @@ class OpenItems:
 
 
 def open_items_loader(ctx: Context) -> DataLoader[str, queries.OpenItemsRow]:
-    """This request's loader of open items (``queries.open_items``), made on first use and kept
-    on the request's context: a tree of nodes costs one query per level, and nothing outlives
-    the request. (``Loaders.open_items`` in ``context.py``, when it is there, is used instead.)"""
-    found = getattr(ctx.loaders, "open_items", None) or getattr(ctx, "_open_items", None)
-    if found is None:
-        views = ctx.views
-
-        async def load(keys: list[str]) -> list[queries.OpenItemsRow]:
-            rows = queries.open_items(views, keys)
-            return [rows[k] for k in keys]
-
-        found = DataLoader(load)
-        ctx._open_items = found  # Context is context.py's: no field for it yet
-    return found
+    """This request's loader of open items (``Loaders.open_items`` in ``context.py``): a tree
+    of nodes costs one query per level, and nothing outlives the request."""
+    return ctx.loaders.open_items
 
 
 @strawberry.type(description="网格节点 a node of the grid tree.")

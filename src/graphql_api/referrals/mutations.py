@@ -85,7 +85,7 @@ class AdmitReferralInput:
 class DischargeReferralInput:
     id: strawberry.ID
     reason: str
-    release_to: Measure = Measure.NONE  # type: ignore[attr-defined]
+    release_to: Measure = Measure.NONE
     override_reason: str = ""
     client_id: ClientId = None
 

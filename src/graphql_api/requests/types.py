@@ -3,8 +3,10 @@ request (by its secret reference), and the public statistics of the supervision 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
+from typing import TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -108,7 +110,10 @@ class KeyCount:
     count: int
 
 
-def _counts(counts: dict[Enum, int] | dict[str, int]) -> list[KeyCount]:
+K = TypeVar("K", bound=Enum | str)  # a statistic counts by a domain enum or by a level's name
+
+
+def _counts(counts: Mapping[K, int]) -> list[KeyCount]:
     out = []
     for key, n in counts.items():
         if isinstance(key, Enum):

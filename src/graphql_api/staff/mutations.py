@@ -13,7 +13,7 @@ below. A name or phone sent is never quoted back (the phone is masked by role).
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import strawberry
@@ -51,7 +51,10 @@ class ScopeAssigned:
         description="Capacity missing to cover the uncovered households (door-visit units).")
 
 
-StaffResult = result("StaffResult", StaffChanged)
+if TYPE_CHECKING:  # mypy checks resolvers against this; the schema gets the union below
+    StaffResult = StaffChanged | Problem
+else:
+    StaffResult = result("StaffResult", StaffChanged)
 AssignResult = result("AssignResult", ScopeAssigned)
 
 
@@ -169,7 +172,7 @@ def _self_or(roles: frozenset[R], doing: str, raw: str) -> Reach:
     """A staff member of the caller's jurisdiction: the caller themself, or anyone for one
     of ``roles``."""
     async def reach(ctx: Context) -> UUID | Problem:
-        sid = await staff(raw)(ctx)
+        sid: UUID | Problem = await staff(raw)(ctx)
         mine = ctx.caller is not None and sid == ctx.caller.staff_id
         if not mine and (no := refused(ctx, roles, doing)):
             return no

@@ -19,7 +19,7 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_api.context import Context
-from graphql_api.enums import VisitMethod, VisitOutcome
+from graphql_api.enums import VisitMethod, VisitOutcome, _mirrors
 from graphql_api.ids import canonical
 from graphql_api.pipeline import run_mutation
 from graphql_api.problems import Problem
@@ -28,9 +28,16 @@ from graphql_api.sweeps.mutations import TemperatureInput
 from graphql_api.watch.feed import Subject, place_of
 from gridcore import assignment, field_sync, sweep
 
-SyncStatus = strawberry.enum(Enum("SyncStatus", {s.name: s.value
-                                                 for s in field_sync.SyncStatus}),
-                             description="同步结果 what became of one offline record")
+
+@strawberry.enum(description="同步结果 what became of one offline record")
+class SyncStatus(Enum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    REJECTED = "rejected"
+
+
+_mirrors(SyncStatus, field_sync.SyncStatus)
 
 
 @strawberry.input(description="A visit recorded offline.")
@@ -43,7 +50,7 @@ class SyncVisitInput:
         description="The visit's version the device saw (0 when it saw none).")
     method: VisitMethod
     visited_at: datetime
-    outcome: VisitOutcome = VisitOutcome.SEEN  # type: ignore[attr-defined]
+    outcome: VisitOutcome = VisitOutcome.SEEN
     accounted: list[strawberry.ID] = strawberry.field(default_factory=list)
     temperatures: list[TemperatureInput] = strawberry.field(default_factory=list)
     close_contacts: list[strawberry.ID] = strawberry.field(default_factory=list)
@@ -68,7 +75,7 @@ class SyncFieldRecordsInput:
 @strawberry.type(description="What became of one offline record.")
 class SyncResult:
     client_id: str
-    status: SyncStatus  # type: ignore[valid-type]
+    status: SyncStatus
     message: str
     current_version: int | None = strawberry.field(
         description="For a stale record: the version now.")
@@ -149,7 +156,7 @@ class SyncMutation:
     async def sync_field_records(self, info: Info[Context, None],
                                  input: SyncFieldRecordsInput) -> list[SyncResult]:
         ctx, visits, deliveries = info.context, input.visits or [], input.deliveries or []
-        sent = [r.client_id for r in [*visits, *deliveries]]
+        sent = [r.client_id for r in visits] + [r.client_id for r in deliveries]
         out: dict[str, SyncResult] = {}
         records = (await _records(ctx, ctx.caller.staff_id, visits, deliveries, out)
                    if ctx.caller else [])

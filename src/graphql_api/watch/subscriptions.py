@@ -97,9 +97,12 @@ async def _follow(ctx: Context, stream: Stream,
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Item | AccessChanged | None] = asyncio.Queue()
     start = after if after is not None else end
+
+    def deliver(item: Item | AccessChanged | None) -> None:  # on the follower's thread
+        loop.call_soon_threadsafe(queue.put_nowait, item)
+
     follower = Follower(ctx.app, ctx.runner, ctx.views, caller.jurisdiction, {stream},
-                        max(0, start), lambda item: loop.call_soon_threadsafe(
-                            queue.put_nowait, item), staff_id=str(caller.staff_id),
+                        max(0, start), deliver, staff_id=str(caller.staff_id),
                         known_at=end).start()
     try:
         while (item := await queue.get()) is not None:
