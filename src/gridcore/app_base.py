@@ -17,6 +17,7 @@ import contextvars
 import functools
 import gc
 import inspect
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +54,9 @@ A = TypeVar("A", bound=Aggregate)
 _client = contextvars.ContextVar[tuple[str, str] | None]("gridcore_client_command", default=None)
 
 MAX_BATCH = 20_000
+
+_AGGREGATE_LOCKS = tuple(threading.Lock() for _ in range(64))
+"""Striped by aggregate id: fast-forwarding and copying one cached aggregate take turns."""
 MAX_ATTEMPTS = 8
 
 
@@ -222,10 +226,17 @@ class ApplicationBase(Application[UUID]):
 
     def _find(self, cls: type[A], aid: UUID, *, for_reading: bool = False) -> A | None:
         """The aggregate (None when there is none of ``cls``): a copy to change, or with
-        ``for_reading`` the cached object itself (cheaper; it must not be changed)."""
+        ``for_reading`` the cached object itself (cheaper; it must not be changed).
+
+        The repository fast-forwards a cached aggregate in place under a lock of its own but
+        deep-copies it outside that lock, so a thread copying could see another thread's
+        fast-forward change a dict under it ("dictionary changed size during iteration",
+        sixteen threads on one household under load). One of a few striped locks per
+        aggregate id makes the fast-forward and the copy of one aggregate take turns."""
         try:
-            agg = self.repository.get(aid, projector_func=fold,
-                                      deepcopy_from_cache=not for_reading)
+            with _AGGREGATE_LOCKS[aid.int % len(_AGGREGATE_LOCKS)]:
+                agg = self.repository.get(aid, projector_func=fold,
+                                          deepcopy_from_cache=not for_reading)
         except AggregateNotFoundError:
             return None
         if not isinstance(agg, cls):
