@@ -42,6 +42,7 @@ from gridcore.errors import GridcoreError
 from gridcore.household import Member
 from gridcore.policy import DEFAULT_POLICY, Policy
 from gridcore.referral import ReferralKind
+from gridcore.requests import Category, Channel, Grade
 from gridcore.staff import Role
 from gridcore.staff_commands import new_member
 from gridcore.status import Measure, Tag, TagKind
@@ -118,6 +119,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     app.open_referral(hh.id, quarantined, ReferralKind.CENTRALIZED_QUARANTINE, "密接转运",
                       by=c.official)
     app.place_order(c.households[1], "ORD-1", [Item(name="大米", quantity=5, unit="kg")])
+    # items in later states, so the commands on alerts, requests, deliveries and enterprises
+    # get past their state checks too
+    alert = app.record_camera_detection("D-W", "CAM-1", NOW, "out", 0.95)
+    filing = app.file_request(Channel.HOTLINE, Category.MEDICAL, Grade.NORMAL, "家里老人需要买药",
+                              phone="13912345678", address="1栋2单元301", grid=ZONES[0])
+    app.place_order(c.households[2], "ORD-2", [Item(name="药品", quantity=1, unit="份")])
+    app.batch_purchase(COMMUNITY, app.staff_by_no("DL1").id)
+    app.dispatch_deliveries(COMMUNITY, [c.volunteer])
+    eid = enterprise_id("91420100MA4KXXXX0X")
+    app.file_resumption(eid, list(DEFAULT_POLICY.resumption_checklist), 20)
+    app.declare_employee_health(eid, 20, 0)
+    app.review_resumption(eid, c.official, True)
     runner = Runner(app, all_projections())
     runner.catch_up()
     w = World(
@@ -126,11 +139,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         ids={"enterprise": [enterprise_id("91420100MA4KXXXX0X")],
              "cid": [campaign_id(COMMUNITY, 1)],
              "referral_id": [r.id for r in app.open_referrals(COMMUNITY)],
-             "delivery": [delivery_id(DeliveryKind.ORDER, "ORD-1")]},
+             "delivery": [delivery_id(DeliveryKind.ORDER, "ORD-1"),
+                          delivery_id(DeliveryKind.ORDER, "ORD-2")],
+             "alert_id": [alert] if alert is not None else [],
+             "request": [filing.request_id]},
         staff=[app.staff_by_no(no).id for no in ("OFF1", "GW1", "DOC1", "ES1", "DL1", "POL1")],
         names={"camera_id": ["CAM-1"], "checkpoint_id": ["CP-1"], "site_code": ["QS-1"],
                "plate": ["鄂A12345", "京B88888"], "place": ["鄂A", "武汉市"],
-               "credit_code": ["91420100MA4KYYYY0Y"]},
+               "credit_code": ["91420100MA4KYYYY0Y"], "request": [filing.reference],
+               "item": list(DEFAULT_POLICY.inspection_items)},
     )
     yield w
     app.close() if hasattr(app, "close") else None
