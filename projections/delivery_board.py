@@ -33,6 +33,7 @@ NODES = "dlv_nodes"
 
 class DeliveryBoard(Projection):
     name = "delivery_board"
+    version = 2  # 2: the delivery's version (what an offline confirmation is based on)
     tables = ("dlv_deliveries", "dlv_staff", "dlv_households", "dlv_last", "dlv_seals", NODES)
     ddl = (
         "CREATE TABLE IF NOT EXISTS dlv_deliveries (delivery_id TEXT PRIMARY KEY, "
@@ -40,7 +41,7 @@ class DeliveryBoard(Projection):
         "enterprise_id TEXT, state TEXT NOT NULL, zone TEXT, attempts BIGINT NOT NULL, "
         "placed_at TEXT NOT NULL, dispatched_at TEXT, due TEXT, overdue BIGINT NOT NULL, "
         "delivered_at TEXT, failed_at TEXT, reason TEXT, failed_by TEXT, "
-        "failures BIGINT NOT NULL)",
+        "failures BIGINT NOT NULL, version BIGINT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS dlv_deliveries_state ON dlv_deliveries (state, zone)",
         "CREATE TABLE IF NOT EXISTS dlv_staff (delivery_id TEXT NOT NULL, staff_id TEXT NOT NULL, "
         "zone TEXT NOT NULL, PRIMARY KEY (delivery_id, staff_id))",
@@ -87,17 +88,19 @@ class DeliveryBoard(Projection):
             state=(DeliveryState.ORDERED if ordered else DeliveryState.READY).value,
             zone=None, attempts=0, placed_at=ts(e.timestamp), dispatched_at=None,
             due=None, overdue=0, delivered_at=None, failed_at=None, reason=None,
-            failed_by=None, failures=0))
+            failed_by=None, failures=0, version=e.originator_version))
 
     @handles(Delivery.Purchased)
     def purchased(self, c: _Changes, nid: int, e: LeanEvent) -> None:
-        c.deliveries.set(str(e.originator_id), state=DeliveryState.READY.value)
+        c.deliveries.set(str(e.originator_id), state=DeliveryState.READY.value,
+                         version=e.originator_version)
 
     @handles(Delivery.Dispatched)
     def dispatched(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         key = str(e.originator_id)
         c.deliveries.set(key, state=DeliveryState.DISPATCHED.value, zone=e.zone,
-                         dispatched_at=ts(e.timestamp), due=ts(e.due), overdue=0)
+                         dispatched_at=ts(e.timestamp), due=ts(e.due), overdue=0,
+                         version=e.originator_version)
         c.deliveries.add(key, attempts=1)
         c.staff[key] = (e.zone, list(dict.fromkeys(str(s) for s in e.staff)))
 
@@ -105,20 +108,20 @@ class DeliveryBoard(Projection):
     def delivered(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         key = str(e.originator_id)
         c.deliveries.set(key, state=DeliveryState.DELIVERED.value,
-                         delivered_at=ts(e.delivered_at))
+                         delivered_at=ts(e.delivered_at), version=e.originator_version)
         c.staff[key] = ("", [])
 
     @handles(Delivery.Failed)
     def failed(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         key = str(e.originator_id)
         c.deliveries.set(key, state=DeliveryState.FAILED.value, failed_at=ts(e.timestamp),
-                         reason=e.reason, failed_by=_str(e.by))
+                         reason=e.reason, failed_by=_str(e.by), version=e.originator_version)
         c.deliveries.add(key, failures=1)
         c.staff[key] = ("", [])
 
     @handles(Delivery.Overdue)
     def overdue(self, c: _Changes, nid: int, e: LeanEvent) -> None:
-        c.deliveries.set(str(e.originator_id), overdue=1)
+        c.deliveries.set(str(e.originator_id), overdue=1, version=e.originator_version)
 
     @handles(DeliveryDesk.Closed)
     def desk_closed(self, c: _Changes, nid: int, e: LeanEvent) -> None:
@@ -294,13 +297,15 @@ class DeliveryRow:
     failed_at: datetime | None
     reason: str | None
     failures: int
+    version: int
+    """The delivery's version (its aggregate's): what an offline confirmation is based on."""
 
 
 def delivery_row(r: Sequence[Any]) -> DeliveryRow:
     """A delivery as ``projections.queries`` reads it: its row with its place (the
     recipient's micro-grid or location, else its desk's scope) after ``desk``."""
     did, kind, ref, desk, place, hid, eid, state, zone, att, placed, due, late, done, failed_at, \
-        reason, fails = r
+        reason, fails, version = r
     return DeliveryRow(did, kind, ref, desk, place, hid, eid, state, zone, int(att),
                        from_ts(placed) or datetime.min, from_ts(due), bool(late), from_ts(done),
-                       from_ts(failed_at), reason, int(fails))
+                       from_ts(failed_at), reason, int(fails), int(version))

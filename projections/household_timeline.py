@@ -20,6 +20,7 @@ from uuid import UUID
 
 from gridcore.alerts import Alert
 from gridcore.delivery import Delivery
+from gridcore.findings import symptomatic
 from gridcore.household import Household
 from gridcore.referral import Referral
 from gridcore.requests import ResidentRequest
@@ -64,7 +65,9 @@ def _visit(e: Visit.Recorded) -> Row:
     a = e.record
     return ("visit.recorded", "排查走访 sweep visit", _id(a.staff_id),
             f"{a.method.label}, {a.outcome.label}, {len(a.accounted)} accounted, "
-            f"{len(fevers(a))} fever, {len(a.close_contacts)} close contacts")
+            f"{len(fevers(a))} fever, {len(symptomatic(a))} symptomatic, "
+            f"{len(a.close_contacts)} close contacts, {len(a.arrivals)} arrivals, "
+            f"{len(a.visitors)} visitors from elsewhere")
 
 
 REFERRAL_LABELS: dict[type, tuple[str, str]] = {

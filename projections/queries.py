@@ -244,6 +244,37 @@ def count_under(views: ReadViews, code: str, where: HouseholdFilter) -> int:
     return sum(1 for r in rows if where.matches(household_row(*r)))
 
 
+# ---- a staff member's work list of a sweep round ----------------------------------------------
+
+@dataclass(frozen=True)
+class WorkItemRow:
+    """One household of a round on a staff member's list (``staff_workload``), with what its
+    visits found so far and the visit's version (``sweep_coverage``; 0: never visited)."""
+
+    household_id: str
+    micro_grid: str | None
+    visit_version: int
+    attempts: int
+    covered: bool
+    fevers: int
+    close_contacts: int
+    arrivals: int
+    visitors: int
+
+
+def work_list(views: ReadViews, staff_id: str, campaign_id: str) -> list[WorkItemRow]:
+    """The households of campaign ``campaign_id`` assigned to ``staff_id`` now, by id."""
+    prefix = f"{campaign_id}/"
+    rows = views.query(
+        "SELECT SUBSTR(w.item, ?) AS hid, t.micro_grid, t.version, t.attempts, t.covered, "
+        "t.fevers, t.close_contacts, t.arrivals, t.visitors FROM wl_items w "
+        "LEFT JOIN sc_target t ON t.campaign_id = ? AND t.household_id = SUBSTR(w.item, ?) "
+        "WHERE w.owner = ? AND SUBSTR(w.item, 1, ?) = ? ORDER BY w.item",
+        (len(prefix) + 1, campaign_id, len(prefix) + 1, staff_id, len(prefix), prefix))
+    return [WorkItemRow(h, g, int(v or 0), int(a or 0), bool(c), int(f or 0), int(cc or 0),
+                        int(ar or 0), int(vi or 0)) for h, g, v, a, c, f, cc, ar, vi in rows]
+
+
 # ---- referrals and quarantine sites ---------------------------------------------------------
 
 def state_filter(alias: str, states: Sequence[str] | None,
@@ -296,13 +327,18 @@ _PLACE = "COALESCE(h.micro_grid, e.location, d.desk)"
 
 
 def deliveries_under(views: ReadViews, code: str, states: Sequence[str] | None = None,
-                     overdue: bool | None = None, limit: int = 100) -> list[DeliveryRow]:
-    """Deliveries whose recipient lies in the subtree of ``code``, oldest placed first."""
+                     overdue: bool | None = None, limit: int = 100, *,
+                     after: tuple[str, str] | None = None) -> list[DeliveryRow]:
+    """Deliveries whose recipient lies in the subtree of ``code``, oldest placed first (then
+    by id); ``after``: only those after this (placed-at text, delivery id), a page's last."""
     where, params = state_filter("d", states, overdue)
+    if after is not None:
+        where += " AND (d.placed_at > ? OR (d.placed_at = ? AND d.delivery_id > ?))"
+        params += [after[0], after[0], after[1]]
     rows = views.query(
         f"{SUBTREE}SELECT d.delivery_id, d.kind, d.ref, d.desk, {_PLACE}, d.household_id, "
         "d.enterprise_id, d.state, d.zone, d.attempts, d.placed_at, d.due, d.overdue, "
-        "d.delivered_at, d.failed_at, d.reason, d.failures FROM dlv_deliveries d "
+        "d.delivered_at, d.failed_at, d.reason, d.failures, d.version FROM dlv_deliveries d "
         "LEFT JOIN dlv_households h ON h.household_id = d.household_id "
         "LEFT JOIN ent_enterprises e ON e.enterprise_id = d.enterprise_id "
         f"WHERE {_PLACE} IN (SELECT code FROM sub){where} "
@@ -314,7 +350,7 @@ def delivery_by_id(views: ReadViews, delivery_id: str) -> DeliveryRow | None:
     rows = views.query(
         f"SELECT d.delivery_id, d.kind, d.ref, d.desk, {_PLACE}, d.household_id, "
         "d.enterprise_id, d.state, d.zone, d.attempts, d.placed_at, d.due, d.overdue, "
-        "d.delivered_at, d.failed_at, d.reason, d.failures FROM dlv_deliveries d "
+        "d.delivered_at, d.failed_at, d.reason, d.failures, d.version FROM dlv_deliveries d "
         "LEFT JOIN dlv_households h ON h.household_id = d.household_id "
         "LEFT JOIN ent_enterprises e ON e.enterprise_id = d.enterprise_id "
         "WHERE d.delivery_id = ?", (delivery_id,))

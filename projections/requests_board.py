@@ -182,11 +182,13 @@ def _level(level: Level | int | str) -> int:
 
 
 def board(views: ReadViews, level: Level | int | str | None = None,
-          grade: Grade | str | None = None, scope_code: str | None = None) -> list[BoardRow]:
-    """Requests awaiting action, optionally of one owning level and grade and filed under
-    ``scope_code``, overdue-at-the-city first, then by deadline."""
-    where = [f"r.status IN ({', '.join('?' * len(_AWAITING))})"]
-    params: list[Any] = list(_AWAITING)
+          grade: Grade | str | None = None, scope_code: str | None = None,
+          awaiting_only: bool = True) -> list[BoardRow]:
+    """Requests awaiting action (or every request, answered too, unless ``awaiting_only``),
+    optionally of one owning level and grade and filed under ``scope_code``,
+    overdue-at-the-city first, then by deadline."""
+    where = [f"r.status IN ({', '.join('?' * len(_AWAITING))})"] if awaiting_only else ["1 = 1"]
+    params: list[Any] = list(_AWAITING) if awaiting_only else []
     if level is not None:
         where.append("r.level = ?")
         params.append(_level(level))

@@ -1,5 +1,6 @@
-"""Staff workload: per staff member and day, the households assigned to them, done by them,
-and still open.
+"""Staff workload: per staff member and day, the households on their list, how many of those
+are done and how many still open (assigned = done + open), and how many households their own
+visits completed that day.
 
 A work item is one household of one round's assignment (``Assignment.Made``; its campaign is
 the one of the same scope and round). ``WorkMoved`` gives an item to another member or takes
@@ -9,8 +10,12 @@ day of the record's ``at``, and it stops being open for whoever holds it. Days a
 dates of the times as recorded (the event's own UTC offset).
 
 ``staff_workload`` holds per (staff, day) deltas: ``given`` (items received), ``moved_out``
-(items taken away), ``done`` (items completed that day), ``open_delta``. The queries turn
-them into end-of-day figures.
+(items taken away), ``done`` (items the member's visits completed that day, on anyone's list),
+``open_delta``. The queries turn them into end-of-day figures: ``assigned`` (on their list, of
+every round), ``open`` (of those, not done), ``done`` (of those, done: by them, a colleague or
+a resident's check-in; ``assigned - open``) and ``completed`` (the day's ``done`` delta). The
+list keeps a round's done households, so a member's second round of 70 reads assigned 140,
+done 70, open 70, not assigned 140 / done 0 / open 70.
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ class StaffWorkload(Projection):
         "CREATE INDEX IF NOT EXISTS staff_workload_day ON staff_workload (day)",
         "CREATE TABLE IF NOT EXISTS wl_items (item TEXT PRIMARY KEY, owner TEXT, "
         "done BIGINT NOT NULL)",
+        # a member's work list (``queries.work_list``)
+        "CREATE INDEX IF NOT EXISTS wl_items_owner ON wl_items (owner)",
         "CREATE TABLE IF NOT EXISTS wl_assignments (assignment_id TEXT PRIMARY KEY, "
         "campaign_id TEXT NOT NULL)",
     )
@@ -166,8 +173,9 @@ def _iso(day: date | str) -> str:
 
 def workload(views: ReadViews, staff_id: UUID | str) -> list[dict[str, Any]]:
     """Per day with any change for the member, in day order: ``assigned`` (households on
-    their list at the end of the day), ``done`` (completed that day), ``open`` (on their
-    list and not done, at the end of the day), ``newly_assigned`` and ``moved_away``."""
+    their list at the end of the day, of every round), ``done`` and ``open`` (of those, done
+    and not done: ``assigned = done + open``), ``completed`` (households their own visits
+    completed that day, on anyone's list), ``newly_assigned`` and ``moved_away``."""
     rows = views.query(
         "SELECT day, given, moved_out, done, open_delta FROM staff_workload "
         "WHERE staff_id = ? ORDER BY day", (str(staff_id),))
@@ -175,19 +183,22 @@ def workload(views: ReadViews, staff_id: UUID | str) -> list[dict[str, Any]]:
     for day, given, moved_out, done, open_delta in rows:
         held += int(given) - int(moved_out)
         open_ += int(open_delta)
-        out.append({"day": day, "assigned": held, "done": int(done), "open": open_,
-                     "newly_assigned": int(given), "moved_away": int(moved_out)})
+        out.append({"day": day, "assigned": held, "done": held - open_, "open": open_,
+                     "completed": int(done), "newly_assigned": int(given),
+                     "moved_away": int(moved_out)})
     return out
 
 
 def workload_on(views: ReadViews, day: date | str) -> dict[str, dict[str, int]]:
-    """Every staff member's ``assigned``, ``done`` and ``open`` at the end of ``day``."""
+    """Every staff member's ``assigned``, ``done`` and ``open`` at the end of ``day``
+    (``assigned = done + open``) and ``completed`` (by their visits that day)."""
     d = _iso(day)
     rows = views.query(
         "SELECT staff_id, SUM(given - moved_out) AS assigned, "
         "SUM(CASE WHEN day = ? THEN done ELSE 0 END) AS done_on, SUM(open_delta) AS open_ "
         "FROM staff_workload WHERE day <= ? GROUP BY staff_id ORDER BY staff_id", (d, d))
-    return {s: {"assigned": int(a), "done": int(n), "open": int(o)} for s, a, n, o in rows}
+    return {s: {"assigned": int(a), "done": int(a) - int(o), "open": int(o),
+                "completed": int(n)} for s, a, n, o in rows}
 
 
 PROJECTIONS: list[Projection] = [StaffWorkload()]
@@ -195,7 +206,8 @@ PROJECTIONS: list[Projection] = [StaffWorkload()]
 
 @dataclass(frozen=True)
 class WorkloadDay:
-    """One day of ``workload``: end-of-day figures, and that day's changes."""
+    """One day of ``workload``: end-of-day figures (``assigned = done + open``), and that
+    day's changes (``completed`` by the member's visits, ``newly_assigned``, ``moved_away``)."""
 
     day: date
     assigned: int
@@ -203,6 +215,7 @@ class WorkloadDay:
     open: int
     newly_assigned: int
     moved_away: int
+    completed: int
 
 
 def workloads(views: ReadViews, ids: Sequence[str]) -> dict[str, list[WorkloadDay]]:
@@ -220,6 +233,6 @@ def workloads(views: ReadViews, ids: Sequence[str]) -> dict[str, list[WorkloadDa
         for day, given, moved, done, delta in days:
             held += given - moved
             open_ += delta
-            out[sid].append(WorkloadDay(date.fromisoformat(day), held, done, open_, given,
-                                        moved))
+            out[sid].append(WorkloadDay(date.fromisoformat(day), held, held - open_, open_,
+                                        given, moved, done))
     return out

@@ -74,6 +74,8 @@ class Target:
     close_contacts: int = 0
     arrivals: int = 0
     visitors: int = 0
+    version: int = 0
+    """The visit's version (0: never visited): what an offline visit is based on."""
 
     def evaluate(self, members: set[str]) -> None:
         """``gridcore.sweep.not_covered_reason`` over the kept counts."""
@@ -89,7 +91,7 @@ class Target:
 
 
 TARGET_COLUMNS = ("micro_grid, accounted, attempts, seen, refused, method, covered, reason, "
-                  "fevers, close_contacts, arrivals, visitors")
+                  "fevers, close_contacts, arrivals, visitors, version")
 
 
 class _Batch:
@@ -123,6 +125,7 @@ class _Batch:
 
 class SweepCoverage(Projection):
     name = "sweep_coverage"
+    version = 2  # 2: each visit's version in sc_target
     tables = ("sc_grid", "sc_household", "sc_campaign", "sc_target", "sc_series")
     ddl = (
         "CREATE TABLE IF NOT EXISTS sc_grid (code TEXT PRIMARY KEY, parent_code TEXT)",
@@ -135,7 +138,7 @@ class SweepCoverage(Projection):
         "NOT NULL, micro_grid TEXT, accounted TEXT NOT NULL, attempts BIGINT NOT NULL, seen "
         "BIGINT NOT NULL, refused BIGINT NOT NULL, method TEXT, covered BIGINT NOT NULL, "
         "reason TEXT NOT NULL, fevers BIGINT NOT NULL, close_contacts BIGINT NOT NULL, "
-        "arrivals BIGINT NOT NULL, visitors BIGINT NOT NULL, "
+        "arrivals BIGINT NOT NULL, visitors BIGINT NOT NULL, version BIGINT NOT NULL, "
         "PRIMARY KEY (campaign_id, household_id))",
         "CREATE INDEX IF NOT EXISTS sc_target_household ON sc_target (household_id)",
         # a campaign's covered (or not yet covered) households a page at a time, in id order
@@ -237,6 +240,7 @@ class SweepCoverage(Projection):
         if key not in b.targets or key[0] in b.closed:
             return
         self._record(b.targets[key], e)
+        b.targets[key].version = e.originator_version
         b.evaluate(key, e.record.at)
 
     @staticmethod
@@ -290,7 +294,7 @@ class SweepCoverage(Projection):
             t = targets[key]
             rows.append((*key, t.micro_grid, _text(t.accounted), t.attempts, t.seen, t.refused,
                          t.method, t.covered, t.reason, t.fevers, t.close_contacts, t.arrivals,
-                         t.visitors))
+                         t.visitors, t.version))
         cur.executemany(f"INSERT INTO sc_target (campaign_id, household_id, {TARGET_COLUMNS}) "
                         f"VALUES ({', '.join('?' * (len(names) + 2))}) ON CONFLICT "
                         f"(campaign_id, household_id) DO UPDATE SET {updates}", rows)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from gridcore.application import GridcoreApp, HouseholdRow, new_member
+from gridcore.authority import System
 from gridcore.building import building_id
 from gridcore.errors import NotFound
 from gridcore.household import Vulnerability
@@ -215,10 +216,10 @@ def _steps(app: GridcoreApp, spec: CitySpec, report: BuildReport,
         return f"city:{spec.city_code}:{spec.seed}:{what}"
 
     def node(code: str, name: str, parent: str) -> None:
-        app.create_node(code, name, parent, client_id=cid(code))
+        app.create_node(code, name, parent, client_id=cid(code), by=System.OPERATOR)
 
     yield 0, lambda: app.establish_city(spec.city_code, spec.city_name,
-                                        client_id=cid(spec.city_code))
+                                        client_id=cid(spec.city_code), by=System.OPERATOR)
     for d in range(spec.districts):
         dc = spec.district_code(d)
         yield 0, lambda dc=dc, d=d: node(dc, f"第{d + 1}区", spec.city_code)
@@ -234,14 +235,16 @@ def _community(app: GridcoreApp, spec: CitySpec, code: str, c: int, street: str,
                cid: Callable[[str], str], report: BuildReport,
                ) -> Iterator[tuple[int, Callable[[], None] | None]]:
     report.communities += 1
-    yield 0, lambda: app.create_node(code, f"第{c + 1}社区", street, client_id=cid(code))
+    yield 0, lambda: app.create_node(code, f"第{c + 1}社区", street, client_id=cid(code),
+                                     by=System.OPERATOR)
     grids = [spec.grid_code(code, g) for g in range(spec.grids_per_community)]
     for g, gc in enumerate(grids):
         yield 0, lambda gc=gc, g=g: app.create_node(gc, f"第{g + 1}片区", code,
-                                                    client_id=cid(gc))
+                                                    client_id=cid(gc), by=System.OPERATOR)
     for b in range(1, buildings_of(spec, code) + 1):
         yield 0, lambda b=b: app.register_building(code, str(b), f"{b}栋", spec.floors,
-                                                   client_id=cid(f"{code}:b{b}"))
+                                                   client_id=cid(f"{code}:b{b}"),
+                                                   by=System.OPERATOR)
     rows = household_rows(spec, code)
     for i in range(0, len(rows), spec.batch):
         chunk = rows[i:i + spec.batch]
@@ -252,24 +255,25 @@ def _community(app: GridcoreApp, spec: CitySpec, code: str, c: int, street: str,
             continue
         report.batches_written += 1
         yield len(chunk), lambda chunk=chunk, i=i: app.register_households(
-            chunk, client_id=cid(f"{code}:h{i}"))
+            chunk, client_id=cid(f"{code}:h{i}"), by=System.OPERATOR)
     staff = staff_numbers(spec, code)
     srng = random.Random(f"{spec.seed}:{code}:staff")
     for staff_no, role, capacity in staff:
         name, phone = _name(srng), _phone(srng)
         yield 0, lambda s=staff_no, r=role, k=capacity, n=name, p=phone: app.enrol_staff(
-            s, n, r, code, k, p, client_id=cid(s))
+            s, n, r, code, k, p, client_id=cid(s), by=System.OPERATOR)
     workers = [s for s, r, _ in staff if r is Role.GRID_WORKER]
     for g, gc in enumerate(grids if workers else []):
         w = workers[g % len(workers)]
         yield 0, lambda gc=gc, w=w: app.assign_responsible_worker(
-            gc, app.staff_by_no(w).id, client_id=cid(f"{gc}:worker"))
+            gc, app.staff_by_no(w).id, client_id=cid(f"{gc}:worker"), by=System.OPERATOR)
     squad = [s for s, r, _ in staff if r in (Role.PARTY_MEMBER, Role.VOLUNTEER)]
     for g, gc in enumerate(grids):
         members = squad[g::len(grids)]
         if members:
             yield 0, lambda gc=gc, members=members: app.form_squad(
-                gc, [app.staff_by_no(s).id for s in members], client_id=cid(f"{gc}:squad"))
+                gc, [app.staff_by_no(s).id for s in members], client_id=cid(f"{gc}:squad"),
+                by=System.OPERATOR)
 
 
 def build_city(app: GridcoreApp, spec: CitySpec, progress: bool = False,

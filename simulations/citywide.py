@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.sweep_commands import VisitRow
 from simulations.city import CitySpec
 from simulations.sweep import SimClock
@@ -45,7 +46,8 @@ def sweep_city(app: GridcoreApp, clock: SimClock, spec: CitySpec, batch: int = V
     Every step carries a client id, so a repeated run records nothing twice."""
     visits = 0
     for community in spec.communities():
-        app.launch_campaign(community, 1, 3, client_id=f"citywide:{community}:launch")
+        app.launch_campaign(community, 1, 3, client_id=f"citywide:{community}:launch",
+                            by=System.OPERATOR)
         campaign = app.campaign_of(community, 1)
         plan = app.assignment(community, 1)
         clock.set(clock.now + timedelta(minutes=1))
@@ -54,7 +56,8 @@ def sweep_city(app: GridcoreApp, clock: SimClock, spec: CitySpec, batch: int = V
                 for hid in campaign.households]
         for i in range(0, len(rows), batch):
             report = app.record_visits(campaign.id, rows[i:i + batch],
-                                       client_id=f"citywide:{community}:visits:{i}")
+                                       client_id=f"citywide:{community}:visits:{i}",
+                                       by=System.OPERATOR)
             visits += report.recorded
             if on_batch is not None:
                 on_batch(visits)

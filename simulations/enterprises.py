@@ -25,6 +25,7 @@ from uuid import UUID
 from adapters.bootstrap import bootstrap
 from adapters.spreadsheet import csv_writer
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.enterprise import enterprise_id
 from gridcore.staff import Role
 from simulations.sweep import SimClock
@@ -169,18 +170,18 @@ def generate(p: EnterpriseParams) -> list[Firm]:
 
 def build_bureau(app: GridcoreApp, p: EnterpriseParams) -> list[UUID]:
     """The grid (city, 天府新区, its streets and communities) and the specialists' bureau."""
-    app.establish_city(CITY, "成都市")
-    app.create_node(DISTRICT, "天府新区", CITY)
+    app.establish_city(CITY, "成都市", by=System.OPERATOR)
+    app.create_node(DISTRICT, "天府新区", CITY, by=System.OPERATOR)
     for s, street in enumerate(STREETS):
-        app.create_node(f"{DISTRICT}{s + 1:03d}", street, DISTRICT)
+        app.create_node(f"{DISTRICT}{s + 1:03d}", street, DISTRICT, by=System.OPERATOR)
     for code in community_codes(p):
-        app.create_node(code, f"{code[-3:]}社区", code[:-3])
+        app.create_node(code, f"{code[-3:]}社区", code[:-3], by=System.OPERATOR)
     rng = random.Random(f"{p.seed}:specialists")
     ids = []
     for i in range(1, p.specialists + 1):
         no = f"{DISTRICT}-ES-{i:02d}"
         app.enrol_staff(no, "专员" + rng.choice("王李张刘陈杨黄赵吴周") + rng.choice("明华强丽军"),
-                        Role.ENTERPRISE_SPECIALIST, DISTRICT, 0)
+                        Role.ENTERPRISE_SPECIALIST, DISTRICT, 0, by=System.OPERATOR)
         ids.append(app.staff_by_no(no).id)
     return ids
 
@@ -213,12 +214,14 @@ def run_inspections(app: GridcoreApp, clock: SimClock, p: EnterpriseParams) -> E
         load[sid] += p.inspect_minutes[f.size]
         eid = enterprise_id(f.credit_code)
         owner[eid] = sid
-        app.register_enterprise(f.credit_code, f.name, f.department, f.community, sid)
+        app.register_enterprise(f.credit_code, f.name, f.department, f.community, sid,
+                                by=System.OPERATOR)
         if f.rejected_once:
-            app.file_resumption(eid, checklist, employees=f.employees, note="首次备案")
+            app.file_resumption(eid, checklist, employees=f.employees, note="首次备案",
+                                by=System.OPERATOR)
             app.review_resumption(eid, sid, approved=False, reasons=["口罩储备不足 too few masks"])
-        app.file_resumption(eid, checklist, employees=f.employees)
-        app.declare_employee_health(eid, f.employees)
+        app.file_resumption(eid, checklist, employees=f.employees, by=System.OPERATOR)
+        app.declare_employee_health(eid, f.employees, by=System.OPERATOR)
         app.review_resumption(eid, sid, approved=True)
 
     def tick(day: int, minutes: float, current: RoundResult | None) -> None:

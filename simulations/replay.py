@@ -16,11 +16,11 @@ each variant side by side: time to full coverage, zones that missed the window, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
@@ -28,12 +28,15 @@ from eventsourcing.utils import get_topic
 from adapters.bootstrap import bootstrap
 from adapters.settings import memory_env
 from adapters.spreadsheet import csv_writer
+from gridcore.app_base import fold
 from gridcore.application import GridcoreApp, HouseholdRow
-from gridcore.grid import Level
+from gridcore.authority import System
+from gridcore.base import Aggregate, Event
+from gridcore.grid import GridNode, Level
 from gridcore.household import Member
 from gridcore.identity import ResidentIdentity
 from gridcore.policy import Policy
-from gridcore.staff import Role
+from gridcore.staff import Role, StaffMember
 from gridcore.sweep import Campaign, Outcome, Visit
 from simulations.sweep import Demand, SimClock, SweepParams, SweepResult, run_sweep
 
@@ -48,6 +51,7 @@ class StaffSpec:
     role: Role
     jurisdiction: str
     daily_capacity: int
+    available: bool = True  # on duty and active when the campaign was launched
 
 
 @dataclass
@@ -78,6 +82,8 @@ class RecordedCampaign:
     policy: Policy
     demand: dict[UUID, Demand]
     recorded: RecordedOutcome
+    buildings: list[tuple[str, str, str, int]] = field(default_factory=list)
+    """The buildings the households name: community, number, name, floors."""
 
 
 def recorded_campaigns(app: GridcoreApp) -> list[tuple[str, int, str]]:
@@ -87,20 +93,69 @@ def recorded_campaigns(app: GridcoreApp) -> list[tuple[str, int, str]]:
     while notes := app.recorder.select_notifications(start=start, limit=1000,
                                                      topics=[LAUNCHED]):
         for n in notes:
-            e = app.mapper.to_domain_event(n)
+            e = cast(Campaign.Launched, app.mapper.to_domain_event(n))
             found.append((e.scope, e.round_no, e.name))
         start = notes[-1].id + 1
     return found
 
 
-def _nodes(app: GridcoreApp, scope: str) -> list[tuple[str, str, Level, str | None]]:
+A = TypeVar("A", bound=Aggregate)
+
+
+def as_of(app: GridcoreApp, current: A, when: datetime) -> A | None:
+    """``current`` as it stood at ``when`` (time travel): the version in force then, rebuilt
+    from its events up to that time (None if it did not exist yet). A replay takes the
+    campaign's world as it was, not as it is today."""
+    if current.modified_on <= when:
+        return current
+    version = None
+    for e in cast(Iterable[Event], app.events.get(current.id)):
+        if e.timestamp > when:
+            break
+        version = e.originator_version
+    if version is None:
+        return None
+    return cast(A, app.repository.get(current.id, version=version, projector_func=fold))
+
+
+def _node_at(app: GridcoreApp, code: str, when: datetime) -> GridNode:
+    node = as_of(app, app.node(code), when)
+    if node is None:
+        raise LookupError(f"Grid node {code} did not exist at {when:%Y-%m-%d %H:%M}.")
+    return node
+
+
+def _subtree_at(app: GridcoreApp, scope: str, when: datetime) -> list[GridNode]:
+    """The subtree of ``scope`` as it was at ``when`` (root first)."""
+    out, stack = [], [_node_at(app, scope, when)]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(_node_at(app, c, when) for c in reversed(node.children))
+    return out
+
+
+def _nodes(app: GridcoreApp, tree: list[GridNode],
+           when: datetime) -> list[tuple[str, str, Level, str | None]]:
     above = []
-    node = app.node(scope)
+    node = tree[0]
     while node.parent_code is not None:
-        node = app.node(node.parent_code)
+        node = _node_at(app, node.parent_code, when)
         above.append((node.code, node.name, node.level, node.parent_code))
-    below = [(n.code, n.name, n.level, n.parent_code) for n in app.subtree(scope)]
+    below = [(n.code, n.name, n.level, n.parent_code) for n in tree]
     return [*reversed(above), *below]
+
+
+def _staff_at(app: GridcoreApp, tree: list[GridNode], when: datetime) -> list[StaffMember]:
+    """The staff of the subtree at ``when``: its nodes' staff then, each as they were then
+    (role, availability, capacity, jurisdiction), not as they are today."""
+    out = []
+    for node in tree:
+        for sid in node.staff:
+            member = as_of(app, app.staff(sid), when)
+            if member is not None:
+                out.append(member)
+    return out
 
 
 def _demand(visit: Visit | None, start: datetime) -> Demand:
@@ -134,6 +189,8 @@ def _cover_time(visit: Visit | None, members: set[UUID]) -> datetime | None:
 def extract(app: GridcoreApp, scope: str, round_no: int) -> RecordedCampaign:
     """Read a recorded campaign and everything its replay needs (read only)."""
     c = app.campaign_of(scope, round_no)
+    launched = c.created_on  # the plan was made with the grid and staff on hand then
+    tree = _subtree_at(app, scope, launched)
     rows, demand, covered_at, zone_of = [], {}, {}, {}
     visits = 0
     staff_visits: dict[UUID, int] = {}
@@ -143,20 +200,20 @@ def extract(app: GridcoreApp, scope: str, round_no: int) -> RecordedCampaign:
                           identity=ResidentIdentity(subject_id=r.resident_id, name="居民"),
                           birth_year=r.birth_year, vulnerabilities=sorted(r.vulnerabilities))
                    for r in h.residents.values()]
-        rows.append(HouseholdRow(h.household_no, h.micro_grid, "复盘 replay", members,
-                                 h.building_id))
+        grid = h.micro_grid_at(launched) or h.micro_grid
+        rows.append(HouseholdRow(h.household_no, grid, "复盘 replay", members, h.building_id))
         v = app.visit(c.id, hid)
         demand[hid] = _demand(v, c.starts)
-        zone_of[hid] = h.micro_grid
+        zone_of[hid] = grid
         for a in v.attempts if v else []:
             visits += 1
             if a.staff_id is not None:
                 staff_visits[a.staff_id] = staff_visits.get(a.staff_id, 0) + 1
         if (t := _cover_time(v, set(h.residents))) is not None:
             covered_at[hid] = t
-    staff = app.staff_in(scope)
+    staff = _staff_at(app, tree, launched)
     number = {s.id: s.staff_no for s in staff}
-    grids = app.micro_grids(scope)
+    grids = [n for n in tree if n.level is Level.MICRO_GRID]
     missing = sorted({zone_of[h] for h in c.households
                       if h not in covered_at or covered_at[h] >= c.ends})
     full = (max(covered_at.values()) - c.starts).total_seconds() / 3600 \
@@ -166,12 +223,16 @@ def extract(app: GridcoreApp, scope: str, round_no: int) -> RecordedCampaign:
         full, missing, visits, {number.get(s, str(s)): n for s, n in staff_visits.items()})
     return RecordedCampaign(
         scope, round_no, c.name, c.starts, max(1, round((c.ends - c.starts) / timedelta(days=1))),
-        _nodes(app, scope), rows,
-        [StaffSpec(s.staff_no, s.name, s.role, s.jurisdiction, s.daily_capacity) for s in staff],
+        _nodes(app, tree, launched), rows,
+        [StaffSpec(s.staff_no, s.name, s.role, s.jurisdiction, s.daily_capacity, s.available)
+         for s in staff],
         {g.code: number[g.responsible_worker] for g in grids
          if g.responsible_worker in number},
         {g.code: [number[s] for s in g.squad if s in number] for g in grids if g.squad},
-        app.policy_at(c.starts), demand, recorded)
+        app.policy_at(c.starts), demand, recorded,
+        [(b.community, b.number, b.name, b.floors)
+         for b in map(app.building, sorted({r.building_id for r in rows if r.building_id},
+                                           key=str))])
 
 
 # ---- variants ---------------------------------------------------------------------------------
@@ -186,6 +247,15 @@ class ReplayVariant:
     staffing: Staffing = lambda r: list(r.staff)
     policy: Callable[[Policy], Policy] = lambda p: p
     params: dict[str, Any] = field(default_factory=dict)
+    slower: dict[str, float] = field(default_factory=dict)
+    """Field time multiplied per kind (door, phone, walk): the work itself takes longer; the
+    plan is the recorded policy's, as the planners did not know it in advance."""
+
+    def field_params(self, p: SweepParams) -> SweepParams:
+        f = self.slower
+        return replace(p, door_minutes=p.door_minutes * f.get("door", 1.0),
+                       phone_minutes=p.phone_minutes * f.get("phone", 1.0),
+                       walk_minutes=p.walk_minutes * f.get("walk", 1.0), **self.params)
 
 
 def _without_squad(r: RecordedCampaign) -> list[StaffSpec]:
@@ -205,18 +275,14 @@ def _half_workers(r: RecordedCampaign) -> list[StaffSpec]:
     return [s for s in r.staff if s.role is not Role.GRID_WORKER or s.staff_no in keep]
 
 
-def _costly_doors(p: Policy) -> Policy:
-    return p.model_copy(update={"visit_cost": {**p.visit_cost, "door": 1.5}})
-
-
 VARIANTS: dict[str, ReplayVariant] = {v.name: v for v in [
     ReplayVariant("as-recorded", "按记录 the recorded staffing and policy"),
     ReplayVariant("no-squad", "无党员突击队和志愿者 without the squad", _without_squad),
     ReplayVariant("half-workers", "网格员减半 half the grid workers", _half_workers),
     ReplayVariant("two-more-workers", "每社区增援2名网格员 two more grid workers per community",
                   _extra_workers),
-    ReplayVariant("door-cost-1.5", "政策: 上门成本1.5 policy: a door visit costs 1.5 units",
-                  policy=_costly_doors),
+    ReplayVariant("door-visit-1.5x", "上门耗时1.5倍 a door visit takes half as long again",
+                  slower={"door": 1.5}),
 ]}
 
 
@@ -239,22 +305,30 @@ def rebuild(recorded: RecordedCampaign, variant: ReplayVariant,
     app = bootstrap(memory_env(), clock=clock).app
     for code, name, level, parent in recorded.nodes:
         if level is Level.CITY or parent is None:
-            app.establish_city(code, name)
+            app.establish_city(code, name, by=System.OPERATOR)
         else:
-            app.create_node(code, name, parent)
-    app.adopt_policy(variant.policy(recorded.policy), clock.now, f"复盘 replay: {variant.name}")
+            app.create_node(code, name, parent, by=System.OPERATOR)
+    app.adopt_policy(variant.policy(recorded.policy), clock.now, f"复盘 replay: {variant.name}",
+                     by=System.OPERATOR)
+    for community, number, name, floors in recorded.buildings:
+        app.register_building(community, number, name, floors, by=System.OPERATOR)
     for i in range(0, len(recorded.households), 5_000):
-        app.register_households(recorded.households[i:i + 5_000])
+        app.register_households(recorded.households[i:i + 5_000], by=System.OPERATOR)
     staff = variant.staffing(recorded)
     for s in staff:
-        app.enrol_staff(s.staff_no, s.name, s.role, s.jurisdiction, s.daily_capacity)
+        app.enrol_staff(s.staff_no, s.name, s.role, s.jurisdiction, s.daily_capacity,
+                        by=System.OPERATOR)
     kept = {s.staff_no for s in staff}
     for grid, worker in recorded.workers.items():
         if worker in kept:
-            app.assign_responsible_worker(grid, app.staff_by_no(worker).id)
+            app.assign_responsible_worker(grid, app.staff_by_no(worker).id, by=System.OPERATOR)
     for grid, members in recorded.squads.items():
         if squad := [app.staff_by_no(m).id for m in members if m in kept]:
-            app.form_squad(grid, squad)
+            app.form_squad(grid, squad, by=System.OPERATOR)
+    for s in staff:  # after the posts above, which take only members on duty
+        if not s.available:
+            app.set_staff_availability(app.staff_by_no(s.staff_no).id, False,
+                                       "复盘 off duty at the launch", by=System.OPERATOR)
     return app
 
 
@@ -263,8 +337,8 @@ def replay(recorded: RecordedCampaign, variant: ReplayVariant,
     clock = SimClock(recorded.starts - timedelta(hours=1))
     app = rebuild(recorded, variant, clock)
     clock.set(recorded.starts)
-    p = replace(params or SweepParams(), round_no=recorded.round_no,
-                window_days=recorded.days, **variant.params)
+    p = variant.field_params(replace(params or SweepParams(), round_no=recorded.round_no,
+                                     window_days=recorded.days))
     try:
         result = run_sweep(app, clock, recorded.scope, p, demand=recorded.demand)
     finally:

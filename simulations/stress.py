@@ -33,6 +33,7 @@ import httpx
 from adapters.bootstrap import bootstrap
 from adapters.settings import scratch_schema, sqlite_env
 from adapters.spreadsheet import csv_writer
+from gridcore.authority import System
 from gridcore.staff import Role
 from simulations.city import build_city
 from simulations.citywide import city_spec, sweep_city
@@ -176,9 +177,10 @@ def run_stress(households: int, out: Path, store: str = "sqlite", sample_every: 
         server_app = bootstrap(env).app  # the server's own application, as `gridcore serve`
         # The city's root (the generator's own client id: it skips it) and an official of it.
         writer.establish_city(spec.city_code, spec.city_name,
-                              client_id=f"city:{spec.city_code}:{spec.seed}:{spec.city_code}")
+                              client_id=f"city:{spec.city_code}:{spec.seed}:{spec.city_code}",
+                              by=System.OPERATOR)
         writer.enrol_staff(f"{spec.city_code}-STRESS-OF", "压力测试市级官员", Role.OFFICIAL,
-                           spec.city_code, daily_capacity=0)
+                           spec.city_code, daily_capacity=0, by=System.OPERATOR)
         official = writer.staff_by_no(f"{spec.city_code}-STRESS-OF")
         settings = ApiSettings(mode=Mode.DEVELOPMENT, secret=uuid.uuid4().hex,
                                audit_file=str(out / "api-audit.jsonl"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,6 +27,7 @@ from uuid import UUID
 from adapters.spreadsheet import csv_writer
 from gridcore.application import GridcoreApp
 from gridcore.assignment import Method
+from gridcore.authority import System
 from gridcore.delivery import Item
 from gridcore.errors import GridcoreError
 from gridcore.grid import GridNode
@@ -201,7 +203,8 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
     p = params or SweepParams()
     rng = random.Random(f"sweep:{p.seed}:{scope}")
     start = clock.now
-    app.launch_campaign(scope, p.round_no, p.window_days, client_id=f"sim:{scope}:launch")
+    app.launch_campaign(scope, p.round_no, p.window_days, client_id=f"sim:{scope}:launch",
+                        by=System.OPERATOR)
     campaign = app.campaign_of(scope, p.round_no)
     assignment = app.assignment(scope, p.round_no)
     households = {h.id: h for h in app.households_in(scope)}
@@ -213,9 +216,15 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
             if sid is not None:
                 home.setdefault(sid, set()).add(g.code)
     staff = {s.id: StaffState(s.id, s.staff_no, s.role, home.get(s.id, set()),
-                              p.shifts.get(s.role), busy_until=start)
+                              p.shifts.get(s.role) if s.available else None,  # off duty
+                              busy_until=start)
              for s in app.staff_in(scope)}
     duty_leads = [s.staff_id for s in staff.values() if s.role is Role.DUTY_LEAD]
+    lead_of: dict[str, UUID] = {}  # community -> its duty lead, who orders, buys, dispatches
+    for m in sorted(app.staff_in(scope), key=lambda m: m.staff_no):
+        if m.role is Role.DUTY_LEAD:
+            lead_of.setdefault(m.jurisdiction, m.id)
+    community_of = {g.code: g.parent_code or g.code for g in grids}
     cover_time: dict[UUID, datetime] = {}
     chat_due: dict[UUID, datetime] = {}
     pool: dict[str, deque[Task]] = {g.code: deque() for g in grids}
@@ -282,7 +291,9 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
         nonlocal visits
         extra = findings(hid, by, when) if outcome is Outcome.SEEN else {}
         clock.set(when)  # a visit started just before the hour's end
-        app.record_visit(campaign.id, hid, method, outcome, by=by, visited_at=when,
+        # a chat self-report names no staff member: the chat group's relay records it
+        app.record_visit(campaign.id, hid, method, outcome,
+                         by=by if by is not None else System.OPERATOR, visited_at=when,
                          client_id=f"sim:{campaign.id}:{hid}:{attempt}", **extra)
         visits += 1
         if outcome is Outcome.SEEN:
@@ -318,7 +329,8 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
                     rng.random() < p.illness_per_day:
                 s.ill_on = day
                 app.set_staff_availability(s.staff_id, False, "生病 fell ill",
-                                           client_id=f"sim:{campaign.id}:ill:{s.staff_no}")
+                                           client_id=f"sim:{campaign.id}:ill:{s.staff_no}",
+                                           by=s.staff_id)  # they report it themself
                 assignment = app.assignment(scope, p.round_no)
                 for t in s.queue:
                     place(t)
@@ -336,16 +348,19 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
             return
         delivered_days.add(day)
         for hid in sorted(observed, key=str):
+            lead = lead_of.get(community_of[households[hid].micro_grid], duty_leads[0])
             app.place_order(hid, f"sim-{hid.hex[:12]}-{day}", [Item(name="生活物资包",
                                                                     quantity=1)],
-                            client_id=f"sim:{campaign.id}:order:{hid}:{day}")
+                            client_id=f"sim:{campaign.id}:order:{hid}:{day}", by=lead)
             deliveries_by_day[day] = deliveries_by_day.get(day, 0) + 1
         for community in sorted({c for c in _communities(app, scope)}):
             try:
-                app.batch_purchase(community, duty_leads[0],
+                lead = lead_of.get(community, duty_leads[0])
+                app.batch_purchase(community, lead,
                                    client_id=f"sim:{campaign.id}:buy:{community}:{day}")
                 app.dispatch_deliveries(community,
-                                        client_id=f"sim:{campaign.id}:send:{community}:{day}")
+                                        client_id=f"sim:{campaign.id}:send:{community}:{day}",
+                                        by=lead)
                 dispatched += 1
             except GridcoreError:
                 continue
@@ -384,8 +399,15 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
             t0 = max(s.busy_until, now, begin)
             while t0 < end:
                 t = next_task(s, t0)
-                if t is None:
-                    break
+                if t is None:  # nothing ready now: wait for the first that is this hour
+                    later = [q.ready_at for q in (*s.queue, *(x for pq in pool.values()
+                                                            for x in pq))
+                             if t0 < q.ready_at < min(end, finish)
+                             and q.household_id not in cover_time]
+                    if not later:
+                        break
+                    t0 = min(later)
+                    continue
                 walk = p.walk_minutes if t.method is Method.DOOR and \
                     t.building != s.last_building else 0.0
                 minutes = walk + (p.door_minutes if t.method is Method.DOOR
@@ -493,7 +515,7 @@ def _zones(app: GridcoreApp, scope: str, p: SweepParams, grids: list[GridNode],
     return out
 
 
-def _referral_loads(app: GridcoreApp, households: dict[UUID, object], in_scope: set[UUID],
+def _referral_loads(app: GridcoreApp, households: Mapping[UUID, object], in_scope: set[UUID],
                     start: datetime) -> tuple[dict[str, int], dict[int, dict[str, int]]]:
     """Referrals opened for residents of the scope, from the application."""
     total: dict[str, int] = {}

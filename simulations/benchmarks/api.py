@@ -56,6 +56,7 @@ from graphql_api.auth import issue_token
 from graphql_api.serving import running
 from graphql_api.settings import ApiSettings, Mode
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.errors import NotFound
 from gridcore.staff import Role
 from gridcore.status import Health, Tag, TagKind
@@ -103,7 +104,7 @@ def open_city(spec: CitySpec, folder: Path, progress: bool = False
             app.staff_by_no(BENCH_OFFICIAL)
         except NotFound:
             app.enrol_staff(BENCH_OFFICIAL, "基准市领导", Role.OFFICIAL, spec.city_code, 10,
-                            client_id=f"bench-api:{BENCH_OFFICIAL}")
+                            client_id=f"bench-api:{BENCH_OFFICIAL}", by=System.OPERATOR)
         built = time.perf_counter()
         runner.catch_up()
         ready.write_text(f"built in {built - started:.0f} s, read models in "

@@ -28,6 +28,7 @@ from adapters import demo, demo_field
 from adapters.settings import scratch_schema, sqlite_env
 from gridcore.app_base import collection_paused
 from gridcore.application import GridcoreApp, HouseholdRow, new_member
+from gridcore.authority import System
 from projections import all_projections
 from projections.decode import LeanDecoder
 from projections.log import log_reader
@@ -89,7 +90,7 @@ def build_log(app: GridcoreApp, clock: demo.ScenarioClock, events: int) -> int:
     households = max(0, int((events - (app.recorder.max_notification_id() or 0))
                             / (1 + len(zones) / BATCH)))
     for rows in household_rows(households, zones):
-        app.register_households(rows)
+        app.register_households(rows, by=System.OPERATOR)
     return app.recorder.max_notification_id() or 0
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from adapters.settings import scratch_schema, sqlite_env
 from gridcore.application import GridcoreApp, HouseholdRow, new_member
+from gridcore.authority import System
 
 BATCH = 10_000
 PG_DSN = os.environ.get("GRIDCORE_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -50,14 +51,14 @@ def grid_codes(households: int) -> list[str]:
 
 
 def build_grid(app: GridcoreApp, households: int) -> list[str]:
-    app.establish_city("99", "基准市")
-    app.create_node("9901", "基准区", "99")
-    app.create_node("990101", "基准街道", "9901")
+    app.establish_city("99", "基准市", by=System.OPERATOR)
+    app.create_node("9901", "基准区", "99", by=System.OPERATOR)
+    app.create_node("990101", "基准街道", "9901", by=System.OPERATOR)
     zones = grid_codes(households)
     for community in sorted({z.split("-")[0] for z in zones}):
-        app.create_node(community, f"社区{community[-2:]}", "990101")
+        app.create_node(community, f"社区{community[-2:]}", "990101", by=System.OPERATOR)
     for z in zones:
-        app.create_node(z, f"微网格{z[-3:]}", z.split("-")[0])
+        app.create_node(z, f"微网格{z[-3:]}", z.split("-")[0], by=System.OPERATOR)
     return zones
 
 
@@ -79,7 +80,7 @@ def timed_registration(app: GridcoreApp, rows: list[HouseholdRow]) -> tuple[floa
     gc.freeze()
     started = time.perf_counter()
     for i in range(0, len(rows), BATCH):
-        app.register_households(rows[i:i + BATCH])
+        app.register_households(rows[i:i + BATCH], by=System.OPERATOR)
     seconds = time.perf_counter() - started
     gc.unfreeze()
     return seconds, (app.recorder.max_notification_id() or 0) - before

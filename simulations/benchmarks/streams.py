@@ -32,6 +32,7 @@ from adapters.settings import sqlite_env
 from adapters.stream_app import all_topics
 from adapters.stream_broker import start_local_broker
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 
 CHECKPOINTS = [f"KK-{i}" for i in range(1, 5)]
 COMMUNITY = "420102001712"
@@ -70,12 +71,12 @@ class Result:
 
 def build_store(path: Path) -> GridcoreApp:
     app = GridcoreApp(sqlite_env(path), clock=lambda: START)
-    app.establish_city("4201", "武汉市")
-    app.create_node("420102", "江岸区", "4201")
-    app.create_node("420102001", "后湖街道", "420102")
-    app.create_node(COMMUNITY, "712社区", "420102001")
+    app.establish_city("4201", "武汉市", by=System.OPERATOR)
+    app.create_node("420102", "江岸区", "4201", by=System.OPERATOR)
+    app.create_node("420102001", "后湖街道", "420102", by=System.OPERATOR)
+    app.create_node(COMMUNITY, "712社区", "420102001", by=System.OPERATOR)
     for i, code in enumerate(CHECKPOINTS, start=1):
-        app.register_checkpoint(code, COMMUNITY, f"卡口{i}")
+        app.register_checkpoint(code, COMMUNITY, f"卡口{i}", by=System.OPERATOR)
     return app
 
 

@@ -24,6 +24,7 @@ from uuid import UUID
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from gridcore.authority import System
 from gridcore.vehicle import hour_start
 
 Kind = Literal["camera", "vehicle", "travel", "risk"]
@@ -138,25 +139,28 @@ def validate(kind: Kind, obj: Any) -> BaseModel:
     return parse(kind, orjson.dumps(obj))
 
 
-def apply(app: Any, record: BaseModel) -> list[UUID]:
-    """Record one input through the application; returns the alert it belongs to, if any.
+def apply(app: Any, record: BaseModel, by: System) -> list[UUID]:
+    """Record one input through the application as ``by`` (``System.FEED`` from the stream
+    worker, ``System.OPERATOR`` from ``gridcore ingest``); returns the alert it belongs to,
+    if any.
 
     Raises the application's GridcoreError (NotFound for an unknown camera or checkpoint,
     InvalidInput for a malformed plate...) with its remedy; nothing is written then."""
     found: UUID | None = None
     if isinstance(record, CameraDetection):
         found = app.record_camera_detection(record.detection_id, record.camera_id, record.at,
-                                            record.direction, record.confidence)
+                                            record.direction, record.confidence, by=by)
     elif isinstance(record, VehiclePass):
         found = app.record_vehicle_pass(record.pass_id, record.checkpoint_id, record.plate,
-                                        record.at)
+                                        record.at, by=by)
     elif isinstance(record, TravelRecord):
-        app.record_travel(record.record_id, record.plate, record.place, record.at)
+        app.record_travel(record.record_id, record.plate, record.place, record.at,
+                          by=by)
     elif isinstance(record, RiskAreaDeclared):
         app.declare_risk_area(record.declaration_id, record.area, record.level, record.start,
-                              record.until)
+                              record.until, by=by)
     elif isinstance(record, RiskAreaLifted):
-        app.lift_risk_area(record.declaration_id, record.area, record.at)
+        app.lift_risk_area(record.declaration_id, record.area, record.at, by=by)
     else:
         raise InputRejected(f"{type(record).__name__} is not an alert input.")
     return [found] if found is not None else []

@@ -14,9 +14,11 @@ passes its own (a memory or temporary store, a hand-moved clock) through the sam
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from adapters.settings import store_env
@@ -55,11 +57,80 @@ class System:
         self.app.close()
 
 
+SCENARIO_CLOCK = "GRIDCORE_SCENARIO_CLOCK"
+LAST_EVENT = "last-event"
+
+
+class ScenarioTime:
+    """A clock at a scenario's time (情景时间) rather than the wall clock's: it reads ``start``
+    when made and advances with real time from there, so the deadlines of a scenario that
+    happened in February 2020 (the demo, a replayed campaign) come due as they did then,
+    instead of every item reading years overdue. ``scenario`` tells the API (``clock { now
+    scenario }``) and so the dashboard, which shows it in a banner."""
+
+    scenario = True
+
+    def __init__(self, start: datetime,
+                 elapsed: Callable[[], float] = time.monotonic) -> None:
+        if start.tzinfo is None:
+            raise ValueError(f"The scenario's time {start.isoformat()} has no time zone: "
+                             "give an offset, e.g. 2020-02-17T08:00+08:00.")
+        self.start, self._elapsed, self._t0 = start, elapsed, elapsed()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=self._elapsed() - self._t0)
+
+
+def last_event_time(app: GridcoreApp, among: int = 1000) -> datetime | None:
+    """When the store's story stopped: the latest time of its last ``among`` events (by the
+    clock that recorded them; a tick records an overdue item at its deadline, so the very last
+    event may be dated earlier than the one before it), or None for an empty store."""
+    last = app.recorder.max_notification_id()
+    if not last:
+        return None
+    notifications = app.recorder.select_notifications(start=max(1, last - among + 1),
+                                                      limit=among)
+    times: list[datetime] = [getattr(app.mapper.to_domain_event(n), "timestamp")  # noqa: B009
+                             for n in notifications]
+    return max(times)
+
+
+def configured_clock(app: GridcoreApp,
+                     environ: Mapping[str, str] | None = None) -> Callable[[], datetime]:
+    """The clock ``GRIDCORE_SCENARIO_CLOCK`` asks for: unset or empty, the wall clock;
+    ``last-event``, a scenario clock starting at the store's last event; an ISO 8601 time with
+    its offset (``2020-02-22T20:00+08:00``), a scenario clock starting then."""
+    value = (os.environ if environ is None else environ).get(SCENARIO_CLOCK, "").strip()
+    if not value:
+        return utc_now
+    if value == LAST_EVENT:
+        start = last_event_time(app)
+        if start is None:
+            raise ValueError(f"{SCENARIO_CLOCK}={LAST_EVENT}, but the store has no events: "
+                             "build the scenario first (gridcore demo), or give a time.")
+        return ScenarioTime(start)
+    try:
+        return ScenarioTime(datetime.fromisoformat(value))
+    except ValueError as e:
+        raise ValueError(f"{SCENARIO_CLOCK}={value!r} is not a time: give {LAST_EVENT} or an "
+                         f"ISO 8601 time with its offset, e.g. 2020-02-17T08:00+08:00 "
+                         f"({e})") from None
+
+
 def bootstrap(env: Mapping[str, str] | None = None, *,
               environ: Mapping[str, str] | None = None,
-              clock: Callable[[], datetime] = utc_now) -> System:
+              clock: Callable[[], datetime] | None = None) -> System:
     """The application over ``env`` (an eventsourcing environment from ``adapters.settings``:
     ``memory_env()``, ``sqlite_env(path)``, ``postgres_env(dsn)``), or else over the store the
-    ``GRIDCORE_*`` variables of ``environ`` (default: the process's) choose."""
+    ``GRIDCORE_*`` variables of ``environ`` (default: the process's) choose. Its clock is
+    ``clock`` when given, else the one ``GRIDCORE_SCENARIO_CLOCK`` of ``environ`` asks for
+    (``configured_clock``: the wall clock when unset)."""
     chosen = dict(env) if env is not None else store_env(environ)
-    return System(GridcoreApp(chosen, clock=clock), chosen)
+    app = GridcoreApp(chosen, clock=clock or utc_now)
+    if clock is None:
+        try:
+            app.clock = configured_clock(app, environ)
+        except Exception:
+            app.close()
+            raise
+    return System(app, chosen)

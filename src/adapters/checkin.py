@@ -74,7 +74,8 @@ class CheckInError(InvalidInput):
 
     def __init__(self, part: str, problem: str, position: int | None = None, hint: str = ""):
         super().__init__(problem, f"{hint or HINTS[part]} Expected: {SHAPE}.")
-        self.part, self.position, self.line = part, position, None
+        self.part, self.position = part, position
+        self.line: int | None = None
 
     def __str__(self) -> str:
         text = super().__str__()
@@ -101,6 +102,24 @@ class Visitor(NamedTuple):
     origin: str
 
 
+class Arrival(NamedTuple):
+    """A member who came back (``今天女儿从黄冈回来了``): who as written (女儿, a name, or
+    None), from where, and how many days before the message (今天 0, 昨天 1, 前天 2)."""
+
+    who: str | None
+    origin: str
+    days_ago: int
+
+
+_WHEN = "今天|今日|刚刚|刚才|刚|昨天|昨日|昨晚|前天"
+_DAYS_AGO = {"今天": 0, "今日": 0, "刚刚": 0, "刚才": 0, "刚": 0, "昨天": 1, "昨日": 1,
+             "昨晚": 1, "前天": 2}
+_ARRIVED = re.compile(rf"(?P<w1>{_WHEN})?(?P<who>[^\W\d_]{{1,6}}?)?(?P<w2>{_WHEN})?"
+                      r"从(?P<o>[^\W\d_]{1,20}?)(?:回来|返回|返家|回家|回到家|到家|返乡)了?")
+_REMARK = re.compile(r"\D*(?:谢谢|感谢|多谢|辛苦|麻烦|费心|🙏|👍)\D*")
+"""courtesies after a report (谢谢网格员): kept as a remark, not read as a field"""
+
+
 @dataclass(frozen=True, slots=True)
 class CheckIn:
     """One household's self-report as read. A masked phone gives ``phone=None, phone_masked``."""
@@ -114,6 +133,8 @@ class CheckIn:
     symptoms: tuple[str, ...]
     visitors: tuple[Visitor, ...]
     raw: str = field(repr=False)
+    arrivals: tuple[Arrival, ...] = ()
+    remarks: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +191,7 @@ class _Part:
     address: tuple[int, int] | None = None  # text[slice] for kind "address"
     who: str | None = None
     origin: str | None = None
+    days_ago: int = 0
 
 
 def _split(raw: str) -> list[_Part]:
@@ -210,6 +232,11 @@ def _classify(p: _Part) -> None:
     t, p.kind = p.text, "free"
     if (tokens := _scan(t)) is not None:
         p.kind, p.tokens = "fields", tokens
+    elif (m := _ARRIVED.fullmatch(t)) and not _address_like(t):
+        p.kind, p.who, p.origin = "arrival", m["who"], m["o"]
+        p.days_ago = _DAYS_AGO[m["w1"] or m["w2"] or "今天"]
+    elif p.pos > 1 and _REMARK.fullmatch(t):
+        p.kind = "remark"
     elif _ASK.fullmatch(t):
         p.kind = "visitor"
     elif m := _HAS.fullmatch(t):
@@ -426,6 +453,10 @@ def parse_check_in(text: str) -> CheckIn:
     for p in parts:
         _classify(p)
     visitors, parts = _visitors(parts)
+    arrivals = tuple(Arrival(p.who, p.origin or "", p.days_ago) for p in parts
+                     if p.kind == "arrival")
+    remarks = tuple(text[p.offsets[0]:p.offsets[-1] + 1] for p in parts if p.kind == "remark")
+    parts = [p for p in parts if p.kind not in ("arrival", "remark")]
     address = _address(parts, text)
     f = _read(parts)
     if (members := _one(f.members, "members", "member counts")) is None:
@@ -441,7 +472,20 @@ def parse_check_in(text: str) -> CheckIn:
     return CheckIn(address=address, members=members,
                    phone=phone if isinstance(phone, Phone) else None,
                    phone_masked=phone == "masked", status=status, temperature=temperature,
-                   symptoms=tuple(symptoms), visitors=tuple(visitors), raw=text)
+                   symptoms=tuple(symptoms), visitors=tuple(visitors), raw=text,
+                   arrivals=arrivals, remarks=remarks)
+
+
+def part_of(text: str, position: int | None) -> str | None:
+    """The words of part ``position`` (1-based, as ``CheckInError.position`` counts) as they
+    were written, for a reason that quotes what was not understood; None without one."""
+    if position is None:
+        return None
+    parts = _split(text)
+    if not 1 <= position <= len(parts):
+        return None
+    offsets = parts[position - 1].offsets
+    return text[offsets[0]:offsets[-1] + 1] if offsets else None
 
 
 def parse_many(text: str) -> CheckInBatch:

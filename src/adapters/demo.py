@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from gridcore.application import GridcoreApp, HouseholdRow, new_member
 from gridcore.assignment import Method
+from gridcore.authority import System
 from gridcore.building import building_id
 from gridcore.household import Vulnerability
 from gridcore.staff import Role
@@ -31,7 +32,10 @@ SWEEP_START = datetime(2020, 2, 17, 8, 0, tzinfo=timezone(timedelta(hours=8)))
 
 class ScenarioClock:
     """The demo's time: it starts the morning the 3-day sweep began (17 Feb 2020, Wuhan time)
-    and moves as the scenario's days pass."""
+    and moves as the scenario's days pass. ``scenario``: the API and the dashboard say the
+    time is the scenario's (情景时间)."""
+
+    scenario = True
 
     def __init__(self, start: datetime = SWEEP_START) -> None:
         self.now = start
@@ -103,28 +107,30 @@ def build(app: GridcoreApp, days: int = 3) -> None:
     def cid(what: str) -> str:
         return f"demo712:{what}"
 
-    app.establish_city(CITY, "武汉市", client_id=cid("city"))
-    app.create_node(DISTRICT, "江岸区", CITY, client_id=cid(DISTRICT))
-    app.create_node(STREET, "后湖街道", DISTRICT, client_id=cid(STREET))
-    app.create_node(COMMUNITY, "712社区", STREET, client_id=cid(COMMUNITY))
+    app.establish_city(CITY, "武汉市", client_id=cid("city"), by=System.OPERATOR)
+    app.create_node(DISTRICT, "江岸区", CITY, client_id=cid(DISTRICT), by=System.OPERATOR)
+    app.create_node(STREET, "后湖街道", DISTRICT, client_id=cid(STREET), by=System.OPERATOR)
+    app.create_node(COMMUNITY, "712社区", STREET, client_id=cid(COMMUNITY), by=System.OPERATOR)
     for z in range(1, ZONES + 1):
-        app.create_node(zone_code(z), f"第{z}片区", COMMUNITY, client_id=cid(zone_code(z)))
+        app.create_node(zone_code(z), f"第{z}片区", COMMUNITY, client_id=cid(zone_code(z)),
+                        by=System.OPERATOR)
     for b in range(1, BUILDINGS + 1):
-        app.register_building(COMMUNITY, str(b), f"{b}栋", 7, client_id=cid(f"building-{b}"))
-    app.register_households(household_rows(rng), client_id=cid("households"))
+        app.register_building(COMMUNITY, str(b), f"{b}栋", 7, client_id=cid(f"building-{b}"),
+                              by=System.OPERATOR)
+    app.register_households(household_rows(rng), client_id=cid("households"), by=System.OPERATOR)
     for staff_no, role, capacity in STAFF:
         app.enrol_staff(staff_no, _name(rng), role, COMMUNITY, capacity, _phone(rng),
-                        client_id=cid(staff_no))
+                        client_id=cid(staff_no), by=System.OPERATOR)
     workers = [app.staff_by_no(f"712-GW-{i}").id for i in range(1, 5)]
     for z in range(1, ZONES + 1):
         app.assign_responsible_worker(zone_code(z), workers[(z - 1) % 4],
-                                      client_id=cid(f"worker-{z}"))
+                                      client_id=cid(f"worker-{z}"), by=System.OPERATOR)
     squad_members = [s for s, r, _ in STAFF if r in (Role.PARTY_MEMBER, Role.VOLUNTEER)]
     for z in range(1, ZONES + 1):
         ids = [app.staff_by_no(s).id for s in squad_members[z - 1::ZONES]]
-        app.form_squad(zone_code(z), ids, client_id=cid(f"squad-{z}"))
+        app.form_squad(zone_code(z), ids, client_id=cid(f"squad-{z}"), by=System.OPERATOR)
     app.launch_campaign(COMMUNITY, 1, days, "712社区 第1轮拉网式排查",
-                        client_id=cid("campaign-round-1"))
+                        client_id=cid("campaign-round-1"), by=System.OPERATOR)
 
 
 @dataclass

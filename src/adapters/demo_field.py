@@ -19,6 +19,7 @@ from uuid import UUID
 from adapters.demo import COMMUNITY, STREET, ScenarioClock
 from gridcore.application import GridcoreApp
 from gridcore.assignment import Method
+from gridcore.authority import System
 from gridcore.delivery import DeliveryKind, Item, delivery_id
 from gridcore.referral import ReferralKind, ReferralState
 from gridcore.sweep import Arrival, Outcome
@@ -54,7 +55,8 @@ def sweep(app: GridcoreApp, clock: ScenarioClock, rng: random.Random) -> None:
         clock.at(2, 9, n % 60)
         app.record_visit(campaign.id, hid, Method.DOOR, by=staff, client_id=cid(f"visit-{hid}-2"))
     clock.at(2, 18)
-    app.close_campaign(campaign.id, client_id=cid("close-round-1"))
+    app.close_campaign(campaign.id, client_id=cid("close-round-1"),
+                       by=app.staff_by_no("712-DIR").id)
 
 
 def findings(app: GridcoreApp, hid: UUID, rng: random.Random) -> dict[str, object]:
@@ -83,7 +85,8 @@ def referrals(app: GridcoreApp, clock: ScenarioClock) -> None:
     doctor = app.staff_by_no("712-DOC").id
     police = app.staff_by_no("712-POL").id
     clock.at(2, 19)
-    app.register_quarantine_site(SITE, "后湖宾馆集中隔离点", STREET, 60, client_id=cid("site"))
+    app.register_quarantine_site(SITE, "后湖宾馆集中隔离点", STREET, 60, client_id=cid("site"),
+                                 by=System.OPERATOR)
     for n, r in enumerate(app.open_referrals(COMMUNITY)):
         clock.at(2, 20, n)
         if r.state is not ReferralState.OPENED:
@@ -108,35 +111,38 @@ def deliveries(app: GridcoreApp, clock: ScenarioClock, rng: random.Random) -> No
     """From day 6 (22 Feb) every supply is delivered to the door."""
     lead = app.staff_by_no("712-DUTY").id
     clock.at(5, 8)
-    app.seal_scope(COMMUNITY, clock(), client_id=cid("seal"))
-    households = sorted(app.micro_grids(COMMUNITY)[0].households, key=str)
+    app.seal_scope(COMMUNITY, clock(), client_id=cid("seal"), by=lead)
+    zone = app.micro_grids(COMMUNITY)[0]
+    taker = zone.responsible_worker or lead  # the zone's grid worker takes the orders
+    households = sorted(zone.households, key=str)
     for n, hid in enumerate(households[:20]):
         app.place_order(hid, f"TG-{n + 1:03d}", [Item(name="大米", quantity=5, unit="kg"),
                                                  Item(name="食用油", quantity=1, unit="桶")],
-                        client_id=cid(f"order-{n}"))
+                        client_id=cid(f"order-{n}"), by=taker)
     app.batch_purchase(COMMUNITY, lead, client_id=cid("purchase-1"))
     app.donate_to_scope(COMMUNITY, "AXC-0222", [Item(name="爱心菜", quantity=1, unit="份")],
-                        "爱心企业捐赠", client_id=cid("donation-1"))
+                        "爱心企业捐赠", client_id=cid("donation-1"), by=lead)
     households = sorted((app.household(h) for g in app.micro_grids(COMMUNITY)
                          for h in g.households), key=lambda h: h.household_no)
     ids = [delivery_id(DeliveryKind.ORDER, f"TG-{n + 1:03d}") for n in range(20)]
     ids += [delivery_id(DeliveryKind.DONATION, f"AXC-0222/{h.household_no}")
             for h in households]
     clock.at(5, 9)
-    app.dispatch_deliveries(COMMUNITY, client_id=cid("dispatch-1"))
+    app.dispatch_deliveries(COMMUNITY, client_id=cid("dispatch-1"), by=lead)
     failed = []
     for n, did in enumerate(ids):
         clock.at(5, 10 + n * 5 // len(ids), n % 60)
         d = app.delivery(did)
         by = d.staff[0] if d.staff else lead
         if rng.random() < 0.02:
-            app.report_failed_delivery(did, "无人应答 no answer", by, client_id=cid(f"fail-{did}"))
+            app.report_failed_delivery(did, "无人应答 no answer", by=by,
+                                       client_id=cid(f"fail-{did}"))
             failed.append(did)
         else:
             app.confirm_delivery(did, by, client_id=cid(f"deliver-{did}"))
     clock.at(5, 15)
     for did in failed:
-        app.redeliver(did, client_id=cid(f"redeliver-{did}"))
+        app.redeliver(did, client_id=cid(f"redeliver-{did}"), by=lead)
     for n, did in enumerate(failed):
         clock.at(5, 17, n % 60)
         d = app.delivery(did)
@@ -156,18 +162,21 @@ REQUESTS = [
 def requests(app: GridcoreApp, clock: ScenarioClock) -> None:
     """A few residents' requests: answered and rated, one left to escalate overnight."""
     worker = app.staff_by_no("712-GW-1").id
+    lead = app.staff_by_no("712-DUTY").id
     zone = app.micro_grids(COMMUNITY)[1]
     households = sorted(zone.households, key=str)
     for n, (channel, category, grade, text) in enumerate(REQUESTS):
         clock.at(3, 9 + n)
         filing = app.file_request(channel, category, grade, text, household=households[n],
-                                  client_id=cid(f"request-{n}"))
+                                  client_id=cid(f"request-{n}"), by=System.PUBLIC)
         if n < 3:
             clock.at(3, 10 + n)
-            app.assign_request(filing.request_id, worker, client_id=cid(f"request-{n}-assign"))
+            app.assign_request(filing.request_id, worker, client_id=cid(f"request-{n}-assign"),
+                               by=lead)
             app.resolve_request(filing.request_id, worker, "已安排网格员上门处理",
                                 client_id=cid(f"request-{n}-resolve"))
-            app.rate_request(filing.reference, 5 - n % 2, client_id=cid(f"request-{n}-rate"))
+            app.rate_request(filing.reference, 5 - n % 2, client_id=cid(f"request-{n}-rate"),
+                             by=System.PUBLIC)
     app.tick(clock.at(4, 8))
 
 

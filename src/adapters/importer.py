@@ -20,7 +20,9 @@ header      alias             required  content
 ==========  ================  ========  ===================================================
 
 微网格, 楼栋 and 地址 describe the household: a later row of a household may leave them empty (as
-merged cells read), but it may not contradict the household's first row.
+merged cells read), but it may not contradict the household's first row. A building (楼栋) must
+be registered in the micro-grid's community first (the ``registerBuilding`` mutation): a row
+naming an unregistered one is an error of that row (the application refuses it too).
 
 A register is bounded: more than ``GRIDCORE_IMPORT_MAX_ROWS`` rows (default 200,000) or
 ``GRIDCORE_IMPORT_MAX_BYTES`` bytes (default 100,000,000) is refused before any check, with a
@@ -56,6 +58,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from adapters.spreadsheet import csv_writer
 from gridcore.application import MAX_BATCH, GridcoreApp, HouseholdRow, new_member
+from gridcore.authority import System
 from gridcore.building import building_id
 from gridcore.errors import GridcoreError, InvalidInput, NotFound
 from gridcore.grid import GridNode, Level
@@ -148,11 +151,14 @@ def parse_vulnerabilities(text: str) -> tuple[list[Vulnerability], list[str]]:
 
 class RowError(NamedTuple):
     """One problem: the row as the office sees it (the header is row 1), the column as its
-    header reads, and what was wrong and what would be right."""
+    header reads, and what was wrong and what would be right (never a personal value
+    unmasked). ``given`` is the cell as typed: the importing clerk's own input, for the
+    door that shows it to them (``gridcore import``), never to anyone else."""
 
     row: int
     column: str
     message: str
+    given: str = ""
 
 
 @dataclass
@@ -397,11 +403,14 @@ class _Checker:
         self.headers = headers
         self.result = result
         self.grids: dict[str, tuple[str, str | None]] = {}
+        self.buildings: dict[tuple[str, str], bool] = {}  # (community, number) -> registered
+        self.cells: dict[int, dict[str, str]] = {}  # row -> its cells as typed, by column key
         self.this_year = app.clock().year
 
     def error(self, row: int, key: str, problem: str, remedy: str = "") -> None:
         column = self.headers.get(key, BY_KEY[key].label if key in BY_KEY else key)
-        self.result.errors.append(RowError(row, column, f"{problem} {remedy}".strip()))
+        self.result.errors.append(RowError(row, column, f"{problem} {remedy}".strip(),
+                                           self.cells.get(row, {}).get(key, "")))
 
     def grid(self, code: str) -> tuple[str, str | None]:
         """(community code, None) for an active micro-grid, else ('', what is wrong)."""
@@ -485,8 +494,28 @@ class _Checker:
                     self.error(r.row, "micro_grid", problem)
                 elif code == h.micro_grid:
                     h.community = community
+        if h.building and h.community:
+            self.building(h)
         for member_no, r in enumerate(h.rows, start=1):
             self.resident(h, member_no, r, seen_ids)
+
+    def building(self, h: _Household) -> None:
+        """The building a household names is registered in its micro-grid's community."""
+        number = _building_no(h.building)
+        key = (h.community, number)
+        if key not in self.buildings:
+            try:
+                self.app.building(building_id(*key))
+            except NotFound:
+                self.buildings[key] = False
+            else:
+                self.buildings[key] = True
+        if not self.buildings[key]:
+            row = next(r.row for r in h.rows if r.cells.get("building", ""))
+            self.error(row, "building",
+                       f"Building {number} is not registered in community {h.community}.",
+                       "Register the building first (the registerBuilding mutation), then "
+                       "import again; or correct 楼栋 or leave it empty.")
 
     def resident(self, h: _Household, member_no: int, r: _Row, seen_ids: dict[str, int]) -> None:
         before = len(self.result.errors)
@@ -640,6 +669,7 @@ def _check(app: GridcoreApp, table: Table, progress: Progress | None = None) -> 
         numeric_id = (table.kind == "xlsx" and id_pos is not None and id_pos < len(cells)
                       and isinstance(cells[id_pos], int | float))
         r = _Row(row_no, values, numeric_id)
+        checker.cells[row_no] = values
         result.rows += 1
         no = values.get("household_no", "")
         if not no:
@@ -730,7 +760,7 @@ def _register(app: GridcoreApp, rows: Sequence[HouseholdRow], result: ImportResu
     task = progress.add_task("登记 registering", total=len(rows)) if progress else None
     for start in range(0, len(rows), batch_size):
         batch = rows[start:start + batch_size]
-        report = app.register_households(batch)
+        report = app.register_households(batch, by=System.OPERATOR)
         result.households += report.registered
         result.already_registered += report.already_registered
         # Exact unless a concurrent import registered some of this batch's households first

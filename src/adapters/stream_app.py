@@ -63,6 +63,7 @@ import faust
 from faust.transport.drivers.aiokafka import Consumer as FaustKafkaConsumer
 
 from adapters import stream_topics as topics
+from gridcore.authority import System
 
 APP_ID = "gridcore-streams"
 RISK_TABLE, TRAVEL_TABLE, PASSES_TABLE = "risk-areas", "plate-travel", "checkpoint-passes"
@@ -262,7 +263,7 @@ class Streams:
         refused = []
         for ev, rec in records:
             try:
-                apply(self.gapp, rec)
+                apply(self.gapp, rec, System.FEED)
             except Exception as e:  # a gridcore error (unknown camera...) or a store error
                 refused.append((ev, reason_of(e)))
         return refused
@@ -483,18 +484,18 @@ class Streams:
             if alerts:
                 self.gapp.raise_vehicle_alerts(
                     [(p.pass_id, p.checkpoint_id, p.plate, p.at, reason)
-                     for _, p, reason in alerts])
+                     for _, p, reason in alerts], by=System.FEED)
         except Exception:
             for ev, p, reason in alerts:
                 try:
                     self.gapp.raise_vehicle_alert(p.pass_id, p.checkpoint_id, p.plate, p.at,
-                                                  reason)
+                                                  reason, by=System.FEED)
                 except Exception as e:
                     refused.append((ev, reason_of(e)))
         if not counts:
             return refused
         try:
-            self.gapp.count_vehicle_passes(dict(counts), source)
+            self.gapp.count_vehicle_passes(dict(counts), source, by=System.FEED)
             return refused
         except Exception:  # one unknown checkpoint must not lose the others' counts
             pass
@@ -502,7 +503,7 @@ class Streams:
         for checkpoint in sorted({c for c, _ in counts}):
             part = {k: n for k, n in counts.items() if k[0] == checkpoint}
             try:
-                self.gapp.count_vehicle_passes(part, f"{source}/{checkpoint}")
+                self.gapp.count_vehicle_passes(part, f"{source}/{checkpoint}", by=System.FEED)
             except Exception as e:
                 refused += [(ev, reason_of(e)) for ev, p, _ in counted
                             if p.checkpoint_id == checkpoint and id(ev) not in refused_ids]

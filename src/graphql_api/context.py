@@ -124,7 +124,38 @@ class Loaders:
         """household id -> {resident id: ``ResidentIdentity``} (sealed personal data, opened
         by the application: read only for fields the caller's role may see, see
         ``privacy``)."""
-        return DataLoader(_identities(self.app))
+        kept = self.household_kept
+
+        async def load(keys: list[str]) -> list[dict[str, Any]]:
+            return [{str(rid): r.identity for rid, r in h.residents.items()} if h else {}
+                    for h in await kept.load_many(keys)]
+
+        return DataLoader(load)
+
+    @cached_property
+    def household_kept(self) -> DataLoader[str, Any]:
+        """household id -> the ``Household`` aggregate (None if unknown): its number,
+        building, sealed address and residents' identities, read from the event store in one
+        worker thread per batch (read only for fields the caller's role may see, see
+        ``privacy``)."""
+        return DataLoader(_aggregates(self.app, "household"))
+
+    @cached_property
+    def building_kept(self) -> DataLoader[str, Any]:
+        """building id -> the ``Building`` aggregate (None if unknown), one thread a batch."""
+        return DataLoader(_aggregates(self.app, "building"))
+
+    @cached_property
+    def referral_kept(self) -> DataLoader[str, Any]:
+        """referral id -> the ``Referral`` aggregate (None if unknown): its persuasion attempts
+        with their free-text refusal reasons, one thread a batch (see ``privacy``)."""
+        return DataLoader(_aggregates(self.app, "referral"))
+
+    @cached_property
+    def request_kept(self) -> DataLoader[str, Any]:
+        """request id -> the ``ResidentRequest`` aggregate (None if unknown): its sealed text
+        and reply, one thread a batch (see ``privacy``)."""
+        return DataLoader(_aggregates(self.app, "request"))
 
     @cached_property
     def staff_member(self) -> DataLoader[str, Any]:
@@ -149,19 +180,19 @@ def _staff_members(app: Any) -> Callable[[list[str]], Awaitable[list[Any]]]:
     return load
 
 
-def _identities(app: Any) -> Callable[[list[str]], Awaitable[list[dict[str, Any]]]]:
-    def read(keys: list[str]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+def _aggregates(app: Any, getter: str) -> Callable[[list[str]], Awaitable[list[Any]]]:
+    """A batch function reading aggregates by id with ``app.<getter>(id)`` (None for an
+    unknown or malformed id), the whole batch in one worker thread."""
+    def read(keys: list[str]) -> list[Any]:
+        get, out = getattr(app, getter), []
         for key in keys:
             try:
-                h = app.household(UUID(key))
+                out.append(get(UUID(key)))
             except (NotFound, ValueError):
-                out.append({})
-                continue
-            out.append({str(rid): r.identity for rid, r in h.residents.items()})
+                out.append(None)
         return out
 
-    async def load(keys: list[str]) -> list[dict[str, Any]]:
+    async def load(keys: list[str]) -> list[Any]:
         return await asyncio.to_thread(read, keys)
 
     return load

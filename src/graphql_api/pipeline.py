@@ -18,7 +18,6 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
-from uuid import UUID
 
 import strawberry
 from pydantic import ValidationError
@@ -27,7 +26,7 @@ from strawberry.types import Info
 from graphql_api.context import Context, loaders_for
 from graphql_api.problems import InvalidInputProblem, Problem, not_signed_in, problem_of
 from gridcore import errors
-from gridcore.staff import Role
+from gridcore.authority import Actor, System
 
 if TYPE_CHECKING:
     from gridcore.application import GridcoreApp
@@ -47,12 +46,12 @@ id, a code), or the problem to answer instead (one outside the jurisdiction read
 
 @dataclass(frozen=True)
 class Call:
-    """What a command and its success are given: the request's context, the acting staff
-    member (None only for an anonymous mutation), the values its reaches gave, in order, and
-    the input sent (for a mutation declared with ``mutation``)."""
+    """What a command and its success are given: the request's context, the acting party
+    (the signed-in staff member, or ``System.PUBLIC`` for an anonymous caller), the values its
+    reaches gave, in order, and the input sent (for a mutation declared with ``mutation``)."""
 
     ctx: Context
-    by: UUID | None
+    by: Actor
     targets: tuple[Any, ...]
     input: Any = None
 
@@ -67,25 +66,24 @@ class Call:
 
 async def run_mutation(info: Info[Context, None], command: Callable[[Call], R],
                        success: Callable[[Call, R], S | Awaitable[S]], *,
-                       on: Sequence[Reach] = (), roles: frozenset[Role] | None = None,
-                       doing: str = "", anonymous: bool = False,
+                       on: Sequence[Reach] = (), anonymous: bool = False,
                        personal: Iterable[str | None] = ()) -> S | Problem:
     """Run ``command`` for the signed-in caller and answer ``success(call, what it
     returned)``, or the problem that stopped it (nothing was written).
 
-    ``roles`` limits the API to those roles (for commands whose domain method names no
-    actor; ``doing`` says what in the refusal); ``anonymous`` lets a caller without a token
-    through (a resident's own request); ``personal`` values of the input (a name, a phone, an
+    Who may give the command, and where, is the command's own rule
+    (``gridcore.authority``), checked by the application on every path; ``anonymous`` lets
+    a caller without a token through as ``System.PUBLIC`` (a resident's own request);
+    ``personal`` values of the input (a name, a phone, an
     address) are masked wherever a problem's words would quote them."""
     ctx = info.context
-    answer = await _run(ctx, command, success, on, roles, doing, anonymous, None)
+    answer = await _run(ctx, command, success, on, anonymous, None)
     return scrubbed(answer, personal)
 
 
 def mutation(description: str, input_type: type[In], command: Callable[[Call, In], R], *,
              result: Any, success: Callable[[Call, R], Any],
-             on: Callable[[In], Sequence[Reach]] = lambda _: (),
-             roles: frozenset[Role] | None = None, doing: str = "", anonymous: bool = False,
+             on: Callable[[In], Sequence[Reach]] = lambda _: (), anonymous: bool = False,
              personal: Callable[[In], Iterable[str | None]] = lambda _: ()) -> Any:
     """A mutation field declared in one expression: it takes ``input: <input_type>!``, answers
     ``result`` and runs ``command(call, input)`` through ``run_mutation`` with the reaches
@@ -95,7 +93,7 @@ def mutation(description: str, input_type: type[In], command: Callable[[Call, In
     (``functools.partial``) and each of its mutations then names the command alone."""
     async def resolve(info: Info[Context, None], input: Any) -> Any:
         answer = await _run(info.context, lambda c: command(c, input), success, on(input),
-                            roles, doing, anonymous, input)
+                            anonymous, input)
         return scrubbed(answer, personal(input))
 
     resolve.__annotations__ = {"info": Info[Context, None], "input": input_type,
@@ -105,19 +103,17 @@ def mutation(description: str, input_type: type[In], command: Callable[[Call, In
 
 async def _run(ctx: Context, command: Callable[[Call], R],
                success: Callable[[Call, R], S | Awaitable[S]], on: Sequence[Reach],
-               roles: frozenset[Role] | None, doing: str, anonymous: bool,
-               input: Any) -> S | Problem:
+               anonymous: bool, input: Any) -> S | Problem:
     if ctx.caller is None and not anonymous:
         return not_signed_in()
-    if roles is not None and (no := refused(ctx, roles, doing)) is not None:
-        return no
     targets = []
     for reach in on:
         value = await reach(ctx)
         if isinstance(value, Problem):
             return value
         targets.append(value)
-    call = Call(ctx, ctx.caller.staff_id if ctx.caller else None, tuple(targets), input)
+    call = Call(ctx, ctx.caller.staff_id if ctx.caller else System.PUBLIC, tuple(targets),
+                input)
 
     def work() -> R:
         still_active(ctx)
@@ -144,18 +140,6 @@ def still_active(ctx: Context) -> None:
     its caller once, at connection_init); an event-store read, in the worker thread."""
     if ctx.caller is not None:
         ctx.app.staff(ctx.caller.staff_id).require_active()
-
-
-def refused(ctx: Context, roles: frozenset[Role], doing: str) -> Problem | None:
-    """Not signed in, or a role not in ``roles`` (the API's rule for commands whose domain
-    method names no actor): the problem to answer; None when the caller may go on."""
-    if ctx.caller is None:
-        return not_signed_in()
-    if ctx.caller.role in roles:
-        return None
-    who = ", ".join(sorted(r.label for r in roles))
-    return problem_of(errors.NotPermitted(f"A {ctx.caller.role.label} may not {doing}.",
-                                          f"Ask one of: {who}."))
 
 
 def malformed(error: ValidationError) -> InvalidInputProblem:

@@ -22,13 +22,14 @@ from strawberry.tools import merge_types
 
 from graphql_api.alerts.mutations import AlertMutation
 from graphql_api.alerts.queries import AlertQuery
+from graphql_api.clock import ClockQuery
 from graphql_api.deliveries.mutations import DeliveryMutation
 from graphql_api.deliveries.queries import DeliveryQuery
 from graphql_api.enterprises.mutations import EnterpriseMutation
 from graphql_api.enterprises.queries import EnterpriseQuery
 from graphql_api.grid.mutations import GridMutation
 from graphql_api.grid.queries import GridQuery
-from graphql_api.households.policy import PolicyMutation
+from graphql_api.households.policy import PolicyMutation, PolicyQuery
 from graphql_api.households.queries import HouseholdQuery
 from graphql_api.households.register import RegisterMutation
 from graphql_api.households.status import StatusMutation
@@ -42,16 +43,19 @@ from graphql_api.requests.queries import RequestQuery
 from graphql_api.settings import DEFAULT_MAX_COST, ApiSettings, Mode
 from graphql_api.staff.mutations import StaffMutation
 from graphql_api.staff.queries import StaffQuery
+from graphql_api.sweeps.chat import ChatMutation, ChatQuery
 from graphql_api.sweeps.mutations import SweepMutation
 from graphql_api.sync.mutations import SyncMutation
 from graphql_api.watch.subscriptions import Subscription
 
 Query = merge_types("Query", (NodeQuery, GridQuery, HouseholdQuery, ReferralQuery, DeliveryQuery,
-                              EnterpriseQuery, RequestQuery, AlertQuery, StaffQuery))
+                              EnterpriseQuery, RequestQuery, AlertQuery, StaffQuery,
+                              ClockQuery, PolicyQuery, ChatQuery))
 Mutation = merge_types("Mutation", (StatusMutation, SweepMutation, RequestMutation,
                                     AlertMutation, ReferralMutation, DeliveryMutation,
                                     EnterpriseMutation, SyncMutation, GridMutation,
-                                    StaffMutation, RegisterMutation, PolicyMutation))
+                                    StaffMutation, RegisterMutation, PolicyMutation,
+                                    ChatMutation))
 
 
 def unexpected(error: GraphQLError) -> bool:

@@ -43,6 +43,7 @@ from gridcore.alerts import (
     is_due,
 )
 from gridcore.app_base import ApplicationBase, command
+from gridcore.authority import Actor, System
 from gridcore.base import Aggregate
 from gridcore.building import Building
 from gridcore.camera import (
@@ -89,10 +90,9 @@ class AlertCommands(ApplicationBase):
     def register_camera(self, camera_id: str, grid_code: str, *,
                         household_id: UUID | None = None,
                         building_id: UUID | None = None,
-                        by: UUID | None = None) -> int | None:
+                        by: Actor) -> int | None:
         """Register an alert camera at a household's door or a building entrance (楼栋入口)
         in a grid; registering it again with the same values changes nothing."""
-        self._authorised(by, "register_camera")
         at = self.clock()
         check_input_id(camera_id, "camera")
         if (household_id is None) == (building_id is None):
@@ -106,7 +106,7 @@ class AlertCommands(ApplicationBase):
                                    f"Register the camera in {h.micro_grid} or a grid above it.")
         if building_id is not None:
             b = self._get(Building, building_id, f"building {building_id}",
-                          "Register the building first (register_building).")
+                          "Register the building first: the registerBuilding mutation.")
             if b.community not in self.ancestry(grid_code) and grid_code not in self.ancestry(
                     b.community):
                 raise InvalidInput(f"Building {b.name} is not in grid {grid_code}.",
@@ -122,9 +122,8 @@ class AlertCommands(ApplicationBase):
 
     @command
     def register_checkpoint(self, checkpoint_id: str, grid_code: str,
-                            name: str, *, by: UUID | None = None) -> int | None:
+                            name: str, *, by: Actor) -> int | None:
         """Register a vehicle checkpoint (卡口) in a grid; again with the same values: no-op."""
-        self._authorised(by, "register_checkpoint")
         at = self.clock()
         check_input_id(checkpoint_id, "checkpoint")
         self.node(grid_code).require_active()
@@ -139,11 +138,11 @@ class AlertCommands(ApplicationBase):
 
     def camera(self, code: str) -> Camera:
         return self._get(Camera, camera_uuid(code), f"camera {code!r}",
-                         "Register the camera first (register_camera).")
+                         "Register the camera first: the registerCamera mutation.")
 
     def checkpoint(self, code: str) -> Checkpoint:
         return self._get(Checkpoint, checkpoint_uuid(code), f"checkpoint {code!r}",
-                         "Register the checkpoint first (register_checkpoint).")
+                         "Register the checkpoint first: the registerCheckpoint mutation.")
 
     def alert(self, alert_id: UUID) -> Alert:
         return self._get(Alert, alert_id, f"alert {alert_id}", "Check the alert id.")
@@ -153,10 +152,9 @@ class AlertCommands(ApplicationBase):
     @command
     def record_camera_detection(self, detection_id: str, camera_id: str, at: datetime,
                                 direction: Direction | str,
-                                confidence: float, *, by: UUID | None = None) -> UUID | None:
+                                confidence: float, *, by: Actor) -> UUID | None:
         """A camera saw someone go in or out at ``at``: returns the alert the detection is
         part of, or None when it does not alert (nothing is written then)."""
-        self._authorised(by, "record_camera_detection")
         now = self.clock()
         check_input_id(detection_id, "detection")
         self.check_time(at, "detection time")
@@ -216,8 +214,8 @@ class AlertCommands(ApplicationBase):
     def _measure_changes(self, hid: UUID) -> list[tuple[datetime, UUID, Measure]]:
         changes: list[tuple[datetime, UUID, Measure]] = []
         for e in self.events.get(hid):
-            if isinstance(e, Household.MeasureChanged):
-                changes.append((e.timestamp, e.resident_id, e.measure))
+            if isinstance(e, Household.MeasureChanged):  # from when it began (补录: since)
+                changes.append((e.since or e.timestamp, e.resident_id, e.measure))
             elif isinstance(e, Household.MemberRemoved):
                 changes.append((e.timestamp, e.resident_id, Measure.NONE))
         return changes
@@ -254,7 +252,7 @@ class AlertCommands(ApplicationBase):
 
     @command
     def record_vehicle_pass(self, pass_id: str, checkpoint_id: str, plate: str,
-                            at: datetime) -> UUID | None:
+                            at: datetime, *, by: Actor) -> UUID | None:
         """A car passed a checkpoint: the vehicle rule decides, with the plate's travel
         records and the risk areas on record; returns the alert, or None (nothing written)."""
         check_input_id(pass_id, "pass")
@@ -273,13 +271,14 @@ class AlertCommands(ApplicationBase):
 
     @command
     def raise_vehicle_alert(self, pass_id: str, checkpoint_id: str, plate: str,
-                            at: datetime, reason: str) -> UUID:
+                            at: datetime, reason: str, *, by: Actor) -> UUID:
         """Record a vehicle alert decided elsewhere (a stream agent with its own tables);
         applied once per pass id."""
         return self._raise_vehicle_alerts([(pass_id, checkpoint_id, plate, at, reason)])[0]
 
     @command
-    def raise_vehicle_alerts(self, alerts: Sequence[tuple[str, str, str, datetime, str]]
+    def raise_vehicle_alerts(self, alerts: Sequence[tuple[str, str, str, datetime, str]],
+                             *, by: Actor
                              ) -> list[UUID]:
         """Several vehicle alerts decided elsewhere, as (pass id, checkpoint id, plate, time,
         reason), saved in one transaction (a stream worker's batch); each applied once per
@@ -333,9 +332,8 @@ class AlertCommands(ApplicationBase):
 
     @command
     def record_travel(self, record_id: str, plate: str, place: str,
-                      at: datetime, *, by: UUID | None = None) -> int | None:
+                      at: datetime, *, by: Actor) -> int | None:
         """A travel record of a plate (行程记录) from the external feed; applied once."""
-        self._authorised(by, "record_travel")
         now = self.clock()
         self.check_time(at, "travel time")
         text = normalize_plate(plate)
@@ -351,7 +349,7 @@ class AlertCommands(ApplicationBase):
     @command
     def declare_risk_area(self, declaration_id: str, area: str, level: RiskLevel | str,
                           start: datetime, until: datetime | None = None, *,
-                          scope: str | None = None, by: UUID | None = None) -> int | None:
+                          scope: str | None = None, by: Actor) -> int | None:
         """Declare an area (a place, or a plate region like 鄂A) high, medium or low risk from
         ``start`` (until ``until``, or until lifted); the same declaration again: no-op.
 
@@ -359,9 +357,8 @@ class AlertCommands(ApplicationBase):
         official's jurisdiction (the system's declarations belong to the whole city); it
         must lie in that jurisdiction, and only an official whose jurisdiction contains it
         may lift the declaration."""
-        if by is not None and scope is None:
+        if isinstance(by, UUID) and scope is None:
             scope = self.staff(by).jurisdiction
-        self._authorised(by, "declare_risk_area", scope)
         if scope is not None:
             self.node(scope)
         at = self.clock()
@@ -375,14 +372,13 @@ class AlertCommands(ApplicationBase):
 
     @command
     def lift_risk_area(self, declaration_id: str, area: str, at: datetime, *,
-                       by: UUID | None = None) -> int | None:
+                       by: Actor) -> int | None:
         """End a declaration at ``at``; lifting it again changes nothing. Only an official
         whose jurisdiction contains the declaration's scope may lift it."""
-        self._authorised(by, "lift_risk_area")
         now = self.clock()
         self.check_time(at, "lift time", scheduled=True)
         register = self._find(RiskRegister, RISK_REGISTER_ID) or RiskRegister.open(now)
-        self._authorised(by, "lift_risk_area", register.scope_of(declaration_id, area))
+        register.scope_of(declaration_id, area)  # NotFound: no such declaration
         register.lift(declaration_id, area, at, now)
         return self._save(register)
 
@@ -393,7 +389,7 @@ class AlertCommands(ApplicationBase):
 
     @command
     def count_vehicle_passes(self, counts: Mapping[tuple[str, datetime], int],
-                             source_key: str) -> int | None:
+                             source_key: str, *, by: Actor) -> int | None:
         """Record passes per (checkpoint id, UTC hour start) of one source (every pass,
         alerting or not), once per ``source_key``: a replay of the same source adds
         nothing. Returns None when nothing was written."""
@@ -412,24 +408,22 @@ class AlertCommands(ApplicationBase):
     # ---- handling alerts ---------------------------------------------------------------------
 
     @command
-    def acknowledge_alert(self, alert_id: UUID, staff_id: UUID) -> int | None:
+    def acknowledge_alert(self, alert_id: UUID, by: UUID) -> int | None:
         """The grid worker (or whoever the alert reached) acknowledges it (签收): it no longer
         escalates."""
         at = self.clock()
         alert = self.alert(alert_id)
-        self.staff(staff_id)
-        alert.acknowledge(staff_id, at)
+        alert.acknowledge(by, at)
         return self._save(alert, *self._untracked(alert, at))
 
     @command
-    def resolve_alert(self, alert_id: UUID, staff_id: UUID, outcome: Outcome | str,
+    def resolve_alert(self, alert_id: UUID, by: UUID, outcome: Outcome | str,
                       action: str = "") -> int | None:
         """Close an alert (处置): a false alarm (误报), or a breach confirmed with the action
         taken (确认违规: 劝返, 通知社区民警...)."""
         at = self.clock()
         alert = self.alert(alert_id)
-        self.staff(staff_id)
-        alert.resolve(staff_id, parse_enum(Outcome, outcome, "alert outcome"), action, at)
+        alert.resolve(by, parse_enum(Outcome, outcome, "alert outcome"), action, at)
         return self._save(alert, *self._untracked(alert, at))
 
     def _untracked(self, alert: Alert, at: datetime) -> list[Aggregate]:
@@ -447,11 +441,11 @@ class AlertCommands(ApplicationBase):
         for code in directory.codes if directory else []:
             desk = self._find(AlertDesk, alert_desk_id(code))
             for aid in desk.past_due(now) if desk else []:
-                newly += int(self._escalate_alert(aid, now))
+                newly += int(self._escalate_alert(aid, now, by=System.AUTOMATION))
         return newly
 
     @command
-    def _escalate_alert(self, alert_id: UUID, now: datetime) -> bool:
+    def _escalate_alert(self, alert_id: UUID, now: datetime, *, by: Actor) -> bool:
         alert = self.alert(alert_id)
         desk = self._get(AlertDesk, alert_desk_id(alert.grid_code),
                          f"alert desk of {alert.grid_code}", "Raise the alert first.")

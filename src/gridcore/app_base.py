@@ -31,7 +31,7 @@ from gridcore.assignment import (
     Assignment,
     assignment_id,
 )
-from gridcore.authority import check_authority
+from gridcore.authority import AUTHORITY, Actor, Place, System, check_authority
 from gridcore.base import Aggregate
 from gridcore.clock import check_instant
 from gridcore.errors import (
@@ -78,8 +78,10 @@ def command(fn: Callable[..., R] | None = None, *, replay: Replay | None = None
 
     A command already applied under its client id is not run again: it returns the newest
     notification id (which is at or after the original write), or what ``replay(self, *args,
-    **kwargs)`` rebuilds for commands that return a report. A command that names its acting
-    staff member (``by``) is refused when that member is deactivated (``NotPermitted``).
+    **kwargs)`` rebuilds for commands that return a report. Every command takes its acting
+    party as ``by`` (no default: a staff member's id or a ``System`` actor) and is refused
+    before it runs when ``gridcore.authority`` does not let that party give it there, or the
+    staff member is deactivated (``NotPermitted``).
 
     The command keeps its return type; its parameters read ``...`` because the added
     keyword ``client_id`` cannot be spelled with a ``ParamSpec`` (``Concatenate`` adds
@@ -101,12 +103,24 @@ def _command(fn: Callable[..., R], replay: Replay | None) -> Callable[..., R]:
             return cast(R, replay(self, *args, **kwargs))
         return cast(R, self.recorder.max_notification_id())
 
-    names = list(inspect.signature(fn).parameters)[1:]
-    actor_at = names.index("by") if "by" in names else None  # the acting staff member
+    signature = inspect.signature(fn)
+    names = list(signature.parameters)[1:]
+    actor = signature.parameters.get("by")
+    if actor is None or actor.default is not inspect.Parameter.empty:
+        raise TypeError(f"The command {fn.__name__} must take its actor as a required "
+                        "parameter `by` (a staff member's id or a System actor).")
+    if fn.__name__ not in AUTHORITY:
+        raise TypeError(f"The command {fn.__name__} names no authority: add it to "
+                        "gridcore.authority.AUTHORITY.")
 
     @functools.wraps(fn)
     def run(self: ApplicationBase, *args: Any, client_id: str | None = None, **kwargs: Any) -> R:
         check_wellformed(dict(zip(names, args, strict=False)), kwargs)
+        try:
+            arguments = signature.bind(self, *args, **kwargs).arguments
+        except TypeError as e:
+            raise TypeError(f"{fn.__name__}: {e}") from None
+        self._authorise(fn.__name__, arguments["by"], arguments)
         if client_id is not None:
             if not 1 <= len(client_id) <= 200:
                 raise InvalidInput(f"The client id {client_id[:40]!r} must be 1-200 characters.",
@@ -115,9 +129,6 @@ def _command(fn: Callable[..., R], replay: Replay | None) -> Callable[..., R]:
             if done is not None:
                 done.check_same(fn.__name__)
                 return replayed(self, args, kwargs)
-        actor = kwargs.get("by") if actor_at is None or len(args) <= actor_at else args[actor_at]
-        if isinstance(actor, UUID):  # a deactivated member gives no command at all
-            self.staff(actor).require_active()
         client = (client_id, fn.__name__) if client_id is not None else None
         token = _client.set(client)
         try:
@@ -262,19 +273,33 @@ class ApplicationBase(Application[UUID]):
     def staff(self, sid: UUID) -> StaffMember:
         return self._get(StaffMember, sid, f"staff member {sid}", "Enrol the staff member first.")
 
-    def _authorised(self, by: UUID | None, command: str, *places: str | None) -> None:
-        """Refuse ``command`` when the staff member ``by`` may not give it (``authority``): a
-        deactivated member, a role or jurisdiction level the rule does not name, or one of
-        ``places`` (node codes; None: the whole tree) outside their jurisdiction. ``by=None``
-        is the system (a feed, an importing municipal system)."""
-        if by is None:
+    def _authorise(self, command: str, by: Actor, arguments: dict[str, Any]) -> None:
+        """Refuse ``command`` unless ``by`` may give it with these ``arguments``
+        (``gridcore.authority.AUTHORITY``): a system actor the rule names, or an active staff
+        member of a role it names, from a jurisdiction at its level or above, containing
+        every place the command acts at."""
+        if isinstance(by, System):
+            check_authority(command, by)
             return
+        if not isinstance(by, UUID):
+            raise InvalidInput("No actor was given." if by is None else f"{by!r} is not an actor.",
+                               "Give `by` a staff member's id or a gridcore.authority.System.")
         actor = self.staff(by)
-        actor.require_active()
+        actor.require_active()  # a deactivated member gives no command at all
+        rule = AUTHORITY[command]
+        own = rule.own is not None and arguments.get(rule.own) == by
         home = self.node(actor.jurisdiction)
-        outside = [p or "全市 the whole city" for p in places
-                   if not self._within(home, p)]
-        check_authority(command, actor.role, home.level, outside)
+        check_authority(command, by, actor.role, home.level, own=own)
+        outside = [code or "全市 the whole city" for place in rule.places
+                   for code in self._places_of(place, arguments)
+                   if not self._within(home, code)]
+        if outside:
+            check_authority(command, by, actor.role, home.level, outside, own)
+
+    def _places_of(self, place: Place, arguments: dict[str, Any]) -> list[str | None]:
+        """The node codes ``place`` names among a command's arguments (None: the whole city);
+        the application, which knows every area, finds them."""
+        raise NotImplementedError
 
     def _within(self, home: GridNode, code: str | None) -> bool:
         """Whether node ``code`` lies in the subtree of ``home`` (None: the whole tree, which

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from gridcore.alert_commands import AlertCommands
 from gridcore.app_base import (
@@ -18,21 +19,25 @@ from gridcore.app_base import (
     command,
     utc_now,
 )
+from gridcore.authority import Of, Place
+from gridcore.chat_commands import ChatCommands
 from gridcore.delivery_commands import DeliveryCommands
 from gridcore.enterprise_commands import EnterpriseCommands
+from gridcore.errors import InvalidInput, NotFound
 from gridcore.field_sync import FieldSyncCommands
 from gridcore.grid_commands import GridCommands
 from gridcore.household import new_member
 from gridcore.household_commands import ErasureParticipant, HouseholdCommands
 from gridcore.referral_commands import ReferralCommands
 from gridcore.request_commands import RequestCommands
+from gridcore.risk import RISK_REGISTER_ID, RiskRegister
 from gridcore.staff_commands import ASSIGNABLE_ROLES, StaffCommands
 from gridcore.sweep_commands import SweepCommands
 
 
 class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, HouseholdCommands,
                   StaffCommands, DeliveryCommands, EnterpriseCommands, RequestCommands,
-                  AlertCommands, GridCommands):
+                  AlertCommands, ChatCommands, GridCommands):
     """Grid hierarchy, households and resident status, staff and assignment, and the field
     operations: sweeps, referrals, deliveries, enterprise resumption, residents' requests,
     and offline field sync.
@@ -47,6 +52,60 @@ class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, HouseholdC
         """Who else erases a resident's data in the resident's transaction: the staff area
         (a resident who is staff) and the requests area (what they filed)."""
         return (self._staff_erased_with_resident, self._requests_erased_with_resident)
+
+    def _places_of(self, place: Place, arguments: dict[str, Any]) -> list[str | None]:
+        """The node codes a command acts at (``gridcore.authority.Of``): a parameter given as
+        None names no place (a risk area declared for the declaring official's own
+        jurisdiction, a request filed by household), except ``Of.CITY``."""
+        if place.of is Of.CITY:
+            return [None]
+        value = arguments.get(place.param)
+        if value is None:
+            return []
+        try:
+            return self._place_codes(place.of, value, arguments)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            raise InvalidInput(f"The {place.param} given is malformed.",
+                               f"Give the {place.of.value} the command acts on.") from None
+
+    def _place_codes(self, of: Of, value: Any, arguments: dict[str, Any]) -> list[str | None]:
+        match of:
+            case Of.NODE:
+                codes = [value] if isinstance(value, str) else list(value)
+                return [self.node(c).code for c in codes]
+            case Of.HOUSEHOLD:
+                return [self.household(value).micro_grid]
+            case Of.ROWS:
+                return list(dict.fromkeys(r.micro_grid for r in value))
+            case Of.VISIT_ROWS:
+                hids = dict.fromkeys(r.household_id for r in value)
+                return list(dict.fromkeys(self.household(h).micro_grid for h in hids))
+            case Of.STAFF:
+                return [self.staff(value).jurisdiction]
+            case Of.CAMPAIGN:
+                return [self.campaign(value).scope]
+            case Of.REFERRAL:  # the resident's household: its micro-grid's worker follows it
+                return [self.household(self.referral(value).household_id).micro_grid]
+            case Of.ENTERPRISE:
+                return [self.enterprise(value).location]
+            case Of.DELIVERY:
+                d = self.delivery(value)
+                return [self.household(d.household_id).micro_grid
+                        if d.household_id is not None else d.desk]
+            case Of.REQUEST:
+                return [self._request_of(value).community]
+            case Of.ALERT:
+                return [self.alert(value).grid_code]
+            case Of.CAMERA:
+                return [self.camera(value).grid_code]
+            case Of.CHECKPOINT:
+                return [self.checkpoint(value).grid_code]
+            case Of.DECLARATION:
+                register = self._find(RiskRegister, RISK_REGISTER_ID)
+                if register is None:
+                    raise NotFound(f"No declaration {value}.", "Check the declaration id.")
+                return [register.scope_of(value, arguments["area"])]
+        raise AssertionError(of)
 
     def tick(self, now: datetime | None = None) -> dict[str, int]:
         """Record everything that became overdue at ``now`` (default: the clock), exactly

@@ -162,9 +162,15 @@ def distribute(
 
 
 def check_responsible_worker(role: Role, available: bool, jurisdiction: str,
-                             micro_grid_ancestry: Iterable[str], micro_grid: str) -> None:
+                             micro_grid_ancestry: Iterable[str], micro_grid: str,
+                             current: UUID | None = None, staff_id: UUID | None = None,
+                             handover: bool = False) -> None:
     """A micro-grid's responsible person is an available grid worker whose jurisdiction
-    contains the micro-grid (one worker may hold several micro-grids)."""
+    contains the micro-grid (one worker may hold several micro-grids).
+
+    A micro-grid has one at a time: assigning one (``handover=False``) refuses a micro-grid
+    another worker (``current``) already holds, and names the hand-over; a hand-over
+    (``handover=True``) needs a current worker other than the new one (``staff_id``)."""
     if role is not Role.GRID_WORKER:
         raise NotPermitted(f"A {role.value} cannot be the responsible worker of {micro_grid}.",
                            "Choose a grid worker (网格员).")
@@ -173,14 +179,27 @@ def check_responsible_worker(role: Role, available: bool, jurisdiction: str,
     if jurisdiction not in set(micro_grid_ancestry):
         raise NotPermitted(
             f"Micro-grid {micro_grid} is outside the worker's jurisdiction {jurisdiction}.",
-            "Choose a worker of this community, or change the worker's jurisdiction first.",
+            "Choose a worker of this community, or move the worker there first: the "
+            "changeStaffJurisdiction mutation.",
         )
+    if handover:
+        if current is None:
+            raise InvalidInput(f"Micro-grid {micro_grid} has no responsible worker to hand over.",
+                               "Assign one: the assignResponsibleWorker mutation.")
+        if current == staff_id:
+            raise InvalidInput(f"Staff {staff_id} is already the responsible worker of "
+                               f"{micro_grid}.", "Choose another grid worker.")
+    elif current is not None and current != staff_id:
+        raise InvalidInput(
+            f"Micro-grid {micro_grid} already has a responsible worker ({current}).",
+            "Hand it over to the new worker: the handOverMicroGrid mutation.")
 
 
 def check_squad(zone: str, members: Sequence[tuple[UUID, Role, bool]],
                 current_zone_of: dict[UUID, str]) -> None:
     """A zone's squad (服务小分队) mixes party members and volunteers of the jurisdiction;
-    each person serves in one zone's squad at a time."""
+    each person serves in one zone's squad at a time (``current_zone_of``: the zone each
+    serves in now; the parts of a split share their old squad until it is re-formed)."""
     if not members:
         raise InvalidInput(f"The squad for {zone} has no members.",
                            "Name at least one party member or volunteer.")
@@ -194,7 +213,26 @@ def check_squad(zone: str, members: Sequence[tuple[UUID, Role, bool]],
         other = current_zone_of.get(sid)
         if other is not None and other != zone:
             raise InvalidInput(f"Staff {sid} already serves in the squad of {other}.",
-                               "Take them off that squad first.")
+                               "Take them off that squad first (the takeOffSquad mutation), "
+                               "or move them here from it: the moveSquadMember mutation.")
+
+
+def carried_staffing(parts: Sequence[tuple[UUID | None, Sequence[UUID], int]]
+                     ) -> tuple[UUID | None, list[UUID]]:
+    """The staffing a micro-grid made by a split or a merge takes from the micro-grids it
+    comes from (``parts``: each one's responsible worker, squad and residents, in the order
+    given): the responsible worker of the part with the most residents among those that
+    have one (ties: the first given), and the union of the squads (in the order given).
+
+    A split has one part: every new micro-grid keeps its responsible worker and squad."""
+    worker: UUID | None = None
+    most = -1
+    squad: list[UUID] = []
+    for responsible, members, residents in parts:
+        if responsible is not None and residents > most:
+            worker, most = responsible, residents
+        squad.extend(m for m in members if m not in squad)
+    return worker, squad
 
 
 MAX_ROUND = 9999

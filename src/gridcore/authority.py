@@ -1,30 +1,136 @@
-"""Who may give the commands that reach beyond one household (pure rules).
+"""Who may give each command, and where (pure rules): the one home of authorization.
 
-Field commands check their actor where they act (status changes, tags, assignments). The
-commands here set up devices and sites or declare facts for a whole area: a risk area declared
-by mistake would raise vehicle alerts at every checkpoint of the city, so only the roles named
-below may give them, and where a rule names a level, only from a jurisdiction at that level or
-above (a micro-grid's official declares no risk area) and only for places inside that
-jurisdiction (one community's official lifts no other community's declaration). A command
-given without an actor (``by=None``) comes from the system itself: an external feed (the
-stream worker, ``gridcore ingest``) or a municipal system importing the library, which answer
-for their own inputs. A deactivated staff member gives no command at all.
+Every command of the application names its acting party explicitly (``by``): a staff member's
+id, or one of the ``System`` actors when no person gives it (a camera feed, the clock, the
+operator's console, a resident through the public door); nothing defaults to "the system".
+``AUTHORITY`` below says, for every command, which roles and which system actors may give it,
+the lowest level the giver's jurisdiction may be at, and the places it acts at (its
+``Place``s: the node codes, or the household, referral, campaign... whose place counts), which
+must lie in a staff member's jurisdiction. The ``command`` decorator (``app_base``) applies
+it before the command runs, so the API, the CLI, ``gridcore ingest``, the stream worker, the
+simulations and a municipal system importing the library all pass the same check; a refusal
+(``NotAuthorised``) writes nothing.
+
+What a rule here cannot say stays with the aggregate that owns the decision: which measure
+a role may impose (the policy in force names the roles per measure, ``status``), that an
+enterprise's own specialist reviews it (``enterprise.check_actor``). Those narrow what the
+table allows; they never widen it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from uuid import UUID
 
 from gridcore.errors import NotPermitted
 from gridcore.grid import Level
-from gridcore.staff import Role
+from gridcore.staff import FIELD_ROLES, Role
 
+
+class System(StrEnum):
+    """An acting party that is no staff member. Each is named for what it is; a command
+    names which of them may give it."""
+
+    OPERATOR = "operator"
+    """运维 the operator of the installation: the ``gridcore`` command line at the server,
+    ``gridcore ingest`` and a municipal system embedding the library, loading registers,
+    setting up the tree, devices and sites. Decisions about a person (health, measures, tags,
+    a referral's steps) are never theirs: a staff member answers for those."""
+    FEED = "feed"
+    """设备 the devices' feeds through the stream worker: cameras and vehicle checkpoints; and
+    a micro-grid chat group's bot delivering residents' own check-ins (群内自报)."""
+    AUTOMATION = "automation"
+    """自动 the system's own processes: the clock's ticks (escalation, overdue marks), the
+    findings follow-up of a visit no staff member recorded."""
+    PUBLIC = "public"
+    """居民 a resident through the public door (the hotline, the app, signed in or not):
+    files a request, and rates or reopens it with its reference."""
+
+    @property
+    def label(self) -> str:
+        return SYSTEM_LABELS[self]
+
+
+SYSTEM_LABELS = {
+    System.OPERATOR: "运维 the operator",
+    System.FEED: "设备 a device feed",
+    System.AUTOMATION: "自动 the system's own process",
+    System.PUBLIC: "居民 a resident",
+}
+
+Actor = UUID | System
+"""Who gives a command: a staff member (their id) or a named system actor."""
+
+
+def staff_of(by: Actor) -> UUID | None:
+    """The staff member an event records as its author (None: a system actor)."""
+    return by if isinstance(by, UUID) else None
+
+
+class Of(StrEnum):
+    """What a command's parameter names, to find the place (node code) it acts at."""
+
+    NODE = "node"
+    """a node code, or a list of node codes (None: the whole city)"""
+    CITY = "city"
+    """the whole city (the parameter is not read)"""
+    HOUSEHOLD = "household"
+    ROWS = "rows"
+    """rows of a register, each naming its micro-grid"""
+    VISIT_ROWS = "visit_rows"
+    """rows of a batch of visits, each naming its household"""
+    STAFF = "staff"
+    """a staff member, at their jurisdiction"""
+    CAMPAIGN = "campaign"
+    REFERRAL = "referral"
+    ENTERPRISE = "enterprise"
+    DELIVERY = "delivery"
+    REQUEST = "request"
+    ALERT = "alert"
+    CAMERA = "camera"
+    CHECKPOINT = "checkpoint"
+    DECLARATION = "declaration"
+    """a risk-area declaration (``declaration_id`` with its ``area``), at its scope"""
+
+
+@dataclass(frozen=True)
+class Place:
+    """The place a command acts at: what parameter ``param`` names (``of``)."""
+
+    of: Of
+    param: str = ""
+
+
+def at(of: Of, param: str = "") -> Place:
+    return Place(of, param)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may give a command: staff ``roles`` (from a jurisdiction at ``level`` or above,
+    when a level is named) and ``systems``; the ``places`` it acts at, each of which must lie
+    in a staff giver's jurisdiction (none named: the command acts at no place of the tree,
+    such as a plate's travel record). ``own`` names a parameter: the staff member it names
+    may give the command about themself whatever their role (reporting unavailable)."""
+
+    roles: frozenset[Role]
+    systems: frozenset[System] = frozenset()
+    places: tuple[Place, ...] = ()
+    level: Level | None = None
+    own: str | None = None
+
+
+def rule(roles: frozenset[Role], *places: Place, systems: Sequence[System] = (),
+         level: Level | None = None, own: str | None = None) -> Rule:
+    return Rule(frozenset(roles), frozenset(systems), places, level, own)
+
+
+ALL_STAFF = frozenset(Role)
 OFFICIALS = frozenset({Role.OFFICIAL})
 POLICE_AND_OFFICIALS = frozenset({Role.OFFICIAL, Role.COMMUNITY_POLICE})
-
-# Who may give the administrative commands whose methods name no actor (the API applies these
-# before it calls them; a municipal system importing the library answers for its own callers).
+MEDICAL = frozenset({Role.FAMILY_DOCTOR})
 SHAPERS = OFFICIALS
 """The tree is the administration's own structure: officials shape it."""
 ENROLLERS = OFFICIALS
@@ -35,7 +141,7 @@ ORGANISERS = DISPATCHERS
 """Who launches and closes campaigns and runs the findings follow-up."""
 REGISTRARS = frozenset({Role.OFFICIAL, Role.GRID_WORKER, Role.COMMUNITY_POLICE})
 """Who keeps the register: grid workers collect it (入户摸排), police keep 户籍, officials."""
-MARKERS = REGISTRARS | {Role.FAMILY_DOCTOR}
+MARKERS = REGISTRARS | MEDICAL
 """Who may declare a vulnerability: the registrars and the family doctor."""
 TESTERS = frozenset({Role.FAMILY_DOCTOR, Role.OFFICIAL, Role.GRID_WORKER})
 """Who enters a test result: the doctor, and the grid worker or official who collected it."""
@@ -43,55 +149,190 @@ ERASERS = OFFICIALS
 """Erasure destroys a person's data for good: an official's decision."""
 ADOPTERS = OFFICIALS
 """Officials adopt a policy (of the whole city)."""
+VISITORS = FIELD_ROLES | MEDICAL | POLICE_AND_OFFICIALS
+"""Who sweeps households (the roles a round is assigned to)."""
+HEALTH_REPORTERS = FIELD_ROLES | MEDICAL
+"""Field staff report symptoms they see; the policy's medical roles decide the rest."""
+MEASURERS = FIELD_ROLES | MEDICAL | POLICE_AND_OFFICIALS
+"""Who may change a measure at all; the policy in force names who imposes or releases which."""
+TAGGERS = MEASURERS
+UNTAGGERS = MEDICAL | OFFICIALS
+REFERRERS = FIELD_ROLES | MEDICAL | POLICE_AND_OFFICIALS | {Role.DUTY_LEAD}
+"""Who opens a referral: whoever finds the case, and the duty lead."""
+TRANSFER = MEDICAL | POLICE_AND_OFFICIALS | {Role.DUTY_LEAD, Role.GRID_WORKER}
+"""Who takes a referral through its steps (转运 transport, 劝导 persuasion, admission)."""
+ALERT_HANDLERS = FIELD_ROLES | POLICE_AND_OFFICIALS | {Role.DUTY_LEAD}
+REQUEST_HANDLERS = FIELD_ROLES | POLICE_AND_OFFICIALS | {Role.DUTY_LEAD, Role.PROPERTY_MANAGER}
+COURIERS = FIELD_ROLES | {Role.PROPERTY_MANAGER, Role.DUTY_LEAD, Role.OFFICIAL}
+"""Who delivers to sealed doors (送货上门) and reports a delivery that failed."""
+SUPPLIERS = DISPATCHERS
+"""Who dispatches, redelivers and takes donations for an area."""
+ORDER_TAKERS = FIELD_ROLES | {Role.PROPERTY_MANAGER, Role.DUTY_LEAD, Role.OFFICIAL}
+"""Who takes a sealed household's order (团购 group buying through the building's workers)."""
+ENTERPRISE_STAFF = frozenset({Role.ENTERPRISE_SPECIALIST, Role.OFFICIAL})
 
-
-@dataclass(frozen=True)
-class Rule:
-    """Who may give a command: the roles, and optionally the lowest level the giver's
-    jurisdiction may be at (``Level.COMMUNITY``: a community, a street, a district or the
-    city). The places a command acts at must lie in the giver's jurisdiction (the application
-    finds which do not and passes them to ``check_authority``)."""
-
-    roles: frozenset[Role]
-    level: Level | None = None
-
+OP = (System.OPERATOR,)
+FEEDS = (System.FEED, System.OPERATOR)
+AUTO = (System.AUTOMATION,)
 
 AUTHORITY: Mapping[str, Rule] = {
-    "declare_risk_area": Rule(OFFICIALS, Level.COMMUNITY),
-    "lift_risk_area": Rule(OFFICIALS, Level.COMMUNITY),
-    "record_travel": Rule(POLICE_AND_OFFICIALS),
-    "register_camera": Rule(POLICE_AND_OFFICIALS),
-    "register_checkpoint": Rule(POLICE_AND_OFFICIALS),
-    "record_camera_detection": Rule(POLICE_AND_OFFICIALS | {Role.DUTY_LEAD, Role.GRID_WORKER}),
-    "register_quarantine_site": Rule(OFFICIALS),
-    "register_enterprise": Rule(OFFICIALS | {Role.ENTERPRISE_SPECIALIST}),
-    "assign_specialist": Rule(OFFICIALS),
-    "seal_scope": Rule(POLICE_AND_OFFICIALS | {Role.DUTY_LEAD}),
-    "deactivate_staff": Rule(ENROLLERS),
-    "reactivate_staff": Rule(ENROLLERS),
-    "change_staff_jurisdiction": Rule(ENROLLERS),
-    "erase_staff_member": Rule(ERASERS),
+    # the tree
+    "establish_city": rule(SHAPERS, at(Of.CITY), systems=OP),
+    "create_node": rule(SHAPERS, at(Of.NODE, "parent_code"), systems=OP),
+    "rename_node": rule(SHAPERS, at(Of.NODE, "code"), systems=OP),
+    "move_node": rule(SHAPERS, at(Of.NODE, "code"), at(Of.NODE, "new_parent_code"),
+                      systems=OP),
+    "merge_micro_grids": rule(SHAPERS, at(Of.NODE, "codes"), systems=OP),
+    "split_micro_grid": rule(SHAPERS, at(Of.NODE, "code"), systems=OP),
+    "retire_node": rule(SHAPERS, at(Of.NODE, "code"), systems=OP),
+    # the register
+    "register_building": rule(REGISTRARS, at(Of.NODE, "community"), systems=OP),
+    "register_household": rule(REGISTRARS, at(Of.NODE, "micro_grid"), systems=OP),
+    "register_households": rule(REGISTRARS, at(Of.ROWS, "rows"), systems=OP),
+    "move_household": rule(REGISTRARS, at(Of.HOUSEHOLD, "hid"), at(Of.NODE, "micro_grid"),
+                           systems=OP),
+    "add_member": rule(REGISTRARS, at(Of.HOUSEHOLD, "hid"), systems=OP),
+    "remove_member": rule(REGISTRARS, at(Of.HOUSEHOLD, "hid"), systems=OP),
+    "mark_vulnerability": rule(MARKERS, at(Of.HOUSEHOLD, "hid"), systems=OP),
+    "erase_resident": rule(ERASERS, at(Of.HOUSEHOLD, "hid"), systems=OP),
+    "record_test": rule(TESTERS, at(Of.HOUSEHOLD, "hid"), systems=OP),
+    "adopt_policy": rule(ADOPTERS, at(Of.CITY), systems=OP),
+    # a resident's status: decisions a staff member answers for
+    # AUTOMATION: the findings follow-up of a symptom a resident reported themself (a chat
+    # check-in no staff member recorded); only to symptomatic (``status.check_health_change``)
+    "change_health": rule(HEALTH_REPORTERS, at(Of.HOUSEHOLD, "hid"), systems=AUTO),
+    # AUTOMATION: the findings follow-up of an arrival a resident reported themself (a chat
+    # check-in no staff member recorded): only an arrival's tag and home observation
+    # (``household.tag``, ``status.check_measure_change``)
+    "change_measure": rule(MEASURERS, at(Of.HOUSEHOLD, "hid"), systems=AUTO),
+    "tag_resident": rule(TAGGERS, at(Of.HOUSEHOLD, "hid"), systems=AUTO),
+    "untag_resident": rule(UNTAGGERS, at(Of.HOUSEHOLD, "hid")),
+    # staff
+    "enrol_staff": rule(ENROLLERS, at(Of.NODE, "jurisdiction"), systems=OP),
+    "assign_responsible_worker": rule(ENROLLERS, at(Of.NODE, "micro_grid"), systems=OP),
+    "form_squad": rule(ENROLLERS, at(Of.NODE, "zone"), systems=OP),
+    "hand_over_micro_grid": rule(ENROLLERS, at(Of.NODE, "micro_grid"), systems=OP),
+    "take_off_squad": rule(ENROLLERS, at(Of.NODE, "zone"), systems=OP),
+    "move_squad_member": rule(ENROLLERS, at(Of.NODE, "from_zone"), at(Of.NODE, "zone"),
+                              systems=OP),
+    "assign_scope": rule(DISPATCHERS, at(Of.NODE, "scope"), systems=OP),
+    "reassign_work_of": rule(DISPATCHERS, at(Of.STAFF, "sid"), at(Of.NODE, "scope"),
+                             systems=OP),
+    "set_staff_availability": rule(DISPATCHERS, at(Of.STAFF, "sid"), systems=OP, own="sid"),
+    "deactivate_staff": rule(ENROLLERS, at(Of.STAFF, "sid"), systems=OP),
+    "reactivate_staff": rule(ENROLLERS, at(Of.STAFF, "sid"), systems=OP),
+    "change_staff_jurisdiction": rule(ENROLLERS, at(Of.STAFF, "sid"),
+                                      at(Of.NODE, "jurisdiction"), systems=OP),
+    "erase_staff_member": rule(ERASERS, at(Of.STAFF, "sid"), systems=OP),
+    # sweeps
+    "launch_campaign": rule(ORGANISERS, at(Of.NODE, "scope"), systems=OP),
+    "close_campaign": rule(ORGANISERS, at(Of.CAMPAIGN, "cid"), systems=OP),
+    # FEED: a micro-grid chat group's bot (or its export) recording a resident's own
+    # check-in (群内自报) as a chat visit; nobody of the staff saw the household
+    "record_visit": rule(VISITORS, at(Of.HOUSEHOLD, "hid"), systems=(System.FEED, *OP)),
+    # a chat message the intake could not record: held for the micro-grid's worker or set aside
+    "take_chat_message": rule(VISITORS, at(Of.NODE, "micro_grid"),
+                              systems=(System.FEED, *OP)),
+    "record_visits": rule(VISITORS, at(Of.VISIT_ROWS, "rows"), systems=OP),
+    "process_findings": rule(ORGANISERS, systems=(System.OPERATOR, System.AUTOMATION)),
+    # referrals and quarantine sites
+    "register_quarantine_site": rule(OFFICIALS, at(Of.NODE, "node_code"), systems=OP),
+    "open_referral": rule(REFERRERS, at(Of.HOUSEHOLD, "hid"), systems=AUTO),
+    "accept_referral": rule(TRANSFER, at(Of.REFERRAL, "referral_id")),
+    "dispatch_transport": rule(TRANSFER, at(Of.REFERRAL, "referral_id")),
+    "record_persuasion": rule(TRANSFER, at(Of.REFERRAL, "referral_id")),
+    "admit": rule(TRANSFER, at(Of.REFERRAL, "referral_id")),
+    "discharge": rule(TRANSFER, at(Of.REFERRAL, "referral_id")),
+    "close_referral": rule(TRANSFER, at(Of.REFERRAL, "referral_id")),
+    "cancel_referral": rule(TRANSFER, at(Of.REFERRAL, "referral_id"), systems=AUTO),
+    "_escalate": rule(frozenset(), systems=AUTO),
+    # devices, travel and risk areas
+    "register_camera": rule(POLICE_AND_OFFICIALS, at(Of.NODE, "grid_code"), systems=OP),
+    "register_checkpoint": rule(POLICE_AND_OFFICIALS, at(Of.NODE, "grid_code"), systems=OP),
+    "record_camera_detection": rule(POLICE_AND_OFFICIALS | {Role.DUTY_LEAD, Role.GRID_WORKER},
+                                    at(Of.CAMERA, "camera_id"), systems=FEEDS),
+    "record_vehicle_pass": rule(ALL_STAFF, at(Of.CHECKPOINT, "checkpoint_id"), systems=FEEDS),
+    "count_vehicle_passes": rule(frozenset(), systems=FEEDS),
+    "raise_vehicle_alert": rule(frozenset(), systems=FEEDS),
+    "raise_vehicle_alerts": rule(frozenset(), systems=FEEDS),
+    "acknowledge_alert": rule(ALERT_HANDLERS, at(Of.ALERT, "alert_id")),
+    "resolve_alert": rule(ALERT_HANDLERS, at(Of.ALERT, "alert_id")),
+    "_escalate_alert": rule(frozenset(), systems=AUTO),
+    "record_travel": rule(POLICE_AND_OFFICIALS, systems=FEEDS),
+    "declare_risk_area": rule(OFFICIALS, at(Of.NODE, "scope"), systems=FEEDS,
+                              level=Level.COMMUNITY),
+    "lift_risk_area": rule(OFFICIALS, at(Of.DECLARATION, "declaration_id"), systems=FEEDS,
+                           level=Level.COMMUNITY),
+    # supplies to sealed doors
+    "seal_scope": rule(POLICE_AND_OFFICIALS | {Role.DUTY_LEAD}, at(Of.NODE, "code"),
+                       systems=OP),
+    "place_order": rule(ORDER_TAKERS, at(Of.HOUSEHOLD, "household"), systems=OP),
+    "batch_purchase": rule(frozenset({Role.DUTY_LEAD}), at(Of.NODE, "community")),
+    "dispatch_deliveries": rule(SUPPLIERS, at(Of.NODE, "scope"), systems=OP),
+    "redeliver": rule(SUPPLIERS, at(Of.DELIVERY, "delivery"), systems=OP),
+    "confirm_delivery": rule(COURIERS, at(Of.DELIVERY, "delivery")),
+    "report_failed_delivery": rule(COURIERS, at(Of.DELIVERY, "delivery")),
+    "donate_to_scope": rule(SUPPLIERS, at(Of.NODE, "scope"), systems=OP),
+    "supply_enterprise": rule(SUPPLIERS | ENTERPRISE_STAFF, at(Of.ENTERPRISE, "enterprise"),
+                              systems=OP),
+    # enterprises resuming work
+    "register_enterprise": rule(ENTERPRISE_STAFF, at(Of.NODE, "location"), systems=OP),
+    "assign_specialist": rule(OFFICIALS, at(Of.ENTERPRISE, "enterprise"), systems=OP),
+    "file_resumption": rule(ENTERPRISE_STAFF, at(Of.ENTERPRISE, "enterprise"), systems=OP),
+    "declare_employee_health": rule(ENTERPRISE_STAFF, at(Of.ENTERPRISE, "enterprise"),
+                                    systems=OP),
+    "review_resumption": rule(ENTERPRISE_STAFF, at(Of.ENTERPRISE, "enterprise")),
+    "inspect_enterprise": rule(ENTERPRISE_STAFF, at(Of.ENTERPRISE, "enterprise")),
+    "close_rectification": rule(ENTERPRISE_STAFF, at(Of.ENTERPRISE, "enterprise")),
+    # residents' requests
+    "_file_request": rule(REQUEST_HANDLERS, at(Of.NODE, "grid"),
+                          systems=(System.PUBLIC, System.OPERATOR)),
+    "classify_request": rule(REQUEST_HANDLERS, at(Of.REQUEST, "request"), systems=OP),
+    "assign_request": rule(DISPATCHERS, at(Of.REQUEST, "request"), systems=OP),
+    "resolve_request": rule(REQUEST_HANDLERS, at(Of.REQUEST, "request")),
+    "rate_request": rule(frozenset(), systems=(System.PUBLIC, System.OPERATOR)),
+    "reopen_request": rule(frozenset(), systems=(System.PUBLIC, System.OPERATOR)),
+    "_escalate_request_if_due": rule(frozenset(), systems=AUTO),
 }
-"""command name -> who may give it (vehicle passes are recorded by whoever staffs the
-checkpoint, volunteers included, so ``record_vehicle_pass`` is not listed)."""
+"""command name -> who may give it and where. A test fails for a command missing here
+(tests/domain/test_authority.py), and another gives every command with every role inside
+and outside the giver's jurisdiction and with every system actor."""
 
 
-def check_authority(command: str, role: Role, level: Level | None = None,
-                    outside: Sequence[str] = ()) -> None:
-    """Raise ``NotPermitted`` when a staff member of ``role`` whose jurisdiction is at
-    ``level`` may not give ``command``, or when places it acts at (``outside``) lie outside
-    their jurisdiction."""
+class NotAuthorised(NotPermitted):
+    """The acting party may not give the command (``AUTHORITY``), or not there."""
+
+
+def _names(rule: Rule) -> str:
+    who = sorted(r.label for r in rule.roles) + sorted(s.label for s in rule.systems)
+    return "、".join(who) or "nobody"
+
+
+def check_authority(command: str, by: Actor, role: Role | None = None,
+                    level: Level | None = None, outside: Sequence[str] = (),
+                    own: bool = False) -> None:
+    """Raise ``NotAuthorised`` when ``by`` may not give ``command``: a system actor the rule
+    does not name; a staff member (of ``role``, whose jurisdiction is at ``level``) whose
+    role the rule does not name (unless the command is about themself, ``own``) or whose
+    level is below the rule's; or places it acts at (``outside``) outside their
+    jurisdiction."""
     rule = AUTHORITY.get(command)
+    doing = command.strip("_").replace("_", " ")
     if rule is None:
+        raise NotAuthorised(f"Nobody may {doing}: the command names no authority.",
+                            "Add it to gridcore.authority.AUTHORITY.")
+    if isinstance(by, System):
+        if by not in rule.systems:
+            raise NotAuthorised(f"{by.label} may not {doing}.",
+                                f"A staff member must give it: one of {_names(rule)}.")
         return
-    doing = command.replace("_", " ")
-    if role not in rule.roles:
-        names = "、".join(sorted(r.label for r in rule.roles))
-        raise NotPermitted(f"A {role.value} may not {doing}.", f"Ask one of: {names}.")
+    assert role is not None
+    if role not in rule.roles and not own:
+        raise NotAuthorised(f"A {role.value} may not {doing}.", f"Ask one of: {_names(rule)}.")
     if rule.level is not None and level is not None and level > rule.level:
-        raise NotPermitted(f"A {role.value} of a {level.label} may not {doing}.",
-                           f"Ask a {role.value} of a {rule.level.label} or above.")
+        raise NotAuthorised(f"A {role.value} of a {level.label} may not {doing}.",
+                            f"Ask a {role.value} of a {rule.level.label} or above.")
     if outside:
-        raise NotPermitted(f"{outside[0]} lies outside your jurisdiction: you may not "
-                           f"{doing} there.",
-                           "Ask an official whose jurisdiction contains it.")
+        raise NotAuthorised(f"{outside[0]} lies outside your jurisdiction: you may not "
+                            f"{doing} there.",
+                            "Ask a staff member whose jurisdiction contains it.")

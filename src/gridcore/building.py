@@ -6,11 +6,27 @@ from datetime import datetime
 from uuid import UUID
 
 from gridcore.base import Aggregate, Created, stable_id
-from gridcore.errors import InvalidInput
+from gridcore.errors import InvalidInput, NotFound
 
 
 def building_id(community: str, number: str) -> UUID:
     return stable_id("building", f"{community}/{number}")
+
+
+def check_household_building(found: Building | None, bid: UUID, community: str,
+                             household: str) -> None:
+    """A household names a building registered in its micro-grid's community (``found``:
+    the building ``bid`` names, None when none is registered); ``household`` says which
+    household (and row) it is, for the message."""
+    if found is None:
+        raise NotFound(f"{household} names building {bid}, which is not registered.",
+                       f"Register the building in community {community} first (the "
+                       "registerBuilding mutation), or give no building.")
+    if found.community != community:
+        raise InvalidInput(f"{household} names building {bid}, which is not in community "
+                           f"{community} of its micro-grid.",
+                           "Give a building of that community, or register it there first "
+                           "(the registerBuilding mutation).")
 
 
 class Building(Aggregate):

@@ -18,10 +18,9 @@ from enum import StrEnum
 from uuid import UUID
 
 from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
-from gridcore.errors import ForbiddenTransition, InvalidInput, NotPermitted
+from gridcore.errors import ForbiddenTransition, InvalidInput
 from gridcore.household import Household
 from gridcore.policy import Policy
-from gridcore.staff import Role
 from gridcore.status import Measure
 from gridcore.text import free_text
 
@@ -59,7 +58,6 @@ DELIVERY_TRANSITIONS: dict[DeliveryState, frozenset[DeliveryState]] = {
     S.FAILED: frozenset({S.DISPATCHED}),
     S.DELIVERED: frozenset(),
 }
-PURCHASER_ROLES = frozenset({Role.DUTY_LEAD})
 HOME_MEASURES = frozenset({Measure.HOME_QUARANTINE, Measure.HOME_OBSERVATION})
 MAX_ITEMS = 100
 
@@ -129,13 +127,6 @@ def check_redelivery(state: DeliveryState) -> None:
     if state is not S.FAILED:
         raise ForbiddenTransition(f"The delivery is {state.label}, not failed.",
                                   "Redeliver failed deliveries only; dispatch ready ones.")
-
-
-def check_purchaser(role: Role) -> None:
-    """Only the duty lead (总值班) buys centrally for the community (712 community)."""
-    if role not in PURCHASER_ROLES:
-        raise NotPermitted(f"A {role.value} may not buy a batch centrally.",
-                           "Ask the duty lead (总值班) to buy the batch.")
 
 
 def household_priority(household: Household | None, today: date) -> int:

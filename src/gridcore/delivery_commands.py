@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from gridcore.app_base import MAX_ATTEMPTS, ApplicationBase, command
+from gridcore.authority import Actor, staff_of
 from gridcore.base import Aggregate
 from gridcore.delivery import (
     Batch,
@@ -24,7 +25,6 @@ from gridcore.delivery import (
     Item,
     Waiting,
     check_items,
-    check_purchaser,
     check_redelivery,
     check_ref,
     delivery_due,
@@ -135,7 +135,8 @@ class DeliveryCommands(ApplicationBase):
     # ---- placing deliveries ----------------------------------------------------------------
 
     @command
-    def place_order(self, household: UUID, order_no: str, items: Sequence[Item]) -> int | None:
+    def place_order(self, household: UUID, order_no: str, items: Sequence[Item],
+                    *, by: Actor) -> int | None:
         """A household's group-buy order (团购订单), bought with the duty lead's next batch."""
         at = self.clock()
         h = self.household(household)
@@ -151,7 +152,7 @@ class DeliveryCommands(ApplicationBase):
 
     @command
     def donate_to_scope(self, scope: str, donation_no: str, items: Sequence[Item],
-                        donor: str = "") -> int | None:
+                        donor: str = "", *, by: Actor) -> int | None:
         """A donation (爱心菜) to every household of a scope: one free delivery each."""
         at = self.clock()
         check_ref(donation_no, "donation")
@@ -183,7 +184,7 @@ class DeliveryCommands(ApplicationBase):
 
     @command
     def supply_enterprise(self, enterprise: UUID, supply_no: str,
-                          items: Sequence[Item]) -> int | None:
+                          items: Sequence[Item], *, by: Actor) -> int | None:
         """Protective material (防护物资) for a resuming enterprise, ready to dispatch."""
         at = self.clock()
         e = self._get(Enterprise, enterprise, f"enterprise {enterprise}",
@@ -206,7 +207,6 @@ class DeliveryCommands(ApplicationBase):
                        order_ids: Sequence[UUID] | None = None) -> int | None:
         """The duty lead buys the community's open orders (or the ones named) in one batch."""
         at = self.clock()
-        check_purchaser(self.staff(by).role)
         if self.node(community).level is not Level.COMMUNITY:
             raise InvalidInput(f"{community} is not a community.",
                                "Buy centrally for a community (社区).")
@@ -235,7 +235,7 @@ class DeliveryCommands(ApplicationBase):
 
     @command
     def dispatch_deliveries(self, scope: str, staff: Sequence[UUID] | None = None,
-                            limit: int | None = None) -> int | None:
+                            limit: int | None = None, *, by: Actor) -> int | None:
         """Send the ready deliveries of a scope out, in dispatch order (quarantined, then
         vulnerable households first), to each zone's squad or to the staff named."""
         at = self.clock()
@@ -253,7 +253,7 @@ class DeliveryCommands(ApplicationBase):
                         ready[d.id] = (d, zone, h)
         if not ready:
             raise InvalidInput(f"No delivery is ready to dispatch in {scope}.",
-                               "Buy the open orders first (batch_purchase, 统一采买).")
+                               "Buy the open orders first (统一采买): the batchPurchase mutation.")
         waiting = [Waiting(d.id, d.ready_since or d.created_on, h) for d, _, h in ready.values()]
         due = delivery_due(at, self.policy_at(at))
         teams: dict[str, list[UUID]] = {}
@@ -268,7 +268,7 @@ class DeliveryCommands(ApplicationBase):
                 break
         if not chosen:
             raise InvalidInput(f"No squad serves {', '.join(sorted(teams))}.",
-                               "Form the zone's squad (form_squad) or name the staff.")
+                               "Form the zone's squad (the formSquad mutation) or name the staff.")
         runs = {code: desk.runs + 1 for code, desk in desks.items()}
         for position, (d, zone) in enumerate(chosen, start=1):
             d.dispatch(teams[zone], zone, due, at, runs[d.desk], position)
@@ -292,19 +292,18 @@ class DeliveryCommands(ApplicationBase):
 
     @command
     def report_failed_delivery(self, delivery: UUID, reason: str,
-                               by: UUID | None = None) -> int | None:
+                               *, by: Actor) -> int | None:
         """A delivery could not be handed over; it waits for a redelivery."""
         at = self.clock()
         d = self.delivery(delivery)
-        if by is not None:
-            self.staff(by)
-        d.fail(reason, by, at)
+        d.fail(reason, staff_of(by), at)
         desk = self._delivery_desk_of(d)
         desk.untrack([d.id], at)
         return self._save(d, desk)
 
     @command
-    def redeliver(self, delivery: UUID, staff: Sequence[UUID] | None = None) -> int | None:
+    def redeliver(self, delivery: UUID, staff: Sequence[UUID] | None = None,
+                  *, by: Actor) -> int | None:
         """Send a failed delivery out again, to the staff named or the zone's squad."""
         at = self.clock()
         d = self.delivery(delivery)
@@ -314,7 +313,7 @@ class DeliveryCommands(ApplicationBase):
         team = self._delivery_team(zone, named)
         if not team:
             raise InvalidInput(f"No squad serves {zone}.",
-                               "Form the zone's squad (form_squad) or name the staff.")
+                               "Form the zone's squad (the formSquad mutation) or name the staff.")
         due = delivery_due(at, self.policy_at(at))
         d.dispatch(team, zone, due, at)
         desk = self._delivery_desk_of(d)
@@ -325,10 +324,9 @@ class DeliveryCommands(ApplicationBase):
 
     @command
     def seal_scope(self, code: str, since: datetime | None = None, *,
-                   by: UUID | None = None) -> int | None:
+                   by: Actor) -> int | None:
         """Declare a community or zone sealed (封闭管理) from ``since`` (default: now): from
         then on every supply reaches its households by delivery."""
-        self._authorised(by, "seal_scope")
         at = self.clock()
         if self.node(code).level < Level.COMMUNITY:
             raise InvalidInput(f"{code} is above community level.",
@@ -352,7 +350,7 @@ class DeliveryCommands(ApplicationBase):
         since = self.scope_sealed_since(scope, at)
         if since is None:
             raise InvalidInput(f"{scope} is not sealed at {at.isoformat()}.",
-                               "Ask this of a sealed scope (seal_scope).")
+                               "Ask this of a sealed scope (the sealScope mutation seals one).")
         desk = self.delivery_desk(self._delivery_community(scope))
         last = desk.last_delivered if desk else {}
         return without_delivery({h.id: last.get(h.id) for h in self._delivery_households(scope)},
@@ -371,7 +369,8 @@ class DeliveryCommands(ApplicationBase):
         desk = self.delivery_desk(community)
         if desk is None or batch_no not in desk.batches:
             raise InvalidInput(f"{community} has no purchase batch {batch_no}.",
-                               "Check the batch number (batch_purchase returns it in order).")
+                               "Check the batch number (the batchPurchase mutation numbers "
+                               "them in order).")
         return desk.batches[batch_no]
 
     # ---- overdue -------------------------------------------------------------------------------

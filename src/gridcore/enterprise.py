@@ -287,6 +287,9 @@ class Enterprise(Aggregate):
                                               symptomatic=self.symptomatic, at=self.timestamp))
 
     class Inspected(Event):
+        """An inspection round (numbered), or a follow-up re-inspection of one rectified item
+        (``close_rectification``: the number of the round it follows up)."""
+
         inspection_no: int
         by: UUID
         results: dict[str, bool]
@@ -376,6 +379,20 @@ class Enterprise(Aggregate):
             self._trigger(self.RectificationOpened, at, item=item, deadline=deadline)
         for item in to_close:
             self._trigger(self.RectificationClosed, at, item=item, by=by)
+
+    def close_rectification(self, by: UUID, item: str, note: str, at: datetime) -> None:
+        """A follow-up re-inspection (整改复查) of one item under rectification that now
+        passes: it closes the rectification and is recorded as part of the inspection round
+        it follows up (its number, not a new one), so only inspection rounds count as
+        inspections."""
+        if item not in self.rectifications:
+            open_items = ", ".join(sorted(self.rectifications)) or "none"
+            raise InvalidInput(f"{self.name} has no open rectification of {item!r}.",
+                               f"Open rectifications: {open_items}.")
+        note = free_text(note, "inspection note")
+        self._trigger(self.Inspected, at, inspection_no=self.inspections, by=by,
+                      results={item: True}, note=note)
+        self._trigger(self.RectificationClosed, at, item=item, by=by)
 
     def mark_overdue(self, at: datetime) -> int:
         """Record, once each, the open rectifications past their deadline at ``at``."""

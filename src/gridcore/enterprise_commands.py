@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from gridcore.app_base import MAX_ATTEMPTS, ApplicationBase, command
+from gridcore.authority import Actor
 from gridcore.enterprise import (
     Enterprise,
     check_actor,
@@ -27,7 +28,7 @@ from gridcore.enterprise_desk import (
     EnterpriseDirectory,
     enterprise_desk_id,
 )
-from gridcore.errors import ConcurrencyConflict, DuplicateCode, InvalidInput
+from gridcore.errors import ConcurrencyConflict, DuplicateCode
 from gridcore.grid import Level
 from gridcore.staff import StaffMember
 
@@ -73,15 +74,15 @@ class EnterpriseCommands(ApplicationBase):
 
     @command
     def register_enterprise(self, credit_code: str, name: str, department: str, location: str,
-                            specialist: UUID | None, *, by: UUID | None = None) -> int | None:
+                            specialist: UUID | None, *, by: Actor) -> int | None:
         """Register an enterprise at its grid location with its one specialist (对口负责)."""
-        self._authorised(by, "register_enterprise")
         at = self.clock()
         self.node(location).require_active()
         member = self._enterprise_specialist(specialist)
         if self._find(Enterprise, enterprise_id(credit_code)) is not None:
             raise DuplicateCode(f"Enterprise {credit_code} is already registered.",
-                                "Check the credit code; assign_specialist changes its specialist.")
+                                "Check the credit code; the assignSpecialist mutation changes "
+                                "its specialist.")
         e = Enterprise.register(credit_code, name, department, location, member.id, at)
         desk, directory = self._enterprise_desk(e, at)
         desk.list_enterprise(e.id, member.id, at)
@@ -89,9 +90,8 @@ class EnterpriseCommands(ApplicationBase):
 
     @command
     def assign_specialist(self, enterprise: UUID, specialist: UUID, *,
-                          by: UUID | None = None) -> int | None:
+                          by: Actor) -> int | None:
         """Make another specialist the enterprise's one specialist (the previous one is freed)."""
-        self._authorised(by, "assign_specialist")
         at = self.clock()
         e = self.enterprise(enterprise)
         self._enterprise_specialist(specialist)
@@ -104,7 +104,7 @@ class EnterpriseCommands(ApplicationBase):
 
     @command
     def file_resumption(self, enterprise: UUID, items: Sequence[str], employees: int,
-                        note: str = "") -> int | None:
+                        note: str = "", *, by: Actor) -> int | None:
         """File for resumption (复工备案), stating the checklist items in place."""
         at = self.clock()
         e = self.enterprise(enterprise)
@@ -124,7 +124,7 @@ class EnterpriseCommands(ApplicationBase):
 
     @command
     def declare_employee_health(self, enterprise: UUID, declared: int,
-                                symptomatic: int = 0) -> int | None:
+                                symptomatic: int = 0, *, by: Actor) -> int | None:
         """Employees' health declaration (员工健康申报): how many declared, how many ill."""
         e = self.enterprise(enterprise)
         e.declare(declared, symptomatic, self.clock())
@@ -154,13 +154,7 @@ class EnterpriseCommands(ApplicationBase):
         at = self.clock()
         e, inspector = self.enterprise(enterprise), self.staff(by)
         check_actor(inspector.role, by, e.specialist, "inspect")
-        if item not in e.rectifications:
-            open_items = ", ".join(sorted(e.rectifications)) or "none"
-            raise InvalidInput(f"{e.name} has no open rectification of {item!r}.",
-                               f"Open rectifications: {open_items}.")
-        policy = self.policy_at(at)
-        e.inspect(by, {item: True}, policy.inspection_items, note,
-                  rectification_deadline(at, policy), at, partial=True)
+        e.close_rectification(by, item, note, at)
         desk = self._enterprise_desk(e, at)[0]
         desk.set_due(e, at)
         return self._save(e, desk)

@@ -32,7 +32,9 @@ class SyncStatus(StrEnum):
 @dataclass
 class FieldRecord:
     """A visit or a chat check-in (a visit by the chat method) recorded offline, based on the
-    visit's version the device saw (0 when it saw none)."""
+    visit's version the device saw (0 when it saw none). A field of ``record`` left unset
+    takes ``record_visit``'s default, as at the door: a 'seen' visit whose ``accounted`` was
+    not given accounts for every registered member (``gridcore.sweep.visit_record``)."""
 
     client_id: str
     campaign_id: UUID
@@ -96,16 +98,17 @@ class FieldSyncCommands(SweepCommands, DeliveryCommands):
         if isinstance(r, DeliveryConfirmation):
             if r.failed_reason:
                 self.report_failed_delivery(
-                    r.delivery_id, r.failed_reason, r.by, client_id=r.client_id)
+                    r.delivery_id, r.failed_reason, by=r.by, client_id=r.client_id)
             else:
                 self.confirm_delivery(
                     r.delivery_id, r.by, r.delivered_at, client_id=r.client_id)
             return
         rec = r.record
         self.record_visit(
-            r.campaign_id, r.household_id, rec.method, rec.outcome, rec.staff_id, rec.at,
-            client_id=r.client_id,
-            **rec.model_dump(exclude={"staff_id", "method", "outcome", "at"}))
+            r.campaign_id, r.household_id, rec.method, rec.outcome, by=rec.staff_id,
+            visited_at=rec.at, client_id=r.client_id,
+            **rec.model_dump(exclude={"staff_id", "method", "outcome", "at"},
+                             exclude_unset=True))
 
 
 def _visit_id(r: FieldRecord) -> UUID:

@@ -1,10 +1,15 @@
 """What a sweep finding sets in motion (the process manager's decisions).
 
 A recorded visit is read back from the event log; each finding becomes follow-up commands:
-a fever makes the member symptomatic and opens a fever-clinic referral, a close contact is
-tagged and referred to centralized quarantine (集中隔离), an arrival from a risk area is tagged
-and placed under home observation. The decisions are pure; the follow-ups carry client ids
-derived from the visit event, so processing the same event twice applies them once.
+a fever or any other symptom makes the member symptomatic and opens a fever-clinic referral
+(发热门诊), a close contact is tagged and referred to centralized quarantine (集中隔离), an
+arrival from a risk area is tagged and placed under home observation. A visitor from elsewhere
+is no registered member, so there is nobody to tag: the visit keeps where they came from,
+and the household's timeline entry of the visit, the worker's work list of the round and the
+campaign's coverage count them (``projections``: ``household_timeline``,
+``queries.work_list``, ``sweep_coverage``), for the grid worker to follow up. The decisions
+are pure; the follow-ups carry client ids derived from the visit event, so processing the same
+event twice applies them once.
 """
 
 from __future__ import annotations
@@ -41,15 +46,29 @@ class FollowUp:
         return f"finding:{event_id}:{self.action.value}:{self.resident_id}"
 
 
+def symptomatic(record: VisitRecord) -> list[UUID]:
+    """Members the visit found with a fever (``sweep.fevers``) or any symptom reported."""
+    return sorted(set(fevers(record)) | {rid for rid, s in record.symptoms.items() if s},
+                  key=str)
+
+
+def _symptom_reason(record: VisitRecord, rid: UUID) -> str:
+    if rid in fevers(record):
+        t = record.temperatures.get(rid)
+        return f"排查发现发热 fever found in sweep{f' ({t} °C)' if t else ''}"
+    listed = "、".join(record.symptoms.get(rid, []))
+    return f"排查发现症状 symptoms found in sweep ({listed[:120]})"
+
+
 def follow_ups(household_id: UUID, record: VisitRecord) -> list[FollowUp]:
-    """The follow-ups of one visit: fever → symptomatic + fever clinic; close contact →
-    tag + centralized quarantine referral; arrival from a risk area → tag + home observation
-    (the 14-day practice of the seeds)."""
+    """The follow-ups of one visit: fever or another symptom → symptomatic + fever clinic;
+    close contact → tag + centralized quarantine referral; arrival from a risk area → tag +
+    home observation (the 14-day practice of the seeds). Visitors need no command (see
+    above)."""
     by = record.staff_id
     out: list[FollowUp] = []
-    for rid in fevers(record):
-        t = record.temperatures.get(rid)
-        reason = f"排查发现发热 fever found in sweep{f' ({t} °C)' if t else ''}"
+    for rid in symptomatic(record):
+        reason = _symptom_reason(record, rid)
         out.append(FollowUp(Action.SYMPTOMATIC, household_id, rid, by, reason))
         out.append(FollowUp(Action.REFER_FEVER_CLINIC, household_id, rid, by, reason))
     for rid in sorted(set(record.close_contacts), key=str):

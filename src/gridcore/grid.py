@@ -174,6 +174,27 @@ class GridNode(Aggregate):
         def apply(self, node: GridNode) -> None:
             node.squad = list(self.members)
 
+    class ResponsibleWorkerHandedOver(Event):
+        """交接 the micro-grid passes from its responsible worker to another."""
+
+        previous: UUID
+        staff_id: UUID
+
+        def apply(self, node: GridNode) -> None:
+            node.responsible_worker = self.staff_id
+
+    class SquadMemberLeft(Event):
+        staff_id: UUID
+
+        def apply(self, node: GridNode) -> None:
+            node.squad.remove(self.staff_id)
+
+    class SquadMemberJoined(Event):
+        staff_id: UUID
+
+        def apply(self, node: GridNode) -> None:
+            node.squad.append(self.staff_id)
+
     class StaffJoined(Event):
         staff_id: UUID
 
@@ -258,6 +279,32 @@ class GridNode(Aggregate):
     def form_squad(self, members: list[UUID], at: datetime) -> None:
         self.require_active()
         self._trigger(self.SquadFormed, at, members=members)
+
+    def hand_over(self, staff_id: UUID, at: datetime) -> None:
+        """交接 give the micro-grid to another responsible worker (the rule:
+        ``assignment.check_responsible_worker`` with ``handover=True``)."""
+        self.require_active()
+        if self.responsible_worker is None:
+            raise InvalidInput(f"Micro-grid {self.code} has no responsible worker to hand over.",
+                               "Assign one: the assignResponsibleWorker mutation.")
+        self._trigger(self.ResponsibleWorkerHandedOver, at, previous=self.responsible_worker,
+                      staff_id=staff_id)
+
+    def take_off_squad(self, staff_id: UUID, at: datetime) -> None:
+        """Take a member off this micro-grid's squad (服务小分队)."""
+        self.require_active()
+        if staff_id not in self.squad:
+            raise InvalidInput(f"Staff {staff_id} does not serve in the squad of {self.code}.",
+                               "Name a member of this squad, or form the squad anew: the "
+                               "formSquad mutation.")
+        self._trigger(self.SquadMemberLeft, at, staff_id=staff_id)
+
+    def join_squad(self, staff_id: UUID, at: datetime) -> None:
+        """Add a member to this micro-grid's squad (the rule: ``assignment.check_squad``);
+        one already in it stays."""
+        self.require_active()
+        if staff_id not in self.squad:
+            self._trigger(self.SquadMemberJoined, at, staff_id=staff_id)
 
     def add_staff(self, staff_id: UUID, at: datetime) -> None:
         if staff_id not in self.staff:

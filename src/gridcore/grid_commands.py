@@ -9,6 +9,8 @@ from gridcore.app_base import (
     ApplicationBase,
     command,
 )
+from gridcore.assignment import carried_staffing
+from gridcore.authority import Actor
 from gridcore.base import Aggregate
 from gridcore.errors import (
     DuplicateCode,
@@ -22,13 +24,13 @@ class GridCommands(ApplicationBase):
     # ---- grid hierarchy ------------------------------------------------------------------
 
     @command
-    def establish_city(self, code: str, name: str) -> int | None:
+    def establish_city(self, code: str, name: str, *, by: Actor) -> int | None:
         if self._find(GridNode, node_id(code)) is not None:
             raise DuplicateCode(f"Grid code {code} is already used.", "Choose another code.")
         return self._save(GridNode.establish(code, name, Level.CITY, None, self.clock()))
 
     @command
-    def create_node(self, code: str, name: str, parent_code: str) -> int | None:
+    def create_node(self, code: str, name: str, parent_code: str, *, by: Actor) -> int | None:
         """Create a district, street, community or micro-grid under ``parent_code``."""
         at = self.clock()
         parent = self.node(parent_code)
@@ -42,13 +44,13 @@ class GridCommands(ApplicationBase):
         return self._save(child, parent)
 
     @command
-    def rename_node(self, code: str, name: str) -> int | None:
+    def rename_node(self, code: str, name: str, *, by: Actor) -> int | None:
         node = self.node(code)
         node.rename(name, self.clock())
         return self._save(node)
 
     @command
-    def move_node(self, code: str, new_parent_code: str) -> int | None:
+    def move_node(self, code: str, new_parent_code: str, *, by: Actor) -> int | None:
         """Re-parent a node under another node of its parent's level (history is kept)."""
         at = self.clock()
         node, new_parent = self.node(code), self.node(new_parent_code)
@@ -65,9 +67,15 @@ class GridCommands(ApplicationBase):
         return self._save(node, new_parent, old_parent)
 
     @command
-    def split_micro_grid(self, code: str, parts: dict[str, tuple[str, list[UUID]]]) -> int | None:
+    def split_micro_grid(self, code: str, parts: dict[str, tuple[str, list[UUID]]],
+                         *, by: Actor) -> int | None:
         """Split a micro-grid into new ones: ``parts`` maps each new code to its name and the
-        households it takes. Every household must go to exactly one part; the old grid retires."""
+        households it takes. Every household must go to exactly one part; the old grid retires.
+
+        Its staffing goes with it (``assignment.carried_staffing``): every part keeps the old
+        micro-grid's responsible worker and squad (the parts share the squad until an official
+        re-forms them), and staff whose jurisdiction was the old micro-grid move to its
+        community, the one node that holds every part."""
         at = self.clock()
         old = self.node(code)
         if old.level is not Level.MICRO_GRID:
@@ -82,8 +90,14 @@ class GridCommands(ApplicationBase):
         return self._reshape([code], parts, old.parent_code or "", at, f"split of {code}")
 
     @command
-    def merge_micro_grids(self, codes: list[str], into_code: str, name: str) -> int | None:
-        """Merge micro-grids of one community into a new micro-grid; the old ones retire."""
+    def merge_micro_grids(self, codes: list[str], into_code: str, name: str,
+                          *, by: Actor) -> int | None:
+        """Merge micro-grids of one community into a new micro-grid; the old ones retire.
+
+        Their staffing goes with them (``assignment.carried_staffing``): the merged micro-grid
+        takes the responsible worker of the part with the most residents among those that have
+        one (ties: the first in ``codes``) and the union of the squads, and staff whose
+        jurisdiction was one of the old micro-grids move to the merged one."""
         at = self.clock()
         if len(set(codes)) != len(codes):
             raise InvalidInput(f"The codes {', '.join(codes)} repeat a micro-grid.",
@@ -104,6 +118,10 @@ class GridCommands(ApplicationBase):
         parent = self.node(parent_code)
         olds = [self.node(c) for c in old_codes]
         changed: list[Aggregate] = [parent]
+        worker, squad = carried_staffing([(o.responsible_worker, o.squad, o.residents)
+                                          for o in olds])
+        # the one node holding every new micro-grid: the merged one, or a split's community
+        home = parent
         for new_code, (name, hids) in parts.items():
             level = child_level(parent.level, new_code, parent_code)
             if self._find(GridNode, node_id(new_code)) is not None:
@@ -114,16 +132,28 @@ class GridCommands(ApplicationBase):
             for h in households:
                 h.move(new_code, h.building_id, None, at)
             new.update_households({h.id: len(h.residents) for h in households}, at)
+            if worker is not None:
+                new.assign_responsible_worker(worker, at)
+            if squad:
+                new.form_squad(squad, at)
             for o in olds:
                 o.update_households({h.id: 0 for h in households if h.id in o.households}, at)
             changed.extend([new, *households])
+            if len(parts) == 1:
+                home = new
         for o in olds:
+            for sid in list(o.staff):
+                member = self.staff(sid)
+                member.change_jurisdiction(home.code, at)
+                o.remove_staff(sid, at)
+                home.add_staff(sid, at)
+                changed.append(member)
             o.retire(reason, list(parts), at)
             parent.detach(o.code, at)
         return self._save(*changed, *olds)
 
     @command
-    def retire_node(self, code: str, reason: str) -> int | None:
+    def retire_node(self, code: str, reason: str, *, by: Actor) -> int | None:
         at = self.clock()
         reason = free_text(reason, "reason for retiring the node")
         node = self.node(code)

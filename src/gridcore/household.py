@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any, ClassVar
 from uuid import UUID
 
 from pydantic import Field
@@ -27,6 +28,7 @@ from gridcore.status import (
     TagKind,
     check_health_change,
     check_measure_change,
+    check_measure_start,
     check_tag_reason,
 )
 from gridcore.text import free_text
@@ -129,6 +131,8 @@ class Resident:
     health: Health = Health.NORMAL
     measure: Measure = Measure.NONE
     measure_since: datetime | None = None
+    measure_changed_at: datetime | None = None
+    """When the last measure change was recorded (a later one may not start before it)."""
     tags: dict[TagKind, Tag] = field(default_factory=dict)
     last_negative_test: datetime | None = None
     staff_id: UUID | None = None
@@ -203,17 +207,31 @@ class Household(Aggregate):
             h.residents[self.resident_id].health = self.health
 
     class MeasureChanged(Event):
+        """v2: ``since``, when a measure recorded late actually began (its period counts
+        from it; None: when recorded), and ``since_reason``, why it was recorded late."""
+
+        class_version: ClassVar[int] = 2
+
         resident_id: UUID
         previous: Measure
         measure: Measure
         by: UUID | None
         reason: str
         override_reason: str = ""
+        since: datetime | None = None
+        since_reason: str = ""
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 measures began when recorded."""
+            state["since"], state["since_reason"] = None, ""
 
         def apply(self, h: Household) -> None:
             r = h.residents[self.resident_id]
             r.measure = self.measure
-            r.measure_since = None if self.measure is Measure.NONE else self.timestamp
+            r.measure_since = (None if self.measure is Measure.NONE
+                               else self.since or self.timestamp)
+            r.measure_changed_at = self.timestamp
 
     class Tagged(Event):
         resident_id: UUID
@@ -385,32 +403,40 @@ class Household(Aggregate):
     # ---- resident status: each decision checks its rule with the policy in force and the
     # time passed in (``gridcore.status``), then records; a refusal records nothing ---------
 
-    def change_health(self, rid: UUID, health: Health, *, by: UUID | None, role: Role,
+    def change_health(self, rid: UUID, health: Health, *, by: UUID | None, role: Role | None,
                       reason: str, policy: Policy, at: datetime) -> None:
-        """Health moves along the state machine, by the roles the policy names."""
+        """Health moves along the state machine, by the roles the policy names (``role``
+        None: a symptom the resident reported themself, see ``check_health_change``)."""
         r = self.resident(rid)
         reason = free_text(reason, "reason for the health change")
         check_health_change(r.health, health, role, policy)
         self._trigger(self.HealthChanged, at, resident_id=rid, previous=r.health,
                       health=health, by=by, reason=reason)
 
-    def change_measure(self, rid: UUID, measure: Measure, *, by: UUID | None, role: Role,
+    def change_measure(self, rid: UUID, measure: Measure, *, by: UUID | None, role: Role | None,
                        reason: str, policy: Policy, at: datetime,
-                       override_reason: str = "") -> None:
+                       override_reason: str = "", since: datetime | None = None,
+                       since_reason: str = "") -> None:
         """Impose a measure (居家隔离...) or release from one, as the policy allows ``role``
         (a release: the period served and a recent negative test, or an override's reason).
         The one place a measure changes: by a staff member's command, and by a referral's
-        admission and discharge."""
+        admission and discharge. A measure imposed late may start ``since`` it began, within
+        the policy's bound and with ``since_reason`` (``check_measure_start``)."""
         r = self.resident(rid)
         reason = free_text(reason, "reason for the measure")
         override_reason = free_text(override_reason, "override reason")
+        since_reason = free_text(since_reason, "reason for the past start")
+        since = check_measure_start(since=since, reason=since_reason, current=r.measure,
+                                    target=measure, at=at, last_change=r.measure_changed_at,
+                                    policy=policy)
         check_measure_change(
             health=r.health, current=r.measure, since=r.measure_since, target=measure,
             role=role, at=at, last_negative_test=r.last_negative_test,
             override_reason=override_reason, policy=policy,
         )
         self._trigger(self.MeasureChanged, at, resident_id=rid, previous=r.measure,
-                      measure=measure, by=by, reason=reason, override_reason=override_reason)
+                      measure=measure, by=by, reason=reason, override_reason=override_reason,
+                      since=since, since_reason=since_reason)
 
     def release_measure(self, rid: UUID, held: Measure, measure: Measure, *, by: UUID | None,
                         role: Role, reason: str, policy: Policy, at: datetime,
@@ -436,14 +462,18 @@ class Household(Aggregate):
         self.resident(rid)
         self._trigger(self.TestRecorded, at, resident_id=rid, negative=negative, taken_at=taken)
 
-    def tag(self, rid: UUID, tag: Tag, *, by: UUID | None, role: Role, policy: Policy,
+    def tag(self, rid: UUID, tag: Tag, *, by: UUID | None, role: Role | None, policy: Policy,
             at: datetime) -> UUID | None:
         """Tag a close contact, secondary contact or arrival (field, medical staff, police or
-        an official). Returns the staff member who must stop working: a close contact who is
+        an official; ``role`` None: an arrival the resident reported themself, followed up by
+        the system). Returns the staff member who must stop working: a close contact who is
         also staff (their own aggregate records it, see ``StaffMember.set_availability``)."""
         r = self.resident(rid)
-        if role not in policy.field_roles | policy.medical_roles | {Role.OFFICIAL,
-                                                                   Role.COMMUNITY_POLICE}:
+        if role is None and tag.kind is not TagKind.RISK_AREA_ARRIVAL:
+            raise NotPermitted(f"Only a staff member may tag a {tag.kind.value}.",
+                               "Ask a grid worker, doctor, police officer or official.")
+        if role is not None and role not in policy.field_roles | policy.medical_roles | {
+                Role.OFFICIAL, Role.COMMUNITY_POLICE}:
             raise NotPermitted(f"A {role.value} may not tag residents.",
                                "Ask a grid worker, doctor, police officer or official.")
         check_tag_reason(tag)

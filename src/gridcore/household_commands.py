@@ -15,12 +15,13 @@ from gridcore.app_base import (
     collection_paused,
     command,
 )
+from gridcore.authority import Actor, staff_of
 from gridcore.base import Aggregate
-from gridcore.building import Building, building_id
+from gridcore.building import Building, building_id, check_household_building
 from gridcore.errors import DuplicateCode, InvalidInput
 from gridcore.grid import GridNode, Level, soft_cap_excess
 from gridcore.household import Household, Member, Vulnerability, household_id
-from gridcore.policy import Policy, PolicyBook
+from gridcore.policy import DEFAULT_POLICY, POLICY_BOOK_ID, Policy, PolicyBook
 from gridcore.staff import StaffMember
 from gridcore.staff_commands import StaffCommands
 from gridcore.status import Health, Measure, Tag, TagKind
@@ -39,7 +40,7 @@ class HouseholdCommands(StaffCommands):
 
     @command
     def register_building(self, community: str, number: str, name: str = "",
-                          floors: int = 6) -> int | None:
+                          floors: int = 6, *, by: Actor) -> int | None:
         node = self.node(community)
         if node.level is not Level.COMMUNITY:
             raise InvalidInput(f"{community} is a {node.level.name.lower()}.",
@@ -49,22 +50,27 @@ class HouseholdCommands(StaffCommands):
                                 "Use another building number.")
         return self._save(Building.register(community, number, name, floors, self.clock()))
 
+    def building(self, bid: UUID) -> Building:
+        return self._get(Building, bid, f"building {bid}", "Register the building first.")
+
     @command
     def register_household(self, household_no: str, micro_grid: str, address: str,
-                           members: list[Member], building: UUID | None = None) -> int | None:
+                           members: list[Member], building: UUID | None = None,
+*, by: Actor) -> int | None:
         if self._find(Household, household_id(household_no)) is not None:
             raise DuplicateCode(f"Household {household_no} is already registered.",
-                                "Use move_household or add_member to change it.")
+                                "Change it with the moveHousehold or addMember mutation.")
         report = self._register([HouseholdRow(household_no, micro_grid, address, members,
                                               building)])
         return report.notification_id
 
-    def _replay_registration(self, rows: Sequence[HouseholdRow]) -> RegistrationReport:
+    def _replay_registration(self, rows: Sequence[HouseholdRow], *,
+                             by: Actor) -> RegistrationReport:
         return RegistrationReport(already_registered=len(rows),
                                   notification_id=self.recorder.max_notification_id())
 
     @command(replay=_replay_registration)
-    def register_households(self, rows: Sequence[HouseholdRow]) -> RegistrationReport:
+    def register_households(self, rows: Sequence[HouseholdRow], *, by: Actor) -> RegistrationReport:
         """Register many households in one transaction; already registered ones are skipped."""
         if len(rows) > MAX_BATCH:
             raise InvalidInput(f"A batch of {len(rows)} households is too large.",
@@ -85,13 +91,21 @@ class HouseholdCommands(StaffCommands):
         counts: dict[str, dict[UUID, int]] = {}
         households = []
         seen: set[str] = set()
-        for row in rows:
+        buildings: dict[UUID, Building | None] = {}
+        for n, row in enumerate(rows, start=1):
             if row.household_no in seen:
                 raise InvalidInput(f"Household {row.household_no} appears twice in the batch.",
                                    "List each household once.")
             seen.add(row.household_no)
             if row.micro_grid not in grids:
                 grids[row.micro_grid] = self._micro_grid(row.micro_grid)
+            if (bid := row.building_id) is not None:
+                if bid not in buildings:
+                    buildings[bid] = self._find(Building, bid)
+                where = f" (row {n} of {len(rows)})" if len(rows) > 1 else ""
+                check_household_building(buildings[bid], bid,
+                                         grids[row.micro_grid].parent_code or "",
+                                         f"Household {row.household_no}{where}")
             h = Household.register(row.household_no, row.micro_grid, row.address, row.members,
                                    at, row.building_id)
             households.append(h)
@@ -105,7 +119,7 @@ class HouseholdCommands(StaffCommands):
 
     @command
     def move_household(self, hid: UUID, micro_grid: str, building: UUID | None = None,
-                       address: str | None = None) -> int | None:
+                       address: str | None = None, *, by: Actor) -> int | None:
         at = self.clock()
         h = self.household(hid)
         target = self._micro_grid(micro_grid)
@@ -117,7 +131,7 @@ class HouseholdCommands(StaffCommands):
         return self._save(h, source, target if source else None)
 
     @command
-    def add_member(self, hid: UUID, member: Member) -> int | None:
+    def add_member(self, hid: UUID, member: Member, *, by: Actor) -> int | None:
         at = self.clock()
         h = self.household(hid)
         h.add_member(member, at)
@@ -126,7 +140,7 @@ class HouseholdCommands(StaffCommands):
         return self._save(h, grid)
 
     @command
-    def remove_member(self, hid: UUID, rid: UUID, reason: str) -> int | None:
+    def remove_member(self, hid: UUID, rid: UUID, reason: str, *, by: Actor) -> int | None:
         at = self.clock()
         h = self.household(hid)
         h.remove_member(rid, reason, at)
@@ -136,13 +150,13 @@ class HouseholdCommands(StaffCommands):
 
     @command
     def mark_vulnerability(self, hid: UUID, rid: UUID, vulnerability: Vulnerability,
-                           present: bool = True) -> int | None:
+                           present: bool = True, *, by: Actor) -> int | None:
         h = self.household(hid)
         h.mark_vulnerability(rid, vulnerability, present, self.clock())
         return self._save(h)
 
     @command
-    def erase_resident(self, hid: UUID, rid: UUID, reason: str) -> int | None:
+    def erase_resident(self, hid: UUID, rid: UUID, reason: str, *, by: Actor) -> int | None:
         """Erase a person's identifying data (crypto-shredding): the store destroys their key
         in the same transaction; counts and statuses stay."""
         at = self.clock()
@@ -162,39 +176,54 @@ class HouseholdCommands(StaffCommands):
         return self.staff(by)
 
     @command
-    def change_health(self, hid: UUID, rid: UUID, health: Health, by: UUID,
+    def change_health(self, hid: UUID, rid: UUID, health: Health, by: Actor,
                       reason: str = "") -> int | None:
+        """Change a resident's health; ``System.AUTOMATION`` (the findings follow-up of a
+        symptom the resident reported themself) may only make them symptomatic."""
         at = self.clock()
-        h, actor = self.household(hid), self._actor(by)
-        h.change_health(rid, health, by=by, role=actor.role, reason=reason,
+        h = self.household(hid)
+        role = self._actor(by).role if isinstance(by, UUID) else None
+        h.change_health(rid, health, by=staff_of(by), role=role, reason=reason,
                         policy=self.policy_at(at), at=at)
         return self._save(h)
 
     @command
-    def change_measure(self, hid: UUID, rid: UUID, measure: Measure, by: UUID,
-                       reason: str = "", override_reason: str = "") -> int | None:
-        """Impose a measure (居家隔离...) or release from one, as the policy in force allows."""
+    def change_measure(self, hid: UUID, rid: UUID, measure: Measure, by: Actor,
+                       reason: str = "", override_reason: str = "",
+                       since: datetime | None = None, since_reason: str = "") -> int | None:
+        """Impose a measure (居家隔离...) or release from one, as the policy in force allows;
+        a measure recorded late may be dated back ``since`` it began, with ``since_reason``
+        (within the policy's ``measure_backdate_hours``). ``System.AUTOMATION`` (the findings
+        follow-up of an arrival a resident reported themself) may only impose home
+        observation."""
         at = self.clock()
-        h, actor = self.household(hid), self._actor(by)
-        h.change_measure(rid, measure, by=by, role=actor.role, reason=reason,
-                         override_reason=override_reason, policy=self.policy_at(at), at=at)
+        if since is not None:
+            since = self.check_time(since, "measure's start")
+        h = self.household(hid)
+        role = self._actor(by).role if isinstance(by, UUID) else None
+        h.change_measure(rid, measure, by=staff_of(by), role=role, reason=reason,
+                         override_reason=override_reason, policy=self.policy_at(at), at=at,
+                         since=since, since_reason=since_reason)
         return self._save(h)
 
     @command
     def record_test(self, hid: UUID, rid: UUID, negative: bool,
-                    taken_at: datetime | None = None) -> int | None:
+                    taken_at: datetime | None = None, *, by: Actor) -> int | None:
         at = self.clock()
         h = self.household(hid)
         h.record_test(rid, negative, taken_at, policy=self.policy_at(at), at=at)
         return self._save(h)
 
     @command
-    def tag_resident(self, hid: UUID, rid: UUID, tag: Tag, by: UUID) -> int | None:
+    def tag_resident(self, hid: UUID, rid: UUID, tag: Tag, by: Actor) -> int | None:
         """Tag a close contact, secondary contact or arrival; a tagged close contact who is
-        also staff becomes unavailable and their open work moves to colleagues."""
+        also staff becomes unavailable and their open work moves to colleagues.
+        ``System.AUTOMATION`` (the findings follow-up of an arrival a resident reported
+        themself) may only tag an arrival."""
         at = self.clock()
-        h, actor = self.household(hid), self._actor(by)
-        stops = h.tag(rid, tag, by=by, role=actor.role, policy=self.policy_at(at), at=at)
+        h = self.household(hid)
+        role = self._actor(by).role if isinstance(by, UUID) else None
+        stops = h.tag(rid, tag, by=staff_of(by), role=role, policy=self.policy_at(at), at=at)
         changed: list[Aggregate | None] = [h]
         if stops is not None:
             changed.extend(self._make_unavailable(self.staff(stops), "密接 close contact", at))
@@ -213,11 +242,18 @@ class HouseholdCommands(StaffCommands):
 
     @command
     def adopt_policy(self, policy: Policy, effective_from: datetime, note: str,
-                     by: UUID | None = None) -> int | None:
+                     *, by: Actor) -> int | None:
         at = self.clock()
         self.check_time(effective_from, "policy's effective time", scheduled=True)
         note = free_text(note, "policy note")
         book = self.policy_book() or PolicyBook.open(at)
-        book.adopt(policy, effective_from, note, by, at)
+        book.adopt(policy, effective_from, note, staff_of(by), at)
         return self._save(book)
+
+    def policy_version(self, when: datetime) -> tuple[datetime | None, Policy, str]:
+        """The version of the policy in force at ``when``: its effective time, the policy and
+        its note; ``(None, DEFAULT_POLICY, "")`` before any adopted version took effect."""
+        book = self._find(PolicyBook, POLICY_BOOK_ID, for_reading=True)
+        found = book.version_at(when) if book is not None else None
+        return found if found is not None else (None, DEFAULT_POLICY, "")
 

@@ -5,7 +5,7 @@ Each decision uses the policy in force at the command's time (``PolicyBook.in_fo
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -83,6 +83,9 @@ class Policy(Immutable):
     earliest_year: int = Field(2019, ge=1970, le=2100)
     clock_skew_minutes: int = Field(5, ge=0, le=24 * 60)
     schedule_horizon_days: int = Field(366, ge=1, le=3660)
+    # a measure recorded late (补录) may be dated back to when it actually began, at most
+    # this many hours before it is recorded, with a reason; its period counts from then
+    measure_backdate_hours: int = Field(72, ge=0, le=24 * 366)
 
     def with_changes(self, **changes: Any) -> Policy:
         return Policy.model_validate({**self.model_dump(), **changes})
@@ -135,12 +138,43 @@ class PolicyBook(Aggregate):
             raise InvalidInput("effective_from has no time zone.",
                                "Give an aware datetime, e.g. 2020-02-17T00:00+08:00.")
         policy = checked_policy(policy)
+        check_not_retroactive(effective_from, at, self.in_force(at))
         self._trigger(self.Adopted, at, policy=policy, effective_from=effective_from,
                       note=note, by=by)
 
     def in_force(self, when: datetime) -> Policy:
         """The policy adopted with the latest effective time at or before ``when``."""
         return in_force(self.versions, when)
+
+    def version_at(self, when: datetime) -> tuple[datetime, Policy, str] | None:
+        """The version in force at ``when`` (effective time, policy, note); None before any
+        adoption took effect (the default policy is in force)."""
+        current = None
+        for version in self.versions:
+            if version[0] <= when:
+                current = version
+        return current
+
+
+def check_not_retroactive(effective_from: datetime, now: datetime, current: Policy) -> None:
+    """A version takes effect from now on, never before: one effective earlier would change
+    the policy under decisions already taken (a deadline already counted, a release already
+    refused or granted), and the log would no longer explain them. A caller's clock may run a
+    little behind the server's, so an effective time up to the policy in force's clock skew
+    (``clock_skew_minutes``, 5 by default: the same tolerance the time window gives a time
+    ahead) before now is accepted; the version being adopted cannot widen its own
+    tolerance."""
+    earliest = now - timedelta(minutes=current.clock_skew_minutes)
+    if effective_from < earliest:
+        def text(t: datetime) -> str:
+            return t.astimezone(UTC).isoformat(timespec="minutes").replace("+00:00", "Z")
+        raise InvalidInput(
+            f"The policy's effective time {effective_from.isoformat()} is before now "
+            f"({text(now)}): a policy is never adopted retroactively, as that would change "
+            "the rules under decisions already taken.",
+            f"Give an effective time from {text(earliest)} on (now, less the "
+            f"{current.clock_skew_minutes}-minute clock skew allowed); to correct a version "
+            "already in force, adopt a new one effective now.")
 
 
 def in_force(versions: list[tuple[datetime, Policy, str]], when: datetime) -> Policy:

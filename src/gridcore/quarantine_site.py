@@ -57,8 +57,8 @@ def check_room(name: str, capacity: int, occupied: int) -> None:
         raise SiteFull(
             f"集中隔离点 quarantine site {name} is full: capacity {capacity}, "
             f"{occupied} in.",
-            "Choose another site with free places (quarantine_site(...).free), or discharge "
-            "a resident first.")
+            "Choose another site with free places, or discharge a resident first: the "
+            "dischargeReferral mutation.")
 
 
 class Occupant(Immutable):

@@ -75,6 +75,19 @@ class Step(StrEnum):
     CLOSE = "close_referral"
     CANCEL = "cancel_referral"
 
+    @property
+    def mutation(self) -> str:
+        """The API mutation that takes this step (a remedy names it, not the command)."""
+        return STEP_MUTATIONS[self]
+
+
+STEP_MUTATIONS = {
+    Step.PERSUADE: "recordPersuasion", Step.ACCEPT: "acceptReferral",
+    Step.DISPATCH: "dispatchTransport", Step.ADMIT: "admitReferral",
+    Step.DISCHARGE: "dischargeReferral", Step.CLOSE: "closeReferral",
+    Step.CANCEL: "cancelReferral",
+}
+
 
 _S = ReferralState
 STEPS: dict[ReferralState, frozenset[Step]] = {
@@ -108,12 +121,12 @@ def check_step(state: ReferralState, kind: ReferralKind, step: Step) -> None:
     """A step is taken only where ``allowed_steps`` lists it."""
     allowed = allowed_steps(state, kind)
     if step not in allowed:
-        remedy = (f"From {state.value} the allowed steps are: "
-                  f"{', '.join(sorted(allowed))}." if allowed
+        remedy = (f"From {state.value} the allowed steps are the mutations "
+                  f"{', '.join(sorted(s.mutation for s in allowed))}." if allowed
                   else f"A {state.value} referral is finished; open a new one if needed.")
         raise ForbiddenTransition(
             f"A {kind.value} referral that is {state.value} ({state.label}) cannot take the "
-            f"step {step.value}.", remedy)
+            f"step {step.mutation}.", remedy)
 
 
 def check_can_open(health: Health) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 from uuid import UUID
 
 from gridcore.app_base import ApplicationBase, command
+from gridcore.authority import Actor, System, staff_of
 from gridcore.base import Aggregate
 from gridcore.errors import DuplicateCode, InvalidInput, parse_enum
 from gridcore.grid import Level
@@ -61,7 +62,7 @@ class ReferralOpening:
 
 
 def _replay_opening(app: ReferralCommands, hid: UUID, rid: UUID, kind: Any, reason: str,
-                    by: UUID | None = None) -> ReferralOpening:
+                    *, by: Actor) -> ReferralOpening:
     k = parse_enum(ReferralKind, kind, "referral kind")
     index = app._find(ResidentReferrals, resident_referrals_id(rid))
     found = (index.open.get(k) or index.latest(k)) if index else None
@@ -76,9 +77,8 @@ class ReferralCommands(ApplicationBase):
 
     @command
     def register_quarantine_site(self, code: str, name: str, node_code: str,
-                                 capacity: int, *, by: UUID | None = None) -> int | None:
+                                 capacity: int, *, by: Actor) -> int | None:
         """Register a 集中隔离点 at the district or street that runs it."""
-        self._authorised(by, "register_quarantine_site")
         node = self.node(node_code)
         node.require_active()
         site = QuarantineSite.register(code, name, node_code, node.level, capacity,
@@ -90,7 +90,7 @@ class ReferralCommands(ApplicationBase):
 
     def quarantine_site(self, sid: UUID) -> QuarantineSite:
         return self._get(QuarantineSite, sid, f"quarantine site {sid}",
-                         "Register the site first (register_quarantine_site).")
+                         "Register the site first: the registerQuarantineSite mutation.")
 
     def quarantine_site_by_code(self, code: str) -> QuarantineSite:
         return self._get(QuarantineSite, site_id(code), f"quarantine site with code {code!r}",
@@ -100,15 +100,13 @@ class ReferralCommands(ApplicationBase):
 
     @command(replay=_replay_opening)
     def open_referral(self, hid: UUID, rid: UUID, kind: ReferralKind | str, reason: str,
-                      by: UUID | None = None) -> ReferralOpening:
+                      *, by: Actor) -> ReferralOpening:
         """Open a referral of a resident (by staff, or by the system with ``by=None``)."""
         at = self.clock()
         k = parse_enum(ReferralKind, kind, "referral kind")
         check_text(reason, "reason", "密接 close contact, 云南来的亲戚")
         h = self.household(hid)
         resident = h.require_identifiable(rid)
-        if by is not None:
-            self.staff(by)
         index = (self._find(ResidentReferrals, resident_referrals_id(rid))
                  or ResidentReferrals.start(rid, at))
         if (open_id := index.open.get(k)) is not None:
@@ -116,7 +114,8 @@ class ReferralCommands(ApplicationBase):
         check_can_open(resident.health)
         community = self._community_of(h.micro_grid)
         hours = self.policy_at(at).referral_transport_hours
-        ref = Referral.open(index.next_id(k), hid, rid, k, reason, by, community, hours, at)
+        ref = Referral.open(index.next_id(k), hid, rid, k, reason,
+                            staff_of(by), community, hours, at)
         index.record_opened(k, ref.id, at)
         desk, register = self._find(ReferralDesk, desk_id(community)), None
         if desk is None:
@@ -210,13 +209,11 @@ class ReferralCommands(ApplicationBase):
         return self._save(ref, *self._ended(ref, at))
 
     @command
-    def cancel_referral(self, referral_id: UUID, by: UUID | None, reason: str) -> int | None:
+    def cancel_referral(self, referral_id: UUID, by: Actor, reason: str) -> int | None:
         """Cancel a referral before admission (by staff, or by the system with ``by=None``)."""
         at = self.clock()
         ref = self.referral(referral_id)
-        if by is not None:
-            self.staff(by)
-        ref.cancel(by, reason, at)
+        ref.cancel(staff_of(by), reason, at)
         return self._save(ref, *self._ended(ref, at))
 
     # ---- queries --------------------------------------------------------------------------
@@ -252,12 +249,12 @@ class ReferralCommands(ApplicationBase):
             late = desk.past_due(now) if desk else []
             if late:
                 chain = self._levels_above(code)
-                newly += sum(self._escalate(rid, chain, now) for rid in late)
+                newly += sum(self._escalate(rid, chain, now, by=System.AUTOMATION) for rid in late)
         return newly
 
     @command
     def _escalate(self, referral_id: UUID, chain: list[tuple[Level, str]],
-                  now: datetime) -> int:
+                  now: datetime, *, by: Actor) -> int:
         ref = self.referral(referral_id)
         newly = ref.escalate(chain, now)
         self._save(ref)

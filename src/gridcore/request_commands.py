@@ -27,6 +27,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from gridcore.app_base import ApplicationBase, command
+from gridcore.authority import Actor, System, staff_of
 from gridcore.base import Aggregate, Created, Event, stable_id
 from gridcore.errors import DuplicateCode, ForbiddenTransition, InvalidInput, NotFound
 from gridcore.grid import Level
@@ -261,17 +262,19 @@ class RequestCommands(ApplicationBase):
                      grade: Grade | str, text: str, *, household: UUID | None = None,
                      resident: UUID | None = None, phone: str | None = None,
                      address: str | None = None, grid: str | None = None,
-                     by: UUID | None = None, client_id: str | None = None) -> Filing:
+                     by: Actor, client_id: str | None = None) -> Filing:
         """File a request from a registered household (and resident, when known) or from an
         anonymous resident (phone, address and the micro-grid or community concerned); ``by``
-        is the staff member filing on the resident's behalf (a hotline call), if any. The
+        is who files it: ``System.PUBLIC`` (the resident), a staff member filing on the
+        resident's behalf (a hotline call), or ``System.OPERATOR`` (a 12345 hotline feed). The
         community owns it first; the returned reference (a secret, returned only here) lets
         the resident follow it. The same filing retried with its client id returns the first
         filing; another filing under a used client id is refused."""
         fingerprint = filing_fingerprint(channel, category, grade, text, household, resident,
-                                         phone, address, grid, by)
+                                         phone, address, grid, staff_of(by))
         done = self._file_request(channel, category, grade, text, household, resident, phone,
-                                  address, grid, client_id, fingerprint, client_id=client_id)
+                                  address, grid, client_id, fingerprint, by=by,
+                                  client_id=client_id)
         if isinstance(done, Filing):
             return done
         assert client_id is not None
@@ -286,7 +289,7 @@ class RequestCommands(ApplicationBase):
     def _file_request(self, channel: Channel | str, category: Category | str,
                       grade: Grade | str, text: str, household: UUID | None,
                       resident: UUID | None, phone: str | None, address: str | None,
-                      grid: str | None, key: str | None, fingerprint: str) -> Filing:
+                      grid: str | None, key: str | None, fingerprint: str, *, by: Actor) -> Filing:
         at = self.clock()
         kinds = (_as(Channel, channel, "channel"), _as(Category, category, "category"),
                  _as(Grade, grade, "grade"))
@@ -353,7 +356,7 @@ class RequestCommands(ApplicationBase):
 
     @command
     def classify_request(self, request: UUID | str, category: Category | str | None = None,
-                         grade: Grade | str | None = None) -> int | None:
+                         grade: Grade | str | None = None, *, by: Actor) -> int | None:
         """Reclassify or regrade an open request; a new grade moves its deadline (counted from
         when the current level took it over)."""
         at = self.clock()
@@ -364,7 +367,7 @@ class RequestCommands(ApplicationBase):
         return self._save(r)
 
     @command
-    def assign_request(self, request: UUID | str, staff: UUID) -> int | None:
+    def assign_request(self, request: UUID | str, staff: UUID, *, by: Actor) -> int | None:
         """Give an open request to an available staff member of the level that owns it."""
         r, member = self._request_of(request), self.staff(staff)
         r.assign(member.id, self.clock(), staff_no=member.staff_no, available=member.available,
@@ -383,7 +386,7 @@ class RequestCommands(ApplicationBase):
         return self._save(r, desk)
 
     @command
-    def rate_request(self, reference: str, rating: int) -> int | None:
+    def rate_request(self, reference: str, rating: int, *, by: Actor) -> int | None:
         """The resident rates the reply from 1 to 5, which closes the request: only with the
         request's reference (its id, which staff screens show, is refused)."""
         r = self.request_by_reference(reference)
@@ -391,7 +394,7 @@ class RequestCommands(ApplicationBase):
         return self._save(r)
 
     @command
-    def reopen_request(self, reference: str, reason: str) -> int | None:
+    def reopen_request(self, reference: str, reason: str, *, by: Actor) -> int | None:
         """The resident reopens a closed (rated) request, with its reference only: it awaits
         action again at the same level, with a new deadline."""
         at = self.clock()
@@ -405,23 +408,27 @@ class RequestCommands(ApplicationBase):
 
     def tick_requests(self, now: datetime) -> int:
         """Escalate every request whose deadline has passed at ``now`` one level up (or record
-        the missed deadline at the city), once per deadline; returns how many did."""
+        the missed deadline at the city), once per deadline, every deadline missed since the
+        last tick dated when it passed; returns how many requests did."""
         directory = self._find(RequestDirectory, DIRECTORY_ID)
         if directory is None:
             return 0
         return sum(1 for c in directory.communities for rid in self._request_desk(c).open
-                   if self._escalate_request_if_due(rid, now))
+                   if self._escalate_request_if_due(rid, now, by=System.AUTOMATION))
 
     @command
-    def _escalate_request_if_due(self, rid: UUID, now: datetime) -> bool:
+    def _escalate_request_if_due(self, rid: UUID, now: datetime, *, by: Actor) -> bool:
         r = self.request(rid)
         if not is_due(r.status, r.deadline, now):
             return False
-        parent = self.node(r.owner_code).parent_code
-        if parent is None:
-            r.miss_deadline(now)
-        else:
-            r.escalate(parent, self.node(parent).level, self.policy_at(now), now)
+        while is_due(r.status, r.deadline, now):  # one level per deadline missed by now
+            parent = self.node(r.owner_code).parent_code
+            since = r.overdue_since
+            assert since is not None  # a due request has a deadline
+            if parent is None:
+                r.miss_deadline(now)
+            else:
+                r.escalate(parent, self.node(parent).level, self.policy_at(since), now)
         self._save(r)
         return True
 

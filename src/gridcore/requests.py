@@ -5,8 +5,11 @@ A request is owned first by the community (社区) it was filed in. Each grade h
 (policy ``request_deadline_hours``); when it passes unresolved, ``tick`` escalates the request
 one level up (community -> street -> district -> city) and a new deadline, counted from the
 escalation, runs at the new level; at the city a missed deadline is recorded once and no
-further deadline runs. A resolution is answered with a reply; the resident rates it (1-5),
-which closes it, and may then reopen it, which starts a new deadline at the same level.
+further deadline runs. Each escalation is dated when the deadline passed, not when a tick
+noticed it: a tick after a long gap records every deadline missed meanwhile, one level each,
+each counted from the one before (``missed_at``). A resolution is answered with a reply; the
+resident rates it (1-5), which closes it, and may then reopen it, which starts a new deadline
+at the same level; the earlier replies and ratings are kept (``answers``).
 
 What the resident wrote, their contact and the replies are sealed with the request's own key
 (subject id = the request id).
@@ -132,6 +135,25 @@ class Note(Personal):
     text: str | None = None
 
 
+class Answer(Immutable):
+    """One round's answer, kept after a reopening: the reply and when, whether in time, the
+    resident's rating and when, and the reopening that followed it (if any)."""
+
+    answered_at: datetime
+    reply: Note
+    on_time: bool
+    rating: int | None = None
+    rated_at: datetime | None = None
+    reopened_at: datetime | None = None
+    reopen_reason: Note | None = None
+
+    def erased(self) -> Answer:
+        """The answer once the request's key is gone: its texts read as erased."""
+        gone = Note(subject_id=self.reply.subject_id, erased=True)
+        reason = None if self.reopen_reason is None else gone
+        return self.model_copy(update={"reply": gone, "reopen_reason": reason})
+
+
 # ---- the rules -------------------------------------------------------------------------------
 
 def new_reference(random: bytes) -> str:
@@ -185,6 +207,14 @@ def deadline_for(grade: Grade, since: datetime, policy: Policy) -> datetime:
 def is_due(status: RequestStatus, deadline: datetime | None, now: datetime) -> bool:
     """A request escalates when it still awaits action and its deadline is at or before now."""
     return status in AWAITING and deadline is not None and deadline <= now
+
+
+def missed_at(deadline: datetime, last_change: datetime) -> datetime:
+    """When a missed deadline is dated: when it passed, however late a tick records it; but
+    never before the request's last recorded change (something done at the old level after
+    the deadline passed, before any tick, stays before the escalation in the log's order and
+    in time)."""
+    return max(deadline, last_change)
 
 
 def on_time(missed: int, deadline: datetime | None, at: datetime) -> bool:
@@ -266,6 +296,9 @@ class ResidentRequest(Aggregate):
     on_time: bool | None
     ratings: list[int]
     reopenings: list[Note]
+    answers: list[Answer]
+    """Every reply so far with its rating and reopening, oldest first (a reopening clears
+    ``reply``, not this)."""
 
     class Filed(Created):
         """v2: the reference is no longer stored (the request id is its hash)."""
@@ -300,7 +333,7 @@ class ResidentRequest(Aggregate):
             r.owners, r.since = [(self.timestamp, self.community)], self.timestamp
             r.deadline, r.missed, r.escalations = self.deadline, 0, 0
             r.assignee, r.reply, r.resolved_by, r.on_time = None, None, None, None
-            r.ratings, r.reopenings = [], []
+            r.ratings, r.reopenings, r.answers = [], [], []
 
     class Reclassified(Event):
         category: Category
@@ -350,6 +383,8 @@ class ResidentRequest(Aggregate):
         def apply(self, r: ResidentRequest) -> None:
             r.status, r.resolved_by = RequestStatus.RESOLVED, self.by
             r.reply, r.on_time = self.reply, self.on_time
+            r.answers.append(Answer(answered_at=self.timestamp, reply=self.reply,
+                                    on_time=self.on_time))
 
     class Rated(Event):
         rating: int
@@ -357,6 +392,9 @@ class ResidentRequest(Aggregate):
         def apply(self, r: ResidentRequest) -> None:
             r.ratings.append(self.rating)
             r.status = RequestStatus.CLOSED
+            if r.answers:
+                r.answers[-1] = r.answers[-1].model_copy(
+                    update={"rating": self.rating, "rated_at": self.timestamp})
 
     class Reopened(Event):
         reason: Note
@@ -364,6 +402,9 @@ class ResidentRequest(Aggregate):
 
         def apply(self, r: ResidentRequest) -> None:
             r.reopenings.append(self.reason)
+            if r.answers:
+                r.answers[-1] = r.answers[-1].model_copy(
+                    update={"reopened_at": self.timestamp, "reopen_reason": self.reason})
             r.status = RequestStatus.IN_PROGRESS if r.assignee else RequestStatus.OPEN
             r.deadline, r.missed, r.since = self.deadline, 0, self.timestamp
             r.reply, r.resolved_by, r.on_time = None, None, None
@@ -384,6 +425,7 @@ class ResidentRequest(Aggregate):
             if r.reply is not None:
                 r.reply = Note(subject_id=r.reply.subject_id, erased=True)
             r.reopenings = [Note(subject_id=n.subject_id, erased=True) for n in r.reopenings]
+            r.answers = [a.erased() for a in r.answers]
 
     def erase_details(self, reason: str, at: datetime) -> None:
         if not self.details.erased:
@@ -445,17 +487,34 @@ class ResidentRequest(Aggregate):
                                "Assign someone else, or leave it.")
         self._trigger(self.Assigned, at, staff_id=staff_id)
 
-    def escalate(self, to_code: str, to_level: Level, policy: Policy, at: datetime) -> None:
+    @property
+    def overdue_since(self) -> datetime | None:
+        """When the deadline in force counts as missed (``missed_at``); None without one."""
+        return None if self.deadline is None else missed_at(self.deadline, self.modified_on)
+
+    def _missed(self, now: datetime) -> tuple[datetime, datetime]:
+        """The deadline in force, passed at ``now``, and when it is dated as missed."""
         check_transition(self.status, "escalate")
-        assert self.deadline is not None
+        if self.deadline is None or not is_due(self.status, self.deadline, now):
+            raise ForbiddenTransition(f"The request's deadline has not passed at {now}.",
+                                      "Escalate it once its deadline has passed.")
+        return self.deadline, missed_at(self.deadline, self.modified_on)
+
+    def escalate(self, to_code: str, to_level: Level, policy: Policy, now: datetime) -> None:
+        """Its deadline passed unresolved (seen at ``now``): the next level up owns it from
+        when the deadline passed (``overdue_since``), with a new deadline counted from then
+        by ``policy``, the one in force then. A tick after a long gap calls this once per
+        deadline missed meanwhile."""
+        deadline, at = self._missed(now)
         self._trigger(self.Escalated, at, from_code=self.owner_code, to_code=to_code,
-                      to_level=to_level, missed_deadline=self.deadline,
+                      to_level=to_level, missed_deadline=deadline,
                       deadline=deadline_for(self.grade, at, policy))
 
-    def miss_deadline(self, at: datetime) -> None:
-        check_transition(self.status, "escalate")
-        assert self.deadline is not None
-        self._trigger(self.DeadlineMissed, at, missed_deadline=self.deadline)
+    def miss_deadline(self, now: datetime) -> None:
+        """Its deadline passed at the top level (seen at ``now``): recorded once, dated when
+        it passed; no deadline runs after."""
+        deadline, at = self._missed(now)
+        self._trigger(self.DeadlineMissed, at, missed_deadline=deadline)
 
     def resolve(self, by: UUID, reply: str, at: datetime, *, staff_no: str,
                 jurisdiction_chain: list[str]) -> None:

@@ -20,6 +20,7 @@ from gridcore.assignment import (
     check_squad,
     distribute,
 )
+from gridcore.authority import Actor, staff_of
 from gridcore.base import Aggregate
 from gridcore.errors import (
     DuplicateCode,
@@ -38,7 +39,7 @@ class StaffCommands(ApplicationBase):
     @command
     def enrol_staff(self, staff_no: str, name: str, role: Role, jurisdiction: str,
                     daily_capacity: int = 40, phone: str | None = None,
-                    resident: tuple[UUID, UUID] | None = None) -> int | None:
+                    resident: tuple[UUID, UUID] | None = None, *, by: Actor) -> int | None:
         at = self.clock()
         if self._find(StaffMember, staff_id(staff_no)) is not None:
             raise DuplicateCode(f"Staff number {staff_no} is already enrolled.",
@@ -56,7 +57,8 @@ class StaffCommands(ApplicationBase):
         return self._save(member, node, household)
 
     @command
-    def set_staff_availability(self, sid: UUID, available: bool, reason: str = "") -> int | None:
+    def set_staff_availability(self, sid: UUID, available: bool, reason: str = "",
+                               *, by: Actor) -> int | None:
         at = self.clock()
         reason = free_text(reason, "reason")  # copied into WorkMoved: no phone or ID number
         member = self.staff(sid)
@@ -88,44 +90,100 @@ class StaffCommands(ApplicationBase):
         return changed
 
     @command
-    def assign_responsible_worker(self, micro_grid: str, sid: UUID) -> int | None:
-        """Make a grid worker the one responsible person (责任人) of a micro-grid."""
+    def assign_responsible_worker(self, micro_grid: str, sid: UUID, *, by: Actor) -> int | None:
+        """Make a grid worker the one responsible person (责任人) of a micro-grid that has
+        none (or has this one already); another worker's micro-grid is handed over
+        (``hand_over_micro_grid``), never silently replaced."""
         grid, member = self._micro_grid(micro_grid), self.staff(sid)
         check_responsible_worker(member.role, member.available, member.jurisdiction,
-                                 self.ancestry(micro_grid), micro_grid)
+                                 self.ancestry(micro_grid), micro_grid,
+                                 grid.responsible_worker, sid)
         grid.assign_responsible_worker(sid, self.clock())
         return self._save(grid)
 
     @command
-    def form_squad(self, zone: str, members: list[UUID]) -> int | None:
-        """Form the service squad (服务小分队) of a zone from party members and volunteers."""
-        grid = self._micro_grid(zone)
-        community = grid.parent_code or ""
-        staff = [self.staff(s) for s in members]
-        for s in staff:
-            s.require_active()
+    def hand_over_micro_grid(self, micro_grid: str, sid: UUID, *, by: Actor) -> int | None:
+        """交接 hand a micro-grid from its responsible worker to another available grid
+        worker whose jurisdiction contains it (the previous one is recorded)."""
+        grid, member = self._micro_grid(micro_grid), self.staff(sid)
+        member.require_active()
+        check_responsible_worker(member.role, member.available, member.jurisdiction,
+                                 self.ancestry(micro_grid), micro_grid,
+                                 grid.responsible_worker, sid, handover=True)
+        grid.hand_over(sid, self.clock())
+        return self._save(grid)
+
+    def _squad_zones(self, community: str, but: Iterable[str] = ()) -> dict[UUID, str]:
+        """The zone whose squad each member of a community's squads serves in (but the
+        zones named)."""
+        skip = set(but)
         current: dict[UUID, str] = {}
         for sibling in self.node(community).children:
-            for sid in self.node(sibling).squad:
-                current[sid] = sibling
-        check_squad(zone, [(s.id, s.role, community in self.ancestry(zone)
-                            and s.jurisdiction in self.ancestry(zone)) for s in staff], current)
+            if sibling not in skip:
+                for sid in self.node(sibling).squad:
+                    current[sid] = sibling
+        return current
+
+    def _squad_members(self, zone: str, staff: list[StaffMember]) -> list[tuple[UUID, Role, bool]]:
+        community = self.node(zone).parent_code or ""
+        chain = self.ancestry(zone)
+        for s in staff:
+            s.require_active()
+        return [(s.id, s.role, community in chain and s.jurisdiction in chain) for s in staff]
+
+    @command
+    def form_squad(self, zone: str, members: list[UUID], *, by: Actor) -> int | None:
+        """Form the service squad (服务小分队) of a zone from party members and volunteers."""
+        grid = self._micro_grid(zone)
+        staff = [self.staff(s) for s in members]
+        check_squad(zone, self._squad_members(zone, staff),
+                    self._squad_zones(grid.parent_code or "", but=[zone]))
         grid.form_squad(members, self.clock())
         return self._save(grid)
+
+    @command
+    def take_off_squad(self, zone: str, sid: UUID, *, by: Actor) -> int | None:
+        """Take a member off a zone's squad (they may then join another one)."""
+        grid = self._micro_grid(zone)
+        self.staff(sid)
+        grid.take_off_squad(sid, self.clock())
+        return self._save(grid)
+
+    @command
+    def move_squad_member(self, sid: UUID, from_zone: str, zone: str, *,
+                          by: Actor) -> int | None:
+        """Move a member from the squad of ``from_zone`` to the squad of ``zone`` in one
+        transaction (both zones, or neither, change)."""
+        at = self.clock()
+        if from_zone == zone:
+            raise InvalidInput(f"{sid} would move from {zone} to itself.",
+                               "Name two different zones.")
+        source, target, member = self._micro_grid(from_zone), self._micro_grid(zone), \
+            self.staff(sid)
+        source.take_off_squad(sid, at)
+        check_squad(zone, self._squad_members(zone, [member]),
+                    self._squad_zones(target.parent_code or "", but=[zone, from_zone]))
+        target.join_squad(sid, at)
+        return self._save(source, target)
 
     def staff_in(self, code: str) -> list[StaffMember]:
         """Staff whose jurisdiction lies in the subtree of ``code``."""
         return [self.staff(s) for n in self.subtree(code) for s in n.staff]
 
     def _workers(self, scope: str) -> list[Worker]:
+        """The staff of the scope's subtree, and those serving its micro-grids (their
+        responsible workers and squads, wherever their jurisdiction lies)."""
         home: dict[UUID, set[str]] = {}
         for g in self.micro_grids(scope):
             for s in [g.responsible_worker, *g.squad]:
                 if s is not None:
                     home.setdefault(s, set()).add(g.code)
+        staff = {s.id: s for s in self.staff_in(scope)}
+        for sid in sorted(home.keys() - staff.keys(), key=str):
+            staff[sid] = self.staff(sid)
         return [Worker(s.id, s.daily_capacity, frozenset(home.get(s.id, ())))
-                for s in self.staff_in(scope)
-                if s.available and s.daily_capacity > 0 and s.role in ASSIGNABLE_ROLES]
+                for s in staff.values() if s.active and s.available and s.daily_capacity > 0
+                and s.role in ASSIGNABLE_ROLES]
 
     def work_of(self, households: Iterable[Household], today: date) -> list[HouseholdWork]:
         return [HouseholdWork(
@@ -135,14 +193,15 @@ class StaffCommands(ApplicationBase):
                                for r in h.residents.values()),
         ) for h in households]
 
-    def _replay_assignment(self, scope: str, round_no: int, days: int) -> Plan:
+    def _replay_assignment(self, scope: str, round_no: int, days: int, *,
+                           by: Actor | None = None) -> Plan:
         a = self.assignment(scope, round_no)
         items = [PlanItem(household_id=h, staff_id=s, method=a.method[h])
                  for h, s in sorted(a.owner.items(), key=lambda i: str(i[0]))]
         return Plan(items=items, uncovered=list(a.uncovered.values()))
 
     @command(replay=_replay_assignment)
-    def assign_scope(self, scope: str, round_no: int, days: int) -> Plan:
+    def assign_scope(self, scope: str, round_no: int, days: int, *, by: Actor) -> Plan:
         """Distribute the households of a scope to its available staff for a round.
 
         Keeps last round's worker where possible; vulnerable households get door visits; when
@@ -182,7 +241,7 @@ class StaffCommands(ApplicationBase):
 
     @command
     def reassign_work_of(self, sid: UUID, scope: str, round_no: int,
-                         reason: str) -> int | None:
+                         reason: str, *, by: Actor) -> int | None:
         """Move a staff member's open work in a round to colleagues of the same jurisdiction."""
         at = self.clock()
         reason = free_text(reason, "reason")
@@ -196,37 +255,34 @@ class StaffCommands(ApplicationBase):
     # ---- access: deactivation, jurisdiction, erasure ---------------------------------------
 
     @command
-    def deactivate_staff(self, sid: UUID, reason: str, *, by: UUID | None = None) -> int | None:
+    def deactivate_staff(self, sid: UUID, reason: str, *, by: Actor) -> int | None:
         """停用 a member who left (离职) or is suspended: their access ends at once (the API
         refuses their tokens, open subscriptions close) and their open work moves to
         colleagues as when they become unavailable. Officials, for staff of their
         jurisdiction."""
         at = self.clock()
         member = self.staff(sid)
-        self._authorised(by, "deactivate_staff", member.jurisdiction)
-        member.deactivate(reason, by, at)
+        member.deactivate(reason, staff_of(by), at)
         return self._save(member, *self._move_open_work(member, member.deactivation_reason, at))
 
     @command
     def reactivate_staff(self, sid: UUID, reason: str = "", *,
-                         by: UUID | None = None) -> int | None:
+                         by: Actor) -> int | None:
         """复岗 restore a deactivated member's access (their old tokens work again while
         unexpired)."""
         at = self.clock()
         member = self.staff(sid)
-        self._authorised(by, "reactivate_staff", member.jurisdiction)
-        member.reactivate(reason, by, at)
+        member.reactivate(reason, staff_of(by), at)
         return self._save(member)
 
     @command
     def change_staff_jurisdiction(self, sid: UUID, jurisdiction: str, *,
-                                  by: UUID | None = None) -> int | None:
+                                  by: Actor) -> int | None:
         """调岗 move a member to another node: what they may see and do follows at once; their
         open work in scopes they leave moves to colleagues. Both the old and the new node must
         lie in the giver's jurisdiction."""
         at = self.clock()
         member = self.staff(sid)
-        self._authorised(by, "change_staff_jurisdiction", member.jurisdiction, jurisdiction)
         target = self.node(jurisdiction)
         target.require_active()
         old = self.node(member.jurisdiction)
@@ -239,12 +295,11 @@ class StaffCommands(ApplicationBase):
 
     @command
     def erase_staff_member(self, sid: UUID, reason: str, *,
-                           by: UUID | None = None) -> int | None:
+                           by: Actor) -> int | None:
         """Erase a member's name and phone for good (crypto-shredding: the store destroys
         their key in the same transaction); the staff number, role and work stay."""
         at = self.clock()
         member = self.staff(sid)
-        self._authorised(by, "erase_staff_member", member.jurisdiction)
         member.erase(reason, at)
         return self._save(member)
 

@@ -101,9 +101,12 @@ HEALTH_TRANSITIONS: dict[Health, frozenset[Health]] = {
 }
 
 
-def check_health_change(current: Health, target: Health, role: Role, policy: Policy) -> None:
+def check_health_change(current: Health, target: Health, role: Role | None,
+                        policy: Policy) -> None:
     """Health moves only along HEALTH_TRANSITIONS; field staff may report symptoms (and clear
-    their own report), every other change needs a medical role (policy.medical_roles)."""
+    their own report), every other change needs a medical role (policy.medical_roles).
+    ``role`` None is no staff member: a symptom the resident reported themself (a chat
+    check-in) makes them symptomatic, and nothing else."""
     if target not in HEALTH_TRANSITIONS[current]:
         allowed = ", ".join(sorted(h.value for h in HEALTH_TRANSITIONS[current])) or "none"
         raise ForbiddenTransition(
@@ -115,7 +118,10 @@ def check_health_change(current: Health, target: Health, role: Role, policy: Pol
     allowed_roles = policy.medical_roles
     if field_change:
         allowed_roles = allowed_roles | policy.field_roles
-    if role not in allowed_roles:
+    if role is None and target is not Health.SYMPTOMATIC:
+        raise NotPermitted(f"Only a staff member may set health to {target.value}.",
+                           "Ask a field worker or a doctor.")
+    if role is not None and role not in allowed_roles:
         raise NotPermitted(
             f"A {role.value} may not set health to {target.value}.",
             f"Ask one of: {', '.join(sorted(r.value for r in allowed_roles))}.",
@@ -123,18 +129,26 @@ def check_health_change(current: Health, target: Health, role: Role, policy: Pol
 
 
 def check_measure_change(
-    *, health: Health, current: Measure, since: datetime | None, target: Measure, role: Role,
-    at: datetime, last_negative_test: datetime | None, override_reason: str, policy: Policy,
+    *, health: Health, current: Measure, since: datetime | None, target: Measure,
+    role: Role | None, at: datetime, last_negative_test: datetime | None, override_reason: str,
+    policy: Policy,
 ) -> None:
     """Imposing a stricter measure needs a role in policy.impose_roles; a release (a less
     strict measure) needs a role in policy.release_roles, the period served and a recent
-    negative test, unless a role in policy.override_roles gives a reason."""
+    negative test, unless a role in policy.override_roles gives a reason. ``role`` None is
+    no staff member: the follow-up of an arrival the resident reported themself (a chat
+    check-in) imposes home observation, and nothing else."""
     if health is Health.DECEASED:
         raise ForbiddenTransition("The resident is recorded as deceased.",
                                   "No measure can be imposed or released.")
     if target is current:
         raise ForbiddenTransition(f"The resident is already under {current.value}.",
                                   "Choose a different measure.")
+    if role is None:
+        if target is not Measure.HOME_OBSERVATION or target.rank <= current.rank:
+            raise NotPermitted(f"Only a staff member may set {target.value}.",
+                               "Ask one of the roles the policy names.")
+        return
     if target.rank > current.rank:
         roles = policy.impose_roles.get(target, frozenset())
         if role not in roles:
@@ -172,6 +186,45 @@ def check_measure_change(
                 "Record a negative test result first, or have a family doctor override "
                 "with a reason.",
             )
+
+
+def check_measure_start(
+    *, since: datetime | None, reason: str, current: Measure, target: Measure, at: datetime,
+    last_change: datetime | None, policy: Policy,
+) -> datetime | None:
+    """A measure recorded late (补录) may start when it actually began: ``since``, before the
+    time it is recorded (``at``), by at most ``policy.measure_backdate_hours``, never before
+    the resident's last measure change (it would rewrite that one), for a measure imposed
+    (not a release), and with a reason saying why it is recorded late. Returns the start to
+    store (None: the measure starts when recorded); its period counts from it."""
+    if since is None:
+        if reason.strip():
+            raise InvalidInput("A reason for a past start was given without the start.",
+                               "Give since (when the measure began), or leave the reason out.")
+        return None
+    hours = policy.measure_backdate_hours
+    if target.rank < current.rank:
+        raise InvalidInput(f"A release from {current.value} cannot be dated back.",
+                           "Leave since out: a release takes effect when it is recorded.")
+    if not reason.strip():
+        raise InvalidInput("A measure dated back needs a reason (why it is recorded late).",
+                           "Give sinceReason, e.g. '夜间转运后补录 recorded after a night "
+                           "transfer'.")
+    if since > at:
+        raise InvalidInput(f"The measure's start {since.isoformat()} is after now "
+                           f"({at.isoformat()}).",
+                           "Give when it actually began, or leave since out to start it now.")
+    if since < at - timedelta(hours=hours):
+        raise InvalidInput(f"The measure's start {since.isoformat()} is more than {hours} hours "
+                           "before now: a measure is dated back at most that far (the "
+                           "policy's measure_backdate_hours).",
+                           f"Give a start from {(at - timedelta(hours=hours)).isoformat()} on, "
+                           "or record the measure from now.")
+    if last_change is not None and since < last_change:
+        raise InvalidInput(f"The measure's start {since.isoformat()} is before the resident's "
+                           f"last measure change ({last_change.isoformat()}).",
+                           f"Give a start from {last_change.isoformat()} on.")
+    return since
 
 
 def check_tag_reason(tag: Tag) -> None:

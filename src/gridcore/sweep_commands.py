@@ -13,6 +13,7 @@ from eventsourcing.utils import get_topic
 
 from gridcore.app_base import MAX_BATCH, collection_paused, command
 from gridcore.assignment import Method, Plan
+from gridcore.authority import Actor, System, staff_of
 from gridcore.errors import GridcoreError, InvalidInput, NotFound
 from gridcore.findings import (
     FINDINGS_PROCESS_ID,
@@ -88,13 +89,13 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
     # ---- commands ---------------------------------------------------------------------------
 
     def _replay_launch(self, scope: str, round_no: int, days: int, name: str = "",
-                       starts: datetime | None = None) -> Plan:
+                       starts: datetime | None = None, *, by: Actor) -> Plan:
         """A launch retried under its client id: the plan it made, from the stored round."""
         return self._replay_assignment(scope, round_no, days)
 
     @command(replay=_replay_launch)
     def launch_campaign(self, scope: str, round_no: int, days: int, name: str = "",
-                        starts: datetime | None = None) -> Plan:
+                        starts: datetime | None = None, *, by: Actor) -> Plan:
         """Launch a sweep of a scope for ``days`` days: assign every household (the plan) and
         open the campaign in one transaction."""
         at = self.clock()
@@ -111,7 +112,7 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
 
     @command
     def record_visit(self, cid: UUID, hid: UUID, method: Method, outcome: Outcome = Outcome.SEEN,
-                     by: UUID | None = None, visited_at: datetime | None = None,
+                     *, by: Actor, visited_at: datetime | None = None,
                      **details: Any) -> int | None:
         """Record one attempt to check a household (door visit, phone, or chat self-report).
 
@@ -124,19 +125,18 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
         if hid not in c.households:
             raise NotFound(f"Household {h.household_no} is not in campaign {c.name}.",
                            "Record it in the campaign of its grid.")
-        if by is not None:
-            self.staff(by)
-        record = visit_record(by=by, method=method, outcome=outcome, visited_at=visited_at,
+        record = visit_record(by=staff_of(by), method=method, outcome=outcome,
+                              visited_at=visited_at,
                               details=details, members=list(h.residents),
                               policy=self.policy_at(at), at=at)
         visit = self.visit(cid, hid) or Visit.open(cid, hid, at)
         visit.record(record, at)
         nid = self._save(visit)
-        self.process_findings()
+        self.process_findings(by=System.AUTOMATION)
         return nid
 
     @command
-    def record_visits(self, cid: UUID, rows: list[VisitRow]) -> VisitBatchReport:
+    def record_visits(self, cid: UUID, rows: list[VisitRow], *, by: Actor) -> VisitBatchReport:
         """Record a batch of visits of one campaign in one transaction (a sweep team's day,
         or a bulk load), each checked as ``record_visit`` checks one: the campaign open, the
         household in it, the staff member known, not dated in the future, a well-formed
@@ -149,7 +149,7 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
             nid = self._record_batch(cid, rows, assume_new=True)
         except IntegrityError:
             nid = self._record_batch(cid, rows, assume_new=False)
-        self.process_findings(limit=5000)
+        self.process_findings(limit=5000, by=System.AUTOMATION)
         return VisitBatchReport(len(rows), nid)
 
     def _record_batch(self, cid: UUID, rows: list[VisitRow], assume_new: bool) -> int | None:
@@ -191,7 +191,7 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
                             members=list(h.residents), policy=window, at=at)
 
     @command
-    def close_campaign(self, cid: UUID) -> int | None:
+    def close_campaign(self, cid: UUID, *, by: Actor) -> int | None:
         """Close a campaign, recording its summary: covered, not covered (with reasons),
         findings."""
         at = self.clock()
@@ -246,13 +246,16 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
 
     # ---- the findings process manager --------------------------------------------------------
 
-    def process_findings(self, limit: int = 500, restart_from: int | None = None) -> int:
+    def process_findings(self, limit: int = 500, restart_from: int | None = None, *,
+                         by: Actor) -> int:
         """Follow up the findings of visits recorded since the last run, from the event log.
 
         Each follow-up carries a client id derived from the visit event, so a crash between a
         follow-up and saving the position never applies anything twice. Returns how many
         visit events were processed. ``restart_from`` re-reads the log from that position
-        (after a lost position, say): what was applied before stays applied once."""
+        (after a lost position, say): what was applied before stays applied once. ``by``
+        runs it (an organiser, the operator, or the system after each visit)."""
+        self._authorise("process_findings", by, {})
         processed = 0
         while True:
             proc = self._find(FindingsProcess, FINDINGS_PROCESS_ID)
@@ -284,12 +287,16 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
         try:
             if f.action in (Action.REFER_FEVER_CLINIC, Action.REFER_QUARANTINE):
                 return self._refer(f, cid)
-            if f.by is None:
-                return "no staff member recorded the visit (chat self-report): needs a door visit"
+            # a visit no staff member recorded (a chat self-report): the system follows up
+            # what the resident reported (a symptom, an arrival), as on a visit
+            by: Actor = System.AUTOMATION if f.by is None else f.by
             if f.action is Action.SYMPTOMATIC:
-                self.change_health(f.household_id, f.resident_id, Health.SYMPTOMATIC, f.by,
+                self.change_health(f.household_id, f.resident_id, Health.SYMPTOMATIC, by,
                                    f.reason, client_id=cid)
             elif f.action is Action.TAG_CLOSE_CONTACT:
+                if f.by is None:
+                    return "no staff member recorded the visit (chat self-report): needs a " \
+                        "door visit"
                 self.tag_resident(f.household_id, f.resident_id,
                                   Tag(kind=TagKind.CLOSE_CONTACT, note=f.reason), f.by,
                                   client_id=cid)
@@ -297,10 +304,10 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
                 arrived = f.arrived_on.date() if f.arrived_on else self.clock().date()
                 self.tag_resident(f.household_id, f.resident_id,
                                   Tag(kind=TagKind.RISK_AREA_ARRIVAL, origin=f.origin,
-                                      arrived_on=arrived, note=f.reason), f.by, client_id=cid)
+                                      arrived_on=arrived, note=f.reason), by, client_id=cid)
             elif f.action is Action.HOME_OBSERVATION:
                 self.change_measure(f.household_id, f.resident_id, Measure.HOME_OBSERVATION,
-                                    f.by, f.reason, client_id=cid)
+                                    by, f.reason, client_id=cid)
         except GridcoreError as e:
             return str(e)
         return ""
@@ -309,6 +316,6 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
         """Open the referral a finding calls for (the referral area's command)."""
         kind = "fever_clinic" if f.action is Action.REFER_FEVER_CLINIC else \
             "centralized_quarantine"
-        self.open_referral(f.household_id, f.resident_id, kind, f.reason, by=f.by,
-                           client_id=cid)
+        by = f.by if f.by is not None else System.AUTOMATION  # a chat self-report
+        self.open_referral(f.household_id, f.resident_id, kind, f.reason, by=by, client_id=cid)
         return ""

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from gridcore.authority import System
 from gridcore.staff import Role
 from tests.api.test_api_access import OTHER_COMMUNITY, OTHER_ZONE, World, serve_world
 from tests.scenario import CITY, COMMUNITY, ZONES
@@ -35,7 +36,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with serve_world(tmp_path_factory.mktemp("api-admin") / "gridcore.sqlite") as w:
         for no, role, node in (("CITY1", Role.OFFICIAL, CITY),
                                ("LEAD1", Role.DUTY_LEAD, COMMUNITY)):
-            w.app.enrol_staff(no, "某某", role, node, 0)
+            w.app.enrol_staff(no, "某某", role, node, 0, by=System.OPERATOR)
             w.staff[no] = w.app.staff_by_no(no).id
         w.caught_up()
         yield w
@@ -286,7 +287,7 @@ def test_assign_a_round_then_move_a_workers_open_work(world: World) -> None:
     assert duplicate["__typename"] == "CommandRejected" and duplicate["code"] == "DUPLICATE"
 
     owners = world.app.assignment(ZONES[1], 1).owner
-    busy = next(no for no in ("GWZ2", "GWZ2-B")
+    busy = next(no for no in ("GWZ2", "GWZ2-B", "VOL1")  # VOL1: when in the zone's squad
                 if world.app.staff_by_no(no).id in owners.values())
     moved = mutate(world, "reassignWorkOf", STAFF, "LEAD1",
                    staffId=str(world.app.staff_by_no(busy).id), scopeCode=ZONES[1], round=1,
@@ -297,7 +298,7 @@ def test_assign_a_round_then_move_a_workers_open_work(world: World) -> None:
                      staffId=str(world.app.staff_by_no(busy).id), scopeCode=ZONES[1], round=1,
                      reason="隔离")
     assert nothing["__typename"] == "InvalidInputProblem"
-    names = {"GWZ2": "某某", "GWZ2-B": "吴六"}
+    names = {"GWZ2": "某某", "GWZ2-B": "吴六", "VOL1": "赵志愿"}
     assert names[busy] not in nothing["problem"]
 
 
@@ -454,7 +455,7 @@ POLICY = ("... on PolicyAdopted { notificationId policy { effectiveFrom note "
 
 
 def test_only_a_whole_citys_official_adopts_a_policy(world: World) -> None:
-    change = {"effectiveFrom": "2020-02-17T00:00:00+08:00", "note": "新规",
+    change = {"effectiveFrom": world.clock.now.isoformat(), "note": "新规",
               "changes": {"microGridSoftCap": 150,
                           "quarantineDays": [{"measure": "home_quarantine", "days": 21}]}}
     written = last(world)

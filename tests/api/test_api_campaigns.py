@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 
 from gridcore import assignment, sweep
+from gridcore.authority import System
 from gridcore.staff import Role
 from tests.api.test_api_access import OTHER_ZONE, World, serve_world
 from tests.scenario import COMMUNITY, ZONES
@@ -29,9 +30,9 @@ FINDINGS = f"""mutation {{ processFindings {{ __typename ... on FindingsProcesse
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with serve_world(tmp_path_factory.mktemp("api-campaigns") / "gridcore.sqlite") as w:
-        w.app.enrol_staff("LEAD1", "某某", Role.DUTY_LEAD, COMMUNITY, 0)
+        w.app.enrol_staff("LEAD1", "某某", Role.DUTY_LEAD, COMMUNITY, 0, by=System.OPERATOR)
         w.staff["LEAD1"] = w.app.staff_by_no("LEAD1").id
-        w.app.launch_campaign(OTHER_ZONE, 1, 3)  # theirs: outside the community
+        w.app.launch_campaign(OTHER_ZONE, 1, 3, by=System.OPERATOR)  # theirs: outside the community
         w.caught_up()
         yield w
 
@@ -71,7 +72,7 @@ def test_launching_is_an_organisers_order_within_the_jurisdiction(world: World) 
     written = last(world)
     refused = launch(world, "GWZ1", scopeCode=ZONES[0], round=2, days=3)
     assert refused["__typename"] == "NotPermittedProblem"
-    assert "grid worker" in refused["problem"] and "duty lead" in refused["remedy"]
+    assert "grid_worker" in refused["problem"] and "duty lead" in refused["remedy"]
     outside = launch(world, "OFF1", scopeCode=OTHER_ZONE, round=2, days=3)
     missing = launch(world, "OFF1", scopeCode="420102001799-01", round=2, days=3)
     assert outside["__typename"] == missing["__typename"] == "NotFoundProblem"

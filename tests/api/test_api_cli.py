@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from adapters.cli import cli
 from adapters.settings import sqlite_env
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.staff import Role
 from tests.scenario import COMMUNITY, ZONES, given_community
 
@@ -29,7 +30,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     path = tmp_path_factory.mktemp("api-cli") / "gridcore.sqlite"
     app = GridcoreApp(sqlite_env(path))
     given_community(app)
-    app.enrol_staff("GWZ1", "甲", Role.GRID_WORKER, ZONES[0], 40)
+    app.enrol_staff("GWZ1", "甲", Role.GRID_WORKER, ZONES[0], 40, by=System.OPERATOR)
     return {"GRIDCORE_STORE": "sqlite", "GRIDCORE_SQLITE_PATH": str(path),
             "GRIDCORE_API_SECRET": SECRET, "GRIDCORE_API_MODE": "development"}
 

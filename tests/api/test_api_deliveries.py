@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from gridcore.authority import System
 from gridcore.delivery import Item
 from gridcore.staff import Role
 from tests.api.test_api_access import World, serve_world
@@ -26,9 +27,12 @@ DISPATCH = """mutation($s: String!, $c: String) { dispatchDeliveries(
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with serve_world(tmp_path_factory.mktemp("api-deliveries") / "gridcore.sqlite") as w:
         for k in (1, 2):
-            w.app.enrol_staff(f"PM{k}", f"党员{k}", Role.PARTY_MEMBER, COMMUNITY, 25)
-        w.app.form_squad(ZONES[0], [w.app.staff_by_no(f"PM{k}").id for k in (1, 2)])
-        w.app.donate_to_scope(COMMUNITY, "DN-1", [Item(name="爱心菜", quantity=1)], "爱心企业")
+            w.app.enrol_staff(f"PM{k}", f"党员{k}", Role.PARTY_MEMBER, COMMUNITY, 25,
+                              by=System.OPERATOR)
+        w.app.form_squad(ZONES[0], [w.app.staff_by_no(f"PM{k}").id for k in (1, 2)],
+                         by=System.OPERATOR)
+        w.app.donate_to_scope(COMMUNITY, "DN-1", [Item(name="爱心菜", quantity=1)], "爱心企业",
+                              by=System.OPERATOR)
         w.caught_up()
         yield w
 
@@ -44,16 +48,19 @@ def act(world: World, staff_no: str | None, name: str, args: str,
 def test_a_zone_is_dispatched_confirmed_failed_and_redelivered(world: World) -> None:
     theirs = world.ask(DISPATCH, "GWZ1", {"s": ZONES[1]})["dispatchDeliveries"]
     assert theirs["__typename"] == "NotFoundProblem"  # another grid: as if it did not exist
-    sent = world.ask(DISPATCH, "GWZ1", {"s": ZONES[0], "c": "gwz1:dispatch:1"})
+    # a grid worker does not dispatch: an official or the duty lead does
+    refused = world.ask(DISPATCH, "GWZ1", {"s": ZONES[0]})["dispatchDeliveries"]
+    assert refused["__typename"] == "NotPermittedProblem" and "duty lead" in refused["remedy"]
+    sent = world.ask(DISPATCH, "OFF1", {"s": ZONES[0], "c": "off1:dispatch:1"})
     sent = sent["dispatchDeliveries"]
     assert sent["__typename"] == "DeliveriesDispatched"
     mine = sorted(h for h, g in world.households.items() if g == ZONES[0])
     assert len(sent["deliveries"]) == len(mine)
     assert all((d["placeCode"], d["state"], d["zoneCode"]) == (ZONES[0], "DISPATCHED", ZONES[0])
                for d in sent["deliveries"])
-    again = world.ask(DISPATCH, "GWZ1", {"s": ZONES[0], "c": "gwz1:dispatch:1"})
+    again = world.ask(DISPATCH, "OFF1", {"s": ZONES[0], "c": "off1:dispatch:1"})
     assert again["dispatchDeliveries"]["__typename"] == "DeliveriesDispatched"  # a retry
-    none_left = world.ask(DISPATCH, "GWZ1", {"s": ZONES[0]})["dispatchDeliveries"]
+    none_left = world.ask(DISPATCH, "OFF1", {"s": ZONES[0]})["dispatchDeliveries"]
     assert none_left["__typename"] == "InvalidInputProblem" and none_left["remedy"]
     # zone 2 has no squad: the domain says what would be right
     no_squad = world.ask(DISPATCH, "OFF1", {"s": ZONES[1]})["dispatchDeliveries"]

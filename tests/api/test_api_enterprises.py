@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from gridcore.authority import System
 from gridcore.enterprise import enterprise_id
 from gridcore.policy import DEFAULT_POLICY
 from gridcore.staff import Role
@@ -24,12 +25,15 @@ ITEMS = list(DEFAULT_POLICY.inspection_items)
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with serve_world(tmp_path_factory.mktemp("api-enterprises") / "gridcore.sqlite") as w:
-        w.app.enrol_staff("ES1", "专员", Role.ENTERPRISE_SPECIALIST, COMMUNITY, 0)
+        w.app.enrol_staff("ES1", "专员", Role.ENTERPRISE_SPECIALIST, COMMUNITY, 0,
+                          by=System.OPERATOR)
         spec = w.app.staff_by_no("ES1").id
         w.staff["ES1"] = spec
         for code, where in zip(CODES, (ZONES[0], OTHER_ZONE), strict=True):
-            w.app.register_enterprise(code, f"企业{code[-1]}", "商务局", where, spec)
-            w.app.file_resumption(enterprise_id(code), DEFAULT_POLICY.resumption_checklist, 12)
+            w.app.register_enterprise(code, f"企业{code[-1]}", "商务局", where, spec,
+                                      by=System.OPERATOR)
+            w.app.file_resumption(enterprise_id(code), DEFAULT_POLICY.resumption_checklist, 12,
+                                  by=System.OPERATOR)
         w.caught_up()
         yield w
 
@@ -52,7 +56,7 @@ def test_review_inspect_and_rectify_within_the_jurisdiction(world: World) -> Non
     early = act(world, "ES1", "reviewResumption", "id: $id, approved: true", {"id": mine})
     assert early["__typename"] == "ForbiddenTransitionProblem" and "员工健康申报" in (
         early["problem"] + early["remedy"])
-    world.app.declare_employee_health(enterprise_id(CODES[0]), 12)
+    world.app.declare_employee_health(enterprise_id(CODES[0]), 12, by=System.OPERATOR)
     approved = act(world, "ES1", "reviewResumption", "id: $id, approved: true", {"id": mine})
     assert approved["enterprise"]["status"] == "APPROVED"
 

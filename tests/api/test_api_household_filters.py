@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from gridcore.application import new_member
 from gridcore.assignment import Method
+from gridcore.authority import System
 from gridcore.household import Vulnerability
 from gridcore.status import Tag, TagKind
 from gridcore.sweep import Outcome
@@ -50,7 +51,7 @@ def register(w: World, no: str, grid: str, born: list[int | None],
              marks: list[Vulnerability] | None = None) -> UUID:
     w.app.register_household(no, grid, f"{no}号", [
         new_member(no, n + 1, "某某", None, None, year, marks if n == 0 and marks else [])
-        for n, year in enumerate(born)])
+        for n, year in enumerate(born)], by=System.OPERATOR)
     hid = w.app.household_by_no(no).id
     w.households[str(hid)] = grid
     return hid
@@ -65,27 +66,27 @@ def given_filters(w: World) -> None:
     young_alone = register(w, "712-2-Y", ZONES[1], [1992])  # alone, but not 65+
     pregnant = register(w, "712-2-P", ZONES[1], [1990, 1988])
     rid = sorted(app.household(pregnant).residents)[0]
-    app.mark_vulnerability(pregnant, rid, Vulnerability.PREGNANCY)
+    app.mark_vulnerability(pregnant, rid, Vulnerability.PREGNANCY, by=System.OPERATOR)
     other = register(w, "713-1-D", OTHER_ZONE, [1980], [Vulnerability.DISABILITY])
     rid = sorted(app.household(other).residents)[0]
-    app.mark_vulnerability(other, rid, Vulnerability.CHRONIC_ILLNESS)
-    app.mark_vulnerability(other, rid, Vulnerability.DISABILITY, present=False)
+    app.mark_vulnerability(other, rid, Vulnerability.CHRONIC_ILLNESS, by=System.OPERATOR)
+    app.mark_vulnerability(other, rid, Vulnerability.DISABILITY, present=False, by=System.OPERATOR)
     rid = sorted(app.household(young_alone).residents)[0]
     app.tag_resident(young_alone, rid, Tag(kind=TagKind.CLOSE_CONTACT), by=c)
     # campaigns: the 712 community and the 713 community, visits to some households
     for name, scope in (("712", COMMUNITY), ("713", OTHER_COMMUNITY)):
-        app.launch_campaign(scope, 1, 3)
+        app.launch_campaign(scope, 1, 3, by=System.OPERATOR)
         CAMPAIGNS[name] = str(app.campaign_of(scope, 1).id)
     ours = UUID(CAMPAIGNS["712"])
     mine = sorted(h for h, g in w.households.items() if g in ZONES)
     for hid in mine[::2]:
         app.record_visit(ours, UUID(hid), Method.DOOR, by=c)
     app.record_visit(ours, UUID(mine[1]), Method.PHONE, Outcome.NO_ANSWER, by=c)
-    app.record_visit(UUID(CAMPAIGNS["713"]), other, Method.CHAT)
+    app.record_visit(UUID(CAMPAIGNS["713"]), other, Method.CHAT, by=System.OPERATOR)
     # a member joins a covered household: it is no longer covered
     joined = UUID(mine[0])
     app.add_member(joined, new_member(app.household(joined).household_no, 9, "新成员",
-                                      None, None, 2019))
+                                      None, None, 2019), by=System.OPERATOR)
 
 
 # ---- what the application says ----------------------------------------------------------------

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from gridcore.authority import System
 from tests.api.test_api_access import OTHER_ZONE, World, serve_world
 from tests.scenario import ZONES
 
@@ -222,7 +223,7 @@ def test_a_household_that_moved_in_shows_no_code_of_where_it_lived_before(
     hid = sorted(h for h, g in world.households.items() if g == OTHER_ZONE)[0]
     before = world.clock.advance(hours=1)
     world.clock.advance(hours=1)
-    world.runner.wait(world.app.move_household(UUID(hid), ZONES[0]))
+    world.runner.wait(world.app.move_household(UUID(hid), ZONES[0], by=System.OPERATOR))
     query = """query($h: ID!, $t: DateTime!) { household(id: $h) { microGridCode
         then: status(asOf: $t) { microGridCode residents { health } } } }"""
     for staff_no, then_code in (("GWZ1", None), ("STR1", OTHER_ZONE)):

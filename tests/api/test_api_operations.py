@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from gridcore.authority import System
 from gridcore.building import building_id
 from gridcore.enterprise import enterprise_id
 from gridcore.policy import DEFAULT_POLICY
@@ -44,18 +45,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                                ("ES713", Role.ENTERPRISE_SPECIALIST, OTHER_COMMUNITY),
                                ("POL1", Role.COMMUNITY_POLICE, COMMUNITY),
                                ("POL713", Role.COMMUNITY_POLICE, OTHER_COMMUNITY)):
-            app.enrol_staff(no, "某某", role, node, 20)
+            app.enrol_staff(no, "某某", role, node, 20, by=System.OPERATOR)
             w.staff[no] = app.staff_by_no(no).id
         # targets in the other community (713), which no caller of 712 may see
         app.register_enterprise(OTHER_ENTERPRISE, "企业713", "商务局", OTHER_ZONE,
-                                w.staff["ES713"])
-        app.register_enterprise(MY_ENTERPRISE, "企业712", "商务局", ZONES[0], w.staff["ES1"])
+                                w.staff["ES713"], by=System.OPERATOR)
+        app.register_enterprise(MY_ENTERPRISE, "企业712", "商务局", ZONES[0], w.staff["ES1"],
+                                by=System.OPERATOR)
         theirs = next(h for h, g in w.households.items() if g == OTHER_ZONE)
-        app.register_camera("CAM-713", OTHER_ZONE, household_id=UUID(theirs))
-        app.register_checkpoint("CP-713", OTHER_ZONE, "713卡口")
+        app.register_camera("CAM-713", OTHER_ZONE, household_id=UUID(theirs), by=System.OPERATOR)
+        app.register_checkpoint("CP-713", OTHER_ZONE, "713卡口", by=System.OPERATOR)
         app.file_request("online", "supplies", "normal", "缺米 out of rice", phone="13800001111",
-                         address="9栋101", grid=OTHER_ZONE)
-        app.register_building(COMMUNITY, "1", "1栋")
+                         address="9栋101", grid=OTHER_ZONE, by=System.PUBLIC)
+        app.register_building(COMMUNITY, "1", "1栋", by=System.OPERATOR)
         w.caught_up()
         yield w
 
@@ -237,31 +239,32 @@ def test_an_order_is_placed_once_bought_by_the_duty_lead_only_and_masked_below_i
 
 def test_a_donation_reaches_every_household_of_a_zone_once(world: World) -> None:
     fields = {"scope": ZONES[1], "donationNo": "DN-1", "items": items(), "donor": "爱心企业",
-              "clientId": "gwz2:dn:1"}
+              "clientId": "dl1:dn:1"}
     select = "... on DonationPlaced { donationNo households deliveries { kind state " \
              "household { id } } }"
-    done = run(world, "GWZ2", "donateToScope", "DonateToScopeInput", fields, select)
+    done = run(world, "DL1", "donateToScope", "DonateToScopeInput", fields, select)
     assert done["__typename"] == "DonationPlaced", done
     mine = households_of(world, ZONES[1])
     assert done["households"] == len(mine) == len(done["deliveries"])
     assert sorted(d["household"]["id"] for d in done["deliveries"]) == mine
     assert {(d["kind"], d["state"]) for d in done["deliveries"]} == {("DONATION", "READY")}
     written = last(world)
-    again = run(world, "GWZ2", "donateToScope", "DonateToScopeInput", fields, select)
+    again = run(world, "DL1", "donateToScope", "DonateToScopeInput", fields, select)
     assert again["households"] == len(mine) and last(world) == written
-    twice = run(world, "GWZ2", "donateToScope", "DonateToScopeInput",
+    twice = run(world, "DL1", "donateToScope", "DonateToScopeInput",
                 {**fields, "clientId": None})
     assert twice["code"] == "DUPLICATE" and last(world) == written
 
-    # zone 2 has no squad: the worker names who goes, from their own jurisdiction only
+    # zone 2 has no squad: the duty lead names who goes, from their own jurisdiction only
     dispatch = """mutation($s: String!, $staff: [ID!]) { dispatchDeliveries(
       input: { scope: $s, staffIds: $staff }) { __typename
       ... on DeliveriesDispatched { deliveries { state } }
       ... on Problem { code problem remedy } } }"""
-    stranger = world.ask(dispatch, "GWZ2", {"s": ZONES[1], "staff": [str(world.staff["GWZ1"])]})
+    stranger = world.ask(dispatch, "DL1", {"s": ZONES[1],
+                                        "staff": [str(world.staff["GW713"])]})
     assert stranger["dispatchDeliveries"]["__typename"] == "NotFoundProblem"
     assert last(world) == written
-    sent = world.ask(dispatch, "GWZ2", {"s": ZONES[1], "staff": [str(world.staff["GWZ2"])]})
+    sent = world.ask(dispatch, "DL1", {"s": ZONES[1], "staff": [str(world.staff["GWZ2"])]})
     states = [d["state"] for d in sent["dispatchDeliveries"]["deliveries"]]
     assert states == ["DISPATCHED"] * len(mine)
 
@@ -516,7 +519,8 @@ def test_a_grid_worker_may_not_declare_risk_areas_or_set_up_devices_and_writes_n
 
 def test_a_request_is_regraded_once_by_its_community(world: World) -> None:
     filing = world.app.file_request("hotline", "supplies", "normal", "需要买药 medicine",
-                                    phone="13800002222", address="1栋101", grid=ZONES[0])
+                                    phone="13800002222", address="1栋101", grid=ZONES[0],
+                                    by=System.PUBLIC)
     world.caught_up()
     before = world.app.request(filing.request_id).deadline
     select = "... on RequestUpdated { request { reference number category grade deadline } }"

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from gridcore.authority import System
 from tests.api.test_api_access import World, serve_world
 from tests.scenario import STREET, ZONES
 
@@ -20,7 +21,7 @@ OPEN = f"""mutation($input: OpenReferralInput!) {{ openReferral(input: $input) {
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with serve_world(tmp_path_factory.mktemp("api-referrals") / "gridcore.sqlite") as w:
-        w.app.register_quarantine_site("QS-1", "后湖隔离酒店", STREET, 2)
+        w.app.register_quarantine_site("QS-1", "后湖隔离酒店", STREET, 2, by=System.OPERATOR)
         w.caught_up()
         yield w
 
@@ -57,12 +58,17 @@ def test_a_referral_goes_from_opened_to_admitted_within_the_jurisdiction(world: 
         "NotFoundProblem")
     assert step(world, None, "acceptReferral", "id: $id", args)["__typename"] == (
         "NotPermittedProblem")
+    # the resident's micro-grid worker follows it (a volunteer may not), and so may the
+    # community's grid worker
+    vol = step(world, "VOL1", "recordPersuasion",
+               'id: $id, minutes: 5, refusedReason: "不愿离家 unwilling"', args)
+    assert vol["__typename"] == "NotPermittedProblem" and "volunteer" in vol["problem"]
     persuaded = step(world, "GWZ1", "recordPersuasion",
                      'id: $id, minutes: 20, refusedReason: "不愿离家 unwilling"', args)
     assert persuaded["referral"]["state"] == "OPENED"
-    assert step(world, "GWZ1", "acceptReferral", "id: $id, minutes: 15",
+    assert step(world, "GW1", "acceptReferral", "id: $id, minutes: 15",
                 args)["referral"]["state"] == "ACCEPTED"
-    sent = step(world, "GWZ1", "dispatchTransport", 'id: $id, vehicle: "转运车1号"', args)
+    sent = step(world, "GW1", "dispatchTransport", 'id: $id, vehicle: "转运车1号"', args)
     assert sent["referral"]["state"] == "IN_TRANSPORT"
     admitted = step(world, "OFF1", "admitReferral", "id: $id, siteCode: $site",
                     {**args, "site": "QS-1"})
@@ -74,7 +80,7 @@ def test_a_referral_goes_from_opened_to_admitted_within_the_jurisdiction(world: 
     measures = world.ask(f'{{ household(id: "{hid}") {{ residents {{ id measure }} }} }}',
                          "GWZ1")["household"]["residents"]
     assert {r["id"]: r["measure"] for r in measures}[rid] == "CENTRALIZED_QUARANTINE"
-    late = step(world, "GWZ1", "cancelReferral", 'id: $id, reason: "误报 mistaken"', args)
+    late = step(world, "GW1", "cancelReferral", 'id: $id, reason: "误报 mistaken"', args)
     assert late["__typename"] == "ForbiddenTransitionProblem" and late["remedy"]
 
 
@@ -90,7 +96,7 @@ def test_cancelling_an_open_referral_and_refusals(world: World) -> None:
     stages = {s["state"]: s["count"] for s in world.ask(
         "{ referralStages { state count } }", "GWZ2")["referralStages"]}
     assert stages["OPENED"] == 1 and stages["CANCELLED"] == 0
-    done = step(world, "GWZ2", "cancelReferral", 'id: $id, reason: "退热 fever gone"',
+    done = step(world, "DOC1", "cancelReferral", 'id: $id, reason: "退热 fever gone"',
                 {"id": ref["id"]})
     assert done["referral"]["state"] == "CANCELLED"
     stages = {s["state"]: s["count"] for s in world.ask(

@@ -133,10 +133,10 @@ def test_without_a_token_nothing_else_is_visible(world: World) -> None:
     hid = next(iter(world.households))
     data = world.ask(f"""{{ me {{ role }} node: gridNode(code: "{COMMUNITY}") {{ code }}
       household(id: "{hid}") {{ id }} requests {{ id }} referrals {{ id }} alerts {{ id }}
-      deliveries {{ id }} enterprises {{ id }} staff {{ id }} checkpoints {{ id }}
+      deliveries {{ nodes {{ id }} }} enterprises {{ id }} staff {{ id }} checkpoints {{ id }}
       quarantineSites {{ code }} alertEscalations {{ alertId }} }}""")
     assert data == {"me": None, "node": None, "household": None, "requests": [],
-                    "referrals": [], "alerts": [], "deliveries": [], "enterprises": [],
+                    "referrals": [], "alerts": [], "deliveries": {"nodes": []}, "enterprises": [],
                     "staff": [], "checkpoints": [], "quarantineSites": [],
                     "alertEscalations": []}
     change = """mutation($h: ID!, $r: ID!) { changeHealth(input: {householdId: $h,

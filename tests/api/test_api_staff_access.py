@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 
 from adapters.cli import cli
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.staff import ERASED_LABEL, Role
 from tests.api.test_api_access import OTHER_COMMUNITY, OTHER_ZONE, SECRET, World, serve_world
 from tests.api.test_api_subscriptions import (
@@ -55,10 +56,10 @@ def world(request: pytest.FixtureRequest,
             serve_world(env) as w:
         STORE.clear()
         STORE.update(env)
-        w.app.register_checkpoint("CP-712", ZONES[0], "712卡口")
-        w.app.register_checkpoint("CP-712B", ZONES[1], "712卡口B")
-        w.app.enrol_staff("OFF713", "孙书记", Role.OFFICIAL, OTHER_COMMUNITY, 0)
-        w.app.enrol_staff("OFFZ1", "片区干部", Role.OFFICIAL, ZONES[0], 0)
+        w.app.register_checkpoint("CP-712", ZONES[0], "712卡口", by=System.OPERATOR)
+        w.app.register_checkpoint("CP-712B", ZONES[1], "712卡口B", by=System.OPERATOR)
+        w.app.enrol_staff("OFF713", "孙书记", Role.OFFICIAL, OTHER_COMMUNITY, 0, by=System.OPERATOR)
+        w.app.enrol_staff("OFFZ1", "片区干部", Role.OFFICIAL, ZONES[0], 0, by=System.OPERATOR)
         for no in ("OFF713", "OFFZ1"):
             w.staff[no] = w.app.staff_by_no(no).id
         w.caught_up()
@@ -67,7 +68,7 @@ def world(request: pytest.FixtureRequest,
 
 def enrol(world: World, staff_no: str, node: str = ZONES[0],
           role: Role = Role.GRID_WORKER) -> UUID:
-    world.app.enrol_staff(staff_no, "测试员", role, node, 20, "13900005555")
+    world.app.enrol_staff(staff_no, "测试员", role, node, 20, "13900005555", by=System.OPERATOR)
     world.staff[staff_no] = world.app.staff_by_no(staff_no).id
     world.caught_up()
     return world.staff[staff_no]
@@ -104,7 +105,7 @@ def test_deactivation_made_by_another_process_counts_at_once(world: World) -> No
     assert world.post(ME, "GWD2").status_code == 200
     other = GridcoreApp(STORE)
     try:
-        other.deactivate_staff(sid, "离职")
+        other.deactivate_staff(sid, "离职", by=System.OPERATOR)
     finally:
         other.close()
     assert world.post(ME, "GWD2").status_code == 403
@@ -169,7 +170,7 @@ def test_token_issue_refuses_a_deactivated_member(world: World) -> None:
            "GRIDCORE_SQLITE_PATH": STORE["SQLITE_DBNAME"]}
     ok = CliRunner().invoke(cli, ["token", "issue", "--staff", "GWD6"], env=env)
     assert ok.exit_code == 0 and ok.stdout.count(".") == 2
-    world.app.deactivate_staff(sid, "离职")
+    world.app.deactivate_staff(sid, "离职", by=System.OPERATOR)
     refused = CliRunner().invoke(cli, ["token", "issue", "--staff", "GWD6"], env=env)
     assert refused.exit_code == 1 and refused.stdout == ""
     assert "deactivated" in refused.stderr
@@ -208,8 +209,9 @@ def test_staff_commands_follow_role_and_jurisdiction(world: World, by: str,
                                                      typename: str) -> None:
     sid = enrol(world, f"GWR-{by}")
     before = last(world)
+    # a node the grid worker sees (ZONES[1] would answer as missing): refused for the role
     for name, extra in (("deactivateStaff", {"reason": "离职"}),
-                        ("changeStaffJurisdiction", {"jurisdictionCode": ZONES[1]}),
+                        ("changeStaffJurisdiction", {"jurisdictionCode": ZONES[0]}),
                         ("eraseStaffMember", {"reason": "期满"})):
         got = mutate(world, by, name, {"staffId": str(sid), **extra})
         assert got["__typename"] == typename, (name, got)

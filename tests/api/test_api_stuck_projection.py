@@ -26,6 +26,7 @@ from graphql_api.auth import issue_token
 from graphql_api.serving import running
 from graphql_api.settings import ApiSettings, Mode
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.staff import Role
 from projections import all_projections
 from tests.api.test_api_access import SECRET, World, serve_world
@@ -109,9 +110,10 @@ def test_gridcore_serve_starts_over_a_stuck_read_model_and_reports_it(tmp_path: 
     path = tmp_path / "gridcore.sqlite"
     app = GridcoreApp(sqlite_env(path))
     given_community(app)
-    app.enrol_staff("GWZ1", "甲", Role.GRID_WORKER, ZONES[0], 40)
+    app.enrol_staff("GWZ1", "甲", Role.GRID_WORKER, ZONES[0], 40, by=System.OPERATOR)
     alert_id, bad_nid = store_far_future_alert(app)
-    app.enrol_staff("GWZ2", "乙", Role.GRID_WORKER, ZONES[1], 40)  # written after it
+    app.enrol_staff("GWZ2", "乙", Role.GRID_WORKER, ZONES[1], 40,
+                    by=System.OPERATOR)  # written after it
     end = app.recorder.max_notification_id()
     store = {"GRIDCORE_STORE": "sqlite", "GRIDCORE_SQLITE_PATH": str(path),
              "GRIDCORE_API_SECRET": SECRET, "GRIDCORE_API_MODE": "development"}

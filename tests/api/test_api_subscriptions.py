@@ -21,6 +21,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from gridcore.authority import System
 from tests.api.test_api_access import OTHER_COMMUNITY, OTHER_ZONE, World, serve_world
 from tests.scenario import COMMUNITY, ZONES
 from tests.stores import scratch_env
@@ -36,8 +37,8 @@ def world(request: pytest.FixtureRequest,
     """SQLite (the log followed by polling) and PostgreSQL (LISTEN/NOTIFY)."""
     with scratch_env(request.param, tmp_path_factory.mktemp("api-subs")) as env, \
             serve_world(env) as w:
-        w.app.register_checkpoint("CP-712", ZONES[0], "712卡口")
-        w.app.register_checkpoint("CP-713", OTHER_ZONE, "713卡口")
+        w.app.register_checkpoint("CP-712", ZONES[0], "712卡口", by=System.OPERATOR)
+        w.app.register_checkpoint("CP-713", OTHER_ZONE, "713卡口", by=System.OPERATOR)
         w.caught_up()
         yield w
 
@@ -93,7 +94,8 @@ OVERDUE = """subscription($after: Int) { overdue(after: $after) {
 
 def raise_alert(world: World, checkpoint: str, n: int) -> UUID:
     return world.app.raise_vehicle_alert(f"{checkpoint}-{n}", checkpoint, f"鄂A{n:05d}",
-                                         world.clock.now, "来自中高风险地区 risk area")
+                                         world.clock.now, "来自中高风险地区 risk area",
+                                         by=System.OPERATOR)
 
 
 def test_a_grid_worker_hears_of_new_alerts_of_their_grid_only(world: World,
@@ -145,7 +147,8 @@ def test_overdue_referrals_reach_the_community_they_belong_to(world: World,
     def referral_in(zone: str) -> UUID:
         hid = UUID(sorted(h for h, g in world.households.items() if g == zone)[0])
         rid = sorted(world.app.household(hid).residents)[0]
-        return world.app.open_referral(hid, rid, "hospital", "慢性病 chronic illness").referral_id
+        return world.app.open_referral(hid, rid, "hospital", "慢性病 chronic illness",
+                                       by=System.AUTOMATION).referral_id
 
     start = last(world)
     ws = socket_for("OFF1")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from gridcore.authority import System
 from gridcore.delivery import Item
 from tests.api.test_api_access import World, serve_world
 from tests.scenario import COMMUNITY, ZONES
@@ -21,8 +22,9 @@ SYNC = """mutation($v: [SyncVisitInput!], $d: [SyncDeliveryInput!]) {
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with serve_world(tmp_path_factory.mktemp("api-sync") / "gridcore.sqlite") as w:
-        w.app.launch_campaign(COMMUNITY, 1, 3)
-        w.app.donate_to_scope(COMMUNITY, "DN-1", [Item(name="爱心菜", quantity=1)])
+        w.app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
+        w.app.donate_to_scope(COMMUNITY, "DN-1", [Item(name="爱心菜", quantity=1)],
+                              by=System.OPERATOR)
         w.clock.advance(hours=2)
         w.caught_up()
         yield w
@@ -73,7 +75,8 @@ def test_each_offline_visit_is_applied_or_reported_on_its_own(world: World) -> N
 
 
 def test_delivery_confirmations_are_checked_against_the_version_seen(world: World) -> None:
-    rows = world.ask("{ deliveries(first: 100) { id placeCode state } }", "OFF1")["deliveries"]
+    rows = world.ask("{ deliveries(first: 100) { nodes { id placeCode state } } }",
+                     "OFF1")["deliveries"]["nodes"]
     mine = next(d["id"] for d in rows if d["placeCode"] == ZONES[0])
     theirs = next(d["id"] for d in rows if d["placeCode"] == ZONES[1])
     at = world.clock.now.isoformat()
@@ -87,7 +90,7 @@ def test_delivery_confirmations_are_checked_against_the_version_seen(world: Worl
     # not dispatched yet: the domain refuses to confirm it, with what would be right
     assert found["dlv:3"]["status"] == "REJECTED" and found["dlv:3"]["message"]
     states = {d["id"]: d["state"] for d in world.ask(
-        "{ deliveries(first: 100) { id state } }", "GWZ1")["deliveries"]}
+        "{ deliveries(first: 100) { nodes { id state } } }", "GWZ1")["deliveries"]["nodes"]}
     assert states[mine] == "READY"
 
 

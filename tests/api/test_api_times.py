@@ -13,6 +13,7 @@ from uuid import UUID
 
 import pytest
 
+from gridcore.authority import System
 from gridcore.status import Measure
 from tests.api.test_api_access import World, serve_world
 from tests.scenario import COMMUNITY, ZONES
@@ -29,11 +30,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with serve_world(tmp_path_factory.mktemp("api-times") / "gridcore.sqlite") as w:
         app = w.app
         hid = UUID(sorted(h for h, g in w.households.items() if g == ZONES[0])[0])
-        app.register_camera("CAM-1", ZONES[0], household_id=hid)
-        app.register_checkpoint("KK-1", COMMUNITY, "卡口")
+        app.register_camera("CAM-1", ZONES[0], household_id=hid, by=System.OPERATOR)
+        app.register_checkpoint("KK-1", COMMUNITY, "卡口", by=System.OPERATOR)
         rid = sorted(app.household(hid).residents)[0]
         app.change_measure(hid, rid, Measure.HOME_QUARANTINE, w.staff["OFF1"], "密接")
-        app.launch_campaign(COMMUNITY, 1, 3)
+        app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
         w.clock.advance(hours=1)
         w.caught_up()
         yield w

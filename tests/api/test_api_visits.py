@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import pytest
 
+from gridcore.authority import System
 from tests.api.test_api_access import OTHER_ZONE, World, serve_world
 from tests.scenario import COMMUNITY, ZONES
 
@@ -21,7 +22,7 @@ RECORD = """mutation($input: RecordVisitInput!) { recordVisit(input: $input) { _
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with serve_world(tmp_path_factory.mktemp("api-visit") / "gridcore.sqlite") as w:
-        w.app.launch_campaign(COMMUNITY, 1, 3)
+        w.app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
         w.clock.advance(hours=2)
         w.caught_up()
         yield w

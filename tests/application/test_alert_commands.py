@@ -16,9 +16,11 @@ from hypothesis import strategies as st
 from adapters.settings import memory_env
 from gridcore.alerts import Alert, AlertKind, AlertState, Outcome, alert_id_for
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.camera import group_detections
 from gridcore.grid import Level
 from gridcore.policy import DEFAULT_POLICY
+from gridcore.staff import Role, staff_id
 from gridcore.status import Measure
 from tests.conftest import Clock
 from tests.scenario import CITY, COMMUNITY, DISTRICT, STREET, ZONES, Community, given_community
@@ -35,12 +37,12 @@ class World:
 
 def build(app: GridcoreApp, clock: Clock) -> World:
     c = given_community(app)
-    app.assign_responsible_worker(ZONES[0], c.worker)
+    app.assign_responsible_worker(ZONES[0], c.worker, by=System.OPERATOR)
     hid = c.households[0]
     rid = sorted(app.household(hid).residents)[0]
-    app.register_camera("CAM-1", ZONES[0], household_id=hid)
-    app.register_checkpoint("KK-1", COMMUNITY, "后湖大道卡口")
-    app.register_checkpoint("KK-2", ZONES[0], "一片区路口")
+    app.register_camera("CAM-1", ZONES[0], household_id=hid, by=System.OPERATOR)
+    app.register_checkpoint("KK-1", COMMUNITY, "后湖大道卡口", by=System.OPERATOR)
+    app.register_checkpoint("KK-2", ZONES[0], "一片区路口", by=System.OPERATOR)
     clock.advance(hours=1)
     app.change_measure(hid, rid, Measure.HOME_QUARANTINE, c.worker, "密接")
     since = clock.now
@@ -69,11 +71,12 @@ def test_a_detection_alerts_only_under_quarantine_and_above_the_threshold(world:
     app, t = world.app, world.clock.now
     before = last(app)
     assert app.record_camera_detection("D-early", "CAM-1", world.since - timedelta(seconds=1),
-                                       "out", 0.99) is None  # not yet quarantined then
+                                       "out", 0.99, by=System.FEED) is None  # not quarantined yet
     threshold = DEFAULT_POLICY.camera_confidence_threshold
-    assert app.record_camera_detection("D-weak", "CAM-1", t, "out", threshold - 0.01) is None
+    assert app.record_camera_detection("D-weak", "CAM-1", t, "out", threshold - 0.01,
+                                       by=System.FEED) is None
     assert last(app) == before  # a detection that does not alert writes nothing
-    aid = app.record_camera_detection("D-1", "CAM-1", t, "out", threshold)
+    aid = app.record_camera_detection("D-1", "CAM-1", t, "out", threshold, by=System.FEED)
     assert aid == alert_id_for("camera", "D-1")
     alert = app.alert(aid)
     assert (alert.kind, alert.state, alert.assignee, alert.grid_code, alert.level) == (
@@ -89,19 +92,21 @@ def test_a_detection_is_judged_by_the_measures_at_its_own_time(world: World) -> 
     clock.advance(hours=2)
     app.change_measure(h.id, rid, Measure.NONE, c.doctor, "解除", override_reason="核酸阴性")
     released = clock.now
-    assert app.record_camera_detection("D-after", "CAM-1", released, "out", 0.99) is None
-    late = app.record_camera_detection("D-during", "CAM-1", during, "out", 0.99)
+    assert app.record_camera_detection("D-after", "CAM-1", released, "out", 0.99,
+                                       by=System.FEED) is None
+    late = app.record_camera_detection("D-during", "CAM-1", during, "out", 0.99, by=System.FEED)
     assert late is not None and app.alert(late).first_at == during  # reported late, still due
 
 
 def test_detections_within_the_window_are_one_alert(world: World) -> None:
     app, t = world.app, world.clock.now
-    first = app.record_camera_detection("D-1", "CAM-1", t, "out", 0.9)
+    first = app.record_camera_detection("D-1", "CAM-1", t, "out", 0.9, by=System.FEED)
     assert app.record_camera_detection("D-2", "CAM-1", t + timedelta(seconds=119), "in",
-                                       0.95) == first
+                                       0.95, by=System.FEED) == first
     assert app.record_camera_detection("D-0", "CAM-1", t - timedelta(seconds=30), "out",
-                                       0.95) == first  # arrived late, still the window
-    second = app.record_camera_detection("D-3", "CAM-1", t + timedelta(minutes=2), "in", 0.9)
+                                       0.95, by=System.FEED) == first  # late, still the window
+    second = app.record_camera_detection("D-3", "CAM-1", t + timedelta(minutes=2), "in", 0.9,
+                                         by=System.FEED)
     assert second not in (None, first)
     assert app.alert(first).detections == 3 and app.alert(second).detections == 1
     assert raised(app) == [first, second]
@@ -110,9 +115,11 @@ def test_detections_within_the_window_are_one_alert(world: World) -> None:
 def test_a_duplicate_or_a_replay_writes_nothing(world: World) -> None:
     app, t = world.app, world.clock.now
     inputs = [(f"D-{n}", t + timedelta(seconds=40 * n), ("in", "out")[n % 2]) for n in range(8)]
-    first = [app.record_camera_detection(d, "CAM-1", at, way, 0.9) for d, at, way in inputs]
+    first = [app.record_camera_detection(d, "CAM-1", at, way, 0.9,
+                                         by=System.FEED) for d, at, way in inputs]
     written = last(app)
-    again = [app.record_camera_detection(d, "CAM-1", at, way, 0.9) for d, at, way in inputs]
+    again = [app.record_camera_detection(d, "CAM-1", at, way, 0.9,
+                                         by=System.FEED) for d, at, way in inputs]
     assert again == first and last(app) == written
     assert len(set(first)) == len(group_detections([at for _, at, _ in inputs],
                                                    DEFAULT_POLICY))
@@ -121,72 +128,77 @@ def test_a_duplicate_or_a_replay_writes_nothing(world: World) -> None:
 def test_a_building_entrance_alerts_for_any_household_of_the_building(app: GridcoreApp,
                                                                       clock: Clock) -> None:
     c = given_community(app)
-    app.register_building(COMMUNITY, "1", "1栋", 6)
+    app.register_building(COMMUNITY, "1", "1栋", 6, by=System.OPERATOR)
     from gridcore.building import building_id
 
     b = building_id(COMMUNITY, "1")
     for hid in c.households[:2]:
-        app.move_household(hid, ZONES[0], b)
-    app.register_camera("CAM-B", COMMUNITY, building_id=b)
+        app.move_household(hid, ZONES[0], b, by=System.OPERATOR)
+    app.register_camera("CAM-B", COMMUNITY, building_id=b, by=System.OPERATOR)
     clock.advance(minutes=1)
-    assert app.record_camera_detection("D-1", "CAM-B", clock.now, "in", 0.99) is None
+    assert app.record_camera_detection("D-1", "CAM-B", clock.now, "in", 0.99,
+                                       by=System.FEED) is None
     second = app.household(c.households[1])
     app.change_measure(second.id, sorted(second.residents)[1], Measure.HOME_QUARANTINE,
                        c.worker)
     clock.advance(minutes=1)
-    aid = app.record_camera_detection("D-2", "CAM-B", clock.now, "in", 0.99)
+    aid = app.record_camera_detection("D-2", "CAM-B", clock.now, "in", 0.99, by=System.FEED)
     assert aid is not None and app.alert(aid).building_id == b
     assert app.alert(aid).level is Level.COMMUNITY
 
 
 def test_the_threshold_in_force_at_the_detection_time_decides(world: World) -> None:
     app, t = world.app, world.clock.now
+    app.enrol_staff("OFFC", "市指挥部", Role.OFFICIAL, CITY, 0, by=System.OPERATOR)
     app.adopt_policy(DEFAULT_POLICY.with_changes(camera_confidence_threshold=0.5),
-                     t + timedelta(hours=1), "夜间降低阈值", world.c.official)
-    assert app.record_camera_detection("D-1", "CAM-1", t, "out", 0.6) is None
+                     t + timedelta(hours=1), "夜间降低阈值", by=staff_id("OFFC"))
+    assert app.record_camera_detection("D-1", "CAM-1", t, "out", 0.6, by=System.FEED) is None
     world.clock.advance(hours=1)  # the server's clock is never behind a detection
     assert app.record_camera_detection("D-2", "CAM-1", t + timedelta(hours=1), "out",
-                                       0.6) is not None
+                                       0.6, by=System.FEED) is not None
 
 
 # ---- vehicles ----------------------------------------------------------------------------------
 
 def test_a_pass_alerts_after_a_visit_to_a_high_risk_area(world: World) -> None:
     app, t = world.app, world.clock.now
-    app.declare_risk_area("R-1", "武汉市", "high", t - timedelta(days=30))
-    app.lift_risk_area("R-1", "武汉市", t - timedelta(days=5))
-    app.record_travel("T-1", "浙A12345", "武汉市江岸区", t - timedelta(days=4))
+    app.declare_risk_area("R-1", "武汉市", "high", t - timedelta(days=30), by=System.FEED)
+    app.lift_risk_area("R-1", "武汉市", t - timedelta(days=5), by=System.FEED)
+    app.record_travel("T-1", "浙A12345", "武汉市江岸区", t - timedelta(days=4), by=System.FEED)
     before = last(app)
-    assert app.record_vehicle_pass("P-1", "KK-1", "浙A12345", t) is None  # visited after lift
+    assert app.record_vehicle_pass("P-1", "KK-1", "浙A12345", t,
+                                   by=System.FEED) is None  # visited after lift
     assert last(app) == before
-    app.record_travel("T-2", "浙A12345", "武汉市硚口区", t - timedelta(days=6))
-    aid = app.record_vehicle_pass("P-2", "KK-1", "浙A·12345", t)
+    app.record_travel("T-2", "浙A12345", "武汉市硚口区", t - timedelta(days=6), by=System.FEED)
+    aid = app.record_vehicle_pass("P-2", "KK-1", "浙A·12345", t, by=System.FEED)
     assert aid == alert_id_for("vehicle", "P-2")
     alert = app.alert(aid)
     assert alert.plate == "浙A12345" and "武汉市硚口区" in alert.reason
     assert alert.assignee is None and alert.level is Level.COMMUNITY  # no worker at community
     written = last(app)
-    assert app.record_vehicle_pass("P-2", "KK-1", "浙A12345", t) == aid
-    app.record_travel("T-2", "浙A12345", "武汉市硚口区", t - timedelta(days=6))
-    app.declare_risk_area("R-1", "武汉市", "high", t - timedelta(days=30))
-    app.lift_risk_area("R-1", "武汉市", t - timedelta(days=5))
+    assert app.record_vehicle_pass("P-2", "KK-1", "浙A12345", t, by=System.FEED) == aid
+    app.record_travel("T-2", "浙A12345", "武汉市硚口区", t - timedelta(days=6), by=System.FEED)
+    app.declare_risk_area("R-1", "武汉市", "high", t - timedelta(days=30), by=System.FEED)
+    app.lift_risk_area("R-1", "武汉市", t - timedelta(days=5), by=System.FEED)
     assert last(app) == written  # replays of every input write nothing
 
 
 def test_a_pass_alerts_when_the_plate_region_is_high_risk(world: World) -> None:
     app, t = world.app, world.clock.now
-    app.declare_risk_area("R-2", "鄂A", "high", t)
-    assert app.record_vehicle_pass("P-1", "KK-2", "鄂A88888", t - timedelta(seconds=1)) is None
-    aid = app.record_vehicle_pass("P-2", "KK-2", "鄂a88888", t)
+    app.declare_risk_area("R-2", "鄂A", "high", t, by=System.FEED)
+    assert app.record_vehicle_pass("P-1", "KK-2", "鄂A88888", t - timedelta(seconds=1),
+                                   by=System.FEED) is None
+    aid = app.record_vehicle_pass("P-2", "KK-2", "鄂a88888", t, by=System.FEED)
     assert aid is not None and "鄂A" in app.alert(aid).reason
     assert app.alert(aid).assignee == world.c.worker  # KK-2 is in the worker's micro-grid
 
 
 def test_an_alert_decided_outside_is_raised_once(world: World) -> None:
     app, t = world.app, world.clock.now
-    aid = app.raise_vehicle_alert("P-9", "KK-1", "鄂A12345", t, "14天内到过高风险地区 武汉市")
+    aid = app.raise_vehicle_alert("P-9", "KK-1", "鄂A12345", t, "14天内到过高风险地区 武汉市",
+                                  by=System.FEED)
     written = last(app)
-    assert app.raise_vehicle_alert("P-9", "KK-1", "鄂A12345", t, "again") == aid
+    assert app.raise_vehicle_alert("P-9", "KK-1", "鄂A12345", t, "again", by=System.FEED) == aid
     assert last(app) == written and raised(app) == [aid]
 
 
@@ -196,30 +208,32 @@ def test_a_batch_of_alerts_decided_outside_raises_each_once_like_one_at_a_time(
 
     app, t = world.app, world.clock.now
     why = "车牌属地为高风险地区 plate region 鄂B is high-risk"
-    one = app.raise_vehicle_alert("P-1", "KK-2", "鄂B12345", t, why)
+    one = app.raise_vehicle_alert("P-1", "KK-2", "鄂B12345", t, why, by=System.FEED)
     batch = [("P-1", "KK-2", "鄂B12345", t, why), ("P-2", "KK-2", "鄂B22222", t, why),
              ("P-3", "KK-1", "鄂B33333", t, why), ("P-2", "KK-2", "鄂B22222", t, why)]
-    ids = app.raise_vehicle_alerts(batch)
+    ids = app.raise_vehicle_alerts(batch, by=System.FEED)
     assert ids == [alert_id_for(AlertKind.VEHICLE, p) for p, *_ in batch]
     assert raised(app) == [one, ids[1], ids[2]]
-    twin = app.alert(app.raise_vehicle_alert("P-4", "KK-2", "鄂B44444", t, why))
+    twin = app.alert(app.raise_vehicle_alert("P-4", "KK-2", "鄂B44444", t, why, by=System.FEED))
     got = app.alert(ids[1])
     assert (got.kind, got.grid_code, got.level, got.assignee, got.reason) == (
         twin.kind, twin.grid_code, twin.level, twin.assignee, twin.reason)
     written = last(app)
-    assert app.raise_vehicle_alerts(batch) == ids and last(app) == written  # a replay
+    assert app.raise_vehicle_alerts(batch,
+                                    by=System.FEED) == ids and last(app) == written  # a replay
     with pytest.raises(NotFound) as info:  # one unknown checkpoint refuses the whole batch
         app.raise_vehicle_alerts([("P-5", "KK-1", "鄂B55555", t, why),
-                                  ("P-6", "KK-404", "鄂B66666", t, why)])
+                                  ("P-6", "KK-404", "鄂B66666", t, why)], by=System.FEED)
     assert "Alert 2 of 2" in info.value.problem and info.value.remedy
     assert last(app) == written
 
 
 def test_passes_are_counted_once_per_source(world: World) -> None:
     app, hour = world.app, world.clock.now.replace(minute=0)
-    assert app.count_vehicle_passes({("KK-1", hour): 40, ("KK-2", hour): 3}, "file-abc")
+    assert app.count_vehicle_passes({("KK-1", hour): 40, ("KK-2", hour): 3}, "file-abc",
+                                    by=System.FEED)
     written = last(app)
-    assert app.count_vehicle_passes({("KK-1", hour): 40}, "file-abc") is None
+    assert app.count_vehicle_passes({("KK-1", hour): 40}, "file-abc", by=System.FEED) is None
     assert last(app) == written
 
 
@@ -228,7 +242,7 @@ def test_passes_are_counted_once_per_source(world: World) -> None:
 def test_an_unacknowledged_alert_escalates_a_level_per_deadline_up_to_the_city(world: World
                                                                               ) -> None:
     app, clock = world.app, world.clock
-    aid = app.record_camera_detection("D-1", "CAM-1", clock.now, "out", 0.9)
+    aid = app.record_camera_detection("D-1", "CAM-1", clock.now, "out", 0.9, by=System.FEED)
     minutes = DEFAULT_POLICY.alert_acknowledge_minutes
     due = clock.now + timedelta(minutes=minutes)
     assert app.tick(due)["alerts"] == 0  # at the deadline it is still in time
@@ -251,7 +265,7 @@ def test_an_unacknowledged_alert_escalates_a_level_per_deadline_up_to_the_city(w
 
 def test_an_acknowledged_alert_no_longer_escalates_and_is_resolved(world: World) -> None:
     app, clock, c = world.app, world.clock, world.c
-    aid = app.record_camera_detection("D-1", "CAM-1", clock.now, "out", 0.9)
+    aid = app.record_camera_detection("D-1", "CAM-1", clock.now, "out", 0.9, by=System.FEED)
     clock.advance(minutes=5)
     app.acknowledge_alert(aid, c.worker)
     assert app.tick(clock.now + timedelta(hours=5))["alerts"] == 0
@@ -260,7 +274,7 @@ def test_an_acknowledged_alert_no_longer_escalates_and_is_resolved(world: World)
     assert (a.state, a.outcome, a.acknowledged_by, a.owner_code) == (
         AlertState.RESOLVED, Outcome.BREACH_CONFIRMED, c.worker, ZONES[0])
     clock.advance(hours=1)
-    other = app.record_camera_detection("D-9", "CAM-1", clock.now, "in", 0.9)
+    other = app.record_camera_detection("D-9", "CAM-1", clock.now, "in", 0.9, by=System.FEED)
     app.resolve_alert(other, c.volunteer, "false_alarm")  # straight from raised
     assert app.alert(other).outcome is Outcome.FALSE_ALARM
     assert app.tick(clock.now + timedelta(hours=9))["alerts"] == 0
@@ -277,10 +291,10 @@ def test_redelivered_detections_make_one_alert_each(deliveries: list[tuple[int, 
     when = {n: w.clock.now + timedelta(seconds=s) for n, s in reversed(deliveries)}
     clock.advance(seconds=600)  # the server's clock is never behind a detection
     for n, _ in deliveries:  # an input always carries the same time: the first one listed
-        app.record_camera_detection(f"D-{n}", "CAM-1", when[n], "out", 0.9)
+        app.record_camera_detection(f"D-{n}", "CAM-1", when[n], "out", 0.9, by=System.FEED)
     written, alerts = last(app), raised(app)
     for n, _ in deliveries:
-        app.record_camera_detection(f"D-{n}", "CAM-1", when[n], "out", 0.9)
+        app.record_camera_detection(f"D-{n}", "CAM-1", when[n], "out", 0.9, by=System.FEED)
     assert last(app) == written
     members = [d for a in alerts for d in app.alert(a).inputs]
     assert sorted(members) == sorted({f"D-{n}" for n, _ in deliveries})
@@ -329,7 +343,7 @@ def test_vehicle_inputs_in_any_order_alert_by_the_rule_and_replay_to_nothing(
     risk: dict[str, dict[str, RiskPeriod]] = {}
     decided: dict[str, bool] = {}
     for r in records:
-        found = ai.apply(app, r)
+        found = ai.apply(app, r, System.FEED)
         if isinstance(r, ai.TravelRecord):
             travel.setdefault(r.plate, {}).setdefault(r.record_id, (r.place, r.at))
         elif isinstance(r, ai.RiskAreaDeclared):
@@ -353,22 +367,22 @@ def test_vehicle_inputs_in_any_order_alert_by_the_rule_and_replay_to_nothing(
             and vehicle_alert_reason(r.plate, r.at, travel.get(r.plate, {}).values(), known,
                                      DEFAULT_POLICY) is not None}
     for r in records:
-        ai.apply(app, r)
+        ai.apply(app, r, System.FEED)
     assert sorted(raised(app), key=str) == sorted(
         (alert_id_for("vehicle", p) for p in {p for p, a in decided.items() if a} | late),
         key=str)
     written = last(app)
     for r in records:  # and a second replay changes nothing at all
-        ai.apply(app, r)
+        ai.apply(app, r, System.FEED)
     assert last(app) == written
     ordered = sorted(records, key=lambda r: isinstance(r, ai.VehiclePass))
     fresh = GridcoreApp(memory_env(), clock=clock)
     build(fresh, clock)
     for r in ordered:  # records before passes (as ``gridcore ingest`` applies a file)
-        ai.apply(fresh, r)
+        ai.apply(fresh, r, System.FEED)
     written = last(fresh)
     for r in ordered:
-        ai.apply(fresh, r)
+        ai.apply(fresh, r, System.FEED)
     assert last(fresh) == written
     fresh.close()
     app.close()

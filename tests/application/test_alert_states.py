@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from adapters.settings import memory_env
 from gridcore.alerts import AlertState
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.errors import ForbiddenTransition
 from gridcore.grid import Level
 from gridcore.policy import DEFAULT_POLICY
@@ -38,10 +39,10 @@ def test_an_alert_only_moves_forward_and_up_one_level_per_deadline(
     app = GridcoreApp(memory_env(), clock=clock)
     c = given_community(app, households_per_zone=1)
     hid = c.households[0]
-    app.register_camera("CAM-1", ZONES[0], household_id=hid)
+    app.register_camera("CAM-1", ZONES[0], household_id=hid, by=System.OPERATOR)
     app.change_measure(hid, sorted(app.household(hid).residents)[0], Measure.HOME_QUARANTINE,
                        c.worker)
-    aid = app.record_camera_detection("D-1", "CAM-1", clock.now, "out", 0.9)
+    aid = app.record_camera_detection("D-1", "CAM-1", clock.now, "out", 0.9, by=System.OPERATOR)
     assert aid is not None
     minutes = DEFAULT_POLICY.alert_acknowledge_minutes
     seen = [app.alert(aid)]

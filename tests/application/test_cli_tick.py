@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from adapters.cli import cli
 from adapters.settings import sqlite_env
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from tests.scenario import COMMUNITY, given_community
 
 
@@ -19,7 +20,7 @@ def test_tick_records_an_ended_sweep_window_once(tmp_path, monkeypatch):
     start = datetime.now(UTC) - timedelta(days=5)
     app = GridcoreApp(sqlite_env(path), clock=lambda: start)
     given_community(app)
-    app.launch_campaign(COMMUNITY, 1, 3)
+    app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
     runner = CliRunner()
     first = runner.invoke(cli, ["tick"])
     assert first.exit_code == 0 and "sweeps 1" in first.output

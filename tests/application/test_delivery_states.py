@@ -17,9 +17,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp
+from gridcore.authority import NotAuthorised, System
 from gridcore.delivery import DeliveryKind, DeliveryState, Item, delivery_id
 from gridcore.delivery_desk import desk_id
-from gridcore.errors import ForbiddenTransition, GridcoreError, InvalidInput, NotFound, NotPermitted
+from gridcore.errors import ForbiddenTransition, GridcoreError, InvalidInput, NotFound
 from gridcore.status import Measure
 from tests.application.test_deliveries import given_deliveries
 from tests.conftest import Clock
@@ -114,14 +115,14 @@ class DeliveryLifecycle(RuleBasedStateMachine, Attempts):
         known = i < len(self.households)
         h = self.households[i] if known else UUID(int=1)
         if self.attempt(None if known else NotFound, self.app.place_order, h, no,
-                        [Item(name="大米", quantity=5, unit="kg")]):
+                        [Item(name="大米", quantity=5, unit="kg")], by=System.OPERATOR):
             self.model[delivery_id(DeliveryKind.ORDER, no)] = Model(h, S.ORDERED)
 
     @rule(z=st.integers(0, 1))
     def donate(self, z: int) -> None:
         no = self.number()
         self.attempt(None, self.app.donate_to_scope, ZONES[z], no,
-                     [Item(name="爱心菜", quantity=1)])
+                     [Item(name="爱心菜", quantity=1)], by=System.OPERATOR)
         for h in self.households:
             if self.zone[h] == ZONES[z]:
                 hno = self.app.household(h).household_no
@@ -133,7 +134,7 @@ class DeliveryLifecycle(RuleBasedStateMachine, Attempts):
         ordered = [m for m in self.model.values() if m.state is S.ORDERED]
         error = None if ordered else InvalidInput
         if not by_lead:
-            error = NotPermitted
+            error = NotAuthorised
         if self.attempt(error, self.app.batch_purchase, COMMUNITY,
                         self.s.lead if by_lead else self.s.c.volunteer):
             for m in ordered:
@@ -145,7 +146,7 @@ class DeliveryLifecycle(RuleBasedStateMachine, Attempts):
                  for did, m in self.model.items()
                  if m.state is S.READY and scope in (COMMUNITY, self.zone[m.household])]
         if self.attempt(None if ready else InvalidInput, self.app.dispatch_deliveries, scope,
-                        limit=limit):
+                        limit=limit, by=System.OPERATOR):
             for position, (*_, did) in enumerate(sorted(ready)[:limit], start=1):
                 self.dispatched(did)
                 last = list(self.app.events.get(did))[-1]
@@ -179,7 +180,7 @@ class DeliveryLifecycle(RuleBasedStateMachine, Attempts):
             error = ForbiddenTransition
         elif not reason.strip():
             error = InvalidInput
-        if self.attempt(error, self.app.report_failed_delivery, did, reason):
+        if self.attempt(error, self.app.report_failed_delivery, did, reason, by=self.s.party):
             m.state = S.FAILED
 
     @rule(data=st.data())
@@ -188,7 +189,7 @@ class DeliveryLifecycle(RuleBasedStateMachine, Attempts):
         if did is None:
             return
         if self.attempt(None if self.model[did].state is S.FAILED else ForbiddenTransition,
-                        self.app.redeliver, did):
+                        self.app.redeliver, did, by=System.OPERATOR):
             self.dispatched(did)
 
     @rule(y=st.integers(0, 1))

@@ -16,6 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp
+from gridcore.authority import NotAuthorised, System
 from gridcore.enterprise import ChecklistIncomplete, Resumption, SpecialistMissing, enterprise_id
 from gridcore.errors import (
     DuplicateCode,
@@ -60,7 +61,8 @@ class EnterpriseLifecycle(RuleBasedStateMachine, Attempts):
         self.app = GridcoreApp(memory_env(), clock=self.clock)
         c = given_community(self.app, households_per_zone=1)
         for no in ("ES1", "ES2"):
-            self.app.enrol_staff(no, f"专员{no}", Role.ENTERPRISE_SPECIALIST, COMMUNITY, 0)
+            self.app.enrol_staff(no, f"专员{no}", Role.ENTERPRISE_SPECIALIST, COMMUNITY, 0,
+                                 by=System.OPERATOR)
         self.ids = {"S1": self.app.staff_by_no("ES1").id, "S2": self.app.staff_by_no("ES2").id,
                     "official": c.official, "volunteer": c.volunteer}
         self.available = {"S1": True, "S2": True}
@@ -80,6 +82,8 @@ class EnterpriseLifecycle(RuleBasedStateMachine, Attempts):
         return None if self.available[who] else SpecialistMissing
 
     def actor_error(self, k: int, who: str) -> type[GridcoreError] | None:
+        if who == "volunteer":  # the authority table names enterprise staff and officials
+            return NotAuthorised
         if k not in self.model:
             return NotFound
         if who != self.model[k].specialist and who != "official":
@@ -101,7 +105,7 @@ class EnterpriseLifecycle(RuleBasedStateMachine, Attempts):
     def register(self, k: int, who: str | None) -> None:
         error = self.specialist_error(who) or (DuplicateCode if k in self.model else None)
         if self.attempt(error, self.app.register_enterprise, CODES[k], f"企业{k}", "经济运行局",
-                        ZONES[k % 2], self.ids.get(who) if who else None):
+                        ZONES[k % 2], self.ids.get(who) if who else None, by=System.OPERATOR):
             assert who is not None
             self.model[k] = Model(who)
 
@@ -110,14 +114,15 @@ class EnterpriseLifecycle(RuleBasedStateMachine, Attempts):
         error = NotFound if k not in self.model else self.specialist_error(who)
         if error is None and self.model[k].specialist == who:
             error = InvalidInput
-        if self.attempt(error, self.app.assign_specialist, self.eid(k), self.ids[who]):
+        if self.attempt(error, self.app.assign_specialist, self.eid(k), self.ids[who],
+                        by=System.OPERATOR):
             self.model[k].specialist = who
 
     @rule(who=st.sampled_from(["S1", "S2"]))
     def toggle_availability(self, who: str) -> None:
         self.available[who] = not self.available[who]
         self.attempt(None, self.app.set_staff_availability, self.ids[who], self.available[who],
-                     "" if self.available[who] else "病假 sick leave")
+                     "" if self.available[who] else "病假 sick leave", by=System.OPERATOR)
 
     @rule(k=KS, data=st.data(), employees=st.sampled_from([40, 40, 10, 0]))
     def file(self, k: int, data: st.DataObject, employees: int) -> None:
@@ -138,7 +143,8 @@ class EnterpriseLifecycle(RuleBasedStateMachine, Attempts):
             error = InvalidInput
         elif set(CHECKLIST) - set(items):
             error = ChecklistIncomplete
-        if self.attempt(error, self.app.file_resumption, self.eid(k), items, employees):
+        if self.attempt(error, self.app.file_resumption, self.eid(k), items, employees,
+                        by=System.OPERATOR):
             assert m is not None
             m.resumption, m.employees = R.FILED, employees
 
@@ -152,7 +158,7 @@ class EnterpriseLifecycle(RuleBasedStateMachine, Attempts):
         elif declared < 1 or (m.employees and declared > m.employees) or symptomatic > declared:
             error = InvalidInput
         if self.attempt(error, self.app.declare_employee_health, self.eid(k), declared,
-                        symptomatic):
+                        symptomatic, by=System.OPERATOR):
             assert m is not None
             m.symptomatic.append(symptomatic)
 
@@ -193,8 +199,8 @@ class EnterpriseLifecycle(RuleBasedStateMachine, Attempts):
             assert m is not None
             self.inspected(m, results)
 
-    def inspected(self, m: Model, results: dict[str, bool]) -> None:
-        m.inspections += 1
+    def inspected(self, m: Model, results: dict[str, bool], follow_up: bool = False) -> None:
+        m.inspections += 0 if follow_up else 1  # a follow-up re-inspection is no new round
         for item, ok in results.items():
             if ok and item in m.open:
                 del m.open[item]
@@ -211,7 +217,7 @@ class EnterpriseLifecycle(RuleBasedStateMachine, Attempts):
             error = InvalidInput
         if self.attempt(error, self.app.close_rectification, self.eid(k), item, self.ids[who]):
             assert m is not None
-            self.inspected(m, {item: True})
+            self.inspected(m, {item: True}, follow_up=True)
 
     @rule(k=KS, item=st.sampled_from(ITEMS), hours=st.sampled_from([24, 72, 96]))
     def rectification_round(self, k: int, item: str, hours: int) -> None:

@@ -36,6 +36,7 @@ from pydantic import ValidationError
 from adapters.settings import sqlite_env
 from gridcore.app_base import HouseholdRow
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.delivery import DeliveryKind, Item, delivery_id
 from gridcore.enterprise import enterprise_id
 from gridcore.errors import GridcoreError
@@ -103,33 +104,36 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     app = GridcoreApp(sqlite_env(str(path)), clock=Clock(NOW))
     c = given_community(app)
     hh = app.household(c.households[0])
-    app.register_camera("CAM-1", ZONES[0], household_id=hh.id)
-    app.register_checkpoint("CP-1", ZONES[0], "卡口一")
-    app.register_quarantine_site("QS-1", "隔离点一", STREET, 50)
-    app.enrol_staff("ES1", "专员甲", Role.ENTERPRISE_SPECIALIST, COMMUNITY, 0)
-    app.enrol_staff("DL1", "总值班", Role.DUTY_LEAD, COMMUNITY, 0)
-    app.enrol_staff("POL1", "民警", Role.COMMUNITY_POLICE, COMMUNITY, 10)
+    app.register_camera("CAM-1", ZONES[0], household_id=hh.id, by=System.OPERATOR)
+    app.register_checkpoint("CP-1", ZONES[0], "卡口一", by=System.OPERATOR)
+    app.register_quarantine_site("QS-1", "隔离点一", STREET, 50, by=System.OPERATOR)
+    app.enrol_staff("ES1", "专员甲", Role.ENTERPRISE_SPECIALIST, COMMUNITY, 0, by=System.OPERATOR)
+    app.enrol_staff("DL1", "总值班", Role.DUTY_LEAD, COMMUNITY, 0, by=System.OPERATOR)
+    app.enrol_staff("POL1", "民警", Role.COMMUNITY_POLICE, COMMUNITY, 10, by=System.OPERATOR)
     app.register_enterprise("91420100MA4KXXXX0X", "企业一", "经信局", ZONES[0],
-                            app.staff_by_no("ES1").id)
-    app.launch_campaign(COMMUNITY, 1, 3, "摸排")
+                            app.staff_by_no("ES1").id, by=System.OPERATOR)
+    app.launch_campaign(COMMUNITY, 1, 3, "摸排", by=System.OPERATOR)
     # a resident under home quarantine, so door-camera detections raise alerts
     app.change_measure(hh.id, next(iter(hh.residents)), Measure.HOME_QUARANTINE, c.doctor,
                        "密接")
     quarantined = next(iter(hh.residents))
     app.open_referral(hh.id, quarantined, ReferralKind.CENTRALIZED_QUARANTINE, "密接转运",
                       by=c.official)
-    app.place_order(c.households[1], "ORD-1", [Item(name="大米", quantity=5, unit="kg")])
+    app.place_order(c.households[1], "ORD-1", [Item(name="大米", quantity=5, unit="kg")],
+                    by=System.OPERATOR)
     # items in later states, so the commands on alerts, requests, deliveries and enterprises
     # get past their state checks too
-    alert = app.record_camera_detection("D-W", "CAM-1", NOW, "out", 0.95)
+    alert = app.record_camera_detection("D-W", "CAM-1", NOW, "out", 0.95, by=System.OPERATOR)
     filing = app.file_request(Channel.HOTLINE, Category.MEDICAL, Grade.NORMAL, "家里老人需要买药",
-                              phone="13912345678", address="1栋2单元301", grid=ZONES[0])
-    app.place_order(c.households[2], "ORD-2", [Item(name="药品", quantity=1, unit="份")])
+                              phone="13912345678", address="1栋2单元301", grid=ZONES[0],
+                              by=System.PUBLIC)
+    app.place_order(c.households[2], "ORD-2", [Item(name="药品", quantity=1, unit="份")],
+                    by=System.OPERATOR)
     app.batch_purchase(COMMUNITY, app.staff_by_no("DL1").id)
-    app.dispatch_deliveries(COMMUNITY, [c.volunteer])
+    app.dispatch_deliveries(COMMUNITY, [c.volunteer], by=System.OPERATOR)
     eid = enterprise_id("91420100MA4KXXXX0X")
-    app.file_resumption(eid, list(DEFAULT_POLICY.resumption_checklist), 20)
-    app.declare_employee_health(eid, 20, 0)
+    app.file_resumption(eid, list(DEFAULT_POLICY.resumption_checklist), 20, by=System.OPERATOR)
+    app.declare_employee_health(eid, 20, 0, by=System.OPERATOR)
     app.review_resumption(eid, c.official, True)
     runner = Runner(app, all_projections())
     runner.catch_up()
@@ -440,7 +444,7 @@ def test_filing_a_request_with_extreme_values_is_refused_or_stored(world: World,
                                text("text", st.just("家里老人需要买药")),
                                phone=text("phone", st.just("13912345678")),
                                address=text("address", st.just("1栋2单元301")),
-                               grid=text("grid", st.sampled_from(ZONES)))
+                               grid=text("grid", st.sampled_from(ZONES)), by=System.PUBLIC)
     except (GridcoreError, ValidationError) as e:
         assert str(e).strip()
         assert world.app.recorder.max_notification_id() == before

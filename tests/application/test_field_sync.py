@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gridcore.authority import System
 from gridcore.delivery import DeliveryKind, DeliveryState, Item, delivery_id
 from gridcore.field_sync import DeliveryConfirmation, SyncStatus
 from tests.scenario import COMMUNITY, given_community
@@ -11,8 +12,8 @@ from tests.scenario import COMMUNITY, given_community
 
 def dispatched(app, clock):
     c = given_community(app, households_per_zone=2)
-    app.donate_to_scope(COMMUNITY, "AX-1", [Item(name="爱心菜", quantity=1)])
-    app.dispatch_deliveries(COMMUNITY, staff=[c.volunteer])
+    app.donate_to_scope(COMMUNITY, "AX-1", [Item(name="爱心菜", quantity=1)], by=System.OPERATOR)
+    app.dispatch_deliveries(COMMUNITY, staff=[c.volunteer], by=System.OPERATOR)
     ids = [delivery_id(DeliveryKind.DONATION, f"AX-1/712-{z}-{n}") for z in (1, 2)
            for n in (0, 1)]
     clock.advance(hours=1)

@@ -11,6 +11,7 @@ from gridcore.alerts import Outcome as AlertOutcome
 from gridcore.alerts import check_resolution
 from gridcore.application import GridcoreApp
 from gridcore.assignment import Method
+from gridcore.authority import System
 from gridcore.delivery import check_reason
 from gridcore.errors import InvalidInput
 from gridcore.referral import ReferralKind
@@ -76,7 +77,7 @@ def test_pure_rules_of_deliveries_and_alerts_refuse_personal_numbers(text):
 
 def _commands(app: GridcoreApp, text: str) -> dict[str, Callable[[], object]]:
     c = given_community(app)
-    app.launch_campaign(COMMUNITY, 1, 3)
+    app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
     cid = app.campaign_of(COMMUNITY, 1).id
     hid = c.households[0]
     rid, other = list(app.household(hid).residents)
@@ -87,11 +88,13 @@ def _commands(app: GridcoreApp, text: str) -> dict[str, Callable[[], object]]:
             cid, hid, Method.DOOR, by=c.worker, visitors=[Visitor(origin="云南", note=text)]),
         "batch visit note": lambda: app.record_visits(cid, [VisitRow(
             household_id=hid, method=Method.PHONE, outcome=Outcome.SEEN, by=c.worker,
-            details={"note": text})]),
-        "erasure reason": lambda: app.erase_resident(hid, rid, text),
-        "removal reason": lambda: app.remove_member(hid, rid, text),
-        "availability reason": lambda: app.set_staff_availability(c.worker, False, text),
-        "reassignment reason": lambda: app.reassign_work_of(c.worker, COMMUNITY, 1, text),
+            details={"note": text})], by=System.OPERATOR),
+        "erasure reason": lambda: app.erase_resident(hid, rid, text, by=System.OPERATOR),
+        "removal reason": lambda: app.remove_member(hid, rid, text, by=System.OPERATOR),
+        "availability reason": lambda: app.set_staff_availability(c.worker, False, text,
+                                                                  by=System.OPERATOR),
+        "reassignment reason": lambda: app.reassign_work_of(c.worker, COMMUNITY, 1, text,
+                                                            by=System.OPERATOR),
         "tag note": lambda: app.tag_resident(
             hid, rid, Tag(kind=TagKind.SECONDARY_CONTACT, note=text), c.worker),
         "untag reason": lambda: app.untag_resident(hid, other, TagKind.CLOSE_CONTACT,
@@ -101,7 +104,7 @@ def _commands(app: GridcoreApp, text: str) -> dict[str, Callable[[], object]]:
                                                      c.worker, text),
         "referral reason": lambda: app.open_referral(hid, rid, ReferralKind.FEVER_CLINIC, text,
                                                      by=c.worker),
-        "retirement reason": lambda: app.retire_node(ZONES[1], text),
+        "retirement reason": lambda: app.retire_node(ZONES[1], text, by=System.OPERATOR),
     }
 
 

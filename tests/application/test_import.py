@@ -21,9 +21,10 @@ from adapters.importer import (
     parse_vulnerabilities,
 )
 from adapters.settings import memory_env, sqlite_env
-from gridcore.application import GridcoreApp
+from gridcore.application import GridcoreApp, HouseholdRow, new_member
+from gridcore.authority import System
 from gridcore.building import building_id
-from gridcore.errors import NotFound
+from gridcore.errors import InvalidInput, NotFound
 from gridcore.household import Vulnerability, resident_id
 from tests.scenario import CITY, COMMUNITY, DISTRICT, STREET, ZONES
 
@@ -33,12 +34,17 @@ Z1, Z2 = ZONES
 
 
 def given_grid(app: GridcoreApp) -> None:
-    app.establish_city(CITY, "武汉市")
-    app.create_node(DISTRICT, "江岸区", CITY)
-    app.create_node(STREET, "后湖街道", DISTRICT)
-    app.create_node(COMMUNITY, "712社区", STREET)
+    app.establish_city(CITY, "武汉市", by=System.OPERATOR)
+    app.create_node(DISTRICT, "江岸区", CITY, by=System.OPERATOR)
+    app.create_node(STREET, "后湖街道", DISTRICT, by=System.OPERATOR)
+    app.create_node(COMMUNITY, "712社区", STREET, by=System.OPERATOR)
     for z, zone in enumerate(ZONES, start=1):
-        app.create_node(zone, f"第{z}片区", COMMUNITY)
+        app.create_node(zone, f"第{z}片区", COMMUNITY, by=System.OPERATOR)
+    for number in BUILDINGS:  # the buildings the registers name (楼栋)
+        app.register_building(COMMUNITY, number, by=System.OPERATOR)
+
+
+BUILDINGS = ("1", "5", "6")
 
 
 @pytest.fixture
@@ -323,7 +329,9 @@ def test_cli_reports_a_bad_file_and_imports_nothing(sqlite_cli, tmp_path, kind):
         assert any(line.split("│")[1:3] and line.split("│")[1].strip() == str(row)
                    and line.split("│")[2].strip() == column for line in out.splitlines()), row
     secrets = {str(r[5]) for r in BAD_ROWS if r[5]} | {str(r[6]) for r in BAD_ROWS if r[6]}
-    assert all(s not in out for s in secrets)
+    yours = {"1380000100", BAD_ID}  # the cells in error, shown to the clerk who typed them
+    assert all(s in out for s in yours)
+    assert all(s not in out for s in secrets - yours)  # nothing else they typed
 
 
 def test_cli_good_rows_only(sqlite_cli, tmp_path):
@@ -339,13 +347,71 @@ def test_cli_good_rows_only(sqlite_cli, tmp_path):
         app.close()
 
 
-def test_cli_never_prints_phone_numbers_unmasked(sqlite_cli, tmp_path):
+def test_cli_with_hide_values_never_prints_phone_numbers_unmasked(sqlite_cli, tmp_path):
     rows = [["M-1", Z1, "", "5栋8单元101", "王五", "13912345678", "", "", "怪"],
             ["M-2", Z1, "", "5栋8单元102", "赵六", "1391234567", "", "", ""]]
-    result = run(str(write_csv(tmp_path / "phones.csv", rows)))
+    result = run(str(write_csv(tmp_path / "phones.csv", rows)), "--hide-values")
     assert result.exit_code == 1
     assert "13912345678" not in result.output and "1391234567" not in result.output
     assert "139***4567" in result.output  # the malformed one, masked
+
+
+def test_cli_shows_the_clerk_the_cells_they_typed_in_error(sqlite_cli, tmp_path):
+    rows = [["M-1", Z1, "", "5栋8单元101", "王五", "13912345678", "", "", "怪"],
+            ["M-2", Z1, "", "5栋8单元102", "赵六", "1391234567", "", "1890x", ""]]
+    result = run(str(write_csv(tmp_path / "phones.csv", rows)))
+    assert result.exit_code == 1
+    out = result.output
+    assert "填写 you typed" in out
+    line = next(ln for ln in out.splitlines() if "│ 电话" in ln)
+    assert "1391234567" in line and line.split("│")[1].strip() == "3"  # their own input, row 3
+    assert "13912345678" not in out  # a cell without an error is not repeated
+    assert "1890x" in out and "怪" in out
+    check = check_register(GridcoreApp(memory_env()), tmp_path / "phones.csv")
+    assert all("1391234567" not in e.message for e in check.errors)  # the reasons stay masked
+
+
+# ---- a building must be registered (every door) -----------------------------------------------
+
+
+def test_a_row_naming_an_unregistered_building_is_an_error_of_its_row(grid_app, tmp_path):
+    rows = [["B-1", Z1, "5", "5栋1单元101", "甲", "", "", "", ""],
+            ["B-2", Z1, "9栋", "9栋1单元101", "乙", "", "", "", ""],   # row 3: no building 9
+            ["B-2", Z1, "", "9栋1单元101", "丙", "", "", "", ""]]
+    result = import_households(grid_app, write_csv(tmp_path / "b.csv", rows))
+    assert [(e.row, e.column) for e in result.errors] == [(3, "楼栋")]
+    message = result.errors[0].message
+    assert "Building 9" in message and COMMUNITY in message and "registerBuilding" in message
+    assert result.households == 0 and not registered(grid_app, "B-1")
+    good = import_households(grid_app, tmp_path / "b.csv", good_rows_only=True)
+    assert good.households == 1 and registered(grid_app, "B-1")
+    assert not registered(grid_app, "B-2")
+
+
+def test_the_application_refuses_an_unregistered_building_for_every_door(grid_app):
+    rows = [HouseholdRow("L-1", Z1, "5栋1单元101", [new_member("L-1", 1, "甲")],
+                         building_id(COMMUNITY, "5")),
+            HouseholdRow("L-2", Z1, "9栋1单元101", [new_member("L-2", 1, "乙")],
+                         building_id(COMMUNITY, "9"))]
+    with pytest.raises(NotFound, match=r"Household L-2 \(row 2 of 2\).*registerBuilding"):
+        grid_app.register_households(rows, by=System.OPERATOR)
+    grid_app.create_node("420102001713", "713社区", STREET, by=System.OPERATOR)
+    grid_app.register_building("420102001713", "9", by=System.OPERATOR)
+    with pytest.raises(InvalidInput, match=f"not in community {COMMUNITY}"):
+        grid_app.register_household("L-3", Z1, "9栋1单元101", [new_member("L-3", 1, "丙")],
+                                    building_id("420102001713", "9"), by=System.OPERATOR)
+    assert not any(registered(grid_app, no) for no in ("L-1", "L-2", "L-3"))  # none written
+
+
+def test_cli_refuses_a_register_naming_an_unregistered_building(sqlite_cli, tmp_path):
+    rows = [["C-1", Z1, "12", "12栋1单元101", "甲", "", "", "", ""]]
+    before = notification_id(sqlite_cli)
+    result = run(str(write_csv(tmp_path / "b12.csv", rows)))
+    assert result.exit_code == 1, result.output
+    line = next(ln for ln in result.output.splitlines() if "│ 楼栋" in ln)
+    assert line.split("│")[1].strip() == "2" and "Building 12" in line
+    assert "registerBuilding" in " ".join(result.output.split())
+    assert notification_id(sqlite_cli) == before
 
 
 def test_cli_exit_code_2_for_wrong_format_or_missing_columns(sqlite_cli, tmp_path):

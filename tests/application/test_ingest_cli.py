@@ -19,6 +19,7 @@ from adapters.cli import cli
 from adapters.settings import sqlite_env
 from gridcore.alerts import Alert, alert_id_for
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.status import Measure
 from gridcore.vehicle import PassTally, hour_start
 from tests.conftest import Clock
@@ -35,11 +36,11 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("COLUMNS", "250")
     app = GridcoreApp(sqlite_env(path), clock=Clock())
     c = given_community(app)
-    app.assign_responsible_worker(ZONES[0], c.worker)
+    app.assign_responsible_worker(ZONES[0], c.worker, by=System.OPERATOR)
     h = app.household(c.households[0])
-    app.register_camera("CAM-1", ZONES[0], household_id=h.id)
-    app.register_checkpoint("KK-1", COMMUNITY, "后湖大道卡口")
-    app.register_checkpoint("KK-2", ZONES[1], "二片区路口")
+    app.register_camera("CAM-1", ZONES[0], household_id=h.id, by=System.OPERATOR)
+    app.register_checkpoint("KK-1", COMMUNITY, "后湖大道卡口", by=System.OPERATOR)
+    app.register_checkpoint("KK-2", ZONES[1], "二片区路口", by=System.OPERATOR)
     app.change_measure(h.id, sorted(h.residents)[0], Measure.HOME_QUARANTINE, c.worker)
     app.close()
     return path

@@ -18,6 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp
+from gridcore.authority import NotAuthorised, System
 from gridcore.errors import (
     ForbiddenTransition,
     GridcoreError,
@@ -68,7 +69,8 @@ class Referrals(RuleBasedStateMachine):
         c = given_community(self.app, households_per_zone=1)
         self.staff = {"worker": c.worker, "doctor": c.doctor, "volunteer": c.volunteer}
         for code, capacity in SITES.items():
-            self.app.register_quarantine_site(code, f"隔离点{code}", STREET, capacity)
+            self.app.register_quarantine_site(code, f"隔离点{code}", STREET, capacity,
+                                              by=System.OPERATOR)
         self.residents = [(h, resident_id(no, m)) for h, no in
                           zip(c.households, ["712-1-0", "712-2-0"], strict=True) for m in (1, 2)]
         self.measures = {r: M.NONE for r in self.residents}
@@ -121,7 +123,7 @@ class Referrals(RuleBasedStateMachine):
                    if m.resident == resident and m.kind is kind and m.state not in ENDED]
         before = self.app.recorder.max_notification_id()
         opening = self.app.open_referral(*resident, kind, "密接 close contact",
-                                         by=None if system else self.staff["worker"])
+                                         by=System.AUTOMATION if system else self.staff["worker"])
         if already:
             assert (opening.referral_id, opening.created) == (already[0], False)
             assert self.app.recorder.max_notification_id() == before
@@ -162,7 +164,7 @@ class Referrals(RuleBasedStateMachine):
             m.state = S.IN_TRANSPORT
 
     @rule(i=st.integers(0, 10**6), site=sites,
-          who=st.sampled_from(["doctor", "doctor", "volunteer"]))
+          who=st.sampled_from(["doctor", "doctor", "worker", "volunteer"]))
     def admit(self, i: int, site: str, who: str) -> None:
         if (found := self.pick(i)) is None:
             return
@@ -172,7 +174,9 @@ class Referrals(RuleBasedStateMachine):
         if not errors and to_site and len(self.sites[site]) >= SITES[site]:
             errors.add(SiteFull)
         held, current = HOLDS.get(m.kind), self.measures[m.resident]
-        if not errors and held is not None and held is not current:
+        if who == "volunteer":
+            errors = {NotAuthorised}  # the authority table: a volunteer takes no admission
+        elif not errors and held is not None and held is not current:
             if who != "doctor":
                 errors.add(NotPermitted)  # impose: doctor; release from hospital: doctor
             elif STRICTNESS.index(held) < STRICTNESS.index(current):
@@ -231,7 +235,7 @@ class Referrals(RuleBasedStateMachine):
             return
         rid, m = found
         if self.attempt(self.step(m, BEFORE_ADMISSION), self.app.cancel_referral, rid,
-                        None if system else self.staff["worker"], "核实排除"):
+                        System.AUTOMATION if system else self.staff["worker"], "核实排除"):
             m.state = S.CANCELLED
 
     @rule(i=st.integers(0, 10**6), steps=st.integers(1, 4), site=sites,

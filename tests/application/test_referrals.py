@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp, new_member
+from gridcore.authority import NotAuthorised, System
 from gridcore.errors import (
     DuplicateCode,
     ForbiddenTransition,
@@ -59,8 +60,8 @@ class World:
 def given_sites(app: GridcoreApp) -> World:
     """The 712 community, a one-place site at the street and a two-place site at the district."""
     c = given_community(app, households_per_zone=1)
-    app.register_quarantine_site("HH-01", "后湖宾馆隔离点", STREET, 1)
-    app.register_quarantine_site("JA-02", "江岸区党校隔离点", DISTRICT, 2)
+    app.register_quarantine_site("HH-01", "后湖宾馆隔离点", STREET, 1, by=System.OPERATOR)
+    app.register_quarantine_site("JA-02", "江岸区党校隔离点", DISTRICT, 2, by=System.OPERATOR)
     return World(app, c, c.households[0], resident_id("712-1-0", 2),
                  (c.households[1], resident_id("712-2-0", 1)))
 
@@ -108,7 +109,7 @@ def test_a_close_contact_is_persuaded_sent_to_a_site_and_released(world: World, 
 
     # the seeds: it once took 3 hours to persuade a close contact
     app.record_persuasion(ref, w.c.worker, 180, "担心家里老人 worried about the elderly")
-    app.accept_referral(ref, w.c.volunteer, minutes=25, note="同意 agreed")
+    app.accept_referral(ref, w.c.worker, minutes=25, note="同意 agreed")
     r = app.referral(ref)
     assert r.state is ReferralState.ACCEPTED and r.persuasion_minutes == 205
     assert [(p.minutes, p.refused_reason) for p in r.persuasions] == [
@@ -131,7 +132,7 @@ def test_a_close_contact_is_persuaded_sent_to_a_site_and_released(world: World, 
 
     # the policy: 14 days served and a recent negative test
     clock.advance(days=14)
-    app.record_test(w.hid, w.rid, True)
+    app.record_test(w.hid, w.rid, True, by=System.OPERATOR)
     app.discharge(ref, w.c.doctor, "期满解除 period served")
     assert measure_of(w) is Measure.NONE
     assert app.quarantine_site_by_code("HH-01").free == 1
@@ -155,7 +156,7 @@ def test_a_hospital_admission_hospitalizes_and_discharge_needs_a_negative_test(w
     with pytest.raises(ForbiddenTransition, match="negative test"):
         app.discharge(ref, w.c.doctor, "出院 discharged")
     assert last_id(app) == before and measure_of(w) is Measure.HOSPITALIZED
-    app.record_test(w.hid, w.rid, True)
+    app.record_test(w.hid, w.rid, True, by=System.OPERATOR)
     app.discharge(ref, w.c.doctor, "出院 discharged", release_to=Measure.HOME_OBSERVATION)
     assert measure_of(w) is Measure.HOME_OBSERVATION
     discharged = events_of(app, ref)[-1]
@@ -167,10 +168,10 @@ def test_a_fever_clinic_visit_imposes_no_measure_and_is_closed(world: World):
     w, app = world, world.app
     ref = to_transport(w, CLINIC)
     version = app.household(w.hid).version
-    app.admit(ref, w.c.volunteer, destination="区人民医院发热门诊")
+    app.admit(ref, w.c.worker, destination="区人民医院发热门诊")
     assert app.household(w.hid).version == version and measure_of(w) is Measure.NONE
     assert app.referral(ref).held_measure is None
-    with pytest.raises(ForbiddenTransition, match="close_referral") as info:
+    with pytest.raises(ForbiddenTransition, match="closeReferral") as info:
         app.discharge(ref, w.c.doctor, "回家 went home")
     assert info.value.remedy
     app.close_referral(ref, w.c.worker, "排除 ruled out, 回家 went home")
@@ -181,9 +182,10 @@ def test_a_fever_clinic_visit_imposes_no_measure_and_is_closed(world: World):
 
 def test_a_cancelled_referral_frees_its_slot_and_a_system_can_cancel(world: World):
     w, app = world, world.app
-    first = app.open_referral(w.hid, w.rid, CQ, "密接 close contact").referral_id
+    first = app.open_referral(w.hid, w.rid, CQ, "密接 close contact",
+                              by=System.AUTOMATION).referral_id
     app.accept_referral(first, w.c.worker)
-    app.cancel_referral(first, None, "核实排除 contact ruled out")
+    app.cancel_referral(first, System.AUTOMATION, "核实排除 contact ruled out")
     r = app.referral(first)
     assert (r.state, r.opened_by) == (ReferralState.CANCELLED, None)
     assert isinstance(events_of(app, first)[-1], Referral.Cancelled)
@@ -197,15 +199,16 @@ def test_a_cancelled_referral_frees_its_slot_and_a_system_can_cancel(world: Worl
 
 def test_opening_is_idempotent_per_resident_and_kind_while_one_is_open(world: World):
     w, app = world, world.app
-    first = app.open_referral(w.hid, w.rid, CQ, "密接 close contact")  # by the system
+    first = app.open_referral(w.hid, w.rid, CQ, "密接 close contact",
+                              by=System.AUTOMATION)  # by the system
     before = last_id(app)
     again = app.open_referral(w.hid, w.rid, CQ.value, "密接 close contact", by=w.c.worker)
     assert (again.referral_id, again.created, again.notification_id) == (
         first.referral_id, False, None)
     assert last_id(app) == before
     # another kind, or another resident, is another referral
-    clinic = app.open_referral(w.hid, w.rid, CLINIC, "发热 fever")
-    other = app.open_referral(*w.other, CQ, "密接 close contact")
+    clinic = app.open_referral(w.hid, w.rid, CLINIC, "发热 fever", by=System.AUTOMATION)
+    other = app.open_referral(*w.other, CQ, "密接 close contact", by=w.c.worker)
     assert clinic.created and other.created
     assert len({first.referral_id, clinic.referral_id, other.referral_id}) == 3
     assert {r.id for r in app.open_referrals(COMMUNITY)} == {
@@ -214,9 +217,11 @@ def test_opening_is_idempotent_per_resident_and_kind_while_one_is_open(world: Wo
 
 def test_a_retried_opening_with_its_client_id_returns_the_same_referral(world: World):
     w, app = world, world.app
-    first = app.open_referral(w.hid, w.rid, CQ, "密接", client_id="pm/sweep-finding-17")
+    first = app.open_referral(w.hid, w.rid, CQ, "密接", client_id="pm/sweep-finding-17",
+                              by=System.AUTOMATION)
     written = last_id(app)
-    retry = app.open_referral(w.hid, w.rid, CQ, "密接", client_id="pm/sweep-finding-17")
+    retry = app.open_referral(w.hid, w.rid, CQ, "密接", client_id="pm/sweep-finding-17",
+                              by=System.AUTOMATION)
     assert retry.referral_id == first.referral_id and not retry.created
     assert last_id(app) == written
 
@@ -257,8 +262,10 @@ def test_an_admission_by_a_role_that_may_not_impose_the_measure_is_refused(world
     w, app = world, world.app
     ref = to_transport(w)
     before = last_id(app)
+    with pytest.raises(NotPermitted, match="centralized_quarantine"):
+        app.admit(ref, w.c.worker, site_code="HH-01")  # the policy: not a grid worker's measure
     with pytest.raises(NotPermitted):
-        app.admit(ref, w.c.volunteer, site_code="HH-01")
+        app.admit(ref, w.c.volunteer, site_code="HH-01")  # the authority table: no admission
     assert last_id(app) == before
     assert app.quarantine_site_by_code("HH-01").occupancy == 0
 
@@ -314,7 +321,7 @@ def test_a_deceased_resident_is_not_referred(world: World):
     app.change_health(w.hid, w.rid, Health.DECEASED, w.c.doctor, "病故")
     before = last_id(app)
     with pytest.raises(ForbiddenTransition, match="deceased"):
-        app.open_referral(w.hid, w.rid, HOSPITAL, "转院")
+        app.open_referral(w.hid, w.rid, HOSPITAL, "转院", by=System.AUTOMATION)
     assert last_id(app) == before
 
 
@@ -391,8 +398,8 @@ def test_a_late_tick_records_every_level_due_and_a_dispatch_stops_escalation(wor
                                                                              clock: Clock):
     w, app = world, world.app
     t0 = clock.now
-    a = app.open_referral(w.hid, w.rid, CQ, "密接").referral_id
-    b = app.open_referral(*w.other, HOSPITAL, "确诊 confirmed").referral_id
+    a = app.open_referral(w.hid, w.rid, CQ, "密接", by=System.AUTOMATION).referral_id
+    b = app.open_referral(*w.other, HOSPITAL, "确诊 confirmed", by=w.c.doctor).referral_id
     assert app.tick_referrals(t0 + timedelta(hours=13)) == 2
     assert [lv for lv, _ in escalations(app, a)] == [Level.STREET, Level.DISTRICT]
     clock.advance(hours=14)
@@ -401,7 +408,7 @@ def test_a_late_tick_records_every_level_due_and_a_dispatch_stops_escalation(wor
     app.tick_referrals(t0 + timedelta(days=2))
     assert [lv for lv, _ in escalations(app, a)] == [Level.STREET, Level.DISTRICT]
     assert [lv for lv, _ in escalations(app, b)] == [Level.STREET, Level.DISTRICT, Level.CITY]
-    app.cancel_referral(b, None, "已由120直接送医 taken by ambulance")
+    app.cancel_referral(b, System.AUTOMATION, "已由120直接送医 taken by ambulance")
     written = last_id(app)
     assert app.tick_referrals(t0 + timedelta(days=9)) == 0 and last_id(app) == written
 
@@ -409,9 +416,10 @@ def test_a_late_tick_records_every_level_due_and_a_dispatch_stops_escalation(wor
 def test_the_deadline_comes_from_the_policy_in_force_at_opening(world: World, clock: Clock):
     w, app = world, world.app
     t0 = clock.now
-    early = app.open_referral(w.hid, w.rid, CQ, "密接").referral_id
-    app.adopt_policy(DEFAULT_POLICY.with_changes(referral_transport_hours=2), t0, "2小时内转运")
-    later = app.open_referral(*w.other, CQ, "密接").referral_id
+    early = app.open_referral(w.hid, w.rid, CQ, "密接", by=System.AUTOMATION).referral_id
+    app.adopt_policy(DEFAULT_POLICY.with_changes(referral_transport_hours=2), t0, "2小时内转运",
+                     by=System.OPERATOR)
+    later = app.open_referral(*w.other, CQ, "密接", by=System.AUTOMATION).referral_id
     assert app.referral(later).transport_due == t0 + timedelta(hours=2)
     assert app.tick_referrals(t0 + timedelta(hours=3)) == 1
     assert app.referral(later).overdue and not app.referral(early).overdue
@@ -445,7 +453,7 @@ def test_a_second_application_replays_referrals_and_sites(make_app, clock: Clock
     w = given_sites(make_app())
     app = w.app
     ref = to_transport(w)
-    app.record_persuasion(app.open_referral(*w.other, CLINIC, "发热").referral_id,
+    app.record_persuasion(app.open_referral(*w.other, CLINIC, "发热", by=w.c.worker).referral_id,
                           w.c.worker, 180, "不愿去")
     app.admit(ref, w.c.doctor, site_code="JA-02")
     app.tick_referrals(clock.now + timedelta(hours=7))
@@ -468,33 +476,42 @@ def bad_inputs(w: World) -> list[tuple[str, type[GridcoreError], Callable[[], An
     app.admit(full, c.doctor, site_code="HH-01")
     clinic_in = to_transport(w, CLINIC, *w.other)
     app.admit(clinic_in, c.doctor, destination="发热门诊")
-    accepted = app.open_referral(*w.other, HOSPITAL, "确诊 confirmed").referral_id
+    accepted = app.open_referral(*w.other, HOSPITAL, "确诊 confirmed", by=c.doctor).referral_id
     app.accept_referral(accepted, c.worker)
     app.register_household("712-9-1", f"{COMMUNITY}-01", "9栋101",
-                           [new_member("712-9-1", 1, "周七")])
+                           [new_member("712-9-1", 1, "周七")], by=System.OPERATOR)
     gone = app.household_by_no("712-9-1").id
     gone_rid = resident_id("712-9-1", 1)
     app.change_health(gone, gone_rid, Health.DECEASED, c.doctor, "病故")
     nobody = uuid4()
     return [
-        ("site code", InvalidInput, lambda: app.register_quarantine_site("", "隔离点", STREET, 5)),
-        ("site name", InvalidInput, lambda: app.register_quarantine_site("S9", " ", STREET, 5)),
+        ("site code", InvalidInput, lambda: app.register_quarantine_site("", "隔离点", STREET, 5,
+                                                                         by=System.OPERATOR)),
+        ("site name", InvalidInput, lambda: app.register_quarantine_site("S9", " ", STREET, 5,
+                                                                         by=System.OPERATOR)),
         ("site capacity", InvalidInput,
-         lambda: app.register_quarantine_site("S9", "隔离点", STREET, 0)),
+         lambda: app.register_quarantine_site("S9", "隔离点", STREET, 0, by=System.OPERATOR)),
         ("site level", LevelViolation,
-         lambda: app.register_quarantine_site("S9", "隔离点", COMMUNITY, 5)),
-        ("site node", NotFound, lambda: app.register_quarantine_site("S9", "隔离点", "NOPE", 5)),
+         lambda: app.register_quarantine_site("S9", "隔离点", COMMUNITY, 5, by=System.OPERATOR)),
+        ("site node", NotFound, lambda: app.register_quarantine_site("S9", "隔离点", "NOPE", 5,
+                                                                     by=System.OPERATOR)),
         ("site code taken", DuplicateCode,
-         lambda: app.register_quarantine_site("HH-01", "另一个", STREET, 5)),
-        ("unknown household", NotFound, lambda: app.open_referral(nobody, w.rid, CQ, "密接")),
-        ("unknown resident", NotFound, lambda: app.open_referral(w.hid, nobody, CQ, "密接")),
-        ("unknown kind", InvalidInput, lambda: app.open_referral(w.hid, w.rid, "icu", "密接")),
-        ("empty reason", InvalidInput, lambda: app.open_referral(w.hid, w.rid, HOSPITAL, " ")),
+         lambda: app.register_quarantine_site("HH-01", "另一个", STREET, 5, by=System.OPERATOR)),
+        ("unknown household", NotFound, lambda: app.open_referral(nobody, w.rid, CQ, "密接",
+                                                                  by=System.AUTOMATION)),
+        ("unknown resident", NotFound, lambda: app.open_referral(w.hid, nobody, CQ, "密接",
+                                                                 by=System.AUTOMATION)),
+        ("unknown kind", InvalidInput, lambda: app.open_referral(w.hid, w.rid, "icu", "密接",
+                                                                 by=System.AUTOMATION)),
+        ("empty reason", InvalidInput, lambda: app.open_referral(w.hid, w.rid, HOSPITAL, " ",
+                                                                 by=System.AUTOMATION)),
         ("phone in reason", InvalidInput,
-         lambda: app.open_referral(w.hid, w.rid, HOSPITAL, "电话13812341234")),
+         lambda: app.open_referral(w.hid, w.rid, HOSPITAL, "电话13812341234",
+                                   by=System.AUTOMATION)),
         ("unknown opener", NotFound,
          lambda: app.open_referral(w.hid, w.rid, HOSPITAL, "发热", by=nobody)),
-        ("deceased", ForbiddenTransition, lambda: app.open_referral(gone, gone_rid, CQ, "密接")),
+        ("deceased", ForbiddenTransition, lambda: app.open_referral(gone, gone_rid, CQ, "密接",
+                                                                    by=System.AUTOMATION)),
         ("unknown referral", NotFound,
          lambda: app.record_persuasion(nobody, c.worker, 30, "不愿意")),
         ("zero minutes", InvalidInput, lambda: app.record_persuasion(opened, c.worker, 0, "不愿")),
@@ -519,8 +536,10 @@ def bad_inputs(w: World) -> list[tuple[str, type[GridcoreError], Callable[[], An
          lambda: app.admit(moving, c.doctor, site_code="JA-02", destination="宾馆")),
         ("unknown site", NotFound, lambda: app.admit(moving, c.doctor, site_code="NOPE")),
         ("full site", SiteFull, lambda: app.admit(moving, c.doctor, site_code="HH-01")),
-        ("volunteer imposes", NotPermitted,
+        ("volunteer admits", NotAuthorised,
          lambda: app.admit(moving, c.volunteer, site_code="JA-02")),
+        ("worker imposes", NotPermitted,
+         lambda: app.admit(moving, c.worker, site_code="JA-02")),
         ("release upwards", InvalidInput,
          lambda: app.discharge(full, c.doctor, "转院", release_to=Measure.HOSPITALIZED)),
         ("release to nonsense", InvalidInput,
@@ -534,7 +553,7 @@ def bad_inputs(w: World) -> list[tuple[str, type[GridcoreError], Callable[[], An
          lambda: app.close_referral(full, c.doctor, "办结")),
         ("no outcome", InvalidInput, lambda: app.close_referral(clinic_in, c.doctor, " ")),
         ("cancel after admission", ForbiddenTransition,
-         lambda: app.cancel_referral(full, None, "撤销")),
+         lambda: app.cancel_referral(full, System.AUTOMATION, "撤销")),
         ("no cancel reason", InvalidInput, lambda: app.cancel_referral(moving, c.worker, "")),
         ("unknown canceller", NotFound, lambda: app.cancel_referral(moving, nobody, "撤销")),
     ]

@@ -4,7 +4,9 @@ assignments, replies, ratings, reopenings, policy changes, the passing of time a
 The model below is written from the issue, not from the implementation: a command is accepted
 iff the model allows it (a rejected one raises one of the typed errors the model expects and
 writes nothing); a tick escalates exactly the requests whose deadline has passed, one level
-each; and replaying the stored events gives the state the application reports.
+per deadline missed by then, each dated when its deadline passed (or at the request's last
+change, if later) and the next deadline counted from it by the policy in force then; and
+replaying the stored events gives the state the application reports.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp
+from gridcore.authority import NotAuthorised, System
 from gridcore.errors import ForbiddenTransition, GridcoreError, InvalidInput, NotPermitted
 from gridcore.household import resident_id
 from gridcore.policy import DEFAULT_POLICY
@@ -61,6 +64,8 @@ class Model:
     on_time: bool | None = None
     reference: str = ""
     """What the filer was given: the resident's only key to rating and reopening."""
+    changed: datetime | None = None
+    """When the request's last event was recorded."""
 
 
 class RequestLifecycle(RuleBasedStateMachine):
@@ -70,10 +75,12 @@ class RequestLifecycle(RuleBasedStateMachine):
         self.app = GridcoreApp(memory_env(), clock=self.clock)
         self.community = given_community(self.app, households_per_zone=1)
         for no, code in (("ST1", STREET), ("DI1", DISTRICT), ("CI1", CITY)):
-            self.app.enrol_staff(no, f"干部{no}", Role.OFFICIAL, code, 0)
-        self.app.set_staff_availability(self.app.staff_by_no("DOC1").id, False, "隔离")
+            self.app.enrol_staff(no, f"干部{no}", Role.OFFICIAL, code, 0, by=System.OPERATOR)
+        self.app.set_staff_availability(self.app.staff_by_no("DOC1").id, False, "隔离",
+                                        by=System.OPERATOR)
         self.staff = {no: self.app.staff_by_no(no).id for no in STAFF}
         self.hours = dict(DEFAULT_POLICY.request_deadline_hours)
+        self.adopted: list[tuple[datetime, dict[str, int]]] = []
         self.ids: list[UUID] = []
         self.model: dict[UUID, Model] = {}
 
@@ -106,6 +113,14 @@ class RequestLifecycle(RuleBasedStateMachine):
     def deadline(self, grade: Grade, since: datetime) -> datetime:
         return since + timedelta(hours=self.hours[grade.value])
 
+    def deadline_then(self, grade: Grade, since: datetime) -> datetime:
+        """The deadline by the policy in force at ``since`` (an escalation dated back)."""
+        hours = dict(DEFAULT_POLICY.request_deadline_hours)
+        for effective, adopted in self.adopted:
+            if effective <= since:
+                hours = adopted
+        return since + timedelta(hours=hours[grade.value])
+
     def handles(self, no: str, m: Model) -> bool:
         return STAFF[no][0] <= m.owner
 
@@ -128,14 +143,14 @@ class RequestLifecycle(RuleBasedStateMachine):
         before = self.app.recorder.max_notification_id()
         if errors:
             self.attempt(errors, self.app.file_request, Channel.CHAT, category, grade, text,
-                         **where)
+                         **where, by=System.PUBLIC)
             return
-        f = self.app.file_request(Channel.CHAT, category, grade, text, **where)
+        f = self.app.file_request(Channel.CHAT, category, grade, text, **where, by=System.PUBLIC)
         assert self.app.recorder.max_notification_id() > before
         assert f.request_id not in self.model
         self.ids.append(f.request_id)
         self.model[f.request_id] = Model(grade, category, self.deadline(grade, now), now,
-                                         reference=f.reference)
+                                         reference=f.reference, changed=now)
 
     @rule(i=st.integers(0, 99), category=st.none() | st.sampled_from(Category),
           grade=st.none() | st.sampled_from(Grade))
@@ -147,10 +162,11 @@ class RequestLifecycle(RuleBasedStateMachine):
             errors.add(ForbiddenTransition)
         elif new == (m.category, m.grade):
             errors.add(InvalidInput)
-        if self.attempt(errors, self.app.classify_request, rid, category, grade):
+        if self.attempt(errors, self.app.classify_request, rid, category, grade,
+                        by=System.OPERATOR):
             if new[1] is not m.grade and m.deadline is not None:
                 m.deadline = self.deadline(new[1], m.since)
-            m.category, m.grade = new
+            m.category, m.grade, m.changed = new[0], new[1], self.clock()
 
     @rule(i=st.integers(0, 99), no=st.sampled_from(sorted(STAFF)))
     def assign(self, i: int, no: str) -> None:
@@ -164,8 +180,9 @@ class RequestLifecycle(RuleBasedStateMachine):
             errors.add(ForbiddenTransition)
         elif m.assignee == no:
             errors.add(InvalidInput)
-        if self.attempt(errors, self.app.assign_request, rid, self.staff[no]):
-            m.assignee, m.status = no, S.IN_PROGRESS
+        if self.attempt(errors, self.app.assign_request, rid, self.staff[no],
+                        by=System.OPERATOR):
+            m.assignee, m.status, m.changed = no, S.IN_PROGRESS, self.clock()
 
     @rule(i=st.integers(0, 99), no=st.sampled_from(sorted(STAFF)), reply=texts)
     def resolve(self, i: int, no: str, reply: str) -> None:
@@ -177,9 +194,11 @@ class RequestLifecycle(RuleBasedStateMachine):
             errors.add(ForbiddenTransition)
         elif len(reply.strip()) < 2:
             errors.add(InvalidInput)
+        if no == "DOC1":  # the authority table: a family doctor handles no request
+            errors = {NotAuthorised}
         now = self.clock()
         if self.attempt(errors, self.app.resolve_request, rid, self.staff[no], reply):
-            m.status = S.RESOLVED
+            m.status, m.changed = S.RESOLVED, now
             m.on_time = m.missed == 0 and m.deadline is not None and now <= m.deadline
 
     @rule(i=st.integers(0, 99), rating=st.integers(1, 5) | st.integers(-1, 7),
@@ -194,8 +213,8 @@ class RequestLifecycle(RuleBasedStateMachine):
         elif not 1 <= rating <= 5:
             errors.add(InvalidInput)
         key = m.reference if by_reference else rid
-        if self.attempt(errors, self.app.rate_request, key, rating):
-            m.status = S.CLOSED
+        if self.attempt(errors, self.app.rate_request, key, rating, by=System.PUBLIC):
+            m.status, m.changed = S.CLOSED, self.clock()
             m.ratings.append(rating)
 
     @rule(i=st.integers(0, 99), reason=texts)
@@ -207,9 +226,11 @@ class RequestLifecycle(RuleBasedStateMachine):
         elif len(reason.strip()) < 2:
             errors.add(InvalidInput)
         now = self.clock()
-        if self.attempt(errors, self.app.reopen_request, m.reference, reason):
+        if self.attempt(errors, self.app.reopen_request, m.reference, reason,
+                        by=System.PUBLIC):
             m.status = S.IN_PROGRESS if m.assignee else S.OPEN
             m.since, m.deadline, m.missed, m.on_time = now, self.deadline(m.grade, now), 0, None
+            m.changed = now
 
     @rule(i=st.integers(0, 99), rating=st.integers(1, 5))
     def answer_and_rate(self, i: int, rating: int) -> None:
@@ -241,8 +262,10 @@ class RequestLifecycle(RuleBasedStateMachine):
     def adopt_policy(self, urgent: int, normal: int) -> None:
         hours = {"urgent": urgent, "normal": normal}
         policy = DEFAULT_POLICY.with_changes(request_deadline_hours=hours)
-        self.app.adopt_policy(policy, self.clock(), "调整办理时限 new deadlines")
+        self.app.adopt_policy(policy, self.clock(), "调整办理时限 new deadlines",
+                              by=System.OPERATOR)
         self.hours = hours
+        self.adopted.append((self.clock(), hours))
 
     @rule(hours=st.sampled_from([0.5, 1, 2, 3, 24]))
     def advance_and_tick(self, hours: float) -> None:
@@ -258,18 +281,26 @@ class RequestLifecycle(RuleBasedStateMachine):
         assert self.app.tick_requests(now) == 0
         for rid in due:
             m = self.model[rid]
-            last = list(self.app.events.get(rid))[-1]
-            m.missed += 1
-            if m.owner < len(LEVELS) - 1:
-                assert isinstance(last, ResidentRequest.Escalated)
-                m.owner += 1
-                m.assignee, m.status = None, S.OPEN
-                m.since, m.deadline = now, self.deadline(m.grade, now)
-                event(f"tick: escalated to {LEVELS[m.owner]}")
-            else:
-                assert isinstance(last, ResidentRequest.DeadlineMissed)
-                m.deadline = None
-                event("tick: missed at the city")
+            expected: list[tuple[type, datetime]] = []
+            while m.status in AWAITING and m.deadline is not None and m.deadline <= now:
+                assert m.changed is not None
+                when = max(m.deadline, m.changed)  # dated when it passed
+                m.missed += 1
+                if m.owner < len(LEVELS) - 1:
+                    m.owner += 1
+                    m.assignee, m.status = None, S.OPEN
+                    m.since, m.deadline = when, self.deadline_then(m.grade, when)
+                    expected.append((ResidentRequest.Escalated, when))
+                    event(f"tick: escalated to {LEVELS[m.owner]}")
+                else:
+                    m.deadline = None
+                    expected.append((ResidentRequest.DeadlineMissed, when))
+                    event("tick: missed at the city")
+                m.changed = when
+            if len(expected) > 1:
+                event("tick: several deadlines missed at once")
+            recorded = list(self.app.events.get(rid))[-len(expected):]
+            assert [(type(e), e.timestamp) for e in recorded] == expected
 
     # ---- invariants ----------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.errors import (
     ForbiddenTransition,
     GridcoreError,
@@ -70,7 +71,7 @@ def given_levels(app: GridcoreApp, households_per_zone: int = 1) -> Community:
     """The 712 community, with one official at each level above it."""
     c = given_community(app, households_per_zone)
     for no, code in (("ST1", STREET), ("DI1", DISTRICT), ("CI1", CITY)):
-        app.enrol_staff(no, f"干部{no}", Role.OFFICIAL, code, 0)
+        app.enrol_staff(no, f"干部{no}", Role.OFFICIAL, code, 0, by=System.OPERATOR)
     return c
 
 
@@ -81,13 +82,13 @@ def staff(app: GridcoreApp, no: str) -> UUID:
 def file_from(app: GridcoreApp, c: Community, grade: Grade = Grade.URGENT,
               category: Category = Category.SUPPLIES, **kw: Any) -> Filing:
     return app.file_request(Channel.ONLINE, category, grade, TEXT, household=c.households[0],
-                            resident=RID, **kw)
+                            resident=RID, **{"by": System.PUBLIC, **kw})
 
 
 def file_anonymous(app: GridcoreApp, grid: str = COMMUNITY, grade: Grade = Grade.URGENT,
                    **kw: Any) -> Filing:
     return app.file_request(Channel.HOTLINE, Category.MEDICAL, grade, TEXT, phone=PHONE,
-                            address=ADDRESS, grid=grid, **kw)
+                            address=ADDRESS, grid=grid, **{"by": System.PUBLIC, **kw})
 
 
 def kinds(app: GridcoreApp, aid: UUID) -> list[str]:
@@ -240,7 +241,7 @@ def test_a_filing_retried_with_its_client_id_returns_the_first_filing(make_app):
     other = file_anonymous(app, client_id="hotline-7/0002")
     assert other.request_id != first.request_id and other.reference != first.reference
     with pytest.raises(InvalidInput, match="already used"):
-        app.rate_request(first.reference, 5, client_id="hotline-7/0001")
+        app.rate_request(first.reference, 5, client_id="hotline-7/0001", by=System.PUBLIC)
 
 
 def test_another_filer_presenting_a_used_client_id_is_refused_and_learns_nothing(make_app):
@@ -263,7 +264,7 @@ def test_another_filer_presenting_a_used_client_id_is_refused_and_learns_nothing
                 "grade": Grade.URGENT, "text": TEXT, "phone": PHONE, "address": ADDRESS,
                 "grid": COMMUNITY, **change}
         with pytest.raises(InvalidInput, match="already used for another filing") as info:
-            make_app().file_request(**args, client_id="resident-phone:1")
+            make_app().file_request(**args, client_id="resident-phone:1", by=System.PUBLIC)
         said = str(info.value) + info.value.remedy
         assert first.reference not in said and str(first.request_id) not in said, name
         assert PHONE not in said and ADDRESS not in said and TEXT not in said, name
@@ -308,14 +309,15 @@ def test_the_store_holds_no_reference_in_plain_and_rating_needs_the_reference(ma
     for x in (f, g):
         app.resolve_request(x.request_id, c.worker, "已处理 handled")
     before = last_id(app)
-    for attempt in (lambda: app.rate_request(g.request_id, 5),
-                    lambda: app.rate_request(str(g.request_id), 5),
-                    lambda: app.reopen_request(g.request_id, "不满意 unhappy"),
-                    lambda: app.rate_request(new_reference(b"\x07" * REFERENCE_BYTES), 5)):
+    for attempt in (lambda: app.rate_request(g.request_id, 5, by=System.PUBLIC),
+                    lambda: app.rate_request(str(g.request_id), 5, by=System.PUBLIC),
+                    lambda: app.reopen_request(g.request_id, "不满意 unhappy", by=System.PUBLIC),
+                    lambda: app.rate_request(new_reference(b"\x07" * REFERENCE_BYTES), 5,
+                                             by=System.PUBLIC)):
         with pytest.raises((InvalidInput, NotFound)) as info:
             attempt()
         assert info.value.remedy and last_id(app) == before
-    app.rate_request(g.reference.lower(), 4)
+    app.rate_request(g.reference.lower(), 4, by=System.PUBLIC)
     assert app.request(g.request_id).rating == 4
 
 
@@ -324,13 +326,13 @@ def test_a_second_application_replays_requests_desks_and_directory_identically(m
     c = given_levels(app)
     f = file_from(app, c)
     g = file_anonymous(app, grade=Grade.NORMAL)
-    app.assign_request(f.request_id, c.worker)
+    app.assign_request(f.request_id, c.worker, by=System.OPERATOR)
     clock.advance(hours=2)
     assert app.tick_requests(clock.now) == 1
     app.resolve_request(f.request_id, staff(app, "ST1"), "街道已协调 the street arranged it")
-    app.rate_request(f.reference, 1)
-    app.reopen_request(f.reference, "还是没有 still nothing")
-    app.classify_request(g.reference, category=Category.QUARANTINE)
+    app.rate_request(f.reference, 1, by=System.PUBLIC)
+    app.reopen_request(f.reference, "还是没有 still nothing", by=System.PUBLIC)
+    app.classify_request(g.reference, category=Category.QUARANTINE, by=System.OPERATOR)
     second = make_app()
     for aid in (f.request_id, g.request_id, desk_id(COMMUNITY), DIRECTORY_ID):
         live, again = app.repository.get(aid), second.repository.get(aid)
@@ -350,10 +352,11 @@ def test_assign_resolve_rate_reopen_and_close_again(mem, clock):
     f = file_from(mem, c)
     t0 = clock.now
     clock.advance(minutes=30)
-    mem.assign_request(f.request_id, c.worker)
+    mem.assign_request(f.request_id, c.worker, by=System.OPERATOR)
     r = mem.request(f.request_id)
     assert (r.status, r.assignee) == (RequestStatus.IN_PROGRESS, c.worker)
-    mem.assign_request(f.reference, c.volunteer)  # handed over within the community
+    mem.assign_request(f.reference, c.volunteer,
+                       by=System.OPERATOR)  # handed over within the community
     assert mem.request(f.request_id).assignee == c.volunteer
 
     clock.advance(minutes=30)
@@ -363,12 +366,12 @@ def test_assign_resolve_rate_reopen_and_close_again(mem, clock):
     assert r.reply is not None and r.reply.text == "已送药上门 delivered to the door"
     assert mem.open_requests(COMMUNITY) == [] and r.rating is None
 
-    mem.rate_request(f.reference, 2)
+    mem.rate_request(f.reference, 2, by=System.PUBLIC)
     r = mem.request(f.request_id)
     assert (r.status, r.rating, r.ratings) == (RequestStatus.CLOSED, 2, [2])
 
     clock.advance(hours=1)
-    mem.reopen_request(f.reference, "药不对 the wrong medicine")
+    mem.reopen_request(f.reference, "药不对 the wrong medicine", by=System.PUBLIC)
     r = mem.request(f.request_id)
     assert (r.status, r.assignee, r.level) == (RequestStatus.IN_PROGRESS, c.volunteer,
                                                Level.COMMUNITY)
@@ -379,7 +382,7 @@ def test_assign_resolve_rate_reopen_and_close_again(mem, clock):
     clock.advance(hours=3)  # answered late this round (no tick ran in between)
     mem.resolve_request(f.request_id, c.worker, "已更换 replaced")
     assert mem.request(f.request_id).on_time is False
-    mem.rate_request(f.reference, 5)
+    mem.rate_request(f.reference, 5, by=System.PUBLIC)
     r = mem.request(f.request_id)
     assert (r.status, r.rating, r.ratings) == (RequestStatus.CLOSED, 5, [2, 5])
     assert r.created_on == t0
@@ -394,10 +397,10 @@ def test_regrading_moves_the_deadline_counted_from_when_the_level_took_over(mem,
     t0 = clock.now
     f = file_from(mem, c, Grade.NORMAL, Category.OTHER)
     clock.advance(hours=1)
-    mem.classify_request(f.request_id, category=Category.COMPLAINT)
+    mem.classify_request(f.request_id, category=Category.COMPLAINT, by=System.OPERATOR)
     r = mem.request(f.request_id)
     assert (r.category, r.grade, r.deadline) == (Category.COMPLAINT, Grade.NORMAL, t0 + 24 * H)
-    mem.classify_request(f.reference, grade="urgent")
+    mem.classify_request(f.reference, grade="urgent", by=System.OPERATOR)
     assert mem.request(f.request_id).deadline == t0 + 2 * H
     clock.advance(hours=1)
     assert mem.tick_requests(clock.now) == 1
@@ -409,7 +412,7 @@ def test_regrading_moves_the_deadline_counted_from_when_the_level_took_over(mem,
 def test_an_overdue_request_climbs_to_the_city_once_per_deadline(mem, clock):
     c = given_levels(mem)
     f = file_from(mem, c)
-    mem.assign_request(f.request_id, c.worker)
+    mem.assign_request(f.request_id, c.worker, by=System.OPERATOR)
     t0 = clock.now
     clock.advance(hours=2, seconds=-1)
     assert mem.tick_requests(clock.now) == 0
@@ -443,7 +446,7 @@ def test_an_overdue_request_climbs_to_the_city_once_per_deadline(mem, clock):
     assert kinds(mem, f.request_id) == ["Filed", "Assigned", "Escalated", "Escalated",
                                         "Escalated", "DeadlineMissed"]
     # the city acts; the answer is late
-    mem.assign_request(f.request_id, staff(mem, "CI1"))
+    mem.assign_request(f.request_id, staff(mem, "CI1"), by=System.OPERATOR)
     mem.resolve_request(f.request_id, staff(mem, "CI1"), "市里协调已解决 the city sorted it")
     assert mem.request(f.request_id).on_time is False
 
@@ -452,21 +455,22 @@ def test_only_the_staff_of_the_owning_level_or_below_act(mem, clock):
     c = given_levels(mem)
     f = file_from(mem, c)
     with pytest.raises(NotPermitted) as info:
-        mem.assign_request(f.request_id, staff(mem, "ST1"))
+        mem.assign_request(f.request_id, staff(mem, "ST1"), by=System.OPERATOR)
     assert info.value.remedy
     clock.advance(hours=2)
     mem.tick_requests(clock.now)
-    mem.assign_request(f.request_id, staff(mem, "ST1"))
+    mem.assign_request(f.request_id, staff(mem, "ST1"), by=System.OPERATOR)
     with pytest.raises(NotPermitted):
-        mem.assign_request(f.request_id, staff(mem, "DI1"))
-    mem.assign_request(f.request_id, c.worker)  # a community worker still helps the street
+        mem.assign_request(f.request_id, staff(mem, "DI1"), by=System.OPERATOR)
+    mem.assign_request(f.request_id, c.worker,
+                       by=System.OPERATOR)  # a community worker still helps the street
     assert mem.request(f.request_id).assignee == c.worker
 
 
 def test_tick_escalates_each_due_request_one_level_across_communities(mem, clock):
     c = given_levels(mem)
-    mem.create_node(OTHER_COMMUNITY, "713社区", STREET)
-    mem.create_node(f"{OTHER_COMMUNITY}-01", "第1片区", OTHER_COMMUNITY)
+    mem.create_node(OTHER_COMMUNITY, "713社区", STREET, by=System.OPERATOR)
+    mem.create_node(f"{OTHER_COMMUNITY}-01", "第1片区", OTHER_COMMUNITY, by=System.OPERATOR)
     urgent = [file_from(mem, c).request_id, file_from(mem, c).request_id,
               file_anonymous(mem, grid=f"{OTHER_COMMUNITY}-01").request_id]
     normal = file_from(mem, c, Grade.NORMAL).request_id
@@ -478,9 +482,10 @@ def test_tick_escalates_each_due_request_one_level_across_communities(mem, clock
     assert mem.request(normal).owner_code == COMMUNITY
     assert mem.request(answered.request_id).owner_code == COMMUNITY
     assert [x.id for x in mem.open_requests(OTHER_COMMUNITY)] == [urgent[2]]
-    clock.advance(hours=22)  # late: each due request moves one level, not several
+    clock.advance(hours=22)  # late: each due request moves one level per deadline it missed
     assert mem.tick_requests(clock.now) == 4
-    assert {mem.request(u).owner_code for u in urgent} == {DISTRICT}
+    assert {mem.request(u).owner_code for u in urgent} == {CITY}  # +4h, +6h, missed at +8h
+    assert {mem.request(u).deadline for u in urgent} == {None}
     assert mem.request(normal).owner_code == STREET
     assert mem.repository.get(DIRECTORY_ID).communities == [COMMUNITY, OTHER_COMMUNITY]
 
@@ -489,7 +494,7 @@ def test_deadlines_use_the_policy_in_force(mem, clock):
     c = given_levels(mem)
     t0 = clock.now
     quick = DEFAULT_POLICY.with_changes(request_deadline_hours={"urgent": 1, "normal": 8})
-    mem.adopt_policy(quick, t0 + H, "紧急诉求1小时办结")
+    mem.adopt_policy(quick, t0 + H, "紧急诉求1小时办结", by=System.OPERATOR)
     before = file_from(mem, c).request_id
     clock.advance(hours=1)
     after = file_from(mem, c).request_id
@@ -504,16 +509,16 @@ def test_deadlines_use_the_policy_in_force(mem, clock):
 
 def test_statistics_count_by_category_grade_status_and_level_without_personal_data(mem, clock):
     c = given_levels(mem)
-    mem.create_node(OTHER_COMMUNITY, "713社区", STREET)
+    mem.create_node(OTHER_COMMUNITY, "713社区", STREET, by=System.OPERATOR)
     a = file_from(mem, c, Grade.URGENT, Category.SUPPLIES)
     b = file_from(mem, c, Grade.NORMAL, Category.MEDICAL)
     d = file_anonymous(mem, grid=OTHER_COMMUNITY, grade=Grade.NORMAL)
     e = file_from(mem, c, Grade.NORMAL, Category.COMPLAINT)
     mem.resolve_request(b.request_id, c.worker, "已联系医生 doctor called")
-    mem.rate_request(b.reference, 5)
+    mem.rate_request(b.reference, 5, by=System.PUBLIC)
     mem.resolve_request(e.request_id, c.worker, "已处理 handled")
-    mem.rate_request(e.reference, 2)
-    mem.reopen_request(e.reference, "没解决 not solved")
+    mem.rate_request(e.reference, 2, by=System.PUBLIC)
+    mem.reopen_request(e.reference, "没解决 not solved", by=System.PUBLIC)
     clock.advance(hours=2)
     mem.tick_requests(clock.now)  # a escalates
     mem.resolve_request(a.request_id, c.worker, "已送达 delivered")  # late
@@ -566,7 +571,7 @@ def bad_inputs(app: GridcoreApp, c: Community, refs: dict[str, Filing]
     def file(**kw: Any) -> Attempt:
         args = {"channel": "online", "category": "supplies", "grade": "urgent", "text": TEXT,
                 **kw}
-        return lambda: app.file_request(**args)
+        return lambda: app.file_request(**args, by=System.PUBLIC)
 
     return [
         ("unknown household", NotFound, file(household=uuid4())),
@@ -584,16 +589,17 @@ def bad_inputs(app: GridcoreApp, c: Community, refs: dict[str, Filing]
         ("unknown category", InvalidInput, file(household=h0, category="food")),
         ("unknown grade", InvalidInput, file(household=h0, grade="critical")),
         ("empty request", InvalidInput, file(household=h0, text="   ")),
-        ("rate by an unknown request id", InvalidInput, lambda: app.rate_request(uuid4(), 5)),
+        ("rate by an unknown request id", InvalidInput, lambda: app.rate_request(uuid4(), 5,
+                                                                                 by=System.PUBLIC)),
         ("rate by the request's id", InvalidInput,
-         lambda: app.rate_request(answered.request_id, 5)),
+         lambda: app.rate_request(answered.request_id, 5, by=System.PUBLIC)),
         ("reopen by the request's id", InvalidInput,
-         lambda: app.reopen_request(closed.request_id, "不满意 unhappy")),
+         lambda: app.reopen_request(closed.request_id, "不满意 unhappy", by=System.PUBLIC)),
         ("unknown reference", NotFound,
-         lambda: app.rate_request("00000-00000-00000-00000", 5)),
+         lambda: app.rate_request("00000-00000-00000-00000", 5, by=System.PUBLIC)),
         ("an old, derivable reference", InvalidInput,
-         lambda: app.rate_request("0000-0000-0000", 5)),
-        ("malformed reference", InvalidInput, lambda: app.rate_request("ABC", 5)),
+         lambda: app.rate_request("0000-0000-0000", 5, by=System.PUBLIC)),
+        ("malformed reference", InvalidInput, lambda: app.rate_request("ABC", 5, by=System.PUBLIC)),
         ("control character in the request", InvalidInput,
          file(household=h0, text="缺药\x1b[31m急")),
         ("bidirectional override in the address", InvalidInput,
@@ -601,37 +607,39 @@ def bad_inputs(app: GridcoreApp, c: Community, refs: dict[str, Filing]
         ("bidirectional isolate in a reply", InvalidInput,
          lambda: app.resolve_request(opened.request_id, c.worker, "已处理\u2067 handled")),
         ("control character in a reason to reopen", InvalidInput,
-         lambda: app.reopen_request(closed.reference, "不满意\x08\x08\x08满意")),
+         lambda: app.reopen_request(closed.reference, "不满意\x08\x08\x08满意", by=System.PUBLIC)),
         ("reclassify to the same", InvalidInput,
-         lambda: app.classify_request(opened.request_id, "supplies", "urgent")),
+         lambda: app.classify_request(opened.request_id, "supplies", "urgent", by=System.OPERATOR)),
         ("reclassify a closed request", ForbiddenTransition,
-         lambda: app.classify_request(closed.request_id, grade="normal")),
+         lambda: app.classify_request(closed.request_id, grade="normal", by=System.OPERATOR)),
         ("assign unknown staff", NotFound, lambda: app.assign_request(opened.request_id,
-                                                                      uuid4())),
+                                                                      uuid4(), by=System.OPERATOR)),
         ("assign staff of a level above the owner", NotPermitted,
-         lambda: app.assign_request(opened.request_id, street)),
+         lambda: app.assign_request(opened.request_id, street, by=System.OPERATOR)),
         ("assign an unavailable staff member", InvalidInput,
-         lambda: app.assign_request(opened.request_id, c.doctor)),
+         lambda: app.assign_request(opened.request_id, c.doctor, by=System.OPERATOR)),
         ("assign an answered request", ForbiddenTransition,
-         lambda: app.assign_request(answered.request_id, c.worker)),
+         lambda: app.assign_request(answered.request_id, c.worker, by=System.OPERATOR)),
         ("resolve without a reply", InvalidInput,
          lambda: app.resolve_request(opened.request_id, c.worker, "  ")),
         ("resolve by staff above the owner", NotPermitted,
          lambda: app.resolve_request(opened.request_id, street, "已处理 handled")),
         ("resolve twice", ForbiddenTransition,
          lambda: app.resolve_request(answered.request_id, c.worker, "再次 again")),
-        ("rating of 0", InvalidInput, lambda: app.rate_request(answered.reference, 0)),
-        ("rating of 6", InvalidInput, lambda: app.rate_request(answered.reference, 6)),
+        ("rating of 0", InvalidInput, lambda: app.rate_request(answered.reference, 0,
+                                                               by=System.PUBLIC)),
+        ("rating of 6", InvalidInput, lambda: app.rate_request(answered.reference, 6,
+                                                               by=System.PUBLIC)),
         ("rate an open request", ForbiddenTransition,
-         lambda: app.rate_request(opened.reference, 5)),
+         lambda: app.rate_request(opened.reference, 5, by=System.PUBLIC)),
         ("rate a closed request again", ForbiddenTransition,
-         lambda: app.rate_request(closed.reference, 5)),
+         lambda: app.rate_request(closed.reference, 5, by=System.PUBLIC)),
         ("reopen an unrated request", ForbiddenTransition,
-         lambda: app.reopen_request(answered.reference, "不满意 unhappy")),
+         lambda: app.reopen_request(answered.reference, "不满意 unhappy", by=System.PUBLIC)),
         ("reopen an open request", ForbiddenTransition,
-         lambda: app.reopen_request(opened.reference, "不满意 unhappy")),
+         lambda: app.reopen_request(opened.reference, "不满意 unhappy", by=System.PUBLIC)),
         ("reopen without a reason", InvalidInput, lambda: app.reopen_request(closed.reference,
-                                                                             "")),
+                                                                             "", by=System.PUBLIC)),
         ("statistics of a micro-grid", InvalidInput, lambda: app.request_statistics(ZONES[0])),
     ]
 
@@ -639,11 +647,11 @@ def bad_inputs(app: GridcoreApp, c: Community, refs: dict[str, Filing]
 def test_bad_inputs_are_typed_errors_that_write_nothing(make_app):
     app = make_app()
     c = given_levels(app)
-    app.set_staff_availability(c.doctor, False, "隔离 in quarantine")
+    app.set_staff_availability(c.doctor, False, "隔离 in quarantine", by=System.OPERATOR)
     refs = {name: file_from(app, c) for name in ("open", "answered", "closed")}
     for name in ("answered", "closed"):
         app.resolve_request(refs[name].request_id, c.worker, "已处理 handled")
-    app.rate_request(refs["closed"].reference, 3)
+    app.rate_request(refs["closed"].reference, 3, by=System.PUBLIC)
     before = last_id(app)
     cases = bad_inputs(app, c, refs)
     for name, error, attempt in cases:
@@ -683,7 +691,7 @@ def test_a_request_stored_with_an_old_derivable_reference_is_handled_but_not_fol
     with pytest.raises(InvalidInput, match="no longer accepted"):
         mem.request_by_reference(old_reference)
     with pytest.raises(InvalidInput):
-        mem.rate_request(old_reference, 1)
+        mem.rate_request(old_reference, 1, by=System.PUBLIC)
 
 
 def test_after_the_filer_is_erased_a_retried_filing_gets_no_reference(make_app):
@@ -691,7 +699,7 @@ def test_after_the_filer_is_erased_a_retried_filing_gets_no_reference(make_app):
     c = given_community(app, households_per_zone=1)
     f = file_from(app, c, client_id="device-3/7")
     assert file_from(app, c, client_id="device-3/7").reference == f.reference
-    app.erase_resident(c.households[0], RID, "期满 expired")
+    app.erase_resident(c.households[0], RID, "期满 expired", by=System.OPERATOR)
     before = last_id(app)
     with pytest.raises(InvalidInput, match="already used") as info:
         file_from(make_app(), c, client_id="device-3/7")

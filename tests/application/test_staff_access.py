@@ -14,7 +14,7 @@ import pytest
 
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp
-from gridcore.authority import AUTHORITY
+from gridcore.authority import AUTHORITY, System
 from gridcore.errors import ForbiddenTransition, GridcoreError, InvalidInput, NotPermitted
 from gridcore.grid import Level
 from gridcore.staff import Role
@@ -43,7 +43,7 @@ def unchanged(app: GridcoreApp, act: Callable[[], Any], error: type[GridcoreErro
 
 def test_a_deactivated_member_gets_no_work_and_their_open_work_moves(app: GridcoreApp) -> None:
     c = given_community(app)
-    app.assign_scope(COMMUNITY, 1, 2)
+    app.assign_scope(COMMUNITY, 1, 2, by=System.OPERATOR)
     mine = app.assignment(COMMUNITY, 1).open_work_of(c.worker)
     assert mine
     app.deactivate_staff(c.worker, "离职 left", by=c.official)
@@ -53,17 +53,19 @@ def test_a_deactivated_member_gets_no_work_and_their_open_work_moves(app: Gridco
     a = app.assignment(COMMUNITY, 1)
     assert a.open_work_of(c.worker) == []
     assert all(a.owner.get(h) not in (None, c.worker) or h in a.uncovered for h in mine)
-    app.assign_scope(COMMUNITY, 2, 2)
+    app.assign_scope(COMMUNITY, 2, 2, by=System.OPERATOR)
     assert c.worker not in set(app.assignment(COMMUNITY, 2).owner.values())
-    words = unchanged(app, lambda: app.assign_responsible_worker(ZONES[0], c.worker),
+    words = unchanged(app, lambda: app.assign_responsible_worker(ZONES[0], c.worker,
+                                                                 by=System.OPERATOR),
                       NotPermitted)
     assert "unavailable" in words
-    unchanged(app, lambda: app.form_squad(ZONES[0], [c.volunteer, c.worker]), NotPermitted)
+    unchanged(app, lambda: app.form_squad(ZONES[0], [c.volunteer, c.worker],
+                                          by=System.OPERATOR), NotPermitted)
 
 
 def test_a_deactivated_member_gives_no_command(app: GridcoreApp, clock: Clock) -> None:
     c = given_community(app)
-    app.deactivate_staff(c.official, "停职 suspended", by=None)
+    app.deactivate_staff(c.official, "停职 suspended", by=System.OPERATOR)
     words = unchanged(app, lambda: app.declare_risk_area("D-1", "鄂A", "high", clock.now,
                                                          by=c.official), NotPermitted)
     assert "deactivated" in words and "Reactivate" in words
@@ -72,22 +74,22 @@ def test_a_deactivated_member_gives_no_command(app: GridcoreApp, clock: Clock) -
 
 def test_reactivation_restores_work_and_commands(app: GridcoreApp, clock: Clock) -> None:
     c = given_community(app)
-    app.deactivate_staff(c.official, "停职", by=None)
-    app.reactivate_staff(c.official, "复岗", by=None)
+    app.deactivate_staff(c.official, "停职", by=System.OPERATOR)
+    app.reactivate_staff(c.official, "复岗", by=System.OPERATOR)
     member = app.staff(c.official)
     assert (member.active, member.available) == (True, True)
     assert app.declare_risk_area("D-1", "鄂A", "high", clock.now, by=c.official)
     app.deactivate_staff(c.worker, "离职", by=c.official)
     app.reactivate_staff(c.worker, "", by=c.official)
-    app.assign_scope(COMMUNITY, 1, 2)
+    app.assign_scope(COMMUNITY, 1, 2, by=System.OPERATOR)
     assert app.assignment(COMMUNITY, 1).open_work_of(c.worker)
 
 
 def test_deactivation_needs_a_reason_an_official_of_the_jurisdiction_and_a_change(
         app: GridcoreApp) -> None:
     c = given_community(app)
-    app.create_node(OTHER, "713社区", STREET)
-    app.enrol_staff("OFF713", "孙书记", Role.OFFICIAL, OTHER, 0)
+    app.create_node(OTHER, "713社区", STREET, by=System.OPERATOR)
+    app.enrol_staff("OFF713", "孙书记", Role.OFFICIAL, OTHER, 0, by=System.OPERATOR)
     other = app.staff_by_no("OFF713").id
     unchanged(app, lambda: app.deactivate_staff(c.worker, " ", by=c.official), InvalidInput)
     assert "volunteer" in unchanged(
@@ -106,10 +108,10 @@ def test_deactivation_needs_a_reason_an_official_of_the_jurisdiction_and_a_chang
 def test_changing_jurisdiction_moves_the_member_and_their_work_left_behind(
         app: GridcoreApp) -> None:
     c = given_community(app)
-    app.create_node(OTHER, "713社区", STREET)
-    app.enrol_staff("STR1", "街道干部", Role.OFFICIAL, STREET, 0)
+    app.create_node(OTHER, "713社区", STREET, by=System.OPERATOR)
+    app.enrol_staff("STR1", "街道干部", Role.OFFICIAL, STREET, 0, by=System.OPERATOR)
     street = app.staff_by_no("STR1").id
-    app.assign_scope(COMMUNITY, 1, 2)
+    app.assign_scope(COMMUNITY, 1, 2, by=System.OPERATOR)
     assert app.assignment(COMMUNITY, 1).open_work_of(c.worker)
     app.change_staff_jurisdiction(c.worker, OTHER, by=street)
     assert app.staff(c.worker).jurisdiction == OTHER
@@ -127,7 +129,7 @@ def test_changing_jurisdiction_moves_the_member_and_their_work_left_behind(
 def test_a_move_within_the_jurisdiction_keeps_the_work_of_scopes_still_above(
         app: GridcoreApp) -> None:
     c = given_community(app)
-    app.assign_scope(COMMUNITY, 1, 2)
+    app.assign_scope(COMMUNITY, 1, 2, by=System.OPERATOR)
     before = app.assignment(COMMUNITY, 1).open_work_of(c.worker)
     app.change_staff_jurisdiction(c.worker, ZONES[0], by=c.official)
     assert app.assignment(COMMUNITY, 1).open_work_of(c.worker) == before
@@ -141,10 +143,10 @@ OFFICIALS = {"OFFC": CITY, "OFFS": STREET, "OFF1": COMMUNITY, "OFF713": OTHER,
 
 def risk_world(app: GridcoreApp) -> dict[str, UUID]:
     c: Community = given_community(app)
-    app.create_node(OTHER, "713社区", STREET)
+    app.create_node(OTHER, "713社区", STREET, by=System.OPERATOR)
     for no, node in OFFICIALS.items():
         if no != "OFF1":
-            app.enrol_staff(no, "干部", Role.OFFICIAL, node, 0)
+            app.enrol_staff(no, "干部", Role.OFFICIAL, node, 0, by=System.OPERATOR)
     return {**{no: app.staff_by_no(no).id for no in OFFICIALS}, "GW1": c.worker,
             "VOL1": c.volunteer}
 
@@ -179,10 +181,11 @@ def test_who_may_lift_a_risk_area_follows_the_declarations_scope(
         allowed: bool) -> None:
     ids = risk_world(app)
     app.declare_risk_area("D-1", "鄂A", "high", clock.now - timedelta(days=1),
-                          by=ids[declarer] if declarer else None)
+                          by=ids[declarer] if declarer else System.FEED)
 
     def lift() -> int | None:
-        return app.lift_risk_area("D-1", "鄂A", clock.now, by=ids[lifter] if lifter else None)
+        return app.lift_risk_area("D-1", "鄂A", clock.now,
+                                  by=ids[lifter] if lifter else System.FEED)
 
     if allowed:
         assert lift() is not None
@@ -230,14 +233,14 @@ def test_no_command_naming_a_deactivated_actor_runs(app: GridcoreApp, clock: Clo
 def test_an_alert_is_not_given_to_a_deactivated_responsible_worker(app: GridcoreApp,
                                                                     clock: Clock) -> None:
     c = given_community(app)
-    app.assign_responsible_worker(ZONES[0], c.worker)
-    app.register_checkpoint("KK-2", ZONES[0], "一片区路口")
-    app.declare_risk_area("R-1", "鄂A", "high", clock.now)
-    first = app.record_vehicle_pass("P-1", "KK-2", "鄂A88888", clock.now)
+    app.assign_responsible_worker(ZONES[0], c.worker, by=System.OPERATOR)
+    app.register_checkpoint("KK-2", ZONES[0], "一片区路口", by=System.OPERATOR)
+    app.declare_risk_area("R-1", "鄂A", "high", clock.now, by=System.OPERATOR)
+    first = app.record_vehicle_pass("P-1", "KK-2", "鄂A88888", clock.now, by=System.OPERATOR)
     assert first is not None and app.alert(first).assignee == c.worker
     app.deactivate_staff(c.worker, "离职", by=c.official)
-    second = app.record_vehicle_pass("P-2", "KK-2", "鄂A88889", clock.now)
+    second = app.record_vehicle_pass("P-2", "KK-2", "鄂A88889", clock.now, by=System.OPERATOR)
     assert second is not None and app.alert(second).assignee is None
     app.reactivate_staff(c.worker, "复岗", by=c.official)
-    third = app.record_vehicle_pass("P-3", "KK-2", "鄂A88887", clock.now)
+    third = app.record_vehicle_pass("P-3", "KK-2", "鄂A88887", clock.now, by=System.OPERATOR)
     assert third is not None and app.alert(third).assignee == c.worker

@@ -23,6 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp, new_member
+from gridcore.authority import NotAuthorised, System
 from gridcore.errors import (
     DuplicateCode,
     ForbiddenTransition,
@@ -105,6 +106,8 @@ roles = st.sampled_from([DOCTOR, DOCTOR, DOCTOR, Role.GRID_WORKER, OFFICIAL, Rol
                          POLICE, Role.PROPERTY_MANAGER])
 TAGGERS = FIELD | {DOCTOR, OFFICIAL, POLICE}
 UNTAGGERS = {DOCTOR, OFFICIAL}
+HEALTH_REPORTERS = FIELD | {DOCTOR}
+MEASURERS = FIELD | {DOCTOR, OFFICIAL, POLICE}
 STAFF = {Role.GRID_WORKER: "GW1", DOCTOR: "DOC1", OFFICIAL: "OFF1", Role.VOLUNTEER: "VOL1",
          POLICE: "POL1", Role.PROPERTY_MANAGER: "PM1"}
 
@@ -131,8 +134,9 @@ class ResidentStatus(RuleBasedStateMachine, Attempts):
         self.clock = Clock()
         self.app = GridcoreApp(memory_env(), clock=self.clock)
         c = given_community(self.app, households_per_zone=1)
-        self.app.enrol_staff("POL1", "民警", POLICE, "420102001712", 0)
-        self.app.enrol_staff("PM1", "物业", Role.PROPERTY_MANAGER, "420102001712", 0)
+        self.app.enrol_staff("POL1", "民警", POLICE, "420102001712", 0, by=System.OPERATOR)
+        self.app.enrol_staff("PM1", "物业", Role.PROPERTY_MANAGER, "420102001712", 0,
+                             by=System.OPERATOR)
         self.staff = {role: self.app.staff_by_no(no).id for role, no in STAFF.items()}
         self.hid = c.households[0]
         self.rids = sorted(self.app.household(self.hid).residents, key=str)
@@ -174,6 +178,8 @@ class ResidentStatus(RuleBasedStateMachine, Attempts):
         field_change = goal is H.SYMPTOMATIC or (r.health, goal) == (H.SYMPTOMATIC, H.NORMAL)
         if not (role is DOCTOR or (field_change and role in FIELD)):
             errors.add(NotPermitted)
+        if role not in HEALTH_REPORTERS:  # the authority table refuses before anything else
+            errors = {NotAuthorised}
         if self.attempt(errors, self.app.change_health, self.hid, rid, goal,
                         self.staff[role], "巡查 check"):
             last = self.last_event()
@@ -223,6 +229,8 @@ class ResidentStatus(RuleBasedStateMachine, Attempts):
                 now - timedelta(hours=policy.test_hours) <= r.last_negative <= now)
             if policy.needs_test and not fresh:
                 errors.add(ForbiddenTransition)
+        if role not in MEASURERS:  # the authority table refuses before anything else
+            errors = {NotAuthorised}
         if self.attempt(errors, self.app.change_measure, self.hid, rid, goal,
                         self.staff[role], "措施 measure", override_reason=override):
             if STRICTNESS.index(goal) < STRICTNESS.index(r.measure):
@@ -237,7 +245,8 @@ class ResidentStatus(RuleBasedStateMachine, Attempts):
         rid, r = self.pick(i), self.model[self.pick(i)]
         taken = self.clock() - timedelta(hours=hours_ago)
         errors = {InvalidInput} if hours_ago < 0 else set()
-        if self.attempt(errors, self.app.record_test, self.hid, rid, negative, taken) and (
+        if self.attempt(errors, self.app.record_test, self.hid, rid, negative, taken,
+                        by=System.OPERATOR) and (
                 negative and (r.last_negative is None or taken > r.last_negative)):
             r.last_negative = taken
 
@@ -263,10 +272,10 @@ class ResidentStatus(RuleBasedStateMachine, Attempts):
         tag = (Tag(kind=kind, origin="云南", arrived_on=date(2020, 2, 10), note="亲戚")
                if detailed else Tag(kind=kind))
         errors: set[type[GridcoreError]] = set()
-        if role not in TAGGERS:
-            errors.add(NotPermitted)
         if kind is TagKind.RISK_AREA_ARRIVAL and not detailed:
             errors.add(InvalidInput)
+        if role not in TAGGERS:  # the authority table refuses before anything else
+            errors = {NotAuthorised}
         if self.attempt(errors, self.app.tag_resident, self.hid, rid, tag, self.staff[role]):
             r.tags[kind] = tag
 
@@ -276,10 +285,10 @@ class ResidentStatus(RuleBasedStateMachine, Attempts):
         kinds = sorted(r.tags) or list(TagKind)
         kind = data.draw(st.one_of(st.sampled_from(kinds), st.sampled_from(list(TagKind))))
         errors: set[type[GridcoreError]] = set()
-        if role not in UNTAGGERS:
-            errors.add(NotPermitted)
         if kind not in r.tags:
             errors.add(InvalidInput)
+        if role not in UNTAGGERS:  # the authority table refuses before anything else
+            errors = {NotAuthorised}
         if self.attempt(errors, self.app.untag_resident, self.hid, rid, kind,
                         self.staff[role], "解除 cleared"):
             del r.tags[kind]
@@ -292,8 +301,11 @@ class ResidentStatus(RuleBasedStateMachine, Attempts):
             quarantine_days={"home_observation": days, "home_quarantine": days,
                              "centralized_quarantine": days, "hospitalized": 0},
             release_needs_negative_test=needs_test, negative_test_max_age_hours=test_hours)
-        self.attempt(set(), self.app.adopt_policy, policy, effective, "调整 adjust")
-        self.policies.append((effective, ModelPolicy(days, needs_test, test_hours)))
+        # never retroactive: an effective time before now (beyond the clock skew) is refused
+        errors: set[type[GridcoreError]] = {InvalidInput} if offset < 0 else set()
+        if self.attempt(errors, self.app.adopt_policy, policy, effective, "调整 adjust",
+                        by=System.OPERATOR):
+            self.policies.append((effective, ModelPolicy(days, needs_test, test_hours)))
 
     @invariant()
     def replay_equals_live_and_model(self) -> None:
@@ -351,13 +363,13 @@ class GridHierarchy(RuleBasedStateMachine, Attempts):
         super().__init__()
         self.clock = Clock()
         self.app = GridcoreApp(memory_env(), clock=self.clock)
-        self.app.establish_city(CITY, "市")
+        self.app.establish_city(CITY, "市", by=System.OPERATOR)
         self.nodes = {CITY: ModelNode(Level.CITY, None, "市")}
         self.households: dict[str, ModelHousehold] = {}
         self.counter = 0
         # a skeleton to start from: two communities, three micro-grids with households
         for code in ["C1", "C11", "C111", "C112", "C1111", "C1112", "C1121"]:
-            self.app.create_node(code, f"网格{code}", code[:-1])
+            self.app.create_node(code, f"网格{code}", code[:-1], by=System.OPERATOR)
             self.new_node(code, f"网格{code}", code[:-1])
         for grid, members in [("C1111", 2), ("C1112", 1), ("C1121", 3), ("C1111", 1)]:
             self.add_household(grid, members)
@@ -411,12 +423,12 @@ class GridHierarchy(RuleBasedStateMachine, Attempts):
             errors.add(DuplicateCode)
         if not name.strip():
             errors.add(InvalidInput)
-        if self.attempt(errors, self.app.create_node, code, name, parent):
+        if self.attempt(errors, self.app.create_node, code, name, parent, by=System.OPERATOR):
             self.new_node(code, name, parent)
 
     @rule(suffix=suffixes)
     def create_under_unknown_parent(self, suffix: str) -> None:
-        self.attempt({NotFound}, self.app.create_node, "Z" + suffix, "无", "Z")
+        self.attempt({NotFound}, self.app.create_node, "Z" + suffix, "无", "Z", by=System.OPERATOR)
 
     @rule(i=choice, name=names)
     def rename(self, i: int, name: str) -> None:
@@ -428,7 +440,7 @@ class GridHierarchy(RuleBasedStateMachine, Attempts):
             errors.add(NodeRetired)
         if not name.strip():
             errors.add(InvalidInput)
-        if self.attempt(errors, self.app.rename_node, code, name):
+        if self.attempt(errors, self.app.rename_node, code, name, by=System.OPERATOR):
             node.name = name.strip()
 
     @rule(i=choice, j=choice)
@@ -445,7 +457,7 @@ class GridHierarchy(RuleBasedStateMachine, Attempts):
             errors.add(LevelViolation)
         if node.parent == target:
             errors.add(InvalidInput)
-        if self.attempt(errors, self.app.move_node, code, target):
+        if self.attempt(errors, self.app.move_node, code, target, by=System.OPERATOR):
             assert node.parent is not None
             self.nodes[node.parent].children.remove(code)
             new.children.append(code)
@@ -462,14 +474,14 @@ class GridHierarchy(RuleBasedStateMachine, Attempts):
             errors.add(NodeRetired)
         if node.children or node.households:
             errors.add(InvalidInput)
-        if self.attempt(errors, self.app.retire_node, code, "调整 reorganised"):
+        if self.attempt(errors, self.app.retire_node, code, "调整 reorganised", by=System.OPERATOR):
             self.retire(code)
 
     def add_household(self, grid: str, members: int) -> None:
         self.counter += 1
         no = f"H{self.counter}"
         people = [new_member(no, m, f"居民{m}") for m in range(members)]
-        self.app.register_household(no, grid, f"{no}号", people)
+        self.app.register_household(no, grid, f"{no}号", people, by=System.OPERATOR)
         hid = self.app.household_by_no(no).id
         self.households[no] = ModelHousehold(hid, members, [(self.clock(), grid)])
         self.nodes[grid].households.add(hid)
@@ -488,7 +500,8 @@ class GridHierarchy(RuleBasedStateMachine, Attempts):
         if node.level is not Level.MICRO_GRID:
             errors.add(InvalidInput)
         people = [new_member(no, m, f"居民{m}") for m in range(members)]
-        if self.attempt(errors, self.app.register_household, no, grid, f"{no}号", people):
+        if self.attempt(errors, self.app.register_household, no, grid, f"{no}号", people,
+                        by=System.OPERATOR):
             hid = self.app.household_by_no(no).id
             self.households[no] = ModelHousehold(hid, members, [(self.clock(), grid)])
             node.households.add(hid)
@@ -506,7 +519,7 @@ class GridHierarchy(RuleBasedStateMachine, Attempts):
             errors.add(NodeRetired)
         if node.level is not Level.MICRO_GRID or grid == h.grid:
             errors.add(InvalidInput)
-        if self.attempt(errors, self.app.move_household, h.hid, grid):
+        if self.attempt(errors, self.app.move_household, h.hid, grid, by=System.OPERATOR):
             self.move_households([h.hid], grid)
 
     @rule(i=choice, part_suffixes=st.lists(suffixes, min_size=1, max_size=3),
@@ -536,7 +549,7 @@ class GridHierarchy(RuleBasedStateMachine, Attempts):
             errors.add(NodeRetired)
         if any(c in self.nodes for c in new_codes):
             errors.add(DuplicateCode)
-        if self.attempt(errors, self.app.split_micro_grid, code, parts):
+        if self.attempt(errors, self.app.split_micro_grid, code, parts, by=System.OPERATOR):
             for c, (name, moved) in parts.items():
                 self.new_node(c, name, base)
                 self.move_households(moved, c)
@@ -559,7 +572,8 @@ class GridHierarchy(RuleBasedStateMachine, Attempts):
             errors.add(NodeRetired)
         if into in self.nodes:
             errors.add(DuplicateCode)
-        if self.attempt(errors, self.app.merge_micro_grids, [a, b], into, "合并网格"):
+        if self.attempt(errors, self.app.merge_micro_grids, [a, b], into, "合并网格",
+                        by=System.OPERATOR):
             assert na.parent is not None
             self.new_node(into, "合并网格", na.parent)
             self.move_households(sorted(na.households | nb.households, key=str), into)

@@ -13,6 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp, new_member
 from gridcore.assignment import Method
+from gridcore.authority import System
 from gridcore.errors import DuplicateCode, ForbiddenTransition, InvalidInput, NotFound
 from gridcore.field_sync import FieldRecord, SyncStatus
 from gridcore.findings import FINDINGS_PROCESS_ID, FindingsProcess
@@ -24,7 +25,7 @@ from tests.scenario import COMMUNITY, Community, given_community
 
 def launched(app: GridcoreApp) -> tuple[Community, UUID]:
     c = given_community(app)
-    app.launch_campaign(COMMUNITY, 1, 3)
+    app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
     return c, app.campaign_of(COMMUNITY, 1).id
 
 
@@ -34,7 +35,7 @@ def members(app: GridcoreApp, hid: UUID) -> list[UUID]:
 
 def test_launch_assigns_every_household_and_opens_the_campaign(app):
     c = given_community(app)
-    plan = app.launch_campaign(COMMUNITY, 1, 3)
+    plan = app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
     campaign = app.campaign_of(COMMUNITY, 1)
     assert sorted(campaign.households, key=str) == sorted(c.households, key=str)
     assert {i.household_id for i in plan.items} | {u.household_id for u in plan.uncovered} \
@@ -46,9 +47,9 @@ def test_launch_assigns_every_household_and_opens_the_campaign(app):
 
 def test_a_launch_retried_under_its_client_id_writes_nothing_and_returns_the_same_plan(app):
     given_community(app)
-    first = app.launch_campaign(COMMUNITY, 1, 3, client_id="dev-1:launch")
+    first = app.launch_campaign(COMMUNITY, 1, 3, client_id="dev-1:launch", by=System.OPERATOR)
     written = app.recorder.max_notification_id()
-    again = app.launch_campaign(COMMUNITY, 1, 3, client_id="dev-1:launch")
+    again = app.launch_campaign(COMMUNITY, 1, 3, client_id="dev-1:launch", by=System.OPERATOR)
     assert app.recorder.max_notification_id() == written
     assert sorted(again.items, key=lambda i: str(i.household_id)) == sorted(
         first.items, key=lambda i: str(i.household_id))
@@ -80,9 +81,9 @@ def test_a_fever_makes_the_member_symptomatic_once_however_often_the_process_run
     assert h.residents[other].health is Health.NORMAL
     assert [r.kind.value for r in app.referrals_of(hot)] == ["fever_clinic"]
     version = h.version
-    assert app.process_findings() == 0
+    assert app.process_findings(by=System.OPERATOR) == 0
     # As if the process had lost its position: it re-reads the log, and nothing doubles.
-    assert app.process_findings(restart_from=0) >= 1
+    assert app.process_findings(restart_from=0, by=System.OPERATOR) >= 1
     assert app.household(hid).version == version
     assert app.household(hid).residents[hot].health is Health.SYMPTOMATIC
 
@@ -102,22 +103,27 @@ def test_close_contacts_and_arrivals_are_tagged_and_measured(app, clock):
     assert app.referrals_of(arrived) == []
 
 
-def test_a_chat_self_report_finding_without_staff_is_recorded_as_skipped(app):
+def test_a_chat_self_report_without_staff_is_followed_up_as_a_visit_is(app):
+    """A fever a resident reported themself makes them symptomatic with a referral, as on a
+    visit (the system follows it up); a close contact still needs a door visit."""
     c, cid = launched(app)
     hid = c.households[2]
-    hot = members(app, hid)[0]
-    app.record_visit(cid, hid, Method.CHAT, temperatures={hot: 38.5})
-    assert app.household(hid).residents[hot].health is Health.NORMAL
+    hot, contact = members(app, hid)[:2]
+    app.record_visit(cid, hid, Method.CHAT, temperatures={hot: 38.5}, close_contacts=[contact],
+                     by=System.OPERATOR)
+    assert app.household(hid).residents[hot].health is Health.SYMPTOMATIC
+    assert [r.kind.value for r in app.referrals_of(hot)] == ["fever_clinic"]
+    assert TagKind.CLOSE_CONTACT not in app.household(hid).residents[contact].tags
     proc = app._find(FindingsProcess, FINDINGS_PROCESS_ID)
     assert any("door visit" in reason for _, action, reason in proc.skipped
-               if action == "symptomatic")
+               if action == "tag_close_contact")
 
 
 def test_closing_records_the_summary_and_refuses_later_visits(app):
     c, cid = launched(app)
     app.record_visit(cid, c.households[0], Method.DOOR, by=c.worker)
     app.record_visit(cid, c.households[1], Method.DOOR, Outcome.REFUSED, by=c.worker)
-    app.close_campaign(cid)
+    app.close_campaign(cid, by=System.OPERATOR)
     summary = app.campaign(cid).summary
     assert summary is not None
     assert (summary.households, summary.covered) == (6, 1)
@@ -147,7 +153,7 @@ def test_only_uncovered_work_moves_when_a_worker_becomes_unavailable(app):
     own = a.open_work_of(worker)
     assert len(own) >= 2
     app.record_visit(cid, own[0], Method.DOOR, by=worker)
-    app.set_staff_availability(worker, False, "生病 ill")
+    app.set_staff_availability(worker, False, "生病 ill", by=System.OPERATOR)
     after = app.assignment(COMMUNITY, 1)
     assert after.owner.get(own[0]) == worker  # covered work stays where it was done
     assert all(after.owner.get(h) != worker for h in own[1:])
@@ -176,10 +182,10 @@ def test_offline_sync_applies_once_and_reports_stale_records(app, clock):
 
 def test_a_duplicate_round_is_refused_and_writes_nothing(app):
     given_community(app)
-    app.launch_campaign(COMMUNITY, 1, 3)
+    app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
     before = app.recorder.max_notification_id()
     with pytest.raises(DuplicateCode):
-        app.launch_campaign(COMMUNITY, 1, 3)
+        app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
     assert app.recorder.max_notification_id() == before
 
 
@@ -197,7 +203,7 @@ def test_bad_visits_raise_typed_errors_and_write_nothing(app, clock, bad):
         target_cid, expected = UUID(int=7), NotFound
     elif bad == "not_in_campaign":
         app.register_household("late-1", f"{COMMUNITY}-01", "9栋101",
-                               [new_member("late-1", 1, "王五")])
+                               [new_member("late-1", 1, "王五")], by=System.OPERATOR)
         target_hid, expected = app.household_by_no("late-1").id, NotFound
     elif bad == "stranger":
         args = {"accounted": [c.worker]}
@@ -223,7 +229,7 @@ class CoverageMachine(RuleBasedStateMachine):
         self.clock = Clock()
         self.app = GridcoreApp(memory_env(), clock=self.clock)
         self.c = given_community(self.app, households_per_zone=2)
-        self.app.launch_campaign(COMMUNITY, 1, 3)
+        self.app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
         self.cid = self.app.campaign_of(COMMUNITY, 1).id
         self.accounted: dict[UUID, set[UUID]] = {h: set() for h in self.c.households}
         self.closed = False
@@ -244,9 +250,9 @@ class CoverageMachine(RuleBasedStateMachine):
     def close(self) -> None:
         if self.closed:
             with pytest.raises(ForbiddenTransition):
-                self.app.close_campaign(self.cid)
+                self.app.close_campaign(self.cid, by=System.OPERATOR)
             return
-        self.app.close_campaign(self.cid)
+        self.app.close_campaign(self.cid, by=System.OPERATOR)
         self.closed = True
 
     @invariant()

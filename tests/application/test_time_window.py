@@ -14,6 +14,7 @@ import pytest
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp
 from gridcore.assignment import Method
+from gridcore.authority import System
 from gridcore.clock import check_day, check_instant, window
 from gridcore.errors import InvalidInput
 from gridcore.policy import DEFAULT_POLICY
@@ -85,13 +86,14 @@ class World:
         self.app = GridcoreApp(memory_env(), clock=self.clock)
         self.c: Community = given_community(self.app)
         app, c = self.app, self.c
-        app.assign_responsible_worker(ZONES[0], c.worker)
+        app.assign_responsible_worker(ZONES[0], c.worker, by=System.OPERATOR)
         self.hid = c.households[0]
         self.rid = sorted(app.household(self.hid).residents)[0]
-        app.register_camera("CAM-1", ZONES[0], household_id=self.hid)
-        app.register_checkpoint("KK-1", COMMUNITY, "卡口")
+        app.register_camera("CAM-1", ZONES[0], household_id=self.hid, by=System.OPERATOR)
+        app.register_checkpoint("KK-1", COMMUNITY, "卡口", by=System.OPERATOR)
         app.change_measure(self.hid, self.rid, Measure.HOME_QUARANTINE, c.worker, "密接")
-        app.declare_risk_area("R-0", "鄂A", "high", self.clock.now - timedelta(days=20))
+        app.declare_risk_area("R-0", "鄂A", "high", self.clock.now - timedelta(days=20),
+                              by=System.FEED)
         self.clock.advance(hours=1)
 
     def last(self) -> int:
@@ -107,17 +109,22 @@ def commands(w: World) -> dict[str, Callable[[datetime], Any]]:
     """Each command with the caller's time as its one variable argument."""
     app = w.app
     return {
-        "detection time": lambda t: app.record_camera_detection("D-1", "CAM-1", t, "out", 0.95),
-        "pass time": lambda t: app.record_vehicle_pass("P-1", "KK-1", "鄂A12345", t),
-        "pass time ": lambda t: app.raise_vehicle_alert("P-2", "KK-1", "鄂A12345", t, "武汉"),
+        "detection time": lambda t: app.record_camera_detection("D-1", "CAM-1", t, "out", 0.95,
+                                                                by=System.FEED),
+        "pass time": lambda t: app.record_vehicle_pass("P-1", "KK-1", "鄂A12345", t,
+                                                       by=System.FEED),
+        "pass time ": lambda t: app.raise_vehicle_alert("P-2", "KK-1", "鄂A12345", t, "武汉",
+                                                        by=System.FEED),
         "pass hour": lambda t: app.count_vehicle_passes(
-            {("KK-1", t.replace(minute=0, second=0, microsecond=0)): 1}, "src-1"),
-        "travel time": lambda t: app.record_travel("T-1", "浙A12345", "武汉市", t),
-        "risk period's start": lambda t: app.declare_risk_area("R-1", "孝感市", "high", t),
+            {("KK-1", t.replace(minute=0, second=0, microsecond=0)): 1}, "src-1",
+            by=System.FEED),
+        "travel time": lambda t: app.record_travel("T-1", "浙A12345", "武汉市", t, by=System.FEED),
+        "risk period's start": lambda t: app.declare_risk_area("R-1", "孝感市", "high", t,
+                                                               by=System.FEED),
         "risk period's end": lambda t: app.declare_risk_area(
-            "R-2", "孝感市", "high", w.clock.now - timedelta(days=40), t),
-        "lift time": lambda t: app.lift_risk_area("R-0", "鄂A", t),
-        "test time": lambda t: app.record_test(w.hid, w.rid, True, t),
+            "R-2", "孝感市", "high", w.clock.now - timedelta(days=40), t, by=System.FEED),
+        "lift time": lambda t: app.lift_risk_area("R-0", "鄂A", t, by=System.FEED),
+        "test time": lambda t: app.record_test(w.hid, w.rid, True, t, by=System.OPERATOR),
     }
 
 
@@ -149,29 +156,29 @@ def test_every_command_refuses_a_time_outside_the_window_and_writes_nothing(
 def test_a_detection_a_few_minutes_ahead_is_a_fast_clock_not_an_error(world: World) -> None:
     app = world.app
     aid = app.record_camera_detection("D-1", "CAM-1", world.clock.now + timedelta(minutes=4),
-                                      "out", 0.95)
+                                      "out", 0.95, by=System.FEED)
     assert aid is not None
     with pytest.raises(InvalidInput, match="in the future"):
         app.record_camera_detection("D-2", "CAM-1", world.clock.now + timedelta(minutes=6),
-                                    "out", 0.95)
+                                    "out", 0.95, by=System.FEED)
 
 
 def test_an_adopted_policy_widens_the_window(world: World) -> None:
     app, clock = world.app, world.clock
     app.adopt_policy(DEFAULT_POLICY.with_changes(clock_skew_minutes=60), clock.now, "设备时钟偏快",
-                     world.c.official)
+                     by=System.OPERATOR)
     assert app.record_camera_detection("D-1", "CAM-1", clock.now + timedelta(minutes=50),
-                                       "out", 0.95) is not None
+                                       "out", 0.95, by=System.FEED) is not None
 
 
 def test_visits_deliveries_campaigns_and_policies_check_their_times(world: World) -> None:
     app, clock, c = world.app, world.clock, world.c
     with pytest.raises(InvalidInput, match=r"policy's effective time .* before 2019"):
-        app.adopt_policy(DEFAULT_POLICY, OVERFLOW_EARLY, "x", c.official)
+        app.adopt_policy(DEFAULT_POLICY, OVERFLOW_EARLY, "x", by=System.OPERATOR)
     with pytest.raises(InvalidInput, match=r"campaign start .* in the future"):
-        app.launch_campaign(COMMUNITY, 1, 3, starts=OVERFLOW_LATE)
+        app.launch_campaign(COMMUNITY, 1, 3, starts=OVERFLOW_LATE, by=System.OPERATOR)
     written = world.last()
-    app.launch_campaign(COMMUNITY, 1, 3, starts=clock.now)
+    app.launch_campaign(COMMUNITY, 1, 3, starts=clock.now, by=System.OPERATOR)
     assert world.last() > written
     cid = campaign_id(COMMUNITY, 1)
     written = world.last()
@@ -197,19 +204,20 @@ def test_a_day_is_checked_like_a_time() -> None:
 
 def test_batches_of_visits_and_arrival_dates_are_checked(world: World) -> None:
     app, clock, c = world.app, world.clock, world.c
-    app.launch_campaign(COMMUNITY, 1, 3)
+    app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
     cid = campaign_id(COMMUNITY, 1)
     written = world.last()
     with pytest.raises(InvalidInput, match=r"Visit 2 of the batch: The visit time .* future"):
         app.record_visits(cid, [
             VisitRow(world.hid, Method.DOOR, by=c.worker, visited_at=clock.now),
-            VisitRow(world.hid, Method.DOOR, by=c.worker, visited_at=OVERFLOW_LATE)])
+            VisitRow(world.hid, Method.DOOR, by=c.worker, visited_at=OVERFLOW_LATE)],
+            by=System.OPERATOR)
     far = [{"resident_id": world.rid, "origin": "武汉", "arrived_on": date(9999, 12, 31)}]
     with pytest.raises(InvalidInput, match="arrival date 9999-12-31 is in the future"):
         app.record_visit(cid, world.hid, Method.DOOR, by=c.worker, arrivals=far)
     with pytest.raises(InvalidInput, match="Visit 1 of the batch: The arrival date"):
         app.record_visits(cid, [VisitRow(world.hid, Method.DOOR, by=c.worker,
-                                         details={"arrivals": far})])
+                                         details={"arrivals": far})], by=System.OPERATOR)
     with pytest.raises(InvalidInput, match="arrival date 2001-01-01 is before 2019"):
         app.tag_resident(world.hid, world.rid, Tag(kind=TagKind.RISK_AREA_ARRIVAL,
                                                    origin="武汉", arrived_on=date(2001, 1, 1)),

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from adapters.settings import sqlite_env
 from gridcore.alerts import Alert, AlertState, Outcome
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.errors import InvalidInput
 from gridcore.status import Measure
 from gridcore.vehicle import PassTally, hour_start
@@ -47,33 +48,35 @@ def scenario(app: GridcoreApp, clock: Clock) -> None:
     hours; some alerts acknowledged or resolved, the rest left to escalate."""
     rng = random.Random(5)
     c = given_community(app)
-    app.assign_responsible_worker(ZONES[0], c.worker)
+    app.assign_responsible_worker(ZONES[0], c.worker, by=System.OPERATOR)
     for n, hid in enumerate(c.households[:2]):
         h = app.household(hid)
-        app.register_camera(f"CAM-{n}", h.micro_grid, household_id=hid)
+        app.register_camera(f"CAM-{n}", h.micro_grid, household_id=hid, by=System.OPERATOR)
         app.change_measure(hid, sorted(h.residents)[0], Measure.HOME_QUARANTINE, c.worker)
-    app.register_checkpoint("KK-1", COMMUNITY, "后湖大道卡口")
-    app.register_checkpoint("KK-2", ZONES[0], "一片区路口")
+    app.register_checkpoint("KK-1", COMMUNITY, "后湖大道卡口", by=System.OPERATOR)
+    app.register_checkpoint("KK-2", ZONES[0], "一片区路口", by=System.OPERATOR)
     t0 = clock.advance(hours=1)
-    app.declare_risk_area("R-1", "武汉市", "high", t0 - timedelta(days=20))
-    app.declare_risk_area("R-2", "鄂A", "high", t0 - timedelta(days=20))
-    app.lift_risk_area("R-2", "鄂A", t0 + timedelta(hours=1, minutes=30))
-    app.record_travel("T-1", PLATES[0], "武汉市江岸区", t0 - timedelta(days=3))
+    app.declare_risk_area("R-1", "武汉市", "high", t0 - timedelta(days=20), by=System.OPERATOR)
+    app.declare_risk_area("R-2", "鄂A", "high", t0 - timedelta(days=20), by=System.OPERATOR)
+    app.lift_risk_area("R-2", "鄂A", t0 + timedelta(hours=1, minutes=30), by=System.OPERATOR)
+    app.record_travel("T-1", PLATES[0], "武汉市江岸区", t0 - timedelta(days=3), by=System.OPERATOR)
     passes: Counter[tuple[str, datetime]] = Counter()
     for n in range(60):
         at = t0 + timedelta(minutes=3 * n)
         clock.now = at + timedelta(seconds=30)
         app.record_camera_detection(f"D-{n}", f"CAM-{n % 2}", t0 + timedelta(seconds=50 * n),
-                                    ("in", "out")[n % 2], rng.choice([0.5, 0.85, 0.95]))
+                                    ("in", "out")[n % 2], rng.choice([0.5, 0.85, 0.95]),
+                                        by=System.OPERATOR)
         checkpoint, plate = rng.choice(["KK-1", "KK-2"]), rng.choice(PLATES)
-        app.record_vehicle_pass(f"P-{n}", checkpoint, plate, at)
+        app.record_vehicle_pass(f"P-{n}", checkpoint, plate, at, by=System.OPERATOR)
         passes[(checkpoint, hour_start(at))] += 1
         if n % 20 == 19:
-            app.count_vehicle_passes(dict(passes), f"window-{n}")
+            app.count_vehicle_passes(dict(passes), f"window-{n}", by=System.OPERATOR)
             passes.clear()
         if n % 7 == 0:
             app.tick()
-    app.count_vehicle_passes({("KK-1", hour_start(t0)): 5}, "window-19")  # a replay: nothing
+    app.count_vehicle_passes({("KK-1", hour_start(t0)): 5}, "window-19",
+                             by=System.OPERATOR)  # a replay: nothing
     raised = [e.originator_id for e in log(app, Alert.Raised)]
     for n, aid in enumerate(raised[::3]):
         app.acknowledge_alert(aid, c.worker)
@@ -268,7 +271,7 @@ def test_the_household_timeline_shows_a_door_camera_alert_and_its_handling(
 
     app = GridcoreApp(sqlite_env(tmp_path / "t.sqlite"), clock=clock)
     w = build(app, clock)
-    alert = app.record_camera_detection("D-1", "CAM-1", clock.now, "out", 0.95)
+    alert = app.record_camera_detection("D-1", "CAM-1", clock.now, "out", 0.95, by=System.OPERATOR)
     assert alert is not None
     app.acknowledge_alert(alert, w.c.worker)
     with pytest.raises(InvalidInput, match="phone number"):  # free text names no one

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from adapters import demo, demo_field
 from gridcore.application import GridcoreApp, new_member
+from gridcore.authority import System
 from gridcore.delivery import Delivery, DeliveryKind, DeliveryState, Item, delivery_id
 from gridcore.enterprise import Enterprise, Resumption, enterprise_id
 from gridcore.errors import InvalidInput
@@ -58,43 +59,46 @@ class World:
 
 def community(app: GridcoreApp, clock: demo.ScenarioClock) -> None:
     """The 712 community with four zones of 20 households, its staff and squads."""
-    app.establish_city(CITY, "武汉市")
-    app.create_node(demo.DISTRICT, "江岸区", CITY)
-    app.create_node(STREET, "后湖街道", demo.DISTRICT)
-    app.create_node(COMMUNITY, "712社区", STREET)
+    app.establish_city(CITY, "武汉市", by=System.OPERATOR)
+    app.create_node(demo.DISTRICT, "江岸区", CITY, by=System.OPERATOR)
+    app.create_node(STREET, "后湖街道", demo.DISTRICT, by=System.OPERATOR)
+    app.create_node(COMMUNITY, "712社区", STREET, by=System.OPERATOR)
     for z, zone in enumerate(ZONES, start=1):
-        app.create_node(zone, f"第{z}片区", COMMUNITY)
+        app.create_node(zone, f"第{z}片区", COMMUNITY, by=System.OPERATOR)
         for n in range(20):
             no = f"712-{z}-{n:02d}"
             app.register_household(no, zone, f"{z}栋{n + 1}01", [
                 new_member(no, 1, "张三", f"1381234{z}{n:03d}", None, 1950 + n),
-                new_member(no, 2, "李四", None, None, 1985)])
-    app.enrol_staff("712-GW-1", "王芳", Role.GRID_WORKER, COMMUNITY, 40, "13900001111")
-    app.enrol_staff("712-DUTY", "总值班", Role.DUTY_LEAD, COMMUNITY, 0)
+                new_member(no, 2, "李四", None, None, 1985)], by=System.OPERATOR)
+    app.enrol_staff("712-GW-1", "王芳", Role.GRID_WORKER, COMMUNITY, 40, "13900001111",
+                    by=System.OPERATOR)
+    app.enrol_staff("712-DUTY", "总值班", Role.DUTY_LEAD, COMMUNITY, 0, by=System.OPERATOR)
     for z, zone in enumerate(ZONES, start=1):
         for k in (1, 2):
-            app.enrol_staff(f"712-PM{z}{k}", f"党员{z}{k}", Role.PARTY_MEMBER, COMMUNITY, 25)
-        app.form_squad(zone, [app.staff_by_no(f"712-PM{z}{k}").id for k in (1, 2)])
+            app.enrol_staff(f"712-PM{z}{k}", f"党员{z}{k}", Role.PARTY_MEMBER, COMMUNITY, 25,
+                            by=System.OPERATOR)
+        app.form_squad(zone, [app.staff_by_no(f"712-PM{z}{k}").id for k in (1, 2)],
+                       by=System.OPERATOR)
 
 
 def more_deliveries(app: GridcoreApp, clock: demo.ScenarioClock) -> None:
     """A second donation: some delivered, some failed, the rest out (overdue after the tick)."""
     clock.at(6, 8)
-    app.donate_to_scope(COMMUNITY, "AXC-0223", [VEG], "爱心企业捐赠")
+    app.donate_to_scope(COMMUNITY, "AXC-0223", [VEG], "爱心企业捐赠", by=System.OPERATOR)
     app.place_order(sorted(app.micro_grids(COMMUNITY)[2].households, key=str)[0], "TG-900",
-                    [VEG])
+                    [VEG], by=System.OPERATOR)
     clock.at(6, 9)
-    app.dispatch_deliveries(COMMUNITY, limit=50)
+    app.dispatch_deliveries(COMMUNITY, limit=50, by=System.OPERATOR)
     out = sorted(app.delivery_desk(COMMUNITY).due, key=str)
     for n, did in enumerate(out[:30]):
         clock.at(6, 10, n)
         d = app.delivery(did)
         if n % 8 == 0:
-            app.report_failed_delivery(did, f"无人应答 no answer #{n}", d.staff[0])
+            app.report_failed_delivery(did, f"无人应答 no answer #{n}", by=d.staff[0])
         else:
             app.confirm_delivery(did, d.staff[0])
     app.tick(clock.at(7, 12))
-    app.redeliver(out[8])
+    app.redeliver(out[8], by=System.OPERATOR)
 
 
 def enterprises(app: GridcoreApp, clock: demo.ScenarioClock) -> None:
@@ -102,19 +106,20 @@ def enterprises(app: GridcoreApp, clock: demo.ScenarioClock) -> None:
     community, taking its enterprise with it."""
     clock.at(8, 8)
     for no in ("ES1", "ES2"):
-        app.enrol_staff(no, f"专员{no}", Role.ENTERPRISE_SPECIALIST, COMMUNITY, 0)
+        app.enrol_staff(no, f"专员{no}", Role.ENTERPRISE_SPECIALIST, COMMUNITY, 0,
+                        by=System.OPERATOR)
     s1, s2 = app.staff_by_no("ES1").id, app.staff_by_no("ES2").id
     codes = [f"91510100MA61R8X{n:03d}" for n in range(6)]
     zones = [ZONES[0], ZONES[1], MOVED_ZONE]
     for n, code in enumerate(codes):
         app.register_enterprise(code, f"企业{n}", ("经济运行局", "商务局")[n % 2], zones[n % 3],
-                                (s1, s2)[n % 2])
+                                (s1, s2)[n % 2], by=System.OPERATOR)
     eids = [enterprise_id(c) for c in codes]
-    app.assign_specialist(eids[5], s1)
+    app.assign_specialist(eids[5], s1, by=System.OPERATOR)
     for n, eid in enumerate(eids[:5]):
-        app.file_resumption(eid, CHECKLIST, employees=10 + n)
+        app.file_resumption(eid, CHECKLIST, employees=10 + n, by=System.OPERATOR)
         if n < 4:
-            app.declare_employee_health(eid, 10)
+            app.declare_employee_health(eid, 10, by=System.OPERATOR)
     specialist = {eid: app.enterprise(eid).specialist for eid in eids}
     for eid in eids[:3]:
         app.review_resumption(eid, specialist[eid], approved=True)
@@ -128,8 +133,8 @@ def enterprises(app: GridcoreApp, clock: demo.ScenarioClock) -> None:
     app.close_rectification(eids[0], first, specialist[eids[0]])
     app.tick(clock.at(12, 12))
     app.inspect_enterprise(eids[1], specialist[eids[1]], dict.fromkeys(ITEMS, False))
-    app.create_node(OTHER, "713社区", STREET)
-    app.move_node(MOVED_ZONE, OTHER)
+    app.create_node(OTHER, "713社区", STREET, by=System.OPERATOR)
+    app.move_node(MOVED_ZONE, OTHER, by=System.OPERATOR)
 
 
 def requests(app: GridcoreApp, clock: demo.ScenarioClock) -> None:
@@ -141,20 +146,20 @@ def requests(app: GridcoreApp, clock: demo.ScenarioClock) -> None:
     filings = [app.file_request(("online", "hotline", "chat")[n % 3],
                                 ("supplies", "medical", "complaint")[n % 3],
                                 ("urgent", "normal")[n % 2], f"第{n}件诉求内容",
-                                household=households[n]) for n in range(8)]
+                                household=households[n], by=System.PUBLIC) for n in range(8)]
     filed, refs = [f.request_id for f in filings], [f.reference for f in filings]
-    app.assign_request(filed[1], worker)
-    app.classify_request(filed[1], grade="urgent")
-    app.assign_request(filed[3], worker)
+    app.assign_request(filed[1], worker, by=System.OPERATOR)
+    app.classify_request(filed[1], grade="urgent", by=System.OPERATOR)
+    app.assign_request(filed[3], worker, by=System.OPERATOR)
     app.resolve_request(filed[3], worker, "已处理完毕")
-    app.rate_request(refs[3], 2)
-    app.reopen_request(refs[3], "问题没有解决")
+    app.rate_request(refs[3], 2, by=System.PUBLIC)
+    app.reopen_request(refs[3], "问题没有解决", by=System.PUBLIC)
     app.tick(clock.at(13, 11))  # the urgent ones go to the street
     app.tick(clock.at(13, 14))  # and on to the district
     app.tick(clock.at(13, 17))  # and the city
     clock.at(13, 18)
     late = app.file_request("hotline", "medical", "urgent", "晚上需要就医",
-                            household=households[9]).request_id
+                            household=households[9], by=System.PUBLIC).request_id
     app.tick(clock.at(13, 20))  # whose missed deadline is recorded
     app.resolve_request(filed[5], worker, "已答复")
     assert app.request(late).level is Level.STREET
@@ -256,14 +261,14 @@ def test_households_without_delivery_follow_a_zone_sealed_later(sql_store, clock
                                                                   ) -> None:
     app = GridcoreApp(sql_store, clock=clock)
     c = given_community(app)
-    app.enrol_staff("DL1", "总值班", Role.DUTY_LEAD, C712, 0)
-    app.form_squad(Z712[0], [c.volunteer])
+    app.enrol_staff("DL1", "总值班", Role.DUTY_LEAD, C712, 0, by=System.OPERATOR)
+    app.form_squad(Z712[0], [c.volunteer], by=System.OPERATOR)
     t0 = clock.now
-    app.seal_scope(Z712[0], t0 + timedelta(days=2))
+    app.seal_scope(Z712[0], t0 + timedelta(days=2), by=System.OPERATOR)
     clock.advance(days=3)
-    app.place_order(c.households[0], "TG-1", [VEG])
+    app.place_order(c.households[0], "TG-1", [VEG], by=System.OPERATOR)
     app.batch_purchase(C712, app.staff_by_no("DL1").id)
-    app.dispatch_deliveries(Z712[0])
+    app.dispatch_deliveries(Z712[0], by=System.OPERATOR)
     app.confirm_delivery(delivery_id(DeliveryKind.ORDER, "TG-1"), c.volunteer)
     runner = Runner(app, [dlv.DeliveryBoard()], batch=3)
     runner.catch_up()
@@ -421,10 +426,10 @@ def _memory_views() -> SQLiteViews:
 def test_node_moves_are_followed(sql_store, clock: Clock) -> None:
     app = GridcoreApp(sql_store, clock=clock)
     given_community(app, households_per_zone=1)
-    app.create_node(f"{C712[:-3]}713", "713社区", C712[:-3])
+    app.create_node(f"{C712[:-3]}713", "713社区", C712[:-3], by=System.OPERATOR)
     events = log(app, GridNode.Established)
     assert events
-    app.move_node(Z712[1], f"{C712[:-3]}713")
+    app.move_node(Z712[1], f"{C712[:-3]}713", by=System.OPERATOR)
     runner = Runner(app, [req.RequestsBoard()], batch=2)
     runner.catch_up()
     assert runner.views.query("SELECT parent FROM req_nodes WHERE code = ?", (Z712[1],)) == [
@@ -463,26 +468,29 @@ def test_requests_changed_across_catch_ups_match_the_aggregates(sql_store, clock
     c = given_community(app)
     runner = Runner(app, [req.RequestsBoard()])
     filing = app.file_request("online", "supplies", "normal", "需要买菜",
-                              household=c.households[0])
+                              household=c.households[0], by=System.PUBLIC)
     first, ref = filing.request_id, filing.reference
-    app.assign_request(first, c.worker)
+    app.assign_request(first, c.worker, by=System.OPERATOR)
     app.resolve_request(first, c.worker, "已安排配送")
-    app.rate_request(ref, 3)
+    app.rate_request(ref, 3, by=System.PUBLIC)
     runner.catch_up()
     assert request_rows(runner) == aggregate_rows(app)
-    app.reopen_request(ref, "还是没有送到")  # alone in its batch: the assignee is in the row
+    app.reopen_request(ref, "还是没有送到",
+                       by=System.PUBLIC)  # alone in its batch: the assignee is in the row
     runner.catch_up()
     assert request_rows(runner) == aggregate_rows(app)
     assert request_rows(runner)[str(first)][0] == "in_progress"
-    app.file_request("hotline", "medical", "urgent", "需要就医", household=c.households[1])
+    app.file_request("hotline", "medical", "urgent", "需要就医", household=c.households[1],
+                     by=System.PUBLIC)
     clock.advance(hours=25)
-    app.tick()  # both escalate to the street, in one batch with the second filing
-    runner.catch_up()
+    app.tick()  # in one batch with the second filing: the normal one escalates to the street,
+    runner.catch_up()  # the urgent one (2-hour deadlines) climbs to the city, missed there too
     assert request_rows(runner) == aggregate_rows(app)
-    assert {row[2] for row in request_rows(runner).values()} == {int(Level.STREET)}
+    assert sorted(row[2] for row in request_rows(runner).values()) == [int(Level.CITY),
+                                                                      int(Level.STREET)]
     app.resolve_request(first, c.official, "街道已协调")
-    app.rate_request(ref, 4)
-    app.reopen_request(ref, "仍未解决")
+    app.rate_request(ref, 4, by=System.PUBLIC)
+    app.reopen_request(ref, "仍未解决", by=System.PUBLIC)
     clock.advance(hours=25)
     app.tick()
     runner.catch_up()

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp, new_member
+from gridcore.authority import System
 from gridcore.errors import GridcoreError
 from gridcore.household import Household, Vulnerability
 from gridcore.status import Health, Measure, Tag, TagKind
@@ -221,14 +222,15 @@ def play(app: GridcoreApp, clock: Clock, script: list[tuple[Any, ...]]) -> list[
                 no = f"p-{n}"
                 app.register_household(no, ZONES[args[0]], f"{n}号", [  # some born 65+ years ago
                     new_member(no, m, "王五", None, None, 1940 + 11 * (n + m) % 70)
-                    for m in range(1, args[1] + 1)])
+                    for m in range(1, args[1] + 1)], by=System.OPERATOR)
                 hids.append(app.household_by_no(no).id)
             elif verb == "move" and h is not None:
-                app.move_household(h.id, ZONES[args[1]])
+                app.move_household(h.id, ZONES[args[1]], by=System.OPERATOR)
             elif verb == "add" and h is not None:
-                app.add_member(h.id, new_member(h.household_no, 10 + n, "赵六", None, None, 1990))
+                app.add_member(h.id, new_member(h.household_no, 10 + n, "赵六", None, None, 1990),
+                               by=System.OPERATOR)
             elif verb == "remove" and h is not None and rid is not None:
-                app.remove_member(h.id, rid, "搬走 moved out")
+                app.remove_member(h.id, rid, "搬走 moved out", by=System.OPERATOR)
             elif verb == "health" and h is not None and rid is not None:
                 app.change_health(h.id, rid, args[2], by=c.doctor, reason="检查")
             elif verb == "measure" and h is not None and rid is not None:
@@ -240,9 +242,9 @@ def play(app: GridcoreApp, clock: Clock, script: list[tuple[Any, ...]]) -> list[
             elif verb == "untag" and h is not None and rid is not None:
                 app.untag_resident(h.id, rid, args[2], by=c.doctor, reason="解除")
             elif verb == "erase" and h is not None and rid is not None:
-                app.erase_resident(h.id, rid, "本人申请 request")
+                app.erase_resident(h.id, rid, "本人申请 request", by=System.OPERATOR)
             elif verb == "vulnerable" and h is not None and rid is not None:
-                app.mark_vulnerability(h.id, rid, args[2], args[3])
+                app.mark_vulnerability(h.id, rid, args[2], args[3], by=System.OPERATOR)
         except GridcoreError:
             pass
     return [app.household(hid) for hid in hids]

@@ -15,6 +15,7 @@ import pytest
 from eventsourcing.utils import resolve_topic
 from pydantic import BaseModel
 
+from gridcore.authority import System
 from gridcore.base import Personal
 from projections.decode import LeanDecoder, canonical_id
 from projections.log import log_reader
@@ -126,10 +127,11 @@ def test_members_vulnerabilities_and_birth_years_decode_as_validated(store, make
     given_community(app)
     marks = [Vulnerability.PREGNANCY, Vulnerability.CHRONIC_ILLNESS]
     app.register_household("d-1", ZONES[0], "1号", [
-        new_member("d-1", 1, "某某", None, None, 1941, marks), new_member("d-1", 2, "某某")])
+        new_member("d-1", 1, "某某", None, None, 1941, marks), new_member("d-1", 2, "某某")],
+            by=System.OPERATOR)
     hid = app.household_by_no("d-1").id
     app.add_member(hid, new_member("d-1", 3, "某某", None, None, 2001,
-                                   [Vulnerability.DISABILITY]))
+                                   [Vulnerability.DISABILITY]), by=System.OPERATOR)
     topics = [f"gridcore.household:Household.{n}" for n in ("Registered", "MemberAdded")]
     last = app.recorder.max_notification_id()
     rows = log_reader(app.recorder).read(0, last, 10**6, topics)

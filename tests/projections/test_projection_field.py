@@ -14,6 +14,7 @@ import pytest
 from adapters import demo, demo_field
 from gridcore.application import GridcoreApp, new_member
 from gridcore.assignment import Method
+from gridcore.authority import System
 from gridcore.delivery import Delivery
 from gridcore.referral import ENDED, Referral, ReferralState
 from gridcore.requests import ResidentRequest
@@ -143,7 +144,7 @@ def fold_timeline(events: list[tuple[int, Any]], hid: UUID) -> list[int]:
 def test_coverage_follows_members_moves_and_retries_like_the_application(sql_store, clock):
     app = GridcoreApp(sql_store, clock=clock)
     c = given_community(app)
-    app.launch_campaign(COMMUNITY, 1, 3)
+    app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
     cid = app.campaign_of(COMMUNITY, 1).id
     h0, h1, h2, h3 = c.households[:4]
     runner = Runner(app, sc.PROJECTIONS, batch=3)
@@ -176,18 +177,19 @@ def test_coverage_follows_members_moves_and_retries_like_the_application(sql_sto
 
     # A new member uncovers a covered household; visiting them covers it again.
     clock.advance(hours=1)
-    app.add_member(h0, new_member("712-1-0", 3, "王小"))
+    app.add_member(h0, new_member("712-1-0", 3, "王小"), by=System.OPERATOR)
     runner.catch_up()
     check()
     assert [p["covered"] for p in sc.coverage_series(runner.views, cid)] == [1, 2, 1]
     clock.advance(hours=1)
-    app.remove_member(h3, sorted(app.household(h3).residents, key=str)[1], "迁出 moved out")
+    app.remove_member(h3, sorted(app.household(h3).residents, key=str)[1], "迁出 moved out",
+                      by=System.OPERATOR)
     runner.catch_up()
     check()
 
     # A move takes the household's row to its new micro-grid's rollup.
     zone1 = sc.coverage(runner.views, cid, ZONES[0])["households"]
-    app.move_household(h0, ZONES[1])
+    app.move_household(h0, ZONES[1], by=System.OPERATOR)
     runner.catch_up()
     assert sc.coverage(runner.views, cid, ZONES[0])["households"] == zone1 - 1
     assert sc.coverage(runner.views, cid, ZONES[1])["households"] == 7 - zone1
@@ -195,8 +197,8 @@ def test_coverage_follows_members_moves_and_retries_like_the_application(sql_sto
     assert sc.coverage(runner.views, cid, "nowhere")["households"] == 0
 
     # Closing freezes the campaign's rows at its summary.
-    app.close_campaign(cid)
-    app.add_member(h1, new_member("712-1-1", 3, "王小二"))
+    app.close_campaign(cid, by=System.OPERATOR)
+    app.add_member(h1, new_member("712-1-1", 3, "王小二"), by=System.OPERATOR)
     runner.catch_up()
     summary = app.campaign(cid).summary
     got = sc.coverage(runner.views, cid)
@@ -213,8 +215,8 @@ def test_the_timeline_never_holds_personal_data_even_after_erasure(sql_store, cl
     rid = sorted(app.household(hid).residents, key=str)[0]
     app.tag_resident(hid, rid, Tag(kind=TagKind.CLOSE_CONTACT, note="张三的邻居"), c.worker)
     app.file_request("hotline", "supplies", "urgent", "张三家缺米 13812341234", household=hid,
-                     resident=rid)
-    app.erase_resident(hid, rid, "防控目的已完成 purpose fulfilled")
+                     resident=rid, by=System.PUBLIC)
+    app.erase_resident(hid, rid, "防控目的已完成 purpose fulfilled", by=System.OPERATOR)
     runner = Runner(app, ht.PROJECTIONS, batch=2)
     runner.catch_up()
     rows = ht.timeline(runner.views, hid)
@@ -237,7 +239,7 @@ def test_referral_stages_and_site_places_follow_each_step(sql_store, clock):
     c = given_community(app)
     hid = c.households[0]
     rid = sorted(app.household(hid).residents, key=str)[0]
-    app.register_quarantine_site("JA-01", "后湖宾馆隔离点", "420102001", 2)
+    app.register_quarantine_site("JA-01", "后湖宾馆隔离点", "420102001", 2, by=System.OPERATOR)
     opening = app.open_referral(hid, rid, "centralized_quarantine", "密接 close contact",
                                 by=c.worker)
     runner = Runner(app, rp.PROJECTIONS, batch=1)
@@ -257,7 +259,7 @@ def test_referral_stages_and_site_places_follow_each_step(sql_store, clock):
     assert rp.overdue(runner.views) == []
     assert rp.site_occupancy(runner.views)[0]["free"] == 1
     clock.advance(days=15)
-    app.record_test(hid, rid, negative=True)
+    app.record_test(hid, rid, negative=True, by=System.OPERATOR)
     app.discharge(referral.id, c.doctor, "期满解除 period served", "none")
     runner.catch_up()
     assert rp.site_occupancy(runner.views)[0]["occupancy"] == 0

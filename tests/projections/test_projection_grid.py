@@ -17,6 +17,7 @@ from adapters import demo, demo_field
 from adapters.settings import memory_env, sqlite_env
 from gridcore.application import GridcoreApp, new_member
 from gridcore.assignment import Method
+from gridcore.authority import System
 from gridcore.grid import GridNode, Level, node_id
 from gridcore.staff import Role, StaffIdentity, StaffMember, staff_id
 from gridcore.status import Health, Measure, Tag, TagKind
@@ -116,13 +117,15 @@ def changing_community(app: GridcoreApp, clock: Clock) -> Snapshots:
         return sorted(app.household(h).residents, key=str)[n]
 
     snap()
-    app.create_node(STREET2, "新街道", DISTRICT)
-    app.create_node(COMMUNITY2, "新社区", STREET2)
-    app.create_node(ZONE3, "新片区", COMMUNITY2)
-    app.move_household(c.households[0], ZONES[1])
+    app.create_node(STREET2, "新街道", DISTRICT, by=System.OPERATOR)
+    app.create_node(COMMUNITY2, "新社区", STREET2, by=System.OPERATOR)
+    app.create_node(ZONE3, "新片区", COMMUNITY2, by=System.OPERATOR)
+    app.move_household(c.households[0], ZONES[1], by=System.OPERATOR)
     snap()
-    app.add_member(c.households[1], new_member("712-1-1", 3, "王五", None, None, 2010))
-    app.remove_member(c.households[2], rid(c.households[2], 1), "迁出 moved out")
+    app.add_member(c.households[1], new_member("712-1-1", 3, "王五", None, None, 2010),
+                   by=System.OPERATOR)
+    app.remove_member(c.households[2], rid(c.households[2], 1), "迁出 moved out",
+                      by=System.OPERATOR)
     h3, h4 = c.households[3], c.households[4]
     app.change_health(h3, rid(h3), Health.SUSPECTED, c.doctor)
     app.change_measure(h3, rid(h3), Measure.HOME_QUARANTINE, c.doctor)
@@ -131,15 +134,16 @@ def changing_community(app: GridcoreApp, clock: Clock) -> Snapshots:
     snap()
     app.change_health(h3, rid(h3), Health.CONFIRMED, c.doctor)
     app.untag_resident(h4, rid(h4), TagKind.CLOSE_CONTACT, c.doctor, "排除 cleared")
-    app.move_node(ZONES[1], COMMUNITY2)  # the zone and its households go to the new street
-    app.enrol_staff("GW2", "李娜", Role.GRID_WORKER, COMMUNITY2, 30)
+    app.move_node(ZONES[1], COMMUNITY2,
+                  by=System.OPERATOR)  # the zone and its households go to the new street
+    app.enrol_staff("GW2", "李娜", Role.GRID_WORKER, COMMUNITY2, 30, by=System.OPERATOR)
     snap()
     zone1 = app.node(ZONES[0])
     hs = sorted(zone1.households, key=str)
     app.split_micro_grid(ZONES[0], {f"{COMMUNITY}-03": ("三区", hs[:1]),
-                                    f"{COMMUNITY}-04": ("四区", hs[1:])})
+                                    f"{COMMUNITY}-04": ("四区", hs[1:])}, by=System.OPERATOR)
     codes += [f"{COMMUNITY}-03", f"{COMMUNITY}-04"]
-    app.erase_resident(h3, rid(h3, 1), "防控目的已完成 purpose fulfilled")
+    app.erase_resident(h3, rid(h3, 1), "防控目的已完成 purpose fulfilled", by=System.OPERATOR)
     snap()
     return snaps
 
@@ -220,19 +224,23 @@ def test_demo_rollup_and_workload_equal_the_aggregates(tmp_path):
     days = sorted({d for _, d in done.values()} | {a.modified_on.date()})
     for day in days:
         want: dict[str, dict[str, int]] = {}
+        fresh = {"assigned": 0, "done": 0, "open": 0, "completed": 0}
         for hid, staff in a.owner.items():
-            w = want.setdefault(str(staff), {"assigned": 0, "done": 0, "open": 0})
+            w = want.setdefault(str(staff), dict(fresh))
             w["assigned"] += 1
             if hid not in done or done[hid][1] > day:
                 w["open"] += 1
+            else:
+                w["done"] += 1
         for who, d in done.values():
             if d == day and who is not None:
-                want.setdefault(who, {"assigned": 0, "done": 0, "open": 0})["done"] += 1
+                want.setdefault(who, dict(fresh))["completed"] += 1
         assert workload_on(runner.views, day) == want, day
     staff = str(next(iter(a.owner.values())))
     rows = workload(runner.views, staff)
     assert [r["day"] for r in rows] == sorted(r["day"] for r in rows)
-    assert sum(r["done"] for r in rows) == sum(1 for w, _ in done.values() if w == staff)
+    assert sum(r["completed"] for r in rows) == sum(1 for w, _ in done.values() if w == staff)
+    assert all(r["assigned"] == r["done"] + r["open"] for r in rows)
     assert rows[-1]["open"] == 0 and rows[0]["newly_assigned"] == rows[-1]["assigned"]
     assert_rebuild_and_tiny_batches_agree(app, runner, tiny_only=["staff_workload"])
 
@@ -240,7 +248,7 @@ def test_demo_rollup_and_workload_equal_the_aggregates(tmp_path):
 def test_moved_work_follows_its_new_owner(sql_store, clock):
     app = GridcoreApp(sql_store, clock=clock)
     c = given_community(app)
-    app.launch_campaign(COMMUNITY, 1, 3)
+    app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
     cid = app.campaign_of(COMMUNITY, 1).id
     a = app.assignment(COMMUNITY, 1)
     busiest = max(set(a.owner.values()), key=lambda s: (list(a.owner.values()).count(s), str(s)))
@@ -249,7 +257,7 @@ def test_moved_work_follows_its_new_owner(sql_store, clock):
     app.record_visit(cid, mine[0], a.method[mine[0]], by=busiest)
     app.record_visit(cid, mine[1], Method.DOOR, outcome=Outcome.NO_ANSWER, by=busiest)
     clock.advance(days=1)
-    app.set_staff_availability(busiest, False, "病假 sick")
+    app.set_staff_availability(busiest, False, "病假 sick", by=System.OPERATOR)
     a = app.assignment(COMMUNITY, 1)
     runner = Runner(app, projections())
     runner.catch_up()
@@ -260,9 +268,9 @@ def test_moved_work_follows_its_new_owner(sql_store, clock):
         open_ = sum(1 for h, s in a.owner.items() if str(s) == staff and h not in done)
         assert (got[staff]["assigned"], got[staff]["open"]) == (held, open_), staff
     assert workload_on(runner.views, "2020-02-17")[str(busiest)] == {
-        "assigned": len(mine), "done": 1, "open": len(mine) - 1}
+        "assigned": len(mine), "done": 1, "open": len(mine) - 1, "completed": 1}
     mine_rows = workload(runner.views, busiest)
-    assert mine_rows[0]["done"] == 1 and mine_rows[-1]["moved_away"] == len(mine) - 1
+    assert mine_rows[0]["completed"] == 1 and mine_rows[-1]["moved_away"] == len(mine) - 1
     assert mine_rows[-1]["open"] == 0
     assert_rebuild_and_tiny_batches_agree(app, runner)
 
@@ -306,41 +314,47 @@ def test_any_operations_in_any_batches_roll_up_like_the_aggregates(ops, batch):
     clock = Clock()
     app = GridcoreApp(memory_env(), clock=clock)
     c = given_community(app)
-    app.create_node(STREET2, "新街道", DISTRICT)
-    app.create_node(COMMUNITY2, "新社区", STREET2)
+    app.create_node(STREET2, "新街道", DISTRICT, by=System.OPERATOR)
+    app.create_node(COMMUNITY2, "新社区", STREET2, by=System.OPERATOR)
+    # the new community's own worker and doctor act for the households that moved into it
+    app.enrol_staff("GW2", "新网格员", Role.GRID_WORKER, COMMUNITY2, 40, by=System.OPERATOR)
+    app.enrol_staff("DOC2", "新医生", Role.FAMILY_DOCTOR, COMMUNITY2, 20, by=System.OPERATOR)
+    local = {COMMUNITY: (c.worker, c.doctor),
+             COMMUNITY2: (app.staff_by_no("GW2").id, app.staff_by_no("DOC2").id)}
     grids = [*ZONES, ZONE3]
     extra = 10
     for op, n, m in ops:
         clock.advance(minutes=1)
         if op == "node":
             if app._find(GridNode, node_id(ZONE3)) is None:
-                app.create_node(ZONE3, "新片区", COMMUNITY2)
+                app.create_node(ZONE3, "新片区", COMMUNITY2, by=System.OPERATOR)
             zone = ZONES[n % 2]
             target = COMMUNITY2 if app.node(zone).parent_code == COMMUNITY else COMMUNITY
-            app.move_node(zone, target)
+            app.move_node(zone, target, by=System.OPERATOR)
             continue
         hid = c.households[n]
         h = app.household(hid)
         rids = sorted(h.residents, key=str)
         r = rids[m % len(rids)]
+        worker, doctor = local[app.node(h.micro_grid).parent_code or COMMUNITY]
         if op == "move":
             live = [g for g in grids if app._find(GridNode, node_id(g)) is not None]
             target = live[m % len(live)]
             if target != h.micro_grid:
-                app.move_household(hid, target)
+                app.move_household(hid, target, by=System.OPERATOR)
         elif op == "add":
             extra += 1
-            app.add_member(hid, new_member(h.household_no, extra, "新人"))
+            app.add_member(hid, new_member(h.household_no, extra, "新人"), by=System.OPERATOR)
         elif op == "remove" and len(rids) > 1:
-            app.remove_member(hid, r, "迁出")
+            app.remove_member(hid, r, "迁出", by=System.OPERATOR)
         elif op == "sick" and h.residents[r].health is Health.NORMAL:
-            app.change_health(hid, r, Health.SYMPTOMATIC, c.worker)
+            app.change_health(hid, r, Health.SYMPTOMATIC, worker)
         elif op == "well" and h.residents[r].health is Health.SYMPTOMATIC:
-            app.change_health(hid, r, Health.NORMAL, c.worker)
+            app.change_health(hid, r, Health.NORMAL, worker)
         elif op == "tag":
-            app.tag_resident(hid, r, Tag(kind=list(TagKind)[m % 2]), c.worker)
+            app.tag_resident(hid, r, Tag(kind=list(TagKind)[m % 2]), worker)
         elif op == "untag" and h.residents[r].tags:
-            app.untag_resident(hid, r, next(iter(h.residents[r].tags)), c.doctor, "排除")
+            app.untag_resident(hid, r, next(iter(h.residents[r].tags)), doctor, "排除")
     views = SQLiteViews(SQLiteDatastore(f"file:gr-{uuid.uuid4().hex}?mode=memory&cache=shared"))
     runner = Runner(app, [GridRollup()], batch=batch, views=views)
     runner.catch_up()

@@ -26,6 +26,7 @@ from adapters.cli import cli
 from adapters.settings import scratch_schema, sqlite_env
 from gridcore.alerts import Alert, AlertKind
 from gridcore.application import GridcoreApp, new_member
+from gridcore.authority import System
 from gridcore.grid import GridNode, Level
 from gridcore.household import Household
 from projections import all_projections
@@ -93,7 +94,7 @@ def env(stores: tuple[dict[str, str], dict[str, str]]) -> dict[str, str]:
 def register(app: GridcoreApp, no: str, zone: str = ZONES[0]) -> tuple[UUID, int]:
     """Register a household: its id and the notification id of its ``Registered`` event (the
     command writes more after it)."""
-    app.register_household(no, zone, f"{no}号", [new_member(no, 1, "王五")])
+    app.register_household(no, zone, f"{no}号", [new_member(no, 1, "王五")], by=System.OPERATOR)
     hid = app.household_by_no(no).id
     [nid] = [n.id for n in app.recorder.select_notifications(start=1, limit=10**6)
              if str(n.originator_id) == str(hid) and n.originator_version == 1]
@@ -251,7 +252,7 @@ def test_an_event_that_cannot_be_decoded_stops_only_the_projections_following_it
     topic = f"{Household.Registered.__module__}:{Household.Registered.__qualname__}"
     hid = uuid4()
     bad_nid = store_raw(app, topic, b"{not json", hid)
-    app.create_node(f"{ZONES[0][:-3]}-09", "第9片区", ZONES[0][:-3])
+    app.create_node(f"{ZONES[0][:-3]}-09", "第9片区", ZONES[0][:-3], by=System.OPERATOR)
     runner = Runner(app, [HouseholdsPerGrid(), Nodes()])
     runner.catch_up()
     end = app.recorder.max_notification_id()

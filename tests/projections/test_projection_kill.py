@@ -28,6 +28,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 from adapters import demo, demo_field
 from adapters.settings import store_env
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from projections.base import Projection
 from projections.runner import Runner
 from projections.views import PostgresViews, SQLiteViews
@@ -55,7 +56,7 @@ def build_log(env: dict[str, str]) -> int:
         demo_field.run(app, clock)
         rows = register.make_rows(HOUSEHOLDS, register.build_grid(app, HOUSEHOLDS))
         for i in range(0, len(rows), register.BATCH):
-            app.register_households(rows[i:i + register.BATCH])
+            app.register_households(rows[i:i + register.BATCH], by=System.OPERATOR)
         return app.recorder.max_notification_id() or 0
     finally:
         app.close()

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.grid import GridNode
 from gridcore.household import Household
 from projections.base import Projection, ViewCursor, handles
@@ -80,7 +81,7 @@ def test_a_background_runner_lets_a_caller_read_its_own_writes(sql_store, clock)
         from gridcore.application import new_member
 
         nid = app.register_household("late", "420102001712-01", "9栋9号",
-                                     [new_member("late", 1, "王五")])
+                                     [new_member("late", 1, "王五")], by=System.OPERATOR)
         runner.wait(nid, timeout=20)
         assert rows(runner)["420102001712-01"] == (4, 7)
     finally:
@@ -98,7 +99,7 @@ def test_the_embedded_default_keeps_every_read_model_up_in_process(sql_store, cl
         from gridcore.application import new_member
 
         nid = app.register_household("late", "420102001712-01", "9栋9号",
-                                     [new_member("late", 1, "王五")])
+                                     [new_member("late", 1, "王五")], by=System.OPERATOR)
         runner.wait(nid, timeout=30)
         assert {s.name for s in runner.status()} >= {"grid_rollup", "household_timeline"}
         assert all(s.position >= nid for s in runner.status())

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.household import Vulnerability
 from projections.base import ViewCursor
 from projections.grid_rollup import GridRollup
@@ -34,7 +35,8 @@ def test_a_view_of_an_older_version_is_built_again(sql_store: dict[str, str], cl
     app = GridcoreApp(sql_store, clock=clock)
     c = given_community(app)
     h = app.household(c.households[0])
-    app.mark_vulnerability(h.id, sorted(h.residents)[0], Vulnerability.PREGNANCY)
+    app.mark_vulnerability(h.id, sorted(h.residents)[0], Vulnerability.PREGNANCY,
+                           by=System.OPERATOR)
     runner = Runner(app, [GridRollup()])
     runner.catch_up()
     want = dump(runner)

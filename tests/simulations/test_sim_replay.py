@@ -3,6 +3,7 @@ other staffing and policy; the recorded staffing reproduces what happened."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from adapters.cli import cli
 from adapters.settings import sqlite_env
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.staff import Role
 from simulations.city import WUHAN_712
 from simulations.replay import ReplayReport, extract, recorded_campaigns, run_replay
@@ -35,7 +37,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SweepResul
 def report(recorded: tuple[Path, SweepResult]) -> ReplayReport:
     app = GridcoreApp(sqlite_env(recorded[0]))
     try:
-        return run_replay(app, variants=["as-recorded", "no-squad", "door-cost-1.5"])
+        return run_replay(app, variants=["as-recorded", "no-squad", "door-visit-1.5x"])
     finally:
         app.close()
 
@@ -82,10 +84,48 @@ def test_without_the_squad_fewer_do_more_and_take_longer(report: ReplayReport) -
     assert (lean.full_at_hours or float("inf")) > (full.full_at_hours or 0)
 
 
-def test_a_policy_variant_plans_under_its_policy(report: ReplayReport) -> None:
-    costly = report.outcomes[2]
-    assert costly.variant.name == "door-cost-1.5"
+def test_dearer_door_visits_cover_the_same_households_no_sooner(report: ReplayReport) -> None:
+    same, costly = report.outcomes[0].result, report.outcomes[2]
+    assert costly.variant.name == "door-visit-1.5x"
     assert costly.result.covered == report.recorded.recorded.covered
+    assert costly.result.visits_recorded == same.visits_recorded
+    assert (costly.result.full_at_hours or float("inf")) >= (same.full_at_hours or 0)
+    busy = [sum(s.busy_minutes for s in r.staff) for r in (same, costly.result)]
+    assert busy[1] > busy[0]  # the same work, dearer
+
+
+def test_the_replay_takes_the_staff_as_of_the_launch(
+        recorded: tuple[Path, SweepResult], report: ReplayReport, tmp_path: Path) -> None:
+    """Staff enrolled, taken off duty, deactivated or moved after the campaign leave its
+    replay as it was: the replay reads each member at the version in force at the launch."""
+    copy = tmp_path / "later.sqlite"
+    shutil.copyfile(recorded[0], copy)
+    scope = SPEC.communities()[0]
+    app = GridcoreApp(sqlite_env(copy))  # today's clock: long after the campaign
+    try:
+        for i, role in enumerate([Role.GRID_WORKER, Role.VOLUNTEER, Role.OFFICIAL]):
+            app.enrol_staff(f"LATER-{i}", f"后来{i}", role, scope, 300, by=System.OPERATOR)
+        staff = sorted(app.staff_in(scope), key=lambda s: s.staff_no)
+        squad = [s for s in staff if s.role in (Role.PARTY_MEMBER, Role.VOLUNTEER)]
+        for s in squad[: len(squad) // 2]:
+            app.set_staff_availability(s.id, False, "later", by=System.OPERATOR)
+        app.deactivate_staff(squad[-1].id, "left later", by=System.OPERATOR)
+        grids = app.micro_grids(scope)
+        worker = next(s for s in staff if s.role is Role.GRID_WORKER)
+        app.change_staff_jurisdiction(worker.id, grids[0].code, by=System.OPERATOR)
+        assert len(app.staff_in(scope)) == len(report.recorded.staff) + 3
+        later = run_replay(app, variants=["as-recorded"])
+    finally:
+        app.close()
+    assert later.recorded.staff == report.recorded.staff
+    assert later.recorded.workers == report.recorded.workers
+    assert later.recorded.squads == report.recorded.squads
+    before, after = report.outcomes[0].result, later.outcomes[0].result
+    assert after.full_at_hours == pytest.approx(before.full_at_hours)
+    assert after.visits_recorded == before.visits_recorded
+    assert after.cover_time == before.cover_time
+    assert [(s.staff_no, s.visits) for s in after.staff] == \
+        [(s.staff_no, s.visits) for s in before.staff]
 
 
 def test_the_source_store_is_only_read(recorded: tuple[Path, SweepResult]) -> None:

@@ -17,6 +17,7 @@ from uuid import UUID
 import pytest
 
 from gridcore.application import GridcoreApp, new_member
+from gridcore.authority import System
 from gridcore.errors import ConcurrencyConflict
 from gridcore.grid import node_id
 from gridcore.household import Household, Vulnerability, resident_id
@@ -52,15 +53,16 @@ def work(app: GridcoreApp, hid: UUID, i: int, start: threading.Barrier, now: dat
         try:
             if k % 3 == 0:
                 taken = now - timedelta(minutes=i * COMMANDS + k + 1)
-                nid = app.record_test(hid, own, negative=True, taken_at=taken)
+                nid = app.record_test(hid, own, negative=True, taken_at=taken, by=System.OPERATOR)
                 out.tests.append(taken)
             elif k % 3 == 1:
-                nid = app.mark_vulnerability(hid, own, Vulnerability.DISABILITY, not marked)
+                nid = app.mark_vulnerability(hid, own, Vulnerability.DISABILITY, not marked,
+                                             by=System.OPERATOR)
                 marked = not marked
                 out.toggles.append(marked)
             else:
                 member = new_member(HOUSEHOLD, 100 + i * COMMANDS + k, f"新成员{i}-{k}")
-                nid = app.add_member(hid, member)
+                nid = app.add_member(hid, member, by=System.OPERATOR)
                 out.members.append(member.resident_id)
             assert isinstance(nid, int)
             out.nids.append(nid)
@@ -73,7 +75,7 @@ def work(app: GridcoreApp, hid: UUID, i: int, start: threading.Barrier, now: dat
 def given_a_crowded_household(app: GridcoreApp) -> UUID:
     given_community(app, households_per_zone=1)
     members = [new_member(HOUSEHOLD, i + 1, f"住户{i}") for i in range(THREADS)]
-    app.register_household(HOUSEHOLD, ZONES[0], "1栋1单元101", members)
+    app.register_household(HOUSEHOLD, ZONES[0], "1栋1单元101", members, by=System.OPERATOR)
     hid = app.household_by_no(HOUSEHOLD).id
     assert [s.originator_version for s in app.recorder.select_events(hid)] == [1]
     return hid

@@ -13,6 +13,7 @@ import pytest
 from adapters.kek import WRAPPED_LENGTH
 from adapters.vault import KEY_TABLE
 from gridcore.application import GridcoreApp, HouseholdRow, new_member
+from gridcore.authority import System
 from gridcore.errors import Erased
 from gridcore.household import Household, Vulnerability, household_id, resident_id
 from gridcore.status import Health, Measure, Tag, TagKind
@@ -34,18 +35,18 @@ def given_a_household_to_erase(app: GridcoreApp) -> None:
     app.register_household(NO, ZONES[0], ADDRESS, [
         new_member(NO, 1, NAME, PHONE, ID_NUMBER, 1949),
         new_member(NO, 2, OTHER_NAME, OTHER_PHONE, None, 1978),
-    ])
+    ], by=System.OPERATOR)
     app.change_health(HID, RID, Health.SUSPECTED, c.doctor, "发热")
     app.change_measure(HID, RID, Measure.HOME_QUARANTINE, c.worker, "密接")
     app.tag_resident(HID, RID, Tag(kind=TagKind.CLOSE_CONTACT), c.worker)
-    app.mark_vulnerability(HID, RID, Vulnerability.CHRONIC_ILLNESS)
+    app.mark_vulnerability(HID, RID, Vulnerability.CHRONIC_ILLNESS, by=System.OPERATOR)
 
 
 def test_an_erased_resident_replays_as_erased_with_counts_and_statuses_kept(make_app):
     app = make_app()
     given_a_household_to_erase(app)
     assert {RID, OTHER, HID} <= set(key_rows(app))
-    app.erase_resident(HID, RID, "防控目的已完成 purpose fulfilled")
+    app.erase_resident(HID, RID, "防控目的已完成 purpose fulfilled", by=System.OPERATOR)
     assert RID not in key_rows(app) and {OTHER, HID} <= set(key_rows(app))
 
     second = make_app()
@@ -74,10 +75,10 @@ def test_an_erased_resident_replays_as_erased_with_counts_and_statuses_kept(make
     assert o.identity.phone.reveal() == OTHER_PHONE
     assert not h.address.erased and h.address.text == ADDRESS
     with pytest.raises(Erased):
-        second.erase_resident(HID, RID, "again")
+        second.erase_resident(HID, RID, "again", by=System.OPERATOR)
 
     # the last identifiable member takes the address with them
-    second.erase_resident(HID, OTHER, "迁出后期满 retention over")
+    second.erase_resident(HID, OTHER, "迁出后期满 retention over", by=System.OPERATOR)
     assert not {RID, OTHER, HID} & set(key_rows(second))
     third = make_app()
     h = third.household(HID)
@@ -108,8 +109,9 @@ def test_sqlite_files_hold_no_plaintext_and_lose_the_erased_key(store, make_app)
     # enough later keys that the key table's pages split and move the resident's key about
     app.register_households([
         HouseholdRow(f"N-{i}", ZONES[1], f"{i}栋101", [new_member(f"N-{i}", 1, f"邻居{i}")])
-        for i in range(600)])
-    app.erase_resident(household_id("N-7"), resident_id("N-7", 1), "purpose fulfilled")
+        for i in range(600)], by=System.OPERATOR)
+    app.erase_resident(household_id("N-7"), resident_id("N-7", 1), "purpose fulfilled",
+                       by=System.OPERATOR)
     with sqlite3.connect(db) as c:
         row = c.execute(f"SELECT key FROM {KEY_TABLE} WHERE subject_id=?", (RID.hex,)).fetchone()
     c.close()
@@ -119,7 +121,7 @@ def test_sqlite_files_hold_no_plaintext_and_lose_the_erased_key(store, make_app)
     for text in PLAINTEXTS:
         assert not where(text.encode(), db), text
 
-    app.erase_resident(HID, RID, "防控目的已完成 purpose fulfilled")
+    app.erase_resident(HID, RID, "防控目的已完成 purpose fulfilled", by=System.OPERATOR)
     # once the erasure is committed, no file of the database holds the key any more:
     # neither the database file nor the write-ahead log
     assert not where(key, db)
@@ -161,7 +163,7 @@ def test_postgres_loses_the_key_row_and_stores_only_sealed_state(store, make_app
     for text in PLAINTEXTS:
         assert not [s for s in states() if text.encode() in s], text
 
-    app.erase_resident(HID, RID, "防控目的已完成 purpose fulfilled")
+    app.erase_resident(HID, RID, "防控目的已完成 purpose fulfilled", by=System.OPERATOR)
     assert key_of(RID) is None
     assert key_of(OTHER) is not None and key_of(HID) is not None
     stored = states()
@@ -180,7 +182,7 @@ def test_an_application_that_had_read_a_resident_cannot_read_them_after_erasure(
     reader = make_app()
     registered = reader.recorder.select_events(HID)[0]
     assert reader.mapper.to_domain_event(registered).members[0].identity.name == NAME
-    app.erase_resident(HID, RID, "防控目的已完成 purpose fulfilled")
+    app.erase_resident(HID, RID, "防控目的已完成 purpose fulfilled", by=System.OPERATOR)
     assert reader.household(HID).residents[RID].erased  # the erasure event itself applies
     assert reader.mapper.to_domain_event(registered).members[0].identity.name is None
 
@@ -196,10 +198,10 @@ def test_erasing_a_resident_erases_the_requests_they_filed(make_app):
     hid = c.households[0]
     first, second = list(app.household(hid).residents)
     mine = app.file_request("hotline", "medical", "urgent", "张三需要胰岛素，电话见登记",
-                            household=hid, resident=first)
+                            household=hid, resident=first, by=System.PUBLIC)
     theirs = app.file_request("online", "supplies", "normal", "李四想团购蔬菜",
-                              household=hid, resident=second)
-    app.erase_resident(hid, first, "防控目的已完成 purpose fulfilled")
+                              household=hid, resident=second, by=System.PUBLIC)
+    app.erase_resident(hid, first, "防控目的已完成 purpose fulfilled", by=System.OPERATOR)
     later = make_app()
     erased, kept = later.request(mine.request_id), later.request(theirs.request_id)
     assert erased.details.erased and erased.details.text is None

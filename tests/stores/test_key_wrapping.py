@@ -38,6 +38,7 @@ from adapters.key_rotation import rotate_store_keys
 from adapters.settings import scratch_schema, sqlite_env
 from adapters.vault import KEY_TABLE
 from gridcore.application import GridcoreApp, new_member
+from gridcore.authority import System
 from gridcore.household import household_id, resident_id
 from projections import all_projections
 from projections.runner import Runner
@@ -55,7 +56,7 @@ HID, RID = household_id(NO), resident_id(NO, 1)
 def given_a_resident(app: GridcoreApp) -> None:
     given_community(app, households_per_zone=1)
     app.register_household(NO, ZONES[0], ADDRESS, [new_member(NO, 1, NAME, PHONE, ID_NUMBER,
-                                                              1949)])
+                                                              1949)], by=System.OPERATOR)
 
 
 def name_of(app: GridcoreApp) -> str | None:
@@ -179,7 +180,8 @@ def test_a_copy_of_the_sqlite_file_alone_holds_no_readable_personal_field(sqlite
     # nor does it write keys the store's own KEK could not open
     written = stranger.recorder.max_notification_id()
     with pytest.raises(KekError, match="not among the keys"):
-        stranger.register_household("KW-9", ZONES[0], "幸福路9号", [new_member("KW-9", 1, "某")])
+        stranger.register_household("KW-9", ZONES[0], "幸福路9号", [new_member("KW-9", 1, "某")],
+                                    by=System.OPERATOR)
     assert stranger.recorder.max_notification_id() == written
     stranger.close()
 
@@ -285,7 +287,8 @@ def test_rotation_rewraps_every_key_and_retires_the_old_kek(any_store):
     assert mode(kek_path) == 0o600
     # the rotating application goes on reading and writing under the new KEK
     assert name_of(app) == NAME
-    app.register_household("KW-2", ZONES[0], "幸福路90号", [new_member("KW-2", 1, "新住户")])
+    app.register_household("KW-2", ZONES[0], "幸福路90号", [new_member("KW-2", 1, "新住户")],
+                           by=System.OPERATOR)
     app.close()
 
     with_new = GridcoreApp(any_store)
@@ -353,7 +356,8 @@ def name_in(app: GridcoreApp, no: str) -> str | None:
 
 
 def register(app: GridcoreApp, no: str) -> None:
-    app.register_household(no, ZONES[0], f"幸福路{no}号", [new_member(no, 1, f"住户{no}")])
+    app.register_household(no, ZONES[0], f"幸福路{no}号", [new_member(no, 1, f"住户{no}")],
+                           by=System.OPERATOR)
 
 
 def test_a_server_running_through_a_rotation_writes_and_reads_under_the_new_kek(any_store):

@@ -21,6 +21,7 @@ from gridcore.application import (
     new_member,
 )
 from gridcore.assignment import assignment_id
+from gridcore.authority import System
 from gridcore.building import building_id
 from gridcore.errors import (
     DuplicateCode,
@@ -35,7 +36,7 @@ from gridcore.policy import DEFAULT_POLICY, POLICY_BOOK_ID
 from gridcore.staff import Role
 from gridcore.status import Health, Measure, Tag, TagKind
 from tests.conftest import PG_DSN
-from tests.scenario import COMMUNITY, ZONES, given_community
+from tests.scenario import CITY, COMMUNITY, ZONES, given_community
 from tests.stores import key_rows, store_kind
 
 BATCH = 10_000
@@ -128,47 +129,53 @@ def test_everything_a_community_does_replays_identically(make_app, clock):
     ids(app.tag_resident(h2, resident_id("712-1-2", 1),
                          Tag(kind=TagKind.RISK_AREA_ARRIVAL, origin="云南",
                              arrived_on=t0.date() - timedelta(days=2)), c.worker))
-    ids(app.mark_vulnerability(h1, r1b, Vulnerability.CHRONIC_ILLNESS))
+    ids(app.mark_vulnerability(h1, r1b, Vulnerability.CHRONIC_ILLNESS, by=System.OPERATOR))
     ids(app.change_measure(h0, r0b, Measure.HOME_QUARANTINE, c.worker, "密接"))
 
     # a policy adopted now, effective in five days: decisions use the one in force then
     shorter = DEFAULT_POLICY.with_changes(
         quarantine_days={**DEFAULT_POLICY.quarantine_days, "home_quarantine": 7})
-    ids(app.adopt_policy(shorter, t0 + timedelta(days=5), "7天居家隔离", c.official))
+    # the policy holds for the whole city: an official of the city adopts it
+    app.enrol_staff("CITY-OF", "市领导", Role.OFFICIAL, CITY, 0, by=System.OPERATOR)
+    ids(app.adopt_policy(shorter, t0 + timedelta(days=5), "7天居家隔离",
+                         by=app.staff_by_no("CITY-OF").id))
     clock.advance(days=4)
-    ids(app.record_test(h0, r0b, True))
+    ids(app.record_test(h0, r0b, True, by=System.OPERATOR))
     with pytest.raises(ForbiddenTransition, match="14-day"):
         app.change_measure(h0, r0b, Measure.NONE, c.doctor, "解除")
     clock.advance(days=4)
-    ids(app.record_test(h0, r0b, True))
+    ids(app.record_test(h0, r0b, True, by=System.OPERATOR))
     ids(app.change_measure(h0, r0b, Measure.NONE, c.doctor, "期满解除"))
     assert app.policy_at(t0 + timedelta(days=4)) == DEFAULT_POLICY
     assert app.policy_at(t0 + timedelta(days=8)) == shorter
 
     # moves, a split and a merge
     zone3, zone4, zone5, zone6 = (f"{COMMUNITY}-{i:02d}" for i in (3, 4, 5, 6))
-    ids(app.create_node(zone3, "第3片区", COMMUNITY))
-    ids(app.register_building(COMMUNITY, "3", floors=18))
+    ids(app.create_node(zone3, "第3片区", COMMUNITY, by=System.OPERATOR))
+    ids(app.register_building(COMMUNITY, "3", floors=18, by=System.OPERATOR))
     bid = building_id(COMMUNITY, "3")
-    ids(app.move_household(h0, zone3, bid, "3栋1单元101"))
-    ids(app.rename_node(zone3, "第三片区"))
-    ids(app.split_micro_grid(ZONES[1], {zone4: ("第4片区", [h3]), zone5: ("第5片区", [h4, h5])}))
-    ids(app.merge_micro_grids([zone4, zone5], zone6, "第6片区"))
+    ids(app.move_household(h0, zone3, bid, "3栋1单元101", by=System.OPERATOR))
+    ids(app.rename_node(zone3, "第三片区", by=System.OPERATOR))
+    ids(app.split_micro_grid(ZONES[1], {zone4: ("第4片区", [h3]), zone5: ("第5片区", [h4, h5])},
+                             by=System.OPERATOR))
+    ids(app.merge_micro_grids([zone4, zone5], zone6, "第6片区", by=System.OPERATOR))
     with pytest.raises(NodeRetired):
-        app.register_household("712-9-9", zone4, "9栋101", [new_member("712-9-9", 1, "周七")])
+        app.register_household("712-9-9", zone4, "9栋101", [new_member("712-9-9", 1, "周七")],
+                               by=System.OPERATOR)
 
     # staff, a responsible worker, a squad, an assignment round
     ids(app.enrol_staff("GW2", "孙网格", Role.GRID_WORKER, COMMUNITY, 30, "13700002222",
-                        resident=(h1, r1b)))
+                        resident=(h1, r1b), by=System.OPERATOR))
     gw2 = app.staff_by_no("GW2").id
-    ids(app.assign_responsible_worker(zone6, gw2))
-    ids(app.form_squad(ZONES[0], [c.volunteer]))
+    ids(app.assign_responsible_worker(zone6, gw2, by=System.OPERATOR))
+    ids(app.form_squad(ZONES[0], [c.volunteer], by=System.OPERATOR))
     before = last_id(app)
-    plan = app.assign_scope(COMMUNITY, 1, days=2)
+    plan = app.assign_scope(COMMUNITY, 1, days=2, by=System.OPERATOR)
     assert last_id(app) > before
     assert {i.household_id for i in plan.items} == set(c.households) and not plan.uncovered
     assert app.assignment(COMMUNITY, 1).owner == {i.household_id: i.staff_id for i in plan.items}
-    ids(app.set_staff_availability(c.volunteer, False, "病假"))  # moves the volunteer's work
+    ids(app.set_staff_availability(c.volunteer, False, "病假",
+                                   by=System.OPERATOR))  # moves the volunteer's work
 
     # the same application, read back
     assert app.household(h0).micro_grid == zone3
@@ -220,18 +227,20 @@ def test_notification_ids_increase_across_applications(make_app):
     c = given_community(first, households_per_zone=1)
     rid = resident_id("712-1-0", 2)
     ids = Ids()
-    ids(first.record_test(c.households[0], rid, True))
+    ids(first.record_test(c.households[0], rid, True, by=System.OPERATOR))
     second = make_app()
-    ids(second.record_test(c.households[0], rid, False))
-    ids(first.mark_vulnerability(c.households[0], rid, Vulnerability.DISABILITY))
-    ids(second.mark_vulnerability(c.households[0], rid, Vulnerability.DISABILITY, False))
+    ids(second.record_test(c.households[0], rid, False, by=System.OPERATOR))
+    ids(first.mark_vulnerability(c.households[0], rid, Vulnerability.DISABILITY,
+                                 by=System.OPERATOR))
+    ids(second.mark_vulnerability(c.households[0], rid, Vulnerability.DISABILITY, False,
+                                  by=System.OPERATOR))
     assert ids.seen[-1] == last_id(first) == last_id(second)
     # a command that raises writes nothing
     before = last_id(first)
     with pytest.raises(DuplicateCode):
-        first.create_node(ZONES[0], "重复", COMMUNITY)
+        first.create_node(ZONES[0], "重复", COMMUNITY, by=System.OPERATOR)
     with pytest.raises(NotFound):
-        first.record_test(c.households[0], resident_id("712-1-0", 9), True)
+        first.record_test(c.households[0], resident_id("712-1-0", 9), True, by=System.OPERATOR)
     assert last_id(second) == before
 
 
@@ -242,34 +251,36 @@ def test_a_command_retried_with_its_client_id_writes_once(make_app):
     c = given_community(app, households_per_zone=1)
     hid, rid = c.households[0], resident_id("712-1-0", 1)
     versions = len(app.recorder.select_events(hid))
-    first = app.record_test(hid, rid, True, client_id="phone-17/cmd-0001")
+    first = app.record_test(hid, rid, True, client_id="phone-17/cmd-0001", by=System.OPERATOR)
     assert isinstance(first, int)
     assert len(app.recorder.select_events(hid)) == versions + 1
     written = last_id(app)
 
-    again = app.record_test(hid, rid, True, client_id="phone-17/cmd-0001")
+    again = app.record_test(hid, rid, True, client_id="phone-17/cmd-0001", by=System.OPERATOR)
     assert isinstance(again, int) and again >= first
     assert last_id(app) == written
     assert len(app.recorder.select_events(hid)) == versions + 1
 
     other = make_app()
-    third = other.record_test(hid, rid, True, client_id="phone-17/cmd-0001")
+    third = other.record_test(hid, rid, True, client_id="phone-17/cmd-0001", by=System.OPERATOR)
     assert isinstance(third, int) and third >= first
     assert last_id(other) == written
 
     # a retried registration is not a duplicate: it was applied once
     members = [new_member("712-8-1", 1, "钱八")]
-    n = app.register_household("712-8-1", ZONES[0], "8栋101", members, client_id="reg-8-1")
+    n = app.register_household("712-8-1", ZONES[0], "8栋101", members, client_id="reg-8-1",
+                               by=System.OPERATOR)
     assert other.register_household("712-8-1", ZONES[0], "8栋101", members,
-                                    client_id="reg-8-1") >= n
+                                    client_id="reg-8-1", by=System.OPERATOR) >= n
     with pytest.raises(DuplicateCode):
-        other.register_household("712-8-1", ZONES[0], "8栋101", members, client_id="reg-8-2")
+        other.register_household("712-8-1", ZONES[0], "8栋101", members, client_id="reg-8-2",
+                                 by=System.OPERATOR)
     assert other.node(ZONES[0]).households[household_id("712-8-1")] == 1
 
     # one client id names one command
     with pytest.raises(InvalidInput, match="already used for record_test"):
         app.mark_vulnerability(hid, rid, Vulnerability.DISABILITY,
-                               client_id="phone-17/cmd-0001")
+                               client_id="phone-17/cmd-0001", by=System.OPERATOR)
     assert last_id(other) == last_id(app)
 
 
@@ -277,21 +288,21 @@ def test_a_retried_batch_is_a_no_op(make_app):
     app = make_app()
     given_community(app, households_per_zone=1)
     rows = rows_for(60, ZONES[0], prefix="R")
-    report = app.register_households(rows[:40])
+    report = app.register_households(rows[:40], by=System.OPERATOR)
     assert (report.registered, report.already_registered) == (40, 0)
     assert isinstance(report.notification_id, int)
     written, keys = last_id(app), len(key_rows(app))
 
-    retry = app.register_households(rows[:40])
+    retry = app.register_households(rows[:40], by=System.OPERATOR)
     assert (retry.registered, retry.already_registered) == (0, 40)
     assert last_id(app) == written and len(key_rows(app)) == keys
 
     second = make_app()
-    retry = second.register_households(rows[:40])
+    retry = second.register_households(rows[:40], by=System.OPERATOR)
     assert (retry.registered, retry.already_registered) == (0, 40)
     assert last_id(second) == written
 
-    more = second.register_households(rows)
+    more = second.register_households(rows, by=System.OPERATOR)
     assert (more.registered, more.already_registered) == (20, 40)
     assert len(second.node(ZONES[0]).households) == 1 + 60
     assert len(key_rows(second)) == keys + 20 * 2
@@ -301,9 +312,9 @@ def test_a_batch_retried_with_its_client_id_returns_a_report(make_app):
     app = make_app()
     given_community(app, households_per_zone=1)
     rows = rows_for(5, ZONES[0], prefix="C")
-    first = app.register_households(rows, client_id="sync-batch-1")
+    first = app.register_households(rows, client_id="sync-batch-1", by=System.OPERATOR)
     assert isinstance(first, RegistrationReport)
-    again = app.register_households(rows, client_id="sync-batch-1")
+    again = app.register_households(rows, client_id="sync-batch-1", by=System.OPERATOR)
     assert isinstance(again, RegistrationReport)
 
 
@@ -330,7 +341,7 @@ def test_a_batch_of_ten_thousand_households_is_one_transaction(make_app, monkeyp
     calls = _count_inserts(app, monkeypatch)
     with pg_watchdog(app, seconds=6) as watchdog:
         try:
-            report = app.register_households(rows_for(BATCH, ZONES[0]))
+            report = app.register_households(rows_for(BATCH, ZONES[0]), by=System.OPERATOR)
         except Exception as e:
             if watchdog["fired"]:
                 pytest.fail(f"the batch hung on PostgreSQL and was terminated ({e!r})")
@@ -350,8 +361,8 @@ def test_a_bad_row_in_the_middle_of_a_batch_writes_nothing(make_app, bad):
     app = make_app()
     given_community(app, households_per_zone=1)
     retired = f"{COMMUNITY}-09"
-    app.create_node(retired, "第9片区", COMMUNITY)
-    app.retire_node(retired, "并入第1片区")
+    app.create_node(retired, "第9片区", COMMUNITY, by=System.OPERATOR)
+    app.retire_node(retired, "并入第1片区", by=System.OPERATOR)
     before, keys = last_id(app), key_rows(app)
     rows = rows_for(BATCH, ZONES[0])
     middle = BATCH // 2
@@ -362,7 +373,7 @@ def test_a_bad_row_in_the_middle_of_a_batch_writes_nothing(make_app, bad):
         rows[middle].household_no = rows[10].household_no
         error = InvalidInput
     with pytest.raises(error):
-        app.register_households(rows)
+        app.register_households(rows, by=System.OPERATOR)
     assert last_id(app) == before
     assert key_rows(app) == keys
     for i in (0, middle - 1, middle + 1, BATCH - 1):
@@ -370,7 +381,7 @@ def test_a_bad_row_in_the_middle_of_a_batch_writes_nothing(make_app, bad):
             app.household_by_no(f"B-{i}")
     assert set(app.node(ZONES[0]).households) == {household_id("712-1-0")}
     # nothing pending was left behind: the corrected batch goes in whole
-    report = app.register_households(rows_for(BATCH // 10, ZONES[0]))
+    report = app.register_households(rows_for(BATCH // 10, ZONES[0]), by=System.OPERATOR)
     assert report.registered == BATCH // 10
     assert len(key_rows(app)) == len(keys) + 2 * (BATCH // 10)
 
@@ -405,7 +416,7 @@ def test_a_store_failure_after_the_rows_went_in_rolls_the_whole_batch_back(
         monkeypatch.setattr(recorder, "_insert_stored_events", failing)
 
     with pg_watchdog(app, seconds=6), pytest.raises(Exception, match="no_such_table"):
-        app.register_households(rows_for(n, ZONES[0]))
+        app.register_households(rows_for(n, ZONES[0]), by=System.OPERATOR)
     monkeypatch.undo()
     assert last_id(app) == before
     assert key_rows(app) == keys
@@ -414,5 +425,5 @@ def test_a_store_failure_after_the_rows_went_in_rolls_the_whole_batch_back(
     with pytest.raises(NotFound):
         second.household_by_no("B-0")
     assert set(second.node(ZONES[0]).households) == {household_id("712-1-0")}
-    report = app.register_households(rows_for(50, ZONES[0]))
+    report = app.register_households(rows_for(50, ZONES[0]), by=System.OPERATOR)
     assert report.registered == 50 and len(key_rows(second)) == len(keys) + 100

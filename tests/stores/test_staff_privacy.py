@@ -16,6 +16,7 @@ from eventsourcing.persistence import StoredEvent
 
 from adapters.settings import sqlite_env
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.errors import Erased, InvalidInput, NotPermitted
 from gridcore.household import household_id, resident_id
 from gridcore.staff import ERASED_LABEL, Role, StaffMember, staff_id
@@ -58,7 +59,7 @@ def test_erasing_a_staff_member_destroys_their_key_and_keeps_their_work(
         app: GridcoreApp) -> None:
     c = given_community(app)
     gw = app.staff_by_no("GW1").id
-    app.assign_scope(COMMUNITY, 1, 2)
+    app.assign_scope(COMMUNITY, 1, 2, by=System.OPERATOR)
     before = app.assignment(COMMUNITY, 1).open_work_of(gw)
     app.erase_staff_member(gw, "离职满期 retention over", by=c.official)
     member = app.staff(gw)
@@ -78,7 +79,7 @@ def test_a_fresh_application_reads_the_erased_member_as_erased(
     app, path = sqlite_app
     given_community(app)
     gw = app.staff_by_no("GW1").id
-    app.erase_staff_member(gw, "期满")
+    app.erase_staff_member(gw, "期满", by=System.OPERATOR)
     fresh = GridcoreApp(sqlite_env(path), clock=clock)
     try:
         assert fresh.staff(gw).erased and fresh.staff(gw).phone is None
@@ -103,10 +104,10 @@ def test_erasing_the_resident_erases_the_staff_member_they_are(app: GridcoreApp)
     c = given_community(app)
     hid, rid = household_id("712-1-0"), resident_id("712-1-0", 1)
     app.enrol_staff("VOL9", "李志愿", Role.VOLUNTEER, COMMUNITY, 10, "13900009999",
-                    resident=(hid, rid))
+                    resident=(hid, rid), by=System.OPERATOR)
     sid = staff_id("VOL9")
     assert app.staff(sid).name == "李志愿"
-    app.erase_resident(hid, rid, "防控目的已完成 purpose fulfilled")
+    app.erase_resident(hid, rid, "防控目的已完成 purpose fulfilled", by=System.OPERATOR)
     member = app.staff(sid)
     assert member.erased and member.phone is None
     assert {rid, sid}.isdisjoint(key_rows(app))

@@ -30,6 +30,7 @@ from adapters.stream_topics import (
     aggregate_kind,
 )
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.staff import Role
 from tests.conftest import PG_DSN, Clock
 from tests.kafka_broker import CEILING, Record, read_topics, wait_until
@@ -108,7 +109,8 @@ def test_feed_publishes_every_event_per_aggregate_in_order(kafka_broker: str,
     check_feed(app, records, prefix)
 
     # More events later: only they are sent, from the recorded position.
-    app.enrol_staff("GW99", "赵六", Role.GRID_WORKER, demo.COMMUNITY, 40, "13900009999")
+    app.enrol_staff("GW99", "赵六", Role.GRID_WORKER, demo.COMMUNITY, 40, "13900009999",
+                    by=System.OPERATOR)
     more = app.recorder.max_notification_id() - last
     assert more > 0
     assert asyncio.run(feed.run(once=True)) == more
@@ -205,7 +207,8 @@ def test_feed_on_postgresql_tracks_its_position_in_the_same_schema(kafka_broker:
     feed = EventFeed(app, kafka_broker, batch=10, prefix=prefix)
     last = app.recorder.max_notification_id()
     assert asyncio.run(feed.run(once=True)) == last and feed.position() == last
-    app.enrol_staff("GW99", "赵六", Role.GRID_WORKER, COMMUNITY, 40, "13900009999")
+    app.enrol_staff("GW99", "赵六", Role.GRID_WORKER, COMMUNITY, 40, "13900009999",
+                    by=System.OPERATOR)
     assert asyncio.run(feed.run(once=True)) == app.recorder.max_notification_id() - last
     # A second relay over the same store (a restart) starts where the first one stopped.
     again = EventFeed(app, kafka_broker, prefix=prefix)

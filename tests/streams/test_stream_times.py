@@ -17,6 +17,7 @@ from adapters.stream_app import all_topics
 from adapters.stream_broker import start_local_broker
 from adapters.stream_topics import ensure_topics
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.status import Measure
 from tests.conftest import Clock
 from tests.kafka_broker import CEILING, need_kafka, produce, wait_until
@@ -40,9 +41,9 @@ def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
     store = home / "gridcore.sqlite"
     app = GridcoreApp(sqlite_env(store), clock=Clock())
     c = given_community(app)
-    app.assign_responsible_worker(ZONES[0], c.worker)
-    app.register_checkpoint("KK-1", COMMUNITY, "后湖卡口")
-    app.register_camera("CAM-1", ZONES[0], household_id=c.households[0])
+    app.assign_responsible_worker(ZONES[0], c.worker, by=System.OPERATOR)
+    app.register_checkpoint("KK-1", COMMUNITY, "后湖卡口", by=System.OPERATOR)
+    app.register_camera("CAM-1", ZONES[0], household_id=c.households[0], by=System.OPERATOR)
     h = app.household(c.households[0])
     app.change_measure(h.id, next(iter(h.residents)), Measure.HOME_QUARANTINE, c.worker)
     ensure_topics(broker.bootstrap, all_topics())

@@ -36,6 +36,7 @@ from adapters.stream_broker import start_local_broker
 from adapters.stream_topics import ensure_topics
 from gridcore.alerts import alert_id_for
 from gridcore.application import GridcoreApp
+from gridcore.authority import System
 from gridcore.status import Measure
 from tests.conftest import Clock
 from tests.kafka_broker import CEILING, Record, committed, produce, read_topic, wait_until
@@ -196,9 +197,9 @@ def worker(request: pytest.FixtureRequest, kafka_broker: str,
     store = home / "gridcore.sqlite"
     app = GridcoreApp(sqlite_env(store), clock=Clock())
     c = given_community(app)
-    app.assign_responsible_worker(ZONES[0], c.worker)
-    app.register_checkpoint("KK-1", COMMUNITY, "后湖卡口")
-    app.register_camera("CAM-1", ZONES[0], household_id=c.households[0])
+    app.assign_responsible_worker(ZONES[0], c.worker, by=System.OPERATOR)
+    app.register_checkpoint("KK-1", COMMUNITY, "后湖卡口", by=System.OPERATOR)
+    app.register_camera("CAM-1", ZONES[0], household_id=c.households[0], by=System.OPERATOR)
     h = app.household(c.households[0])
     app.change_measure(h.id, next(iter(h.residents)), Measure.HOME_QUARANTINE, c.worker)
     # Topics first: a producer would otherwise have the broker create them, with its default

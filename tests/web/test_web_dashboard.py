@@ -23,7 +23,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -39,13 +39,15 @@ from graphql_api.auth import issue_token
 from graphql_api.serving import running
 from graphql_api.settings import ApiSettings, Mode
 from graphql_api.web import STATIC, dashboard_built, mount_dashboard
-from gridcore.application import GridcoreApp
+from gridcore.application import GridcoreApp, utc_now
 from gridcore.assignment import Method
+from gridcore.authority import System
 from gridcore.staff import Role
 from gridcore.status import Health
 from gridcore.sweep import Outcome
 from projections import all_projections
 from projections.runner import Runner
+from tests.web.axe import expect_accessible
 
 SECRET = "web-test-secret-" + "y" * 40
 INSTALL_HINT = ("Chromium is needed for the browser tests: `apt-get install -y chromium` "
@@ -187,12 +189,14 @@ def _sweep(app: GridcoreApp, clock: demo.ScenarioClock) -> tuple[
     resident = next(iter(app.household(sick).residents))
     app.change_health(sick, resident, Health.SYMPTOMATIC, by=app.staff_by_no("712-DOC").id,
                       reason="fever at the door")
-    app.register_quarantine_site(SITE[0], SITE[1], demo.STREET, SITE[2])
-    app.register_checkpoint(CHECKPOINT[0], demo.zone_code(CHECKPOINT[2]), CHECKPOINT[1])
+    app.register_quarantine_site(SITE[0], SITE[1], demo.STREET, SITE[2], by=System.OPERATOR)
+    app.register_checkpoint(CHECKPOINT[0], demo.zone_code(CHECKPOINT[2]), CHECKPOINT[1],
+                            by=System.OPERATOR)
     hour = clock.now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     app.count_vehicle_passes({(CHECKPOINT[0], hour + timedelta(hours=h)): n
-                              for h, n in PASSES.items()}, "web-tally")
-    app.file_request("online", "medical", "urgent", "家中老人需要降压药", household=sick)
+                              for h, n in PASSES.items()}, "web-tally", by=System.OPERATOR)
+    app.file_request("online", "medical", "urgent", "家中老人需要降压药", household=sick,
+                     by=System.PUBLIC)
     return households, covered, no_answer, sick
 
 
@@ -202,8 +206,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterat
     app = GridcoreApp(sqlite_env(tmp_path_factory.mktemp("web") / "gridcore.sqlite"),
                       clock=clock)
     demo.build(app)
-    app.enrol_staff(CITY_OFFICIAL, "市指挥部", Role.OFFICIAL, demo.CITY, 10)
-    app.enrol_staff(ZONE_OFFICIAL, "片区长", Role.OFFICIAL, demo.zone_code(1), 10)
+    app.enrol_staff(CITY_OFFICIAL, "市指挥部", Role.OFFICIAL, demo.CITY, 10, by=System.OPERATOR)
+    app.enrol_staff(ZONE_OFFICIAL, "片区长", Role.OFFICIAL, demo.zone_code(1), 10,
+                    by=System.OPERATOR)
     households, covered, no_answer, sick = _sweep(app, clock)
     zones = {g.code: g.name for g in app.micro_grids(demo.COMMUNITY)}
     residents = sum(len(app.household(h).residents) for ids in households.values() for h in ids)
@@ -246,6 +251,7 @@ def page(browser: Any, site: Site) -> Iterator[Any]:
     pg.on("pageerror", lambda e: errors.append(str(e)))
     try:
         yield pg
+        expect_accessible(pg, f"the page the test left: {pg.url}")
     finally:
         context.close()
     assert errors == [], f"uncaught errors in the page: {errors}"
@@ -259,6 +265,9 @@ def login(page: Any, site: Site, staff_no: str) -> None:
     page.get_by_label("访问令牌").fill(site.token(staff_no))
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_test_id("identity")).to_be_visible()
+    expect(page.get_by_test_id("open-items").first).to_be_visible()
+    expect(page.locator('section.board[data-state="loading"]')).to_have_count(0)
+    expect_accessible(page, f"the landing view of {staff_no}")
 
 
 def heading(page: Any, name: str) -> Any:
@@ -359,10 +368,12 @@ def test_drill_down_to_a_zone_see_coverage_and_open_a_household_timeline(
     expect(heading(page, site.zones[zone])).to_be_visible()
     expect(page.get_by_text("已是最小网格")).to_be_visible()
     uncovered = len(site.households[zone]) - len(site.covered[zone])
-    page.get_by_role("link", name=f"{site.zones[zone]} 查看未覆盖户 ({uncovered})").click()
+    page.get_by_role("link", name=f"{site.zones[zone]} 查看未覆盖户: {uncovered}").click()
     panel = page.get_by_test_id("uncovered-panel")
     expect(panel.locator("tbody tr")).to_have_count(uncovered)
-    row = panel.locator("tbody tr", has_text=str(site.no_answer)[:8])
+    no_answer = site.app.household(site.no_answer)  # rows name where to go: 户号 and 门牌
+    row = panel.locator("tbody tr", has_text=no_answer.household_no)
+    expect(row).to_contain_text(no_answer.address.text or "")
     expect(row).to_contain_text("无人应答")
     expect(row.locator("td").last).to_have_text("1")
     page.screenshot(path=str(site.shots / "03-zone-uncovered.png"), full_page=True)
@@ -371,6 +382,7 @@ def test_drill_down_to_a_zone_see_coverage_and_open_a_household_timeline(
     row.get_by_role("link").click()
     timeline = page.get_by_test_id("timeline")
     expect(timeline).to_be_visible()
+    expect(page.get_by_test_id("where")).to_contain_text(no_answer.address.text or "-")
     entries = site.ask('query($id: ID!) { household(id: $id) { timeline { kind } } }',
                        CITY_OFFICIAL, {"id": str(site.no_answer)})["household"]["timeline"]
     kinds = [e["kind"] for e in reversed(entries)]
@@ -399,10 +411,11 @@ def test_household_filter_finds_the_symptomatic_resident(page: Any, site: Site) 
     page.get_by_label("按健康状况筛选").select_option("SYMPTOMATIC")
     rows = table.locator("tbody tr")
     expect(rows).to_have_count(len(symptomatic))
-    expect(rows.locator("th")).to_have_text([h[:8] for h in symptomatic])  # in id order
+    expect(rows.locator("th")).to_have_text(  # by household number (户号), in id order
+        [site.app.household(UUID(h)).household_no for h in symptomatic])
     for n in range(len(symptomatic)):
         expect(rows.nth(n)).to_contain_text("有症状")
-    table.get_by_role("link", name=str(site.sick)[:8]).click()
+    table.get_by_role("link", name=site.app.household(site.sick).household_no).click()
     expect(page.get_by_test_id("timeline").locator('li[data-kind="household.health"]')
            ).to_contain_text("有症状")
 
@@ -436,6 +449,7 @@ def test_phone_width_and_the_english_switch(browser: Any, site: Site) -> None:
         expect(page.get_by_role("heading", name="态势感知")).to_have_count(0)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(path=str(site.shots / "06-phone-en.png"), full_page=True)
+        expect_accessible(page, "the phone-width view in English")
 
         # The choice is kept: a reload stays in English; switching back restores Chinese.
         page.reload()
@@ -611,7 +625,7 @@ def test_an_alert_raised_during_the_test_arrives_live_and_is_acknowledged_and_re
     expect(board.locator("tbody tr")).to_have_count(0)
 
     alert = site.app.raise_vehicle_alert("WEB-PASS-1", CHECKPOINT[0], "鄂A12345", site.clock.now,
-                                         "来自中高风险地区 risk area")
+                                         "来自中高风险地区 risk area", by=System.OPERATOR)
     site.alerts.append(alert)
     expect(board.get_by_test_id("alert-news")).to_contain_text("新告警")
     row = board.locator(f'tbody tr[data-id="{alert}"]')
@@ -700,6 +714,7 @@ def test_accessibility_labels_keyboard_and_contrast(page: Any, site: Site) -> No
     expect(page.get_by_label("访问令牌")).to_be_visible()
     assert unlabelled_controls(page) == []
     check_contrast(page, "the login page", kinds=5)
+    expect_accessible(page, "the login page")
     # Keyboard only: tab to the token field, type, tab to the button, press Enter.
     assert tab_until(page, "el => el.id === 'token'")
     page.keyboard.type(site.token("712-DIR"))
@@ -719,6 +734,7 @@ def test_accessibility_labels_keyboard_and_contrast(page: Any, site: Site) -> No
     page.keyboard.press("Enter")
     expect(table).to_be_visible()
     check_contrast(page, "the community view with the chart's table")
+    expect_accessible(page, "the community view with the chart's table")
     for feed in ("升级", "超时"):  # the live feeds are named regions
         expect(page.get_by_role("region", name=feed, exact=True)).to_have_count(1)
     # Tabbing reaches the language switch, a drill-down link, the campaign and the filters...
@@ -749,9 +765,11 @@ def test_accessibility_labels_keyboard_and_contrast(page: Any, site: Site) -> No
     expect(page.get_by_test_id("uncovered-panel").locator("tbody tr").first).to_be_visible()
     assert unlabelled_controls(page) == []
     check_contrast(page, "the uncovered list")
+    expect_accessible(page, "the uncovered list")
     page.goto(f"{site.base}/#/household/{site.no_answer}")
     expect(page.get_by_test_id("timeline")).to_be_visible()
     check_contrast(page, "the household timeline")
+    expect_accessible(page, "the household timeline")
 
 
 def test_escalations_and_overdue_items_arrive_live_and_the_overdue_referral_is_marked(
@@ -773,7 +791,7 @@ def test_escalations_and_overdue_items_arrive_live_and_the_overdue_referral_is_m
     expect(card.locator(".badge")).to_have_count(0)
 
     alert = site.app.raise_vehicle_alert("WEB-PASS-2", CHECKPOINT[0], "鄂A54321", site.clock.now,
-                                         "来自中高风险地区 risk area")
+                                         "来自中高风险地区 risk area", by=System.OPERATOR)
     site.alerts.append(alert)
     expect(alerts.locator(f'tbody tr[data-id="{alert}"]')).to_have_attribute("data-state",
                                                                            "RAISED")
@@ -806,3 +824,47 @@ def test_escalations_and_overdue_items_arrive_live_and_the_overdue_referral_is_m
     page.reload()
     expect_open_items(page.get_by_test_id("open-items"), open_items(site, demo.COMMUNITY))
     assert open_items(site, demo.COMMUNITY)["alerts"] == 1
+
+
+def age_text(hours: float) -> str:
+    """An age as the page writes it: 2天3小时, 5小时, 40分钟 (web/src/i18n.ts formatAge)."""
+    minutes = max(0, round(hours * 60))
+    if minutes < 60:
+        return f"{minutes}分钟"
+    days, rest = divmod(round(minutes / 60), 24)
+    return (f"{rest}小时" if days == 0 else f"{days}天" if rest == 0
+            else f"{days}天{rest}小时")
+
+
+def test_the_scenario_time_is_shown_and_ages_read_in_days_and_hours(page: Any,
+                                                                     site: Site) -> None:
+    """The application runs on the demo's clock (February 2020): a banner says the page is
+    as of the scenario's time, and each referral's age reads in days and hours as of then;
+    on the wall clock there is no banner."""
+    import re
+
+    from playwright.sync_api import expect
+
+    login(page, site, "712-DIR")
+    now = site.clock.now.astimezone(timezone(timedelta(hours=8)))
+    expect(page.get_by_test_id("scenario-clock")).to_have_text(re.compile(
+        rf"^情景时间 scenario time: {now:%Y-%m-%d %H:%M} \(UTC\+8\) · 本页数据按情景中的时间显示"))
+    pipeline = page.locator('section.board[data-area="referrals"]')
+    rows = site.ask("{ referrals(state: [OPENED, ACCEPTED, IN_TRANSPORT, ADMITTED]) "
+                    "{ id ageHours } }", "712-DIR")["referrals"]
+    assert rows
+    for r in rows:
+        expect(pipeline.locator(f'li[data-id="{r["id"]}"]')).to_contain_text(
+            f" · {age_text(r['ageHours'])}")
+    expect(pipeline).not_to_contain_text(re.compile(r"\d h\b"))
+    page.screenshot(path=str(site.shots / "10-scenario-time.png"), full_page=True)
+
+    clock = site.app.clock
+    site.app.clock = utc_now
+    try:
+        page.reload()
+        expect(page.get_by_test_id("identity")).to_be_visible()
+        expect(page.get_by_test_id("open-items").first).to_be_visible()
+        expect(page.get_by_test_id("scenario-clock")).to_have_count(0)
+    finally:
+        site.app.clock = clock

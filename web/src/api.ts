@@ -91,6 +91,7 @@ export interface GridNode {
 
 export interface Resident {
   id: string;
+  name?: string | null;
   health: Health;
   healthLabel: string;
   measure: Measure;
@@ -101,6 +102,9 @@ export interface Resident {
 export interface HouseholdRow {
   id: string;
   microGridCode: string;
+  /** 户号 and 门牌: whole for the roles sent to the door, "****" for others. */
+  householdNo: string | null;
+  address: string | null;
   residents: Resident[];
 }
 
@@ -119,6 +123,7 @@ export interface TimelineEntry {
 }
 
 export interface Household extends HouseholdRow {
+  buildingNo: string | null;
   microGrid: { code: string; name: string } | null;
   timeline: TimelineEntry[];
 }
@@ -128,6 +133,8 @@ export interface Uncovered {
   label: string;
   attempts: number;
   householdId: string;
+  householdNo: string | null;
+  address: string | null;
   household: { microGridCode: string; residents: { id: string }[] } | null;
 }
 
@@ -157,6 +164,10 @@ export async function gql<T>(token: string, query: string,
 const ROLLUP = `households residents staff
   byHealth { health label count } byMeasure { measure label count } byTag { tag label count }`;
 
+/** The application's time, and whether it is a scenario's (the demo, a replayed scenario). */
+export interface ClockState { now: string; scenario: boolean }
+export const CLOCK = "query Clock { clock { now scenario } }";
+
 export const ME = `query Me { me { id role roleLabel jurisdictionCode
   jurisdiction { code name levelLabel } } }`;
 
@@ -176,20 +187,20 @@ export const NODE = `query Node($code: String!) { node: gridNode(code: $code) {
 
 export const UNCOVERED = `query Uncovered($code: String!, $first: Int!) { node: gridNode(code: $code) {
   code name campaigns { id uncovered(first: $first) { reason label attempts householdId
-    household { microGridCode residents { id } } } }
+    householdNo address household { microGridCode residents { id } } } }
 } }`;
 
 export const HOUSEHOLDS = `query Households($code: String!, $after: String, $health: Health,
   $measure: Measure) { node: gridNode(code: $code) {
   households(first: 20, after: $after, health: $health, measure: $measure) {
     totalCount pageInfo { hasNextPage endCursor }
-    edges { cursor node { id microGridCode residents { id health healthLabel measure measureLabel tags } } }
+    edges { cursor node { id microGridCode householdNo address residents { id health healthLabel measure measureLabel tags } } }
   }
 } }`;
 
 export const HOUSEHOLD = `query Household($id: ID!) { household(id: $id) {
-  id microGridCode microGrid { code name }
-  residents { id health healthLabel measure measureLabel tags }
+  id microGridCode householdNo buildingNo address microGrid { code name }
+  residents { id name health healthLabel measure measureLabel tags }
   timeline { notificationId at kind label detail }
 } }`;
 

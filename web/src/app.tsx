@@ -2,7 +2,7 @@
 // route's view. The token lives in sessionStorage only (gone when the tab closes).
 
 import { useEffect, useState } from "preact/hooks";
-import { AuthError, gql, ME, type Me } from "./api";
+import { AuthError, CLOCK, type ClockState, gql, ME, type Me } from "./api";
 import { useRoute } from "./hooks";
 import { type Lang, pick, t } from "./i18n";
 import { HouseholdView } from "./household";
@@ -82,6 +82,7 @@ export function App() {
             </button>
           )}
         </div>
+        {token && me && <ScenarioBanner lang={lang} token={token} />}
       </header>
       <main id="main" tabIndex={-1}>
         {token && me ? (
@@ -94,6 +95,38 @@ export function App() {
         )}
       </main>
     </>
+  );
+}
+
+/** Beijing time to the minute, as "2020-02-22 20:05". */
+function beijing(ms: number): string {
+  return new Date(ms).toLocaleString("sv-SE", {
+    timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit",
+  });
+}
+
+/** When the server runs at a scenario's time (the demo's February 2020), say so: every age
+ * and deadline on the page is as of that time. The time advances with the page's own clock. */
+function ScenarioBanner(props: { lang: Lang; token: string }) {
+  const [clock, setClock] = useState<{ at: number; read: number } | null>(null);
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    let gone = false;
+    gql<{ clock: ClockState | null }>(props.token, CLOCK).then((d) => {
+      if (!gone && d.clock?.scenario) setClock({ at: Date.parse(d.clock.now), read: Date.now() });
+    }).catch(() => undefined); // a server without the clock runs on the wall clock
+    const timer = setInterval(() => setTick((n) => n + 1), 30_000);
+    return () => { gone = true; clearInterval(timer); };
+  }, [props.token]);
+  if (!clock) return null;
+  const now = clock.at + Date.now() - clock.read;
+  return (
+    <p class="scenario" role="note" data-testid="scenario-clock">
+      <strong><span lang="zh-CN">情景时间</span> <span lang="en">scenario time</span>:</strong>{" "}
+      <time dateTime={new Date(now).toISOString()}>{beijing(now)}</time> (UTC+8) ·{" "}
+      {t(props.lang, "scenarioNote")}
+    </p>
   );
 }
 

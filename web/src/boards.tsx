@@ -9,7 +9,8 @@ import { AuthError, follow, gql, type LiveState } from "./api";
 import { HourChart } from "./chart";
 import { WatchFeeds } from "./feeds";
 import { householdHref } from "./hooks";
-import { formatTime, type Key, type Lang, liveLabel, pick, t } from "./i18n";
+import { formatAge, formatTime, type Key, type Lang, liveLabel, pick, t } from "./i18n";
+import { Scroll } from "./scroll";
 
 interface BoardProps {
   lang: Lang;
@@ -89,10 +90,11 @@ type Outcome = { __typename: string; problem?: string; remedy?: string };
 const REFERRALS = `query Referrals($scope: String) {
   referralStages(scope: $scope) { state label open count }
   referrals(scope: $scope, state: [OPENED, ACCEPTED, IN_TRANSPORT, ADMITTED], first: 50) {
-    id kindLabel state stateLabel ageHours overdue household { id } } }`;
+    id kindLabel state stateLabel ageHours overdue householdNo address household { id } } }`;
 interface Referral {
   id: string; kindLabel: string; state: string; stateLabel: string; ageHours: number;
-  overdue: boolean; household: { id: string } | null;
+  overdue: boolean; householdNo: string | null; address: string | null;
+  household: { id: string } | null;
 }
 interface Referrals {
   referralStages: { state: string; label: string; open: boolean; count: number }[];
@@ -114,10 +116,10 @@ const RESUMPTION = `query Resumption($scope: String) { resumptionCounts(scope: $
   status label count } }`;
 
 const REQUESTS = `query Requests($scope: String) { requests(scope: $scope, first: 20) {
-  id number categoryLabel gradeLabel statusLabel deadline escalations } }`;
+  id number categoryLabel gradeLabel statusLabel deadline escalations text } }`;
 interface RequestRow {
   id: string; number: string; categoryLabel: string; gradeLabel: string; statusLabel: string;
-  deadline: string | null; escalations: number;
+  deadline: string | null; escalations: number; text: string | null;
 }
 
 export function Boards(props: BoardProps) {
@@ -151,10 +153,14 @@ export function Boards(props: BoardProps) {
                   <ul>{d.referrals.filter((r) => r.state === st.state).map((r) => (
                     <li key={r.id} class={r.overdue ? "ref overdue" : "ref"} data-id={r.id}>
                       {r.overdue && <span class="badge">{t(lang, "overdue")}</span>}{" "}
-                      {pick(r.kindLabel, lang)} · {Math.round(r.ageHours)} h{" "}
+                      {pick(r.kindLabel, lang)} · {formatAge(r.ageHours, lang)}{" "}
                       {r.household && (
-                        <a href={householdHref(r.household.id)}>{t(lang, "openTimeline")}</a>
+                        <a href={householdHref(r.household.id)}
+                           aria-label={`${t(lang, "openTimeline")} ${r.householdNo ?? ""}`}>
+                          {r.householdNo ?? t(lang, "openTimeline")}
+                        </a>
                       )}
+                      {r.address && <span class="where"> {r.address}</span>}
                     </li>))}
                   </ul>
                 </section>
@@ -196,22 +202,24 @@ export function Boards(props: BoardProps) {
       </Board>
       <Board lang={lang} area="requests" answer={requests}>
         {(d) => d.requests.length === 0 ? <Empty lang={lang} /> : (
-          <div class="scroll">
+          <Scroll label={t(lang, "requestsTable")}>
             <table data-testid="requests-table">
               <thead><tr>
                 <th scope="col">{t(lang, "number")}</th><th scope="col">{t(lang, "category")}</th>
                 <th scope="col">{t(lang, "grade")}</th><th scope="col">{t(lang, "state")}</th>
                 <th scope="col">{t(lang, "deadline")}</th>
+                <th scope="col">{t(lang, "asked")}</th>
               </tr></thead>
               <tbody>{d.requests.map((r) => (
                 <tr key={r.id}>
                   <th scope="row">{r.number}</th><td>{pick(r.categoryLabel, lang)}</td>
                   <td>{pick(r.gradeLabel, lang)}</td><td>{pick(r.statusLabel, lang)}</td>
                   <td>{r.deadline ? formatTime(r.deadline, lang) : "—"}</td>
+                  <td class="detail">{r.text ?? "—"}</td>
                 </tr>))}
               </tbody>
             </table>
-          </div>
+          </Scroll>
         )}
       </Board>
     </div>
@@ -269,7 +277,7 @@ function AlertsBoard(props: BoardProps & { onRaised: () => void }) {
           </p>
           {problem && <p class="error" role="alert">{problem}</p>}
           {d.alerts.length === 0 ? <Empty lang={lang} /> : (
-            <div class="scroll">
+            <Scroll label={t(lang, "alertsTable")}>
               <table data-testid="alerts-table">
                 <thead><tr>
                   <th scope="col">{t(lang, "time")}</th><th scope="col">{t(lang, "kind")}</th>
@@ -296,7 +304,7 @@ function AlertsBoard(props: BoardProps & { onRaised: () => void }) {
                   </tr>))}
                 </tbody>
               </table>
-            </div>
+            </Scroll>
           )}
           {resolving && (
             <form class="resolve" onSubmit={(e) => {

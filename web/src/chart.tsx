@@ -6,6 +6,7 @@ import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { formatTime, type Lang, t } from "./i18n";
+import { Scroll } from "./scroll";
 
 export interface HourPoint {
   hour: string;
@@ -106,7 +107,7 @@ export function HourChart(props: { lang: Lang; name: string; hours: HourPoint[] 
       )}
       <details class="chart-data">
         <summary>{t(lang, "chartData")}</summary>
-        <div class="scroll">
+        <Scroll label={`${props.name} ${t(lang, "table")}`}>
           <table class="hours">
             <thead><tr>
               <th scope="col">{t(lang, "hour")}</th>
@@ -120,7 +121,7 @@ export function HourChart(props: { lang: Lang; name: string; hours: HourPoint[] 
               </tr>))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       </details>
     </>
   );

@@ -3,7 +3,8 @@
 import { type Household, HOUSEHOLD } from "./api";
 import { nodeHref, useQuery } from "./hooks";
 import { enumLabel, formatTime, type Lang, pick, t } from "./i18n";
-import { Problem, shortId } from "./node";
+import { householdLabel, Problem, shortId } from "./node";
+import { Scroll } from "./scroll";
 
 interface Props {
   lang: Lang;
@@ -35,13 +36,17 @@ export function HouseholdView(props: Props) {
       <nav class="crumbs" aria-label={t(lang, "breadcrumb")}>
         <ol>
           <li><a href={nodeHref(grid)}>{h.microGrid?.name ?? h.microGridCode}</a></li>
-          <li aria-current="page">{t(lang, "household")} {shortId(h.id)}</li>
+          <li aria-current="page">{t(lang, "household")} {householdLabel(h)}</li>
         </ol>
       </nav>
-      <h2>{t(lang, "household")} <span class="code">{h.id}</span></h2>
+      <h2>{t(lang, "household")} <span class="code">{householdLabel(h)}</span></h2>
+      <dl class="stats small" data-testid="where">
+        <div><dt>{t(lang, "address")}</dt><dd>{h.address ?? "—"}</dd></div>
+        <div><dt>{t(lang, "building")}</dt><dd>{h.buildingNo ?? "—"}</dd></div>
+      </dl>
       <section class="card" aria-labelledby="residents-title">
         <h3 id="residents-title">{t(lang, "residents")} ({h.residents.length})</h3>
-        <div class="scroll">
+        <Scroll label={t(lang, "residentsTable")}>
           <table>
             <thead>
               <tr>
@@ -54,7 +59,7 @@ export function HouseholdView(props: Props) {
             <tbody>
               {h.residents.map((r) => (
                 <tr key={r.id}>
-                  <th scope="row" class="code">{shortId(r.id)}</th>
+                  <th scope="row">{r.name ?? shortId(r.id)}</th>
                   <td>{enumLabel(r.health, lang, r.healthLabel)}</td>
                   <td>{enumLabel(r.measure, lang, r.measureLabel)}</td>
                   <td>{r.tags.map((tag) => enumLabel(tag, lang)).join("、") || "—"}</td>
@@ -62,7 +67,7 @@ export function HouseholdView(props: Props) {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       </section>
       <section class="card" aria-labelledby="timeline-title">
         <h3 id="timeline-title">{t(lang, "timeline")} ({entries.length})</h3>

@@ -5,7 +5,8 @@ import { useEffect, useState } from "preact/hooks";
 import { type Health, HEALTHS, type HouseholdPage, HOUSEHOLDS, type Measure, MEASURES } from "./api";
 import { householdHref, useQuery } from "./hooks";
 import { enumLabel, type Lang, t } from "./i18n";
-import { Problem, shortId } from "./node";
+import { householdLabel, Problem } from "./node";
+import { Scroll } from "./scroll";
 
 interface Props {
   lang: Lang;
@@ -55,11 +56,12 @@ export function Households(props: Props) {
         </div>
       </div>
       {q.error && <Problem lang={lang} message={q.error} retry={q.reload} />}
-      <div class="scroll">
+      <Scroll label={t(lang, "householdsTable")}>
         <table data-testid="household-table">
           <thead>
             <tr>
-              <th scope="col">{t(lang, "household")}</th>
+              <th scope="col">{t(lang, "householdNo")}</th>
+              <th scope="col">{t(lang, "address")}</th>
               <th scope="col">{t(lang, "microGrid")}</th>
               <th scope="col" class="num">{t(lang, "members")}</th>
               <th scope="col">{t(lang, "health")}</th>
@@ -71,8 +73,9 @@ export function Households(props: Props) {
               <tr key={h.id}>
                 <th scope="row">
                   <a href={householdHref(h.id)}
-                     aria-label={`${t(lang, "openTimeline")} ${shortId(h.id)}`}>{shortId(h.id)}</a>
+                     aria-label={`${t(lang, "openTimeline")} ${householdLabel(h)}`}>{householdLabel(h)}</a>
                 </th>
+                <td>{h.address ?? "—"}</td>
                 <td>{h.microGridCode}</td>
                 <td class="num">{h.residents.length}</td>
                 <td>{distinct(h.residents.map((r) => enumLabel(r.health, lang, r.healthLabel)))}</td>
@@ -81,7 +84,7 @@ export function Households(props: Props) {
             ))}
           </tbody>
         </table>
-      </div>
+      </Scroll>
       {q.loading && <p role="status">{t(lang, "loading")}</p>}
       {page?.pageInfo.hasNextPage && !q.loading && (
         <button type="button" class="secondary" onClick={() => setAfter(page.pageInfo.endCursor)}>

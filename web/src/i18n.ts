@@ -56,6 +56,10 @@ const STRINGS = {
   attempts: ["尝试次数", "Attempts"],
   microGrid: ["微网格", "Micro-grid"],
   household: ["户", "Household"],
+  householdNo: ["户号", "Household no."],
+  address: ["门牌", "Address"],
+  building: ["楼栋", "Building"],
+  asked: ["诉求内容", "What was asked"],
   members: ["人数", "Members"],
   timeline: ["户档案时间线", "Household timeline"],
   openTimeline: ["查看档案", "Open timeline"],
@@ -133,6 +137,19 @@ const STRINGS = {
   chartData: ["查看数据表", "Show the figures"],
   hoursWithTraffic: ["个有车时段", "hours with traffic"],
   noTraffic: ["暂无过车记录。", "No passes recorded."],
+  scenarioTime: ["情景时间", "Scenario time"],
+  scenarioNote: [
+    "本页数据按情景中的时间显示，不是今天。",
+    "Figures are shown as of the scenario's time, not today.",
+  ],
+  table: ["表格", "table"],
+  residentsTable: ["居民表", "Residents table"],
+  childrenTable: ["下级网格表", "Sub-grids table"],
+  coverageTable: ["覆盖率表", "Coverage table"],
+  uncoveredTable: ["未覆盖户表", "Uncovered households table"],
+  householdsTable: ["住户表", "Households table"],
+  requestsTable: ["诉求表", "Requests table"],
+  alertsTable: ["告警表", "Alerts table"],
 } as const;
 
 export type Key = keyof typeof STRINGS;
@@ -188,6 +205,18 @@ export function formatTime(iso: string, lang: Lang): string {
     timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
     hour: "2-digit", minute: "2-digit",
   });
+}
+
+/** An age or a delay a person reads at a glance: "2天3小时" / "2 d 3 h", "5小时", "40分钟". */
+export function formatAge(hours: number, lang: Lang): string {
+  const zh = lang === "zh";
+  const total = Math.max(0, Math.round(hours * 60));
+  if (total < 60) return zh ? `${total}分钟` : `${total} min`;
+  const h = Math.round(total / 60);
+  const days = Math.floor(h / 24), rest = h % 24;
+  if (days === 0) return zh ? `${rest}小时` : `${rest} h`;
+  if (rest === 0) return zh ? `${days}天` : `${days} d`;
+  return zh ? `${days}天${rest}小时` : `${days} d ${rest} h`;
 }
 
 export function percent(share: number): string {

@@ -11,6 +11,7 @@ import { Boards } from "./boards";
 import { Households } from "./households";
 import { householdHref, nodeHref, uncoveredHref, useQuery } from "./hooks";
 import { formatTime, type Lang, percent, pick, t } from "./i18n";
+import { Scroll } from "./scroll";
 
 interface Props {
   lang: Lang;
@@ -32,6 +33,11 @@ function underMeasure(r: Rollup): number {
 }
 
 export const shortId = (id: string): string => id.slice(0, 8);
+
+/** How a household is named on screen: its number (户号), or its short id when the API
+ * gives none. */
+export const householdLabel = (h: { id: string; householdNo: string | null }): string =>
+  h.householdNo ?? shortId(h.id);
 
 export function Problem(props: { lang: Lang; message: string; retry?: () => void }) {
   return (
@@ -148,7 +154,7 @@ function Children(props: { lang: Lang; node: GridNode }) {
     <section class="card" aria-labelledby="children-title">
       <h3 id="children-title">{t(lang, "children")}</h3>
       {node.children.length === 0 ? <p class="muted">{t(lang, "noChildren")}</p> : (
-        <div class="scroll">
+        <Scroll label={t(lang, "childrenTable")}>
           <table class="grid-table">
             <thead>
               <tr>
@@ -185,7 +191,7 @@ function Children(props: { lang: Lang; node: GridNode }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
     </section>
   );
@@ -249,7 +255,7 @@ function CoverageSection(props: Props & { node: GridNode }) {
             .join(" · ")}
         </p>
       )}
-      <div class="scroll">
+      <Scroll label={t(lang, "coverageTable")}>
         <table class="heat" data-testid="heat-table">
           <caption>{t(lang, "heatLegend")}</caption>
           <thead>
@@ -269,7 +275,7 @@ function CoverageSection(props: Props & { node: GridNode }) {
                 <td class="num">
                   {r.cov.uncovered > 0 ? (
                     <a href={uncoveredHref(r.code, campaign.id)} class="uncovered-link"
-                       aria-label={`${r.name} ${t(lang, "showUncovered")} (${r.cov.uncovered})`}>
+                       aria-label={`${r.name} ${t(lang, "showUncovered")}: ${r.cov.uncovered}`}>
                       {r.cov.uncovered}
                     </a>
                   ) : "0"}
@@ -278,7 +284,7 @@ function CoverageSection(props: Props & { node: GridNode }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </Scroll>
       {props.uncovered === campaign.id && (
         <UncoveredPanel {...props} campaign={campaign.id} />
       )}
@@ -304,11 +310,12 @@ function UncoveredPanel(props: Props & { campaign: string }) {
       {q.error ? <Problem lang={lang} message={q.error} retry={q.reload} />
         : !list ? <p role="status">{t(lang, "loading")}</p>
         : list.length === 0 ? <p class="muted">{t(lang, "noUncovered")}</p> : (
-          <div class="scroll">
+          <Scroll label={t(lang, "uncoveredTable")}>
             <table>
               <thead>
                 <tr>
-                  <th scope="col">{t(lang, "household")}</th>
+                  <th scope="col">{t(lang, "householdNo")}</th>
+                  <th scope="col">{t(lang, "address")}</th>
                   <th scope="col">{t(lang, "microGrid")}</th>
                   <th scope="col" class="num">{t(lang, "members")}</th>
                   <th scope="col">{t(lang, "reason")}</th>
@@ -320,10 +327,12 @@ function UncoveredPanel(props: Props & { campaign: string }) {
                   <tr key={u.householdId}>
                     <th scope="row">
                       <a href={householdHref(u.householdId)}
-                         aria-label={`${t(lang, "openTimeline")} ${shortId(u.householdId)}`}>
-                        {shortId(u.householdId)}
+                         aria-label={`${t(lang, "openTimeline")} ${householdLabel(
+                           { id: u.householdId, householdNo: u.householdNo })}`}>
+                        {householdLabel({ id: u.householdId, householdNo: u.householdNo })}
                       </a>
                     </th>
+                    <td>{u.address ?? "—"}</td>
                     <td>{u.household?.microGridCode ?? "—"}</td>
                     <td class="num">{u.household?.residents.length ?? "—"}</td>
                     <td>{pick(u.label, lang)}</td>
@@ -335,7 +344,7 @@ function UncoveredPanel(props: Props & { campaign: string }) {
             {list.length === UNCOVERED_PAGE && (
               <p class="muted">{t(lang, "firstOnly")} {UNCOVERED_PAGE}</p>
             )}
-          </div>
+          </Scroll>
         )}
     </section>
   );

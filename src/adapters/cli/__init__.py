@@ -13,19 +13,21 @@ from typing import Annotated, Any
 import typer
 
 from adapters.bootstrap import bootstrap
+from adapters.cli.checkin import checkin
 from adapters.cli.importing import import_cli
 from adapters.cli.ingest import ingest_cli
 from adapters.cli.keys import keys_cli
 from adapters.cli.serve import serve, token_cli
 from adapters.cli.simulate import simulate
 from adapters.cli.stream import stream_cli
-from gridcore.application import GridcoreApp, utc_now
+from gridcore.application import GridcoreApp
 
 cli = typer.Typer(help="gridcore: community grid management (社区网格化管理)", no_args_is_help=True)
 
 
-def open_app(clock: Callable[[], datetime] = utc_now) -> GridcoreApp:
-    """The application over the store chosen by GRIDCORE_STORE (SQLite by default)."""
+def open_app(clock: Callable[[], datetime] | None = None) -> GridcoreApp:
+    """The application over the store chosen by GRIDCORE_STORE (SQLite by default), on
+    ``clock`` or else the one GRIDCORE_SCENARIO_CLOCK asks for (the wall clock when unset)."""
     return bootstrap(clock=clock).app
 
 
@@ -219,10 +221,14 @@ def demo(serve: bool | None = typer.Option(
     console.print(f"store: {app.env.get('SQLITE_DBNAME') or app.env.get('PERSISTENCE_MODULE')}"
                   f" · {time.perf_counter() - started:.1f}s")
     app.close()
-    _serve_demo(console, sys.stdin.isatty() and sys.stdout.isatty() if serve is None else serve)
+    _serve_demo(console, sys.stdin.isatty() and sys.stdout.isatty() if serve is None else serve,
+                scenario.clock.now)
 
 
-def _serve_demo(console: Any, serve: bool) -> None:
+def _serve_demo(console: Any, serve: bool, scenario_now: datetime) -> None:
+    """Tokens, then (``serve``) the API and dashboard on a scenario clock starting where the
+    story ended (``scenario_now``), so its deadlines read as they did then."""
+    from adapters.bootstrap import SCENARIO_CLOCK, ScenarioTime
     from adapters.cli.serve import demo_tokens, run_server, settings_or_exit
 
     settings = settings_or_exit()
@@ -231,15 +237,17 @@ def _serve_demo(console: Any, serve: bool) -> None:
     for no, who, token in demo_tokens(settings):
         console.print(f"  {who} ({no}): {token}", soft_wrap=True)
     if not serve:
-        console.print("serve it: `gridcore serve` (or `gridcore demo --serve`), then open "
-                      "http://127.0.0.1:8000/")
+        console.print(f"serve it at the scenario's time: `{SCENARIO_CLOCK}=last-event gridcore "
+                      "serve` (or `gridcore demo --serve`), then open http://127.0.0.1:8000/",
+                      soft_wrap=True)
         return
-    run_server(settings, "127.0.0.1", 8000)
+    run_server(settings, "127.0.0.1", 8000, clock=ScenarioTime(scenario_now))
 
 
 cli.add_typer(import_cli, name="import")
 cli.add_typer(stream_cli, name="stream")
 cli.add_typer(ingest_cli, name="ingest")
+cli.command()(checkin)
 cli.command()(serve)
 cli.add_typer(token_cli, name="token")
 cli.command()(simulate)

@@ -47,6 +47,10 @@ def households(
     errors_csv: Annotated[Path | None, typer.Option(
         "--errors-csv", help="Also write every error with its row's cells as typed to this "
         "CSV (owner-only; formula-like cells neutralised), to fix and import again.")] = None,
+    hide_values: Annotated[bool, typer.Option(
+        "--hide-values", help="Leave out the values you typed (填写) from the error table, "
+        "e.g. when this output is logged or shared; the reasons never show them "
+        "unmasked.")] = False,
 ) -> None:
     """Import households (住户) from a register: 户号, 微网格, 楼栋, 地址, 姓名, 电话, 身份证号,
     出生年份, 弱势 (or household_no, micro_grid, building, address, name, phone, id_number,
@@ -66,7 +70,7 @@ def households(
         raise typer.Exit(EXIT_ROW_ERRORS) from None
     finally:
         app.close()
-    print_errors(console, file, result, max_errors)
+    print_errors(console, file, result, max_errors, show_given=not hide_values)
     if errors_csv is not None and result.errors:
         written = write_error_report(errors_csv, file, result)
         console.print(f"{written} errors written to {escape(str(errors_csv))} (错误清单)")
@@ -76,15 +80,24 @@ def households(
     raise typer.Exit(EXIT_ROW_ERRORS if result.errors else EXIT_OK)
 
 
-def print_errors(console: Console, file: Path, result: ImportResult, limit: int) -> None:
+def print_errors(console: Console, file: Path, result: ImportResult, limit: int,
+                 show_given: bool = True) -> None:
+    """The errors as a table; with ``show_given`` each with the cell as the clerk typed it
+    (their own input, shown to them at their terminal; the reasons keep personal values
+    masked)."""
     if not result.errors:
         return
     table = Table(title=f"登记表错误 errors in {escape(file.name)}", title_justify="left")
     table.add_column("行 row", justify="right", no_wrap=True)
     table.add_column("列 column", no_wrap=True)
+    if show_given:
+        table.add_column("填写 you typed", no_wrap=True)
     table.add_column("原因 reason (what was wrong, what would be right)", overflow="fold")
     for e in result.errors[:limit]:
-        table.add_row(str(e.row), escape(e.column), escape(e.message))
+        # printable characters only: a cell's control characters must not drive the terminal
+        given = ["".join(ch if ch.isprintable() else "\ufffd" for ch in escape(e.given))
+                 ] if show_given else []
+        table.add_row(str(e.row), escape(e.column), *given, escape(e.message))
     console.print(table)
     if len(result.errors) > limit:
         console.print(f"… {len(result.errors) - limit} more errors not shown "

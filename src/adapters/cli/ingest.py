@@ -40,6 +40,7 @@ from rich.table import Table
 
 from adapters import alert_inputs as ai
 from gridcore.alerts import alert_id_for
+from gridcore.authority import System
 from gridcore.errors import GridcoreError
 
 ingest_cli = typer.Typer(help="Feed camera and vehicle records from files (导入告警数据).",
@@ -131,7 +132,7 @@ def vehicle_record(line: bytes) -> tuple[str, BaseModel]:
 def _apply(app: Any, out: Outcome, n: int, kind: str, record: BaseModel) -> list[Any]:
     before = app.recorder.max_notification_id()
     try:
-        found = ai.apply(app, record)
+        found = ai.apply(app, record, System.OPERATOR)
     except (GridcoreError, ai.InputRejected) as e:
         out.rejected.append((n, str(e)))
         return []
@@ -193,7 +194,8 @@ def ingest_vehicles(app: Any, path: Path) -> Outcome:
         digest = hashlib.sha256("\n".join(sorted(out.pass_ids)).encode()).hexdigest()
         try:
             out.counted = app.count_vehicle_passes(dict(out.passes),
-                                                   f"ingest:{digest}") is not None
+                                                   f"ingest:{digest}",
+                                                   by=System.OPERATOR) is not None
         except Exception as e:  # the passes are applied; only their hourly counts are not
             out.rejected.append((0, f"The passes per checkpoint and hour were not counted "
                                     f"({e}). Ingest the file again to count them."))

@@ -7,6 +7,8 @@ and the store from ``GRIDCORE_STORE`` like every other command.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
@@ -75,13 +77,23 @@ def serve(
     run_server(settings_or_exit(), host, port)
 
 
-def run_server(settings: ApiSettings, host: str, port: int) -> None:
+def run_server(settings: ApiSettings, host: str, port: int,
+               clock: Callable[[], datetime] | None = None) -> None:
+    """Serve on ``clock``, or else the one GRIDCORE_SCENARIO_CLOCK asks for (the wall
+    clock when unset)."""
     import uvicorn
 
     from graphql_api.app import create_app
 
-    system = bootstrap()
+    try:
+        system = bootstrap(clock=clock)
+    except ValueError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
     app, runner = system.app, system.runner()
+    if getattr(app.clock, "scenario", False):
+        typer.echo(f"scenario time (情景时间): {app.clock().isoformat(timespec='minutes')}, "
+                   "advancing from there")
     typer.echo("catching up the read models (读模型)...")
     # Serve nothing older than the log as it is now. A stuck read model is tried once more (a
     # restart after fixing its cause heals it); one that fails again is reported, at

@@ -124,7 +124,7 @@ def _building(raw: str | None, grid_code: str) -> Reach:
             return None
         if not await _building_visible(ctx, raw, grid_code):
             return _absent(f"building {raw[:60]}",
-                           "Register the building first (register_building).")
+                           "Register the building first: the registerBuilding mutation.")
         return UUID(raw)
     return reach
 
@@ -294,7 +294,7 @@ class AlertMutation:
         "车辆疫查 a car passed a checkpoint of your jurisdiction: alerts when its travel or "
         "plate region touches a high-risk area.", VehiclePassInput, _sensed(
             lambda c, i: c.app.record_vehicle_pass(i.pass_id, c.target, i.plate, i.at,
-                                                   client_id=i.client_id),
+                                                   client_id=i.client_id, by=c.by),
             alerts.AlertKind.VEHICLE, "checkpoint", lambda i: i.pass_id),
         result=SensorResult, success=_recorded, on=lambda i: [_sensor(
             "checkpoint", i.checkpoint_id, "checkpoint",

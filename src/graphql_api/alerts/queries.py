@@ -8,6 +8,7 @@ from strawberry.types import Info
 from graphql_api.alerts.types import Alert, AlertEscalation, Checkpoint
 from graphql_api.context import Context
 from graphql_api.enums import AlertKind
+from graphql_api.relay import page_size
 from graphql_api.scope import ScopeArg, scope_of
 from projections import alerts_board, queries
 
@@ -23,7 +24,7 @@ class AlertQuery:
         code = await scope_of(ctx, scope)
         if code is None:
             return []
-        first = max(0, min(first, ctx.settings.page_max))
+        first = page_size(first, ctx.settings.page_max, "alerts")
         found = alerts_board.open_alerts(ctx.views, ctx.app.clock(), code,
                                          kind.value if kind else None)
         return [Alert.from_open(a) for a in found[:first]]

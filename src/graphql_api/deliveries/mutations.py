@@ -197,21 +197,21 @@ class DeliveryMutation:
     place_order = mutation(
         "团购订单 place a household's group-buy order; it waits for the duty lead's next "
         "central purchase (统一采买).", PlaceOrderInput, lambda c, i: c.app.place_order(
-            c.target, i.order_no, _items(i.items), client_id=i.client_id),
+            c.target, i.order_no, _items(i.items), client_id=i.client_id, by=c.by),
         result=DeliveryResult, success=_placed(delivery.DeliveryKind.ORDER, lambda i: i.order_no),
         on=lambda i: [household(i.household_id)])
 
     donate_to_scope = mutation(
         "爱心菜 donate to every household of a community or zone: one free delivery each, "
         "ready to dispatch.", DonateToScopeInput, lambda c, i: (c.app.donate_to_scope(
-            i.scope, i.donation_no, _items(i.items), i.donor, client_id=i.client_id),
+            i.scope, i.donation_no, _items(i.items), i.donor, client_id=i.client_id, by=c.by),
             _donated(c.app, i.scope, i.donation_no)),
         result=DonationResult, success=_donation, on=lambda i: [_scope(i.scope)])
 
     supply_enterprise = mutation(
         "防护物资 protective material for a resuming enterprise of your jurisdiction, ready to "
         "dispatch.", SupplyEnterpriseInput, lambda c, i: c.app.supply_enterprise(
-            c.target, i.supply_no, _items(i.items), client_id=i.client_id),
+            c.target, i.supply_no, _items(i.items), client_id=i.client_id, by=c.by),
         result=DeliveryResult,
         success=_placed(delivery.DeliveryKind.SUPPLY, lambda i: i.supply_no),
         on=lambda i: [enterprise(i.enterprise_id)])
@@ -237,7 +237,7 @@ class DeliveryMutation:
         "派送 send a scope's ready deliveries out to each zone's squad (quarantined, then "
         "vulnerable households first).", DispatchDeliveriesInput,
         lambda c, i: c.app.dispatch_deliveries(i.scope, c.targets[1] or None, i.limit,
-                                               client_id=i.client_id),
+                                               client_id=i.client_id, by=c.by),
         result=DispatchResult, success=_dispatched,
         on=lambda i: [_scope(i.scope), _named_staff(i.staff_ids)])
 
@@ -249,11 +249,11 @@ class DeliveryMutation:
     report_failed_delivery = _on_delivery(
         "配送失败 report that a delivery could not be handed over (无人应答 no answer...); it "
         "waits for a redelivery.", ReportFailedDeliveryInput,
-        lambda c, i: c.app.report_failed_delivery(c.target, i.reason, c.by,
+        lambda c, i: c.app.report_failed_delivery(c.target, i.reason, by=c.by,
                                                   client_id=i.client_id))
 
     redeliver = _on_delivery(
         "重新配送 send a failed delivery out again to its zone's squad (or the staff named).",
         RedeliverInput, lambda c, i: c.app.redeliver(c.target, c.targets[1] or None,
-                                                     client_id=i.client_id),
+                                                     client_id=i.client_id, by=c.by),
         on=lambda i: [_delivery(i.id), _named_staff(i.staff_ids)])

@@ -6,8 +6,9 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_api.context import Context
-from graphql_api.deliveries.types import Delivery, DeliveryStateCount
+from graphql_api.deliveries.types import DeliveryConnection, DeliveryStateCount
 from graphql_api.enums import DeliveryState
+from graphql_api.relay import page_size
 from graphql_api.scope import ScopeArg, scope_of
 from gridcore import delivery
 from projections import queries
@@ -16,19 +17,17 @@ from projections import queries
 @strawberry.type
 class DeliveryQuery:
     @strawberry.field(description="配送 deliveries whose recipient lies in a subtree, oldest "
-                                  "placed first.")
+                                  "placed first (Relay cursor pages: `first` up to the largest "
+                                  "page, then `after:` pageInfo.endCursor).")
     async def deliveries(self, info: Info[Context, None],
                          scope: ScopeArg = None,
                          state: list[DeliveryState] | None = None, overdue: bool | None = None,
-                         first: int = 50) -> list[Delivery]:
+                         first: int = 50, after: str | None = None) -> DeliveryConnection:
         ctx = info.context
+        first = page_size(first, ctx.settings.page_max, "deliveries", cursor=True)
         code = await scope_of(ctx, scope)
-        if code is None:
-            return []
-        first = max(0, min(first, ctx.settings.page_max))
         states = [s.value for s in state] if state else None
-        return [Delivery.from_row(r)
-                for r in queries.deliveries_under(ctx.views, code, states, overdue, first)]
+        return DeliveryConnection.page(ctx.views, code, states, overdue, first, after)
 
     @strawberry.field(description="Deliveries of a subtree per state (every state listed).")
     async def delivery_counts(self, info: Info[Context, None],

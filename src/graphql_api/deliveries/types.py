@@ -9,10 +9,13 @@ from strawberry.types import Info
 
 from graphql_api.context import Context
 from graphql_api.enums import DeliveryKind, DeliveryState
-from graphql_api.households.types import Household
+from graphql_api.grid.types import decode_cursor, encode_cursor
+from graphql_api.households.types import Household, PageInfo, address_of, household_no_of
 from graphql_api.relay import Node
 from gridcore import delivery
-from projections import delivery_board
+from projections import delivery_board, queries
+from projections.base import ReadViews
+from projections.support import ts
 
 
 @strawberry.type(description="配送 a delivery: an order, a donation or a supply, and where it "
@@ -39,6 +42,9 @@ class Delivery(Node):
     failures: int
     household_id: strawberry.ID | None
     enterprise_id: strawberry.ID | None
+    version: int = strawberry.field(
+        description="Its version, changed by every step: send it as `baseVersion` with a "
+                    "confirmation made offline (syncFieldRecords).")
 
     @classmethod
     def from_row(cls, r: delivery_board.DeliveryRow) -> Delivery:
@@ -50,7 +56,8 @@ class Delivery(Node):
                    delivered_at=r.delivered_at, failed_at=r.failed_at, failure_reason=r.reason,
                    failures=r.failures,
                    household_id=strawberry.ID(r.household_id) if r.household_id else None,
-                   enterprise_id=strawberry.ID(r.enterprise_id) if r.enterprise_id else None)
+                   enterprise_id=strawberry.ID(r.enterprise_id) if r.enterprise_id else None,
+                   version=r.version)
 
     @strawberry.field(description="The household it goes to (null for other recipients).")
     async def household(self, info: Info[Context, None]) -> Household | None:
@@ -58,6 +65,57 @@ class Delivery(Node):
             return None
         row = await info.context.loaders.household.load(str(self.household_id))
         return Household.from_row(row) if row else None
+
+    @strawberry.field(description="户号 the household number, where to go (whole for the roles "
+                                  "sent to the door, audited; '****' for others).")
+    async def household_no(self, info: Info[Context, None]) -> str | None:
+        if self.household_id is None:
+            return None
+        return await household_no_of(info, str(self.household_id))
+
+    @strawberry.field(description="门牌 the household's address, where to go (whole for the "
+                                  "roles sent to the door, audited; '****' for others).")
+    async def address(self, info: Info[Context, None]) -> str | None:
+        if self.household_id is None:
+            return None
+        return await address_of(info, str(self.household_id))
+
+
+CURSOR_KIND = "delivery"
+
+
+@strawberry.type
+class DeliveryEdge:
+    cursor: str
+    node: Delivery
+
+
+@strawberry.type(description="A page of deliveries (Relay cursor connection), oldest placed "
+                             "first.")
+class DeliveryConnection:
+    edges: list[DeliveryEdge]
+    page_info: PageInfo
+
+    @strawberry.field(description="The page's deliveries (the edges' nodes).")
+    def nodes(self) -> list[Delivery]:
+        return [e.node for e in self.edges]
+
+    @classmethod
+    def page(cls, views: ReadViews, code: str | None, states: list[str] | None,
+             overdue: bool | None, first: int, after: str | None) -> DeliveryConnection:
+        """``first`` deliveries of the subtree of ``code`` (None: none) after the cursor
+        ``after`` (a cursor not of this connection: an empty page)."""
+        key = decode_cursor(CURSOR_KIND, after) if after else None
+        placed, _, did = (key or "").partition("|")
+        if code is None or (after and not did):
+            return cls(edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None))
+        rows = queries.deliveries_under(views, code, states, overdue, first + 1,
+                                        after=(placed, did) if did else None)
+        edges = [DeliveryEdge(cursor=encode_cursor(CURSOR_KIND,
+                                                   f"{ts(r.placed_at)}|{r.delivery_id}"),
+                              node=Delivery.from_row(r)) for r in rows[:first]]
+        return cls(edges=edges, page_info=PageInfo(
+            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None))
 
 
 @strawberry.type(description="The deliveries of a subtree in one state.")

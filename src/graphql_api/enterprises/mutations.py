@@ -117,13 +117,13 @@ class EnterpriseMutation:
     file_resumption = mutation(
         "复工备案 file for resumption with the checklist items in place; the specialist then "
         "reviews it.", FileResumptionInput, lambda c, i: c.app.file_resumption(
-            c.target, list(i.items), i.employees, i.note, client_id=i.client_id),
+            c.target, list(i.items), i.employees, i.note, client_id=i.client_id, by=c.by),
         result=EnterpriseResult, success=_updated, on=lambda i: [enterprise(i.enterprise_id)])
 
     declare_employee_health = mutation(
         "员工健康申报 record the employees' health declaration (how many declared, how many "
         "are ill).", DeclareEmployeeHealthInput, lambda c, i: c.app.declare_employee_health(
-            c.target, i.declared, i.symptomatic, client_id=i.client_id),
+            c.target, i.declared, i.symptomatic, client_id=i.client_id, by=c.by),
         result=EnterpriseResult, success=_updated, on=lambda i: [enterprise(i.enterprise_id)])
 
     review_resumption = _act(

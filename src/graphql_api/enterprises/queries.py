@@ -8,6 +8,7 @@ from strawberry.types import Info
 from graphql_api.context import Context
 from graphql_api.enterprises.types import Enterprise, Rectification, ResumptionCount
 from graphql_api.enums import Resumption
+from graphql_api.relay import page_size
 from graphql_api.scope import ScopeArg, scope_of
 from gridcore import enterprise
 from projections import enterprise_board, queries
@@ -23,7 +24,7 @@ class EnterpriseQuery:
         code = await scope_of(ctx, scope)
         if code is None:
             return []
-        first = max(0, min(first, ctx.settings.page_max))
+        first = page_size(first, ctx.settings.page_max, "enterprises")
         return [Enterprise.from_row(r) for r in queries.enterprises_under(
             ctx.views, code, status.value if status else None, first)]
 

@@ -24,7 +24,6 @@ from graphql_api.pipeline import Call, ClientId, Reach, mutation
 from graphql_api.problems import Problem, invalid, problem_of, result
 from graphql_api.reach import nodes, not_an_id, whole_city
 from gridcore import errors
-from gridcore.authority import SHAPERS
 
 
 @strawberry.type(description="The tree was changed (or had been, under this clientId).")
@@ -143,7 +142,7 @@ def _changed(codes: Callable[[Any], Iterable[str]]) -> Callable[[Call, int | Non
     return lambda c, nid: nodes_after(*codes(c.input))(c, nid)
 
 
-_shape = partial(mutation, result=GridResult, roles=SHAPERS)
+_shape = partial(mutation, result=GridResult)
 """A tree command: an official's, on nodes of their jurisdiction."""
 
 
@@ -151,48 +150,48 @@ _shape = partial(mutation, result=GridResult, roles=SHAPERS)
 class GridMutation:
     establish_city = _shape(
         "建市 establish a city, the top of a new tree.", EstablishCityInput,
-        lambda c, i: c.app.establish_city(i.code, i.name, client_id=i.client_id),
+        lambda c, i: c.app.establish_city(i.code, i.name, client_id=i.client_id, by=c.by),
         success=_changed(lambda i: [i.code]),
         on=lambda i: [whole_city("A city is established by an official of a whole city.",
-                                 "Ask a city-level (市级) official.")],
-        doing="establish cities")
+                                 "Ask a city-level (市级) official.")])
 
     create_node = _shape(
         "新建 create a district, street, community or micro-grid under a node of your "
         "jurisdiction.", CreateNodeInput,
-        lambda c, i: c.app.create_node(i.code, i.name, i.parent_code, client_id=i.client_id),
+        lambda c, i: c.app.create_node(i.code, i.name, i.parent_code, client_id=i.client_id,
+                                       by=c.by),
         success=_changed(lambda i: [i.code, i.parent_code]),
-        on=lambda i: [nodes(i.parent_code)], doing="create grid nodes")
+        on=lambda i: [nodes(i.parent_code)])
 
     rename_node = _shape(
         "更名 rename a node of your jurisdiction.", RenameNodeInput,
-        lambda c, i: c.app.rename_node(i.code, i.name, client_id=i.client_id),
+        lambda c, i: c.app.rename_node(i.code, i.name, client_id=i.client_id, by=c.by),
         success=_changed(lambda i: [i.code]),
-        on=lambda i: [nodes(i.code)], doing="rename grid nodes")
+        on=lambda i: [nodes(i.code)])
 
     move_node = _shape(
         "调整隶属 move a node under another node of its parent's level (its history is kept).",
         MoveNodeInput,
-        lambda c, i: c.app.move_node(i.code, i.new_parent_code, client_id=i.client_id),
+        lambda c, i: c.app.move_node(i.code, i.new_parent_code, client_id=i.client_id, by=c.by),
         success=_changed(lambda i: [i.code, i.new_parent_code]),
-        on=lambda i: [nodes(i.new_parent_code), _below(i.code)], doing="move grid nodes")
+        on=lambda i: [nodes(i.new_parent_code), _below(i.code)])
 
     split_micro_grid = _shape(
         "拆分 split a micro-grid into new ones sharing out its households; the old one "
         "retires.", SplitMicroGridInput,
-        lambda c, i: c.app.split_micro_grid(i.code, c.target, client_id=i.client_id),
+        lambda c, i: c.app.split_micro_grid(i.code, c.target, client_id=i.client_id, by=c.by),
         success=_changed(lambda i: [*(p.code for p in i.parts), i.code]),
-        on=lambda i: [_parts(i.parts), _below(i.code)], doing="split micro-grids")
+        on=lambda i: [_parts(i.parts), _below(i.code)])
 
     merge_micro_grids = _shape(
         "合并 merge micro-grids of one community into a new one; the old ones retire.",
         MergeMicroGridsInput, lambda c, i: c.app.merge_micro_grids(
-            list(i.codes), i.into_code, i.name, client_id=i.client_id),
+            list(i.codes), i.into_code, i.name, client_id=i.client_id, by=c.by),
         success=_changed(lambda i: [i.into_code, *i.codes]),
-        on=lambda i: [_below(*i.codes)], doing="merge micro-grids")
+        on=lambda i: [_below(*i.codes)])
 
     retire_node = _shape(
         "撤销 retire an empty node (no live children, no households).", RetireNodeInput,
-        lambda c, i: c.app.retire_node(i.code, i.reason, client_id=i.client_id),
+        lambda c, i: c.app.retire_node(i.code, i.reason, client_id=i.client_id, by=c.by),
         success=_changed(lambda i: [i.code]),
-        on=lambda i: [_below(i.code)], doing="retire grid nodes")
+        on=lambda i: [_below(i.code)])

@@ -10,24 +10,34 @@ from strawberry.types import Info
 from graphql_api.context import Context
 from graphql_api.enums import Role
 from graphql_api.grid.types import GridNode
-from graphql_api.scope import node_visible
+from graphql_api.scope import household_visible, node_visible
+from graphql_api.sweeps.types import WorkItem
 from gridcore import staff as staff_domain
-from projections import staff_workload
+from gridcore import sweep
+from projections import queries, staff_workload
 
 
-@strawberry.type(description="工作量 one day of a staff member's sweep work.")
+@strawberry.type(description="工作量 one day of a staff member's sweep work: their list at the "
+                             "day's end (assigned = done + open) and the day's changes.")
 class WorkloadDay:
     day: date
-    assigned: int = strawberry.field(description="Households on the list at the day's end.")
-    done: int
-    open: int
-    newly_assigned: int
-    moved_away: int
+    assigned: int = strawberry.field(description="已分配 households on their list at the day's "
+                                                 "end, of every round (done or not).")
+    done: int = strawberry.field(description="已完成 of those, the households done by the "
+                                             "day's end (by them, a colleague or a resident's "
+                                             "check-in): assigned - open.")
+    open: int = strawberry.field(description="待完成 of those, the households not done yet.")
+    completed: int = strawberry.field(description="当日完成 households their own visits "
+                                                  "completed that day (on anyone's list).")
+    newly_assigned: int = strawberry.field(description="Households given to them that day.")
+    moved_away: int = strawberry.field(description="Households taken off their list that "
+                                                   "day.")
 
     @classmethod
     def from_row(cls, d: staff_workload.WorkloadDay) -> WorkloadDay:
         return cls(day=d.day, assigned=d.assigned, done=d.done, open=d.open,
-                   newly_assigned=d.newly_assigned, moved_away=d.moved_away)
+                   completed=d.completed, newly_assigned=d.newly_assigned,
+                   moved_away=d.moved_away)
 
 
 @strawberry.type(description="工作人员 the staff member the token names.")
@@ -47,6 +57,18 @@ class Me:
         sid = str(self.id)
         return [WorkloadDay.from_row(d)
                 for d in staff_workload.workloads(info.context.views, [sid])[sid]]
+
+    @strawberry.field(description="派单 your work list of a sweep round: the households "
+                                  "assigned to you now (of your jurisdiction), by id, each with "
+                                  "what its visits found and the visit's version (what a "
+                                  "device sends back as baseVersion from offline).")
+    async def work_list(self, info: Info[Context, None], campaign_scope: str,
+                        round: int) -> list[WorkItem]:
+        ctx = info.context
+        rows = queries.work_list(ctx.views, str(self.id),
+                                 str(sweep.campaign_id(campaign_scope, round)))
+        return [WorkItem.from_row(r) for r in rows
+                if await household_visible(ctx, r.household_id)]
 
 
 @strawberry.type

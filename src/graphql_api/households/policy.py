@@ -4,16 +4,19 @@ whose jurisdiction is a whole city may adopt one."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.types import Info
 
+from graphql_api.context import Context
 from graphql_api.pipeline import Call, ClientId, mutation
 from graphql_api.problems import result
 from graphql_api.reach import whole_city
 from gridcore import errors
-from gridcore.authority import ADOPTERS
 from gridcore.policy import DEFAULT_POLICY, Policy
 
 QUARANTINE_MEASURES = frozenset(DEFAULT_POLICY.quarantine_days)
@@ -40,21 +43,42 @@ class PolicyChangesInput:
     camera_window_minutes: int | None = None
     travel_lookback_days: int | None = None
     alert_acknowledge_minutes: int | None = None
+    measure_backdate_hours: int | None = strawberry.field(
+        default=None, description="How far back (hours) a measure recorded late may be dated "
+                                  "to when it began (changeMeasure's since).")
 
 
 @strawberry.input
 class AdoptPolicyInput:
-    effective_from: datetime = strawberry.field(description="With a time zone.")
+    effective_from: datetime = strawberry.field(
+        description="With a time zone; now or later (no retroactive adoption: at most the "
+                    "clock skew in force, 5 minutes by default, before the server's clock).")
     note: str
     changes: PolicyChangesInput
     client_id: ClientId = None
 
 
-@strawberry.type(description="A version of the policy: the numbers the rules read.")
+@strawberry.type(description="How many days one measure lasts.")
+class MeasureDays:
+    measure: str
+    days: int
+
+
+_NUMBERS = ("micro_grid_soft_cap", "negative_test_max_age_hours", "release_needs_negative_test",
+            "delivery_overdue_hours", "rectification_days", "referral_transport_hours",
+            "camera_confidence_threshold", "camera_window_minutes", "travel_lookback_days",
+            "alert_acknowledge_minutes", "measure_backdate_hours")
+
+
+@strawberry.type(description="A version of the policy: the numbers the rules read, named as "
+                             "adoptPolicy's changes name them.")
 class PolicyVersion:
-    effective_from: datetime
+    effective_from: datetime | None = strawberry.field(
+        description="When it took effect; null for the default policy (no version adopted "
+                    "had taken effect by then).")
     note: str
     micro_grid_soft_cap: int
+    quarantine_days: list[MeasureDays]
     negative_test_max_age_hours: int
     release_needs_negative_test: bool
     delivery_overdue_hours: int
@@ -64,15 +88,13 @@ class PolicyVersion:
     camera_window_minutes: int
     travel_lookback_days: int
     alert_acknowledge_minutes: int
+    measure_backdate_hours: int
 
     @classmethod
-    def of(cls, policy: Policy, effective_from: datetime, note: str) -> PolicyVersion:
-        return cls(effective_from=effective_from, note=note, **{
-            name: getattr(policy, name) for name in (
-                "micro_grid_soft_cap", "negative_test_max_age_hours",
-                "release_needs_negative_test", "delivery_overdue_hours", "rectification_days",
-                "referral_transport_hours", "camera_confidence_threshold",
-                "camera_window_minutes", "travel_lookback_days", "alert_acknowledge_minutes")})
+    def of(cls, policy: Policy, effective_from: datetime | None, note: str) -> PolicyVersion:
+        days = [MeasureDays(measure=m, days=d) for m, d in sorted(policy.quarantine_days.items())]
+        return cls(effective_from=effective_from, note=note, quarantine_days=days,
+                   **{name: getattr(policy, name) for name in _NUMBERS})
 
 
 @strawberry.type(description="The version was adopted (or had been, under this clientId).")
@@ -84,11 +106,14 @@ class PolicyAdopted:
 PolicyResult = result("PolicyResult", PolicyAdopted)
 
 
-def _changes(c: PolicyChangesInput) -> dict[str, Any]:
+def _changes(c: PolicyChangesInput, base: Policy) -> dict[str, Any]:
+    """The changes to ``base``: a measure left out of quarantineDays keeps its days (it was
+    replaced by the whole list, so a change of one measure set the others to none)."""
     out = {name: value for name, value in vars(c).items()
            if value is not None and name != "quarantine_days"}
     if c.quarantine_days is not None:
-        out["quarantine_days"] = {d.measure: d.days for d in c.quarantine_days}
+        out["quarantine_days"] = {**base.quarantine_days,
+                                  **{d.measure: d.days for d in c.quarantine_days}}
     return out
 
 
@@ -101,8 +126,9 @@ def _adopt(c: Call, input: AdoptPolicyInput) -> tuple[int | None, Policy]:
     if unknown:
         raise errors.InvalidInput(f"{unknown[0][:40]!r} is not a measure with a length.",
                                   f"Give one of: {', '.join(sorted(QUARANTINE_MEASURES))}.")
-    policy = c.app.policy_at(input.effective_from).with_changes(**_changes(input.changes))
-    return c.app.adopt_policy(policy, input.effective_from, input.note, c.by,
+    base = c.app.policy_at(input.effective_from)
+    policy = base.with_changes(**_changes(input.changes, base))
+    return c.app.adopt_policy(policy, input.effective_from, input.note, by=c.by,
                               client_id=input.client_id), policy
 
 
@@ -115,5 +141,25 @@ class PolicyMutation:
             done[1], c.input.effective_from, c.input.note)),
         on=lambda i: [whole_city("The policy holds for the whole city; your jurisdiction is "
                                  "part of it.", "Ask an official of the whole city (市级) to "
-                                                "adopt it.")],
-        roles=ADOPTERS, doing="adopt a policy")
+                                                "adopt it.")])
+
+
+@strawberry.type
+class PolicyQuery:
+    @strawberry.field(description="防控政策 the version of the policy in force at a time (default "
+                                  "now, the application's clock): a version adopted for later "
+                                  "shows from its effective time; null without a staff token.")
+    async def policy(self, info: Info[Context, None],
+                     at: Annotated[datetime | None, strawberry.argument(
+                         description="With a time zone; default now.")] = None
+                     ) -> PolicyVersion | None:
+        ctx = info.context
+        if ctx.caller is None:
+            return None
+        if at is not None and (at.tzinfo is None or at.utcoffset() is None):
+            raise GraphQLError("`at` has no time zone: give one, e.g. "
+                               "2020-02-17T00:00:00+08:00.",
+                               extensions={"code": "INVALID_INPUT"})
+        effective_from, policy, note = await asyncio.to_thread(
+            ctx.app.policy_version, at if at is not None else ctx.app.clock())
+        return PolicyVersion.of(policy, effective_from, note)

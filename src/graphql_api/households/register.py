@@ -24,7 +24,6 @@ from graphql_api.problems import result
 from graphql_api.reach import an_id, household, nodes
 from gridcore import household as household_domain
 from gridcore.application import new_member
-from gridcore.authority import ERASERS, MARKERS, REGISTRARS, TESTERS
 from gridcore.building import building_id
 from gridcore.household import household_id
 
@@ -162,14 +161,14 @@ def _register(c: Call, i: RegisterHouseholdInput) -> int | None:
     members = [_member(i.household_no, m.member_no or n, m)
                for n, m in enumerate(i.members, start=1)]
     return c.app.register_household(i.household_no, i.micro_grid_code, i.address, members,
-                                    c.targets[1], client_id=i.client_id)
+                                    c.targets[1], client_id=i.client_id, by=c.by)
 
 
 def _add(c: Call, i: AddMemberInput) -> int | None:
     h = c.app.household(c.target)
     number = i.member.member_no or household_domain.next_member_no(h)
     return c.app.add_member(c.target, _member(h.household_no, number, i.member),
-                            client_id=i.client_id)
+                            client_id=i.client_id, by=c.by)
 
 
 def _building(c: Call, nid: int | None) -> BuildingRegistered:
@@ -188,52 +187,49 @@ class RegisterMutation:
     register_building = mutation(
         "登记楼栋 register a building of a community.", RegisterBuildingInput,
         lambda c, i: c.app.register_building(i.community_code, i.number, i.name, i.floors,
-                                             client_id=i.client_id),
-        result=BuildingResult, success=_building, on=lambda i: [nodes(i.community_code)],
-        roles=REGISTRARS, doing="register buildings")
+                                             client_id=i.client_id, by=c.by),
+        result=BuildingResult, success=_building, on=lambda i: [nodes(i.community_code)])
 
     register_household = _changes(
         "登记住户 register a household and its members in a micro-grid of your jurisdiction.",
         RegisterHouseholdInput, _register, success=lambda c, nid: household_after(
             HouseholdChanged, c, nid, household_id(c.input.household_no)),
         on=lambda i: [nodes(i.micro_grid_code), an_id(i.building_id, "building")],
-        roles=REGISTRARS, doing="register households",
         personal=lambda i: [i.address, *(v for m in i.members for v in _personal(m))])
 
     move_household = _changes(
         "迁移住户 move a household to another micro-grid, building or address of your "
         "jurisdiction.", MoveHouseholdInput, lambda c, i: c.app.move_household(
-            c.target, i.micro_grid_code, c.targets[1], i.address, client_id=i.client_id),
+            c.target, i.micro_grid_code, c.targets[1], i.address, client_id=i.client_id, by=c.by),
         on=lambda i: [household(i.household_id), an_id(i.building_id, "building"),
-                      nodes(i.micro_grid_code)],
-        roles=REGISTRARS, doing="move households", personal=lambda i: [i.address])
+                      nodes(i.micro_grid_code)], personal=lambda i: [i.address])
 
     add_member = _changes(
         "添加成员 add a member to a household.", AddMemberInput, _add,
-        on=lambda i: [household(i.household_id)], roles=REGISTRARS, doing="add members",
+        on=lambda i: [household(i.household_id)],
         personal=lambda i: _personal(i.member))
 
     remove_member = _changes(
         "减少成员 remove a member (moved out, deceased...).", RemoveMemberInput,
         lambda c, i: c.app.remove_member(c.target, c.targets[1], i.reason,
-                                         client_id=i.client_id),
-        on=of_resident, roles=REGISTRARS, doing="remove members")
+                                         client_id=i.client_id, by=c.by),
+        on=of_resident)
 
     mark_vulnerability = _changes(
         "标注脆弱人群 declare (or withdraw) a member's vulnerability; vulnerable households get "
         "door visits.", MarkVulnerabilityInput, lambda c, i: c.app.mark_vulnerability(
             c.target, c.targets[1], household_domain.Vulnerability(i.vulnerability.value),
-            i.present, client_id=i.client_id),
-        on=of_resident, roles=MARKERS, doing="declare vulnerabilities")
+            i.present, client_id=i.client_id, by=c.by),
+        on=of_resident)
 
     erase_resident = _changes(
         "删除个人信息 erase a person's identifying data for good (their key is destroyed); "
         "counts and statuses stay.", EraseResidentInput, lambda c, i: c.app.erase_resident(
-            c.target, c.targets[1], i.reason, client_id=i.client_id),
-        on=of_resident, roles=ERASERS, doing="erase residents' data")
+            c.target, c.targets[1], i.reason, client_id=i.client_id, by=c.by),
+        on=of_resident)
 
     record_test = _changes(
         "核酸结果 record a test result (a negative one counts towards release).",
         RecordTestInput, lambda c, i: c.app.record_test(
-            c.target, c.targets[1], i.negative, i.taken_at, client_id=i.client_id),
-        on=of_resident, roles=TESTERS, doing="record test results")
+            c.target, c.targets[1], i.negative, i.taken_at, client_id=i.client_id, by=c.by),
+        on=of_resident)

@@ -9,7 +9,7 @@ household read back (read your own writes) or typed problems; a refused command 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import partial
 
 import strawberry
@@ -53,6 +53,13 @@ class ChangeMeasureInput:
     reason: str = ""
     override_reason: str = strawberry.field(
         default="", description="A family doctor's reason to release early.")
+    since: datetime | None = strawberry.field(
+        default=None, description="补录 when an imposed measure actually began, if before now "
+                                  "(with a time zone; at most the policy's "
+                                  "measureBackdateHours, 72 by default, back): its period "
+                                  "counts from it. Needs sinceReason.")
+    since_reason: str = strawberry.field(
+        default="", description="Why the measure is recorded late (with since).")
     client_id: ClientId = None
 
 
@@ -106,7 +113,7 @@ class StatusMutation:
         "管控措施变更 impose or release a measure, as the policy in force allows.",
         ChangeMeasureInput, lambda c, i: c.app.change_measure(
             c.target, c.targets[1], status.Measure(i.measure.value), c.by, i.reason,
-            i.override_reason, client_id=i.client_id))
+            i.override_reason, i.since, i.since_reason, client_id=i.client_id))
 
     tag_resident = _changes("标记 tag a resident (close contact, arrival...).",
                             TagResidentInput, _tag)

@@ -13,8 +13,8 @@ from strawberry.types import Info
 from graphql_api.context import Context
 from graphql_api.enums import Health, Measure, TagKind, Vulnerability
 from graphql_api.grid.types import GridNode, decode_cursor, encode_cursor
-from graphql_api.privacy import id_number_for, phone_for
-from graphql_api.relay import Node
+from graphql_api.privacy import id_number_for, personal_for, phone_for
+from graphql_api.relay import Node, page_size
 from graphql_api.scope import node_visible
 from gridcore import household, status
 from projections import grid_rollup, household_timeline, queries
@@ -22,8 +22,8 @@ from projections import grid_rollup, household_timeline, queries
 CURSOR_KIND = "household"
 
 
-@strawberry.type(description="居民 one resident's status; the phone and ID number are masked "
-                             "unless your role may see them.")
+@strawberry.type(description="居民 one resident's status; the name, phone and ID number are "
+                             "masked unless your role may see them.")
 class Resident:
     id: strawberry.ID
     health: Health
@@ -58,6 +58,24 @@ class Resident:
             return None
         found = await info.context.loaders.identities.load(self.household_key)
         return found.get(str(self.id))
+
+    @strawberry.field(description="姓名 the name: whole for roles that deal with the resident "
+                                  "as a person (officials, duty leads, grid workers, family "
+                                  "doctors, community police; each such read is audited), the "
+                                  "surname only (张*) for others; '已删除 erased' once erased; "
+                                  "null in a past status.")
+    async def name(self, info: Info[Context, None]) -> str | None:
+        identity = await self._identity(info)
+        if identity is None:
+            return None
+        return personal_for(info.context.caller, info.context.audit, identity.name,
+                            "Resident.name", str(self.id), erased=identity.erased)
+
+    @strawberry.field(description="Their name, phone and ID number were erased (删除); null in "
+                                  "a past status.")
+    async def erased(self, info: Info[Context, None]) -> bool | None:
+        identity = await self._identity(info)
+        return None if identity is None else bool(identity.erased)
 
     @strawberry.field(description="手机号 the phone: whole for roles that call residents (each "
                                   "such read is audited), masked (138****1234) for others; "
@@ -117,6 +135,42 @@ class VulnerabilityLabel:
     label: str
 
 
+async def household_no_of(info: Info[Context, None], hid: str) -> str | None:
+    """户号 the household's number as the caller may see it (``privacy.SEES``)."""
+    ctx = info.context
+    kept = await ctx.loaders.household_kept.load(hid)
+    return personal_for(ctx.caller, ctx.audit, kept.household_no if kept else None,
+                        "Household.householdNo", hid)
+
+
+async def address_of(info: Info[Context, None], hid: str) -> str | None:
+    """门牌 the household's address as the caller may see it ('已删除 erased' once its last
+    identifiable member was erased)."""
+    ctx = info.context
+    kept = await ctx.loaders.household_kept.load(hid)
+    if kept is None:
+        return None
+    return personal_for(ctx.caller, ctx.audit, kept.address.text, "Household.address", hid,
+                        erased=kept.address.erased)
+
+
+async def building_no_of(info: Info[Context, None], hid: str) -> str | None:
+    """楼栋 the number of the household's building as the caller may see it (null when it
+    names none)."""
+    ctx = info.context
+    kept = await ctx.loaders.household_kept.load(hid)
+    if kept is None or kept.building_id is None:
+        return None
+    building = await ctx.loaders.building_kept.load(str(kept.building_id))
+    return personal_for(ctx.caller, ctx.audit, building.number if building else None,
+                        "Household.buildingNo", hid)
+
+
+PLACE_NOTE = ("whole for the roles sent to its door (grid workers, party members, volunteers, "
+              "doctors, police, property managers, the duty lead, officials; each such read is "
+              "audited), '****' for others")
+
+
 @strawberry.type(description="户 a household: where it is and its residents' status.")
 class Household(Node):
     id: strawberry.ID
@@ -126,6 +180,20 @@ class Household(Node):
     @classmethod
     def from_row(cls, row: grid_rollup.HouseholdRow) -> Household:
         return cls(id=strawberry.ID(row.household_id), micro_grid_code=row.micro_grid, row=row)
+
+    @strawberry.field(description=f"户号 its household number: {PLACE_NOTE}.")
+    async def household_no(self, info: Info[Context, None]) -> str | None:
+        return await household_no_of(info, str(self.id))
+
+    @strawberry.field(description=f"楼栋 its building's number: {PLACE_NOTE}; null when the "
+                                  "register names no building.")
+    async def building_no(self, info: Info[Context, None]) -> str | None:
+        return await building_no_of(info, str(self.id))
+
+    @strawberry.field(description=f"门牌 its address: {PLACE_NOTE}; '已删除 erased' once its "
+                                  "last identifiable member was erased.")
+    async def address(self, info: Info[Context, None]) -> str | None:
+        return await address_of(info, str(self.id))
 
     @strawberry.field(description="Its residents now.")
     def residents(self, info: Info[Context, None]) -> list[Resident]:
@@ -195,7 +263,7 @@ class HouseholdConnection:
     async def under(cls, ctx: Context, node: GridNode, first: int, after: str | None,
                     where: queries.HouseholdFilter) -> HouseholdConnection:
         """A page of the households under ``node`` (a node the caller may see)."""
-        first = max(0, min(first, ctx.settings.page_max))
+        first = page_size(first, ctx.settings.page_max, "households", cursor=True)
         after_id = decode_cursor(CURSOR_KIND, after) if after else None
         if after and after_id is None:  # not one of our cursors: an empty page
             return cls(edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None),

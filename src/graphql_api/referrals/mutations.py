@@ -139,7 +139,7 @@ class ReferralMutation:
     open_referral = mutation(
         "开转介 refer a resident (集中隔离, 发热门诊, 医院); a second referral of the same kind "
         "answers the open one.", OpenReferralInput, lambda c, i: c.app.open_referral(
-            c.target, c.targets[1], i.kind.value, i.reason, c.by, client_id=i.client_id),
+            c.target, c.targets[1], i.kind.value, i.reason, by=c.by, client_id=i.client_id),
         result=ReferralResult,
         success=lambda c, done: _updated(c, done.notification_id, done.referral_id),
         on=lambda i: [household(i.household_id), an_id(i.resident_id, "resident")])

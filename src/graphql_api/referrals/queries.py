@@ -8,6 +8,7 @@ from strawberry.types import Info
 from graphql_api.context import Context
 from graphql_api.enums import ReferralState
 from graphql_api.referrals.types import QuarantineSite, Referral, ReferralStageCount
+from graphql_api.relay import page_size
 from graphql_api.scope import ScopeArg, scope_of
 from gridcore import referral
 from projections import queries
@@ -24,7 +25,7 @@ class ReferralQuery:
         code = await scope_of(ctx, scope)
         if code is None:
             return []
-        first = max(0, min(first, ctx.settings.page_max))
+        first = page_size(first, ctx.settings.page_max, "referrals")
         states = [s.value for s in state] if state else None
         return [Referral.from_row(r)
                 for r in queries.referrals_under(ctx.views, code, states, overdue, first)]

@@ -10,7 +10,8 @@ from strawberry.types import Info
 
 from graphql_api.context import Context
 from graphql_api.enums import Level, ReferralKind, ReferralState
-from graphql_api.households.types import Household
+from graphql_api.households.types import Household, address_of, household_no_of
+from graphql_api.privacy import personal_for
 from graphql_api.relay import Node
 from gridcore import grid, referral
 from projections import referral_pipeline
@@ -23,6 +24,16 @@ class ReferralEscalation:
     node_code: str
     due: datetime
     at: datetime
+
+
+@strawberry.type(description="劝导 one persuasion attempt of a referral.")
+class ReferralPersuasion:
+    at: datetime
+    minutes: int = strawberry.field(description="The time it took, in minutes.")
+    refused_reason: str | None = strawberry.field(
+        description="Why the resident refused (null when none was given): whole for the roles "
+                    "that persuade (officials, duty leads, grid workers, family doctors, "
+                    "community police; each such read is audited), '****' for others.")
 
 
 @strawberry.type(description="转介 a resident's referral, with its stage and transport "
@@ -63,6 +74,31 @@ class Referral(Node):
     async def household(self, info: Info[Context, None]) -> Household | None:
         row = await info.context.loaders.household.load(self.household_id)
         return Household.from_row(row) if row else None
+
+    @strawberry.field(description="户号 the household number, where to go (whole for the roles "
+                                  "sent to the door, audited; '****' for others).")
+    async def household_no(self, info: Info[Context, None]) -> str | None:
+        return await household_no_of(info, self.household_id)
+
+    @strawberry.field(description="门牌 the household's address, where to go (whole for the "
+                                  "roles sent to the door, audited; '****' for others).")
+    async def address(self, info: Info[Context, None]) -> str | None:
+        return await address_of(info, self.household_id)
+
+    @strawberry.field(description="劝导 its persuasion attempts, in order (a persuasion that "
+                                  "ended in acceptance last, with its time).")
+    async def persuasions(self, info: Info[Context, None]) -> list[ReferralPersuasion]:
+        ctx = info.context
+        found = await ctx.loaders.referral_kept.load(str(self.id))
+        return [ReferralPersuasion(at=p.at, minutes=p.minutes, refused_reason=personal_for(
+                    ctx.caller, ctx.audit, p.refused_reason or None, "Referral.refusedReason",
+                    str(self.id)))
+                for p in (found.persuasions if found else [])]
+
+    @strawberry.field(description="Minutes spent persuading, every attempt together.")
+    async def persuasion_minutes(self, info: Info[Context, None]) -> int:
+        found = await info.context.loaders.referral_kept.load(str(self.id))
+        return found.persuasion_minutes if found else 0
 
     @strawberry.field(description="Its escalation steps, in order.")
     async def escalation_steps(self, info: Info[Context, None]) -> list[ReferralEscalation]:

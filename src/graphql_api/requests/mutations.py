@@ -233,12 +233,12 @@ class RequestMutation:
     rate_request = _by_filer(
         "评价 rate the reply to your request from 1 to 5 (by its reference; no token needed), "
         "which closes it.", RateRequestInput,
-        lambda c, i, ref: c.app.rate_request(ref, i.rating, client_id=i.client_id))
+        lambda c, i, ref: c.app.rate_request(ref, i.rating, client_id=i.client_id, by=c.by))
 
     reopen_request = _by_filer(
         "重新办理 reopen your rated request with a reason (by its reference; no token needed): "
         "it awaits action again.", ReopenRequestInput,
-        lambda c, i, ref: c.app.reopen_request(ref, i.reason, client_id=i.client_id))
+        lambda c, i, ref: c.app.reopen_request(ref, i.reason, client_id=i.client_id, by=c.by))
 
     resolve_request = _on_request(
         "答复 answer a request your level owns; the resident then rates it.",
@@ -248,14 +248,14 @@ class RequestMutation:
     assign_request = _on_request(
         "派单 give a request your level owns to an available colleague of that level or below.",
         AssignRequestInput, lambda c, i: c.app.assign_request(
-            c.target, c.targets[1], client_id=i.client_id),
+            c.target, c.targets[1], client_id=i.client_id, by=c.by),
         on=lambda i: [request(i.id), _colleague(i.staff_id)])
 
     classify_request = _on_request(
         "分类定级 re-categorise or regrade an open request of your jurisdiction; a new grade "
         "moves its deadline.", ClassifyRequestInput, lambda c, i: c.app.classify_request(
             c.target, i.category.value if i.category is not None else None,
-            i.grade.value if i.grade is not None else None, client_id=i.client_id))
+            i.grade.value if i.grade is not None else None, client_id=i.client_id, by=c.by))
 
 
 def _admit_anonymous_filing(ctx: Context, phone: str | None) -> None:

@@ -5,12 +5,14 @@ token needed)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from graphql_api.context import Context
 from graphql_api.enums import RequestGrade
+from graphql_api.relay import page_size
 from graphql_api.requests.types import MyRequest, RequestStatistics, RequestSummary
 from graphql_api.scope import ScopeArg, scope_of
 from gridcore import errors
@@ -24,18 +26,21 @@ class RequestQuery:
     async def requests(self, info: Info[Context, None],
                        scope: ScopeArg = None,
                        grade: RequestGrade | None = None, escalated_only: bool = False,
-                       first: int = 50) -> list[RequestSummary]:
+                       first: int = 50,
+                       answered: Annotated[bool, strawberry.argument(
+                           description="also the requests resolved or closed (with their "
+                                       "reply)")] = False) -> list[RequestSummary]:
         ctx = info.context
         code = await scope_of(ctx, scope)
         if code is None:
             return []
-        first = max(0, min(first, ctx.settings.page_max))
+        first = page_size(first, ctx.settings.page_max, "requests")
         if escalated_only:
-            rows = requests_board.escalated(ctx.views, True, code)
+            rows = requests_board.escalated(ctx.views, not answered, code)
             rows = [r for r in rows if grade is None or r.grade.value == grade.value]
         else:
             rows = requests_board.board(ctx.views, grade=grade.value if grade else None,
-                                        scope_code=code)
+                                        scope_code=code, awaiting_only=not answered)
         return [RequestSummary.from_row(r) for r in rows[:first]]
 
     @strawberry.field(description="我的诉求 a request followed with the reference given at filing "

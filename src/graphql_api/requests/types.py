@@ -20,6 +20,7 @@ from graphql_api.enums import (
     RequestStatus,
 )
 from graphql_api.grid.types import GridNode
+from graphql_api.privacy import personal_for
 from gridcore import grid, requests
 from projections.requests_board import BoardRow
 
@@ -29,7 +30,8 @@ def _level(lv: grid.Level) -> Level:
 
 
 @strawberry.type(description="诉求 a request awaiting action, as the board shows it (what the "
-                             "resident wrote and their contact are not shown).")
+                             "resident wrote and the reply are read by the roles that handle "
+                             "requests; their contact is not shown).")
 class RequestSummary:
     id: strawberry.ID
     number: str
@@ -66,6 +68,47 @@ class RequestSummary:
         row = await info.context.loaders.node.load(self.owner_code)
         return GridNode.from_row(row) if row else None
 
+    @strawberry.field(description="诉求内容 what the resident asked: whole for the roles that "
+                                  "handle requests (field staff, police, officials, the duty "
+                                  "lead, property managers; each such read is audited), '****' "
+                                  "for others; '已删除 erased' once erased.")
+    async def text(self, info: Info[Context, None]) -> str | None:
+        ctx = info.context
+        kept = await ctx.loaders.request_kept.load(str(self.id))
+        if kept is None:
+            return None
+        return personal_for(ctx.caller, ctx.audit, kept.details.text, "Request.text",
+                            str(self.id), erased=kept.details.erased)
+
+    @strawberry.field(description="答复 the reply it was resolved with (null before; read as "
+                                  "`text` is).")
+    async def reply(self, info: Info[Context, None]) -> str | None:
+        ctx = info.context
+        kept = await ctx.loaders.request_kept.load(str(self.id))
+        if kept is None or kept.reply is None:
+            return None
+        return personal_for(ctx.caller, ctx.audit, kept.reply.text, "Request.reply",
+                            str(self.id), erased=kept.reply.erased)
+
+
+@strawberry.type(description="One answer to the request: the reply, the rating it got and "
+                             "the reopening that followed it, if any.")
+class RequestAnswer:
+    answered_at: datetime
+    reply: str | None = strawberry.field(description="Null once erased.")
+    answered_on_time: bool
+    rating: int | None = strawberry.field(description="Null until rated.")
+    rated_at: datetime | None
+    reopened_at: datetime | None = strawberry.field(
+        description="When the resident reopened the request after this answer, if they did.")
+
+    @classmethod
+    def of(cls, a: requests.Answer) -> RequestAnswer:
+        return cls(answered_at=a.answered_at,
+                   reply=None if a.reply.erased else a.reply.text,
+                   answered_on_time=a.on_time, rating=a.rating, rated_at=a.rated_at,
+                   reopened_at=a.reopened_at)
+
 
 @strawberry.type(description="我的诉求 your request as you follow it with its reference: where "
                              "it stands and the reply (no other person's data).")
@@ -87,6 +130,10 @@ class MyRequest:
     reply: str | None = strawberry.field(description="The answer, once resolved.")
     answered_on_time: bool | None
     rating: int | None
+    history: list[RequestAnswer] = strawberry.field(
+        description="Every answer so far, oldest first, with its rating: a reopening starts a "
+                    "new round (reply and rating above are the current round's) and keeps "
+                    "the earlier ones here.")
 
     @classmethod
     def of(cls, r: requests.ResidentRequest, reference: str | None = None) -> MyRequest:
@@ -100,7 +147,7 @@ class MyRequest:
                    status=RequestStatus(r.status.value), status_label=r.status.label,
                    level_label=r.level.label, filed_at=r.created_on, deadline=r.deadline,
                    escalations=r.escalations, reply=reply, answered_on_time=r.on_time,
-                   rating=r.rating)
+                   rating=r.rating, history=[RequestAnswer.of(a) for a in r.answers])
 
 
 @strawberry.type(description="A count under one key (a category, grade, status or level).")

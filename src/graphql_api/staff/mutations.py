@@ -23,13 +23,12 @@ from graphql_api.context import Context
 from graphql_api.enums import Role
 from graphql_api.grid.mutations import GridResult, nodes_after
 from graphql_api.ids import canonical
-from graphql_api.pipeline import Call, ClientId, Reach, mutation, refused, run_mutation
+from graphql_api.pipeline import Call, ClientId, Reach, mutation, run_mutation
 from graphql_api.problems import Problem, invalid, no_household, result
 from graphql_api.reach import nodes, not_an_id, staff, staff_list
 from graphql_api.scope import household_visible
 from graphql_api.staff.types import StaffMember
 from gridcore import staff as staff_domain
-from gridcore.authority import DISPATCHERS, ENROLLERS, ERASERS
 
 R = staff_domain.Role
 
@@ -92,6 +91,28 @@ class AssignResponsibleWorkerInput:
 class FormSquadInput:
     zone_code: str
     staff_ids: list[strawberry.ID]
+    client_id: ClientId = None
+
+
+@strawberry.input
+class HandOverMicroGridInput:
+    micro_grid_code: str
+    staff_id: strawberry.ID = strawberry.field(description="The grid worker taking it over.")
+    client_id: ClientId = None
+
+
+@strawberry.input
+class TakeOffSquadInput:
+    zone_code: str
+    staff_id: strawberry.ID
+    client_id: ClientId = None
+
+
+@strawberry.input
+class MoveSquadMemberInput:
+    staff_id: strawberry.ID
+    from_zone_code: str
+    zone_code: str = strawberry.field(description="The zone whose squad they join.")
     client_id: ClientId = None
 
 
@@ -168,22 +189,10 @@ def _resident(input: EnrolStaffInput) -> Reach:
     return reach
 
 
-def _self_or(roles: frozenset[R], doing: str, raw: str) -> Reach:
-    """A staff member of the caller's jurisdiction: the caller themself, or anyone for one
-    of ``roles``."""
-    async def reach(ctx: Context) -> UUID | Problem:
-        sid: UUID | Problem = await staff(raw)(ctx)
-        mine = ctx.caller is not None and sid == ctx.caller.staff_id
-        if not mine and (no := refused(ctx, roles, doing)):
-            return no
-        return sid
-    return reach
-
-
 _on_staff = partial(mutation, result=StaffResult, success=_staff_after,
-                    on=lambda i: [staff(i.staff_id)], roles=ENROLLERS)
-"""A command on a staff member of the caller's jurisdiction (and nodes of it), given by one
-of ``roles`` (the domain checks the same again, ``gridcore.authority``)."""
+                    on=lambda i: [staff(i.staff_id)])
+"""A command on a staff member of the caller's jurisdiction (and nodes of it); who may give
+it is the command's rule (``gridcore.authority``)."""
 
 
 @strawberry.type
@@ -192,44 +201,66 @@ class StaffMutation:
         "入职 enrol a staff member in a node of your jurisdiction.", EnrolStaffInput,
         lambda c, i: c.app.enrol_staff(i.staff_no, i.name, R(i.role.value), i.jurisdiction_code,
                                        i.daily_capacity, i.phone, c.targets[1],
-                                       client_id=i.client_id),
+                                       client_id=i.client_id, by=c.by),
         result=StaffResult,
         success=lambda c, nid: _staff_after(c, nid, staff_domain.staff_id(c.input.staff_no)),
-        on=lambda i: [nodes(i.jurisdiction_code), _resident(i)], roles=ENROLLERS,
-        doing="enrol staff", personal=lambda i: [i.name, i.phone])
+        on=lambda i: [nodes(i.jurisdiction_code), _resident(i)],
+        personal=lambda i: [i.name, i.phone])
 
     set_staff_availability = mutation(
         "在岗 mark a staff member available or not; their open work in a round moves to "
         "colleagues when not.", SetStaffAvailabilityInput,
         lambda c, i: c.app.set_staff_availability(c.target, i.available, i.reason,
-                                                  client_id=i.client_id),
+                                                  client_id=i.client_id, by=c.by),
         result=StaffResult, success=_staff_after,
-        on=lambda i: [_self_or(DISPATCHERS, "set others' availability", i.staff_id)])
+        on=lambda i: [staff(i.staff_id)])
 
     assign_responsible_worker = mutation(
-        "责任人 make a grid worker the responsible person of a micro-grid.",
+        "责任人 make a grid worker the responsible person of a micro-grid that has none "
+        "(handOverMicroGrid gives one that has one to another worker).",
         AssignResponsibleWorkerInput, lambda c, i: c.app.assign_responsible_worker(
-            c.target, c.targets[1], client_id=i.client_id), result=GridResult,
+            c.target, c.targets[1], client_id=i.client_id, by=c.by), result=GridResult,
         success=lambda c, nid: nodes_after(c.target)(c, nid),
-        on=lambda i: [nodes(i.micro_grid_code), staff(i.staff_id)], roles=ENROLLERS,
-        doing="name responsible workers")
+        on=lambda i: [nodes(i.micro_grid_code), staff(i.staff_id)])
 
     form_squad = mutation(
         "服务小分队 form the service squad of a zone from party members and volunteers.",
         FormSquadInput, lambda c, i: c.app.form_squad(c.target, c.targets[1],
-                                                      client_id=i.client_id),
+                                                      client_id=i.client_id, by=c.by),
         result=GridResult, success=lambda c, nid: nodes_after(c.target)(c, nid),
-        on=lambda i: [nodes(i.zone_code), staff_list(list(i.staff_ids))], roles=ENROLLERS,
-        doing="form squads")
+        on=lambda i: [nodes(i.zone_code), staff_list(list(i.staff_ids))])
+
+    hand_over_micro_grid = mutation(
+        "交接 hand a micro-grid from its responsible worker to another grid worker "
+        "(assignResponsibleWorker names the first one and refuses to replace one).",
+        HandOverMicroGridInput, lambda c, i: c.app.hand_over_micro_grid(
+            c.target, c.targets[1], client_id=i.client_id, by=c.by), result=GridResult,
+        success=lambda c, nid: nodes_after(c.target)(c, nid),
+        on=lambda i: [nodes(i.micro_grid_code), staff(i.staff_id)])
+
+    take_off_squad = mutation(
+        "take a member off a zone's service squad (they may then join another).",
+        TakeOffSquadInput, lambda c, i: c.app.take_off_squad(c.target, c.targets[1],
+                                                             client_id=i.client_id, by=c.by),
+        result=GridResult, success=lambda c, nid: nodes_after(c.target)(c, nid),
+        on=lambda i: [nodes(i.zone_code), staff(i.staff_id)])
+
+    move_squad_member = mutation(
+        "move a member from one zone's service squad to another's, both at once.",
+        MoveSquadMemberInput, lambda c, i: c.app.move_squad_member(
+            c.target, c.targets[1], c.targets[2], client_id=i.client_id, by=c.by),
+        result=GridResult,
+        success=lambda c, nid: nodes_after(c.targets[1], c.targets[2])(c, nid),
+        on=lambda i: [staff(i.staff_id), nodes(i.from_zone_code), nodes(i.zone_code)])
 
     assign_scope = mutation(
         "派单 share the households of a scope out to its available staff for a round "
         "(vulnerable ones get door visits).", AssignScopeInput,
-        lambda c, i: c.app.assign_scope(c.target, i.round, i.days, client_id=i.client_id),
+        lambda c, i: c.app.assign_scope(c.target, i.round, i.days, client_id=i.client_id, by=c.by),
         result=AssignResult, success=lambda c, plan: ScopeAssigned(
             scope_code=c.target, round=c.input.round, assigned=len(plan.items),
             uncovered=len(plan.uncovered), shortfall=plan.shortfall),
-        on=lambda i: [nodes(i.scope_code)], roles=DISPATCHERS, doing="assign rounds")
+        on=lambda i: [nodes(i.scope_code)])
 
     @strawberry.mutation(description="转派 move a staff member's open work in a round to "
                                      "colleagues.")
@@ -238,31 +269,30 @@ class StaffMutation:
         sid = canonical(input.staff_id)
         member = await info.context.loaders.staff_member.load(sid) if sid else None
         return await run_mutation(info, lambda c: c.app.reassign_work_of(
-            c.target, input.scope_code, input.round, input.reason, client_id=input.client_id),
+            c.target, input.scope_code, input.round, input.reason, client_id=input.client_id,
+                by=c.by),
             _staff_after, on=[staff(input.staff_id), nodes(input.scope_code)],
-            roles=DISPATCHERS, doing="move others' work",
             personal=[member.name if member else None])
 
     deactivate_staff = _on_staff(
         "停用 deactivate a staff member of your jurisdiction (e.g. 离职): their tokens are "
         "refused at once, their open subscriptions close and their open work moves to "
         "colleagues.", DeactivateStaffInput, lambda c, i: c.app.deactivate_staff(
-            c.target, i.reason, by=c.by, client_id=i.client_id), doing="deactivate staff")
+            c.target, i.reason, by=c.by, client_id=i.client_id))
 
     reactivate_staff = _on_staff(
         "复岗 reactivate a deactivated staff member of your jurisdiction: their tokens work "
         "again.", ReactivateStaffInput, lambda c, i: c.app.reactivate_staff(
-            c.target, i.reason, by=c.by, client_id=i.client_id), doing="reactivate staff")
+            c.target, i.reason, by=c.by, client_id=i.client_id))
 
     change_staff_jurisdiction = _on_staff(
         "调岗 move a staff member to another node of your jurisdiction: what they see and may "
         "do follows at once.", ChangeStaffJurisdictionInput,
         lambda c, i: c.app.change_staff_jurisdiction(c.target, i.jurisdiction_code, by=c.by,
                                                      client_id=i.client_id),
-        on=lambda i: [staff(i.staff_id), nodes(i.jurisdiction_code)], doing="move staff")
+        on=lambda i: [staff(i.staff_id), nodes(i.jurisdiction_code)])
 
     erase_staff_member = _on_staff(
         "删除个人信息 erase a staff member's name and phone for good (their staff number, role "
         "and work stay).", EraseStaffMemberInput, lambda c, i: c.app.erase_staff_member(
-            c.target, i.reason, by=c.by, client_id=i.client_id), roles=ERASERS,
-        doing="erase staff members' data")
+            c.target, i.reason, by=c.by, client_id=i.client_id))

@@ -5,7 +5,7 @@ campaign whose scope lies outside your jurisdiction is answered as if it did not
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -21,7 +21,6 @@ from graphql_api.reach import household, ids, nodes
 from graphql_api.scope import node_visible
 from graphql_api.sweeps.types import Campaign, CampaignClosed, CampaignLaunched, FindingsProcessed
 from gridcore import assignment, errors, sweep
-from gridcore.authority import ORGANISERS
 from projections.sweep_coverage import campaigns_touching
 
 MAX_DAYS = 366
@@ -31,6 +30,56 @@ MAX_DAYS = 366
 class TemperatureInput:
     resident_id: strawberry.ID
     celsius: float
+
+
+@strawberry.input(description="症状 one member's symptoms, seen or reported (发热, 咳嗽, 乏力): "
+                              "the member becomes symptomatic and is referred to the fever "
+                              "clinic.")
+class SymptomInput:
+    resident_id: strawberry.ID
+    symptoms: list[str]
+
+
+@strawberry.input(description="外来人员 someone from elsewhere staying with the household "
+                              "(哪来的亲戚？云南来的): where they came from, kept on the visit "
+                              "and counted on the work list and the campaign's coverage for "
+                              "follow-up; no name is kept.")
+class VisitorInput:
+    origin: str
+    note: str = strawberry.field(default="", description="Without phone or ID numbers.")
+
+
+@strawberry.input(description="来返 a member who arrived from a risk area: tagged and placed "
+                              "under home observation.")
+class ArrivalInput:
+    resident_id: strawberry.ID
+    origin: str
+    arrived_on: date
+
+
+def findings_details(symptoms: list[SymptomInput], visitors: list[VisitorInput],
+                     arrivals: list[ArrivalInput]) -> dict[str, Any] | Problem:
+    """The symptoms, visitors and arrivals a visit found, as ``record_visit`` takes them (both
+    doors: ``recordVisit`` and ``syncFieldRecords``); only those given."""
+    details: dict[str, Any] = {}
+    sick = ids([s.resident_id for s in symptoms], "resident")
+    if isinstance(sick, Problem):
+        return sick
+    if sick:
+        found: dict[Any, list[str]] = {}
+        for rid, s in zip(sick, symptoms, strict=True):
+            found.setdefault(rid, []).extend(s.symptoms)
+        details["symptoms"] = found
+    arrived = ids([a.resident_id for a in arrivals], "resident")
+    if isinstance(arrived, Problem):
+        return arrived
+    if arrived:
+        details["arrivals"] = [sweep.Arrival(resident_id=rid, origin=a.origin,
+                                             arrived_on=a.arrived_on)
+                               for rid, a in zip(arrived, arrivals, strict=True)]
+    if visitors:
+        details["visitors"] = [sweep.Visitor(origin=v.origin, note=v.note) for v in visitors]
+    return details
 
 
 @strawberry.input
@@ -46,6 +95,9 @@ class RecordVisitInput:
         default=None, description="Members seen or reported (default when seen: all).")
     temperatures: list[TemperatureInput] = strawberry.field(default_factory=list)
     close_contacts: list[strawberry.ID] = strawberry.field(default_factory=list)
+    symptoms: list[SymptomInput] = strawberry.field(default_factory=list)
+    visitors: list[VisitorInput] = strawberry.field(default_factory=list)
+    arrivals: list[ArrivalInput] = strawberry.field(default_factory=list)
     client_id: ClientId = None
 
 
@@ -126,7 +178,10 @@ def _details(input: RecordVisitInput) -> dict[str, Any] | Problem:
     if hot:
         details["temperatures"] = {rid: t.celsius
                                    for rid, t in zip(hot, input.temperatures, strict=True)}
-    return details
+    found = findings_details(input.symptoms, input.visitors, input.arrivals)
+    if isinstance(found, Problem):
+        return found
+    return details | found
 
 
 def _launch(c: Call, input: LaunchCampaignInput) -> assignment.Plan:
@@ -137,7 +192,7 @@ def _launch(c: Call, input: LaunchCampaignInput) -> assignment.Plan:
         raise errors.InvalidInput("starts has no time zone.",
                                   "Give one, e.g. 2020-02-17T08:00:00+08:00.")
     plan = c.app.launch_campaign(input.scope_code, input.round, input.days, input.name,
-                                 input.starts, client_id=input.client_id)
+                                 input.starts, client_id=input.client_id, by=c.by)
     if isinstance(plan, assignment.Plan):
         return plan
     # a retried clientId answers the log's position: the plan is the round's assignment
@@ -154,7 +209,7 @@ def _close(c: Call, input: CloseCampaignInput) -> int | None:
     except errors.NotFound:
         raise errors.NotFound(no_campaign(input.scope_code, input.round).problem,
                               "Launch the campaign first.") from None
-    return c.app.close_campaign(c.target, client_id=input.client_id)
+    return c.app.close_campaign(c.target, client_id=input.client_id, by=c.by)
 
 
 def _visit(input: RecordVisitInput) -> Reach:
@@ -178,8 +233,9 @@ async def _closed(c: Call, nid: int | None) -> CampaignClosed:
 @strawberry.type
 class SweepMutation:
     record_visit = mutation(
-        "排查走访 record a visit of a household in a sweep campaign; findings (fever, close "
-        "contacts) are followed up.", RecordVisitInput, lambda c, i: c.app.record_visit(
+        "排查走访 record a visit of a household in a sweep campaign; findings are followed up "
+        "(fever or another symptom, close contacts, arrivals from risk areas; visitors from "
+        "elsewhere are kept and counted).", RecordVisitInput, lambda c, i: c.app.record_visit(
             sweep.campaign_id(i.campaign_scope, i.round), c.target,
             assignment.Method(i.method.value), sweep.Outcome(i.outcome.value), by=c.by,
             visited_at=i.visited_at, client_id=i.client_id, **c.targets[1]),
@@ -190,19 +246,16 @@ class SweepMutation:
         "发起排查 launch a sweep of a scope of your jurisdiction: every household is assigned "
         "(door visits for vulnerable ones) and the campaign opens, in one transaction.",
         LaunchCampaignInput, _launch, result=LaunchResult,
-        success=_launched, on=lambda i: [nodes(i.scope_code)], roles=ORGANISERS,
-        doing="launch campaigns")
+        success=_launched, on=lambda i: [nodes(i.scope_code)])
 
     close_campaign = mutation(
         "结束排查 close a campaign, recording its summary (covered, not covered with reasons, "
         "findings).", CloseCampaignInput, _close, result=CloseResult,
-        success=_closed, on=lambda i: [_campaign_in_reach(i.scope_code, i.round)],
-        roles=ORGANISERS, doing="close campaigns")
+        success=_closed, on=lambda i: [_campaign_in_reach(i.scope_code, i.round)])
 
     @strawberry.mutation(description="跟进发现 follow up the findings (fever, close contacts, "
                                      "arrivals) of visits recorded since the last run; visits "
                                      "already do this, so it only catches up after a failure.")
     async def process_findings(self, info: Info[Context, None]) -> FindingsResult:
-        return await run_mutation(info, lambda c: c.app.process_findings(),
-                                  lambda c, n: FindingsProcessed(processed=n),
-                                  roles=ORGANISERS, doing="run the findings follow-up")
+        return await run_mutation(info, lambda c: c.app.process_findings(by=c.by),
+                                  lambda c, n: FindingsProcessed(processed=n))

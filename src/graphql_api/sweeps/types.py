@@ -11,8 +11,9 @@ from strawberry.types import Info
 
 from graphql_api.context import Context
 from graphql_api.enums import VisitMethod
-from graphql_api.households.types import Household
-from projections import sweep_coverage
+from graphql_api.households.types import Household, address_of, household_no_of
+from graphql_api.relay import page_size
+from projections import queries, sweep_coverage
 
 REASON_LABELS = {"not_visited": "未走访 not visited", "no_answer": "无人应答 no answer",
                  "refused": "拒绝 refused", "members_missing": "成员未全 members missing"}
@@ -68,6 +69,55 @@ class UncoveredHousehold:
         row = await info.context.loaders.household.load(str(self.household_id))
         return Household.from_row(row) if row else None
 
+    @strawberry.field(description="户号 the household number, where to go (whole for the roles "
+                                  "sent to the door, audited; '****' for others).")
+    async def household_no(self, info: Info[Context, None]) -> str | None:
+        return await household_no_of(info, str(self.household_id))
+
+    @strawberry.field(description="门牌 the household's address, where to go (whole for the "
+                                  "roles sent to the door, audited; '****' for others).")
+    async def address(self, info: Info[Context, None]) -> str | None:
+        return await address_of(info, str(self.household_id))
+
+
+@strawberry.type(description="派单 a household of a sweep round on your list: what its visits "
+                             "found so far, and the visit's version a device sends back.")
+class WorkItem:
+    household_id: strawberry.ID
+    visit_version: int = strawberry.field(
+        description="The version of the household's visit in this round (0: never visited): "
+                    "send it as `baseVersion` with a visit recorded offline (syncFieldRecords); "
+                    "re-read it after a STALE answer.")
+    attempts: int
+    covered: bool = strawberry.field(description="Every current member accounted for.")
+    fevers: int
+    close_contacts: int
+    arrivals: int
+    visitors: int = strawberry.field(
+        description="外来人员 visitors from elsewhere the visits found, to follow up (the "
+                    "visit keeps where they came from).")
+
+    @classmethod
+    def from_row(cls, r: queries.WorkItemRow) -> WorkItem:
+        return cls(household_id=strawberry.ID(r.household_id), visit_version=r.visit_version,
+                   attempts=r.attempts, covered=r.covered, fevers=r.fevers,
+                   close_contacts=r.close_contacts, arrivals=r.arrivals, visitors=r.visitors)
+
+    @strawberry.field
+    async def household(self, info: Info[Context, None]) -> Household | None:
+        row = await info.context.loaders.household.load(str(self.household_id))
+        return Household.from_row(row) if row else None
+
+    @strawberry.field(description="户号 the household number, where to go (whole for the roles "
+                                  "sent to the door, audited; '****' for others).")
+    async def household_no(self, info: Info[Context, None]) -> str | None:
+        return await household_no_of(info, str(self.household_id))
+
+    @strawberry.field(description="门牌 the household's address, where to go (whole for the "
+                                  "roles sent to the door, audited; '****' for others).")
+    async def address(self, info: Info[Context, None]) -> str | None:
+        return await address_of(info, str(self.household_id))
+
 
 @strawberry.type(description="排查 a sweep campaign, seen from one grid node (its counts are "
                              "those of that node's subtree).")
@@ -95,7 +145,7 @@ class Campaign:
     @strawberry.field(description="Its households of that subtree not covered yet (by "
                                   "micro-grid).")
     def uncovered(self, info: Info[Context, None], first: int = 50) -> list[UncoveredHousehold]:
-        first = max(0, min(first, info.context.settings.page_max))
+        first = page_size(first, info.context.settings.page_max, "uncovered households")
         found = sweep_coverage.uncovered_households(info.context.views, str(self.id),
                                                     self.seen_from)[:first]
         return [UncoveredHousehold(reason=d["reason"], label=REASON_LABELS.get(d["reason"],

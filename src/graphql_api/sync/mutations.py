@@ -24,7 +24,13 @@ from graphql_api.ids import canonical
 from graphql_api.pipeline import run_mutation
 from graphql_api.problems import Problem
 from graphql_api.scope import household_visible, node_visible
-from graphql_api.sweeps.mutations import TemperatureInput
+from graphql_api.sweeps.mutations import (
+    ArrivalInput,
+    SymptomInput,
+    TemperatureInput,
+    VisitorInput,
+    findings_details,
+)
 from graphql_api.watch.feed import Subject, place_of
 from gridcore import assignment, field_sync, sweep
 
@@ -47,13 +53,19 @@ class SyncVisitInput:
     round: int
     household_id: strawberry.ID
     base_version: int = strawberry.field(
-        description="The visit's version the device saw (0 when it saw none).")
+        description="The visit's version the device saw (0 when it saw none): the "
+                    "`visitVersion` of the household on `me.workList`.")
     method: VisitMethod
     visited_at: datetime
     outcome: VisitOutcome = VisitOutcome.SEEN
-    accounted: list[strawberry.ID] = strawberry.field(default_factory=list)
+    accounted: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Members seen or reported (default when seen: all, as for "
+                                  "recordVisit).")
     temperatures: list[TemperatureInput] = strawberry.field(default_factory=list)
     close_contacts: list[strawberry.ID] = strawberry.field(default_factory=list)
+    symptoms: list[SymptomInput] = strawberry.field(default_factory=list)
+    visitors: list[VisitorInput] = strawberry.field(default_factory=list)
+    arrivals: list[ArrivalInput] = strawberry.field(default_factory=list)
     note: str = ""
 
 
@@ -61,7 +73,8 @@ class SyncVisitInput:
 class SyncDeliveryInput:
     client_id: str
     delivery_id: strawberry.ID
-    base_version: int
+    base_version: int = strawberry.field(
+        description="The delivery's version the device saw (`Delivery.version`).")
     delivered_at: datetime
     failed_reason: str = ""
 
@@ -112,23 +125,25 @@ async def _records(ctx: Context, by: UUID, visits: list[SyncVisitInput],
     records: list[tuple[str, Any]] = []
     for v in visits:
         hid = canonical(v.household_id)
-        ids = [_uuids(v.accounted), _uuids(v.close_contacts),
+        ids = [_uuids(v.accounted or []), _uuids(v.close_contacts),
                _uuids([t.resident_id for t in v.temperatures])]
         if hid is None or not await household_visible(ctx, hid):
             out[v.client_id] = _absent(v.client_id, f"household {v.household_id[:60]}")
             continue
         accounted, contacts, hot = ids
-        if accounted is None or contacts is None or hot is None:
+        found = findings_details(v.symptoms, v.visitors, v.arrivals)
+        if accounted is None or contacts is None or hot is None or isinstance(found, Problem):
             out[v.client_id] = _absent(v.client_id, "resident with one of those ids")
             continue
+        if v.accounted is not None:  # not given: record_visit's default, as at the door
+            found["accounted"] = accounted
         at = v.visited_at  # naive: the application refuses it (no zone to assume)
         try:
             record = sweep.VisitRecord(
                 staff_id=by, method=assignment.Method(v.method.value), at=at,
-                outcome=sweep.Outcome(v.outcome.value), accounted=accounted,
-                close_contacts=contacts, note=v.note,
+                outcome=sweep.Outcome(v.outcome.value), close_contacts=contacts, note=v.note,
                 temperatures={rid: t.celsius for rid, t in zip(hot, v.temperatures,
-                                                               strict=True)})
+                                                               strict=True)}, **found)
         except ValueError:  # pydantic's ValidationError: a malformed field
             out[v.client_id] = _rejected(
                 v.client_id, "The record is malformed. Check its fields (temperatures in "

@@ -1,0 +1,239 @@
+"""The intake door for chat check-ins (群内自报): a batch of a micro-grid chat group's messages,
+as a chat bot or an export delivers them, each (a) recorded as a chat visit of its household
+(``adapters.chat_checkins``), (b) held for the micro-grid's worker with the reason and the text
+(``gridcore.chat_review``), or (c) set aside as no report (a thank-you, a question, a picture
+placeholder such as ``[图片]``). Taken once per message id: the same batch again is all
+duplicates and writes nothing.
+
+The export format of ``gridcore checkin FILE`` (``read_export``): JSON lines, one object per
+message, ``{"message_id": "...", "sender": "...", "sent_at": "2020-02-17T08:30:00+08:00",
+"text": "..."}``; or CSV with the header ``message_id,sender,sent_at,text`` (UTF-8, a BOM
+allowed). The bot sends the same four fields through the API (``submitChatMessages``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+import orjson
+
+from adapters.chat_checkins import find_household, record_parsed
+from adapters.checkin import HINTS, CheckInError, parse_check_in, part_of
+from gridcore.application import GridcoreApp
+from gridcore.authority import Actor
+from gridcore.chat_review import Disposition
+from gridcore.errors import GridcoreError, InvalidInput, NotFound, NotPermitted
+
+MAX_MESSAGES = 500
+
+
+class Fate(StrEnum):
+    RECORDED = "recorded"
+    REVIEW = "review"
+    IGNORED = "ignored"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+    """not taken in at all (nothing written): a message the store cannot hold as given (a
+    time outside the policy's window, an overlong text); sending it again corrected takes it"""
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    message_id: str
+    sender: str
+    sent_at: datetime
+    text: str
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    message_id: str
+    fate: Fate
+    reason: str = ""
+    household_id: UUID | None = None
+
+
+@dataclass
+class IntakeReport:
+    outcomes: list[MessageOutcome] = field(default_factory=list)
+
+    def count(self, fate: Fate) -> int:
+        return sum(o.fate is fate for o in self.outcomes)
+
+    @property
+    def recorded(self) -> int:
+        return self.count(Fate.RECORDED)
+
+    @property
+    def review(self) -> int:
+        return self.count(Fate.REVIEW)
+
+    @property
+    def ignored(self) -> int:
+        return self.count(Fate.IGNORED)
+
+    @property
+    def duplicates(self) -> int:
+        return self.count(Fate.DUPLICATE)
+
+    @property
+    def rejected(self) -> int:
+        return self.count(Fate.REJECTED)
+
+
+_PLACEHOLDER = re.compile(r"(?:\s*\[(?:图片|表情|动画表情|语音|视频|文件|链接|位置|红包|转账|"
+                          r"聊天记录|Photo|Image|Sticker|Voice|Video|File|Link)\]\s*)+",
+                          re.IGNORECASE)
+_REPORT_WORDS = re.compile(r"\d|[０-９]|[号栋幢室人]|单元|平安|正常|"
+                           r"体温|发热|发烧|咳嗽|乏力|腹泻|访客|亲戚|电话")
+_THANKS = re.compile(r"谢谢|感谢|多谢|辛苦|收到|好的|明白|了解|👍|🙏|ok|OK|嗯")
+_QUESTION = re.compile(r"[?？]|吗|请问|怎么|什么时候|哪里|能不能|可以不")
+
+
+def _quote(words: str, longest: int = 60) -> str:
+    """``words`` in quotes, shortened, a run of 7 digits or more (a phone, an ID number)
+    masked."""
+    words = re.sub(r"\d{7,}", lambda m: m[0][:3] + "*" * (len(m[0]) - 3), " ".join(
+        words.split()))
+    return f"“{words[:longest]}{'…' if len(words) > longest else ''}”"
+
+
+def not_a_report(text: str) -> tuple[str, str] | None:
+    """(kind, reason) when a message is no check-in at all: a picture or other placeholder,
+    or words with nothing a report has (no number, no door, no health word): a thank-you, a
+    question, a chat. None when it may be a report."""
+    if not text.strip() or _PLACEHOLDER.fullmatch(text):
+        return "placeholder", f"非自报 not a report: a placeholder {_quote(text)}"
+    if _REPORT_WORDS.search(text):
+        return None
+    kind = "thanks" if _THANKS.search(text) else "question" if _QUESTION.search(text) \
+        else "chat"
+    what = {"thanks": "a thank-you", "question": "a question", "chat": "no report"}[kind]
+    return kind, f"非自报 not a report ({what}): {_quote(text)}"
+
+
+def unreadable_reason(text: str, e: CheckInError) -> str:
+    """Why a report was not understood, quoting its words (the part named, or the message)."""
+    words = part_of(text, e.position)
+    hint = HINTS.get(e.part, "")
+    quoted = _quote(words) if words else _quote(text)
+    return f"未能识别 not understood: {quoted} — {e.problem} {hint}".strip()
+
+
+def take_in(app: GridcoreApp, micro_grid: str, messages: Sequence[ChatMessage], *, by: Actor,
+            campaign: UUID | None = None) -> IntakeReport:
+    """Take in a batch of ``micro_grid``'s chat messages as ``by`` (the staff member who
+    forwards them, ``System.FEED`` for the group's bot, ``System.OPERATOR`` for an export
+    loaded at the console). ``campaign``: the campaign the check-ins count for (default: the
+    open campaign each household is in). A refusal of the actor refuses the batch; every other
+    problem is one message's reason."""
+    if len(messages) > MAX_MESSAGES:
+        raise InvalidInput(f"A batch of {len(messages)} messages is too large.",
+                           f"Send at most {MAX_MESSAGES} at a time.")
+    app.node(micro_grid)
+    report, seen = IntakeReport(), set()
+    for m in messages:
+        if m.message_id in seen or app.chat_message_taken(micro_grid, m.message_id):
+            report.outcomes.append(MessageOutcome(m.message_id, Fate.DUPLICATE,
+                                                  "已收到 taken in before"))
+            continue
+        seen.add(m.message_id)
+        try:
+            report.outcomes.append(_take_one(app, micro_grid, m, by, campaign))
+        except NotPermitted:
+            raise
+        except GridcoreError as e:
+            report.outcomes.append(MessageOutcome(m.message_id, Fate.REJECTED, str(e)))
+    return report
+
+
+def _take_one(app: GridcoreApp, micro_grid: str, m: ChatMessage, by: Actor,
+              campaign: UUID | None) -> MessageOutcome:
+    if (aside := not_a_report(m.text)) is not None:
+        kind, reason = aside
+        return _set_aside(app, micro_grid, m, by, Disposition.IGNORED, kind, reason)
+    try:
+        ci = parse_check_in(m.text)
+    except CheckInError as e:
+        return _set_aside(app, micro_grid, m, by, Disposition.HELD, e.part,
+                          unreadable_reason(m.text, e))
+    try:
+        h = find_household(app, micro_grid, ci.address)
+        cid = campaign or app.open_campaign_of(h.id)
+        if cid is None:
+            raise NotFound("The household is in no open campaign.",
+                           "Launch the round's campaign, or give the campaign.")
+        recorded = record_parsed(app, cid, micro_grid, ci, h, by, m.message_id, m.sent_at,
+                                 m.sender)
+    except NotPermitted:
+        raise
+    except GridcoreError as e:
+        kind = "household" if isinstance(e, NotFound | InvalidInput) else "visit"
+        reason = f"未能记录 not recorded: {_quote(ci.address)} — {e.problem} {e.remedy}"
+        return _set_aside(app, micro_grid, m, by, Disposition.HELD, kind, reason.strip())
+    return MessageOutcome(m.message_id, Fate.RECORDED, household_id=recorded.household_id)
+
+
+def _set_aside(app: GridcoreApp, micro_grid: str, m: ChatMessage, by: Actor,
+               disposition: Disposition, kind: str, reason: str) -> MessageOutcome:
+    app.take_chat_message(micro_grid, m.message_id, m.sent_at, disposition, kind, reason,
+                          m.sender, m.text, by=by)
+    fate = Fate.REVIEW if disposition is Disposition.HELD else Fate.IGNORED
+    return MessageOutcome(m.message_id, fate, reason)
+
+
+# ---- the export file ----------------------------------------------------------------------------
+
+FIELDS = ("message_id", "sender", "sent_at", "text")
+
+
+def _message(row: dict[str, object], where: str) -> ChatMessage:
+    missing = [f for f in FIELDS if not isinstance(row.get(f), str) or not row.get(f)]
+    if missing:
+        raise InvalidInput(f"{where}: {', '.join(missing)} missing.",
+                           f"Give {', '.join(FIELDS)} for every message.")
+    try:
+        sent_at = datetime.fromisoformat(str(row["sent_at"]))
+    except ValueError:
+        raise InvalidInput(f"{where}: sent_at is not an ISO time.",
+                           "Write it as 2020-02-17T08:30:00+08:00.") from None
+    if sent_at.tzinfo is None:
+        raise InvalidInput(f"{where}: sent_at has no offset.",
+                           "Write it as 2020-02-17T08:30:00+08:00.")
+    return ChatMessage(str(row["message_id"]), str(row["sender"]), sent_at, str(row["text"]))
+
+
+def read_export(data: bytes) -> list[ChatMessage]:
+    """The messages of an exported chat: JSON lines, or CSV with the header
+    ``message_id,sender,sent_at,text`` (see the module's docstring)."""
+    text = data.decode("utf-8-sig")
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    rows: Iterable[tuple[int, dict[str, object]]]
+    if first.lstrip().startswith("{"):
+        rows = []
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                raise InvalidInput(f"Line {n} is not JSON.",
+                                   "Write one JSON object per line.") from None
+            if not isinstance(row, dict):
+                raise InvalidInput(f"Line {n} is not a JSON object.",
+                                   "Write one JSON object per line.")
+            rows.append((n, row))
+    else:
+        reader = csv.DictReader(io.StringIO(text))
+        if tuple(reader.fieldnames or ()) != FIELDS:
+            raise InvalidInput("The CSV header is not message_id,sender,sent_at,text.",
+                               "Export the chat with those four columns.")
+        rows = ((reader.line_num, dict(r)) for r in reader)
+    return [_message(row, f"Line {n}") for n, row in rows]
