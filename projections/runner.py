@@ -35,7 +35,7 @@ from gridcore.app_base import collection_paused
 from projections.base import Failure, LeanEvent, Notified, Projection
 from projections.decode import Decoded, LeanDecoder, RawRow, canonical_id
 from projections.log import log_reader
-from projections.views import Views, views_for
+from projections.views import PositionMoved, Views, views_for
 
 if TYPE_CHECKING:
     from eventsourcing.application import Application
@@ -166,13 +166,23 @@ class Runner:
         upto = self.app.recorder.max_notification_id() or 0
         stuck = self._refresh_stuck()
         projections = [p for p in projections if p.name not in stuck]
-        positions = {p.name: self.views.position(p) for p in projections}
-        applied = 0
+        before = sum(self.applied.values())
+        while True:
+            positions = {p.name: self.views.position(p) for p in projections}
+            try:
+                self._catch_up_from(projections, positions, upto, progress)
+                return sum(self.applied.values()) - before
+            except PositionMoved as moved:  # another writer got there first: go on from there
+                log.info("catching up again from the positions in the database: %s", moved)
+                self._refresh_stuck()
+
+    def _catch_up_from(self, projections: Sequence[Projection], positions: dict[str, int],
+                       upto: int, progress: Progress | None) -> None:
         while True:
             behind = [p for p in projections
                       if positions[p.name] < upto and p.name not in self.stuck]
             if not behind:
-                return applied
+                return
             after = min(positions[p.name] for p in behind)
             topics = sorted(set().union(*(self._topics[p.name] for p in behind)))
             # A batch's events are short-lived and free of cycles: the cyclic collector would
@@ -200,7 +210,6 @@ class Runner:
                     positions[p.name] = max(positions[p.name], done.notification_id - 1)
                 else:
                     positions[p.name] = reached
-                applied += len(its)
                 self.applied[p.name] += len(its)
                 if progress is not None:
                     progress(p.name, positions[p.name], upto)
@@ -228,8 +237,11 @@ class Runner:
         projections that got stuck."""
         if whole:
             try:
-                self.views.apply_batches(batches, reached, self.spent)
+                self.views.apply_batches(batches, reached, self.spent,
+                                         since={p.name: positions[p.name] for p, _ in batches})
                 return {}
+            except PositionMoved:
+                raise
             except Exception:
                 log.warning("a batch up to %s failed: applying it per read model", reached)
         topics = {nid: topic for nid, topic, _ in events}
@@ -251,8 +263,10 @@ class Runner:
         error: Exception | None = None
         if cut == len(its):
             try:
-                self.views.apply_batch(p, its, reached)
+                self.views.apply_batch(p, its, reached, since=since)
                 return None
+            except PositionMoved:
+                raise
             except Exception:
                 if not its:
                     raise  # no event to blame: the database itself (it propagates)
@@ -260,7 +274,7 @@ class Runner:
             # that fails again when they apply in a trial is the database's failure).
             error = self.views.attempt(p, its)
             if error is None:
-                self.views.apply_batch(p, its, reached)
+                self.views.apply_batch(p, its, reached, since=since)
                 return None
         elif cut:
             error = self.views.attempt(p, its[:cut])
@@ -285,7 +299,8 @@ class Runner:
                           datetime.now(UTC).isoformat(timespec="seconds"))
         # Just before the bad event (events of other topics between are passed over); the
         # position stays where it is when the bad event is the next one.
-        self.views.apply_batch(p, its[:lo], nid - 1 if nid - 1 > since else None, failure)
+        self.views.apply_batch(p, its[:lo], nid - 1 if nid - 1 > since else None, failure,
+                               since=since)
         return failure
 
     def rebuild(self, name: str, progress: Progress | None = None) -> int:

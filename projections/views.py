@@ -3,8 +3,14 @@
 Each backend is eventsourcing's tracking recorder for that database (so the library's
 ``TrackingRecorderTestCase`` holds for it) plus ``apply_batch``: a batch's rows and the
 position it reached are committed in one transaction, so a crash never applies an event twice
-or loses one. ``projection_failure`` beside the positions says which projections are stuck,
-at which event and why (written in the transaction that keeps the rows before that event).
+or loses one. Each such transaction is fenced: it first takes the views' write lock (a
+transaction-scoped advisory lock on PostgreSQL; SQLite's own write lock) and checks that every
+projection it advances is still at the position the batch was read from. Another runner, or a
+killed process whose last commit was still in flight on the server, that moved a position in
+the meantime makes the batch fail with ``PositionMoved`` and nothing of it is kept: the runner
+reads the positions again and goes on from there. ``projection_failure`` beside the positions
+says which projections are stuck, at which event and why (written in the transaction that
+keeps the rows before that event).
 """
 
 from __future__ import annotations
@@ -25,14 +31,26 @@ if TYPE_CHECKING:
     from eventsourcing.application import Application
 
 
+class PositionMoved(Exception):
+    """A batch was read from a position that another writer has since moved: nothing of it
+    was kept (read the positions again)."""
+
+    def __init__(self, name: str, expected: int, found: int) -> None:
+        super().__init__(f"the position of {name} is {found}, not {expected}: another runner "
+                         "moved it")
+        self.name, self.expected, self.found = name, expected, found
+
+
 class Views(ReadViews, Protocol):
     def apply_batch(self, projection: Projection, events: Sequence[Notified],
-                    position: int | None, failure: Failure | None = None) -> None: ...
+                    position: int | None, failure: Failure | None = None,
+                    since: int | None = None) -> None: ...
     def attempt(self, projection: Projection, events: Sequence[Notified]) -> Exception | None: ...
     def failures(self) -> dict[str, Failure]: ...
     def clear_failures(self, names: Sequence[str] | None = None) -> None: ...
     def apply_batches(self, batches: Sequence[tuple[Projection, Sequence[Notified]]],
-                      position: int, spent: dict[str, float] | None = None) -> None: ...
+                      position: int, spent: dict[str, float] | None = None,
+                      since: dict[str, int] | None = None) -> None: ...
     def position(self, projection: Projection) -> int: ...
     def setup(self, projection: Projection) -> None: ...
     def reset(self, projection: Projection) -> None: ...
@@ -85,13 +103,34 @@ class _ViewsMixin(Generic[D]):
                 "originator_version BIGINT NOT NULL, topic TEXT NOT NULL, error TEXT NOT NULL, "
                 "failed_at TEXT NOT NULL)")
 
+    def _fence(self, cur: ViewCursor, since: dict[str, int]) -> None:
+        """Take the views' write lock for the transaction, then check that each projection
+        named in ``since`` is still at that position (``PositionMoved`` when it is not)."""
+        self._lock(cur)
+        for name, expected in since.items():
+            cur.execute(f"SELECT MAX(notification_id) FROM {self.tracking_table} "
+                        "WHERE application_name = ?", (name,))
+            row = cur.fetchone()
+            found = int(row[0]) if row and row[0] is not None else 0
+            if found != expected:
+                raise PositionMoved(name, expected, found)
+
+    def _lock(self, cur: ViewCursor) -> None:
+        """SQLite: a write lock now, not at the first write (a transaction that only read
+        must not find its snapshot stale when it starts writing)."""
+        cur.execute(f"DELETE FROM {FAILURES} WHERE 0")
+
     def apply_batch(self, projection: Projection, events: Sequence[Notified],
-                    position: int | None, failure: Failure | None = None) -> None:
+                    position: int | None, failure: Failure | None = None,
+                    since: int | None = None) -> None:
         """One projection's events and its new position (None: it stays) in one transaction,
-        with the failure that stops it there when there is one."""
+        with the failure that stops it there when there is one; fenced when the position the
+        events were read from (``since``) is given."""
         with self.datastore.transaction(commit=True) as c:
             self._enter(c)
             cur = ViewCursor(c, self.dialect)
+            if since is not None:
+                self._fence(cur, {projection.tracking_name: since})
             if events:
                 projection.apply(cur, events)
             if position is not None:
@@ -133,12 +172,16 @@ class _ViewsMixin(Generic[D]):
                 cur.execute(f"DELETE FROM {FAILURES} WHERE name = ?", (name,))
 
     def apply_batches(self, batches: Sequence[tuple[Projection, Sequence[Notified]]],
-                      position: int, spent: dict[str, float] | None = None) -> None:
+                      position: int, spent: dict[str, float] | None = None,
+                      since: dict[str, int] | None = None) -> None:
         """Several projections' batches and their new position in one transaction (seconds
-        each took added to ``spent``)."""
+        each took added to ``spent``); fenced when the positions the batches were read from
+        (``since``, by projection name) are given."""
         with self.datastore.transaction(commit=True) as c:
             self._enter(c)
             cur = ViewCursor(c, self.dialect)
+            if since is not None:
+                self._fence(cur, {p.tracking_name: since[p.name] for p, _ in batches})
             for projection, events in batches:
                 started = perf_counter()
                 if events:
@@ -217,6 +260,12 @@ class PostgresViews(_ViewsMixin[PostgresDatastore], PostgresTrackingRecorder):
 
     def _enter(self, c: DBCursor) -> None:
         c.execute(f"SET LOCAL search_path TO {self.datastore.schema or 'public'}")
+
+    def _lock(self, cur: ViewCursor) -> None:
+        """One writer of this schema's views at a time, until the transaction ends (a killed
+        runner's commit still in flight holds it until the server has finished it)."""
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(?))",
+                    (f"gridcore-views:{self.datastore.schema or 'public'}",))
 
 
 def views_for(app: Application[Any]) -> SQLiteViews | PostgresViews:

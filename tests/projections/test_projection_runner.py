@@ -106,3 +106,35 @@ def test_the_embedded_default_keeps_every_read_model_up_in_process(sql_store, cl
         assert rollup(runner.views, "420102001712")["households"] == 7
     finally:
         runner.stop()
+
+
+def test_a_batch_read_before_another_runner_moved_the_position_is_not_applied_twice(
+        sql_store, clock):
+    """Two runners over one log (a restarted process while the old one's last commit is still
+    in flight, or two servers): the one whose batch was read from a position the other has
+    since moved keeps nothing of it, reads the positions again and ends equal to one run."""
+    from projections.views import PositionMoved
+
+    app = GridcoreApp(sql_store, clock=clock)
+    given_community(app)
+    late = Runner(GridcoreApp(sql_store, clock=clock), [HouseholdsPerGrid()], batch=4)
+    early = Runner(app, [HouseholdsPerGrid()], batch=4)
+    read = late.reader.read
+    moved = []
+
+    def read_then_lose_the_race(after: int, upto: int, batch: int, topics: Any) -> Any:
+        rows = read(after, upto, batch, topics)
+        if not moved:  # the other runner commits between this read and its commit
+            moved.append(early.catch_up())
+        return rows
+
+    late.reader.read = read_then_lose_the_race  # type: ignore[method-assign]
+    late.catch_up()
+    last = app.recorder.max_notification_id()
+    assert moved and moved[0] > 0
+    assert [s.position for s in late.status()] == [last]
+    assert rows(late)["420102001712-01"] == (3, 6) and rows(late)["420102001712-02"] == (3, 6)
+    p = HouseholdsPerGrid()
+    with pytest.raises(PositionMoved, match="not 0"):
+        late.views.apply_batch(p, [], last, since=0)
+    assert late.views.position(p) == last

@@ -1,6 +1,8 @@
-"""Exactly once under crashes: a projection process killed with SIGKILL at random points while
-catching up over a log of more than 100,000 events ends with every read model equal to a
-rebuild from zero, and each projection's position at the log's last notification id.
+"""The kill test's harness (``test_projection_kill_sqlite`` and ``_postgres``: one module per
+store, so the two run side by side). Exactly once under crashes: a projection process killed
+with SIGKILL at random points while catching up over a log of more than 100,000 events ends
+with every read model equal to a rebuild from zero, and each projection's position at the
+log's last notification id.
 
 The log is the 712 demo (every area has events) plus bulk-registered households, built once per
 store. ``tests/projection_worker.py`` is the process under test.
@@ -36,8 +38,6 @@ from simulations.benchmarks import register
 from tests.conftest import PG_DSN, need_postgres
 from tests.projection_worker import projection_set
 
-pytestmark = pytest.mark.slow
-
 WORKER = Path(__file__).parents[1] / "projection_worker.py"
 HOUSEHOLDS = int(os.environ.get("GRIDCORE_KILL_HOUSEHOLDS", "85000"))
 MIN_EVENTS = 100_000
@@ -62,17 +62,16 @@ def build_log(env: dict[str, str]) -> int:
         app.close()
 
 
-@pytest.fixture(scope="module",
-                params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def big_log(request: pytest.FixtureRequest,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """The worker's environment for a store holding the big log (built once per store)."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("kill") / "gridcore.sqlite"
-        env = {"GRIDCORE_STORE": "sqlite", "GRIDCORE_SQLITE_PATH": str(path)}
-        assert build_log(env) >= MIN_EVENTS
-        yield env
-        return
+def sqlite_log(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The worker's environment for a SQLite database holding the big log."""
+    path = tmp_path_factory.mktemp("kill") / "gridcore.sqlite"
+    env = {"GRIDCORE_STORE": "sqlite", "GRIDCORE_SQLITE_PATH": str(path)}
+    assert build_log(env) >= MIN_EVENTS
+    return env
+
+
+def postgres_log() -> Iterator[dict[str, str]]:
+    """The worker's environment for a PostgreSQL schema holding the big log (dropped after)."""
     need_postgres()
     import psycopg
 
@@ -182,8 +181,10 @@ class Worker:
         self.app.close()
 
 
-def test_killed_projection_process_equals_a_rebuild_from_zero(big_log: dict[str, str],
-                                                              tmp_path: Path) -> None:
+def killed_projection_process_equals_a_rebuild_from_zero(big_log: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    """Kill the worker KILLS times mid-catch-up, then let it finish: every read model equals
+    a rebuild from zero and each position is the log's last id."""
     rng = random.Random(int(os.environ.get("GRIDCORE_KILL_SEED", "20200217")))
     worker = Worker(big_log, tmp_path / "worker.stderr")
     rebuild = Rebuild(big_log, tmp_path)
@@ -205,7 +206,7 @@ def test_killed_projection_process_equals_a_rebuild_from_zero(big_log: dict[str,
 
         views, rebuilt = worker.runner.views, rebuild.views
         for p in worker.projections:
-            assert (p.name, views.position(p)) == (p.name, last)
+            assert (p.name, views.position(p)) == (p.name, last), views.failures()
             assert (p.name, rebuilt.position(p)) == (p.name, last)
             found = differences(snapshot(views, p), snapshot(rebuilt, p))
             assert not found, (p.name, found)
