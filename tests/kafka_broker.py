@@ -81,10 +81,13 @@ class Record:
 
 
 def produce(bootstrap: str, topic: str, values: list[bytes],
-            key: Callable[[bytes], bytes | None] = lambda v: None) -> dict[int, int]:
+            key: Callable[[bytes], bytes | None] = lambda v: None,
+            partitioner: str = "consistent_random") -> dict[int, int]:
     """Produce ``values`` in order and wait until the broker acknowledged every one; returns,
     per partition written, the offset after the last record (where a reader is at the end).
-    The broker's high watermarks cannot say it: Tansu's count record batches, not records."""
+    The broker's high watermarks cannot say it: Tansu's count record batches, not records.
+    ``partitioner``: librdkafka's; ``murmur2_random`` places keys as Kafka's Java client and
+    the stream worker do (``adapters.stream_topics.partition_for``)."""
     from confluent_kafka import Producer
 
     failed: list[str] = []
@@ -96,7 +99,8 @@ def produce(bootstrap: str, topic: str, values: list[bytes],
         else:
             ends[msg.partition()] = max(ends.get(msg.partition(), 0), msg.offset() + 1)
 
-    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5,
+                  "partitioner": partitioner})
     for v in values:
         while True:
             try:

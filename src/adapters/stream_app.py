@@ -35,6 +35,35 @@ stops the flow before that seek (``_SeekSafeConsumer``): the rest of the stale b
 and read again from the committed offset, so a restart may handle records twice (alerts are
 idempotent, counts at least once), never skip one.
 
+Scale-out (``partitions`` > 1, ``GRIDCORE_STREAM_PARTITIONS``): passes and travel records
+are keyed by the normalized plate and camera detections by camera (``stream_topics.
+record_key``, Kafka's murmur2 partitioner), over the same partition count; risk areas stay on
+one partition. Workers with the same app id form one faust consumer group; faust's assignor
+gives one worker the same partition number of every topic of a count (co-partitioning), so a
+plate's travel table and its passes meet on one worker. The travel table's changelog
+partition is its plate's partition, so the worker that takes a partition over recovers exactly
+those plates; the risk table is a GlobalTable that every worker recovers and follows whole;
+the hourly pass table is keyed by checkpoint and source partition (one writer per key). A pass
+or travel record on another partition than its plate's is dead-lettered (judged there it
+would miss the plate's travel). The batch passes reader follows faust's assignment: it reads
+the passes partitions whose travel partitions faust gave the worker, and on a revocation
+finishes and commits its batch before letting them go.
+
+Exactly once and at least once across a crash or rebalance: alerts are exactly once (their
+ids come from the pass, detection or record ids, so a redelivered record adds nothing). Pass
+counts are at least once: a batch is counted in the store under its source (topic, partition,
+offset range) and its offsets are committed to Kafka after; a worker that dies in between
+leaves that batch to be read again by the next owner, whose batch may start and end elsewhere,
+so it is counted again (the same range is not: its source is already counted). With the batch
+reader at most one read (``batch`` passes) per dead worker is counted twice; with the agent,
+the passes handled since faust's last commit (``broker_commit_interval``, 1 s). A clean
+revocation commits first and doubles nothing. Exact counts would need each partition's read
+position stored in the same transaction as its counts, the next owner seeking to it and
+fenced against a worker that is not quite dead: a per-partition cursor aggregate written with
+every tally, a second stored event per batch on the path the benchmark measures, for a figure
+(passes per checkpoint per hour) that a few hundred extra passes after a crash do not change
+in use.
+
 Readiness: with ``ready_file`` (``gridcore stream worker --ready-file``) the worker writes a
 small JSON file, replaced whenever a consumer group of the worker is assigned partitions or
 loses them: ``{"pid": ..., "groups": {"gridcore-streams": ["gridcore.in.risk-areas/0", ...],
@@ -52,7 +81,7 @@ import os
 import signal
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,18 +112,24 @@ class StreamSettings:
     passes_reader: str = "batch"    # or "agent"; see the module's notes
     data_dir: str = "./var/faust"
     ready_file: str | None = None    # where the worker says which partitions it holds
+    # partitions of the keyed inbound topics (GRIDCORE_STREAM_PARTITIONS); every worker of the
+    # group must use the same count
+    partitions: int = topics.INBOUND_PARTITIONS
 
 
-def faust_topics(app_id: str = APP_ID) -> dict[str, int]:
+def faust_topics(app_id: str = APP_ID,
+                 partitions: int = topics.INBOUND_PARTITIONS) -> dict[str, int]:
     """Every topic faust would otherwise declare itself: the tables' changelogs and the
-    assignor's, at the inbound partition count (a mismatch makes a table hang)."""
-    names = [f"{app_id}-{t}-changelog" for t in (RISK_TABLE, TRAVEL_TABLE, PASSES_TABLE)]
+    assignor's, at their sources' partition counts (a mismatch makes a table hang)."""
+    names = [f"{app_id}-{t}-changelog" for t in (TRAVEL_TABLE, PASSES_TABLE)]
     names.append(f"{app_id}-__assignor-__leader")
-    return dict.fromkeys(names, topics.INBOUND_PARTITIONS)
+    return {f"{app_id}-{RISK_TABLE}-changelog": topics.RISK_PARTITIONS,
+            **dict.fromkeys(names, partitions)}
 
 
-def all_topics(app_id: str = APP_ID) -> dict[str, int]:
-    return {**topics.inbound_topics(), **faust_topics(app_id)}
+def all_topics(app_id: str = APP_ID,
+               partitions: int = topics.INBOUND_PARTITIONS) -> dict[str, int]:
+    return {**topics.inbound_topics(partitions), **faust_topics(app_id, partitions)}
 
 
 def reason_of(e: BaseException) -> str:
@@ -120,6 +155,18 @@ class _Record:
 
     def __init__(self, value: bytes, message: _Message) -> None:
         self.value, self.message = value, message
+
+
+class _KeyedTable(faust.Table):  # type: ignore[misc]
+    """A table whose changelog partition is computed from the key (``partition_of``), not
+    taken from the event being handled: the worker updates tables once per batch, after
+    awaits, and the partition must be the one its source records are on, so that the worker
+    assigned that partition after a rebalance recovers exactly these keys."""
+
+    partition_of: Callable[[Any], int]
+
+    def partition_for_key(self, key: Any) -> int:
+        return self.partition_of(key)
 
 
 class _WindowClock:
@@ -156,6 +203,45 @@ class ReadyFile:
                 self.path.unlink()
 
 
+async def fetched_ends(bootstrap: str, listed: Mapping[Any, int | None],
+                       ceiling: float = 30.0) -> dict[Any, int | None]:
+    """Each partition's end as a fetch from its listed end reports it, when that is further.
+    Tansu's ListOffsets answers the last record batch's base offset + 1, not the end: table
+    recovery read up to there and stopped inside the last batch (a worker taking a partition
+    over missed plates' travel: 20 of 580 alerts in one of two runs of the scale-out test),
+    and faust's consistency check, finding a table ahead of that end after a rebalance,
+    stopped the worker. On Apache Kafka and Redpanda both agree. Asked at each recovery only, with a
+    consumer outside any group."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    ask = {tp: end for tp, end in listed.items() if end}
+    if not ask:
+        return dict(listed)
+    by_tp = {TopicPartition(tp.topic, tp.partition): tp for tp in ask}
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=None,
+                                enable_auto_commit=False, max_poll_records=1)
+    await consumer.start()
+    out = dict(listed)
+    try:
+        consumer.assign(list(by_tp))
+        for ktp, tp in by_tp.items():
+            consumer.seek(ktp, ask[tp] - 1)
+        left = set(by_tp)
+        deadline = asyncio.get_running_loop().time() + ceiling
+        while left and asyncio.get_running_loop().time() < deadline:
+            got = await consumer.getmany(*left, timeout_ms=500)
+            for ktp in list(left):
+                fetched = consumer.highwater(ktp)  # known once a fetch answered, records or not
+                if ktp in got or fetched is not None:
+                    left.discard(ktp)
+                    out[by_tp[ktp]] = max(ask[by_tp[ktp]], fetched or 0)
+        if left:
+            log.warning("no fetch answered for %s; recovering up to the listed ends", left)
+    finally:
+        await consumer.stop()
+    return out
+
+
 class _SeekSafeConsumer(FaustKafkaConsumer):
     """faust's consumer, stopping the flow before it seeks the agents' partitions to their
     committed offsets (see the module's notes: otherwise records fetched before the seek are
@@ -163,6 +249,13 @@ class _SeekSafeConsumer(FaustKafkaConsumer):
     Once sought, the assignment goes to the readiness file."""
 
     ready: ReadyFile | None = None
+    bootstrap: str = ""
+
+    async def highwaters(self, *partitions: Any) -> Any:
+        """The changelogs' ends the table recovery reads up to, as a fetch reports them (see
+        ``fetched_ends``)."""
+        listed = await super().highwaters(*partitions)
+        return await fetched_ends(self.bootstrap, listed) if self.bootstrap else listed
 
     async def perform_seek(self) -> None:
         self.stop_flow()
@@ -185,7 +278,7 @@ class Streams:
             datadir=settings.data_dir,
             value_serializer="raw",
             key_serializer="raw",
-            topic_partitions=topics.INBOUND_PARTITIONS,
+            topic_partitions=settings.partitions,
             topic_replication_factor=1,
             consumer_auto_offset_reset="earliest",
             broker_session_timeout=6.0,
@@ -203,28 +296,57 @@ class Streams:
         self.ready = ReadyFile(settings.ready_file)
         # faust builds its consumer from the transport's class: this app's gets its own
         # subclass, which knows this worker's readiness file.
-        app.transport.Consumer = type("Consumer", (_SeekSafeConsumer,), {"ready": self.ready})
+        app.transport.Consumer = type("Consumer", (_SeekSafeConsumer,), {
+            "ready": self.ready, "bootstrap": settings.broker})
+        # The passes reader (``passes_reader="batch"``) reads the passes partitions that match
+        # the travel partitions faust gave this worker; set on every assignment.
+        self.passes_wanted: frozenset[int] = frozenset()
+        self.passes_changed = asyncio.Event()
+        self.passes_lock = asyncio.Lock()
+        self.passes_consumer: Any = None
 
         @app.on_partitions_revoked.connect
         async def revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
             self.ready.set(settings.app_id, [])
+            await self.release_passes()
+
+        # Sent once the tables are recovered, before the streams resume. (Not on faust's seek:
+        # faust also seeks from its fetch loop as soon as partitions are assigned, before the
+        # recovery; a passes reader started then judged a taken-over partition's passes
+        # without their plates' travel: 76 to 255 of 580 alerts missing in the scale-out test.)
+        @app.on_rebalance_complete.connect
+        async def recovered(sender: Any, **kwargs: Any) -> None:
+            self.follow_assignment(app.consumer.assignment())
 
         self.window_clock = _WindowClock()
-        # JSON keys and values; the partitioner picks a key's changelog partition, so a table
-        # can be updated after an await in a batch (no current event needed).
-        table = dict(partitions=topics.INBOUND_PARTITIONS, use_partitioner=True)
-        self.risk = app.Table(RISK_TABLE, default=list, **table)
-        self.travel = app.Table(TRAVEL_TABLE, default=list, **table)
-        self.passes = (app.Table(PASSES_TABLE, default=int, **table)
+        # JSON keys and values. Risk areas: a global table, whole on every worker (one
+        # partition, as faust's GlobalTable needs; the partitioner places its writes). Travel:
+        # keyed by plate, each key in the changelog partition of its plate's records. Passes:
+        # keyed by (checkpoint, source partition), so each partition's counts have one writer.
+        n = settings.partitions
+        self.risk = app.GlobalTable(RISK_TABLE, default=list, partitions=topics.RISK_PARTITIONS,
+                                    use_partitioner=True, recovery_buffer_size=1)
+        self.travel = self._keyed_table(
+            TRAVEL_TABLE, list, lambda plate: topics.partition_for(plate.encode(), n))
+        self.passes = (self._keyed_table(PASSES_TABLE, int, lambda key: int(key[0][1]))
                        .tumbling(timedelta(hours=1), expires=timedelta(days=2))
                        .relative_to(self.window_clock))
         raw = dict(value_type=bytes, key_type=bytes, value_serializer="raw",
-                   key_serializer="raw", partitions=topics.INBOUND_PARTITIONS)
-        self.inbound = {kind: app.topic(name, **raw) for kind, name in topics.INBOUND.items()}
-        self.dead_letter = app.topic(topics.DEAD_LETTER, **raw)
+                   key_serializer="raw")
+        self.inbound = {kind: app.topic(name, partitions=topics.RISK_PARTITIONS
+                                        if kind == "risk" else n, **raw)
+                        for kind, name in topics.INBOUND.items()}
+        self.dead_letter = app.topic(topics.DEAD_LETTER,
+                                     partitions=topics.DEAD_LETTER_PARTITIONS, **raw)
         self._agents()
         if settings.feed:
             self._relay()
+
+    def _keyed_table(self, name: str, default: Any, partition_of: Callable[[Any], int]) -> Any:
+        table = _KeyedTable(self.app, name=name, beacon=self.app.tables.beacon, default=default,
+                            partitions=self.settings.partitions)
+        table.partition_of = partition_of
+        return self.app.tables.add(table)
 
     # ---- helpers ---------------------------------------------------------------------------
 
@@ -316,6 +438,7 @@ class Streams:
         async def travel(stream: Any) -> None:
             async for events in stream.take_events(s.batch, within=s.within):
                 good, bad = self.parse_all("travel", events)
+                good = self.placed(good, bad)
                 refused = await self.in_store(self.apply_all, good)
                 skip = {id(ev) for ev, _ in refused}
                 kept = [rec for ev, rec in good if id(ev) not in skip]
@@ -332,45 +455,71 @@ class Streams:
         @app.agent(self.inbound["vehicle"], name="vehicles")
         async def vehicles(stream: Any) -> None:
             async for events in stream.take_events(s.batch, within=s.within):
-                await self.handle_passes(events)
+                # a batch may mix partitions: each is counted under a source of its own
+                by_partition: dict[int, list[Any]] = {}
+                for ev in events:
+                    by_partition.setdefault(ev.message.partition, []).append(ev)
+                for part in by_partition.values():
+                    await self.handle_passes(part)
 
         self.agent_fns = (cameras, risk_areas, travel, vehicles)
 
+    def follow_assignment(self, assignment: Iterable[Any]) -> None:
+        """Once faust recovered the tables of its assignment: the passes reader is to read the
+        passes partitions matching this worker's travel partitions (the same plates)."""
+        self.passes_wanted = frozenset(tp.partition for tp in assignment
+                                       if tp.topic == topics.TRAVEL_RECORDS)
+        self.passes_changed.set()
+
+    async def release_passes(self) -> None:
+        """When faust revokes this worker's partitions: the passes reader finishes the batch
+        in hand, commits it and lets its partitions go before the group is re-balanced, so
+        the next owner starts where this one ended."""
+        self.passes_wanted = frozenset()
+        async with self.passes_lock:
+            if self.passes_consumer is not None and self.passes_consumer.assignment():
+                self.passes_consumer.assign([])
+                self.ready.set(f"{self.settings.app_id}-vehicles", [])
+
     async def read_passes_in_batches(self) -> None:
-        """The passes topic read a batch at a time by a consumer of its own group, handled as
-        the agent would (rule, tables, store, dead letters), offsets committed after each
-        batch. Started by faust after its tables are recovered."""
-        from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+        """The passes topic read a batch at a time by a consumer outside faust, handled as the
+        agent would (rule, tables, store, dead letters), offsets committed to the group
+        ``<app id>-vehicles`` after each batch. It holds no group membership of its own: it is
+        assigned the passes partitions co-partitioned with the travel partitions faust gave
+        this worker (``follow_assignment``), so a plate's passes are judged where its travel
+        table is, and gives them up when faust revokes them (``release_passes``)."""
+        from aiokafka import AIOKafkaConsumer, TopicPartition
 
         s = self.settings
         group = f"{s.app_id}-vehicles"
-        ready = self.ready
-
-        class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-            async def on_partitions_revoked(self, revoked: Any) -> None:
-                ready.set(group, [])
-
-            async def on_partitions_assigned(self, assigned: Any) -> None:
-                ready.set(group, assigned)
-
-        consumer = AIOKafkaConsumer(
+        consumer = self.passes_consumer = AIOKafkaConsumer(
             bootstrap_servers=s.broker.split(","),
             group_id=group, enable_auto_commit=False,
-            auto_offset_reset="earliest", session_timeout_ms=6000, heartbeat_interval_ms=1000,
-            rebalance_timeout_ms=5000, max_poll_records=s.batch,
+            auto_offset_reset="earliest", max_poll_records=s.batch,
             max_partition_fetch_bytes=16 * 1024 * 1024)
-        consumer.subscribe([topics.VEHICLE_PASSES], listener=Listener())
         await consumer.start()
         try:
             while True:
-                got = await consumer.getmany(timeout_ms=int(s.within * 1000),
-                                             max_records=s.batch)
-                for tp, records in got.items():
-                    await self.handle_passes([_Record(r.value, _Message(
-                        tp.topic, tp.partition, r.offset, r.key)) for r in records])
-                if got:
-                    await consumer.commit()
+                if not self.passes_wanted and not consumer.assignment():
+                    await self.passes_changed.wait()
+                self.passes_changed.clear()
+                async with self.passes_lock:
+                    held = frozenset(tp.partition for tp in consumer.assignment())
+                    if held != self.passes_wanted:
+                        consumer.assign([TopicPartition(topics.VEHICLE_PASSES, p)
+                                         for p in sorted(self.passes_wanted)])
+                        self.ready.set(group, consumer.assignment())
+                    if not consumer.assignment():
+                        continue
+                    got = await consumer.getmany(timeout_ms=int(s.within * 1000),
+                                                 max_records=s.batch)
+                    for tp, records in got.items():
+                        await self.handle_passes([_Record(r.value, _Message(
+                            tp.topic, tp.partition, r.offset, r.key)) for r in records])
+                    if got:
+                        await consumer.commit()
         finally:
+            self.passes_consumer = None
             await consumer.stop()
 
     # ---- tables (one update per key per batch) ------------------------------------------
@@ -424,22 +573,51 @@ class Streams:
     def travel_of(self, plate: str) -> list[tuple[str, datetime]]:
         return [(v[0], datetime.fromisoformat(v[1])) for v in self.travel[plate]]
 
-    def count_passes(self, counts: Counter[tuple[str, datetime]]) -> None:
+    def count_passes(self, counts: Counter[tuple[str, datetime]], partition: int) -> None:
         for (checkpoint, hour), n in counts.items():
             self.window_clock.ts = hour.timestamp()
-            self.passes[checkpoint] += n
+            self.passes[(checkpoint, partition)] += n
 
     def passes_in_hour(self, checkpoint: str, hour: datetime) -> int:
+        """This worker's count (the partitions it holds or held) of one checkpoint's hour."""
         self.window_clock.ts = hour.timestamp()
-        return int(self.passes[checkpoint].current())
+        return sum(int(self.passes[(checkpoint, p)].current())
+                   for p in range(self.settings.partitions))
+
+    def placed(self, good: list[tuple[Any, Any]],
+               bad: list[tuple[Any, str]]) -> list[tuple[Any, Any]]:
+        """With several partitions: the records on their plate's partition (``record_key``,
+        ``partition_for``); the others go to ``bad`` saying where they belong (a record on
+        another partition would be judged without its plate's travel)."""
+        from gridcore.risk import normalize_plate
+
+        n = self.settings.partitions
+        if n == 1:
+            return good
+        kept = []
+        for ev, rec in good:
+            try:
+                want = topics.partition_for(normalize_plate(rec.plate).encode(), n)
+            except Exception as e:  # a plate the rule refuses
+                bad.append((ev, reason_of(e)))
+                continue
+            if want == ev.message.partition:
+                kept.append((ev, rec))
+            else:
+                bad.append((ev, f"MisplacedRecord: plate {rec.plate!r} belongs on partition "
+                                f"{want} of {n}, not {ev.message.partition}; key records by "
+                                "the normalized plate with Kafka's murmur2 partitioner"))
+        return kept
 
     # ---- the vehicle rule --------------------------------------------------------------------
 
     async def handle_passes(self, events: Sequence[Any]) -> None:
+        """One partition's batch of passes: judged, recorded, counted, dead-lettered."""
         from gridcore.risk import normalize_plate, region_alert_reason, travel_alert_reason
         from gridcore.vehicle import hour_start
 
         good, bad = self.parse_all("vehicle", events)
+        good = self.placed(good, bad)
         if good:
             good = await self.in_window(good, "pass time", bad)
         if good:
@@ -470,7 +648,8 @@ class Streams:
             bad += refused
             refused_ids = {id(ev) for ev, _ in refused}
             self.count_passes(counts if not refused else Counter(
-                (p.checkpoint_id, hour) for ev, p, hour in counted if id(ev) not in refused_ids))
+                (p.checkpoint_id, hour) for ev, p, hour in counted if id(ev) not in refused_ids),
+                first.partition)
         await self._dead_letters(bad)
 
     def record_passes(self, alerts: Sequence[tuple[Any, Any, str]],
@@ -547,7 +726,7 @@ class GracefulWorker(faust.Worker):
 
 def run_worker(gapp: Any, settings: StreamSettings, loglevel: str = "warning") -> None:
     """Create the topics, then run the worker until SIGTERM/SIGINT."""
-    topics.ensure_topics(settings.broker, all_topics(settings.app_id))
+    topics.ensure_topics(settings.broker, all_topics(settings.app_id, settings.partitions))
     streams = Streams(gapp, settings)
     worker = GracefulWorker(streams.app, loglevel=loglevel, quiet=True)
     try:

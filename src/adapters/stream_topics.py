@@ -1,7 +1,9 @@
 """The Kafka topics gridcore reads and writes, and creating them with their partition counts.
 
 Inbound (sensor and external feeds, JSON objects, see ``adapters.alert_inputs``):
-camera detections, vehicle passes, vehicle travel records, risk-area declarations and lifts.
+camera detections, vehicle passes, vehicle travel records, risk-area declarations and lifts,
+each keyed by its producer with ``record_key`` (plate, camera, area) and partitioned with
+Kafka's default murmur2 partitioner (``partition_for``).
 Outbound: every domain event on ``gridcore.events.<aggregate kind>``
 (``gridcore.events.household``), keyed by the aggregate id. Anything the stream agents cannot
 use goes to the dead-letter topic.
@@ -32,10 +34,14 @@ INBOUND: dict[str, str] = {
     "risk": RISK_AREAS,
 }
 
-#: One partition inbound: the rules need every risk area next to every pass, and one worker
-#: keeps up with a city's checkpoints (see the stream benchmark). More partitions would need the
-#: risk table global and travel co-partitioned with passes by plate.
+#: Partitions of the keyed inbound topics (camera detections, vehicle passes, travel records)
+#: unless ``GRIDCORE_STREAM_PARTITIONS`` says otherwise: one keeps a single worker; N lets up
+#: to N workers of one consumer group share them. Passes and travel are keyed by the plate
+#: (``record_key``) over the same count, so a plate's passes and travel meet on one worker.
 INBOUND_PARTITIONS = 1
+#: Risk areas stay on one partition whatever the count: every worker holds the whole risk
+#: table (a faust GlobalTable, which faust 0.15 recovers reliably only on one partition).
+RISK_PARTITIONS = 1
 #: Outbound topics are keyed by aggregate id, so order per aggregate holds on any count.
 EVENT_PARTITIONS = 3
 DEAD_LETTER_PARTITIONS = 1
@@ -67,11 +73,40 @@ def event_topic(event_topic_name: str) -> str:
     return EVENTS_PREFIX + aggregate_kind(event_topic_name)
 
 
-def inbound_topics() -> dict[str, int]:
+def inbound_topics(partitions: int = INBOUND_PARTITIONS) -> dict[str, int]:
     """Every topic the stream worker reads or writes, with its partition count."""
-    topics = {t: INBOUND_PARTITIONS for t in INBOUND.values()}
+    topics = {t: partitions for t in INBOUND.values()}
+    topics[RISK_AREAS] = RISK_PARTITIONS
     topics[DEAD_LETTER] = DEAD_LETTER_PARTITIONS
     return topics
+
+
+def record_key(kind: str, value: bytes) -> bytes | None:
+    """The key a producer gives an inbound record: the normalized plate of a pass or travel
+    record (its passes and travel then share a partition), the camera of a detection, the
+    area of a risk record; None when the record has none (the worker dead-letters it)."""
+    import orjson
+
+    from gridcore.risk import normalize_plate
+
+    field = {"vehicle": "plate", "travel": "plate", "camera": "camera_id", "risk": "area"}[kind]
+    try:
+        data = orjson.loads(value)
+        text = data[field] if isinstance(data, dict) else None
+        if isinstance(text, str) and field == "plate":
+            text = normalize_plate(text)
+    except Exception:  # not JSON, no such field, not a plate: the worker says why
+        return None
+    return text.encode() if isinstance(text, str) and text else None
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition of ``key``: Kafka's default (murmur2, as the Java client and aiokafka;
+    librdkafka clients need ``partitioner=murmur2_random``), so producers that key records with
+    ``record_key`` place them where the worker's tables expect them."""
+    from aiokafka.partitioner import murmur2
+
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 async def ensure_topics_async(bootstrap: str, wanted: Mapping[str, int],

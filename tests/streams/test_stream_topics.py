@@ -36,6 +36,43 @@ def test_each_aggregate_kind_has_its_topic(stored: str, kind: str) -> None:
     assert event_topic(stored) == f"gridcore.events.{kind}"
 
 
+def test_passes_and_travel_are_keyed_by_plate_detections_by_camera() -> None:
+    from adapters.stream_topics import record_key
+
+    assert record_key("vehicle", b'{"pass_id": "P-1", "plate": "\xe9\x84\x82a\xc2\xb712345"}'
+                      ) == "鄂A12345".encode()  # the normalized plate: 鄂a·12345 -> 鄂A12345
+    assert record_key("travel", '{"plate": "鄂A 12345"}'.encode()) == "鄂A12345".encode()
+    assert record_key("camera", b'{"camera_id": "CAM-1"}') == b"CAM-1"
+    assert record_key("risk", '{"area": "武汉市"}'.encode()) == "武汉市".encode()
+    for broken in (b"not json", b"[1]", b'{"plate": "not a plate"}', b'{"plate": ""}'):
+        assert record_key("vehicle", broken) is None
+
+
+def test_a_key_goes_where_kafkas_default_partitioner_puts_it() -> None:
+    from aiokafka.partitioner import DefaultPartitioner  # type: ignore[import-untyped]
+
+    from adapters.stream_topics import partition_for
+
+    keys = [f"湘A{i:05d}".encode() for i in range(200)]
+    for n in (1, 4, 12):
+        assert [partition_for(k, n) for k in keys] == [
+            DefaultPartitioner()(k, list(range(n)), list(range(n))) for k in keys]
+    assert len({partition_for(k, 4) for k in keys}) == 4
+
+
+def test_scale_out_topics_have_the_configured_partitions_and_one_for_risk_areas() -> None:
+    from adapters.stream_app import APP_ID
+    from adapters.stream_topics import RISK_AREAS
+
+    wanted = all_topics(partitions=4)
+    assert wanted[RISK_AREAS] == 1 and wanted[f"{APP_ID}-risk-areas-changelog"] == 1
+    assert wanted[DEAD_LETTER] == 1
+    assert {t: n for t, n in wanted.items() if n != 1} == {
+        **{t: 4 for k, t in INBOUND.items() if k != "risk"},
+        f"{APP_ID}-plate-travel-changelog": 4, f"{APP_ID}-checkpoint-passes-changelog": 4,
+        f"{APP_ID}-__assignor-__leader": 4}
+
+
 def partitions(bootstrap: str) -> dict[str, int]:
     from confluent_kafka.admin import AdminClient
 

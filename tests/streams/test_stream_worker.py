@@ -340,13 +340,17 @@ def test_alerts_reach_the_board_and_the_outbound_feed(worker: Worker) -> None:
     assert {(a.kind.value, a.source) for a in alb.open_alerts(runner.views, datetime.now(UTC))
             } == {("vehicle", "KK-1"), ("camera", "CAM-1")}
 
-    # The worker's hourly windowed table (read back from its changelog) agrees with the store.
+    # The worker's hourly windowed table (read back from its changelog, keyed by checkpoint and
+    # source partition, the last value of each key) agrees with the store.
     def table() -> dict[tuple[str, datetime], int]:
-        out = {}
+        last = {}
         for r in read_topic(worker.bootstrap, f"{APP_ID}-{PASSES_TABLE}-changelog", bool):
-            checkpoint, (start, _end) = orjson.loads(r.key)
-            out[(checkpoint, datetime.fromtimestamp(start, UTC))] = orjson.loads(r.value)
-        return out
+            (checkpoint, partition), (start, _end) = orjson.loads(r.key)
+            last[(checkpoint, partition, start)] = orjson.loads(r.value)
+        out: Counter[tuple[str, datetime]] = Counter()
+        for (checkpoint, _partition, start), n in last.items():
+            out[(checkpoint, datetime.fromtimestamp(start, UTC))] += n
+        return dict(out)
 
     worker.settle(lambda: table() == dict(tallies), "the hourly table equals the counts")
 

@@ -45,7 +45,11 @@ def worker(batch: int = typer.Option(1000, help="records per agent batch"),
            ready_file: str = typer.Option(
                "", envvar="GRIDCORE_STREAM_READY_FILE",
                help="write the partitions each consumer group holds to this JSON file "
-                    "(replaced on every assignment; a readiness marker)")) -> None:
+                    "(replaced on every assignment; a readiness marker)"),
+           partitions: int = typer.Option(
+               1, min=1, max=1024, envvar="GRIDCORE_STREAM_PARTITIONS",
+               help="partitions of the keyed inbound topics (the same for every worker of "
+                    "the group; see `gridcore stream topics`)")) -> None:
     """Run the faust worker: inbound topics -> alerts in the store; the event feed out."""
     from adapters.bootstrap import bootstrap
     from adapters.stream_app import StreamSettings, run_worker
@@ -54,7 +58,7 @@ def worker(batch: int = typer.Option(1000, help="records per agent batch"),
         typer.echo(f"--passes {passes!r}: use 'agent' or 'batch'", err=True)
         raise typer.Exit(2)
     settings = StreamSettings(broker=broker(), batch=batch, feed=feed, passes_reader=passes,
-                              ready_file=ready_file or None)
+                              ready_file=ready_file or None, partitions=partitions)
     run_worker(bootstrap().app, settings, loglevel=loglevel)
 
 
@@ -84,10 +88,12 @@ def feed(once: bool = typer.Option(False, help="publish what the log holds, then
 
 
 @stream_cli.command("topics")
-def create_topics() -> None:
+def create_topics(partitions: int = typer.Option(
+        1, min=1, max=1024, envvar="GRIDCORE_STREAM_PARTITIONS",
+        help="partitions of the keyed inbound topics")) -> None:
     """Create the inbound, dead-letter and table topics with their partition counts."""
     from adapters.stream_app import all_topics
     from adapters.stream_topics import ensure_topics
 
-    created = ensure_topics(broker(), all_topics())
+    created = ensure_topics(broker(), all_topics(partitions=partitions))
     typer.echo("created: " + (", ".join(created) if created else "none (all exist)"))
