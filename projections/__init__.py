@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from projections.runner import Runner
 
-_INFRASTRUCTURE = {"base", "views", "runner", "support", "queries"}
+_INFRASTRUCTURE = {"base", "views", "runner", "support", "queries", "groups"}
 
 
 def all_projections() -> list[Projection]:

@@ -21,11 +21,13 @@ from gridcore.vehicle import PassTally, hour_start
 from projections.base import LeanEvent, Notified, Projection, ReadViews, Row, ViewCursor, handles
 from projections.support import (
     Patches,
+    Under,
     apply_nodes,
     chunks,
     from_ts,
     marks,
     node_ddl,
+    roots,
     subtree_cte,
     ts,
 )
@@ -173,15 +175,17 @@ _OPEN = ("SELECT a.alert_id, a.kind, a.source, a.grid_code, a.owner_code, a.leve
          "FROM alb_alerts a")
 
 
-def open_alerts(views: ReadViews, now: datetime, scope_code: str | None = None,
+def open_alerts(views: ReadViews, now: datetime, scope_code: Under | None = None,
                 kind: AlertKind | str | None = None) -> list[OpenAlert]:
     """Alerts not resolved yet, oldest raised first, with their age at ``now``; within a
-    scope: the alerts whose camera or checkpoint lies in the scope's subtree."""
+    scope: the alerts whose camera or checkpoint lies in the scope's subtree (of one node, or
+    of each of several)."""
     sql, params = _OPEN + " WHERE a.state <> ?", [AlertState.RESOLVED.value]
     if scope_code is not None:
-        sql = (subtree_cte(NODES) + _OPEN + " JOIN sub ON sub.code = a.grid_code "
+        codes = roots(scope_code)
+        sql = (subtree_cte(NODES, len(codes)) + _OPEN + " JOIN sub ON sub.code = a.grid_code "
                "WHERE a.state <> ?")
-        params = [scope_code, *params]
+        params = [*codes, *params]
     if kind is not None:
         sql, params = sql + " AND a.kind = ?", [*params, AlertKind(kind).value]
     return _alerts(views.query(sql + " ORDER BY a.raised_at, a.alert_id", params), now)

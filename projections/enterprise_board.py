@@ -13,7 +13,16 @@ from uuid import UUID
 from gridcore.enterprise import Enterprise, Resumption, check_label
 from gridcore.grid import GridNode
 from projections.base import LeanEvent, Notified, Projection, ReadViews, Row, ViewCursor, handles
-from projections.support import Patches, apply_nodes, from_ts, node_ddl, subtree_cte, ts
+from projections.support import (
+    Patches,
+    Under,
+    apply_nodes,
+    from_ts,
+    node_ddl,
+    roots,
+    subtree_cte,
+    ts,
+)
 
 NODES = "ent_nodes"
 
@@ -149,12 +158,14 @@ def resumption_counts(views: ReadViews, by: Literal["department", "node"] = "dep
     raise ValueError(f"count by 'department' or 'node', not {by!r}")
 
 
-def resumption_counts_in(views: ReadViews, scope_code: str) -> dict[Resumption, int]:
-    """The status counts of the enterprises located in the subtree of ``scope_code``."""
+def resumption_counts_in(views: ReadViews, scope_code: Under) -> dict[Resumption, int]:
+    """The status counts of the enterprises located in the subtree of ``scope_code`` (of
+    one node, or of each of several: each enterprise once)."""
     counts = dict.fromkeys(Resumption, 0)
+    codes = roots(scope_code)
     for status, n in views.query(
-            subtree_cte(NODES) + "SELECT e.status, COUNT(*) AS n FROM ent_enterprises e "
-            "JOIN sub ON sub.code = e.location GROUP BY e.status", (scope_code,)):
+            subtree_cte(NODES, len(codes)) + "SELECT e.status, COUNT(*) AS n FROM "
+            "ent_enterprises e JOIN sub ON sub.code = e.location GROUP BY e.status", codes):
         counts[Resumption(status)] = int(n)
     return counts
 
@@ -178,7 +189,7 @@ class OpenRectification:
 
 
 def open_rectifications(views: ReadViews, now: datetime | None = None,
-                        scope_code: str | None = None) -> list[OpenRectification]:
+                        scope_code: Under | None = None) -> list[OpenRectification]:
     """Open rectifications, earliest deadline first; ``overdue`` when the tick recorded it or
     (given ``now``) the deadline has passed; ``scope_code`` keeps those located under it."""
     select = ("SELECT r.enterprise_id, e.name, e.department, e.location, e.specialist, r.item, "
@@ -188,8 +199,9 @@ def open_rectifications(views: ReadViews, now: datetime | None = None,
     if scope_code is None:
         rows = views.query(select + order)
     else:
-        rows = views.query(subtree_cte(NODES) + select + "JOIN sub ON sub.code = e.location"
-                           + order, (scope_code,))
+        codes = roots(scope_code)
+        rows = views.query(subtree_cte(NODES, len(codes)) + select
+                           + "JOIN sub ON sub.code = e.location" + order, codes)
     out = []
     for eid, name, dept, loc, spec, item, opened, deadline, flag in rows:
         due = from_ts(deadline)

@@ -3,13 +3,17 @@ whole subtree: households, residents, staff, and residents by health, by measure
 
 Counts are kept per node for the node's own subtree, so a rollup is one row. Each change is
 added at the node where it happens and at every ancestor; a node that moves takes its
-subtree's counts from its old ancestors to its new ones. Every change is also added to
+subtree's counts from its old ancestors to its new ones. Staff are the exception: a member
+counts once at every node whose subtree holds any node of their jurisdiction (a grid worker of
+three zones: once at each zone, once at their community), so theirs are recounted per member
+when their jurisdiction or a node above it moves. Every change is also added to
 ``grid_rollup_history`` under its node and its event's time (one row per node and instant:
 what changed at that instant; the time-travel queries sum the rows up to a time).
 
 Its own small state tables (never personal data, only ids and statuses): nodes and parents,
 each household's micro-grid with its residents' health/measure/tags, declared vulnerabilities
-and birth year (one row per household), each staff member's jurisdiction.
+and birth year (one row per household), each staff member's jurisdiction (its first node,
+and every node in ``gr_staff_nodes``).
 
 ``gr_vulnerable`` answers "which households are vulnerable in this way" from an index: one row
 per household and vulnerability with the first year it holds (0 for a declared one; the year a
@@ -35,7 +39,7 @@ from gridcore.household import Household, Vulnerability, derived_vulnerabilities
 from gridcore.staff import StaffMember
 from gridcore.status import Health, Measure, TagKind
 from projections.base import LeanEvent, Notified, Projection, ReadViews, Row, ViewCursor, handles
-from projections.support import chunks, marks
+from projections.support import Under, chunks, marks, roots, subtree_cte
 from projections.vulnerable import Fresh, fresh_member, vulnerable_since
 
 COUNTS = ("households", "residents", "staff")
@@ -120,9 +124,10 @@ NEW_RESIDENT = [(RESIDENTS, 1), (IDX[f"health_{Health.NORMAL.value}"], 1),
 
 class GridRollup(Projection):
     name = "grid_rollup"
-    version = 2  # 2: vulnerabilities and birth years in gr_households, gr_vulnerable
+    version = 3  # 2: vulnerabilities and birth years in gr_households, gr_vulnerable;
+    # 3: gr_staff_nodes, a member counted at each node of their jurisdiction
     tables = ("grid_rollup", "grid_rollup_history", "gr_nodes", "gr_households", "gr_staff",
-              "gr_vulnerable")
+              "gr_staff_nodes", "gr_vulnerable")
     ddl = (
         f"CREATE TABLE IF NOT EXISTS grid_rollup (code TEXT PRIMARY KEY, {_COLS_DDL})",
         f"CREATE TABLE IF NOT EXISTS grid_rollup_history (code TEXT NOT NULL, "
@@ -137,8 +142,11 @@ class GridRollup(Projection):
         "household_id)",
         "CREATE TABLE IF NOT EXISTS gr_staff (staff_id TEXT PRIMARY KEY, "
         "jurisdiction TEXT NOT NULL)",
-        # the staff of a subtree (the staff board, each household's grid workers)
         "CREATE INDEX IF NOT EXISTS gr_staff_jurisdiction ON gr_staff (jurisdiction, staff_id)",
+        # every node of each member's jurisdiction: the staff of a subtree (the staff board)
+        "CREATE TABLE IF NOT EXISTS gr_staff_nodes (code TEXT NOT NULL, staff_id TEXT NOT NULL, "
+        "PRIMARY KEY (code, staff_id))",
+        "CREATE INDEX IF NOT EXISTS gr_staff_nodes_staff ON gr_staff_nodes (staff_id)",
         # a vulnerability's households a page at a time, in id order (the households filter)
         "CREATE TABLE IF NOT EXISTS gr_vulnerable (kind TEXT NOT NULL, household_id TEXT NOT "
         "NULL, since BIGINT NOT NULL, PRIMARY KEY (kind, household_id))",
@@ -176,12 +184,17 @@ class GridRollup(Projection):
         subtree = list(b.base.get(code, zeros()))
         for i, x in enumerate(b.pending.get(code, ())):
             subtree[i] += x
+        subtree[STAFF] = 0  # not additive over nodes: recounted from the members below
+        under = [s for s, nodes in b.staff.items() if any(code in b.chain(n) for n in nodes)]
+        staff_before = {s: b.reach(b.staff[s]) for s in under}
         old = b.chain(code)[1:]
         row[1] = e.parent_code
         b.chains.clear()
         new = b.chain(code)[1:]
         b.add(code, [(i, -x) for i, x in enumerate(subtree) if x], at, only=old)
         b.add(code, [(i, x) for i, x in enumerate(subtree) if x], at, only=new)
+        for s in under:
+            b.recount(staff_before[s], b.reach(b.staff[s]), at)
 
     @handles(GridNode.Retired)
     def node_retired(self, b: _Batch, nid: int, e: LeanEvent) -> None:
@@ -199,13 +212,13 @@ class GridRollup(Projection):
 
     @handles(StaffMember.Enrolled, StaffMember.JurisdictionChanged)
     def staff(self, b: _Batch, nid: int, e: LeanEvent) -> None:
-        at, sid = micros(e.timestamp), str(e.originator_id)
-        old = b.staff.get(sid)
-        if old is not None:
-            b.add(old, [(STAFF, -1)], at)
-        b.staff[sid] = e.jurisdiction
+        # A member counts once at every node holding any of their nodes (a grid worker's
+        # zones, and once at the community above them).
+        sid = str(e.originator_id)
+        before = b.reach(b.staff.get(sid, ()))
+        b.staff[sid] = tuple(dict.fromkeys(e.jurisdictions))
         b.dirty_staff.add(sid)
-        b.add(e.jurisdiction, [(STAFF, 1)], at)
+        b.recount(before, b.reach(b.staff[sid]), micros(e.timestamp))
 
     # ---- households --------------------------------------------------------------------
 
@@ -313,7 +326,7 @@ class _Batch:
         self.dirty_households: set[str] = set()
         self.registered: set[str] = set()  # registered in this batch: no stored rows yet
         self.dirty_vulnerable: set[str] = set()
-        self.staff: dict[str, str] = {}
+        self.staff: dict[str, tuple[str, ...]] = {}  # staff id -> their nodes, home first
         self.dirty_staff: set[str] = set()
         self.base: dict[str, Vec] = {}
         self.pending: dict[str, Vec] = {}
@@ -342,9 +355,15 @@ class _Batch:
             self.households[hid] = grid
             self.members[hid] = {rid: _unpacked(hid, r)
                                  for rid, r in orjson.loads(packed).items()}
-        self.staff = dict(select_in(
-            cur, "SELECT staff_id, jurisdiction FROM gr_staff WHERE staff_id IN ({})",
-            sids)) if sids else {}
+        if moved:  # a moved node takes along the members of its subtree: every member
+            cur.execute("SELECT staff_id FROM gr_staff")
+            sids = {s for (s,) in cur.fetchall()}
+        self.staff = {s: (home,) for s, home in select_in(
+            cur, "SELECT staff_id, jurisdiction FROM gr_staff WHERE staff_id IN ({})", sids)}
+        for s, code in sorted(select_in(
+                cur, "SELECT staff_id, code FROM gr_staff_nodes WHERE staff_id IN ({})", sids)):
+            if s in self.staff and code not in self.staff[s]:
+                self.staff[s] += (code,)
         if moved:
             for row in select_in(cur, f"SELECT code, {_COLS_SQL} FROM grid_rollup "
                                       "WHERE code IN ({})", moved):
@@ -383,6 +402,15 @@ class _Batch:
                 v[i] += x
             return
         self._add(only, delta, at)
+
+    def reach(self, nodes: Iterable[str]) -> set[str]:
+        """The nodes whose subtree holds any of ``nodes``: where one member counts, once."""
+        return {c for n in nodes for c in self.chain(n)}
+
+    def recount(self, before: set[str], after: set[str], at: int) -> None:
+        """A member counted at the nodes ``after`` instead of ``before``."""
+        self._add(sorted(before - after), [(STAFF, -1)], at)
+        self._add(sorted(after - before), [(STAFF, 1)], at)
 
     def carry(self) -> None:
         leaves, self.leaves = self.leaves, {}
@@ -471,10 +499,14 @@ class _Batch:
         cur.executemany("INSERT INTO gr_vulnerable (kind, household_id, since) VALUES (?, ?, ?)",
                         [(kind, h, since) for h in changed
                          for kind, since in sorted(self._vulnerable(h).items())])
+        staff = sorted(self.dirty_staff)
         cur.executemany(
             "INSERT INTO gr_staff (staff_id, jurisdiction) VALUES (?, ?) "
             "ON CONFLICT (staff_id) DO UPDATE SET jurisdiction = excluded.jurisdiction",
-            [(s, self.staff[s]) for s in sorted(self.dirty_staff)])
+            [(s, self.staff[s][0]) for s in staff])
+        cur.executemany("DELETE FROM gr_staff_nodes WHERE staff_id = ?", [(s,) for s in staff])
+        cur.executemany("INSERT INTO gr_staff_nodes (code, staff_id) VALUES (?, ?)",
+                        [(c, s) for s in staff for c in self.staff[s]])
         marks = ", ".join("?" * (WIDTH + 1))
         adds = ", ".join(f"{c} = grid_rollup.{c} + excluded.{c}" for c in COLS)
         cur.executemany(
@@ -549,10 +581,16 @@ def children_rollups(views: ReadViews, code: str, include_retired: bool = False
 # ---- the API's batched reads (its DataLoaders ask for many keys at once: one statement per
 # ---- CHUNK keys) -----------------------------------------------------------------------------
 
-SUBTREE = ("WITH RECURSIVE sub(code) AS (SELECT code FROM gr_nodes WHERE code = ? "
-           "UNION ALL SELECT n.code FROM gr_nodes n JOIN sub s ON n.parent_code = s.code) ")
+SUBTREE = subtree_cte("gr_nodes", parent="parent_code")
 """``sub(code)``: the node ``?`` and every node under it, as the tree is now: the tree every
 jurisdiction check and every board's scope reads (``projections.queries``)."""
+
+
+def subtree(under: Under) -> tuple[str, list[str]]:
+    """``SUBTREE`` of the nodes ``under`` names (one, or each of a jurisdiction's several:
+    every node under any of them, once) and its parameters, to begin a query's own."""
+    codes = roots(under)
+    return subtree_cte("gr_nodes", len(codes), "parent_code"), codes
 
 
 @dataclass(frozen=True)
@@ -653,16 +691,21 @@ def rollups(views: ReadViews, codes: Sequence[str]) -> dict[str, dict[str, Any]]
     return out
 
 
-def subtree_households(views: ReadViews, code: str) -> int | None:
-    """How many households the subtree of ``code`` holds now (None for a node without a
-    rollup row: unknown, or known to no event that counts yet)."""
-    rows = views.query("SELECT households FROM grid_rollup WHERE code = ?", (code,))
-    return int(rows[0][0] or 0) if rows else None
+def subtree_households(views: ReadViews, under: Under) -> int | None:
+    """How many households the subtree of ``under`` (one node, or each of several, none
+    inside another) holds now (None when no node has a rollup row: unknown, or known to no
+    event that counts yet)."""
+    codes = roots(under)
+    rows = views.query(f"SELECT households FROM grid_rollup WHERE code IN ({marks(len(codes))})",
+                       codes) if codes else []
+    return sum(int(n or 0) for (n,) in rows) if rows else None
 
 
-def subtree_codes(views: ReadViews, code: str) -> list[str]:
-    """The codes of the node and every node under it (empty for an unknown node)."""
-    return [c for (c,) in views.query(f"{SUBTREE}SELECT code FROM sub", (code,))]
+def subtree_codes(views: ReadViews, under: Under) -> list[str]:
+    """The codes of the node (or nodes) and every node under it, each once (empty for an
+    unknown node)."""
+    sql, params = subtree(under)
+    return [c for (c,) in views.query(f"{sql}SELECT code FROM sub", params)]
 
 
 def households(views: ReadViews, ids: Sequence[str]) -> dict[str, HouseholdRow]:
@@ -675,13 +718,15 @@ def households(views: ReadViews, ids: Sequence[str]) -> dict[str, HouseholdRow]:
     return out
 
 
-def staff_under(views: ReadViews, code: str, limit: int = 500) -> list[tuple[str, str]]:
-    """(staff id, jurisdiction) of the staff whose jurisdiction lies in the subtree of
-    ``code``, by id."""
+def staff_under(views: ReadViews, under: Under, limit: int = 500) -> list[tuple[str, str]]:
+    """(staff id, first node of their jurisdiction) of the staff with any node of their
+    jurisdiction in the subtree of ``under`` (one node, or each of several), each once, by
+    id."""
+    sql, params = subtree(under)
     return [(s, j) for s, j in views.query(
-        f"{SUBTREE}SELECT staff_id, jurisdiction FROM gr_staff "
-        "WHERE jurisdiction IN (SELECT code FROM sub) ORDER BY staff_id LIMIT ?",
-        (code, limit))]
+        f"{sql}SELECT g.staff_id, g.jurisdiction FROM gr_staff g WHERE g.staff_id IN "
+        "(SELECT n.staff_id FROM gr_staff_nodes n WHERE n.code IN (SELECT code FROM sub)) "
+        "ORDER BY g.staff_id LIMIT ?", (*params, limit))]
 
 
 def staff_jurisdictions(views: ReadViews, ids: Sequence[str]) -> dict[str, str]:

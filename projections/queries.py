@@ -1,6 +1,7 @@
 """Reads that combine several read models' tables: the households, referrals, sites,
-deliveries, enterprises, alerts and checkpoints of a jurisdiction (a subtree of the grid
-rollup's tree, ``gr_nodes``: the same tree ``graphql_api.scope`` checks), the households
+deliveries, enterprises, alerts and checkpoints of a jurisdiction (the subtree of a node of
+the grid rollup's tree, ``gr_nodes``: the same tree ``graphql_api.scope`` checks; or of each
+of several nodes, none inside another, as one board: ``support.Under``), the households
 filters that join the sweep coverage's targets, the open items (待办) of many nodes, and the
 place a watched item lies at.
 
@@ -32,14 +33,14 @@ from projections.delivery_board import DeliveryRow, delivery_row
 from projections.enterprise_board import EnterpriseRow
 from projections.grid_rollup import (
     HOUSEHOLD_COLUMNS,
-    SUBTREE,
     HouseholdRow,
     household_row,
+    subtree,
     subtree_codes,
     subtree_households,
 )
 from projections.referral_pipeline import ReferralRow, SiteRow, referral_row
-from projections.support import chunks, from_ts, marks
+from projections.support import Under, chunks, from_ts, marks
 
 # ---- households of a subtree, filtered, a page at a time --------------------------------------
 
@@ -103,7 +104,6 @@ class HouseholdFilter:
                 [self.campaign, *([] if self.covered is None else [int(self.covered)])])
 
 
-_SUBTREE = SUBTREE
 _COLUMNS = HOUSEHOLD_COLUMNS
 _AFTER = object()
 """Where a query's parameters take the id the page starts after."""
@@ -121,11 +121,11 @@ Scope = list[str] | None
 reads the subtree through the micro-grid index), or None for a large subtree."""
 
 
-def _scope(views: ReadViews, code: str) -> Scope:
-    households = subtree_households(views, code)
+def _scope(views: ReadViews, under: Under) -> Scope:
+    households = subtree_households(views, under)
     if households is not None and households > SMALL_SUBTREE:
         return None
-    codes = subtree_codes(views, code)
+    codes = subtree_codes(views, under)
     return codes if len(codes) <= MAX_CODES else None
 
 
@@ -138,7 +138,7 @@ def _conditions(where: HouseholdFilter, *parts: str) -> Query:
     return sql, params
 
 
-def _pages(code: str, where: HouseholdFilter, scope: Scope) -> list[Query]:
+def _pages(under: Under, where: HouseholdFilter, scope: Scope) -> list[Query]:
     """The page queries (then ``LIMIT ?`` to add), whose pages merged are the page. A small
     subtree: its rows through the micro-grid index, checked and sorted. A large one: one
     index walked in household id order, checking the rest on the rows walked: the
@@ -150,27 +150,28 @@ def _pages(code: str, where: HouseholdFilter, scope: Scope) -> list[Query]:
         return [(f"SELECT {_COLUMNS} FROM gr_households h WHERE h.micro_grid IN "
                  f"({marks(len(scope))}) AND h.household_id > ?{extra} "
                  "ORDER BY h.household_id LIMIT ?", [*scope, _AFTER, *params])]
+    sub, roots = subtree(under)
     if where.campaign is not None:
         covered = "" if where.covered is None else " AND t.covered = ?"
         extra, params = _conditions(where, "resident", "vulnerable")
-        return [(f"{_SUBTREE}SELECT {_COLUMNS} FROM sc_target t JOIN gr_households h ON "
+        return [(f"{sub}SELECT {_COLUMNS} FROM sc_target t JOIN gr_households h ON "
                  f"h.household_id = t.household_id WHERE t.campaign_id = ?{covered} "
                  f"AND t.household_id > ?{_INSIDE}{extra} ORDER BY t.household_id LIMIT ?",
-                 [code, where.campaign, *([] if where.covered is None else [int(where.covered)]),
+                 [*roots, where.campaign, *([] if where.covered is None else [int(where.covered)]),
                   _AFTER, *params])]
     extra, params = _conditions(where, "resident")
     if where.vulnerabilities:
-        return [(f"{_SUBTREE}SELECT {_COLUMNS} FROM gr_vulnerable v JOIN gr_households h ON "
+        return [(f"{sub}SELECT {_COLUMNS} FROM gr_vulnerable v JOIN gr_households h ON "
                  "h.household_id = v.household_id WHERE v.kind = ? AND v.household_id > ? "
                  f"AND v.since <= ?{_INSIDE}{extra} ORDER BY v.household_id LIMIT ?",
-                 [code, kind, _AFTER, where.the_year, *params])
+                 [*roots, kind, _AFTER, where.the_year, *params])
                 for kind in sorted(set(where.vulnerabilities))]
     if not where.resident_empty:
-        return [(f"{_SUBTREE}SELECT {_COLUMNS} FROM sub CROSS JOIN gr_households h WHERE "
+        return [(f"{sub}SELECT {_COLUMNS} FROM sub CROSS JOIN gr_households h WHERE "
                  f"h.micro_grid = sub.code AND h.household_id > ?{extra} "
-                 "ORDER BY h.household_id LIMIT ?", [code, _AFTER, *params])]
-    return [(f"{_SUBTREE}SELECT {_COLUMNS} FROM gr_households h WHERE h.household_id > ?"
-             f"{_INSIDE} ORDER BY h.household_id LIMIT ?", [code, _AFTER])]
+                 "ORDER BY h.household_id LIMIT ?", [*roots, _AFTER, *params])]
+    return [(f"{sub}SELECT {_COLUMNS} FROM gr_households h WHERE h.household_id > ?"
+             f"{_INSIDE} ORDER BY h.household_id LIMIT ?", [*roots, _AFTER])]
 
 
 def _walk(views: ReadViews, query: Query, after: str, limit: int,
@@ -191,52 +192,54 @@ def _walk(views: ReadViews, query: Query, after: str, limit: int,
     return out[:limit]
 
 
-def households_under(views: ReadViews, code: str, after: str | None, limit: int,
+def households_under(views: ReadViews, under: Under, after: str | None, limit: int,
                      where: HouseholdFilter | None = None) -> list[HouseholdRow]:
-    """Up to ``limit`` households of the subtree of ``code`` (as the tree is now) matching
-    ``where``, in id order, after the id ``after``."""
+    """Up to ``limit`` households of the subtree of ``under`` (one node, or each of several:
+    one list, as the tree is now) matching ``where``, in id order, after the id ``after``."""
     where = where or HouseholdFilter()
-    scope = _scope(views, code)
+    scope = _scope(views, under)
     if scope == [] or limit <= 0:  # an unknown node
         return []
     found: dict[str, HouseholdRow] = {}
-    for query in _pages(code, where, scope):
+    for query in _pages(under, where, scope):
         for row in _walk(views, query, after or "", limit, where):
             found[row.household_id] = row
     return [found[h] for h in sorted(found)[:limit]]
 
 
-def _counts(code: str, where: HouseholdFilter, scope: Scope) -> Query:
+def _counts(under: Under, where: HouseholdFilter, scope: Scope) -> Query:
     """The rows to count (as ``_pages``: a small subtree's rows, else the campaign's or the
     vulnerabilities' households in the subtree, else the subtree's rows)."""
     if scope is not None:
         extra, params = _conditions(where, "resident", "vulnerable", "campaign")
         return (f"SELECT {{}} FROM gr_households h WHERE h.micro_grid IN "
                 f"({marks(len(scope))}){extra}", [*scope, *params])
+    sub, roots = subtree(under)
     if where.campaign is not None:
         covered = "" if where.covered is None else " AND t.covered = ?"
         extra, params = _conditions(where, "resident", "vulnerable")
-        return (f"{_SUBTREE}SELECT {{}} FROM sc_target t JOIN gr_households h ON "
+        return (f"{sub}SELECT {{}} FROM sc_target t JOIN gr_households h ON "
                 f"h.household_id = t.household_id WHERE t.campaign_id = ?{covered}"
                 f"{_INSIDE}{extra}",
-                [code, where.campaign, *([] if where.covered is None else [int(where.covered)]),
+                [*roots, where.campaign, *([] if where.covered is None else [int(where.covered)]),
                  *params])
     extra, params = _conditions(where, "resident")
     if where.vulnerabilities:
         kinds = sorted(set(where.vulnerabilities))
-        return (f"{_SUBTREE}SELECT {{}} FROM gr_households h WHERE h.household_id IN (SELECT "
+        return (f"{sub}SELECT {{}} FROM gr_households h WHERE h.household_id IN (SELECT "
                 f"v.household_id FROM gr_vulnerable v WHERE v.kind IN ({marks(len(kinds))}) "
-                f"AND v.since <= ?){_INSIDE}{extra}", [code, *kinds, where.the_year, *params])
-    return (f"{_SUBTREE}SELECT {{}} FROM sub CROSS JOIN gr_households h WHERE "
-            f"h.micro_grid = sub.code{extra}", [code, *params])
+                f"AND v.since <= ?){_INSIDE}{extra}", [*roots, *kinds, where.the_year, *params])
+    return (f"{sub}SELECT {{}} FROM sub CROSS JOIN gr_households h WHERE "
+            f"h.micro_grid = sub.code{extra}", [*roots, *params])
 
 
-def count_under(views: ReadViews, code: str, where: HouseholdFilter) -> int:
-    """How many households of the subtree of ``code`` match ``where`` (read as a page is)."""
-    scope = _scope(views, code)
+def count_under(views: ReadViews, under: Under, where: HouseholdFilter) -> int:
+    """How many households of the subtree of ``under`` (one node, or each of several) match
+    ``where`` (read as a page is), each once."""
+    scope = _scope(views, under)
     if scope == []:
         return 0
-    sql, params = _counts(code, where, scope)
+    sql, params = _counts(under, where, scope)
     if where.resident_empty:
         [(n,)] = views.query(sql.format("COUNT(*)"), params)
         return int(n)
@@ -292,33 +295,37 @@ def state_filter(alias: str, states: Sequence[str] | None,
     return where, params
 
 
-def referrals_under(views: ReadViews, code: str, states: Sequence[str] | None = None,
+def referrals_under(views: ReadViews, under: Under, states: Sequence[str] | None = None,
                     overdue: bool | None = None, limit: int = 100) -> list[ReferralRow]:
-    """Referrals of the households of the subtree of ``code``, oldest first."""
+    """Referrals of the households of the subtree of ``under`` (one node, or each of
+    several), oldest first."""
     where, params = state_filter("r", states, overdue)
+    sub, roots = subtree(under)
     rows = views.query(
-        f"{SUBTREE}SELECT r.referral_id, r.household_id, r.kind, r.community_code, r.state, "
+        f"{sub}SELECT r.referral_id, r.household_id, r.kind, r.community_code, r.state, "
         "r.opened_at, r.state_since, r.transport_due, r.overdue, r.escalations, "
         "r.escalated_to, r.site_code, r.ended_at FROM rp_referral r "
         "JOIN gr_households h ON h.household_id = r.household_id "
         f"WHERE h.micro_grid IN (SELECT code FROM sub){where} "
-        "ORDER BY r.opened_at, r.referral_id LIMIT ?", (code, *params, limit))
+        "ORDER BY r.opened_at, r.referral_id LIMIT ?", (*roots, *params, limit))
     return [referral_row(r) for r in rows]
 
 
-def referral_stages_under(views: ReadViews, code: str) -> dict[str, int]:
-    """How many referrals of the subtree's households are in each state."""
+def referral_stages_under(views: ReadViews, under: Under) -> dict[str, int]:
+    """How many referrals of the subtree's households are in each state (each once)."""
+    sub, roots = subtree(under)
     return {s: int(n) for s, n in views.query(
-        f"{SUBTREE}SELECT r.state, COUNT(*) FROM rp_referral r "
+        f"{sub}SELECT r.state, COUNT(*) FROM rp_referral r "
         "JOIN gr_households h ON h.household_id = r.household_id "
-        "WHERE h.micro_grid IN (SELECT code FROM sub) GROUP BY r.state", (code,))}
+        "WHERE h.micro_grid IN (SELECT code FROM sub) GROUP BY r.state", roots)}
 
 
-def sites_under(views: ReadViews, code: str) -> list[SiteRow]:
-    """The quarantine sites run by a node of the subtree of ``code``, by code."""
+def sites_under(views: ReadViews, under: Under) -> list[SiteRow]:
+    """The quarantine sites run by a node of the subtree of ``under``, by code."""
+    sub, roots = subtree(under)
     return [SiteRow(c, n, node, int(cap), int(occ)) for c, n, node, cap, occ in views.query(
-        f"{SUBTREE}SELECT code, name, node_code, capacity, occupancy FROM rp_site "
-        "WHERE node_code IN (SELECT code FROM sub) ORDER BY code", (code,))]
+        f"{sub}SELECT code, name, node_code, capacity, occupancy FROM rp_site "
+        "WHERE node_code IN (SELECT code FROM sub) ORDER BY code", roots)]
 
 
 # ---- deliveries -----------------------------------------------------------------------------
@@ -326,23 +333,25 @@ def sites_under(views: ReadViews, code: str) -> list[SiteRow]:
 _PLACE = "COALESCE(h.micro_grid, e.location, d.desk)"
 
 
-def deliveries_under(views: ReadViews, code: str, states: Sequence[str] | None = None,
+def deliveries_under(views: ReadViews, under: Under, states: Sequence[str] | None = None,
                      overdue: bool | None = None, limit: int = 100, *,
                      after: tuple[str, str] | None = None) -> list[DeliveryRow]:
-    """Deliveries whose recipient lies in the subtree of ``code``, oldest placed first (then
-    by id); ``after``: only those after this (placed-at text, delivery id), a page's last."""
+    """Deliveries whose recipient lies in the subtree of ``under`` (one node, or each of
+    several: one list), oldest placed first (then by id); ``after``: only those after this
+    (placed-at text, delivery id), a page's last."""
     where, params = state_filter("d", states, overdue)
     if after is not None:
         where += " AND (d.placed_at > ? OR (d.placed_at = ? AND d.delivery_id > ?))"
         params += [after[0], after[0], after[1]]
+    sub, roots = subtree(under)
     rows = views.query(
-        f"{SUBTREE}SELECT d.delivery_id, d.kind, d.ref, d.desk, {_PLACE}, d.household_id, "
+        f"{sub}SELECT d.delivery_id, d.kind, d.ref, d.desk, {_PLACE}, d.household_id, "
         "d.enterprise_id, d.state, d.zone, d.attempts, d.placed_at, d.due, d.overdue, "
         "d.delivered_at, d.failed_at, d.reason, d.failures, d.version FROM dlv_deliveries d "
         "LEFT JOIN dlv_households h ON h.household_id = d.household_id "
         "LEFT JOIN ent_enterprises e ON e.enterprise_id = d.enterprise_id "
         f"WHERE {_PLACE} IN (SELECT code FROM sub){where} "
-        "ORDER BY d.placed_at, d.delivery_id LIMIT ?", (code, *params, limit))
+        "ORDER BY d.placed_at, d.delivery_id LIMIT ?", (*roots, *params, limit))
     return [delivery_row(r) for r in rows]
 
 
@@ -357,53 +366,57 @@ def delivery_by_id(views: ReadViews, delivery_id: str) -> DeliveryRow | None:
     return delivery_row(rows[0]) if rows else None
 
 
-def delivery_states_under(views: ReadViews, code: str) -> dict[str, tuple[int, int]]:
-    """Per state: how many deliveries of the subtree, and how many of those are overdue."""
+def delivery_states_under(views: ReadViews, under: Under) -> dict[str, tuple[int, int]]:
+    """Per state: how many deliveries of the subtree (each once), and how many of those are
+    overdue."""
+    sub, roots = subtree(under)
     return {s: (int(n), int(late or 0)) for s, n, late in views.query(
-        f"{SUBTREE}SELECT d.state, COUNT(*), SUM(d.overdue) FROM dlv_deliveries d "
+        f"{sub}SELECT d.state, COUNT(*), SUM(d.overdue) FROM dlv_deliveries d "
         "LEFT JOIN dlv_households h ON h.household_id = d.household_id "
         "LEFT JOIN ent_enterprises e ON e.enterprise_id = d.enterprise_id "
-        f"WHERE {_PLACE} IN (SELECT code FROM sub) GROUP BY d.state", (code,))}
+        f"WHERE {_PLACE} IN (SELECT code FROM sub) GROUP BY d.state", roots)}
 
 
 # ---- enterprises ----------------------------------------------------------------------------
 
-def enterprises_under(views: ReadViews, code: str, status: str | None = None,
+def enterprises_under(views: ReadViews, under: Under, status: str | None = None,
                       limit: int = 100) -> list[EnterpriseRow]:
-    """Enterprises located in the subtree of ``code``, by name."""
+    """Enterprises located in the subtree of ``under``, by name."""
     where, params = ("AND status = ? ", [status]) if status else ("", [])
+    sub, roots = subtree(under)
     rows = views.query(
-        f"{SUBTREE}SELECT enterprise_id, credit_code, name, department, location, specialist, "
+        f"{sub}SELECT enterprise_id, credit_code, name, department, location, specialist, "
         "status, employees, inspections, rectified FROM ent_enterprises "
         f"WHERE location IN (SELECT code FROM sub) {where}ORDER BY name, enterprise_id "
-        "LIMIT ?", (code, *params, limit))
+        "LIMIT ?", (*roots, *params, limit))
     return [EnterpriseRow(e, cc, n, d, loc, spec, st, int(emp), int(ins), int(rec))
             for e, cc, n, d, loc, spec, st, emp, ins, rec in rows]
 
 
 # ---- alerts and checkpoints -----------------------------------------------------------------
 
-def alert_escalations_under(views: ReadViews, code: str,
+def alert_escalations_under(views: ReadViews, under: Under,
                             awaiting_only: bool = True) -> list[AlertEscalationRow]:
-    """The escalation steps of the alerts whose grid lies in the subtree of ``code`` (by
+    """The escalation steps of the alerts whose grid lies in the subtree of ``under`` (by
     default only of those still awaiting acknowledgement), in time order."""
-    params: list[Any] = []
     where = "AND a.state = 'raised' " if awaiting_only else ""
+    sub, roots = subtree(under)
     rows = views.query(
-        f"{SUBTREE}SELECT e.alert_id, e.from_code, e.to_code, e.to_level, e.escalated_at, "
+        f"{sub}SELECT e.alert_id, e.from_code, e.to_code, e.to_level, e.escalated_at, "
         "e.missed_deadline, a.state FROM alb_escalations e "
         "JOIN alb_alerts a ON a.alert_id = e.alert_id "
         f"WHERE a.grid_code IN (SELECT code FROM sub) {where}"
-        "ORDER BY e.escalated_at, e.alert_id, e.version", (code, *params))
+        "ORDER BY e.escalated_at, e.alert_id, e.version", roots)
     return [AlertEscalationRow(a, f, t, int(lv), from_ts(at) or datetime.min,
                                from_ts(missed) or datetime.min, s)
             for a, f, t, lv, at, missed, s in rows]
 
 
-def checkpoints_under(views: ReadViews, code: str) -> list[CheckpointRow]:
+def checkpoints_under(views: ReadViews, under: Under) -> list[CheckpointRow]:
+    sub, roots = subtree(under)
     return [CheckpointRow(c, g, n) for c, g, n in views.query(
-        f"{SUBTREE}SELECT checkpoint_id, grid_code, name FROM alb_checkpoints "
-        "WHERE grid_code IN (SELECT code FROM sub) ORDER BY checkpoint_id", (code,))]
+        f"{sub}SELECT checkpoint_id, grid_code, name FROM alb_checkpoints "
+        "WHERE grid_code IN (SELECT code FROM sub) ORDER BY checkpoint_id", roots)]
 
 
 # ---- open items per node --------------------------------------------------------------------

@@ -28,9 +28,11 @@ from projections.base import LeanEvent, Notified, Projection, ReadViews, Row, Vi
 from projections.support import (
     Expr,
     Patches,
+    Under,
     apply_nodes,
     from_ts,
     node_ddl,
+    roots,
     subtree_cte,
     ts,
 )
@@ -182,10 +184,11 @@ def _level(level: Level | int | str) -> int:
 
 
 def board(views: ReadViews, level: Level | int | str | None = None,
-          grade: Grade | str | None = None, scope_code: str | None = None,
+          grade: Grade | str | None = None, scope_code: Under | None = None,
           awaiting_only: bool = True) -> list[BoardRow]:
     """Requests awaiting action (or every request, answered too, unless ``awaiting_only``),
-    optionally of one owning level and grade and filed under ``scope_code``,
+    optionally of one owning level and grade and filed under ``scope_code`` (a node, or any
+    of several),
     overdue-at-the-city first, then by deadline."""
     where = [f"r.status IN ({', '.join('?' * len(_AWAITING))})"] if awaiting_only else ["1 = 1"]
     params: list[Any] = list(_AWAITING) if awaiting_only else []
@@ -199,7 +202,7 @@ def board(views: ReadViews, level: Level | int | str | None = None,
 
 
 def escalated(views: ReadViews, awaiting_only: bool = True,
-              scope_code: str | None = None) -> list[BoardRow]:
+              scope_code: Under | None = None) -> list[BoardRow]:
     """Requests escalated at least once (still awaiting action, unless told otherwise)."""
     where, params = "r.escalations > 0", []
     if awaiting_only:
@@ -208,13 +211,15 @@ def escalated(views: ReadViews, awaiting_only: bool = True,
     return _select(views, where, params, scope_code)
 
 
-def _select(views: ReadViews, where: str, params: list[Any], scope: str | None) -> list[BoardRow]:
+def _select(views: ReadViews, where: str, params: list[Any],
+            scope: Under | None) -> list[BoardRow]:
     if scope is None:
         return [_row(r) for r in views.query(
             f"SELECT {_COLUMNS} FROM req_requests r WHERE {where}{_ORDER}", params)]
+    codes = roots(scope)
     return [_row(r) for r in views.query(
-        subtree_cte(NODES) + f"SELECT {_COLUMNS} FROM req_requests r "
-        f"JOIN sub ON sub.code = r.community WHERE {where}{_ORDER}", [scope, *params])]
+        subtree_cte(NODES, len(codes)) + f"SELECT {_COLUMNS} FROM req_requests r "
+        f"JOIN sub ON sub.code = r.community WHERE {where}{_ORDER}", [*codes, *params])]
 
 
 def public_statistics(views: ReadViews, scope_code: str) -> RequestStatistics:

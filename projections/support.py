@@ -64,10 +64,24 @@ def apply_nodes(cur: ViewCursor, table: str, events: Iterable[Any]) -> None:
                     [(parent, key) for key, parent in moved.items()])
 
 
-def subtree_cte(table: str) -> str:
-    """``sub(code)``: the node ``?`` and every node under it (as the tree is now)."""
-    return (f"WITH RECURSIVE sub(code) AS (SELECT code FROM {table} WHERE code = ? "
-            f"UNION ALL SELECT n.code FROM {table} n JOIN sub s ON n.parent = s.code) ")
+Under = str | Sequence[str]
+"""Where a board answers: the subtree of one node (its code), or of each of several nodes (a
+jurisdiction of several nodes: a grid worker's zones)."""
+
+
+def roots(under: Under) -> list[str]:
+    """The nodes ``under`` names, each once, in the order given."""
+    return list(dict.fromkeys([under] if isinstance(under, str) else under))
+
+
+def subtree_cte(table: str, n: int = 1, parent: str = "parent") -> str:
+    """``sub(code)``: the ``n`` nodes ``?`` and every node under them (as the tree is now),
+    each once: of several nodes, ``UNION`` drops a node reached twice (one named inside
+    another), so a board that joins ``sub`` never counts a row twice (none for ``n = 0``)."""
+    start = "code = ?" if n == 1 else f"code IN ({marks(n) or 'NULL'})"
+    union = "UNION ALL" if n == 1 else "UNION"
+    return (f"WITH RECURSIVE sub(code) AS (SELECT code FROM {table} WHERE {start} "
+            f"{union} SELECT n.code FROM {table} n JOIN sub s ON n.{parent} = s.code) ")
 
 
 def chain_cte(table: str) -> str:

@@ -21,7 +21,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from uuid import uuid4
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
@@ -52,6 +52,7 @@ class Views(ReadViews, Protocol):
                       position: int, spent: dict[str, float] | None = None,
                       since: dict[str, int] | None = None) -> None: ...
     def position(self, projection: Projection) -> int: ...
+    def positions(self) -> dict[str, int]: ...
     def setup(self, projection: Projection) -> None: ...
     def reset(self, projection: Projection) -> None: ...
 
@@ -94,10 +95,15 @@ class _ViewsMixin(Generic[D]):
     def _enter(self, c: DBCursor) -> None:
         """Nothing to prepare by default."""
 
+    def _creating(self, cur: ViewCursor) -> None:
+        """Nothing by default: SQLite makes one writer at a time already."""
+
     def _create_failures(self) -> None:
         with self.datastore.transaction(commit=True) as c:
             self._enter(c)
-            ViewCursor(c, self.dialect).execute(
+            cur = ViewCursor(c, self.dialect)
+            self._creating(cur)
+            cur.execute(
                 f"CREATE TABLE IF NOT EXISTS {FAILURES} (name TEXT PRIMARY KEY, "
                 "notification_id BIGINT NOT NULL, originator_id TEXT NOT NULL, "
                 "originator_version BIGINT NOT NULL, topic TEXT NOT NULL, error TEXT NOT NULL, "
@@ -193,6 +199,13 @@ class _ViewsMixin(Generic[D]):
     def position(self, projection: Projection) -> int:
         return self.max_tracking_id(projection.tracking_name) or 0
 
+    def positions(self) -> dict[str, int]:
+        """Every tracked position by tracking name (``Projection.tracking_name``), in one
+        query: what a wait on read models run by other processes polls."""
+        return {str(name): int(nid) for name, nid in self.query(
+            f"SELECT application_name, MAX(notification_id) FROM {self.tracking_table} "
+            "GROUP BY application_name") if nid is not None}
+
     def setup(self, projection: Projection) -> None:
         """Create the projection's tables; tables of another version (a view from before a
         change of its shape; no recorded version is version 1) are dropped and created
@@ -200,6 +213,7 @@ class _ViewsMixin(Generic[D]):
         with self.datastore.transaction(commit=True) as c:
             self._enter(c)
             cur = ViewCursor(c, self.dialect)
+            self._creating(cur)
             cur.execute(f"CREATE TABLE IF NOT EXISTS {VERSIONS} (name TEXT PRIMARY KEY, "
                         "version BIGINT NOT NULL)")
             cur.execute(f"SELECT version FROM {VERSIONS} WHERE name = ?", (projection.name,))
@@ -255,8 +269,25 @@ class PostgresViews(_ViewsMixin[PostgresDatastore], PostgresTrackingRecorder):
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         super().__init__(datastore, tracking_table_name=self.tracking_table)
-        self.create_table()
+        try:
+            self.create_table()
+        except IntegrityError:  # another process made the table, and its mark, since the
+            self.create_table()  # library looked (before the lock): it sees them now
         self._create_failures()
+
+    def _create_table(self, c: Any) -> None:
+        """The library's tracking table, in its transaction: one process at a time."""
+        self._creating(ViewCursor(c, self.dialect))
+        super()._create_table(c)
+
+    def _creating(self, cur: ViewCursor) -> None:
+        """One process at a time creates or changes this schema's tables, until the
+        transaction ends: processes started together (a group's runner each, the server)
+        otherwise race on PostgreSQL's catalogue (``CREATE TABLE IF NOT EXISTS`` of the same
+        table: a unique violation on ``pg_type``) and one of them fails to start. The key is
+        the one the application's recorder takes for its tables (``adapters.postgres_store``)."""
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(?))",
+                    (f"gridcore-ddl:{self.datastore.schema or 'public'}",))
 
     def _enter(self, c: DBCursor) -> None:
         c.execute(f"SET LOCAL search_path TO {self.datastore.schema or 'public'}")

@@ -49,7 +49,7 @@ class StaffSpec:
     staff_no: str
     name: str
     role: Role
-    jurisdiction: str
+    jurisdiction: str | tuple[str, ...]  # a node, or several (a grid worker's zones)
     daily_capacity: int
     available: bool = True  # on duty and active when the campaign was launched
 
@@ -148,10 +148,14 @@ def _nodes(app: GridcoreApp, tree: list[GridNode],
 
 def _staff_at(app: GridcoreApp, tree: list[GridNode], when: datetime) -> list[StaffMember]:
     """The staff of the subtree at ``when``: its nodes' staff then, each as they were then
-    (role, availability, capacity, jurisdiction), not as they are today."""
-    out = []
+    (role, availability, capacity, jurisdiction), not as they are today; a member whose
+    jurisdiction is several of the nodes (a worker's zones) once."""
+    out, seen = [], set()
     for node in tree:
         for sid in node.staff:
+            if sid in seen:
+                continue
+            seen.add(sid)
             member = as_of(app, app.staff(sid), when)
             if member is not None:
                 out.append(member)
@@ -224,7 +228,7 @@ def extract(app: GridcoreApp, scope: str, round_no: int) -> RecordedCampaign:
     return RecordedCampaign(
         scope, round_no, c.name, c.starts, max(1, round((c.ends - c.starts) / timedelta(days=1))),
         _nodes(app, tree, launched), rows,
-        [StaffSpec(s.staff_no, s.name, s.role, s.jurisdiction, s.daily_capacity, s.available)
+        [StaffSpec(s.staff_no, s.name, s.role, s.jurisdictions, s.daily_capacity, s.available)
          for s in staff],
         {g.code: number[g.responsible_worker] for g in grids
          if g.responsible_worker in number},
@@ -249,13 +253,11 @@ class ReplayVariant:
     params: dict[str, Any] = field(default_factory=dict)
     slower: dict[str, float] = field(default_factory=dict)
     """Field time multiplied per kind (door, phone, walk): the work itself takes longer; the
-    plan is the recorded policy's, as the planners did not know it in advance."""
+    plan, and who does what in which order, are the recorded ones, as the planners did not
+    know it in advance (``SweepParams.slower``: dearer work never finishes sooner)."""
 
     def field_params(self, p: SweepParams) -> SweepParams:
-        f = self.slower
-        return replace(p, door_minutes=p.door_minutes * f.get("door", 1.0),
-                       phone_minutes=p.phone_minutes * f.get("phone", 1.0),
-                       walk_minutes=p.walk_minutes * f.get("walk", 1.0), **self.params)
+        return replace(p, slower=dict(self.slower), **self.params)
 
 
 def _without_squad(r: RecordedCampaign) -> list[StaffSpec]:

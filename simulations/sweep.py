@@ -12,6 +12,33 @@ staff take households the plan could not place. Every attempt is recorded with t
 findings (fever, close contacts, arrivals) open referrals and home observations through the
 findings process; households under observation order supplies, bought by the duty lead and
 dispatched to the zone's squad (配送到户).
+
+Two clocks, so that dearer work never finishes sooner. Who takes which household, and in
+which order, is decided on the **plan's clock**: visits last the plan's minutes
+(``door_minutes``, ``phone_minutes``, ``walk_minutes``), and on that clock each person takes
+their own households, then the unplaced ones, then the waiting households of colleagues off
+duty, as a duty lead hands work out. That hand-out is greedy list scheduling, which on its own
+is not monotone (Graham's anomalies): were it decided on the field's clock, a longer visit
+would change who is free first, who takes which retry, and a slower day could end sooner (the
+replay property test found 31.2 h against 32.0 h). So each decision becomes a ``Step`` in the
+person's order of work, with the plan's start time, and nothing the field does changes it.
+The **field's clock** then plays each person's steps in that order, each lasting the plan's
+minutes times ``slower`` (a replay's what-if; 1 by default), starting at
+
+    start = fit(max(end of the person's previous step, ready, planned start), minutes)
+
+where ``ready`` is the campaign's start or a silent chat household's deadline for a first
+attempt, and the end of the household's previous attempt (by whoever made it) plus
+``retry_after_hours`` for a retry, and ``fit`` moves a start that would run past the shift's
+end to the next shift. ``fit`` is non-decreasing in its start and in the minutes, and ``max``
+and ``+`` are too, so every start, end and cover time is a max-plus composition of
+non-decreasing functions of the durations over a fixed acyclic graph (each step depends on
+steps planned before it): making any kind of work dearer moves no visit earlier, so the last
+household is seen no sooner and the window covers no more. With ``slower`` at 1 the field
+plays exactly the plan (each start is its planned start), so the model's own campaigns are
+what the single greedy clock gave. Illness is drawn on the plan's clock only in the model's
+own campaigns (a replay draws none): the application's moving of an ill person's open work
+reads what the field covered, so with illness the property needs the field to play the plan.
 """
 
 from __future__ import annotations
@@ -89,6 +116,17 @@ class SweepParams:
     deliveries: bool = True
     shifts: dict[Role, Shift] = field(default_factory=lambda: dict(DEFAULT_SHIFTS))
     seed: int = 1
+    slower: dict[str, float] = field(default_factory=dict)
+    """Field time multiplied per kind (door, phone, walk): the work takes longer than the plan
+    reckons (a replay's what-if); who does what, and in which order, stays the plan's."""
+
+    def minutes(self, method: Method, walk: bool, in_field: bool = False) -> tuple[float, float]:
+        """(walking, walking and the visit) minutes: the plan's, or the field's."""
+        f = self.slower if in_field else {}
+        walking = self.walk_minutes * f.get("walk", 1.0) if walk else 0.0
+        visit = self.door_minutes * f.get("door", 1.0) if method is Method.DOOR \
+            else self.phone_minutes * f.get("phone", 1.0)
+        return walking, walking + visit
 
 
 @dataclass(frozen=True)
@@ -108,8 +146,25 @@ class Task:
     method: Method
     grid: str
     building: UUID | None
-    ready_at: datetime
+    ready_at: datetime  # on the plan's clock
     attempts: int = 0
+    last: Step | None = None  # its latest attempt
+
+
+@dataclass
+class Step:
+    """One attempt in a person's order of work, as the plan's clock placed it, and when the
+    field played it."""
+
+    task: Task
+    attempt: int
+    planned: datetime  # its start on the plan's clock: the field never starts it earlier
+    ready: datetime  # a first attempt's readiness (the start, or a chat deadline)
+    after: Step | None  # the household's previous attempt: a retry waits from its end
+    walk: bool  # walks from another building first
+    outcome: Outcome
+    found: dict[str, object]
+    end: datetime | None = None  # on the field's clock, once played
 
 
 @dataclass
@@ -119,9 +174,13 @@ class StaffState:
     role: Role
     home_grids: set[str]
     shift: Shift | None
+    may: frozenset[str] = frozenset()
+    """the micro-grids inside the member's jurisdiction: the only ones they may visit"""
     queue: deque[Task] = field(default_factory=deque)
-    busy_until: datetime = SWEEP_START
+    busy_until: datetime = SWEEP_START  # on the plan's clock
     last_building: UUID | None = None
+    steps: deque[Step] = field(default_factory=deque)  # planned, not yet played
+    field_free: datetime = SWEEP_START  # the end of the last step played
     busy_minutes: float = 0.0
     shift_minutes: float = 0.0
     visits: int = 0
@@ -194,6 +253,19 @@ def _on_shift(s: StaffState, start: datetime, when: datetime) -> tuple[datetime,
     return begin, begin + timedelta(hours=s.shift.hours)
 
 
+def _fit(s: StaffState, start: datetime, at: datetime, minutes: float) -> datetime | None:
+    """The first time from ``at`` on when ``s`` is on shift and can finish ``minutes`` of work
+    before the shift ends (None if no shift is that long): non-decreasing in ``at`` and in
+    ``minutes``."""
+    assert s.shift is not None
+    if minutes > s.shift.hours * 60:
+        return None
+    begin, finish = _on_shift(s, start, at)
+    if at + timedelta(minutes=minutes) > finish:  # too late today: the next shift
+        begin, _ = _on_shift(s, start, begin + timedelta(days=1))
+    return max(at, begin)
+
+
 def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
               params: SweepParams | None = None,
               demand: dict[UUID, Demand] | None = None) -> SweepResult:
@@ -215,17 +287,28 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
         for sid in [g.responsible_worker, *g.squad]:
             if sid is not None:
                 home.setdefault(sid, set()).add(g.code)
+    above: dict[str, set[str]] = {}  # a micro-grid and the nodes above it
+    for g in grids:
+        above[g.code] = {g.code}
+        code = g.parent_code
+        while code is not None:
+            above[g.code].add(code)
+            code = app.node(code).parent_code
     staff = {s.id: StaffState(s.id, s.staff_no, s.role, home.get(s.id, set()),
                               p.shifts.get(s.role) if s.available else None,  # off duty
-                              busy_until=start)
+                              may=frozenset(g for g, up in above.items()
+                                            if up & set(s.jurisdictions)),
+                              busy_until=start, field_free=start)
              for s in app.staff_in(scope)}
+    staffed = sorted(staff.values(), key=lambda s: s.staff_no)
     duty_leads = [s.staff_id for s in staff.values() if s.role is Role.DUTY_LEAD]
     lead_of: dict[str, UUID] = {}  # community -> its duty lead, who orders, buys, dispatches
     for m in sorted(app.staff_in(scope), key=lambda m: m.staff_no):
         if m.role is Role.DUTY_LEAD:
-            lead_of.setdefault(m.jurisdiction, m.id)
+            lead_of.setdefault(m.home, m.id)
     community_of = {g.code: g.parent_code or g.code for g in grids}
-    cover_time: dict[UUID, datetime] = {}
+    cover_time: dict[UUID, datetime] = {}  # on the field's clock
+    planned: set[UUID] = set()  # seen on the plan's clock
     chat_due: dict[UUID, datetime] = {}
     pool: dict[str, deque[Task]] = {g.code: deque() for g in grids}
     visits = 0
@@ -287,9 +370,8 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
     observed: set[UUID] = set()
 
     def record(hid: UUID, method: Method, outcome: Outcome, by: UUID | None,
-               when: datetime, attempt: int) -> None:
+               when: datetime, attempt: int, extra: dict[str, object]) -> None:
         nonlocal visits
-        extra = findings(hid, by, when) if outcome is Outcome.SEEN else {}
         clock.set(when)  # a visit started just before the hour's end
         # a chat self-report names no staff member: the chat group's relay records it
         app.record_visit(campaign.id, hid, method, outcome,
@@ -309,22 +391,22 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
 
     def next_task(s: StaffState, now: datetime) -> Task | None:
         """Own households first, then those the plan could not place (own zones first), then
-        the waiting households of colleagues who are off duty (the duty lead rebalances)."""
-        idle = [o.queue for o in sorted(staff.values(), key=lambda o: o.staff_no)
-                if o is not s and o.queue and off_duty(o, now)]
+        the waiting households of colleagues who are off duty (the duty lead rebalances);
+        never a household outside the member's jurisdiction."""
+        idle = [o.queue for o in staffed if o is not s and o.queue and off_duty(o, now)]
         for q in (s.queue, *(pool[g] for g in sorted(s.home_grids)), *pool.values(), *idle):
             for _ in range(len(q)):
                 t = q.popleft()
-                if t.household_id in cover_time:
+                if t.household_id in planned:
                     continue
-                if t.ready_at <= now:
+                if t.ready_at <= now and households[t.household_id].micro_grid in s.may:
                     return t
                 q.append(t)
         return None
 
     def fall_ill(day: int) -> None:
         nonlocal assignment
-        for s in sorted(staff.values(), key=lambda s: s.staff_no):
+        for s in staffed:
             if p.illness_per_day and s.ill_on is None and s.shift is not None and \
                     rng.random() < p.illness_per_day:
                 s.ill_on = day
@@ -365,6 +447,74 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
             except GridcoreError:
                 continue
 
+    def plan_hour(s: StaffState, now: datetime, end: datetime, begin: datetime,
+                  finish: datetime) -> None:
+        """The person's steps that start in this hour on the plan's clock."""
+        t0 = max(s.busy_until, now, begin)
+        while t0 < end:
+            t = next_task(s, t0)
+            if t is None:  # nothing ready now: wait for the first that is this hour
+                later = [q.ready_at for q in (*s.queue, *(x for pq in pool.values()
+                                                        for x in pq))
+                         if t0 < q.ready_at < min(end, finish)
+                         and q.household_id not in planned]
+                if not later:
+                    break
+                t0 = min(later)
+                continue
+            walk = t.method is Method.DOOR and t.building != s.last_building
+            walking, minutes = p.minutes(t.method, walk)
+            if t0 + timedelta(minutes=minutes) > finish:
+                s.queue.appendleft(t)
+                break
+            t.attempts += 1
+            chance = p.no_answer_door if t.method is Method.DOOR else p.no_answer_phone
+            if demand is not None:
+                nobody = t.attempts <= demand.get(t.household_id, Demand()).no_answers
+            else:
+                nobody = rng.random() < chance
+            outcome = Outcome.NO_ANSWER if nobody else Outcome.SEEN
+            found = {} if nobody else findings(t.household_id, s.staff_id,
+                                               t0 + timedelta(minutes=walking))
+            step = Step(t, t.attempts, t0, t.ready_at, t.last, walk, outcome, found)
+            s.steps.append(step)
+            if t.method is Method.DOOR:
+                s.last_building = t.building
+            t0 += timedelta(minutes=minutes)
+            if nobody:
+                t.ready_at = t0 + timedelta(hours=p.retry_after_hours)
+                t.last = step
+                s.queue.append(t)
+            else:
+                planned.add(t.household_id)
+        s.busy_until = max(s.busy_until, t0)
+
+    def play(s: StaffState, end: datetime) -> bool:
+        """Play the person's planned steps that start before ``end`` on the field's clock, in
+        the plan's order (see the module's docstring); whether any was played."""
+        played = False
+        while s.steps:
+            step = s.steps[0]
+            if step.after is None:
+                ready = step.ready
+            elif step.after.end is None:
+                break  # the attempt it retries is not played yet (the loop comes back)
+            else:
+                ready = step.after.end + timedelta(hours=p.retry_after_hours)
+            t = step.task
+            walking, minutes = p.minutes(t.method, step.walk, in_field=True)
+            at = _fit(s, start, max(s.field_free, ready, step.planned), minutes)
+            if at is None or at >= end:
+                break
+            record(t.household_id, t.method, step.outcome, s.staff_id,
+                   at + timedelta(minutes=walking), step.attempt, step.found)
+            step.end = s.field_free = at + timedelta(minutes=minutes)
+            s.visits += 1
+            s.busy_minutes += minutes
+            s.steps.popleft()
+            played = True
+        return played
+
     horizon = p.horizon_days * 24
     curve: dict[str, list[int]] = {g.code: [0] for g in grids}
     grid_of = {hid: households[hid].micro_grid for hid in in_scope}
@@ -386,53 +536,21 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
                 continue
             del chat_due[hid]
             if due <= start + timedelta(hours=p.chat_deadline_hours):
-                record(hid, Method.CHAT, Outcome.SEEN, None, due, 0)
+                planned.add(hid)
+                record(hid, Method.CHAT, Outcome.SEEN, None, due, 0,
+                       findings(hid, None, due))
             else:
                 place(task(hid, Method.PHONE, due))
-        for s in sorted(staff.values(), key=lambda s: s.staff_no):
+        for s in staffed:  # the plan's clock: who does what, in which order
             if s.shift is None or s.ill_on is not None:
                 continue
             begin, finish = _on_shift(s, start, now)
             if end <= begin or now >= finish:
                 continue
             s.shift_minutes += (min(end, finish) - max(now, begin)).total_seconds() / 60
-            t0 = max(s.busy_until, now, begin)
-            while t0 < end:
-                t = next_task(s, t0)
-                if t is None:  # nothing ready now: wait for the first that is this hour
-                    later = [q.ready_at for q in (*s.queue, *(x for pq in pool.values()
-                                                            for x in pq))
-                             if t0 < q.ready_at < min(end, finish)
-                             and q.household_id not in cover_time]
-                    if not later:
-                        break
-                    t0 = min(later)
-                    continue
-                walk = p.walk_minutes if t.method is Method.DOOR and \
-                    t.building != s.last_building else 0.0
-                minutes = walk + (p.door_minutes if t.method is Method.DOOR
-                                  else p.phone_minutes)
-                if t0 + timedelta(minutes=minutes) > finish:
-                    s.queue.appendleft(t)
-                    break
-                t.attempts += 1
-                chance = p.no_answer_door if t.method is Method.DOOR else p.no_answer_phone
-                if demand is not None:
-                    nobody = t.attempts <= demand.get(t.household_id, Demand()).no_answers
-                else:
-                    nobody = rng.random() < chance
-                outcome = Outcome.NO_ANSWER if nobody else Outcome.SEEN
-                when = t0 + timedelta(minutes=walk)
-                record(t.household_id, t.method, outcome, s.staff_id, when, t.attempts)
-                s.visits += 1
-                s.busy_minutes += minutes
-                if t.method is Method.DOOR:
-                    s.last_building = t.building
-                t0 += timedelta(minutes=minutes)
-                if outcome is Outcome.NO_ANSWER:
-                    t.ready_at = t0 + timedelta(hours=p.retry_after_hours)
-                    s.queue.append(t)
-            s.busy_until = max(s.busy_until, t0)
+            plan_hour(s, now, end, begin, finish)
+        while any([play(s, end) for s in staffed]):  # the field's clock plays the steps
+            pass
         hour += 1
         counts = _count(cover_time, grid_of, end)
         for code in curve:
@@ -471,19 +589,22 @@ def _count(cover_time: dict[UUID, datetime], grid_of: dict[UUID, str],
 def _work_left(staff: dict[UUID, StaffState], pool: dict[str, deque[Task]],
                cover_time: dict[UUID, datetime], chat_due: dict[UUID, datetime],
                grid_of: dict[UUID, str], p: SweepParams) -> dict[str, float]:
-    """Staff-hours of visits still to do per zone (a door visit with its walk, or a call)."""
+    """Staff-hours of field visits still to do per zone (a door visit with its walk, or a
+    call): planned and not yet played, or not yet planned."""
     left: dict[str, float] = {}
     seen: set[UUID] = set()
-    for q in [*(s.queue for s in staff.values()), *pool.values()]:
-        for t in q:
-            if t.household_id in cover_time or t.household_id in seen:
-                continue
-            seen.add(t.household_id)
-            m = p.door_minutes + p.walk_minutes if t.method is Method.DOOR else p.phone_minutes
-            left[t.grid] = left.get(t.grid, 0.0) + m / 60
+    tasks = [*(x.task for s in staff.values() for x in s.steps),
+             *(t for q in [*(s.queue for s in staff.values()), *pool.values()] for t in q)]
+    for t in tasks:
+        if t.household_id in cover_time or t.household_id in seen:
+            continue
+        seen.add(t.household_id)
+        m = p.minutes(t.method, t.method is Method.DOOR, in_field=True)[1]
+        left[t.grid] = left.get(t.grid, 0.0) + m / 60
     for hid in chat_due:
         if hid not in cover_time and hid not in seen:
-            left[grid_of[hid]] = left.get(grid_of[hid], 0.0) + p.phone_minutes / 60
+            m = p.minutes(Method.PHONE, False, in_field=True)[1]
+            left[grid_of[hid]] = left.get(grid_of[hid], 0.0) + m / 60
     return left
 
 

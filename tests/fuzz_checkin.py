@@ -48,6 +48,9 @@ def check_one(text: str, checkin) -> None:  # type: ignore[no-untyped-def]
         assert not (c.phone_masked and c.phone is not None), "a masked phone got digits"
         assert c.temperature is None or 34.0 <= c.temperature <= 43.0
         assert (c.status is checkin.Status.FEVER) == ("发热" in c.symptoms)
+        # a finding to follow up is said of someone or of nobody in particular, never lost
+        assert (c.status is not checkin.Status.NORMAL) == any(f.abnormal for f in c.findings)
+        assert {s for f in c.findings for s in f.symptoms} == set(c.symptoms)
     batch = checkin.parse_many(text)
     lines = [n for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     assert sorted(n for n, _ in [*batch.check_ins, *batch.errors]) == lines

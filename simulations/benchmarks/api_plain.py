@@ -28,6 +28,7 @@ from graphql_api.auth import Caller, TokenError
 from graphql_api.grid.types import encode_cursor
 from graphql_api.households.queries import canonical
 from graphql_api.households.types import CURSOR_KIND
+from graphql_api.scope import inside
 from graphql_api.settings import ApiSettings
 from gridcore import grid, status
 from gridcore.errors import NotFound
@@ -54,7 +55,8 @@ def _json(data: Any, status_code: int = 200) -> Response:
 
 
 def _visible(views: Any, caller: Caller | None, code: str) -> bool:
-    return caller is not None and caller.jurisdiction in grid_rollup.chains(views, [code])[code]
+    return caller is not None and inside(caller.jurisdictions,
+                                         grid_rollup.chains(views, [code])[code])
 
 
 def _rollup(counts: dict[str, Any]) -> dict[str, Any]:
@@ -118,11 +120,12 @@ async def page_answer(app: Any, views: Any, caller: Caller | None, code: str
     grids = grid_rollup.nodes(views, sorted({r.micro_grid for r in page}))
     ids = [sid for sid, _ in grid_rollup.staff_under(views, code)]
     members = await asyncio.to_thread(_staff_members, app, ids)
-    chains = grid_rollup.chains(views, sorted({m.jurisdiction for m in members}))
+    chains = grid_rollup.chains(views, sorted({c for m in members for c in m.jurisdictions}))
     staff = [{"id": str(m.id), "staffNo": m.staff_no, "role": m.role.name,
-              "roleLabel": m.role.label, "jurisdictionCode": m.jurisdiction,
+              "roleLabel": m.role.label, "jurisdictionCode": m.home,
               "available": m.available, "dailyCapacity": m.daily_capacity}
-             for m in members if caller.jurisdiction in chains[m.jurisdiction]]
+             for m in members
+             if all(inside(caller.jurisdictions, chains[c]) for c in m.jurisdictions)]
     edges = [{"cursor": encode_cursor(CURSOR_KIND, r.household_id),
               "node": _household(r, grids)} for r in page]
     total = grid_rollup.rollups(views, [code])[code]["households"]

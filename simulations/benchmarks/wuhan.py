@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adapters.bootstrap import bootstrap
 from adapters.settings import scratch_schema, sqlite_env
 from gridcore.application import GridcoreApp
 from projections import all_projections
@@ -142,7 +143,7 @@ def bench_sqlite(households: int, say: Say = print) -> Result:
     result = Result("SQLite", spec.total_households, 0)
     with tempfile.TemporaryDirectory(prefix="gridcore-wuhan-") as tmp:
         clock = SimClock()
-        app = GridcoreApp(sqlite_env(Path(tmp) / "wuhan.sqlite"), clock=clock)
+        app = bootstrap(sqlite_env(Path(tmp) / "wuhan.sqlite"), clock=clock).app
         try:
             _phases(app, clock, spec, result, say)
         finally:
@@ -158,7 +159,7 @@ def bench_postgres(households: int, say: Say = print) -> Result:
     result = Result("PostgreSQL", spec.total_households, 0)
     with scratch_schema(PG_DSN, "wuhan") as (schema, env):
         clock = SimClock()
-        app = GridcoreApp(env, clock=clock)
+        app = bootstrap(env, clock=clock).app
         try:
             _phases(app, clock, spec, result, say)
         finally:

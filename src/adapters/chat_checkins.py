@@ -3,26 +3,93 @@
 A report from a micro-grid's chat group is parsed (``adapters.checkin``), its household found
 by address inside the sender's micro-grid, and recorded through the application's public API as
 a visit by the chat method. A report that cannot be read, or whose address matches no household
-(or several), is refused with what was wrong; nothing is guessed.
+(or several), or whose fever or symptom cannot be matched to a registered member
+(``attribute``), is refused with what was wrong; nothing is guessed.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from adapters.checkin import CheckIn, Status, normalize_address, parse_check_in
+from adapters.checkin import CheckIn, Finding, normalize_address, parse_check_in
+from adapters.gazetteer import Division, resolve
 from gridcore.application import GridcoreApp
 from gridcore.assignment import Method
 from gridcore.authority import Actor
 from gridcore.chat_review import chat_client_id
 from gridcore.errors import InvalidInput, NotFound
 from gridcore.household import Household
-from gridcore.risk import RiskPeriod, touches
+from gridcore.risk import RiskPeriod, place_in_area
 from gridcore.sweep import Arrival, Outcome, Visitor
+
+SELF = ("我", "本人")
+
+
+class UnattributedFinding(InvalidInput):
+    """A fever or symptom reported by chat that no registered member can safely be named for
+    (``attribute``): recording it would lose it, so it is refused and the intake holds the
+    message for the worker (``adapters.chat_intake.unattributed_reason`` quotes whom the report
+    names). The message repeats no name."""
+
+    code = "CHECK_IN_UNATTRIBUTED"
+
+    def __init__(self, findings: tuple[Finding, ...], members: int):
+        fever = any("发热" in f.symptoms for f in findings)
+        super().__init__(f"A {'fever' if fever else 'symptom'} is reported in a household of "
+                         f"{members} and cannot be matched to a registered member.",
+                         "Call the household, record the visit with recordVisit naming who "
+                         "has it, then mark the message recorded by hand (resolveChatMessage).")
+        self.findings, self.members, self.fever = findings, members, fever
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """The members a report's findings are about (``attribute``): their readings and
+    symptoms, and the findings to follow up that no member could safely be named for."""
+
+    temperatures: dict[UUID, float]
+    symptoms: dict[UUID, list[str]]
+    unattributed: tuple[Finding, ...]
+
+
+def whom(f: Finding, names: Mapping[UUID, str | None], sender_name: str | None) -> UUID | None:
+    """The registered member a finding is about, or None when it cannot be said safely: the one
+    member whose registered name is written (张三发热), even in a household of one (a name that
+    is not theirs may be a guest's); the sender when the report says 我 or 本人 (the chat's
+    display name equal to one member's name); the only member of a household of one (发烧37.9,
+    老伴咳嗽). A relation word (老公, 女儿, 老人) names no one: the register records no
+    relations, so it is never guessed."""
+    alone = next(iter(names)) if len(names) == 1 else None
+    if f.named:
+        found = [rid for rid, name in names.items() if name == f.who]
+        return found[0] if len(found) == 1 else None
+    if f.who in SELF and sender_name and alone is None:
+        found = [rid for rid, name in names.items() if name == sender_name]
+        return found[0] if len(found) == 1 else None
+    return alone
+
+
+def attribute(ci: CheckIn, names: Mapping[UUID, str | None],
+              sender_name: str | None) -> Attribution:
+    """Each finding of a report given to the member it is about (``whom``), in a household
+    whose members are ``names`` (resident id → registered name, None when erased or sealed).
+    A finding with neither fever nor symptom that names no one (体温36.5 of a household of
+    three) is only the household's reading; one to follow up is ``unattributed``."""
+    temperatures: dict[UUID, float] = {}
+    symptoms: dict[UUID, list[str]] = {}
+    lost = []
+    for f in ci.findings:
+        if (rid := whom(f, names, sender_name)) is None:
+            lost.extend([f] if f.abnormal else [])
+            continue
+        if f.temperature is not None:
+            temperatures[rid] = max(f.temperature, temperatures.get(rid, f.temperature))
+        if f.symptoms:
+            symptoms[rid] = list(dict.fromkeys([*symptoms.get(rid, []), *f.symptoms]))
+    return Attribution(temperatures, symptoms, tuple(lost))
 
 
 @dataclass(frozen=True)
@@ -54,28 +121,31 @@ def record_check_in(app: GridcoreApp, campaign: UUID, micro_grid: str, text: str
     installation (``System.OPERATOR``), which records no staff member.
 
     Every member counts as accounted for when the report names at least as many people as are
-    registered; a lower count is recorded but leaves the household open. A fever is attributed
-    to a member only when the household has one member. ``message_id`` (the chat message's
-    id) makes a re-delivered message count once."""
+    registered; a lower count is recorded but leaves the household open. A fever or symptom
+    goes to the member it is about (``attribute``); one that cannot be matched to a member is
+    refused (``UnattributedFinding``). ``message_id`` (the chat message's id) makes a
+    re-delivered message count once."""
     ci = parse_check_in(text)
     h = find_household(app, micro_grid, ci.address)
     return record_parsed(app, campaign, micro_grid, ci, h, sender, message_id)
 
 
-def _is_risk_area(origin: str, periods: Mapping[str, list[RiskPeriod]], at: datetime) -> bool:
-    """Whether ``origin`` (黄冈, 武汉市) lies in an area declared at risk at ``at``."""
-    def bare(place: str) -> str:
-        return re.sub(r"[省市区县]$", "", place)
-    return any((touches(origin, area) or touches(bare(origin), bare(area)))
-               and any(p.covers(at) for p in spans) for area, spans in periods.items())
+def _is_risk_area(origin: str, division: Division | None,
+                  periods: Mapping[str, list[RiskPeriod]], at: datetime) -> bool:
+    """Whether an origin (黄冈, read as 湖北省黄冈市) lies in an area declared at risk at ``at``
+    (``gridcore.risk.place_in_area``); an origin read without the gazetteer is looked up."""
+    place = division or resolve(origin)
+    return place is not None and any(
+        place_in_area(place, area) and any(p.covers(at) for p in spans)
+        for area, spans in periods.items())
 
 
 def _member(h: Household, who: str | None, sender_name: str | None) -> UUID | None:
     """The member an arrival is about: the only one; or the one named (张三从黄冈回来了);
-    or the sender themself when no one is named."""
+    or the sender themself when no one is named (or 我)."""
     if len(h.residents) == 1:
         return next(iter(h.residents))
-    name = who or sender_name
+    name = sender_name if who in (None, "我", "本人") else who
     found = [rid for rid, r in h.residents.items() if name and r.identity.name == name]
     return found[0] if len(found) == 1 else None
 
@@ -90,7 +160,7 @@ def _arrivals(app: GridcoreApp, ci: CheckIn, h: Household, sent_at: datetime | N
     arrivals, visitors, notes = [], [], []
     for a in ci.arrivals:
         day = when.date() - timedelta(days=a.days_ago)
-        if not _is_risk_area(a.origin, periods, when - timedelta(days=a.days_ago)):
+        if not _is_risk_area(a.origin, a.division, periods, when - timedelta(days=a.days_ago)):
             notes.append(f"来返 back from {a.origin} (not a declared risk area)")
         elif (rid := _member(h, a.who, sender_name)) is not None:
             arrivals.append(Arrival(resident_id=rid, origin=a.origin, arrived_on=day))
@@ -107,8 +177,20 @@ def record_parsed(app: GridcoreApp, campaign: UUID, micro_grid: str, ci: CheckIn
                   sender_name: str | None = None) -> RecordedCheckIn:
     """Record a report already read (``record_check_in``) of household ``h``, as of
     ``sent_at`` when the chat says when it was sent; ``sender_name`` (the chat's display
-    name) is the member an arrival is about when the report names nobody."""
+    name) is the member an arrival is about when the report names nobody, and the member a
+    fever or symptom said of 我 is about.
+
+    A fever or symptom is recorded for the member it is about, so it has exactly the follow-up
+    of the same finding on a visit (symptomatic and a fever-clinic referral). One that cannot
+    be matched to a member (发烧37.9 or 老公发烧 in a household of three) raises
+    ``UnattributedFinding`` and writes nothing: no visit, so the household's coverage does not
+    count the report either; the intake holds the message and the worker, having called,
+    records the visit themself. Who has it must never be lost behind a covered household."""
     members = list(h.residents)
+    found = attribute(ci, {rid: r.identity.name for rid, r in h.residents.items()},
+                      sender_name)
+    if found.unattributed:
+        raise UnattributedFinding(found.unattributed, len(members))
     everyone = ci.members >= len(members)
     arrivals, returned, notes = _arrivals(app, ci, h, sent_at, sender_name)
     remarks = [f"备注 remark: {r}" for r in ci.remarks]
@@ -122,10 +204,7 @@ def record_parsed(app: GridcoreApp, campaign: UUID, micro_grid: str, ci: CheckIn
     }
     if ci.temperature is not None:
         details["household_temperature"] = ci.temperature
-        if len(members) == 1:
-            details["temperatures"] = {members[0]: ci.temperature}
-    if ci.status is not Status.NORMAL and len(members) == 1:
-        details["symptoms"] = {members[0]: list(ci.symptoms) or [ci.status.label]}
+    details["temperatures"], details["symptoms"] = found.temperatures, found.symptoms
     client_id = None if message_id is None else chat_client_id(micro_grid, message_id)
     nid = app.record_visit(campaign, h.id, Method.CHAT, Outcome.SEEN, by=sender,
                            client_id=client_id, visited_at=sent_at, **details)

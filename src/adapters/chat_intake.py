@@ -1,9 +1,12 @@
 """The intake door for chat check-ins (群内自报): a batch of a micro-grid chat group's messages,
 as a chat bot or an export delivers them, each (a) recorded as a chat visit of its household
 (``adapters.chat_checkins``), (b) held for the micro-grid's worker with the reason and the text
-(``gridcore.chat_review``), or (c) set aside as no report (a thank-you, a question, a picture
-placeholder such as ``[图片]``). Taken once per message id: the same batch again is all
-duplicates and writes nothing.
+(``gridcore.chat_review``): unreadable, of no household, or a fever or symptom no member can
+be named for (kind ``who``: the worker calls, records the visit and resolves the message), or
+(c) set aside as no report (a thank-you, a question, a picture placeholder such as ``[图片]``).
+Taken once per message id: the same batch again is all duplicates and writes nothing.
+``take_in`` is handed to the API by the composition root (``adapters.bootstrap.api_app``); the
+values it takes and reports are gridcore's.
 
 The export format of ``gridcore checkin FILE`` (``read_export``): JSON lines, one object per
 message, ``{"message_id": "...", "sender": "...", "sent_at": "2020-02-17T08:30:00+08:00",
@@ -17,82 +20,25 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from uuid import UUID
 
 import orjson
 
-from adapters.chat_checkins import find_household, record_parsed
+from adapters.chat_checkins import UnattributedFinding, find_household, record_parsed
 from adapters.checkin import HINTS, CheckInError, parse_check_in, part_of
 from gridcore.application import GridcoreApp
 from gridcore.authority import Actor
-from gridcore.chat_review import Disposition
+from gridcore.chat_review import ChatMessage, Disposition, Fate, IntakeReport, MessageOutcome
 from gridcore.errors import GridcoreError, InvalidInput, NotFound, NotPermitted
 
 MAX_MESSAGES = 500
 
-
-class Fate(StrEnum):
-    RECORDED = "recorded"
-    REVIEW = "review"
-    IGNORED = "ignored"
-    DUPLICATE = "duplicate"
-    REJECTED = "rejected"
-    """not taken in at all (nothing written): a message the store cannot hold as given (a
-    time outside the policy's window, an overlong text); sending it again corrected takes it"""
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    message_id: str
-    sender: str
-    sent_at: datetime
-    text: str
-
-
-@dataclass(frozen=True)
-class MessageOutcome:
-    message_id: str
-    fate: Fate
-    reason: str = ""
-    household_id: UUID | None = None
-
-
-@dataclass
-class IntakeReport:
-    outcomes: list[MessageOutcome] = field(default_factory=list)
-
-    def count(self, fate: Fate) -> int:
-        return sum(o.fate is fate for o in self.outcomes)
-
-    @property
-    def recorded(self) -> int:
-        return self.count(Fate.RECORDED)
-
-    @property
-    def review(self) -> int:
-        return self.count(Fate.REVIEW)
-
-    @property
-    def ignored(self) -> int:
-        return self.count(Fate.IGNORED)
-
-    @property
-    def duplicates(self) -> int:
-        return self.count(Fate.DUPLICATE)
-
-    @property
-    def rejected(self) -> int:
-        return self.count(Fate.REJECTED)
-
-
 _PLACEHOLDER = re.compile(r"(?:\s*\[(?:图片|表情|动画表情|语音|视频|文件|链接|位置|红包|转账|"
                           r"聊天记录|Photo|Image|Sticker|Voice|Video|File|Link)\]\s*)+",
                           re.IGNORECASE)
-_REPORT_WORDS = re.compile(r"\d|[０-９]|[号栋幢室人]|单元|平安|正常|"
-                           r"体温|发热|发烧|咳嗽|乏力|腹泻|访客|亲戚|电话")
+_REPORT_WORDS = re.compile(r"(?<![+＋])[\d０-９]|[号栋幢室]|单元|"
+                           r"[\d０-９一二两三四五六七八九十]\s*[人口]|平安|正常|体温|发热|发烧|咳嗽|乏力|腹泻|访客|亲戚|电话")
 _THANKS = re.compile(r"谢谢|感谢|多谢|辛苦|收到|好的|明白|了解|👍|🙏|ok|OK|嗯")
 _QUESTION = re.compile(r"[?？]|吗|请问|怎么|什么时候|哪里|能不能|可以不")
 
@@ -121,10 +67,27 @@ def not_a_report(text: str) -> tuple[str, str] | None:
 
 def unreadable_reason(text: str, e: CheckInError) -> str:
     """Why a report was not understood, quoting its words (the part named, or the message)."""
-    words = part_of(text, e.position)
     hint = HINTS.get(e.part, "")
+    if e.place is not None:
+        label = {"unknown": "未能识别地名 not a known place",
+                 "ambiguous": "地名有歧义 ambiguous place",
+                 "overseas": "境外 from abroad, to be checked"}[e.place.why]
+        return f"{label}: {_quote(e.place.word)} — {e.problem} {hint}".strip()
+    words = part_of(text, e.position)
     quoted = _quote(words) if words else _quote(text)
     return f"未能识别 not understood: {quoted} — {e.problem} {hint}".strip()
+
+
+def unattributed_reason(e: UnattributedFinding) -> str:
+    """Why a report with a fever or symptom no member could be named for is held: what was
+    reported of whom, quoting the words (``“老公” 发热 37.9 °C``), and that the worker must find
+    who (``adapters.chat_checkins.attribute``)."""
+    said = "; ".join(" ".join([*([_quote(f.who)] if f.who else []), "、".join(f.symptoms),
+                               *([f"{f.temperature} °C"] if f.temperature else [])])
+                     for f in e.findings)
+    label = "发热未能对应到人 fever" if e.fever else "症状未能对应到人 symptom"
+    return (f"{label} reported in a household of {e.members} ({said}): find who (请核实) — "
+            f"{e.remedy}")
 
 
 def take_in(app: GridcoreApp, micro_grid: str, messages: Sequence[ChatMessage], *, by: Actor,
@@ -174,6 +137,9 @@ def _take_one(app: GridcoreApp, micro_grid: str, m: ChatMessage, by: Actor,
                                  m.sender)
     except NotPermitted:
         raise
+    except UnattributedFinding as e:
+        return _set_aside(app, micro_grid, m, by, Disposition.HELD, "who",
+                          unattributed_reason(e))
     except GridcoreError as e:
         kind = "household" if isinstance(e, NotFound | InvalidInput) else "visit"
         reason = f"未能记录 not recorded: {_quote(ci.address)} — {e.problem} {e.remedy}"

@@ -4,20 +4,26 @@ A report is one line of parts: the address, the member count (``5人``, ``3口�
 ``一家五口``), the phone (optional; ``电话××××`` or ``138****1234`` is recorded as masked, never
 guessed), the status (``平安``/``正常``, ``体温36.5``, ``发热37.8``, symptoms such as ``咳嗽``,
 denials such as ``无发热``) and visitors (``哪来的亲戚？云南来的``, ``有外地亲戚，湖北来的``,
-``访客：张某，武汉``). Parts are separated by full- or half-width ``，,；;：:、。？`` or spaces;
-full-width digits and letters count as half-width. Anything missing, unreadable or
-contradictory raises ``CheckInError`` naming the part and showing the expected shape: the parser
-never guesses. Error messages never repeat an address, a name or an unmasked phone number.
-``CheckIn.raw`` holds the text as sent (phone included): never store it in an event.
-Resolving the household is the caller's job; ``normalize_address`` is the key both sides use.
+``访客：张某，武汉``). What is said of one person (``老公发烧38度``, ``张三37.9``, ``我36.5``) is
+kept as theirs (``CheckIn.findings``); which registered member that is, the caller decides
+(``adapters.chat_checkins.attribute``). Parts are separated by full- or half-width
+``，,；;：:、。？`` or spaces; full-width digits and letters count as half-width. Anything
+missing, unreadable or contradictory raises ``CheckInError`` naming the part and showing the
+expected shape: the parser never guesses. Error messages never repeat an address, a name or an
+unmasked phone number. ``CheckIn.raw`` holds the text as sent (phone included): never store it
+in an event. Resolving the household is the caller's job; ``normalize_address`` is the key
+both sides use.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple, TypeGuard, TypeVar
+from typing import TypeGuard, TypeVar
+
+import cn2an
 
 from adapters.checkin_vocabulary import (
     _ADDR_END,
@@ -25,9 +31,8 @@ from adapters.checkin_vocabulary import (
     _ADDRESS_CHARS,
     _ANY_SYM,
     _ASK,
+    _BRACKETED,
     _CAME,
-    _CN,
-    _CN_NUMBER,
     _DIGITS,
     _FEVERS,
     _GLUE,
@@ -45,6 +50,7 @@ from adapters.checkin_vocabulary import (
     _VISIT_LABEL,
     _WHO_FROM,
 )
+from adapters.gazetteer import Division, Unresolved, look_up
 from gridcore.errors import InvalidInput
 from gridcore.identity import Phone, mask_phone
 from gridcore.status import Health
@@ -63,6 +69,8 @@ HINTS = {
     "temperature": "Give the reading in °C between 34.0 and 43.0, e.g. 体温36.5.",
     "visitor": "Write 访客：张某，武汉, 有外地亲戚，湖北来的 or 哪来的亲戚？云南来的.",
     "text": "Write one household's report per line.",
+    "place": "Name the place of origin as a province, city or district of China, e.g. 湖北黄冈 "
+             "or 武汉市江岸区; a place abroad is checked by the grid worker.",
 }
 
 
@@ -72,10 +80,14 @@ class CheckInError(InvalidInput):
 
     code = "CHECK_IN_UNREADABLE"
 
-    def __init__(self, part: str, problem: str, position: int | None = None, hint: str = ""):
+    def __init__(self, part: str, problem: str, position: int | None = None, hint: str = "",
+                 place: Unresolved | None = None):
         super().__init__(problem, f"{hint or HINTS[part]} Expected: {SHAPE}.")
         self.part, self.position = part, position
         self.line: int | None = None
+        self.place = place
+        """the place name not resolved and why, for a reason that quotes it; the message
+        itself never repeats it"""
 
     def __str__(self) -> str:
         text = super().__str__()
@@ -97,27 +109,61 @@ class Status(StrEnum):
         return Health.NORMAL if self is Status.NORMAL else Health.SYMPTOMATIC
 
 
-class Visitor(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """Someone staying from elsewhere: who as written (or None), the origin as written (云南)
+    and the division the gazetteer reads it as (云南省; derived from the origin, so not
+    compared)."""
+
     who: str | None
     origin: str
+    division: Division | None = field(default=None, compare=False)
 
 
-class Arrival(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Arrival:
     """A member who came back (``今天女儿从黄冈回来了``): who as written (女儿, a name, or
-    None), from where, and how many days before the message (今天 0, 昨天 1, 前天 2)."""
+    None), from where as written and as a division (黄冈, 湖北省黄冈市), and how many days
+    before the message (今天 0, 昨天 1, 前天 2)."""
 
     who: str | None
     origin: str
     days_ago: int
+    division: Division | None = field(default=None, compare=False)
 
 
 _WHEN = "今天|今日|刚刚|刚才|刚|昨天|昨日|昨晚|前天"
 _DAYS_AGO = {"今天": 0, "今日": 0, "刚刚": 0, "刚才": 0, "刚": 0, "昨天": 1, "昨日": 1,
              "昨晚": 1, "前天": 2}
 _ARRIVED = re.compile(rf"(?P<w1>{_WHEN})?(?P<who>[^\W\d_]{{1,6}}?)?(?P<w2>{_WHEN})?"
-                      r"从(?P<o>[^\W\d_]{1,20}?)(?:回来|返回|返家|回家|回到家|到家|返乡)了?")
+                      r"从(?P<o>[^\W\d_]{1,20}?)(?:回来|返回|返家|回家|回到家|到家|返乡)[了的]?")
 _REMARK = re.compile(r"\D*(?:谢谢|感谢|多谢|辛苦|麻烦|费心|🙏|👍)\D*")
 """courtesies after a report (谢谢网格员): kept as a remark, not read as a field"""
+_NOTE = re.compile(r"(?:[^\d号栋幢室]|\d+天)*(?:在家|没出门|未出门|不出门|没有出门|没出去|没有外出|"
+                   r"未外出|不外出|居家|宅家|隔离|口罩|消毒|买菜|送菜|物资|需要|帮忙|请问|请|能否|可否|加油|放心|上班|"
+                   r"一切都好|都挺好|吃药|吃了药)(?:[^\d号栋幢室]|\d+天)*")
+"""a note after a report (都在家没出门, 需要买菜): kept as a remark when it says nothing about
+health (``_HEALTH``); a word that is no part and no note (收到, a name) stays an error"""
+_HEALTH = re.compile(r"发|烧|热|咳|痛|疼|症|温|度|吐|泻|不舒服|难受|闷|乏|鼻|喉|嗓")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a report says of someone's health: of one person (``老公发烧38度``, ``张三咳嗽``,
+    ``我36.5``: ``who`` as written, ``named`` when read as a person's name rather than 我 or a
+    relation word), or of nobody in particular (``发烧37.9``, ``咳嗽``, the readings of
+    ``体温36.2、37.9``: ``who`` None). ``symptoms`` lists 发热 for a reading at or above 37.3 °C.
+    Which registered member it is about is the caller's question (``adapters.chat_checkins``)."""
+
+    who: str | None
+    temperature: float | None
+    symptoms: tuple[str, ...]
+    named: bool = False
+
+    @property
+    def abnormal(self) -> bool:
+        """A fever or another symptom: something to follow up."""
+        return bool(self.symptoms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +181,8 @@ class CheckIn:
     raw: str = field(repr=False)
     arrivals: tuple[Arrival, ...] = ()
     remarks: tuple[str, ...] = field(default=(), repr=False)
+    findings: tuple[Finding, ...] = ()
+    """what is said of whom: every person named, then what is said of nobody in particular"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,20 +194,33 @@ class CheckInBatch:
 
 
 def cn_number(text: str) -> int | None:
-    """``5``, ``五``, ``十五``, ``二十``, ``一百零七`` as an int (0-999); None otherwise, also for
-    the colloquial ``一百五`` (150 or 105?), which is not guessed."""
+    """``5``, ``五``, ``两``, ``十五``, ``二十``, ``一百零七`` as an int (0-999), read by cn2an in
+    its strict mode (两 read as 二); None otherwise, also for the colloquial ``一百五`` (150 or
+    105?), which strict mode refuses rather than guesses."""
     if text.isascii() and text.isdigit():
         return int(text)
-    m = _CN_NUMBER.fullmatch(text)
-    if not text or not m or (m["h"] and m["u"] and not m["ten"] and not m["z"]):
+    if not text or not re.fullmatch("[零〇一二两三四五六七八九十百]+", text):
         return None
-    tens = _CN[m["t"]] if m["t"] else 1 if m["ten"] else 0
-    return (_CN[m["h"]] * 100 if m["h"] else 0) + tens * 10 + (_CN[m["u"]] if m["u"] else 0)
+    try:
+        n = cn2an.cn2an(text.replace("两", "二").replace("〇", "零"), "strict")
+    except ValueError:
+        return None
+    return n if isinstance(n, int) and 0 <= n <= 999 else None
+
+
+def celsius(text: str) -> float:
+    """A reading as written: ``36.5``, ``36度5``, ``三十六度五``, ``三十七点八``, ``三十八度``."""
+    if re.fullmatch(r"[\d.度]+", text):
+        return float(text.replace("度", "."))
+    whole, _, tenths = text.replace("点", "度").partition("度")
+    value = float(cn2an.cn2an(whole, "strict"))
+    return value + (int(cn2an.cn2an(tenths, "strict")) / 10 ** len(tenths) if tenths else 0)
 
 
 def _half_width(text: str) -> str:
-    return "".join(chr(ord(c) - 0xFEE0) if "！" <= c <= "～" else " " if c == "\u3000" else c
-                   for c in text)
+    """Full-width forms as half-width; 囗 (the box, a common slip for 口 in 3囗人) as 口."""
+    return "".join(chr(ord(c) - 0xFEE0) if "！" <= c <= "～" else " " if c == "\u3000" else
+                   "口" if c == "囗" else c for c in text)
 
 
 def normalize_address(address: str) -> str:
@@ -186,6 +247,7 @@ class _Part:
     offsets: list[int]  # where each character of text was in the raw report
     sep: str  # the separator before it
     pos: int
+    bracketed: bool = False  # written in brackets: a note (…（在上班）) unless it reads as fields
     kind: str = "free"  # free | fields | address | visitor | label
     tokens: list[re.Match[str]] = field(default_factory=list)
     address: tuple[int, int] | None = None  # text[slice] for kind "address"
@@ -213,8 +275,10 @@ def _split(raw: str) -> list[_Part]:
             p = _Part(head.text + p.text, head.offsets + p.offsets, head.sep, 0)
         p.kind = "label" if _LABELS.fullmatch(p.text) else "free"
         merged.append(p)
+    inside = {i for m in _BRACKETED.finditer(text) for i in range(*m.span())}
     for i, p in enumerate(merged, start=1):
         p.pos = i
+        p.bracketed = bool(p.offsets) and kept.index(p.offsets[0]) in inside
     return merged
 
 
@@ -235,7 +299,7 @@ def _classify(p: _Part) -> None:
     elif (m := _ARRIVED.fullmatch(t)) and not _address_like(t):
         p.kind, p.who, p.origin = "arrival", m["who"], m["o"]
         p.days_ago = _DAYS_AGO[m["w1"] or m["w2"] or "今天"]
-    elif p.pos > 1 and _REMARK.fullmatch(t):
+    elif p.pos > 1 and (_REMARK.fullmatch(t) or (_NOTE.fullmatch(t) and not _HEALTH.search(t))):
         p.kind = "remark"
     elif _ASK.fullmatch(t):
         p.kind = "visitor"
@@ -245,6 +309,8 @@ def _classify(p: _Part) -> None:
         _visitor_label(p, t[m.end():])
     elif (m := _CAME.fullmatch(t)) and not _address_like(t):
         p.kind, p.origin = "visitor", m["o"] or m["p"]
+    elif p.bracketed and p.pos > 1 and not _address_like(t):
+        p.kind = "remark"
     elif m := _ADDR_LABEL.match(t):
         if not _split_address(p, m.end()):
             p.kind, p.address = "address", (m.end(), len(t))
@@ -301,7 +367,7 @@ def _visitors(parts: list[_Part]) -> tuple[list[Visitor], list[_Part]]:
                                p.pos)
         if not _NAME.fullmatch(origin) or (who is not None and not _NAME.fullmatch(who)):
             raise CheckInError("visitor", f"The visitor (part {p.pos}) is unreadable.", p.pos)
-        found.append(Visitor(who, origin))
+        found.append(Visitor(who, origin, _division(origin, p.pos)))
     return found, rest
 
 
@@ -357,13 +423,24 @@ class _Facts:
     symptoms: list[str] = field(default_factory=list)
     denied: set[str] = field(default_factory=set)
     no_visitors: bool = False
+    readings: list[float] = field(default_factory=list)  # a member's (老公38.2, 我36.5)
+    some_normal: bool = False  # 其他人正常, 孩子平安: not the whole household's 平安
+    persons: list[Finding] = field(default_factory=list)  # what is said of whom
+    loose: list[str] = field(default_factory=list)  # symptoms said of nobody in particular
+    loose_readings: list[float] = field(default_factory=list)  # 体温36.2、36.4: no names
 
 
 def _read(parts: list[_Part]) -> _Facts:
     """Collect every field; ``无发热、咳嗽`` denies both: a denial carries over 、 to the
     symptoms that open the next part (not to ``有咳嗽``, which says it has one)."""
-    f, denying = _Facts(), False
+    f, denying, reading = _Facts(), False, False
     for p in parts:
+        if reading and [m.lastgroup for m in p.tokens] == ["temp"] and p.tokens[0]["temp_c"] \
+                and re.search("[、,\\s]", p.sep):  # 体温36.2、36.4: one reading per member
+            f.readings.extend(more := [*f.temperatures, celsius(p.tokens[0]["temp_c"])])
+            f.loose_readings.extend(more)
+            continue
+        reading = bool(p.tokens) and p.tokens[-1].lastgroup == "temp"
         carry, denying = denying and "、" in p.sep, False
         for m in p.tokens:
             carry = carry and bool(m["symptom"] or (m["fever"] and not m["fever_t"])) \
@@ -373,7 +450,37 @@ def _read(parts: list[_Part]) -> _Facts:
     return f
 
 
+def _read_person(f: _Facts, kind: str, m: re.Match[str], pos: int) -> None:
+    """What is said of one member (老公发烧38度, 孩子咳嗽, 我36.5, 张三发热) or of the others
+    (其他人正常): a reading or a symptom is the household's finding and that person's
+    (``_Facts.persons``); 'the others are fine' is no 平安 of the whole household, so it does
+    not contradict one member's fever."""
+    g = "name" if kind == "named" else "who"  # the named person's groups mirror the kin's
+    f.some_normal = f.some_normal or kind == "others" or bool(
+        kind in ("person", "named") and m[f"{g}_n"])
+    if kind == "pair":
+        f.members.add(2)
+    elif kind == "alone":
+        f.members.add(1)
+    if kind not in ("person", "named"):
+        return
+    t = None
+    if value := m[f"{g}_t"] or m[f"{g}_ft"]:
+        t = celsius(value)
+        if not MIN_CELSIUS <= t <= MAX_CELSIUS:
+            raise CheckInError("temperature", f"The temperature {t} (part {pos}) is outside "
+                               f"{MIN_CELSIUS}-{MAX_CELSIUS} °C.", pos)
+        f.readings.append(t)
+    said = ["发热"] if m[f"{g}_f"] else [_SYMPTOMS[m[f"{g}_s"]]] if m[f"{g}_s"] else []
+    f.fever_said = f.fever_said or bool(m[f"{g}_f"])
+    f.symptoms.extend(said)
+    f.persons.append(Finding(m[g], t, tuple(said), named=kind == "named"))
+
+
 def _read_token(f: _Facts, kind: str, m: re.Match[str], pos: int, denying: bool) -> None:
+    if kind in ("person", "named", "others", "pair", "alone"):
+        _read_person(f, kind, m, pos)
+        return
     if (households := m["count_h"] or m["hh"]) and cn_number(households) != 1:
         raise CheckInError("members", f"Part {pos} counts {households} households.", pos,
                            "Report one household per line.")
@@ -388,21 +495,49 @@ def _read_token(f: _Facts, kind: str, m: re.Match[str], pos: int, denying: bool)
     elif kind in ("phone", "bare_phone"):
         f.phones.add(_phone(m["phone_v"] or m["bare_phone"], pos))
     elif kind == "temp" or (kind == "fever" and m["fever_t"]):
-        t = float((m["temp_a"] or m["temp_b"] or m["temp_c"] or m["fever_t"]).replace("度", "."))
+        t = celsius(m["temp_a"] or m["temp_b"] or m["temp_c"] or m["fever_t"])
         if not MIN_CELSIUS <= t <= MAX_CELSIUS:
             raise CheckInError("temperature", f"The temperature {t} (part {pos}) is outside "
                                f"{MIN_CELSIUS}-{MAX_CELSIUS} °C.", pos)
         f.temperatures.add(t)
     if kind == "fever":
-        (f.denied.add if denying else f.symptoms.append)("发热")
+        (f.denied.add if denying else _said(f))("发热")
         f.fever_said = f.fever_said or not denying
     elif kind == "symptom":
-        (f.denied.add if denying else f.symptoms.append)(_SYMPTOMS[m["sym"]])
+        (f.denied.add if denying else _said(f))(_SYMPTOMS[m["sym"]])
     elif kind == "negated":
         f.denied.update("发热" if re.fullmatch(_FEVERS, s) else _SYMPTOMS[s]
                         for s in re.findall(_ANY_SYM, m["neg_v"] or "发热"))
     f.normal_said = f.normal_said or kind == "normal"
     f.no_visitors = f.no_visitors or kind == "no_visitor"
+
+
+def _said(f: _Facts) -> Callable[[str], None]:
+    """How a symptom said of nobody in particular (发烧, 咳嗽) is kept."""
+    def add(symptom: str) -> None:
+        f.symptoms.append(symptom)
+        f.loose.append(symptom)
+    return add
+
+
+def _findings(f: _Facts, temperature: float | None) -> tuple[Finding, ...]:
+    """Every person's finding (one per person as written, a reading at or above 37.3 °C
+    adding 发热), then what is said of nobody in particular: the household's reading
+    (``temperature``), readings listed without names and symptoms said without a person."""
+    def hot(t: float | None, symptoms: list[str]) -> tuple[str, ...]:
+        fever = t is not None and t >= FEVER_CELSIUS and "发热" not in symptoms
+        return tuple(dict.fromkeys((["发热"] if fever else []) + symptoms))
+    persons: dict[tuple[str | None, bool], tuple[float | None, list[str]]] = {}
+    for p in f.persons:
+        t, symptoms = persons.get((p.who, p.named), (None, []))
+        readings = [x for x in (t, p.temperature) if x is not None]
+        persons[p.who, p.named] = (max(readings, default=None), [*symptoms, *p.symptoms])
+    out = [Finding(who, t, hot(t, s), named) for (who, named), (t, s) in persons.items()]
+    t = max([*f.loose_readings, *([temperature] if temperature is not None else [])],
+            default=None)
+    if t is not None or f.loose:
+        out.append(Finding(None, t, hot(t, f.loose)))
+    return tuple(out)
 
 
 def _phone(value: str, pos: int) -> str:
@@ -439,6 +574,22 @@ def decide_status(temperature: float | None, fever_said: bool, normal_said: bool
         Status.SYMPTOMATIC if symptoms else Status.NORMAL
 
 
+def _division(origin: str, pos: int) -> Division:
+    """The division an origin names; a word that names none, several, or a country abroad is
+    an error that keeps the word (``CheckInError.place``) and never a guess."""
+    found = look_up(origin)
+    if isinstance(found, Division):
+        return found
+    problem = {"unknown": f"The place of origin (part {pos}) is no province, city or district "
+                          "of China.",
+               "ambiguous": f"The place of origin (part {pos}) may be any of "
+                            f"{'、'.join(found.candidates)}.",
+               "overseas": f"The place of origin (part {pos}) is abroad "
+                           f"({'; '.join(found.candidates)}).",
+               }[found.why]
+    raise CheckInError("place", problem, pos, place=found)
+
+
 def _one(values: set[_T], part: str, what: str) -> _T | None:
     if len(values) > 1:
         raise CheckInError(part, f"The report gives {len(values)} different {what}.")
@@ -453,8 +604,8 @@ def parse_check_in(text: str) -> CheckIn:
     for p in parts:
         _classify(p)
     visitors, parts = _visitors(parts)
-    arrivals = tuple(Arrival(p.who, p.origin or "", p.days_ago) for p in parts
-                     if p.kind == "arrival")
+    arrivals = tuple(Arrival(p.who, p.origin or "", p.days_ago, _division(p.origin or "", p.pos))
+                     for p in parts if p.kind == "arrival")
     remarks = tuple(text[p.offsets[0]:p.offsets[-1] + 1] for p in parts if p.kind == "remark")
     parts = [p for p in parts if p.kind not in ("arrival", "remark")]
     address = _address(parts, text)
@@ -463,17 +614,24 @@ def parse_check_in(text: str) -> CheckIn:
         raise CheckInError("members", "The member count is missing.")
     phone = _one(f.phones, "phone", "phones")
     temperature = _one(f.temperatures, "temperature", "temperatures")
+    findings = _findings(f, temperature)
+    if temperature is not None:
+        f.readings.append(temperature)
+    if f.readings:  # the highest of the members' readings decides, as on a visit
+        temperature = max(f.readings)
     if f.no_visitors and visitors:
         raise CheckInError("visitor", "The report says both 无访客 and names a visitor.")
     symptoms = list(dict.fromkeys(f.symptoms))
-    status = decide_status(temperature, f.fever_said, f.normal_said, symptoms, f.denied)
+    hot = temperature is not None and temperature >= FEVER_CELSIUS
+    fine = f.normal_said or (f.some_normal and not (symptoms or f.fever_said or hot))
+    status = decide_status(temperature, f.fever_said, fine, symptoms, f.denied)
     if status is Status.FEVER and "发热" not in symptoms:
         symptoms.insert(0, "发热")
     return CheckIn(address=address, members=members,
                    phone=phone if isinstance(phone, Phone) else None,
                    phone_masked=phone == "masked", status=status, temperature=temperature,
                    symptoms=tuple(symptoms), visitors=tuple(visitors), raw=text,
-                   arrivals=arrivals, remarks=remarks)
+                   arrivals=arrivals, remarks=remarks, findings=findings)
 
 
 def part_of(text: str, position: int | None) -> str | None:

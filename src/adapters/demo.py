@@ -1,5 +1,6 @@
 """The Wuhan 712 community demo (DOMAIN.md): 946 households in 23 buildings, 11 zones,
-10 staff with 4 grid workers, a 24-member party squad and 12 volunteers.
+10 staff with 4 grid workers (each limited to their zones), a 24-member party squad and 12
+volunteers.
 
 Built through the public application API only. Every command carries a client id, so running
 the demo again applies nothing twice.
@@ -55,6 +56,15 @@ def zone_code(n: int) -> str:
     return f"{COMMUNITY}-{n:02d}"
 
 
+GRID_WORKERS = 4
+
+
+def worker_zones(worker: int) -> list[str]:
+    """The zones grid worker ``worker`` (1-4) is responsible for, and their whole
+    jurisdiction: zones worker, worker + 4, worker + 8 (712-GW-1: zones 1, 5 and 9)."""
+    return [zone_code(z) for z in range(worker, ZONES + 1, GRID_WORKERS)]
+
+
 def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice((1, 2))))
 
@@ -91,7 +101,7 @@ def household_rows(rng: random.Random) -> list[HouseholdRow]:
 
 
 STAFF = (
-    [(f"712-GW-{i}", Role.GRID_WORKER, 40) for i in range(1, 5)]
+    [(f"712-GW-{i}", Role.GRID_WORKER, 40) for i in range(1, GRID_WORKERS + 1)]
     + [("712-SEC", Role.OFFICIAL, 10), ("712-DIR", Role.OFFICIAL, 10),
        ("712-DUTY", Role.DUTY_LEAD, 0), ("712-DOC", Role.FAMILY_DOCTOR, 20),
        ("712-POL", Role.COMMUNITY_POLICE, 20), ("712-PM", Role.PROPERTY_MANAGER, 0)]
@@ -118,12 +128,15 @@ def build(app: GridcoreApp, days: int = 3) -> None:
         app.register_building(COMMUNITY, str(b), f"{b}栋", 7, client_id=cid(f"building-{b}"),
                               by=System.OPERATOR)
     app.register_households(household_rows(rng), client_id=cid("households"), by=System.OPERATOR)
+    # a grid worker's jurisdiction is exactly their zones; everyone else serves the community
     for staff_no, role, capacity in STAFF:
-        app.enrol_staff(staff_no, _name(rng), role, COMMUNITY, capacity, _phone(rng),
+        where = (worker_zones(int(staff_no.rsplit("-", 1)[1])) if role is Role.GRID_WORKER
+                 else COMMUNITY)
+        app.enrol_staff(staff_no, _name(rng), role, where, capacity, _phone(rng),
                         client_id=cid(staff_no), by=System.OPERATOR)
-    workers = [app.staff_by_no(f"712-GW-{i}").id for i in range(1, 5)]
+    workers = [app.staff_by_no(f"712-GW-{i}").id for i in range(1, GRID_WORKERS + 1)]
     for z in range(1, ZONES + 1):
-        app.assign_responsible_worker(zone_code(z), workers[(z - 1) % 4],
+        app.assign_responsible_worker(zone_code(z), workers[(z - 1) % GRID_WORKERS],
                                       client_id=cid(f"worker-{z}"), by=System.OPERATOR)
     squad_members = [s for s, r, _ in STAFF if r in (Role.PARTY_MEMBER, Role.VOLUNTEER)]
     for z in range(1, ZONES + 1):

@@ -160,8 +160,9 @@ REQUESTS = [
 
 
 def requests(app: GridcoreApp, clock: ScenarioClock) -> None:
-    """A few residents' requests: answered and rated, one left to escalate overnight."""
-    worker = app.staff_by_no("712-GW-1").id
+    """A few residents' requests: answered and rated, one left to escalate overnight. A
+    request belongs to the community, so the duty lead (总值班) takes and answers it (a grid
+    worker's jurisdiction is their zones)."""
     lead = app.staff_by_no("712-DUTY").id
     zone = app.micro_grids(COMMUNITY)[1]
     households = sorted(zone.households, key=str)
@@ -171,9 +172,9 @@ def requests(app: GridcoreApp, clock: ScenarioClock) -> None:
                                   client_id=cid(f"request-{n}"), by=System.PUBLIC)
         if n < 3:
             clock.at(3, 10 + n)
-            app.assign_request(filing.request_id, worker, client_id=cid(f"request-{n}-assign"),
+            app.assign_request(filing.request_id, lead, client_id=cid(f"request-{n}-assign"),
                                by=lead)
-            app.resolve_request(filing.request_id, worker, "已安排网格员上门处理",
+            app.resolve_request(filing.request_id, lead, "已安排网格员上门处理",
                                 client_id=cid(f"request-{n}-resolve"))
             app.rate_request(filing.reference, 5 - n % 2, client_id=cid(f"request-{n}-rate"),
                              by=System.PUBLIC)

@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing import postgres
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
@@ -32,6 +32,23 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {0} (subject_id uuid PRIMARY KEY, key bytea NOT NULL)"
         ).format(self.key_table))
+
+    def create_table(self) -> None:
+        """The library's, safe when processes start together on a new schema (the server and
+        the read models' groups): PostgreSQL's catalogue otherwise makes one of them fail (a
+        unique violation on ``pg_type``, "tuple concurrently updated" on the function). Its
+        tables and function are made one process at a time (``_create_table``); its type, in
+        a transaction of its own, may still meet another process's: then the type exists,
+        and the second try passes it by."""
+        try:
+            super().create_table()
+        except IntegrityError:
+            super().create_table()
+
+    def _create_table(self, curs: Cursor[DictRow]) -> None:
+        curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                     (f"gridcore-ddl:{self.datastore.schema or 'public'}",))
+        super()._create_table(curs)
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:

@@ -29,7 +29,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
 from graphql_api.auth import Caller, TokenError, bearer, read_token, staff_caller
-from graphql_api.context import Context
+from graphql_api.context import ChatIntake, Context
 from graphql_api.execution import with_checked_documents
 from graphql_api.limits import STRAWBERRY_REFUSALS, BodyLimit, Refused, refusal
 from graphql_api.ratelimit import FilingLimits
@@ -65,7 +65,8 @@ def bad_json(error: ValueError) -> str:
 
 
 class GridcoreGraphQL(GraphQL[Context, None]):
-    def __init__(self, app: Any, runner: Any, settings: ApiSettings) -> None:
+    def __init__(self, app: Any, runner: Any, settings: ApiSettings,
+                 chat_intake: ChatIntake | None = None) -> None:
         super().__init__(
             with_checked_documents(build_schema(settings), settings.max_document_chars,
                                    settings.document_cache_bytes),
@@ -73,6 +74,7 @@ class GridcoreGraphQL(GraphQL[Context, None]):
             allow_queries_via_get=not settings.production,
         )
         self.gridcore, self.runner, self.settings = app, runner, settings
+        self.chat_intake = chat_intake
         self.filing_limits = FilingLimits(settings.file_limit_per_address,
                                           settings.file_limit_per_phone)
 
@@ -164,15 +166,18 @@ class GridcoreGraphQL(GraphQL[Context, None]):
                        socket=request if socket else None,
                        client_address=request.client.host if request.client else None,
                        response=None if socket else response,
-                       filing_limits=self.filing_limits)
+                       filing_limits=self.filing_limits, chat_intake=self.chat_intake)
 
 
 def create_app(app: Any, runner: Any, settings: ApiSettings | None = None,
-               extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+               extra_routes: Sequence[BaseRoute] = (), *,
+               chat_intake: ChatIntake | None = None) -> Starlette:
     """The API (and dashboard) app; ``extra_routes`` are matched before the dashboard (the
-    API benchmark mounts its plain baseline routes there)."""
+    API benchmark mounts its plain baseline routes there). ``chat_intake`` reads a chat
+    group's messages (``submitChatMessages``; without it the server takes none): the
+    composition root passes the adapters' (``adapters.bootstrap.api_app``)."""
     settings = settings or api_settings()
-    graphql = GridcoreGraphQL(app, runner, settings)
+    graphql = GridcoreGraphQL(app, runner, settings, chat_intake)
 
     async def healthz(request: Request) -> Response:
         """Alive (200 whatever the read models' state) and each read model's position, lag

@@ -43,7 +43,14 @@ class Caller:
 
     staff_id: UUID
     role: Role
-    jurisdiction: str
+    jurisdictions: tuple[str, ...]
+    """The nodes of their jurisdiction: they see and act inside any of them."""
+
+    @property
+    def home(self) -> str:
+        """The first node (where they are listed; a board asked for no node answers for
+        every node of ``jurisdictions``)."""
+        return self.jurisdictions[0]
 
 
 def issue_token(secret: str, staff: UUID, hours: float, now: datetime | None = None) -> str:
@@ -89,4 +96,4 @@ def staff_caller(gridcore: Any, staff_id: UUID) -> Caller:
         raise AccessWithdrawn(f"Staff member {member.staff_no} is deactivated: their tokens "
                               "are refused. An official of their jurisdiction can reactivate "
                               "them (reactivateStaff).")
-    return Caller(staff_id=member.id, role=member.role, jurisdiction=member.jurisdiction)
+    return Caller(staff_id=member.id, role=member.role, jurisdictions=member.jurisdictions)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
@@ -19,6 +19,8 @@ from strawberry.dataloader import DataLoader
 from graphql_api.auth import Caller
 from graphql_api.privacy import AuditLog
 from graphql_api.settings import ApiSettings
+from gridcore.authority import Actor
+from gridcore.chat_review import ChatMessage, IntakeReport
 from gridcore.errors import NotFound
 from projections import (
     alerts_board,
@@ -202,6 +204,16 @@ def loaders_for(views: Any, app: Any = None) -> Loaders:
     return Loaders(views, app)
 
 
+class ChatIntake(Protocol):
+    """Takes in a batch of a micro-grid group's messages (``submitChatMessages``): each
+    recorded as a chat visit, held for review or set aside. The reading of the messages is
+    the adapters' (``adapters.chat_intake.take_in``); the composition root hands it to the
+    API (``adapters.bootstrap.api_app``), which imports no parser."""
+
+    def __call__(self, app: GridcoreApp, micro_grid: str, messages: Sequence[ChatMessage], *,
+                 by: Actor, campaign: UUID | None = None) -> IntakeReport: ...
+
+
 @dataclass
 class Context:
     app: GridcoreApp
@@ -227,6 +239,8 @@ class Context:
     its status (429) and ``Retry-After`` there."""
     filing_limits: Any = None
     """The server's ``graphql_api.ratelimit.FilingLimits`` (None: no limit)."""
+    chat_intake: ChatIntake | None = None
+    """How the server reads a chat group's messages (None: it takes none)."""
     loaders: Loaders = field(init=False)
     audit: AuditLog = field(init=False)
     """Where reads of unmasked personal fields are recorded (``graphql_api.privacy``)."""

@@ -22,7 +22,7 @@ from graphql_api.households.types import Household
 from graphql_api.ids import canonical
 from graphql_api.referrals.types import Referral
 from graphql_api.relay import Node
-from graphql_api.scope import household_visible, node_visible
+from graphql_api.scope import all_visible, household_visible, node_visible
 from graphql_api.staff.types import StaffMember
 from projections import alerts_board, enterprise_board, queries, referral_pipeline
 
@@ -37,11 +37,10 @@ async def _household(ctx: Context, uid: str) -> Node | None:
 
 
 async def _staff(ctx: Context, uid: str) -> Node | None:
-    jurisdiction = await ctx.loaders.staff_jurisdiction.load(uid)
-    if jurisdiction is None or not await node_visible(ctx, jurisdiction):
-        return None
     member = await ctx.loaders.staff_member.load(uid)
-    return StaffMember.of(member) if member is not None else None
+    if member is None or not await all_visible(ctx, member.jurisdictions):
+        return None
+    return StaffMember.of(member)
 
 
 async def _referral(ctx: Context, uid: str) -> Node | None:

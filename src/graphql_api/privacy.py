@@ -27,7 +27,14 @@ from pathlib import Path
 import orjson
 
 from graphql_api.auth import Caller
-from gridcore.authority import COURIERS, REGISTRARS, REQUEST_HANDLERS, TRANSFER, VISITORS
+from gridcore.authority import (
+    CHAT_REVIEWERS,
+    COURIERS,
+    REGISTRARS,
+    REQUEST_HANDLERS,
+    TRANSFER,
+    VISITORS,
+)
 from gridcore.identity import IdNumber, Phone, mask_id_number, mask_phone
 from gridcore.staff import ERASED_LABEL, Role
 
@@ -59,11 +66,11 @@ REQUEST_ROLES = REQUEST_HANDLERS
 the reply (field staff, police, officials, the duty lead, property managers); family doctors
 and enterprise specialists see ``****``."""
 
-CHAT_ROLES = NAME_ROLES
+CHAT_ROLES = CHAT_REVIEWERS
 """Roles that read the chat messages held for review (待核实: who sent them, what they said,
-why they were not understood): those who deal with residents in person and follow a report
-up (grid workers, doctors, police, officials, the duty lead); others see ``张*`` and
-``****``."""
+why they were not understood) and resolve them (``resolveChatMessage``): those who deal with
+residents in person and follow a report up (grid workers, doctors, police, officials, the
+duty lead); others see ``张*`` and ``****``."""
 
 HIDDEN = "****"
 """How a masked place or text reads (its length is not shown either)."""

@@ -27,7 +27,7 @@ from graphql_api.problems import (
     not_found,
     problem_of,
 )
-from graphql_api.scope import household_visible, node_visible
+from graphql_api.scope import all_visible, household_visible, node_visible
 from gridcore import errors
 
 
@@ -85,12 +85,12 @@ def nodes(*codes: str) -> Reach:
 
 
 def staff(raw: str, missing: Callable[[str], Problem] | None = None) -> Reach:
-    """A staff member whose jurisdiction lies in the caller's subtree (as it is now: read
-    from the event store, so one moved a moment ago is where the move put them)."""
+    """A staff member whose jurisdiction (each of its nodes) lies in the caller's (as it is
+    now: read from the event store, so one moved a moment ago is where the move put them)."""
     async def reach(ctx: Context) -> UUID | Problem:
         sid = canonical(raw)
         member = await ctx.loaders.staff_member.load(sid) if sid else None
-        if sid is None or member is None or not await node_visible(ctx, member.jurisdiction):
+        if sid is None or member is None or not await all_visible(ctx, member.jurisdictions):
             return missing(raw) if missing else not_found(
                 f"No staff member {raw[:60]}.", "Enrol the staff member first.")
         return UUID(sid)
@@ -111,9 +111,10 @@ def staff_list(raw: Sequence[str] | None, missing: Callable[[str], Problem] | No
 
 
 async def at_top(ctx: Context) -> bool:
-    """Whether the caller's jurisdiction is the root of its tree (a whole city)."""
-    return ctx.caller is not None and len(await ctx.loaders.chain.load(
-        ctx.caller.jurisdiction)) == 1
+    """Whether the caller's jurisdiction holds the root of its tree (a whole city)."""
+    return ctx.caller is not None and any(
+        len(chain) == 1
+        for chain in await ctx.loaders.chain.load_many(list(ctx.caller.jurisdictions)))
 
 
 def whole_city(problem: str, remedy: str) -> Reach:

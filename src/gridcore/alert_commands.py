@@ -354,11 +354,11 @@ class AlertCommands(ApplicationBase):
         ``start`` (until ``until``, or until lifted); the same declaration again: no-op.
 
         ``scope`` is the node whose administration declares it: by default the declaring
-        official's jurisdiction (the system's declarations belong to the whole city); it
-        must lie in that jurisdiction, and only an official whose jurisdiction contains it
-        may lift the declaration."""
+        official's jurisdiction (its first node; the system's declarations belong to the
+        whole city); it must lie in that jurisdiction, and only an official whose
+        jurisdiction contains it may lift the declaration."""
         if isinstance(by, UUID) and scope is None:
-            scope = self.staff(by).jurisdiction
+            scope = self.staff(by).home
         if scope is not None:
             self.node(scope)
         at = self.clock()

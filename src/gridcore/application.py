@@ -50,8 +50,10 @@ class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, HouseholdC
 
     def _erasure_participants(self) -> Sequence[ErasureParticipant]:
         """Who else erases a resident's data in the resident's transaction: the staff area
-        (a resident who is staff) and the requests area (what they filed)."""
-        return (self._staff_erased_with_resident, self._requests_erased_with_resident)
+        (a resident who is staff), the requests area (what they filed) and the chat area
+        (held messages they sent)."""
+        return (self._staff_erased_with_resident, self._requests_erased_with_resident,
+                self._chats_erased_with_resident)
 
     def _places_of(self, place: Place, arguments: dict[str, Any]) -> list[str | None]:
         """The node codes a command acts at (``gridcore.authority.Of``): a parameter given as
@@ -81,7 +83,7 @@ class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, HouseholdC
                 hids = dict.fromkeys(r.household_id for r in value)
                 return list(dict.fromkeys(self.household(h).micro_grid for h in hids))
             case Of.STAFF:
-                return [self.staff(value).jurisdiction]
+                return list(self.staff(value).jurisdictions)
             case Of.CAMPAIGN:
                 return [self.campaign(value).scope]
             case Of.REFERRAL:  # the resident's household: its micro-grid's worker follows it

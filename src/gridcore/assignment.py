@@ -47,6 +47,11 @@ class Worker:
     staff_id: UUID
     daily_capacity: int
     home_grids: frozenset[str] = frozenset()
+    reach: frozenset[str] | None = None
+    """The micro-grids the worker may act in (their jurisdiction's), None: all of them."""
+
+    def may_take(self, micro_grid: str) -> bool:
+        return self.reach is None or micro_grid in self.reach
 
 
 class PlanItem(Immutable):
@@ -95,9 +100,10 @@ def distribute(
     """Give each household to one available worker within their capacity over ``days``.
 
     Preference: last round's worker, then a worker whose home grids include the household's
-    micro-grid, then the worker with the most capacity left. Vulnerable households are placed
-    first, then those with a previous worker. A household nobody can take stays uncovered:
-    nobody is overloaded.
+    micro-grid, then the worker with the most capacity left; only ever a worker whose reach
+    holds the micro-grid (a worker limited to zones visits only those). Vulnerable
+    households are placed first, then those with a previous worker. A household nobody can
+    take stays uncovered: nobody is overloaded.
     """
     if days < 1:
         raise InvalidInput(f"A window of {days} days is empty.", "Give at least 1 day.")
@@ -105,6 +111,7 @@ def distribute(
     already_loaded = already_loaded or {}
     capacity = {w.staff_id: float(w.daily_capacity * days) for w in workers}
     left = {sid: cap - already_loaded.get(sid, 0.0) for sid, cap in capacity.items()}
+    limited = {w.staff_id: w for w in workers if w.reach is not None}
     by_grid: dict[str, list[UUID]] = {}
     for w in sorted(workers, key=lambda w: str(w.staff_id)):
         for g in w.home_grids:
@@ -119,14 +126,22 @@ def distribute(
             return True
         return False
 
-    def most_left(cost: float) -> UUID | None:
+    def may(sid: UUID, grid: str) -> bool:
+        w = limited.get(sid)
+        return w is None or w.may_take(grid)
+
+    def most_left(cost: float, grid: str) -> UUID | None:
         while heap:
             neg, _, sid = heap[0]
             if -neg != left[sid]:
                 heapq.heappop(heap)  # a stale entry
                 continue
-            return sid if left[sid] + 1e-9 >= cost else None
-        return None
+            if may(sid, grid):
+                return sid if left[sid] + 1e-9 >= cost else None
+            break
+        # the worker with most left may not go there: the one with most left who may
+        able = [s for s in left if may(s, grid) and left[s] + 1e-9 >= cost]
+        return min(able, key=lambda s: (-left[s], str(s))) if able else None
 
     items: list[PlanItem] = []
     uncovered: list[Uncovered] = []
@@ -140,15 +155,16 @@ def distribute(
         cost = costs[method.value]
         chosen: UUID | None = None
         prev = previous.get(work.household_id)
-        if prev is not None and prev in left and take(prev, cost):
+        if prev is not None and prev in left and may(prev, work.micro_grid) \
+                and take(prev, cost):
             chosen = prev
         if chosen is None:
             for sid in sorted(by_grid.get(work.micro_grid, ()), key=lambda s: -left[s]):
-                if take(sid, cost):
+                if may(sid, work.micro_grid) and take(sid, cost):
                     chosen = sid
                     break
         if chosen is None:
-            best = most_left(cost)
+            best = most_left(cost, work.micro_grid)
             if best is not None and take(best, cost):
                 chosen = best
         if chosen is None:
@@ -161,12 +177,12 @@ def distribute(
     return Plan(items=items, uncovered=uncovered, load=load, capacity=capacity)
 
 
-def check_responsible_worker(role: Role, available: bool, jurisdiction: str,
+def check_responsible_worker(role: Role, available: bool, jurisdiction: str | tuple[str, ...],
                              micro_grid_ancestry: Iterable[str], micro_grid: str,
                              current: UUID | None = None, staff_id: UUID | None = None,
                              handover: bool = False) -> None:
-    """A micro-grid's responsible person is an available grid worker whose jurisdiction
-    contains the micro-grid (one worker may hold several micro-grids).
+    """A micro-grid's responsible person is an available grid worker whose jurisdiction (a
+    node, or several) contains the micro-grid (one worker may hold several micro-grids).
 
     A micro-grid has one at a time: assigning one (``handover=False``) refuses a micro-grid
     another worker (``current``) already holds, and names the hand-over; a hand-over
@@ -176,9 +192,11 @@ def check_responsible_worker(role: Role, available: bool, jurisdiction: str,
                            "Choose a grid worker (网格员).")
     if not available:
         raise NotPermitted("That grid worker is unavailable.", "Choose an available one.")
-    if jurisdiction not in set(micro_grid_ancestry):
+    nodes = (jurisdiction,) if isinstance(jurisdiction, str) else jurisdiction
+    if not set(nodes) & set(micro_grid_ancestry):
         raise NotPermitted(
-            f"Micro-grid {micro_grid} is outside the worker's jurisdiction {jurisdiction}.",
+            f"Micro-grid {micro_grid} is outside the worker's jurisdiction "
+            f"{', '.join(nodes)}.",
             "Choose a worker of this community, or move the worker there first: the "
             "changeStaffJurisdiction mutation.",
         )

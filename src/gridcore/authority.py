@@ -170,6 +170,11 @@ SUPPLIERS = DISPATCHERS
 ORDER_TAKERS = FIELD_ROLES | {Role.PROPERTY_MANAGER, Role.DUTY_LEAD, Role.OFFICIAL}
 """Who takes a sealed household's order (团购 group buying through the building's workers)."""
 ENTERPRISE_STAFF = frozenset({Role.ENTERPRISE_SPECIALIST, Role.OFFICIAL})
+CHAT_REVIEWERS = frozenset({Role.GRID_WORKER, Role.FAMILY_DOCTOR, Role.COMMUNITY_POLICE,
+                            Role.OFFICIAL, Role.DUTY_LEAD})
+"""Who works a micro-grid's held chat messages (待核实): the roles that read them whole (who
+sent them, what they said) because they deal with residents in person and follow a report
+up; they resolve them too."""
 
 OP = (System.OPERATOR,)
 FEEDS = (System.FEED, System.OPERATOR)
@@ -233,6 +238,10 @@ AUTHORITY: Mapping[str, Rule] = {
     # a chat message the intake could not record: held for the micro-grid's worker or set aside
     "take_chat_message": rule(VISITORS, at(Of.NODE, "micro_grid"),
                               systems=(System.FEED, *OP)),
+    # the micro-grid's worker clears a held message: recorded by hand for a household, or
+    # dismissed; no system actor (someone who read it answers for it)
+    "resolve_chat_message": rule(CHAT_REVIEWERS, at(Of.NODE, "micro_grid"),
+                                 at(Of.HOUSEHOLD, "household")),
     "record_visits": rule(VISITORS, at(Of.VISIT_ROWS, "rows"), systems=OP),
     "process_findings": rule(ORGANISERS, systems=(System.OPERATOR, System.AUTOMATION)),
     # referrals and quarantine sites

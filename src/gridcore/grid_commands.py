@@ -17,6 +17,7 @@ from gridcore.errors import (
     InvalidInput,
 )
 from gridcore.grid import GridNode, Level, check_move, child_level, node_id, soft_cap_excess
+from gridcore.staff import StaffMember
 from gridcore.text import free_text
 
 
@@ -141,16 +142,30 @@ class GridCommands(ApplicationBase):
             changed.extend([new, *households])
             if len(parts) == 1:
                 home = new
+        home_chain = ([] if home is parent else [home.code]) + self.ancestry(parent_code)
+        for sid in dict.fromkeys(s for o in olds for s in o.staff):
+            changed += self._carry_jurisdiction(self.staff(sid), old_codes, home, home_chain, at)
         for o in olds:
             for sid in list(o.staff):
-                member = self.staff(sid)
-                member.change_jurisdiction(home.code, at)
                 o.remove_staff(sid, at)
-                home.add_staff(sid, at)
-                changed.append(member)
             o.retire(reason, list(parts), at)
             parent.detach(o.code, at)
         return self._save(*changed, *olds)
+
+    def _carry_jurisdiction(self, member: StaffMember, old_codes: list[str], home: GridNode,
+                            home_chain: list[str], at: datetime) -> list[Aggregate]:
+        """A member whose jurisdiction held a retiring micro-grid now holds ``home`` there
+        instead (a node of theirs that then lies inside another is dropped): the changed
+        member and the nodes that drop them (``home`` lists them)."""
+        given = dict.fromkeys(home.code if c in old_codes else c for c in member.jurisdictions)
+        chains = {c: home_chain if c == home.code else self.ancestry(c) for c in given}
+        kept = tuple(c for c in given if not any(o != c and o in chains[c] for o in given))
+        member.change_jurisdiction(kept, at)
+        home.add_staff(member.id, at)
+        dropped = [self.node(c) for c in given if c not in kept and c != home.code]
+        for node in dropped:
+            node.remove_staff(member.id, at)
+        return [member, *dropped]
 
     @command
     def retire_node(self, code: str, reason: str, *, by: Actor) -> int | None:

@@ -123,6 +123,9 @@ class HouseholdCommands(StaffCommands):
         at = self.clock()
         h = self.household(hid)
         target = self._micro_grid(micro_grid)
+        if building is not None:  # a building registered in the new micro-grid's community
+            check_household_building(self._find(Building, building), building,
+                                     target.parent_code or "", f"Household {h.household_no}")
         source = self.node(h.micro_grid) if h.micro_grid != micro_grid else None
         h.move(micro_grid, building, address, at)
         if source is not None:

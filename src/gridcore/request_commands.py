@@ -371,7 +371,7 @@ class RequestCommands(ApplicationBase):
         """Give an open request to an available staff member of the level that owns it."""
         r, member = self._request_of(request), self.staff(staff)
         r.assign(member.id, self.clock(), staff_no=member.staff_no, available=member.available,
-                 jurisdiction_chain=self.ancestry(member.jurisdiction))
+                 jurisdiction_chain=self._chains(member))
         return self._save(r)
 
     @command
@@ -380,7 +380,7 @@ class RequestCommands(ApplicationBase):
         at = self.clock()
         r, member = self._request_of(request), self.staff(by)
         r.resolve(member.id, reply, at, staff_no=member.staff_no,
-                  jurisdiction_chain=self.ancestry(member.jurisdiction))
+                  jurisdiction_chain=self._chains(member))
         desk = self._request_desk(r.community)
         desk.answer(r.id, at)
         return self._save(r, desk)

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
 from gridcore.errors import DuplicateCode, InvalidInput, NotFound
@@ -95,6 +95,57 @@ def touches(place: str, area: str) -> bool:
     """A place touches an area when it is the area or lies inside it: its name starts with
     the area's name ('武汉市江岸区' touches '武汉市')."""
     return place.startswith(area)
+
+
+class NamedPlace(Protocol):
+    """A division as a gazetteer names it (湖北省, 黄冈市, 浠水县; 湖北省黄冈市浠水县): a level
+    it has not (a province's city, 北京市's city) is None."""
+
+    @property
+    def province(self) -> str | None: ...
+    @property
+    def city(self) -> str | None: ...
+    @property
+    def district(self) -> str | None: ...
+    @property
+    def full_name(self) -> str: ...
+
+
+_SHORT = re.compile(r"^(?P<s>.{2,}?)(?:(?:[^族]{1,4}族|维吾尔)+自治[区州县旗]|特别行政区|自治区"
+                    r"|省|市|地区|盟|林区|新区|区|县|旗)$")
+_PLATE_REGION = re.compile(rf"^[{PROVINCES}][A-Z]$")
+
+
+def spellings(name: str) -> set[str]:
+    """A division's name as people write it: in full, or without its level (湖北省 -> 湖北,
+    恩施土家族苗族自治州 -> 恩施 or 恩施州, 新疆维吾尔自治区 -> 新疆)."""
+    m = _SHORT.match(name)
+    if not m:
+        return {name}
+    return {name, m["s"], m["s"] + "州"} if name.endswith("自治州") else {name, m["s"]}
+
+
+def place_in_area(place: NamedPlace, area: str) -> bool:
+    """A place lies in a declared area when the area's name is one or more of the place's own
+    division names, from the wider to the narrower, each in full or without its level (湖北省,
+    湖北, 黄冈, 湖北黄冈, 武汉市江岸区 and 湖北省黄冈市浠水县 name places that lie in them). An
+    area named by a bare district name lies around every district of that name (朝阳区: in
+    Beijing and in Changchun), the safe side for a risk area; a plate region (鄂A) names no
+    place."""
+    wanted = "".join(area.split())
+    if not wanted or _PLATE_REGION.fullmatch(wanted):
+        return False
+    levels = [spellings(n) for n in (place.province, place.city, place.district) if n]
+    if wanted == place.full_name:
+        return True
+    reach = {0: 0}  # characters of the area read -> the first level that may follow them
+    for at in range(len(wanted)):
+        if at not in reach:
+            continue
+        for i in range(reach[at], len(levels)):
+            for end in (at + len(s) for s in levels[i] if wanted.startswith(s, at)):
+                reach[end] = min(reach.get(end, i + 1), i + 1)
+    return len(wanted) in reach
 
 
 def high_risk_at(periods: Iterable[RiskPeriod], at: datetime) -> bool:

@@ -4,6 +4,11 @@ Staff are people too: a member's name and phone are a ``StaffIdentity`` sealed w
 member's own key (the subject is the staff id), and erasing them destroys that key, as for a
 resident. A member who leaves (离职) is deactivated: their tokens stop working at once and they
 can no longer be given work; reactivation restores both.
+
+A member's jurisdiction (辖区) is one or more nodes of the tree: a grid worker responsible for
+zones 1 and 5 has exactly those two micro-grids, an official their community. What they may
+see and do lies inside any of them; the first is their home, where they are listed and
+counted, and the subtree their boards answer for when asked for no other.
 """
 
 from __future__ import annotations
@@ -69,7 +74,7 @@ class StaffMember(Aggregate):
     staff_no: str
     identity: StaffIdentity
     role: Role
-    jurisdiction: str
+    jurisdictions: tuple[str, ...]
     daily_capacity: int
     on_duty: bool
     off_duty_reason: str
@@ -78,14 +83,15 @@ class StaffMember(Aggregate):
     deactivation_reason: str
 
     class Enrolled(Created):
-        """v1 stored ``name`` and ``phone`` in plain; v2 seals them as ``identity``."""
+        """v1 stored ``name`` and ``phone`` in plain; v2 seals them as ``identity``; v3 holds
+        the jurisdiction's nodes (v2 had one node, ``jurisdiction``)."""
 
-        class_version: ClassVar[int] = 2
+        class_version: ClassVar[int] = 3
 
         staff_no: str
         identity: StaffIdentity
         role: Role
-        jurisdiction: str
+        jurisdictions: tuple[str, ...]
         daily_capacity: int
         household_id: UUID | None = None
         resident_id: UUID | None = None
@@ -98,9 +104,13 @@ class StaffMember(Aggregate):
                                  "name": state.pop("name", None),
                                  "phone": state.pop("phone", None)}
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["jurisdictions"] = [state.pop("jurisdiction")]
+
         def apply(self, staff: StaffMember) -> None:
             staff.staff_no, staff.identity = self.staff_no, self.identity
-            staff.role, staff.jurisdiction = self.role, self.jurisdiction
+            staff.role, staff.jurisdictions = self.role, self.jurisdictions
             staff.daily_capacity, staff.on_duty, staff.off_duty_reason = (
                 self.daily_capacity, True, "")
             staff.resident = (
@@ -123,10 +133,18 @@ class StaffMember(Aggregate):
             staff.daily_capacity = self.daily_capacity
 
     class JurisdictionChanged(Event):
-        jurisdiction: str
+        """v2 holds the jurisdiction's nodes (v1 had one node, ``jurisdiction``)."""
+
+        class_version: ClassVar[int] = 2
+
+        jurisdictions: tuple[str, ...]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["jurisdictions"] = [state.pop("jurisdiction")]
 
         def apply(self, staff: StaffMember) -> None:
-            staff.jurisdiction = self.jurisdiction
+            staff.jurisdictions = self.jurisdictions
 
     class Deactivated(Event):
         """The member left (离职) or was suspended: no access, no work, until reactivated."""
@@ -160,7 +178,8 @@ class StaffMember(Aggregate):
 
     @classmethod
     def enrol(
-        cls, staff_no: str, name: str, role: Role, jurisdiction: str, daily_capacity: int,
+        cls, staff_no: str, name: str, role: Role, jurisdictions: tuple[str, ...],
+        daily_capacity: int,
         at: datetime, phone: Phone | None = None,
         resident: tuple[UUID, UUID] | None = None,
     ) -> StaffMember:
@@ -173,7 +192,7 @@ class StaffMember(Aggregate):
         return cls._create(
             cls.Enrolled, sid, at, staff_no=staff_no,
             identity=StaffIdentity(subject_id=sid, name=name, phone=phone),
-            role=role, jurisdiction=jurisdiction, daily_capacity=daily_capacity,
+            role=role, jurisdictions=jurisdictions, daily_capacity=daily_capacity,
             household_id=household_id, resident_id=resident_id,
         )
 
@@ -183,6 +202,12 @@ class StaffMember(Aggregate):
         if self.identity.name is not None:
             return self.identity.name
         return f"{ERASED_LABEL} ({self.staff_no})" if self.identity.erased else self.staff_no
+
+    @property
+    def home(self) -> str:
+        """The first node of the jurisdiction: where the member is listed and counted, and
+        the subtree their boards answer for when asked for no other."""
+        return self.jurisdictions[0]
 
     @property
     def phone(self) -> Phone | None:
@@ -228,11 +253,11 @@ class StaffMember(Aggregate):
                          "Enrol the person again under a new staff number.")
         self._trigger(self.Reactivated, at, reason=reason.strip(), by=by)
 
-    def change_jurisdiction(self, jurisdiction: str, at: datetime) -> None:
-        if jurisdiction == self.jurisdiction:
-            raise InvalidInput(f"Staff member {self.staff_no} already serves {jurisdiction}.",
-                               "Give another node.")
-        self._trigger(self.JurisdictionChanged, at, jurisdiction=jurisdiction)
+    def change_jurisdiction(self, jurisdictions: tuple[str, ...], at: datetime) -> None:
+        if jurisdictions == self.jurisdictions:
+            raise InvalidInput(f"Staff member {self.staff_no} already serves "
+                               f"{', '.join(jurisdictions)}.", "Give other nodes.")
+        self._trigger(self.JurisdictionChanged, at, jurisdictions=jurisdictions)
 
     def erase(self, reason: str, at: datetime) -> None:
         """Erase the member's name and phone (crypto-shredding, as for a resident)."""
@@ -265,3 +290,18 @@ def check_capacity(daily_capacity: int) -> None:
             f"Daily capacity {daily_capacity} is out of range.",
             "Give the number of household visits a day, from 0 to 500 (e.g. 40).",
         )
+
+
+def check_jurisdictions(codes: tuple[str, ...], chains: dict[str, list[str]]) -> None:
+    """A jurisdiction is one or more distinct nodes, none inside another (``chains``: each
+    node's ancestry, itself first): what a member may see and do is the union of subtrees
+    that do not overlap, so nothing is listed or counted twice."""
+    if not codes:
+        raise InvalidInput("A jurisdiction needs at least one node.",
+                           "Give a node code, e.g. the community's or a micro-grid's.")
+    for code in codes:
+        inside = [c for c in codes if c != code and c in chains[code]]
+        if inside or codes.count(code) > 1:
+            raise InvalidInput(
+                f"{code} is named twice or lies inside {inside[0] if inside else code}.",
+                "Name each node once, and not a node under another one you name.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from uuid import UUID
 
@@ -29,7 +29,7 @@ from gridcore.errors import (
 from gridcore.grid import GridNode
 from gridcore.household import Household, Vulnerability, optional_phone
 from gridcore.household import new_member as new_member  # re-exported: its old home
-from gridcore.staff import Role, StaffMember, staff_id
+from gridcore.staff import Role, StaffMember, check_jurisdictions, staff_id
 from gridcore.text import free_text
 
 
@@ -37,24 +37,36 @@ class StaffCommands(ApplicationBase):
     # ---- staff ----------------------------------------------------------------------------
 
     @command
-    def enrol_staff(self, staff_no: str, name: str, role: Role, jurisdiction: str,
+    def enrol_staff(self, staff_no: str, name: str, role: Role, jurisdiction: str | Sequence[str],
                     daily_capacity: int = 40, phone: str | None = None,
                     resident: tuple[UUID, UUID] | None = None, *, by: Actor) -> int | None:
+        """Enrol a member whose jurisdiction is a node, or several (a grid worker's zones);
+        each node lists them."""
         at = self.clock()
         if self._find(StaffMember, staff_id(staff_no)) is not None:
             raise DuplicateCode(f"Staff number {staff_no} is already enrolled.",
                                 "Use another staff number.")
-        node = self.node(jurisdiction)
-        node.require_active()
+        codes = self._jurisdiction(jurisdiction)
         parsed = optional_phone(phone)
-        member = StaffMember.enrol(staff_no, name, role, jurisdiction, daily_capacity, at,
+        member = StaffMember.enrol(staff_no, name, role, codes, daily_capacity, at,
                                    parsed, resident)
-        node.add_staff(member.id, at)
+        nodes = [self.node(c) for c in codes]
+        for node in nodes:
+            node.add_staff(member.id, at)
         household = None
         if resident is not None:
             household = self.household(resident[0])
             household.link_staff(resident[1], member.id, at)
-        return self._save(member, node, household)
+        return self._save(member, *nodes, household)
+
+    def _jurisdiction(self, given: str | Sequence[str]) -> tuple[str, ...]:
+        """The nodes a jurisdiction is given as (one code or several), each active, none
+        inside another."""
+        codes = (given,) if isinstance(given, str) else tuple(given)
+        for code in codes:
+            self.node(code).require_active()
+        check_jurisdictions(codes, {c: self.ancestry(c) for c in codes})
+        return codes
 
     @command
     def set_staff_availability(self, sid: UUID, available: bool, reason: str = "",
@@ -78,7 +90,8 @@ class StaffCommands(ApplicationBase):
         scopes in ``keep``) to colleagues: the changed assignments."""
         changed: list[Aggregate] = []
         kept = set(keep)
-        for scope in self.ancestry(member.jurisdiction):
+        scopes = dict.fromkeys(s for j in member.jurisdictions for s in self.ancestry(j))
+        for scope in scopes:
             if scope in kept:
                 continue
             node = self.node(scope)
@@ -95,7 +108,7 @@ class StaffCommands(ApplicationBase):
         none (or has this one already); another worker's micro-grid is handed over
         (``hand_over_micro_grid``), never silently replaced."""
         grid, member = self._micro_grid(micro_grid), self.staff(sid)
-        check_responsible_worker(member.role, member.available, member.jurisdiction,
+        check_responsible_worker(member.role, member.available, member.jurisdictions,
                                  self.ancestry(micro_grid), micro_grid,
                                  grid.responsible_worker, sid)
         grid.assign_responsible_worker(sid, self.clock())
@@ -107,7 +120,7 @@ class StaffCommands(ApplicationBase):
         worker whose jurisdiction contains it (the previous one is recorded)."""
         grid, member = self._micro_grid(micro_grid), self.staff(sid)
         member.require_active()
-        check_responsible_worker(member.role, member.available, member.jurisdiction,
+        check_responsible_worker(member.role, member.available, member.jurisdictions,
                                  self.ancestry(micro_grid), micro_grid,
                                  grid.responsible_worker, sid, handover=True)
         grid.hand_over(sid, self.clock())
@@ -129,7 +142,8 @@ class StaffCommands(ApplicationBase):
         chain = self.ancestry(zone)
         for s in staff:
             s.require_active()
-        return [(s.id, s.role, community in chain and s.jurisdiction in chain) for s in staff]
+        return [(s.id, s.role, community in chain and bool(set(s.jurisdictions) & set(chain)))
+                for s in staff]
 
     @command
     def form_squad(self, zone: str, members: list[UUID], *, by: Actor) -> int | None:
@@ -167,8 +181,10 @@ class StaffCommands(ApplicationBase):
         return self._save(source, target)
 
     def staff_in(self, code: str) -> list[StaffMember]:
-        """Staff whose jurisdiction lies in the subtree of ``code``."""
-        return [self.staff(s) for n in self.subtree(code) for s in n.staff]
+        """Staff whose jurisdiction lies in the subtree of ``code`` (wholly or in part: each
+        once)."""
+        return [self.staff(s) for s in dict.fromkeys(
+            s for n in self.subtree(code) for s in n.staff)]
 
     def _workers(self, scope: str) -> list[Worker]:
         """The staff of the scope's subtree, and those serving its micro-grids (their
@@ -178,12 +194,20 @@ class StaffCommands(ApplicationBase):
             for s in [g.responsible_worker, *g.squad]:
                 if s is not None:
                     home.setdefault(s, set()).add(g.code)
-        staff = {s.id: s for s in self.staff_in(scope)}
-        for sid in sorted(home.keys() - staff.keys(), key=str):
-            staff[sid] = self.staff(sid)
-        return [Worker(s.id, s.daily_capacity, frozenset(home.get(s.id, ())))
+        ids = list(dict.fromkeys(s for n in self.subtree(scope) for s in n.staff))
+        ids += sorted(home.keys() - set(ids), key=str)
+        staff = {sid: self._get_withheld(StaffMember, sid, f"staff member {sid}",
+                                         "Enrol the staff member first.") for sid in ids}
+        chain = set(self.ancestry(scope))
+        return [Worker(s.id, s.daily_capacity, frozenset(home.get(s.id, ())),
+                       None if chain & set(s.jurisdictions) else self._reach_in(s, scope))
                 for s in staff.values() if s.active and s.available and s.daily_capacity > 0
                 and s.role in ASSIGNABLE_ROLES]
+
+    def _reach_in(self, member: StaffMember, scope: str) -> frozenset[str]:
+        """The micro-grids of ``scope`` that lie in the member's jurisdiction."""
+        return frozenset(g.code for j in member.jurisdictions
+                         for g in self.micro_grids(j) if scope in self.ancestry(g.code))
 
     def work_of(self, households: Iterable[Household], today: date) -> list[HouseholdWork]:
         return [HouseholdWork(
@@ -221,7 +245,7 @@ class StaffCommands(ApplicationBase):
         previous: dict[UUID, UUID] = {}
         if node.rounds:
             previous = dict(self.assignment(scope, node.rounds[-1]).owner)
-        work = self.work_of(self.households_in(scope, for_reading=True), at.date())
+        work = self.work_of(self.households_in(scope, withheld=True), at.date())
         plan = distribute(work, self._workers(scope), days, self.policy_at(at).visit_cost,
                           previous)
         node.record_round(round_no, at)
@@ -276,22 +300,24 @@ class StaffCommands(ApplicationBase):
         return self._save(member)
 
     @command
-    def change_staff_jurisdiction(self, sid: UUID, jurisdiction: str, *,
+    def change_staff_jurisdiction(self, sid: UUID, jurisdiction: str | Sequence[str], *,
                                   by: Actor) -> int | None:
-        """调岗 move a member to another node: what they may see and do follows at once; their
-        open work in scopes they leave moves to colleagues. Both the old and the new node must
-        lie in the giver's jurisdiction."""
+        """调岗 move a member to another node, or nodes: what they may see and do follows at
+        once; their open work in scopes they leave moves to colleagues. Both the old and the
+        new nodes must lie in the giver's jurisdiction."""
         at = self.clock()
         member = self.staff(sid)
-        target = self.node(jurisdiction)
-        target.require_active()
-        old = self.node(member.jurisdiction)
-        staying = self.ancestry(jurisdiction)
+        codes = self._jurisdiction(jurisdiction)
+        staying = {s for j in codes for s in self.ancestry(j)}
         moved = self._move_open_work(member, "调岗 moved to another node", at, keep=staying)
-        member.change_jurisdiction(jurisdiction, at)
-        old.remove_staff(member.id, at)
-        target.add_staff(member.id, at)
-        return self._save(member, old, target, *moved)
+        listing = {c: self.node(c) for c in dict.fromkeys([*member.jurisdictions, *codes])}
+        member.change_jurisdiction(codes, at)
+        for code, node in listing.items():
+            if code in codes:
+                node.add_staff(member.id, at)
+            else:
+                node.remove_staff(member.id, at)
+        return self._save(member, *listing.values(), *moved)
 
     @command
     def erase_staff_member(self, sid: UUID, reason: str, *,

@@ -177,7 +177,7 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
 
     def _batch_record(self, row: VisitRow, in_campaign: set[UUID], staff: set[UUID],
                       at: datetime, window: Policy) -> VisitRecord:
-        h = self._find(Household, row.household_id, for_reading=True)
+        h = self._find_withheld(Household, row.household_id)
         if h is None:
             raise NotFound(f"No household {row.household_id}.", "Register the household first.")
         if row.household_id not in in_campaign:
@@ -227,7 +227,7 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
         uncovered: dict[UUID, str] = {}
         by_method: dict[str, int] = {}
         for hid in c.households:
-            members = set(self.household(hid).residents)
+            members = set(self._household_withheld(hid).residents)
             visit = self.visit(cid, hid)
             reason = not_covered_reason(visit, members)
             if reason == "covered" and visit is not None:
@@ -240,7 +240,8 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
         return Coverage(cid, len(c.households), covered, by_method, uncovered)
 
     def _summary(self, c: Campaign) -> Any:
-        households = {hid: set(self.household(hid).residents) for hid in c.households}
+        households = {hid: set(self._household_withheld(hid).residents)
+                      for hid in c.households}
         visits = {hid: v for hid in c.households if (v := self.visit(c.id, hid)) is not None}
         return summarize(households, visits)
 

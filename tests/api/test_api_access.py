@@ -22,8 +22,8 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
+from adapters.bootstrap import api_app
 from adapters.settings import sqlite_env
-from graphql_api.app import create_app
 from graphql_api.auth import issue_token
 from graphql_api.serving import running
 from graphql_api.settings import ApiSettings, Mode
@@ -129,7 +129,7 @@ def serve_world(store: Path | dict[str, str], mode: Mode = Mode.DEVELOPMENT) -> 
         folder = store.parent if isinstance(store, Path) else Path(scratch.name)
         settings = ApiSettings(mode=mode, secret=SECRET,
                                audit_file=str(folder / "api-audit.jsonl"))
-        with running(create_app(app, runner, settings)) as base:
+        with running(api_app(app, runner, settings)) as base:  # as `gridcore serve`
             world = World(app, runner, clock, base, parents, households, staff, settings)
             world.caught_up()
             yield world

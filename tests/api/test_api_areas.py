@@ -135,7 +135,7 @@ def test_every_board_answers_only_within_the_jurisdiction(world: World,
         g for g in (ZONES[0], OTHER_ZONE) if sees(g))
     for c in data["checkpoints"]:
         assert c["hours"] == [{"passes": 12 if c["id"] == "CP0" else 5, "alerts": 1}]
-    staff_scopes = [world.app.staff(s).jurisdiction for s in
+    staff_scopes = [world.app.staff(s).home for s in
                     [*world.staff.values(), world.app.staff_by_no("ES1").id]]
     assert sorted(s["jurisdictionCode"] for s in data["staff"]) == sorted(
         j for j in staff_scopes if sees(j))

@@ -46,12 +46,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_serving(store: dict[str, str]) -> tuple[subprocess.Popen[str] | None, str, str]:
+def start_serving(store: dict[str, str], logs: Path | None = None,
+                  ) -> tuple[subprocess.Popen[str] | None, str, str]:
     """``gridcore serve`` on a free port, once it answers; (None, "", output) when it stopped
-    first (for instance: another process took the port between our probe and its bind)."""
+    first (for instance: another process took the port between our probe and its bind). Its
+    output goes to ``logs`` (default: beside the SQLite file)."""
     port = free_port()
     gridcore = Path(sys.executable).with_name("gridcore")
-    log = Path(store["GRIDCORE_SQLITE_PATH"]).with_name(f"serve-{port}.log")
+    log = (logs or Path(store["GRIDCORE_SQLITE_PATH"]).parent) / f"serve-{port}.log"
     with log.open("w") as out:  # a file, not a pipe: a full pipe would block the server
         proc = subprocess.Popen([str(gridcore), "serve", "--port", str(port)],
                                 env={**os.environ, **store}, stdout=out,

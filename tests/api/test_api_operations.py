@@ -278,6 +278,13 @@ def test_an_enterprise_of_the_jurisdiction_is_supplied(world: World) -> None:
     assert (done["delivery"]["kind"], done["delivery"]["state"],
             done["delivery"]["enterpriseId"], done["delivery"]["placeCode"]) == (
         "SUPPLY", "READY", eid, ZONES[0])
+    # it goes to no household: where to go (the AtHousehold fields) is null
+    world.caught_up()
+    where = world.ask("""query($id: ID!) { node(id: $id) { ... on AtHousehold {
+      household { id } householdNo buildingNo address } } }""", "OFF1",
+                      {"id": done["delivery"]["id"]})["node"]
+    assert where == {"household": None, "householdNo": None, "buildingNo": None,
+                     "address": None}
     written = last(world)
     assert run(world, "OFF1", "supplyEnterprise", "SupplyEnterpriseInput", fields,
                DELIVERY)["delivery"]["id"] == done["delivery"]["id"]

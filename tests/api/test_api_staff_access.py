@@ -224,7 +224,7 @@ def test_a_move_out_of_the_givers_jurisdiction_is_refused(world: World) -> None:
     got = mutate(world, "OFF1", "changeStaffJurisdiction",
                  {"staffId": str(sid), "jurisdictionCode": OTHER_ZONE})
     assert got["__typename"] == "NotFoundProblem"
-    assert world.app.staff(sid).jurisdiction == ZONES[0]
+    assert world.app.staff(sid).jurisdictions == (ZONES[0],)
 
 
 def test_an_erased_member_shows_a_label_not_a_name(world: World) -> None:

@@ -264,3 +264,52 @@ def test_where_to_go_reads_each_household_once_and_no_read_model_more(
     assert len(households) > 5
     assert sorted(map(str, reads)) == sorted(set(map(str, reads)))  # each once
     assert set(map(str, reads)) == households
+
+
+
+WHERE_TO_GO = """query($zone: String!) {
+  me { workList(campaignScope: $zone, round: 1) { ...whereToGo } }
+  gridNode(code: $zone) { campaigns { uncovered(first: 100) { ...whereToGo } } }
+  referrals { ...whereToGo }
+  deliveries(first: 100) { nodes { ...whereToGo } } }
+fragment whereToGo on AtHousehold {
+  __typename household { id } householdNo buildingNo address }"""
+
+
+def through_the_interface(w: World, staff_no: str) -> list[dict[str, Any]]:
+    """What one fragment on ``AtHousehold`` reads from every kind of work at a door."""
+    data = w.ask(WHERE_TO_GO, staff_no, {"zone": ZONES[0]})
+    [campaign] = data["gridNode"]["campaigns"]
+    return [*data["me"]["workList"], *campaign["uncovered"], *data["referrals"],
+            *data["deliveries"]["nodes"]]
+
+
+def test_every_kind_of_work_at_a_door_says_where_to_go_through_one_interface(
+        world: World) -> None:
+    """Uncovered households, work-list items, referrals and deliveries are ``AtHousehold``:
+    one fragment reads where to go (building included) from each, served and audited as the
+    household's own fields."""
+    before = len(audit_of(world).entries())
+    hid = str(where(world))
+    mine = [f for f in through_the_interface(world, "GWZ1") if f["household"] == {"id": hid}]
+    assert sorted(f["__typename"] for f in mine) == ["Delivery", "Referral",
+                                                     "UncoveredHousehold", "WorkItem"]
+    for f in mine:
+        assert (f["householdNo"], f["buildingNo"], f["address"]) == (
+            WHERE_NO, WHERE_BUILDING, WHERE_ADDRESS), f["__typename"]
+    rows, reader = new_entries(world, before), str(world.staff["GWZ1"])
+    for field in ("Household.householdNo", "Household.buildingNo", "Household.address"):
+        assert rows.count((reader, field, hid)) == len(mine), field
+
+
+
+def test_through_the_interface_a_role_not_sent_to_the_door_reads_where_to_go_masked(
+        world: World) -> None:
+    before = len(audit_of(world).entries())
+    found = through_the_interface(world, "ES1")
+    mine = [f for f in found if f["household"] == {"id": str(where(world))}]
+    assert sorted(f["__typename"] for f in mine) == ["Delivery", "Referral",
+                                                     "UncoveredHousehold"]
+    for f in mine:
+        assert (f["householdNo"], f["buildingNo"], f["address"]) == (HIDDEN, HIDDEN, HIDDEN)
+    assert new_entries(world, before) == []

@@ -307,6 +307,19 @@ def test_move_household(app, c):
     app.retire_node(ZONES[0][:-1] + "9", "撤销", by=System.OPERATOR)
     rejects(app, NodeRetired, app.move_household, hid, ZONES[0][:-1] + "9",
             what=(ZONES[0][:-1] + "9",), by=System.OPERATOR)
+    # a building that is not registered, or registered in another community, is refused
+    from gridcore.building import building_id
+
+    rejects(app, NotFound, app.move_household, hid, ZONES[1], building_id(COMMUNITY, "77"),
+            what=("not registered", "registerBuilding"), by=System.OPERATOR)
+    app.create_node(COMMUNITY[:-1] + "9", "邻社区", STREET, by=System.OPERATOR)
+    app.register_building(COMMUNITY[:-1] + "9", "1", by=System.OPERATOR)
+    rejects(app, InvalidInput, app.move_household, hid, ZONES[1],
+            building_id(COMMUNITY[:-1] + "9", "1"), what=("not in community", COMMUNITY),
+            by=System.OPERATOR)
+    app.register_building(COMMUNITY, "7", by=System.OPERATOR)
+    app.move_household(hid, ZONES[1], building_id(COMMUNITY, "7"), by=System.OPERATOR)
+    assert app.household(hid).building_id == building_id(COMMUNITY, "7")
 
 
 def test_add_and_remove_members(app, c):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.chat_checkins import record_check_in
+from adapters.chat_checkins import UnattributedFinding, record_check_in
 from adapters.checkin import CheckInError
 from gridcore.application import GridcoreApp, new_member
 from gridcore.authority import System
@@ -61,6 +61,8 @@ def test_a_redelivered_message_counts_once(app):
     ("上疃村999号，3人，平安", NotFound),
     ("3人，平安", CheckInError),
     ("上疃村187号，平安", CheckInError),
+    ("上疃村187号，3人，发热37.9", UnattributedFinding),  # whose fever, of three?
+    ("上疃村9号，1人，王五发热", UnattributedFinding),  # a name that is not the member's
 ])
 def test_unreadable_or_unknown_reports_write_nothing(app, text, error):
     c, cid = village(app)

@@ -114,7 +114,7 @@ def test_changing_jurisdiction_moves_the_member_and_their_work_left_behind(
     app.assign_scope(COMMUNITY, 1, 2, by=System.OPERATOR)
     assert app.assignment(COMMUNITY, 1).open_work_of(c.worker)
     app.change_staff_jurisdiction(c.worker, OTHER, by=street)
-    assert app.staff(c.worker).jurisdiction == OTHER
+    assert app.staff(c.worker).jurisdictions == (OTHER,)
     assert c.worker in app.node(OTHER).staff and c.worker not in app.node(COMMUNITY).staff
     assert app.assignment(COMMUNITY, 1).open_work_of(c.worker) == []
     assert c.worker in {s.id for s in app.staff_in(OTHER)}

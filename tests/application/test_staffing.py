@@ -76,7 +76,7 @@ def test_a_split_gives_every_part_the_worker_the_squad_and_the_staff(app: Gridco
         assert node.squad == [party, c.volunteer]
     # the grid worker of the old micro-grid now serves its community, the node holding both
     member = app.staff(worker)
-    assert member.jurisdiction == COMMUNITY
+    assert member.jurisdictions == (COMMUNITY,)
     assert worker in app.node(COMMUNITY).staff and not app.node(ZONES[0]).staff
 
 
@@ -126,8 +126,8 @@ def test_a_merge_takes_the_largest_parts_worker_and_every_squad(app: GridcoreApp
     merged = app.node(A)
     assert merged.responsible_worker == other
     assert merged.squad == [c.volunteer, party]
-    assert app.staff(other).jurisdiction == A and other in merged.staff
-    assert app.staff(c.worker).jurisdiction == COMMUNITY  # a community's worker stays
+    assert app.staff(other).jurisdictions == (A,) and other in merged.staff
+    assert app.staff(c.worker).jurisdictions == (COMMUNITY,)  # a community's worker stays
     plan = app.launch_campaign(A, 1, 3, by=OP)
     assert len(plan.items) == 6 and not plan.uncovered
 

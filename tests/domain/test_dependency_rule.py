@@ -6,6 +6,8 @@
 - ``adapters`` never import the projections, the API or the simulations, except the
   composition root (``adapters/bootstrap.py``) and the command line's entry points
   (``adapters/cli/``), which is where a process is put together;
+- ``graphql_api`` imports no adapter (the composition root hands it the adapters' services,
+  such as the chat intake, through its context), but the polling subscription of a feed;
 - ``gridcore`` names no adapter even by string (an eventsourcing topic such as
   ``"adapters.codec:PydanticMapper"`` would be a dependency the imports do not show).
 """
@@ -54,6 +56,8 @@ def test_gridcore_imports_only_the_standard_library_eventsourcing_and_pydantic()
      ("adapters.polling",)),
     ("src/adapters", {"projections", "graphql_api", "simulations", "strawberry"},
      ("cli/", "bootstrap.py"), ()),
+    # the API is handed the adapters' services (the chat intake) by the composition root
+    ("src/graphql_api", {"adapters", "simulations", "faust"}, (), ("adapters.polling",)),
 ])
 def test_outer_layers_import_only_what_the_rule_lets_them(
         folder: str, forbidden: set[str], except_for: tuple[str, ...],

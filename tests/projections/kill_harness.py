@@ -47,14 +47,14 @@ POLLS = 400  # bounds the wait for a run's first committed batch (polls of POLL_
 POLL_EVERY = 0.01
 
 
-def build_log(env: dict[str, str]) -> int:
+def build_log(env: dict[str, str], households: int = HOUSEHOLDS) -> int:
     """The demo's community and field work, then bulk households in batches of 10,000."""
     clock = demo.ScenarioClock()
     app = GridcoreApp(store_env(env), clock=clock)
     try:
         demo.build(app)
         demo_field.run(app, clock)
-        rows = register.make_rows(HOUSEHOLDS, register.build_grid(app, HOUSEHOLDS))
+        rows = register.make_rows(households, register.build_grid(app, households))
         for i in range(0, len(rows), register.BATCH):
             app.register_households(rows[i:i + register.BATCH], by=System.OPERATOR)
         return app.recorder.max_notification_id() or 0
@@ -70,8 +70,10 @@ def sqlite_log(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
-def postgres_log() -> Iterator[dict[str, str]]:
-    """The worker's environment for a PostgreSQL schema holding the big log (dropped after)."""
+def postgres_log(households: int = HOUSEHOLDS,
+                 minimum: int = MIN_EVENTS) -> Iterator[dict[str, str]]:
+    """The worker's environment for a PostgreSQL schema holding the big log (dropped after);
+    a smaller one with ``households`` and ``minimum`` (the groups test)."""
     need_postgres()
     import psycopg
 
@@ -82,7 +84,7 @@ def postgres_log() -> Iterator[dict[str, str]]:
     try:
         env = {"GRIDCORE_STORE": "postgres", "GRIDCORE_PG_DSN": PG_DSN,
                "GRIDCORE_PG_SCHEMA": schema}
-        assert build_log(env) >= MIN_EVENTS
+        assert build_log(env, households) >= minimum
         yield env
     finally:
         with psycopg.connect(PG_DSN, autocommit=True) as c:

@@ -54,8 +54,10 @@ def expected_rollup(app: GridcoreApp, code: str) -> dict[str, Any]:
                            "by_health": dict.fromkeys((h.value for h in Health), 0),
                            "by_measure": dict.fromkeys((m.value for m in Measure), 0),
                            "by_tag": dict.fromkeys((t.value for t in TagKind), 0)}
+    staff: set[uuid.UUID] = set()  # a member of several nodes in the subtree counts once
     for node in app.subtree(code):
-        out["staff"] += len(node.staff)
+        staff.update(node.staff)
+        out["staff"] = len(staff)
         for hid in node.households if node.level is Level.MICRO_GRID else ():
             out["households"] += 1
             for r in app.household(hid).residents.values():
@@ -289,9 +291,10 @@ def test_a_jurisdiction_change_moves_the_staff_count():
         StaffMember.Enrolled(originator_id=sid, originator_version=1, timestamp=t,
                              staff_no="S1", identity=StaffIdentity(subject_id=sid, name="王"),
                              role=Role.OFFICIAL,
-                             jurisdiction="CD", daily_capacity=0),
+                             jurisdictions=("CD",), daily_capacity=0),
         StaffMember.JurisdictionChanged(originator_id=sid, originator_version=2,
-                                        timestamp=t + timedelta(hours=1), jurisdiction="C"),
+                                        timestamp=t + timedelta(hours=1),
+                                        jurisdictions=("C",)),
     ]
     views.apply_batch(p, list(enumerate(events[:3], start=1)), 3)
     assert [rollup(views, x)["staff"] for x in ("C", "CD")] == [1, 1]  # type: ignore[index]
@@ -299,6 +302,51 @@ def test_a_jurisdiction_change_moves_the_staff_count():
     assert [rollup(views, x)["staff"] for x in ("C", "CD")] == [1, 0]  # type: ignore[index]
     assert rollup_at(views, "CD", t)["staff"] == 1
     assert rollup_at(views, "CD", t + timedelta(hours=1))["staff"] == 0
+
+
+def test_a_member_of_several_nodes_counts_once_wherever_their_nodes_move():
+    t = datetime(2020, 2, 17, tzinfo=UTC)
+    sid = staff_id("GW")
+
+    def node(code: str, level: Level, parent: str | None) -> GridNode.Established:
+        return GridNode.Established(originator_id=node_id(code), originator_version=1,
+                                    timestamp=t, code=code, name=code, level=level,
+                                    parent_code=parent)
+
+    events: list[Any] = [
+        node("C", Level.CITY, None), node("D1", Level.DISTRICT, "C"),
+        node("D2", Level.DISTRICT, "C"), node("Z1", Level.STREET, "D1"),
+        node("Z2", Level.STREET, "D1"), node("Z3", Level.STREET, "D2"),
+        StaffMember.Enrolled(originator_id=sid, originator_version=1, timestamp=t,
+                             staff_no="GW", identity=StaffIdentity(subject_id=sid, name="王"),
+                             role=Role.GRID_WORKER, jurisdictions=("Z1", "Z2"),
+                             daily_capacity=10),
+        GridNode.Moved(originator_id=node_id("Z2"), originator_version=2,
+                       timestamp=t + timedelta(hours=1), parent_code="D2"),
+        StaffMember.JurisdictionChanged(originator_id=sid, originator_version=2,
+                                        timestamp=t + timedelta(hours=2),
+                                        jurisdictions=("Z3", "Z2")),
+        GridNode.Moved(originator_id=node_id("Z2"), originator_version=3,
+                       timestamp=t + timedelta(hours=3), parent_code="D1"),
+    ]
+    codes = ("C", "D1", "D2", "Z1", "Z2", "Z3")
+    want = [  # after the enrolment, each move and the change
+        (7, [1, 1, 0, 1, 1, 0]), (8, [1, 1, 1, 1, 1, 0]), (9, [1, 0, 1, 0, 1, 1]),
+        (10, [1, 1, 1, 0, 1, 1])]
+    for batch in (1, 2, 3, 10):  # whatever the batches, the same counts and history
+        views = SQLiteViews(SQLiteDatastore(
+            f"file:gr-{uuid.uuid4().hex}?mode=memory&cache=shared"))
+        p = GridRollup()
+        views.setup(p)
+        numbered = list(enumerate(events, start=1))
+        for i in range(0, len(numbered), batch):
+            part = numbered[i:i + batch]
+            views.apply_batch(p, part, part[-1][0])
+        final = [rollup(views, c)["staff"] for c in codes]  # type: ignore[index]
+        assert final == want[-1][1], batch
+        for n, counts_then in want:
+            when = t + timedelta(hours=n - 7)
+            assert [rollup_at(views, c, when)["staff"] for c in codes] == counts_then, (batch, n)
 
 
 # ---- property: any operations, any batch size --------------------------------------------

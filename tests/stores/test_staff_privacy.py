@@ -66,7 +66,7 @@ def test_erasing_a_staff_member_destroys_their_key_and_keeps_their_work(
     assert (member.erased, member.identity.name, member.phone) == (True, None, None)
     assert member.name == f"{ERASED_LABEL} (GW1)"
     assert NAME not in repr(member)
-    assert (member.staff_no, member.role, member.jurisdiction) == ("GW1", Role.GRID_WORKER,
+    assert (member.staff_no, member.role, member.home) == ("GW1", Role.GRID_WORKER,
                                                                    COMMUNITY)
     assert gw not in key_rows(app)
     assert app.assignment(COMMUNITY, 1).open_work_of(gw) == before

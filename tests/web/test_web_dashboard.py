@@ -460,7 +460,7 @@ def test_phone_width_and_the_english_switch(browser: Any, site: Site) -> None:
         context.close()
 
 
-def test_a_bad_token_is_refused_and_a_zone_official_sees_only_their_zone(
+def test_a_bad_token_is_refused_and_a_grid_worker_and_a_zone_official_see_only_their_zones(
         page: Any, site: Site) -> None:
     from playwright.sync_api import expect
 
@@ -470,7 +470,17 @@ def test_a_bad_token_is_refused_and_a_zone_official_sees_only_their_zone(
     expect(page.get_by_role("alert")).to_contain_text("令牌无效")
 
     login(page, site, "712-GW-1")
-    expect(page.get_by_test_id("identity")).to_have_text("网格员 · 712社区")
+    # a demo grid worker's jurisdiction is their zones (1, 5 and 9), the first their home
+    expect(page.get_by_test_id("identity")).to_have_text("网格员 · 第1片区")
+    # the header lists every zone of the jurisdiction; one click opens another zone
+    zones = page.get_by_test_id("my-nodes").get_by_role("link")
+    expect(zones).to_have_text(["第1片区", "第5片区", "第9片区"])
+    zones.nth(1).click()
+    expect(heading(page, site.zones[demo.zone_code(5)])).to_be_visible()
+    page.goto(f"{site.base}/#/node/{demo.zone_code(9)}")
+    expect(heading(page, site.zones[demo.zone_code(9)])).to_be_visible()
+    page.goto(f"{site.base}/#/node/{demo.zone_code(2)}")
+    expect(page.get_by_role("alert")).to_contain_text("不在您的辖区内")
     # A zone official of zone 1 sees that zone only; the community reads as not visible.
     page.get_by_role("button", name="退出").click()
     login(page, site, ZONE_OFFICIAL)

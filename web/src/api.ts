@@ -20,6 +20,8 @@ export interface Me {
   roleLabel: string;
   jurisdictionCode: string;
   jurisdiction: { code: string; name: string; levelLabel: string } | null;
+  /** every node of the jurisdiction (a grid worker's zones), in order */
+  jurisdictions: { code: string; name: string }[];
 }
 
 export interface Rollup {
@@ -169,7 +171,7 @@ export interface ClockState { now: string; scenario: boolean }
 export const CLOCK = "query Clock { clock { now scenario } }";
 
 export const ME = `query Me { me { id role roleLabel jurisdictionCode
-  jurisdiction { code name levelLabel } } }`;
+  jurisdiction { code name levelLabel } jurisdictions { code name } } }`;
 
 const OPEN_ITEMS = "openItems { referrals deliveries requests alerts total }";
 

@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { AuthError, CLOCK, type ClockState, gql, ME, type Me } from "./api";
-import { useRoute } from "./hooks";
+import { nodeHref, useRoute } from "./hooks";
 import { type Lang, pick, t } from "./i18n";
 import { HouseholdView } from "./household";
 import { NodeView } from "./node";
@@ -74,6 +74,13 @@ export function App() {
             <span class="identity" data-testid="identity">
               {pick(me.roleLabel, lang)} · {me.jurisdiction?.name ?? me.jurisdictionCode}
             </span>
+          )}
+          {me && me.jurisdictions.length > 1 && (
+            <nav class="my-nodes" aria-label={t(lang, "myNodes")} data-testid="my-nodes">
+              {me.jurisdictions.map((n) => (
+                <a key={n.code} href={nodeHref(n.code)}>{n.name}</a>
+              ))}
+            </nav>
           )}
           {toggle}
           {me && (

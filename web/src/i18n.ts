@@ -25,6 +25,7 @@ const STRINGS = {
   retry: ["重试", "Retry"],
   signedInAs: ["当前身份", "Signed in as"],
   jurisdiction: ["辖区", "Jurisdiction"],
+  myNodes: ["我的辖区网格", "My grids"],
   breadcrumb: ["网格层级", "Grid levels"],
   households: ["户数", "Households"],
   residents: ["居民", "Residents"],

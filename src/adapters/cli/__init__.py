@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from adapters.bootstrap import bootstrap
+from adapters.bootstrap import System, bootstrap
 from adapters.cli.checkin import checkin
 from adapters.cli.importing import import_cli
 from adapters.cli.ingest import ingest_cli
@@ -21,6 +21,9 @@ from adapters.cli.serve import serve, token_cli
 from adapters.cli.simulate import simulate
 from adapters.cli.stream import stream_cli
 from gridcore.application import GridcoreApp
+
+if TYPE_CHECKING:
+    from projections.runner import Runner
 
 cli = typer.Typer(help="gridcore: community grid management (社区网格化管理)", no_args_is_help=True)
 
@@ -66,8 +69,35 @@ projections_cli = typer.Typer(help="Read models: status, run, rebuild, retry.",
 cli.add_typer(projections_cli, name="projections")
 
 
-def _runner(batch: int = 5000) -> object:
-    return bootstrap().runner(batch)
+GROUP_HELP = ("only the read models of this group (repeat it, or give a comma list); "
+              "groups: GRIDCORE_PROJECTION_GROUPS, else grid, field and boards")
+
+
+def _runner(batch: int = 5000, groups: list[str] | None = None,
+            system: System | None = None) -> Runner:
+    """A runner of every read model, or of ``groups``' (exit 2 naming the known groups for
+    an unknown one, or saying what is wrong with GRIDCORE_PROJECTION_GROUPS)."""
+    from projections.groups import GroupError
+
+    system = system or bootstrap()
+    try:
+        return system.runner(batch, groups or ())
+    except GroupError as e:
+        system.close()
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
+
+
+def _group_of(system: System) -> dict[str, str]:
+    """Each read model's group (exit 2 when GRIDCORE_PROJECTION_GROUPS is wrong)."""
+    from projections.groups import GroupError, group_of
+
+    try:
+        return group_of(system.groups)
+    except GroupError as e:
+        system.close()
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
 
 
 def report_stuck(statuses: list[Any], err: bool = False) -> bool:
@@ -81,19 +111,22 @@ def report_stuck(statuses: list[Any], err: bool = False) -> bool:
 
 
 @projections_cli.command("status")
-def projections_status() -> None:
-    """Each projection's position, its lag behind the event log, and, for a stuck one, the
-    event it cannot apply and why (exit code 1 while any is stuck)."""
+def projections_status(groups: Annotated[list[str] | None, typer.Option(
+        "--group", help=GROUP_HELP)] = None) -> None:
+    """Each projection's group, position, its lag behind the event log, and, for a stuck
+    one, the event it cannot apply and why (exit code 1 while any is stuck)."""
     from rich.console import Console
     from rich.table import Table
 
+    system = bootstrap()
+    group_of = _group_of(system)
     table = Table(title="读模型 projections")
-    for col in ("name", "position", "log", "lag (滞后)", "state (状态)"):
-        table.add_column(col, justify="left" if col == "name" else "right")
-    statuses = _runner().status()  # type: ignore[attr-defined]
+    for col in ("name", "group (分组)", "position", "log", "lag (滞后)", "state (状态)"):
+        table.add_column(col, justify="left" if col in ("name", "group (分组)") else "right")
+    statuses = _runner(groups=groups, system=system).status()
     for s in statuses:
-        table.add_row(s.name, str(s.position), str(s.last), str(s.lag),
-                      "ok" if s.stuck is None else "STUCK 卡住")
+        table.add_row(s.name, group_of.get(s.name, "-"), str(s.position), str(s.last),
+                      str(s.lag), "ok" if s.stuck is None else "STUCK 卡住")
     Console().print(table)
     if report_stuck(statuses):
         raise typer.Exit(1)
@@ -106,30 +139,35 @@ def projections_retry(names: Annotated[list[str] | None, typer.Argument(
     fails again is reported and stays stuck (exit code 1)."""
     runner = _runner()
     try:
-        applied = runner.retry(*(names or []))  # type: ignore[attr-defined]
+        applied = runner.retry(*(names or []))
     except KeyError as e:
         typer.echo(str(e).strip("'\""), err=True)
         raise typer.Exit(2) from None
     typer.echo(f"retried: {applied} events applied")
-    if report_stuck(runner.status()):  # type: ignore[attr-defined]
+    if report_stuck(runner.status()):
         raise typer.Exit(1)
 
 
 @projections_cli.command("run")
 def projections_run(once: bool = typer.Option(False, help="catch up and exit"),
-                    batch: int = typer.Option(5000, help="events per transaction")) -> None:
-    """Catch up every projection, then follow the log until interrupted (or exit with
-    --once)."""
-    runner = _runner(batch)
-    applied = runner.retry()  # type: ignore[attr-defined]  # stuck ones: once more at start
+                    batch: int = typer.Option(5000, help="events per transaction"),
+                    groups: Annotated[list[str] | None, typer.Option(
+                        "--group", help=GROUP_HELP)] = None) -> None:
+    """Catch up every projection (or those of the groups given: one process per group, side
+    by side, each with its own positions), then follow the log until interrupted (or exit
+    with --once)."""
+    runner = _runner(batch, groups)
+    if groups:
+        typer.echo(f"group {', '.join(groups)}: {', '.join(runner.projections)}")
+    applied = runner.retry()  # stuck ones: once more at start
     typer.echo(f"caught up: {applied} events applied")
-    report_stuck(runner.status(), err=True)  # type: ignore[attr-defined]
+    report_stuck(runner.status(), err=True)
     if once:
         return
     try:
-        runner.follow()  # type: ignore[attr-defined]
+        runner.follow()
     except KeyboardInterrupt:
-        runner.stop()  # type: ignore[attr-defined]
+        runner.stop()
 
 
 @projections_cli.command("rebuild")
@@ -145,12 +183,12 @@ def projections_rebuild(name: str) -> None:
             bar.update(task, completed=position, total=upto)
 
         try:
-            applied = runner.rebuild(name, show)  # type: ignore[attr-defined]
+            applied = runner.rebuild(name, show)
         except KeyError as e:
             typer.echo(str(e).strip("'\""), err=True)
             raise typer.Exit(2) from None
     typer.echo(f"rebuilt {name}: {applied} events applied")
-    if report_stuck([s for s in runner.status() if s.name == name]):  # type: ignore[attr-defined]
+    if report_stuck([s for s in runner.status() if s.name == name]):
         raise typer.Exit(1)
 
 

@@ -21,11 +21,11 @@ class AlertQuery:
                      scope: ScopeArg = None,
                      kind: AlertKind | None = None, first: int = 50) -> list[Alert]:
         ctx = info.context
-        code = await scope_of(ctx, scope)
-        if code is None:
+        nodes = await scope_of(ctx, scope)
+        if nodes is None:
             return []
         first = page_size(first, ctx.settings.page_max, "alerts")
-        found = alerts_board.open_alerts(ctx.views, ctx.app.clock(), code,
+        found = alerts_board.open_alerts(ctx.views, ctx.app.clock(), nodes,
                                          kind.value if kind else None)
         return [Alert.from_open(a) for a in found[:first]]
 
@@ -34,18 +34,18 @@ class AlertQuery:
     async def alert_escalations(self, info: Info[Context, None],
                                 scope: ScopeArg = None,
                                 awaiting_only: bool = True) -> list[AlertEscalation]:
-        code = await scope_of(info.context, scope)
-        if code is None:
+        nodes = await scope_of(info.context, scope)
+        if nodes is None:
             return []
         return [AlertEscalation.from_row(r) for r in queries.alert_escalations_under(
-            info.context.views, code, awaiting_only)]
+            info.context.views, nodes, awaiting_only)]
 
     @strawberry.field(description="卡口 vehicle checkpoints in a subtree, with hourly statistics.")
     async def checkpoints(self, info: Info[Context, None],
                           scope: ScopeArg = None
                           ) -> list[Checkpoint]:
-        code = await scope_of(info.context, scope)
-        if code is None:
+        nodes = await scope_of(info.context, scope)
+        if nodes is None:
             return []
         return [Checkpoint(id=r.checkpoint_id, name=r.name, grid_code=r.grid_code)
-                for r in queries.checkpoints_under(info.context.views, code)]
+                for r in queries.checkpoints_under(info.context.views, nodes)]

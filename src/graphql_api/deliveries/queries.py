@@ -25,15 +25,15 @@ class DeliveryQuery:
                          first: int = 50, after: str | None = None) -> DeliveryConnection:
         ctx = info.context
         first = page_size(first, ctx.settings.page_max, "deliveries", cursor=True)
-        code = await scope_of(ctx, scope)
+        nodes = await scope_of(ctx, scope)
         states = [s.value for s in state] if state else None
-        return DeliveryConnection.page(ctx.views, code, states, overdue, first, after)
+        return DeliveryConnection.page(ctx.views, nodes, states, overdue, first, after)
 
     @strawberry.field(description="Deliveries of a subtree per state (every state listed).")
     async def delivery_counts(self, info: Info[Context, None],
                               scope: ScopeArg = None) -> list[DeliveryStateCount]:
-        code = await scope_of(info.context, scope)
-        counts = queries.delivery_states_under(info.context.views, code) if code else {}
+        nodes = await scope_of(info.context, scope)
+        counts = queries.delivery_states_under(info.context.views, nodes) if nodes else {}
         return [DeliveryStateCount(state=DeliveryState(s.value), label=s.label,
                                    count=counts.get(s.value, (0, 0))[0],
                                    overdue=counts.get(s.value, (0, 0))[1])

@@ -5,22 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from strawberry.types import Info
 
-from graphql_api.context import Context
 from graphql_api.enums import DeliveryKind, DeliveryState
 from graphql_api.grid.types import decode_cursor, encode_cursor
-from graphql_api.households.types import Household, PageInfo, address_of, household_no_of
+from graphql_api.households.types import AtHousehold, PageInfo
 from graphql_api.relay import Node
 from gridcore import delivery
 from projections import delivery_board, queries
 from projections.base import ReadViews
-from projections.support import ts
+from projections.support import Under, ts
 
 
 @strawberry.type(description="配送 a delivery: an order, a donation or a supply, and where it "
                              "stands.")
-class Delivery(Node):
+class Delivery(Node, AtHousehold):
     id: strawberry.ID
     kind: DeliveryKind
     kind_label: str
@@ -59,27 +57,6 @@ class Delivery(Node):
                    enterprise_id=strawberry.ID(r.enterprise_id) if r.enterprise_id else None,
                    version=r.version)
 
-    @strawberry.field(description="The household it goes to (null for other recipients).")
-    async def household(self, info: Info[Context, None]) -> Household | None:
-        if self.household_id is None:
-            return None
-        row = await info.context.loaders.household.load(str(self.household_id))
-        return Household.from_row(row) if row else None
-
-    @strawberry.field(description="户号 the household number, where to go (whole for the roles "
-                                  "sent to the door, audited; '****' for others).")
-    async def household_no(self, info: Info[Context, None]) -> str | None:
-        if self.household_id is None:
-            return None
-        return await household_no_of(info, str(self.household_id))
-
-    @strawberry.field(description="门牌 the household's address, where to go (whole for the "
-                                  "roles sent to the door, audited; '****' for others).")
-    async def address(self, info: Info[Context, None]) -> str | None:
-        if self.household_id is None:
-            return None
-        return await address_of(info, str(self.household_id))
-
 
 CURSOR_KIND = "delivery"
 
@@ -101,10 +78,11 @@ class DeliveryConnection:
         return [e.node for e in self.edges]
 
     @classmethod
-    def page(cls, views: ReadViews, code: str | None, states: list[str] | None,
+    def page(cls, views: ReadViews, code: Under | None, states: list[str] | None,
              overdue: bool | None, first: int, after: str | None) -> DeliveryConnection:
-        """``first`` deliveries of the subtree of ``code`` (None: none) after the cursor
-        ``after`` (a cursor not of this connection: an empty page)."""
+        """``first`` deliveries of the subtree of ``code`` (a node or several: one list in
+        one order; None: none) after the cursor ``after`` (a cursor not of this connection:
+        an empty page)."""
         key = decode_cursor(CURSOR_KIND, after) if after else None
         placed, _, did = (key or "").partition("|")
         if code is None or (after and not did):

@@ -21,18 +21,18 @@ class EnterpriseQuery:
                           scope: ScopeArg = None,
                           status: Resumption | None = None, first: int = 50) -> list[Enterprise]:
         ctx = info.context
-        code = await scope_of(ctx, scope)
-        if code is None:
+        nodes = await scope_of(ctx, scope)
+        if nodes is None:
             return []
         first = page_size(first, ctx.settings.page_max, "enterprises")
         return [Enterprise.from_row(r) for r in queries.enterprises_under(
-            ctx.views, code, status.value if status else None, first)]
+            ctx.views, nodes, status.value if status else None, first)]
 
     @strawberry.field(description="复工 enterprises of a subtree per resumption status.")
     async def resumption_counts(self, info: Info[Context, None],
                                 scope: ScopeArg = None) -> list[ResumptionCount]:
-        code = await scope_of(info.context, scope)
-        counts = (enterprise_board.resumption_counts_in(info.context.views, code) if code
+        nodes = await scope_of(info.context, scope)
+        counts = (enterprise_board.resumption_counts_in(info.context.views, nodes) if nodes
                   else {})
         return [ResumptionCount(status=Resumption(s.value), label=s.label,
                                 count=counts.get(s, 0)) for s in enterprise.Resumption]
@@ -43,10 +43,10 @@ class EnterpriseQuery:
                              scope: ScopeArg = None,
                              overdue_only: bool = False) -> list[Rectification]:
         ctx = info.context
-        code = await scope_of(ctx, scope)
-        if code is None:
+        nodes = await scope_of(ctx, scope)
+        if nodes is None:
             return []
-        found = enterprise_board.open_rectifications(ctx.views, ctx.app.clock(), code)
+        found = enterprise_board.open_rectifications(ctx.views, ctx.app.clock(), nodes)
         return [Rectification(enterprise_id=strawberry.ID(str(r.enterprise_id)),
                               enterprise_name=r.enterprise, location_code=r.location,
                               item=r.item, label=r.label, opened_at=r.opened_at,

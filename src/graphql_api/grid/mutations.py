@@ -103,9 +103,10 @@ def _below(*codes: str) -> Reach:
         found: str | Problem = await nodes(*codes)(ctx)
         if isinstance(found, Problem) or ctx.caller is None:
             return found
-        if ctx.caller.jurisdiction in codes:
+        tops = [c for c in codes if c in ctx.caller.jurisdictions]
+        if tops:
             return problem_of(errors.NotPermitted(
-                f"{ctx.caller.jurisdiction} is the top of your jurisdiction; where it hangs "
+                f"{tops[0]} is the top of your jurisdiction; where it hangs "
                 "is decided above it.", "Ask an official of its parent node."))
         return found
     return reach

@@ -45,12 +45,23 @@ class Me:
     id: strawberry.ID
     role: Role
     role_label: str
-    jurisdiction_code: str
+    jurisdiction_code: str = strawberry.field(
+        description="The first node of your jurisdiction (where you are listed).")
+    jurisdiction_codes: list[str] = strawberry.field(
+        description="辖区 every node of your jurisdiction (a grid worker's zones): what boards "
+                    "asked with no scope answer for.")
 
-    @strawberry.field(description="The root of what you may see.")
+    @strawberry.field(description="The root of what you may see (the first, when several: "
+                                  "see `jurisdictions`).")
     async def jurisdiction(self, info: Info[Context, None]) -> GridNode | None:
         row = await info.context.loaders.node.load(self.jurisdiction_code)
         return GridNode.from_row(row) if row else None
+
+    @strawberry.field(description="辖区 every node of your jurisdiction, in order: the roots of "
+                                  "what you may see (a grid worker's zones).")
+    async def jurisdictions(self, info: Info[Context, None]) -> list[GridNode]:
+        rows = await info.context.loaders.node.load_many(self.jurisdiction_codes)
+        return [GridNode.from_row(r) for r in rows if r is not None]
 
     @strawberry.field(description="Your sweep workload per day with any change, by day.")
     def workload(self, info: Info[Context, None]) -> list[WorkloadDay]:
@@ -89,4 +100,5 @@ class GridQuery:
             return None
         return Me(id=strawberry.ID(str(caller.staff_id)), role=Role(caller.role.value),
                   role_label=staff_domain.Role(caller.role).label,
-                  jurisdiction_code=caller.jurisdiction)
+                  jurisdiction_code=caller.home,
+                  jurisdiction_codes=list(caller.jurisdictions))

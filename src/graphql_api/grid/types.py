@@ -122,9 +122,10 @@ class GridNode(Node):
     async def ancestors(self, info: Info[Context, None]) -> list[GridNode]:
         ctx = info.context
         chain = await ctx.loaders.chain.load(self.code)
-        if ctx.caller is None or ctx.caller.jurisdiction not in chain:
+        top = next((c for c in chain if ctx.caller and c in ctx.caller.jurisdictions), None)
+        if top is None:
             return []
-        above = chain[1:chain.index(ctx.caller.jurisdiction) + 1]
+        above = chain[1:chain.index(top) + 1]
         rows = await ctx.loaders.node.load_many(list(reversed(above)))
         return [GridNode.from_row(r) for r in rows if r is not None]
 
@@ -166,7 +167,7 @@ class GridNode(Node):
         from graphql_api.households.types import HouseholdConnection, households_filter
 
         where = households_filter(info, health, measure, tag, vulnerability, campaign, covered)
-        return await HouseholdConnection.under(info.context, self, first, after, where)
+        return await HouseholdConnection.under(info.context, (self.code,), first, after, where)
 
 
     @strawberry.field(description="排查 sweep campaigns over households of this subtree (scoped "

@@ -9,10 +9,9 @@ from strawberry.types import Info
 
 from graphql_api.context import Context
 from graphql_api.enums import Health, Measure, TagKind, Vulnerability
-from graphql_api.grid.types import GridNode
 from graphql_api.households.types import Household, HouseholdConnection, households_filter
 from graphql_api.ids import canonical
-from graphql_api.scope import household_visible, node_visible
+from graphql_api.scope import household_visible, scope_of
 
 
 @strawberry.type
@@ -26,14 +25,15 @@ class HouseholdQuery:
         row = await ctx.loaders.household.load(hid)
         return Household.from_row(row) if row else None
 
-    @strawberry.field(description="户 the households of your jurisdiction, or of the subtree of "
-                                  "`under` within it (Relay cursor pages, in id order); the "
+    @strawberry.field(description="户 the households of your jurisdiction (every node of it), "
+                                  "or of the subtree of `under` within it (Relay cursor pages, "
+                                  "in id order); the "
                                   "filters given must all hold. Null when `under` is unknown or "
                                   "outside your jurisdiction.")
     async def households(
         self, info: Info[Context, None], first: int = 20, after: str | None = None,
         under: Annotated[str | None, strawberry.argument(
-            description="a grid node's code (default: your jurisdiction)")] = None,
+            description="a grid node's code (default: your jurisdiction, all its nodes)")] = None,
         health: Annotated[Health | None, strawberry.argument(
             description="only households with a resident in this health state")] = None,
         measure: Annotated[Measure | None, strawberry.argument(
@@ -51,11 +51,12 @@ class HouseholdQuery:
                         "covered (false)")] = None,
     ) -> HouseholdConnection | None:
         ctx = info.context
-        code = under if under is not None else (ctx.caller.jurisdiction if ctx.caller else None)
-        if code is None or not await node_visible(ctx, code):
+        nodes = await scope_of(ctx, under)
+        if nodes is None:
             return None
-        row = await ctx.loaders.node.load(code)
-        if row is None:
+        found = await ctx.loaders.node.load_many(list(nodes))
+        nodes = tuple(c for c, row in zip(nodes, found, strict=True) if row is not None)
+        if not nodes:
             return None
         where = households_filter(info, health, measure, tag, vulnerability, campaign, covered)
-        return await HouseholdConnection.under(ctx, GridNode.from_row(row), first, after, where)
+        return await HouseholdConnection.under(ctx, nodes, first, after, where)

@@ -4,7 +4,7 @@ timeline, and pages of the households under a grid node (with filters)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -233,6 +233,47 @@ class Household(Node):
         return [TimelineEntry.from_row(r) for r in rows]
 
 
+WHERE_NOTE = "where to go (whole for the roles sent to the door, audited; '****' for others)"
+
+
+@strawberry.interface(description="去哪里 where to go: work at a household's door (a household "
+                                  "a sweep has not covered, a work-list item, a referral, a "
+                                  "delivery). Its number, building and address read "
+                                  f"{PLACE_NOTE}.")
+class AtHousehold:
+    """Where to go, once: each type that sends staff to a household inherits these fields
+    (with their masking by ``privacy.SEES`` and the audit of every unmasked read) and names
+    the household by its own ``household_id`` (None: the work goes to no household)."""
+
+    if TYPE_CHECKING:  # declared by each implementing type (exposed or private)
+        household_id: str | None
+
+    @strawberry.field(description="户 the household to go to: the one not covered, on your "
+                                  "work list, of the referred resident or the delivery's "
+                                  "recipient; null for a delivery to an enterprise.")
+    async def household(self, info: Info[Context, None]) -> Household | None:
+        if self.household_id is None:
+            return None
+        row = await info.context.loaders.household.load(self.household_id)
+        return Household.from_row(row) if row else None
+
+    @strawberry.field(description=f"户号 the household number, {WHERE_NOTE}.")
+    async def household_no(self, info: Info[Context, None]) -> str | None:
+        hid = self.household_id
+        return await household_no_of(info, hid) if hid is not None else None
+
+    @strawberry.field(description=f"楼栋 the number of the household's building, {WHERE_NOTE}; "
+                                  "null when the register names no building.")
+    async def building_no(self, info: Info[Context, None]) -> str | None:
+        hid = self.household_id
+        return await building_no_of(info, hid) if hid is not None else None
+
+    @strawberry.field(description=f"门牌 the household's address, {WHERE_NOTE}.")
+    async def address(self, info: Info[Context, None]) -> str | None:
+        hid = self.household_id
+        return await address_of(info, hid) if hid is not None else None
+
+
 @strawberry.type
 class PageInfo:
     has_next_page: bool
@@ -249,32 +290,34 @@ class HouseholdEdge:
 class HouseholdConnection:
     edges: list[HouseholdEdge]
     page_info: PageInfo
-    code: strawberry.Private[str]
+    codes: strawberry.Private[tuple[str, ...]]
     where: strawberry.Private[queries.HouseholdFilter]
 
     @strawberry.field(description="How many households match, on every page.")
     async def total_count(self, info: Info[Context, None]) -> int:
         ctx = info.context
-        if self.where.empty:
-            return int((await ctx.loaders.rollup.load(self.code))["households"])
-        return queries.count_under(ctx.views, self.code, self.where)
+        if self.where.empty:  # the nodes of a jurisdiction never nest: their sum counts once
+            found = await ctx.loaders.rollup.load_many(list(self.codes))
+            return sum(int(r["households"]) for r in found)
+        return queries.count_under(ctx.views, self.codes, self.where)
 
     @classmethod
-    async def under(cls, ctx: Context, node: GridNode, first: int, after: str | None,
+    async def under(cls, ctx: Context, codes: tuple[str, ...], first: int, after: str | None,
                     where: queries.HouseholdFilter) -> HouseholdConnection:
-        """A page of the households under ``node`` (a node the caller may see)."""
+        """A page of the households under ``codes`` (nodes the caller may see, none inside
+        another: a node, or their whole jurisdiction), one list in id order."""
         first = page_size(first, ctx.settings.page_max, "households", cursor=True)
         after_id = decode_cursor(CURSOR_KIND, after) if after else None
         if after and after_id is None:  # not one of our cursors: an empty page
             return cls(edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None),
-                       code=node.code, where=where)
-        rows = queries.households_under(ctx.views, node.code, after_id, first + 1, where)
+                       codes=codes, where=where)
+        rows = queries.households_under(ctx.views, codes, after_id, first + 1, where)
         page = rows[:first]
         for row in page:  # later look-ups of the same household in this request hit the cache
             ctx.loaders.household.prime(row.household_id, row)
         edges = [HouseholdEdge(cursor=encode_cursor(CURSOR_KIND, r.household_id),
                                node=Household.from_row(r)) for r in page]
-        return cls(edges=edges, code=node.code, where=where,
+        return cls(edges=edges, codes=codes, where=where,
                    page_info=PageInfo(has_next_page=len(rows) > first,
                                       end_cursor=edges[-1].cursor if edges else None))
 

@@ -22,19 +22,19 @@ class ReferralQuery:
                         state: list[ReferralState] | None = None, overdue: bool | None = None,
                         first: int = 50) -> list[Referral]:
         ctx = info.context
-        code = await scope_of(ctx, scope)
-        if code is None:
+        nodes = await scope_of(ctx, scope)
+        if nodes is None:
             return []
         first = page_size(first, ctx.settings.page_max, "referrals")
         states = [s.value for s in state] if state else None
         return [Referral.from_row(r)
-                for r in queries.referrals_under(ctx.views, code, states, overdue, first)]
+                for r in queries.referrals_under(ctx.views, nodes, states, overdue, first)]
 
     @strawberry.field(description="Referrals of a subtree per stage (every stage listed).")
     async def referral_stages(self, info: Info[Context, None],
                               scope: ScopeArg = None) -> list[ReferralStageCount]:
-        code = await scope_of(info.context, scope)
-        counts = queries.referral_stages_under(info.context.views, code) if code else {}
+        nodes = await scope_of(info.context, scope)
+        counts = queries.referral_stages_under(info.context.views, nodes) if nodes else {}
         return [ReferralStageCount(state=ReferralState(s.value), label=s.label,
                                    open=s not in referral.ENDED, count=counts.get(s.value, 0))
                 for s in referral.ReferralState]
@@ -42,6 +42,6 @@ class ReferralQuery:
     @strawberry.field(description="集中隔离点 quarantine sites run by a node of a subtree.")
     async def quarantine_sites(self, info: Info[Context, None],
                                scope: ScopeArg = None) -> list[QuarantineSite]:
-        code = await scope_of(info.context, scope)
+        nodes = await scope_of(info.context, scope)
         return [QuarantineSite.from_row(r)
-                for r in queries.sites_under(info.context.views, code)] if code else []
+                for r in queries.sites_under(info.context.views, nodes)] if nodes else []

@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from graphql_api.context import Context
 from graphql_api.enums import Level, ReferralKind, ReferralState
-from graphql_api.households.types import Household, address_of, household_no_of
+from graphql_api.households.types import AtHousehold
 from graphql_api.privacy import personal_for
 from graphql_api.relay import Node
 from gridcore import grid, referral
@@ -38,7 +38,7 @@ class ReferralPersuasion:
 
 @strawberry.type(description="转介 a resident's referral, with its stage and transport "
                              "deadline (the resident appears by household only).")
-class Referral(Node):
+class Referral(Node, AtHousehold):
     id: strawberry.ID
     kind: ReferralKind
     kind_label: str
@@ -69,21 +69,6 @@ class Referral(Node):
     @strawberry.field(description="Hours since it was opened (at the server's time now).")
     def age_hours(self, info: Info[Context, None]) -> float:
         return (info.context.app.clock() - self.opened_at).total_seconds() / 3600
-
-    @strawberry.field(description="The household of the referred resident.")
-    async def household(self, info: Info[Context, None]) -> Household | None:
-        row = await info.context.loaders.household.load(self.household_id)
-        return Household.from_row(row) if row else None
-
-    @strawberry.field(description="户号 the household number, where to go (whole for the roles "
-                                  "sent to the door, audited; '****' for others).")
-    async def household_no(self, info: Info[Context, None]) -> str | None:
-        return await household_no_of(info, self.household_id)
-
-    @strawberry.field(description="门牌 the household's address, where to go (whole for the "
-                                  "roles sent to the door, audited; '****' for others).")
-    async def address(self, info: Info[Context, None]) -> str | None:
-        return await address_of(info, self.household_id)
 
     @strawberry.field(description="劝导 its persuasion attempts, in order (a persuasion that "
                                   "ended in acceptance last, with its time).")

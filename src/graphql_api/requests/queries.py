@@ -31,16 +31,16 @@ class RequestQuery:
                            description="also the requests resolved or closed (with their "
                                        "reply)")] = False) -> list[RequestSummary]:
         ctx = info.context
-        code = await scope_of(ctx, scope)
-        if code is None:
+        nodes = await scope_of(ctx, scope)
+        if nodes is None:
             return []
         first = page_size(first, ctx.settings.page_max, "requests")
         if escalated_only:
-            rows = requests_board.escalated(ctx.views, not answered, code)
+            rows = requests_board.escalated(ctx.views, not answered, nodes)
             rows = [r for r in rows if grade is None or r.grade.value == grade.value]
         else:
             rows = requests_board.board(ctx.views, grade=grade.value if grade else None,
-                                        scope_code=code, awaiting_only=not answered)
+                                        scope_code=nodes, awaiting_only=not answered)
         return [RequestSummary.from_row(r) for r in rows[:first]]
 
     @strawberry.field(description="我的诉求 a request followed with the reference given at filing "

@@ -57,12 +57,18 @@ else:
 AssignResult = result("AssignResult", ScopeAssigned)
 
 
+MORE_NODES = ("More nodes of the jurisdiction, none inside another (a grid worker's other "
+              "zones); jurisdictionCode is the first, where they are listed.")
+
+
 @strawberry.input
 class EnrolStaffInput:
     staff_no: str
     name: str
     role: Role
     jurisdiction_code: str
+    other_jurisdiction_codes: list[str] = strawberry.field(
+        default_factory=list, description=MORE_NODES)
     daily_capacity: int = 40
     phone: str | None = None
     household_id: strawberry.ID | None = strawberry.field(
@@ -151,6 +157,8 @@ class ReactivateStaffInput:
 class ChangeStaffJurisdictionInput:
     staff_id: strawberry.ID
     jurisdiction_code: str
+    other_jurisdiction_codes: list[str] = strawberry.field(
+        default_factory=list, description=MORE_NODES)
     client_id: ClientId = None
 
 
@@ -199,12 +207,13 @@ it is the command's rule (``gridcore.authority``)."""
 class StaffMutation:
     enrol_staff = mutation(
         "入职 enrol a staff member in a node of your jurisdiction.", EnrolStaffInput,
-        lambda c, i: c.app.enrol_staff(i.staff_no, i.name, R(i.role.value), i.jurisdiction_code,
+        lambda c, i: c.app.enrol_staff(i.staff_no, i.name, R(i.role.value),
+                                       [i.jurisdiction_code, *i.other_jurisdiction_codes],
                                        i.daily_capacity, i.phone, c.targets[1],
                                        client_id=i.client_id, by=c.by),
         result=StaffResult,
         success=lambda c, nid: _staff_after(c, nid, staff_domain.staff_id(c.input.staff_no)),
-        on=lambda i: [nodes(i.jurisdiction_code), _resident(i)],
+        on=lambda i: [nodes(i.jurisdiction_code, *i.other_jurisdiction_codes), _resident(i)],
         personal=lambda i: [i.name, i.phone])
 
     set_staff_availability = mutation(
@@ -286,11 +295,12 @@ class StaffMutation:
             c.target, i.reason, by=c.by, client_id=i.client_id))
 
     change_staff_jurisdiction = _on_staff(
-        "调岗 move a staff member to another node of your jurisdiction: what they see and may "
+        "调岗 move a staff member to other nodes of your jurisdiction: what they see and may "
         "do follows at once.", ChangeStaffJurisdictionInput,
-        lambda c, i: c.app.change_staff_jurisdiction(c.target, i.jurisdiction_code, by=c.by,
-                                                     client_id=i.client_id),
-        on=lambda i: [staff(i.staff_id), nodes(i.jurisdiction_code)])
+        lambda c, i: c.app.change_staff_jurisdiction(
+            c.target, [i.jurisdiction_code, *i.other_jurisdiction_codes], by=c.by,
+            client_id=i.client_id),
+        on=lambda i: [staff(i.staff_id), nodes(i.jurisdiction_code, *i.other_jurisdiction_codes)])
 
     erase_staff_member = _on_staff(
         "删除个人信息 erase a staff member's name and phone for good (their staff number, role "

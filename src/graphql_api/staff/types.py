@@ -22,7 +22,10 @@ class StaffMember(Node):
     staff_no: str
     role: Role
     role_label: str
-    jurisdiction_code: str
+    jurisdiction_code: str = strawberry.field(
+        description="The first node of their jurisdiction (where they are listed).")
+    jurisdiction_codes: list[str] = strawberry.field(
+        description="辖区 every node of their jurisdiction (a grid worker's zones).")
     available: bool = strawberry.field(description="Whether work may be given to them now "
                                                    "(on duty and not deactivated).")
     active: bool = strawberry.field(description="在职 false once deactivated (离职): their "
@@ -36,7 +39,8 @@ class StaffMember(Node):
     def of(cls, member: staff_domain.StaffMember) -> StaffMember:
         return cls(id=strawberry.ID(str(member.id)), staff_no=member.staff_no,
                    role=Role(member.role.value), role_label=member.role.label,
-                   jurisdiction_code=member.jurisdiction, available=member.available,
+                   jurisdiction_code=member.home,
+                   jurisdiction_codes=list(member.jurisdictions), available=member.available,
                    active=member.active, erased=member.erased, name=member.name,
                    daily_capacity=member.daily_capacity, _phone=member.phone)
 

@@ -1,11 +1,13 @@
 """群内自报 the chat intake: a micro-grid chat group's messages as a bot or a worker forwards
-them (``submitChatMessages``), and the messages held for the micro-grid's worker
-(``chatReview``).
+them (``submitChatMessages``), the messages held for the micro-grid's worker (``chatReview``,
+``chatReviewCounts``) and the worker's resolution of one (``resolveChatMessage``).
 
 Each message is recorded as a chat visit of its household, held for review with the reason
 (quoting the words not understood), or set aside as no report; the same message again is a
-duplicate (``adapters.chat_intake``). The signed-in staff member is the actor (a worker
-forwarding the group's messages); the group's own bot in process is ``System.FEED``.
+duplicate. The reading of the messages is the adapters', handed to the API through its
+context (``Context.chat_intake``, from the composition root). The signed-in staff member is
+the actor (a worker forwarding the group's messages); the group's own bot in process is
+``System.FEED``.
 """
 
 from __future__ import annotations
@@ -13,19 +15,21 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from enum import Enum
+from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
-from adapters.chat_intake import ChatMessage, Fate, IntakeReport, take_in
 from graphql_api.context import Context
 from graphql_api.enums import _mirrors
-from graphql_api.pipeline import Call, ClientId, mutation
+from graphql_api.pipeline import Call, ClientId, Reach, mutation
 from graphql_api.privacy import personal_for
-from graphql_api.problems import result
-from graphql_api.reach import an_id, nodes
+from graphql_api.problems import Problem, result
+from graphql_api.reach import an_id, household, nodes
 from graphql_api.scope import node_visible
-from gridcore.chat_review import ChatReview
+from gridcore import chat_review
+from gridcore.chat_review import ChatMessage, ChatReview, Fate, IntakeReport
+from gridcore.errors import GridcoreError
 
 
 @strawberry.enum(description="What became of one chat message.")
@@ -86,6 +90,10 @@ ChatIntakeResult = result("ChatIntakeResult", ChatMessagesTaken)
 
 
 def _take(c: Call, i: SubmitChatMessagesInput) -> IntakeReport:
+    take_in = c.ctx.chat_intake
+    if take_in is None:
+        raise GridcoreError("This server takes no chat messages: it was started without a "
+                            "chat intake.", "Serve the API with `gridcore serve`.")
     messages = [ChatMessage(m.message_id, m.sender, m.sent_at, m.text) for m in i.messages]
     return take_in(c.app, c.targets[0], messages, by=c.by, campaign=c.targets[1])
 
@@ -100,6 +108,84 @@ def _taken(c: Call, r: IntakeReport) -> ChatMessagesTaken:
             for o in r.outcomes])
 
 
+@strawberry.type(description="A micro-grid's chat messages held for review: how many are "
+                             "still held, and how many its workers resolved.")
+class ChatReviewCounts:
+    held: int
+    recorded_by_hand: int
+    dismissed: int
+
+    @strawberry.field(description="Recorded by hand and dismissed.")
+    def resolved(self) -> int:
+        return self.recorded_by_hand + self.dismissed
+
+
+@strawberry.enum(description="How a worker cleared a held chat message.")
+class ChatResolution(Enum):
+    RECORDED_BY_HAND = "recorded_by_hand"
+    """已手工记录"""
+    DISMISSED = "dismissed"
+    """已排除"""
+
+
+@strawberry.enum(description="Why a held chat message was dismissed.")
+class ChatDismissal(Enum):
+    NOT_A_REPORT = "not_a_report"
+    """非自报 no check-in after all"""
+    DUPLICATE = "duplicate"
+    """重复 recorded from another message"""
+    UNTRACEABLE = "untraceable"
+    """无法核实 no household could be traced"""
+
+
+_mirrors(ChatResolution, chat_review.Resolution)
+_mirrors(ChatDismissal, chat_review.Dismissal)
+
+
+@strawberry.input(description="Clear a message chatReview lists: recorded by hand (you "
+                              "recorded its visit with recordVisit; name the household) or "
+                              "dismissed (say why).")
+class ResolveChatMessageInput:
+    micro_grid_code: str
+    message_id: str = strawberry.field(description="The message's id as chatReview lists it.")
+    resolution: ChatResolution
+    household_id: strawberry.ID | None = strawberry.field(
+        default=None, description="With RECORDED_BY_HAND: the household whose visit you "
+                                  "recorded (in your jurisdiction).")
+    dismissal: ChatDismissal | None = strawberry.field(
+        default=None, description="With DISMISSED: why.")
+    client_id: ClientId = None
+
+
+@strawberry.type(description="The message was resolved (or had been, the same way): it left "
+                             "the held list, and its sender and text were shredded.")
+class ChatMessageResolved:
+    notification_id: int | None
+    counts: ChatReviewCounts
+
+
+ResolveChatMessageResult = result("ResolveChatMessageResult", ChatMessageResolved)
+
+
+def _household_if(raw: strawberry.ID | None) -> Reach:
+    """The household of the caller's jurisdiction an optional id names (None: none given)."""
+    async def reach(ctx: Context) -> UUID | Problem | None:
+        return None if raw is None else await household(raw)(ctx)
+    return reach
+
+
+def _resolve(c: Call, i: ResolveChatMessageInput) -> int | None:
+    return c.app.resolve_chat_message(
+        c.targets[0], i.message_id, chat_review.Resolution(i.resolution.value), c.targets[1],
+        None if i.dismissal is None else chat_review.Dismissal(i.dismissal.value),
+        by=c.by, client_id=i.client_id)
+
+
+async def _resolved(c: Call, nid: int | None) -> ChatMessageResolved:
+    counts = await asyncio.to_thread(c.app.chat_review_counts, c.targets[0])
+    return ChatMessageResolved(notification_id=nid, counts=ChatReviewCounts(**counts))
+
+
 @strawberry.type
 class ChatMutation:
     submit_chat_messages = mutation(
@@ -110,6 +196,14 @@ class ChatMutation:
         "is a duplicate.", SubmitChatMessagesInput, _take, result=ChatIntakeResult,
         success=_taken,
         on=lambda i: [nodes(i.micro_grid_code), an_id(i.campaign_id, "campaign")])
+    resolve_chat_message = mutation(
+        "待核实 clear a chat message held for review in a micro-grid of your jurisdiction: "
+        "recorded by hand (you recorded its visit with recordVisit; name the household) or "
+        "dismissed (not a report after all, a duplicate, cannot be traced). It leaves "
+        "chatReview and its sender and text are shredded; the same resolution again changes "
+        "nothing, another one is refused.", ResolveChatMessageInput, _resolve,
+        result=ResolveChatMessageResult, success=_resolved,
+        on=lambda i: [nodes(i.micro_grid_code), _household_if(i.household_id)])
 
 
 @strawberry.type(description="待核实 a chat message held for the micro-grid's worker.")
@@ -118,8 +212,10 @@ class ChatReviewItem:
     message_id: str
     sent_at: datetime
     kind: str = strawberry.field(description="What was not understood: address, members, "
-                                             "phone, status, temperature, visitor, text, "
-                                             "household (no such door), visit.")
+                                             "phone, status, temperature, visitor, place, "
+                                             "text, household (no such door), visit, who (a "
+                                             "fever or symptom no member could be named for: "
+                                             "call and record the visit).")
     _sender: strawberry.Private[str | None]
     _text: strawberry.Private[str | None]
     _reason: strawberry.Private[str | None]
@@ -165,4 +261,14 @@ class ChatQuery:
             return None  # outside the jurisdiction reads like a missing node
         held = await asyncio.to_thread(ctx.app.chat_reviews, micro_grid_code)
         return [_item(r) for r in held]
+
+    @strawberry.field(description="待核实 how many chat messages of a micro-grid of your "
+                                  "jurisdiction are held for review, and how many were "
+                                  "resolved.")
+    async def chat_review_counts(self, info: Info[Context, None],
+                                 micro_grid_code: str) -> ChatReviewCounts | None:
+        if not await node_visible(info.context, micro_grid_code):
+            return None
+        counts = await asyncio.to_thread(info.context.app.chat_review_counts, micro_grid_code)
+        return ChatReviewCounts(**counts)
 

@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from graphql_api.context import Context
 from graphql_api.enums import VisitMethod
-from graphql_api.households.types import Household, address_of, household_no_of
+from graphql_api.households.types import AtHousehold
 from graphql_api.relay import page_size
 from projections import queries, sweep_coverage
 
@@ -58,31 +58,16 @@ class Coverage:
 
 
 @strawberry.type(description="A household of the campaign not covered yet.")
-class UncoveredHousehold:
+class UncoveredHousehold(AtHousehold):
     reason: str
     label: str
     attempts: int
     household_id: strawberry.ID
 
-    @strawberry.field
-    async def household(self, info: Info[Context, None]) -> Household | None:
-        row = await info.context.loaders.household.load(str(self.household_id))
-        return Household.from_row(row) if row else None
-
-    @strawberry.field(description="户号 the household number, where to go (whole for the roles "
-                                  "sent to the door, audited; '****' for others).")
-    async def household_no(self, info: Info[Context, None]) -> str | None:
-        return await household_no_of(info, str(self.household_id))
-
-    @strawberry.field(description="门牌 the household's address, where to go (whole for the "
-                                  "roles sent to the door, audited; '****' for others).")
-    async def address(self, info: Info[Context, None]) -> str | None:
-        return await address_of(info, str(self.household_id))
-
 
 @strawberry.type(description="派单 a household of a sweep round on your list: what its visits "
                              "found so far, and the visit's version a device sends back.")
-class WorkItem:
+class WorkItem(AtHousehold):
     household_id: strawberry.ID
     visit_version: int = strawberry.field(
         description="The version of the household's visit in this round (0: never visited): "
@@ -102,21 +87,6 @@ class WorkItem:
         return cls(household_id=strawberry.ID(r.household_id), visit_version=r.visit_version,
                    attempts=r.attempts, covered=r.covered, fevers=r.fevers,
                    close_contacts=r.close_contacts, arrivals=r.arrivals, visitors=r.visitors)
-
-    @strawberry.field
-    async def household(self, info: Info[Context, None]) -> Household | None:
-        row = await info.context.loaders.household.load(str(self.household_id))
-        return Household.from_row(row) if row else None
-
-    @strawberry.field(description="户号 the household number, where to go (whole for the roles "
-                                  "sent to the door, audited; '****' for others).")
-    async def household_no(self, info: Info[Context, None]) -> str | None:
-        return await household_no_of(info, str(self.household_id))
-
-    @strawberry.field(description="门牌 the household's address, where to go (whole for the "
-                                  "roles sent to the door, audited; '****' for others).")
-    async def address(self, info: Info[Context, None]) -> str | None:
-        return await address_of(info, str(self.household_id))
 
 
 @strawberry.type(description="排查 a sweep campaign, seen from one grid node (its counts are "

@@ -22,7 +22,7 @@ subscription re-checks the caller before it delivers anything written after it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -122,19 +122,20 @@ def place_of(views: Any, subject: Subject, subject_id: str, event: Any) -> str |
 
 class Follower:
     """Follows the log after ``after`` in a daemon thread; hands each item of ``streams``
-    whose place lies under ``jurisdiction`` to ``deliver`` (``None`` when it stops), and, with
-    a ``staff_id``, an ``AccessChanged`` for each deactivation or move of that member; a move
-    recorded after ``known_at`` (the log position ``jurisdiction`` was read at) changes the
-    jurisdiction the next items are judged by, in log order."""
+    whose place lies under one of ``jurisdictions`` to ``deliver`` (``None`` when it stops),
+    and, with a ``staff_id``, an ``AccessChanged`` for each deactivation or move of that
+    member; a move recorded after ``known_at`` (the log position ``jurisdictions`` were read
+    at) changes the jurisdiction the next items are judged by, in log order."""
 
-    def __init__(self, app: Any, runner: Any, views: Any, jurisdiction: str,
+    def __init__(self, app: Any, runner: Any, views: Any, jurisdictions: Sequence[str],
                  streams: set[Stream], after: int,
                  deliver: Callable[[Item | AccessChanged | None], None],
                  staff_id: str | None = None, known_at: int = 0) -> None:
         from adapters.polling import subscribe
 
         self.app, self.runner, self.views = app, runner, views
-        self.jurisdiction, self.streams, self.deliver = jurisdiction, streams, deliver
+        self.jurisdictions, self.streams, self.deliver = (
+            tuple(jurisdictions), streams, deliver)
         self.staff_id, self.known_at = staff_id, known_at
         self.decoder = LeanDecoder(app.mapper)
         self.subscription = subscribe(app.recorder, gt=after,
@@ -169,7 +170,7 @@ class Follower:
             if str(event.originator_id) != self.staff_id:
                 return None
             if isinstance(event, StaffMember.JurisdictionChanged) and nid > self.known_at:
-                self.jurisdiction = event.jurisdiction
+                self.jurisdictions = tuple(event.jurisdictions)
             return AccessChanged(int(nid))
         kind = STREAMS.get(type(event))
         if kind is None or kind[0] not in self.streams:
@@ -179,6 +180,7 @@ class Follower:
         place = place_of(self.views, kind[1], sid, event)
         if place is None:
             return None
-        if self.jurisdiction not in grid_rollup.chains(self.views, [place])[place]:
+        chain = grid_rollup.chains(self.views, [place])[place]
+        if not any(j in chain for j in self.jurisdictions):
             return None
         return Item(kind[0], kind[1], int(nid), sid, place, event.timestamp, event)

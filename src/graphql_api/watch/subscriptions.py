@@ -101,7 +101,7 @@ async def _follow(ctx: Context, stream: Stream,
     def deliver(item: Item | AccessChanged | None) -> None:  # on the follower's thread
         loop.call_soon_threadsafe(queue.put_nowait, item)
 
-    follower = Follower(ctx.app, ctx.runner, ctx.views, caller.jurisdiction, {stream},
+    follower = Follower(ctx.app, ctx.runner, ctx.views, caller.jurisdictions, {stream},
                         max(0, start), deliver, staff_id=str(caller.staff_id),
                         known_at=end).start()
     try:
