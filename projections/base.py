@@ -60,6 +60,7 @@ class ViewCursor:
             # (on PostgreSQL the transaction's cursor is psycopg's, which has a connection)
             cursor = cast("Cursor[Any]", cursor).connection.cursor(row_factory=tuple_row)
         self.cursor, self.dialect = cursor, dialect
+        self._staged = 0
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.dialect == "postgres" else sql
@@ -71,6 +72,30 @@ class ViewCursor:
         if rows:
             self.cursor.executemany(self._sql(sql), [tuple(r) for r in rows])
 
+    def insert(self, table: str, columns: str, rows: Sequence[Sequence[Any]],
+               conflict: str = "") -> None:
+        """``INSERT INTO table (columns) VALUES (...) conflict`` for each row, as one set on
+        PostgreSQL: the rows are copied into a staging table of those columns and inserted
+        from there in one statement (on SQLite, and for a few rows, ``executemany``). An
+        upsert's rows must have distinct keys (PostgreSQL refuses to update a row twice in
+        one statement); rows a ``DO NOTHING`` passes over must be the same rows."""
+        if not rows:
+            return
+        if self.dialect != "postgres" or len(rows) < STAGE_ROWS:
+            marks = ", ".join("?" * len(rows[0]))
+            self.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks}) {conflict}",
+                             rows)
+            return
+        self._staged += 1
+        stage = f"_stage_{self._staged}_{table}"  # temporary: gone with the transaction
+        self.cursor.execute(f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "
+                            f"SELECT {columns} FROM {table} WITH NO DATA")
+        with cast("Cursor[Any]", self.cursor).copy(f"COPY {stage} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        self.cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM {stage} {conflict}")
+        self.cursor.execute(f"DROP TABLE {stage}")
+
     def fetchall(self) -> list[Row]:
         return [tuple(r.values()) if isinstance(r, dict) else tuple(r)
                 for r in self.cursor.fetchall()]
@@ -80,6 +105,10 @@ class ViewCursor:
         if row is None:
             return None
         return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+STAGE_ROWS = 64
+"""Rows from which ``ViewCursor.insert`` stages them on PostgreSQL (fewer: one by one)."""
 
 
 LeanEvent = Any

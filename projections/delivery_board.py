@@ -67,11 +67,11 @@ class DeliveryBoard(Projection):
         cur.executemany("INSERT INTO dlv_staff (delivery_id, staff_id, zone) VALUES (?, ?, ?)",
                         [(d, s, zone) for d, (zone, members) in c.staff.items()
                          for s in members])
-        cur.executemany(
-            "INSERT INTO dlv_last (household_id, last_delivered) VALUES (?, ?) "
+        cur.insert(  # one row per household (a dict's items, as ``insert`` needs)
+            "dlv_last", "household_id, last_delivered", list(c.last.items()),
             "ON CONFLICT (household_id) DO UPDATE SET last_delivered = CASE WHEN "
             "excluded.last_delivered > dlv_last.last_delivered THEN excluded.last_delivered "
-            "ELSE dlv_last.last_delivered END", list(c.last.items()))
+            "ELSE dlv_last.last_delivered END")
         cur.executemany("INSERT INTO dlv_seals (code, since, desk) VALUES (?, ?, ?) "
                         "ON CONFLICT (code) DO NOTHING", c.seals)
 

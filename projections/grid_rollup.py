@@ -488,17 +488,18 @@ class _Batch:
             "parent_code = excluded.parent_code, "
             "level = excluded.level, name = excluded.name, retired = excluded.retired",
             [(c, *self.nodes[c]) for c in sorted(self.dirty_nodes)])
-        cur.executemany(
-            "INSERT INTO gr_households (household_id, micro_grid, residents) VALUES (?, ?, ?) "
+        # (one row per key: they come from sets and dicts, as ``insert`` needs)
+        cur.insert(
+            "gr_households", "household_id, micro_grid, residents",
+            [(h, self.households[h], self._packed(h)) for h in sorted(self.dirty_households)],
             "ON CONFLICT (household_id) DO UPDATE SET micro_grid = excluded.micro_grid, "
-            "residents = excluded.residents",
-            [(h, self.households[h], self._packed(h)) for h in sorted(self.dirty_households)])
+            "residents = excluded.residents")
         changed = sorted(self.dirty_vulnerable)
         cur.executemany("DELETE FROM gr_vulnerable WHERE household_id = ?",
                         [(h,) for h in changed if h not in self.registered])
-        cur.executemany("INSERT INTO gr_vulnerable (kind, household_id, since) VALUES (?, ?, ?)",
-                        [(kind, h, since) for h in changed
-                         for kind, since in sorted(self._vulnerable(h).items())])
+        cur.insert("gr_vulnerable", "kind, household_id, since",
+                   [(kind, h, since) for h in changed
+                    for kind, since in sorted(self._vulnerable(h).items())])
         staff = sorted(self.dirty_staff)
         cur.executemany(
             "INSERT INTO gr_staff (staff_id, jurisdiction) VALUES (?, ?) "
@@ -507,18 +508,15 @@ class _Batch:
         cur.executemany("DELETE FROM gr_staff_nodes WHERE staff_id = ?", [(s,) for s in staff])
         cur.executemany("INSERT INTO gr_staff_nodes (code, staff_id) VALUES (?, ?)",
                         [(c, s) for s in staff for c in self.staff[s]])
-        marks = ", ".join("?" * (WIDTH + 1))
         adds = ", ".join(f"{c} = grid_rollup.{c} + excluded.{c}" for c in COLS)
-        cur.executemany(
-            f"INSERT INTO grid_rollup (code, {_COLS_SQL}) VALUES ({marks}) "
-            f"ON CONFLICT (code) DO UPDATE SET {adds}",
-            [(c, *v) for c, v in sorted(self.pending.items())])
+        cur.insert("grid_rollup", f"code, {_COLS_SQL}",
+                   [(c, *v) for c, v in sorted(self.pending.items())],
+                   f"ON CONFLICT (code) DO UPDATE SET {adds}")
         # One row per node and instant, whatever the batches were (a rebuild writes the same).
         history_adds = ", ".join(f"{c} = grid_rollup_history.{c} + excluded.{c}" for c in COLS)
-        cur.executemany(
-            f"INSERT INTO grid_rollup_history (code, at, {_COLS_SQL}) VALUES (?, {marks}) "
-            f"ON CONFLICT (code, at) DO UPDATE SET {history_adds}",
-            [(c, at, *v) for (c, at), v in sorted(self.history.items())])
+        cur.insert("grid_rollup_history", f"code, at, {_COLS_SQL}",
+                   [(c, at, *v) for (c, at), v in sorted(self.history.items())],
+                   f"ON CONFLICT (code, at) DO UPDATE SET {history_adds}")
 
 
 _LATER_EVENTS = frozenset((

@@ -183,10 +183,11 @@ class HouseholdTimeline(Projection):
         return _Changes(links)
 
     def end(self, cur: ViewCursor, c: _Changes) -> None:
-        cur.executemany("INSERT INTO ht_link VALUES (?, ?) ON CONFLICT (entity_id) DO NOTHING",
-                        c.new_links)
-        cur.executemany("INSERT INTO ht_event VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
-                        "(household_id, notification_id) DO NOTHING", c.rows)
+        # (each event is one row: its entity's link, or its household's line)
+        cur.insert("ht_link", "entity_id, household_id", c.new_links,
+                   "ON CONFLICT (entity_id) DO NOTHING")
+        cur.insert("ht_event", "household_id, notification_id, timestamp, kind, label, actor, "
+                   "detail", c.rows, "ON CONFLICT (household_id, notification_id) DO NOTHING")
 
     @handles(*HOUSEHOLD_EVENTS)
     def household(self, c: _Changes, nid: int, e: LeanEvent) -> None:

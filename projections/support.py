@@ -144,8 +144,7 @@ class Patches:
         for row in self.new.values():
             shapes.setdefault(tuple(row), []).append(list(row.values()))
         for columns, rows in shapes.items():
-            cur.executemany(f"INSERT INTO {self.table} ({', '.join(columns)}) VALUES "
-                            f"({', '.join('?' * len(columns))})", rows)
+            cur.insert(self.table, ", ".join(columns), rows)
         updates: dict[tuple[Any, ...], list[list[Any]]] = {}
         for key in dict.fromkeys([*self.sets, *self.adds]):
             sets, adds = self.sets.get(key, {}), self.adds.get(key, {})

@@ -153,6 +153,10 @@ class SweepCoverage(Projection):
         hids |= {str(e.originator_id) for _, e in events if type(e) in _HOUSEHOLD_EVENTS}
         hids |= {str(h) for _, e in events if type(e) is Campaign.Launched
                  for h in e.households}
+        # A household registered in this batch has no stored rows yet (its registration is
+        # its first event, and no campaign before it can have named it): what the batch
+        # knows of it, it keeps in memory, so only the others are looked up.
+        hids -= {str(e.originator_id) for _, e in events if type(e) is Household.Registered}
         b = _Batch(cur, {r[0]: list(r[1:]) for r in load(
             cur, "SELECT household_id, household_no, micro_grid, members FROM sc_household "
                  "WHERE household_id IN", list(hids))})
@@ -280,10 +284,11 @@ class SweepCoverage(Projection):
                closings: list[tuple[str, str]], series: dict[tuple[str, str], int]) -> None:
         cur.executemany("INSERT INTO sc_grid VALUES (?, ?) ON CONFLICT (code) DO UPDATE SET "
                         "parent_code = excluded.parent_code", sorted(grid.items()))
-        cur.executemany("INSERT INTO sc_household VALUES (?, ?, ?, ?) ON CONFLICT "
-                        "(household_id) DO UPDATE SET micro_grid = excluded.micro_grid, "
-                        "members = excluded.members",
-                        [(h, *households[h]) for h in sorted(dirty_h)])
+        # (one row per key: they come from sets and dicts, as ``insert`` needs)
+        cur.insert("sc_household", "household_id, household_no, micro_grid, members",
+                   [(h, *households[h]) for h in sorted(dirty_h)],
+                   "ON CONFLICT (household_id) DO UPDATE SET micro_grid = excluded.micro_grid, "
+                   "members = excluded.members")
         cur.executemany("INSERT INTO sc_campaign VALUES (?, ?, ?, ?, ?, ?, ?, NULL) "
                         "ON CONFLICT (campaign_id) DO NOTHING", campaigns)
         cur.executemany("UPDATE sc_campaign SET closed_at = ? WHERE campaign_id = ?", closings)
@@ -295,9 +300,8 @@ class SweepCoverage(Projection):
             rows.append((*key, t.micro_grid, _text(t.accounted), t.attempts, t.seen, t.refused,
                          t.method, t.covered, t.reason, t.fevers, t.close_contacts, t.arrivals,
                          t.visitors, t.version))
-        cur.executemany(f"INSERT INTO sc_target (campaign_id, household_id, {TARGET_COLUMNS}) "
-                        f"VALUES ({', '.join('?' * (len(names) + 2))}) ON CONFLICT "
-                        f"(campaign_id, household_id) DO UPDATE SET {updates}", rows)
+        cur.insert("sc_target", f"campaign_id, household_id, {TARGET_COLUMNS}", rows,
+                   f"ON CONFLICT (campaign_id, household_id) DO UPDATE SET {updates}")
         cur.executemany("INSERT INTO sc_series VALUES (?, ?, ?) ON CONFLICT (campaign_id, hour) "
                         "DO UPDATE SET delta = sc_series.delta + excluded.delta",
                         [(c, h, d) for (c, h), d in sorted(series.items()) if d])

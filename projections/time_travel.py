@@ -44,10 +44,8 @@ class HouseholdStatusHistory(Projection):
         return []
 
     def end(self, cur: ViewCursor, rows: list[tuple[Any, ...]]) -> None:
-        cur.executemany(
-            "INSERT INTO household_status_history "
-            "(household_id, seq, part, at, resident_id, change, value) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        cur.insert("household_status_history",
+                   "household_id, seq, part, at, resident_id, change, value", rows)
 
     # Every event is one change (part 0) of its household.
 

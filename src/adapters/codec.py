@@ -7,15 +7,19 @@ rewritten.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
+from pydantic import BaseModel
 
 from adapters.vault import KeyVault
 from gridcore.base import upcast
+from gridcore.household import Household, Member
+from gridcore.identity import Address, ResidentIdentity
 
 __all__ = ["OrjsonTranscoder", "PydanticMapper", "upcast", "without_personal_data"]
 
@@ -54,7 +58,11 @@ class PydanticMapper(Mapper[UUID]):
             erased = getattr(domain_event, "erased_subject_ids", None)
             if erased:
                 vault.schedule_erase(erased)
-        state = domain_event.model_dump(exclude=_EXCLUDE, context=context)
+        direct = _DIRECT.get(cls)
+        if direct is not None:
+            state = direct(domain_event, None if context is None else context["seal"])
+        else:
+            state = domain_event.model_dump(exclude=_EXCLUDE, context=context)
         version = getattr(cls, "class_version", 1)
         if version > 1:
             state["class_version"] = version
@@ -85,6 +93,63 @@ class PydanticMapper(Mapper[UUID]):
         state["originator_version"] = stored_event.originator_version
         context = {"unseal": self.vault.unseal} if self.vault is not None else None
         return cls.model_validate(state, context=context)
+
+
+Seal = Callable[[UUID, dict[str, Any]], dict[str, Any]]
+
+
+def _personal(value: Any, fields: tuple[str, ...], seal: Seal | None) -> dict[str, Any]:
+    """``Personal.model_dump`` (sealed unless erased) of a model whose fields after
+    ``subject_id`` and ``erased`` are ``fields``, each a str, a str subclass or None."""
+    data: dict[str, Any] = {"subject_id": value.subject_id, "erased": value.erased}
+    for name in fields:
+        item = value.__dict__[name]
+        data[name] = item if item is None or type(item) is str else str.__str__(item)
+    if seal is None or value.erased:
+        return data
+    return seal(value.subject_id, data)
+
+
+def _registered_state(event: Household.Registered, seal: Seal | None) -> dict[str, Any]:
+    """``model_dump`` of a registration (the bulk of every batch), built directly: pydantic's
+    serializer calls back into Python for each sealed value. For 10,000 registrations that
+    took 0.25 s against 0.21 s (sealing itself is most of both), 4-5% of the registration's
+    CPU. The same dict, so the same stored bytes (tests/stores/test_codec_direct.py holds
+    both to it)."""
+    identity = _PERSONAL_FIELDS[ResidentIdentity]
+    return {
+        "timestamp": event.timestamp,
+        "household_no": event.household_no,
+        "micro_grid": event.micro_grid,
+        "building_id": event.building_id,
+        "address": _personal(event.address, _PERSONAL_FIELDS[Address], seal),
+        "members": [{"resident_id": m.resident_id,
+                     "identity": _personal(m.identity, identity, seal),
+                     "birth_year": m.birth_year,
+                     "vulnerabilities": list(m.vulnerabilities)} for m in event.members],
+    }
+
+
+_PERSONAL_FIELDS = {ResidentIdentity: ("name", "phone", "id_number"), Address: ("text",)}
+
+
+def _direct_encoders() -> dict[type, Callable[[Any, Seal | None], dict[str, Any]]]:
+    """The direct encoders whose models still have exactly the fields they were written for
+    (a field added to one of them turns its encoder off until the encoder follows)."""
+    shapes: list[tuple[type[BaseModel], tuple[str, ...]]] = [
+        (Household.Registered, ("originator_id", "originator_version", "timestamp",
+                                "household_no", "micro_grid", "building_id", "address",
+                                "members")),
+        (Member, ("resident_id", "identity", "birth_year", "vulnerabilities")),
+        *((model, ("subject_id", "erased", *fields))
+          for model, fields in _PERSONAL_FIELDS.items()),
+    ]
+    current = all(tuple(model.model_fields) == fields for model, fields in shapes)
+    same_version = getattr(Household.Registered, "class_version", 1) == 1
+    return {Household.Registered: _registered_state} if current and same_version else {}
+
+
+_DIRECT = _direct_encoders()
 
 
 class _Withheld:

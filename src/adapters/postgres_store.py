@@ -1,8 +1,11 @@
 """PostgreSQL, for districts and cities: eventsourcing's recorder plus the subject-key table.
 
-The keys of a save are written by the same pipelined transaction as its events. Large saves
-are the caller's to chunk (psycopg's pipeline has been seen to hang on one insert of 40,000+
-events); the application caps a batch at ``MAX_BATCH``.
+The keys of a save are written by the same transaction as its events. Large saves are the
+caller's to chunk; the application caps a batch at ``MAX_BATCH``. A save of ``COPY_FROM`` or
+more events (a bulk registration) writes its keys and events with binary ``COPY`` instead of
+the library's insert over a composite-type array (psycopg escaping it as text, the server
+parsing it): in the registration benchmark (40,000 households, 3.5 key rows each, a shared
+2-core machine) that took registration from 3,300-4,800 to 7,600-10,600 events/s.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing import postgres
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
@@ -20,6 +23,9 @@ from psycopg.sql import SQL, Identifier
 from adapters.kek import RAW_KEY_LENGTH, WRAPPED_LENGTH, KeyRing
 from adapters.keyed_factory import KeyedFactoryMixin
 from adapters.vault import KEY_TABLE, KeyVault
+
+COPY_FROM = 256
+"""Saves of at least this many events (or new keys) are written with binary ``COPY``."""
 
 
 class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
@@ -32,6 +38,8 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {0} (subject_id uuid PRIMARY KEY, key bytea NOT NULL)"
         ).format(self.key_table))
+        self.events_table = SQL("{0}.{1}").format(Identifier(datastore.schema or "public"),
+                                                  Identifier(self.events_table_name))
 
     def create_table(self) -> None:
         """The library's, safe when processes start together on a new schema (the server and
@@ -63,7 +71,9 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
             with (self.datastore.get_connection() as conn, conn.transaction(),
                   conn.cursor() as curs):
                 self._insert_events(curs, stored_events, **kwargs)
-                if stored_events:
+                if len(stored_events) >= COPY_FROM:
+                    ids = self._copy_stored_events(curs, stored_events)
+                elif stored_events:
                     self._insert_stored_events(curs, stored_events, **kwargs)
                     ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         except BaseException:
@@ -81,7 +91,13 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
             # each other (ROW EXCLUSIVE is what their inserts take anyway).
             curs.execute(SQL("LOCK TABLE {0} IN ROW EXCLUSIVE MODE").format(self.key_table))
         new, erase = self.vault.take_pending_stored()
-        if new:
+        if len(new) >= COPY_FROM:
+            with curs.copy(SQL("COPY {0} (subject_id, key) FROM STDIN (FORMAT BINARY)").format(
+                    self.key_table)) as copy:
+                copy.set_types(["uuid", "bytea"])
+                for row in new.items():
+                    copy.write_row(row)
+        elif new:
             # One statement over arrays: a large executemany inside psycopg's pipeline can hang.
             curs.execute(SQL("INSERT INTO {0} (subject_id, key) "
                              "SELECT * FROM unnest(%s::uuid[], %s::bytea[])").format(
@@ -89,6 +105,33 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
         if erase:
             curs.execute(SQL("DELETE FROM {0} WHERE subject_id = ANY(%s)").format(
                 self.key_table), (list(erase),))
+
+    def _copy_stored_events(self, curs: Cursor[DictRow],
+                            stored_events: Sequence[StoredEvent]) -> list[int]:
+        """The library's insert as a binary ``COPY``: the same table lock (so notification
+        ids are issued in commit order) and ``NOTIFY``. Under that lock no other transaction
+        draws from the ids' sequence, so the new ids are contiguous; the first event's id,
+        read back by its primary key, and the sequence's last value say which they are."""
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        with curs.copy(SQL("COPY {0} (originator_id, originator_version, topic, state) "
+                           "FROM STDIN (FORMAT BINARY)").format(self.events_table)) as copy:
+            copy.set_types([self.datastore.originator_id_type, "int8", "text", "bytea"])
+            for s in stored_events:
+                copy.write_row((s.originator_id, s.originator_version, s.topic, s.state))
+        first = stored_events[0]
+        curs.execute(SQL("SELECT notification_id, currval(pg_get_serial_sequence(%s, "
+                         "'notification_id')) AS last FROM {0} WHERE originator_id = %s AND "
+                         "originator_version = %s").format(self.events_table),
+                     (self.events_table.as_string(curs), first.originator_id,
+                      first.originator_version))
+        row = curs.fetchone()
+        assert row is not None
+        start, last = row["notification_id"], row["last"]
+        if last - start + 1 != len(stored_events):
+            msg = f"Notification ids {start}..{last} for {len(stored_events)} copied events"
+            raise ProgrammingError(msg)
+        return list(range(start, last + 1))
 
     def load_keys(self, ids: list[UUID]) -> dict[UUID, bytes]:
         with self.datastore.transaction(commit=False) as curs:

@@ -252,6 +252,15 @@ class Campaign(Aggregate):
                                       f"{self.round_no}) is closed.",
                                       "Record the visit in the current campaign.")
 
+    def require_started_by(self, when: datetime) -> None:
+        """A visit counts for the round only from the campaign's start: one dated before it
+        (a chat report sent the morning before the round opened) belongs to no round."""
+        if when < self.starts:
+            raise InvalidInput(f"The visit at {when.isoformat()} is before campaign {self.name} "
+                               f"started ({self.starts.isoformat()}).",
+                               "Record it only if it happened after the start (a report from "
+                               "before counts for no round: ask the household again).")
+
     def end_window(self, uncovered: int, at: datetime) -> bool:
         """Record once that the window passed with households still uncovered."""
         if self.window_ended or self.status is CampaignStatus.CLOSED or at < self.ends:

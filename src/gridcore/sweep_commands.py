@@ -129,6 +129,7 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
                               visited_at=visited_at,
                               details=details, members=list(h.residents),
                               policy=self.policy_at(at), at=at)
+        c.require_started_by(record.at)
         visit = self.visit(cid, hid) or Visit.open(cid, hid, at)
         visit.record(record, at)
         nid = self._save(visit)
@@ -164,6 +165,7 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
             for i, row in enumerate(rows, start=1):
                 try:
                     record = self._batch_record(row, in_campaign, staff, at, window)
+                    c.require_started_by(record.at)
                 except GridcoreError as e:
                     raise type(e)(f"Visit {i} of the batch: {e.problem}", e.remedy) from None
                 visit = visits.get(row.household_id)

@@ -66,7 +66,8 @@ def test_a_fever_from_the_groups_bot_is_followed_up_and_the_system_may_do_no_mor
     given_community(app, households_per_zone=1)
     app.register_household("ST-9", ZONE, "上疃村9号", [new_member("ST-9", 1, "独居老人")],
                            by=System.OPERATOR)
-    app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
+    app.launch_campaign(COMMUNITY, 1, 3, starts=app.clock() - timedelta(hours=1),
+                        by=System.OPERATOR)  # the round began an hour ago
     sent = app.clock() - timedelta(minutes=1)
     out = take_in(app, ZONE, [ChatMessage("b-1", "独居老人", sent, "上疃村9号，1人，发热37.8")],
                   by=System.FEED)
@@ -92,7 +93,8 @@ def held_batch(app: GridcoreApp) -> list[ChatMessage]:
     """A community with an open campaign, and a batch of ZONE's group: one report recorded,
     three held (吧啦吧啦 not understood; one each from 张三, 李四 and 王五), one thank-you."""
     given_community(app, households_per_zone=2)
-    app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
+    app.launch_campaign(COMMUNITY, 1, 3, starts=app.clock() - timedelta(hours=1),
+                        by=System.OPERATOR)  # the round began an hour ago
     sent = app.clock() - timedelta(minutes=5)
     return [ChatMessage("m-ok", "张三", sent, "1栋101，2人，平安"),
             ChatMessage("m-1", "张三", sent, "1栋101，2人，平安，吧啦吧啦"),
@@ -197,7 +199,8 @@ def test_an_arrival_from_a_district_of_a_risk_city_is_tagged(app: GridcoreApp) -
                            by=System.OPERATOR)
     app.declare_risk_area("DECL-HG", "黄冈市", "high", app.clock() - timedelta(days=3),
                           by=System.OPERATOR)
-    app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
+    app.launch_campaign(COMMUNITY, 1, 3, starts=app.clock() - timedelta(hours=1),
+                        by=System.OPERATOR)  # the round began an hour ago
     sent = app.clock() - timedelta(minutes=1)
     out = take_in(app, ZONE, [
         ChatMessage("a-1", "刘奶奶", sent, "上疃村8号，1人，平安。今天从浠水回来了"),
@@ -225,7 +228,8 @@ def family_and_neighbours(app: GridcoreApp) -> dict[str, dict[str, object]]:
         app.register_household(no, ZONE, f"上疃村{no[3:]}号",
                                [new_member(no, i, name) for i, name in enumerate(FAMILY, 1)],
                                by=System.OPERATOR)
-    app.launch_campaign(COMMUNITY, 1, 3, by=System.OPERATOR)
+    app.launch_campaign(COMMUNITY, 1, 3, starts=app.clock() - timedelta(hours=1),
+                        by=System.OPERATOR)  # the round began an hour ago
     return {no: {r.identity.name: rid for rid, r in app.household_by_no(no).residents.items()}
             for no in ("ST-31", "ST-32")}
 

@@ -277,3 +277,26 @@ class CoverageMachine(RuleBasedStateMachine):
 
 TestCoverageMachine = CoverageMachine.TestCase
 TestCoverageMachine.settings = settings(max_examples=20, stateful_step_count=15, deadline=None)
+
+
+def test_a_visit_dated_before_the_campaign_started_counts_for_no_round(app, clock):
+    """A chat report sent the morning before the round opened, or a batch row dated then,
+    is refused with the start named, and nothing is written; one from after it counts."""
+    from gridcore.sweep_commands import VisitRow
+
+    c, cid = launched(app)
+    start = app.campaign(cid).starts
+    hid = c.households[0]
+    clock.advance(hours=2)
+    before = app.recorder.max_notification_id()
+    with pytest.raises(InvalidInput, match=r"before campaign .* started"):
+        app.record_visit(cid, hid, Method.CHAT, by=System.OPERATOR,
+                         visited_at=start - timedelta(minutes=5))
+    with pytest.raises(InvalidInput, match=r"Visit 1 of the batch: .*before campaign"):
+        app.record_visits(cid, [VisitRow(hid, Method.CHAT, Outcome.SEEN, None,
+                                         visited_at=start - timedelta(seconds=1))],
+                          by=System.OPERATOR)
+    assert app.recorder.max_notification_id() == before
+    app.record_visit(cid, hid, Method.CHAT, by=System.OPERATOR,
+                     visited_at=start + timedelta(minutes=5))
+    assert hid in app.campaign_coverage(cid).covered

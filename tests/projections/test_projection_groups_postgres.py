@@ -181,8 +181,11 @@ def test_one_group_killed_again_and_again_another_following_equal_a_rebuild(
         last = ps.last()
         assert finished(*ps.start(KILLED, once=True)) == 0
 
-        until(lambda: ps.at(ps.of(FOLLOWING), last), "the follower at the log's end",
-              follower)
+        def there() -> bool:  # a read model stuck on the way never gets there: say why
+            assert ps.views.failures() == {}, ps.views.failures()
+            return ps.at(ps.of(FOLLOWING), last)
+
+        until(there, "the follower at the log's end", follower)
         assert follower.poll() is None, follower_out.read_text(errors="replace")[-3000:]
         rebuild.join(timeout=CEILING)
         assert not rebuild.is_alive() and rebuild.error is None, rebuild.error

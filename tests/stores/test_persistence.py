@@ -308,6 +308,28 @@ def test_a_retried_batch_is_a_no_op(make_app):
     assert len(key_rows(second)) == keys + 20 * 2
 
 
+def test_a_large_batch_overlapping_a_registered_one_adds_only_the_new_households(make_app):
+    """Large enough for PostgreSQL's COPY path: a duplicate there fails the whole COPY, and
+    the batch is registered again without the households already in."""
+    app = make_app()
+    given_community(app, households_per_zone=1)
+    rows = rows_for(900, ZONES[0], prefix="L")
+    first = app.register_households(rows[:400], by=System.OPERATOR)
+    assert (first.registered, first.already_registered) == (400, 0)
+    keys = len(key_rows(app))
+    ids = Ids()
+    ids(first.notification_id)
+    more = app.register_households(rows, by=System.OPERATOR)
+    assert (more.registered, more.already_registered) == (500, 400)
+    assert ids(more.notification_id) == last_id(app) == first.notification_id + 500 + 1
+    assert len(key_rows(app)) == keys + 2 * 500
+    second = make_app()
+    assert len(second.node(ZONES[0]).households) == 1 + 900
+    assert second.household_by_no("L-899").address.text == "8栋10001"
+    ids(second.record_test(household_id("L-450"), resident_id("L-450", 1), True,
+                           by=System.OPERATOR))
+
+
 def test_a_batch_retried_with_its_client_id_returns_a_report(make_app):
     app = make_app()
     given_community(app, households_per_zone=1)
@@ -406,14 +428,17 @@ def test_a_store_failure_after_the_rows_went_in_rolls_the_whole_batch_back(
             return ids
 
         monkeypatch.setattr(recorder, "_insert_events", failing)
-    else:
-        original = recorder._insert_stored_events
+    else:  # a batch this large is written with COPY (adapters.postgres_store.COPY_FROM)
+        original = recorder._copy_stored_events
 
-        def failing(curs, stored_events, **kwargs):
-            original(curs, stored_events, **kwargs)
+        def failing(curs, stored_events):
+            ids = original(curs, stored_events)
+            curs.execute(f"SELECT COUNT(*) AS n FROM {recorder.key_table.as_string(curs)}")
+            assert curs.fetchone()["n"] == len(keys) + 2 * n  # the keys are in, uncommitted
             curs.execute("SELECT * FROM no_such_table")
+            return ids
 
-        monkeypatch.setattr(recorder, "_insert_stored_events", failing)
+        monkeypatch.setattr(recorder, "_copy_stored_events", failing)
 
     with pg_watchdog(app, seconds=6), pytest.raises(Exception, match="no_such_table"):
         app.register_households(rows_for(n, ZONES[0]), by=System.OPERATOR)

@@ -263,6 +263,19 @@ def demo(serve: bool | None = typer.Option(
                 scenario.clock.now)
 
 
+def _this_command() -> str:
+    """How to call this command again: ``gridcore`` when it is on the PATH, else the path it
+    was called by (``.venv/bin/gridcore`` after ``make demo``)."""
+    import os
+    import shutil
+    import sys
+
+    called = sys.argv[0] if sys.argv else ""
+    if shutil.which("gridcore") or os.path.basename(called) != "gridcore":
+        return "gridcore"
+    return os.path.relpath(called)
+
+
 def _serve_demo(console: Any, serve: bool, scenario_now: datetime) -> None:
     """Tokens, then (``serve``) the API and dashboard on a scenario clock starting where the
     story ended (``scenario_now``), so its deadlines read as they did then."""
@@ -275,8 +288,9 @@ def _serve_demo(console: Any, serve: bool, scenario_now: datetime) -> None:
     for no, who, token in demo_tokens(settings):
         console.print(f"  {who} ({no}): {token}", soft_wrap=True)
     if not serve:
-        console.print(f"serve it at the scenario's time: `{SCENARIO_CLOCK}=last-event gridcore "
-                      "serve` (or `gridcore demo --serve`), then open http://127.0.0.1:8000/",
+        exe = _this_command()
+        console.print(f"serve it at the scenario's time: `{SCENARIO_CLOCK}=last-event {exe} "
+                      f"serve` (or `{exe} demo --serve`), then open http://127.0.0.1:8000/",
                       soft_wrap=True)
         return
     run_server(settings, "127.0.0.1", 8000, clock=ScenarioTime(scenario_now))
