@@ -80,6 +80,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -115,6 +116,11 @@ class StreamSettings:
     # partitions of the keyed inbound topics (GRIDCORE_STREAM_PARTITIONS); every worker of the
     # group must use the same count
     partitions: int = topics.INBOUND_PARTITIONS
+    # A benchmark switch, never for production (``GRIDCORE_BENCH_NO_STORE_WRITES=FILE``, read
+    # by ``gridcore stream worker``): the passes' store writes (alerts, hourly counts) are left
+    # out, nothing is recorded, and each batch's end (epoch seconds), passes and alerts are
+    # appended to FILE instead: the floor of ``simulations/benchmarks/streams.py``.
+    bench_no_store_writes: str | None = None
 
 
 def faust_topics(app_id: str = APP_ID,
@@ -644,13 +650,24 @@ class Streams:
             first, last = events[0].message, events[-1].message
             source = f"{first.topic}/{first.partition}/{first.offset}-{last.offset}"
             counts = Counter((p.checkpoint_id, hour) for _, p, hour in counted)
-            refused = await self.in_store(self.record_passes, alerts, counted, counts, source)
+            if self.settings.bench_no_store_writes:
+                refused = self.bench_note(len(counted), len(alerts))
+            else:
+                refused = await self.in_store(self.record_passes, alerts, counted, counts,
+                                              source)
             bad += refused
             refused_ids = {id(ev) for ev, _ in refused}
             self.count_passes(counts if not refused else Counter(
                 (p.checkpoint_id, hour) for ev, p, hour in counted if id(ev) not in refused_ids),
                 first.partition)
         await self._dead_letters(bad)
+
+    def bench_note(self, passes: int, alerts: int) -> list[tuple[Any, str]]:
+        """The benchmark switch (``bench_no_store_writes``) instead of ``record_passes``: one
+        line per batch, ``<epoch seconds> <passes> <alerts>``; nothing refused."""
+        with open(self.settings.bench_no_store_writes or os.devnull, "a") as out:
+            out.write(f"{time.time():.6f} {passes} {alerts}\n")
+        return []
 
     def record_passes(self, alerts: Sequence[tuple[Any, Any, str]],
                       counted: Sequence[tuple[Any, Any, datetime]], counts: Counter[Any],

@@ -58,7 +58,10 @@ def worker(batch: int = typer.Option(1000, help="records per agent batch"),
         typer.echo(f"--passes {passes!r}: use 'agent' or 'batch'", err=True)
         raise typer.Exit(2)
     settings = StreamSettings(broker=broker(), batch=batch, feed=feed, passes_reader=passes,
-                              ready_file=ready_file or None, partitions=partitions)
+                              ready_file=ready_file or None, partitions=partitions,
+                              # a benchmark switch only: the passes' store writes left out
+                              bench_no_store_writes=os.environ.get(
+                                  "GRIDCORE_BENCH_NO_STORE_WRITES") or None)
     run_worker(bootstrap().app, settings, loglevel=loglevel)
 
 
