@@ -40,12 +40,17 @@ def city_spec(households: int, seed: int = 4201) -> CitySpec:
 
 
 def sweep_city(app: GridcoreApp, clock: SimClock, spec: CitySpec, batch: int = VISIT_BATCH,
-               on_batch: Callable[[int], None] | None = None) -> int:
+               on_batch: Callable[[int], None] | None = None, start: int = 0,
+               on_community: Callable[[int, int], None] | None = None) -> int:
     """Each community launches round 1 of its sweep and records one (seen) visit per
     household, in batches. Returns the visits recorded; ``on_batch(visits)`` after each batch.
-    Every step carries a client id, so a repeated run records nothing twice."""
+    Every step carries a client id, so a repeated run records nothing twice.
+
+    ``start`` skips the first communities (a resumed run: they were swept before);
+    ``on_community(done, visits)`` is called after each community with the number of
+    communities swept so far (counting the skipped ones) and the visits of this call."""
     visits = 0
-    for community in spec.communities():
+    for done, community in enumerate(spec.communities()[start:], start=start + 1):
         app.launch_campaign(community, 1, 3, client_id=f"citywide:{community}:launch",
                             by=System.OPERATOR)
         campaign = app.campaign_of(community, 1)
@@ -61,4 +66,6 @@ def sweep_city(app: GridcoreApp, clock: SimClock, spec: CitySpec, batch: int = V
             visits += report.recorded
             if on_batch is not None:
                 on_batch(visits)
+        if on_community is not None:
+            on_community(done, visits)
     return visits
