@@ -38,6 +38,7 @@ import gc
 import json
 import math
 import os
+import signal
 import sqlite3
 import statistics
 import sys
@@ -168,7 +169,8 @@ class Bar:
             if now - last[0] >= 30 or n >= total:
                 last[0] = now
                 rate = (n - done) / (now - started) if n > done else 0.0
-                eta = f", about {(total - n) / rate / 60:,.0f} min left" if rate and n < total else ""
+                left = (total - n) / rate / 60 if rate and n < total else None
+                eta = f", about {left:,.0f} min left" if left is not None else ""
                 self.say(f"{what}: {n:,}/{total:,} ({n / total:.0%}){eta}")
         yield update
 
@@ -510,8 +512,15 @@ def sizes() -> tuple[int, int]:
     return n, int(os.environ.get("GRIDCORE_BENCH_WUHAN_PG_HOUSEHOLDS", str(PG_WUHAN)))
 
 
+def _interrupt(signum: int, _: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main_table() -> str:
-    """Both stores at the sizes of the environment (``make bench BENCH=wuhan``)."""
+    """Both stores at the sizes of the environment (``make bench BENCH=wuhan``). A
+    ``SIGTERM`` stops it as Ctrl-C does, keeping the seconds spent (a process in the
+    background ignores Ctrl-C's signal)."""
+    signal.signal(signal.SIGTERM, _interrupt)
     n, pg = sizes()
     results = [bench_sqlite(n)] if n else []
     if pg:

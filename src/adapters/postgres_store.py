@@ -139,6 +139,18 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
                 self.key_table), (ids,))
             return {row["subject_id"]: bytes(row["key"]) for row in curs.fetchall()}
 
+    def select_events_of(self, ids: Sequence[UUID]) -> list[StoredEvent]:
+        """The events of several aggregates in one query, by aggregate and version (see the
+        SQLite recorder's)."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT originator_id, originator_version, topic, state FROM {0} "
+                             "WHERE originator_id = ANY(%s) "
+                             "ORDER BY originator_id, originator_version").format(
+                                 self.events_table), (list(ids),))
+            return [StoredEvent(originator_id=r["originator_id"],
+                                originator_version=r["originator_version"], topic=r["topic"],
+                                state=bytes(r["state"])) for r in curs.fetchall()]
+
     def sample_key(self) -> bytes | None:
         """One stored key (the first), to check the KEKs against."""
         with self.datastore.transaction(commit=False) as curs:

@@ -92,6 +92,22 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
                       f"({','.join('?' * len(ids))})", [i.hex for i in ids])
             return {UUID(row[0]): row[1] for row in c.fetchall()}
 
+    def select_events_of(self, ids: Sequence[UUID]) -> list[StoredEvent]:
+        """The events of several aggregates in one query, by aggregate and version (a bulk
+        read for ``gridcore.app_base.BulkEventReader``: a sweep reading 3,000 households one
+        query each spent more in SQLite's statement round trips than in the replays)."""
+        out: list[StoredEvent] = []
+        with self.datastore.transaction(commit=False) as c:
+            for i in range(0, len(ids), 500):  # SQLite's bound-parameter limit is far above
+                chunk = ids[i:i + 500]
+                c.execute(f"SELECT * FROM {self.events_table_name} WHERE originator_id IN "
+                          f"({','.join('?' * len(chunk))}) "
+                          "ORDER BY originator_id, originator_version", [u.hex for u in chunk])
+                out.extend(StoredEvent(originator_id=self.convert_originator_id(r["originator_id"]),
+                                       originator_version=r["originator_version"],
+                                       topic=r["topic"], state=r["state"]) for r in c.fetchall())
+        return out
+
     def sample_key(self) -> bytes | None:
         """One stored key (the first), to check the KEKs against."""
         with self.datastore.transaction(commit=False) as c:

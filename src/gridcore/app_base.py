@@ -18,10 +18,10 @@ import functools
 import gc
 import inspect
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, ParamSpec, TypeVar, cast, overload
+from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar, cast, overload
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
@@ -198,6 +198,13 @@ def fold(aggregate: Any, events: Iterable[Any]) -> Any:
     return aggregate
 
 
+class BulkEventReader(Protocol):
+    """A store that reads the events of many aggregates in one query (the adapters'
+    recorders), ordered by aggregate and version."""
+
+    def select_events_of(self, ids: Sequence[UUID]) -> Sequence[Any]: ...
+
+
 class ApplicationBase(Application[UUID]):
     """The persistence helpers and look-ups the command mixins build on."""
 
@@ -280,6 +287,31 @@ class ApplicationBase(Application[UUID]):
         except AggregateNotFoundError:
             return None
         return agg if isinstance(agg, cls) else None
+
+    def _withheld_many(self, cls: type[A], ids: Sequence[UUID]) -> dict[UUID, A]:
+        """``_find_withheld`` for many aggregates at once, by id (those that are not of
+        ``cls`` left out): with a store that reads the events of many aggregates in one
+        query (``BulkEventReader``), replayed from those, else one by one. A sweep's launch
+        and its batches of visits read thousands of households; one query each was most of
+        their time."""
+        bulk = getattr(self.recorder, "select_events_of", None)
+        if self._withheld is None or bulk is None:
+            found = {aid: self._find_withheld(cls, aid) for aid in ids}
+            return {aid: agg for aid, agg in found.items() if agg is not None}
+        reader = cast("BulkEventReader", self.recorder)
+        mapper = self._withheld.event_store.mapper
+        out: dict[UUID, A] = {}
+        agg: Any = None
+        current: Any = None
+        for stored in reader.select_events_of(list(dict.fromkeys(ids))):
+            if stored.originator_id != current:
+                if isinstance(agg, cls):
+                    out[agg.id] = agg
+                current, agg = stored.originator_id, None
+            agg = cast("Any", mapper.to_domain_event(stored)).mutate(agg)
+        if isinstance(agg, cls):
+            out[agg.id] = agg
+        return out
 
     def _get_withheld(self, cls: type[A], aid: UUID, what: str, hint: str) -> A:
         """``_get`` for reading what is not personal data only (``_find_withheld``)."""
@@ -408,9 +440,9 @@ class ApplicationBase(Application[UUID]):
         """The households of a subtree (``for_reading``: the cached objects, not copies;
         ``withheld``: read with personal values withheld, see ``_find_withheld``)."""
         if withheld:
-            found = [self._find_withheld(Household, h)
-                     for g in self.micro_grids(code) for h in g.households]
-            return [h for h in found if h is not None]
+            ids = [h for g in self.micro_grids(code) for h in g.households]
+            read = self._withheld_many(Household, ids)
+            return [read[h] for h in ids if h in read]
         if not for_reading:
             return [self.household(h) for g in self.micro_grids(code) for h in g.households]
         found = [self._find(Household, h, for_reading=True)

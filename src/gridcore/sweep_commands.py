@@ -162,9 +162,11 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
         visits: dict[UUID, Visit] = {}
         window = self.policy_at(at)  # the time window's policy, read once for the batch
         with collection_paused():
+            found = self._withheld_many(Household, [r.household_id for r in rows])
             for i, row in enumerate(rows, start=1):
                 try:
-                    record = self._batch_record(row, in_campaign, staff, at, window)
+                    record = self._batch_record(row, found.get(row.household_id),
+                                                in_campaign, staff, at, window)
                     c.require_started_by(record.at)
                 except GridcoreError as e:
                     raise type(e)(f"Visit {i} of the batch: {e.problem}", e.remedy) from None
@@ -177,9 +179,8 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
             # A visit opened meanwhile fails the save (IntegrityError): nothing is written.
             return self._save(*visits.values())
 
-    def _batch_record(self, row: VisitRow, in_campaign: set[UUID], staff: set[UUID],
-                      at: datetime, window: Policy) -> VisitRecord:
-        h = self._find_withheld(Household, row.household_id)
+    def _batch_record(self, row: VisitRow, h: Household | None, in_campaign: set[UUID],
+                      staff: set[UUID], at: datetime, window: Policy) -> VisitRecord:
         if h is None:
             raise NotFound(f"No household {row.household_id}.", "Register the household first.")
         if row.household_id not in in_campaign:
