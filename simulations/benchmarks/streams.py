@@ -2,8 +2,9 @@
 
 In one run, on a local Tansu broker (``adapters.stream_broker``): N small JSON vehicle passes
 are produced to the passes topic (1% of them from a high-risk plate region, so they alert);
-then a plain aiokafka consumer reads the topic from its beginning (records fetched, nothing
-decoded: the baseline), then ``gridcore stream worker --no-feed`` handles the same records
+``gridcore stream worker --no-feed`` handles them, then a plain aiokafka consumer reads the
+topic from its beginning (records fetched, nothing decoded: the baseline, the median of
+``PLAIN_READS`` reads) once the worker has stopped. The worker handles the records
 (decoding, the vehicle rule with the risk and travel tables, the hourly windowed table, alerts
 and per-batch pass counts written to a SQLite store). The worker's rate is measured from its
 first to its last recorded batch (the store's event times), so its start and group join are
@@ -18,6 +19,12 @@ ratio is over the plain consumer of its own run.
 
 ``GRIDCORE_BENCH_STREAM_PASSES`` (default 20,000) and ``GRIDCORE_BENCH_STREAM_BATCH`` (default
 1,000) size the run.
+
+Several workers (``run_scale``, ``python -m simulations.benchmarks.streams --scale``; sized by
+``GRIDCORE_BENCH_STREAM_SCALE_PASSES``, default the same): on one broker and store, the topics
+with 4 partitions and the passes keyed by plate, 1 worker and then 2 workers in one consumer
+group each handle as many new passes; total and per-worker passes/s beside the plain consumer
+reading every partition in the same run.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,7 +45,7 @@ import orjson
 
 from adapters import stream_topics as topics
 from adapters.settings import sqlite_env
-from adapters.stream_app import all_topics
+from adapters.stream_app import APP_ID, all_topics
 from adapters.stream_broker import start_local_broker
 from gridcore.application import GridcoreApp
 from gridcore.authority import System
@@ -46,6 +54,7 @@ CHECKPOINTS = [f"KK-{i}" for i in range(1, 5)]
 COMMUNITY = "420102001712"
 START = datetime(2020, 2, 17, 0, 0, tzinfo=UTC)
 TARGET = 0.25  # of the plain consumer's rate (issue 16)
+PLAIN_READS = 3  # the baseline is the median of this many plain reads
 
 
 @dataclass
@@ -90,41 +99,46 @@ def build_store(path: Path) -> GridcoreApp:
     return app
 
 
-def pass_records(n: int, alert_every: int = 100) -> list[bytes]:
+def pass_records(n: int, alert_every: int = 100, first: int = 0) -> list[bytes]:
     out = []
-    for i in range(n):
+    for i in range(first, first + n):
         alerting = alert_every and i % alert_every == 0
         plate = f"鄂B{i % 100000:05d}" if alerting else f"京A{i % 100000:05d}"
-        at = START + timedelta(seconds=i * 7200 // max(n, 1))  # two hours of traffic
+        at = START + timedelta(seconds=(i - first) * 7200 // max(n, 1))  # two hours
         out.append(orjson.dumps({"pass_id": f"P-{i}", "checkpoint_id": CHECKPOINTS[i % 4],
                                  "plate": plate, "at": at.isoformat()}))
     return out
 
 
-async def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
+async def produce(bootstrap: str, topic: str, values: list[bytes], keyed: bool = False) -> None:
+    """With ``keyed``: each pass keyed by its plate (``record_key``), partitioned by aiokafka's
+    default murmur2, as a producer is told to with several partitions."""
     from aiokafka import AIOKafkaProducer
 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20,
                                 max_batch_size=512 * 1024)
     await producer.start()
     try:
-        futures = [await producer.send(topic, v) for v in values]
+        futures = [await producer.send(topic, v, key=topics.record_key("vehicle", v)
+                                       if keyed else None) for v in values]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
 
 
-async def plain_read(bootstrap: str, topic: str, n: int, timeout: float = 300.0) -> float:
-    """Seconds a plain aiokafka consumer takes to fetch ``n`` records from the beginning."""
+async def plain_read(bootstrap: str, topic: str, n: int, timeout: float = 300.0,
+                     partitions: int = 1) -> float:
+    """Seconds a plain aiokafka consumer takes to fetch ``n`` records from the beginning (of
+    every partition)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 max_partition_fetch_bytes=8 * 1024 * 1024)
     await consumer.start()
     try:
-        tp = TopicPartition(topic, 0)
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
         seen, started = 0, time.perf_counter()
         while seen < n:
             if time.perf_counter() - started > timeout:
@@ -136,24 +150,34 @@ async def plain_read(bootstrap: str, topic: str, n: int, timeout: float = 300.0)
         await consumer.stop()
 
 
+def plain_seconds(bootstrap: str, n: int, partitions: int = 1, reads: int = PLAIN_READS
+                  ) -> float:
+    """The baseline: the median of ``reads`` plain reads of the passes topic (one read of
+    50,000 passes takes a fifth of a second, so one read alone swung by 2x on a shared
+    machine)."""
+    return statistics.median(
+        asyncio.run(plain_read(bootstrap, topics.VEHICLE_PASSES, n, partitions=partitions))
+        for _ in range(reads))
+
+
 def agent_work(app: GridcoreApp, records: list[bytes], batch: int) -> float:
     """Seconds the vehicle agent's own work takes for these records, batch by batch: decode,
     the rule with the risk periods, the hourly counts (the store write of the counts and any
     alert is left out). What a worker costs beyond this is faust's and Kafka's."""
     from collections import Counter
 
-    from adapters.alert_inputs import parse
+    from adapters.pass_codec import decode_pass
     from gridcore.risk import normalize_plate, vehicle_alert_reason
     from gridcore.vehicle import hour_start
 
     risk = app.risk_periods()
     started = time.perf_counter()
     for i in range(0, len(records), batch):
-        passes = [parse("vehicle", r) for r in records[i:i + batch]]
-        policy = app.policy_at(max(p.at for p in passes))
+        passes = [decode_pass(r) for r in records[i:i + batch]]  # (id, checkpoint, plate, at)
+        policy = app.policy_at(max(p[3] for p in passes))
         for p in passes:
-            vehicle_alert_reason(normalize_plate(p.plate), p.at, (), risk, policy)
-        Counter((p.checkpoint_id, hour_start(p.at)) for p in passes)  # type: ignore[attr-defined]
+            vehicle_alert_reason(normalize_plate(p[2]), p[3], (), risk, policy)
+        Counter((p[1], hour_start(p[3])) for p in passes)
     return time.perf_counter() - started
 
 
@@ -169,15 +193,22 @@ def noted(path: Path) -> list[tuple[datetime, int, int]]:
     return out
 
 
-def tallies(app: GridcoreApp) -> list[tuple[datetime, int]]:
-    """(store time, passes) of each batch the worker counted, in order."""
+def tallies(app: GridcoreApp, start: int = 1) -> list[tuple[datetime, int]]:
+    """(store time, passes) of each batch the worker counted, in order (from notification
+    ``start`` on)."""
+    return [(at, n) for at, n, _ in sourced_tallies(app, start)]
+
+
+def sourced_tallies(app: GridcoreApp, start: int = 1) -> list[tuple[datetime, int, int]]:
+    """(store time, passes, source partition) of each batch counted, in order."""
     notes = app.recorder.select_notifications(
-        start=1, limit=10**7, topics=["gridcore.vehicle:PassTally.Counted"])
+        start=start, limit=10**7, topics=["gridcore.vehicle:PassTally.Counted"])
     out = []
     for n in notes:
         s = orjson.loads(n.state)
-        out.append((datetime.fromisoformat(s["timestamp"]), sum(c["passes"]
-                                                                for c in s["counts"])))
+        partition = int(s["source_key"].split("/")[1])
+        out.append((datetime.fromisoformat(s["timestamp"]),
+                    sum(c["passes"] for c in s["counts"]), partition))
     return out
 
 
@@ -248,7 +279,7 @@ def run_one(reader: str, passes: int, batch: int, alert_every: int,
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=60)
             # The baseline, on the same topic once the worker is done (no contention).
-            plain = asyncio.run(plain_read(broker.bootstrap, topics.VEHICLE_PASSES, passes))
+            plain = plain_seconds(broker.bootstrap, passes)
             counted = progress()
             first, last = counted[0][0], counted[-1][0]
             alerts = (len(app.recorder.select_notifications(
@@ -263,6 +294,152 @@ def run_one(reader: str, passes: int, batch: int, alert_every: int,
                 worker.kill()
             broker.stop()
     return result
+
+
+@dataclass
+class ScaleResult:
+    """One consumer group of ``workers`` batch-reading workers over ``partitions``."""
+
+    workers: int
+    partitions: int
+    passes: int
+    plain_seconds: float       # the plain consumer over every partition, the same run
+    seconds: float             # the group's first to last recorded batch
+    measured: int              # passes in that span (all but the first batch)
+    per_worker: list[float]    # each worker's passes/s over its own first to last batch
+    alerts: int
+
+    @property
+    def plain_per_s(self) -> float:
+        return self.passes / self.plain_seconds
+
+    @property
+    def total_per_s(self) -> float:
+        return self.measured / self.seconds
+
+    @property
+    def ratio(self) -> float:
+        return self.total_per_s / self.plain_per_s
+
+
+def run_scale(passes: int = 20_000, batch: int = 1000, alert_every: int = 100,
+              partitions: int = 4, workers: tuple[int, ...] = (1, 2),
+              timeout: float = 900.0) -> tuple[list[ScaleResult], str]:
+    """Throughput per worker with several workers: on one broker and one store, the topics
+    with ``partitions`` partitions (``GRIDCORE_STREAM_PARTITIONS``), passes keyed by plate;
+    for each count in ``workers`` that many ``gridcore stream worker --passes batch`` form one
+    consumer group, and once each holds its share of the partitions, ``passes`` new passes
+    are produced and handled. The plain consumer reads the same topic (every partition) in
+    the same run."""
+    from adapters.stream_topics import ensure_topics
+
+    results: list[ScaleResult] = []
+    with tempfile.TemporaryDirectory(prefix="gridcore-bench-streams-scale-") as tmp:
+        home = Path(tmp)
+        broker = start_local_broker(home)
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            store = home / "gridcore.sqlite"
+            app = build_store(store)
+            ensure_topics(broker.bootstrap, all_topics(partitions=partitions))
+            risk = [orjson.dumps({"declaration_id": "R-1", "area": "鄂B", "level": "high",
+                                  "start": "2020-02-01T00:00:00+08:00"})]
+            asyncio.run(produce(broker.bootstrap, topics.RISK_AREAS, risk))
+            env = {**os.environ, "KAFKA_BROKER": broker.bootstrap, "GRIDCORE_STORE": "sqlite",
+                   "GRIDCORE_SQLITE_PATH": str(store),
+                   "GRIDCORE_STREAM_PARTITIONS": str(partitions)}
+            gridcore = str(Path(sys.executable).with_name("gridcore"))
+            group = f"{APP_ID}-vehicles"
+            produced = 0
+            for round_no, count in enumerate(workers, start=1):
+                deadline = time.monotonic() + timeout
+                homes = [home / f"round-{round_no}-worker-{w}" for w in range(count)]
+                procs = []
+                for h in homes:
+                    h.mkdir()
+                    with (h / "worker.log").open("wb") as out:
+                        procs.append(subprocess.Popen(
+                            [gridcore, "stream", "worker", "--no-feed", "--batch", str(batch),
+                             "--passes", "batch", "--ready-file", str(h / "ready.json")],
+                            env=env, cwd=h, stdout=out, stderr=subprocess.STDOUT))
+
+                def waiting(what: str, homes: list[Path] = homes,
+                            procs: list[subprocess.Popen[bytes]] = procs,
+                            deadline: float = deadline) -> None:
+                    if any(p.poll() is not None for p in procs) or time.monotonic() > deadline:
+                        logs = "\n".join((h / "worker.log").read_text(errors="replace")[-1500:]
+                                         for h in homes)
+                        raise RuntimeError(f"the workers did not {what}: {logs}")
+                    time.sleep(0.1)  # polling the readiness files and the store
+
+                def shares(homes: list[Path] = homes,
+                           procs: list[subprocess.Popen[bytes]] = procs) -> list[set[int]]:
+                    out = []
+                    for h, proc in zip(homes, procs, strict=True):
+                        try:
+                            said = orjson.loads((h / "ready.json").read_bytes())
+                        except (OSError, orjson.JSONDecodeError):
+                            said = {}
+                        held = said.get("groups", {}).get(group, []) if said.get(
+                            "pid") == proc.pid else []
+                        out.append({int(tp.rsplit("/", 1)[1]) for tp in held})
+                    return out
+
+                while not app.risk_periods():
+                    waiting("record the risk area")
+                # each worker reads a share of the passes partitions, together all of them
+                while not (all(shares()) and sum(map(len, shares())) == partitions
+                           and set().union(*shares()) == set(range(partitions))):
+                    waiting("share the passes partitions")
+                owner = {p: w for w, held in enumerate(shares()) for p in held}
+                start = app.recorder.max_notification_id() or 0
+                records = pass_records(passes, alert_every, first=produced)
+                asyncio.run(produce(broker.bootstrap, topics.VEHICLE_PASSES, records,
+                                    keyed=True))
+                produced += passes
+                while sum(n for _, n, _ in sourced_tallies(app, start + 1)) < passes:
+                    waiting("count every pass")
+                counted = sourced_tallies(app, start + 1)
+                alerts = len(app.recorder.select_notifications(
+                    start=start + 1, limit=10**7, topics=["gridcore.alerts:Alert.Raised"]))
+                for proc in procs:
+                    proc.send_signal(signal.SIGTERM)
+                for proc in procs:
+                    proc.wait(timeout=60)
+                first, last = counted[0][0], counted[-1][0]
+                per_worker = []
+                for w in range(count):
+                    mine = [(at, n) for at, n, p in counted if owner.get(p) == w]
+                    span = (mine[-1][0] - mine[0][0]).total_seconds() if len(mine) > 1 else 0
+                    per_worker.append(sum(n for _, n in mine[1:]) / span if span else 0.0)
+                results.append(ScaleResult(
+                    count, partitions, passes, 0.0, max((last - first).total_seconds(), 1e-6),
+                    passes - counted[0][1], per_worker, alerts))
+            # The baseline once the workers are done: every pass of the run, all partitions.
+            plain = plain_seconds(broker.bootstrap, produced, partitions)
+            for r in results:
+                r.plain_seconds = plain * r.passes / produced
+            app.close()
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+            broker.stop()
+    return results, scale_table(results)
+
+
+def scale_table(results: list[ScaleResult]) -> str:
+    return "\n".join([
+        "| workers (one consumer group) | partitions | vehicle passes (车辆通行) "
+        "| plain aiokafka consumer (baseline, every partition) | passes/s, all workers "
+        "| ratio | per worker (all ÷ workers) | each worker over its own batches "
+        "| alerts raised |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        *(f"| {r.workers} | {r.partitions} | {r.passes:,} | {r.plain_per_s:,.0f}/s "
+          f"| {r.total_per_s:,.0f}/s | {r.ratio:.1%} | {r.total_per_s / r.workers:,.0f}/s "
+          f"| {', '.join(f'{x:,.0f}/s' for x in r.per_worker)} | {r.alerts:,} |"
+          for r in results),
+    ])
 
 
 READERS = {"agent": "faust agent (`take_events`)", "batch": "batch consumer in the worker"}
@@ -295,7 +472,11 @@ def main() -> None:
     passes = int(os.environ.get("GRIDCORE_BENCH_STREAM_PASSES", "20000"))
     alert_every = int(os.environ.get("GRIDCORE_BENCH_STREAM_ALERT_EVERY", "100"))
     batch = int(os.environ.get("GRIDCORE_BENCH_STREAM_BATCH", "1000"))
-    _, body = run(passes, batch=batch, alert_every=alert_every)
+    if "--scale" in sys.argv[1:]:
+        _, body = run_scale(int(os.environ.get("GRIDCORE_BENCH_STREAM_SCALE_PASSES", passes)),
+                            batch=batch, alert_every=alert_every)
+    else:
+        _, body = run(passes, batch=batch, alert_every=alert_every)
     print(body)
 
 

@@ -23,7 +23,11 @@ work per pass, so the agent handles a few thousand passes a second whatever the 
 So by default (``passes_reader="batch"``, ``gridcore stream worker --passes batch``) the
 worker reads the passes topic with a batch consumer of its own group instead, with the same
 handling, tables and dead letters: several times faster. ``--passes agent`` reads it with a
-faust agent like the other topics.
+faust agent like the other topics. Per pass both paths keep to plain data: the pass decoded
+by msgspec to a tuple (``pass_codec``, refusals and their reasons those of the pydantic
+model), the travel table read from its own in-memory dict, the policy's window and the risk
+periods computed once per batch; the batch reader also overlaps one batch's store write with
+the next batch's fetch and decoding, and pauses the cyclic garbage collector per batch.
 Kafka orders nothing across topics: a worker starting on backlogs of both passes and risk or
 travel records may judge a pass before the risk or travel record produced before it.
 
@@ -75,6 +79,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -82,9 +87,9 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -93,6 +98,7 @@ import faust
 from faust.transport.drivers.aiokafka import Consumer as FaustKafkaConsumer
 
 from adapters import stream_topics as topics
+from gridcore.app_base import collection_paused
 from gridcore.authority import System
 
 APP_ID = "gridcore-streams"
@@ -144,23 +150,22 @@ def reason_of(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}"[:REASON_MAX]
 
 
-class _Message:
-    """Where a record read by the batch consumer came from (what the handlers use of a faust
-    event's message). Plain slots: one is built per record."""
-
-    __slots__ = ("key", "offset", "partition", "topic")
-
-    def __init__(self, topic: str, partition: int, offset: int, key: bytes | None) -> None:
-        self.topic, self.partition, self.offset, self.key = topic, partition, offset, key
+def misplaced(plate: str, want: int, partitions: int, partition: int) -> str:
+    return (f"MisplacedRecord: plate {plate!r} belongs on partition {want} of {partitions}, "
+            f"not {partition}; key records by the normalized plate with Kafka's murmur2 "
+            "partitioner")
 
 
-class _Record:
-    """What the handlers use of a faust event, for records read by the batch consumer."""
+@dataclass
+class _Judged:
+    """One partition's batch of passes, judged, for the store (``Streams.write_passes``)."""
 
-    __slots__ = ("message", "value")
-
-    def __init__(self, value: bytes, message: _Message) -> None:
-        self.value, self.message = value, message
+    partition: int
+    bad: list[tuple[Any, str]]                      # (record, reason) for the dead letters
+    alerts: list[tuple[Any, Any, str]] = field(default_factory=list)     # (record, pass, why)
+    counted: list[tuple[Any, Any, datetime]] = field(default_factory=list)  # (rec, pass, hour)
+    counts: Counter[tuple[str, datetime]] = field(default_factory=Counter)
+    source: str = ""                                # topic/partition/first-last offset
 
 
 class _KeyedTable(faust.Table):  # type: ignore[misc]
@@ -310,6 +315,12 @@ class Streams:
         self.passes_changed = asyncio.Event()
         self.passes_lock = asyncio.Lock()
         self.passes_consumer: Any = None
+        # the passes reader's batch in flight: its finishing and the offsets to commit after
+        self.passes_pending: tuple[Awaitable[Any], dict[Any, int]] | None = None
+        self.passes_commit: asyncio.Future[Any] | None = None  # its commit, once sent
+        # parsed travel per plate, next to the table's value it was parsed from
+        self.visits_parsed: dict[str, tuple[Any, list[tuple[str, datetime]]]] = {}
+        self.plate_partitions: dict[str, int] = {}
 
         @app.on_partitions_revoked.connect
         async def revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
@@ -360,27 +371,30 @@ class Streams:
         """Run a blocking application call in the store's thread."""
         return await asyncio.get_running_loop().run_in_executor(self.store, fn, *args)
 
-    async def to_dead_letter(self, event: Any, reason: str) -> None:
-        message = event.message
+    async def to_dead_letter(self, message: Any, reason: str) -> None:
+        """``message``: a faust event's message or an aiokafka record (both have topic,
+        partition, offset, key and the original bytes as value)."""
         headers = {
             topics.H_REASON: reason.encode(),
             topics.H_SOURCE_TOPIC: str(message.topic).encode(),
             topics.H_SOURCE_PARTITION: str(message.partition).encode(),
             topics.H_SOURCE_OFFSET: str(message.offset).encode(),
         }
-        await self.dead_letter.send(key=message.key, value=event.value, headers=headers)
+        await self.dead_letter.send(key=message.key, value=message.value, headers=headers)
         log.warning("dead letter from %s@%s: %s", message.topic, message.offset, reason[:200])
 
     def parse_all(self, kind: str, events: Sequence[Any]) -> tuple[list[tuple[Any, Any]],
                                                                    list[tuple[Any, str]]]:
+        """Each faust event's message with its decoded record, or with the reason it is bad."""
         from adapters.alert_inputs import parse
 
         good, bad = [], []
         for ev in events:
+            m = ev.message
             try:
-                good.append((ev, parse(kind, ev.value)))  # type: ignore[arg-type]
+                good.append((m, parse(kind, m.value)))  # type: ignore[arg-type]
             except Exception as e:  # malformed: the dead-letter topic says why
-                bad.append((ev, reason_of(e)))
+                bad.append((m, reason_of(e)))
         return good, bad
 
     def apply_all(self, records: Sequence[tuple[Any, Any]]) -> list[tuple[Any, str]]:
@@ -464,7 +478,7 @@ class Streams:
                 # a batch may mix partitions: each is counted under a source of its own
                 by_partition: dict[int, list[Any]] = {}
                 for ev in events:
-                    by_partition.setdefault(ev.message.partition, []).append(ev)
+                    by_partition.setdefault(ev.message.partition, []).append(ev.message)
                 for part in by_partition.values():
                     await self.handle_passes(part)
 
@@ -483,9 +497,29 @@ class Streams:
         the next owner starts where this one ended."""
         self.passes_wanted = frozenset()
         async with self.passes_lock:
+            await self.settle_passes()
             if self.passes_consumer is not None and self.passes_consumer.assignment():
                 self.passes_consumer.assign([])
                 self.ready.set(f"{self.settings.app_id}-vehicles", [])
+
+    async def settle_passes(self, commit_later: bool = False) -> None:
+        """The batch in flight (``read_passes_in_batches``): its store write awaited, its
+        counts put in the hourly table, its dead letters sent, then its offsets committed
+        (with ``commit_later`` the commit is sent and awaited by ``passes_committed``)."""
+        pending, self.passes_pending = self.passes_pending, None
+        if pending is not None:
+            finish, offsets = pending
+            await finish
+            if self.passes_consumer is not None:
+                self.passes_commit = asyncio.ensure_future(
+                    self.passes_consumer.commit(offsets))
+        if not commit_later:
+            await self.passes_committed()
+
+    async def passes_committed(self) -> None:
+        commit, self.passes_commit = self.passes_commit, None
+        if commit is not None:
+            await commit
 
     async def read_passes_in_batches(self) -> None:
         """The passes topic read a batch at a time by a consumer outside faust, handled as the
@@ -493,7 +527,14 @@ class Streams:
         ``<app id>-vehicles`` after each batch. It holds no group membership of its own: it is
         assigned the passes partitions co-partitioned with the travel partitions faust gave
         this worker (``follow_assignment``), so a plate's passes are judged where its travel
-        table is, and gives them up when faust revokes them (``release_passes``)."""
+        table is, and gives them up when faust revokes them (``release_passes``).
+
+        A batch's store write overlaps the next batch's fetch and decoding, and its offset
+        commit the next batch's rule (neither needs the store): the next batch is judged once
+        that write is done (``settle_passes``) and its own write starts once that commit is
+        done. So nothing is committed before it is in the store, the store sees the batches
+        in order, and at most one batch is in the store but not committed, as without the
+        overlap."""
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
         s = self.settings
@@ -504,27 +545,47 @@ class Streams:
             auto_offset_reset="earliest", max_poll_records=s.batch,
             max_partition_fetch_bytes=16 * 1024 * 1024)
         await consumer.start()
+        # What the worker holds from its start (modules, the app) is left out of the cyclic
+        # collector's scans, and the collector waits while a batch is handled (its objects
+        # are acyclic, freed by reference counting): otherwise full collections over the
+        # whole heap, about 0.2 s each, came every few batches.
+        gc.collect()
+        gc.freeze()
         try:
             while True:
                 if not self.passes_wanted and not consumer.assignment():
+                    await self.settle_passes()
                     await self.passes_changed.wait()
                 self.passes_changed.clear()
                 async with self.passes_lock:
                     held = frozenset(tp.partition for tp in consumer.assignment())
                     if held != self.passes_wanted:
+                        await self.settle_passes()
                         consumer.assign([TopicPartition(topics.VEHICLE_PASSES, p)
                                          for p in sorted(self.passes_wanted)])
                         self.ready.set(group, consumer.assignment())
                     if not consumer.assignment():
                         continue
-                    got = await consumer.getmany(timeout_ms=int(s.within * 1000),
-                                                 max_records=s.batch)
-                    for tp, records in got.items():
-                        await self.handle_passes([_Record(r.value, _Message(
-                            tp.topic, tp.partition, r.offset, r.key)) for r in records])
-                    if got:
-                        await consumer.commit()
+                    # With a batch in flight, only what is fetched already (no wait).
+                    got = await consumer.getmany(
+                        timeout_ms=0 if self.passes_pending else int(s.within * 1000),
+                        max_records=s.batch)
+                    if not got:
+                        await self.settle_passes()
+                        continue
+                    with collection_paused():
+                        decoded = [(records, self.decode_passes(records))
+                                   for records in got.values()]
+                        await self.settle_passes(commit_later=True)
+                        judged = [await self.judge_passes(records, good, bad)
+                                  for records, (good, bad) in decoded]
+                        await self.passes_committed()
+                        finishes = [self.write_passes(j) for j in judged]
+                    self.passes_pending = (asyncio.gather(*finishes), {
+                        tp: records[-1].offset + 1 for tp, records in got.items()})
         finally:
+            with contextlib.suppress(Exception):
+                await self.settle_passes()
             self.passes_consumer = None
             await consumer.stop()
 
@@ -607,59 +668,171 @@ class Streams:
             except Exception as e:  # a plate the rule refuses
                 bad.append((ev, reason_of(e)))
                 continue
-            if want == ev.message.partition:
+            if want == ev.partition:
                 kept.append((ev, rec))
             else:
-                bad.append((ev, f"MisplacedRecord: plate {rec.plate!r} belongs on partition "
-                                f"{want} of {n}, not {ev.message.partition}; key records by "
-                                "the normalized plate with Kafka's murmur2 partitioner"))
+                bad.append((ev, misplaced(rec.plate, want, n, ev.partition)))
         return kept
 
     # ---- the vehicle rule --------------------------------------------------------------------
 
-    async def handle_passes(self, events: Sequence[Any]) -> None:
-        """One partition's batch of passes: judged, recorded, counted, dead-lettered."""
+    async def handle_passes(self, records: Sequence[Any]) -> None:
+        """One partition's batch of passes (faust messages or aiokafka records): judged,
+        recorded, counted, dead-lettered."""
+        good, bad = self.decode_passes(records)
+        await self.write_passes(await self.judge_passes(records, good, bad))
+
+    def decode_passes(self, records: Sequence[Any]) -> tuple[list[tuple[Any, Any]],
+                                                             list[tuple[Any, str]]]:
+        """Each record with its pass (``pass_codec``: a tuple ``(pass_id, checkpoint_id,
+        plate, at)``, with several partitions the normalized plate appended), or with the
+        reason it goes to the dead-letter topic (malformed; on another partition than its
+        plate's)."""
+        from adapters.pass_codec import decode_pass
+
+        good: list[tuple[Any, Any]] = []
+        bad: list[tuple[Any, str]] = []
+        append = good.append
+        for m in records:
+            try:
+                append((m, decode_pass(m.value)))
+            except Exception as e:  # malformed: the dead-letter topic says why
+                bad.append((m, reason_of(e)))
+        n = self.settings.partitions
+        if n == 1 or not good:
+            return good, bad
+        from gridcore.risk import normalize_plate
+
+        kept = []
+        where = self.plate_partitions
+        if len(where) > 200_000:
+            where.clear()
+        for m, p in good:
+            try:
+                plate = normalize_plate(p[2])
+            except Exception as e:  # a plate the rule refuses
+                bad.append((m, reason_of(e)))
+                continue
+            want = where.get(plate)
+            if want is None:
+                want = where[plate] = topics.partition_for(plate.encode(), n)
+            if want == m.partition:
+                kept.append((m, (*p, plate)))
+            else:
+                bad.append((m, misplaced(p[2], want, n, m.partition)))
+        return kept, bad
+
+    def visits_of(self) -> Callable[[str], list[tuple[str, datetime]] | None]:
+        """Look-ups of a plate's travel (place, time) for one batch: read from the travel
+        table's own dict (faust's in-memory store, which its updates and changelog recovery
+        write) without faust's per-key layer, each plate's list parsed once per value the
+        table holds (a new value, from ``update_travel`` or a recovery, is parsed again)."""
+        store = self.travel.data
+        plain = getattr(store, "data", None)
+        raw_of: Callable[[str], Any] = (
+            plain.get if isinstance(plain, dict)
+            else lambda plate: store.get(plate))
+        parsed = self.visits_parsed
+        if len(parsed) > 200_000:
+            parsed.clear()
+
+        def visits(plate: str) -> list[tuple[str, datetime]] | None:
+            raw = raw_of(plate)
+            if not raw:
+                return None
+            seen = parsed.get(plate)
+            if seen is not None and seen[0] is raw:
+                return seen[1]
+            out = [(v[0], datetime.fromisoformat(v[1])) for v in raw]
+            parsed[plate] = (raw, out)
+            return out
+
+        return visits
+
+    async def judge_passes(self, records: Sequence[Any], good: list[tuple[Any, Any]],
+                           bad: list[tuple[Any, str]]) -> _Judged:
+        """The decoded passes of one partition's batch judged: the policy's window, the rule,
+        the hourly counts."""
+        from gridcore.clock import check_instant, window
         from gridcore.risk import normalize_plate, region_alert_reason, travel_alert_reason
         from gridcore.vehicle import hour_start
 
-        good, bad = self.parse_all("vehicle", events)
-        good = self.placed(good, bad)
-        if good:
-            good = await self.in_window(good, "pass time", bad)
-        if good:
-            policy = await self.in_store(self.gapp.policy_at, max(p.at for _, p in good))
-            risk = self.risk_periods()
-            alerts, counted = [], []
-            hours: dict[int, datetime] = {}
-            for ev, p in good:
-                try:
-                    plate = normalize_plate(p.plate)
-                    visits = self.travel_of(plate)
-                    reason = ((travel_alert_reason(p.at, visits, risk, policy) if visits
-                               else None) or region_alert_reason(plate, p.at, risk))
-                except Exception as e:  # a plate the rule refuses
-                    bad.append((ev, reason_of(e)))
-                    continue
-                key = int(p.at.timestamp()) // 3600
-                hour = hours.get(key)
-                if hour is None:
-                    hour = hours[key] = hour_start(p.at)
-                counted.append((ev, p, hour))
-                if reason:
-                    alerts.append((ev, p, reason))
-            first, last = events[0].message, events[-1].message
-            source = f"{first.topic}/{first.partition}/{first.offset}-{last.offset}"
-            counts = Counter((p.checkpoint_id, hour) for _, p, hour in counted)
-            if self.settings.bench_no_store_writes:
-                refused = self.bench_note(len(counted), len(alerts))
-            else:
-                refused = await self.in_store(self.record_passes, alerts, counted, counts,
-                                              source)
+        first, last = records[0], records[-1]
+        if not good:
+            return _Judged(first.partition, bad)
+        # The policy's window at the application's clock (``gridcore.clock``), per batch.
+        now = self.gapp.clock()
+        policy = await self.in_store(self.gapp.policy_at, now)
+        earliest, latest = window(now, policy)
+        kept = []
+        for m, p in good:
+            if earliest <= p[3] <= latest:
+                kept.append((m, p))
+                continue
+            try:
+                check_instant(p[3], now, policy, "pass time")
+            except Exception as e:  # InvalidInput: what was wrong and the window accepted
+                bad.append((m, reason_of(e)))
+            else:  # pragma: no cover - the window and check_instant agree
+                kept.append((m, p))
+        if not kept:
+            return _Judged(first.partition, bad)
+        policy = await self.in_store(self.gapp.policy_at, max(p[3] for _, p in kept))
+        risk = self.risk_periods()
+        visits_of = self.visits_of()
+        normalized = self.settings.partitions > 1  # the plate normalized by decode_passes
+        alerts: list[tuple[Any, Any, str]] = []
+        counted: list[tuple[Any, Any, datetime]] = []
+        counts: Counter[tuple[str, datetime]] = Counter()
+        hours: dict[int, datetime] = {}
+        for m, p in kept:
+            at = p[3]
+            try:
+                plate = p[4] if normalized else normalize_plate(p[2])
+                visits = visits_of(plate)
+                reason = ((travel_alert_reason(at, visits, risk, policy) if visits else None)
+                          or (region_alert_reason(plate, at, risk) if plate[:2] in risk
+                              else None))
+            except Exception as e:  # a plate the rule refuses
+                bad.append((m, reason_of(e)))
+                continue
+            key = int(at.timestamp()) // 3600
+            hour = hours.get(key)
+            if hour is None:
+                hour = hours[key] = hour_start(at)
+            counted.append((m, p, hour))
+            counts[(p[1], hour)] += 1
+            if reason:
+                alerts.append((m, p, reason))
+        source = f"{first.topic}/{first.partition}/{first.offset}-{last.offset}"
+        return _Judged(first.partition, bad, alerts, counted, counts, source)
+
+    def write_passes(self, j: _Judged) -> Awaitable[None]:
+        """The judged batch's store write started (in the store's thread); returns what
+        finishes it once written (``finish_passes``)."""
+        written: Awaitable[list[tuple[Any, str]]] | None = None
+        if not j.counted:
+            pass
+        elif self.settings.bench_no_store_writes:
+            self.bench_note(len(j.counted), len(j.alerts))
+        else:
+            written = asyncio.get_running_loop().run_in_executor(
+                self.store, self.record_passes, j.alerts, j.counted, j.counts, j.source)
+        return self.finish_passes(written, j)
+
+    async def finish_passes(self, written: Awaitable[list[tuple[Any, str]]] | None,
+                            j: _Judged) -> None:
+        """Once the batch's store write is done: its counts in the hourly table (but those
+        the store refused), the refused and the malformed to the dead-letter topic."""
+        counts, bad = j.counts, j.bad
+        refused = await written if written is not None else []
+        if refused:
             bad += refused
-            refused_ids = {id(ev) for ev, _ in refused}
-            self.count_passes(counts if not refused else Counter(
-                (p.checkpoint_id, hour) for ev, p, hour in counted if id(ev) not in refused_ids),
-                first.partition)
+            refused_ids = {id(m) for m, _ in refused}
+            counts = Counter((p[1], hour) for m, p, hour in j.counted
+                             if id(m) not in refused_ids)
+        if counts:
+            self.count_passes(counts, j.partition)
         await self._dead_letters(bad)
 
     def bench_note(self, passes: int, alerts: int) -> list[tuple[Any, str]]:
@@ -679,13 +852,13 @@ class Streams:
         try:
             if alerts:
                 self.gapp.raise_vehicle_alerts(
-                    [(p.pass_id, p.checkpoint_id, p.plate, p.at, reason)
-                     for _, p, reason in alerts], by=System.FEED)
+                    [(p[0], p[1], p[2], p[3], reason) for _, p, reason in alerts],
+                    by=System.FEED)
         except Exception:
             for ev, p, reason in alerts:
                 try:
-                    self.gapp.raise_vehicle_alert(p.pass_id, p.checkpoint_id, p.plate, p.at,
-                                                  reason, by=System.FEED)
+                    self.gapp.raise_vehicle_alert(p[0], p[1], p[2], p[3], reason,
+                                                  by=System.FEED)
                 except Exception as e:
                     refused.append((ev, reason_of(e)))
         if not counts:
@@ -702,7 +875,7 @@ class Streams:
                 self.gapp.count_vehicle_passes(part, f"{source}/{checkpoint}", by=System.FEED)
             except Exception as e:
                 refused += [(ev, reason_of(e)) for ev, p, _ in counted
-                            if p.checkpoint_id == checkpoint and id(ev) not in refused_ids]
+                            if p[1] == checkpoint and id(ev) not in refused_ids]
         return refused
 
     # ---- the outbound relay --------------------------------------------------------------

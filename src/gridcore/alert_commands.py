@@ -59,9 +59,11 @@ from gridcore.camera import (
 )
 from gridcore.checkpoint import Checkpoint
 from gridcore.checkpoint import checkpoint_id as checkpoint_uuid
+from gridcore.clock import check_instant
 from gridcore.errors import DuplicateCode, GridcoreError, InvalidInput, parse_enum
+from gridcore.grid import GridNode
 from gridcore.household import Household
-from gridcore.policy import Policy
+from gridcore.policy import DEFAULT_POLICY, POLICY_BOOK_ID, Policy, PolicyBook
 from gridcore.risk import (
     RISK_REGISTER_ID,
     RiskLevel,
@@ -288,16 +290,24 @@ class AlertCommands(ApplicationBase):
     def _raise_vehicle_alerts(self, alerts: Sequence[tuple[str, str, str, datetime, str]]
                               ) -> list[UUID]:
         now = self.clock()
+        # Read once per call (a stream worker's batch), not per alert: the policy book, each
+        # checkpoint, each grid and its worker on duty. Each time is checked as check_time.
+        book = self._find(PolicyBook, POLICY_BOOK_ID, for_reading=True)
+        in_force = book.in_force if book else (lambda when: DEFAULT_POLICY)
+        window_policy = in_force(now)
+        checkpoints: dict[str, Checkpoint] = {}
+        duty: dict[str, tuple[GridNode, UUID | None]] = {}
         checked = []
         for n, (pass_id, checkpoint_id, plate, at, reason) in enumerate(alerts, start=1):
             try:
                 check_input_id(pass_id, "pass")
-                self.check_time(at, "pass time")
+                check_instant(at, now, window_policy, "pass time")
                 text = normalize_plate(plate)
                 if not 1 <= len((reason or "").strip()) <= 300:
                     raise InvalidInput("A vehicle alert needs its reason (1-300 characters).",
                                        "Pass the reason vehicle_alert_reason gave.")
-                cp = self.checkpoint(checkpoint_id)
+                cp = checkpoints.get(checkpoint_id) or checkpoints.setdefault(
+                    checkpoint_id, self.checkpoint(checkpoint_id))
             except GridcoreError as e:
                 if len(alerts) == 1:
                     raise
@@ -309,18 +319,25 @@ class AlertCommands(ApplicationBase):
         for aid, pass_id, cp, text, at, reason in checked:
             if aid not in raised and self._find(Alert, aid) is None:
                 raised[aid] = self._vehicle_alert(aid, pass_id, cp, text, at, reason,
-                                                  self.policy_at(at), now)
+                                                  in_force(at), now, duty)
         if raised:
             first, *more = raised.values()
             self._save(*raised.values(), *self._tracked(first, now, *more))
         return [c[0] for c in checked]
 
     def _vehicle_alert(self, aid: UUID, pass_id: str, cp: Checkpoint, plate: str, at: datetime,
-                       reason: str, policy: Policy, now: datetime) -> Alert:
-        grid = self.node(cp.grid_code)
+                       reason: str, policy: Policy, now: datetime,
+                       duty: dict[str, tuple[GridNode, UUID | None]] | None = None) -> Alert:
+        """``duty``: grid code -> (grid, worker on duty), read once per batch."""
+        known = duty.get(cp.grid_code) if duty is not None else None
+        if known is None:
+            grid = self.node(cp.grid_code)
+            known = (grid, self._on_duty(grid.responsible_worker))
+            if duty is not None:
+                duty[cp.grid_code] = known
+        grid, worker = known
         return Alert.raise_alert(aid, AlertKind.VEHICLE, cp.code, pass_id, cp.grid_code,
-                                 grid.level, self._on_duty(grid.responsible_worker), reason,
-                                 at, policy, now,
+                                 grid.level, worker, reason, at, policy, now,
                                  plate=plate)
 
     def _raise_vehicle(self, aid: UUID, pass_id: str, cp: Checkpoint, plate: str,

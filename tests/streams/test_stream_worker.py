@@ -310,6 +310,15 @@ def test_malformed_and_unprocessable_messages_go_to_the_dead_letter_topic(
            at="2020-02-17T17:00:00+08:00"): "KK-404",  # alerts, but no such checkpoint
         js(pass_id="P-10", checkpoint_id="KK-1", plate="not a plate",
            at="2020-02-17T17:00:00+08:00"): "plate",
+        # refused by the model as the worker's fast decoder hands them over (pass_codec)
+        js(pass_id="P-12", checkpoint_id="KK-1", plate="湘A11111",
+           at="2020-02-17T17:00:00"): "at: Input should have timezone info",
+        js(pass_id="P-13", checkpoint_id="KK-1", plate="湘A11111",
+           at="2020-02-17T17:00:00+08:00", lane=2): "lane: Extra inputs are not permitted",
+        js(pass_id="  ", checkpoint_id="KK-1", plate="湘A11111",
+           at="2020-02-17T17:00:00+08:00"): "pass_id: String should have at least 1",
+        js(pass_id="P-14", checkpoint_id="KK-1", plate="湘A11111",
+           at="2999-02-17T17:00:00+08:00"): "in the future",  # outside the policy's window
     }
     good = js(pass_id="P-11", checkpoint_id="KK-1", plate="湘A11111",
               at="2020-02-17T20:00:00+08:00")
@@ -324,6 +333,7 @@ def test_malformed_and_unprocessable_messages_go_to_the_dead_letter_topic(
     # The agent went on: the pass after them alerts.
     worker.settle(lambda: worker.alerts("vehicle")["P-11"] == 1, "P-11 alerted")
     assert "P-9" not in worker.alerts("vehicle")
+    assert not {"P-12", "P-13", "P-14"} & set(worker.alerts("vehicle"))
     worker.alive()
 
 
