@@ -33,9 +33,11 @@ from gridcore.request_commands import RequestCommands
 from gridcore.risk import RISK_REGISTER_ID, RiskRegister
 from gridcore.staff_commands import ASSIGNABLE_ROLES, StaffCommands
 from gridcore.sweep_commands import SweepCommands
+from gridcore.tracing_commands import TracingCommands
 
 
-class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, HouseholdCommands,
+class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, TracingCommands,
+                  HouseholdCommands,
                   StaffCommands, DeliveryCommands, EnterpriseCommands, RequestCommands,
                   AlertCommands, ChatCommands, GridCommands):
     """Grid hierarchy, households and resident status, staff and assignment, and the field
@@ -86,6 +88,8 @@ class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, HouseholdC
                 return list(self.staff(value).jurisdictions)
             case Of.CAMPAIGN:
                 return [self.campaign(value).scope]
+            case Of.CASE:  # the grid node that follows the case up
+                return [self.case(value).scope]
             case Of.REFERRAL:  # the resident's household: its micro-grid's worker follows it
                 return [self.household(self.referral(value).household_id).micro_grid]
             case Of.ENTERPRISE:

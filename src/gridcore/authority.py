@@ -85,6 +85,8 @@ class Of(StrEnum):
     """a staff member, at their jurisdiction"""
     CAMPAIGN = "campaign"
     REFERRAL = "referral"
+    CASE = "case"
+    """a contact-tracing case, at the grid node that follows it up"""
     ENTERPRISE = "enterprise"
     DELIVERY = "delivery"
     REQUEST = "request"
@@ -170,6 +172,11 @@ SUPPLIERS = DISPATCHERS
 ORDER_TAKERS = FIELD_ROLES | {Role.PROPERTY_MANAGER, Role.DUTY_LEAD, Role.OFFICIAL}
 """Who takes a sealed household's order (团购 group buying through the building's workers)."""
 ENTERPRISE_STAFF = frozenset({Role.ENTERPRISE_SPECIALIST, Role.OFFICIAL})
+TRACERS = MEDICAL | POLICE_AND_OFFICIALS
+"""Who traces contacts (流调): the doctors, the police who help find people, officials; the
+household's rules then say which measure each may impose (``status``)."""
+DIAGNOSERS = MEDICAL
+"""Who confirms or rules out a case: a medical decision, as a confirmed health is."""
 CHAT_REVIEWERS = frozenset({Role.GRID_WORKER, Role.FAMILY_DOCTOR, Role.COMMUNITY_POLICE,
                             Role.OFFICIAL, Role.DUTY_LEAD})
 """Who works a micro-grid's held chat messages (待核实): the roles that read them whole (who
@@ -255,6 +262,15 @@ AUTHORITY: Mapping[str, Rule] = {
     "close_referral": rule(TRANSFER, at(Of.REFERRAL, "referral_id")),
     "cancel_referral": rule(TRANSFER, at(Of.REFERRAL, "referral_id"), systems=AUTO),
     "_escalate": rule(frozenset(), systems=AUTO),
+    # contact tracing (流调): decisions a staff member answers for
+    "open_case": rule(TRACERS, at(Of.NODE, "scope"), at(Of.HOUSEHOLD, "hid"),
+                      at(Of.CASE, "source_case")),
+    "record_exposure": rule(TRACERS, at(Of.CASE, "case_id"), at(Of.HOUSEHOLD, "hid")),
+    "match_contact": rule(TRACERS, at(Of.CASE, "case_id"), at(Of.HOUSEHOLD, "hid")),
+    "confirm_match": rule(TRACERS, at(Of.CASE, "case_id")),
+    "reject_match": rule(TRACERS, at(Of.CASE, "case_id")),
+    "confirm_case": rule(DIAGNOSERS, at(Of.CASE, "case_id")),
+    "rule_out_case": rule(DIAGNOSERS, at(Of.CASE, "case_id")),
     # devices, travel and risk areas
     "register_camera": rule(POLICE_AND_OFFICIALS, at(Of.NODE, "grid_code"), systems=OP),
     "register_checkpoint": rule(POLICE_AND_OFFICIALS, at(Of.NODE, "grid_code"), systems=OP),

@@ -6,7 +6,7 @@ Each decision uses the policy in force at the command's time (``PolicyBook.in_fo
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import Field, ValidationError
@@ -25,6 +25,7 @@ _IMPOSE_HOME = FIELD_ROLES | _MEDICAL | _OFFICIALS | {Role.COMMUNITY_POLICE}
 Days = Annotated[int, Field(ge=0, le=366)]
 Hours = Annotated[int, Field(ge=1, le=24 * 366)]
 Cost = Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False)]
+ContactMeasure = Literal["home_observation", "home_quarantine", "centralized_quarantine"]
 
 
 class Policy(Immutable):
@@ -86,6 +87,14 @@ class Policy(Immutable):
     # a measure recorded late (补录) may be dated back to when it actually began, at most
     # this many hours before it is recorded, with a reason; its period counts from then
     measure_backdate_hours: int = Field(72, ge=0, le=24 * 366)
+    # contact tracing (流调): a close contact (密接) is quarantined this many days from their
+    # last exposure, under this measure; a secondary contact (次密接) likewise; the contacts
+    # of an index case ruled out are released to ``ruled_out_release_to``
+    close_contact_measure: ContactMeasure = "centralized_quarantine"
+    close_contact_days: Days = 14
+    secondary_contact_measure: ContactMeasure = "home_quarantine"
+    secondary_contact_days: Days = 7
+    ruled_out_release_to: Literal["none", "home_observation"] = "none"
 
     def with_changes(self, **changes: Any) -> Policy:
         return Policy.model_validate({**self.model_dump(), **changes})

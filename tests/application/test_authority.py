@@ -34,6 +34,7 @@ from gridcore.staff import Role
 from gridcore.status import Health, Measure
 from gridcore.sweep import Method
 from gridcore.sweep_commands import VisitRow
+from gridcore.tracing import case_id
 from tests.conftest import Clock
 
 CITY, DISTRICT, STREET = "4201", "420102", "420102001"
@@ -113,6 +114,7 @@ def world() -> Iterator[World]:
     alert = app.raise_vehicle_alert("P-1", "KK-A", "鄂A12345", t, "来自高风险地区",
                                     by=System.FEED)
     app.declare_risk_area("DECL-A", "鄂B", "high", t, scope=A, by=OP)
+    app.open_case("CASE-A", A, "发热", by=inside[Role.FAMILY_DOCTOR], hid=h.id, rid=rid)
     values: dict[str, Any] = {
         "hid": h.id, "household": h.id, "household_id": None, "rid": rid,
         "micro_grid": A1, "code": A1, "parent_code": A, "new_parent_code": A, "codes": [A1],
@@ -121,7 +123,7 @@ def world() -> Iterator[World]:
         "sid": inside[Role.VOLUNTEER], "cid": cid, "referral_id": referral.referral_id,
         "enterprise": enterprise, "delivery": delivery, "request": filing.request_id,
         "alert_id": alert, "camera_id": "CAM-A", "checkpoint_id": "KK-A",
-        "declaration_id": "DECL-A", "area": "鄂B",
+        "declaration_id": "DECL-A", "area": "鄂B", "case_id": case_id("CASE-A"),
         "rows": None,  # per command, below
         "reference": filing.reference, "health": Health.SYMPTOMATIC,
         "measure": Measure.HOME_OBSERVATION, "method": Method.DOOR,
