@@ -16,7 +16,7 @@ from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import BaseModel
 
-from adapters.vault import KeyVault
+from adapters.vault import KeyVault, Seal
 from gridcore.base import upcast
 from gridcore.household import Household, Member
 from gridcore.identity import Address, ResidentIdentity
@@ -52,15 +52,19 @@ class PydanticMapper(Mapper[UUID]):
         cls = type(domain_event)
         vault = self.vault
         context = None
+        seal = None
         if vault is not None:
-            seal = vault.seal_new if domain_event.originator_version == 1 else vault.seal
+            # the aggregate: a bulk save stores the keys its first event makes as one row
+            pack = domain_event.originator_id
+            seal = vault.sealer(pack, new=domain_event.originator_version == 1)
             context = {"seal": seal}
-            erased = getattr(domain_event, "erased_subject_ids", None)
-            if erased:
-                vault.schedule_erase(erased)
+            if _erases(cls):
+                erased = domain_event.erased_subject_ids
+                if erased:
+                    vault.schedule_erase(erased, pack)
         direct = _DIRECT.get(cls)
         if direct is not None:
-            state = direct(domain_event, None if context is None else context["seal"])
+            state = direct(domain_event, seal)
         else:
             state = domain_event.model_dump(exclude=_EXCLUDE, context=context)
         version = getattr(cls, "class_version", 1)
@@ -91,11 +95,27 @@ class PydanticMapper(Mapper[UUID]):
         state["originator_id"] = originator_id if isinstance(originator_id, UUID) else UUID(
             originator_id)
         state["originator_version"] = stored_event.originator_version
-        context = {"unseal": self.vault.unseal} if self.vault is not None else None
+        context = None
+        vault = self.vault
+        if vault is not None:
+            pack = state["originator_id"]  # whose pack may hold the keys (see KeyVault)
+            context = {"unseal": lambda data: vault.unseal(data, pack)}
         return cls.model_validate(state, context=context)
 
 
-Seal = Callable[[UUID, dict[str, Any]], dict[str, Any]]
+_ERASES: dict[type, bool] = {}
+
+
+def _erases(cls: type) -> bool:
+    """Whether events of ``cls`` name subjects to erase (``erased_subject_ids``), looked up
+    once per class: ``getattr`` of a missing attribute on a pydantic model goes through its
+    ``__getattr__`` and an exception, 5% of storing a bulk registration."""
+    found = _ERASES.get(cls)
+    if found is None:
+        found = _ERASES[cls] = hasattr(cls, "erased_subject_ids")
+    return found
+
+
 
 
 def _personal(value: Any, fields: tuple[str, ...], seal: Seal | None) -> dict[str, Any]:
@@ -156,7 +176,7 @@ class _Withheld:
     """A stand-in vault that opens nothing: sealed values decode as withheld (every personal
     field None, not marked erased), with no key look-up."""
 
-    def unseal(self, data: dict[str, Any]) -> dict[str, Any]:
+    def unseal(self, data: dict[str, Any], pack: UUID | None = None) -> dict[str, Any]:
         return {"subject_id": data["subject_id"]}
 
 

@@ -30,7 +30,7 @@ import secrets
 import stat
 import tempfile
 from base64 import b64decode, b64encode
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -47,8 +47,11 @@ RAW_KEY_LENGTH = 32
 """A subject key stored as it is (stores written before wrapping); migrated when opened."""
 
 _FORMAT = b"\x01"
+_PACK = b"\x02"
 _KID_LENGTH = 8
 WRAPPED_LENGTH = 1 + _KID_LENGTH + 12 + RAW_KEY_LENGTH + 16
+_ENTRY = 16 + RAW_KEY_LENGTH
+"""A pack's entry: the subject id's 16 bytes, then its key."""
 
 
 class KekError(RuntimeError):
@@ -105,6 +108,68 @@ class KeyRing:
         nonce = os.urandom(12)
         return _FORMAT + kid + nonce + self._aeads[kid].encrypt(nonce, key, sid.bytes)
 
+    def wrap_many(self, keys: Mapping[UUID, bytes]) -> dict[UUID, bytes]:
+        """``wrap`` of each key, its nonces drawn in one ``urandom`` call (a bulk save wraps
+        tens of thousands)."""
+        kid = self.newest_id
+        head = _FORMAT + kid
+        encrypt = self._aeads[kid].encrypt
+        nonces = os.urandom(12 * len(keys))
+        wrapped = {}
+        for i, (sid, key) in enumerate(keys.items()):
+            nonce = nonces[12 * i:12 * i + 12]
+            wrapped[sid] = head + nonce + encrypt(nonce, key, sid.bytes)
+        return wrapped
+
+    def wrap_pack(self, row: UUID, keys: Iterable[tuple[UUID, bytes]]) -> bytes:
+        """Several subjects' keys stored as one row (``row``: its id, one of the subjects):
+        one wrap of their entries (subject id, key) with the newest KEK, ``row`` as the
+        associated data. A bulk registration stores a household's keys (its address's and
+        its residents') this way; erasing one subject rewrites the row without its entry
+        (``without``), so each subject's key is still destroyed on its own."""
+        kid = self.newest_id
+        nonce = os.urandom(12)
+        body = b"".join(sid.bytes + key for sid, key in keys)
+        return _PACK + kid + nonce + self._aeads[kid].encrypt(nonce, body, row.bytes)
+
+    def unwrap_row(self, row: UUID, stored: bytes) -> dict[UUID, bytes]:
+        """The subject keys a stored row holds: one (a wrapped or raw key of subject
+        ``row``) or a pack's."""
+        if not is_pack(stored):
+            return {row: self.unwrap(row, stored)}
+        body = self._open(row, stored, "keys of pack")
+        if len(body) % _ENTRY:
+            raise KekError(f"The stored keys of pack {row} are in an unknown format.")
+        return {UUID(bytes=body[i:i + 16]): body[i + 16:i + _ENTRY]
+                for i in range(0, len(body), _ENTRY)}
+
+    def without(self, row: UUID, stored: bytes, erased: set[UUID]) -> bytes | None:
+        """A stored pack rewritten without the keys of ``erased`` (wrapped anew: a new
+        nonce); None when none is left; ``stored`` itself when it holds none of them."""
+        keys = self.unwrap_row(row, stored)
+        kept = {sid: key for sid, key in keys.items() if sid not in erased}
+        if len(kept) == len(keys):
+            return stored
+        return self.wrap_pack(row, kept.items()) if kept else None
+
+    def rewrap(self, row: UUID, stored: bytes) -> bytes:
+        """A stored row (one key or a pack) wrapped with the newest KEK."""
+        if is_pack(stored):
+            return self.wrap_pack(row, self.unwrap_row(row, stored).items())
+        return self.wrap(row, self.unwrap(row, stored))
+
+    def _open(self, row: UUID, stored: bytes, what: str) -> bytes:
+        kid = stored[1:1 + _KID_LENGTH]
+        aead = self._aeads.get(kid)
+        if aead is None:
+            raise self.unreadable(row, kid)
+        body = stored[1 + _KID_LENGTH:]
+        try:
+            return aead.decrypt(body[:12], body[12:], row.bytes)
+        except InvalidTag:
+            raise KekError(f"The stored {what} {row} do not open with key-encryption "
+                           f"key {kid.hex()}: the key table is damaged.") from None
+
     def unwrap(self, sid: UUID, stored: bytes) -> bytes:
         """The subject key of a stored row; a raw (unmigrated) key is returned as it is."""
         if len(stored) == RAW_KEY_LENGTH:
@@ -125,7 +190,7 @@ class KeyRing:
     def check_store(self, sample: bytes | None) -> None:
         """Refuse a ring that does not open a stored key of the store (a process started
         with another KEK would otherwise wrap new keys that the others cannot open)."""
-        if sample is not None and len(sample) == WRAPPED_LENGTH \
+        if sample is not None and len(sample) != RAW_KEY_LENGTH \
                 and sample[1:1 + _KID_LENGTH] not in self._aeads:
             raise self._unknown(sample[1:1 + _KID_LENGTH])
 
@@ -152,7 +217,12 @@ class KeyRing:
 
     def is_current(self, stored: bytes) -> bool:
         """Whether a stored key is wrapped with the newest KEK (nothing to re-wrap)."""
-        return len(stored) == WRAPPED_LENGTH and stored[1:1 + _KID_LENGTH] == self.newest_id
+        return len(stored) != RAW_KEY_LENGTH and stored[1:1 + _KID_LENGTH] == self.newest_id
+
+
+def is_pack(stored: bytes) -> bool:
+    """Whether a stored key row is a pack of several subjects' keys (``wrap_pack``)."""
+    return stored[:1] == _PACK and len(stored) != RAW_KEY_LENGTH
 
 
 def ephemeral_ring() -> KeyRing:

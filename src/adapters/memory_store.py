@@ -23,8 +23,8 @@ class MemoryApplicationRecorder(popo.POPOApplicationRecorder):
         try:
             with self._database_lock:
                 self._assert_uniqueness(stored_events, **kwargs)
-                new, erase = self.vault.take_pending_stored()
-                self.keys.write(new, erase)
+                new, _ = self.vault.take_pending_stored()
+                self.keys.write(new, self.vault)
                 ids = self._update_table(stored_events, **kwargs)
         except BaseException:
             self.vault.rolled_back()

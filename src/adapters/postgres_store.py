@@ -20,7 +20,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from adapters.kek import RAW_KEY_LENGTH, WRAPPED_LENGTH, KeyRing
+from adapters.kek import RAW_KEY_LENGTH, KeyRing
 from adapters.keyed_factory import KeyedFactoryMixin
 from adapters.vault import KEY_TABLE, KeyVault
 
@@ -84,11 +84,12 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
 
     def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> None:
-        if self.vault.take_pending()[0]:
+        if any(self.vault.has_pending()):
             # Locked before the keys are wrapped (the KEK file looked at): a rotation re-wraps
             # holding a lock that waits for this one, so this save is either re-wrapped by it
             # or sees the KEK it has put first (adapters.key_rotation). Writers do not block
-            # each other (ROW EXCLUSIVE is what their inserts take anyway).
+            # each other (ROW EXCLUSIVE is what their inserts take anyway). An erasure may
+            # re-wrap a pack.
             curs.execute(SQL("LOCK TABLE {0} IN ROW EXCLUSIVE MODE").format(self.key_table))
         new, erase = self.vault.take_pending_stored()
         if len(new) >= COPY_FROM:
@@ -103,8 +104,21 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
                              "SELECT * FROM unnest(%s::uuid[], %s::bytea[])").format(
                 self.key_table), (list(new), list(new.values())))
         if erase:
-            curs.execute(SQL("DELETE FROM {0} WHERE subject_id = ANY(%s)").format(
-                self.key_table), (list(erase),))
+            curs.execute(SQL("SELECT subject_id, key FROM {0} WHERE subject_id = ANY(%s) "
+                             "FOR UPDATE").format(self.key_table),
+                         (list(self.vault.erasure_rows()),))
+            changes = self.vault.settle_erasure(
+                {r["subject_id"]: bytes(r["key"]) for r in curs.fetchall()})
+            gone = [sid for sid, after in changes.items() if after is None]
+            kept = [(sid, after) for sid, after in changes.items() if after is not None]
+            if gone:
+                curs.execute(SQL("DELETE FROM {0} WHERE subject_id = ANY(%s)").format(
+                    self.key_table), (gone,))
+            if kept:
+                curs.execute(SQL("UPDATE {0} AS k SET key = v.key FROM unnest(%s::uuid[], "
+                                 "%s::bytea[]) AS v(subject_id, key) WHERE k.subject_id = "
+                                 "v.subject_id").format(self.key_table),
+                             ([sid for sid, _ in kept], [key for _, key in kept]))
 
     def _copy_stored_events(self, curs: Cursor[DictRow],
                             stored_events: Sequence[StoredEvent]) -> list[int]:
@@ -159,11 +173,12 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
             return None if row is None else bytes(row["key"])
 
     def keys_by_kek(self) -> dict[bytes | None, int]:
-        """How many stored keys each KEK id wraps (None: keys stored as they are)."""
+        """How many stored key rows (a key, or a pack of keys) each KEK id wraps (None: keys
+        stored as they are)."""
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT CASE WHEN octet_length(key) = %s THEN substring(key from 2 "
-                             "for 8) END AS kid, count(*) AS n FROM {0} GROUP BY 1").format(
-                self.key_table), (WRAPPED_LENGTH,))
+            curs.execute(SQL("SELECT CASE WHEN octet_length(key) <> %s THEN substring(key from "
+                             "2 for 8) END AS kid, count(*) AS n FROM {0} GROUP BY 1").format(
+                self.key_table), (RAW_KEY_LENGTH,))
             return {None if r["kid"] is None else bytes(r["kid"]): r["n"]
                     for r in curs.fetchall()}
 
@@ -194,9 +209,8 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
                 if not rows:
                     break
                 after = rows[-1]["subject_id"]
-                stale = [(r["subject_id"], ring.wrap(r["subject_id"], ring.unwrap(
-                    r["subject_id"], bytes(r["key"])))) for r in rows
-                    if not ring.is_current(bytes(r["key"]))]
+                stale = [(r["subject_id"], ring.rewrap(r["subject_id"], bytes(r["key"])))
+                         for r in rows if not ring.is_current(bytes(r["key"]))]
                 if stale:
                     curs.execute(SQL("UPDATE {0} AS k SET key = v.key FROM unnest("
                                      "%s::uuid[], %s::bytea[]) AS v(subject_id, key) "

@@ -23,7 +23,7 @@ from eventsourcing import sqlite
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor, SQLiteDatastore
 
-from adapters.kek import RAW_KEY_LENGTH, WRAPPED_LENGTH, KeyRing
+from adapters.kek import RAW_KEY_LENGTH, KeyRing
 from adapters.keyed_factory import KeyedFactoryMixin
 from adapters.vault import KEY_TABLE, KeyVault
 
@@ -38,7 +38,7 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
-        erasing = bool(self.vault.take_pending()[1])
+        erasing = self.vault.has_pending()[1]
         try:
             ids = super().insert_events(stored_events, **kwargs)
         except BaseException:
@@ -63,10 +63,10 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **_: Any) -> Sequence[int] | None:
-        if self.vault.take_pending()[0]:
+        if any(self.vault.has_pending()):
             # The write lock before the keys are wrapped (the KEK file looked at): a rotation
             # re-wraps under the same lock, so this save is either re-wrapped by it or sees
-            # the KEK it has put first (adapters.key_rotation).
+            # the KEK it has put first (adapters.key_rotation). An erasure may re-wrap a pack.
             c.execute(f"DELETE FROM {KEY_TABLE} WHERE 0")
         new, erase = self.vault.take_pending_stored()
         if new:
@@ -74,8 +74,15 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
                           [(sid.hex, key) for sid, key in new.items()])
         if erase:
             c.execute("PRAGMA secure_delete=ON")
+            rows = [i.hex for i in self.vault.erasure_rows()]
+            c.execute(f"SELECT subject_id, key FROM {KEY_TABLE} WHERE subject_id IN "
+                      f"({','.join('?' * len(rows))})", rows)
+            changes = self.vault.settle_erasure({UUID(r[0]): bytes(r[1]) for r in c.fetchall()})
             c.executemany(f"DELETE FROM {KEY_TABLE} WHERE subject_id=?",
-                          [(sid.hex,) for sid in erase])
+                          [(sid.hex,) for sid, after in changes.items() if after is None])
+            c.executemany(f"UPDATE {KEY_TABLE} SET key = ? WHERE subject_id = ?",
+                          [(after, sid.hex) for sid, after in changes.items()
+                           if after is not None])
         if not stored_events:
             return []
         c.executemany(self.insert_events_statement, [
@@ -116,10 +123,11 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
             return None if row is None else bytes(row[0])
 
     def keys_by_kek(self) -> dict[bytes | None, int]:
-        """How many stored keys each KEK id wraps (None: keys stored as they are)."""
+        """How many stored key rows (a key, or a pack of keys) each KEK id wraps (None: keys
+        stored as they are)."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT CASE WHEN length(key) = ? THEN substr(key, 2, 8) END, count(*) "
-                      f"FROM {KEY_TABLE} GROUP BY 1", [WRAPPED_LENGTH])
+            c.execute(f"SELECT CASE WHEN length(key) <> ? THEN substr(key, 2, 8) END, count(*) "
+                      f"FROM {KEY_TABLE} GROUP BY 1", [RAW_KEY_LENGTH])
             return {None if kid is None else bytes(kid): n for kid, n in c.fetchall()}
 
     def has_raw_keys(self) -> bool:
@@ -145,7 +153,7 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
                 if not rows:
                     break
                 after = rows[-1][0]
-                stale = [(ring.wrap(UUID(sid), ring.unwrap(UUID(sid), bytes(key))), sid)
+                stale = [(ring.rewrap(UUID(sid), bytes(key)), sid)
                          for sid, key in rows if not ring.is_current(bytes(key))]
                 if stale:
                     c.executemany(f"UPDATE {KEY_TABLE} SET key = ? WHERE subject_id = ?", stale)

@@ -32,7 +32,7 @@ from gridcore.assignment import (
     assignment_id,
 )
 from gridcore.authority import AUTHORITY, Actor, Place, System, check_authority
-from gridcore.base import Aggregate
+from gridcore.base import Aggregate, Event
 from gridcore.clock import check_instant
 from gridcore.errors import (
     ConcurrencyConflict,
@@ -230,8 +230,10 @@ class ApplicationBase(Application[UUID]):
 
     # ---- persistence helpers -------------------------------------------------------------
 
-    def _save(self, *aggregates: Aggregate | None) -> int | None:
-        events = [e for a in aggregates if a is not None for e in a.collect_events()]
+    def _save(self, *aggregates: Aggregate | None, first: Sequence[Event] = ()) -> int | None:
+        """Store the aggregates' new events in one transaction, after ``first``: events of
+        new aggregates a bulk command stores without building them (a registration)."""
+        events = [*first, *(e for a in aggregates if a is not None for e in a.collect_events())]
         client = _client.get()
         if client is not None:
             events.extend(ClientCommand.record(client[0], client[1], self.clock()).collect_events())

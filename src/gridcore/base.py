@@ -16,8 +16,9 @@ from collections.abc import Callable
 from copy import deepcopy
 from datetime import datetime
 from enum import Enum
-from typing import Any, ClassVar, Self
-from uuid import NAMESPACE_URL, UUID, uuid5
+from hashlib import sha1
+from typing import Any, ClassVar, Self, TypeVar
+from uuid import NAMESPACE_URL, UUID, SafeUUID, uuid5
 
 from pydantic import (
     BaseModel,
@@ -32,12 +33,29 @@ from pydantic import (
 
 from gridcore.errors import ConcurrencyConflict
 
+M = TypeVar("M", bound=BaseModel)
+
 NAMESPACE = uuid5(NAMESPACE_URL, "https://gridcore.example/ids")
 
 
+_NAMESPACE_BYTES = NAMESPACE.bytes
+_V5_CLEAR = ~((0xc000 << 48) | (0xf000 << 64))
+_V5_SET = (0x8000 << 48) | (5 << 76)
+
+
 def stable_id(kind: str, key: str) -> UUID:
-    """A deterministic id for an index-like aggregate (a grid code, a client command id)."""
-    return uuid5(NAMESPACE, f"{kind}:{key}")
+    """A deterministic id for an index-like aggregate (a grid code, a client command id):
+    ``uuid5(NAMESPACE, f"{kind}:{key}")``, computed as ``uuid5`` does (SHA-1, the variant and
+    version bits) without its ``UUID(bytes=..., version=5)`` call, which took half its time
+    (a bulk registration derives one per household)."""
+    digest = sha1(_NAMESPACE_BYTES + f"{kind}:{key}".encode()).digest()
+    made = _new_uuid(UUID)
+    _set(made, "int", int.from_bytes(digest[:16]) & _V5_CLEAR | _V5_SET)
+    _set(made, "is_safe", SafeUUID.unknown)
+    return made
+
+
+_new_uuid = object.__new__
 
 
 EVENT_NAMESPACE = UUID("6f1c2b0e-5d0a-4f7e-9a51-3c1e0b7d8a42")
@@ -182,9 +200,8 @@ class Aggregate:
                         **kwargs: Any) -> Self:
         """Like ``_create`` for bulk paths whose values are already validated models (no
         second validation pass); every field must be given with its declared type."""
-        event = event_class.model_construct(originator_id=id, originator_version=1,
-                                            timestamp=at, **kwargs)
-        return cls._start(event)
+        return cls._start(trusted(event_class, originator_id=id, originator_version=1,
+                                  timestamp=at, **kwargs))
 
     @classmethod
     def _start(cls, event: Created) -> Self:
@@ -213,6 +230,45 @@ class Aggregate:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self._id}, version={self._version})"
 
+
+_PLAIN: dict[type, tuple[str, ...] | None] = {}
+
+
+def _plain_fields(cls: type[BaseModel]) -> tuple[str, ...] | None:
+    """The field names of a model ``trusted`` may fill directly (no aliases, no post-init,
+    no private attributes, not a root model); None for any other model."""
+    if cls not in _PLAIN:
+        fields = cls.model_fields
+        plain = (not cls.__pydantic_root_model__ and not cls.__pydantic_post_init__
+                 and not cls.__private_attributes__
+                 and cls.model_config.get("extra") != "allow"
+                 and all(f.alias is None and f.validation_alias is None
+                         for f in fields.values()))
+        _PLAIN[cls] = tuple(fields) if plain else None
+    return _PLAIN[cls]
+
+
+def trusted(cls: type[M], **values: Any) -> M:
+    """``cls.model_construct(**values)`` (values already validated, of their declared types)
+    for a bulk path: when every field is given it fills the model directly, at a fifth of
+    ``model_construct``'s cost (its per-field alias and default look-ups were 7% of a bulk
+    registration); else it is ``model_construct``. The same model either way."""
+    names = _plain_fields(cls)
+    if names is None or len(values) != len(names):
+        return cls.model_construct(**values)
+    try:
+        fields = {name: values[name] for name in names}
+    except KeyError:
+        return cls.model_construct(**values)
+    m = cls.__new__(cls)
+    _set(m, "__dict__", fields)
+    _set(m, "__pydantic_fields_set__", set(names))
+    _set(m, "__pydantic_extra__", None)
+    _set(m, "__pydantic_private__", None)
+    return m
+
+
+_set = object.__setattr__
 
 _ATOMIC = (str, int, float, bool, bytes, type(None), UUID, datetime, Enum, Immutable)
 

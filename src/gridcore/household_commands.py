@@ -106,15 +106,16 @@ class HouseholdCommands(StaffCommands):
                 check_household_building(buildings[bid], bid,
                                          grids[row.micro_grid].parent_code or "",
                                          f"Household {row.household_no}{where}")
-            h = Household.register(row.household_no, row.micro_grid, row.address, row.members,
-                                   at, row.building_id)
-            households.append(h)
-            counts.setdefault(row.micro_grid, {})[h.id] = len(h.residents)
+            registered = Household.registration(row.household_no, row.micro_grid, row.address,
+                                                row.members, at, row.building_id)
+            households.append(registered)
+            counts.setdefault(row.micro_grid, {})[registered.originator_id] = len(
+                registered.members)
         for code, c in counts.items():
             grids[code].update_households(c, at)
         cap = self.policy_at(at).micro_grid_soft_cap
         over = {c: e for c, g in grids.items() if (e := soft_cap_excess(g.residents, cap))}
-        nid = self._save(*households, *grids.values())
+        nid = self._save(*grids.values(), first=households)
         return RegistrationReport(registered=len(households), over_cap=over, notification_id=nid)
 
     @command
