@@ -14,7 +14,7 @@ The default grouping splits the work by cost, as measured by ``make bench BENCH=
 - ``grid``: ``grid_rollup`` (18%) and ``household_status_history`` (12%), which both follow
   every household's status, and ``staff_workload`` (cheap);
 - ``field``: ``sweep_coverage`` (19%) and ``household_timeline`` (13%), with the cheap
-  ``referral_pipeline``;
+  ``referral_pipeline`` and ``contact_followup``;
 - ``boards``: ``delivery_board`` (10%) and the small ``alerts_board``, ``enterprise_board``,
   ``requests_board``.
 
@@ -32,7 +32,8 @@ Groups = Mapping[str, tuple[str, ...]]
 
 DEFAULT_GROUPS: Groups = {
     "grid": ("grid_rollup", "household_status_history", "staff_workload"),
-    "field": ("sweep_coverage", "household_timeline", "referral_pipeline"),
+    "field": ("sweep_coverage", "household_timeline", "referral_pipeline",
+              "contact_followup"),
     "boards": ("delivery_board", "alerts_board", "enterprise_board", "requests_board"),
 }
 VARIABLE = "GRIDCORE_PROJECTION_GROUPS"

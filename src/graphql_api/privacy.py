@@ -6,9 +6,10 @@ The audit log is an append-only JSON-lines file (``ApiSettings.audit_file``, def
 staff id and role, the field (a key of ``SEES``: ``StaffMember.phone``, ``Resident.phone``,
 ``Resident.idNumber``, ``Resident.name``, ``Household.householdNo``, ``Household.buildingNo``,
 ``Household.address``, ``Request.text``, ``Request.reply``, ``Referral.refusedReason``,
-``ChatReview.sender``, ``ChatReview.text``, ``ChatReview.reason``, whichever object it was
-reached through) and the id of the person, household, request, referral or held chat message
-it belongs to.
+``ChatReview.sender``, ``ChatReview.text``, ``ChatReview.reason``, ``TracedPerson.name``,
+``TracedPerson.phone``, ``TracedPerson.idNumber``, ``TracedPerson.address``, whichever object
+it was reached through) and the id of the person, household, request, referral, held chat
+message or traced person it belongs to.
 No personal value is ever written to it. A value that was masked is not logged (nothing
 personal was disclosed), nor is an erased one (it reads as ``已删除 erased``).
 
@@ -32,6 +33,7 @@ from gridcore.authority import (
     COURIERS,
     REGISTRARS,
     REQUEST_HANDLERS,
+    TRACERS,
     TRANSFER,
     VISITORS,
 )
@@ -72,6 +74,12 @@ why they were not understood) and resolve them (``resolveChatMessage``): those w
 residents in person and follow a report up (grid workers, doctors, police, officials, the
 duty lead); others see ``张*`` and ``****``."""
 
+TRACED_ROLES = TRACERS
+"""Roles that trace contacts (流调: family doctors, community police, officials) and may see
+what is known of a traced person outside the register (name, phone, ID number, address)
+whole; everyone else sees ``张*``, ``138****1234``, a masked ID number and ``****``. Once
+matched, a contact is a resident and reads as one (``Resident.*``)."""
+
 HIDDEN = "****"
 """How a masked place or text reads (its length is not shown either)."""
 
@@ -99,6 +107,10 @@ SEES: Mapping[str, frozenset[Role]] = {
     "ChatReview.sender": CHAT_ROLES,
     "ChatReview.text": CHAT_ROLES,
     "ChatReview.reason": CHAT_ROLES,
+    "TracedPerson.name": TRACED_ROLES,
+    "TracedPerson.phone": TRACED_ROLES,
+    "TracedPerson.idNumber": TRACED_ROLES,
+    "TracedPerson.address": TRACED_ROLES,
 }
 """Every personal field the API serves -> the roles that see it whole (and audited); every
 other role sees it masked (``MASKS``), a caller outside the jurisdiction does not reach it."""
@@ -110,7 +122,9 @@ MASKS: Mapping[str, Callable[[str], str]] = {
     "Household.address": mask_hidden, "Request.text": mask_hidden,
     "Request.reply": mask_hidden, "Referral.refusedReason": mask_hidden,
     "ChatReview.sender": mask_name, "ChatReview.text": mask_hidden,
-    "ChatReview.reason": mask_hidden,
+    "ChatReview.reason": mask_hidden, "TracedPerson.name": mask_name,
+    "TracedPerson.phone": mask_phone, "TracedPerson.idNumber": mask_id_number,
+    "TracedPerson.address": mask_hidden,
 }
 
 _lock = threading.Lock()

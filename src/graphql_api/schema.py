@@ -46,16 +46,18 @@ from graphql_api.staff.queries import StaffQuery
 from graphql_api.sweeps.chat import ChatMutation, ChatQuery
 from graphql_api.sweeps.mutations import SweepMutation
 from graphql_api.sync.mutations import SyncMutation
+from graphql_api.tracing.mutations import TracingMutation
+from graphql_api.tracing.queries import TracingQuery
 from graphql_api.watch.subscriptions import Subscription
 
 Query = merge_types("Query", (NodeQuery, GridQuery, HouseholdQuery, ReferralQuery, DeliveryQuery,
                               EnterpriseQuery, RequestQuery, AlertQuery, StaffQuery,
-                              ClockQuery, PolicyQuery, ChatQuery))
+                              ClockQuery, PolicyQuery, ChatQuery, TracingQuery))
 Mutation = merge_types("Mutation", (StatusMutation, SweepMutation, RequestMutation,
                                     AlertMutation, ReferralMutation, DeliveryMutation,
                                     EnterpriseMutation, SyncMutation, GridMutation,
                                     StaffMutation, RegisterMutation, PolicyMutation,
-                                    ChatMutation))
+                                    ChatMutation, TracingMutation))
 
 
 def unexpected(error: GraphQLError) -> bool:

@@ -19,6 +19,7 @@ from gridcore.app_base import (
     command,
     utc_now,
 )
+from gridcore.assistance_commands import AssistanceCommands
 from gridcore.authority import Of, Place
 from gridcore.chat_commands import ChatCommands
 from gridcore.delivery_commands import DeliveryCommands
@@ -37,7 +38,7 @@ from gridcore.tracing_commands import TracingCommands
 
 
 class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, TracingCommands,
-                  HouseholdCommands,
+                  AssistanceCommands, HouseholdCommands,
                   StaffCommands, DeliveryCommands, EnterpriseCommands, RequestCommands,
                   AlertCommands, ChatCommands, GridCommands):
     """Grid hierarchy, households and resident status, staff and assignment, and the field
@@ -52,10 +53,12 @@ class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, TracingCom
 
     def _erasure_participants(self) -> Sequence[ErasureParticipant]:
         """Who else erases a resident's data in the resident's transaction: the staff area
-        (a resident who is staff), the requests area (what they filed) and the chat area
-        (held messages they sent)."""
+        (a resident who is staff), the requests area (what they filed), the chat area
+        (held messages they sent), contact tracing (what cases knew of them) and assistance lists
+        (what a list said of a person matched to them)."""
         return (self._staff_erased_with_resident, self._requests_erased_with_resident,
-                self._chats_erased_with_resident)
+                self._chats_erased_with_resident, self._cases_erased_with_resident,
+                self._assistance_erased_with_resident)
 
     def _places_of(self, place: Place, arguments: dict[str, Any]) -> list[str | None]:
         """The node codes a command acts at (``gridcore.authority.Of``): a parameter given as
@@ -106,6 +109,8 @@ class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, TracingCom
                 return [self.camera(value).grid_code]
             case Of.CHECKPOINT:
                 return [self.checkpoint(value).grid_code]
+            case Of.ASSISTANCE:  # where the listed person is to be located
+                return [self.assistance_list(value).item(arguments["item_no"]).place]
             case Of.DECLARATION:
                 register = self._find(RiskRegister, RISK_REGISTER_ID)
                 if register is None:
@@ -124,6 +129,7 @@ class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, TracingCom
             "requests": self.tick_requests(at),
             "sweeps": self.tick_sweeps(at),
             "alerts": self.tick_alerts(at),
+            "assistance": self.tick_assistance(at),
         }
 
 

@@ -95,6 +95,9 @@ class Of(StrEnum):
     CHECKPOINT = "checkpoint"
     DECLARATION = "declaration"
     """a risk-area declaration (``declaration_id`` with its ``area``), at its scope"""
+    ASSISTANCE = "assistance"
+    """an item of an assistance list (``list_id`` with its ``item_no``), at the node the
+    person is to be located in"""
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,12 @@ TRACERS = MEDICAL | POLICE_AND_OFFICIALS
 household's rules then say which measure each may impose (``status``)."""
 DIAGNOSERS = MEDICAL
 """Who confirms or rules out a case: a medical decision, as a confirmed health is."""
+ASSISTANCE_RECEIVERS = OFFICIALS
+"""Who receives an assistance list (协查名单) from outside: city and district officials (the
+rule's level), and the operator loading a file at the server."""
+ASSISTANCE_REPORTERS = FIELD_ROLES | MEDICAL | POLICE_AND_OFFICIALS | {Role.DUTY_LEAD}
+"""Who reports or forwards a listed person (落地排查): the community's staff who locate
+people, and officials, for the places in their jurisdiction."""
 CHAT_REVIEWERS = frozenset({Role.GRID_WORKER, Role.FAMILY_DOCTOR, Role.COMMUNITY_POLICE,
                             Role.OFFICIAL, Role.DUTY_LEAD})
 """Who works a micro-grid's held chat messages (待核实): the roles that read them whole (who
@@ -318,6 +327,12 @@ AUTHORITY: Mapping[str, Rule] = {
     "rate_request": rule(frozenset(), systems=(System.PUBLIC, System.OPERATOR)),
     "reopen_request": rule(frozenset(), systems=(System.PUBLIC, System.OPERATOR)),
     "_escalate_request_if_due": rule(frozenset(), systems=AUTO),
+    # assistance lists (协查) routed to the grid
+    "receive_assistance_list": rule(ASSISTANCE_RECEIVERS, at(Of.NODE, "scope"), systems=OP,
+                                    level=Level.DISTRICT),
+    "report_assistance_item": rule(ASSISTANCE_REPORTERS, at(Of.ASSISTANCE, "list_id")),
+    "forward_assistance_item": rule(ASSISTANCE_REPORTERS, at(Of.ASSISTANCE, "list_id")),
+    "_escalate_assistance_if_due": rule(frozenset(), systems=AUTO),
 }
 """command name -> who may give it and where. A test fails for a command missing here
 (tests/domain/test_authority.py), and another gives every command with every role inside

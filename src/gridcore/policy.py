@@ -95,6 +95,9 @@ class Policy(Immutable):
     secondary_contact_measure: ContactMeasure = "home_quarantine"
     secondary_contact_days: Days = 7
     ruled_out_release_to: Literal["none", "home_observation"] = "none"
+    # assistance lists (协查): hours the owner of a listed person has to report on them
+    # (落地排查) before the item escalates a level
+    assistance_hours: int = Field(24, ge=1, le=24 * 366)
 
     def with_changes(self, **changes: Any) -> Policy:
         return Policy.model_validate({**self.model_dump(), **changes})

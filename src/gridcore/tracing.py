@@ -494,6 +494,32 @@ class Case(Aggregate):
             for pid in self.released:
                 c.contacts[pid] = c.contacts[pid].model_copy(update={"released": True})
 
+    class IdentityErased(Event):
+        """What the case held of a traced person was shredded with the erasure of the
+        resident they were matched to (or who was the index): the keys of ``subjects``
+        (traced person ids) are destroyed in the same transaction, their identity reads
+        back as erased; the links, generations and measures stay."""
+
+        resident_id: UUID
+        subjects: list[UUID]
+        reason: str
+
+        @property
+        def erased_subject_ids(self) -> list[UUID]:
+            """Whose keys the store destroys in the same transaction as this event."""
+            return self.subjects
+
+        def apply(self, c: Case) -> None:
+            for pid in self.subjects:
+                old = c.contacts.get(pid)
+                if old is not None and old.identity is not None:
+                    c.contacts[pid] = old.model_copy(update={
+                        "identity": TracedIdentity(subject_id=old.identity.subject_id,
+                                                   erased=True)})
+            if c.index_identity is not None and c.index_identity.subject_id in self.subjects:
+                c.index_identity = TracedIdentity(subject_id=c.index_identity.subject_id,
+                                                  erased=True)
+
     # ---- decisions ------------------------------------------------------------------------
 
     @classmethod
@@ -741,6 +767,21 @@ class Case(Aggregate):
                       released=[c.person_id for c in released],
                       release_to=Measure(policy.ruled_out_release_to))
         return [self.contacts[c.person_id] for c in released]
+
+    def erase_identities_of(self, rid: UUID, reason: str, at: datetime) -> bool:
+        """Shred what the case holds of the resident ``rid`` (the traced identity of the
+        contact matched to them, or of the index): False when it holds nothing left."""
+        subjects = [c.identity.subject_id for c in self.contacts.values()
+                    if c.resident_id == rid and c.identity is not None
+                    and not c.identity.erased]
+        if self.index_resident_id == rid and self.index_identity is not None \
+                and not self.index_identity.erased:
+            subjects.append(self.index_identity.subject_id)
+        if not subjects:
+            return False
+        self._trigger(self.IdentityErased, at, resident_id=rid, subjects=subjects,
+                      reason=reason)
+        return True
 
     # ---- queries --------------------------------------------------------------------------
 

@@ -25,6 +25,9 @@ Decisions made here:
   to the policy's ``ruled_out_release_to`` (a release with the reason "index ruled out",
   which the household checks as an override: a family doctor by default), and their
   contact tags are removed. Ruling out twice changes nothing.
+- Erasing a resident shreds what cases hold of them (``_cases_erased_with_resident``): the
+  traced identity of each contact matched to them has its key destroyed in the erasure's
+  transaction (``Case.IdentityErased``); the links by id stay.
 """
 
 from __future__ import annotations
@@ -388,6 +391,22 @@ class TracingCommands(HouseholdCommands):
         person's id), oldest first."""
         listed = self._find(PersonCases, person_cases_id(key), for_reading=True)
         return [self.case(cid) for cid in (listed.cases if listed else [])]
+
+    def _cases_erased_with_resident(self, household: Household, rid: UUID,
+                                    at: datetime) -> list[Aggregate]:
+        """What cases hold of the resident is shredded with them (an erasure participant,
+        see ``GridcoreApp._erasure_participants``): in every case the resident is listed in
+        (as the index or a matched contact), the traced identity of that person (what was
+        known of them before the match) has its key destroyed in the same transaction. The
+        case keeps its links by id; a case holding nothing of them is left alone."""
+        listed = self._find(PersonCases, person_cases_id(rid), for_reading=True)
+        found: list[Aggregate] = []
+        for cid in listed.cases if listed else []:
+            case = self._find(Case, cid)
+            if case is not None and case.erase_identities_of(
+                    rid, "随居民删除 erased with the resident", at):
+                found.append(case)
+        return found
 
     def _role(self, by: Actor) -> Role | None:
         return self.staff(by).role if isinstance(by, UUID) else None

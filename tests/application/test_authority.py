@@ -24,6 +24,7 @@ from adapters.bootstrap import bootstrap
 from adapters.settings import memory_env
 from gridcore.app_base import HouseholdRow, command
 from gridcore.application import GridcoreApp, new_member
+from gridcore.assistance import AssistanceRow
 from gridcore.authority import AUTHORITY, NotAuthorised, Of, System
 from gridcore.delivery import Item
 from gridcore.errors import InvalidInput, NotPermitted
@@ -115,6 +116,9 @@ def world() -> Iterator[World]:
                                     by=System.FEED)
     app.declare_risk_area("DECL-A", "鄂B", "high", t, scope=A, by=OP)
     app.open_case("CASE-A", A, "发热", by=inside[Role.FAMILY_DOCTOR], hid=h.id, rid=rid)
+    assistance = app.receive_assistance_list(
+        "other_city", "协查-A", [AssistanceRow(name="某某", address=f"社区{A[-3:]}")], CITY,
+        by=OP).list_id
     values: dict[str, Any] = {
         "hid": h.id, "household": h.id, "household_id": None, "rid": rid,
         "micro_grid": A1, "code": A1, "parent_code": A, "new_parent_code": A, "codes": [A1],
@@ -124,6 +128,7 @@ def world() -> Iterator[World]:
         "enterprise": enterprise, "delivery": delivery, "request": filing.request_id,
         "alert_id": alert, "camera_id": "CAM-A", "checkpoint_id": "KK-A",
         "declaration_id": "DECL-A", "area": "鄂B", "case_id": case_id("CASE-A"),
+        "list_id": assistance, "item_no": 1,
         "rows": None,  # per command, below
         "reference": filing.reference, "health": Health.SYMPTOMATIC,
         "measure": Measure.HOME_OBSERVATION, "method": Method.DOOR,
@@ -170,8 +175,9 @@ def _filler(p: inspect.Parameter) -> Any:
 def _inside(w: World, name: str) -> dict[Role, UUID]:
     """The staff whose jurisdiction contains where ``name`` acts (the city for a command on
     the whole city)."""
-    places = AUTHORITY[name].places
-    return w.city if any(p.of is Of.CITY for p in places) else w.inside
+    places, level = AUTHORITY[name].places, AUTHORITY[name].level
+    above_community = level is not None and level < Level.COMMUNITY
+    return w.city if above_community or any(p.of is Of.CITY for p in places) else w.inside
 
 
 def allowed(name: str, role: Role, inside: bool) -> bool:
@@ -231,6 +237,9 @@ def test_every_role_inside_and_outside_the_jurisdiction(world: World, name: str)
             said = e.problem + e.remedy
             if role not in AUTHORITY[name].roles:
                 assert role.value in e.problem and "Ask one of" in e.remedy, said
+            elif not is_inside and AUTHORITY[name].level is not None \
+                    and AUTHORITY[name].level < Level.COMMUNITY:
+                assert "or above" in e.remedy, said  # a community's staff: below the level
             else:
                 assert "outside your jurisdiction" in e.problem, said
 

@@ -36,6 +36,7 @@ from pydantic import ValidationError
 from adapters.settings import sqlite_env
 from gridcore.app_base import HouseholdRow
 from gridcore.application import GridcoreApp
+from gridcore.assistance import AssistanceRow
 from gridcore.authority import System
 from gridcore.delivery import DeliveryKind, Item, delivery_id
 from gridcore.enterprise import enterprise_id
@@ -135,6 +136,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     app.file_resumption(eid, list(DEFAULT_POLICY.resumption_checklist), 20, by=System.OPERATOR)
     app.declare_employee_health(eid, 20, 0, by=System.OPERATOR)
     app.review_resumption(eid, c.official, True)
+    listed = app.receive_assistance_list("other_city", "协查-W", [
+        AssistanceRow(name="某某", address="712社区")], CITY, by=System.OPERATOR).list_id
     runner = Runner(app, all_projections())
     runner.catch_up()
     w = World(
@@ -146,7 +149,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
              "delivery": [delivery_id(DeliveryKind.ORDER, "ORD-1"),
                           delivery_id(DeliveryKind.ORDER, "ORD-2")],
              "alert_id": [alert] if alert is not None else [],
-             "request": [filing.request_id]},
+             "request": [filing.request_id], "list_id": [listed]},
         staff=[app.staff_by_no(no).id for no in ("OFF1", "GW1", "DOC1", "ES1", "DL1", "POL1")],
         names={"camera_id": ["CAM-1"], "checkpoint_id": ["CP-1"], "site_code": ["QS-1"],
                "plate": ["鄂A12345", "京B88888"], "place": ["鄂A", "武汉市"],
@@ -276,6 +279,12 @@ def strategy(world: World, param: str, hint: Any, extreme: bool = False,
                          outcome=st.sampled_from(list(Outcome)), by=_uuid(world, "by", extreme),
                          visited_at=st.none() | _times(extreme),
                          details=strategy(world, "details", Any, extreme))
+    if hint is AssistanceRow:
+        phone = _text(world, "phone", True) if extreme else st.just("13912345678")
+        return st.builds(AssistanceRow, name=_text(world, "name", extreme),
+                         phone=st.just("") | phone, address=_text(world, "address", extreme),
+                         district=st.just("") | _text(world, "district", extreme),
+                         reason=st.just("") | _text(world, "reason", extreme))
     if hint is HouseholdRow:
         return st.builds(lambda no, grid, address, member: HouseholdRow(no, grid, address,
                                                                          [member]),

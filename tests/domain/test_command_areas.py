@@ -55,4 +55,5 @@ def test_the_application_lists_who_erases_a_residents_data_elsewhere() -> None:
     app = GridcoreApp.__new__(GridcoreApp)  # the list is fixed by the class, not the store
     names = [p.__name__ for p in app._erasure_participants()]
     assert names == ["_staff_erased_with_resident", "_requests_erased_with_resident",
-                     "_chats_erased_with_resident"]
+                     "_chats_erased_with_resident", "_cases_erased_with_resident",
+                     "_assistance_erased_with_resident"]

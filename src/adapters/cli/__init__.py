@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from adapters.bootstrap import System, bootstrap
+from adapters.cli.assistance import assistance_cli
 from adapters.cli.checkin import checkin
 from adapters.cli.importing import import_cli
 from adapters.cli.ingest import ingest_cli
@@ -304,3 +305,4 @@ cli.command()(serve)
 cli.add_typer(token_cli, name="token")
 cli.command()(simulate)
 cli.add_typer(keys_cli, name="keys")
+cli.add_typer(assistance_cli, name="assistance")

@@ -46,6 +46,21 @@ class PolicyChangesInput:
     measure_backdate_hours: int | None = strawberry.field(
         default=None, description="How far back (hours) a measure recorded late may be dated "
                                   "to when it began (changeMeasure's since).")
+    close_contact_measure: str | None = strawberry.field(
+        default=None, description="密接 the measure a close contact gets: home_quarantine or "
+                                  "centralized_quarantine.")
+    close_contact_days: int | None = strawberry.field(
+        default=None, description="How many days a close contact's measure lasts, from the "
+                                  "last exposure.")
+    secondary_contact_measure: str | None = strawberry.field(
+        default=None, description="次密接 the measure a secondary contact gets: "
+                                  "home_quarantine or centralized_quarantine.")
+    secondary_contact_days: int | None = strawberry.field(
+        default=None, description="How many days a secondary contact's measure lasts, from "
+                                  "the last exposure.")
+    ruled_out_release_to: str | None = strawberry.field(
+        default=None, description="What the contacts of an index case ruled out are released "
+                                  "to: none or home_observation.")
 
 
 @strawberry.input
@@ -67,7 +82,9 @@ class MeasureDays:
 _NUMBERS = ("micro_grid_soft_cap", "negative_test_max_age_hours", "release_needs_negative_test",
             "delivery_overdue_hours", "rectification_days", "referral_transport_hours",
             "camera_confidence_threshold", "camera_window_minutes", "travel_lookback_days",
-            "alert_acknowledge_minutes", "measure_backdate_hours")
+            "alert_acknowledge_minutes", "measure_backdate_hours", "close_contact_measure",
+            "close_contact_days", "secondary_contact_measure", "secondary_contact_days",
+            "ruled_out_release_to")
 
 
 @strawberry.type(description="A version of the policy: the numbers the rules read, named as "
@@ -89,6 +106,14 @@ class PolicyVersion:
     travel_lookback_days: int
     alert_acknowledge_minutes: int
     measure_backdate_hours: int
+    close_contact_measure: str = strawberry.field(
+        description="密接 the measure a close contact gets (流调).")
+    close_contact_days: int
+    secondary_contact_measure: str = strawberry.field(
+        description="次密接 the measure a secondary contact gets.")
+    secondary_contact_days: int
+    ruled_out_release_to: str = strawberry.field(
+        description="What an index case ruled out releases its contacts to.")
 
     @classmethod
     def of(cls, policy: Policy, effective_from: datetime | None, note: str) -> PolicyVersion:
