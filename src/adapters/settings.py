@@ -43,6 +43,11 @@ def postgres_env(dsn: str = "postgresql://postgres@127.0.0.1:5432/test",
         "POSTGRES_PASSWORD": unquote(url.password or ""),
         "POSTGRES_POOL_SIZE": "8",
         "POSTGRES_MAX_OVERFLOW": "16",
+        # The library's default (5 s) let PostgreSQL kill a command's session on a loaded
+        # machine (a 1,000,000-household run starved of CPU between two statements); a
+        # minute still frees the locks of a client that died mid-transaction.
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT":
+            os.environ.get("POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT") or "60",
     }
     if schema:
         env["POSTGRES_SCHEMA"] = schema
