@@ -16,7 +16,7 @@ The default grouping splits the work by cost, as measured by ``make bench BENCH=
 - ``field``: ``sweep_coverage`` (19%) and ``household_timeline`` (13%), with the cheap
   ``referral_pipeline`` and ``contact_followup``;
 - ``boards``: ``delivery_board`` (10%) and the small ``alerts_board``, ``enterprise_board``,
-  ``requests_board``.
+  ``requests_board``, ``assistance_board``.
 
 ``GRIDCORE_PROJECTION_GROUPS`` (read by ``adapters.bootstrap``) replaces it, as
 ``name=projection,projection;name=...``; every read model must be in exactly one group, so no
@@ -34,7 +34,8 @@ DEFAULT_GROUPS: Groups = {
     "grid": ("grid_rollup", "household_status_history", "staff_workload"),
     "field": ("sweep_coverage", "household_timeline", "referral_pipeline",
               "contact_followup"),
-    "boards": ("delivery_board", "alerts_board", "enterprise_board", "requests_board"),
+    "boards": ("delivery_board", "alerts_board", "enterprise_board", "requests_board",
+               "assistance_board"),
 }
 VARIABLE = "GRIDCORE_PROJECTION_GROUPS"
 

@@ -7,9 +7,11 @@ staff id and role, the field (a key of ``SEES``: ``StaffMember.phone``, ``Reside
 ``Resident.idNumber``, ``Resident.name``, ``Household.householdNo``, ``Household.buildingNo``,
 ``Household.address``, ``Request.text``, ``Request.reply``, ``Referral.refusedReason``,
 ``ChatReview.sender``, ``ChatReview.text``, ``ChatReview.reason``, ``TracedPerson.name``,
-``TracedPerson.phone``, ``TracedPerson.idNumber``, ``TracedPerson.address``, whichever object
-it was reached through) and the id of the person, household, request, referral, held chat
-message or traced person it belongs to.
+``TracedPerson.phone``, ``TracedPerson.idNumber``, ``TracedPerson.address``,
+``ListedPerson.name``, ``ListedPerson.phone``, ``ListedPerson.idNumber``,
+``ListedPerson.address``, ``ListedPerson.reason``, ``ListedPerson.note``, whichever object it
+was reached through) and the id of the person, household, request, referral, held chat
+message, traced person or listed person (an assistance list's item) it belongs to.
 No personal value is ever written to it. A value that was masked is not logged (nothing
 personal was disclosed), nor is an erased one (it reads as ``已删除 erased``).
 
@@ -80,6 +82,13 @@ what is known of a traced person outside the register (name, phone, ID number, a
 whole; everyone else sees ``张*``, ``138****1234``, a masked ID number and ``****``. Once
 matched, a contact is a resident and reads as one (``Resident.*``)."""
 
+LOCATOR_ROLES = frozenset({Role.GRID_WORKER, Role.COMMUNITY_POLICE, Role.OFFICIAL})
+"""Roles that locate the persons of an assistance list on the ground (协查落地排查: grid
+workers, community police, officials) and may see what the list says of a person whole: the
+name, phone, address, why they are listed and the community's note; others see ``张*``,
+``138****1234`` and ``****``. A listed person's ID number is seen whole by the roles that see
+residents' (``ID_NUMBER_ROLES``)."""
+
 HIDDEN = "****"
 """How a masked place or text reads (its length is not shown either)."""
 
@@ -111,6 +120,12 @@ SEES: Mapping[str, frozenset[Role]] = {
     "TracedPerson.phone": TRACED_ROLES,
     "TracedPerson.idNumber": TRACED_ROLES,
     "TracedPerson.address": TRACED_ROLES,
+    "ListedPerson.name": LOCATOR_ROLES,
+    "ListedPerson.phone": LOCATOR_ROLES,
+    "ListedPerson.idNumber": ID_NUMBER_ROLES,
+    "ListedPerson.address": LOCATOR_ROLES,
+    "ListedPerson.reason": LOCATOR_ROLES,
+    "ListedPerson.note": LOCATOR_ROLES,
 }
 """Every personal field the API serves -> the roles that see it whole (and audited); every
 other role sees it masked (``MASKS``), a caller outside the jurisdiction does not reach it."""
@@ -124,7 +139,10 @@ MASKS: Mapping[str, Callable[[str], str]] = {
     "ChatReview.sender": mask_name, "ChatReview.text": mask_hidden,
     "ChatReview.reason": mask_hidden, "TracedPerson.name": mask_name,
     "TracedPerson.phone": mask_phone, "TracedPerson.idNumber": mask_id_number,
-    "TracedPerson.address": mask_hidden,
+    "TracedPerson.address": mask_hidden, "ListedPerson.name": mask_name,
+    "ListedPerson.phone": mask_phone, "ListedPerson.idNumber": mask_id_number,
+    "ListedPerson.address": mask_hidden, "ListedPerson.reason": mask_hidden,
+    "ListedPerson.note": mask_hidden,
 }
 
 _lock = threading.Lock()

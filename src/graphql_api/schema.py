@@ -22,6 +22,8 @@ from strawberry.tools import merge_types
 
 from graphql_api.alerts.mutations import AlertMutation
 from graphql_api.alerts.queries import AlertQuery
+from graphql_api.assistance.mutations import AssistanceMutation
+from graphql_api.assistance.queries import AssistanceQuery
 from graphql_api.clock import ClockQuery
 from graphql_api.deliveries.mutations import DeliveryMutation
 from graphql_api.deliveries.queries import DeliveryQuery
@@ -52,12 +54,13 @@ from graphql_api.watch.subscriptions import Subscription
 
 Query = merge_types("Query", (NodeQuery, GridQuery, HouseholdQuery, ReferralQuery, DeliveryQuery,
                               EnterpriseQuery, RequestQuery, AlertQuery, StaffQuery,
-                              ClockQuery, PolicyQuery, ChatQuery, TracingQuery))
+                              ClockQuery, PolicyQuery, ChatQuery, TracingQuery,
+                              AssistanceQuery))
 Mutation = merge_types("Mutation", (StatusMutation, SweepMutation, RequestMutation,
                                     AlertMutation, ReferralMutation, DeliveryMutation,
                                     EnterpriseMutation, SyncMutation, GridMutation,
                                     StaffMutation, RegisterMutation, PolicyMutation,
-                                    ChatMutation, TracingMutation))
+                                    ChatMutation, TracingMutation, AssistanceMutation))
 
 
 def unexpected(error: GraphQLError) -> bool:

@@ -61,6 +61,9 @@ class PolicyChangesInput:
     ruled_out_release_to: str | None = strawberry.field(
         default=None, description="What the contacts of an index case ruled out are released "
                                   "to: none or home_observation.")
+    assistance_hours: int | None = strawberry.field(
+        default=None, description="协查 hours a community has to report on a listed person "
+                                  "before the item escalates one level up.")
 
 
 @strawberry.input
@@ -84,7 +87,7 @@ _NUMBERS = ("micro_grid_soft_cap", "negative_test_max_age_hours", "release_needs
             "camera_confidence_threshold", "camera_window_minutes", "travel_lookback_days",
             "alert_acknowledge_minutes", "measure_backdate_hours", "close_contact_measure",
             "close_contact_days", "secondary_contact_measure", "secondary_contact_days",
-            "ruled_out_release_to")
+            "ruled_out_release_to", "assistance_hours")
 
 
 @strawberry.type(description="A version of the policy: the numbers the rules read, named as "
@@ -114,6 +117,8 @@ class PolicyVersion:
     secondary_contact_days: int
     ruled_out_release_to: str = strawberry.field(
         description="What an index case ruled out releases its contacts to.")
+    assistance_hours: int = strawberry.field(
+        description="协查 hours to report on a listed person before it escalates.")
 
     @classmethod
     def of(cls, policy: Policy, effective_from: datetime | None, note: str) -> PolicyVersion:
