@@ -3,9 +3,12 @@
 Days 0-2 (17-19 Feb 2020): the 3-day full sweep; every assigned household is checked by its
 method, a few answer only on a retry, and a few findings (fever, close contacts, arrivals from
 elsewhere) are followed up by the findings process into status changes and referrals, which the
-community persuades, transports and admits. Day 5 (22 Feb): the community is sealed and from
-then on every supply is delivered to the door: donated vegetables (爱心菜) to every household and
-group-buy orders bought centrally by the duty lead. A few residents' requests come in along the
+community persuades, transports and admits. Day 4 (21 Feb): a resident is confirmed and the
+family doctor traces their contacts (流调): two close contacts in the register, one outside it
+to be located, one secondary contact, and one uncertain match left for a person to confirm.
+Day 5 (22 Feb): the community is sealed and from then on every supply is delivered to the door:
+donated vegetables (爱心菜) to every household and group-buy orders bought centrally by the duty
+lead. A few residents' requests come in along the
 way. Every command carries a client id, so running the demo again applies nothing twice.
 """
 
@@ -13,16 +16,17 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
-from adapters.demo import COMMUNITY, STREET, ScenarioClock
+from adapters.demo import COMMUNITY, STREET, SWEEP_START, ScenarioClock
 from gridcore.application import GridcoreApp
 from gridcore.assignment import Method
 from gridcore.authority import System
 from gridcore.delivery import DeliveryKind, Item, delivery_id
 from gridcore.referral import ReferralKind, ReferralState
 from gridcore.sweep import Arrival, Outcome
+from gridcore.tracing import Generation
 
 SITE = "HB-01"
 FEVER_CLINIC = "江岸区人民医院发热门诊"
@@ -181,6 +185,74 @@ def requests(app: GridcoreApp, clock: ScenarioClock) -> None:
     app.tick(clock.at(4, 8))
 
 
+CASE_NO = "JA-20200221-01"
+TRACING_ZONE = "420102014712-07"
+# Households of zone 7 (buildings 14-15) nobody had marked before 21 Feb; fixed, so the story is
+# the same on every run (a test holds them untouched until the case opens).
+INDEX_HOME, NEIGHBOUR_HOME, YARD_HOME, WORKMATE_HOME = (
+    "712-14-1-202", "712-14-1-203", "712-14-2-301", "712-15-1-203")
+
+
+def tracing(app: GridcoreApp, clock: ScenarioClock) -> None:
+    """21 Feb: a resident of zone 7 tests positive at the fever clinic; the family doctor
+    opens the confirmed case (病例) and traces it: the spouse at home (a resident) and the
+    neighbour across the landing named with a phone (matched to the register by the police),
+    a relative from another district who came to dinner (outside the register, to be located
+    where they live), the spouse's workmate in the next building (a secondary contact,
+    次密接), and a neighbour known only by name and building (an uncertain match, proposed
+    and left for a person to confirm)."""
+    doctor = app.staff_by_no("712-DOC").id
+    police = app.staff_by_no("712-POL").id
+    home, neighbour_home, yard_home, work_home = (
+        app.household_by_no(no) for no in (INDEX_HOME, NEIGHBOUR_HOME, YARD_HOME,
+                                           WORKMATE_HOME))
+    index, spouse = list(home.residents.values())[:2]
+    neighbour = next(iter(neighbour_home.residents.values()))
+    near = next(iter(yard_home.residents.values()))
+    workmate = next(iter(work_home.residents.values()))
+    clock.at(4, 9)
+    app.open_case(CASE_NO, TRACING_ZONE, "发热门诊核酸检测阳性 positive at the fever clinic",
+                  by=doctor, hid=home.id, rid=index.resident_id, confirmed=True,
+                  client_id=cid("case-1"))
+    case = app.case_by_no(CASE_NO)
+    clock.at(4, 10)
+    spouse_rec = app.record_exposure(
+        case.id, scenario_time(3, 21), "household", "家中 at home", "shared_living", by=doctor,
+        hid=home.id, rid=spouse.resident_id, client_id=cid("case-1-spouse"))
+    clock.at(4, 10, 20)
+    phone = neighbour.identity.phone
+    known = app.record_exposure(
+        case.id, scenario_time(2, 18, 30), "gathering", "楼道取菜时交谈 on the landing",
+        "face_to_face", by=doctor, name=neighbour.identity.name,
+        phone=str.__str__(phone) if phone else None, client_id=cid("case-1-neighbour"))
+    clock.at(4, 10, 40)
+    app.record_exposure(
+        case.id, scenario_time(-1, 19), "gathering", "家中聚餐 family dinner", "face_to_face",
+        by=doctor, name="陈志明", phone="13907150216", address="汉阳区四新街道江城大道88号",
+        client_id=cid("case-1-relative"))
+    clock.at(4, 11)
+    app.record_exposure(
+        case.id, scenario_time(1, 12), "workplace", "社区超市 the community shop", "face_to_face",
+        by=doctor, via=spouse_rec.person_id, hid=work_home.id, rid=workmate.resident_id,
+        client_id=cid("case-1-workmate"))
+    clock.at(4, 11, 20)
+    building = (yard_home.address.text or "").split("单元")[0] + "单元"  # "14栋2单元": no door
+    yard = app.record_exposure(
+        case.id, scenario_time(2, 17), "gathering", "楼下空地 the yard", "same_space", by=doctor,
+        name=near.identity.name, address=building, client_id=cid("case-1-yard"))
+    clock.at(4, 14)
+    app.match_contact(case.id, known.person_id, neighbour_home.id, neighbour.resident_id,
+                      by=police, client_id=cid("case-1-neighbour-match"))
+    clock.at(4, 14, 30)
+    app.match_contact(case.id, yard.person_id, yard_home.id, near.resident_id,
+                      by=police, client_id=cid("case-1-yard-match"))
+
+
+def scenario_time(day: int, hour: int = 8, minute: int = 0) -> datetime:
+    """A time of the scenario's past (an exposure), without moving the clock."""
+    return SWEEP_START + timedelta(days=day, hours=hour - 8, minutes=minute)
+
+
 @dataclass
 class Story:
     """What the demo's field operations produced, for the summary."""
@@ -196,6 +268,28 @@ class Story:
     deliveries: dict[str, int]
     requests: dict[str, int]
     escalated_requests: int
+    case: TracingStory
+
+
+@dataclass
+class TracingStory:
+    """The demo's case: its number and status, its contacts by generation, those to locate
+    and the matches proposed (left for a person to confirm)."""
+
+    case_no: str
+    status: str
+    close: int
+    secondary: int
+    to_locate: int
+    proposed: int
+
+
+def tracing_story(app: GridcoreApp) -> TracingStory:
+    case = app.case_by_no(CASE_NO)
+    by = app.contacts_by_generation(case.id)
+    return TracingStory(case.case_no, case.status.label, len(by[Generation.CLOSE]),
+                        len(by[Generation.SECONDARY]), len(app.contacts_to_locate(case.id)),
+                        sum(1 for c in case.contacts.values() if c.proposal is not None))
 
 
 def run(app: GridcoreApp, clock: ScenarioClock) -> None:
@@ -203,6 +297,7 @@ def run(app: GridcoreApp, clock: ScenarioClock) -> None:
     sweep(app, clock, rng)
     referrals(app, clock)
     requests(app, clock)
+    tracing(app, clock)
     deliveries(app, clock, rng)
 
 
@@ -226,4 +321,5 @@ def story(app: GridcoreApp) -> Story:
     return Story(summary.households, summary.covered, summary.by_method, summary.fevers,
                  summary.close_contacts, summary.arrivals, refs,
                  app.quarantine_site_by_code(SITE).occupancy, states,
-                 {k.value: v for k, v in stats.by_status.items()}, stats.escalated)
+                 {k.value: v for k, v in stats.by_status.items()}, stats.escalated,
+                 tracing_story(app))

@@ -7,6 +7,7 @@ import { nodeHref, useRoute } from "./hooks";
 import { type Lang, pick, t } from "./i18n";
 import { HouseholdView } from "./household";
 import { NodeView } from "./node";
+import { TracingView } from "./tracing";
 
 const TOKEN_KEY = "gridcore.token";
 const LANG_KEY = "gridcore.lang";
@@ -169,6 +170,9 @@ function Routed(props: { lang: Lang; token: string; me: Me; onAuthError: () => v
   const home = props.me.jurisdiction?.code ?? props.me.jurisdictionCode;
   if (route.kind === "household") {
     return <HouseholdView {...props} id={route.id} home={home} />;
+  }
+  if (route.kind === "tracing") {
+    return <TracingView {...props} code={route.code} caseNo={route.caseNo} />;
   }
   const code = route.kind === "node" ? route.code : home;
   const uncovered = route.kind === "node" ? route.uncovered : undefined;

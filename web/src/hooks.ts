@@ -1,11 +1,13 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { AuthError, gql } from "./api";
 
-/** The route in the URL's hash: #/node/CODE, #/node/CODE/uncovered/CAMPAIGN, #/household/ID. */
+/** The route in the URL's hash: #/node/CODE, #/node/CODE/uncovered/CAMPAIGN, #/household/ID,
+ * #/tracing/CODE, #/tracing/CODE/case/CASE_NO. */
 export type Route =
   | { kind: "home" }
   | { kind: "node"; code: string; uncovered?: string }
-  | { kind: "household"; id: string };
+  | { kind: "household"; id: string }
+  | { kind: "tracing"; code: string; caseNo?: string };
 
 export function parseHash(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
@@ -15,12 +17,19 @@ export function parseHash(hash: string): Route {
       : { kind: "node", code: parts[1] };
   }
   if (parts[0] === "household" && parts[1]) return { kind: "household", id: parts[1] };
+  if (parts[0] === "tracing" && parts[1]) {
+    return parts[2] === "case" && parts[3]
+      ? { kind: "tracing", code: parts[1], caseNo: parts[3] }
+      : { kind: "tracing", code: parts[1] };
+  }
   return { kind: "home" };
 }
 
 export const nodeHref = (code: string): string => `#/node/${encodeURIComponent(code)}`;
 export const uncoveredHref = (code: string, campaign: string): string =>
   `${nodeHref(code)}/uncovered/${encodeURIComponent(campaign)}`;
+export const tracingHref = (code: string, caseNo?: string): string =>
+  `#/tracing/${encodeURIComponent(code)}${caseNo ? `/case/${encodeURIComponent(caseNo)}` : ""}`;
 export const householdHref = (id: string): string => `#/household/${encodeURIComponent(id)}`;
 
 export function useRoute(): Route {

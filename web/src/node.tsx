@@ -9,7 +9,7 @@ import {
 } from "./api";
 import { Boards } from "./boards";
 import { Households } from "./households";
-import { householdHref, nodeHref, uncoveredHref, useQuery } from "./hooks";
+import { householdHref, nodeHref, tracingHref, uncoveredHref, useQuery } from "./hooks";
 import { formatTime, type Lang, percent, pick, t } from "./i18n";
 import { Scroll } from "./scroll";
 
@@ -65,6 +65,8 @@ export function NodeView(props: Props) {
       <h2 class="node-title">
         {node.name} <span class="level">{pick(node.levelLabel, lang)} · {node.code}</span>
       </h2>
+      <p class="views"><a href={tracingHref(code)} data-testid="open-tracing">
+        {t(lang, "openTracing")}</a></p>
       <Summary lang={lang} rollup={node.rollup} open={node.openItems} />
       <Children lang={lang} node={node} />
       <CoverageSection {...props} node={node} />

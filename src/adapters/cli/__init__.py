@@ -21,6 +21,7 @@ from adapters.cli.keys import keys_cli
 from adapters.cli.serve import serve, token_cli
 from adapters.cli.simulate import simulate
 from adapters.cli.stream import stream_cli
+from adapters.cli.tracing import tracing_cli
 from gridcore.application import GridcoreApp
 
 if TYPE_CHECKING:
@@ -257,6 +258,12 @@ def demo(serve: bool | None = typer.Option(
                   f"{told.deliveries}")
     console.print(f"[bold]群众诉求 requests[/]: {told.requests}, escalated (升级) "
                   f"{told.escalated_requests}")
+    case = told.case
+    console.print(f"[bold]流调 tracing[/] 21 Feb: case {case.case_no} {case.status}, close "
+                  f"contacts 密接 {case.close}, secondary 次密接 {case.secondary}, to locate "
+                  f"待落地排查 {case.to_locate} (of them with a match to confirm 待确认匹配 "
+                  f"{case.proposed}); its chain: `gridcore tracing chain {case.case_no}`",
+                  soft_wrap=True)
     console.print(f"store: {app.env.get('SQLITE_DBNAME') or app.env.get('PERSISTENCE_MODULE')}"
                   f" · {time.perf_counter() - started:.1f}s")
     app.close()
@@ -306,3 +313,4 @@ cli.add_typer(token_cli, name="token")
 cli.command()(simulate)
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(assistance_cli, name="assistance")
+cli.add_typer(tracing_cli, name="tracing")

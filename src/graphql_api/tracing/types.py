@@ -165,6 +165,36 @@ class TracedContact(AtHousehold):
         return await person_field(info, str(self.case_id), str(self.person_id),
                                   self.household_id, _opt(self.resident_id), "idNumber")
 
+    @strawberry.field(description="链 the contact this one was exposed to: a close contact's "
+                                  "person id for a secondary contact (次密接); null for a "
+                                  "contact exposed to the index.")
+    async def via_person_id(self, info: Info[Context, None]) -> strawberry.ID | None:
+        ctx = info.context
+
+        def read() -> UUID | None:
+            try:
+                found = ctx.app.case(UUID(str(self.case_id))).contacts.get(
+                    UUID(str(self.person_id)))
+            except errors.NotFound:
+                return None
+            return found.via if found else None
+        via = await asyncio.to_thread(read)
+        return None if via is None else strawberry.ID(str(via))
+
+    @strawberry.field(description="待确认匹配 whether an uncertain match to a resident is "
+                                  "proposed and waits for a person to confirm or reject it.")
+    async def match_proposed(self, info: Info[Context, None]) -> bool:
+        ctx = info.context
+
+        def read() -> bool:
+            try:
+                found = ctx.app.case(UUID(str(self.case_id))).contacts.get(
+                    UUID(str(self.person_id)))
+            except errors.NotFound:
+                return False
+            return found is not None and found.proposal is not None
+        return await asyncio.to_thread(read)
+
     @strawberry.field(description="The address the investigation found for a person outside "
                                   "the register (whole for those who trace contacts, audited; "
                                   "'****' for others); null for a resident (see address).")
