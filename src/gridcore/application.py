@@ -29,6 +29,7 @@ from gridcore.field_sync import FieldSyncCommands
 from gridcore.grid_commands import GridCommands
 from gridcore.household import new_member
 from gridcore.household_commands import ErasureParticipant, HouseholdCommands
+from gridcore.mass_testing_commands import MassTestingCommands
 from gridcore.referral_commands import ReferralCommands
 from gridcore.request_commands import RequestCommands
 from gridcore.risk import RISK_REGISTER_ID, RiskRegister
@@ -37,7 +38,8 @@ from gridcore.sweep_commands import SweepCommands
 from gridcore.tracing_commands import TracingCommands
 
 
-class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, TracingCommands,
+class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, MassTestingCommands,
+                  TracingCommands,
                   AssistanceCommands, HouseholdCommands,
                   StaffCommands, DeliveryCommands, EnterpriseCommands, RequestCommands,
                   AlertCommands, ChatCommands, GridCommands):
@@ -109,6 +111,10 @@ class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, TracingCom
                 return [self.camera(value).grid_code]
             case Of.CHECKPOINT:
                 return [self.checkpoint(value).grid_code]
+            case Of.TESTING:
+                return [self.testing_campaign(value).scope]
+            case Of.TUBE:
+                return [self.testing_campaign_of_tube(value).scope]
             case Of.ASSISTANCE:  # where the listed person is to be located
                 return [self.assistance_list(value).item(arguments["item_no"]).place]
             case Of.DECLARATION:

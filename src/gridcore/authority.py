@@ -98,6 +98,10 @@ class Of(StrEnum):
     ASSISTANCE = "assistance"
     """an item of an assistance list (``list_id`` with its ``item_no``), at the node the
     person is to be located in"""
+    TESTING = "testing"
+    """a mass-testing campaign, at its scope"""
+    TUBE = "tube"
+    """a sample tube's code, at the scope of the testing campaign it belongs to"""
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,14 @@ rule's level), and the operator loading a file at the server."""
 ASSISTANCE_REPORTERS = FIELD_ROLES | MEDICAL | POLICE_AND_OFFICIALS | {Role.DUTY_LEAD}
 """Who reports or forwards a listed person (落地排查): the community's staff who locate
 people, and officials, for the places in their jurisdiction."""
+TESTING_LAUNCHERS = OFFICIALS
+"""Who launches a mass-testing campaign (全员核酸检测): officials, for their jurisdiction."""
+SAMPLERS = FIELD_ROLES | MEDICAL
+"""Who takes samples and seals tubes: field staff and medical staff (the policy's field and
+medical roles name who a sample may be recorded as taken by)."""
+LAB_REPORTERS = MEDICAL
+"""Who records a tube's lab result: medical staff, who answer for the temporary control, the
+retests and the case a positive calls for."""
 CHAT_REVIEWERS = frozenset({Role.GRID_WORKER, Role.FAMILY_DOCTOR, Role.COMMUNITY_POLICE,
                             Role.OFFICIAL, Role.DUTY_LEAD})
 """Who works a micro-grid's held chat messages (待核实): the roles that read them whole (who
@@ -280,6 +292,11 @@ AUTHORITY: Mapping[str, Rule] = {
     "reject_match": rule(TRACERS, at(Of.CASE, "case_id")),
     "confirm_case": rule(DIAGNOSERS, at(Of.CASE, "case_id")),
     "rule_out_case": rule(DIAGNOSERS, at(Of.CASE, "case_id")),
+    # mass testing (全员核酸检测)
+    "launch_testing_campaign": rule(TESTING_LAUNCHERS, at(Of.NODE, "scope")),
+    "record_samples": rule(SAMPLERS, at(Of.TESTING, "testing_id")),
+    "seal_tube": rule(SAMPLERS, at(Of.TUBE, "tube_code")),
+    "record_tube_result": rule(LAB_REPORTERS, at(Of.TUBE, "tube_code")),
     # devices, travel and risk areas
     "register_camera": rule(POLICE_AND_OFFICIALS, at(Of.NODE, "grid_code"), systems=OP),
     "register_checkpoint": rule(POLICE_AND_OFFICIALS, at(Of.NODE, "grid_code"), systems=OP),

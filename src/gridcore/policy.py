@@ -98,6 +98,17 @@ class Policy(Immutable):
     # assistance lists (协查): hours the owner of a listed person has to report on them
     # (落地排查) before the item escalates a level
     assistance_hours: int = Field(24, ge=1, le=24 * 366)
+    # mass testing (全员核酸检测): samples pooled this many to a tube (混检 10-in-1, up to
+    # 20-in-1; 1: single tubes); a site's time slots last this many minutes; households with
+    # a member of these vulnerabilities or under these measures are sampled at home (上门采样);
+    # a positive pool's households are put under ``positive_pool_measure`` and its members
+    # retested in single tubes (单采单检) within ``retest_hours``
+    pool_size: int = Field(10, ge=1, le=20)
+    testing_slot_minutes: int = Field(30, ge=5, le=240)
+    door_to_door_vulnerabilities: tuple[str, ...] = ("age_65_plus", "disability")
+    door_to_door_measures: tuple[str, ...] = ("home_observation", "home_quarantine")
+    positive_pool_measure: ContactMeasure = "home_quarantine"
+    retest_hours: int = Field(24, ge=1, le=24 * 14)
 
     def with_changes(self, **changes: Any) -> Policy:
         return Policy.model_validate({**self.model_dump(), **changes})

@@ -30,6 +30,8 @@ from gridcore.delivery import Item
 from gridcore.errors import InvalidInput, NotPermitted
 from gridcore.grid import Level
 from gridcore.household import Vulnerability
+from gridcore.mass_testing import SamplingSite, mass_testing_id
+from gridcore.mass_testing_commands import SampleRow
 from gridcore.requests import Category, Channel, Grade
 from gridcore.staff import Role
 from gridcore.status import Health, Measure
@@ -116,6 +118,10 @@ def world() -> Iterator[World]:
                                     by=System.FEED)
     app.declare_risk_area("DECL-A", "鄂B", "high", t, scope=A, by=OP)
     app.open_case("CASE-A", A, "发热", by=inside[Role.FAMILY_DOCTOR], hid=h.id, rid=rid)
+    app.launch_testing_campaign(A, 1, [SamplingSite(site_id="CY-A", name="采样点", place=A)],
+                                by=inside[Role.OFFICIAL])
+    app.record_samples(mass_testing_id(A, 1), [SampleRow(h.id, rid, "TUBE-A")],
+                       by=inside[Role.FAMILY_DOCTOR])
     assistance = app.receive_assistance_list(
         "other_city", "协查-A", [AssistanceRow(name="某某", address=f"社区{A[-3:]}")], CITY,
         by=OP).list_id
@@ -128,7 +134,8 @@ def world() -> Iterator[World]:
         "enterprise": enterprise, "delivery": delivery, "request": filing.request_id,
         "alert_id": alert, "camera_id": "CAM-A", "checkpoint_id": "KK-A",
         "declaration_id": "DECL-A", "area": "鄂B", "case_id": case_id("CASE-A"),
-        "list_id": assistance, "item_no": 1,
+        "list_id": assistance, "item_no": 1, "testing_id": mass_testing_id(A, 1),
+        "tube_code": "TUBE-A",
         "rows": None,  # per command, below
         "reference": filing.reference, "health": Health.SYMPTOMATIC,
         "measure": Measure.HOME_OBSERVATION, "method": Method.DOOR,

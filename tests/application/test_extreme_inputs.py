@@ -42,6 +42,8 @@ from gridcore.delivery import DeliveryKind, Item, delivery_id
 from gridcore.enterprise import enterprise_id
 from gridcore.errors import GridcoreError
 from gridcore.household import Member
+from gridcore.mass_testing import SamplingSite, mass_testing_id
+from gridcore.mass_testing_commands import SampleRow
 from gridcore.policy import DEFAULT_POLICY, Policy
 from gridcore.referral import ReferralKind
 from gridcore.requests import Category, Channel, Grade
@@ -138,6 +140,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     app.review_resumption(eid, c.official, True)
     listed = app.receive_assistance_list("other_city", "协查-W", [
         AssistanceRow(name="某某", address="712社区")], CITY, by=System.OPERATOR).list_id
+    app.launch_testing_campaign(COMMUNITY, 1, [SamplingSite(site_id="CY-1", name="采样点",
+                                                            place=COMMUNITY)],
+                                by=c.official)
+    app.record_samples(mass_testing_id(COMMUNITY, 1),
+                       [SampleRow(c.households[1], rid, "TUBE-1")
+                        for rid in app.household(c.households[1]).residents], by=c.worker)
     runner = Runner(app, all_projections())
     runner.catch_up()
     w = World(
@@ -149,12 +157,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
              "delivery": [delivery_id(DeliveryKind.ORDER, "ORD-1"),
                           delivery_id(DeliveryKind.ORDER, "ORD-2")],
              "alert_id": [alert] if alert is not None else [],
-             "request": [filing.request_id], "list_id": [listed]},
+             "request": [filing.request_id], "list_id": [listed],
+             "testing_id": [mass_testing_id(COMMUNITY, 1)],
+             "follow_up_of": [mass_testing_id(COMMUNITY, 1)]},
         staff=[app.staff_by_no(no).id for no in ("OFF1", "GW1", "DOC1", "ES1", "DL1", "POL1")],
         names={"camera_id": ["CAM-1"], "checkpoint_id": ["CP-1"], "site_code": ["QS-1"],
                "plate": ["鄂A12345", "京B88888"], "place": ["鄂A", "武汉市"],
                "credit_code": ["91420100MA4KYYYY0Y"], "request": [filing.reference],
-               "item": list(DEFAULT_POLICY.inspection_items)},
+               "item": list(DEFAULT_POLICY.inspection_items), "tube_code": ["TUBE-1"]},
     )
     yield w
     app.close() if hasattr(app, "close") else None
@@ -285,6 +295,18 @@ def strategy(world: World, param: str, hint: Any, extreme: bool = False,
                          phone=st.just("") | phone, address=_text(world, "address", extreme),
                          district=st.just("") | _text(world, "district", extreme),
                          reason=st.just("") | _text(world, "reason", extreme))
+    if hint is SamplingSite:
+        return st.builds(SamplingSite, site_id=_text(world, "site_id", extreme),
+                         name=_text(world, "name", extreme),
+                         place=st.sampled_from([COMMUNITY, *ZONES]) if not extreme
+                         else _text(world, "place", extreme),
+                         opens_hour=st.integers(0, 12), closes_hour=st.integers(13, 24),
+                         capacity_per_hour=st.integers(1, 10_000))
+    if hint is SampleRow:
+        return st.builds(SampleRow, household_id=_uuid(world, "hid", extreme),
+                         resident_id=_uuid(world, "rid", extreme),
+                         tube_code=_text(world, "tube_code", extreme),
+                         taken_at=st.none() | _times(extreme), by=_uuid(world, "by", extreme))
     if hint is HouseholdRow:
         return st.builds(lambda no, grid, address, member: HouseholdRow(no, grid, address,
                                                                          [member]),
