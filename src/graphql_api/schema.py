@@ -48,6 +48,8 @@ from graphql_api.staff.queries import StaffQuery
 from graphql_api.sweeps.chat import ChatMutation, ChatQuery
 from graphql_api.sweeps.mutations import SweepMutation
 from graphql_api.sync.mutations import SyncMutation
+from graphql_api.testing_campaigns.mutations import TestingCampaignMutation
+from graphql_api.testing_campaigns.queries import TestingCampaignQuery
 from graphql_api.tracing.mutations import TracingMutation
 from graphql_api.tracing.queries import TracingQuery
 from graphql_api.watch.subscriptions import Subscription
@@ -55,12 +57,13 @@ from graphql_api.watch.subscriptions import Subscription
 Query = merge_types("Query", (NodeQuery, GridQuery, HouseholdQuery, ReferralQuery, DeliveryQuery,
                               EnterpriseQuery, RequestQuery, AlertQuery, StaffQuery,
                               ClockQuery, PolicyQuery, ChatQuery, TracingQuery,
-                              AssistanceQuery))
+                              AssistanceQuery, TestingCampaignQuery))
 Mutation = merge_types("Mutation", (StatusMutation, SweepMutation, RequestMutation,
                                     AlertMutation, ReferralMutation, DeliveryMutation,
                                     EnterpriseMutation, SyncMutation, GridMutation,
                                     StaffMutation, RegisterMutation, PolicyMutation,
-                                    ChatMutation, TracingMutation, AssistanceMutation))
+                                    ChatMutation, TracingMutation, AssistanceMutation,
+                                    TestingCampaignMutation))
 
 
 def unexpected(error: GraphQLError) -> bool:

@@ -64,6 +64,23 @@ class PolicyChangesInput:
     assistance_hours: int | None = strawberry.field(
         default=None, description="协查 hours a community has to report on a listed person "
                                   "before the item escalates one level up.")
+    pool_size: int | None = strawberry.field(
+        default=None, description="混检 samples pooled to a tube (10: 10-in-1, up to 20; 1: "
+                                  "single tubes).")
+    testing_slot_minutes: int | None = strawberry.field(
+        default=None, description="How many minutes a sampling site's time slot lasts.")
+    door_to_door_vulnerabilities: list[str] | None = strawberry.field(
+        default=None, description="上门采样 the vulnerabilities (e.g. age_65_plus, disability) "
+                                  "for which a household is sampled at home.")
+    door_to_door_measures: list[str] | None = strawberry.field(
+        default=None, description="上门采样 the measures (e.g. home_quarantine) under which a "
+                                  "household is sampled at home.")
+    positive_pool_measure: str | None = strawberry.field(
+        default=None, description="混检阳性 the measure a positive pool's households get: "
+                                  "home_quarantine or centralized_quarantine.")
+    retest_hours: int | None = strawberry.field(
+        default=None, description="单采单检 hours within which a positive pool's members are "
+                                  "retested in single tubes.")
 
 
 @strawberry.input
@@ -87,7 +104,8 @@ _NUMBERS = ("micro_grid_soft_cap", "negative_test_max_age_hours", "release_needs
             "camera_confidence_threshold", "camera_window_minutes", "travel_lookback_days",
             "alert_acknowledge_minutes", "measure_backdate_hours", "close_contact_measure",
             "close_contact_days", "secondary_contact_measure", "secondary_contact_days",
-            "ruled_out_release_to", "assistance_hours")
+            "ruled_out_release_to", "assistance_hours", "pool_size",
+            "testing_slot_minutes", "positive_pool_measure", "retest_hours")
 
 
 @strawberry.type(description="A version of the policy: the numbers the rules read, named as "
@@ -119,11 +137,24 @@ class PolicyVersion:
         description="What an index case ruled out releases its contacts to.")
     assistance_hours: int = strawberry.field(
         description="协查 hours to report on a listed person before it escalates.")
+    pool_size: int = strawberry.field(description="混检 samples pooled to a tube.")
+    testing_slot_minutes: int = strawberry.field(
+        description="Minutes a sampling site's time slot lasts.")
+    door_to_door_vulnerabilities: list[str] = strawberry.field(
+        description="上门采样 vulnerabilities for which a household is sampled at home.")
+    door_to_door_measures: list[str] = strawberry.field(
+        description="上门采样 measures under which a household is sampled at home.")
+    positive_pool_measure: str = strawberry.field(
+        description="混检阳性 the measure a positive pool's households get.")
+    retest_hours: int = strawberry.field(
+        description="单采单检 hours within which a positive pool's members are retested.")
 
     @classmethod
     def of(cls, policy: Policy, effective_from: datetime | None, note: str) -> PolicyVersion:
         days = [MeasureDays(measure=m, days=d) for m, d in sorted(policy.quarantine_days.items())]
         return cls(effective_from=effective_from, note=note, quarantine_days=days,
+                   door_to_door_vulnerabilities=list(policy.door_to_door_vulnerabilities),
+                   door_to_door_measures=list(policy.door_to_door_measures),
                    **{name: getattr(policy, name) for name in _NUMBERS})
 
 
