@@ -29,7 +29,7 @@ from typing import Any
 from uuid import UUID
 
 from adapters.importer import Limits, RegisterFormatError, RowError, Table, read_table
-from adapters.spreadsheet import csv_writer, safe_cell
+from adapters.spreadsheet import csv_writer, xlsx_write
 from gridcore.application import GridcoreApp
 from gridcore.assistance import (
     AssistanceItem,
@@ -275,7 +275,8 @@ def write_result_file(app: GridcoreApp, reference: str, out: str | Path, *,
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     if kind == "xlsx":
         os.close(fd)
-        _write_xlsx(path, rows)
+        xlsx_write(path, "协查结果", rows)
+        os.chmod(path, 0o600)
     else:
         with open(fd, "w", newline="", encoding="utf-8-sig") as f:  # -sig: Excel reads UTF-8
             csv_writer(f).writerows([[_csv_value(v) for v in r] for r in rows])
@@ -284,23 +285,3 @@ def write_result_file(app: GridcoreApp, reference: str, out: str | Path, *,
 
 def _csv_value(value: Any) -> Any:
     return "" if value is None else value
-
-
-def _write_xlsx(path: Path, rows: list[list[Any]]) -> None:
-    import openpyxl
-
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet("协查结果")
-    from openpyxl.cell import WriteOnlyCell
-
-    for r in rows:
-        cells = []
-        for v in r:
-            value = safe_cell(v)
-            cell = WriteOnlyCell(ws, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # text, never a formula
-            cells.append(cell)
-        ws.append(cells)
-    wb.save(path)
-    os.chmod(path, 0o600)

@@ -10,6 +10,7 @@ not a formula). Numbers stay numbers: ``-3`` or ``"-3.5"`` is a value, not a for
 from __future__ import annotations
 
 import csv
+import os
 import re
 from collections.abc import Iterable
 from typing import IO, Any
@@ -47,3 +48,25 @@ class SafeWriter:
 def csv_writer(f: IO[str], **kwargs: Any) -> SafeWriter:
     """The writer for every CSV output of gridcore (use it instead of ``csv.writer``)."""
     return SafeWriter(f, **kwargs)
+
+
+def xlsx_write(path: str | os.PathLike[str], sheet: str,
+               rows: Iterable[Iterable[Any]]) -> None:
+    """The writer for every .xlsx output of gridcore: one sheet, streamed (openpyxl's
+    write-only mode), every cell through :func:`safe_cell` and text stored as text, never
+    as a formula."""
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    for row in rows:
+        cells = []
+        for v in row:
+            value = safe_cell(v)
+            cell = WriteOnlyCell(ws, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"
+            cells.append(cell)
+        ws.append(cells)
+    wb.save(path)
