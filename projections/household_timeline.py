@@ -49,7 +49,10 @@ HOUSEHOLD_ROWS: dict[type, Callable[[LeanEvent], Row]] = {
     H.HealthChanged: lambda e: ("household.health", "健康状况变更 health changed", _id(e.by),
                                 f"{e.previous.label} → {e.health.label}"),
     H.MeasureChanged: lambda e: ("household.measure", "管控措施变更 measure changed", _id(e.by),
-                                 f"{e.previous.label} → {e.measure.label}"),
+                                 f"{e.previous.label} → {e.measure.label}"
+                                 + (f"，至 {e.until:%Y-%m-%d}" if e.until else "")),
+    H.MeasureExtended: lambda e: ("household.measure_extended", "管控延期 measure extended",
+                                  _id(e.by), f"{e.measure.label}，至 {e.until:%Y-%m-%d}"),
     H.Tagged: lambda e: ("household.tagged", "标记 tagged", _id(e.by), e.tag.kind.label),
     H.Untagged: lambda e: ("household.untagged", "取消标记 untagged", _id(e.by), e.kind.label),
     H.TestRecorded: lambda e: ("household.test", "核酸检测 test recorded", None,

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from gridcore.base import Aggregate, Created, Event, Immutable, stable_id, trusted
 from gridcore.clock import check_day, check_instant
-from gridcore.errors import Erased, InvalidInput, NotFound, NotPermitted
+from gridcore.errors import Erased, ForbiddenTransition, InvalidInput, NotFound, NotPermitted
 from gridcore.identity import Address, IdNumber, Phone, ResidentIdentity
 from gridcore.policy import Policy
 from gridcore.staff import Role
@@ -28,8 +28,10 @@ from gridcore.status import (
     TagKind,
     check_health_change,
     check_measure_change,
+    check_measure_end,
     check_measure_start,
     check_tag_reason,
+    measure_end,
 )
 from gridcore.text import free_text
 
@@ -131,6 +133,10 @@ class Resident:
     health: Health = Health.NORMAL
     measure: Measure = Measure.NONE
     measure_since: datetime | None = None
+    measure_until: datetime | None = None
+    """When the measure ends, where the decision set it (a traced contact's measure counts
+    from the last exposure for the policy's length); None: the policy's length from
+    ``measure_since``."""
     measure_changed_at: datetime | None = None
     """When the last measure change was recorded (a later one may not start before it)."""
     tags: dict[TagKind, Tag] = field(default_factory=dict)
@@ -208,9 +214,12 @@ class Household(Aggregate):
 
     class MeasureChanged(Event):
         """v2: ``since``, when a measure recorded late actually began (its period counts
-        from it; None: when recorded), and ``since_reason``, why it was recorded late."""
+        from it; None: when recorded), and ``since_reason``, why it was recorded late.
+        v3: ``until``, when the measure ends where the decision set it (a traced contact:
+        the policy's length from the last exposure); None: the policy's length for the
+        measure from its start."""
 
-        class_version: ClassVar[int] = 2
+        class_version: ClassVar[int] = 3
 
         resident_id: UUID
         previous: Measure
@@ -220,18 +229,39 @@ class Household(Aggregate):
         override_reason: str = ""
         since: datetime | None = None
         since_reason: str = ""
+        until: datetime | None = None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """v1 measures began when recorded."""
             state["since"], state["since_reason"] = None, ""
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """v2 measures lasted the policy's length for the measure."""
+            state["until"] = None
+
         def apply(self, h: Household) -> None:
             r = h.residents[self.resident_id]
             r.measure = self.measure
             r.measure_since = (None if self.measure is Measure.NONE
                                else self.since or self.timestamp)
+            r.measure_until = None if self.measure is Measure.NONE else self.until
             r.measure_changed_at = self.timestamp
+
+    class MeasureExtended(Event):
+        """The measure in force now ends later (``until``): a traced contact exposed again,
+        or promoted to close contact under the same measure. The measure and its start
+        stay."""
+
+        resident_id: UUID
+        measure: Measure
+        until: datetime
+        by: UUID | None
+        reason: str
+
+        def apply(self, h: Household) -> None:
+            h.residents[self.resident_id].measure_until = self.until
 
     class Tagged(Event):
         resident_id: UUID
@@ -428,12 +458,14 @@ class Household(Aggregate):
     def change_measure(self, rid: UUID, measure: Measure, *, by: UUID | None, role: Role | None,
                        reason: str, policy: Policy, at: datetime,
                        override_reason: str = "", since: datetime | None = None,
-                       since_reason: str = "") -> None:
+                       since_reason: str = "", until: datetime | None = None) -> None:
         """Impose a measure (居家隔离...) or release from one, as the policy allows ``role``
         (a release: the period served and a recent negative test, or an override's reason).
         The one place a measure changes: by a staff member's command, and by a referral's
         admission and discharge. A measure imposed late may start ``since`` it began, within
-        the policy's bound and with ``since_reason`` (``check_measure_start``)."""
+        the policy's bound and with ``since_reason`` (``check_measure_start``); one whose
+        end the decision sets (a traced contact's) ends ``until`` instead of after the
+        policy's length for the measure (``check_measure_end``)."""
         r = self.resident(rid)
         reason = free_text(reason, "reason for the measure")
         override_reason = free_text(override_reason, "override reason")
@@ -444,11 +476,42 @@ class Household(Aggregate):
         check_measure_change(
             health=r.health, current=r.measure, since=r.measure_since, target=measure,
             role=role, at=at, last_negative_test=r.last_negative_test,
-            override_reason=override_reason, policy=policy,
+            override_reason=override_reason, policy=policy, until=r.measure_until,
         )
+        if until is not None:
+            check_measure_end(until, since or at, target=measure)
         self._trigger(self.MeasureChanged, at, resident_id=rid, previous=r.measure,
                       measure=measure, by=by, reason=reason, override_reason=override_reason,
-                      since=since, since_reason=since_reason)
+                      since=since, since_reason=since_reason, until=until)
+
+    def measure_ends(self, rid: UUID, policy: Policy) -> datetime | None:
+        """When the resident's measure in force ends (None: no measure, or one with no
+        length, such as hospitalization)."""
+        r = self.resident(rid)
+        return measure_end(r.measure, r.measure_since, r.measure_until, policy)
+
+    def extend_measure(self, rid: UUID, until: datetime, *, by: UUID | None, role: Role,
+                       reason: str, policy: Policy, at: datetime) -> bool:
+        """The measure in force ends later: at ``until``, when that is after its present
+        end (a later exposure, a promotion under the same measure), by a role that may
+        impose it. Returns whether it changed; an earlier end changes nothing (a release
+        goes through ``change_measure``)."""
+        r = self.resident(rid)
+        reason = free_text(reason, "reason for the extension")
+        if r.measure is Measure.NONE:
+            raise ForbiddenTransition("The resident is under no measure to extend.",
+                                      "Impose a measure instead.")
+        roles = policy.impose_roles.get(r.measure, frozenset())
+        if role not in roles:
+            raise NotPermitted(
+                f"A {role.value} may not extend {r.measure.value}.",
+                f"Ask one of: {', '.join(sorted(x.value for x in roles)) or 'nobody'}.")
+        ends = measure_end(r.measure, r.measure_since, r.measure_until, policy)
+        if ends is not None and until <= ends:
+            return False
+        self._trigger(self.MeasureExtended, at, resident_id=rid, measure=r.measure,
+                      until=until, by=by, reason=reason)
+        return True
 
     def release_measure(self, rid: UUID, held: Measure, measure: Measure, *, by: UUID | None,
                         role: Role, reason: str, policy: Policy, at: datetime,

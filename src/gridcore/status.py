@@ -131,7 +131,7 @@ def check_health_change(current: Health, target: Health, role: Role | None,
 def check_measure_change(
     *, health: Health, current: Measure, since: datetime | None, target: Measure,
     role: Role | None, at: datetime, last_negative_test: datetime | None, override_reason: str,
-    policy: Policy,
+    policy: Policy, until: datetime | None = None,
 ) -> None:
     """Imposing a stricter measure needs a role in policy.impose_roles; a release (a less
     strict measure) needs a role in policy.release_roles, the period served and a recent
@@ -170,11 +170,12 @@ def check_measure_change(
                 f"Ask one of: {', '.join(sorted(r.value for r in policy.override_roles))}.",
             )
         return
-    days = policy.quarantine_days.get(current, 0)
-    if since is not None and at < since + timedelta(days=days):
-        due = since + timedelta(days=days)
+    due = measure_end(current, since, until, policy)
+    if due is not None and at < due:
+        length = (f"{current.value} period set by its decision" if until is not None else
+                  f"{policy.quarantine_days.get(current, 0)}-day {current.value} period")
         raise ForbiddenTransition(
-            f"The {days}-day {current.value} period ends {due.isoformat()}; it is not served yet.",
+            f"The {length} ends {due.isoformat()}; it is not served yet.",
             "Wait until it ends, or have a family doctor release early with a reason.",
         )
     if policy.release_needs_negative_test:
@@ -186,6 +187,28 @@ def check_measure_change(
                 "Record a negative test result first, or have a family doctor override "
                 "with a reason.",
             )
+
+
+def measure_end(measure: Measure, since: datetime | None, until: datetime | None,
+                policy: Policy) -> datetime | None:
+    """When a measure in force ends: the end its decision set (``until``: a traced
+    contact's, counted from the last exposure), else the policy's length for the measure
+    from its start; None when there is no start (no measure)."""
+    if until is not None:
+        return until
+    if since is None:
+        return None
+    return since + timedelta(days=policy.quarantine_days.get(measure, 0))
+
+
+def check_measure_end(until: datetime, starts: datetime, *, target: Measure) -> None:
+    """A measure's end set by its decision comes after its start, and only for a measure
+    imposed (a release has no end)."""
+    if target is Measure.NONE:
+        raise InvalidInput("A release has no end date.", "Leave the end out.")
+    if until <= starts:
+        raise InvalidInput(f"The measure's end {until.isoformat()} is not after its start "
+                           f"{starts.isoformat()}.", "Give an end after the start.")
 
 
 def check_measure_start(

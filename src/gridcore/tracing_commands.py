@@ -448,12 +448,19 @@ class TracingCommands(HouseholdCommands):
             h.untag(rid, TagKind.SECONDARY_CONTACT, by=who, role=role,
                     reason=f"流调 {case.case_no}: 升为密接 promoted to close contact",
                     policy=policy, at=at)
-        if c.measure.rank > r.measure.rank:
+        reason = f"流调 {case.case_no}: {c.kind.label}，至 {c.until:%Y-%m-%d}"
+        if c.until <= at:
+            pass  # the period is served already: nothing to impose or extend
+        elif c.measure.rank > r.measure.rank:
             since = measure_start(c.last_exposure, at, r.measure_changed_at, policy)
             h.change_measure(
-                rid, c.measure, by=who, role=role, policy=policy, at=at,
-                reason=f"流调 {case.case_no}: {c.kind.label}，至 {c.until:%Y-%m-%d}",
-                since=since, since_reason="流调: 末次暴露 last exposure" if since else "")
+                rid, c.measure, by=who, role=role, policy=policy, at=at, reason=reason,
+                since=since, since_reason="流调: 末次暴露 last exposure" if since else "",
+                until=c.until)
+        elif c.measure is r.measure and role is not None:
+            # the same measure already in force: it lasts at least to the contact's end
+            h.extend_measure(rid, c.until, by=who, role=role, reason=reason, policy=policy,
+                             at=at)
         if stops is not None:
             return self._make_unavailable(self.staff(stops), "密接 close contact", at)
         return []

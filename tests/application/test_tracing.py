@@ -342,3 +342,67 @@ def test_ruling_out_leaves_a_contact_another_active_case_still_follows(
     app.rule_out_case(other.id, "复检阴性", by=c.doctor)
     after = app.household(h.id).residents[r.resident_id]
     assert after.measure is Measure.NONE and after.tags == {}
+
+
+def test_a_secondary_contact_is_released_when_their_own_shorter_period_ends(
+        app: GridcoreApp, c: Community, clock: Clock) -> None:
+    """The household's release rule counts the end the tracing decision set (7 days from
+    the last exposure for a secondary contact), not the 14 days of a measure imposed by
+    hand: before it a release is refused and writes nothing, after it one is allowed."""
+    case = open_resident_case(app, c)
+    h1, close = resident(app, c.households[1])
+    h2, second = resident(app, c.households[2], 1)
+    t = clock.now - timedelta(hours=10)
+    b = app.record_exposure(case.id, t, "household", "家中", "shared_living", by=c.doctor,
+                            hid=h1.id, rid=close.resident_id).person_id
+    s = app.record_exposure(case.id, t + timedelta(hours=2), "workplace", "办公室",
+                            "face_to_face", by=c.doctor, via=b, hid=h2.id,
+                            rid=second.resident_id)
+    until = app.case(case.id).contact(s.person_id).until
+    assert until == t + timedelta(hours=2, days=7)
+    h = app.household(h2.id)
+    assert h.residents[second.resident_id].measure_until == until
+    assert h.measure_ends(second.resident_id, app.policy_at(clock.now)) == until
+
+    clock.now = until - timedelta(hours=1)
+    app.record_test(h2.id, second.resident_id, True, by=c.doctor)
+    e = nothing_written(app, lambda: app.change_measure(
+        h2.id, second.resident_id, Measure.NONE, by=c.doctor, reason="期满"),
+        ForbiddenTransition)
+    assert until.isoformat() in str(e)
+
+    clock.now = until + timedelta(hours=1)
+    app.change_measure(h2.id, second.resident_id, Measure.NONE, by=c.doctor, reason="期满")
+    after = app.household(h2.id).residents[second.resident_id]
+    assert after.measure is Measure.NONE and after.measure_until is None
+
+
+def test_a_later_exposure_under_the_same_measure_extends_it_once(
+        app: GridcoreApp, c: Community, clock: Clock) -> None:
+    case = open_resident_case(app, c)
+    h1, r = resident(app, c.households[1])
+    first = clock.now - timedelta(days=2)
+    p = app.record_exposure(case.id, first, "household", "家中", "shared_living",
+                            by=c.doctor, hid=h1.id, rid=r.resident_id).person_id
+    assert app.household(h1.id).residents[r.resident_id].measure_until == \
+        first + timedelta(days=14)
+    later = clock.now - timedelta(hours=3)
+    app.record_exposure(case.id, later, "household", "家中", "shared_living", by=c.doctor,
+                        person_id=p)
+    after = app.household(h1.id).residents[r.resident_id]
+    assert after.measure is Measure.CENTRALIZED_QUARANTINE
+    assert after.measure_since == first  # the measure and its start stay
+    assert after.measure_until == later + timedelta(days=14)
+    extended = [e for e in app.events.get(h1.id) if isinstance(e, Household.MeasureExtended)]
+    assert len(extended) == 1 and extended[0].by == c.doctor
+    # an earlier exposure recorded afterwards changes nothing
+    before = app.recorder.max_notification_id()
+    app.record_exposure(case.id, first + timedelta(hours=1), "household", "家中",
+                        "shared_living", by=c.doctor, person_id=p)
+    assert [e for e in app.events.get(h1.id)
+            if isinstance(e, Household.MeasureExtended)] == extended
+    assert app.recorder.max_notification_id() == before + 1  # the case's exposure only
+    clock.now = first + timedelta(days=15)
+    app.record_test(h1.id, r.resident_id, True, by=c.doctor)
+    nothing_written(app, lambda: app.change_measure(
+        h1.id, r.resident_id, Measure.NONE, by=c.doctor, reason="期满"), ForbiddenTransition)
