@@ -154,6 +154,13 @@ class Loaders:
         return DataLoader(_aggregates(self.app, "referral"))
 
     @cached_property
+    def case_kept(self) -> DataLoader[str, Any]:
+        """case id -> the tracing ``Case`` aggregate (None if unknown): what the case knows
+        of its index and contacts, read once per request however many of its people the
+        answer shows (see ``graphql_api.tracing.types``)."""
+        return DataLoader(_aggregates(self.app, "case"))
+
+    @cached_property
     def request_kept(self) -> DataLoader[str, Any]:
         """request id -> the ``ResidentRequest`` aggregate (None if unknown): its sealed text
         and reply, one thread a batch (see ``privacy``)."""

@@ -235,3 +235,25 @@ def test_a_case_its_contacts_their_measures_and_who_sees_them(world: World) -> N
     elsewhere = step(world, "GW713", "ruleOutCase", {"caseNo": "WH-J1", "reason": "x"})
     assert elsewhere["__typename"] == "NotFoundProblem"
     assert OTHER_ZONE not in {c["gridCode"] for c in contacts(world, "OFF1").values()}
+
+
+def test_a_case_is_read_once_per_request_however_many_of_its_people_are_shown(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each contact's chain link, proposal and name come from the case aggregate: the
+    request's loader reads each case once, not once per contact and field."""
+    if not world.app.contacts_by_generation(world.app.case_by_no("WH-J1").id):
+        test_a_case_its_contacts_their_measures_and_who_sees_them(world)
+    reads: list[UUID] = []
+    real = world.app.case
+
+    def counted(cid: UUID) -> Any:
+        reads.append(cid)
+        return real(cid)
+
+    monkeypatch.setattr(world.app, "case", counted)
+    data = world.ask('{ case(caseNo: "WH-J1") { id indexName contacts { '
+                     "personId viaPersonId matchProposed name } } }", "DOC1")["case"]
+    shown = data["contacts"]
+    assert len(shown) >= 3 and any(c["viaPersonId"] for c in shown)
+    assert all(c["name"] for c in shown)
+    assert reads == [UUID(data["id"])]  # once, for all its people and fields

@@ -21,7 +21,7 @@ from graphql_api.enums import Measure, TagKind, _mirrors
 from graphql_api.households.types import AtHousehold
 from graphql_api.privacy import personal_for
 from graphql_api.scope import node_visible
-from gridcore import errors, status, tracing
+from gridcore import status, tracing
 from gridcore.tracing import TracedIdentity
 from projections import contact_followup
 
@@ -61,19 +61,28 @@ for _copy, _source in ((CaseStatus, tracing.CaseStatus), (ExposureSetting, traci
     _mirrors(_copy, _source)
 
 
+async def kept_case(ctx: Context, case_id: str) -> tracing.Case | None:
+    """The case aggregate, read from the event store off the loop once per request (the
+    request's ``case_kept`` loader); None when there is no such case."""
+    found: tracing.Case | None = await ctx.loaders.case_kept.load(case_id)
+    return found
+
+
+async def kept_contact(ctx: Context, case_id: str, person_id: str) -> tracing.Contact | None:
+    case = await kept_case(ctx, case_id)
+    return None if case is None else case.contacts.get(UUID(person_id))
+
+
 async def traced_identity(ctx: Context, case_id: str, person_id: str) -> TracedIdentity | None:
-    """What the case knows of a traced person (the index when ``person_id`` is the index's),
-    read from the event store off the loop; None when nothing is known."""
-    def read() -> TracedIdentity | None:
-        try:
-            case = ctx.app.case(UUID(case_id))
-        except errors.NotFound:
-            return None
-        if str(case.index_person_id) == person_id:
-            return case.index_identity
-        found = case.contacts.get(UUID(person_id))
-        return found.identity if found else None
-    return await asyncio.to_thread(read)
+    """What the case knows of a traced person (the index when ``person_id`` is the index's);
+    None when nothing is known."""
+    case = await kept_case(ctx, case_id)
+    if case is None:
+        return None
+    if str(case.index_person_id) == person_id:
+        return case.index_identity
+    found = case.contacts.get(UUID(person_id))
+    return found.identity if found else None
 
 
 async def person_field(info: Info[Context, None], case_id: str, person_id: str,
@@ -169,31 +178,14 @@ class TracedContact(AtHousehold):
                                   "person id for a secondary contact (次密接); null for a "
                                   "contact exposed to the index.")
     async def via_person_id(self, info: Info[Context, None]) -> strawberry.ID | None:
-        ctx = info.context
-
-        def read() -> UUID | None:
-            try:
-                found = ctx.app.case(UUID(str(self.case_id))).contacts.get(
-                    UUID(str(self.person_id)))
-            except errors.NotFound:
-                return None
-            return found.via if found else None
-        via = await asyncio.to_thread(read)
-        return None if via is None else strawberry.ID(str(via))
+        found = await kept_contact(info.context, str(self.case_id), str(self.person_id))
+        return None if found is None or found.via is None else strawberry.ID(str(found.via))
 
     @strawberry.field(description="待确认匹配 whether an uncertain match to a resident is "
                                   "proposed and waits for a person to confirm or reject it.")
     async def match_proposed(self, info: Info[Context, None]) -> bool:
-        ctx = info.context
-
-        def read() -> bool:
-            try:
-                found = ctx.app.case(UUID(str(self.case_id))).contacts.get(
-                    UUID(str(self.person_id)))
-            except errors.NotFound:
-                return False
-            return found is not None and found.proposal is not None
-        return await asyncio.to_thread(read)
+        found = await kept_contact(info.context, str(self.case_id), str(self.person_id))
+        return found is not None and found.proposal is not None
 
     @strawberry.field(description="The address the investigation found for a person outside "
                                   "the register (whole for those who trace contacts, audited; "
@@ -264,7 +256,9 @@ class TracingCase:
         ctx = info.context
         if ctx.caller is None:
             return None
-        case = await asyncio.to_thread(ctx.app.case, UUID(str(self.id)))
+        case = await kept_case(ctx, str(self.id))
+        if case is None:
+            return None
         return await person_field(info, str(self.id), str(case.index_person_id),
                                   _opt(case.index_household_id),
                                   _opt(case.index_resident_id), "name")
@@ -277,8 +271,8 @@ class TracingCase:
         links = await asyncio.to_thread(ctx.app.chain, UUID(str(self.id)))
         out = []
         for link in links:
-            found = await asyncio.to_thread(ctx.app.case, link.case_id)
-            if await node_visible(ctx, found.scope):
+            found = await kept_case(ctx, str(link.case_id))
+            if found is not None and await node_visible(ctx, found.scope):
                 out.append(ChainLink(case_id=strawberry.ID(str(link.case_id)),
                                      case_no=link.case_no, generation=link.generation,
                                      status=CaseStatus(link.status)))
