@@ -150,8 +150,28 @@ def buildings_of(spec: CitySpec, community: str) -> int:
     return max(1, math.ceil(spec.households_of(community) / spec.households_per_building))
 
 
-def household_rows(spec: CitySpec, community: str) -> list[HouseholdRow]:
-    """Every household of one community, the same for the same spec and community."""
+@dataclass(frozen=True)
+class DrawnMember:
+    """A member as the generator draws it, before it is built into a ``Member``."""
+
+    name: str
+    phone: str | None
+    born: int
+    marks: tuple[Vulnerability, ...]
+
+
+@dataclass(frozen=True)
+class DrawnHousehold:
+    household_no: str
+    micro_grid: str
+    address: str
+    building: int
+    members: list[DrawnMember]
+
+
+def household_draws(spec: CitySpec, community: str) -> Iterator[DrawnHousehold]:
+    """Every household of one community as drawn (the same for the same spec and
+    community), without building the members: what a model that only counts reads fast."""
     rng = random.Random(f"{spec.seed}:{community}")
     total = spec.households_of(community)
     buildings = buildings_of(spec, community)
@@ -159,7 +179,6 @@ def household_rows(spec: CitySpec, community: str) -> list[HouseholdRow]:
                     for b in range(buildings)]
     grids = spec.grids_per_community
     sizes = range(1, len(spec.size_weights) + 1)
-    rows = []
     for b, count in enumerate(per_building, start=1):
         grid = spec.grid_code(community, min(grids, 1 + (b - 1) * grids // buildings) - 1)
         for n in range(count):
@@ -167,7 +186,7 @@ def household_rows(spec: CitySpec, community: str) -> list[HouseholdRow]:
                 1 + n % 4
             no = f"{community}-{b:03d}-{unit}-{floor}{door:02d}"
             members = []
-            for m in range(1, rng.choices(sizes, weights=spec.size_weights)[0] + 1):
+            for _ in range(rng.choices(sizes, weights=spec.size_weights)[0]):
                 born = _birth_year(spec, rng)
                 age = spec.year - born
                 marks = []
@@ -180,10 +199,17 @@ def household_rows(spec: CitySpec, community: str) -> list[HouseholdRow]:
                 if rng.random() < spec.disability:
                     marks.append(Vulnerability.DISABILITY)
                 phone = _phone(rng) if age >= 16 else None
-                members.append(new_member(no, m, _name(rng), phone, None, born, marks))
-            rows.append(HouseholdRow(no, grid, f"{b}栋{unit}单元{floor}{door:02d}", members,
-                                     building_id(community, str(b))))
-    return rows
+                members.append(DrawnMember(_name(rng), phone, born, tuple(marks)))
+            yield DrawnHousehold(no, grid, f"{b}栋{unit}单元{floor}{door:02d}", b, members)
+
+
+def household_rows(spec: CitySpec, community: str) -> list[HouseholdRow]:
+    """Every household of one community, the same for the same spec and community."""
+    return [HouseholdRow(d.household_no, d.micro_grid, d.address,
+                         [new_member(d.household_no, m, x.name, x.phone, None, x.born,
+                                     list(x.marks)) for m, x in enumerate(d.members, start=1)],
+                         building_id(community, str(d.building)))
+            for d in household_draws(spec, community)]
 
 
 @dataclass

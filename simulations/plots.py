@@ -10,6 +10,7 @@ from simulations.sweep import SweepResult
 
 if TYPE_CHECKING:
     from simulations.enterprises import EnterpriseResult
+    from simulations.testing import TestingResult
 
 
 def _pyplot():  # type: ignore[no-untyped-def]
@@ -113,3 +114,55 @@ def compare_inspections(results: dict[str, EnterpriseResult], path: Path, title:
     ax.set_title(title)
     ax.legend(fontsize=8, loc="upper left")
     return _save(fig, ax, path)
+
+
+def compare_testing(results: list[TestingResult], path: Path, title: str) -> Path:
+    """Mass-testing variants side by side (全员核酸检测): residents sampled and tubes out of
+    the lab over the days, lab tubes (first round and single-tube retests), and the hours from
+    a positive's swab to their isolation."""
+    from itertools import accumulate
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    (sampled, lab), (tubes, isolate) = axes
+    names = [r.variant.name for r in results]
+    for r in results:
+        style = "--" if r.variant.policy.pool_size == 1 else "-"  # single tubes dashed
+        sampled.plot(range(1, len(r.sampled_by_day) + 1),
+                     [x / 1e6 for x in accumulate(r.sampled_by_day)], linewidth=2,
+                     linestyle=style, label=r.variant.name)
+        lab.plot(range(1, len(r.cleared_by_day) + 1),
+                 [100 * x / max(1, r.residents) for x in accumulate(r.cleared_by_day)],
+                 linewidth=2, linestyle=style, label=f"{r.variant.name}: {r.tubes:,} tubes at "
+                                    f"{r.lab_per_day:,}/day, {r.lab_days:.1f} days")
+    sampled.set_xlabel("day of the campaign 天")
+    sampled.set_ylabel("residents sampled 已采样 (millions, cumulative)")
+    sampled.set_title("采样进度 sampling")
+    lab.set_xlabel("day of the campaign 天")
+    lab.set_ylabel("residents with a result 已出结果 (%)")
+    lab.set_title("实验室 lab results, first come first served")
+    xs = range(len(results))
+    first = [r.pooled_tubes / 1e6 for r in results]
+    again = [r.retest_tubes / 1e6 for r in results]
+    tubes.bar(xs, first, label="混检/首轮 first-round tubes")
+    tubes.bar(xs, again, bottom=first, label="单采单检 retest tubes")
+    for x, r in zip(xs, results, strict=True):
+        tubes.annotate(f"{r.tubes:,}\n(retests {r.retest_tubes:,})", (x, first[x] + again[x]),
+                       ha="center", va="bottom", fontsize=8)
+    tubes.set_ylim(0, 1.18 * max(f + a for f, a in zip(first, again, strict=True)))
+    tubes.set_xticks(list(xs), names, rotation=15, fontsize=8)
+    tubes.set_ylabel("lab tubes 检测管数 (millions)")
+    tubes.set_title("检测管 lab tubes needed")
+    isolate.boxplot([[h / 24 for h in r.isolate_hours] or [0] for r in results],
+                    tick_labels=names)
+    if all(r.isolate_hours for r in results):
+        isolate.set_yscale("log")
+    isolate.tick_params(axis="x", labelrotation=15, labelsize=8)
+    isolate.set_ylabel("swab to isolation 采样到隔离 (days, log scale when all found some)")
+    isolate.set_title("阳性隔离 time to isolate each positive found "
+                      f"({', '.join(str(r.found) for r in results)} found)")
+    for ax in (sampled, lab, tubes):
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    return _save(fig, isolate, path)
