@@ -231,6 +231,19 @@ def list_by_reference(views: ReadViews, reference: str,
     return None if as_of is not None and found.received_at > as_of else found
 
 
+def lists_under(views: ReadViews, under: Under, as_of: datetime | None = None,
+                limit: int = 500) -> list[ListRow]:
+    """The lists with a person to be located in the subtree of ``under`` (received by
+    ``as_of`` when given), the latest received first."""
+    codes = roots(under)
+    source, params = _items_at(as_of)
+    rows = views.query(
+        f"{subtree_cte(NODES, len(codes))}SELECT {_LIST_SELECT} FROM ab_lists WHERE list_id "
+        f"IN (SELECT k.list_id FROM {source} WHERE k.place IN (SELECT code FROM sub)) "
+        "ORDER BY received_at DESC, reference LIMIT ?", (*codes, *params, limit))
+    return [_list_row(r) for r in rows]
+
+
 @dataclass(frozen=True)
 class ItemRow:
     """A listed person as they stood at the time asked: where they are to be located
@@ -305,7 +318,7 @@ def items_of_list(views: ReadViews, list_id: str, now: datetime,
 
 def items_under(views: ReadViews, under: Under, now: datetime, *,
                 status: str | None = None, as_of: datetime | None = None,
-                limit: int = 500) -> list[ItemRow]:
+                limit: int = 500, list_id: str | None = None) -> list[ItemRow]:
     """The items to be located in the subtree of ``under`` (one node, or each of several),
     of one status when given, now or as they were at ``as_of``: overdue first, then by
     deadline (pending), or when reported, then by list and number (a community's to-locate
@@ -314,6 +327,7 @@ def items_under(views: ReadViews, under: Under, now: datetime, *,
     codes = roots(under)
     source, params = _items_at(as_of)
     where = " AND k.status = ?" if status is not None else ""
+    where += " AND k.list_id = ?" if list_id is not None else ""
     rows = views.query(
         f"{subtree_cte(NODES, len(codes))}SELECT {_ITEM_SELECT} FROM {source} JOIN ab_lists l "
         "ON l.list_id = k.list_id WHERE k.place IN (SELECT code FROM sub)"
@@ -321,7 +335,7 @@ def items_under(views: ReadViews, under: Under, now: datetime, *,
         "THEN 0 ELSE 1 END, COALESCE(k.deadline, k.reported_at, k.since), l.reference, k.no "
         "LIMIT ?",
         (*codes, *params, *([status] if status is not None else []),
-         ItemStatus.PENDING.value, at, limit))
+         *([list_id] if list_id is not None else []), ItemStatus.PENDING.value, at, limit))
     return [_item_row(r, at) for r in rows]
 
 

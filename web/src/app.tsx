@@ -7,6 +7,8 @@ import { nodeHref, useRoute } from "./hooks";
 import { type Lang, pick, t } from "./i18n";
 import { HouseholdView } from "./household";
 import { NodeView } from "./node";
+import { AssistanceView } from "./assistance";
+import { TestingView } from "./testing";
 import { TracingView } from "./tracing";
 
 const TOKEN_KEY = "gridcore.token";
@@ -173,6 +175,12 @@ function Routed(props: { lang: Lang; token: string; me: Me; onAuthError: () => v
   }
   if (route.kind === "tracing") {
     return <TracingView {...props} code={route.code} caseNo={route.caseNo} />;
+  }
+  if (route.kind === "testing") {
+    return <TestingView {...props} code={route.code} scope={route.scope} round={route.round} />;
+  }
+  if (route.kind === "assistance") {
+    return <AssistanceView {...props} code={route.code} reference={route.reference} />;
   }
   const code = route.kind === "node" ? route.code : home;
   const uncovered = route.kind === "node" ? route.uncovered : undefined;

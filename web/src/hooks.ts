@@ -2,12 +2,15 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { AuthError, gql } from "./api";
 
 /** The route in the URL's hash: #/node/CODE, #/node/CODE/uncovered/CAMPAIGN, #/household/ID,
- * #/tracing/CODE, #/tracing/CODE/case/CASE_NO. */
+ * #/tracing/CODE, #/tracing/CODE/case/CASE_NO, #/testing/CODE, #/testing/CODE/campaign/SCOPE/ROUND,
+ * #/assistance/CODE, #/assistance/CODE/list/REFERENCE. */
 export type Route =
   | { kind: "home" }
   | { kind: "node"; code: string; uncovered?: string }
   | { kind: "household"; id: string }
-  | { kind: "tracing"; code: string; caseNo?: string };
+  | { kind: "tracing"; code: string; caseNo?: string }
+  | { kind: "testing"; code: string; scope?: string; round?: number }
+  | { kind: "assistance"; code: string; reference?: string };
 
 export function parseHash(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
@@ -22,6 +25,17 @@ export function parseHash(hash: string): Route {
       ? { kind: "tracing", code: parts[1], caseNo: parts[3] }
       : { kind: "tracing", code: parts[1] };
   }
+  if (parts[0] === "testing" && parts[1]) {
+    const round = Number(parts[4]);
+    return parts[2] === "campaign" && parts[3] && Number.isInteger(round) && round > 0
+      ? { kind: "testing", code: parts[1], scope: parts[3], round }
+      : { kind: "testing", code: parts[1] };
+  }
+  if (parts[0] === "assistance" && parts[1]) {
+    return parts[2] === "list" && parts[3]
+      ? { kind: "assistance", code: parts[1], reference: parts[3] }
+      : { kind: "assistance", code: parts[1] };
+  }
   return { kind: "home" };
 }
 
@@ -30,6 +44,12 @@ export const uncoveredHref = (code: string, campaign: string): string =>
   `${nodeHref(code)}/uncovered/${encodeURIComponent(campaign)}`;
 export const tracingHref = (code: string, caseNo?: string): string =>
   `#/tracing/${encodeURIComponent(code)}${caseNo ? `/case/${encodeURIComponent(caseNo)}` : ""}`;
+export const testingHref = (code: string, scope?: string, round?: number): string =>
+  `#/testing/${encodeURIComponent(code)}${scope && round
+    ? `/campaign/${encodeURIComponent(scope)}/${round}` : ""}`;
+export const assistanceHref = (code: string, reference?: string): string =>
+  `#/assistance/${encodeURIComponent(code)}${reference
+    ? `/list/${encodeURIComponent(reference)}` : ""}`;
 export const householdHref = (id: string): string => `#/household/${encodeURIComponent(id)}`;
 
 export function useRoute(): Route {

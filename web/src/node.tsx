@@ -9,7 +9,9 @@ import {
 } from "./api";
 import { Boards } from "./boards";
 import { Households } from "./households";
-import { householdHref, nodeHref, tracingHref, uncoveredHref, useQuery } from "./hooks";
+import {
+  assistanceHref, householdHref, nodeHref, testingHref, tracingHref, uncoveredHref, useQuery,
+} from "./hooks";
 import { formatTime, type Lang, percent, pick, t } from "./i18n";
 import { Scroll } from "./scroll";
 
@@ -66,7 +68,10 @@ export function NodeView(props: Props) {
         {node.name} <span class="level">{pick(node.levelLabel, lang)} · {node.code}</span>
       </h2>
       <p class="views"><a href={tracingHref(code)} data-testid="open-tracing">
-        {t(lang, "openTracing")}</a></p>
+        {t(lang, "openTracing")}</a>
+        {" · "}<a href={testingHref(code)} data-testid="open-testing">{t(lang, "openTesting")}</a>
+        {" · "}<a href={assistanceHref(code)} data-testid="open-assistance">
+          {t(lang, "openAssistance")}</a></p>
       <Summary lang={lang} rollup={node.rollup} open={node.openItems} />
       <Children lang={lang} node={node} />
       <CoverageSection {...props} node={node} />

@@ -45,6 +45,20 @@ class AssistanceQuery:
                 return None
         return AssistanceList.from_row(row, when)
 
+    @strawberry.field(description="协查名单 the lists with a person to be located in a subtree "
+                                  "(default: your jurisdiction) at asOf, the latest received "
+                                  "first.")
+    async def assistance_lists(self, info: Info[Context, None], scope: ScopeArg = None,
+                               as_of: AsOf = None, first: int = 100) -> list[AssistanceList]:
+        ctx = info.context
+        when = checked(as_of)
+        nodes = await scope_of(ctx, scope)
+        if nodes is None:
+            return []
+        first = page_size(first, ctx.settings.page_max, "lists")
+        rows = await asyncio.to_thread(ab.lists_under, ctx.views, nodes, when, first)
+        return [AssistanceList.from_row(r, when) for r in rows]
+
     @strawberry.field(description="待排查 the persons to be located in a subtree (of one status "
                                   "when given, e.g. PENDING for a community's to-locate list) "
                                   "at asOf: overdue first, then by deadline.")

@@ -226,6 +226,21 @@ class AssistanceCompletion:
                    found=g.found, not_found=g.not_found, moved_away=g.moved_away,
                    wrong_data=g.wrong_data, done=g.done, rate=g.rate)
 
+    @strawberry.field(description="The node's name (null when it is no longer in the grid).")
+    async def name(self, info: Info[Context, None]) -> str | None:
+        row = await info.context.loaders.node.load(self.code)
+        return row.name if row else None
+
+    @strawberry.field(description="层级 the node's level.")
+    async def level(self, info: Info[Context, None]) -> Level | None:
+        row = await info.context.loaders.node.load(self.code)
+        return Level(grid.Level(row.level).name.lower()) if row else None
+
+    @strawberry.field(description="层级 the node's level, labelled.")
+    async def level_label(self, info: Info[Context, None]) -> str | None:
+        row = await info.context.loaders.node.load(self.code)
+        return grid.Level(row.level).label if row else None
+
 
 @strawberry.type(description="协查名单 an assistance list as it was at the time asked: its "
                              "persons in your jurisdiction and completion per node.")
@@ -249,16 +264,27 @@ class AssistanceList:
                    received_at=r.received_at, item_count=r.items, as_of=as_of)
 
     @strawberry.field(description="Its persons to be located in your jurisdiction, by number "
-                                  "(of one status when given).")
+                                  "(of one status when given; only those to be located in "
+                                  "the subtree of scope when given).")
     async def items(self, info: Info[Context, None],
-                    status: AssistanceItemStatus | None = None) -> list[ListedPerson]:
+                    status: AssistanceItemStatus | None = None,
+                    scope: str | None = None) -> list[ListedPerson]:
         ctx = info.context
         if ctx.caller is None:
             return []
+        wanted: set[int] = set()
+        if scope is not None:
+            nodes = await scope_of(ctx, scope)
+            if nodes is None:
+                return []
+            under = await asyncio.to_thread(
+                ab.items_under, ctx.views, nodes, ctx.app.clock(), as_of=self.as_of,
+                limit=self.item_count, list_id=str(self.id))
+            wanted = {r.no for r in under}
         rows = await asyncio.to_thread(ab.items_of_list, ctx.views, str(self.id),
                                        ctx.app.clock(), self.as_of)
         rows = [r for r in rows if (status is None or r.status == status.value)
-                and await node_visible(ctx, r.place)]
+                and (scope is None or r.no in wanted) and await node_visible(ctx, r.place)]
         lists = await load_lists(ctx, [str(self.id)]) if rows else {}
         return [ListedPerson.from_row(r, lists) for r in rows]
 

@@ -13,7 +13,7 @@ from strawberry.types import Info
 
 from graphql_api.context import Context
 from graphql_api.ids import canonical
-from graphql_api.scope import household_visible, node_visible
+from graphql_api.scope import ScopeArg, household_visible, node_visible
 from graphql_api.testing_campaigns.types import Retest, TestingCampaign, TestingSlot, Tube
 from graphql_api.tracing.queries import AsOf, checked
 from gridcore import errors
@@ -35,10 +35,39 @@ async def campaign_of(ctx: Context, scope: str, round_no: int) -> DomainCampaign
     return await asyncio.to_thread(read)
 
 
+async def campaigns_over(ctx: Context, scope: str | None) -> list[DomainCampaign]:
+    """The campaigns over ``scope`` or a node above it (every node of the jurisdiction when
+    none is given) whose scope the caller may see, by scope and round."""
+    if ctx.caller is None:
+        return []
+    starts = ctx.caller.jurisdictions if scope is None else (scope.strip(),)
+    chains = await ctx.loaders.chain.load_many(list(starts))
+    if scope is not None and not await node_visible(ctx, scope.strip()):
+        return []
+    codes = [code for chain in chains for code in chain]
+    seen = [code for code in dict.fromkeys(codes) if await node_visible(ctx, code)]
+    rows = await asyncio.to_thread(tc.campaigns_of, ctx.views, seen)
+
+    def read() -> list[DomainCampaign]:
+        out: list[DomainCampaign] = []
+        for r in rows:
+            try:
+                out.append(ctx.app.testing_campaign(UUID(r.campaign_id)))
+            except errors.GridcoreError:
+                continue
+        return out
+    return await asyncio.to_thread(read)
 
 
 @strawberry.type
 class TestingCampaignQuery:
+    @strawberry.field(description="全员核酸检测 the campaigns over a node of your jurisdiction "
+                                  "or a node above it that lies in it (every round, the "
+                                  "second rounds with followUpOf), by scope and round.")
+    async def testing_campaigns(self, info: Info[Context, None],
+                                scope: ScopeArg = None) -> list[TestingCampaign]:
+        return [TestingCampaign.of(c) for c in await campaigns_over(info.context, scope)]
+
     @strawberry.field(description="全员核酸检测 the campaign of a round over a scope of your "
                                   "jurisdiction, its coverage as it was at asOf (null when "
                                   "there is none, it was not launched by then, or it lies "

@@ -13,8 +13,9 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_api.context import Context
-from graphql_api.enums import _mirrors
-from graphql_api.scope import node_visible
+from graphql_api.enums import Measure, _mirrors
+from graphql_api.households.types import AtHousehold
+from graphql_api.scope import household_visible, node_visible
 from gridcore import mass_testing
 from gridcore.mass_testing import TestingCampaign as DomainCampaign
 from projections import testing_coverage as tc
@@ -99,6 +100,64 @@ class Retest:
                    result=TubeResult(r.result.value) if r.result else None)
 
 
+@strawberry.type(description="临时管控 a household of a positive pool: its members in the "
+                             "pool, and those the campaign put under temporary control (now "
+                             "held, or released once their single-tube retests were negative). "
+                             "Where it is reads as for every household sent to a door.")
+class ControlledHousehold(AtHousehold):
+    household_id: strawberry.ID
+    pooled: list[strawberry.ID] = strawberry.field(description="Its residents sampled into "
+                                                               "the pool.")
+    controlled: list[strawberry.ID] = strawberry.field(description="Its residents put under "
+                                                                   "the campaign's control.")
+    released: list[strawberry.ID] = strawberry.field(description="Of those, the ones released.")
+    measure: Measure | None = strawberry.field(description="The measure imposed (null when "
+                                                           "none was).")
+    measure_label: str | None
+
+
+@strawberry.type(description="阳性混管 a pooled tube found positive: its members' households "
+                             "put under temporary control, their single-tube retests "
+                             "scheduled (单采单检).")
+class PositivePool:
+    code: str
+    members: int
+    result_at: datetime | None
+    pooled: strawberry.Private[dict[str, list[str]]]
+    controls: strawberry.Private[dict[str, list[mass_testing.Control]]]
+
+    @classmethod
+    def of(cls, c: DomainCampaign, t: mass_testing.Tube) -> PositivePool:
+        pooled: dict[str, list[str]] = {}
+        for rid in t.members:
+            s = c.samples.get(rid)
+            hid = s.household_id if s is not None else c.retests[rid].household_id
+            pooled.setdefault(str(hid), []).append(str(rid))
+        controls: dict[str, list[mass_testing.Control]] = {}
+        for x in c.controls.values():
+            if str(x.household_id) in pooled:
+                controls.setdefault(str(x.household_id), []).append(x)
+        return cls(code=t.code, members=len(t.members), result_at=t.result_at, pooled=pooled,
+                   controls=controls)
+
+    @strawberry.field(description="The households of its members in your jurisdiction, with "
+                                  "their temporary control.")
+    async def households(self, info: Info[Context, None]) -> list[ControlledHousehold]:
+        out: list[ControlledHousehold] = []
+        for hid, rids in self.pooled.items():
+            if not await household_visible(info.context, hid):
+                continue
+            held = sorted(self.controls.get(hid, []), key=lambda x: str(x.resident_id))
+            measure = held[0].measure if held else None
+            out.append(ControlledHousehold(
+                household_id=strawberry.ID(hid), pooled=[strawberry.ID(r) for r in rids],
+                controlled=[strawberry.ID(str(x.resident_id)) for x in held],
+                released=[strawberry.ID(str(x.resident_id)) for x in held if x.released],
+                measure=Measure(measure.value) if measure else None,
+                measure_label=measure.label if measure else None))
+        return out
+
+
 @strawberry.type(description="覆盖率 a grid node's coverage in a campaign: households and "
                              "residents expected, sampled, sampled at home, tubes pending, "
                              "positives and residents under the campaign's control.")
@@ -154,6 +213,8 @@ class TestingCampaign:
     retests: list[Retest] = strawberry.field(description="Every retest, sampled or not.")
     cases: list[str] = strawberry.field(description="Case numbers opened by a positive "
                                                     "single tube (tracing: case(caseNo)).")
+    positive_pools: list[PositivePool] = strawberry.field(
+        description="阳性混管 pooled tubes found positive, by code.")
     as_of: strawberry.Private[datetime | None] = None
 
     @classmethod
@@ -179,7 +240,11 @@ class TestingCampaign:
                                                       key=lambda r: (r.due, str(r.resident_id)))],
             retests=[Retest.of(r) for r in sorted(c.retests.values(),
                                                   key=lambda r: (r.due, str(r.resident_id)))],
-            cases=sorted(c.cases.values()), as_of=as_of)
+            cases=sorted(c.cases.values()),
+            positive_pools=[PositivePool.of(c, t) for t in sorted(
+                c.tubes.values(), key=lambda t: t.code)
+                if not t.retest and t.result is mass_testing.TubeResult.POSITIVE],
+            as_of=as_of)
 
     @strawberry.field(description="覆盖率 coverage per grid node of your jurisdiction (its "
                                   "micro-grids, communities and the scope) at the time asked "
