@@ -9,7 +9,9 @@ to be located, one secondary contact, and one uncertain match left for a person 
 Day 5 (22 Feb): the community is sealed and from then on every supply is delivered to the door:
 donated vegetables (爱心菜) to every household and group-buy orders bought centrally by the duty
 lead. A few residents' requests come in along the
-way. Every command carries a client id, so running the demo again applies nothing twice.
+way. Days 6-10 (23-27 Feb, ``demo_screening``): an assistance list of arrivals (协查) routed to
+the zones and answered, and a testing round (全员核酸检测) with one positive pool followed to its
+case. Every command carries a client id, so running the demo again applies nothing twice.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
+from adapters import demo_screening
 from adapters.demo import COMMUNITY, STREET, SWEEP_START, ScenarioClock
 from gridcore.application import GridcoreApp
 from gridcore.assignment import Method
@@ -269,6 +272,8 @@ class Story:
     requests: dict[str, int]
     escalated_requests: int
     case: TracingStory
+    assistance: demo_screening.AssistanceStory
+    testing: demo_screening.TestingStory
 
 
 @dataclass
@@ -299,6 +304,8 @@ def run(app: GridcoreApp, clock: ScenarioClock) -> None:
     requests(app, clock)
     tracing(app, clock)
     deliveries(app, clock, rng)
+    demo_screening.assistance(app, clock)
+    demo_screening.testing(app, clock)
 
 
 def story(app: GridcoreApp) -> Story:
@@ -322,4 +329,5 @@ def story(app: GridcoreApp) -> Story:
                  summary.close_contacts, summary.arrivals, refs,
                  app.quarantine_site_by_code(SITE).occupancy, states,
                  {k.value: v for k, v in stats.by_status.items()}, stats.escalated,
-                 tracing_story(app))
+                 tracing_story(app), demo_screening.assistance_story(app),
+                 demo_screening.testing_story(app))

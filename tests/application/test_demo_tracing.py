@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from adapters import demo, demo_field
+from adapters import demo, demo_field, demo_screening
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp
 from gridcore.status import Health, Measure, TagKind
@@ -66,6 +66,8 @@ def test_the_demo_case_with_its_chain_on_untouched_households() -> None:
     told = demo_field.tracing_story(app)
     assert (told.close, told.secondary, told.to_locate, told.proposed) == (4, 1, 2, 1)
 
+    demo_screening.assistance(app, clock)  # the rest of demo_field.run
+    demo_screening.testing(app, clock)
     written = app.recorder.max_notification_id()
     demo.build(app)
     demo_field.run(app, clock)

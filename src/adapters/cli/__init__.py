@@ -224,7 +224,8 @@ def demo(serve: bool | None = typer.Option(
     app = open_app(clock=scenario.clock)
     with console.status("building the 712 community (武汉712社区)…"):
         scenario.build(app)
-    with console.status("3-day sweep, referrals, requests, deliveries to the door…"):
+    with console.status("3-day sweep, referrals, requests, tracing, deliveries to the door, "
+                        "an assistance list, a testing round…"):
         demo_field.run(app, scenario.clock)
     table = Table(title="武汉 712社区 — zones (片区) after assignment round 1")
     table.caption = ("片区 zone · 户 households · 人 residents · 弱势户 vulnerable households · "
@@ -264,6 +265,31 @@ def demo(serve: bool | None = typer.Option(
                   f"待落地排查 {case.to_locate} (of them with a match to confirm 待确认匹配 "
                   f"{case.proposed}); its chain: `gridcore tracing chain {case.case_no}`",
                   soft_wrap=True)
+    listed = told.assistance
+    levels = ", ".join(f"{name} {c[1] - c[6]}/{c[1]}" for name, c in listed.completion.items())
+    _, _, found, not_found, moved, wrong, pending, overdue = next(
+        iter(listed.completion.values()))
+    console.print(
+        f"[bold]协查 assistance list[/] 23 Feb {listed.reference} (通信大数据行程卡 itinerary "
+        f"check): {listed.items} arrivals, matched in the register 登记匹配 {listed.matched}, "
+        f"routed by address to the zones 按地址落地 {listed.routed}, left at the district "
+        f"无法落地 then routed by hand {listed.unrouted}; done per level 完成 {levels}: found "
+        f"已找到 {found}, not found 查无此人 {not_found}, moved away 已迁出 {moved}, wrong data "
+        f"信息有误 {wrong}, pending 待核查 {pending} (overdue 逾期 {overdue}, escalated to "
+        f"{listed.overdue_at}); `gridcore assistance status '{listed.reference}'`",
+        soft_wrap=True)
+    t = told.testing
+    console.print(
+        f"[bold]全员核酸检测 testing round[/] 25-26 Feb: sampled 已采样 {t.sampled}/{t.residents} "
+        f"residents (not sampled 未采样 {t.residents - t.sampled} in {t.unsampled_households} "
+        f"households: centralized quarantine, the confirmed case, not at home); "
+        f"{t.site_households} households at 2 sites 采样点, {t.door_households} door-to-door "
+        f"上门采样; {t.tubes} pooled tubes 10-in-1 混检; positive pool 阳性混管 {t.pool} "
+        f"({t.pool_members} samples): {t.controlled} residents of its households under "
+        f"temporary control 临时管控, single-tube retests 单采单检, one positive → case "
+        f"{t.case_no} with {t.case_close_contacts} close contacts 密接; released 解除 "
+        f"{t.released}, still under control {t.still_controlled} (the case's household)",
+        soft_wrap=True)
     console.print(f"store: {app.env.get('SQLITE_DBNAME') or app.env.get('PERSISTENCE_MODULE')}"
                   f" · {time.perf_counter() - started:.1f}s")
     app.close()
