@@ -30,6 +30,8 @@ from gridcore.grid_commands import GridCommands
 from gridcore.household import new_member
 from gridcore.household_commands import ErasureParticipant, HouseholdCommands
 from gridcore.mass_testing_commands import MassTestingCommands
+from gridcore.monitoring_commands import MonitoringCommands
+from gridcore.notification_commands import NotificationCommands
 from gridcore.referral_commands import ReferralCommands
 from gridcore.request_commands import RequestCommands
 from gridcore.risk import RISK_REGISTER_ID, RiskRegister
@@ -38,8 +40,9 @@ from gridcore.sweep_commands import SweepCommands
 from gridcore.tracing_commands import TracingCommands
 
 
-class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, MassTestingCommands,
-                  TracingCommands,
+class GridcoreApp(NotificationCommands, MonitoringCommands, FieldSyncCommands, SweepCommands,
+                  ReferralCommands,
+                  MassTestingCommands, TracingCommands,
                   AssistanceCommands, HouseholdCommands,
                   StaffCommands, DeliveryCommands, EnterpriseCommands, RequestCommands,
                   AlertCommands, ChatCommands, GridCommands):
@@ -136,6 +139,7 @@ class GridcoreApp(FieldSyncCommands, SweepCommands, ReferralCommands, MassTestin
             "sweeps": self.tick_sweeps(at),
             "alerts": self.tick_alerts(at),
             "assistance": self.tick_assistance(at),
+            "monitoring": self.tick_monitoring(at),
         }
 
 

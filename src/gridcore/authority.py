@@ -204,6 +204,10 @@ CHAT_REVIEWERS = frozenset({Role.GRID_WORKER, Role.FAMILY_DOCTOR, Role.COMMUNITY
 sent them, what they said) because they deal with residents in person and follow a report
 up; they resolve them too."""
 
+MONITORS = FIELD_ROLES | MEDICAL | POLICE_AND_OFFICIALS | {Role.DUTY_LEAD}
+"""Who follows residents under a measure (健康监测): who visits, calls or staffs a site and
+takes their reports, and who starts monitoring or puts a resident on the visit list."""
+
 OP = (System.OPERATOR,)
 FEEDS = (System.FEED, System.OPERATOR)
 AUTO = (System.AUTOMATION,)
@@ -350,6 +354,23 @@ AUTHORITY: Mapping[str, Rule] = {
     "report_assistance_item": rule(ASSISTANCE_REPORTERS, at(Of.ASSISTANCE, "list_id")),
     "forward_assistance_item": rule(ASSISTANCE_REPORTERS, at(Of.ASSISTANCE, "list_id")),
     "_escalate_assistance_if_due": rule(frozenset(), systems=AUTO),
+    # health monitoring (健康监测) during a measure; FEED: a resident's report through the
+    # chat group's bot; PUBLIC: through the residents' app
+    "start_monitoring": rule(MONITORS, at(Of.HOUSEHOLD, "hid"), systems=AUTO),
+    "assist_monitored_resident": rule(MONITORS, at(Of.HOUSEHOLD, "hid")),
+    "record_monitoring_report": rule(MONITORS, at(Of.HOUSEHOLD, "hid"),
+                                     systems=(System.FEED, System.PUBLIC)),
+    "process_monitoring": rule(ORGANISERS, systems=(System.OPERATOR, System.AUTOMATION)),
+    "_follow_measure": rule(frozenset(), systems=AUTO),
+    "_tick_monitoring_of": rule(frozenset(), systems=AUTO),
+    # notifications (通知与宣传): notices, opt-outs, call lists; the notifier and the sender
+    "post_notice": rule(OFFICIALS, at(Of.NODE, "scope"), systems=OP),
+    "set_opt_out": rule(REGISTRARS, at(Of.HOUSEHOLD, "hid"), systems=OP),
+    "record_call": rule(FIELD_ROLES | OFFICIALS, at(Of.HOUSEHOLD, "hid")),
+    "notify_of": rule(frozenset(), systems=AUTO),
+    "attempt_message": rule(frozenset(), systems=AUTO),
+    "record_sent": rule(frozenset(), systems=AUTO),
+    "record_send_failure": rule(frozenset(), systems=AUTO),
 }
 """command name -> who may give it and where. A test fails for a command missing here
 (tests/domain/test_authority.py), and another gives every command with every role inside

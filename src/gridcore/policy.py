@@ -26,6 +26,8 @@ Days = Annotated[int, Field(ge=0, le=366)]
 Hours = Annotated[int, Field(ge=1, le=24 * 366)]
 Cost = Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False)]
 ContactMeasure = Literal["home_observation", "home_quarantine", "centralized_quarantine"]
+ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+"""A local time of day, HH:MM (24-hour)."""
 
 
 class Policy(Immutable):
@@ -109,6 +111,23 @@ class Policy(Immutable):
     door_to_door_measures: tuple[str, ...] = ("home_observation", "home_quarantine")
     positive_pool_measure: ContactMeasure = "home_quarantine"
     retest_hours: int = Field(24, ge=1, le=24 * 14)
+    # health monitoring (健康监测): residents under these measures report temperature and
+    # symptoms at these local times (HH:MM at UTC+``monitoring_utc_offset_minutes``) every day
+    # until the measure ends; a report not in within the grace after its time is flagged
+    # missed to the micro-grid's responsible worker and escalates a level every
+    # ``monitoring_escalation_hours`` until the resident is heard from; a reading at or above
+    # the fever threshold, or any symptom, is abnormal; a resident with one of these
+    # vulnerabilities is visited or called instead of reporting themself
+    monitoring_measures: tuple[ContactMeasure, ...] = (
+        "home_observation", "home_quarantine", "centralized_quarantine")
+    monitoring_report_times: tuple[ClockTime, ...] = Field(("08:00", "20:00"), min_length=1,
+                                                           max_length=24)
+    monitoring_utc_offset_minutes: int = Field(480, ge=-720, le=840)
+    monitoring_grace_minutes: int = Field(120, ge=0, le=24 * 60)
+    monitoring_escalation_hours: int = Field(4, ge=1, le=24 * 14)
+    monitoring_fever_celsius: float = Field(37.3, ge=35.0, le=42.0, allow_inf_nan=False)
+    monitoring_assisted_vulnerabilities: tuple[str, ...] = (
+        "no_smartphone", "lives_alone", "age_65_plus")
 
     def with_changes(self, **changes: Any) -> Policy:
         return Policy.model_validate({**self.model_dump(), **changes})

@@ -205,7 +205,8 @@ def refused_and_nothing_written(w: World, name: str, by: Any) -> NotAuthorised:
 
 def test_every_command_names_who_may_give_it_and_nothing_else_is_named() -> None:
     assert set(COMMANDS) <= set(AUTHORITY)
-    assert set(AUTHORITY) - set(COMMANDS) == {"process_findings"}  # a loop of commands
+    assert set(AUTHORITY) - set(COMMANDS) == {"process_findings",  # loops of commands
+                                              "process_monitoring"}
     for name in COMMANDS:
         by = inspect.signature(getattr(GridcoreApp, name).__wrapped__).parameters["by"]
         assert by.default is inspect.Parameter.empty, f"{name}: the actor has a default"

@@ -38,6 +38,7 @@ from gridcore.app_base import HouseholdRow
 from gridcore.application import GridcoreApp
 from gridcore.assistance import AssistanceRow
 from gridcore.authority import System
+from gridcore.base import Event
 from gridcore.delivery import DeliveryKind, Item, delivery_id
 from gridcore.enterprise import enterprise_id
 from gridcore.errors import GridcoreError
@@ -313,6 +314,8 @@ def strategy(world: World, param: str, hint: Any, extreme: bool = False,
                          _text(world, "household_no", extreme),
                          _text(world, "micro_grid", extreme),
                          _text(world, "address", extreme), strategy(world, "m", Member, extreme))
+    if hint is Event:  # a stored event of the world (the notifier's cause)
+        return st.sampled_from(list(world.app.events.get(world.c.households[0])))
     raise AssertionError(f"no strategy for {param}: {hint!r}; add one")
 
 

@@ -18,6 +18,7 @@ from adapters.cli.checkin import checkin
 from adapters.cli.importing import import_cli
 from adapters.cli.ingest import ingest_cli
 from adapters.cli.keys import keys_cli
+from adapters.cli.notify import notify_cli
 from adapters.cli.serve import serve, token_cli
 from adapters.cli.simulate import simulate
 from adapters.cli.stream import stream_cli
@@ -340,3 +341,4 @@ cli.command()(simulate)
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(assistance_cli, name="assistance")
 cli.add_typer(tracing_cli, name="tracing")
+cli.add_typer(notify_cli, name="notify")
