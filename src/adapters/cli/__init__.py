@@ -22,6 +22,7 @@ from adapters.cli.notify import notify_cli
 from adapters.cli.serve import serve, token_cli
 from adapters.cli.simulate import simulate
 from adapters.cli.stream import stream_cli
+from adapters.cli.testing import testing_cli
 from adapters.cli.tracing import tracing_cli
 from gridcore.application import GridcoreApp
 
@@ -341,4 +342,5 @@ cli.command()(simulate)
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(assistance_cli, name="assistance")
 cli.add_typer(tracing_cli, name="tracing")
+cli.add_typer(testing_cli, name="testing")
 cli.add_typer(notify_cli, name="notify")
