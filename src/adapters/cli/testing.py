@@ -140,7 +140,7 @@ def status(
         n = coverage[code]
         table.add_row(escape(f"{'  ' * (depth[code] - top)}{nodes[code].name} {code}"),
                       str(n.households), str(n.residents), str(n.sampled),
-                      str(n.residents - n.sampled), f"{n.share:.0%}")
+                      str(n.residents - n.sampled), _share(n.sampled, n.residents))
     console.print(table)
     sealed = sum(1 for t in pending if t.sealed or t.retest)
     pools = sorted(t.code for t in c.tubes.values()
@@ -155,3 +155,10 @@ def status(
     console.print(f"retests due (待单采单检) {len(retests)}{first}")
     cases = sorted(c.cases.values())
     console.print(f"cases (病例) {len(cases)}{': ' + escape(', '.join(cases)) if cases else ''}")
+
+
+def _share(done: int, total: int) -> str:
+    """A share in whole percent, never 100% while someone is left (224 of 225: 99%)."""
+    if not total:
+        return "-"
+    return f"{100 * done // total}%"
