@@ -1,2 +1,73 @@
 """Dashboard tests: headless Debian Chromium driven by Playwright against the real server
-(they skip with how to install it locally and fail on CI, ``GRIDCORE_REQUIRE_BROWSER=1``)."""
+(they skip with how to install it locally and fail on CI, ``GRIDCORE_REQUIRE_BROWSER=1``).
+
+The fixtures the view modules share: ``chromium`` (Debian's, found as the dashboard's tests
+find it), ``browser``, and ``page`` (a fresh context per test, failing on any uncaught page
+error) over the module's own ``site`` fixture (an object with ``base`` and ``token(staff_no)``),
+and ``login``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from graphql_api.web import dashboard_built
+from tests.web import test_web_dashboard as dashboard
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's Chromium, as the dashboard's tests find it (installed when required)."""
+    path = dashboard._browser_path()
+    if path is None or not dashboard._has_chinese_font():
+        dashboard._try_install()
+        path = dashboard._browser_path()
+    if path is None:
+        dashboard._unavailable("No chromium executable was found.")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        dashboard._unavailable("The playwright package is not installed.")
+    if not dashboard_built():
+        pytest.fail("The dashboard is not built: run `npm ci && npm run build` in web/.")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, headless=True,
+                              args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Any, site: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai")
+    context.set_default_timeout(15_000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        yield pg
+    finally:
+        context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+def login(page: Any, site: Any, staff_no: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(site.base + "/")
+    page.get_by_label("访问令牌").fill(site.token(staff_no))
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_test_id("identity")).to_be_visible()

@@ -22,13 +22,12 @@ from graphql_api.app import create_app
 from graphql_api.auth import issue_token
 from graphql_api.serving import running
 from graphql_api.settings import ApiSettings, Mode
-from graphql_api.web import dashboard_built
 from gridcore.application import GridcoreApp
 from gridcore.tracing import Generation
 from projections import all_projections
 from projections.runner import Runner
-from tests.web import test_web_dashboard as dashboard
 from tests.web.axe import expect_accessible
+from tests.web.conftest import login
 
 SECRET = "web-tracing-secret-" + "z" * 40
 
@@ -39,25 +38,6 @@ class Site:
 
     def token(self, staff_no: str) -> str:
         return issue_token(SECRET, self.app.staff_by_no(staff_no).id, 12)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    """Debian's Chromium, as the dashboard's tests find it (installed when required)."""
-    path = dashboard._browser_path()
-    if path is None or not dashboard._has_chinese_font():
-        dashboard._try_install()
-        path = dashboard._browser_path()
-    if path is None:
-        dashboard._unavailable("No chromium executable was found.")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        dashboard._unavailable("The playwright package is not installed.")
-    if not dashboard_built():
-        pytest.fail("The dashboard is not built: run `npm ci && npm run build` in web/.")
-    assert path is not None
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -79,42 +59,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[Si
     finally:
         runner.stop()
 
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, headless=True,
-                              args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture
-def page(browser: Any, site: Site) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
-                                  timezone_id="Asia/Shanghai")
-    context.set_default_timeout(15_000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        yield pg
-    finally:
-        context.close()
-    assert errors == [], f"uncaught errors in the page: {errors}"
-
-
-def login(page: Any, site: Site, staff_no: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(site.base + "/")
-    page.get_by_label("访问令牌").fill(site.token(staff_no))
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_test_id("identity")).to_be_visible()
 
 
 def names(site: Site) -> dict[str, list[str]]:
