@@ -14,7 +14,7 @@ The default grouping splits the work by cost, as measured by ``make bench BENCH=
 - ``grid``: ``grid_rollup`` (18%) and ``household_status_history`` (12%), which both follow
   every household's status, and ``staff_workload`` (cheap);
 - ``field``: ``sweep_coverage`` (19%) and ``household_timeline`` (13%), with the cheap
-  ``referral_pipeline``, ``contact_followup`` and ``testing_coverage``;
+  ``referral_pipeline``, ``contact_followup``, ``testing_coverage`` and ``monitoring_board``;
 - ``boards``: ``delivery_board`` (10%) and the small ``alerts_board``, ``enterprise_board``,
   ``requests_board``, ``assistance_board``.
 
@@ -33,7 +33,7 @@ Groups = Mapping[str, tuple[str, ...]]
 DEFAULT_GROUPS: Groups = {
     "grid": ("grid_rollup", "household_status_history", "staff_workload"),
     "field": ("sweep_coverage", "household_timeline", "referral_pipeline",
-              "contact_followup", "testing_coverage"),
+              "contact_followup", "testing_coverage", "monitoring_board"),
     "boards": ("delivery_board", "alerts_board", "enterprise_board", "requests_board",
                "assistance_board"),
 }

@@ -6,8 +6,9 @@ Rows never carry personal data: no names, phones, addresses, request texts or ot
 (reasons, notes, replies); only labels of enums, codes, counts and staff ids. So an erasure
 (``Household.ResidentErased``) leaves nothing to blank out; it adds its own row.
 
-Referrals, deliveries and requests name their household in their first event only; the
-projection keeps entity → household links to place their later events.
+Referrals, deliveries, requests and health monitorings (who reported when and how, missed
+reports, release; never a reading or a symptom) name their household in their first event
+only; the projection keeps entity → household links to place their later events.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gridcore.alerts import Alert
 from gridcore.delivery import Delivery
 from gridcore.findings import symptomatic
 from gridcore.household import Household
+from gridcore.monitoring import Monitoring
 from gridcore.referral import Referral
 from gridcore.requests import ResidentRequest
 from gridcore.sweep import Visit, fevers
@@ -112,11 +114,24 @@ ALERT_LABELS: dict[type, tuple[str, str]] = {
     Alert.Acknowledged: ("alert.acknowledged", "告警签收 alert acknowledged"),
     Alert.Resolved: ("alert.resolved", "告警处置 alert resolved"),
 }
+M = Monitoring
+MONITORING_LABELS: dict[type, tuple[str, str]] = {
+    M.Started: ("monitoring.started", "健康监测开始 monitoring started"),
+    M.Assisted: ("monitoring.assisted", "协助上报 assisted reporting"),
+    M.Extended: ("monitoring.extended", "监测延长 monitoring extended"),
+    M.ReportReceived: ("monitoring.report", "健康上报 monitoring report"),
+    M.AbnormalReading: ("monitoring.abnormal", "监测异常 abnormal reading"),
+    M.ReportMissed: ("monitoring.missed", "漏报 report missed"),
+    M.Escalated: ("monitoring.escalated", "漏报上报 missed report escalated"),
+    M.DueForRelease: ("monitoring.due_for_release", "待解除 due for release"),
+    M.Ended: ("monitoring.ended", "监测结束 monitoring ended"),
+}
 HOUSEHOLD_EVENTS = tuple(HOUSEHOLD_ROWS)
-FIRST = (Referral.Opened, Delivery.Placed, R.Filed, Alert.Raised)
+FIRST = (Referral.Opened, Delivery.Placed, R.Filed, Alert.Raised, M.Started)
 LABELS: dict[type, tuple[str, str]] = {**REFERRAL_LABELS, **DELIVERY_LABELS, **REQUEST_LABELS,
-                                       **ALERT_LABELS}
-"""(kind, label) of the events of referrals, deliveries, requests and alerts."""
+                                       **ALERT_LABELS, **MONITORING_LABELS}
+"""(kind, label) of the events of referrals, deliveries, requests, alerts and health
+monitoring."""
 LATER = tuple(c for c in LABELS if c not in FIRST)
 """Events that name their household only through the first event of their entity."""
 _LATER = frozenset(LATER)
@@ -149,6 +164,16 @@ DETAILS: dict[type, Callable[[LeanEvent], tuple[str | None, str]]] = {
     Alert.DetectionAttached: lambda e: (None, e.direction.label),
     Alert.Escalated: lambda e: (None, f"{e.to_level.label} {e.to_code}"),
     Alert.Resolved: lambda e: (_id(e.by), e.outcome.label),  # never the action's free text
+    # health monitoring: which resident, the source and times; never a reading or a symptom
+    M.Started: lambda e: (_id(e.by), f"resident {e.resident_id}, {e.measure.label}"),
+    M.Assisted: lambda e: (_id(e.by), e.method.label),
+    M.ReportReceived: lambda e: (_id(e.by), e.source.label),
+    M.AbnormalReading: lambda e: (_id(e.by), ""),
+    M.ReportMissed: lambda e: (None, f"due {e.due.isoformat()}, {e.owner_code}"),
+    M.Escalated: lambda e: (None, f"{e.to_level.label} {e.to_code}" if e.to_code
+                            else "recorded at the city"),
+    M.DueForRelease: lambda e: (None, "; ".join(r.label for r in e.requirements)),
+    M.Ended: lambda e: (_id(e.by), e.measure.label),
 }
 """Who acted and a short detail (no texts) of a referral, delivery, request or alert event,
 by its class; the others: who acted (``by``) and no detail."""
@@ -166,6 +191,7 @@ class _Changes:
 
 class HouseholdTimeline(Projection):
     name = "household_timeline"
+    version = 2  # 2: health monitoring's events
     tables = ("ht_event", "ht_link")
     ddl = (
         "CREATE TABLE IF NOT EXISTS ht_event (household_id TEXT NOT NULL, notification_id "

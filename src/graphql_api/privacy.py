@@ -9,7 +9,8 @@ staff id and role, the field (a key of ``SEES``: ``StaffMember.phone``, ``Reside
 ``ChatReview.sender``, ``ChatReview.text``, ``ChatReview.reason``, ``TracedPerson.name``,
 ``TracedPerson.phone``, ``TracedPerson.idNumber``, ``TracedPerson.address``,
 ``ListedPerson.name``, ``ListedPerson.phone``, ``ListedPerson.idNumber``,
-``ListedPerson.address``, ``ListedPerson.reason``, ``ListedPerson.note``, whichever object it
+``ListedPerson.address``, ``ListedPerson.reason``, ``ListedPerson.note``,
+``MonitoringReport.reading``, whichever object it
 was reached through) and the id of the person, household, request, referral, held chat
 message, traced person or listed person (an assistance list's item) it belongs to.
 No personal value is ever written to it. A value that was masked is not logged (nothing
@@ -89,6 +90,11 @@ name, phone, address, why they are listed and the community's note; others see `
 ``138****1234`` and ``****``. A listed person's ID number is seen whole by the roles that see
 residents' (``ID_NUMBER_ROLES``)."""
 
+HEALTH_READING_ROLES = frozenset({Role.FAMILY_DOCTOR, Role.OFFICIAL})
+"""Roles that may see a monitored resident's readings (健康监测: temperatures, symptoms and
+why a reading is abnormal), health details: the medical role and the officials of the
+jurisdiction; everyone else sees only that a reading was abnormal (the reading is null)."""
+
 HIDDEN = "****"
 """How a masked place or text reads (its length is not shown either)."""
 
@@ -126,6 +132,7 @@ SEES: Mapping[str, frozenset[Role]] = {
     "ListedPerson.address": LOCATOR_ROLES,
     "ListedPerson.reason": LOCATOR_ROLES,
     "ListedPerson.note": LOCATOR_ROLES,
+    "MonitoringReport.reading": HEALTH_READING_ROLES,
 }
 """Every personal field the API serves -> the roles that see it whole (and audited); every
 other role sees it masked (``MASKS``), a caller outside the jurisdiction does not reach it."""
@@ -142,7 +149,7 @@ MASKS: Mapping[str, Callable[[str], str]] = {
     "TracedPerson.address": mask_hidden, "ListedPerson.name": mask_name,
     "ListedPerson.phone": mask_phone, "ListedPerson.idNumber": mask_id_number,
     "ListedPerson.address": mask_hidden, "ListedPerson.reason": mask_hidden,
-    "ListedPerson.note": mask_hidden,
+    "ListedPerson.note": mask_hidden, "MonitoringReport.reading": mask_hidden,
 }
 
 _lock = threading.Lock()

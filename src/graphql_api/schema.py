@@ -36,6 +36,8 @@ from graphql_api.households.queries import HouseholdQuery
 from graphql_api.households.register import RegisterMutation
 from graphql_api.households.status import StatusMutation
 from graphql_api.limits import query_cost_rule
+from graphql_api.monitoring.mutations import MonitoringMutation
+from graphql_api.monitoring.queries import MonitoringQuery
 from graphql_api.node import NodeQuery
 from graphql_api.redact import submitted_values, without_values
 from graphql_api.referrals.mutations import ReferralMutation
@@ -57,13 +59,13 @@ from graphql_api.watch.subscriptions import Subscription
 Query = merge_types("Query", (NodeQuery, GridQuery, HouseholdQuery, ReferralQuery, DeliveryQuery,
                               EnterpriseQuery, RequestQuery, AlertQuery, StaffQuery,
                               ClockQuery, PolicyQuery, ChatQuery, TracingQuery,
-                              AssistanceQuery, TestingCampaignQuery))
+                              AssistanceQuery, TestingCampaignQuery, MonitoringQuery))
 Mutation = merge_types("Mutation", (StatusMutation, SweepMutation, RequestMutation,
                                     AlertMutation, ReferralMutation, DeliveryMutation,
                                     EnterpriseMutation, SyncMutation, GridMutation,
                                     StaffMutation, RegisterMutation, PolicyMutation,
                                     ChatMutation, TracingMutation, AssistanceMutation,
-                                    TestingCampaignMutation))
+                                    TestingCampaignMutation, MonitoringMutation))
 
 
 def unexpected(error: GraphQLError) -> bool:

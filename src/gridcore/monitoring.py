@@ -410,7 +410,8 @@ class Monitoring(Aggregate):
             o = m.overdue
             assert o is not None
             m.overdue = o.model_copy(update={
-                "owner_code": self.to_code or o.owner_code, "level": self.to_level or o.level,
+                "owner_code": self.to_code or o.owner_code,
+                "level": o.level if self.to_level is None else self.to_level,
                 "escalates_at": self.escalates_at, "escalations": o.escalations + 1})
 
     class DueForRelease(Event):

@@ -16,6 +16,7 @@ from gridcore.application import GridcoreApp, new_member
 from gridcore.assignment import Method
 from gridcore.authority import System
 from gridcore.delivery import Delivery
+from gridcore.monitoring import Monitoring
 from gridcore.referral import ENDED, Referral, ReferralState
 from gridcore.requests import ResidentRequest
 from gridcore.status import Tag, TagKind
@@ -129,12 +130,14 @@ def fold_timeline(events: list[tuple[int, Any]], hid: UUID) -> list[int]:
     owners: dict[UUID, UUID | None] = {}
     found = []
     for nid, e in events:
-        if isinstance(e, Referral.Opened | Delivery.Placed | ResidentRequest.Filed):
+        if isinstance(e, Referral.Opened | Delivery.Placed | ResidentRequest.Filed
+                      | Monitoring.Started):
             owners[e.originator_id] = e.household_id
         mine = (
             (type(e).__qualname__.startswith("Household.") and e.originator_id == hid)
             or (isinstance(e, Visit.Recorded) and e.household_id == hid)
-            or (type(e).__qualname__.split(".")[0] in ("Referral", "Delivery", "ResidentRequest")
+            or (type(e).__qualname__.split(".")[0] in ("Referral", "Delivery", "ResidentRequest",
+                                                       "Monitoring")
                 and owners.get(e.originator_id) == hid))
         if mine:
             found.append(nid)
