@@ -21,15 +21,13 @@ formula (``=cmd``...) is written neutralised (``adapters.spreadsheet.safe_cell``
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from adapters.importer import Limits, RegisterFormatError, RowError, Table, read_table
-from adapters.spreadsheet import csv_writer, xlsx_write
+from adapters.spreadsheet import HeaderMatcher, cell_text, csv_writer, xlsx_write
 from gridcore.application import GridcoreApp
 from gridcore.assistance import (
     AssistanceItem,
@@ -57,31 +55,9 @@ RESULT_COLUMNS = ("核查结果 result", "采取措施 measure", "核查时间 c
 HEADER_SEARCH_ROWS = 10
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[\s*＊_\-]+", "", text.replace("\ufeff", "")).lower()
-
-
-_ALIASES = {_norm(n): key for key, names in COLUMNS.items() for n in names}
-
-
-def column_key(header: str) -> str | None:
-    """The column a header names: ``手机号``, ``phone``, ``手机号 phone`` or ``*姓名`` all work."""
-    key = _ALIASES.get(_norm(header))
-    if key is None:
-        for token in re.split(r"[\s/|()（）\[\]【】]+", header):
-            if token and (key := _ALIASES.get(_norm(token))) is not None:
-                break
-    return key
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value).strip()
+column_key = HeaderMatcher(COLUMNS)
+"""The column a header names: ``手机号``, ``phone``, ``手机号 phone`` or ``*姓名`` all work."""
+_text = cell_text
 
 
 @dataclass

@@ -56,7 +56,7 @@ from typing import Any, NamedTuple
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from adapters.spreadsheet import csv_writer
+from adapters.spreadsheet import HeaderMatcher, csv_writer, norm_header
 from gridcore.application import MAX_BATCH, GridcoreApp, HouseholdRow, new_member
 from gridcore.authority import System
 from gridcore.building import building_id
@@ -95,25 +95,10 @@ BY_KEY = {c.key: c for c in COLUMNS}
 HOUSEHOLD_KEYS = ("micro_grid", "building", "address")
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[\s*＊_\-]+", "", text.replace("\ufeff", "")).lower()
-
-
-_ALIASES: dict[str, str] = {}
-for _c in COLUMNS:
-    for _name in (_c.header, _c.key, *_c.synonyms):
-        _ALIASES[_norm(_name)] = _c.key
-
-
-def column_key(header: str) -> str | None:
-    """The column a header names: ``户号``, ``household_no``, ``户号 household_no``,
-    ``*户号`` or ``电话(phone)`` all work."""
-    key = _ALIASES.get(_norm(header))
-    if key is None:
-        for token in re.split(r"[\s/|()（）\[\]【】]+", header):
-            if token and (key := _ALIASES.get(_norm(token))) is not None:
-                break
-    return key
+_norm = norm_header
+column_key = HeaderMatcher({c.key: (c.header, c.key, *c.synonyms) for c in COLUMNS})
+"""The column a header names: ``户号``, ``household_no``, ``户号 household_no``, ``*户号`` or
+``电话(phone)`` all work."""
 
 
 # ---- vulnerability labels --------------------------------------------------------------------

@@ -20,14 +20,13 @@ recorded changes nothing, so the same file twice records nothing new.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from adapters.importer import Limits, RegisterFormatError, RowError, Table, read_table
+from adapters.spreadsheet import HeaderMatcher, cell_text, norm_header
 from gridcore.application import GridcoreApp
 from gridcore.authority import Actor, System, check_authority
 from gridcore.errors import GridcoreError, NotFound
@@ -49,31 +48,10 @@ EXACT_DIGITS = 15
 """Excel keeps 15 significant digits of a number: a longer numeric tube code is damaged."""
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[\s*＊_\-]+", "", text.replace("\ufeff", "")).lower()
-
-
-_ALIASES = {_norm(n): key for key, names in COLUMNS.items() for n in names}
-
-
-def column_key(header: str) -> str | None:
-    """The column a header names: ``管码``, ``tube_code``, ``管码 tube_code`` or ``*结果``."""
-    key = _ALIASES.get(_norm(header))
-    if key is None:
-        for token in re.split(r"[\s/|()（）\[\]【】]+", header):
-            if token and (key := _ALIASES.get(_norm(token))) is not None:
-                break
-    return key
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value).strip()
+_norm = norm_header
+column_key = HeaderMatcher(COLUMNS)
+"""The column a header names: ``管码``, ``tube_code``, ``管码 tube_code`` or ``*结果``."""
+_text = cell_text
 
 
 def parse_result(text: str) -> TubeResult | None:

@@ -13,6 +13,7 @@ import csv
 import os
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from typing import IO, Any
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -70,3 +71,36 @@ def xlsx_write(path: str | os.PathLike[str], sheet: str,
             cells.append(cell)
         ws.append(cells)
     wb.save(path)
+
+
+def norm_header(text: str) -> str:
+    """A header or keyword as matched: no spaces, asterisks, underscores, dashes or BOM,
+    lower case (``* 手机号``, ``手机号`` and ``phone_`` compare by this)."""
+    return re.sub(r"[\s*＊_\-]+", "", text.replace("\ufeff", "")).lower()
+
+
+class HeaderMatcher:
+    """Which column a header names, from each column's accepted names: the whole header
+    (``手机号 phone``), else its first part that is one (``*姓名``, ``管码 (tube_code)``)."""
+
+    def __init__(self, columns: dict[str, tuple[str, ...]]) -> None:
+        self.aliases = {norm_header(n): key for key, names in columns.items() for n in names}
+
+    def __call__(self, header: str) -> str | None:
+        key = self.aliases.get(norm_header(header))
+        if key is None:
+            for token in re.split(r"[\s/|()（）\[\]【】]+", header):
+                if token and (key := self.aliases.get(norm_header(token))) is not None:
+                    break
+        return key
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text: empty for nothing, whole numbers without ``.0``, times in ISO 8601."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).strip()
