@@ -11,7 +11,9 @@ donated vegetables (爱心菜) to every household and group-buy orders bought ce
 lead. A few residents' requests come in along the
 way. Days 6-10 (23-27 Feb, ``demo_screening``): an assistance list of arrivals (协查) routed to
 the zones and answered, and a testing round (全员核酸检测) with one positive pool followed to its
-case. Every command carries a client id, so running the demo again applies nothing twice.
+case. Days 11-12 (28-29 Feb, ``demo_monitoring``): the health monitoring (健康监测) of those
+under measures: reports by chat, workers' calls, one missed, one fever followed up. Every
+command carries a client id, so running the demo again applies nothing twice.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
-from adapters import demo_screening
+from adapters import demo_monitoring, demo_screening
 from adapters.demo import COMMUNITY, STREET, SWEEP_START, ScenarioClock
 from gridcore.application import GridcoreApp
 from gridcore.assignment import Method
@@ -306,6 +308,7 @@ def run(app: GridcoreApp, clock: ScenarioClock) -> None:
     deliveries(app, clock, rng)
     demo_screening.assistance(app, clock)
     demo_screening.testing(app, clock)
+    demo_monitoring.run(app, clock)
 
 
 def story(app: GridcoreApp) -> Story:

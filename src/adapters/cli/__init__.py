@@ -219,7 +219,7 @@ def demo(serve: bool | None = typer.Option(
     from rich.table import Table
 
     from adapters import demo as scenario
-    from adapters import demo_field
+    from adapters import demo_field, demo_monitoring
 
     console = Console()
     started = time.perf_counter()
@@ -227,7 +227,7 @@ def demo(serve: bool | None = typer.Option(
     with console.status("building the 712 community (武汉712社区)…"):
         scenario.build(app)
     with console.status("3-day sweep, referrals, requests, tracing, deliveries to the door, "
-                        "an assistance list, a testing round…"):
+                        "an assistance list, a testing round, health monitoring…"):
         demo_field.run(app, scenario.clock)
     table = Table(title="武汉 712社区 — zones (片区) after assignment round 1")
     table.caption = ("片区 zone · 户 households · 人 residents · 弱势户 vulnerable households · "
@@ -291,6 +291,14 @@ def demo(serve: bool | None = typer.Option(
         f"temporary control 临时管控, single-tube retests 单采单检, one positive → case "
         f"{t.case_no} with {t.case_close_contacts} close contacts 密接; released 解除 "
         f"{t.released}, still under control {t.still_controlled} (the case's household)",
+        soft_wrap=True)
+    mon = demo_monitoring.story(app)
+    console.print(
+        f"[bold]健康监测 monitoring[/] 28-29 Feb: {mon.monitored} residents monitored 监测中, "
+        f"{mon.reports} reports received 已上报 (chat 群内自报, {mon.called} assisted by phone "
+        f"电话随访, the site 隔离点), missed 漏报 {mon.missed} (escalated to 升级至 "
+        f"{mon.missed_owner}), abnormal 异常 {mon.abnormal} → fever-clinic referral 发热门诊转介 "
+        f"({mon.referred}), due for release 待解除 {mon.release}",
         soft_wrap=True)
     console.print(f"store: {app.env.get('SQLITE_DBNAME') or app.env.get('PERSISTENCE_MODULE')}"
                   f" · {time.perf_counter() - started:.1f}s")
