@@ -8,13 +8,26 @@ and ``login``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
+from adapters import demo
+from adapters.settings import sqlite_env
+from graphql_api.app import create_app
+from graphql_api.serving import running
+from graphql_api.settings import ApiSettings, Mode
 from graphql_api.web import dashboard_built
+from gridcore.application import GridcoreApp
+from projections import all_projections
+from projections.runner import Runner
 from tests.web import test_web_dashboard as dashboard
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +84,28 @@ def login(page: Any, site: Any, staff_no: str) -> None:
     page.get_by_label("访问令牌").fill(site.token(staff_no))
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_test_id("identity")).to_be_visible()
+
+
+@contextmanager
+def served_712(tmp_path_factory: pytest.TempPathFactory, name: str, secret: str,
+               story: Callable[[GridcoreApp, demo.ScenarioClock], T]
+               ) -> Iterator[tuple[str, GridcoreApp, T, Path]]:
+    """The 712 community on a fresh SQLite store with ``story`` played on its scenario
+    clock, its read models caught up and the API and dashboard served: (base URL, the
+    application, what the story returned, the screenshot folder)."""
+    clock = demo.ScenarioClock()
+    app = GridcoreApp(sqlite_env(tmp_path_factory.mktemp(name) / "gridcore.sqlite"),
+                      clock=clock)
+    demo.build(app)
+    told = story(app, clock)
+    runner = Runner(app, all_projections()).start()
+    asgi = create_app(app, runner, ApiSettings(mode=Mode.DEVELOPMENT, secret=secret))
+    shots = Path(os.environ.get("GRIDCORE_SCREENSHOT_DIR")
+                 or tmp_path_factory.mktemp("screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    try:
+        runner.wait(app.recorder.max_notification_id(), timeout=120)
+        with running(asgi) as base:
+            yield base, app, told, shots
+    finally:
+        runner.stop()

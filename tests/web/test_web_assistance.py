@@ -12,7 +12,6 @@ person was routed), never from the API. Screenshots go to ``GRIDCORE_SCREENSHOT_
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,20 +20,14 @@ from typing import Any
 import pytest
 
 from adapters import demo
-from adapters.settings import sqlite_env
-from graphql_api.app import create_app
 from graphql_api.auth import issue_token
 from graphql_api.privacy import mask_name
-from graphql_api.serving import running
-from graphql_api.settings import ApiSettings, Mode
 from gridcore.application import GridcoreApp
 from gridcore.assistance import AssistanceRow, ItemStatus
 from gridcore.authority import System
 from gridcore.staff import Role
-from projections import all_projections
-from projections.runner import Runner
 from tests.web.axe import expect_accessible
-from tests.web.conftest import login
+from tests.web.conftest import login, served_712
 
 SECRET = "web-assistance-secret-" + "a" * 40
 FIRST, SECOND = "鄂协查〔2020〕21号", "汉协查-2020-07"
@@ -116,22 +109,8 @@ def run_lists(app: GridcoreApp, clock: demo.ScenarioClock) -> Story:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[Site]:
-    clock = demo.ScenarioClock()
-    app = GridcoreApp(sqlite_env(tmp_path_factory.mktemp("assistance") / "gridcore.sqlite"),
-                      clock=clock)
-    demo.build(app)
-    story = run_lists(app, clock)
-    runner = Runner(app, all_projections()).start()
-    asgi = create_app(app, runner, ApiSettings(mode=Mode.DEVELOPMENT, secret=SECRET))
-    shots = Path(os.environ.get("GRIDCORE_SCREENSHOT_DIR")
-                 or tmp_path_factory.mktemp("screenshots"))
-    shots.mkdir(parents=True, exist_ok=True)
-    try:
-        runner.wait(app.recorder.max_notification_id(), timeout=120)
-        with running(asgi) as base:
-            yield Site(base, app, story, shots)
-    finally:
-        runner.stop()
+    with served_712(tmp_path_factory, "assistance", SECRET, run_lists) as (base, app, story, shots):
+        yield Site(base, app, story, shots)
 
 
 def chain(site: Site, code: str) -> set[str]:

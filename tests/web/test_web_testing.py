@@ -12,7 +12,6 @@ the API. Screenshots go to ``GRIDCORE_SCREENSHOT_DIR`` (default: pytest's tmp fo
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,19 +21,13 @@ from uuid import UUID
 import pytest
 
 from adapters import demo
-from adapters.settings import sqlite_env
-from graphql_api.app import create_app
 from graphql_api.auth import issue_token
 from graphql_api.privacy import mask_name
-from graphql_api.serving import running
-from graphql_api.settings import ApiSettings, Mode
 from gridcore.application import GridcoreApp
 from gridcore.mass_testing import SamplingSite, TestingCampaign, TubeResult
 from gridcore.mass_testing_commands import SampleRow
-from projections import all_projections
-from projections.runner import Runner
 from tests.web.axe import expect_accessible
-from tests.web.conftest import login
+from tests.web.conftest import login, served_712
 
 SECRET = "web-testing-secret-" + "t" * 40
 SITES = [SamplingSite(site_id="CY-01", name="712社区广场采样点", place=demo.COMMUNITY,
@@ -119,22 +112,8 @@ def run_campaign(app: GridcoreApp, clock: demo.ScenarioClock) -> Story:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[Site]:
-    clock = demo.ScenarioClock()
-    app = GridcoreApp(sqlite_env(tmp_path_factory.mktemp("testing") / "gridcore.sqlite"),
-                      clock=clock)
-    demo.build(app)
-    story = run_campaign(app, clock)
-    runner = Runner(app, all_projections()).start()
-    asgi = create_app(app, runner, ApiSettings(mode=Mode.DEVELOPMENT, secret=SECRET))
-    shots = Path(os.environ.get("GRIDCORE_SCREENSHOT_DIR")
-                 or tmp_path_factory.mktemp("screenshots"))
-    shots.mkdir(parents=True, exist_ok=True)
-    try:
-        runner.wait(app.recorder.max_notification_id(), timeout=120)
-        with running(asgi) as base:
-            yield Site(base, app, story, shots)
-    finally:
-        runner.stop()
+    with served_712(tmp_path_factory, "testing", SECRET, run_campaign) as (base, app, story, shots):
+        yield Site(base, app, story, shots)
 
 
 def percent(share: float) -> str:
