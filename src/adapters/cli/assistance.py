@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from adapters.assistance_files import import_assistance_list, write_result_file
+from adapters.cli.importing import row_errors_table
 from adapters.importer import RegisterFormatError
 from gridcore.application import GridcoreApp
 from gridcore.assistance import Source
@@ -71,13 +72,8 @@ def import_list(
     finally:
         app.close()
     if out.file.errors:
-        table = Table(title=f"名单错误 errors in {escape(file.name)}", title_justify="left")
-        table.add_column("行 row", justify="right", no_wrap=True)
-        table.add_column("列 column", no_wrap=True)
-        table.add_column("原因 reason (what was wrong, what would be right)", overflow="fold")
-        for err in out.file.errors:
-            table.add_row(str(err.row), escape(err.column), escape(err.message))
-        console.print(table)
+        console.print(row_errors_table(f"名单错误 errors in {escape(file.name)}",
+                                       out.file.errors))
         console.print(f"[red]✗ {len(out.file.errors)} errors: nothing was received (未接收).[/] "
                       "Ask the sender for a corrected list, or fix the rows and import again.")
         raise typer.Exit(EXIT_ROW_ERRORS)

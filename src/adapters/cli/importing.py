@@ -7,8 +7,9 @@ could not be read as a register (unreadable, wrong format, required columns miss
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -136,3 +137,15 @@ def summary(file: Path, result: ImportResult, good_rows_only: bool, dry_run: boo
              if clean else "")
     return (f"[red]✗ {problems}: nothing was imported (未导入).[/] {found} · {already}. Fix the "
             f"rows above{rerun}.")
+
+
+def row_errors_table(title: str, errors: Iterable[Any]) -> Table:
+    """A file's row errors (each with ``row``, ``column`` and ``message``) as a table: where,
+    what was wrong and what would be right."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("行 row", justify="right", no_wrap=True)
+    table.add_column("列 column", no_wrap=True)
+    table.add_column("原因 reason (what was wrong, what would be right)", overflow="fold")
+    for e in errors:
+        table.add_row(str(e.row), escape(e.column), escape(e.message))
+    return table

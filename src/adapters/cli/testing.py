@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from adapters.cli.importing import row_errors_table
 from adapters.cli.tracing import BEIJING
 from adapters.importer import RegisterFormatError
 from adapters.lab_results import LabOutcome, record_lab_results
@@ -74,13 +75,8 @@ def results(
     finally:
         app.close()
     if out.file.errors:
-        table = Table(title=f"结果文件错误 errors in {escape(file.name)}", title_justify="left")
-        table.add_column("行 row", justify="right", no_wrap=True)
-        table.add_column("列 column", no_wrap=True)
-        table.add_column("原因 reason (what was wrong, what would be right)", overflow="fold")
-        for err in out.file.errors:
-            table.add_row(str(err.row), escape(err.column), escape(err.message))
-        console.print(table)
+        console.print(row_errors_table(f"结果文件错误 errors in {escape(file.name)}",
+                                       out.file.errors))
         console.print(f"[red]✗ {len(out.file.errors)} errors: nothing was recorded (未录入).[/] "
                       "Fix the rows, or ask the lab for a corrected file, and record it again.")
         raise typer.Exit(EXIT_ROW_ERRORS)
