@@ -9,7 +9,7 @@ a visit by the chat method. A report that cannot be read, or whose address match
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -19,9 +19,10 @@ from adapters.gazetteer import Division, resolve
 from gridcore.application import GridcoreApp
 from gridcore.assignment import Method
 from gridcore.authority import Actor
-from gridcore.chat_review import chat_client_id
+from gridcore.chat_review import chat_client_id, chat_monitoring_client_id
 from gridcore.errors import InvalidInput, NotFound
 from gridcore.household import Household
+from gridcore.monitoring import ReportSource
 from gridcore.risk import RiskPeriod, place_in_area
 from gridcore.sweep import Arrival, Outcome, Visitor
 
@@ -36,13 +37,20 @@ class UnattributedFinding(InvalidInput):
 
     code = "CHECK_IN_UNATTRIBUTED"
 
-    def __init__(self, findings: tuple[Finding, ...], members: int):
+    def __init__(self, findings: tuple[Finding, ...], members: int, monitored: int = 0):
         fever = any("发热" in f.symptoms for f in findings)
-        super().__init__(f"A {'fever' if fever else 'symptom'} is reported in a household of "
-                         f"{members} and cannot be matched to a registered member.",
-                         "Call the household, record the visit with recordVisit naming who "
-                         "has it, then mark the message recorded by hand (resolveChatMessage).")
+        abnormal = any(f.abnormal for f in findings)
+        what = "fever" if fever else "symptom" if abnormal else \
+            "reading" if findings else "report"
+        whose = (f"of whom {monitored} are under health monitoring, " if monitored > 1
+                 else "")
+        super().__init__(f"A {what} is reported in a household of {members} {whose}and "
+                         "cannot be matched to a registered member.",
+                         "Call the household, record the visit with recordVisit (or the "
+                         "monitoring report with recordMonitoringReport) naming who it is "
+                         "about, then mark the message recorded by hand (resolveChatMessage).")
         self.findings, self.members, self.fever = findings, members, fever
+        self.abnormal, self.monitored = abnormal, monitored
 
 
 @dataclass(frozen=True)
@@ -73,17 +81,24 @@ def whom(f: Finding, names: Mapping[UUID, str | None], sender_name: str | None) 
 
 
 def attribute(ci: CheckIn, names: Mapping[UUID, str | None],
-              sender_name: str | None) -> Attribution:
+              sender_name: str | None, monitored: Collection[UUID] = ()) -> Attribution:
     """Each finding of a report given to the member it is about (``whom``), in a household
     whose members are ``names`` (resident id → registered name, None when erased or sealed).
     A finding with neither fever nor symptom that names no one (体温36.5 of a household of
-    three) is only the household's reading; one to follow up is ``unattributed``."""
+    three) is only the household's reading; one to follow up is ``unattributed``.
+
+    ``monitored``: the members under health monitoring (健康监测). A finding that names
+    nobody (体温37.9, 36.5) is the only monitored member's; in a household with several, it
+    is ``unattributed`` even when normal (whose daily report it is must be said)."""
     temperatures: dict[UUID, float] = {}
     symptoms: dict[UUID, list[str]] = {}
     lost = []
     for f in ci.findings:
-        if (rid := whom(f, names, sender_name)) is None:
-            lost.extend([f] if f.abnormal else [])
+        rid = whom(f, names, sender_name)
+        if rid is None and f.who is None and len(monitored) == 1:
+            rid = next(iter(monitored))
+        if rid is None:
+            lost.extend([f] if f.abnormal or (f.who is None and len(monitored) > 1) else [])
             continue
         if f.temperature is not None:
             temperatures[rid] = max(f.temperature, temperatures.get(rid, f.temperature))
@@ -174,7 +189,8 @@ def _arrivals(app: GridcoreApp, ci: CheckIn, h: Household, sent_at: datetime | N
 def record_parsed(app: GridcoreApp, campaign: UUID, micro_grid: str, ci: CheckIn,
                   h: Household, sender: Actor, message_id: str | None = None,
                   sent_at: datetime | None = None,
-                  sender_name: str | None = None) -> RecordedCheckIn:
+                  sender_name: str | None = None,
+                  monitored: Collection[UUID] = ()) -> RecordedCheckIn:
     """Record a report already read (``record_check_in``) of household ``h``, as of
     ``sent_at`` when the chat says when it was sent; ``sender_name`` (the chat's display
     name) is the member an arrival is about when the report names nobody, and the member a
@@ -185,12 +201,13 @@ def record_parsed(app: GridcoreApp, campaign: UUID, micro_grid: str, ci: CheckIn
     be matched to a member (发烧37.9 or 老公发烧 in a household of three) raises
     ``UnattributedFinding`` and writes nothing: no visit, so the household's coverage does not
     count the report either; the intake holds the message and the worker, having called,
-    records the visit themself. Who has it must never be lost behind a covered household."""
+    records the visit themself. Who has it must never be lost behind a covered household.
+    ``monitored``: the members under health monitoring (``attribute``)."""
     members = list(h.residents)
     found = attribute(ci, {rid: r.identity.name for rid, r in h.residents.items()},
-                      sender_name)
+                      sender_name, monitored)
     if found.unattributed:
-        raise UnattributedFinding(found.unattributed, len(members))
+        raise UnattributedFinding(found.unattributed, len(members), len(monitored))
     everyone = ci.members >= len(members)
     arrivals, returned, notes = _arrivals(app, ci, h, sent_at, sender_name)
     remarks = [f"备注 remark: {r}" for r in ci.remarks]
@@ -209,3 +226,57 @@ def record_parsed(app: GridcoreApp, campaign: UUID, micro_grid: str, ci: CheckIn
     nid = app.record_visit(campaign, h.id, Method.CHAT, Outcome.SEEN, by=sender,
                            client_id=client_id, visited_at=sent_at, **details)
     return RecordedCheckIn(h.id, ci, everyone, nid)
+
+
+# ---- health monitoring (健康监测) ---------------------------------------------------------------
+
+def monitored_members(app: GridcoreApp, h: Household) -> list[UUID]:
+    """The members of ``h`` under health monitoring now (``gridcore.monitoring``)."""
+    return [rid for rid in h.residents
+            if (m := app.monitoring_of(rid)) is not None and m.active
+            and m.household_id == h.id]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a chat report says of one monitored member: their daily monitoring report."""
+
+    resident_id: UUID
+    temperature: float | None
+    symptoms: tuple[str, ...]
+
+
+def monitoring_readings(ci: CheckIn, h: Household, monitored: Collection[UUID],
+                        sender_name: str | None) -> list[Reading]:
+    """The monitoring reports a chat report makes for the members of ``h`` under monitoring
+    (``monitored``): each one's temperature and symptoms as ``attribute`` gives them; a plain
+    平安/正常 naming nobody (no finding) is the only monitored member's report (no reading).
+    Raises ``UnattributedFinding`` when whose it is cannot be said: an abnormal finding of no
+    one, a reading naming nobody or a plain 平安 in a household with several monitored."""
+    if not monitored:
+        return []
+    found = attribute(ci, {rid: r.identity.name for rid, r in h.residents.items()},
+                      sender_name, monitored)
+    if found.unattributed:
+        raise UnattributedFinding(found.unattributed, len(h.residents), len(monitored))
+    out = [Reading(rid, found.temperatures.get(rid), tuple(found.symptoms.get(rid, [])))
+           for rid in monitored if rid in found.temperatures or rid in found.symptoms]
+    if not ci.findings:
+        if len(monitored) > 1:
+            raise UnattributedFinding((), len(h.residents), len(monitored))
+        out = [Reading(next(iter(monitored)), None, ())]
+    return out
+
+
+def record_readings(app: GridcoreApp, micro_grid: str, message_id: str, h: Household,
+                    readings: list[Reading], sent_at: datetime, sender: Actor) -> int:
+    """Record each reading as the member's monitoring report by chat (taken when the message
+    was sent); an abnormal one is followed up by ``record_monitoring_report``. Each carries a
+    client id derived from the message and the member: the same message again records
+    nothing. Returns how many were recorded."""
+    for r in readings:
+        app.record_monitoring_report(
+            h.id, r.resident_id, ReportSource.RESIDENT_CHAT, temperature=r.temperature,
+            symptoms=r.symptoms, taken_at=sent_at, by=sender,
+            client_id=chat_monitoring_client_id(micro_grid, message_id, r.resident_id))
+    return len(readings)

@@ -4,6 +4,12 @@ as a chat bot or an export delivers them, each (a) recorded as a chat visit of i
 (``gridcore.chat_review``): unreadable, of no household, or a fever or symptom no member can
 be named for (kind ``who``: the worker calls, records the visit and resolves the message), or
 (c) set aside as no report (a thank-you, a question, a picture placeholder such as ``[图片]``).
+A message of a household with a member under health monitoring (健康监测) carrying a reading,
+symptoms or a plain 平安 (``1栋101 张三36.5``, ``1栋101 体温37.9 咳嗽``: a member count is not
+needed then) is also that member's monitoring report, by chat and taken when sent
+(``adapters.chat_checkins.monitoring_readings``: a finding naming nobody is the only monitored
+member's; with several it is held, kind ``who``); with no campaign open it is that alone
+(``Fate.MONITORED``, kept as ``Disposition.MONITORED`` so it is taken once).
 Taken once per message id: the same batch again is all duplicates and writes nothing.
 ``take_in`` is handed to the API by the composition root (``adapters.bootstrap.api_app``); the
 values it takes and reports are gridcore's.
@@ -25,7 +31,14 @@ from uuid import UUID
 
 import orjson
 
-from adapters.chat_checkins import UnattributedFinding, find_household, record_parsed
+from adapters.chat_checkins import (
+    UnattributedFinding,
+    find_household,
+    monitored_members,
+    monitoring_readings,
+    record_parsed,
+    record_readings,
+)
 from adapters.checkin import HINTS, CheckInError, parse_check_in, part_of
 from gridcore.application import GridcoreApp
 from gridcore.authority import Actor
@@ -85,9 +98,12 @@ def unattributed_reason(e: UnattributedFinding) -> str:
     said = "; ".join(" ".join([*([_quote(f.who)] if f.who else []), "、".join(f.symptoms),
                                *([f"{f.temperature} °C"] if f.temperature else [])])
                      for f in e.findings)
-    label = "发热未能对应到人 fever" if e.fever else "症状未能对应到人 symptom"
-    return (f"{label} reported in a household of {e.members} ({said}): find who (请核实) — "
-            f"{e.remedy}")
+    label = "发热未能对应到人 fever" if e.fever else "症状未能对应到人 symptom" if e.abnormal \
+        else "体温未能对应到人 reading" if e.findings else "自报未能对应到人 report"
+    whose = f", {e.monitored} under health monitoring" if e.monitored > 1 else ""
+    said = f" ({said})" if said else ""
+    return (f"{label} reported in a household of {e.members}{whose}{said}: find who (请核实) "
+            f"— {e.remedy}")
 
 
 def take_in(app: GridcoreApp, micro_grid: str, messages: Sequence[ChatMessage], *, by: Actor,
@@ -123,28 +139,57 @@ def _take_one(app: GridcoreApp, micro_grid: str, m: ChatMessage, by: Actor,
         kind, reason = aside
         return _set_aside(app, micro_grid, m, by, Disposition.IGNORED, kind, reason)
     try:
-        ci = parse_check_in(m.text)
+        ci, uncounted = parse_check_in(m.text), None
     except CheckInError as e:
-        return _set_aside(app, micro_grid, m, by, Disposition.HELD, e.part,
-                          unreadable_reason(m.text, e))
+        if e.part != "members":
+            return _set_aside(app, micro_grid, m, by, Disposition.HELD, e.part,
+                              unreadable_reason(m.text, e))
+        # no member count: no check-in, but a monitored member's daily report (体温37.9)
+        ci, uncounted = parse_check_in(m.text, members_required=False), e
+    monitoring, stage = 0, "household"
     try:
         h = find_household(app, micro_grid, ci.address)
-        cid = campaign or app.open_campaign_of(h.id)
-        if cid is None:
+        monitored = monitored_members(app, h)
+        if uncounted is not None and not monitored:
+            return _set_aside(app, micro_grid, m, by, Disposition.HELD, uncounted.part,
+                              unreadable_reason(m.text, uncounted))
+        readings = monitoring_readings(ci, h, monitored, m.sender)
+        cid = None if uncounted is not None else campaign or app.open_campaign_of(h.id)
+        if cid is None and not readings:
             raise NotFound("The household is in no open campaign.",
                            "Launch the round's campaign, or give the campaign.")
+        # the monitoring reports first: a message counts as taken once its visit or its mark
+        # is written, and a rerun after a failure in between records each report once
+        stage = "monitoring"
+        monitoring = record_readings(app, micro_grid, m.message_id, h, readings, m.sent_at,
+                                     by)
+        stage = "visit"
+        if cid is None:
+            app.take_chat_message(micro_grid, m.message_id, m.sent_at, Disposition.MONITORED,
+                                  "monitoring", "", m.sender, m.text, by=by)
+            return MessageOutcome(m.message_id, Fate.MONITORED, _monitored(monitoring),
+                                  household_id=h.id, monitoring=monitoring)
         recorded = record_parsed(app, cid, micro_grid, ci, h, by, m.message_id, m.sent_at,
-                                 m.sender)
+                                 m.sender, monitored)
     except NotPermitted:
         raise
     except UnattributedFinding as e:
         return _set_aside(app, micro_grid, m, by, Disposition.HELD, "who",
                           unattributed_reason(e))
     except GridcoreError as e:
-        kind = "household" if isinstance(e, NotFound | InvalidInput) else "visit"
-        reason = f"未能记录 not recorded: {_quote(ci.address)} — {e.problem} {e.remedy}"
+        kind = stage if stage == "monitoring" else \
+            "household" if isinstance(e, NotFound | InvalidInput) else "visit"
+        done = f" ({_monitored(monitoring)})" if monitoring else ""
+        reason = (f"未能记录 not recorded{done}: {_quote(ci.address)} — {e.problem} "
+                  f"{e.remedy}")
         return _set_aside(app, micro_grid, m, by, Disposition.HELD, kind, reason.strip())
-    return MessageOutcome(m.message_id, Fate.RECORDED, household_id=recorded.household_id)
+    return MessageOutcome(m.message_id, Fate.RECORDED,
+                          _monitored(monitoring) if monitoring else "",
+                          household_id=recorded.household_id, monitoring=monitoring)
+
+
+def _monitored(n: int) -> str:
+    return f"健康监测 {n} monitoring report{'s' if n > 1 else ''} recorded"
 
 
 def _set_aside(app: GridcoreApp, micro_grid: str, m: ChatMessage, by: Actor,

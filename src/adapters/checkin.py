@@ -596,8 +596,10 @@ def _one(values: set[_T], part: str, what: str) -> _T | None:
     return next(iter(values), None)
 
 
-def parse_check_in(text: str) -> CheckIn:
-    """Read one household's chat report, or raise ``CheckInError`` naming the unreadable part."""
+def parse_check_in(text: str, *, members_required: bool = True) -> CheckIn:
+    """Read one household's chat report, or raise ``CheckInError`` naming the unreadable part.
+    ``members_required=False`` reads a report without a member count (``members`` 0): a
+    monitored resident's daily reading (``501室 体温37.9 咳嗽``), no check-in."""
     if not text.strip() or len(text) > MAX_CHARS:
         raise CheckInError("text", f"The report is empty or longer than {MAX_CHARS} characters.")
     parts = _split(text)
@@ -611,7 +613,9 @@ def parse_check_in(text: str) -> CheckIn:
     address = _address(parts, text)
     f = _read(parts)
     if (members := _one(f.members, "members", "member counts")) is None:
-        raise CheckInError("members", "The member count is missing.")
+        if members_required:
+            raise CheckInError("members", "The member count is missing.")
+        members = 0
     phone = _one(f.phones, "phone", "phones")
     temperature = _one(f.temperatures, "temperature", "temperatures")
     findings = _findings(f, temperature)

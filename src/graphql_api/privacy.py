@@ -40,7 +40,7 @@ from gridcore.authority import (
     TRANSFER,
     VISITORS,
 )
-from gridcore.identity import IdNumber, Phone, mask_id_number, mask_phone
+from gridcore.identity import IdNumber, Phone, mask_id_number, mask_name, mask_phone
 from gridcore.staff import ERASED_LABEL, Role
 
 PHONE_ROLES = frozenset({Role.OFFICIAL, Role.DUTY_LEAD, Role.GRID_WORKER, Role.FAMILY_DOCTOR,
@@ -97,11 +97,6 @@ jurisdiction; everyone else sees only that a reading was abnormal (the reading i
 
 HIDDEN = "****"
 """How a masked place or text reads (its length is not shown either)."""
-
-
-def mask_name(value: str) -> str:
-    """``张三`` -> ``张*``: the surname (first character) only."""
-    return value[:1] + "*" * max(len(value) - 1, 1)
 
 
 def mask_hidden(value: str) -> str:

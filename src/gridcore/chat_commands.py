@@ -37,8 +37,8 @@ class ChatCommands(ApplicationBase):
     # ---- look-ups ---------------------------------------------------------------------------
 
     def chat_message_taken(self, micro_grid: str, message_id: str) -> bool:
-        """Whether the message was taken in before: recorded as a check-in, held or set
-        aside."""
+        """Whether the message was taken in before: recorded as a check-in, held, set aside
+        or recorded as monitoring reports only."""
         found = self._find(ChatReview, chat_review_id(micro_grid, message_id),
                            for_reading=True)
         return found is not None or self._find(

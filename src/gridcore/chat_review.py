@@ -35,6 +35,9 @@ class Disposition(StrEnum):
     """待核实 held for the worker: it looks like a report but was not understood"""
     IGNORED = "ignored"
     """非自报 not a report (thanks, a question, a picture)"""
+    MONITORED = "monitored"
+    """健康监测 recorded as health-monitoring reports only, no check-in (no open campaign, or
+    no member count): kept, like a message set aside, by its kind only"""
 
 
 class Resolution(StrEnum):
@@ -65,6 +68,10 @@ class Fate(StrEnum):
     REVIEW = "review"
     IGNORED = "ignored"
     DUPLICATE = "duplicate"
+    MONITORED = "monitored"
+    """健康监测 recorded as the monitoring reports of the members under health monitoring it
+    names, and no check-in (a message recorded as both is ``RECORDED``; ``monitoring`` counts
+    the reports of either)"""
     REJECTED = "rejected"
     """not taken in at all (nothing written): a message the store cannot hold as given (a
     time outside the policy's window, an overlong text); sending it again corrected takes it"""
@@ -86,6 +93,8 @@ class MessageOutcome:
     fate: Fate
     reason: str = ""
     household_id: UUID | None = None
+    monitoring: int = 0
+    """how many monitoring reports (健康监测) the message was recorded as"""
 
 
 @dataclass
@@ -117,6 +126,10 @@ class IntakeReport:
     def rejected(self) -> int:
         return self.count(Fate.REJECTED)
 
+    @property
+    def monitored(self) -> int:
+        return self.count(Fate.MONITORED)
+
 
 class ChatText(Personal):
     """Who sent a held message (the chat's display name), what it said, and why it was not
@@ -131,6 +144,12 @@ def chat_client_id(micro_grid: str, message_id: str) -> str:
     """The client id of what a chat message led to (its check-in visit): the same message
     delivered again is applied once."""
     return "chat:" + hashlib.sha256(f"{micro_grid}/{message_id}".encode()).hexdigest()
+
+
+def chat_monitoring_client_id(micro_grid: str, message_id: str, resident_id: UUID) -> str:
+    """The client id of the monitoring report a chat message led to for one resident: the same
+    message delivered again records it once."""
+    return chat_client_id(micro_grid, message_id) + f":monitoring:{resident_id}"
 
 
 def chat_review_id(micro_grid: str, message_id: str) -> UUID:
@@ -206,8 +225,8 @@ class ChatReview(Aggregate):
     def take(cls, micro_grid: str, message_id: str, sent_at: datetime,
              disposition: Disposition, kind: str, reason: str, sender: str, text: str,
              at: datetime) -> ChatReview:
-        """A held message keeps its sender, text and reason (sealed); an ignored one only its
-        kind."""
+        """A held message keeps its sender, text and reason (sealed); an ignored or monitored
+        one only its kind."""
         rid = chat_review_id(micro_grid, message_id)
         content = ChatText(subject_id=rid, sender=sender, text=text, reason=reason) \
             if disposition is Disposition.HELD else None
@@ -227,9 +246,11 @@ class ChatReview(Aggregate):
         resolved message, or any for a message set aside, is refused."""
         name = f"Chat message {self.message_id!r} of {self.micro_grid}"
         if self.disposition is not Disposition.HELD:
+            was = ("recorded as monitoring reports" if self.disposition is Disposition.MONITORED
+                   else "set aside as no report")
             raise ForbiddenTransition(
-                f"{name} was set aside as no report ({self.kind}); it was never held for "
-                "review.", "Resolve only a message chatReview lists.")
+                f"{name} was {was} ({self.kind}); it was never held for review.",
+                "Resolve only a message chatReview lists.")
         if resolution is Resolution.RECORDED_BY_HAND:
             if household_id is None or dismissal is not None:
                 raise InvalidInput(

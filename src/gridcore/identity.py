@@ -36,6 +36,13 @@ def mask_id_number(value: str) -> str:
     return f"{value[:6]}{'*' * (len(value) - 10)}{value[-4:]}"
 
 
+def mask_name(value: str) -> str:
+    """``张三`` -> ``张*``: the surname (first character) only, as every staff role may see a
+    resident's name (``graphql_api.privacy``) and a staff message (``gridcore.notification``)
+    carries it."""
+    return value[:1] + "*" * max(len(value) - 1, 1)
+
+
 def id_number_checksum_ok(value: str) -> bool:
     """GB 11643-1999: the 18th character is the ISO 7064 MOD 11-2 check of the first 17."""
     total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))

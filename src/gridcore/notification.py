@@ -96,7 +96,10 @@ class Template(StrEnum):
     QUARANTINE_ENDS = "quarantine_ends"
     REQUEST_ANSWERED = "request_answered"
     ALERT_ESCALATED = "alert_escalated"
+    REPORT_MISSED = "report_missed"
+    MONITORING_ESCALATED = "monitoring_escalated"
     NOTICE = "notice"
+    URGENT_NOTICE = "urgent_notice"
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,15 @@ TEMPLATES: dict[Template, TemplateSpec] = {
     Template.ALERT_ESCALATED: TemplateSpec(
         "【预警升级】{kind}预警（{place}）已升级至您处（{level}），请于{deadline}前处置。",
         Category.DUTY, urgent=True),
+    Template.REPORT_MISSED: TemplateSpec(
+        "【健康监测漏报】{place}居民{name}未按时报告{due}的体温和症状，请电话或上门随访。",
+        Category.DUTY),
+    Template.MONITORING_ESCALATED: TemplateSpec(
+        "【健康监测升级】{place}居民{name}自{since}起未报告体温和症状，已升级至您处（{level}），"
+        "请于{deadline}前核实处置。", Category.DUTY, urgent=True),
     Template.NOTICE: TemplateSpec("【{scope_name}公告】{text}", Category.NOTICE),
+    Template.URGENT_NOTICE: TemplateSpec("【{scope_name}紧急公告】{text}", Category.NOTICE,
+                                         urgent=True),
 }
 
 
@@ -287,6 +298,8 @@ class Message(Aggregate):
     attempts: int
     next_try: datetime | None
     reason: str
+    delivered_by: UUID | None
+    """the worker who called the resident (a call-list message), once delivered"""
 
     class Queued(Created):
         cause: str
@@ -303,6 +316,7 @@ class Message(Aggregate):
             m.template, m.category, m.text = self.template, self.category, self.text
             m.urgent, m.not_before = self.urgent, self.not_before
             m.status, m.attempts, m.next_try, m.reason = MessageStatus.QUEUED, 0, None, ""
+            m.delivered_by = None
 
     class Attempted(Event):
         """Recorded before the network call: a sender that dies after it resends with the
@@ -330,7 +344,7 @@ class Message(Aggregate):
         by: UUID | None = None
 
         def apply(self, m: Message) -> None:
-            m.status = MessageStatus.DELIVERED
+            m.status, m.delivered_by = MessageStatus.DELIVERED, self.by
 
     class Retried(Event):
         attempt: int
@@ -392,6 +406,29 @@ class Message(Aggregate):
         else:
             self._trigger(self.Retried, at, attempt=self.attempts, reason=reason,
                           next_try=at + backoff(self.attempts, policy))
+
+    def receipt(self, at: datetime, delivered: bool, receipt: str = "",
+                reason: str = "") -> bool:
+        """The gateway's final word on a sent text (its delivery receipt, 回执): delivered, or
+        failed for ``reason``; returns whether it changed anything (the same receipt again
+        does not)."""
+        if self.channel is not Channel.SMS:
+            raise InvalidInput(f"The message went by {self.channel.value}, not SMS.",
+                               "Send receipts only for text messages (their message_id).")
+        done = MessageStatus.DELIVERED if delivered else MessageStatus.FAILED
+        if self.status is done:
+            return False
+        if self.status is not MessageStatus.SENT:
+            raise ForbiddenTransition(
+                f"The message is {self.status.value}; a receipt says it was "
+                f"{done.value}.", "A receipt follows a sent text: give the same final status "
+                "again, or send it once the text is recorded sent.")
+        if delivered:
+            self._trigger(self.Delivered, at, receipt=receipt)
+        else:
+            self._trigger(self.Failed, at, attempt=self.attempts,
+                          reason=f"回执 receipt: {reason}"[:300])
+        return True
 
     def called(self, by: UUID, at: datetime) -> None:
         """The worker called the resident on the call list (电话通知)."""

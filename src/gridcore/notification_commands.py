@@ -28,8 +28,10 @@ from gridcore.delivery import Delivery
 from gridcore.delivery_commands import DeliveryCommands
 from gridcore.errors import InvalidInput, NotFound
 from gridcore.household import Household
+from gridcore.identity import mask_name
 from gridcore.mailbox import Mailbox, mailbox_id
 from gridcore.mass_testing import TestingCampaign
+from gridcore.monitoring import Monitoring
 from gridcore.notice import Notice, check_names_absent
 from gridcore.notification import (
     BEIJING,
@@ -53,15 +55,18 @@ from gridcore.request_commands import RequestCommands
 from gridcore.requests import ResidentRequest
 from gridcore.staff import Role
 from gridcore.status import Measure
+from gridcore.text import free_text
 
 ENDED = frozenset({Measure.HOME_OBSERVATION, Measure.HOME_QUARANTINE,
                    Measure.CENTRALIZED_QUARANTINE})
 """Measures whose end a resident is told of (a hospital discharges its own patients)."""
 ALERTED = frozenset({Role.OFFICIAL, Role.DUTY_LEAD, Role.GRID_WORKER, Role.COMMUNITY_POLICE})
-"""The staff of a node an escalated alert is sent to."""
+"""The staff of a node an escalated alert, or an escalated overdue monitoring report, is
+sent to."""
 CAUSES: tuple[type[Event], ...] = (Notice.Posted, Delivery.Dispatched, TestingCampaign.Launched,
                                    Household.MeasureChanged, ResidentRequest.Resolved,
-                                   Alert.Escalated)
+                                   Alert.Escalated, Monitoring.ReportMissed,
+                                   Monitoring.Escalated)
 """The events that may call for messages (the notifier reads only these from the log)."""
 STALE = timedelta(days=1)
 """A cause older than this when the notifier reads it queues nothing (a notifier started on
@@ -83,14 +88,15 @@ class NotificationCommands(DeliveryCommands, RequestCommands, AlertCommands):
 
     @command
     def post_notice(self, scope: str, text: str, *, by: Actor, reference: str | None = None,
-                    category: Category = Category.NOTICE) -> int | None:
+                    category: Category = Category.NOTICE, urgent: bool = False) -> int | None:
         """公告: a notice to every household of ``scope`` (its chat groups, and each household
         by text or, without a smartphone, by its worker's call). The same ``reference`` posts
-        it once; without one, the same text at the same scope and minute does."""
+        it once; without one, the same text at the same scope and minute does. An ``urgent``
+        one (紧急公告) is sent at once, in the quiet hours too."""
         now = self.clock()
         self.node(scope).require_active()
         ref = reference or f"{scope}|{now:%Y-%m-%dT%H:%M}|{text.strip()}"
-        notice = Notice.post(ref, scope, text, category, staff_of(by), now)
+        notice = Notice.post(ref, scope, text, category, staff_of(by), now, urgent)
         if self._find(Notice, notice.id) is not None:
             return None
         check_names_absent(notice.text, (r.identity.name
@@ -167,6 +173,19 @@ class NotificationCommands(DeliveryCommands, RequestCommands, AlertCommands):
         m.failed(self.clock(), reason, permanent, self.notify_policy)
         return self._save(m)
 
+    @command
+    def record_receipt(self, message: UUID, delivered: bool, receipt: str = "",
+                       reason: str = "", *, by: Actor) -> int | None:
+        """An SMS gateway's delivery receipt for a sent text (``message`` is the message id
+        the gateway was given): delivered, or failed for ``reason``. The same receipt again
+        writes nothing."""
+        m = self.message(message)
+        receipt = free_text(receipt, "receipt", longest=200)
+        reason = free_text(reason, "reason", longest=200)
+        if not m.receipt(self.clock(), delivered, receipt, reason):
+            return None
+        return self._save(m)
+
     # ---- queries -------------------------------------------------------------------------
 
     def message(self, mid: UUID) -> Message:
@@ -221,30 +240,85 @@ class NotificationCommands(DeliveryCommands, RequestCommands, AlertCommands):
                 return self._to_household(r.household_id, Template.REQUEST_ANSWERED, variables)
             case Alert.Escalated():
                 return self._alert_messages(event)
+            case Monitoring.ReportMissed():
+                return self._report_missed_messages(event)
+            case Monitoring.Escalated() if event.to_code is not None:
+                return self._monitoring_escalated_messages(event)
         return []
 
     def _notice_messages(self, event: Notice.Posted) -> list[Planned]:
         name = self.node(event.scope).name
         variables = {"scope_name": name, "text": event.text}
+        template = Template.URGENT_NOTICE if event.urgent else Template.NOTICE
         out: list[NotificationCommands.Planned] = [
-            (group(g.code), Channel.WECOM_GROUP, Template.NOTICE, variables, event.category)
+            (group(g.code), Channel.WECOM_GROUP, template, variables, event.category)
             for g in self.micro_grids(event.scope)]
         for h in self.households_in(event.scope, for_reading=True):
-            out += self._to_household(h.id, Template.NOTICE, variables, event.category)
+            out += self._to_household(h.id, template, variables, event.category)
         return out
 
     def _alert_messages(self, event: Alert.Escalated) -> list[Planned]:
         alert = self.alert(event.originator_id)
-        node = self.node(event.to_code)
         variables = {"kind": _zh(alert.kind.label), "place": self.node(alert.grid_code).name,
                      "level": _zh(event.to_level.label), "deadline": _local(event.deadline)}
+        return self._to_node_staff(event.to_code, Template.ALERT_ESCALATED, variables)
+
+    def _report_missed_messages(self, event: Monitoring.ReportMissed) -> list[Planned]:
+        """A missed report (健康监测漏报): a reminder to the resident (their channel: a text,
+        or their worker's call list) while monitoring goes on and they have not reported since
+        the deadline, and a duty message to the micro-grid's responsible worker."""
+        m = self._monitoring_for_message(event.originator_id)
         out: list[NotificationCommands.Planned] = []
-        for sid in node.staff:
+        if m.active and not any(r.taken_at > event.deadline for r in m.reports):
+            grace = event.deadline - event.due
+            after = [d + grace for d in m.due if d + grace > event.timestamp]
+            due = after[0] if after else event.timestamp + timedelta(
+                hours=self.policy_at(event.timestamp).monitoring_escalation_hours)
+            out += self._to_resident(m.household_id, m.resident_id, Template.REPORT_DUE,
+                                     {"due": _local(due)})
+        if event.worker_id is not None:
+            out += self._to_staff([event.worker_id], Template.REPORT_MISSED,
+                                  {**self._named_for_staff(m), "due": _local(event.due)})
+        return out
+
+    def _monitoring_escalated_messages(self, event: Monitoring.Escalated) -> list[Planned]:
+        """An overdue report escalated a level: to the staff of that level's node, urgent."""
+        assert event.to_code is not None and event.to_level is not None
+        m = self._monitoring_for_message(event.originator_id)
+        deadline = event.escalates_at or event.timestamp
+        variables = {**self._named_for_staff(m), "since": _local(event.since),
+                     "level": _zh(event.to_level.label), "deadline": _local(deadline)}
+        return self._to_node_staff(event.to_code, Template.MONITORING_ESCALATED, variables)
+
+    def _monitoring_for_message(self, mid: UUID) -> Monitoring:
+        return self._get(Monitoring, mid, f"monitoring {mid}", "Check the monitoring id.")
+
+    def _named_for_staff(self, m: Monitoring) -> dict[str, str]:
+        """Who a staff message about a monitored resident names: the micro-grid and the
+        resident's masked name (``张*``, what every staff role may see; a message outlives an
+        erasure, so never the whole name, a phone, an address or a reading)."""
+        h = self.household(m.household_id)
+        r = h.residents.get(m.resident_id)
+        name = r.identity.name if r is not None and not r.erased else None
+        return {"place": self.node(h.micro_grid).name,
+                "name": mask_name(name) if name else "某*"}
+
+    def _to_node_staff(self, code: str, template: Template,
+                       variables: dict[str, str]) -> list[Planned]:
+        """The active staff of node ``code`` whose roles are ``ALERTED``."""
+        node = self.node(code)
+        return self._to_staff([sid for sid in node.staff if self.staff(sid).role in ALERTED],
+                              template, variables)
+
+    def _to_staff(self, sids: Sequence[UUID], template: Template,
+                  variables: dict[str, str]) -> list[Planned]:
+        """Each active staff member of ``sids`` by text, or by mail without a phone."""
+        out: list[NotificationCommands.Planned] = []
+        for sid in sids:
             s = self.staff(sid)
-            if s.active and s.role in ALERTED:
+            if s.active:
                 channel = Channel.SMS if s.phone is not None else Channel.EMAIL
-                out.append((staff_recipient(sid), channel, Template.ALERT_ESCALATED, variables,
-                            None))
+                out.append((staff_recipient(sid), channel, template, variables, None))
         return out
 
     def _to_household(self, hid: UUID, template: Template, variables: dict[str, str],

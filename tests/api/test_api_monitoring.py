@@ -59,9 +59,10 @@ def report(world: World, staff_no: str, hid: str, rid: str, at: datetime, source
 
 
 def listed(world: World, staff_no: str | None, status: str, as_of: datetime | None = None,
-           scope: str | None = None) -> list[dict[str, Any]]:
+           scope: str | None = None, open_only: bool = False) -> list[dict[str, Any]]:
     args = ", ".join(a for a in (f"status: {status}", f'scope: "{scope}"' if scope else "",
-                                 f'asOf: "{as_of.isoformat()}"' if as_of else "") if a)
+                                 f'asOf: "{as_of.isoformat()}"' if as_of else "",
+                                 "openOnly: true" if open_only else "") if a)
     return world.ask(f"{{ monitoredResidents({args}) {{ {RESIDENT} }} }}",
                      staff_no)["monitoredResidents"]
 
@@ -127,6 +128,9 @@ def test_the_journey_of_a_resident_under_home_quarantine(world: World) -> None:
     assert (missed["open"], missed["ownerCode"], missed["ownerLevel"],
             missed["escalations"]) == (True, COMMUNITY, "COMMUNITY", 1)
     assert board(world, "OFF1")[ZONES[0]]["overdue"] >= 1
+    assert [r["residentId"] for r in listed(world, "OFF1", "MISSED", open_only=True)
+            ].count(rid) == 1 and all(r["open"] for r in listed(world, "OFF1", "MISSED",
+                                                               open_only=True))
 
     # day 3: the doctor's visit finds a fever: symptomatic and a fever-clinic referral
     before_fever = world.clock.now
@@ -143,6 +147,8 @@ def test_the_journey_of_a_resident_under_home_quarantine(world: World) -> None:
     assert "38.2" in seen["abnormalReport"]["abnormalReason"]
     assert [r["residentId"] for r in listed(world, "OFF1", "MISSED")
             if r["open"]].count(rid) == 0  # heard from: no more steps
+    assert rid not in [r["residentId"] for r in listed(world, "OFF1", "MISSED", open_only=True)]
+    assert rid in [r["residentId"] for r in listed(world, "OFF1", "MISSED")]
     assert world.settings is not None
     audit = Path(world.settings.audit_file).read_text(encoding="utf-8")
     assert '"field":"MonitoringReport.reading"' in audit

@@ -236,7 +236,7 @@ def test_refusals_write_nothing(city: GridcoreApp, clock: Clock) -> None:
         (InvalidInput, dict(source="by pigeon", by=gw)),
         (InvalidInput, dict(source="resident_chat", by=System.FEED,
                             symptoms=["请回电 13812341234"])),  # a phone number in free text
-        (NotAuthorised, dict(source="resident_chat", by=OP)),
+        (NotAuthorised, dict(source="resident_chat", by=System.AUTOMATION)),
     ]
     for error, given in cases:
         arguments = {"hid": HID, "rid": RID, **given}

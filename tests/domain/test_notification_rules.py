@@ -247,11 +247,12 @@ def test_every_template_is_chinese_and_takes_exactly_its_variables(template: Tem
     text = TEMPLATES[template].text
     assert text.startswith("【") and any("\u4e00" <= ch <= "\u9fff" for ch in text)
     names = [n for n in ("due", "site", "slot", "measure", "at", "number", "kind", "place",
-                         "level", "deadline", "scope_name", "text") if "{" + n + "}" in text]
+                         "level", "deadline", "scope_name", "text", "name", "since")
+             if "{" + n + "}" in text]
     filled = render(template, dict.fromkeys(names, "甲"))
     assert "{" not in filled
     with pytest.raises(InvalidInput):
-        render(template, {**dict.fromkeys(names, "甲"), "name": "张三"})
+        render(template, {**dict.fromkeys(names, "甲"), "phone_of": "张三"})
 
 
 def test_a_variable_carrying_a_phone_number_is_refused() -> None:

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from adapters.bootstrap import bootstrap
 from adapters.cli import cli
-from gridcore.notification import Channel, MessageStatus
+from adapters.notify.outbox import Notifier
+from gridcore.notification import Channel, MessageStatus, Template
 from tests.notify.servers import http_receiver
 from tests.notify.test_outbox import COMMUNITY, NOTICE, PHONES, Z1, build
 
@@ -62,3 +63,19 @@ def test_a_notice_posted_on_the_command_line_is_sent_by_run_once_and_called_in(
     assert system.app.message(call.id).status is MessageStatus.DELIVERED
     assert call.channel is Channel.CALL_LIST
     system.close()
+
+
+def test_an_urgent_notice_is_posted_and_urgent_education_is_refused(store: Path) -> None:
+    loud = runner.invoke(cli, ["notify", "notice", "--scope", COMMUNITY, "--text", NOTICE,
+                               "--by", "OFF1", "--urgent", "--education"])
+    assert loud.exit_code == 2 and "urgent" in loud.output.lower(), loud.output
+    posted = runner.invoke(cli, ["notify", "notice", "--scope", COMMUNITY, "--text", NOTICE,
+                                 "--by", "OFF1", "--urgent", "--reference", "U-1"])
+    assert posted.exit_code == 0, posted.output
+    system = bootstrap()
+    try:
+        Notifier(system.app).catch_up()
+        called = system.app.call_list(Z1)
+    finally:
+        system.close()
+    assert called and all(m.template is Template.URGENT_NOTICE for m in called)

@@ -62,7 +62,8 @@ def checkin(
     console.print(f"{escape(str(file))}: {len(messages)} messages — recorded (已记录) "
                   f"{out.recorded}, review (待核实) {out.review}, ignored (非自报) "
                   f"{out.ignored}, duplicates (重复) {out.duplicates}, rejected (未收) "
-                  f"{out.rejected}")
+                  f"{out.rejected}"
+                  + (f", monitoring only (健康监测) {out.monitored}" if out.monitored else ""))
     for o in out.outcomes:
         if o.fate in (Fate.REVIEW, Fate.IGNORED, Fate.REJECTED):
             console.print(f"  {escape(o.message_id)} {o.fate.value}: {escape(o.reason)}",

@@ -65,6 +65,8 @@ def notice(
         "--education", help="宣传教育 (residents may opt out) rather than 公告")] = False,
     reference: Annotated[str | None, typer.Option(
         "--reference", help="posts it once however often given")] = None,
+    urgent: Annotated[bool, typer.Option(
+        "--urgent", help="紧急公告: sent at once, in the quiet hours too")] = False,
 ) -> None:
     """Post a notice (公告) to every household of a scope: its chat groups' robots, a text
     to each household, a call by the worker for those without a smartphone."""
@@ -74,7 +76,8 @@ def notice(
     app = bootstrap().app
     try:
         done = app.post_notice(scope, text, by=_actor(app, by), reference=reference,
-                               category=Category.EDUCATION if education else Category.NOTICE)
+                               category=Category.EDUCATION if education else Category.NOTICE,
+                               urgent=urgent)
     except GridcoreError as e:
         console.print(f"[bold red]✗ refused (未发布):[/] {escape(str(e))}")
         raise typer.Exit(EXIT_REFUSED) from None

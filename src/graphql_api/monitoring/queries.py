@@ -28,7 +28,7 @@ from projections.support import Under
 
 
 def _listed(views: ReadViews, nodes: Under, now: datetime, status: MonitoringStatus,
-            as_of: datetime | None) -> list[MonitoredResident]:
+            as_of: datetime | None, open_only: bool = False) -> list[MonitoredResident]:
     """The residents of one status (read off the loop)."""
     if status is MonitoringStatus.DUE:
         return [MonitoredResident.of(d.monitoring, as_of, report_time=d.due,
@@ -39,7 +39,7 @@ def _listed(views: ReadViews, nodes: Under, now: datetime, status: MonitoringSta
                                      open=m.open, owner_code=m.owner_code,
                                      owner_level=level_of(m.level),
                                      escalations=m.escalations)
-                for m in mb.missed_under(views, nodes, as_of=as_of)]
+                for m in mb.missed_under(views, nodes, open_only=open_only, as_of=as_of)]
     if status is MonitoringStatus.ABNORMAL:
         return [MonitoredResident.of(m, as_of, abnormal_report=MonitoringReport.from_row(
                     r, m.resident_id))
@@ -75,10 +75,12 @@ class MonitoringQuery:
                                   "each missed report (MISSED, oldest first, open ones with "
                                   "their owner and escalation level), each abnormal reading "
                                   "(ABNORMAL, newest first) or the release list (RELEASE, with "
-                                  "what the policy still requires).")
+                                  "what the policy still requires). ``openOnly``: MISSED only "
+                                  "the open ones (residents not heard from since).")
     async def monitored_residents(self, info: Info[Context, None], status: MonitoringStatus,
                                   scope: ScopeArg = None, as_of: AsOf = None,
-                                  first: int = 100) -> list[MonitoredResident]:
+                                  first: int = 100, open_only: bool = False
+                                  ) -> list[MonitoredResident]:
         ctx = info.context
         when = checked(as_of)
         nodes = await scope_of(ctx, scope)
@@ -86,5 +88,5 @@ class MonitoringQuery:
             return []
         first = page_size(first, ctx.settings.page_max, "residents")
         found = await asyncio.to_thread(_listed, ctx.views, nodes, ctx.app.clock(), status,
-                                        when)
+                                        when, open_only)
         return found[:first]

@@ -38,6 +38,9 @@ class ChatMessageFate(Enum):
     REVIEW = "review"
     IGNORED = "ignored"
     DUPLICATE = "duplicate"
+    MONITORED = "monitored"
+    """健康监测 recorded as the monitoring reports of the members under health monitoring
+    it names, and no check-in"""
     REJECTED = "rejected"
 
 
@@ -71,6 +74,9 @@ class ChatMessageOutcome:
     fate: ChatMessageFate
     reason: str
     household_id: strawberry.ID | None
+    monitoring: int = strawberry.field(description="How many monitoring reports (健康监测) "
+                                                   "of members under health monitoring the "
+                                                   "message was recorded as.")
 
 
 @strawberry.type(description="The batch was taken in: how many messages were recorded as "
@@ -80,6 +86,8 @@ class ChatMessagesTaken:
     review: int
     ignored: int
     duplicates: int
+    monitored: int = strawberry.field(description="Recorded as monitoring reports only "
+                                                  "(健康监测), no check-in.")
     rejected: int = strawberry.field(description="Not taken in (nothing written): a time "
                                                  "outside the policy's window, an overlong "
                                                  "text; send it again corrected.")
@@ -101,10 +109,11 @@ def _take(c: Call, i: SubmitChatMessagesInput) -> IntakeReport:
 def _taken(c: Call, r: IntakeReport) -> ChatMessagesTaken:
     return ChatMessagesTaken(
         recorded=r.recorded, review=r.review, ignored=r.ignored, duplicates=r.duplicates,
-        rejected=r.rejected,
+        monitored=r.monitored, rejected=r.rejected,
         outcomes=[ChatMessageOutcome(
             message_id=o.message_id, fate=ChatMessageFate(o.fate.value), reason=o.reason,
-            household_id=strawberry.ID(str(o.household_id)) if o.household_id else None)
+            household_id=strawberry.ID(str(o.household_id)) if o.household_id else None,
+            monitoring=o.monitoring)
             for o in r.outcomes])
 
 
