@@ -16,7 +16,8 @@ The default grouping splits the work by cost, as measured by ``make bench BENCH=
 - ``field``: ``sweep_coverage`` (19%) and ``household_timeline`` (13%), with the cheap
   ``referral_pipeline``, ``contact_followup``, ``testing_coverage`` and ``monitoring_board``;
 - ``boards``: ``delivery_board`` (10%) and the small ``alerts_board``, ``enterprise_board``,
-  ``requests_board``, ``assistance_board``.
+  ``requests_board``, ``assistance_board``, ``public_notices``, ``places`` (points and
+  boundaries for the spatial questions).
 
 ``GRIDCORE_PROJECTION_GROUPS`` (read by ``adapters.bootstrap``) replaces it, as
 ``name=projection,projection;name=...``; every read model must be in exactly one group, so no
@@ -35,7 +36,7 @@ DEFAULT_GROUPS: Groups = {
     "field": ("sweep_coverage", "household_timeline", "referral_pipeline",
               "contact_followup", "testing_coverage", "monitoring_board"),
     "boards": ("delivery_board", "alerts_board", "enterprise_board", "requests_board",
-               "assistance_board"),
+               "assistance_board", "public_notices", "places"),
 }
 VARIABLE = "GRIDCORE_PROJECTION_GROUPS"
 

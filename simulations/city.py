@@ -17,10 +17,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from adapters.layout import JIANG_AN, Layout, Node, lay_out
 from gridcore.application import GridcoreApp, HouseholdRow, new_member
 from gridcore.authority import System
 from gridcore.building import building_id
 from gridcore.errors import NotFound
+from gridcore.geo import Crs
 from gridcore.household import Vulnerability
 from gridcore.staff import Role
 
@@ -91,6 +93,9 @@ class CitySpec:
     year: int = 2020
     staff: StaffMix = field(default_factory=StaffMix)
     batch: int = 2_000
+    geography: bool = True
+    """Lay out the city (``adapters.layout``): draw every node's boundary, a batch per level
+    and community, and locate every building (off for the big benchmarks)."""
 
     def district_code(self, d: int) -> str:
         return f"{self.city_code}{d + 1:02d}"
@@ -235,17 +240,66 @@ def staff_numbers(spec: CitySpec, community: str) -> list[tuple[str, Role, int]]
     return out
 
 
+def building_grids(spec: CitySpec, community: str) -> list[tuple[int, str, int]]:
+    """(building, micro-grid, households) of each building of a community, as
+    ``household_draws`` fills them."""
+    total, buildings = spec.households_of(community), buildings_of(spec, community)
+    grids = spec.grids_per_community
+    return [(b, spec.grid_code(community, min(grids, 1 + (b - 1) * grids // buildings) - 1),
+             total // buildings + (1 if b - 1 < total % buildings else 0))
+            for b in range(1, buildings + 1)]
+
+
+def city_tree(spec: CitySpec) -> Node:
+    """The city as a tree to lay out: households per micro-grid, buildings per micro-grid."""
+    def community(code: str) -> Node:
+        placed = building_grids(spec, code)
+        return Node(code, children=tuple(
+            Node(gc, sum(n for _, g, n in placed if g == gc),
+                 buildings=tuple((code, str(b)) for b, g, _ in placed if g == gc))
+            for gc in (spec.grid_code(code, g) for g in range(spec.grids_per_community))))
+
+    return Node(spec.city_code, children=tuple(
+        Node(spec.district_code(d), children=tuple(
+            Node(spec.street_code(d, s), children=tuple(
+                community(spec.community_code(d, s, c))
+                for c in range(spec.communities_per_street)))
+            for s in range(spec.streets_per_district)))
+        for d in range(spec.districts)))
+
+
+def city_layout(spec: CitySpec) -> Layout:
+    """The city's geography from 江岸区, Wuhan: the same for the same spec."""
+    return lay_out(city_tree(spec), JIANG_AN)
+
+
+GEO_SOURCE = "生成城市示意布局 generated layout (adapters.layout)"
+
+
 def _steps(app: GridcoreApp, spec: CitySpec, report: BuildReport,
            ) -> Iterator[tuple[int, Callable[[], None] | None]]:
     """The city as a stream of (households, step) pairs; a step of None is skipped work."""
     def cid(what: str) -> str:
         return f"city:{spec.city_code}:{spec.seed}:{what}"
 
+    geo = city_layout(spec) if spec.geography else None
+
     def node(code: str, name: str, parent: str) -> None:
         app.create_node(code, name, parent, client_id=cid(code), by=System.OPERATOR)
+        draw(code)
 
-    yield 0, lambda: app.establish_city(spec.city_code, spec.city_name,
-                                        client_id=cid(spec.city_code), by=System.OPERATOR)
+    def draw(*codes: str) -> None:
+        if geo is not None:
+            app.draw_boundaries([(c, geo.rects[c].area()) for c in codes], Crs.WGS84,
+                                GEO_SOURCE, client_id=cid(f"{codes[0]}:boundary"),
+                                by=System.OPERATOR)
+
+    def establish() -> None:
+        app.establish_city(spec.city_code, spec.city_name, client_id=cid(spec.city_code),
+                           by=System.OPERATOR)
+        draw(spec.city_code)
+
+    yield 0, establish
     for d in range(spec.districts):
         dc = spec.district_code(d)
         yield 0, lambda dc=dc, d=d: node(dc, f"第{d + 1}区", spec.city_code)
@@ -254,11 +308,11 @@ def _steps(app: GridcoreApp, spec: CitySpec, report: BuildReport,
             yield 0, lambda sc=sc, s=s, dc=dc: node(sc, f"第{s + 1}街道", dc)
             for c in range(spec.communities_per_street):
                 yield from _community(app, spec, spec.community_code(d, s, c), c, sc, cid,
-                                      report)
+                                      report, geo)
 
 
 def _community(app: GridcoreApp, spec: CitySpec, code: str, c: int, street: str,
-               cid: Callable[[str], str], report: BuildReport,
+               cid: Callable[[str], str], report: BuildReport, geo: Layout | None = None,
                ) -> Iterator[tuple[int, Callable[[], None] | None]]:
     report.communities += 1
     yield 0, lambda: app.create_node(code, f"第{c + 1}社区", street, client_id=cid(code),
@@ -271,6 +325,15 @@ def _community(app: GridcoreApp, spec: CitySpec, code: str, c: int, street: str,
         yield 0, lambda b=b: app.register_building(code, str(b), f"{b}栋", spec.floors,
                                                    client_id=cid(f"{code}:b{b}"),
                                                    by=System.OPERATOR)
+    if geo is not None:  # the community and its micro-grids in one batch, then the buildings
+        yield 0, lambda: app.draw_boundaries(
+            [(c, geo.rects[c].area()) for c in (code, *grids)], Crs.WGS84, GEO_SOURCE,
+            client_id=cid(f"{code}:boundaries"), by=System.OPERATOR)
+        for b in range(1, buildings_of(spec, code) + 1):
+            p = geo.buildings[(code, str(b))]
+            yield 0, lambda b=b, p=p: app.locate_building(
+                code, str(b), p.lng, p.lat, client_id=cid(f"{code}:b{b}:point"),
+                by=System.OPERATOR)
     rows = household_rows(spec, code)
     for i in range(0, len(rows), spec.batch):
         chunk = rows[i:i + spec.batch]

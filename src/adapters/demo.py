@@ -128,6 +128,9 @@ def build(app: GridcoreApp, days: int = 3) -> None:
         app.register_building(COMMUNITY, str(b), f"{b}栋", 7, client_id=cid(f"building-{b}"),
                               by=System.OPERATOR)
     app.register_households(household_rows(rng), client_id=cid("households"), by=System.OPERATOR)
+    from adapters import demo_geography  # it reads this module's constants
+
+    demo_geography.draw(app)  # the boundaries and the buildings' points, before the sweep
     # a grid worker's jurisdiction is exactly their zones; everyone else serves the community
     for staff_no, role, capacity in STAFF:
         where = (worker_zones(int(staff_no.rsplit("-", 1)[1])) if role is Role.GRID_WORKER

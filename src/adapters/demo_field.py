@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
-from adapters import demo_monitoring, demo_screening
+from adapters import demo_geography, demo_monitoring, demo_screening
 from adapters.demo import COMMUNITY, STREET, SWEEP_START, ScenarioClock
 from gridcore.application import GridcoreApp
 from gridcore.assignment import Method
@@ -96,6 +96,7 @@ def referrals(app: GridcoreApp, clock: ScenarioClock) -> None:
     clock.at(2, 19)
     app.register_quarantine_site(SITE, "后湖宾馆集中隔离点", STREET, 60, client_id=cid("site"),
                                  by=System.OPERATOR)
+    demo_geography.locate_quarantine_site(app, SITE)
     for n, r in enumerate(app.open_referrals(COMMUNITY)):
         clock.at(2, 20, n)
         if r.state is not ReferralState.OPENED:
@@ -309,6 +310,8 @@ def run(app: GridcoreApp, clock: ScenarioClock) -> None:
     demo_screening.assistance(app, clock)
     demo_screening.testing(app, clock)
     demo_monitoring.run(app, clock)
+    demo_geography.draw_zones(app, demo_screening.testing_story(app).case_no,
+                              demo_screening.DISTRICT_OFFICIAL)
 
 
 def story(app: GridcoreApp) -> Story:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from adapters import demo_geography
 from adapters.demo import COMMUNITY, DISTRICT, STREET, SWEEP_START, ScenarioClock, zone_code
 from gridcore.application import GridcoreApp
 from gridcore.assistance import AssistanceRow, ItemStatus, RouteBasis, Source
@@ -277,6 +278,7 @@ def testing(app: GridcoreApp, clock: ScenarioClock) -> None:
     app.launch_testing_campaign(COMMUNITY, ROUND, SITES, starts=at_day(TESTING_DAY), days=2,
                                 name="712社区 第1轮全员核酸检测", by=official,
                                 client_id=cid("testing-round-1"))
+    demo_geography.locate_sampling_sites(app, _campaign(app).id, [s.site_id for s in SITES])
     rng = random.Random(225)
     sealed: set[str] = set()
     done: dict[int, list[str]] = {}

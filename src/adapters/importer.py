@@ -17,7 +17,15 @@ header      alias             required  content
 身份证号    id_number         no        18 characters with a GB 11643 check character
 出生年份    birth_year        no        e.g. ``1952`` (taken from the ID number when empty)
 弱势        vulnerabilities   no        labels separated by ``;``, ``、`` or ``,``
+经度        longitude         no        the household's own point, decimal degrees
+纬度        latitude          no        (in the import's ``crs``: wgs84, gcj02 or bd09)
 ==========  ================  ========  ===================================================
+
+经度/纬度 (both or neither) locate the household's door; the point is sealed as the address
+is. A row with a point and no 微网格 is registered in the micro-grid of the import's
+``community`` whose boundary contains the point (the result's ``proposed`` and ``warnings``
+say so); with none, it is an error of the row. A point outside the household's micro-grid's
+boundary is accepted and reported as a warning (位置不在所属网格内).
 
 微网格, 楼栋 and 地址 describe the household: a later row of a household may leave them empty (as
 merged cells read), but it may not contradict the household's first row. A building (楼栋) must
@@ -61,9 +69,11 @@ from gridcore.application import MAX_BATCH, GridcoreApp, HouseholdRow, new_membe
 from gridcore.authority import System
 from gridcore.building import building_id
 from gridcore.errors import GridcoreError, InvalidInput, NotFound
+from gridcore.geo import Area, Crs, Point
 from gridcore.grid import GridNode, Level
 from gridcore.household import VULNERABILITY_LABELS, Member, Vulnerability, check_address
 from gridcore.identity import IdNumber, Phone
+from gridcore.location import MISPLACED_LABEL, household_point, located_point, outside
 
 # ---- the register's columns -----------------------------------------------------------------
 
@@ -90,9 +100,12 @@ COLUMNS = (
     Column("id_number", "身份证号", False, ("身份证", "身份证号码", "公民身份号码")),
     Column("birth_year", "出生年份", False, ("出生年", "出生年月")),
     Column("vulnerabilities", "弱势", False, ("弱势标签", "弱势情况", "弱势类别")),
+    Column("longitude", "经度", False, ("lng", "lon", "东经")),
+    Column("latitude", "纬度", False, ("lat", "北纬")),
 )
 BY_KEY = {c.key: c for c in COLUMNS}
-HOUSEHOLD_KEYS = ("micro_grid", "building", "address")
+HOUSEHOLD_KEYS = ("micro_grid", "building", "address", "longitude", "latitude")
+_PLACE_KEYS = ("address", "longitude", "latitude")  # personal: a message never repeats them
 
 
 _norm = norm_header
@@ -162,6 +175,11 @@ class ImportResult:
     header_ok: bool = True
     over_cap: dict[str, int] = field(default_factory=dict)
     notification_id: int | None = None
+    warnings: list[RowError] = field(default_factory=list)
+    """what was accepted but is worth a look: a micro-grid proposed from a point, a point
+    outside its micro-grid (位置不在所属网格内)"""
+    proposed: dict[str, str] = field(default_factory=dict)
+    """household number -> the micro-grid proposed from its point (no 微网格 given)"""
 
     @property
     def ok(self) -> bool:
@@ -371,6 +389,9 @@ class _Household:
     building: str = ""
     community: str = ""
     registered: bool = False
+    longitude: str = ""
+    latitude: str = ""
+    point: Point | None = None
 
 
 @dataclass
@@ -383,8 +404,11 @@ class _Plan:
 class _Checker:
     """Validates rows against the grid through the application's public API."""
 
-    def __init__(self, app: GridcoreApp, headers: dict[str, str], result: ImportResult) -> None:
+    def __init__(self, app: GridcoreApp, headers: dict[str, str], result: ImportResult,
+                 crs: Crs = Crs.WGS84, community: str | None = None) -> None:
         self.app = app
+        self.crs, self.community = crs, community
+        self.boundaries: dict[str, Area | None] = {}  # micro-grid -> its boundary now
         self.headers = headers
         self.result = result
         self.grids: dict[str, tuple[str, str | None]] = {}
@@ -452,14 +476,17 @@ class _Checker:
             for row, value in given[1:]:
                 if value == ref:
                     continue
-                problem = (f"Household {h.no} has a different address here than in row "
-                           f"{ref_row}." if key == "address" else
+                problem = (f"Household {h.no} has a different {what.key} here than in row "
+                           f"{ref_row}." if key in _PLACE_KEYS else
                            f"Household {h.no} has {what.key.replace('_', '-')} {value!r} here "
                            f"but {ref!r} in row {ref_row}.")
                 self.error(row, key, problem,
                            f"Give every row of a household the same {what.header} (or leave "
                            "it empty after the first).")
-        if not h.micro_grid:
+        self.point(h)
+        if not h.micro_grid and h.point is not None:
+            self.propose(h)
+        elif not h.micro_grid:
             self.error(first.row, "micro_grid", "The micro-grid code is missing.",
                        "Give the household's micro-grid (微网格) code, e.g. '420102001712-01'.")
         if not h.address:
@@ -481,8 +508,92 @@ class _Checker:
                     h.community = community
         if h.building and h.community:
             self.building(h)
+        if h.community:
+            self.misplaced(h)
         for member_no, r in enumerate(h.rows, start=1):
             self.resident(h, member_no, r, seen_ids)
+
+    # -- the household's point (经度/纬度) -------------------------------------------------
+
+    def _place_row(self, h: _Household) -> int:
+        return next((r.row for r in h.rows if r.cells.get("longitude", "")
+                     or r.cells.get("latitude", "")), h.rows[0].row)
+
+    def point(self, h: _Household) -> None:
+        """The household's own point from 经度/纬度 (both or neither; values never repeated
+        in a message: a door's point is personal data)."""
+        if not h.longitude and not h.latitude:
+            return
+        row = self._place_row(h)
+        if not h.longitude or not h.latitude:
+            missing = "longitude" if not h.longitude else "latitude"
+            self.error(row, missing, f"The location has no {BY_KEY[missing].label}.",
+                       "Give both 经度 and 纬度 (decimal degrees), or neither.")
+            return
+        try:
+            h.point = located_point(float(h.longitude), float(h.latitude), self.crs)
+        except (ValueError, GridcoreError):
+            self.error(row, "longitude", "The location is not a coordinate.",
+                       "Give 经度 (longitude, -180 to 180) and 纬度 (latitude, -90 to 90) in "
+                       f"decimal degrees ({self.crs.label}), e.g. 114.2981 and 30.6425.")
+
+    def propose(self, h: _Household) -> None:
+        """A household with a point and no 微网格: the micro-grid of the import's community
+        whose boundary contains the point."""
+        row = h.rows[0].row
+        assert h.point is not None
+        if not self.community:
+            self.error(row, "micro_grid", "The micro-grid code is missing.",
+                       "Give the household's micro-grid (微网格) code, or import with the "
+                       "community (--community) whose boundaries place it by its 经度/纬度.")
+            return
+        try:
+            found = self.app.propose_micro_grid(h.point, self.community)
+        except NotFound:
+            found, none_because = None, f"community {self.community} is unknown"
+        else:
+            none_because = f"it lies in none of {self.community}'s drawn micro-grids"
+        if found is None:
+            self.error(row, "micro_grid", f"The micro-grid code is missing and the location "
+                       f"proposes none: {none_because}.",
+                       "Give the household's micro-grid (微网格) code, or draw the "
+                       "micro-grids' boundaries first (gridcore grid boundaries).")
+            return
+        community, problem = self.grid(found)
+        if problem:
+            self.error(row, "micro_grid", problem)
+            return
+        h.micro_grid, h.community = found, community
+        self.result.proposed[h.no] = found
+        self.warn(row, "micro_grid", f"按位置划入 placed by its location: household {h.no} "
+                  f"is registered in micro-grid {found}, whose boundary contains it.")
+
+    def misplaced(self, h: _Household) -> None:
+        """A point (own, else its building's) outside the micro-grid's boundary: a
+        warning, the row is accepted."""
+        building = None
+        if h.building:
+            try:
+                building = self.app.building(building_id(h.community, _building_no(h.building)))
+            except NotFound:
+                building = None
+        where = household_point(h.point, building)
+        if where is None:
+            return
+        if h.micro_grid not in self.boundaries:
+            self.boundaries[h.micro_grid] = self.app.node(h.micro_grid).boundary
+        if not outside(where, self.boundaries[h.micro_grid]):
+            return
+        own = h.point is not None
+        self.warn(self._place_row(h) if own else h.rows[0].row,
+                  "longitude" if own else "building",
+                  f"{MISPLACED_LABEL}: household {h.no}'s "
+                  f"{'location' if own else 'building'} lies outside micro-grid "
+                  f"{h.micro_grid}'s boundary (accepted).")
+
+    def warn(self, row: int, key: str, message: str) -> None:
+        column = self.headers.get(key, BY_KEY[key].label if key in BY_KEY else key)
+        self.result.warnings.append(RowError(row, column, message))
 
     def building(self, h: _Household) -> None:
         """The building a household names is registered in its micro-grid's community."""
@@ -629,21 +740,22 @@ def _progress(console: Console | None, total_rows: int) -> Iterator[Progress | N
 
 
 def check_register(app: GridcoreApp, path: str | Path,
-                   console: Console | None = None, limits: Limits | None = None
-                   ) -> ImportResult:
+                   console: Console | None = None, limits: Limits | None = None,
+                   crs: Crs = Crs.WGS84, community: str | None = None) -> ImportResult:
     """Check a register without writing anything."""
     table = read_table(path, limits)
     with _progress(console, len(table.rows)) as progress:
-        return _check(app, table, progress).result
+        return _check(app, table, progress, crs, community).result
 
 
-def _check(app: GridcoreApp, table: Table, progress: Progress | None = None) -> _Plan:
+def _check(app: GridcoreApp, table: Table, progress: Progress | None = None,
+           crs: Crs = Crs.WGS84, community: str | None = None) -> _Plan:
     result = ImportResult()
     header_row, positions, headers = _header(table, result)
     plan = _Plan(result, {}, headers)
     if not result.header_ok:
         return plan
-    checker = _Checker(app, headers, result)
+    checker = _Checker(app, headers, result, crs, community)
     households = plan.households
     id_pos = next((p for p, k in positions.items() if k == "id_number"), None)
     for row_no, cells in table.rows:
@@ -679,24 +791,27 @@ def _check(app: GridcoreApp, table: Table, progress: Progress | None = None) -> 
         if progress is not None and task is not None:
             progress.advance(task)
     result.errors.sort(key=lambda e: e.row)
+    result.warnings.sort(key=lambda e: e.row)
     return plan
 
 
 def import_households(app: GridcoreApp, path: str | Path, *, good_rows_only: bool = False,
                       dry_run: bool = False, batch_size: int = MAX_BATCH,
                       console: Console | None = None,
-                      limits: Limits | None = None) -> ImportResult:
+                      limits: Limits | None = None, crs: Crs = Crs.WGS84,
+                      community: str | None = None) -> ImportResult:
     """Import a household register (CSV or .xlsx), see the module's documentation.
 
     Raises :class:`RegisterFormatError` when the file cannot be read as a table; everything
     else wrong with the file is in the result's ``errors``. With errors, nothing is written
     unless ``good_rows_only``; ``dry_run`` checks without writing. Households are registered
     in batches of at most ``batch_size`` (itself at most ``MAX_BATCH``), one transaction each.
-    ``limits`` bounds the file (default: ``Limits.from_env()``).
+    ``limits`` bounds the file (default: ``Limits.from_env()``). ``crs``: the system the
+    经度/纬度 columns are in; ``community``: where a row with a point and no 微网格 is placed.
     """
     table = read_table(path, limits)
     with _progress(console, len(table.rows)) as progress:
-        plan = _check(app, table, progress)
+        plan = _check(app, table, progress, crs, community)
         result = plan.result
         bad = set(result.bad_rows)
         todo = [h for h in plan.households.values()
@@ -708,7 +823,7 @@ def import_households(app: GridcoreApp, path: str | Path, *, good_rows_only: boo
         rows = [HouseholdRow(h.no, h.micro_grid, h.address,
                              [r.member for r in h.rows if r.member is not None],
                              building_id(h.community, _building_no(h.building))
-                             if h.building else None)
+                             if h.building else None, h.point, crs)
                 for h in todo]
         _register(app, rows, result, max(1, min(batch_size, MAX_BATCH)), progress)
     return result

@@ -32,11 +32,13 @@ from graphql_api.auth import Caller, TokenError, bearer, read_token, staff_calle
 from graphql_api.context import ChatIntake, Context
 from graphql_api.execution import with_checked_documents
 from graphql_api.limits import STRAWBERRY_REFUSALS, BodyLimit, Refused, refusal
+from graphql_api.public_page import public_routes
 from graphql_api.ratelimit import FilingLimits
 from graphql_api.redact import without_values
 from graphql_api.schema import build_schema
 from graphql_api.settings import ApiSettings, api_settings
-from graphql_api.web import mount_dashboard
+from graphql_api.sms_receipts import receipt_route
+from graphql_api.web import mount_dashboard, tile_origin
 
 
 async def request_caller(gridcore: Any, settings: ApiSettings,
@@ -193,7 +195,10 @@ def create_app(app: Any, runner: Any, settings: ApiSettings | None = None,
         Route("/graphql", graphql),  # other methods: a JSON 405 from GridcoreGraphQL
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz, methods=["GET"]),
+        receipt_route(app, settings),  # POST /notify/sms/receipt (graphql_api.sms_receipts)
+        *public_routes(app, runner),  # GET /public/{code}[.json] (graphql_api.public_page)
         *extra_routes,
     ], middleware=[Middleware(BodyLimit, limit=settings.max_body_bytes,
                               staff_limit=settings.max_staff_body_bytes,
-                              secret=settings.secret)]))
+                              secret=settings.secret)]),
+        image_sources=[o for o in [tile_origin(settings.map_tiles)] if o])

@@ -17,6 +17,7 @@ from gridcore import (
     assignment,
     delivery,
     enterprise,
+    geo,
     grid,
     household,
     referral,
@@ -72,6 +73,14 @@ class Level(Enum):
     STREET = "street"
     COMMUNITY = "community"
     MICRO_GRID = "micro_grid"
+
+
+@strawberry.enum(description="坐标系 the coordinate system coordinates are given in: WGS84 "
+                             "(GPS, 天地图), GCJ02 (高德, 腾讯), BD09 (百度)")
+class Crs(Enum):
+    WGS84 = "wgs84"
+    GCJ02 = "gcj02"
+    BD09 = "bd09"
 
 
 @strawberry.enum(description="角色 a staff member's role")
@@ -210,6 +219,7 @@ for _copy, _source in (
     (TagKind, status.TagKind),
     (Vulnerability, household.Vulnerability),
     (Level, grid.Level),
+    (Crs, geo.Crs),
     (Role, staff.Role),
     (VisitMethod, assignment.Method),
     (VisitOutcome, sweep.Outcome),

@@ -29,6 +29,7 @@ from graphql_api.deliveries.mutations import DeliveryMutation
 from graphql_api.deliveries.queries import DeliveryQuery
 from graphql_api.enterprises.mutations import EnterpriseMutation
 from graphql_api.enterprises.queries import EnterpriseQuery
+from graphql_api.geo.queries import GeoQuery
 from graphql_api.grid.mutations import GridMutation
 from graphql_api.grid.queries import GridQuery
 from graphql_api.households.policy import PolicyMutation, PolicyQuery
@@ -39,6 +40,8 @@ from graphql_api.limits import query_cost_rule
 from graphql_api.monitoring.mutations import MonitoringMutation
 from graphql_api.monitoring.queries import MonitoringQuery
 from graphql_api.node import NodeQuery
+from graphql_api.notify.mutations import NotifyMutation
+from graphql_api.notify.queries import NotifyQuery
 from graphql_api.redact import submitted_values, without_values
 from graphql_api.referrals.mutations import ReferralMutation
 from graphql_api.referrals.queries import ReferralQuery
@@ -55,17 +58,21 @@ from graphql_api.testing_campaigns.queries import TestingCampaignQuery
 from graphql_api.tracing.mutations import TracingMutation
 from graphql_api.tracing.queries import TracingQuery
 from graphql_api.watch.subscriptions import Subscription
+from graphql_api.zoning.mutations import ZoningMutation
+from graphql_api.zoning.queries import ZoningQuery
 
 Query = merge_types("Query", (NodeQuery, GridQuery, HouseholdQuery, ReferralQuery, DeliveryQuery,
                               EnterpriseQuery, RequestQuery, AlertQuery, StaffQuery,
                               ClockQuery, PolicyQuery, ChatQuery, TracingQuery,
-                              AssistanceQuery, TestingCampaignQuery, MonitoringQuery))
+                              AssistanceQuery, TestingCampaignQuery, MonitoringQuery,
+                              NotifyQuery, GeoQuery, ZoningQuery))
 Mutation = merge_types("Mutation", (StatusMutation, SweepMutation, RequestMutation,
                                     AlertMutation, ReferralMutation, DeliveryMutation,
                                     EnterpriseMutation, SyncMutation, GridMutation,
                                     StaffMutation, RegisterMutation, PolicyMutation,
                                     ChatMutation, TracingMutation, AssistanceMutation,
-                                    TestingCampaignMutation, MonitoringMutation))
+                                    TestingCampaignMutation, MonitoringMutation,
+                                    NotifyMutation, ZoningMutation))
 
 
 def unexpected(error: GraphQLError) -> bool:

@@ -14,6 +14,11 @@ request with a valid token: a device's offline batch), ``GRIDCORE_API_MAX_COST``
 ``GRIDCORE_API_FILE_LIMIT_ADDRESS`` (``30/hour``) and ``GRIDCORE_API_FILE_LIMIT_PHONE``
 (``5/hour``): anonymous request filings per client address and per phone (``off`` for none;
 see ``graphql_api.ratelimit``).
+``GRIDCORE_SMS_RECEIPT_KEY``: the key an SMS gateway sends with its delivery receipts
+(``POST /notify/sms/receipt``, see ``graphql_api.sms_receipts``); unset, the route answers 404.
+``GRIDCORE_MAP_TILES``: the dashboard map's tile URL template (unset: no tile server, the grid's
+polygons on a plain background) and ``GRIDCORE_MAP_ATTRIBUTION`` its attribution; the page's
+Content-Security-Policy then allows images from that origin (``dashboardSettings``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from graphql_api.ratelimit import Limit, parse_limit
 
@@ -63,6 +69,9 @@ class ApiSettings:
     document_cache_bytes: int = DEFAULT_DOCUMENT_CACHE_BYTES
     file_limit_per_address: Limit | None = DEFAULT_FILE_LIMIT_ADDRESS
     file_limit_per_phone: Limit | None = DEFAULT_FILE_LIMIT_PHONE
+    sms_receipt_key: str = ""
+    map_tiles: str = ""
+    map_attribution: str = ""
 
     @property
     def production(self) -> bool:
@@ -107,6 +116,11 @@ def api_settings(environ: Mapping[str, str] | None = None) -> ApiSettings:
                             "random value, e.g. `python -c 'import secrets; "
                             "print(secrets.token_urlsafe(48))'`.")
     limits, filing = _limits(environ), _filing_limits(environ)
+    receipt_key = environ.get("GRIDCORE_SMS_RECEIPT_KEY", "").strip()
+    if receipt_key and len(receipt_key) < 16:
+        raise SettingsError("GRIDCORE_SMS_RECEIPT_KEY is shorter than 16 characters; give the "
+                            "SMS gateway a long random key, or unset it to close the receipt "
+                            "route.")
     return ApiSettings(mode=mode, secret=secret,
                        token_hours=float(environ.get("GRIDCORE_API_TOKEN_HOURS", "12")),
                        audit_file=environ.get("GRIDCORE_API_AUDIT_FILE", DEFAULT_AUDIT_FILE),
@@ -115,7 +129,26 @@ def api_settings(environ: Mapping[str, str] | None = None) -> ApiSettings:
                        max_cost=limits["max_cost"],
                        document_cache_bytes=limits["document_cache_bytes"],
                        file_limit_per_address=filing["file_limit_per_address"],
-                       file_limit_per_phone=filing["file_limit_per_phone"])
+                       file_limit_per_phone=filing["file_limit_per_phone"],
+                       sms_receipt_key=receipt_key,
+                       map_tiles=map_tiles(environ),
+                       map_attribution=environ.get("GRIDCORE_MAP_ATTRIBUTION", "").strip())
+
+
+def map_tiles(environ: Mapping[str, str]) -> str:
+    """``GRIDCORE_MAP_TILES``: the dashboard map's tile URL template (``{z}``, ``{x}``,
+    ``{y}``; http or https), or "" (unset: no tiles, the polygons on a plain background)."""
+    raw = environ.get("GRIDCORE_MAP_TILES", "").strip()
+    if not raw:
+        return ""
+    parsed = urlsplit(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or not all(
+            k in raw for k in ("{z}", "{x}", "{y}")):
+        raise SettingsError(f"GRIDCORE_MAP_TILES={raw!r} is not a tile URL template; give an "
+                            "http(s) URL with {z}, {x} and {y}, e.g. "
+                            "https://tiles.example.org/{z}/{x}/{y}.png, or unset it for no "
+                            "tiles.")
+    return raw
 
 
 def _limits(environ: Mapping[str, str]) -> dict[str, int]:

@@ -39,6 +39,7 @@ from gridcore.errors import (
     InvalidInput,
     NotFound,
 )
+from gridcore.geo import Crs, Point
 from gridcore.grid import GridNode, Level, node_id
 from gridcore.household import Household, Member, household_id
 from gridcore.idempotency import ClientCommand, client_command_id
@@ -162,6 +163,10 @@ class HouseholdRow:
     address: str
     members: list[Member]
     building_id: UUID | None = None
+    point: Point | None = None
+    """the household's own point (WGS-84), sealed as its address is; None: none"""
+    crs: Crs = Crs.WGS84
+    """the system the point was given in (for the record)"""
 
 
 @dataclass
@@ -170,6 +175,9 @@ class RegistrationReport:
     already_registered: int = 0
     over_cap: dict[str, int] = field(default_factory=dict)
     notification_id: int | None = None
+    misplaced: list[str] = field(default_factory=list)
+    """households registered whose point (own, else their building's) lies outside their
+    micro-grid's boundary (位置不在所属网格内): accepted, to be checked"""
 
 
 @contextlib.contextmanager

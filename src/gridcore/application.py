@@ -26,9 +26,11 @@ from gridcore.delivery_commands import DeliveryCommands
 from gridcore.enterprise_commands import EnterpriseCommands
 from gridcore.errors import InvalidInput, NotFound
 from gridcore.field_sync import FieldSyncCommands
+from gridcore.grid import GridNode, node_id
 from gridcore.grid_commands import GridCommands
 from gridcore.household import new_member
 from gridcore.household_commands import ErasureParticipant, HouseholdCommands
+from gridcore.location_commands import LocationCommands
 from gridcore.mass_testing_commands import MassTestingCommands
 from gridcore.monitoring_commands import MonitoringCommands
 from gridcore.notification_commands import NotificationCommands
@@ -38,9 +40,11 @@ from gridcore.risk import RISK_REGISTER_ID, RiskRegister
 from gridcore.staff_commands import ASSIGNABLE_ROLES, StaffCommands
 from gridcore.sweep_commands import SweepCommands
 from gridcore.tracing_commands import TracingCommands
+from gridcore.zoning_commands import ZoningCommands
 
 
-class GridcoreApp(NotificationCommands, MonitoringCommands, FieldSyncCommands, SweepCommands,
+class GridcoreApp(ZoningCommands, LocationCommands, NotificationCommands, MonitoringCommands,
+                  FieldSyncCommands, SweepCommands,
                   ReferralCommands,
                   MassTestingCommands, TracingCommands,
                   AssistanceCommands, HouseholdCommands,
@@ -48,6 +52,7 @@ class GridcoreApp(NotificationCommands, MonitoringCommands, FieldSyncCommands, S
                   AlertCommands, ChatCommands, GridCommands):
     """Grid hierarchy, households and resident status, staff and assignment, and the field
     operations: sweeps, referrals, deliveries, enterprise resumption, residents' requests,
+    risk zoning around cases (三区划分: locations, tracing, households and sweeps as bases),
     and offline field sync.
 
     An area that calls another names it as a base (field sync: sweeps and deliveries; sweeps:
@@ -114,12 +119,19 @@ class GridcoreApp(NotificationCommands, MonitoringCommands, FieldSyncCommands, S
                 return [self.camera(value).grid_code]
             case Of.CHECKPOINT:
                 return [self.checkpoint(value).grid_code]
+            case Of.QUARANTINE_SITE:
+                return [self.quarantine_site_by_code(value).node_code]
             case Of.TESTING:
                 return [self.testing_campaign(value).scope]
             case Of.TUBE:
                 return [self.testing_campaign_of_tube(value).scope]
+            case Of.FEATURES:  # an unknown code is the command's to report, with the rest
+                found = (self._find(GridNode, node_id(code)) for code, _ in value)
+                return list(dict.fromkeys(n.code for n in found if n is not None))
             case Of.ASSISTANCE:  # where the listed person is to be located
                 return [self.assistance_list(value).item(arguments["item_no"]).place]
+            case Of.ZONING:
+                return [self.risk_zoning(value).community]
             case Of.DECLARATION:
                 register = self._find(RiskRegister, RISK_REGISTER_ID)
                 if register is None:
@@ -140,6 +152,7 @@ class GridcoreApp(NotificationCommands, MonitoringCommands, FieldSyncCommands, S
             "alerts": self.tick_alerts(at),
             "assistance": self.tick_assistance(at),
             "monitoring": self.tick_monitoring(at),
+            "risk_zonings": self.tick_risk_zonings(at),
         }
 
 

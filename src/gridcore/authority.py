@@ -40,7 +40,8 @@ class System(StrEnum):
     a referral's steps) are never theirs: a staff member answers for those."""
     FEED = "feed"
     """设备 the devices' feeds through the stream worker: cameras and vehicle checkpoints; and
-    a micro-grid chat group's bot delivering residents' own check-ins (群内自报)."""
+    a micro-grid chat group's bot delivering residents' own check-ins (群内自报); an SMS
+    gateway's delivery receipts (短信回执, ``graphql_api.sms_receipts``)."""
     AUTOMATION = "automation"
     """自动 the system's own processes: the clock's ticks (escalation, overdue marks), the
     findings follow-up of a visit no staff member recorded."""
@@ -102,6 +103,13 @@ class Of(StrEnum):
     """a mass-testing campaign, at its scope"""
     TUBE = "tube"
     """a sample tube's code, at the scope of the testing campaign it belongs to"""
+    QUARANTINE_SITE = "quarantine_site"
+    """a quarantine site's code, at the district or street that runs it"""
+    ZONING = "zoning"
+    """a risk zoning (三区划分), at its community"""
+    FEATURES = "features"
+    """a batch of boundaries, (code, area) pairs: at each node drawn (an unknown code is
+    left to the command, which reports every feature's problem)"""
 
 
 @dataclass(frozen=True)
@@ -204,6 +212,10 @@ CHAT_REVIEWERS = frozenset({Role.GRID_WORKER, Role.FAMILY_DOCTOR, Role.COMMUNITY
 sent them, what they said) because they deal with residents in person and follow a report
 up; they resolve them too."""
 
+ZONERS = OFFICIALS
+"""Who draws, applies, sweeps and lifts risk zones (三区划分): officials of the community's
+street or above (the rules' level); the clock lifts quiet zones by the rule."""
+
 MONITORS = FIELD_ROLES | MEDICAL | POLICE_AND_OFFICIALS | {Role.DUTY_LEAD}
 """Who follows residents under a measure (健康监测): who visits, calls or staffs a site and
 takes their reports, and who starts monitoring or puts a resident on the visit list."""
@@ -222,6 +234,7 @@ AUTHORITY: Mapping[str, Rule] = {
     "merge_micro_grids": rule(SHAPERS, at(Of.NODE, "codes"), systems=OP),
     "split_micro_grid": rule(SHAPERS, at(Of.NODE, "code"), systems=OP),
     "retire_node": rule(SHAPERS, at(Of.NODE, "code"), systems=OP),
+    "draw_boundaries": rule(SHAPERS, at(Of.FEATURES, "features"), systems=OP),
     # the register
     "register_building": rule(REGISTRARS, at(Of.NODE, "community"), systems=OP),
     "register_household": rule(REGISTRARS, at(Of.NODE, "micro_grid"), systems=OP),
@@ -272,6 +285,16 @@ AUTHORITY: Mapping[str, Rule] = {
                               systems=(System.FEED, *OP)),
     # the micro-grid's worker clears a held message: recorded by hand for a household, or
     # dismissed; no system actor (someone who read it answers for it)
+    # locations (位置): who registers a thing locates it, where it is
+    "locate_building": rule(REGISTRARS, at(Of.NODE, "community"), systems=OP),
+    "locate_household": rule(REGISTRARS, at(Of.HOUSEHOLD, "hid"), systems=OP),
+    "locate_camera": rule(POLICE_AND_OFFICIALS, at(Of.CAMERA, "camera_id"), systems=OP),
+    "locate_checkpoint": rule(POLICE_AND_OFFICIALS, at(Of.CHECKPOINT, "checkpoint_id"),
+                              systems=OP),
+    "locate_quarantine_site": rule(OFFICIALS, at(Of.QUARANTINE_SITE, "site_code"),
+                                   systems=OP, level=Level.STREET),
+    "locate_sampling_site": rule(TESTING_LAUNCHERS, at(Of.TESTING, "testing_id"), systems=OP),
+    "locate_enterprise": rule(ENTERPRISE_STAFF, at(Of.ENTERPRISE, "enterprise"), systems=OP),
     "resolve_chat_message": rule(CHAT_REVIEWERS, at(Of.NODE, "micro_grid"),
                                  at(Of.HOUSEHOLD, "household")),
     "record_visits": rule(VISITORS, at(Of.VISIT_ROWS, "rows"), systems=OP),
@@ -318,6 +341,13 @@ AUTHORITY: Mapping[str, Rule] = {
                               level=Level.COMMUNITY),
     "lift_risk_area": rule(OFFICIALS, at(Of.DECLARATION, "declaration_id"), systems=FEEDS,
                            level=Level.COMMUNITY),
+    # risk zoning around a case (三区划分): an official of the community's street or above
+    # decides; the clock lifts quiet zones by the rule
+    "draw_risk_zones": rule(ZONERS, at(Of.NODE, "community_code"), level=Level.STREET),
+    "apply_zone_measures": rule(ZONERS, at(Of.ZONING, "zoning_id"), level=Level.STREET),
+    "launch_zone_sweep": rule(ZONERS, at(Of.ZONING, "zoning_id"), level=Level.STREET),
+    "lift_risk_zones": rule(ZONERS, at(Of.ZONING, "zoning_id"), level=Level.STREET),
+    "_tick_risk_zoning": rule(frozenset(), systems=AUTO),
     # supplies to sealed doors
     "seal_scope": rule(POLICE_AND_OFFICIALS | {Role.DUTY_LEAD}, at(Of.NODE, "code"),
                        systems=OP),
@@ -355,11 +385,12 @@ AUTHORITY: Mapping[str, Rule] = {
     "forward_assistance_item": rule(ASSISTANCE_REPORTERS, at(Of.ASSISTANCE, "list_id")),
     "_escalate_assistance_if_due": rule(frozenset(), systems=AUTO),
     # health monitoring (健康监测) during a measure; FEED: a resident's report through the
-    # chat group's bot; PUBLIC: through the residents' app
+    # chat group's bot (OPERATOR: the group's export loaded at the console,
+    # ``gridcore checkin``); PUBLIC: through the residents' app
     "start_monitoring": rule(MONITORS, at(Of.HOUSEHOLD, "hid"), systems=AUTO),
     "assist_monitored_resident": rule(MONITORS, at(Of.HOUSEHOLD, "hid")),
     "record_monitoring_report": rule(MONITORS, at(Of.HOUSEHOLD, "hid"),
-                                     systems=(System.FEED, System.PUBLIC)),
+                                     systems=(System.FEED, System.PUBLIC, System.OPERATOR)),
     "process_monitoring": rule(ORGANISERS, systems=(System.OPERATOR, System.AUTOMATION)),
     "_follow_measure": rule(frozenset(), systems=AUTO),
     "_tick_monitoring_of": rule(frozenset(), systems=AUTO),
@@ -371,6 +402,7 @@ AUTHORITY: Mapping[str, Rule] = {
     "attempt_message": rule(frozenset(), systems=AUTO),
     "record_sent": rule(frozenset(), systems=AUTO),
     "record_send_failure": rule(frozenset(), systems=AUTO),
+    "record_receipt": rule(frozenset(), systems=(System.FEED,)),
 }
 """command name -> who may give it and where. A test fails for a command missing here
 (tests/domain/test_authority.py), and another gives every command with every role inside

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from gridcore.base import Aggregate, Created, stable_id
+from gridcore.base import Created, stable_id
 from gridcore.errors import InvalidInput, NotFound
+from gridcore.location import Locatable, Placed
 
 
 def building_id(community: str, number: str) -> UUID:
@@ -29,7 +30,7 @@ def check_household_building(found: Building | None, bid: UUID, community: str,
                            "(the registerBuilding mutation).")
 
 
-class Building(Aggregate):
+class Building(Locatable):
     community: str
     number: str
     name: str
@@ -56,3 +57,6 @@ class Building(Aggregate):
         return cls._create(cls.Registered, building_id(community, number), at,
                            community=community, number=number, name=name or f"{number}栋",
                            floors=floors)
+
+    class Located(Placed):
+        """The building's point."""

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from gridcore.base import Aggregate, Created, Event, stable_id
+from gridcore.base import Created, Event, stable_id
 from gridcore.errors import InvalidInput
+from gridcore.location import Locatable, Placed
 from gridcore.policy import Policy
 from gridcore.risk import check_input_id
 from gridcore.status import Measure
@@ -101,12 +102,15 @@ def group_detections(times: Iterable[datetime], policy: Policy) -> list[list[dat
 
 # ---- the camera --------------------------------------------------------------------------------
 
-class Camera(Aggregate):
+class Camera(Locatable):
     code: str
     grid_code: str
     household_id: UUID | None
     building_id: UUID | None
     alerts: list[tuple[datetime, UUID]]
+
+    class Located(Placed):
+        """The camera's point."""
 
     class Registered(Created):
         code: str

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from gridcore.base import Aggregate, Created, stable_id
+from gridcore.base import Created, stable_id
 from gridcore.errors import InvalidInput
+from gridcore.location import Locatable, Placed
 from gridcore.risk import check_input_id
 
 
@@ -18,10 +19,13 @@ def checkpoint_id(code: str) -> UUID:
     return stable_id("checkpoint", code)
 
 
-class Checkpoint(Aggregate):
+class Checkpoint(Locatable):
     code: str
     grid_code: str
     name: str
+
+    class Located(Placed):
+        """The checkpoint's point."""
 
     class Registered(Created):
         code: str

@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
+from gridcore.base import Created, Event, Immutable, stable_id
 from gridcore.errors import ForbiddenTransition, InvalidInput, NotPermitted
+from gridcore.location import Locatable, Placed
 from gridcore.policy import Policy
 from gridcore.staff import Role
 from gridcore.text import free_text
@@ -225,7 +226,7 @@ def rectification_changes(open_items: Sequence[str],
 
 # ---- the enterprise ----------------------------------------------------------------------------
 
-class Enterprise(Aggregate):
+class Enterprise(Locatable):
     credit_code: str
     name: str
     department: str
@@ -239,6 +240,9 @@ class Enterprise(Aggregate):
     inspections: int
     rectifications: dict[str, Rectification]
     rectified: int
+
+    class Located(Placed):
+        """The enterprise's point."""
 
     class Registered(Created):
         credit_code: str

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from gridcore.base import Aggregate, Created, Event, stable_id
 from gridcore.errors import InvalidInput, LevelViolation, NodeRetired
+from gridcore.geo import Area, Crs
 
 
 class Level(IntEnum):
@@ -101,6 +102,7 @@ class GridNode(Aggregate):
     squad: list[UUID]
     staff: list[UUID]
     rounds: list[int]
+    boundaries: list[tuple[datetime, Area | None]]
 
     class Established(Created):
         code: str
@@ -116,6 +118,20 @@ class GridNode(Aggregate):
             node.names = [(self.timestamp, self.name)]
             node.households, node.responsible_worker, node.squad = {}, None, []
             node.staff, node.rounds = [], []
+            node.boundaries = []
+
+    class BoundaryDrawn(Event):
+        """The node's ground (边界), in WGS-84; ``crs`` the system the source gave it in and
+        ``source`` where it came from (a file's name), for the record; ``area`` None when a
+        boundary is withdrawn."""
+
+        area: Area | None
+        crs: Crs = Crs.WGS84
+        source: str = ""
+        by: UUID | None = None
+
+        def apply(self, node: GridNode) -> None:
+            node.boundaries.append((self.timestamp, self.area))
 
     class Renamed(Event):
         name: str
@@ -316,6 +332,29 @@ class GridNode(Aggregate):
 
     def record_round(self, round_no: int, at: datetime) -> None:
         self._trigger(self.RoundAssigned, at, round_no=round_no)
+
+    def draw_boundary(self, area: Area | None, crs: Crs, source: str, by: UUID | None,
+                      at: datetime) -> bool:
+        """Draw (or withdraw, ``area`` None) the node's boundary; the same boundary again
+        writes nothing (False). The rules between nodes (within the parent, no overlap with a
+        sibling) are checked by the command that sees them all (``gridcore.geo``)."""
+        self.require_active()
+        if self.boundary == area:
+            return False
+        self._trigger(self.BoundaryDrawn, at, area=area, crs=crs, source=source[:200], by=by)
+        return True
+
+    @property
+    def boundary(self) -> Area | None:
+        return self.boundaries[-1][1] if self.boundaries else None
+
+    def boundary_at(self, when: datetime) -> Area | None:
+        """The boundary as it was at ``when`` (None before the first was drawn)."""
+        area = None
+        for since, value in self.boundaries:
+            if since <= when:
+                area = value
+        return area
 
     def parent_at(self, when: datetime) -> str | None:
         parent = None

@@ -2,23 +2,95 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
+
+from shapely.errors import GEOSException
+from shapely.validation import explain_validity
 
 from gridcore.app_base import (
     ApplicationBase,
     command,
 )
 from gridcore.assignment import carried_staffing
-from gridcore.authority import Actor
+from gridcore.authority import Actor, staff_of
 from gridcore.base import Aggregate
 from gridcore.errors import (
     DuplicateCode,
     InvalidInput,
 )
+from gridcore.geo import Area, BoundaryProblem, Crs, cover_gap, outside_parent, overlaps
 from gridcore.grid import GridNode, Level, check_move, child_level, node_id, soft_cap_excess
 from gridcore.staff import StaffMember
 from gridcore.text import free_text
+
+
+@dataclass(frozen=True)
+class CodeProblem:
+    """A feature of a batch of boundaries whose code cannot take one: ``kind`` is unknown
+    (no such node), retired (撤销) or repeated (the batch gives it twice)."""
+
+    code: str
+    kind: str
+    index: int
+    """The feature's position in the batch (0-based)."""
+    detail: str = ""
+    """What is wrong with an invalid area (shapely's explanation)."""
+
+    @property
+    def text(self) -> str:
+        return {"unknown": f"{self.code} 编码不存在 is no grid node's code",
+                "retired": f"{self.code} 已撤销 is retired: it keeps no boundary",
+                "repeated": f"{self.code} 重复 is given more than once",
+                "invalid": f"{self.code} 边界无效 has no valid area ({self.detail})",
+                }[self.kind]
+
+
+def invalid_area(area: Area) -> str | None:
+    """Why ``area`` is no valid polygon (a library caller may build one by hand: a ring
+    crossing itself, nothing in it), or None."""
+    try:
+        geometry = area.geometry()
+    except (ValueError, TypeError, GEOSException) as e:
+        return f"not polygons: {str(e)[:80]}"
+    if geometry.is_empty or not geometry.is_valid:
+        return "empty" if geometry.is_empty else explain_validity(geometry)[:120]
+    return None
+
+
+class BoundariesRefused(InvalidInput):
+    """A batch of boundaries was refused whole (nothing written): ``codes`` the features
+    whose code cannot take a boundary, ``problems`` the geometry between nodes (outside the
+    parent, overlapping a sibling, a gap in a parent's cover when gaps are refused)."""
+
+    def __init__(self, codes: Sequence[CodeProblem] = (),
+                 problems: Sequence[BoundaryProblem] = ()) -> None:
+        self.codes, self.problems = tuple(codes), tuple(problems)
+        lines = [c.text for c in self.codes] + [
+            f"{p.text} (near 位置 {p.at.lng:.6f},{p.at.lat:.6f})" for p in self.problems]
+        shown = "; ".join(lines[:20]) + (f"; … {len(lines) - 20} more" if len(lines) > 20 else "")
+        if self.codes:
+            remedy = ("Give each feature the code of an active grid node, once, with a valid "
+                      "polygon (rings closed, not crossing themselves); nothing was drawn.")
+        else:
+            remedy = ("Redraw so each node lies within its parent (上级边界内) and siblings "
+                      "meet without overlapping (不重叠), each child covering its part of the "
+                      "parent; nothing was drawn.")
+        InvalidInput.__init__(self, f"{len(lines)} boundary problems (边界问题): {shown}.", remedy)
+
+
+@dataclass(frozen=True)
+class BoundaryReport:
+    """What a batch of boundaries drew: ``drawn`` the codes whose boundary changed,
+    ``unchanged`` those given the boundary they had, ``gaps`` the parts of parents their
+    children leave uncovered (allowed unless the batch was strict)."""
+
+    drawn: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    gaps: tuple[BoundaryProblem, ...] = field(default=())
+    notification_id: int | None = None
 
 
 class GridCommands(ApplicationBase):
@@ -177,6 +249,117 @@ class GridCommands(ApplicationBase):
         if parent is not None:
             parent.detach(code, at)
         return self._save(node, parent)
+
+    # ---- boundaries (边界) ------------------------------------------------------------------
+
+    @command(replay=lambda self, features, *_, **__: BoundaryReport(
+        unchanged=tuple(dict.fromkeys(c for c, _ in features)),
+        notification_id=self.recorder.max_notification_id()))
+    def draw_boundaries(self, features: Sequence[tuple[str, Area]], crs: Crs, source: str,
+                        *, by: Actor, allow_gaps: bool = True) -> BoundaryReport:
+        """Draw the boundaries of nodes (``features``: each node's code and its area in
+        WGS-84; ``crs`` and ``source`` record what the areas were given in and where from),
+        all or nothing.
+
+        Every code must name an active node, once. Each area must lie within its parent's
+        (the parent's in this batch, else its stored one; a parent with no boundary checks
+        nothing), and a redrawn node must still hold its children's stored boundaries;
+        siblings (the batch's and the stored ones of the same parent) must not overlap. The
+        part of a parent its children leave uncovered (when any of them has a boundary) is
+        reported as a gap, and refused only when ``allow_gaps`` is False. Any problem refuses
+        the whole batch (``BoundariesRefused``, listing each)."""
+        at = self.clock()
+        if not features:
+            raise InvalidInput("No boundaries were given.",
+                               "Give one or more features, each a node's code and its area.")
+        codes: list[CodeProblem] = []
+        nodes: dict[str, GridNode] = {}
+        new: dict[str, Area] = {}
+        for index, (code, area) in enumerate(features):
+            if code in new:
+                codes.append(CodeProblem(code=code, kind="repeated", index=index))
+                continue
+            new[code] = area
+            node = self._find(GridNode, node_id(code))
+            if (fault := invalid_area(area)) is not None:
+                codes.append(CodeProblem(code=code, kind="invalid", index=index, detail=fault))
+            elif node is None:
+                codes.append(CodeProblem(code=code, kind="unknown", index=index))
+            elif node.retired:
+                codes.append(CodeProblem(code=code, kind="retired", index=index))
+            else:
+                nodes[code] = node
+        if codes:
+            raise BoundariesRefused(codes=codes)
+        problems, gaps = self._boundary_problems(new, nodes)
+        if problems or (gaps and not allow_gaps):
+            raise BoundariesRefused(problems=[*problems, *([] if allow_gaps else gaps)])
+        drawn = [c for c in new if nodes[c].draw_boundary(new[c], crs, source, staff_of(by), at)]
+        nid = self._save(*(nodes[c] for c in drawn))
+        return BoundaryReport(drawn=tuple(drawn),
+                              unchanged=tuple(c for c in new if c not in drawn),
+                              gaps=tuple(gaps), notification_id=nid)
+
+    def _boundary_problems(self, new: dict[str, Area], nodes: dict[str, GridNode]
+                           ) -> tuple[list[BoundaryProblem], list[BoundaryProblem]]:
+        """The problems (outside, overlap) and the gaps the batch ``new`` would leave."""
+        stored: dict[str, Area | None] = {}
+
+        def area_of(code: str) -> Area | None:
+            if code in new:
+                return new[code]
+            if code not in stored:
+                found = self._find(GridNode, node_id(code), for_reading=True)
+                stored[code] = found.boundary if found is not None else None
+            return stored[code]
+
+        def children_of(code: str) -> list[str]:
+            node = nodes.get(code) or self._find(GridNode, node_id(code), for_reading=True)
+            return list(node.children) if node is not None else []
+
+        problems: list[BoundaryProblem] = []
+        parents = dict.fromkeys(n.parent_code for n in nodes.values() if n.parent_code)
+        # within the parent: each new area, and the stored children of a redrawn node
+        for code, area in new.items():
+            parent = nodes[code].parent_code
+            outer = area_of(parent) if parent else None
+            if parent and outer is not None and (p := outside_parent(code, area, parent, outer)):
+                problems.append(p)
+            for child in children_of(code):
+                inner = area_of(child)
+                if child not in new and inner is not None \
+                        and (p := outside_parent(child, inner, code, area)):
+                    problems.append(p)
+        # siblings: the batch's and the stored ones of each parent the batch draws under
+        for parent in parents:
+            assert parent is not None
+            siblings = {c: a for c in children_of(parent) if (a := area_of(c)) is not None}
+            problems.extend(p for p in overlaps(siblings) if p.code in new or p.other in new)
+        # the cover of each parent whose own area or whose children's areas changed
+        gaps: list[BoundaryProblem] = []
+        for code in dict.fromkeys([*(p for p in parents if p), *new]):
+            outer = area_of(code)
+            inner_areas = [a for c in children_of(code) if (a := area_of(c)) is not None]
+            if outer is not None and inner_areas and (g := cover_gap(code, outer, inner_areas)):
+                gaps.append(g)
+        return problems, gaps
+
+    def boundary_at(self, code: str, when: datetime | None = None) -> Area | None:
+        """The node's boundary (WGS-84) as it was at ``when`` (default: now); None when it had
+        none then."""
+        node = self.node(code)
+        return node.boundary if when is None else node.boundary_at(when)
+
+    def boundaries_under(self, code: str, when: datetime | None = None
+                         ) -> list[tuple[GridNode, Area]]:
+        """The active nodes of ``code``'s subtree (root first) that had a boundary at ``when``
+        (default: now), with it."""
+        out = []
+        for node in self.subtree(code):
+            area = node.boundary if when is None else node.boundary_at(when)
+            if area is not None:
+                out.append((node, area))
+        return out
 
     def over_cap(self, code: str, at: datetime | None = None) -> dict[str, int]:
         """Micro-grids of the subtree above the resident soft cap, with the excess."""

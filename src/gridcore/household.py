@@ -15,9 +15,10 @@ from uuid import UUID
 
 from pydantic import Field
 
-from gridcore.base import Aggregate, Created, Event, Immutable, stable_id, trusted
+from gridcore.base import Aggregate, Created, Event, Immutable, Personal, stable_id, trusted
 from gridcore.clock import check_day, check_instant
 from gridcore.errors import Erased, ForbiddenTransition, InvalidInput, NotFound, NotPermitted
+from gridcore.geo import Crs, Point
 from gridcore.identity import Address, IdNumber, Phone, ResidentIdentity
 from gridcore.policy import Policy
 from gridcore.staff import Role
@@ -122,6 +123,15 @@ def derived_vulnerabilities(
     return found
 
 
+class HouseholdPlace(Personal):
+    """A household's own point (its door, 门牌 as a place): an address-level locator, so
+    personal data kept as the address is, sealed with the household's own key (the
+    address's subject) and shredded with it. ``point`` None: no own point (the household is
+    located by its building, if at all)."""
+
+    point: Point | None = None
+
+
 @dataclass
 class Resident:
     """A member's live state inside the household aggregate."""
@@ -153,6 +163,37 @@ class Household(Aggregate):
     residents: dict[UUID, Resident]
     former: dict[UUID, Resident]
     grid_history: list[tuple[datetime, str]]
+    place: HouseholdPlace | None = None
+    """the household's own point, sealed (None: never located)"""
+
+    class Located(Event):
+        """The household's own point (``place.point`` None: withdrawn, so its building's
+        point locates it), sealed as the address is; ``crs`` the system it was given in."""
+
+        place: HouseholdPlace
+        crs: Crs = Crs.WGS84
+        by: UUID | None = None
+
+        def apply(self, h: Household) -> None:
+            h.place = self.place
+
+    @property
+    def own_point(self) -> Point | None:
+        """The household's own point (None: none set, withheld or erased)."""
+        return self.place.point if self.place is not None else None
+
+    def locate(self, point: Point | None, crs: Crs, by: UUID | None, at: datetime) -> bool:
+        """Set (or withdraw, None) the household's own point; the same point again writes
+        nothing. Refused once the address is erased: the point would locate the same door."""
+        if self.address.erased:
+            raise Erased(f"Household {self.household_no}'s address was erased.",
+                         "Its location went with it; register the household again if it "
+                         "returns.")
+        if point == self.own_point:
+            return False
+        self._trigger(self.Located, at, place=HouseholdPlace(subject_id=self.id, point=point),
+                      crs=crs, by=by)
+        return True
 
     class Registered(Created):
         household_no: str
@@ -178,6 +219,7 @@ class Household(Aggregate):
             h.micro_grid, h.building_id = self.micro_grid, self.building_id
             if self.address is not None:
                 h.address = self.address
+                h.place = None  # the own point located the old door
             h.grid_history.append((self.timestamp, self.micro_grid))
 
     class MemberAdded(Event):
@@ -313,6 +355,8 @@ class Household(Aggregate):
         def apply(self, h: Household) -> None:
             if h.address.subject_id in self.subjects:
                 h.address = Address(subject_id=h.address.subject_id, erased=True)
+                if h.place is not None:  # sealed with the address's key: shredded with it
+                    h.place = HouseholdPlace(subject_id=h.place.subject_id, erased=True)
             for group in (h.residents, h.former):
                 if self.resident_id in group:
                     r = group[self.resident_id]

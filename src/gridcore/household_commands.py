@@ -19,8 +19,10 @@ from gridcore.authority import Actor, staff_of
 from gridcore.base import Aggregate
 from gridcore.building import Building, building_id, check_household_building
 from gridcore.errors import DuplicateCode, InvalidInput
+from gridcore.geo import Crs
 from gridcore.grid import GridNode, Level, soft_cap_excess
-from gridcore.household import Household, Member, Vulnerability, household_id
+from gridcore.household import Household, HouseholdPlace, Member, Vulnerability, household_id
+from gridcore.location import household_point, located_point, outside
 from gridcore.policy import DEFAULT_POLICY, POLICY_BOOK_ID, Policy, PolicyBook
 from gridcore.staff import StaffMember
 from gridcore.staff_commands import StaffCommands
@@ -56,12 +58,16 @@ class HouseholdCommands(StaffCommands):
     @command
     def register_household(self, household_no: str, micro_grid: str, address: str,
                            members: list[Member], building: UUID | None = None,
-*, by: Actor) -> int | None:
+                           lng: float | None = None, lat: float | None = None,
+                           crs: Crs = Crs.WGS84, *, by: Actor) -> int | None:
+        """Register a household; ``lng``/``lat`` (in ``crs``) its own point, if known (a
+        point outside the micro-grid's boundary is accepted: ``misplaced_households``)."""
+        point = located_point(lng, lat, crs, what=f"household {household_no}'s location")
         if self._find(Household, household_id(household_no)) is not None:
             raise DuplicateCode(f"Household {household_no} is already registered.",
                                 "Change it with the moveHousehold or addMember mutation.")
         report = self._register([HouseholdRow(household_no, micro_grid, address, members,
-                                              building)])
+                                              building, point, crs)], by=staff_of(by))
         return report.notification_id
 
     def _replay_registration(self, rows: Sequence[HouseholdRow], *,
@@ -77,16 +83,19 @@ class HouseholdCommands(StaffCommands):
                                f"Send batches of at most {MAX_BATCH}.")
         try:
             with collection_paused():
-                return self._register(rows)
+                return self._register(rows, by=staff_of(by))
         except IntegrityError:
             fresh = [r for r in rows
                      if self._find(Household, household_id(r.household_no)) is None]
-            report = self._register(fresh)
+            report = self._register(fresh, by=staff_of(by))
             report.already_registered = len(rows) - len(fresh)
             return report
 
-    def _register(self, rows: Sequence[HouseholdRow]) -> RegistrationReport:
+    def _register(self, rows: Sequence[HouseholdRow], *,
+                  by: UUID | None = None) -> RegistrationReport:
         at = self.clock()
+        located: list[Household.Located] = []
+        misplaced: list[str] = []
         grids: dict[str, GridNode] = {}
         counts: dict[str, dict[UUID, int]] = {}
         households = []
@@ -109,14 +118,24 @@ class HouseholdCommands(StaffCommands):
             registered = Household.registration(row.household_no, row.micro_grid, row.address,
                                                 row.members, at, row.building_id)
             households.append(registered)
+            if row.point is not None:  # its own point, sealed with the address's key
+                hid = registered.originator_id
+                located.append(Household.Located(
+                    originator_id=hid, originator_version=2, timestamp=at,
+                    place=HouseholdPlace(subject_id=hid, point=row.point), crs=row.crs, by=by))
+            placed = household_point(row.point, buildings.get(row.building_id)
+                                     if row.building_id is not None else None)
+            if outside(placed, grids[row.micro_grid].boundary):
+                misplaced.append(row.household_no)
             counts.setdefault(row.micro_grid, {})[registered.originator_id] = len(
                 registered.members)
         for code, c in counts.items():
             grids[code].update_households(c, at)
         cap = self.policy_at(at).micro_grid_soft_cap
         over = {c: e for c, g in grids.items() if (e := soft_cap_excess(g.residents, cap))}
-        nid = self._save(*grids.values(), first=households)
-        return RegistrationReport(registered=len(households), over_cap=over, notification_id=nid)
+        nid = self._save(*grids.values(), first=[*households, *located])
+        return RegistrationReport(registered=len(households), over_cap=over, notification_id=nid,
+                                  misplaced=misplaced)
 
     @command
     def move_household(self, hid: UUID, micro_grid: str, building: UUID | None = None,

@@ -29,7 +29,14 @@ from uuid import UUID
 from pydantic import Field
 
 from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
-from gridcore.errors import DuplicateCode, ForbiddenTransition, GridcoreError, InvalidInput
+from gridcore.errors import (
+    DuplicateCode,
+    ForbiddenTransition,
+    GridcoreError,
+    InvalidInput,
+    NotFound,
+)
+from gridcore.geo import Crs, Point
 from gridcore.policy import Policy
 from gridcore.status import Measure
 from gridcore.text import free_text
@@ -333,6 +340,34 @@ class TestingCampaign(Aggregate):
     retests: dict[UUID, Retest]
     controls: dict[UUID, Control]
     cases: dict[UUID, str]
+    site_points: dict[str, Point] = {}  # replaced by each SiteLocated, never changed in place
+    """where each located sampling site stands (WGS-84), by site id"""
+
+    class SiteLocated(Event):
+        """A sampling site's point (None: withdrawn), in WGS-84; ``crs`` the system it was
+        given in."""
+
+        site_id: str
+        point: Point | None
+        crs: Crs = Crs.WGS84
+        by: UUID | None = None
+
+        def apply(self, c: TestingCampaign) -> None:
+            points = {k: v for k, v in c.site_points.items() if k != self.site_id}
+            if self.point is not None:
+                points[self.site_id] = self.point
+            c.site_points = points
+
+    def locate_site(self, site_id: str, point: Point | None, crs: Crs, by: UUID | None,
+                    at: datetime) -> bool:
+        """Set (or withdraw) a sampling site's point; the same point again writes nothing."""
+        if site_id not in self.sites:
+            raise NotFound(f"The campaign {self.name} has no sampling site {site_id!r}.",
+                           "Give one of its sites: " + "、".join(sorted(self.sites)) + ".")
+        if self.site_points.get(site_id) == point:
+            return False
+        self._trigger(self.SiteLocated, at, site_id=site_id, point=point, crs=crs, by=by)
+        return True
 
     class Launched(Created):
         scope: str

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
 from gridcore.errors import InvalidInput
@@ -28,6 +28,14 @@ Cost = Annotated[float, Field(ge=0.0, le=100.0, allow_inf_nan=False)]
 ContactMeasure = Literal["home_observation", "home_quarantine", "centralized_quarantine"]
 ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 """A local time of day, HH:MM (24-hour)."""
+ZoneName = Literal["lockdown", "controlled", "precaution"]
+"""The zones of a risk zoning (三区划分, ``gridcore.zoning.Zone``)."""
+ZoneMeasure = Literal["none", "home_observation", "home_quarantine", "centralized_quarantine"]
+
+
+def _zoning_measures() -> dict[ZoneName, ZoneMeasure]:
+    return {"lockdown": "home_quarantine", "controlled": "home_observation",
+            "precaution": "none"}
 
 
 class Policy(Immutable):
@@ -128,6 +136,30 @@ class Policy(Immutable):
     monitoring_fever_celsius: float = Field(37.3, ge=35.0, le=42.0, allow_inf_nan=False)
     monitoring_assisted_vulnerabilities: tuple[str, ...] = (
         "no_smartphone", "lives_alone", "age_65_plus")
+    # risk zoning around a case (三区划分): the sealed zone (封控区) is the case's building, its
+    # point buffered by ``zoning_sealed_radius_m`` (footprints are not known); the controlled
+    # zone (管控区) lies within ``zoning_controlled_radius_m`` of it, less the sealed zone; the
+    # precaution zone (防范区) is the rest of the case's street (or district, per
+    # ``zoning_precaution_level``), or of a disc of ``zoning_precaution_radius_m`` when that
+    # node has no boundary drawn. Each zone's residents get its measure
+    # (``zoning_measures``, by zone: "lockdown" is the sealed zone 封控区; "none": no
+    # measure); the zones are lifted when
+    # ``zoning_lift_after_days`` pass without a new case inside the sealed or controlled zone
+    zoning_sealed_radius_m: float = Field(30.0, ge=1.0, le=1000.0, allow_inf_nan=False)
+    zoning_controlled_radius_m: float = Field(500.0, ge=10.0, le=10_000.0, allow_inf_nan=False)
+    zoning_precaution_radius_m: float = Field(2000.0, ge=50.0, le=50_000.0,
+                                              allow_inf_nan=False)
+    zoning_precaution_level: Literal["street", "district"] = "street"
+    zoning_measures: dict[ZoneName, ZoneMeasure] = Field(default_factory=_zoning_measures)
+    zoning_lift_after_days: Days = 14
+
+    @model_validator(mode="after")
+    def _zones_nest(self) -> Policy:
+        if not (self.zoning_sealed_radius_m < self.zoning_controlled_radius_m
+                < self.zoning_precaution_radius_m):
+            raise ValueError("the zoning radii must grow: zoning_sealed_radius_m < "
+                             "zoning_controlled_radius_m < zoning_precaution_radius_m")
+        return self
 
     def with_changes(self, **changes: Any) -> Policy:
         return Policy.model_validate({**self.model_dump(), **changes})

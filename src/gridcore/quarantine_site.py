@@ -11,9 +11,10 @@ import re
 from datetime import datetime
 from uuid import UUID
 
-from gridcore.base import Aggregate, Created, Event, Immutable, stable_id
+from gridcore.base import Created, Event, Immutable, stable_id
 from gridcore.errors import GridcoreError, InvalidInput, LevelViolation, NotFound
 from gridcore.grid import Level
+from gridcore.location import Locatable, Placed
 
 
 class SiteFull(GridcoreError):
@@ -67,7 +68,7 @@ class Occupant(Immutable):
     since: datetime
 
 
-class QuarantineSite(Aggregate):
+class QuarantineSite(Locatable):
     """A centralized quarantine site and who is in it, by referral."""
 
     code: str
@@ -75,6 +76,9 @@ class QuarantineSite(Aggregate):
     node_code: str
     capacity: int
     occupants: dict[UUID, Occupant]
+
+    class Located(Placed):
+        """The quarantine site's point."""
 
     class Registered(Created):
         code: str

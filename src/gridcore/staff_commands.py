@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from uuid import UUID
 
@@ -235,9 +235,10 @@ class StaffCommands(ApplicationBase):
         self._save(assignment, node)
         return plan
 
-    def _plan_round(self, scope: str, round_no: int, days: int,
-                    at: datetime) -> tuple[Assignment, GridNode, Plan]:
-        """Plan a round of a scope (unsaved): the assignment, the scope node, the plan."""
+    def _plan_round(self, scope: str, round_no: int, days: int, at: datetime,
+                    only: Collection[UUID] | None = None) -> tuple[Assignment, GridNode, Plan]:
+        """Plan a round of a scope (unsaved): the assignment, the scope node, the plan;
+        ``only``: just these households of the scope (a risk zone's, ``zoning_commands``)."""
         node = self.node(scope)
         if round_no in node.rounds:
             raise DuplicateCode(f"Round {round_no} of {scope} is already assigned.",
@@ -245,7 +246,10 @@ class StaffCommands(ApplicationBase):
         previous: dict[UUID, UUID] = {}
         if node.rounds:
             previous = dict(self.assignment(scope, node.rounds[-1]).owner)
-        work = self.work_of(self.households_in(scope, withheld=True), at.date())
+        households = self.households_in(scope, withheld=True)
+        if only is not None:
+            households = [h for h in households if h.id in only]
+        work = self.work_of(households, at.date())
         plan = distribute(work, self._workers(scope), days, self.policy_at(at).visit_cost,
                           previous)
         node.record_round(round_no, at)

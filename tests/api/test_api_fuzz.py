@@ -28,9 +28,16 @@ import httpx
 import pytest
 import schemathesis
 from graphql import (
+    BooleanValueNode,
+    FloatValueNode,
+    IntValueNode,
     ListValueNode,
+    NameNode,
+    NullValueNode,
+    ObjectFieldNode,
     ObjectValueNode,
     StringValueNode,
+    ValueNode,
     Visitor,
     parse,
     print_ast,
@@ -49,6 +56,43 @@ MIN_QUERIES = 1000
 """generated documents per mode, at least"""
 CALLER = "STR1"
 """a street official: the widest jurisdiction in the test tree"""
+
+
+
+def json_node(value: Any) -> ValueNode:
+    """A JSON value as a GraphQL literal (what the JSON scalar parses back)."""
+    if isinstance(value, dict):
+        return ObjectValueNode(fields=tuple(
+            ObjectFieldNode(name=NameNode(value=k), value=json_node(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ListValueNode(values=tuple(json_node(v) for v in value))
+    if isinstance(value, bool):
+        return BooleanValueNode(value=value)
+    if isinstance(value, int):
+        return IntValueNode(value=str(value))
+    if isinstance(value, float):
+        return FloatValueNode(value=repr(value))
+    if isinstance(value, str):
+        return StringValueNode(value=value)
+    return NullValueNode()
+
+
+_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False,
+                                                                  allow_infinity=False) | st.text()
+_KEYS = st.sampled_from(["type", "features", "geometry", "properties", "code", "coordinates"])
+_POSITION = st.lists(st.floats(-200, 200), min_size=0, max_size=3)
+_GEOMETRY = st.fixed_dictionaries({
+    "type": st.sampled_from(["Polygon", "MultiPolygon", "Point"]),
+    "coordinates": st.lists(st.lists(_POSITION, max_size=6), max_size=2)})
+_FEATURES = st.fixed_dictionaries({"type": st.just("FeatureCollection"), "features": st.lists(
+    st.fixed_dictionaries({"type": st.just("Feature"), "geometry": _GEOMETRY,
+                           "properties": st.fixed_dictionaries({"code": st.sampled_from(
+                               ["420102001712-01", "420102001712", "x"]) | st.text()})}),
+    max_size=3)})
+_JSON = _FEATURES | st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3)
+                                 | st.dictionaries(_KEYS, inner, max_size=3), max_leaves=8)
+schemathesis.graphql.scalar("JSON", _JSON.map(json_node))
+"""``drawBoundaries``'s GeoJSON: FeatureCollections of odd rings and codes, and any JSON."""
 
 LEAKS: dict[str, re.Pattern[str]] = {
     "a traceback": re.compile(r'Traceback|File "'),

@@ -28,6 +28,7 @@ from gridcore.assistance import AssistanceRow
 from gridcore.authority import AUTHORITY, NotAuthorised, Of, System
 from gridcore.delivery import Item
 from gridcore.errors import InvalidInput, NotPermitted
+from gridcore.geo import Point, circle
 from gridcore.grid import Level
 from gridcore.household import Vulnerability
 from gridcore.mass_testing import SamplingSite, mass_testing_id
@@ -113,6 +114,7 @@ def world() -> Iterator[World]:
                               household=h.id, resident=rid, by=System.PUBLIC)
     app.register_camera("CAM-A", A1, household_id=h.id, by=OP)
     app.register_checkpoint("KK-A", A, "卡口", by=OP)
+    app.register_quarantine_site("QS-A", "隔离点", STREET, 10, by=OP)
     app.record_vehicle_pass("P-1", "KK-A", "鄂A12345", t, by=System.FEED)
     alert = app.raise_vehicle_alert("P-1", "KK-A", "鄂A12345", t, "来自高风险地区",
                                     by=System.FEED)
@@ -125,7 +127,10 @@ def world() -> Iterator[World]:
     assistance = app.receive_assistance_list(
         "other_city", "协查-A", [AssistanceRow(name="某某", address=f"社区{A[-3:]}")], CITY,
         by=OP).list_id
+    zoning = app.draw_risk_zones(A, points=[Point(lng=114.3, lat=30.6)],
+                                 by=city[Role.OFFICIAL]).zoning_id
     values: dict[str, Any] = {
+        "zoning_id": zoning, "community_code": A,
         "hid": h.id, "household": h.id, "household_id": None, "rid": rid,
         "micro_grid": A1, "code": A1, "parent_code": A, "new_parent_code": A, "codes": [A1],
         "community": A, "scope": A, "zone": A1, "from_zone": A1, "jurisdiction": A, "node_code": A,
@@ -136,6 +141,8 @@ def world() -> Iterator[World]:
         "declaration_id": "DECL-A", "area": "鄂B", "case_id": case_id("CASE-A"),
         "list_id": assistance, "item_no": 1, "testing_id": mass_testing_id(A, 1),
         "tube_code": "TUBE-A",
+        "site_code": "QS-A", "site_id": "CY-A",
+        "features": [(A1, circle(Point(lng=114.3, lat=30.6), 100.0))],
         "rows": None,  # per command, below
         "reference": filing.reference, "health": Health.SYMPTOMATIC,
         "measure": Measure.HOME_OBSERVATION, "method": Method.DOOR,

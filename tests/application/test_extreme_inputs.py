@@ -42,6 +42,7 @@ from gridcore.base import Event
 from gridcore.delivery import DeliveryKind, Item, delivery_id
 from gridcore.enterprise import enterprise_id
 from gridcore.errors import GridcoreError
+from gridcore.geo import Area, Point
 from gridcore.household import Member
 from gridcore.mass_testing import SamplingSite, mass_testing_id
 from gridcore.mass_testing_commands import SampleRow
@@ -87,7 +88,8 @@ EXTREME_FLOATS: list[float] = [float("nan"), float("inf"), float("-inf"), -0.0, 
                                5e-324, 0.9, 1.0, 0.5]
 
 CODE_PARAMS = {"code", "scope", "micro_grid", "community", "grid_code", "node_code", "area",
-               "parent_code", "new_parent_code", "into_code", "jurisdiction", "zone"}
+               "parent_code", "new_parent_code", "into_code", "jurisdiction", "zone", "features",
+               "community_code"}
 
 
 @dataclass
@@ -147,6 +149,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     app.record_samples(mass_testing_id(COMMUNITY, 1),
                        [SampleRow(c.households[1], rid, "TUBE-1")
                         for rid in app.household(c.households[1]).residents], by=c.worker)
+    # risk zones (三区划分), drawn by an official of the street
+    app.enrol_staff("OFF-S", "街道主任", Role.OFFICIAL, STREET, 0, by=System.OPERATOR)
+    zoning = app.draw_risk_zones(COMMUNITY, points=[Point(lng=114.3, lat=30.6)],
+                                 by=app.staff_by_no("OFF-S").id).zoning_id
     runner = Runner(app, all_projections())
     runner.catch_up()
     w = World(
@@ -160,8 +166,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
              "alert_id": [alert] if alert is not None else [],
              "request": [filing.request_id], "list_id": [listed],
              "testing_id": [mass_testing_id(COMMUNITY, 1)],
-             "follow_up_of": [mass_testing_id(COMMUNITY, 1)]},
-        staff=[app.staff_by_no(no).id for no in ("OFF1", "GW1", "DOC1", "ES1", "DL1", "POL1")],
+             "follow_up_of": [mass_testing_id(COMMUNITY, 1)], "zoning_id": [zoning]},
+        staff=[app.staff_by_no(no).id
+               for no in ("OFF1", "GW1", "DOC1", "ES1", "DL1", "POL1", "OFF-S")],
         names={"camera_id": ["CAM-1"], "checkpoint_id": ["CP-1"], "site_code": ["QS-1"],
                "plate": ["鄂A12345", "京B88888"], "place": ["鄂A", "武汉市"],
                "credit_code": ["91420100MA4KYYYY0Y"], "request": [filing.reference],
@@ -210,6 +217,11 @@ def _text(world: World, param: str, extreme: bool,
     known = None if fresh else world.names.get(param)
     return st.sampled_from(known) if known else st.from_regex(r"[A-Z0-9][A-Za-z0-9-]{2,10}",
                                                                fullmatch=True)
+
+
+def _square(x: float, y: float, d: float) -> Area:
+    ring = ((x, y), (x + d, y), (x + d, y + d), (x, y + d), (x, y))
+    return Area(polygons=((ring,),))
 
 
 def _times(extreme: bool) -> st.SearchStrategy[datetime]:
@@ -314,6 +326,22 @@ def strategy(world: World, param: str, hint: Any, extreme: bool = False,
                          _text(world, "household_no", extreme),
                          _text(world, "micro_grid", extreme),
                          _text(world, "address", extreme), strategy(world, "m", Member, extreme))
+    if hint is Area:  # a boundary: a square near Wuhan, or rings no valid polygon has
+        if not extreme:
+            return st.builds(lambda x, y, d: _square(114.3 + x, 30.6 + y, d),
+                             st.floats(-0.05, 0.05), st.floats(-0.05, 0.05),
+                             st.floats(1e-4, 0.05))
+        bowtie = ((0.0, 0.0), (1.0, 1.0), (1.0, 0.0), (0.0, 1.0), (0.0, 0.0))
+        return st.sampled_from([
+            _square(-180.0, -90.0, 360.0), _square(114.3, 30.6, 1e-9),
+            Area(polygons=((bowtie,),)), Area(polygons=()),
+            Area(polygons=((((0.0, 0.0), (1.0, 1.0), (0.0, 0.0), (0.0, 0.0)),),))])
+    if hint is Point:  # a place near Wuhan, or the limits of the coordinates
+        if not extreme:
+            return st.builds(lambda x, y: Point(lng=114.3 + x, lat=30.6 + y),
+                             st.floats(-0.05, 0.05), st.floats(-0.05, 0.05))
+        return st.sampled_from([Point(lng=-180.0, lat=-90.0), Point(lng=180.0, lat=90.0),
+                                Point(lng=0.0, lat=0.0), Point(lng=114.3, lat=89.9999)])
     if hint is Event:  # a stored event of the world (the notifier's cause)
         return st.sampled_from(list(world.app.events.get(world.c.households[0])))
     raise AssertionError(f"no strategy for {param}: {hint!r}; add one")

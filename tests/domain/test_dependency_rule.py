@@ -1,6 +1,8 @@
 """The dependency rule of ARCHITECTURE.md, read off every module's imports.
 
-- ``gridcore`` imports only the standard library, eventsourcing and pydantic;
+- ``gridcore`` imports only the standard library, eventsourcing and pydantic, and shapely with
+  numpy for the geometry of boundaries and zones (pure computation: issue 19 puts the geometry
+  work in a well-kept library and the rules in the domain);
 - ``projections`` read event classes (gridcore) and the library, never adapters (but the
   polling subscription the projections issue puts there), the API or the simulations;
 - ``adapters`` never import the projections, the API or the simulations, except the
@@ -43,9 +45,10 @@ def modules(folder: str) -> list[Path]:
     return sorted((ROOT / folder).rglob("*.py"))
 
 
-def test_gridcore_imports_only_the_standard_library_eventsourcing_and_pydantic() -> None:
+def test_gridcore_imports_only_the_standard_library_eventsourcing_pydantic_and_shapely() -> None:
     allowed = set(sys.stdlib_module_names) | {"__future__", "eventsourcing", "pydantic",
-                                              "pydantic_core", "gridcore", "typing_extensions"}
+                                              "pydantic_core", "gridcore", "typing_extensions",
+                                              "shapely", "numpy"}
     found = {f"{p.relative_to(ROOT)}: {name}" for p in modules("src/gridcore")
              for name in imported(p) - allowed}
     assert not found, sorted(found)

@@ -8,8 +8,10 @@ import { type Lang, pick, t } from "./i18n";
 import { HouseholdView } from "./household";
 import { NodeView } from "./node";
 import { AssistanceView } from "./assistance";
+import { MonitoringView } from "./monitoring";
 import { TestingView } from "./testing";
 import { TracingView } from "./tracing";
+import type { MapView as MapViewType } from "./map";
 
 const TOKEN_KEY = "gridcore.token";
 const LANG_KEY = "gridcore.lang";
@@ -182,7 +184,26 @@ function Routed(props: { lang: Lang; token: string; me: Me; onAuthError: () => v
   if (route.kind === "assistance") {
     return <AssistanceView {...props} code={route.code} reference={route.reference} />;
   }
+  if (route.kind === "monitoring") {
+    return <MonitoringView {...props} code={route.code} />;
+  }
+  if (route.kind === "map") {
+    return <LazyMap {...props} code={route.code} />;
+  }
   const code = route.kind === "node" ? route.code : home;
   const uncovered = route.kind === "node" ? route.uncovered : undefined;
   return <NodeView {...props} code={code} uncovered={uncovered} />;
+}
+
+/** The map view with Leaflet, loaded on the first visit to a map (its own chunk). */
+function LazyMap(props: { lang: Lang; token: string; me: Me; onAuthError: () => void;
+                          code: string }) {
+  const [View, setView] = useState<typeof MapViewType | null>(null);
+  const [failed, setFailed] = useState<string | null>(null);
+  useEffect(() => {
+    import("./map").then((m) => setView(() => m.MapView))
+      .catch((e: unknown) => setFailed(String(e)));
+  }, []);
+  if (failed) return <p class="error" role="alert">{failed}</p>;
+  return View ? <View {...props} /> : <p role="status">{t(props.lang, "loading")}</p>;
 }

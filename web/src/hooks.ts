@@ -3,14 +3,16 @@ import { AuthError, gql } from "./api";
 
 /** The route in the URL's hash: #/node/CODE, #/node/CODE/uncovered/CAMPAIGN, #/household/ID,
  * #/tracing/CODE, #/tracing/CODE/case/CASE_NO, #/testing/CODE, #/testing/CODE/campaign/SCOPE/ROUND,
- * #/assistance/CODE, #/assistance/CODE/list/REFERENCE. */
+ * #/assistance/CODE, #/assistance/CODE/list/REFERENCE, #/monitoring/CODE, #/map/CODE. */
 export type Route =
   | { kind: "home" }
   | { kind: "node"; code: string; uncovered?: string }
   | { kind: "household"; id: string }
   | { kind: "tracing"; code: string; caseNo?: string }
   | { kind: "testing"; code: string; scope?: string; round?: number }
-  | { kind: "assistance"; code: string; reference?: string };
+  | { kind: "assistance"; code: string; reference?: string }
+  | { kind: "monitoring"; code: string }
+  | { kind: "map"; code: string };
 
 export function parseHash(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
@@ -36,6 +38,8 @@ export function parseHash(hash: string): Route {
       ? { kind: "assistance", code: parts[1], reference: parts[3] }
       : { kind: "assistance", code: parts[1] };
   }
+  if (parts[0] === "monitoring" && parts[1]) return { kind: "monitoring", code: parts[1] };
+  if (parts[0] === "map" && parts[1]) return { kind: "map", code: parts[1] };
   return { kind: "home" };
 }
 
@@ -50,6 +54,9 @@ export const testingHref = (code: string, scope?: string, round?: number): strin
 export const assistanceHref = (code: string, reference?: string): string =>
   `#/assistance/${encodeURIComponent(code)}${reference
     ? `/list/${encodeURIComponent(reference)}` : ""}`;
+export const monitoringHref = (code: string): string =>
+  `#/monitoring/${encodeURIComponent(code)}`;
+export const mapHref = (code: string): string => `#/map/${encodeURIComponent(code)}`;
 export const householdHref = (id: string): string => `#/household/${encodeURIComponent(id)}`;
 
 export function useRoute(): Route {

@@ -10,7 +10,8 @@ import {
 import { Boards } from "./boards";
 import { Households } from "./households";
 import {
-  assistanceHref, householdHref, nodeHref, testingHref, tracingHref, uncoveredHref, useQuery,
+  assistanceHref, householdHref, mapHref, monitoringHref, nodeHref, testingHref, tracingHref, uncoveredHref,
+  useQuery,
 } from "./hooks";
 import { formatTime, type Lang, percent, pick, t } from "./i18n";
 import { Scroll } from "./scroll";
@@ -71,7 +72,10 @@ export function NodeView(props: Props) {
         {t(lang, "openTracing")}</a>
         {" · "}<a href={testingHref(code)} data-testid="open-testing">{t(lang, "openTesting")}</a>
         {" · "}<a href={assistanceHref(code)} data-testid="open-assistance">
-          {t(lang, "openAssistance")}</a></p>
+          {t(lang, "openAssistance")}</a>
+        {" · "}<a href={monitoringHref(code)} data-testid="open-monitoring">
+          {t(lang, "openMonitoring")}</a>
+        {" · "}<a href={mapHref(code)} data-testid="open-map">{t(lang, "openMap")}</a></p>
       <Summary lang={lang} rollup={node.rollup} open={node.openItems} />
       <Children lang={lang} node={node} />
       <CoverageSection {...props} node={node} />

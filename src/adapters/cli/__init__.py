@@ -15,6 +15,7 @@ import typer
 from adapters.bootstrap import System, bootstrap
 from adapters.cli.assistance import assistance_cli
 from adapters.cli.checkin import checkin
+from adapters.cli.grid import grid_cli
 from adapters.cli.importing import import_cli
 from adapters.cli.ingest import ingest_cli
 from adapters.cli.keys import keys_cli
@@ -24,6 +25,7 @@ from adapters.cli.simulate import simulate
 from adapters.cli.stream import stream_cli
 from adapters.cli.testing import testing_cli
 from adapters.cli.tracing import tracing_cli
+from adapters.cli.zones import zones_cli
 from gridcore.application import GridcoreApp
 
 if TYPE_CHECKING:
@@ -219,7 +221,7 @@ def demo(serve: bool | None = typer.Option(
     from rich.table import Table
 
     from adapters import demo as scenario
-    from adapters import demo_field, demo_monitoring
+    from adapters import demo_field, demo_geography, demo_monitoring
 
     console = Console()
     started = time.perf_counter()
@@ -249,6 +251,7 @@ def demo(serve: bool | None = typer.Option(
                   f"{len(a.uncovered)}; zones above the soft cap of "
                   f"{app.policy_at(app.clock()).micro_grid_soft_cap} residents: "
                   f"{len(app.over_cap(scenario.COMMUNITY))} (allowed, reported)")
+    console.print(demo_geography.summary(app), soft_wrap=True)
     told = demo_field.story(app)
     console.print(
         f"[bold]拉网式排查 sweep[/] 17-19 Feb: covered (已覆盖) {told.covered}/{told.households} "
@@ -300,6 +303,7 @@ def demo(serve: bool | None = typer.Option(
         f"{mon.missed_owner}), abnormal 异常 {mon.abnormal} → fever-clinic referral 发热门诊转介 "
         f"({mon.referred}), due for release 待解除 {mon.release}",
         soft_wrap=True)
+    console.print(demo_geography.zones_summary(app), soft_wrap=True)
     console.print(f"store: {app.env.get('SQLITE_DBNAME') or app.env.get('PERSISTENCE_MODULE')}"
                   f" · {time.perf_counter() - started:.1f}s")
     app.close()
@@ -352,3 +356,5 @@ cli.add_typer(assistance_cli, name="assistance")
 cli.add_typer(tracing_cli, name="tracing")
 cli.add_typer(testing_cli, name="testing")
 cli.add_typer(notify_cli, name="notify")
+cli.add_typer(grid_cli, name="grid")
+cli.add_typer(zones_cli, name="zones")

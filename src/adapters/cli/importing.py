@@ -23,6 +23,7 @@ from adapters.importer import (
     write_error_report,
 )
 from gridcore.errors import GridcoreError
+from gridcore.geo import parse_crs
 
 import_cli = typer.Typer(help="Import registers (导入登记表).", no_args_is_help=True)
 
@@ -52,17 +53,28 @@ def households(
         "--hide-values", help="Leave out the values you typed (填写) from the error table, "
         "e.g. when this output is logged or shared; the reasons never show them "
         "unmasked.")] = False,
+    crs: Annotated[str, typer.Option(
+        "--crs", help="The system the 经度/纬度 columns are in: wgs84 (GPS, 天地图), gcj02 "
+        "(高德, 腾讯) or bd09 (百度).")] = "wgs84",
+    community: Annotated[str | None, typer.Option(
+        "--community", help="A row with 经度/纬度 and no 微网格 is registered in the "
+        "micro-grid of this community whose boundary contains it.")] = None,
 ) -> None:
     """Import households (住户) from a register: 户号, 微网格, 楼栋, 地址, 姓名, 电话, 身份证号,
-    出生年份, 弱势 (or household_no, micro_grid, building, address, name, phone, id_number,
-    birth_year, vulnerabilities)."""
+    出生年份, 弱势, 经度, 纬度 (or household_no, micro_grid, building, address, name, phone,
+    id_number, birth_year, vulnerabilities, longitude, latitude)."""
     from adapters.bootstrap import bootstrap
 
     console = Console()
+    try:
+        system = parse_crs(crs)
+    except GridcoreError as e:
+        console.print(f"[bold red]✗ --crs:[/] {escape(str(e))}")
+        raise typer.Exit(EXIT_UNREADABLE) from None
     app = bootstrap().app
     try:
         result = import_households(app, file, good_rows_only=good_rows_only, dry_run=dry_run,
-                                   console=console)
+                                   console=console, crs=system, community=community)
     except RegisterFormatError as e:
         console.print(f"[bold red]✗ cannot read the register (无法读取):[/] {escape(str(e))}")
         raise typer.Exit(EXIT_UNREADABLE) from None
@@ -72,6 +84,8 @@ def households(
     finally:
         app.close()
     print_errors(console, file, result, max_errors, show_given=not hide_values)
+    for w in result.warnings[:max_errors]:
+        console.print(f"[yellow]! 行 row {w.row} · {escape(w.column)}:[/] {escape(w.message)}")
     if errors_csv is not None and result.errors:
         written = write_error_report(errors_csv, file, result)
         console.print(f"{written} errors written to {escape(str(errors_csv))} (错误清单)")

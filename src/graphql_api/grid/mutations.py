@@ -18,12 +18,13 @@ from uuid import UUID
 import strawberry
 
 from graphql_api.context import Context
+from graphql_api.grid.boundaries import BoundariesDrawn, DrawBoundariesInput, features
 from graphql_api.grid.types import GridNode
 from graphql_api.ids import canonical
 from graphql_api.pipeline import Call, ClientId, Reach, mutation
 from graphql_api.problems import Problem, invalid, problem_of, result
 from graphql_api.reach import nodes, not_an_id, whole_city
-from gridcore import errors
+from gridcore import errors, geo
 
 
 @strawberry.type(description="The tree was changed (or had been, under this clientId).")
@@ -34,6 +35,7 @@ class GridChanged:
 
 
 GridResult = result("GridResult", GridChanged)
+BoundariesResult = result("BoundariesResult", BoundariesDrawn)
 
 
 @strawberry.input
@@ -190,6 +192,17 @@ class GridMutation:
             list(i.codes), i.into_code, i.name, client_id=i.client_id, by=c.by),
         success=_changed(lambda i: [i.into_code, *i.codes]),
         on=lambda i: [_below(*i.codes)])
+
+    draw_boundaries = mutation(
+        "边界 draw the boundaries of nodes of your jurisdiction from a GeoJSON "
+        "FeatureCollection, all or nothing: each within its parent's, siblings not "
+        "overlapping, gaps in a parent's cover reported (refused when strict).",
+        DrawBoundariesInput,
+        lambda c, i: c.app.draw_boundaries(c.target, geo.Crs(i.crs.value), "api",
+                                           allow_gaps=not i.strict, client_id=i.client_id,
+                                           by=c.by),
+        result=BoundariesResult, success=lambda c, report: BoundariesDrawn.of(report),
+        on=lambda i: [features(i)])
 
     retire_node = _shape(
         "撤销 retire an empty node (no live children, no households).", RetireNodeInput,

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry.dataloader import DataLoader
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graphql_api.context import Context
-from graphql_api.enums import Health, Level, Measure, TagKind, Vulnerability
+from graphql_api.enums import Crs, Health, Level, Measure, TagKind, Vulnerability
 from graphql_api.relay import Node
 from graphql_api.scope import node_visible
-from gridcore import grid, status
+from gridcore import geo, grid, status
 from projections import grid_rollup, queries, sweep_coverage
 
 if TYPE_CHECKING:
@@ -143,6 +145,29 @@ class GridNode(Node):
         if not await node_visible(info.context, self.code):
             return None
         return OpenItems.from_row(await open_items_loader(info.context).load(self.code))
+
+    @strawberry.field(description="边界 the node's boundary as a GeoJSON Feature (its geometry a "
+                                  "Polygon or MultiPolygon in `crs`, default WGS84; properties "
+                                  "code, name, crs), now or as it was at asOf; null when it "
+                                  "had none then, or outside your jurisdiction.")
+    async def boundary(self, info: Info[Context, None], as_of: datetime | None = None,
+                       crs: Crs = Crs.WGS84) -> JSON | None:
+        ctx = info.context
+        if not await node_visible(ctx, self.code):
+            return None
+        app = ctx.app
+
+        def read() -> Any:
+            when = None if as_of is None else app.check_time(as_of, "asOf time")
+            return app.boundary_at(self.code, when)
+
+        area = await asyncio.to_thread(read)
+        if area is None:
+            return None
+        system = geo.Crs(crs.value)
+        return cast(JSON, {"type": "Feature", "geometry": area.to_geojson(system),
+                           "properties": {"code": self.code, "name": self.name,
+                                          "crs": system.value}})
 
     @strawberry.field(description="户 the households of this subtree (Relay cursor pages, in "
                                   "id order); the filters given must hold for one resident.")

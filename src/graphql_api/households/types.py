@@ -3,8 +3,10 @@ timeline, and pages of the households under a grid node (with filters)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import strawberry
 from graphql import GraphQLError
@@ -17,6 +19,7 @@ from graphql_api.privacy import id_number_for, personal_for, phone_for
 from graphql_api.relay import Node, page_size
 from graphql_api.scope import node_visible
 from gridcore import household, status
+from gridcore.errors import GridcoreError
 from projections import grid_rollup, household_timeline, queries
 
 CURSOR_KIND = "household"
@@ -211,6 +214,19 @@ class Household(Node):
     async def micro_grid(self, info: Info[Context, None]) -> GridNode | None:
         row = await info.context.loaders.node.load(self.micro_grid_code)
         return GridNode.from_row(row) if row else None
+
+    @strawberry.field(description="送货上门 whether deliveries must reach its door (no "
+                                  "collection point): it lies in the sealed zone (封控区) of a "
+                                  "risk zoning in force.")
+    async def door_to_door(self, info: Info[Context, None]) -> bool | None:
+        app = info.context.app
+
+        def read() -> bool | None:
+            try:
+                return app.door_to_door(UUID(str(self.id)))
+            except GridcoreError:
+                return None
+        return await asyncio.to_thread(read)
 
     @strawberry.field(description="The household as it was at asOf (null before it was "
                                   "registered).")
