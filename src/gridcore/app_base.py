@@ -47,6 +47,8 @@ from gridcore.policy import DEFAULT_POLICY, POLICY_BOOK_ID, Policy, PolicyBook
 from gridcore.staff import StaffMember, staff_id
 from gridcore.sweep import Campaign, Visit, campaign_id, visit_id
 from gridcore.wellformed import check_wellformed
+from gridcore.zoning import RiskZoning, Zone
+from gridcore.zoning_index import RISK_ZONINGS_ID, RiskZonings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -346,6 +348,18 @@ class ApplicationBase(Application[UUID]):
 
     def household(self, hid: UUID) -> Household:
         return self._get(Household, hid, f"household {hid}", "Register the household first.")
+
+    def sealed_households(self, community: str) -> set[UUID]:
+        """The households of ``community`` in the sealed zone (封控区) of a risk zoning in
+        force: deliveries reach their door first (``delivery_commands``), and
+        ``door_to_door`` answers for one of them."""
+        index = self._find(RiskZonings, RISK_ZONINGS_ID, for_reading=True)
+        sealed: set[UUID] = set()
+        for zid in index.of(community) if index is not None else ():
+            z = self._find(RiskZoning, zid, for_reading=True)
+            if z is not None and z.in_force:
+                sealed.update(z.households.get(Zone.SEALED, ()))
+        return sealed
 
     def household_by_no(self, household_no: str) -> Household:
         return self.household(household_id(household_no))

@@ -129,13 +129,14 @@ def check_redelivery(state: DeliveryState) -> None:
                                   "Redeliver failed deliveries only; dispatch ready ones.")
 
 
-def household_priority(household: Household | None, today: date) -> int:
-    """0 when anyone in the household is under home quarantine or observation (they cannot go
-    out), 1 for a vulnerable household (aged 65+, living alone...), 2 otherwise (and for
-    enterprises): the 712 community served first those who could not shop."""
+def household_priority(household: Household | None, today: date, sealed: bool = False) -> int:
+    """0 when anyone in the household is under home quarantine or observation, or it lies in
+    a sealed zone (封控区) (they cannot go out), 1 for a vulnerable household (aged 65+,
+    living alone...), 2 otherwise (and for enterprises): the 712 community served first those
+    who could not shop."""
     if household is None:
         return 2
-    if any(r.measure in HOME_MEASURES for r in household.residents.values()):
+    if sealed or any(r.measure in HOME_MEASURES for r in household.residents.values()):
         return 0
     return 1 if household.is_vulnerable(today) else 2
 
@@ -147,13 +148,15 @@ class Waiting:
     delivery_id: UUID
     ready_since: datetime
     household: Household | None = None
+    sealed: bool = False
+    """the household lies in a sealed zone (封控区) in force"""
 
 
 def dispatch_order(waiting: Iterable[Waiting], now: datetime) -> list[UUID]:
     """Ready deliveries in dispatch order: by ``household_priority`` at ``now``, then the
     longest waiting first, then by id so that the order is deterministic."""
     today = now.date()
-    ranked = sorted(waiting, key=lambda w: (household_priority(w.household, today),
+    ranked = sorted(waiting, key=lambda w: (household_priority(w.household, today, w.sealed),
                                             w.ready_since, str(w.delivery_id)))
     return [w.delivery_id for w in ranked]
 

@@ -236,8 +236,9 @@ class DeliveryCommands(ApplicationBase):
     @command
     def dispatch_deliveries(self, scope: str, staff: Sequence[UUID] | None = None,
                             limit: int | None = None, *, by: Actor) -> int | None:
-        """Send the ready deliveries of a scope out, in dispatch order (quarantined, then
-        vulnerable households first), to each zone's squad or to the staff named."""
+        """Send the ready deliveries of a scope out, in dispatch order (quarantined or in a
+        sealed zone, then vulnerable households first), to each zone's squad or to the staff
+        named."""
         at = self.clock()
         if limit is not None and limit < 1:
             raise InvalidInput(f"Limit {limit} dispatches nothing.", "Give a limit of 1 or more.")
@@ -254,7 +255,9 @@ class DeliveryCommands(ApplicationBase):
         if not ready:
             raise InvalidInput(f"No delivery is ready to dispatch in {scope}.",
                                "Buy the open orders first (统一采买): the batchPurchase mutation.")
-        waiting = [Waiting(d.id, d.ready_since or d.created_on, h) for d, _, h in ready.values()]
+        sealed = set().union(*(self.sealed_households(c) for c in desks))
+        waiting = [Waiting(d.id, d.ready_since or d.created_on, h,
+                           h is not None and h.id in sealed) for d, _, h in ready.values()]
         due = delivery_due(at, self.policy_at(at))
         teams: dict[str, list[UUID]] = {}
         chosen: list[tuple[Delivery, str]] = []

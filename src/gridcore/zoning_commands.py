@@ -273,18 +273,11 @@ class ZoningCommands(LocationCommands, SweepCommands, TracingCommands):
     # ---- queries -----------------------------------------------------------------------------
 
     def door_to_door(self, hid: UUID) -> bool:
-        """Whether deliveries to the household must reach its door (送货上门, no collection
-        point): it lies in the sealed zone of a zoning in force."""
+        """Whether deliveries to the household must reach its door first (送货上门, no
+        collection point): it lies in the sealed zone of a zoning in force."""
         h = self._household_withheld(hid)
         community = self.node(h.micro_grid).parent_code
-        index = self._find(RiskZonings, RISK_ZONINGS_ID, for_reading=True)
-        if index is None or community is None:
-            return False
-        for zid in index.of(community):
-            z = self._find(RiskZoning, zid, for_reading=True)
-            if z is not None and z.in_force and z.zone_of_household(hid) is Zone.SEALED:
-                return True
-        return False
+        return community is not None and hid in self.sealed_households(community)
 
     def risk_zones_at(self, community: str, when: datetime) -> list[RiskZoning]:
         """The zonings of a community in force at ``when`` (drawn by then, not yet lifted),

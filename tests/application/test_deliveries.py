@@ -208,6 +208,10 @@ def test_dispatch_order_is_a_rule_of_the_time_it_is_asked(clock):
                Waiting(ids[3], t0 - timedelta(hours=1), None)]
     assert dispatch_order(waiting, t0) == [ids[2], ids[1], ids[3], ids[0]]
     assert dispatch_order(waiting, t0.replace(year=2019)) == [ids[2], ids[3], ids[0], ids[1]]
+    # a household of a sealed zone (封控区) cannot go out either: first, with the quarantined
+    assert household_priority(young, t0.date(), sealed=True) == 0
+    sealed = [*waiting[:3], Waiting(ids[3], t0 + timedelta(hours=3), young, sealed=True)]
+    assert dispatch_order(sealed, t0) == [ids[2], ids[3], ids[1], ids[0]]
 
 
 def test_a_failed_delivery_is_sent_again_and_then_delivered(app, clock):

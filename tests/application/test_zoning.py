@@ -240,3 +240,10 @@ def test_zones_around_several_points_are_their_union(w: World) -> None:
     report = w.app.draw_risk_zones(COMMUNITY, [case_id("CASE-1")], [east],
                                    by=w.official)
     assert set(report.households[Zone.SEALED]) == {w.case_home, w.neighbour, w.precaution}
+
+
+def test_deliveries_reach_the_sealed_zone_first(w: World) -> None:
+    drawn(w)
+    sealed = w.app.sealed_households(COMMUNITY)
+    assert sealed == {w.case_home, w.neighbour}
+    assert w.app.sealed_households("420102001713") == set()
