@@ -81,10 +81,14 @@ def test_an_official_draws_and_the_boundary_reads_back_in_either_system(world: W
     world.clock.advance(minutes=5)
     redraw = draw(world, "OFF1", collection((ZONES[0], square(X0, Y0, X0 + D / 4, Y0 + D))))
     assert redraw["drawn"] == [ZONES[0]]
+    # (a ring given in GCJ-02 is densified before its conversion: its corners are among the
+    # points, its eastmost is the corner)
     then = boundary(world, "GWZ1", ZONES[0], at=drawn_at, crs="GCJ02")
-    assert then["geometry"]["coordinates"][0][1][0] == pytest.approx(X0 + D / 2, abs=1e-6)
+    east = max(x for x, _ in then["geometry"]["coordinates"][0])
+    assert east == pytest.approx(X0 + D / 2, abs=1e-6)
     now = boundary(world, "GWZ1", ZONES[0], crs="GCJ02")
-    assert now["geometry"]["coordinates"][0][1][0] == pytest.approx(X0 + D / 4, abs=1e-6)
+    assert max(x for x, _ in now["geometry"]["coordinates"][0]) == pytest.approx(X0 + D / 4,
+                                                                                 abs=1e-6)
 
 
 def test_bad_features_and_overlaps_are_clear_problems_that_write_nothing(world: World) -> None:

@@ -40,9 +40,12 @@ def chromium() -> str:
     if path is None:
         dashboard._unavailable("No chromium executable was found.")
     try:
-        import playwright.sync_api  # noqa: F401
+        from playwright.sync_api import expect
     except ImportError:
         dashboard._unavailable("The playwright package is not installed.")
+    # every wait is for something the page shows; the bound only keeps a broken page from
+    # hanging the run, and is wide enough for a loaded machine (the 5 s default is not)
+    expect.set_options(timeout=60_000)
     if not dashboard_built():
         pytest.fail("The dashboard is not built: run `npm ci && npm run build` in web/.")
     assert path is not None
@@ -66,7 +69,7 @@ def browser(chromium: str) -> Iterator[Any]:
 def page(browser: Any, site: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
                                   timezone_id="Asia/Shanghai")
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(60_000)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))

@@ -253,7 +253,7 @@ def test_the_list_fits_a_phone_in_english(browser: Any, site: Site) -> None:
 
     context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
                                   has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai")
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(60_000)
     page = context.new_page()
     try:
         login(page, site, "712-DIR")

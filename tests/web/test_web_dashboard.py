@@ -115,9 +115,10 @@ def chromium_path() -> str:
     if path is None:
         _unavailable("No chromium executable was found.")
     try:
-        import playwright.sync_api  # noqa: F401
+        from playwright.sync_api import expect
     except ImportError:
         _unavailable("The playwright package is not installed.")
+    expect.set_options(timeout=60_000)  # a bound for a loaded machine, as in conftest.py
     if not dashboard_built():
         pytest.fail(f"The dashboard is not built in {STATIC}: run `npm ci && npm run build` "
                     "in web/.")
@@ -245,7 +246,7 @@ def browser(chromium_path: str) -> Iterator[Any]:
 def page(browser: Any, site: Site) -> Iterator[Any]:
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN",
                                   timezone_id="Asia/Shanghai")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(60_000)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
@@ -425,7 +426,7 @@ def test_phone_width_and_the_english_switch(browser: Any, site: Site) -> None:
 
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
                                   device_scale_factor=2, timezone_id="Asia/Shanghai")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(60_000)
     page = context.new_page()
     try:
         login(page, site, "712-DIR")

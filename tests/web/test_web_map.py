@@ -288,7 +288,7 @@ def test_a_configured_tile_url_is_asked_for_tiles(browser: Any) -> None:
         with served(folder, tiles.url) as w:
             context = browser.new_context(viewport={"width": 1280, "height": 900},
                                           locale="zh-CN", timezone_id="Asia/Shanghai")
-            context.set_default_timeout(15_000)
+            context.set_default_timeout(60_000)
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
