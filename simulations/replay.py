@@ -32,6 +32,7 @@ from gridcore.app_base import fold
 from gridcore.application import GridcoreApp, HouseholdRow
 from gridcore.authority import System
 from gridcore.base import Aggregate, Event
+from gridcore.geo import Area, Crs, Point
 from gridcore.grid import GridNode, Level
 from gridcore.household import Member
 from gridcore.identity import ResidentIdentity
@@ -84,6 +85,11 @@ class RecordedCampaign:
     recorded: RecordedOutcome
     buildings: list[tuple[str, str, str, int]] = field(default_factory=list)
     """The buildings the households name: community, number, name, floors."""
+    points: dict[tuple[str, str], Point] = field(default_factory=dict)
+    """Where those buildings stood at the launch, by (community, number): the field model
+    walks the distances between them."""
+    boundaries: dict[str, Area] = field(default_factory=dict)
+    """The nodes' boundaries at the launch (a community's centre is its staff's base)."""
 
 
 def recorded_campaigns(app: GridcoreApp) -> list[tuple[str, int, str]]:
@@ -225,18 +231,23 @@ def extract(app: GridcoreApp, scope: str, round_no: int) -> RecordedCampaign:
     recorded = RecordedOutcome(
         len(c.households), len(covered_at), sum(1 for t in covered_at.values() if t < c.ends),
         full, missing, visits, {number.get(s, str(s)): n for s, n in staff_visits.items()})
+    buildings = [as_of(app, b, launched) or b for b in map(app.building, sorted(
+        {r.building_id for r in rows if r.building_id}, key=str))]  # as they stood then
+    nodes = _nodes(app, tree, launched)
+    boundaries = {code: area for code, *_ in nodes
+                  if (area := _node_at(app, code, launched).boundary) is not None}
     return RecordedCampaign(
         scope, round_no, c.name, c.starts, max(1, round((c.ends - c.starts) / timedelta(days=1))),
-        _nodes(app, tree, launched), rows,
+        nodes, rows,
         [StaffSpec(s.staff_no, s.name, s.role, s.jurisdictions, s.daily_capacity, s.available)
          for s in staff],
         {g.code: number[g.responsible_worker] for g in grids
          if g.responsible_worker in number},
         {g.code: [number[s] for s in g.squad if s in number] for g in grids if g.squad},
         app.policy_at(c.starts), demand, recorded,
-        [(b.community, b.number, b.name, b.floors)
-         for b in map(app.building, sorted({r.building_id for r in rows if r.building_id},
-                                           key=str))])
+        [(b.community, b.number, b.name, b.floors) for b in buildings],
+        {(b.community, b.number): b.point for b in buildings if b.point is not None},
+        boundaries)
 
 
 # ---- variants ---------------------------------------------------------------------------------
@@ -312,8 +323,14 @@ def rebuild(recorded: RecordedCampaign, variant: ReplayVariant,
             app.create_node(code, name, parent, by=System.OPERATOR)
     app.adopt_policy(variant.policy(recorded.policy), clock.now, f"复盘 replay: {variant.name}",
                      by=System.OPERATOR)
+    if recorded.boundaries:  # parents first, as the nodes are listed
+        app.draw_boundaries([(code, recorded.boundaries[code]) for code, *_ in recorded.nodes
+                             if code in recorded.boundaries], Crs.WGS84, "复盘 replay",
+                            by=System.OPERATOR)
     for community, number, name, floors in recorded.buildings:
         app.register_building(community, number, name, floors, by=System.OPERATOR)
+        if (point := recorded.points.get((community, number))) is not None:
+            app.locate_building(community, number, point.lng, point.lat, by=System.OPERATOR)
     for i in range(0, len(recorded.households), 5_000):
         app.register_households(recorded.households[i:i + 5_000], by=System.OPERATOR)
     staff = variant.staffing(recorded)

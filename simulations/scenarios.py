@@ -178,7 +178,7 @@ def write_variants_csv(outcomes: list[VariantOutcome], path: Path) -> Path:
         w = csv_writer(f)
         w.writerow(["variant", "staff", "squad", "households", "covered_at_window",
                     "in_window", "full_at_hours", "zones_missing_window", "utilisation",
-                    "referrals", "deliveries_ordered", "visits_recorded"])
+                    "walking_share", "referrals", "deliveries_ordered", "visits_recorded"])
         for o in outcomes:
             r = o.result
             squad = o.staff.get(Role.PARTY_MEMBER, 0) + o.staff.get(Role.VOLUNTEER, 0)
@@ -186,8 +186,8 @@ def write_variants_csv(outcomes: list[VariantOutcome], path: Path) -> Path:
                         sum(z.covered_at_window for z in r.zones.values()), r.in_window,
                         "" if r.full_at_hours is None else round(r.full_at_hours, 2),
                         len(o.missing_zones), round(r.utilisation(), 3),
-                        sum(r.referrals.values()), sum(r.deliveries_by_day.values()),
-                        r.visits_recorded])
+                        round(r.walking_share(), 3), sum(r.referrals.values()),
+                        sum(r.deliveries_by_day.values()), r.visits_recorded])
     return path
 
 
@@ -202,11 +202,12 @@ def table(report: ScenarioReport | EnterpriseReport) -> object:
     legend = ["人员 staff (excl. squad)", "小分队 party members + volunteers",
               "窗口内 covered within the window", "全覆盖 time to full coverage",
               "未达标片区 zones missing the window", "利用率 staff utilisation",
+              "步行 share of the busy time spent walking between buildings",
               "转介 referrals", "配送 deliveries ordered"]
     t.caption = ("; ".join(f"{o.variant.name}: {o.variant.label}" for o in report.outcomes)
                  + "\n" + " · ".join(legend))
     for col in ("variant", "人员", "小分队", "户", "窗口内", "全覆盖 days", "未达标片区",
-                "利用率", "转介", "配送"):
+                "利用率", "步行", "转介", "配送"):
         t.add_column(col, justify="left" if col == "variant" else "right",
                      no_wrap=col == "variant")
     for o in report.outcomes:
@@ -217,7 +218,8 @@ def table(report: ScenarioReport | EnterpriseReport) -> object:
                   str(r.households), f"{at_window} ({at_window / max(1, r.households):.0%})",
                   days(r.full_at_hours) + ("" if r.full_at_hours is not None else " (>horizon)"),
                   str(len(o.missing_zones)), f"{r.utilisation():.0%}",
-                  str(sum(r.referrals.values())), str(sum(r.deliveries_by_day.values())))
+                  f"{r.walking_share():.0%}", str(sum(r.referrals.values())),
+                  str(sum(r.deliveries_by_day.values())))
     return t
 
 

@@ -13,17 +13,17 @@ findings (fever, close contacts, arrivals) open referrals and home observations 
 findings process; households under observation order supplies, bought by the duty lead and
 dispatched to the zone's squad (配送到户).
 
-Two clocks, so that dearer work never finishes sooner. Who takes which household, and in
-which order, is decided on the **plan's clock**: visits last the plan's minutes
-(``door_minutes``, ``phone_minutes``, ``walk_minutes``), and on that clock each person takes
-their own households, then the unplaced ones, then the waiting households of colleagues off
-duty, as a duty lead hands work out. That hand-out is greedy list scheduling, which on its own
-is not monotone (Graham's anomalies): were it decided on the field's clock, a longer visit
-would change who is free first, who takes which retry, and a slower day could end sooner (the
-replay property test found 31.2 h against 32.0 h). So each decision becomes a ``Step`` in the
-person's order of work, with the plan's start time, and nothing the field does changes it.
-The **field's clock** then plays each person's steps in that order, each lasting the plan's
-minutes times ``slower`` (a replay's what-if; 1 by default), starting at
+Two clocks, so that dearer work never finishes sooner. Who takes which household, and in which
+order, is decided on the **plan's clock**: visits last the plan's minutes (``door_minutes``,
+``phone_minutes``, and the walk to the household's building, see below), and on that clock each
+person takes their own households, then the unplaced ones, then the waiting households of
+colleagues off duty, as a duty lead hands work out. That hand-out is greedy list scheduling,
+which on its own is not monotone (Graham's anomalies): were it decided on the field's clock, a
+longer visit would change who is free first, who takes which retry, and a slower day could end
+sooner (the replay property test found 31.2 h against 32.0 h). So each decision becomes a
+``Step`` in the person's order of work, with the plan's start time, and nothing the field does
+changes it. The **field's clock** then plays each person's steps in that order, each lasting
+the plan's minutes times ``slower`` (a replay's what-if; 1 by default), starting at
 
     start = fit(max(end of the person's previous step, ready, planned start), minutes)
 
@@ -39,6 +39,23 @@ plays exactly the plan (each start is its planned start), so the model's own cam
 what the single greedy clock gave. Illness is drawn on the plan's clock only in the model's
 own campaigns (a replay draws none): the application's moving of an ill person's open work
 reads what the field covered, so with illness the property needs the field to play the plan.
+
+Walking (步行). A door visit in another building than the person's last walks there first, and
+each shift starts at the person's base, the centre of their community's drawn boundary (the
+residents' committee 居委会, where the morning briefing hands out forms and thermometers; a
+member listed above community level starts at the centre of their own node), so the first door
+visit of every shift walks from the base. When both ends have points (buildings located with
+``locate_building``, boundaries drawn; generated cities are laid out so by default), the walk
+takes ``walk_floor_minutes`` (down the stairs, out of the gate) plus the great-circle distance
+times ``walk_detour`` over ``walk_speed_m_per_min``: lanes through an estate and a street grid
+make the way about 1.3 times the straight line (on a grid of streets the way is the Manhattan
+distance, 4/π ≈ 1.27 times the straight line averaged over directions). When either end has no
+point the walk takes the constant ``walk_minutes``. A household with no building is nowhere
+known: a walk to or from it takes the constant, and none is counted between two such households
+or from the base to one (as before there were points). A household's own point is never read
+(it is personal data). Each walk is fixed when the plan's clock places the step, so the replay
+property holds with real distances too; a replay carries the buildings' points and the nodes'
+boundaries as they stood at the launch. ``walking_hours`` and ``walking_share`` sum the walks.
 """
 
 from __future__ import annotations
@@ -56,8 +73,9 @@ from gridcore.application import GridcoreApp
 from gridcore.assignment import Method
 from gridcore.authority import System
 from gridcore.delivery import Item
-from gridcore.errors import GridcoreError
-from gridcore.grid import GridNode
+from gridcore.errors import GridcoreError, NotFound
+from gridcore.geo import Point, distance_m
+from gridcore.grid import GridNode, Level
 from gridcore.staff import Role
 from gridcore.sweep import Arrival, Outcome
 
@@ -103,7 +121,11 @@ class SweepParams:
     horizon_days: int = 14
     door_minutes: float = 12.0  # knock, temperature of each member, questions, the form
     phone_minutes: float = 5.0
-    walk_minutes: float = 5.0  # between buildings
+    walk_minutes: float = 5.0  # between buildings, when either has no point (the fallback)
+    walk_speed_m_per_min: float = 70.0  # 4.2 km/h: an adult's pace, with forms and a thermometer
+    walk_detour: float = 1.3  # the way over the straight line (street grid: 4/π ≈ 1.27)
+    walk_floor_minutes: float = 1.0  # each change of building: stairs, the gate
+    use_points: bool = True  # False: every walk takes ``walk_minutes`` (the model before points)
     no_answer_door: float = 0.08
     no_answer_phone: float = 0.10
     retry_after_hours: int = 3
@@ -120,10 +142,21 @@ class SweepParams:
     """Field time multiplied per kind (door, phone, walk): the work takes longer than the plan
     reckons (a replay's what-if); who does what, and in which order, stays the plan's."""
 
-    def minutes(self, method: Method, walk: bool, in_field: bool = False) -> tuple[float, float]:
-        """(walking, walking and the visit) minutes: the plan's, or the field's."""
+    def walk_between(self, a: Point | None, b: Point | None) -> float:
+        """The plan's minutes to walk from ``a`` to ``b`` (another building): the floor plus the
+        distance times the detour at the walking speed, or ``walk_minutes`` when either point
+        is unknown."""
+        if not self.use_points or a is None or b is None:
+            return self.walk_minutes
+        return self.walk_floor_minutes + distance_m(a, b) * self.walk_detour \
+            / self.walk_speed_m_per_min
+
+    def minutes(self, method: Method, walk: float,
+                in_field: bool = False) -> tuple[float, float]:
+        """(walking, walking and the visit) minutes, the plan's or the field's, of a visit
+        that first walks ``walk`` of the plan's minutes (0: none)."""
         f = self.slower if in_field else {}
-        walking = self.walk_minutes * f.get("walk", 1.0) if walk else 0.0
+        walking = walk * f.get("walk", 1.0) if walk else 0.0
         visit = self.door_minutes * f.get("door", 1.0) if method is Method.DOOR \
             else self.phone_minutes * f.get("phone", 1.0)
         return walking, walking + visit
@@ -161,7 +194,7 @@ class Step:
     planned: datetime  # its start on the plan's clock: the field never starts it earlier
     ready: datetime  # a first attempt's readiness (the start, or a chat deadline)
     after: Step | None  # the household's previous attempt: a retry waits from its end
-    walk: bool  # walks from another building first
+    walk: float  # the plan's minutes of walking from another building (or the base) first
     outcome: Outcome
     found: dict[str, object]
     end: datetime | None = None  # on the field's clock, once played
@@ -179,9 +212,13 @@ class StaffState:
     queue: deque[Task] = field(default_factory=deque)
     busy_until: datetime = SWEEP_START  # on the plan's clock
     last_building: UUID | None = None
+    base: Point | None = None  # where each shift starts (the community's centre)
+    shift_begun: datetime | None = None  # the start of the shift the plan is placing
+    at_base: bool = True  # no door visit yet this shift
     steps: deque[Step] = field(default_factory=deque)  # planned, not yet played
     field_free: datetime = SWEEP_START  # the end of the last step played
     busy_minutes: float = 0.0
+    walk_minutes: float = 0.0  # of busy_minutes, walking (the field's)
     shift_minutes: float = 0.0
     visits: int = 0
     ill_on: int | None = None
@@ -243,6 +280,17 @@ class SweepResult:
         shift = sum(s.shift_minutes for s in chosen)
         return sum(s.busy_minutes for s in chosen) / shift if shift else 0.0
 
+    @property
+    def walking_hours(self) -> float:
+        """Staff-hours spent walking between buildings (the field's)."""
+        return sum(s.walk_minutes for s in self.staff) / 60
+
+    def walking_share(self, roles: set[Role] | None = None) -> float:
+        """The share of the staff's busy time spent walking."""
+        chosen = [s for s in self.staff if roles is None or s.role in roles]
+        busy = sum(s.busy_minutes for s in chosen)
+        return sum(s.walk_minutes for s in chosen) / busy if busy else 0.0
+
 
 def _on_shift(s: StaffState, start: datetime, when: datetime) -> tuple[datetime, datetime]:
     """The shift (start, end) of the day containing ``when``."""
@@ -294,12 +342,32 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
         while code is not None:
             above[g.code].add(code)
             code = app.node(code).parent_code
+    bases: dict[str, Point | None] = {}
+
+    def base(code: str) -> Point | None:
+        """The centre of the community containing ``code`` (or of ``code`` itself, above
+        community level), when its boundary is drawn."""
+        if code not in bases:
+            node = app.node(code)
+            while node.level > Level.COMMUNITY and node.parent_code is not None:
+                node = app.node(node.parent_code)
+            area = node.boundary
+            bases[code] = area.centre() if area is not None else None
+        return bases[code]
+
     staff = {s.id: StaffState(s.id, s.staff_no, s.role, home.get(s.id, set()),
                               p.shifts.get(s.role) if s.available else None,  # off duty
                               may=frozenset(g for g, up in above.items()
                                             if up & set(s.jurisdictions)),
-                              busy_until=start, field_free=start)
+                              busy_until=start, field_free=start, base=base(s.home))
              for s in app.staff_in(scope)}
+    points: dict[UUID, Point | None] = {}  # a building's point (None: not located)
+    for h in households.values():
+        if h.building_id is not None and h.building_id not in points:
+            try:
+                points[h.building_id] = app.building(h.building_id).point
+            except NotFound:
+                points[h.building_id] = None
     staffed = sorted(staff.values(), key=lambda s: s.staff_no)
     duty_leads = [s.staff_id for s in staff.values() if s.role is Role.DUTY_LEAD]
     lead_of: dict[str, UUID] = {}  # community -> its duty lead, who orders, buys, dispatches
@@ -451,6 +519,8 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
                   finish: datetime) -> None:
         """The person's steps that start in this hour on the plan's clock."""
         t0 = max(s.busy_until, now, begin)
+        if s.shift_begun != begin:  # a new shift starts at the base
+            s.shift_begun, s.last_building, s.at_base = begin, None, True
         while t0 < end:
             t = next_task(s, t0)
             if t is None:  # nothing ready now: wait for the first that is this hour
@@ -462,7 +532,11 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
                     break
                 t0 = min(later)
                 continue
-            walk = t.method is Method.DOOR and t.building != s.last_building
+            walk = 0.0
+            if t.method is Method.DOOR and t.building != s.last_building:
+                here = s.base if s.at_base else \
+                    points.get(s.last_building) if s.last_building else None
+                walk = p.walk_between(here, points.get(t.building) if t.building else None)
             walking, minutes = p.minutes(t.method, walk)
             if t0 + timedelta(minutes=minutes) > finish:
                 s.queue.appendleft(t)
@@ -479,7 +553,7 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
             step = Step(t, t.attempts, t0, t.ready_at, t.last, walk, outcome, found)
             s.steps.append(step)
             if t.method is Method.DOOR:
-                s.last_building = t.building
+                s.last_building, s.at_base = t.building, False
             t0 += timedelta(minutes=minutes)
             if nobody:
                 t.ready_at = t0 + timedelta(hours=p.retry_after_hours)
@@ -511,6 +585,7 @@ def run_sweep(app: GridcoreApp, clock: SimClock, scope: str,
             step.end = s.field_free = at + timedelta(minutes=minutes)
             s.visits += 1
             s.busy_minutes += minutes
+            s.walk_minutes += walking
             s.steps.popleft()
             played = True
         return played
@@ -599,11 +674,12 @@ def _work_left(staff: dict[UUID, StaffState], pool: dict[str, deque[Task]],
         if t.household_id in cover_time or t.household_id in seen:
             continue
         seen.add(t.household_id)
-        m = p.minutes(t.method, t.method is Method.DOOR, in_field=True)[1]
+        m = p.minutes(t.method, p.walk_minutes if t.method is Method.DOOR else 0.0,
+                      in_field=True)[1]  # a walk reckoned at the constant
         left[t.grid] = left.get(t.grid, 0.0) + m / 60
     for hid in chat_due:
         if hid not in cover_time and hid not in seen:
-            m = p.minutes(Method.PHONE, False, in_field=True)[1]
+            m = p.minutes(Method.PHONE, 0.0, in_field=True)[1]
             left[grid_of[hid]] = left.get(grid_of[hid], 0.0) + m / 60
     return left
 
@@ -676,9 +752,10 @@ def write_csv(result: SweepResult, out: Path, prefix: str = "") -> list[Path]:
           [[z.code, z.households, z.covered_at_window,
             "" if z.full_at_hours is None else round(z.full_at_hours, 2), z.plan_unplaced,
             z.plan_short_units, z.work_left_hours, z.reason] for z in result.zones.values()])
-    write("staff.csv", ["staff_no", "role", "visits", "busy_hours", "shift_hours",
-                        "utilisation", "ill_on_day"],
+    write("staff.csv", ["staff_no", "role", "visits", "busy_hours", "walking_hours",
+                        "shift_hours", "utilisation", "ill_on_day"],
           [[s.staff_no, s.role.value, s.visits, round(s.busy_minutes / 60, 2),
+            round(s.walk_minutes / 60, 2),
             round(s.shift_minutes / 60, 2),
             round(s.busy_minutes / s.shift_minutes, 3) if s.shift_minutes else "",
             "" if s.ill_on is None else s.ill_on] for s in result.staff])
