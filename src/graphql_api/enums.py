@@ -157,6 +157,7 @@ class RequestChannel(Enum):
     ONLINE = "online"
     HOTLINE = "hotline"
     CHAT = "chat"
+    OPEN311 = "open311"
 
 
 @strawberry.enum(description="诉求类别 what a request is about")

@@ -45,6 +45,8 @@ from graphql_api.notify.queries import NotifyQuery
 from graphql_api.redact import submitted_values, without_values
 from graphql_api.referrals.mutations import ReferralMutation
 from graphql_api.referrals.queries import ReferralQuery
+from graphql_api.reports.mutations import ReportMutation
+from graphql_api.reports.queries import ReportQuery
 from graphql_api.requests.mutations import RequestMutation
 from graphql_api.requests.queries import RequestQuery
 from graphql_api.settings import DEFAULT_MAX_COST, ApiSettings, Mode
@@ -65,14 +67,14 @@ Query = merge_types("Query", (NodeQuery, GridQuery, HouseholdQuery, ReferralQuer
                               EnterpriseQuery, RequestQuery, AlertQuery, StaffQuery,
                               ClockQuery, PolicyQuery, ChatQuery, TracingQuery,
                               AssistanceQuery, TestingCampaignQuery, MonitoringQuery,
-                              NotifyQuery, GeoQuery, ZoningQuery))
+                              NotifyQuery, GeoQuery, ZoningQuery, ReportQuery))
 Mutation = merge_types("Mutation", (StatusMutation, SweepMutation, RequestMutation,
                                     AlertMutation, ReferralMutation, DeliveryMutation,
                                     EnterpriseMutation, SyncMutation, GridMutation,
                                     StaffMutation, RegisterMutation, PolicyMutation,
                                     ChatMutation, TracingMutation, AssistanceMutation,
                                     TestingCampaignMutation, MonitoringMutation,
-                                    NotifyMutation, ZoningMutation))
+                                    NotifyMutation, ZoningMutation, ReportMutation))
 
 
 def unexpected(error: GraphQLError) -> bool:

@@ -35,6 +35,7 @@ from gridcore.mass_testing_commands import MassTestingCommands
 from gridcore.monitoring_commands import MonitoringCommands
 from gridcore.notification_commands import NotificationCommands
 from gridcore.referral_commands import ReferralCommands
+from gridcore.report_commands import ReportCommands
 from gridcore.request_commands import RequestCommands
 from gridcore.risk import RISK_REGISTER_ID, RiskRegister
 from gridcore.staff_commands import ASSIGNABLE_ROLES, StaffCommands
@@ -49,7 +50,7 @@ class GridcoreApp(ZoningCommands, LocationCommands, NotificationCommands, Monito
                   MassTestingCommands, TracingCommands,
                   AssistanceCommands, HouseholdCommands,
                   StaffCommands, DeliveryCommands, EnterpriseCommands, RequestCommands,
-                  AlertCommands, ChatCommands, GridCommands):
+                  AlertCommands, ChatCommands, ReportCommands, GridCommands):
     """Grid hierarchy, households and resident status, staff and assignment, and the field
     operations: sweeps, referrals, deliveries, enterprise resumption, residents' requests,
     risk zoning around cases (三区划分: locations, tracing, households and sweeps as bases),
@@ -125,6 +126,8 @@ class GridcoreApp(ZoningCommands, LocationCommands, NotificationCommands, Monito
                 return [self.testing_campaign(value).scope]
             case Of.TUBE:
                 return [self.testing_campaign_of_tube(value).scope]
+            case Of.PARENT:  # the level above reviews the node's report
+                return [self.node(value).parent_code]
             case Of.FEATURES:  # an unknown code is the command's to report, with the rest
                 found = (self._find(GridNode, node_id(code)) for code, _ in value)
                 return list(dict.fromkeys(n.code for n in found if n is not None))
@@ -153,6 +156,7 @@ class GridcoreApp(ZoningCommands, LocationCommands, NotificationCommands, Monito
             "assistance": self.tick_assistance(at),
             "monitoring": self.tick_monitoring(at),
             "risk_zonings": self.tick_risk_zonings(at),
+            "reports": self.tick_reports(at),
         }
 
 

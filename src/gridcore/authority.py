@@ -107,6 +107,9 @@ class Of(StrEnum):
     """a quarantine site's code, at the district or street that runs it"""
     ZONING = "zoning"
     """a risk zoning (三区划分), at its community"""
+    PARENT = "parent"
+    """the parent of a node code: the level above, which reviews the node's daily report
+    (the city: the whole city)"""
     FEATURES = "features"
     """a batch of boundaries, (code, area) pairs: at each node drawn (an unknown code is
     left to the command, which reports every feature's problem)"""
@@ -215,6 +218,12 @@ up; they resolve them too."""
 ZONERS = OFFICIALS
 """Who draws, applies, sweeps and lifts risk zones (三区划分): officials of the community's
 street or above (the rules' level); the clock lifts quiet zones by the rule."""
+
+REPORTERS = OFFICIALS
+"""Who submits and corrects a node's daily report (日报): its officials."""
+REPORT_REVIEWERS = OFFICIALS
+"""Who approves or returns a daily report: officials of the level above (a street's or
+higher: the rule's level), never the version's own submitter (``daily_report``)."""
 
 MONITORS = FIELD_ROLES | MEDICAL | POLICE_AND_OFFICIALS | {Role.DUTY_LEAD}
 """Who follows residents under a measure (健康监测): who visits, calls or staffs a site and
@@ -403,6 +412,14 @@ AUTHORITY: Mapping[str, Rule] = {
     "record_sent": rule(frozenset(), systems=AUTO),
     "record_send_failure": rule(frozenset(), systems=AUTO),
     "record_receipt": rule(frozenset(), systems=(System.FEED,)),
+    # daily reports up the levels (日报): the node's officials submit and correct it; the
+    # level above approves or returns it; the clock escalates those overdue
+    "submit_report": rule(REPORTERS, at(Of.NODE, "code")),
+    "correct_report": rule(REPORTERS, at(Of.NODE, "code")),
+    "return_report": rule(REPORT_REVIEWERS, at(Of.PARENT, "code"), level=Level.STREET),
+    "approve_report": rule(REPORT_REVIEWERS, at(Of.PARENT, "code"), level=Level.STREET),
+    "_tick_reports": rule(frozenset(), systems=AUTO),
+    "_open_ended_periods": rule(frozenset(), systems=AUTO),
 }
 """command name -> who may give it and where. A test fails for a command missing here
 (tests/domain/test_authority.py), and another gives every command with every role inside

@@ -38,6 +38,15 @@ def _zoning_measures() -> dict[ZoneName, ZoneMeasure]:
             "precaution": "none"}
 
 
+ReportLevelName = Literal["community", "street", "district", "city"]
+"""The levels that report daily (日报), lowest first."""
+REPORT_LEVEL_NAMES: tuple[ReportLevelName, ...] = ("community", "street", "district", "city")
+
+
+def _report_deadlines() -> dict[ReportLevelName, str]:
+    return {"community": "10:00", "street": "12:00", "district": "14:00", "city": "16:00"}
+
+
 class Policy(Immutable):
     """Numbers and role lists the rules depend on; defaults follow the seeds (14 days...)."""
 
@@ -152,6 +161,26 @@ class Policy(Immutable):
     zoning_precaution_level: Literal["street", "district"] = "street"
     zoning_measures: dict[ZoneName, ZoneMeasure] = Field(default_factory=_zoning_measures)
     zoning_lift_after_days: Days = 14
+    # daily reports (日报 / 信息报送): a period's report of each level is due the next day at
+    # its local time (HH:MM at UTC+``report_utc_offset_minutes``, Beijing time by default),
+    # each level after the one below it (the community's first, the city's last); a report
+    # not submitted by then is overdue and escalates a level at each deadline above
+    report_deadlines: dict[ReportLevelName, ClockTime] = Field(
+        default_factory=_report_deadlines)
+    report_utc_offset_minutes: int = Field(480, ge=-720, le=840)
+
+    @model_validator(mode="after")
+    def _report_deadlines_nest(self) -> Policy:
+        times = self.report_deadlines
+        missing = [level for level in REPORT_LEVEL_NAMES if level not in times]
+        if missing:
+            raise ValueError(f"report_deadlines names no time for {', '.join(missing)}: give "
+                             "one for each of community, street, district and city")
+        order = [times[level] for level in REPORT_LEVEL_NAMES]
+        if order != sorted(order):
+            raise ValueError("report_deadlines must not fall earlier going up: community <= "
+                             "street <= district <= city (e.g. 10:00, 12:00, 14:00, 16:00)")
+        return self
 
     @model_validator(mode="after")
     def _zones_nest(self) -> Policy:

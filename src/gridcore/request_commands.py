@@ -207,6 +207,20 @@ class RequestCommands(ApplicationBase):
                          "request with that reference",
                          "Check the reference given at filing (20 characters).")
 
+    def request_by_number(self, number: str) -> ResidentRequest:
+        """The request of a public number (``<community>-<seq>``, e.g. '420102001712-000017':
+        the Open311 ``service_request_id``), found on its community's desk. The number is no
+        secret: it shows nothing of the request but its community and filing order."""
+        community, _, seq = number.rpartition("-") if isinstance(number, str) else ("", "", "")
+        desk = self._find(RequestDesk, desk_id(community)) if community else None
+        if desk is None or not (seq.isascii() and seq.isdigit()
+                                and request_number(community, int(seq)) == number
+                                and 1 <= int(seq) <= len(desk.requests)):
+            raise NotFound(f"No request has the number {str(number)[:60]!r}.",
+                           "Give the number the filing answered, e.g. 420102001712-000017 "
+                           "(the community's code, a hyphen and six digits).")
+        return self.request(desk.requests[int(seq) - 1])
+
     def open_requests(self, code: str) -> list[ResidentRequest]:
         """Requests filed in the communities under ``code`` (a community or above) that still
         await action, overdue first, then by deadline."""

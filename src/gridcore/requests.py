@@ -50,6 +50,9 @@ class Channel(_Labelled):
     ONLINE = "online"
     HOTLINE = "hotline"
     CHAT = "chat"
+    OPEN311 = "open311"
+    """Filed by a client system (the city's message board, a 数字城管 system) through the Open311
+    GeoReport v2 endpoint (``graphql_api.open311``); the system is named in the client id."""
 
 
 class Category(_Labelled):
@@ -75,7 +78,7 @@ class RequestStatus(_Labelled):
 
 _LABELS = {
     "Channel": {"online": "网上平台 online platform", "hotline": "热线 hotline",
-                "chat": "微信群 chat group"},
+                "chat": "微信群 chat group", "open311": "系统对接 Open311 client system"},
     "Category": {"supplies": "物资 supplies", "medical": "就医 medical",
                  "quarantine": "隔离 quarantine", "complaint": "投诉 complaint",
                  "information": "咨询 information", "other": "其他 other"},

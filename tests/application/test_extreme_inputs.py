@@ -39,6 +39,7 @@ from gridcore.application import GridcoreApp
 from gridcore.assistance import AssistanceRow
 from gridcore.authority import System
 from gridcore.base import Event
+from gridcore.daily_report import ReportFigures
 from gridcore.delivery import DeliveryKind, Item, delivery_id
 from gridcore.enterprise import enterprise_id
 from gridcore.errors import GridcoreError
@@ -292,6 +293,10 @@ def strategy(world: World, param: str, hint: Any, extreme: bool = False,
         return st.builds(Item, name=_text(world, "name", extreme),
                          quantity=strategy(world, "quantity", float, extreme),
                          unit=_text(world, "unit", extreme))
+    if hint is ReportFigures:  # a daily report's counts, or the limits of an int
+        counts = st.sampled_from(EXTREME_INTS) if extreme else st.integers(0, 50)
+        return st.builds(ReportFigures, households=counts, residents=counts,
+                         home_quarantine=counts, close_contacts=counts)
     if hint is Policy:
         ints = strategy(world, "n", int, extreme)
         return st.builds(lambda cap, hours: DEFAULT_POLICY.model_copy(update={

@@ -20,6 +20,7 @@ from adapters.cli.importing import import_cli
 from adapters.cli.ingest import ingest_cli
 from adapters.cli.keys import keys_cli
 from adapters.cli.notify import notify_cli
+from adapters.cli.reports import reports_cli
 from adapters.cli.serve import serve, token_cli
 from adapters.cli.simulate import simulate
 from adapters.cli.stream import stream_cli
@@ -358,3 +359,4 @@ cli.add_typer(testing_cli, name="testing")
 cli.add_typer(notify_cli, name="notify")
 cli.add_typer(grid_cli, name="grid")
 cli.add_typer(zones_cli, name="zones")
+cli.add_typer(reports_cli, name="reports")

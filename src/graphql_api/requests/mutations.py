@@ -156,6 +156,11 @@ def _registered(input: FileRequestInput) -> Reach:
     """The registered household (and resident) a staff member files for: (None, None) for a
     resident's own filing."""
     async def reach(ctx: Context) -> tuple[UUID | None, UUID | None] | Problem:
+        if input.channel is RequestChannel.OPEN311:
+            return invalid("The channel OPEN311 (系统对接) is for client systems filing through "
+                           "the Open311 endpoint, not through GraphQL.",
+                           "File with the channel you were reached through (ONLINE, HOTLINE "
+                           "or CHAT); client systems POST to /open311/v2/requests.json.")
         if input.household_id is None and input.resident_id is None:
             return None, None
         if ctx.caller is None:
