@@ -66,9 +66,15 @@ def bench_wuhan() -> str:
     return wuhan.main_table()
 
 
+def bench_spatial() -> str:
+    from simulations.benchmarks import spatial
+
+    return spatial.run(*spatial.settings())[1]
+
+
 BENCHMARKS = {"register": bench_register, "projections": bench_projections,
               "streams": bench_streams, "streams-scale": bench_streams_scale,
-              "api": bench_api, "wuhan": bench_wuhan}
+              "api": bench_api, "wuhan": bench_wuhan, "spatial": bench_spatial}
 
 
 def main(names: list[str]) -> None:
