@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[postgres,kafka,api,dev,sim]"
+	$(BIN)/python -m pip install --quiet -e ".[postgres,kafka,api,dev,sim,notices]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

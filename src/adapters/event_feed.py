@@ -11,6 +11,9 @@ The relay keeps its position like a projection, in the tracking table of the eve
 database under ``feed:kafka``, and records it only after the broker acknowledged the whole
 batch. A crash between the two sends that batch again on restart: duplicates are possible and
 carry the same event id; gaps are not.
+
+``GRIDCORE_FEED_FORMAT`` (or ``wire``) sends the same records as CloudEvents instead, in
+Kafka binary or structured mode (``adapters.cloud_events``); ``plain`` is the default.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 import orjson
 from eventsourcing.persistence import Tracking
 
+from adapters import cloud_events
 from adapters import stream_topics as topics
 from adapters.tracking import tracking_recorder
 from gridcore.base import EVENT_NAMESPACE, event_id
@@ -64,8 +68,10 @@ class EventFeed:
 
     def __init__(self, app: Any, bootstrap: str, batch: int = 1000, name: str = FEED_NAME,
                  tracking: Any = None, prefix: str = topics.EVENTS_PREFIX,
-                 create_topics: bool = True) -> None:
+                 create_topics: bool = True, wire: str | None = None) -> None:
         self.app, self.bootstrap, self.batch, self.name = app, bootstrap, batch, name
+        # plain | cloudevents-binary | cloudevents-structured (GRIDCORE_FEED_FORMAT)
+        self.wire = cloud_events.feed_format(wire)
         self.prefix, self.create_topics = prefix, create_topics
         self.tracking = tracking if tracking is not None else tracking_recorder(app)
         self._created: set[str] = set()
@@ -124,6 +130,8 @@ class EventFeed:
         if not notes:
             return 0
         records = [envelope(n, self.prefix) for n in notes]
+        if self.wire != cloud_events.PLAIN:
+            records = [cloud_events.encode(r, self.wire) for r in records]
         names = {r[0] for r in records}
         if self.create_topics:
             await self._ensure(names)

@@ -100,3 +100,19 @@ def create_topics(partitions: int = typer.Option(
 
     created = ensure_topics(broker(), all_topics(partitions=partitions))
     typer.echo("created: " + (", ".join(created) if created else "none (all exist)"))
+
+
+@stream_cli.command("schemas")
+def schemas(out: str = typer.Option("docs/events", help="the folder to write them to"),
+            base: str = typer.Option("https://gridcore.example/events/",
+                                     help="the URI the schemas are published under (each "
+                                          "CloudEvent's dataschema is base + file name)")
+            ) -> None:
+    """Write the JSON Schema of every event kind (the feed's bodies) as
+    <topic>-v<class version>.schema.json; needs no broker."""
+    from pathlib import Path
+
+    from adapters.event_schemas import write_schemas
+
+    written = write_schemas(Path(out), base)
+    typer.echo(f"{len(written)} event schema(s) written to {out}")
