@@ -30,10 +30,10 @@ from gridcore.grid import Level
 from gridcore.zoning import Zone
 
 SOURCE = "712社区示意布局 demo layout (adapters.layout)"
-REST_OF_STREET = f"{demo.STREET}-rest"
-"""The street's other communities, laid out for room but never drawn."""
-REST_WEIGHT = 80
-"""How many times the 712 community's households the rest of the street holds."""
+REST_OF_STREET = f"{demo.STREET}-rest-"
+"""The street's other communities (codes with this prefix), laid out for room but never
+drawn: 80 of the 712 community's size, so the street is a grid of 81 compact cells."""
+REST_COMMUNITIES = 80
 ZONING_REASON = "核酸检测阳性病例 核酸-HB712-R-02 住址周边三区划分"
 CONTROLLED_RADIUS_M = 100
 
@@ -63,13 +63,14 @@ def layout() -> Layout:
         for z in range(1, demo.ZONES + 1))
     tree = Node(demo.CITY, children=(Node(demo.DISTRICT, children=(Node(demo.STREET, children=(
         Node(demo.COMMUNITY, children=zones),
-        Node(REST_OF_STREET, REST_WEIGHT * demo.HOUSEHOLDS))),)),))
+        *(Node(f"{REST_OF_STREET}{k}", demo.HOUSEHOLDS) for k in range(REST_COMMUNITIES)))),)),))
     return lay_out(tree, JIANG_AN)
 
 
 def draw(app: GridcoreApp) -> None:
     """Draw the boundaries (all in one batch) and locate the buildings."""
-    drawn = [(code, area) for code, area in layout().boundaries() if code != REST_OF_STREET]
+    drawn = [(code, area) for code, area in layout().boundaries()
+             if not code.startswith(REST_OF_STREET)]
     app.draw_boundaries(drawn, Crs.WGS84, SOURCE, client_id=cid("boundaries"),
                         by=System.OPERATOR)
     for (community, number), p in layout().buildings.items():

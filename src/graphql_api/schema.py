@@ -33,6 +33,7 @@ from graphql_api.geo.queries import GeoQuery
 from graphql_api.grid.mutations import GridMutation
 from graphql_api.grid.queries import GridQuery
 from graphql_api.households.policy import PolicyMutation, PolicyQuery
+from graphql_api.households.push import PushMutation
 from graphql_api.households.queries import HouseholdQuery
 from graphql_api.households.register import RegisterMutation
 from graphql_api.households.status import StatusMutation
@@ -71,7 +72,7 @@ Query = merge_types("Query", (NodeQuery, GridQuery, HouseholdQuery, ReferralQuer
 Mutation = merge_types("Mutation", (StatusMutation, SweepMutation, RequestMutation,
                                     AlertMutation, ReferralMutation, DeliveryMutation,
                                     EnterpriseMutation, SyncMutation, GridMutation,
-                                    StaffMutation, RegisterMutation, PolicyMutation,
+                                    StaffMutation, RegisterMutation, PushMutation, PolicyMutation,
                                     ChatMutation, TracingMutation, AssistanceMutation,
                                     TestingCampaignMutation, MonitoringMutation,
                                     NotifyMutation, ZoningMutation, ReportMutation))

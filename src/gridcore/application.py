@@ -34,6 +34,7 @@ from gridcore.location_commands import LocationCommands
 from gridcore.mass_testing_commands import MassTestingCommands
 from gridcore.monitoring_commands import MonitoringCommands
 from gridcore.notification_commands import NotificationCommands
+from gridcore.push_commands import PushCommands
 from gridcore.referral_commands import ReferralCommands
 from gridcore.report_commands import ReportCommands
 from gridcore.request_commands import RequestCommands
@@ -48,7 +49,7 @@ class GridcoreApp(ZoningCommands, LocationCommands, NotificationCommands, Monito
                   FieldSyncCommands, SweepCommands,
                   ReferralCommands,
                   MassTestingCommands, TracingCommands,
-                  AssistanceCommands, HouseholdCommands,
+                  AssistanceCommands, PushCommands, HouseholdCommands,
                   StaffCommands, DeliveryCommands, EnterpriseCommands, RequestCommands,
                   AlertCommands, ChatCommands, ReportCommands, GridCommands):
     """Grid hierarchy, households and resident status, staff and assignment, and the field

@@ -167,6 +167,9 @@ TESTERS = frozenset({Role.FAMILY_DOCTOR, Role.OFFICIAL, Role.GRID_WORKER})
 """Who enters a test result: the doctor, and the grid worker or official who collected it."""
 ERASERS = OFFICIALS
 """Erasure destroys a person's data for good: an official's decision."""
+PUSHERS = OFFICIALS
+"""Who pushes a register from another system (接口推送): officials of the scope (and the
+operator); a grid worker registers households one by one, as collected."""
 ADOPTERS = OFFICIALS
 """Officials adopt a policy (of the whole city)."""
 VISITORS = FIELD_ROLES | MEDICAL | POLICE_AND_OFFICIALS
@@ -248,6 +251,7 @@ AUTHORITY: Mapping[str, Rule] = {
     "register_building": rule(REGISTRARS, at(Of.NODE, "community"), systems=OP),
     "register_household": rule(REGISTRARS, at(Of.NODE, "micro_grid"), systems=OP),
     "register_households": rule(REGISTRARS, at(Of.ROWS, "rows"), systems=OP),
+    "register_pushed_household": rule(PUSHERS, at(Of.NODE, "micro_grid"), systems=OP),
     "move_household": rule(REGISTRARS, at(Of.HOUSEHOLD, "hid"), at(Of.NODE, "micro_grid"),
                            systems=OP),
     "add_member": rule(REGISTRARS, at(Of.HOUSEHOLD, "hid"), systems=OP),

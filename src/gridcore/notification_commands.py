@@ -27,6 +27,7 @@ from gridcore.call_list import CallList, call_list_id
 from gridcore.delivery import Delivery
 from gridcore.delivery_commands import DeliveryCommands
 from gridcore.errors import InvalidInput, NotFound
+from gridcore.grid import Level
 from gridcore.household import Household
 from gridcore.identity import mask_name
 from gridcore.mailbox import Mailbox, mailbox_id
@@ -197,6 +198,11 @@ class NotificationCommands(DeliveryCommands, RequestCommands, AlertCommands):
 
     def call_list(self, micro_grid: str) -> list[Message]:
         """The open messages of a micro-grid's call list, oldest first."""
+        node = self.node(micro_grid)
+        if node.level is not Level.MICRO_GRID:
+            raise InvalidInput(f"{micro_grid} ({node.name}) is a {node.level.label}, not a "
+                               "micro-grid.", "A call list (电话通知名单) belongs to a micro-grid "
+                               "(微网格): give the code of one of its micro-grids.")
         calls = self._find(CallList, call_list_id(micro_grid), for_reading=True)
         return self.messages(list(calls.open)) if calls else []
 

@@ -110,6 +110,13 @@ class ReportCommands(ApplicationBase):
         """每个下级 each child of ``code`` for ``period``: its report's status, or missing
         (overdue once its level's deadline has passed at ``now``)."""
         at = now or self.clock()
+        node = self.node(code)
+        if node.level >= Level.COMMUNITY:
+            raise InvalidInput(
+                f"{code} ({node.name}) is a {node.level.label}: its report is one of its "
+                f"parent's ({node.parent_code}) children, and it has no reporting children.",
+                f"Ask the completeness of {node.parent_code or 'its parent'}; the report "
+                "itself is `daily_report(code, period)` (GraphQL `dailyReport`).")
         policy = self.policy_at(at)
         out = []
         for child in self.reporting_children(code):

@@ -79,3 +79,8 @@ def test_an_urgent_notice_is_posted_and_urgent_education_is_refused(store: Path)
     finally:
         system.close()
     assert called and all(m.template is Template.URGENT_NOTICE for m in called)
+
+
+def test_the_call_list_of_a_community_is_refused_saying_to_give_a_micro_grid(store: Path) -> None:
+    out = runner.invoke(cli, ["notify", "calls", COMMUNITY])
+    assert out.exit_code == 2 and "not a micro-grid" in out.output, out.output

@@ -97,7 +97,12 @@ def calls(code: Annotated[str, typer.Argument(help="the micro-grid")]) -> None:
         table = Table(title=f"电话通知名单 call list {code}", title_justify="left")
         for column in ("message", "户 household", "通知 text"):
             table.add_column(column, overflow="fold")
-        for m in app.call_list(code):
+        try:
+            listed = app.call_list(code)
+        except GridcoreError as e:
+            Console().print(f"[bold red]✗ refused:[/] {escape(str(e))}")
+            raise typer.Exit(EXIT_REFUSED) from None
+        for m in listed:
             hid = m.recipient.household_id
             number = app.household(hid).household_no if hid is not None else ""
             table.add_row(str(m.id), number, escape(m.text))

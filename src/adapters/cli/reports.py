@@ -14,7 +14,7 @@ printed.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -100,6 +100,9 @@ def write_export(app: GridcoreApp, code: str, period: date, out: Path) -> int:
     return len(rows) - 3
 
 
+BEIJING = timezone(timedelta(hours=8))
+
+
 @reports_cli.command("status")
 def status(
     code: Annotated[str, typer.Argument(help="The node (street, district, city) code.")],
@@ -124,7 +127,8 @@ def status(
         table.add_column(column, overflow="fold")
     for c in done.children:
         table.add_row(c.code, escape(c.name), STATUS_LABELS[c.status],
-                      str(c.version or "—"), "是" if c.zero else "", c.due.isoformat())
+                      str(c.version or "—"), "是" if c.zero else "",
+                      c.due.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M 北京时间"))
     console.print(table)
 
 

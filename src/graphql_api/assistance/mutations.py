@@ -28,6 +28,7 @@ from graphql_api.reach import located, nodes
 from gridcore import errors
 from gridcore.assistance import AssistanceRow, assistance_list_id
 from gridcore.assistance_commands import AssistanceReceipt
+from gridcore.push_commands import check_sender
 from projections import assistance_board as ab
 
 
@@ -68,6 +69,12 @@ class ReceiveAssistanceListInput:
     scope: str = strawberry.field(description="The city or district receiving it.")
     rows: list[AssistanceRowInput]
     client_id: ClientId = None
+    sender: str | None = strawberry.field(
+        default=None, description="The sending system (without ':'); with senderListId the "
+                                  "list is applied once however often it is pushed "
+                                  "(answered with the list received).")
+    sender_list_id: str | None = strawberry.field(
+        default=None, description="The sender's own id of this list (with sender).")
 
 
 @strawberry.input(description="核查结果 report a listed person: found (with the measure taken), "
@@ -110,6 +117,17 @@ def listed(reference: str, no: int) -> Reach:
         place, key=lambda r: r.strip() or None, as_id=assistance_list_id)
 
 
+def list_client_id(i: ReceiveAssistanceListInput) -> str | None:
+    """The client id a list is received under: the sender's list id when the sender gives
+    one (``pushlist:{sender}:{senderListId}``), else the input's clientId."""
+    if i.sender is None and i.sender_list_id is None:
+        return i.client_id
+    if not i.sender or not i.sender_list_id or not 1 <= len(i.sender_list_id.strip()) <= 100:
+        raise errors.InvalidInput("sender and senderListId (1-100 characters) go together.",
+                                  "Give both, or neither (then clientId makes a retry safe).")
+    return f"pushlist:{check_sender(i.sender)}:{i.sender_list_id.strip()}"
+
+
 def _rows(i: ReceiveAssistanceListInput) -> list[AssistanceRow]:
     return [AssistanceRow(name=r.name, phone=r.phone, id_number=r.id_number, address=r.address,
                           district=r.district, reason=r.reason, row=r.row) for r in i.rows]
@@ -148,7 +166,7 @@ class AssistanceMutation:
         ReceiveAssistanceListInput,
         lambda c, i: c.app.receive_assistance_list(
             i.source.value, i.reference, _rows(i), c.target, by=c.by,
-            source_name=i.source_name, list_format="api", client_id=i.client_id),
+            source_name=i.source_name, list_format="api", client_id=list_client_id(i)),
         result=ReceiveResult, success=_received, on=lambda i: [nodes(i.scope)],
         personal=_personal)
 
