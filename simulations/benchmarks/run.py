@@ -72,9 +72,16 @@ def bench_spatial() -> str:
     return spatial.run(*spatial.settings())[1]
 
 
+def bench_exports() -> str:
+    from simulations.benchmarks import exports
+
+    return exports.run(exports.size())[1]
+
+
 BENCHMARKS = {"register": bench_register, "projections": bench_projections,
               "streams": bench_streams, "streams-scale": bench_streams_scale,
-              "api": bench_api, "wuhan": bench_wuhan, "spatial": bench_spatial}
+              "api": bench_api, "wuhan": bench_wuhan, "spatial": bench_spatial,
+              "exports": bench_exports}
 
 
 def main(names: list[str]) -> None:

@@ -31,6 +31,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from graphql_api.auth import Caller, TokenError, bearer, read_token, staff_caller
 from graphql_api.context import ChatIntake, Context
 from graphql_api.execution import with_checked_documents
+from graphql_api.exports import export_routes
 from graphql_api.limits import STRAWBERRY_REFUSALS, BodyLimit, Refused, refusal
 from graphql_api.open311 import open311_routes
 from graphql_api.public_page import public_routes
@@ -199,6 +200,8 @@ def create_app(app: Any, runner: Any, settings: ApiSettings | None = None,
         receipt_route(app, settings),  # POST /notify/sms/receipt (graphql_api.sms_receipts)
         *public_routes(app, runner),  # GET /public/{code}[.json] (graphql_api.public_page)
         *open311_routes(app, runner),  # /open311/v2/... GeoReport v2 (graphql_api.open311)
+        # GET /export/{kind}.{csv|xlsx} line lists, streamed (graphql_api.exports)
+        *export_routes(app, runner, settings.audit_file, settings.secret),
         *extra_routes,
     ], middleware=[Middleware(BodyLimit, limit=settings.max_body_bytes,
                               staff_limit=settings.max_staff_body_bytes,

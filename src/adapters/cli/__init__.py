@@ -15,10 +15,12 @@ import typer
 from adapters.bootstrap import System, bootstrap
 from adapters.cli.assistance import assistance_cli
 from adapters.cli.checkin import checkin
+from adapters.cli.exports import export
 from adapters.cli.grid import grid_cli
 from adapters.cli.importing import import_cli
 from adapters.cli.ingest import ingest_cli
 from adapters.cli.keys import keys_cli
+from adapters.cli.notices import notices_cli
 from adapters.cli.notify import notify_cli
 from adapters.cli.reports import reports_cli
 from adapters.cli.serve import serve, token_cli
@@ -357,6 +359,8 @@ cli.add_typer(assistance_cli, name="assistance")
 cli.add_typer(tracing_cli, name="tracing")
 cli.add_typer(testing_cli, name="testing")
 cli.add_typer(notify_cli, name="notify")
+cli.add_typer(notices_cli, name="notices")
 cli.add_typer(grid_cli, name="grid")
 cli.add_typer(zones_cli, name="zones")
 cli.add_typer(reports_cli, name="reports")
+cli.command("export")(export)
