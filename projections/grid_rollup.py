@@ -641,6 +641,12 @@ def household_row(hid: str, grid: str, packed: str | bytes) -> HouseholdRow:
     return HouseholdRow(hid, grid, residents)
 
 
+def cities(views: ReadViews) -> list[str]:
+    """The codes of the active roots of the grid (a deployment's cities), in order."""
+    return [str(r[0]) for r in views.query(
+        "SELECT code FROM gr_nodes WHERE parent_code IS NULL AND retired = 0 ORDER BY code")]
+
+
 def nodes(views: ReadViews, codes: Sequence[str]) -> dict[str, NodeRow]:
     out: dict[str, NodeRow] = {}
     for part in chunks(codes):

@@ -309,6 +309,12 @@ def run(app: GridcoreApp, clock: ScenarioClock) -> None:
     deliveries(app, clock, rng)
     demo_screening.assistance(app, clock)
     demo_screening.testing(app, clock)
+    finale(app, clock)
+
+
+def finale(app: GridcoreApp, clock: ScenarioClock) -> None:
+    """The story's last days: health monitoring (28-29 Feb), then the three risk zones around
+    the testing round's case."""
     demo_monitoring.run(app, clock)
     demo_geography.draw_zones(app, demo_screening.testing_story(app).case_no,
                               demo_screening.DISTRICT_OFFICIAL)

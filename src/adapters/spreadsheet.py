@@ -16,16 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import IO, Any
 
-_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-
-
-def safe_cell(value: Any) -> Any:
-    """The value as a spreadsheet should receive it: text that a spreadsheet would read as a
-    formula gets a leading ``'``; numbers, and text that is just a number, are unchanged."""
-    if isinstance(value, str) and value.startswith(_TRIGGERS) and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
+from gridcore.text import safe_cell
 
 
 def safe_row(row: Iterable[Any]) -> list[Any]:

@@ -26,7 +26,6 @@ import csv
 import io
 import os
 import queue
-import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -45,6 +44,7 @@ from graphql_api.privacy import HIDDEN, MASKS, SEES, AuditLog
 from graphql_api.scope import inside
 from gridcore.errors import NotFound
 from gridcore.staff import ERASED_LABEL
+from gridcore.text import safe_cell
 from projections import grid_rollup, line_lists
 from projections.queries import HouseholdFilter
 
@@ -52,20 +52,6 @@ KINDS = ("households", "residents", "contacts")
 FORMATS = ("csv", "xlsx")
 UNSEAL_BATCH = 200
 """Households whose sealed data is read from the event store at a time."""
-
-_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-
-
-def safe_cell(value: Any) -> Any:
-    """``adapters.spreadsheet.safe_cell`` (graphql_api does not import adapters): text a
-    spreadsheet would run as a formula gets a leading ``'``; numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(_TRIGGERS) and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
 
 @dataclass
 class Disclosure:

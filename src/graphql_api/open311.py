@@ -76,7 +76,7 @@ from gridcore.geo import Point
 from gridcore.grid import Level
 from gridcore.notification import BEIJING
 from gridcore.requests import AWAITING, Category, Grade, ResidentRequest, request_id
-from projections import requests_board
+from projections import grid_rollup, requests_board
 
 PREFIX = "/open311/v2"
 MAX_RESULTS = 1000
@@ -234,8 +234,7 @@ class Open311:
     def jurisdiction(self) -> str:
         if self.settings.jurisdiction is not None:
             return self.settings.jurisdiction
-        cities = [r[0] for r in self.runner.views.query(
-            "SELECT code FROM gr_nodes WHERE parent_code IS NULL AND retired = 0 ORDER BY code")]
+        cities = grid_rollup.cities(self.runner.views)
         if len(cities) != 1:
             raise Open311Error(404, "This endpoint's jurisdiction is not set: the operator sets "
                                     "GRIDCORE_OPEN311_JURISDICTION to the city's code.")

@@ -79,3 +79,21 @@ def free_text(value: str | None, field: str, longest: int = 500,
                            f"Write the {field} in at most {longest} characters{hint}.")
     refuse_personal_numbers(text, field)
     return text
+
+
+# ---- cells of a spreadsheet -----------------------------------------------------------------
+
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def safe_cell(value: object) -> object:
+    """The value as a spreadsheet should receive it (CSV injection): text a spreadsheet would
+    run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return)
+    gets a leading ``'``; numbers, and text that is just a number, are unchanged. Every CSV
+    and .xlsx gridcore writes takes its cells through this one rule (``adapters.spreadsheet``,
+    ``graphql_api.exports``)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_TRIGGERS) \
+            and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value

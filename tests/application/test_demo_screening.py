@@ -15,7 +15,7 @@ from uuid import UUID
 
 import pytest
 
-from adapters import demo, demo_field, demo_monitoring, demo_screening
+from adapters import demo, demo_field, demo_screening
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp
 from gridcore.assistance import ItemStatus, MatchBasis, RouteBasis
@@ -52,7 +52,7 @@ def built() -> Iterator[Built]:
     home = app.household_by_no(demo_screening.POSITIVE_HOME)
     before = {str(rid): (r.measure, r.health, bool(r.tags)) for rid, r in home.residents.items()}
     demo_screening.testing(app, clock)
-    demo_monitoring.run(app, clock)  # the rest of demo_field.run
+    demo_field.finale(app, clock)  # the rest of demo_field.run
     runner = Runner(app, [*ab.PROJECTIONS, *tc.PROJECTIONS])
     runner.catch_up()
     yield Built(app, clock, runner, before)

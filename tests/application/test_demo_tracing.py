@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from adapters import demo, demo_field, demo_monitoring, demo_screening
+from adapters import demo, demo_field, demo_screening
 from adapters.settings import memory_env
 from gridcore.application import GridcoreApp
 from gridcore.status import Health, Measure, TagKind
@@ -68,7 +68,7 @@ def test_the_demo_case_with_its_chain_on_untouched_households() -> None:
 
     demo_screening.assistance(app, clock)  # the rest of demo_field.run
     demo_screening.testing(app, clock)
-    demo_monitoring.run(app, clock)
+    demo_field.finale(app, clock)
     written = app.recorder.max_notification_id()
     demo.build(app)
     demo_field.run(app, clock)
