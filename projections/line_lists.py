@@ -178,3 +178,101 @@ def contact_rows(views: ReadViews, under: Under, now: datetime, following_only: 
 
 
 
+
+
+# ---- testing, deliveries, requests ---------------------------------------------------------
+
+_TESTING_SELECT = (
+    "SELECT r.campaign_id, r.resident_id, c.scope, c.round_no, r.household_id, "
+    "(SELECT s.household_no FROM sc_household s WHERE s.household_id = r.household_id), "
+    "r.micro_grid, r.community, r.door_to_door, r.sampled_at, "
+    "(SELECT m.code FROM tc_tube_members m WHERE m.campaign_id = r.campaign_id AND "
+    "m.resident_id = r.resident_id ORDER BY m.at DESC, m.code DESC LIMIT 1) AS tube, "
+    "r.positive_at, r.controlled_at, r.released_at FROM tc_residents r "
+    "JOIN tc_campaigns c ON c.campaign_id = r.campaign_id")
+
+
+def testing_rows(views: ReadViews, under: Under,
+                 page: int = PAGE) -> Iterator[tuple[Any, ...]]:
+    """One row per resident of each mass-testing campaign (``testing_coverage``) scheduled to
+    a micro-grid of the subtree of ``under``, by campaign and resident: (campaign id,
+    resident id, campaign scope, round, household id, household number or None, micro-grid,
+    community, door-to-door 0/1, sampled at (micros or None), latest tube code or None, that
+    tube's result or None, positive at, controlled at, released at)."""
+    codes = roots(under)
+    sql = (f"{subtree_cte('gr_nodes', len(codes), 'parent_code')}{_TESTING_SELECT} "
+           "WHERE r.micro_grid IN (SELECT code FROM sub) AND (r.campaign_id > ? OR "
+           "(r.campaign_id = ? AND r.resident_id > ?)) ORDER BY r.campaign_id, r.resident_id "
+           "LIMIT ?")
+    campaign, resident = "", ""
+    while True:
+        rows = views.query(sql, [*codes, campaign, campaign, resident, page])
+        results = _tube_results(views, {(r[0], r[10]) for r in rows if r[10] is not None})
+        for r in rows:
+            yield (*r[:11], results.get((r[0], r[10])), *r[11:])
+        if len(rows) < page:
+            return
+        campaign, resident = rows[-1][0], rows[-1][1]
+
+
+def _tube_results(views: ReadViews, tubes: set[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    if not tubes:
+        return {}
+    out: dict[tuple[str, str], Any] = {}
+    for campaign in {c for c, _ in tubes}:
+        codes = sorted(code for c, code in tubes if c == campaign)
+        for i in range(0, len(codes), 500):
+            part = codes[i:i + 500]
+            for code, result in views.query(
+                    "SELECT code, result FROM tc_tubes WHERE campaign_id = ? AND code IN "
+                    f"({', '.join('?' * len(part))})", [campaign, *part]):
+                out[(campaign, code)] = result
+    return out
+
+
+_DELIVERY_PLACE = "COALESCE(h.micro_grid, e.location, d.desk)"
+
+
+def delivery_rows(views: ReadViews, under: Under,
+                  page: int = PAGE) -> Iterator[tuple[Any, ...]]:
+    """Every delivery whose recipient lies in the subtree of ``under`` (as
+    ``queries.deliveries_under`` scopes them), oldest placed first: (delivery id, kind, ref,
+    household id, household number or None, place, zone, state, placed at, dispatched at,
+    delivered at, failed at, reason, attempts), times as the board's ISO text."""
+    codes = roots(under)
+    sql = (f"{subtree_cte('gr_nodes', len(codes), 'parent_code')}SELECT d.delivery_id, "
+           "d.kind, d.ref, d.household_id, h.household_no, "
+           f"{_DELIVERY_PLACE}, d.zone, d.state, d.placed_at, d.dispatched_at, d.delivered_at, "
+           "d.failed_at, d.reason, d.attempts FROM dlv_deliveries d "
+           "LEFT JOIN dlv_households h ON h.household_id = d.household_id "
+           "LEFT JOIN ent_enterprises e ON e.enterprise_id = d.enterprise_id "
+           f"WHERE {_DELIVERY_PLACE} IN (SELECT code FROM sub) AND (d.placed_at > ? OR "
+           "(d.placed_at = ? AND d.delivery_id > ?)) ORDER BY d.placed_at, d.delivery_id "
+           "LIMIT ?")
+    placed, did = "", ""
+    while True:
+        rows = views.query(sql, [*codes, placed, placed, did, page])
+        yield from rows
+        if len(rows) < page:
+            return
+        placed, did = rows[-1][8], rows[-1][0]
+
+
+def request_rows(views: ReadViews, under: Under,
+                 page: int = PAGE) -> Iterator[tuple[Any, ...]]:
+    """Every resident request filed in a community of the subtree of ``under`` (as the
+    requests board scopes them), by number: (request id, number, category, grade, status,
+    channel, community, owning node, level, filed at, deadline, escalations, on time)."""
+    codes = roots(under)
+    sql = (f"{subtree_cte('req_nodes', len(codes))}SELECT r.request_id, r.number, r.category, "
+           "r.grade, r.status, r.channel, r.community, r.owner_code, r.level, r.filed_at, "
+           "r.deadline, r.escalations, r.on_time FROM req_requests r "
+           "WHERE r.community IN (SELECT code FROM sub) AND (r.number > ? OR (r.number = ? AND "
+           "r.request_id > ?)) ORDER BY r.number, r.request_id LIMIT ?")
+    number, rid = "", ""
+    while True:
+        rows = views.query(sql, [*codes, number, number, rid, page])
+        yield from rows
+        if len(rows) < page:
+            return
+        number, rid = rows[-1][1], rows[-1][0]

@@ -8,7 +8,8 @@ the same rows (the export's statement, one cursor iterated, rows discarded: the 
 CSV export (``graphql_api.exports.export``, to /dev/null) and the .xlsx export (to a
 temporary file; slower, reported but the target applies to CSV), each in a child process
 whose peak memory (maxrss) is reported. Target: CSV at most 2x the floor, peak under 300 MB.
-``GRIDCORE_BENCH_EXPORT_HOUSEHOLDS`` (default 4,000,000) sets the size.
+``GRIDCORE_BENCH_EXPORT_HOUSEHOLDS`` (default 4,000,000) sets the size;
+``GRIDCORE_BENCH_EXPORT_XLSX=0`` skips the .xlsx step (default on).
 """
 
 from __future__ import annotations
@@ -177,8 +178,14 @@ def size() -> int:
     return int(os.environ.get("GRIDCORE_BENCH_EXPORT_HOUSEHOLDS", "4000000"))
 
 
+def with_xlsx() -> bool:
+    """Whether the run exports .xlsx too (``GRIDCORE_BENCH_EXPORT_XLSX``, default on)."""
+    return os.environ.get("GRIDCORE_BENCH_EXPORT_XLSX", "1").strip().lower() not in (
+        "0", "false", "no", "off")
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         child(*sys.argv[2:5])
     else:
-        print(run(size())[1])
+        print(run(size(), with_xlsx())[1])

@@ -75,7 +75,7 @@ def bench_spatial() -> str:
 def bench_exports() -> str:
     from simulations.benchmarks import exports
 
-    return exports.run(exports.size())[1]
+    return exports.run(exports.size(), exports.with_xlsx())[1]
 
 
 BENCHMARKS = {"register": bench_register, "projections": bench_projections,

@@ -84,6 +84,8 @@ def free_text(value: str | None, field: str, longest: int = 500,
 # ---- cells of a spreadsheet -----------------------------------------------------------------
 
 _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = _FORMULA_TRIGGERS
+"""What a cell may not start with (``safe_cell``)."""
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 

@@ -153,3 +153,114 @@ def test_contacts_under_follow_up_of_the_jurisdiction(world: World) -> None:
     assert rows_csv(get(world, "/export/contacts.csv", "GWZ1"))[1:] == []
     sheet = rows_xlsx(get(world, "/export/contacts.xlsx", "STR1"))
     assert [row[0] for row in sheet[1:]] == ["WH-9001"]
+
+
+# ---- tests, deliveries, requests -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def operations(world: World) -> World:
+    """A testing round over zone 1 (two of its residents sampled), a donation to zone 1 (one
+    delivered, one failed), and requests in both communities (one answered)."""
+    from gridcore.delivery import Item
+    from gridcore.mass_testing import SamplingSite, mass_testing_id
+    from gridcore.mass_testing_commands import SampleRow
+    from gridcore.staff import Role
+    from tests.api.test_api_access import OTHER_ZONE
+
+    app = world.app
+    for no, role in (("DLX", Role.DUTY_LEAD), ("ESX", Role.ENTERPRISE_SPECIALIST)):
+        if no not in world.staff:
+            app.enrol_staff(no, "某某", role, COMMUNITY, 20, by=System.OPERATOR)
+            world.staff[no] = app.staff_by_no(no).id
+    app.launch_testing_campaign(ZONES[0], 1, [SamplingSite(site_id="EX-1", name="广场采样点",
+                                                           place=ZONES[0])],
+                                by=world.staff["OFF1"])
+    tid = mass_testing_id(ZONES[0], 1)
+    people = [(h.id, rid) for h in app.households_in(ZONES[0]) for rid in h.residents][:2]
+    world.clock.now += timedelta(hours=1)
+    app.record_samples(tid, [SampleRow(h, r, "EX-T1") for h, r in people],
+                       by=world.staff["GW1"])
+    app.donate_to_scope(ZONES[0], "DN-EX1", [Item(name="爱心菜", quantity=1)],
+                        by=System.OPERATOR)
+    app.dispatch_deliveries(ZONES[0], [world.staff["GWZ1"]], by=world.staff["DLX"])
+    open_ = sorted(app.open_deliveries(ZONES[0]), key=lambda d: str(d.id))
+    app.confirm_delivery(open_[0].id, world.staff["GWZ1"])
+    app.report_failed_delivery(open_[1].id, HOSTILE, by=world.staff["GWZ1"])
+    mine = app.file_request("hotline", "supplies", "normal", "需要买药 medicine",
+                            phone="13800002222", address="1栋101", grid=ZONES[0],
+                            by=System.PUBLIC)
+    app.file_request("online", "supplies", "normal", "缺米 out of rice", phone="13800001111",
+                     address="9栋101", grid=OTHER_ZONE, by=System.PUBLIC)
+    app.resolve_request(mine.request_id, world.staff["OFF1"], "已送药 delivered")
+    world.caught_up()
+    return world
+
+
+def test_tests_list_each_resident_of_a_round_sampled_or_not(operations: World) -> None:
+    w = operations
+    lines = rows_csv(get(w, "/export/tests.csv", "OFF1"))
+    header, rows = lines[0], lines[1:]
+    assert header[0].endswith("campaign id") and len(header) == len(rows[0])
+    expected = w.runner.views.query("SELECT resident_id, sampled_at FROM tc_residents")
+    assert sorted((r[5], r[9]) for r in rows) == sorted(
+        (rid, "0" if at is None else "1") for rid, at in expected)
+    sampled = [r for r in rows if r[9] == "1"]
+    assert len(sampled) == 2 and {r[11] for r in sampled} == {"EX-T1"}
+    assert all(r[10] for r in sampled) and all(r[11] == "" for r in rows if r[9] == "0")
+    assert {(r[1], r[2], r[6]) for r in rows} == {(ZONES[0], "1", ZONES[0])}
+    assert all(r[4] != "****" and r[4].startswith("712-1-") for r in rows)
+    masked = rows_csv(get(w, "/export/tests.csv", "ESX"))[1:]
+    assert [r[5] for r in masked] == [r[5] for r in rows]
+    assert {r[4] for r in masked} == {"****"}
+    assert rows_csv(get(w, "/export/tests.csv", "GWZ2"))[1:] == []  # another zone's
+    assert rows_csv(get(w, "/export/tests.csv", "GW713"))[1:] == []
+
+
+def test_deliveries_of_the_jurisdiction_with_their_times_and_reasons(operations: World) -> None:
+    w = operations
+    before = len(audit(w))
+    rows = rows_csv(get(w, "/export/deliveries.csv", "GWZ1"))[1:]
+    board = {d: (s, no) for d, s, no in w.runner.views.query(
+        "SELECT d.delivery_id, d.state, h.household_no FROM dlv_deliveries d "
+        "JOIN dlv_households h ON h.household_id = d.household_id WHERE h.micro_grid = ?",
+        (ZONES[0],))}
+    assert {r[0]: (r[7], r[4]) for r in rows} == board
+    assert {r[5] for r in rows} == {ZONES[0]} and {r[1] for r in rows} == {"donation"}
+    assert all(r[9] for r in rows)  # every one dispatched
+    delivered = [r for r in rows if r[10]]
+    failed = [r for r in rows if r[11]]
+    assert len(delivered) == 1 and len(failed) == 1
+    assert failed[0][12] == "'" + HOSTILE  # the reason, never a formula
+    fields = {e["field"]: e["count"] for e in audit(w)[before:]}
+    assert fields == {"Household.householdNo": len(rows)}
+    masked = rows_xlsx(get(w, "/export/deliveries.xlsx", "ESX"))[1:]
+    assert sorted(r[0] for r in masked) == sorted(r[0] for r in rows)
+    assert {r[4] for r in masked} == {"****"}
+    assert rows_csv(get(w, "/export/deliveries.csv", "GWZ2"))[1:] == []
+    assert rows_csv(get(w, "/export/deliveries.csv", "GW713"))[1:] == []
+
+
+def test_requests_of_the_jurisdiction_text_and_reply_by_role(operations: World) -> None:
+    from tests.api.test_api_access import OTHER_COMMUNITY
+
+    w = operations
+    before = len(audit(w))
+    rows = rows_csv(get(w, "/export/requests.csv", "OFF1"))[1:]
+    board = w.runner.views.query("SELECT request_id, number, status, community FROM "
+                                 "req_requests WHERE community = ?", (COMMUNITY,))
+    assert sorted((r[0], r[1], r[4], r[6]) for r in rows) == sorted(map(tuple, board))
+    answered = [r for r in rows if r[15] == "已送药 delivered"]
+    assert len(answered) == 1 and answered[0][10] and answered[0][4] == "resolved"
+    assert "需要买药 medicine" in {r[14] for r in rows}
+    fields = {e["field"]: e["count"] for e in audit(w)[before:]}
+    assert fields["Request.text"] == len(rows) and fields["Request.reply"] == 1
+    doctor = rows_csv(get(w, "/export/requests.csv", "DOC1"))[1:]
+    assert [r[0] for r in doctor] == [r[0] for r in rows]
+    assert {r[14] for r in doctor} == {"****"}
+    assert not any(e["reader"] == str(w.staff["DOC1"]) and e["field"].startswith("Request.")
+                   for e in audit(w))
+    short = rows_csv(get(w, "/export/requests.csv?personal=0", "OFF1"))
+    assert len(short[0]) == 14 and [r[0] for r in short[1:]] == [r[0] for r in rows]
+    others = rows_csv(get(w, "/export/requests.csv", "STR1"))[1:]  # the street: both
+    assert {r[6] for r in others} == {COMMUNITY, OTHER_COMMUNITY}
+    assert get(w, "/export/requests.csv?scope=" + COMMUNITY, "GW713").status_code == 404

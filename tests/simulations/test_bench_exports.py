@@ -9,6 +9,8 @@ import io
 import uuid
 from pathlib import Path
 
+import pytest
+
 from graphql_api.auth import Caller
 from graphql_api.exports import ask_of, export
 from graphql_api.privacy import AuditLog
@@ -53,3 +55,23 @@ def test_packed_counts_agree_with_the_decoded_residents(tmp_path: Path) -> None:
             len(rs), health.count("confirmed"), health.count("suspected"),
             health.count("symptomatic"), len(rs) - measure.count("none"),
             measure.count("home_quarantine"), measure.count("centralized_quarantine"))
+
+
+def test_a_page_of_columns_is_written_as_csv_writer_writes_it() -> None:
+    from graphql_api.exports import ColumnPage, safe_column
+
+    page = ColumnPage([["a1", "b2"], ["712-1-0", "713-1-1"], [3, 0]])
+    out = io.StringIO()
+    csv.writer(out).writerows(page)
+    assert page.csv_text() == out.getvalue() and len(page) == 2
+    for awkward in (["x,y", "z"], ['say "hi"', "z"], ["two\nlines", "z"], [None, "z"]):
+        assert ColumnPage([awkward, [1, 2]]).csv_text() is None  # writerows writes it
+    assert safe_column(["712-1-0", None]) == ["712-1-0", None]
+    assert safe_column(["712-1-0", "=1+2", "-3"]) == ["712-1-0", "'=1+2", "-3"]
+
+
+def test_the_xlsx_step_is_skipped_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GRIDCORE_BENCH_EXPORT_XLSX", raising=False)
+    assert bench.with_xlsx()
+    monkeypatch.setenv("GRIDCORE_BENCH_EXPORT_XLSX", "0")
+    assert not bench.with_xlsx()

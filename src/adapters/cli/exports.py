@@ -2,8 +2,9 @@
 list (台账导出) of the reader's jurisdiction (or a node of it) as CSV or .xlsx, streamed
 (``graphql_api.exports``, as ``GET /export/{kind}.{fmt}``): masked by the reader's role,
 every unmasked field audited (one line per field: ``GRIDCORE_API_AUDIT_FILE``), formula-safe.
-Kinds: households, residents, contacts. Exit codes: 0 done, 2 refused (an unknown kind or
-format, a reader or node that does not exist or lies outside the jurisdiction)."""
+Kinds: households, residents, contacts, tests, deliveries, requests. Exit codes: 0 done,
+2 refused (an unknown kind or format, a reader or node that does not exist or lies outside
+the jurisdiction)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ EXIT_OK, EXIT_REFUSED = 0, 2
 
 
 def export(
-    kind: Annotated[str, typer.Argument(help="households, residents or contacts")],
+    kind: Annotated[str, typer.Argument(
+        help="households, residents, contacts, tests, deliveries or requests")],
     out: Annotated[Path, typer.Option("--out", help="the file to write")],
     by: Annotated[str, typer.Option("--by", help="the staff number of the reader (工号)")],
     scope: Annotated[str | None, typer.Option(
@@ -32,9 +34,10 @@ def export(
     measure: Annotated[str | None, typer.Option(help="residents under this measure")] = None,
     tag: Annotated[str | None, typer.Option(help="residents with this tag")] = None,
     personal: Annotated[bool | None, typer.Option(
-        "--personal/--no-personal", help="add names and phones (residents, the default) or "
-                                         "the address (households): unsealed, masked by role, "
-                                         "audited")] = None,
+        "--personal/--no-personal", help="add names and phones (residents, the default), "
+                                         "the address (households) or the request's text and "
+                                         "reply (requests, the default): unsealed, masked by "
+                                         "role, audited")] = None,
 ) -> None:
     """Export a line list (台账导出) as CSV or .xlsx."""
     from adapters.bootstrap import bootstrap
