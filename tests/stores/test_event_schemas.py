@@ -20,7 +20,6 @@ from adapters.codec import OrjsonTranscoder, PydanticMapper
 from adapters.event_schemas import SEALED, all_schemas, event_classes, event_schema
 from adapters.vault import KeyVault
 from gridcore.staff import StaffMember
-from tests.fixtures import make_event_fixtures
 from tests.fixtures.make_event_fixtures import EVENTS_DIR
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"
@@ -29,7 +28,9 @@ SCHEMAS = all_schemas()
 
 
 def test_the_schema_generator_covers_exactly_the_stored_event_classes() -> None:
-    assert event_classes() == make_event_fixtures.event_classes()
+    # every topic with a stored fixture is a class with a schema, and the other way round
+    stored = {f.name.rsplit("-v", 1)[0] for f in EVENTS_DIR.glob("*.json")}
+    assert {get_topic(c) for c in event_classes()} == stored
     assert len(SCHEMAS) == len(event_classes())
 
 
