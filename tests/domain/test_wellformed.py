@@ -37,8 +37,11 @@ class Row:
     more: Any = None
 
 
+LONG = 5000  # over wellformed._LONG: such strings are searched on their own
 texts = st.one_of(st.text(max_size=6),
-                  st.sampled_from(["\x00", "a\x00", "\ud800", "b\udfffc", "名", ""]))
+                  st.sampled_from(["\x00", "a\x00", "\ud800", "b\udfffc", "名", ""]),
+                  st.sampled_from(["x" * LONG, "名" * LONG, "x" * LONG + "\x00",
+                                   "\ud800" + "名" * LONG]))
 scalars = st.one_of(texts, st.integers(), st.floats(allow_nan=True), st.booleans(), st.none(),
                     st.binary(max_size=3), st.just(UUID(int=7)), st.just(Colour.RED),
                     st.just(Rank.ONE), st.just(date(2020, 1, 2)),
@@ -93,3 +96,10 @@ def test_text_nested_at_the_depth_limit_is_refused_as_the_named_walk_refuses_it(
     else:
         with pytest.raises(InvalidInput, match="NUL character"):
             check_wellformed(named)
+
+
+def test_one_long_text_repeated_is_searched_once_and_still_refused_where_it_is():
+    bad = "名" * 100_000 + "\x00"
+    with pytest.raises(InvalidInput, match="position 100000"):
+        check_wellformed({"notes": ["fine"] + [bad] * 25_000})
+    check_wellformed({"notes": ["名" * 100_000] * 25_000})
