@@ -30,6 +30,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
+
 from gridcore.alerts import (
     ALERT_DIRECTORY_ID,
     Alert,
@@ -315,14 +317,24 @@ class AlertCommands(ApplicationBase):
                               e.remedy) from None
             checked.append((alert_id_for(AlertKind.VEHICLE, pass_id), pass_id, cp, text, at,
                             reason.strip()))
-        raised: dict[UUID, Alert] = {}
-        for aid, pass_id, cp, text, at, reason in checked:
-            if aid not in raised and self._find(Alert, aid) is None:
-                raised[aid] = self._vehicle_alert(aid, pass_id, cp, text, at, reason,
-                                                  in_force(at), now, duty)
-        if raised:
+        # Most passes are new: all the batch's alerts are stored at once, and only when the
+        # store refuses one as there already (a pass redelivered after a crash) is each one
+        # looked up (a query per alert, the cost of a batch before).
+        for look_up in (False, True):
+            raised: dict[UUID, Alert] = {}
+            for aid, pass_id, cp, text, at, reason in checked:
+                if aid not in raised and not (look_up and self._find(Alert, aid) is not None):
+                    raised[aid] = self._vehicle_alert(aid, pass_id, cp, text, at, reason,
+                                                      in_force(at), now, duty)
+            if not raised:
+                break
             first, *more = raised.values()
-            self._save(*raised.values(), *self._tracked(first, now, *more))
+            try:
+                self._save(*raised.values(), *self._tracked(first, now, *more))
+                break
+            except IntegrityError:
+                if look_up:
+                    raise
         return [c[0] for c in checked]
 
     def _vehicle_alert(self, aid: UUID, pass_id: str, cp: Checkpoint, plate: str, at: datetime,
