@@ -63,6 +63,8 @@ class RiskPeriod(Immutable):
 def normalize_plate(plate: str) -> str:
     """A plate as written on the car, upper case, without spaces, dots or hyphens
     ('鄂a·12345' -> '鄂A12345'); raises InvalidInput when it is not a civilian plate."""
+    if plate and _PLATE.fullmatch(plate):  # written as normalized already (most feeds)
+        return plate
     text = _SEPARATORS.sub("", plate or "").upper()
     if not _PLATE.fullmatch(text):
         raise InvalidInput(f"{plate!r} is not a vehicle plate.",

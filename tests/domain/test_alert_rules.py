@@ -213,3 +213,21 @@ def test_hour_counts_are_whole_utc_hours(passes: list[tuple[str, int]]) -> None:
         check_counts({("KK-1", T0 + timedelta(minutes=5)): 1})
     with pytest.raises(InvalidInput, match="count"):
         check_counts({("KK-1", T0): 0})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(alphabet="鄂京沪aAbB0123456789 ·-.\n\t", max_size=10),
+                 st.from_regex(r"[鄂京][A-Z][A-Z0-9]{4,6}", fullmatch=True)))
+def test_a_plate_written_normalized_is_taken_as_it_is_and_any_other_as_before(plate: str) -> None:
+    """The fast path (a plate already in its normal form) gives what stripping the separators
+    and upper-casing gives, and refuses what that refuses."""
+    import re
+
+    from gridcore.risk import _PLATE, normalize_plate
+
+    text = re.sub(r"[\s·\-.]", "", plate).upper()
+    if _PLATE.fullmatch(text):
+        assert normalize_plate(plate) == text
+    else:
+        with pytest.raises(InvalidInput):
+            normalize_plate(plate)
