@@ -124,11 +124,6 @@ class Rebuild(threading.Thread):
         self.app.close()
 
 
-def snapshot(views: Any, p: Projection) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the projection's tables, in a stable order."""
-    return {t: sorted(views.query(f"SELECT * FROM {t}"), key=repr) for t in p.tables}
-
-
 def counted(views: Any, p: Projection) -> dict[str, Counter[Any]]:
     """Every row of the projection's tables, counted (a multiset: no sort needed to compare);
     a row with an unhashable value (a PostgreSQL array or JSON) by its repr."""
@@ -142,16 +137,15 @@ def counted(views: Any, p: Projection) -> dict[str, Counter[Any]]:
     return tables
 
 
-def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """Tables whose rows differ, with a few rows of each side (``snapshot`` or ``counted``)."""
-    def size(rows: Any) -> int:
-        return sum(rows.values()) if isinstance(rows, Counter) else len(rows)
-
+def differences(before: dict[str, Counter[Any]],
+                after: dict[str, Counter[Any]]) -> list[str]:
+    """Tables whose rows differ (``counted``), with a few rows of each side."""
     found = []
     for table in before:
         old, new = set(before[table]), set(after[table])
-        if before[table] != after[table] or size(before[table]) != size(after[table]):
-            found.append(f"{table}: {size(before[table])} rows vs {size(after[table])} rebuilt; "
+        if before[table] != after[table]:
+            found.append(f"{table}: {before[table].total()} rows vs {after[table].total()} "
+                         "rebuilt; "
                          f"only before: {sorted(old - new, key=repr)[:3]}; "
                          f"only rebuilt: {sorted(new - old, key=repr)[:3]}")
     return found

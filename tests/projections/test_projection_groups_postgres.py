@@ -37,10 +37,10 @@ from tests.projections.kill_harness import (
     POLL_EVERY,
     POLLS,
     Rebuild,
+    counted,
     differences,
     postgres_log,
     rebuild_views,
-    snapshot,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -153,7 +153,7 @@ def equal_to_a_rebuild(ps: Processes, rebuilt: Any, projections: list[Projection
     for p in projections:
         assert (p.name, ps.views.position(p)) == (p.name, last)
         assert (p.name, rebuilt.position(p)) == (p.name, last)
-        found = differences(snapshot(ps.views, p), snapshot(rebuilt, p))
+        found = differences(counted(ps.views, p), counted(rebuilt, p))
         assert not found, (p.name, found)
 
 
