@@ -312,12 +312,22 @@ def run(app: GridcoreApp, clock: ScenarioClock) -> None:
     finale(app, clock)
 
 
+ZONES_NOTICE_REF = "712-公告-20200229-三区划分"
+ZONES_NOTICE = ("【712社区公告】根据区防控指挥部通报，本社区部分楼栋已划为封控区、管控区，"
+                "其余为防范区。封控区居民足不出户，生活物资由志愿者送货上门；管控区居民非必要不出小区。"
+                "如有就医、买药等需求，请在群内留言或拨打社区服务电话，我们会第一时间回应。")
+
+
 def finale(app: GridcoreApp, clock: ScenarioClock) -> None:
     """The story's last days: health monitoring (28-29 Feb), then the three risk zones around
     the testing round's case."""
     demo_monitoring.run(app, clock)
     demo_geography.draw_zones(app, demo_screening.testing_story(app).case_no,
                               demo_screening.DISTRICT_OFFICIAL)
+    # 公告: the residents are told (their chat groups, a text, or their worker's call), and
+    # the public page /public/<community> shows it
+    app.post_notice(COMMUNITY, ZONES_NOTICE, reference=ZONES_NOTICE_REF,
+                    by=app.staff_by_no("712-DIR").id)
 
 
 def story(app: GridcoreApp) -> Story:

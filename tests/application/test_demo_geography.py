@@ -105,4 +105,10 @@ def test_the_story_ends_with_three_zones_around_the_testing_rounds_case() -> Non
     assert zoning.applied == []
     line = demo_geography.zones_summary(app)
     assert f"封控区 {len(sealed)}" in line and f"防范区 {len(precaution)}" in line
+    # and the residents are told: a notice to the community (the public page shows it)
+    from gridcore.notice import Notice, notice_id
+
+    told = app.repository.get(notice_id(demo_field.ZONES_NOTICE_REF))
+    assert isinstance(told, Notice) and told.scope == demo.COMMUNITY
+    assert "封控区" in told.text and "管控区" in told.text
     # running the story again writes nothing: test_demo_screening holds it, finale included
