@@ -87,6 +87,16 @@ class World:
         self.runner.wait(self.app.recorder.max_notification_id())
 
 
+def call(world: World, staff_no: str | None, name: str, fields: dict[str, Any],
+         success: str) -> dict[str, Any]:
+    """The mutation ``name`` with ``fields`` as its input, answering ``success`` (a fragment
+    on its success type) or a Problem."""
+    input_type = name[0].upper() + name[1:] + "Input"
+    query = (f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename "
+             f"{success} ... on Problem {{ code problem remedy }} }} }}")
+    return world.ask(query, staff_no, {"input": fields})[name]
+
+
 def build_world(store: Path | dict[str, str]) -> tuple[
         GridcoreApp, Clock, dict[str, str | None], dict[str, str], dict[str, UUID]]:
     """The tree of ``tests.scenario`` plus a second community, and staff at several levels, in

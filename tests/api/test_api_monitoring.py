@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_api_access import World, serve_world
+from tests.api.test_api_access import World, call, serve_world
 from tests.scenario import COMMUNITY, ZONES
 
 PROBLEM = "... on Problem { code problem remedy }"
@@ -36,14 +36,6 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
     """``day`` (1: 18 February 2020) at a local time in Wuhan (UTC+8), as UTC."""
     first = datetime.fromisoformat(f"2020-02-18T{hour:02d}:{minute:02d}:00+08:00")
     return first + timedelta(days=day - 1)
-
-
-def call(world: World, staff_no: str | None, name: str, fields: dict[str, Any],
-         success: str) -> dict[str, Any]:
-    input_type = name[0].upper() + name[1:] + "Input"
-    query = (f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename "
-             f"{success} {PROBLEM} }} }}")
-    return world.ask(query, staff_no, {"input": fields})[name]
 
 
 def report(world: World, staff_no: str, hid: str, rid: str, at: datetime, source: str,

@@ -18,7 +18,7 @@ import pytest
 
 from adapters.notify.outbox import Notifier
 from gridcore.authority import System
-from tests.api.test_api_access import World, serve_world
+from tests.api.test_api_access import World, call, serve_world
 from tests.scenario import ZONES
 
 PROBLEM = "... on Problem { code problem remedy }"
@@ -34,14 +34,6 @@ MESSAGE = ("id cause channel category text urgent status statusLabel attempts re
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with serve_world(tmp_path_factory.mktemp("api-notify") / "gridcore.sqlite") as w:
         yield w
-
-
-def call(world: World, staff_no: str | None, name: str, fields: dict[str, Any],
-         success: str) -> dict[str, Any]:
-    input_type = name[0].upper() + name[1:] + "Input"
-    query = (f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename "
-             f"{success} {PROBLEM} }} }}")
-    return world.ask(query, staff_no, {"input": fields})[name]
 
 
 def post_notice(world: World, staff_no: str, scope: str, text: str,

@@ -19,7 +19,7 @@ import pytest
 from gridcore.authority import System
 from gridcore.household import new_member
 from gridcore.staff import Role
-from tests.api.test_api_access import World, serve_world
+from tests.api.test_api_access import World, call, serve_world
 from tests.scenario import CITY, COMMUNITY, ZONES
 
 PROBLEM = "... on Problem { code problem remedy }"
@@ -45,14 +45,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         w.staff["OFFC"] = w.app.staff_by_no("OFFC").id
         w.caught_up()
         yield w
-
-
-def call(world: World, staff_no: str | None, name: str, fields: dict[str, Any],
-         success: str) -> dict[str, Any]:
-    input_type = name[0].upper() + name[1:] + "Input"
-    query = (f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename "
-             f"{success} {PROBLEM} }} }}")
-    return world.ask(query, staff_no, {"input": fields})[name]
 
 
 def campaign(world: World, staff_no: str | None) -> dict[str, Any] | None:
