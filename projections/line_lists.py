@@ -117,6 +117,22 @@ def _pages(views: ReadViews, sql: str, before: list[Any], after: list[Any], page
         cursor = rows[-1][0]
 
 
+def _keyset_pages(views: ReadViews, sql: str, before: list[Any], key: tuple[int, int],
+                  page: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The pages of ``sql``, ordered by two columns and ending ``(a > ? OR (a = ? AND b > ?))
+    ORDER BY a, b LIMIT ?``: each page starts after the last row of the one before, whose
+    ``key`` (the row indexes of a and b) is bound with ``before``'s parameters."""
+    a: Any = ""
+    b: Any = ""
+    while True:
+        rows = views.query(sql, [*before, a, a, b, page])
+        if rows:
+            yield rows
+        if len(rows) < page:
+            return
+        a, b = rows[-1][key[0]], rows[-1][key[1]]
+
+
 def _matches(where: HouseholdFilter, packed: str | bytes) -> bool:
     return any(resident_matches(where, r) for r in orjson.loads(packed).values())
 
@@ -166,15 +182,10 @@ def contact_rows(views: ReadViews, under: Under, now: datetime, following_only: 
            "JOIN cf_cases c ON c.case_id = k.case_id WHERE k.grid IN (SELECT code FROM sub)"
            f"{live} AND (k.case_id > ? OR (k.case_id = ? AND k.person_id > ?)) "
            "ORDER BY k.case_id, k.person_id LIMIT ?")
-    case, person = "", ""
-    while True:
-        rows = views.query(sql, [*codes, *([at] if following_only else []), case, case,
-                                 person, page])
+    for rows in _keyset_pages(views, sql, [*codes, *([at] if following_only else [])],
+                              (0, 2), page):
         for r in rows:
             yield _follow_up_row(r, at)
-        if len(rows) < page:
-            return
-        case, person = rows[-1][0], rows[-1][2]
 
 
 
@@ -204,15 +215,10 @@ def testing_rows(views: ReadViews, under: Under,
            "WHERE r.micro_grid IN (SELECT code FROM sub) AND (r.campaign_id > ? OR "
            "(r.campaign_id = ? AND r.resident_id > ?)) ORDER BY r.campaign_id, r.resident_id "
            "LIMIT ?")
-    campaign, resident = "", ""
-    while True:
-        rows = views.query(sql, [*codes, campaign, campaign, resident, page])
+    for rows in _keyset_pages(views, sql, codes, (0, 1), page):
         results = _tube_results(views, {(r[0], r[10]) for r in rows if r[10] is not None})
         for r in rows:
             yield (*r[:11], results.get((r[0], r[10])), *r[11:])
-        if len(rows) < page:
-            return
-        campaign, resident = rows[-1][0], rows[-1][1]
 
 
 def _tube_results(views: ReadViews, tubes: set[tuple[str, str]]) -> dict[tuple[str, str], Any]:
@@ -249,13 +255,8 @@ def delivery_rows(views: ReadViews, under: Under,
            f"WHERE {_DELIVERY_PLACE} IN (SELECT code FROM sub) AND (d.placed_at > ? OR "
            "(d.placed_at = ? AND d.delivery_id > ?)) ORDER BY d.placed_at, d.delivery_id "
            "LIMIT ?")
-    placed, did = "", ""
-    while True:
-        rows = views.query(sql, [*codes, placed, placed, did, page])
+    for rows in _keyset_pages(views, sql, codes, (8, 0), page):
         yield from rows
-        if len(rows) < page:
-            return
-        placed, did = rows[-1][8], rows[-1][0]
 
 
 def request_rows(views: ReadViews, under: Under,
@@ -269,10 +270,5 @@ def request_rows(views: ReadViews, under: Under,
            "r.deadline, r.escalations, r.on_time FROM req_requests r "
            "WHERE r.community IN (SELECT code FROM sub) AND (r.number > ? OR (r.number = ? AND "
            "r.request_id > ?)) ORDER BY r.number, r.request_id LIMIT ?")
-    number, rid = "", ""
-    while True:
-        rows = views.query(sql, [*codes, number, number, rid, page])
+    for rows in _keyset_pages(views, sql, codes, (1, 0), page):
         yield from rows
-        if len(rows) < page:
-            return
-        number, rid = rows[-1][1], rows[-1][0]

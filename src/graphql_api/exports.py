@@ -45,13 +45,12 @@ import tempfile
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import repeat
 from operator import itemgetter, sub
 from typing import IO, Any
 from uuid import UUID
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -99,16 +98,7 @@ class Disclosure:
 
     def record(self, audit: AuditLog, subject: str) -> None:
         for name, count in sorted(self.fields.items()):
-            line = orjson.dumps({"at": datetime.now(UTC).isoformat(),
-                                 "reader": str(self.caller.staff_id),
-                                 "role": self.caller.role.value, "field": name,
-                                 "subject": subject, "count": count})
-            audit.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(audit.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            try:
-                os.write(fd, line + b"\n")
-            finally:
-                os.close(fd)
+            audit.record(self.caller, name, subject, count)
 
 
 @dataclass(frozen=True)

@@ -165,9 +165,15 @@ class AuditLog:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
 
-    def record(self, caller: Caller, field: str, subject: str) -> None:
-        line = orjson.dumps({"at": datetime.now(UTC).isoformat(), "reader": str(caller.staff_id),
-                             "role": caller.role.value, "field": field, "subject": subject})
+    def record(self, caller: Caller, field: str, subject: str, count: int | None = None) -> None:
+        """One unmasked read of ``field`` of ``subject``; ``count``: the reads one line stands
+        for (a line list's column, written once for every row exported)."""
+        entry: dict[str, object] = {"at": datetime.now(UTC).isoformat(),
+                                    "reader": str(caller.staff_id), "role": caller.role.value,
+                                    "field": field, "subject": subject}
+        if count is not None:
+            entry["count"] = count
+        line = orjson.dumps(entry)
         with _lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -264,3 +264,21 @@ def test_requests_of_the_jurisdiction_text_and_reply_by_role(operations: World) 
     others = rows_csv(get(w, "/export/requests.csv", "STR1"))[1:]  # the street: both
     assert {r[6] for r in others} == {COMMUNITY, OTHER_COMMUNITY}
     assert get(w, "/export/requests.csv?scope=" + COMMUNITY, "GW713").status_code == 404
+
+
+def test_line_lists_read_in_pages_of_one_row_are_the_same_rows(operations: World) -> None:
+    """Each page starts after the last row of the one before (``_keyset_pages``): pages of one
+    row give the rows one page gives, in the same order, none twice."""
+    from projections import line_lists
+
+    views, now = operations.runner.views, operations.clock.now
+    for name, read in [
+            ("contacts", lambda page: line_lists.contact_rows(views, COMMUNITY, now, False,
+                                                              page=page)),
+            ("tests", lambda page: line_lists.testing_rows(views, COMMUNITY, page=page)),
+            ("deliveries", lambda page: line_lists.delivery_rows(views, COMMUNITY, page=page)),
+            ("requests", lambda page: line_lists.request_rows(views, COMMUNITY, page=page))]:
+        whole = list(read(100_000))
+        assert whole, name
+        assert list(read(1)) == whole, name
+        assert list(read(2)) == whole, name
