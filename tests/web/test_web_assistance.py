@@ -248,6 +248,28 @@ def test_a_grid_worker_sees_the_lists_reaching_their_zone_only(page: Any, site: 
     expect_accessible(page, "a list as a grid worker of one zone sees it")
 
 
+def test_a_link_followed_the_moment_the_login_shows_is_not_lost(page: Any, site: Site) -> None:
+    """The hash changed right after the page that follows the login first renders, before its
+    effects run (a user following a link at once; a test navigating after the login): the
+    page shows where the hash points, not the home node. A MutationObserver changes the hash
+    the moment the identity appears, which is before the route's listener was added."""
+    from playwright.sync_api import expect
+
+    zone = demo.zone_code(2)
+    page.goto(site.base + "/")
+    page.evaluate("""(target) => new MutationObserver((_, seen) => {
+        if (document.querySelector('[data-testid=identity]')) {
+            seen.disconnect();
+            location.hash = target;
+        }
+    }).observe(document.body, {childList: true, subtree: true})""", f"#/assistance/{zone}")
+    page.get_by_label("访问令牌").fill(site.token("712-GW-2"))
+    page.get_by_role("button", name="登录").click()
+    lists = page.get_by_test_id("assistance-lists")
+    expect(lists.locator("tbody tr")).to_have_count(1)
+    expect(lists.get_by_role("link", name=FIRST)).to_be_visible()
+
+
 def test_the_list_fits_a_phone_in_english(browser: Any, site: Site) -> None:
     from playwright.sync_api import expect
 

@@ -60,10 +60,14 @@ export const mapHref = (code: string): string => `#/map/${encodeURIComponent(cod
 export const householdHref = (id: string): string => `#/household/${encodeURIComponent(id)}`;
 
 export function useRoute(): Route {
-  const [route, setRoute] = useState<Route>(() => parseHash(location.hash));
+  const [initial] = useState(() => location.hash);
+  const [route, setRoute] = useState<Route>(() => parseHash(initial));
   useEffect(() => {
     const onChange = () => setRoute(parseHash(location.hash));
     addEventListener("hashchange", onChange);
+    // The hash may have changed between the first render and this effect (right after
+    // logging in, a link followed at once): read it again, or that change is lost.
+    if (location.hash !== initial) onChange();
     return () => removeEventListener("hashchange", onChange);
   }, []);
   return route;
