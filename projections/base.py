@@ -107,6 +107,41 @@ class ViewCursor:
         return tuple(row.values()) if isinstance(row, dict) else tuple(row)
 
 
+class BufferedInserts(ViewCursor):
+    """A batch's cursor (a projection's ``begin`` returns it, its ``end`` calls ``flush``)
+    whose ``insert`` rows wait and go in as one set per table and statement: on PostgreSQL a
+    read model that inserts a row per event otherwise pays a round trip per event (the places
+    read model: 57% of a catch-up of bulk registrations). Every other statement writes the
+    waiting rows first, so the handlers see the rows of earlier events as before."""
+
+    def __init__(self, inner: ViewCursor) -> None:  # shares ``inner``'s database cursor
+        self.inner, self.cursor, self.dialect = inner, inner.cursor, inner.dialect
+        self._waiting: dict[tuple[str, str, str], list[Sequence[Any]]] = {}
+
+    def insert(self, table: str, columns: str, rows: Sequence[Sequence[Any]],
+               conflict: str = "") -> None:
+        self._waiting.setdefault((table, columns, conflict), []).extend(rows)
+
+    def flush(self) -> None:
+        waiting, self._waiting = self._waiting, {}
+        for (table, columns, conflict), rows in waiting.items():
+            self.inner.insert(table, columns, rows, conflict)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.flush()
+        self.inner.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.flush()
+        self.inner.executemany(sql, rows)
+
+    def fetchall(self) -> list[Row]:
+        return self.inner.fetchall()
+
+    def fetchone(self) -> Row | None:
+        return self.inner.fetchone()
+
+
 STAGE_ROWS = 64
 """Rows from which ``ViewCursor.insert`` stages them on PostgreSQL (fewer: one by one)."""
 

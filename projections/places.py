@@ -36,7 +36,15 @@ from gridcore.grid import GridNode, Level
 from gridcore.household import Household
 from gridcore.mass_testing import TestingCampaign
 from gridcore.quarantine_site import QuarantineSite
-from projections.base import LeanEvent, Projection, ReadViews, ViewCursor, handles
+from projections.base import (
+    BufferedInserts,
+    LeanEvent,
+    Notified,
+    Projection,
+    ReadViews,
+    ViewCursor,
+    handles,
+)
 
 KINDS = ("quarantine_site", "camera", "checkpoint", "sampling_site", "enterprise")
 """The kinds of point layers (a building's point locates its households)."""
@@ -65,6 +73,12 @@ class Places(Projection):
         "NULL, level BIGINT NOT NULL, parent_code TEXT, geojson TEXT)",
         "CREATE INDEX IF NOT EXISTS pl_boundaries_code ON pl_boundaries (code)",
     )
+
+    def begin(self, cur: ViewCursor, events: Sequence[Notified]) -> BufferedInserts:
+        return BufferedInserts(cur)  # a batch's new rows as one set per table
+
+    def end(self, cur: ViewCursor, state: BufferedInserts) -> None:
+        state.flush()
 
     # ---- households and buildings --------------------------------------------------------
 

@@ -14,7 +14,7 @@ from uuid import UUID
 import pytest
 
 from adapters.bootstrap import bootstrap
-from gridcore.application import GridcoreApp, new_member
+from gridcore.application import GridcoreApp, HouseholdRow, new_member
 from gridcore.authority import System
 from gridcore.building import building_id
 from gridcore.geo import Area, Crs, Point, circle, distance_m
@@ -185,3 +185,39 @@ def test_density_per_micro_grid(sql_store: dict[str, str], clock: Clock) -> None
         assert d.square_km == pytest.approx(0.5, rel=1e-3)
         assert d.per_km2["households"] == pytest.approx(42, rel=1e-3)
         assert (d.cases, d.contacts, d.uncovered) == (0, 0, 0)
+
+
+def test_a_batch_of_new_households_with_their_later_events_folds_as_event_by_event(
+        sql_store: dict[str, str], clock: Clock) -> None:
+    """A hundred households registered in bulk, a third of them located at their door, one
+    moved and one erased, caught up in one batch (on PostgreSQL the batch's new rows go in as
+    one set, before that batch's updates of them) and one event at a time: the same rows,
+    and the rows the events say."""
+    app = bootstrap(sql_store, clock=clock).app
+    given_community(app, households_per_zone=1)
+    app.register_households([HouseholdRow(f"Q-{n}", ZONES[n % 2], f"{n}号", [
+        new_member(f"Q-{n}", 1, "李明", "13700000000", None, 1980)]) for n in range(100)],
+        by=OP)
+    door = ORIGIN.shifted(20, 20)
+    for n in range(0, 100, 3):
+        app.locate_household(household_id(f"Q-{n}"), door.lng, door.lat, by=OP)
+    app.move_household(household_id("Q-1"), ZONES[0], by=OP)
+    app.erase_resident(household_id("Q-3"), resident_id("Q-3", 1), "期满 purpose fulfilled",
+                       by=OP)
+
+    def tables(batch: int) -> dict[str, list[tuple[Any, ...]]]:
+        runner = Runner(app, places.PROJECTIONS, batch=batch)
+        for p in places.PROJECTIONS:
+            runner.views.reset(p)
+        runner.catch_up()
+        return {t: sorted(runner.views.query(f"SELECT * FROM {t}"), key=repr)
+                for t in places.Places.tables}
+
+    whole = tables(10_000)
+    assert whole == tables(1)
+    rows = {str(h): (g, own, erased) for h, g, _, own, erased in whole["pl_households"]}
+    assert len(rows) == 100 + len(ZONES)
+    assert rows[str(household_id("Q-0"))] == (ZONES[0], 1, 0)
+    assert rows[str(household_id("Q-1"))] == (ZONES[0], 0, 0)  # moved from the second zone
+    assert rows[str(household_id("Q-2"))] == (ZONES[0], 0, 0)
+    assert rows[str(household_id("Q-3"))] == (ZONES[1], 0, 1)  # located, then erased
