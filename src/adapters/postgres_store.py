@@ -165,6 +165,23 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
                                 originator_version=r["originator_version"], topic=r["topic"],
                                 state=bytes(r["state"])) for r in curs.fetchall()]
 
+    def select_events_after(self, after: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
+        """The events of several aggregates, each after a version of its own (0: all of
+        them), in one query, by aggregate and version (see the SQLite recorder's)."""
+        if not after:
+            return []
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT e.originator_id, e.originator_version, e.topic, e.state "
+                             "FROM unnest(%s::{1}[], %s::bigint[]) AS w(id, after) "
+                             "JOIN {0} e ON e.originator_id = w.id AND "
+                             "e.originator_version > w.after "
+                             "ORDER BY e.originator_id, e.originator_version").format(
+                                 self.events_table, SQL(self.datastore.originator_id_type)),
+                         ([aid for aid, _ in after], [version for _, version in after]))
+            return [StoredEvent(originator_id=r["originator_id"],
+                                originator_version=r["originator_version"], topic=r["topic"],
+                                state=bytes(r["state"])) for r in curs.fetchall()]
+
     def sample_key(self) -> bytes | None:
         """One stored key (the first), to check the KEKs against."""
         with self.datastore.transaction(commit=False) as curs:

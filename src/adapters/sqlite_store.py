@@ -115,6 +115,24 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
                                        topic=r["topic"], state=r["state"]) for r in c.fetchall())
         return out
 
+    def select_events_after(self, after: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
+        """The events of several aggregates, each after a version of its own (0: all of
+        them), in one query per 400 aggregates, by aggregate and version (a bulk
+        fast-forward of cached aggregates, ``gridcore.app_base.ApplicationBase._find_many``)."""
+        out: list[StoredEvent] = []
+        with self.datastore.transaction(commit=False) as c:
+            for i in range(0, len(after), 400):
+                chunk = after[i:i + 400]
+                c.execute(f"WITH wanted (id, after) AS (VALUES {','.join(['(?, ?)'] * len(chunk))}"
+                          f") SELECT e.* FROM wanted w JOIN {self.events_table_name} e "
+                          "ON e.originator_id = w.id AND e.originator_version > w.after "
+                          "ORDER BY e.originator_id, e.originator_version",
+                          [x for aid, version in chunk for x in (aid.hex, version)])
+                out.extend(StoredEvent(originator_id=self.convert_originator_id(r["originator_id"]),
+                                       originator_version=r["originator_version"],
+                                       topic=r["topic"], state=r["state"]) for r in c.fetchall())
+        return out
+
     def sample_key(self) -> bytes | None:
         """One stored key (the first), to check the KEKs against."""
         with self.datastore.transaction(commit=False) as c:

@@ -19,6 +19,7 @@ import gc
 import inspect
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar, cast, overload
@@ -214,6 +215,10 @@ class BulkEventReader(Protocol):
 
     def select_events_of(self, ids: Sequence[UUID]) -> Sequence[Any]: ...
 
+    def select_events_after(self, after: Sequence[tuple[UUID, int]]) -> Sequence[Any]:
+        """The events of each aggregate after its own version (0: all), ordered alike."""
+        ...
+
 
 class ApplicationBase(Application[UUID]):
     """The persistence helpers and look-ups the command mixins build on."""
@@ -272,6 +277,45 @@ class ApplicationBase(Application[UUID]):
         if not isinstance(agg, cls):
             return None
         return agg
+
+    def _find_many(self, cls: type[A], ids: Iterable[UUID]) -> dict[UUID, A]:
+        """``_find`` for many aggregates at once, by id (a copy of each to change; those
+        that are not of ``cls`` left out). With a store that reads the events of many
+        aggregates each after a version of its own (``BulkEventReader``), those in the
+        repository's cache are fast-forwarded and the others replayed (and cached) from one
+        query, instead of a query each: a batch of 10,000 registrations over 1,000
+        micro-grids spent a third of its time on PostgreSQL, and an eighth on SQLite, reading
+        its micro-grids one by one. Each cached aggregate changes under its striped lock, as
+        in ``_find``, taking only the events past its own version (another thread may have
+        moved it on since the read)."""
+        wanted = list(dict.fromkeys(ids))
+        bulk = getattr(self.recorder, "select_events_after", None)
+        cache = self.repository.cache
+        if bulk is None or cache is None or not self.repository.fastforward:
+            found = {aid: self._find(cls, aid) for aid in wanted}
+            return {aid: agg for aid, agg in found.items() if agg is not None}
+        cached: dict[UUID, Any] = {}
+        for aid in wanted:
+            with contextlib.suppress(KeyError):
+                cached[aid] = cache.get(aid)
+        events: dict[UUID, list[Any]] = {}
+        for stored in bulk([(aid, cached[aid].version if aid in cached else 0)
+                            for aid in wanted]):
+            event = self.mapper.to_domain_event(stored)
+            events.setdefault(event.originator_id, []).append(event)
+        out: dict[UUID, A] = {}
+        for aid in wanted:
+            with _AGGREGATE_LOCKS[aid.int % len(_AGGREGATE_LOCKS)]:
+                agg = cached.get(aid)
+                if agg is not None:
+                    agg = fold(agg, [e for e in events.get(aid, ())
+                                     if e.originator_version > agg.version])
+                elif aid in events:
+                    agg = fold(None, events[aid])
+                    cache.put(aid, agg)
+                if isinstance(agg, cls):
+                    out[aid] = deepcopy(agg)
+        return out
 
     def read_without_personal_data(self, mapper: Mapper[UUID]) -> None:
         """Give the reads that need no personal data a ``mapper`` that decodes the same events
@@ -473,8 +517,9 @@ class ApplicationBase(Application[UUID]):
                  for g in self.micro_grids(code) for h in g.households]
         return [h for h in found if h is not None]
 
-    def _micro_grid(self, code: str) -> GridNode:
-        grid = self.node(code)
+    def _micro_grid(self, code: str, found: GridNode | None = None) -> GridNode:
+        """The active micro-grid of ``code`` (``found``: already read, see ``_find_many``)."""
+        grid = found if found is not None else self.node(code)
         grid.require_active()
         if grid.level is not Level.MICRO_GRID:
             raise InvalidInput(f"{code} is a {grid.level.name.lower()}, not a micro-grid.",

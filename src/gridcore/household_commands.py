@@ -20,7 +20,7 @@ from gridcore.base import Aggregate
 from gridcore.building import Building, building_id, check_household_building
 from gridcore.errors import DuplicateCode, InvalidInput
 from gridcore.geo import Crs
-from gridcore.grid import GridNode, Level, soft_cap_excess
+from gridcore.grid import GridNode, Level, node_id, soft_cap_excess
 from gridcore.household import Household, HouseholdPlace, Member, Vulnerability, household_id
 from gridcore.location import household_point, located_point, outside
 from gridcore.policy import DEFAULT_POLICY, POLICY_BOOK_ID, Policy, PolicyBook
@@ -101,13 +101,15 @@ class HouseholdCommands(StaffCommands):
         households = []
         seen: set[str] = set()
         buildings: dict[UUID, Building | None] = {}
+        read = self._find_many(GridNode, (node_id(row.micro_grid) for row in rows))
         for n, row in enumerate(rows, start=1):
             if row.household_no in seen:
                 raise InvalidInput(f"Household {row.household_no} appears twice in the batch.",
                                    "List each household once.")
             seen.add(row.household_no)
             if row.micro_grid not in grids:
-                grids[row.micro_grid] = self._micro_grid(row.micro_grid)
+                grids[row.micro_grid] = self._micro_grid(row.micro_grid,
+                                                         read.get(node_id(row.micro_grid)))
             if (bid := row.building_id) is not None:
                 if bid not in buildings:
                     buildings[bid] = self._find(Building, bid)

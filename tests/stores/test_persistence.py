@@ -30,7 +30,7 @@ from gridcore.errors import (
     NodeRetired,
     NotFound,
 )
-from gridcore.grid import node_id
+from gridcore.grid import GridNode, node_id
 from gridcore.household import Vulnerability, household_id, resident_id
 from gridcore.policy import DEFAULT_POLICY, POLICY_BOOK_ID
 from gridcore.staff import Role
@@ -461,3 +461,65 @@ def test_a_store_failure_after_the_rows_went_in_rolls_the_whole_batch_back(
     report = app.register_households(rows_for(50, ZONES[0]), by=System.OPERATOR)
     assert report.registered == 50 and subject_keys(second) == sum(
         map(keys_in, keys.values())) + 100
+
+
+def _state(agg: Any) -> dict[str, Any]:
+    return {k: v for k, v in vars(agg).items() if k != "_pending"}
+
+
+def test_many_aggregates_read_at_once_equal_each_read_alone(make_app, clock):
+    """``_find_many`` (a registration batch's micro-grids in one query) gives what ``_find``
+    gives for each: aggregates cached and current, cached and behind (another application
+    wrote since), not cached, missing and of another class (left out); a copy changed leaves
+    the cache as it was."""
+    app = make_app()
+    given_community(app, households_per_zone=2)
+    zones = [node_id(z) for z in ZONES]
+    for z in zones:  # cached in ``app``
+        app._find(GridNode, z)
+    other = make_app()  # moves the first zone on behind ``app``'s back
+    other.register_households([HouseholdRow("M-1", ZONES[0], "1号", [
+        new_member("M-1", 1, "李明", "13700000000", None, 1980)])], by=System.OPERATOR)
+    ids = [*zones, node_id(COMMUNITY), household_id("M-1"), node_id("990199")]
+    for reader in (make_app(), app):  # nothing cached yet (but on the memory store); cached
+        many = reader._find_many(GridNode, ids)
+        one = {aid: reader._find(GridNode, aid) for aid in ids}
+        assert set(many) == {aid for aid, agg in one.items() if agg is not None}
+        assert set(many) == {*zones, node_id(COMMUNITY)}
+        for aid, agg in many.items():
+            assert _state(agg) == _state(one[aid])
+        assert household_id("M-1") in many[zones[0]].households
+    copy = app._find_many(GridNode, zones)[zones[0]]
+    copy.update_households({household_id("M-9"): 4}, clock())
+    assert household_id("M-9") not in app._find(GridNode, zones[0]).households
+
+
+def test_batches_registered_at_once_into_the_same_micro_grids_count_every_household(
+        make_app):
+    """Four threads (each its own application but on the memory store) register batches into
+    the same two micro-grids at once: the micro-grids' aggregates, read for each batch in one
+    query from the cache, collide and retry, and end up holding every household."""
+    given_community(make_app(), households_per_zone=0)
+    errors: list[BaseException] = []
+
+    def register(t: int) -> None:
+        app = make_app()
+        try:
+            for b in range(5):
+                app.register_households([HouseholdRow(f"T{t}-{b}-{n}", ZONES[n % 2], f"{n}号", [
+                    new_member(f"T{t}-{b}-{n}", 1, "王芳", "13900000000", None, 1990)])
+                    for n in range(10)], by=System.OPERATOR)
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=register, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    fresh = make_app()
+    held = [fresh.node(z).households for z in ZONES]
+    assert [len(h) for h in held] == [100, 100]
+    assert set(held[0]) | set(held[1]) == {household_id(f"T{t}-{b}-{n}") for t in range(4)
+                                           for b in range(5) for n in range(10)}
