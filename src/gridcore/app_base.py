@@ -278,9 +278,11 @@ class ApplicationBase(Application[UUID]):
             return None
         return agg
 
-    def _find_many(self, cls: type[A], ids: Iterable[UUID]) -> dict[UUID, A]:
-        """``_find`` for many aggregates at once, by id (a copy of each to change; those
-        that are not of ``cls`` left out). With a store that reads the events of many
+    def _find_many(self, cls: type[A], ids: Iterable[UUID], *,
+                   for_reading: bool = False) -> dict[UUID, A]:
+        """``_find`` for many aggregates at once, by id (a copy of each to change, or with
+        ``for_reading`` the cached objects themselves; those that are not of ``cls`` left
+        out). With a store that reads the events of many
         aggregates each after a version of its own (``BulkEventReader``), those in the
         repository's cache are fast-forwarded and the others replayed (and cached) from one
         query, instead of a query each: a batch of 10,000 registrations over 1,000
@@ -292,7 +294,7 @@ class ApplicationBase(Application[UUID]):
         bulk = getattr(self.recorder, "select_events_after", None)
         cache = self.repository.cache
         if bulk is None or cache is None or not self.repository.fastforward:
-            found = {aid: self._find(cls, aid) for aid in wanted}
+            found = {aid: self._find(cls, aid, for_reading=for_reading) for aid in wanted}
             return {aid: agg for aid, agg in found.items() if agg is not None}
         cached: dict[UUID, Any] = {}
         for aid in wanted:
@@ -314,7 +316,7 @@ class ApplicationBase(Application[UUID]):
                     agg = fold(None, events[aid])
                     cache.put(aid, agg)
                 if isinstance(agg, cls):
-                    out[aid] = deepcopy(agg)
+                    out[aid] = agg if for_reading else deepcopy(agg)
         return out
 
     def read_without_personal_data(self, mapper: Mapper[UUID]) -> None:

@@ -26,7 +26,7 @@ from gridcore.errors import (
     DuplicateCode,
     InvalidInput,
 )
-from gridcore.grid import GridNode
+from gridcore.grid import GridNode, node_id
 from gridcore.household import Household, Vulnerability, optional_phone
 from gridcore.household import new_member as new_member  # re-exported: its old home
 from gridcore.staff import Role, StaffMember, check_jurisdictions, staff_id
@@ -130,11 +130,13 @@ class StaffCommands(ApplicationBase):
         """The zone whose squad each member of a community's squads serves in (but the
         zones named)."""
         skip = set(but)
+        siblings = [c for c in self.node(community).children if c not in skip]
+        read = self._find_many(GridNode, map(node_id, siblings), for_reading=True)
         current: dict[UUID, str] = {}
-        for sibling in self.node(community).children:
-            if sibling not in skip:
-                for sid in self.node(sibling).squad:
-                    current[sid] = sibling
+        for sibling in siblings:  # a community's zones in one query, not one each
+            node = read.get(node_id(sibling))
+            for sid in (node if node is not None else self.node(sibling)).squad:
+                current[sid] = sibling
         return current
 
     def _squad_members(self, zone: str, staff: list[StaffMember]) -> list[tuple[UUID, Role, bool]]:
@@ -149,7 +151,8 @@ class StaffCommands(ApplicationBase):
     def form_squad(self, zone: str, members: list[UUID], *, by: Actor) -> int | None:
         """Form the service squad (服务小分队) of a zone from party members and volunteers."""
         grid = self._micro_grid(zone)
-        staff = [self.staff(s) for s in members]
+        read = self._find_many(StaffMember, members, for_reading=True)  # one query, not one each
+        staff = [read[s] if s in read else self.staff(s) for s in members]  # else: NotFound
         check_squad(zone, self._squad_members(zone, staff),
                     self._squad_zones(grid.parent_code or "", but=[zone]))
         grid.form_squad(members, self.clock())

@@ -471,7 +471,7 @@ def test_many_aggregates_read_at_once_equal_each_read_alone(make_app, clock):
     """``_find_many`` (a registration batch's micro-grids in one query) gives what ``_find``
     gives for each: aggregates cached and current, cached and behind (another application
     wrote since), not cached, missing and of another class (left out); a copy changed leaves
-    the cache as it was."""
+    the cache as it was; read ``for_reading``, the cached objects themselves."""
     app = make_app()
     given_community(app, households_per_zone=2)
     zones = [node_id(z) for z in ZONES]
@@ -492,6 +492,8 @@ def test_many_aggregates_read_at_once_equal_each_read_alone(make_app, clock):
     copy = app._find_many(GridNode, zones)[zones[0]]
     copy.update_households({household_id("M-9"): 4}, clock())
     assert household_id("M-9") not in app._find(GridNode, zones[0]).households
+    shared = app._find_many(GridNode, zones, for_reading=True)  # the cached objects, no copy
+    assert all(shared[z] is app._find(GridNode, z, for_reading=True) for z in zones)
 
 
 def test_batches_registered_at_once_into_the_same_micro_grids_count_every_household(
