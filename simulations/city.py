@@ -24,7 +24,7 @@ from gridcore.building import building_id
 from gridcore.errors import NotFound
 from gridcore.geo import Crs
 from gridcore.household import Vulnerability
-from gridcore.staff import Role
+from gridcore.staff import Role, StaffRow, staff_id
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
 GIVEN = "建国秀英桂兰志强丽华明德玉兰红梅海燕国强淑珍凤英文杰晓东春花立新永平金凤小龙"
@@ -347,21 +347,21 @@ def _community(app: GridcoreApp, spec: CitySpec, code: str, c: int, street: str,
             chunk, client_id=cid(f"{code}:h{i}"), by=System.OPERATOR)
     staff = staff_numbers(spec, code)
     srng = random.Random(f"{spec.seed}:{code}:staff")
-    for staff_no, role, capacity in staff:
-        name, phone = _name(srng), _phone(srng)
-        yield 0, lambda s=staff_no, r=role, k=capacity, n=name, p=phone: app.enrol_staff(
-            s, n, r, code, k, p, client_id=cid(s), by=System.OPERATOR)
+    roster = [StaffRow(s, _name(srng), r, code, k, _phone(srng)) for s, r, k in staff]
+    if roster:  # the community's roster (花名册) in one command
+        yield 0, lambda: app.enrol_staff_many(roster, client_id=cid(f"{code}:staff"),
+                                              by=System.OPERATOR)
     workers = [s for s, r, _ in staff if r is Role.GRID_WORKER]
     for g, gc in enumerate(grids if workers else []):
         w = workers[g % len(workers)]
         yield 0, lambda gc=gc, w=w: app.assign_responsible_worker(
-            gc, app.staff_by_no(w).id, client_id=cid(f"{gc}:worker"), by=System.OPERATOR)
+            gc, staff_id(w), client_id=cid(f"{gc}:worker"), by=System.OPERATOR)
     squad = [s for s, r, _ in staff if r in (Role.PARTY_MEMBER, Role.VOLUNTEER)]
     for g, gc in enumerate(grids):
         members = squad[g::len(grids)]
         if members:
             yield 0, lambda gc=gc, members=members: app.form_squad(
-                gc, [app.staff_by_no(s).id for s in members], client_id=cid(f"{gc}:squad"),
+                gc, [staff_id(s) for s in members], client_id=cid(f"{gc}:squad"),
                 by=System.OPERATOR)
 
 

@@ -54,7 +54,7 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -686,6 +686,45 @@ class _Checker:
                        "Correct one of them, or leave 出生年份 empty to take it from the ID.")
             return None
         return year
+
+
+def find_header(table: Table, matcher: Callable[[str], str | None], labels: dict[str, str],
+                required: Sequence[str], what: str, wanted: str,
+                ) -> tuple[int, dict[int, str], list[str], list[RowError]]:
+    """The header row of a file that is not a household register (a lab's results, a
+    roster): the first of its first rows naming every ``required`` column (else the first
+    row with text), each known column's position, the headers it does not know (skipped),
+    and the header's errors (a column twice, a required one missing). ``labels`` names each
+    column as messages show it; ``wanted`` lists the columns to head the file with."""
+    candidates = [(i, cells) for i, cells in table.rows[:HEADER_SEARCH_ROWS]
+                  if any(_text(c) for c in cells)]
+    if not candidates:
+        raise RegisterFormatError(f"The {what} has no header row.",
+                                  f"Start with a header row: {wanted}.")
+    row, cells = next(((i, cs) for i, cs in candidates
+                       if set(required) <= {matcher(_text(c)) for c in cs}), candidates[0])
+    positions: dict[int, str] = {}
+    skipped: list[str] = []
+    errors: list[RowError] = []
+    for pos, cell in enumerate(cells):
+        text = _text(cell)
+        key = matcher(text) if text else None
+        if key is None:
+            if text:
+                skipped.append(text)
+            continue
+        if key in positions.values():
+            errors.append(RowError(row, text, f"Column {labels[key]} appears twice. Keep one "
+                                   "of them."))
+            continue
+        positions[pos] = key
+    for key in required:
+        if key not in positions.values():
+            seen = ", ".join(_text(c) for c in cells if _text(c)) or "nothing"
+            errors.append(RowError(row, "header", f"The file has no {labels[key]} column "
+                                   f"(its header reads: {seen[:200]}). Head the columns "
+                                   f"{wanted}."))
+    return row, positions, skipped, errors
 
 
 def _header(table: Table, result: ImportResult) -> tuple[int, dict[int, str], dict[str, str]]:

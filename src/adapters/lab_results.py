@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from adapters.importer import Limits, RegisterFormatError, RowError, Table, read_table
+from adapters.importer import (
+    Limits,
+    RowError,
+    Table,
+    find_header,
+    read_table,
+)
 from adapters.spreadsheet import HeaderMatcher, cell_text, norm_header
 from gridcore.application import GridcoreApp
 from gridcore.authority import Actor, System, check_authority
@@ -43,7 +49,6 @@ RESULTS: dict[str, TubeResult] = {
     "阳性": TubeResult.POSITIVE, "阳": TubeResult.POSITIVE, "positive": TubeResult.POSITIVE,
 }
 ACCEPTED_RESULTS = "阴性 (阴, negative) or 阳性 (阳, positive)"
-HEADER_SEARCH_ROWS = 10
 EXACT_DIGITS = 15
 """Excel keeps 15 significant digits of a number: a longer numeric tube code is damaged."""
 
@@ -86,38 +91,10 @@ class LabResultFile:
 
 
 def _header(table: Table) -> tuple[int, dict[int, str], list[str], list[RowError]]:
-    candidates = [(i, cells) for i, cells in table.rows[:HEADER_SEARCH_ROWS]
-                  if any(_text(c) for c in cells)]
     wanted = f"{HEADERS['tube_code']}, {HEADERS['result']} (and optionally " \
              f"{HEADERS['tested_at']})"
-    if not candidates:
-        raise RegisterFormatError("The result file has no header row.",
-                                  f"Start with a header row: {wanted}.")
-    row, cells = next(((i, cs) for i, cs in candidates
-                       if {"tube_code", "result"} <= {column_key(_text(c)) for c in cs}),
-                      candidates[0])
-    positions: dict[int, str] = {}
-    skipped: list[str] = []
-    errors: list[RowError] = []
-    for pos, cell in enumerate(cells):
-        text = _text(cell)
-        key = column_key(text) if text else None
-        if key is None:
-            if text:
-                skipped.append(text)
-            continue
-        if key in positions.values():
-            errors.append(RowError(row, text, f"Column {HEADERS[key]} appears twice. Keep one "
-                                   "of them."))
-            continue
-        positions[pos] = key
-    for key in ("tube_code", "result"):
-        if key not in positions.values():
-            seen = ", ".join(_text(c) for c in cells if _text(c)) or "nothing"
-            errors.append(RowError(row, "header", f"The file has no {HEADERS[key]} column "
-                                   f"(its header reads: {seen[:200]}). Head the columns "
-                                   f"{wanted}."))
-    return row, positions, skipped, errors
+    return find_header(table, column_key, HEADERS, ("tube_code", "result"), "result file",
+                       wanted)
 
 
 def read_lab_results(path: str | Path, limits: Limits | None = None) -> LabResultFile:

@@ -458,6 +458,10 @@ class ApplicationBase(Application[UUID]):
     def staff_by_no(self, staff_no: str) -> StaffMember:
         return self.staff(staff_id(staff_no))
 
+    def staff_enrolled(self, ids: Iterable[UUID]) -> set[UUID]:
+        """Which of these staff ids are enrolled (read in one query)."""
+        return set(self._find_many(StaffMember, ids, for_reading=True))
+
     def policy_book(self) -> PolicyBook | None:
         return self._find(PolicyBook, POLICY_BOOK_ID)
 

@@ -39,7 +39,8 @@ from gridcore.referral_commands import ReferralCommands
 from gridcore.report_commands import ReportCommands
 from gridcore.request_commands import RequestCommands
 from gridcore.risk import RISK_REGISTER_ID, RiskRegister
-from gridcore.staff_commands import ASSIGNABLE_ROLES, StaffCommands
+from gridcore.staff import StaffRow
+from gridcore.staff_commands import ASSIGNABLE_ROLES, EnrolmentReport, StaffCommands
 from gridcore.sweep_commands import SweepCommands
 from gridcore.tracing_commands import TracingCommands
 from gridcore.zoning_commands import ZoningCommands
@@ -96,6 +97,8 @@ class GridcoreApp(ZoningCommands, LocationCommands, NotificationCommands, Monito
                 return [self.household(value).micro_grid]
             case Of.ROWS:
                 return list(dict.fromkeys(r.micro_grid for r in value))
+            case Of.STAFF_ROWS:
+                return list(dict.fromkeys(c for r in value for c in r.codes))
             case Of.VISIT_ROWS:
                 hids = dict.fromkeys(r.household_id for r in value)
                 return list(dict.fromkeys(self.household(h).micro_grid for h in hids))
@@ -164,9 +167,11 @@ class GridcoreApp(ZoningCommands, LocationCommands, NotificationCommands, Monito
 __all__ = [
     "ASSIGNABLE_ROLES",
     "MAX_BATCH",
+    "EnrolmentReport",
     "GridcoreApp",
     "HouseholdRow",
     "RegistrationReport",
+    "StaffRow",
     "collection_paused",
     "command",
     "new_member",

@@ -82,6 +82,8 @@ class Of(StrEnum):
     """rows of a register, each naming its micro-grid"""
     VISIT_ROWS = "visit_rows"
     """rows of a batch of visits, each naming its household"""
+    STAFF_ROWS = "staff_rows"
+    """rows of a roster, each naming its jurisdiction (one node code or several)"""
     STAFF = "staff"
     """a staff member, at their jurisdiction"""
     CAMPAIGN = "campaign"
@@ -272,6 +274,7 @@ AUTHORITY: Mapping[str, Rule] = {
     "untag_resident": rule(UNTAGGERS, at(Of.HOUSEHOLD, "hid")),
     # staff
     "enrol_staff": rule(ENROLLERS, at(Of.NODE, "jurisdiction"), systems=OP),
+    "enrol_staff_many": rule(ENROLLERS, at(Of.STAFF_ROWS, "rows"), systems=OP),
     "assign_responsible_worker": rule(ENROLLERS, at(Of.NODE, "micro_grid"), systems=OP),
     "form_squad": rule(ENROLLERS, at(Of.NODE, "zone"), systems=OP),
     "hand_over_micro_grid": rule(ENROLLERS, at(Of.NODE, "micro_grid"), systems=OP),

@@ -13,6 +13,7 @@ counted, and the subtree their boards answer for when asked for no other.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -290,6 +291,25 @@ def check_capacity(daily_capacity: int) -> None:
             f"Daily capacity {daily_capacity} is out of range.",
             "Give the number of household visits a day, from 0 to 500 (e.g. 40).",
         )
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    """One member of a roster (花名册) enrolled in bulk (``enrol_staff_many``): the arguments
+    of ``enrol_staff`` but a resident link."""
+
+    staff_no: str
+    name: str
+    role: Role | str
+    jurisdiction: str | tuple[str, ...]
+    """one node code, or several (a grid worker's zones)"""
+    daily_capacity: int = 40
+    phone: str | None = None
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        j = self.jurisdiction
+        return (j,) if isinstance(j, str) else tuple(j)
 
 
 def check_jurisdictions(codes: tuple[str, ...], chains: dict[str, list[str]]) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
 from gridcore.app_base import (
+    MAX_BATCH,
     ApplicationBase,
     command,
 )
@@ -24,13 +26,39 @@ from gridcore.authority import Actor, staff_of
 from gridcore.base import Aggregate
 from gridcore.errors import (
     DuplicateCode,
+    GridcoreError,
     InvalidInput,
+    parse_enum,
 )
 from gridcore.grid import GridNode, node_id
 from gridcore.household import Household, Vulnerability, optional_phone
 from gridcore.household import new_member as new_member  # re-exported: its old home
-from gridcore.staff import Role, StaffMember, check_jurisdictions, staff_id
+from gridcore.staff import Role, StaffMember, StaffRow, check_jurisdictions, staff_id
 from gridcore.text import free_text
+
+
+@dataclass
+class EnrolmentReport:
+    """What a roster enrolment did: the members enrolled, those already enrolled under
+    their staff number (skipped, as they stand), and the position of its write."""
+
+    enrolled: int = 0
+    already_enrolled: list[str] = field(default_factory=list)
+    notification_id: int | None = None
+
+
+def _replay_enrolment(app: StaffCommands, rows: Sequence[StaffRow], *,
+                      by: Actor) -> EnrolmentReport:
+    return EnrolmentReport(already_enrolled=[r.staff_no for r in rows],
+                           notification_id=app.recorder.max_notification_id())
+
+
+def _at_row(e: GridcoreError, n: int, total: int, staff_no: object) -> GridcoreError:
+    """The error of a roster's row, naming the row (staff numbers are not personal)."""
+    no = staff_no if isinstance(staff_no, str) and len(staff_no) <= 40 else "?"
+    e.problem = f"Row {n} of {total} (staff number {no}): {e.problem}"
+    e.args = (f"{e.problem} {e.remedy}".strip(),)
+    return e
 
 
 class StaffCommands(ApplicationBase):
@@ -58,6 +86,56 @@ class StaffCommands(ApplicationBase):
             household = self.household(resident[0])
             household.link_staff(resident[1], member.id, at)
         return self._save(member, *nodes, household)
+
+    @command(replay=_replay_enrolment)
+    def enrol_staff_many(self, rows: Sequence[StaffRow], *, by: Actor) -> EnrolmentReport:
+        """Enrol a roster (花名册) in one transaction, as ``enrol_staff`` would each row: all
+        or nothing, an error naming its row. Members already enrolled under their staff
+        number are skipped as they stand (a roster imported again enrols only the new).
+
+        Their nodes and the nodes' ancestries are read once for the batch, not once per
+        member, and it is one write: generating a city of 4,000,000 households enrols about
+        190,000 staff."""
+        if len(rows) > MAX_BATCH:
+            raise InvalidInput(f"A roster of {len(rows)} members is too large.",
+                               f"Send batches of at most {MAX_BATCH}.")
+        at = self.clock()
+        before = self._find_many(StaffMember, (staff_id(r.staff_no) for r in rows),
+                                 for_reading=True)
+        nodes = self._find_many(GridNode, (node_id(c) for r in rows for c in r.codes))
+        chains: dict[str, list[str]] = {}
+        seen: dict[str, int] = {}
+        members: list[StaffMember] = []
+        report = EnrolmentReport()
+        for n, row in enumerate(rows, start=1):
+            try:
+                if row.staff_no in seen:
+                    raise InvalidInput(f"The staff number is also on row {seen[row.staff_no]}.",
+                                       "List each member once.")
+                seen[row.staff_no] = n
+                if staff_id(row.staff_no) in before:
+                    report.already_enrolled.append(row.staff_no)
+                    continue
+                role = parse_enum(Role, row.role, "staff role")
+                codes = row.codes
+                for code in codes:
+                    node = nodes.get(node_id(code))
+                    if node is None:
+                        node = nodes[node_id(code)] = self.node(code)  # NotFound
+                    node.require_active()
+                    if code not in chains:
+                        chains[code] = self.ancestry(code)
+                check_jurisdictions(codes, {c: chains[c] for c in codes})
+                member = StaffMember.enrol(row.staff_no, row.name, role, codes,
+                                           row.daily_capacity, at, optional_phone(row.phone))
+            except GridcoreError as e:
+                raise _at_row(e, n, len(rows), row.staff_no) from None
+            members.append(member)
+            for code in codes:
+                nodes[node_id(code)].add_staff(member.id, at)
+        report.enrolled = len(members)
+        report.notification_id = self._save(*members, *nodes.values())
+        return report
 
     def _jurisdiction(self, given: str | Sequence[str]) -> tuple[str, ...]:
         """The nodes a jurisdiction is given as (one code or several), each active, none

@@ -34,7 +34,7 @@ from gridcore.household import Vulnerability
 from gridcore.mass_testing import SamplingSite, mass_testing_id
 from gridcore.mass_testing_commands import SampleRow
 from gridcore.requests import Category, Channel, Grade
-from gridcore.staff import Role
+from gridcore.staff import Role, StaffRow
 from gridcore.status import Health, Measure
 from gridcore.sweep import Method
 from gridcore.sweep_commands import VisitRow
@@ -161,6 +161,8 @@ def arguments(w: World, name: str) -> dict[str, Any]:
         if p.name == "rows":
             out["rows"] = ([VisitRow(household_id=w.values["hid"], method=Method.DOOR)]
                            if name == "record_visits" else
+                           [StaffRow("S-NEW", "新", Role.VOLUNTEER, A1)]
+                           if name == "enrol_staff_many" else
                            [HouseholdRow("H-NEW", A1, "2栋101", [])])
         elif p.name in w.values and w.values[p.name] is not None:
             out[p.name] = w.values[p.name]

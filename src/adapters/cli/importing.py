@@ -1,8 +1,10 @@
-"""``gridcore import households FILE``: import a grid office's household register.
+"""``gridcore import households FILE``: import a grid office's household register;
+``gridcore import staff FILE``: enrol a community's staff roster (花名册).
 
-Exit codes: 0 imported (or everything was already registered), 1 the file had errors and
-nothing (or, with ``--good-rows-only``, only the clean households) was imported, 2 the file
-could not be read as a register (unreadable, wrong format, required columns missing).
+Exit codes: 0 imported (or everything was already registered or enrolled), 1 the file had
+errors and nothing (or, with ``--good-rows-only``, only the clean households) was imported,
+2 the file could not be read as a register (unreadable, wrong format, required columns
+missing) or the import was refused (``--by`` unknown, outside that member's jurisdiction).
 """
 
 from __future__ import annotations
@@ -163,3 +165,72 @@ def row_errors_table(title: str, errors: Iterable[Any]) -> Table:
     for e in errors:
         table.add_row(str(e.row), escape(e.column), escape(e.message))
     return table
+
+
+@import_cli.command("staff")
+def staff(
+    file: Annotated[Path, typer.Argument(
+        help="The roster: CSV (UTF-8 or GB18030) or Excel .xlsx, one member a row: 工号, 姓名, "
+             "角色, 辖区 and optionally 每日户数, 电话 (or staff_no, name, role, "
+             "jurisdiction, daily_capacity, phone).")],
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Check the file only; write nothing.")] = False,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="Enrol as this official (staff number): every row's jurisdiction must "
+        "lie in theirs. Default: the grid office's operator.")] = None,
+    max_errors: Annotated[int, typer.Option(
+        "--max-errors", min=1, help="Show at most this many errors in the table.")] = 200,
+    hide_values: Annotated[bool, typer.Option(
+        "--hide-values", help="Leave out the values you typed (填写) from the error "
+        "table.")] = False,
+) -> None:
+    """Enrol staff (工作人员) from a roster (花名册). All or nothing: one bad row refuses the
+    file; members already enrolled under their staff number (工号) are skipped."""
+    from adapters.bootstrap import bootstrap
+    from adapters.roster import import_roster
+    from gridcore.authority import System
+
+    console = Console()
+    app = bootstrap().app
+    try:
+        actor = System.OPERATOR if by is None else app.staff_by_no(by).id
+        out = import_roster(app, file, dry_run=dry_run, by=actor)
+    except RegisterFormatError as e:
+        console.print(f"[bold red]✗ cannot read the roster (无法读取):[/] {escape(str(e))}")
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    except GridcoreError as e:
+        console.print(f"[bold red]✗ refused (未导入):[/] {escape(str(e))}")
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    finally:
+        app.close()
+    roster = out.roster
+    name = escape(file.name)
+    if roster.errors:
+        shown = [e._replace(given="") for e in roster.errors[:max_errors]] if hide_values \
+            else roster.errors[:max_errors]
+        console.print(row_errors_table(f"花名册错误 errors in {name}", shown))
+        if len(roster.errors) > max_errors:
+            console.print(f"… {len(roster.errors) - max_errors} more errors not shown "
+                          "(use --max-errors to see them).")
+        if not roster.header_ok:
+            console.print(f"[bold red]✗ {name} is not a roster:[/] fix the header row (表头) "
+                          "above; nothing was enrolled (未导入).")
+            raise typer.Exit(EXIT_UNREADABLE)
+        console.print(f"[red]✗ {len(roster.errors)} errors: nothing was enrolled (未导入).[/] "
+                      "Fix the rows above and import the roster again.")
+        raise typer.Exit(EXIT_ROW_ERRORS)
+    if roster.skipped_columns:
+        console.print("note: columns skipped (未使用的列): "
+                      + escape(", ".join(roster.skipped_columns)))
+    new = len(roster.rows) - len(roster.already_enrolled)
+    already = f"{len(roster.already_enrolled)} already enrolled (已在册)"
+    if dry_run:
+        console.print(f"[green]✓ no errors[/] · checked (检查) {len(roster.rows)} members in "
+                      f"{name} · {already} · {new} would be enrolled; nothing was written "
+                      "(--dry-run).")
+    elif not out.enrolled:
+        console.print(f"[green]✓ nothing new (无新增):[/] all {len(roster.rows)} members in "
+                      f"{name} are already enrolled (已在册).")
+    else:
+        console.print(f"[green]✓ enrolled (已导入) {out.enrolled} members[/] · {already} · "
+                      f"{len(roster.rows)} in {name}")
