@@ -28,6 +28,14 @@ COPY_FROM = 256
 """Saves of at least this many events (or new keys) are written with binary ``COPY``."""
 
 
+_EVENTS_OF = "SELECT * FROM {0} x WHERE x.originator_id = w.id"
+"""One aggregate's events, as a lateral subquery per id (``OFFSET 0`` keeps the planner from
+flattening it into a join): a probe of the primary key per aggregate, whatever the table's
+statistics say. As a plain join, or ``= ANY``, a table never analysed (autovacuum off, or
+not yet run after a bulk load) was read whole in parallel: 25 ms for the 30 micro-grids of
+a community in a 60,000-household city, against 1.5 ms, and growing with the log."""
+
+
 class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
     vault: KeyVault
 
@@ -157,10 +165,12 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
         """The events of several aggregates in one query, by aggregate and version (see the
         SQLite recorder's)."""
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT originator_id, originator_version, topic, state FROM {0} "
-                             "WHERE originator_id = ANY(%s) "
-                             "ORDER BY originator_id, originator_version").format(
-                                 self.events_table), (list(ids),))
+            curs.execute(SQL("SELECT e.originator_id, e.originator_version, e.topic, e.state "
+                             "FROM unnest(%s::{1}[]) AS w(id) "
+                             f"CROSS JOIN LATERAL ({_EVENTS_OF} OFFSET 0) e "
+                             "ORDER BY e.originator_id, e.originator_version").format(
+                                 self.events_table, SQL(self.datastore.originator_id_type)),
+                         (list(ids),))
             return [StoredEvent(originator_id=r["originator_id"],
                                 originator_version=r["originator_version"], topic=r["topic"],
                                 state=bytes(r["state"])) for r in curs.fetchall()]
@@ -173,8 +183,8 @@ class KeyedPostgresRecorder(postgres.PostgresApplicationRecorder):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(SQL("SELECT e.originator_id, e.originator_version, e.topic, e.state "
                              "FROM unnest(%s::{1}[], %s::bigint[]) AS w(id, after) "
-                             "JOIN {0} e ON e.originator_id = w.id AND "
-                             "e.originator_version > w.after "
+                             f"CROSS JOIN LATERAL ({_EVENTS_OF} "
+                             "AND x.originator_version > w.after OFFSET 0) e "
                              "ORDER BY e.originator_id, e.originator_version").format(
                                  self.events_table, SQL(self.datastore.originator_id_type)),
                          ([aid for aid, _ in after], [version for _, version in after]))

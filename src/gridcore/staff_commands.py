@@ -217,8 +217,9 @@ class StaffCommands(ApplicationBase):
                 current[sid] = sibling
         return current
 
-    def _squad_members(self, zone: str, staff: list[StaffMember]) -> list[tuple[UUID, Role, bool]]:
-        community = self.node(zone).parent_code or ""
+    def _squad_members(self, zone: str, staff: list[StaffMember],
+                       grid: GridNode | None = None) -> list[tuple[UUID, Role, bool]]:
+        community = (grid if grid is not None else self.node(zone)).parent_code or ""
         chain = self.ancestry(zone)
         for s in staff:
             s.require_active()
@@ -229,9 +230,10 @@ class StaffCommands(ApplicationBase):
     def form_squad(self, zone: str, members: list[UUID], *, by: Actor) -> int | None:
         """Form the service squad (服务小分队) of a zone from party members and volunteers."""
         grid = self._micro_grid(zone)
-        read = self._find_many(StaffMember, members, for_reading=True)  # one query, not one each
+        # one query, not one each, and no key look-up: names and phones are not read here
+        read = self._withheld_many(StaffMember, members)
         staff = [read[s] if s in read else self.staff(s) for s in members]  # else: NotFound
-        check_squad(zone, self._squad_members(zone, staff),
+        check_squad(zone, self._squad_members(zone, staff, grid),
                     self._squad_zones(grid.parent_code or "", but=[zone]))
         grid.form_squad(members, self.clock())
         return self._save(grid)
