@@ -279,8 +279,10 @@ class StaffCommands(ApplicationBase):
                     home.setdefault(s, set()).add(g.code)
         ids = list(dict.fromkeys(s for n in self.subtree(scope) for s in n.staff))
         ids += sorted(home.keys() - set(ids), key=str)
-        staff = {sid: self._get_withheld(StaffMember, sid, f"staff member {sid}",
-                                         "Enrol the staff member first.") for sid in ids}
+        read = self._withheld_many(StaffMember, ids)  # one query, not one each
+        staff = {sid: read[sid] if sid in read else self._get_withheld(
+            StaffMember, sid, f"staff member {sid}", "Enrol the staff member first.")
+            for sid in ids}
         chain = set(self.ancestry(scope))
         return [Worker(s.id, s.daily_capacity, frozenset(home.get(s.id, ())),
                        None if chain & set(s.jurisdictions) else self._reach_in(s, scope))

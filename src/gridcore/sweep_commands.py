@@ -26,6 +26,7 @@ from gridcore.household import Household
 from gridcore.household_commands import HouseholdCommands
 from gridcore.policy import Policy
 from gridcore.referral_commands import ReferralCommands
+from gridcore.staff import StaffMember
 from gridcore.status import Health, Measure, Tag, TagKind
 from gridcore.sweep import (
     Campaign,
@@ -158,11 +159,13 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
         c = self.campaign(cid)
         c.require_open()
         in_campaign = set(c.households)
-        staff: set[UUID] = set()
         visits: dict[UUID, Visit] = {}
         window = self.policy_at(at)  # the time window's policy, read once for the batch
         with collection_paused():
             found = self._withheld_many(Household, [r.household_id for r in rows])
+            # the visitors, in one query and without their names (only whether they exist)
+            staff = set(self._withheld_many(StaffMember, list(dict.fromkeys(
+                r.by for r in rows if isinstance(r.by, UUID)))))
             for i, row in enumerate(rows, start=1):
                 try:
                     record = self._batch_record(row, found.get(row.household_id),
@@ -187,7 +190,7 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
             raise NotFound(f"Household {h.household_no} is not in the campaign.",
                            "Record it in the campaign of its grid.")
         if row.by is not None and row.by not in staff:
-            self.staff(row.by)
+            self.staff(row.by)  # NotFound (or, being a staff member's, found meanwhile)
             staff.add(row.by)
         return visit_record(by=row.by, method=row.method, outcome=row.outcome,
                             visited_at=row.visited_at, details=row.details or {},
