@@ -116,6 +116,21 @@ def app(make_app: Callable[[], GridcoreApp]) -> GridcoreApp:
     return make_app()
 
 
+def cli_store(path: os.PathLike[str] | str, given: Callable[[GridcoreApp], object],
+              monkeypatch: pytest.MonkeyPatch, columns: int = 160) -> None:
+    """A SQLite store at ``path`` holding what ``given`` builds, made the store of the
+    ``gridcore`` commands a test invokes (``GRIDCORE_STORE``, ``GRIDCORE_SQLITE_PATH``), with
+    a terminal ``columns`` wide so their tables are not cut."""
+    app = GridcoreApp(sqlite_env(path))
+    try:
+        given(app)
+    finally:
+        app.close()
+    monkeypatch.setenv("GRIDCORE_STORE", "sqlite")
+    monkeypatch.setenv("GRIDCORE_SQLITE_PATH", str(path))
+    monkeypatch.setenv("COLUMNS", str(columns))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Modules marked ``slow`` run first: ``make test`` hands whole modules to its workers
     (``--dist loadfile``) in this order, so the longest ones start at once on every core

@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from adapters.importer import Limits, RegisterFormatError, RowError, Table, read_table
+from adapters.importer import (
+    Limits,
+    RowError,
+    Table,
+    find_header,
+    read_table,
+)
 from adapters.spreadsheet import HeaderMatcher, cell_text, csv_writer, xlsx_write
 from gridcore.application import GridcoreApp
 from gridcore.assistance import (
@@ -52,7 +58,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 HEADERS = {key: f"{names[0]} {key}" for key, names in COLUMNS.items()}
 RESULT_COLUMNS = ("核查结果 result", "采取措施 measure", "核查时间 checked_at")
-HEADER_SEARCH_ROWS = 10
 
 
 column_key = HeaderMatcher(COLUMNS)
@@ -77,26 +82,9 @@ class AssistanceFile:
 
 
 def _header(table: Table) -> tuple[int, dict[int, str], list[RowError]]:
-    candidates = [(i, cells) for i, cells in table.rows[:HEADER_SEARCH_ROWS]
-                  if any(_text(c) for c in cells)]
     wanted = ", ".join(HEADERS.values())
-    if not candidates:
-        raise RegisterFormatError("The list has no header row.", f"Start with a header row: "
-                                  f"{wanted}.")
-    row, cells = next(((i, cs) for i, cs in candidates
-                       if len({column_key(_text(c)) for c in cs} - {None}) >= 2), candidates[0])
-    positions: dict[int, str] = {}
-    errors: list[RowError] = []
-    for pos, cell in enumerate(cells):
-        text = _text(cell)
-        key = column_key(text) if text else None
-        if key is None:
-            continue
-        if key in positions.values():
-            errors.append(RowError(row, text, f"Column {HEADERS[key]} appears twice. Keep one "
-                                   "of them."))
-            continue
-        positions[pos] = key
+    row, positions, _, errors = find_header(table, column_key, HEADERS, (), "list", wanted,
+                                            known=2)
     if not {"name", "phone", "id_number"} & set(positions.values()):
         errors.append(RowError(row, "header", "The list has no column that identifies a "
                                f"person. Head the columns {wanted}."))

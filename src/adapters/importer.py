@@ -689,20 +689,22 @@ class _Checker:
 
 
 def find_header(table: Table, matcher: Callable[[str], str | None], labels: dict[str, str],
-                required: Sequence[str], what: str, wanted: str,
+                required: Sequence[str], what: str, wanted: str, known: int = 0,
                 ) -> tuple[int, dict[int, str], list[str], list[RowError]]:
     """The header row of a file that is not a household register (a lab's results, a
-    roster): the first of its first rows naming every ``required`` column (else the first
-    row with text), each known column's position, the headers it does not know (skipped),
-    and the header's errors (a column twice, a required one missing). ``labels`` names each
-    column as messages show it; ``wanted`` lists the columns to head the file with."""
+    roster, an assistance list): the first of its first rows naming every ``required``
+    column and at least ``known`` columns (else the first row with text), each known
+    column's position, the headers it does not know (skipped), and the header's errors (a
+    column twice, a required one missing). ``labels`` names each column as messages show it;
+    ``wanted`` lists the columns to head the file with."""
     candidates = [(i, cells) for i, cells in table.rows[:HEADER_SEARCH_ROWS]
                   if any(_text(c) for c in cells)]
     if not candidates:
         raise RegisterFormatError(f"The {what} has no header row.",
                                   f"Start with a header row: {wanted}.")
     row, cells = next(((i, cs) for i, cs in candidates
-                       if set(required) <= {matcher(_text(c)) for c in cs}), candidates[0])
+                       if set(required) <= (keys := {matcher(_text(c)) for c in cs})
+                       and len(keys - {None}) >= known), candidates[0])
     positions: dict[int, str] = {}
     skipped: list[str] = []
     errors: list[RowError] = []

@@ -21,7 +21,7 @@ from gridcore.application import GridcoreApp, StaffRow
 from gridcore.authority import NotAuthorised, System
 from gridcore.errors import DuplicateCode, GridcoreError, InvalidInput, NotFound
 from gridcore.staff import Role, staff_id
-from tests.conftest import Clock
+from tests.conftest import Clock, cli_store
 from tests.scenario import CITY, COMMUNITY, DISTRICT, STREET, ZONES
 
 Z1, Z2 = ZONES
@@ -251,12 +251,7 @@ def test_a_file_that_is_not_a_roster_is_refused(tmp_path: Path) -> None:
 @pytest.fixture
 def sqlite_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     db = tmp_path / "gridcore.sqlite"
-    app = GridcoreApp(sqlite_env(db))
-    given_grid(app)
-    app.close()
-    monkeypatch.setenv("GRIDCORE_STORE", "sqlite")
-    monkeypatch.setenv("GRIDCORE_SQLITE_PATH", str(db))
-    monkeypatch.setenv("COLUMNS", "160")
+    cli_store(db, given_grid, monkeypatch)
     return db
 
 
