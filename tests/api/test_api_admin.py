@@ -210,6 +210,48 @@ def test_enrol_staff_masks_the_phone_by_role_and_never_quotes_the_name(world: Wo
     assert last(world) == written
 
 
+ROSTER = "... on RosterEnrolled { notificationId enrolled alreadyEnrolled }"
+
+
+def test_a_roster_enrols_in_one_write_all_or_nothing_and_never_quotes_a_name(
+        world: World) -> None:
+    members = [{"staffNo": "R-GW-1", "name": "冯一", "role": "GRID_WORKER",
+                "jurisdictionCode": ZONES[0], "otherJurisdictionCodes": [ZONES[1]],
+                "phone": "13912340001"},
+               {"staffNo": "R-VOL-1", "name": "冯二", "role": "VOLUNTEER",
+                "jurisdictionCode": COMMUNITY, "dailyCapacity": 25}]
+    before = last(world)
+    done = mutate(world, "enrolStaffRoster", ROSTER, "OFF1", members=members,
+                  clientId="off1:roster")
+    assert done == {"__typename": "RosterEnrolled", "notificationId": last(world),
+                    "enrolled": 2, "alreadyEnrolled": []}
+    assert last(world) == before + 6  # 2 members, 3 listings (zones 1 and 2, the community)
+    # and the client id's record
+    gw = world.app.staff_by_no("R-GW-1")
+    assert gw.jurisdictions == (ZONES[0], ZONES[1])
+    again = mutate(world, "enrolStaffRoster", ROSTER, "OFF1", members=members,
+                   clientId="off1:roster")
+    assert again["enrolled"] == 0 and last(world) == done["notificationId"]
+    written = last(world)
+    bad = mutate(world, "enrolStaffRoster", ROSTER, "OFF1", members=[
+        {"staffNo": "R-VOL-2", "name": "冯三", "role": "VOLUNTEER",
+         "jurisdictionCode": COMMUNITY},
+        {"staffNo": "R-VOL-3", "name": "冯四", "role": "VOLUNTEER",
+         "jurisdictionCode": COMMUNITY, "phone": "12345"}])
+    assert bad["__typename"] == "InvalidInputProblem"
+    assert bad["problem"].startswith("Row 2 of 2 (staff number R-VOL-3)")
+    assert "12345" not in str(bad) and "冯四" not in str(bad)
+    outside = mutate(world, "enrolStaffRoster", ROSTER, "OFF1", members=[
+        {"staffNo": "R-VOL-4", "name": "冯五", "role": "VOLUNTEER",
+         "jurisdictionCode": OTHER_ZONE}])
+    assert outside["__typename"] == "NotFoundProblem" and OTHER_ZONE in outside["problem"]
+    refused = mutate(world, "enrolStaffRoster", ROSTER, "GWZ1", members=[  # their own zone
+        {"staffNo": "R-VOL-5", "name": "冯六", "role": "VOLUNTEER",
+         "jurisdictionCode": ZONES[0]}])
+    assert refused["__typename"] == "NotPermittedProblem"
+    assert last(world) == written
+
+
 def test_enrolling_is_an_officials_order_within_the_jurisdiction(world: World) -> None:
     written = last(world)
     refused = mutate(world, "enrolStaff", STAFF, "GWZ1", staffNo="X1", name="某某",

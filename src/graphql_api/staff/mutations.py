@@ -78,6 +78,37 @@ class EnrolStaffInput:
     client_id: ClientId = None
 
 
+@strawberry.input(description="One member of a roster: as enrolStaff takes one, without a "
+                              "resident link.")
+class RosterMemberInput:
+    staff_no: str
+    name: str
+    role: Role
+    jurisdiction_code: str
+    other_jurisdiction_codes: list[str] = strawberry.field(
+        default_factory=list, description=MORE_NODES)
+    daily_capacity: int = 40
+    phone: str | None = None
+
+
+@strawberry.input
+class EnrolStaffRosterInput:
+    members: list[RosterMemberInput]
+    client_id: ClientId = None
+
+
+@strawberry.type(description="花名册 a roster enrolled (or the one a retried clientId "
+                             "enrolled: then every member reads as already enrolled).")
+class RosterEnrolled:
+    notification_id: int | None
+    enrolled: int
+    already_enrolled: list[str] = strawberry.field(
+        description="Staff numbers already enrolled, skipped as they stand.")
+
+
+RosterResult = result("RosterResult", RosterEnrolled)
+
+
 @strawberry.input
 class SetStaffAvailabilityInput:
     staff_id: strawberry.ID
@@ -215,6 +246,24 @@ class StaffMutation:
         success=lambda c, nid: _staff_after(c, nid, staff_domain.staff_id(c.input.staff_no)),
         on=lambda i: [nodes(i.jurisdiction_code, *i.other_jurisdiction_codes), _resident(i)],
         personal=lambda i: [i.name, i.phone])
+
+    enrol_staff_roster = mutation(
+        "花名册 enrol a roster of staff in nodes of your jurisdiction in one transaction, as "
+        "enrolStaff would each member: all or nothing, a problem naming its row; members "
+        "already enrolled under their staff number are skipped.", EnrolStaffRosterInput,
+        lambda c, i: c.app.enrol_staff_many(
+            [staff_domain.StaffRow(m.staff_no, m.name, R(m.role.value),
+                                   (m.jurisdiction_code, *m.other_jurisdiction_codes),
+                                   m.daily_capacity, m.phone) for m in i.members],
+            client_id=i.client_id, by=c.by),
+        result=RosterResult,
+        success=lambda c, report: RosterEnrolled(
+            notification_id=report.notification_id, enrolled=report.enrolled,
+            already_enrolled=report.already_enrolled),
+        on=lambda i: [nodes(*dict.fromkeys(
+            code for m in i.members
+            for code in (m.jurisdiction_code, *m.other_jurisdiction_codes)))],
+        personal=lambda i: [v for m in i.members for v in (m.name, m.phone)])
 
     set_staff_availability = mutation(
         "在岗 mark a staff member available or not; their open work in a round moves to "
