@@ -459,8 +459,8 @@ class ApplicationBase(Application[UUID]):
         return self.staff(staff_id(staff_no))
 
     def staff_enrolled(self, ids: Iterable[UUID]) -> set[UUID]:
-        """Which of these staff ids are enrolled (read in one query)."""
-        return set(self._find_many(StaffMember, ids, for_reading=True))
+        """Which of these staff ids are enrolled (read in one query, names left sealed)."""
+        return set(self._withheld_many(StaffMember, list(dict.fromkeys(ids))))
 
     def policy_book(self) -> PolicyBook | None:
         return self._find(PolicyBook, POLICY_BOOK_ID)

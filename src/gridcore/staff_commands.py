@@ -100,8 +100,7 @@ class StaffCommands(ApplicationBase):
             raise InvalidInput(f"A roster of {len(rows)} members is too large.",
                                f"Send batches of at most {MAX_BATCH}.")
         at = self.clock()
-        before = self._find_many(StaffMember, (staff_id(r.staff_no) for r in rows),
-                                 for_reading=True)
+        before = self.staff_enrolled(staff_id(r.staff_no) for r in rows)
         nodes = self._find_many(GridNode, (node_id(c) for r in rows for c in r.codes))
         chains: dict[str, list[str]] = {}
         seen: dict[str, int] = {}
