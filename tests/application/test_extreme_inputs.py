@@ -50,7 +50,7 @@ from gridcore.mass_testing_commands import SampleRow
 from gridcore.policy import DEFAULT_POLICY, Policy
 from gridcore.referral import ReferralKind
 from gridcore.requests import Category, Channel, Grade
-from gridcore.staff import Role
+from gridcore.staff import Role, StaffRow
 from gridcore.staff_commands import new_member
 from gridcore.status import Measure, Tag, TagKind
 from gridcore.sweep import Method, Outcome, campaign_id
@@ -331,6 +331,15 @@ def strategy(world: World, param: str, hint: Any, extreme: bool = False,
                          _text(world, "household_no", extreme),
                          _text(world, "micro_grid", extreme),
                          _text(world, "address", extreme), strategy(world, "m", Member, extreme))
+    if hint is StaffRow:  # a member of a roster: the types of ``enrol_staff``'s arguments
+        return st.builds(StaffRow, staff_no=_text(world, "staff_no", extreme, fresh),
+                         name=_text(world, "name", extreme),
+                         role=strategy(world, "role", Role, extreme),
+                         jurisdiction=st.sampled_from([COMMUNITY, *ZONES]) if not extreme
+                         else _text(world, "jurisdiction", extreme),
+                         daily_capacity=strategy(world, "daily_capacity", int, extreme),
+                         phone=st.none() | (_text(world, "phone", True) if extreme
+                                            else st.just("13912345678")))
     if hint is Area:  # a boundary: a square near Wuhan, or rings no valid polygon has
         if not extreme:
             return st.builds(lambda x, y, d: _square(114.3 + x, 30.6 + y, d),
