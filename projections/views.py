@@ -58,6 +58,10 @@ class Views(ReadViews, Protocol):
 
 
 VIEW_CACHE_KIB = 256 * 1024
+VIEW_CHECKPOINT_PAGES = 65_536
+"""WAL pages (of 4 KiB) the views' writer lets pile up before it checkpoints them into the
+database (SQLite's default: 1,000). A page a batch rewrites is copied back once per
+checkpoint, not once per thousand pages."""
 VERSIONS = "projection_version"
 """Each projection's table version (``Projection.version``), beside the tracking table."""
 FAILURES = "projection_failure"
@@ -256,6 +260,7 @@ class SQLiteViews(_ViewsMixin[SQLiteDatastore], SQLiteTrackingRecorder):
         # A batch touches many pages of the views' indexes: with SQLite's default 2 MB page
         # cache they are spilled and read back within the transaction.
         c.execute(f"PRAGMA cache_size=-{VIEW_CACHE_KIB}")
+        c.execute(f"PRAGMA wal_autocheckpoint={VIEW_CHECKPOINT_PAGES}")
 
     def __init__(self, datastore: SQLiteDatastore) -> None:
         super().__init__(datastore)
