@@ -61,23 +61,6 @@ MORE_NODES = ("More nodes of the jurisdiction, none inside another (a grid worke
               "zones); jurisdictionCode is the first, where they are listed.")
 
 
-@strawberry.input
-class EnrolStaffInput:
-    staff_no: str
-    name: str
-    role: Role
-    jurisdiction_code: str
-    other_jurisdiction_codes: list[str] = strawberry.field(
-        default_factory=list, description=MORE_NODES)
-    daily_capacity: int = 40
-    phone: str | None = None
-    household_id: strawberry.ID | None = strawberry.field(
-        default=None, description="With residentId: the staff member is this resident (a "
-                                  "close-contact tag then makes them unavailable).")
-    resident_id: strawberry.ID | None = None
-    client_id: ClientId = None
-
-
 @strawberry.input(description="One member of a roster: as enrolStaff takes one, without a "
                               "resident link.")
 class RosterMemberInput:
@@ -89,6 +72,15 @@ class RosterMemberInput:
         default_factory=list, description=MORE_NODES)
     daily_capacity: int = 40
     phone: str | None = None
+
+
+@strawberry.input
+class EnrolStaffInput(RosterMemberInput):
+    household_id: strawberry.ID | None = strawberry.field(
+        default=None, description="With residentId: the staff member is this resident (a "
+                                  "close-contact tag then makes them unavailable).")
+    resident_id: strawberry.ID | None = None
+    client_id: ClientId = None
 
 
 @strawberry.input
