@@ -29,6 +29,7 @@ from typing import Any
 from psycopg.sql import SQL
 
 from adapters.settings import scratch_schema, sqlite_env
+from adapters.sqlite_store import tune
 from adapters.vault import KEY_TABLE
 from gridcore.application import GridcoreApp, HouseholdRow, new_member
 from gridcore.authority import System
@@ -121,7 +122,7 @@ def raw_events_table(path: Path) -> sqlite3.Connection:
     """A new SQLite file with a table of the events table's shape, the store's pragmas."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    tune(conn)
     conn.execute("CREATE TABLE raw_events (originator_id TEXT, originator_version INTEGER, "
                  "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))")
     return conn
@@ -206,8 +207,7 @@ def floor_sqlite(path: Path, stored: Stored, batches: int) -> float:
     table = recorder.events_table_name
     app.close()
     conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA secure_delete=ON")
+    tune(conn)
     events, keys = stored
     started = time.perf_counter()
     for ev, ks in zip(chunks(events, batches), chunks(keys, batches), strict=True):

@@ -53,6 +53,7 @@ from typing import Any
 
 from adapters.bootstrap import bootstrap
 from adapters.settings import postgres_env, scratch_schema, sqlite_env
+from adapters.sqlite_store import tune
 from adapters.vault import KEY_TABLE
 from gridcore.application import GridcoreApp
 from projections import all_projections
@@ -244,8 +245,7 @@ def floors_sqlite(built: Path, fresh: Path) -> dict[str, float]:
     app.close()
     src = sqlite3.connect(built)
     dst = sqlite3.connect(fresh, isolation_level=None)
-    dst.execute("PRAGMA synchronous=NORMAL")
-    dst.execute("PRAGMA secure_delete=ON")
+    tune(dst)
 
     def copy(select: str, insert: str) -> float:
         spent = 0.0
