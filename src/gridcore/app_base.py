@@ -196,6 +196,11 @@ def collection_paused() -> Iterator[None]:
             gc.enable()
 
 
+_NODE_HINT = "Check the code, or create the node first."
+_MAX_DEPTH = 16
+"""More levels than any grid has (city, district, street, community, micro-grid)."""
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -389,8 +394,7 @@ class ApplicationBase(Application[UUID]):
         return agg
 
     def node(self, code: str) -> GridNode:
-        return self._get(GridNode, node_id(code), f"grid node with code {code!r}",
-                         "Check the code, or create the node first.")
+        return self._get(GridNode, node_id(code), f"grid node with code {code!r}", _NODE_HINT)
 
     def household(self, hid: UUID) -> Household:
         return self._get(Household, hid, f"household {hid}", "Register the household first.")
@@ -485,13 +489,37 @@ class ApplicationBase(Application[UUID]):
     # ---- look-ups several areas share (grid, sweeps) -------------------------------------
 
     def ancestry(self, code: str) -> list[str]:
-        """The node's code and its ancestors' codes, nearest first."""
-        chain, current = [], self.node(code)
-        while True:
-            chain.append(current.code)
-            if current.parent_code is None:
-                return chain
-            current = self.node(current.parent_code)
+        """The node's code and its ancestors' codes, nearest first.
+
+        The chain the cached nodes give is read in one query (``_find_many``, which brings
+        each up to date), and walked on what that read; a node it did not read (a chain that
+        changed since it was cached, or nothing cached) is read alone. Each node used to be
+        a query of its own and a copy (boundary and all): several per command that checks a
+        jurisdiction or a squad, most of a generated city's reads."""
+        guess: list[str] = []
+        cache, at = self.repository.cache, cast("str | None", code)
+        while cache is not None and at is not None and len(guess) < _MAX_DEPTH:
+            guess.append(at)
+            try:
+                at = cast("GridNode", cache.get(node_id(at))).parent_code
+            except KeyError:
+                break
+        found = self._find_many(GridNode, [node_id(c) for c in guess or [code]],
+                                for_reading=True)
+        chain: list[str] = []
+        current: str | None = code
+        while current is not None:
+            node = found.get(node_id(current)) or self._node_for_reading(current)
+            chain.append(node.code)
+            current = node.parent_code
+        return chain
+
+    def _node_for_reading(self, code: str) -> GridNode:
+        """``node`` without the copy: never change it."""
+        found = self._find(GridNode, node_id(code), for_reading=True)
+        if found is None:
+            raise NotFound(f"No grid node with code {code!r}.", _NODE_HINT)
+        return found
 
     def _chains(self, member: StaffMember) -> list[str]:
         """The member's nodes and their ancestors (each once)."""
@@ -499,11 +527,18 @@ class ApplicationBase(Application[UUID]):
 
     def subtree(self, code: str) -> list[GridNode]:
         """The active nodes of the subtree rooted at ``code`` (root first)."""
-        out, stack = [], [self.node(code)]
+        root = self.node(code)
+        nodes, frontier = {root.code: root}, list(root.children)
+        while frontier:  # a level in one query (``_find_many``), not a query per node
+            read = self._find_many(GridNode, [node_id(c) for c in frontier])
+            for c in frontier:
+                nodes[c] = read.get(node_id(c)) or self.node(c)  # else: its NotFound
+            frontier = [c for n in frontier for c in nodes[n].children]
+        out, stack = [], [root]
         while stack:
             node = stack.pop()
             out.append(node)
-            stack.extend(self.node(c) for c in reversed(node.children))
+            stack.extend(nodes[c] for c in reversed(node.children))
         return out
 
     def micro_grids(self, code: str) -> list[GridNode]:
