@@ -209,14 +209,21 @@ class Runner:
                     batches.append((p, [(nid, e) for nid, topic, e in events
                                         if nid > since and topic in mine]))
                 failed = self._apply(batches, reached, positions, events, whole)
-            for p, its in batches:
-                done = failed.get(p.name)
+                counted = []
+                for p, its in batches:
+                    done = failed.get(p.name)
+                    counted.append((p, done, len(its) if done is None else sum(
+                        1 for nid, _ in its if nid < done.notification_id)))
+                # Freed here by their reference counts while the collector is off: left to
+                # the collector's first pass once it is on again, the whole batch was scanned
+                # once more (a sixth of a catch-up at a million households).
+                del rows, events, batches
+            for p, done, applied in counted:
                 if done is not None:
-                    its = [(nid, e) for nid, e in its if nid < done.notification_id]
                     positions[p.name] = max(positions[p.name], done.notification_id - 1)
                 else:
                     positions[p.name] = reached
-                self.applied[p.name] += len(its)
+                self.applied[p.name] += applied
                 if progress is not None:
                     progress(p.name, positions[p.name], upto)
 
