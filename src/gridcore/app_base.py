@@ -495,7 +495,7 @@ class ApplicationBase(Application[UUID]):
         each up to date), and walked on what that read; a node it did not read (a chain that
         changed since it was cached, or nothing cached) is read alone. Each node used to be
         a query of its own and a copy (boundary and all): several per command that checks a
-        jurisdiction or a squad, most of a generated city's reads."""
+        jurisdiction or a squad, over a third of a generated city's aggregate reads."""
         guess: list[str] = []
         cache, at = self.repository.cache, cast("str | None", code)
         while cache is not None and at is not None and len(guess) < _MAX_DEPTH:
