@@ -7,7 +7,8 @@ own, so the event loop never waits on the store. Tables hold what the rules need
 - ``risk-areas``: area -> its declared periods (from the risk-area topic);
 - ``plate-travel``: plate -> its recent travel records (place, time, record id);
 - ``checkpoint-passes``: passes per checkpoint per hour, a tumbling one-hour window keyed by the
-  pass's own time; the same counts go to the store per batch (``count_vehicle_passes``).
+  pass's own time; the same counts go to the store per batch with its alerts
+  (``record_vehicle_passes``).
 
 Anything that cannot be decoded or is refused by the application goes to the dead-letter
 topic with its original bytes and the reason in a header; the agent goes on. That includes a
@@ -762,7 +763,8 @@ class Streams:
             return _Judged(first.partition, bad)
         # The policy's window at the application's clock (``gridcore.clock``), per batch.
         now = self.gapp.clock()
-        policy = await self.in_store(self.gapp.policy_at, now)
+        in_force = await self.in_store(self.gapp.policy_reader)  # one read a batch
+        policy = in_force(now)
         earliest, latest = window(now, policy)
         kept = []
         for m, p in good:
@@ -777,7 +779,7 @@ class Streams:
                 kept.append((m, p))
         if not kept:
             return _Judged(first.partition, bad)
-        policy = await self.in_store(self.gapp.policy_at, max(p[3] for _, p in kept))
+        policy = in_force(max(p[3] for _, p in kept))
         risk = self.risk_periods()
         visits_of = self.visits_of()
         normalized = self.settings.partitions > 1  # the plate normalized by decode_passes
@@ -845,10 +847,19 @@ class Streams:
     def record_passes(self, alerts: Sequence[tuple[Any, Any, str]],
                       counted: Sequence[tuple[Any, Any, datetime]], counts: Counter[Any],
                       source: str) -> list[tuple[Any, str]]:
-        """In the store thread: the batch's alerts in one transaction (idempotent by pass id;
-        one at a time when that is refused, to find the bad one), then the batch's counts
-        once per source key. A checkpoint the application refuses is dead-lettered."""
+        """In the store thread: the batch's alerts and counts in one transaction
+        (``record_vehicle_passes``: alerts idempotent by pass id, counts once per source
+        key). When that is refused, the alerts in one transaction and one at a time if that
+        is refused too, to find the bad one, then the counts once per source key and per
+        checkpoint if need be. A checkpoint the application refuses is dead-lettered."""
         refused: list[tuple[Any, str]] = []
+        try:
+            self.gapp.record_vehicle_passes(
+                [(p[0], p[1], p[2], p[3], reason) for _, p, reason in alerts], dict(counts),
+                source, by=System.FEED)
+            return refused
+        except Exception:  # a bad alert or count: found below, the others still recorded
+            pass
         try:
             if alerts:
                 self.gapp.raise_vehicle_alerts(

@@ -26,7 +26,7 @@ Decisions made here (the rules themselves are in ``camera``, ``risk`` and ``aler
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -62,10 +62,10 @@ from gridcore.camera import (
 from gridcore.checkpoint import Checkpoint
 from gridcore.checkpoint import checkpoint_id as checkpoint_uuid
 from gridcore.clock import check_instant
-from gridcore.errors import DuplicateCode, GridcoreError, InvalidInput, parse_enum
+from gridcore.errors import DuplicateCode, GridcoreError, InvalidInput, NotFound, parse_enum
 from gridcore.grid import GridNode
 from gridcore.household import Household
-from gridcore.policy import DEFAULT_POLICY, POLICY_BOOK_ID, Policy, PolicyBook
+from gridcore.policy import Policy
 from gridcore.risk import (
     RISK_REGISTER_ID,
     RiskLevel,
@@ -79,6 +79,7 @@ from gridcore.staff import StaffMember
 from gridcore.status import Measure
 from gridcore.vehicle import (
     MAX_BUCKETS,
+    HourCount,
     PassTally,
     PlateTravel,
     check_counts,
@@ -144,9 +145,13 @@ class AlertCommands(ApplicationBase):
         return self._get(Camera, camera_uuid(code), f"camera {code!r}",
                          "Register the camera first: the registerCamera mutation.")
 
-    def checkpoint(self, code: str) -> Checkpoint:
-        return self._get(Checkpoint, checkpoint_uuid(code), f"checkpoint {code!r}",
-                         "Register the checkpoint first: the registerCheckpoint mutation.")
+    def checkpoint(self, code: str, *, for_reading: bool = False) -> Checkpoint:
+        """The checkpoint (a copy; with ``for_reading`` the cached one, not to be changed)."""
+        cp = self._find(Checkpoint, checkpoint_uuid(code), for_reading=for_reading)
+        if cp is None:
+            raise NotFound(f"No checkpoint {code!r}.",
+                           "Register the checkpoint first: the registerCheckpoint mutation.")
+        return cp
 
     def alert(self, alert_id: UUID) -> Alert:
         return self._get(Alert, alert_id, f"alert {alert_id}", "Check the alert id.")
@@ -289,13 +294,15 @@ class AlertCommands(ApplicationBase):
         pass id. One bad item refuses them all, naming it."""
         return self._raise_vehicle_alerts(alerts)
 
-    def _raise_vehicle_alerts(self, alerts: Sequence[tuple[str, str, str, datetime, str]]
+    def _raise_vehicle_alerts(self, alerts: Sequence[tuple[str, str, str, datetime, str]],
+                              also: Callable[[], Sequence[Aggregate | None]] = tuple,
                               ) -> list[UUID]:
+        """``also``: more aggregates to store in the same transaction, made again if the
+        store refuses the first attempt (their events are taken by each attempt)."""
         now = self.clock()
         # Read once per call (a stream worker's batch), not per alert: the policy book, each
         # checkpoint, each grid and its worker on duty. Each time is checked as check_time.
-        book = self._find(PolicyBook, POLICY_BOOK_ID, for_reading=True)
-        in_force = book.in_force if book else (lambda when: DEFAULT_POLICY)
+        in_force = self.policy_reader()
         window_policy = in_force(now)
         checkpoints: dict[str, Checkpoint] = {}
         duty: dict[str, tuple[GridNode, UUID | None]] = {}
@@ -309,7 +316,7 @@ class AlertCommands(ApplicationBase):
                     raise InvalidInput("A vehicle alert needs its reason (1-300 characters).",
                                        "Pass the reason vehicle_alert_reason gave.")
                 cp = checkpoints.get(checkpoint_id) or checkpoints.setdefault(
-                    checkpoint_id, self.checkpoint(checkpoint_id))
+                    checkpoint_id, self.checkpoint(checkpoint_id, for_reading=True))
             except GridcoreError as e:
                 if len(alerts) == 1:
                     raise
@@ -326,11 +333,14 @@ class AlertCommands(ApplicationBase):
                 if aid not in raised and not (look_up and self._find(Alert, aid) is not None):
                     raised[aid] = self._vehicle_alert(aid, pass_id, cp, text, at, reason,
                                                       in_force(at), now, duty)
-            if not raised:
+            extra = [a for a in also() if a is not None]
+            if not raised and not extra:
                 break
-            first, *more = raised.values()
             try:
-                self._save(*raised.values(), *self._tracked(first, now, *more))
+                if raised:
+                    first, *more = raised.values()
+                    extra += self._tracked(first, now, *more)
+                self._save(*raised.values(), *extra)
                 break
             except IntegrityError:
                 if look_up:
@@ -343,7 +353,7 @@ class AlertCommands(ApplicationBase):
         """``duty``: grid code -> (grid, worker on duty), read once per batch."""
         known = duty.get(cp.grid_code) if duty is not None else None
         if known is None:
-            grid = self.node(cp.grid_code)
+            grid = self._node_for_reading(cp.grid_code)
             known = (grid, self._on_duty(grid.responsible_worker))
             if duty is not None:
                 duty[cp.grid_code] = known
@@ -423,16 +433,42 @@ class AlertCommands(ApplicationBase):
         alerting or not), once per ``source_key``: a replay of the same source adds
         nothing. Returns None when nothing was written."""
         at = self.clock()
+        rows = self._checked_counts(counts, source_key)
+        return self._save(self._new_tally(rows, source_key, at))
+
+    @command
+    def record_vehicle_passes(self, alerts: Sequence[tuple[str, str, str, datetime, str]],
+                              counts: Mapping[tuple[str, datetime], int], source_key: str,
+                              *, by: Actor) -> list[UUID]:
+        """A stream worker's batch of passes at once: its alerts (as ``raise_vehicle_alerts``)
+        and its passes per checkpoint and hour (as ``count_vehicle_passes``) in one
+        transaction, so a batch's alerts are never stored without its counts, for one commit
+        a batch instead of two. One bad alert or count refuses the whole batch, naming it;
+        the alerts are applied once per pass id and the counts once per ``source_key``.
+        Returns the alerts' ids."""
+        now = self.clock()
+        rows = self._checked_counts(counts, source_key)
+        return self._raise_vehicle_alerts(
+            alerts, lambda: [self._new_tally(rows, source_key, now)])
+
+    def _checked_counts(self, counts: Mapping[tuple[str, datetime], int],
+                        source_key: str) -> list[HourCount]:
         check_input_id(source_key, "count source")
+        check_time = self.time_checker()
         for key in list(counts)[:MAX_BUCKETS]:  # before check_counts converts them to UTC
             if isinstance(key, tuple) and len(key) == 2:
-                self.check_time(key[1], "pass hour")
+                check_time(key[1], "pass hour")
         rows = check_counts(counts)
         for code in sorted({r.checkpoint_id for r in rows}):
-            self.checkpoint(code)
+            self.checkpoint(code, for_reading=True)
+        return rows
+
+    def _new_tally(self, rows: list[HourCount], source_key: str,
+                   at: datetime) -> PassTally | None:
+        """The source's tally, unless it is counted already (or has no rows)."""
         if not rows or self._find(PassTally, pass_tally_id(source_key)) is not None:
             return None
-        return self._save(PassTally.count(source_key, rows, at))
+        return PassTally.count(source_key, rows, at)
 
     # ---- handling alerts ---------------------------------------------------------------------
 

@@ -470,17 +470,30 @@ class ApplicationBase(Application[UUID]):
         return self._find(PolicyBook, POLICY_BOOK_ID)
 
     def policy_at(self, when: datetime) -> Policy:
-        book = self.policy_book()
-        return book.in_force(when) if book else DEFAULT_POLICY
+        """The policy in force at ``when``."""
+        return self.policy_reader()(when)
+
+    def policy_reader(self) -> Callable[[datetime], Policy]:
+        """The policy in force at any time, from one read of the book (the cached book, not a
+        copy): for a caller asking about many times, such as a stream worker's batch."""
+        book = self._find(PolicyBook, POLICY_BOOK_ID, for_reading=True)
+        return book.in_force if book else (lambda when: DEFAULT_POLICY)
 
     def check_time(self, value: Any, what: str, *, scheduled: bool = False) -> datetime:
         """A time given from outside, checked against the window of the policy in force
         now (``gridcore.clock``): every door (API, CLI, files, streams, sync) goes through
         the commands that call this, so none can store a time the read models cannot hold."""
+        return self.time_checker()(value, what, scheduled=scheduled)
+
+    def time_checker(self) -> Callable[..., datetime]:
+        """``check_time`` with the policy read once, for a command checking many times."""
         now = self.clock()
-        book = self._find(PolicyBook, POLICY_BOOK_ID, for_reading=True)
-        policy = book.in_force(now) if book else DEFAULT_POLICY
-        return check_instant(value, now, policy, what, scheduled=scheduled)
+        policy = self.policy_reader()(now)
+
+        def check(value: Any, what: str, *, scheduled: bool = False) -> datetime:
+            return check_instant(value, now, policy, what, scheduled=scheduled)
+
+        return check
 
     def assignment(self, scope: str, round_no: int) -> Assignment:
         return self._get(Assignment, assignment_id(scope, round_no),

@@ -349,6 +349,7 @@ AUTHORITY: Mapping[str, Rule] = {
     "count_vehicle_passes": rule(frozenset(), systems=FEEDS),
     "raise_vehicle_alert": rule(frozenset(), systems=FEEDS),
     "raise_vehicle_alerts": rule(frozenset(), systems=FEEDS),
+    "record_vehicle_passes": rule(frozenset(), systems=FEEDS),
     "acknowledge_alert": rule(ALERT_HANDLERS, at(Of.ALERT, "alert_id")),
     "resolve_alert": rule(ALERT_HANDLERS, at(Of.ALERT, "alert_id")),
     "_escalate_alert": rule(frozenset(), systems=AUTO),

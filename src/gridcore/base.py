@@ -277,9 +277,15 @@ def _copied(value: Any, memo: dict[int, Any]) -> Any:
     if isinstance(value, _ATOMIC):
         return value
     kind = type(value)
+    # Containers of immutable values (an alert desk's deadlines, thousands of them) are
+    # copied whole: a call per value made copying them the larger part of a batch's reads.
     if kind is list:
+        if all(isinstance(v, _ATOMIC) for v in value):
+            return value.copy()
         return [_copied(v, memo) for v in value]
     if kind is dict:
+        if all(isinstance(v, _ATOMIC) for v in value.values()):
+            return value.copy()
         return {k: _copied(v, memo) for k, v in value.items()}
     if kind is set:
         return set(value) if all(isinstance(v, _ATOMIC) for v in value) else deepcopy(value, memo)

@@ -109,6 +109,15 @@ def test_risk_areas_and_counts_are_checked(app: GridcoreApp, c: Community,
             what=("KK-404",), by=System.FEED)
     rejects(app, InvalidInput, app.count_vehicle_passes, {("KK-1", hour): 1}, "",
             what=("count source",), by=System.FEED)
+    # a stream worker's batch: alerts and counts refused together, naming the bad one
+    good = ("P-1", "KK-1", "鄂B12345", t, "车牌属地为高风险地区")
+    rejects(app, InvalidInput, app.record_vehicle_passes, [good], {("KK-1", hour): 0}, "src",
+            by=System.FEED)
+    rejects(app, InvalidInput, app.record_vehicle_passes,
+            [good, ("P-2", "KK-1", "not a plate", t, "x")], {("KK-1", hour): 1}, "src",
+            what=("Alert 2 of 2", "plate"), by=System.FEED)
+    rejects(app, InvalidInput, app.record_vehicle_passes, [good], {("KK-1", hour): 1}, "",
+            what=("count source",), by=System.FEED)
 
 
 def test_alerts_are_handled_in_order(app: GridcoreApp, c: Community, clock: Clock) -> None:

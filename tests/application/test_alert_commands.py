@@ -237,6 +237,52 @@ def test_passes_are_counted_once_per_source(world: World) -> None:
     assert last(app) == written
 
 
+def tallied(app: GridcoreApp, source: str) -> dict[tuple[str, datetime], int] | None:
+    from gridcore.vehicle import PassTally, pass_tally_id
+
+    tally = app._find(PassTally, pass_tally_id(source))
+    return None if tally is None else {(r.checkpoint_id, r.hour): r.passes for r in tally.counts}
+
+
+def test_a_batch_of_passes_stores_its_alerts_with_its_counts_or_neither(
+        world: World, make_app: Any) -> None:
+    from gridcore.errors import NotFound
+
+    app, t = world.app, world.clock.now
+    hour = t.replace(minute=0, second=0, microsecond=0)
+    why = "车牌属地为高风险地区 plate region 鄂B is high-risk"
+    alerts = [("P-1", "KK-2", "鄂B12345", t, why), ("P-2", "KK-1", "鄂B22222", t, why)]
+    counts = {("KK-1", hour): 30, ("KK-2", hour): 12}
+    before = last(app)
+    with pytest.raises(NotFound, match="KK-404"):  # a bad count: not the alerts either
+        app.record_vehicle_passes(alerts, {**counts, ("KK-404", hour): 1}, "t/0/0-41",
+                                  by=System.FEED)
+    with pytest.raises(NotFound) as info:  # a bad alert: not the counts either
+        app.record_vehicle_passes([*alerts, ("P-3", "KK-404", "鄂B33333", t, why)], counts,
+                                  "t/0/0-41", by=System.FEED)
+    assert "Alert 3 of 3" in info.value.problem and info.value.remedy
+    assert last(app) == before and tallied(app, "t/0/0-41") is None
+
+    ids = app.record_vehicle_passes(alerts, counts, "t/0/0-41", by=System.FEED)
+    assert ids == [alert_id_for(AlertKind.VEHICLE, p) for p, *_ in alerts]
+    assert raised(app) == ids and tallied(app, "t/0/0-41") == counts
+    got = app.alert(ids[0])
+    assert (got.kind, got.grid_code, got.reason) == (AlertKind.VEHICLE, ZONES[0], why)
+    written = last(app)
+    assert app.record_vehicle_passes(alerts, counts, "t/0/0-41", by=System.FEED) == ids
+    assert last(app) == written  # the same batch again: nothing
+
+    # Another worker's application over the same store records a batch this one's cache
+    # has not seen: the same alerts under a new source, and a new alert under that source.
+    other = make_app()
+    other.record_vehicle_passes(alerts, {("KK-1", hour): 5}, "t/0/42-46", by=System.FEED)
+    assert tallied(app, "t/0/42-46") == {("KK-1", hour): 5} and raised(app) == ids
+    more = [*alerts, ("P-4", "KK-1", "鄂B44444", t, why)]
+    new = app.record_vehicle_passes(more, {("KK-1", hour): 99}, "t/0/42-46", by=System.FEED)
+    assert raised(app) == [*ids, new[2]]
+    assert tallied(app, "t/0/42-46") == {("KK-1", hour): 5}  # counted once per source
+
+
 # ---- handling and escalation -------------------------------------------------------------------
 
 def test_an_unacknowledged_alert_escalates_a_level_per_deadline_up_to_the_city(world: World
