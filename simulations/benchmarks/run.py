@@ -36,8 +36,9 @@ def bench_streams() -> str:
     own section ``streams-scale``."""
     from simulations.benchmarks import streams
 
-    body = streams.run(int(os.environ.get("GRIDCORE_BENCH_STREAM_PASSES", "100000")),
-                       batch=int(os.environ.get("GRIDCORE_BENCH_STREAM_BATCH", "5000")))[1]
+    body = streams.run(int(os.environ.get("GRIDCORE_BENCH_STREAM_PASSES", "300000")),
+                       batch=int(os.environ.get("GRIDCORE_BENCH_STREAM_BATCH", "5000")),
+                       runs=int(os.environ.get("GRIDCORE_BENCH_STREAM_RUNS", "3")))[1]
     scale = bench_streams_scale()
     print(scale)
     write_section("streams-scale", scale)
@@ -48,7 +49,7 @@ def bench_streams_scale() -> str:
     """1 then 2 workers in one consumer group over 4 partitions, the same broker and store."""
     from simulations.benchmarks import streams
 
-    passes = os.environ.get("GRIDCORE_BENCH_STREAM_PASSES", "100000")
+    passes = os.environ.get("GRIDCORE_BENCH_STREAM_PASSES", "300000")
     return streams.run_scale(
         int(os.environ.get("GRIDCORE_BENCH_STREAM_SCALE_PASSES", passes)),
         batch=int(os.environ.get("GRIDCORE_BENCH_STREAM_BATCH", "5000")))[1]
