@@ -530,10 +530,11 @@ class Streams:
         this worker (``follow_assignment``), so a plate's passes are judged where its travel
         table is, and gives them up when faust revokes them (``release_passes``).
 
-        A batch's store write overlaps the next batch's fetch and decoding, and its offset
-        commit the next batch's rule (neither needs the store): the next batch is judged once
-        that write is done (``settle_passes``) and its own write starts once that commit is
-        done. So nothing is committed before it is in the store, the store sees the batches
+        A fetch's partitions are judged with one read of the policies and stored in one
+        transaction (``record_passes``). A fetch's store write overlaps the next fetch and
+        its decoding, and its offset commit the next fetch's rule (neither needs the store):
+        the next fetch is judged once that write is done (``settle_passes``) and its own
+        write starts once that commit is done. So nothing is committed before it is in the store, the store sees the batches
         in order, and at most one batch is in the store but not committed, as without the
         overlap."""
         from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -578,11 +579,12 @@ class Streams:
                         decoded = [(records, self.decode_passes(records))
                                    for records in got.values()]
                         await self.settle_passes(commit_later=True)
-                        judged = [await self.judge_passes(records, good, bad)
+                        in_force = await self.in_store(self.gapp.policy_reader)
+                        judged = [await self.judge_passes(records, good, bad, in_force)
                                   for records, (good, bad) in decoded]
                         await self.passes_committed()
-                        finishes = [self.write_passes(j) for j in judged]
-                    self.passes_pending = (asyncio.gather(*finishes), {
+                        finish = asyncio.ensure_future(self.write_passes(*judged))
+                    self.passes_pending = (finish, {
                         tp: records[-1].offset + 1 for tp, records in got.items()})
         finally:
             with contextlib.suppress(Exception):
@@ -751,19 +753,22 @@ class Streams:
         return visits
 
     async def judge_passes(self, records: Sequence[Any], good: list[tuple[Any, Any]],
-                           bad: list[tuple[Any, str]]) -> _Judged:
+                           bad: list[tuple[Any, str]],
+                           in_force: Callable[[datetime], Any] | None = None) -> _Judged:
         """The decoded passes of one partition's batch judged: the policy's window, the rule,
-        the hourly counts."""
+        the hourly counts. ``in_force``: the policies, read once for a fetch's partitions
+        (``policy_reader``); else read here."""
         from gridcore.clock import check_instant, window
         from gridcore.risk import normalize_plate, region_alert_reason, travel_alert_reason
-        from gridcore.vehicle import hour_start
+        from gridcore.vehicle import hour_number, hour_start
 
         first, last = records[0], records[-1]
         if not good:
             return _Judged(first.partition, bad)
         # The policy's window at the application's clock (``gridcore.clock``), per batch.
         now = self.gapp.clock()
-        in_force = await self.in_store(self.gapp.policy_reader)  # one read a batch
+        if in_force is None:
+            in_force = await self.in_store(self.gapp.policy_reader)  # one read a batch
         policy = in_force(now)
         earliest, latest = window(now, policy)
         kept = []
@@ -785,7 +790,7 @@ class Streams:
         normalized = self.settings.partitions > 1  # the plate normalized by decode_passes
         alerts: list[tuple[Any, Any, str]] = []
         counted: list[tuple[Any, Any, datetime]] = []
-        counts: Counter[tuple[str, datetime]] = Counter()
+        per_hour: dict[tuple[str, int], int] = {}  # (checkpoint, hour_number): passes
         hours: dict[int, datetime] = {}
         for m, p in kept:
             at = p[3]
@@ -798,68 +803,83 @@ class Streams:
             except Exception as e:  # a plate the rule refuses
                 bad.append((m, reason_of(e)))
                 continue
-            key = int(at.timestamp()) // 3600
+            key = hour_number(at)
             hour = hours.get(key)
             if hour is None:
                 hour = hours[key] = hour_start(at)
             counted.append((m, p, hour))
-            counts[(p[1], hour)] += 1
+            cell = (p[1], key)
+            per_hour[cell] = per_hour.get(cell, 0) + 1
             if reason:
                 alerts.append((m, p, reason))
+        counts = Counter({(cp, hours[key]): n for (cp, key), n in per_hour.items()})
         source = f"{first.topic}/{first.partition}/{first.offset}-{last.offset}"
         return _Judged(first.partition, bad, alerts, counted, counts, source)
 
-    def write_passes(self, j: _Judged) -> Awaitable[None]:
-        """The judged batch's store write started (in the store's thread); returns what
-        finishes it once written (``finish_passes``)."""
+    def write_passes(self, *batches: _Judged) -> Awaitable[None]:
+        """The judged batches' store write (one transaction for all: a fetch's partitions)
+        started in the store's thread; returns what finishes them once written
+        (``finish_passes``)."""
         written: Awaitable[list[tuple[Any, str]]] | None = None
-        if not j.counted:
+        if not any(j.counted for j in batches):
             pass
         elif self.settings.bench_no_store_writes:
-            self.bench_note(len(j.counted), len(j.alerts))
+            self.bench_note(sum(len(j.counted) for j in batches),
+                            sum(len(j.alerts) for j in batches))
         else:
             written = asyncio.get_running_loop().run_in_executor(
-                self.store, self.record_passes, j.alerts, j.counted, j.counts, j.source)
-        return self.finish_passes(written, j)
+                self.store, self.record_passes, [j for j in batches if j.counted])
+        return self.finish_passes(written, batches)
 
     async def finish_passes(self, written: Awaitable[list[tuple[Any, str]]] | None,
-                            j: _Judged) -> None:
-        """Once the batch's store write is done: its counts in the hourly table (but those
+                            batches: Sequence[_Judged]) -> None:
+        """Once the batches' store write is done: their counts in the hourly table (but those
         the store refused), the refused and the malformed to the dead-letter topic."""
-        counts, bad = j.counts, j.bad
         refused = await written if written is not None else []
-        if refused:
-            bad += refused
-            refused_ids = {id(m) for m, _ in refused}
-            counts = Counter((p[1], hour) for m, p, hour in j.counted
-                             if id(m) not in refused_ids)
-        if counts:
-            self.count_passes(counts, j.partition)
-        await self._dead_letters(bad)
+        refused_ids = {id(m) for m, _ in refused}
+        for j in batches:
+            counts, bad = j.counts, j.bad
+            if refused_ids:
+                mine = {id(m) for m, _, _ in j.counted} & refused_ids
+                if mine:
+                    bad = bad + [(m, why) for m, why in refused if id(m) in mine]
+                    counts = Counter((p[1], hour) for m, p, hour in j.counted
+                                     if id(m) not in mine)
+            if counts:
+                self.count_passes(counts, j.partition)
+            await self._dead_letters(bad)
 
     def bench_note(self, passes: int, alerts: int) -> list[tuple[Any, str]]:
         """The benchmark switch (``bench_no_store_writes``) instead of ``record_passes``: one
-        line per batch, ``<epoch seconds> <passes> <alerts>``; nothing refused."""
+        line per write, ``<epoch seconds> <passes> <alerts>``; nothing refused."""
         with open(self.settings.bench_no_store_writes or os.devnull, "a") as out:
             out.write(f"{time.time():.6f} {passes} {alerts}\n")
         return []
 
-    def record_passes(self, alerts: Sequence[tuple[Any, Any, str]],
-                      counted: Sequence[tuple[Any, Any, datetime]], counts: Counter[Any],
-                      source: str) -> list[tuple[Any, str]]:
-        """In the store thread: the batch's alerts and counts in one transaction
+    def record_passes(self, batches: Sequence[_Judged]) -> list[tuple[Any, str]]:
+        """In the store thread: the batches' alerts and counts in one transaction
         (``record_vehicle_passes``: alerts idempotent by pass id, counts once per source
-        key). When that is refused, the alerts in one transaction and one at a time if that
-        is refused too, to find the bad one, then the counts once per source key and per
-        checkpoint if need be. A checkpoint the application refuses is dead-lettered."""
-        refused: list[tuple[Any, str]] = []
+        key). When that is refused, each batch apart (``record_batch_apart``), to find
+        the bad alert or checkpoint and record the others."""
         try:
             self.gapp.record_vehicle_passes(
-                [(p[0], p[1], p[2], p[3], reason) for _, p, reason in alerts], dict(counts),
-                source, by=System.FEED)
-            return refused
+                [(p[0], p[1], p[2], p[3], reason) for j in batches for _, p, reason in j.alerts],
+                {j.source: dict(j.counts) for j in batches if j.counts}, by=System.FEED)
+            return []
         except Exception:  # a bad alert or count: found below, the others still recorded
             pass
+        refused: list[tuple[Any, str]] = []
+        for j in batches:
+            refused += self.record_batch_apart(j.alerts, j.counted, j.counts, j.source)
+        return refused
+
+    def record_batch_apart(self, alerts: Sequence[tuple[Any, Any, str]],
+                           counted: Sequence[tuple[Any, Any, datetime]], counts: Counter[Any],
+                           source: str) -> list[tuple[Any, str]]:
+        """One batch refused as a whole: its alerts in one transaction, one at a time if
+        that is refused too, then its counts once per source key, per checkpoint if need
+        be. A checkpoint the application refuses is dead-lettered."""
+        refused: list[tuple[Any, str]] = []
         try:
             if alerts:
                 self.gapp.raise_vehicle_alerts(

@@ -296,15 +296,18 @@ class AlertCommands(ApplicationBase):
 
     def _raise_vehicle_alerts(self, alerts: Sequence[tuple[str, str, str, datetime, str]],
                               also: Callable[[], Sequence[Aggregate | None]] = tuple,
+                              in_force: Callable[[datetime], Policy] | None = None,
+                              known: Mapping[str, Checkpoint] | None = None,
                               ) -> list[UUID]:
         """``also``: more aggregates to store in the same transaction, made again if the
-        store refuses the first attempt (their events are taken by each attempt)."""
+        store refuses the first attempt (their events are taken by each attempt).
+        ``in_force`` and ``known`` (checkpoints by code): read already by the caller."""
         now = self.clock()
         # Read once per call (a stream worker's batch), not per alert: the policy book, each
         # checkpoint, each grid and its worker on duty. Each time is checked as check_time.
-        in_force = self.policy_reader()
+        in_force = in_force or self.policy_reader()
         window_policy = in_force(now)
-        checkpoints: dict[str, Checkpoint] = {}
+        checkpoints: dict[str, Checkpoint] = dict(known or {})
         duty: dict[str, tuple[GridNode, UUID | None]] = {}
         checked = []
         for n, (pass_id, checkpoint_id, plate, at, reason) in enumerate(alerts, start=1):
@@ -438,29 +441,58 @@ class AlertCommands(ApplicationBase):
 
     @command
     def record_vehicle_passes(self, alerts: Sequence[tuple[str, str, str, datetime, str]],
-                              counts: Mapping[tuple[str, datetime], int], source_key: str,
+                              tallies: Mapping[str, Mapping[tuple[str, datetime], int]],
                               *, by: Actor) -> list[UUID]:
-        """A stream worker's batch of passes at once: its alerts (as ``raise_vehicle_alerts``)
-        and its passes per checkpoint and hour (as ``count_vehicle_passes``) in one
-        transaction, so a batch's alerts are never stored without its counts, for one commit
-        a batch instead of two. One bad alert or count refuses the whole batch, naming it;
-        the alerts are applied once per pass id and the counts once per ``source_key``.
-        Returns the alerts' ids."""
+        """A stream worker's passes at once: their alerts (as ``raise_vehicle_alerts``) and,
+        per source (a partition's batch), its passes per checkpoint and hour (as
+        ``count_vehicle_passes``), in one transaction: alerts are never stored without their
+        counts, and a worker's fetch from several partitions is one commit. One bad alert or
+        count refuses it all, naming it; alerts are applied once per pass id and counts once
+        per source key. Returns the alerts' ids."""
         now = self.clock()
-        rows = self._checked_counts(counts, source_key)
+        # The policy book and every checkpoint named are read once for the whole batch (the
+        # checkpoints in one query): each read is a transaction, and the worker's event
+        # loop waits for this write before it judges its next fetch.
+        in_force = self.policy_reader()
+        check_time = self.time_checker(in_force)
+        named = {a[1] for a in alerts if isinstance(a, tuple) and len(a) == 5
+                 and isinstance(a[1], str)}
+        named.update(k[0] for counts in tallies.values() for k in counts
+                     if isinstance(k, tuple) and len(k) == 2 and isinstance(k[0], str))
+        known = self._checkpoints_for_reading(named)
+        rows = {}
+        for source_key, counts in tallies.items():
+            try:
+                rows[source_key] = self._checked_counts(counts, source_key, check_time, known)
+            except GridcoreError as e:
+                if len(tallies) == 1:
+                    raise
+                raise type(e)(f"Counts of source {source_key!r}: {e.problem}",
+                              e.remedy) from None
         return self._raise_vehicle_alerts(
-            alerts, lambda: [self._new_tally(rows, source_key, now)])
+            alerts, lambda: [self._new_tally(r, key, now) for key, r in rows.items()],
+            in_force, known)
 
-    def _checked_counts(self, counts: Mapping[tuple[str, datetime], int],
-                        source_key: str) -> list[HourCount]:
+    def _checkpoints_for_reading(self, codes: set[str]) -> dict[str, Checkpoint]:
+        """The checkpoints of these codes that exist, read in one query, not to be
+        changed."""
+        ids = {checkpoint_uuid(code): code for code in codes}
+        return {ids[cid]: cp for cid, cp in self._find_many(
+            Checkpoint, ids, for_reading=True).items()}
+
+    def _checked_counts(self, counts: Mapping[tuple[str, datetime], int], source_key: str,
+                        check_time: Callable[..., datetime] | None = None,
+                        known: Mapping[str, Checkpoint] | None = None) -> list[HourCount]:
+        """``check_time`` and ``known`` (checkpoints by code): read already by the caller."""
         check_input_id(source_key, "count source")
-        check_time = self.time_checker()
+        check_time = check_time or self.time_checker()
         for key in list(counts)[:MAX_BUCKETS]:  # before check_counts converts them to UTC
             if isinstance(key, tuple) and len(key) == 2:
                 check_time(key[1], "pass hour")
         rows = check_counts(counts)
         for code in sorted({r.checkpoint_id for r in rows}):
-            self.checkpoint(code, for_reading=True)
+            if known is None or code not in known:
+                self.checkpoint(code, for_reading=True)
         return rows
 
     def _new_tally(self, rows: list[HourCount], source_key: str,

@@ -485,10 +485,12 @@ class ApplicationBase(Application[UUID]):
         the commands that call this, so none can store a time the read models cannot hold."""
         return self.time_checker()(value, what, scheduled=scheduled)
 
-    def time_checker(self) -> Callable[..., datetime]:
-        """``check_time`` with the policy read once, for a command checking many times."""
+    def time_checker(self, in_force: Callable[[datetime], Policy] | None = None
+                     ) -> Callable[..., datetime]:
+        """``check_time`` with the policy read once (or given: ``policy_reader``), for a
+        command checking many times."""
         now = self.clock()
-        policy = self.policy_reader()(now)
+        policy = (in_force or self.policy_reader())(now)
 
         def check(value: Any, what: str, *, scheduled: bool = False) -> datetime:
             return check_instant(value, now, policy, what, scheduled=scheduled)

@@ -111,12 +111,12 @@ def test_risk_areas_and_counts_are_checked(app: GridcoreApp, c: Community,
             what=("count source",), by=System.FEED)
     # a stream worker's batch: alerts and counts refused together, naming the bad one
     good = ("P-1", "KK-1", "鄂B12345", t, "车牌属地为高风险地区")
-    rejects(app, InvalidInput, app.record_vehicle_passes, [good], {("KK-1", hour): 0}, "src",
+    rejects(app, InvalidInput, app.record_vehicle_passes, [good], {"src": {("KK-1", hour): 0}},
             by=System.FEED)
     rejects(app, InvalidInput, app.record_vehicle_passes,
-            [good, ("P-2", "KK-1", "not a plate", t, "x")], {("KK-1", hour): 1}, "src",
+            [good, ("P-2", "KK-1", "not a plate", t, "x")], {"src": {("KK-1", hour): 1}},
             what=("Alert 2 of 2", "plate"), by=System.FEED)
-    rejects(app, InvalidInput, app.record_vehicle_passes, [good], {("KK-1", hour): 1}, "",
+    rejects(app, InvalidInput, app.record_vehicle_passes, [good], {"": {("KK-1", hour): 1}},
             what=("count source",), by=System.FEED)
 
 

@@ -255,32 +255,38 @@ def test_a_batch_of_passes_stores_its_alerts_with_its_counts_or_neither(
     counts = {("KK-1", hour): 30, ("KK-2", hour): 12}
     before = last(app)
     with pytest.raises(NotFound, match="KK-404"):  # a bad count: not the alerts either
-        app.record_vehicle_passes(alerts, {**counts, ("KK-404", hour): 1}, "t/0/0-41",
+        app.record_vehicle_passes(alerts, {"t/0/0-41": {**counts, ("KK-404", hour): 1}},
                                   by=System.FEED)
     with pytest.raises(NotFound) as info:  # a bad alert: not the counts either
-        app.record_vehicle_passes([*alerts, ("P-3", "KK-404", "鄂B33333", t, why)], counts,
-                                  "t/0/0-41", by=System.FEED)
+        app.record_vehicle_passes([*alerts, ("P-3", "KK-404", "鄂B33333", t, why)],
+                                  {"t/0/0-41": counts}, by=System.FEED)
     assert "Alert 3 of 3" in info.value.problem and info.value.remedy
     assert last(app) == before and tallied(app, "t/0/0-41") is None
 
-    ids = app.record_vehicle_passes(alerts, counts, "t/0/0-41", by=System.FEED)
+    ids = app.record_vehicle_passes(alerts, {"t/0/0-41": counts}, by=System.FEED)
     assert ids == [alert_id_for(AlertKind.VEHICLE, p) for p, *_ in alerts]
     assert raised(app) == ids and tallied(app, "t/0/0-41") == counts
     got = app.alert(ids[0])
     assert (got.kind, got.grid_code, got.reason) == (AlertKind.VEHICLE, ZONES[0], why)
     written = last(app)
-    assert app.record_vehicle_passes(alerts, counts, "t/0/0-41", by=System.FEED) == ids
+    assert app.record_vehicle_passes(alerts, {"t/0/0-41": counts}, by=System.FEED) == ids
     assert last(app) == written  # the same batch again: nothing
 
     # Another worker's application over the same store records a batch this one's cache
     # has not seen: the same alerts under a new source, and a new alert under that source.
     other = make_app()
-    other.record_vehicle_passes(alerts, {("KK-1", hour): 5}, "t/0/42-46", by=System.FEED)
+    other.record_vehicle_passes(alerts, {"t/0/42-46": {("KK-1", hour): 5}}, by=System.FEED)
     assert tallied(app, "t/0/42-46") == {("KK-1", hour): 5} and raised(app) == ids
     more = [*alerts, ("P-4", "KK-1", "鄂B44444", t, why)]
-    new = app.record_vehicle_passes(more, {("KK-1", hour): 99}, "t/0/42-46", by=System.FEED)
+    new = app.record_vehicle_passes(more, {"t/0/42-46": {("KK-1", hour): 99},
+                                           "t/1/0-6": {("KK-2", hour): 7}}, by=System.FEED)
     assert raised(app) == [*ids, new[2]]
     assert tallied(app, "t/0/42-46") == {("KK-1", hour): 5}  # counted once per source
+    assert tallied(app, "t/1/0-6") == {("KK-2", hour): 7}  # the other source counted
+    with pytest.raises(NotFound) as info:  # several sources: the bad one is named
+        app.record_vehicle_passes([], {"t/2/0-1": {("KK-1", hour): 1},
+                                       "t/3/0-1": {("KK-404", hour): 1}}, by=System.FEED)
+    assert "'t/3/0-1'" in info.value.problem and tallied(app, "t/2/0-1") is None
 
 
 # ---- handling and escalation -------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from itertools import pairwise
 from uuid import UUID, uuid4
 
@@ -23,7 +23,7 @@ from gridcore.risk import (
     vehicle_alert_reason,
 )
 from gridcore.status import Measure
-from gridcore.vehicle import check_counts, hour_start
+from gridcore.vehicle import check_counts, hour_number, hour_start
 
 T0 = datetime(2020, 2, 17, 8, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=DEFAULT_POLICY.camera_window_minutes)
@@ -231,3 +231,23 @@ def test_a_plate_written_normalized_is_taken_as_it_is_and_any_other_as_before(pl
     else:
         with pytest.raises(InvalidInput):
             normalize_plate(plate)
+
+
+@settings(max_examples=500)
+@given(st.datetimes(min_value=datetime(2019, 1, 1), max_value=datetime(2030, 12, 31)),
+       st.integers(-4 * 3600, 4 * 3600), st.integers(-14 * 3600, 14 * 3600),
+       st.integers(-14 * 3600, 14 * 3600), st.booleans())
+def test_hour_numbers_match_utc_hours(a: datetime, apart: int, off_a: int, off_b: int,
+                                      whole_minutes: bool) -> None:
+    """The stream worker's hour key: equal exactly when the UTC hours are, and in their
+    order, for offsets in whole minutes (the fast way) and in seconds (the exact way)."""
+    if whole_minutes:
+        off_a, off_b = off_a // 60 * 60, off_b // 60 * 60
+    at = a.replace(tzinfo=timezone(timedelta(seconds=off_a)))
+    bt = (at + timedelta(seconds=apart)).astimezone(timezone(timedelta(seconds=off_b)))
+    assert (hour_number(at) == hour_number(bt)) == (hour_start(at) == hour_start(bt))
+    assert (hour_number(at) < hour_number(bt)) == (hour_start(at) < hour_start(bt))
+    assert hour_number(at) - hour_number(T0) == (
+        (hour_start(at) - hour_start(T0)) // timedelta(hours=1))
+    with pytest.raises(ValueError, match="aware"):
+        hour_number(a)
