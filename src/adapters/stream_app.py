@@ -534,9 +534,9 @@ class Streams:
         transaction (``record_passes``). A fetch's store write overlaps the next fetch and
         its decoding, and its offset commit the next fetch's rule (neither needs the store):
         the next fetch is judged once that write is done (``settle_passes``) and its own
-        write starts once that commit is done. So nothing is committed before it is in the store, the store sees the batches
-        in order, and at most one batch is in the store but not committed, as without the
-        overlap."""
+        write starts once that commit is done. So nothing is committed before it is in the
+        store, the store sees the fetches in order, and at most one fetch is in the store
+        but not committed, as without the overlap."""
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
         s = self.settings

@@ -39,4 +39,14 @@ def test_the_table_prints_the_target_and_the_floor_beside_the_ratio() -> None:
     assert cells[4:8] == ["10.0%", "≥ 25% (not met)",
                           "30,000/s (plain consumer 100,000/s, 100 alerts judged)", "30.0%"]
     met = result(30_000.0)
-    assert "≥ 25% |" in streams.table([met]) and "not met" not in streams.table([met])
+    assert "≥ 25% (met) |" in streams.table([met]) and "not met" not in streams.table([met])
+
+
+def test_a_row_of_several_runs_is_their_median_with_their_spread() -> None:
+    runs = [result(29_000.0), result(21_000.0), result(27_000.0)]
+    chosen = streams.median_run(runs)
+    assert chosen is runs[2] and chosen.ratios == [0.29, 0.21, 0.27]
+    row = streams.table([chosen]).splitlines()[2]
+    assert "| 27.0% (median of 3: 21.0%-29.0%) | ≥ 25% (met) |" in row
+    assert streams.median_run([result(20_000.0), result(40_000.0)]).ratio == 0.2  # lower middle
+    assert streams.spread(result(1_000.0)) == ""  # one run: no spread
