@@ -792,6 +792,7 @@ class Streams:
         counted: list[tuple[Any, Any, datetime]] = []
         per_hour: dict[tuple[str, int], int] = {}  # (checkpoint, hour_number): passes
         hours: dict[int, datetime] = {}
+        numbers: dict[int, int] = {}  # id of a pass's time (shared by equal texts): its hour
         for m, p in kept:
             at = p[3]
             try:
@@ -803,7 +804,9 @@ class Streams:
             except Exception as e:  # a plate the rule refuses
                 bad.append((m, reason_of(e)))
                 continue
-            key = hour_number(at)
+            key = numbers.get(id(at))
+            if key is None:
+                key = numbers[id(at)] = hour_number(at)
             hour = hours.get(key)
             if hour is None:
                 hour = hours[key] = hour_start(at)

@@ -120,3 +120,20 @@ def test_murmur2_is_kafkas(key: bytes) -> None:
 
     assert murmur2(key) == kafkas(key)
     assert partition_for(key, 4) == (kafkas(key) & 0x7FFFFFFF) % 4
+
+
+def test_a_time_read_before_is_taken_from_the_bounded_cache_with_the_same_value(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters import pass_codec
+
+    monkeypatch.setattr(pass_codec, "TIMES_KEPT", 3)
+    monkeypatch.setattr(pass_codec, "_times", {})
+    for i in range(10):
+        data = orjson.dumps({**GOOD, "pass_id": f"P-{i}", "at": f"2020-02-17T08:00:0{i}+08:00"})
+        first, again = decode_pass(data), decode_pass(data)
+        assert first == again and first[3] is again[3]  # the second from the cache
+        assert outcome(decode_pass, data) == outcome(model, data)
+        assert len(pass_codec._times) <= 3
+    # a cached time does not let a bad pass through: the model refuses it, with its reason
+    bad = orjson.dumps({**GOOD, "plate": "", "at": "2020-02-17T08:00:09+08:00"})
+    assert outcome(decode_pass, bad) == outcome(model, bad) and outcome(model, bad)[0] == "refused"
