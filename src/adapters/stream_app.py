@@ -38,7 +38,9 @@ handed over, takes the jump for a gap, marks it acknowledged and commits past re
 handled (seen: 57 passes lost after a SIGKILL and restart under load). The worker's consumer
 stops the flow before that seek (``_SeekSafeConsumer``): the rest of the stale batch is dropped
 and read again from the committed offset, so a restart may handle records twice (alerts are
-idempotent, counts at least once), never skip one.
+idempotent, counts at least once), never skip one. A partition the group never committed is
+sent to its earliest offset: aiokafka's seek to the committed offsets leaves it where the
+dropped batch ended (``seek_uncommitted_to_earliest``).
 
 Scale-out (``partitions`` > 1, ``GRIDCORE_STREAM_PARTITIONS``): passes and travel records
 are keyed by the normalized plate and camera detections by camera (``stream_topics.
@@ -272,8 +274,25 @@ class _SeekSafeConsumer(FaustKafkaConsumer):
     async def perform_seek(self) -> None:
         self.stop_flow()
         await super().perform_seek()
+        await self.seek_uncommitted_to_earliest()
         if self.ready is not None:
             self.ready.set(self.app.conf.id, self.assignment())
+
+    async def seek_uncommitted_to_earliest(self) -> None:
+        """aiokafka's ``seek_to_committed`` moves only partitions with a committed offset
+        above 0: an inbound partition this group never committed stayed where its fetch
+        stood, past the stale batch just dropped, which no agent then handled until the
+        next restart (seen: a worker started on a backlog of passes left its first 5,000
+        unread in half the runs). Such partitions go to their earliest offset, where
+        ``auto_offset_reset="earliest"`` starts a new group."""
+        inbound = set(topics.INBOUND.values())
+        fresh = [tp for tp in self.assignment()
+                 if tp.topic in inbound and not self._committed_offset.get(tp)]
+        if not fresh:
+            return
+        earliest = await self.earliest_offsets(*fresh)
+        for tp in fresh:
+            await self.seek(tp, earliest.get(tp) or 0)
 
 
 class Streams:
