@@ -32,10 +32,20 @@ from adapters.vault import KEY_TABLE, KeyVault
 class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
     vault: KeyVault
 
+    _reshaped = False
+
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(),
-                f"CREATE TABLE IF NOT EXISTS {KEY_TABLE} (subject_id TEXT PRIMARY KEY, "
-                "key BLOB NOT NULL) WITHOUT ROWID"]
+        return [*super().construct_create_table_statements(), *KEY_TABLE_STATEMENTS]
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        self._reshaped = reshape_key_table(c)
+        super()._create_table(c)
+
+    def create_table(self) -> None:
+        super().create_table()
+        if self._reshaped:  # the old table's pages are zeroed; its WAL copies go now
+            self.checkpoint()
+            self._reshaped = False
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
@@ -180,6 +190,37 @@ class KeyedSQLiteRecorder(sqlite.SQLiteApplicationRecorder):
         if done:
             self.checkpoint()
         return done
+
+
+KEY_TABLE_STATEMENTS = (
+    f"CREATE TABLE IF NOT EXISTS {KEY_TABLE} (subject_id TEXT NOT NULL, key BLOB NOT NULL)",
+    f"CREATE UNIQUE INDEX IF NOT EXISTS {KEY_TABLE}_subject ON {KEY_TABLE} (subject_id)",
+)
+"""The subject keys: rows appended in the order they are written (SQLite's rowid), found by
+subject through a unique index. Keyed by subject id (random UUIDs) as a clustered table
+(``WITHOUT ROWID``), every batch of registrations inserted its key rows (about 200 bytes each)
+all over the table, so each commit wrote most of its pages to the WAL again: 100,000
+households, keys inserted and committed in 2.2 s against 0.9 s for this shape, where only the
+index's small entries land all over (a prototype of the registration's rows, back to back)."""
+
+
+def reshape_key_table(c: SQLiteCursor) -> bool:
+    """Move the keys of a store made before ``KEY_TABLE_STATEMENTS`` (a ``WITHOUT ROWID``
+    table keyed by subject) into a table of the current shape, in the caller's transaction;
+    True if it did. The old table is dropped under ``secure_delete`` (its freed pages are
+    zeroed), so no copy of a key erased later is left in them; the caller checkpoints the WAL
+    after the commit."""
+    c.execute("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", [KEY_TABLE])
+    row = c.fetchone()
+    if row is None or "WITHOUT ROWID" not in row[0].upper():
+        return False
+    c.execute("PRAGMA secure_delete=ON")
+    moved = f"{KEY_TABLE}_reshaped"
+    c.execute(f"CREATE TABLE {moved} (subject_id TEXT NOT NULL, key BLOB NOT NULL)")
+    c.execute(f"INSERT INTO {moved} (subject_id, key) SELECT subject_id, key FROM {KEY_TABLE}")
+    c.execute(f"DROP TABLE {KEY_TABLE}")
+    c.execute(f"ALTER TABLE {moved} RENAME TO {KEY_TABLE}")
+    return True
 
 
 STORE_CACHE_KIB = 256 * 1024

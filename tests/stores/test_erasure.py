@@ -208,3 +208,71 @@ def test_erasing_a_resident_erases_the_requests_they_filed(make_app):
     assert erased.status is RequestStatus.OPEN  # the statistics still count it
     assert kept.details.text == "李四想团购蔬菜"
     assert later.request_statistics(COMMUNITY).total == 2
+
+
+def made_before_the_reshape(db: Path) -> None:
+    """Give a store's key table the shape stores were made with before
+    ``adapters.sqlite_store.KEY_TABLE_STATEMENTS``: clustered by subject (``WITHOUT ROWID``)."""
+    with sqlite3.connect(db) as c:
+        c.execute("PRAGMA secure_delete=ON")
+        c.execute(f"ALTER TABLE {KEY_TABLE} RENAME TO keys_now")
+        c.execute(f"CREATE TABLE {KEY_TABLE} (subject_id TEXT PRIMARY KEY, key BLOB NOT NULL) "
+                  "WITHOUT ROWID")
+        c.execute(f"INSERT INTO {KEY_TABLE} SELECT subject_id, key FROM keys_now")
+        c.execute("DROP TABLE keys_now")
+    c.close()
+    with sqlite3.connect(db) as c:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    c.close()
+
+
+def stored_keys(db: Path) -> tuple[str, dict[str, bytes]]:
+    """The key table's definition and its rows."""
+    with sqlite3.connect(db) as c:
+        sql = c.execute("SELECT sql FROM sqlite_schema WHERE name = ?", [KEY_TABLE]).fetchone()[0]
+        rows = {r[0]: bytes(r[1]) for r in c.execute(f"SELECT subject_id, key FROM {KEY_TABLE}")}
+    c.close()
+    return sql, rows
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_an_older_key_table_is_moved_to_the_new_shape_and_keeps_no_copy_of_a_key_erased_later(
+        store, make_app):
+    db = Path(store["SQLITE_DBNAME"])
+    app = make_app()
+    given_a_household_to_erase(app)
+    app.register_households([  # a bulk save: these households' keys are stored as packs
+        HouseholdRow(f"N-{i}", ZONES[1], f"{i}栋101", [new_member(f"N-{i}", 1, f"邻居{i}")])
+        for i in range(300)], by=System.OPERATOR)
+    app.close()
+    gc.collect()
+    made_before_the_reshape(db)
+    old_sql, old = stored_keys(db)
+    assert "WITHOUT ROWID" in old_sql
+
+    second = make_app()  # opening the store moves the keys
+    sql, moved = stored_keys(db)
+    assert "WITHOUT ROWID" not in sql.upper() and moved == old
+    with sqlite3.connect(db) as c:
+        unique = {r[1]: r[2] for r in c.execute(f"PRAGMA index_list({KEY_TABLE})")}
+        assert unique == {f"{KEY_TABLE}_subject": 1}
+        with pytest.raises(sqlite3.IntegrityError):
+            c.execute(f"INSERT INTO {KEY_TABLE} (subject_id, key) VALUES (?, ?)",
+                      [RID.hex, b"another"])
+    c.close()
+    assert second.household(HID).residents[RID].identity.name == NAME
+    neighbour, member = household_id("N-7"), resident_id("N-7", 1)
+    assert second.household(neighbour).residents[member].identity.name == "邻居7"
+
+    # erased after the move: no file holds the key, nor the pack it was in, not even the
+    # dropped table's pages
+    second.erase_resident(HID, RID, "purpose fulfilled", by=System.OPERATOR)
+    second.erase_resident(neighbour, member, "purpose fulfilled", by=System.OPERATOR)
+    second.close()
+    gc.collect()
+    for gone in (old[RID.hex], old[neighbour.hex]):
+        assert not where(gone, db)
+    third = make_app()
+    assert third.household(HID).residents[OTHER].identity.name == OTHER_NAME
+    assert third.household(neighbour).residents[member].erased
+    assert stored_keys(db)[0] == sql  # moved once

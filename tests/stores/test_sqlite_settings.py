@@ -36,9 +36,9 @@ def test_commits_past_a_thousand_wal_pages_are_not_checkpointed_each_time(tmp_pa
     app = bootstrap(sqlite_env(path)).app
     try:
         given_community(app, households_per_zone=1)
-        for batch in range(12):  # 12 commits of 200 households: several thousand WAL pages
+        for batch in range(16):  # 16 commits of 300 households: several thousand WAL pages
             rows = []
-            for i in range(200):
+            for i in range(300):
                 no = f"W{batch}-{i}"
                 rows.append(HouseholdRow(no, ZONES[i % len(ZONES)], f"{batch}栋{i}号", [
                     new_member(no, m, "王芳", f"139{batch:02d}{i:04d}{m:02d}", None, 1980)
