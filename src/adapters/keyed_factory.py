@@ -5,10 +5,20 @@ were written before wrapping is migrated when opened."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, overload
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper, Transcoder
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    EventStore,
+    Mapper,
+    Notification,
+    Recording,
+    StoredEvent,
+    Transcoder,
+)
 
 from adapters.kek import KeyRing, load_ring
 from adapters.vault import KeyVault
@@ -43,6 +53,11 @@ class KeyedFactoryMixin:
         mapper.vault = self.vault
         return mapper
 
+    def event_store(self, mapper: Mapper[Any] | None = None,
+                    recorder: AggregateRecorder | None = None) -> EventStore[Any]:
+        return BatchEventStore(mapper=mapper or self.mapper(),  # type: ignore[attr-defined]
+                               recorder=recorder or self.application_recorder())
+
     def application_recorder(self) -> ApplicationRecorder:
         if self._recorder is None:
             recorder = super().application_recorder()  # type: ignore[misc]
@@ -51,3 +66,42 @@ class KeyedFactoryMixin:
             if self.env_create_table() and recorder.has_raw_keys():  # type: ignore[attr-defined]
                 recorder.rewrap_keys(self.vault.ring)
         return self._recorder
+
+
+class BatchEventStore(EventStore[Any]):
+    """eventsourcing's event store, handing back recordings made when asked: a bulk
+    registration of 10,000 households built 11,000 recordings (and their notifications) to
+    read the last one's notification id."""
+
+    def put(self, domain_events: Sequence[Any], **kwargs: Any) -> list[Recording[Any]]:
+        stored = list(map(self.mapper.to_stored_event, domain_events))
+        ids = self.recorder.insert_events(stored, **kwargs)
+        if not ids:
+            return []
+        assert len(ids) == len(stored)
+        return _Recordings(domain_events, stored, ids)  # type: ignore[return-value]
+
+
+class _Recordings(Sequence[Recording[Any]]):
+    """The recordings of one save, each made when it is read."""
+
+    def __init__(self, events: Sequence[Any], stored: list[StoredEvent],
+                 ids: Sequence[int]) -> None:
+        self._events, self._stored, self._ids = events, stored, ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Recording[Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Recording[Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> Recording[Any] | list[Recording[Any]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        s = self._stored[index]
+        return Recording(self._events[index], Notification(
+            originator_id=s.originator_id, originator_version=s.originator_version,
+            topic=s.topic, state=s.state, id=self._ids[index]))
