@@ -351,18 +351,18 @@ def _community(app: GridcoreApp, spec: CitySpec, code: str, c: int, street: str,
     if roster:  # the community's roster (花名册) in one command
         yield 0, lambda: app.enrol_staff_many(roster, client_id=cid(f"{code}:staff"),
                                               by=System.OPERATOR)
+    # the community's responsible workers, then its squads, each in one command
     workers = [s for s, r, _ in staff if r is Role.GRID_WORKER]
-    for g, gc in enumerate(grids if workers else []):
-        w = workers[g % len(workers)]
-        yield 0, lambda gc=gc, w=w: app.assign_responsible_worker(
-            gc, staff_id(w), client_id=cid(f"{gc}:worker"), by=System.OPERATOR)
+    if workers:
+        responsible = {gc: staff_id(workers[g % len(workers)]) for g, gc in enumerate(grids)}
+        yield 0, lambda: app.assign_responsible_workers(
+            responsible, client_id=cid(f"{code}:workers"), by=System.OPERATOR)
     squad = [s for s, r, _ in staff if r in (Role.PARTY_MEMBER, Role.VOLUNTEER)]
-    for g, gc in enumerate(grids):
-        members = squad[g::len(grids)]
-        if members:
-            yield 0, lambda gc=gc, members=members: app.form_squad(
-                gc, [staff_id(s) for s in members], client_id=cid(f"{gc}:squad"),
-                by=System.OPERATOR)
+    squads = {gc: [staff_id(s) for s in squad[g::len(grids)]] for g, gc in enumerate(grids)}
+    squads = {gc: members for gc, members in squads.items() if members}
+    if squads:
+        yield 0, lambda: app.form_squads(squads, client_id=cid(f"{code}:squads"),
+                                         by=System.OPERATOR)
 
 
 def build_city(app: GridcoreApp, spec: CitySpec, progress: bool = False,

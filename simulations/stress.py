@@ -191,12 +191,16 @@ def run_stress(households: int, out: Path, store: str = "sqlite", sample_every: 
         before = writer.recorder.max_notification_id() or 0
         t0 = time.perf_counter()
 
+        sampling = threading.Lock()
+
         def sample() -> None:
             # positions first: read the other way round, writes between the two reads could
-            # make the read models look ahead of the log
-            projected = min(runner.views.position(p) for p in runner.projections.values())
-            written = server_app.recorder.max_notification_id() or 0
-            samples.append(Sample(time.perf_counter() - t0, written, projected))
+            # make the read models look ahead of the log; one sample at a time (the timer's
+            # and the writer's), so the samples stay in the order they were read
+            with sampling:
+                projected = min(runner.views.position(p) for p in runner.projections.values())
+                written = server_app.recorder.max_notification_id() or 0
+                samples.append(Sample(time.perf_counter() - t0, written, projected))
 
         try:
             runner.start()
@@ -223,12 +227,14 @@ def run_stress(households: int, out: Path, store: str = "sqlite", sample_every: 
                 with _Sampler(sample, sample_every), _Sampler(ask, sample_every):
                     phases: dict[str, float] = {}
                     started = time.perf_counter()
-                    build_city(writer, spec)
+                    # also sampled after each batch written: the samples follow the writes,
+                    # however fast the machine runs them
+                    build_city(writer, spec, on_batch=lambda _: sample())
                     phases["generate"] = time.perf_counter() - started
                     say(f"generated {spec.total_households:,} households in "
                         f"{phases['generate']:.1f} s")
                     started = time.perf_counter()
-                    sweep_city(writer, clock, spec)
+                    sweep_city(writer, clock, spec, on_batch=lambda _: sample())
                     phases["sweep"] = time.perf_counter() - started
                     write_seconds = time.perf_counter() - t0
                     say(f"swept in {phases['sweep']:.1f} s; waiting for the read models")

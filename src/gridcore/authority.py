@@ -277,6 +277,8 @@ AUTHORITY: Mapping[str, Rule] = {
     "enrol_staff_many": rule(ENROLLERS, at(Of.STAFF_ROWS, "rows"), systems=OP),
     "assign_responsible_worker": rule(ENROLLERS, at(Of.NODE, "micro_grid"), systems=OP),
     "form_squad": rule(ENROLLERS, at(Of.NODE, "zone"), systems=OP),
+    "form_squads": rule(ENROLLERS, at(Of.NODE, "squads"), systems=OP),
+    "assign_responsible_workers": rule(ENROLLERS, at(Of.NODE, "assignments"), systems=OP),
     "hand_over_micro_grid": rule(ENROLLERS, at(Of.NODE, "micro_grid"), systems=OP),
     "take_off_squad": rule(ENROLLERS, at(Of.NODE, "zone"), systems=OP),
     "move_squad_member": rule(ENROLLERS, at(Of.NODE, "from_zone"), at(Of.NODE, "zone"),

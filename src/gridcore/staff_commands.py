@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
@@ -35,6 +35,10 @@ from gridcore.household import Household, Vulnerability, optional_phone
 from gridcore.household import new_member as new_member  # re-exported: its old home
 from gridcore.staff import Role, StaffMember, StaffRow, check_jurisdictions, staff_id
 from gridcore.text import free_text
+
+MAX_ZONES = 1_000
+"""The micro-grids one bulk staffing command may name (``form_squads``,
+``assign_responsible_workers``): a community has tens."""
 
 
 @dataclass
@@ -217,9 +221,10 @@ class StaffCommands(ApplicationBase):
         return current
 
     def _squad_members(self, zone: str, staff: list[StaffMember],
-                       grid: GridNode | None = None) -> list[tuple[UUID, Role, bool]]:
+                       grid: GridNode | None = None,
+                       chain: list[str] | None = None) -> list[tuple[UUID, Role, bool]]:
         community = (grid if grid is not None else self.node(zone)).parent_code or ""
-        chain = self.ancestry(zone)
+        chain = self.ancestry(zone) if chain is None else chain
         for s in staff:
             s.require_active()
         return [(s.id, s.role, community in chain and bool(set(s.jurisdictions) & set(chain)))
@@ -236,6 +241,79 @@ class StaffCommands(ApplicationBase):
                     self._squad_zones(grid.parent_code or "", but=[zone]))
         grid.form_squad(members, self.clock())
         return self._save(grid)
+
+    @command
+    def form_squads(self, squads: Mapping[str, Sequence[UUID]], *, by: Actor) -> int | None:
+        """Form the service squads (服务小分队) of several zones of one community at once, as
+        its grid office sets them up: one transaction, each squad checked as ``form_squad``
+        checks it (a member named for two squads, or twice, is refused), one refused refuses
+        them all. The zones, their members and the community's other squads are read in a
+        query each, where a squad at a time read them again for every zone."""
+        grids = self._micro_grids(squads, "zones", "squads")
+        communities = sorted({g.parent_code or "" for g in grids.values()})
+        if len(communities) > 1:
+            raise InvalidInput(f"The zones belong to {len(communities)} communities "
+                               f"({', '.join(communities[:5])}).",
+                               "Form one community's squads at a time.")
+        named: dict[UUID, str] = {}
+        for zone, members in squads.items():
+            for sid in members:
+                if sid in named:
+                    raise InvalidInput(
+                        f"Staff {sid} is named twice for the squad of {zone}."
+                        if named[sid] == zone else
+                        f"Staff {sid} is named for the squads of both {named[sid]} and {zone}.",
+                        "Name each member once, for one zone's squad.")
+                named[sid] = zone
+        # no key look-up: names and phones are not read here
+        read = self._withheld_many(StaffMember, list(named))
+        staff = {sid: read[sid] if sid in read else self.staff(sid) for sid in named}
+        current = self._squad_zones(communities[0], but=list(squads))
+        chain = self.ancestry(communities[0])
+        at = self.clock()
+        for zone, members in squads.items():
+            check_squad(zone, self._squad_members(zone, [staff[s] for s in members],
+                                                  grids[zone], [zone, *chain]), current)
+            grids[zone].form_squad(list(members), at)
+        return self._save(*grids.values())
+
+    @command
+    def assign_responsible_workers(self, assignments: Mapping[str, UUID], *,
+                                   by: Actor) -> int | None:
+        """Make grid workers the responsible persons (责任人) of several micro-grids at once
+        (one worker may hold several): one transaction, each as ``assign_responsible_worker``
+        checks it, one refused refuses them all."""
+        grids = self._micro_grids(assignments, "micro-grids", "assignments")
+        workers = list(dict.fromkeys(assignments.values()))
+        read = self._withheld_many(StaffMember, workers)
+        staff = {sid: read[sid] if sid in read else self.staff(sid) for sid in workers}
+        chains: dict[str, list[str]] = {}
+        at = self.clock()
+        for code, sid in assignments.items():
+            grid, member = grids[code], staff[sid]
+            parent = grid.parent_code or ""
+            if parent not in chains:
+                chains[parent] = self.ancestry(parent) if parent else []
+            check_responsible_worker(member.role, member.available, member.jurisdictions,
+                                     [grid.code, *chains[parent]], code,
+                                     grid.responsible_worker, sid)
+            grid.assign_responsible_worker(sid, at)
+        return self._save(*grids.values())
+
+    def _micro_grids(self, given: Mapping[str, object], what: str,
+                     argument: str) -> dict[str, GridNode]:
+        """The active micro-grids a bulk command names (the keys of ``given``), read in one
+        query; copies to change."""
+        if not isinstance(given, Mapping):
+            raise InvalidInput(f"The {argument} must map each micro-grid code to its value.",
+                               "Send a mapping, e.g. {\"420102001-01\": ...}.")
+        if not given:
+            raise InvalidInput(f"No {what} given.", f"Name at least one in the {argument}.")
+        if len(given) > MAX_ZONES:
+            raise InvalidInput(f"{len(given)} {what} are too many for one command.",
+                               f"Send at most {MAX_ZONES} at a time (a community's).")
+        read = self._find_many(GridNode, map(node_id, given))
+        return {code: self._micro_grid(code, read.get(node_id(code))) for code in given}
 
     @command
     def take_off_squad(self, zone: str, sid: UUID, *, by: Actor) -> int | None:

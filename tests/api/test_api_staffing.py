@@ -168,3 +168,52 @@ def test_a_volunteer_and_staff_of_another_community_are_refused(
         assert outside["code"] in ("NOT_FOUND", "NOT_PERMITTED"), (outsider, outside)
     assert mutate(world, field, NODES, "OFF713", **given)["code"] == "NOT_FOUND"
     assert last(world) == written
+
+
+def test_a_communitys_squads_and_workers_set_up_at_once(world: World) -> None:
+    for no, role in (("V7", Role.VOLUNTEER), ("PM7", Role.PARTY_MEMBER),
+                     ("GW7", Role.GRID_WORKER)):  # staff of this test's own
+        world.app.enrol_staff(no, "某某", role, COMMUNITY, 30, by=System.OPERATOR)
+        world.staff[no] = world.app.staff_by_no(no).id
+    z5, z6, v5, pm1, gwc = Z5, Z6, sid(world, "V7"), sid(world, "PM7"), sid(world, "GW7")
+    written = last(world)
+    # one refused refuses them all, and says why
+    twice = mutate(world, "formSquads", NODES, "OFF1",
+                   squads=[{"zoneCode": z5, "staffIds": [v5]}, {"zoneCode": z5, "staffIds": []}])
+    assert twice["__typename"] == "InvalidInputProblem" and "listed twice" in twice["problem"]
+    both = mutate(world, "formSquads", NODES, "OFF1",
+                  squads=[{"zoneCode": z5, "staffIds": [v5]}, {"zoneCode": z6, "staffIds": [v5]}])
+    assert both["__typename"] == "InvalidInputProblem", both
+    assert f"both {z5} and {z6}" in both["problem"] and "once" in both["remedy"]
+    not_worker = mutate(world, "assignResponsibleWorkers", NODES, "OFF1", assignments=[
+        {"microGridCode": z5, "staffId": gwc}, {"microGridCode": z6, "staffId": v5}])
+    assert not_worker["__typename"] == "NotPermittedProblem", not_worker
+    assert last(world) == written
+
+    # a volunteer may staff nothing; another community's official finds the zones missing
+    volunteer = mutate(world, "formSquads", NODES, "V5",
+                       squads=[{"zoneCode": z5, "staffIds": [v5]}])
+    assert volunteer["__typename"] == "NotPermittedProblem", volunteer
+    outside = mutate(world, "assignResponsibleWorkers", NODES, "OFF713",
+                     assignments=[{"microGridCode": z5, "staffId": gwc}])
+    assert outside["__typename"] == "NotFoundProblem", outside
+    assert last(world) == written
+
+    formed = mutate(world, "formSquads", NODES, "OFF1", clientId="off1:squads-z5-z6",
+                    squads=[{"zoneCode": z5, "staffIds": [v5]},
+                            {"zoneCode": z6, "staffIds": [pm1]}])
+    assert formed["__typename"] == "GridChanged", formed
+    assert [n["code"] for n in formed["nodes"]] == [z5, z6]
+    # two squads and the client id's record, in one transaction
+    assert formed["notificationId"] == last(world) == written + 3
+    assert (world.app.node(z5).squad, world.app.node(z6).squad) == (
+        [world.staff["V7"]], [world.staff["PM7"]])
+    again = mutate(world, "formSquads", NODES, "OFF1", clientId="off1:squads-z5-z6",
+                   squads=[{"zoneCode": z5, "staffIds": [v5]},
+                           {"zoneCode": z6, "staffIds": [pm1]}])
+    assert again["__typename"] == "GridChanged" and last(world) == written + 3
+
+    assigned = mutate(world, "assignResponsibleWorkers", NODES, "OFF1", assignments=[
+        {"microGridCode": z5, "staffId": gwc}, {"microGridCode": z6, "staffId": gwc}])
+    assert assigned["__typename"] == "GridChanged", assigned
+    assert [world.app.node(z).responsible_worker for z in (z5, z6)] == [world.staff["GW7"]] * 2

@@ -143,6 +143,7 @@ def world() -> Iterator[World]:
         "tube_code": "TUBE-A",
         "site_code": "QS-A", "site_id": "CY-A",
         "features": [(A1, circle(Point(lng=114.3, lat=30.6), 100.0))],
+        "squads": {A1: [UUID(int=1)]}, "assignments": {A1: UUID(int=1)},
         "rows": None,  # per command, below
         "reference": filing.reference, "health": Health.SYMPTOMATIC,
         "measure": Measure.HOME_OBSERVATION, "method": Method.DOOR,

@@ -46,7 +46,9 @@ def test_events_counted_are_the_stores(run: tuple[StressReport, Path, Path]) -> 
 def test_lag_is_sampled_over_time_and_reaches_zero(run: tuple[StressReport, Path, Path]) -> None:
     report, out, db = run
     s = report.samples
-    assert len(s) >= 10
+    # one after each batch written (at least one each for the city and the sweep), the
+    # timed ones, and the last after the catch-up
+    assert len(s) >= 3
     assert [x.at for x in s] == sorted(x.at for x in s)
     assert [x.written for x in s] == sorted(x.written for x in s)
     assert all(0 <= x.projected <= x.written for x in s)

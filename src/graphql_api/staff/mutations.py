@@ -123,6 +123,62 @@ class FormSquadInput:
     client_id: ClientId = None
 
 
+@strawberry.input(description="A micro-grid and the grid worker to be its responsible person "
+                              "(责任人).")
+class ResponsibleWorkerOf:
+    micro_grid_code: str
+    staff_id: strawberry.ID
+
+
+@strawberry.input
+class AssignResponsibleWorkersInput:
+    assignments: list[ResponsibleWorkerOf] = strawberry.field(
+        description="One community's micro-grids (at most 1,000), each once; a worker may "
+                    "hold several.")
+    client_id: ClientId = None
+
+
+@strawberry.input(description="A zone and the party members and volunteers of its service "
+                              "squad (服务小分队).")
+class SquadOf:
+    zone_code: str
+    staff_ids: list[strawberry.ID]
+
+
+@strawberry.input
+class FormSquadsInput:
+    squads: list[SquadOf] = strawberry.field(
+        description="Zones of one community (at most 1,000), each once; a member in one "
+                    "squad only.")
+    client_id: ClientId = None
+
+
+def listed_once(codes: list[str], what: str) -> Reach:
+    """The codes, when none is listed twice (a mapping of them would drop one silently)."""
+    async def reach(ctx: Context) -> list[str] | Problem:
+        seen: set[str] = set()
+        for code in codes:
+            if code in seen:
+                return invalid(f"{what} {code[:60]} is listed twice.",
+                               f"List each {what.lower()} once.")
+            seen.add(code)
+        return codes
+    return reach
+
+
+def squad_lists(squads: list[SquadOf]) -> Reach:
+    """Each squad's members, each as ``staff`` finds them."""
+    async def reach(ctx: Context) -> list[list[UUID]] | Problem:
+        out = []
+        for squad in squads:
+            members = await staff_list(list(squad.staff_ids))(ctx)
+            if isinstance(members, Problem):
+                return members
+            out.append(members)
+        return out
+    return reach
+
+
 @strawberry.input
 class HandOverMicroGridInput:
     micro_grid_code: str
@@ -279,6 +335,29 @@ class StaffMutation:
                                                       client_id=i.client_id, by=c.by),
         result=GridResult, success=lambda c, nid: nodes_after(c.target)(c, nid),
         on=lambda i: [nodes(i.zone_code), staff_list(list(i.staff_ids))])
+
+    assign_responsible_workers = mutation(
+        "责任人 make grid workers the responsible persons of several micro-grids of a "
+        "community at once, in one transaction: each checked as assignResponsibleWorker checks "
+        "it, one refused refuses them all.",
+        AssignResponsibleWorkersInput, lambda c, i: c.app.assign_responsible_workers(
+            dict(zip(c.targets[0], c.targets[2], strict=True)), client_id=i.client_id,
+            by=c.by), result=GridResult,
+        success=lambda c, nid: nodes_after(*c.targets[0])(c, nid),
+        on=lambda i: [listed_once([a.micro_grid_code for a in i.assignments], "Micro-grid"),
+                      nodes(*[a.micro_grid_code for a in i.assignments]),
+                      staff_list([a.staff_id for a in i.assignments])])
+
+    form_squads = mutation(
+        "服务小分队 form the service squads of several zones of one community at once, in one "
+        "transaction: each checked as formSquad checks it (a member named for two squads is "
+        "refused), one refused refuses them all.",
+        FormSquadsInput, lambda c, i: c.app.form_squads(
+            dict(zip(c.targets[0], c.targets[2], strict=True)), client_id=i.client_id,
+            by=c.by), result=GridResult,
+        success=lambda c, nid: nodes_after(*c.targets[0])(c, nid),
+        on=lambda i: [listed_once([s.zone_code for s in i.squads], "Zone"),
+                      nodes(*[s.zone_code for s in i.squads]), squad_lists(i.squads)])
 
     hand_over_micro_grid = mutation(
         "交接 hand a micro-grid from its responsible worker to another grid worker "
