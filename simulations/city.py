@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from adapters.layout import JIANG_AN, Layout, Node, lay_out
-from gridcore.application import GridcoreApp, HouseholdRow, new_member
+from gridcore.application import BuildingRow, GridcoreApp, HouseholdRow, new_member
 from gridcore.authority import System
 from gridcore.building import building_id
 from gridcore.errors import NotFound
@@ -318,22 +318,23 @@ def _community(app: GridcoreApp, spec: CitySpec, code: str, c: int, street: str,
     yield 0, lambda: app.create_node(code, f"第{c + 1}社区", street, client_id=cid(code),
                                      by=System.OPERATOR)
     grids = [spec.grid_code(code, g) for g in range(spec.grids_per_community)]
-    for g, gc in enumerate(grids):
-        yield 0, lambda gc=gc, g=g: app.create_node(gc, f"第{g + 1}片区", code,
-                                                    client_id=cid(gc), by=System.OPERATOR)
-    for b in range(1, buildings_of(spec, code) + 1):
-        yield 0, lambda b=b: app.register_building(code, str(b), f"{b}栋", spec.floors,
-                                                   client_id=cid(f"{code}:b{b}"),
-                                                   by=System.OPERATOR)
-    if geo is not None:  # the community and its micro-grids in one batch, then the buildings
+    # the community laid out in three commands: its micro-grids, their boundaries (and its
+    # own), its buildings with their points
+    yield 0, lambda: app.create_nodes(code, {gc: f"第{g + 1}片区" for g, gc in enumerate(grids)},
+                                      client_id=cid(f"{code}:grids"), by=System.OPERATOR)
+    if geo is not None:
         yield 0, lambda: app.draw_boundaries(
             [(c, geo.rects[c].area()) for c in (code, *grids)], Crs.WGS84, GEO_SOURCE,
             client_id=cid(f"{code}:boundaries"), by=System.OPERATOR)
-        for b in range(1, buildings_of(spec, code) + 1):
-            p = geo.buildings[(code, str(b))]
-            yield 0, lambda b=b, p=p: app.locate_building(
-                code, str(b), p.lng, p.lat, client_id=cid(f"{code}:b{b}:point"),
-                by=System.OPERATOR)
+
+    def building(b: int) -> BuildingRow:
+        p = geo.buildings[(code, str(b))] if geo is not None else None
+        return BuildingRow(str(b), f"{b}栋", spec.floors, p.lng if p else None,
+                           p.lat if p else None)
+
+    yield 0, lambda: app.register_buildings(
+        code, [building(b) for b in range(1, buildings_of(spec, code) + 1)], Crs.WGS84,
+        client_id=cid(f"{code}:buildings"), by=System.OPERATOR)
     rows = household_rows(spec, code)
     for i in range(0, len(rows), spec.batch):
         chunk = rows[i:i + spec.batch]

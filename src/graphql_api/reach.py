@@ -84,6 +84,19 @@ def nodes(*codes: str) -> Reach:
     return reach
 
 
+def listed_once(codes: list[str], what: str) -> Reach:
+    """The codes, when none is listed twice (a mapping of them would drop one silently)."""
+    async def reach(ctx: Context) -> list[str] | Problem:
+        seen: set[str] = set()
+        for code in codes:
+            if code in seen:
+                return invalid(f"{what} {code[:60]} is listed twice.",
+                               f"List each {what.lower()} once.")
+            seen.add(code)
+        return codes
+    return reach
+
+
 def staff(raw: str, missing: Callable[[str], Problem] | None = None) -> Reach:
     """A staff member whose jurisdiction (each of its nodes) lies in the caller's (as it is
     now: read from the event store, so one moved a moment ago is where the move put them)."""

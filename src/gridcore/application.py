@@ -21,6 +21,7 @@ from gridcore.app_base import (
 )
 from gridcore.assistance_commands import AssistanceCommands
 from gridcore.authority import Of, Place
+from gridcore.building import BuildingRow
 from gridcore.chat_commands import ChatCommands
 from gridcore.delivery_commands import DeliveryCommands
 from gridcore.enterprise_commands import EnterpriseCommands
@@ -167,6 +168,7 @@ class GridcoreApp(ZoningCommands, LocationCommands, NotificationCommands, Monito
 __all__ = [
     "ASSIGNABLE_ROLES",
     "MAX_BATCH",
+    "BuildingRow",
     "EnrolmentReport",
     "GridcoreApp",
     "HouseholdRow",

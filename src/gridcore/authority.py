@@ -242,6 +242,7 @@ AUTHORITY: Mapping[str, Rule] = {
     # the tree
     "establish_city": rule(SHAPERS, at(Of.CITY), systems=OP),
     "create_node": rule(SHAPERS, at(Of.NODE, "parent_code"), systems=OP),
+    "create_nodes": rule(SHAPERS, at(Of.NODE, "parent_code"), systems=OP),
     "rename_node": rule(SHAPERS, at(Of.NODE, "code"), systems=OP),
     "move_node": rule(SHAPERS, at(Of.NODE, "code"), at(Of.NODE, "new_parent_code"),
                       systems=OP),
@@ -251,6 +252,7 @@ AUTHORITY: Mapping[str, Rule] = {
     "draw_boundaries": rule(SHAPERS, at(Of.FEATURES, "features"), systems=OP),
     # the register
     "register_building": rule(REGISTRARS, at(Of.NODE, "community"), systems=OP),
+    "register_buildings": rule(REGISTRARS, at(Of.NODE, "community"), systems=OP),
     "register_household": rule(REGISTRARS, at(Of.NODE, "micro_grid"), systems=OP),
     "register_households": rule(REGISTRARS, at(Of.ROWS, "rows"), systems=OP),
     "register_pushed_household": rule(PUSHERS, at(Of.NODE, "micro_grid"), systems=OP),

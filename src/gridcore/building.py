@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -28,6 +29,18 @@ def check_household_building(found: Building | None, bid: UUID, community: str,
                            f"{community} of its micro-grid.",
                            "Give a building of that community, or register it there first "
                            "(the registerBuilding mutation).")
+
+
+@dataclass(frozen=True)
+class BuildingRow:
+    """A building as a community's list gives it (``register_buildings``): its number, name
+    (default ``<number>栋``), floors, and its point if known (longitude, latitude)."""
+
+    number: str
+    name: str = ""
+    floors: int = 6
+    lng: float | None = None
+    lat: float | None = None
 
 
 class Building(Locatable):

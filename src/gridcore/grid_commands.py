@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -25,6 +25,9 @@ from gridcore.geo import Area, BoundaryProblem, Crs, cover_gap, outside_parent, 
 from gridcore.grid import GridNode, Level, check_move, child_level, node_id, soft_cap_excess
 from gridcore.staff import StaffMember
 from gridcore.text import free_text
+
+MAX_CHILDREN = 1_000
+"""The nodes one ``create_nodes`` may create (a community has tens of micro-grids)."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,37 @@ class GridCommands(ApplicationBase):
         child = GridNode.establish(code, name, level, parent_code, at)
         parent.attach(code, at)
         return self._save(child, parent)
+
+    @command
+    def create_nodes(self, parent_code: str, children: Mapping[str, str], *,
+                     by: Actor) -> int | None:
+        """Create several nodes under ``parent_code`` at once (``children``: each new code and
+        its name), as ``create_node`` checks each: a community's micro-grids, say, in one
+        transaction; one refused refuses them all."""
+        if not isinstance(children, Mapping):
+            raise InvalidInput("The children must map each new code to its name.",
+                               "Send a mapping, e.g. {\"420102001712-01\": \"第1片区\"}.")
+        if not children:
+            raise InvalidInput("No nodes given.", "Name at least one new code with its name.")
+        if len(children) > MAX_CHILDREN:
+            raise InvalidInput(f"{len(children)} nodes are too many for one command.",
+                               f"Send at most {MAX_CHILDREN} at a time.")
+        at = self.clock()
+        parent = self.node(parent_code)
+        parent.require_active()
+        taken = self._find_many(GridNode, map(node_id, children), for_reading=True)
+        if taken:
+            used = sorted(n.code for n in taken.values())
+            raise DuplicateCode(f"Grid code{'s' if len(used) > 1 else ''} "
+                                f"{', '.join(used[:10])} already used.",
+                                "Choose codes no other node has had.")
+        made = []
+        for code, name in children.items():
+            made.append(GridNode.establish(code, name, child_level(parent.level, code,
+                                                                   parent_code),
+                                           parent_code, at))
+            parent.attach(code, at)
+        return self._save(*made, parent)
 
     @command
     def rename_node(self, code: str, name: str, *, by: Actor) -> int | None:

@@ -17,7 +17,12 @@ from gridcore.app_base import (
 )
 from gridcore.authority import Actor, staff_of
 from gridcore.base import Aggregate
-from gridcore.building import Building, building_id, check_household_building
+from gridcore.building import (
+    Building,
+    BuildingRow,
+    building_id,
+    check_household_building,
+)
 from gridcore.errors import DuplicateCode, InvalidInput
 from gridcore.geo import Crs
 from gridcore.grid import GridNode, Level, node_id, soft_cap_excess
@@ -51,6 +56,48 @@ class HouseholdCommands(StaffCommands):
             raise DuplicateCode(f"Building {number} of {community} is already registered.",
                                 "Use another building number.")
         return self._save(Building.register(community, number, name, floors, self.clock()))
+
+    @command
+    def register_buildings(self, community: str, buildings: Sequence[BuildingRow],
+                           crs: Crs = Crs.WGS84, *, by: Actor) -> int | None:
+        """Register a community's buildings at once, each located at its point if one is
+        given (in ``crs``), as ``register_building`` and ``locate_building`` check them: one
+        transaction, one refused refusing them all."""
+        node = self.node(community)
+        if node.level is not Level.COMMUNITY:
+            raise InvalidInput(f"{community} is a {node.level.name.lower()}.",
+                               "Register buildings in a community (社区).")
+        if not isinstance(buildings, Sequence) or not buildings:
+            raise InvalidInput("No buildings given.", "List at least one BuildingRow.")
+        if len(buildings) > MAX_BATCH:
+            raise InvalidInput(f"{len(buildings)} buildings are too many for one command.",
+                               f"Send at most {MAX_BATCH} at a time.")
+        numbers: set[str] = set()
+        for n, row in enumerate(buildings, start=1):
+            if not isinstance(row, BuildingRow):
+                raise InvalidInput(f"Row {n} is not a BuildingRow.",
+                                   "Give each building as gridcore.application.BuildingRow.")
+            if row.number in numbers:
+                raise InvalidInput(f"Building {row.number} is listed twice (row {n}).",
+                                   "List each building once.")
+            numbers.add(row.number)
+        taken = self._find_many(Building, (building_id(community, r.number) for r in buildings),
+                                for_reading=True)
+        if taken:
+            used = sorted(b.number for b in taken.values())
+            raise DuplicateCode(f"Building{'s' if len(used) > 1 else ''} {', '.join(used[:10])} "
+                                f"of {community} already registered.",
+                                "Use other building numbers.")
+        at, staff = self.clock(), staff_of(by)
+        made = []
+        for row in buildings:
+            b = Building.register(community, row.number, row.name, row.floors, at)
+            point = located_point(row.lng, row.lat, crs,
+                                  what=f"building {row.number}'s location")
+            if point is not None:
+                b.locate(point, crs, staff, at)
+            made.append(b)
+        return self._save(*made)
 
     def building(self, bid: UUID) -> Building:
         return self._get(Building, bid, f"building {bid}", "Register the building first.")

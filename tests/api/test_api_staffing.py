@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -217,3 +218,41 @@ def test_a_communitys_squads_and_workers_set_up_at_once(world: World) -> None:
         {"microGridCode": z5, "staffId": gwc}, {"microGridCode": z6, "staffId": gwc}])
     assert assigned["__typename"] == "GridChanged", assigned
     assert [world.app.node(z).responsible_worker for z in (z5, z6)] == [world.staff["GW7"]] * 2
+
+
+BUILDINGS = ("... on BuildingsRegistered { notificationId communityCode "
+             "buildings { id number } }")
+
+
+def test_a_communitys_micro_grids_and_buildings_laid_out_at_once(world: World) -> None:
+    new = [{"code": f"{COMMUNITY}-2{n}", "name": f"新片区{n}"} for n in (1, 2)]
+    written = last(world)
+    twice = mutate(world, "createNodes", NODES, "OFF1", parentCode=COMMUNITY,
+                   nodes=[*new, new[0]])
+    assert twice["__typename"] == "InvalidInputProblem" and "listed twice" in twice["problem"]
+    outside = mutate(world, "createNodes", NODES, "OFF713", parentCode=COMMUNITY, nodes=new)
+    assert outside["__typename"] == "NotFoundProblem", outside
+    assert last(world) == written
+    made = mutate(world, "createNodes", NODES, "OFF1", parentCode=COMMUNITY, nodes=new)
+    assert made["__typename"] == "GridChanged", made
+    assert [n["code"] for n in made["nodes"]] == [n["code"] for n in new] + [COMMUNITY]
+    assert [world.app.node(n["code"]).name for n in new] == ["新片区1", "新片区2"]
+
+    buildings = [{"number": "B21", "floors": 9, "lng": 114.30, "lat": 30.60},
+                 {"number": "B22", "name": "二十二栋"}]
+    bad = mutate(world, "registerBuildings", BUILDINGS, "OFF1", communityCode=COMMUNITY,
+                 buildings=[*buildings, {"number": "B23", "lng": 114.3}])
+    assert bad["__typename"] == "InvalidInputProblem" and "latitude" in bad["problem"], bad
+    volunteer = mutate(world, "registerBuildings", BUILDINGS, "V3", communityCode=COMMUNITY,
+                       buildings=buildings)
+    assert volunteer["__typename"] == "NotPermittedProblem", volunteer
+    before = last(world)
+    done = mutate(world, "registerBuildings", BUILDINGS, "OFF1", communityCode=COMMUNITY,
+                  buildings=buildings, crs="GCJ02")
+    assert done["__typename"] == "BuildingsRegistered", done
+    assert done["notificationId"] == last(world) == before + 3  # two buildings, one point
+    assert [b["number"] for b in done["buildings"]] == ["B21", "B22"]
+    b21 = world.app.building(UUID(done["buildings"][0]["id"]))
+    assert b21.floors == 9 and b21.point is not None
+    assert (round(b21.point.lng, 2), round(b21.point.lat, 2)) != (114.30, 30.60)  # from GCJ-02
+    assert world.app.building(UUID(done["buildings"][1]["id"])).name == "二十二栋"

@@ -39,6 +39,7 @@ from gridcore.application import GridcoreApp
 from gridcore.assistance import AssistanceRow
 from gridcore.authority import System
 from gridcore.base import Event
+from gridcore.building import BuildingRow
 from gridcore.daily_report import ReportFigures
 from gridcore.delivery import DeliveryKind, Item, delivery_id
 from gridcore.enterprise import enterprise_id
@@ -331,6 +332,12 @@ def strategy(world: World, param: str, hint: Any, extreme: bool = False,
                          _text(world, "household_no", extreme),
                          _text(world, "micro_grid", extreme),
                          _text(world, "address", extreme), strategy(world, "m", Member, extreme))
+    if hint is BuildingRow:  # a building of a list: the types of ``register_building``'s
+        coordinate = strategy(world, "lng", float, extreme)  # and ``locate_building``'s
+        return st.builds(BuildingRow, number=_text(world, "number", extreme, fresh),
+                         name=_text(world, "name", extreme),
+                         floors=strategy(world, "floors", int, extreme),
+                         lng=st.none() | coordinate, lat=st.none() | coordinate)
     if hint is StaffRow:  # a member of a roster: the types of ``enrol_staff``'s arguments
         return st.builds(StaffRow, staff_no=_text(world, "staff_no", extreme, fresh),
                          name=_text(world, "name", extreme),

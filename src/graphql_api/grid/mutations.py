@@ -23,7 +23,7 @@ from graphql_api.grid.types import GridNode
 from graphql_api.ids import canonical
 from graphql_api.pipeline import Call, ClientId, Reach, mutation
 from graphql_api.problems import Problem, invalid, problem_of, result
-from graphql_api.reach import nodes, not_an_id, whole_city
+from graphql_api.reach import listed_once, nodes, not_an_id, whole_city
 from gridcore import errors, geo
 
 
@@ -42,6 +42,20 @@ BoundariesResult = result("BoundariesResult", BoundariesDrawn)
 class EstablishCityInput:
     code: str
     name: str
+    client_id: ClientId = None
+
+
+@strawberry.input(description="A new node: its code (its parent's code and a suffix) and name.")
+class NewNodeInput:
+    code: str
+    name: str
+
+
+@strawberry.input
+class CreateNodesInput:
+    parent_code: str
+    nodes: list[NewNodeInput] = strawberry.field(
+        description="The new children of the parent (at most 1,000), each code once.")
     client_id: ClientId = None
 
 
@@ -165,6 +179,15 @@ class GridMutation:
                                        by=c.by),
         success=_changed(lambda i: [i.code, i.parent_code]),
         on=lambda i: [nodes(i.parent_code)])
+
+    create_nodes = _shape(
+        "新建 create several nodes under one node of your jurisdiction at once (a "
+        "community's micro-grids), in one transaction: each checked as createNode checks it, "
+        "one refused refuses them all.", CreateNodesInput,
+        lambda c, i: c.app.create_nodes(i.parent_code, {n.code: n.name for n in i.nodes},
+                                        client_id=i.client_id, by=c.by),
+        success=_changed(lambda i: [*(n.code for n in i.nodes), i.parent_code]),
+        on=lambda i: [nodes(i.parent_code), listed_once([n.code for n in i.nodes], "Code")])
 
     rename_node = _shape(
         "更名 rename a node of your jurisdiction.", RenameNodeInput,

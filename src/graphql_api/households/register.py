@@ -17,14 +17,15 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from graphql_api.enums import Vulnerability
+from graphql_api.enums import Crs, Vulnerability
 from graphql_api.households.types import Household
 from graphql_api.pipeline import Call, ClientId, Reach, mutation
 from graphql_api.problems import result
-from graphql_api.reach import an_id, household, nodes
+from graphql_api.reach import an_id, household, listed_once, nodes
+from gridcore import geo
 from gridcore import household as household_domain
 from gridcore.application import new_member
-from gridcore.building import building_id
+from gridcore.building import BuildingRow, building_id
 from gridcore.household import household_id
 
 T = TypeVar("T")
@@ -47,6 +48,17 @@ HouseholdAdminResult = result("HouseholdAdminResult", HouseholdChanged)
 BuildingResult = result("BuildingResult", BuildingRegistered)
 
 
+@strawberry.type(description="The buildings registered (or those a retried clientId "
+                             "registered).")
+class BuildingsRegistered:
+    notification_id: int | None
+    community_code: str
+    buildings: list[BuildingRegistered]
+
+
+BuildingsResult = result("BuildingsResult", BuildingsRegistered)
+
+
 @strawberry.input(description="A member as registered; the name, phone and ID number are "
                               "sealed (encrypted per resident).")
 class MemberInput:
@@ -66,6 +78,26 @@ class RegisterBuildingInput:
     number: str
     name: str = ""
     floors: int = 6
+    client_id: ClientId = None
+
+
+@strawberry.input(description="A building of the list: its number, name (default <number>栋), "
+                              "floors, and its point if known (longitude and latitude, both).")
+class BuildingOf:
+    number: str
+    name: str = ""
+    floors: int = 6
+    lng: float | None = None
+    lat: float | None = None
+
+
+@strawberry.input
+class RegisterBuildingsInput:
+    community_code: str
+    buildings: list[BuildingOf] = strawberry.field(
+        description="The community's buildings (at most 20,000), each number once.")
+    crs: Crs = strawberry.field(default=Crs.WGS84, description="The system the points are "
+                                "in: WGS84 (GPS, 天地图), GCJ02 (高德, 腾讯) or BD09 (百度).")
     client_id: ClientId = None
 
 
@@ -178,6 +210,15 @@ def _building(c: Call, nid: int | None) -> BuildingRegistered:
                               id=strawberry.ID(str(building_id(i.community_code, i.number))))
 
 
+def _buildings(c: Call, nid: int | None) -> BuildingsRegistered:
+    i = c.input
+    return BuildingsRegistered(notification_id=nid, community_code=i.community_code, buildings=[
+        BuildingRegistered(notification_id=nid, community_code=i.community_code,
+                           number=b.number,
+                           id=strawberry.ID(str(building_id(i.community_code, b.number))))
+        for b in i.buildings])
+
+
 _changes = partial(mutation, result=HouseholdAdminResult, success=_changed)
 """A change of a household's register, answering the household read back."""
 
@@ -189,6 +230,18 @@ class RegisterMutation:
         lambda c, i: c.app.register_building(i.community_code, i.number, i.name, i.floors,
                                              client_id=i.client_id, by=c.by),
         result=BuildingResult, success=_building, on=lambda i: [nodes(i.community_code)])
+
+    register_buildings = mutation(
+        "登记楼栋 register a community's buildings at once, each at its point if given, in one "
+        "transaction: each checked as registerBuilding checks it, one refused refuses them "
+        "all.", RegisterBuildingsInput,
+        lambda c, i: c.app.register_buildings(
+            i.community_code, [BuildingRow(b.number, b.name, b.floors, b.lng, b.lat)
+                               for b in i.buildings], geo.Crs(i.crs.value),
+            client_id=i.client_id, by=c.by),
+        result=BuildingsResult, success=_buildings,
+        on=lambda i: [nodes(i.community_code),
+                      listed_once([b.number for b in i.buildings], "Building")])
 
     register_household = _changes(
         "登记住户 register a household and its members in a micro-grid of your jurisdiction.",

@@ -25,7 +25,7 @@ from graphql_api.grid.mutations import GridResult, nodes_after
 from graphql_api.ids import canonical
 from graphql_api.pipeline import Call, ClientId, Reach, mutation, run_mutation
 from graphql_api.problems import Problem, invalid, no_household, result
-from graphql_api.reach import nodes, not_an_id, staff, staff_list
+from graphql_api.reach import listed_once, nodes, not_an_id, staff, staff_list
 from graphql_api.scope import household_visible
 from graphql_api.staff.types import StaffMember
 from gridcore import staff as staff_domain
@@ -151,19 +151,6 @@ class FormSquadsInput:
         description="Zones of one community (at most 1,000), each once; a member in one "
                     "squad only.")
     client_id: ClientId = None
-
-
-def listed_once(codes: list[str], what: str) -> Reach:
-    """The codes, when none is listed twice (a mapping of them would drop one silently)."""
-    async def reach(ctx: Context) -> list[str] | Problem:
-        seen: set[str] = set()
-        for code in codes:
-            if code in seen:
-                return invalid(f"{what} {code[:60]} is listed twice.",
-                               f"List each {what.lower()} once.")
-            seen.add(code)
-        return codes
-    return reach
 
 
 def squad_lists(squads: list[SquadOf]) -> Reach:
