@@ -18,7 +18,7 @@ import functools
 import gc
 import inspect
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -199,6 +199,22 @@ def collection_paused() -> Iterator[None]:
 _NODE_HINT = "Check the code, or create the node first."
 _MAX_DEPTH = 16
 """More levels than any grid has (city, district, street, community, micro-grid)."""
+
+
+def check_batch(given: object, what: str, limit: int, *, mapping: str | None = None) -> None:
+    """A bulk command's items: present (a mapping when ``mapping`` says what it maps), at
+    least one, at most ``limit``; refused with what would be right."""
+    if mapping is not None and not isinstance(given, Mapping):
+        raise InvalidInput(f"The {what} must be given as a mapping of {mapping}.",
+                           "Send a mapping (a dict), one entry per item.")
+    if mapping is None and not isinstance(given, Sequence):
+        raise InvalidInput(f"The {what} must be given as a list.", "Send a list of them.")
+    count = len(cast("Sequence[object]", given))
+    if not count:
+        raise InvalidInput(f"No {what} given.", f"Name at least one of the {what}.")
+    if count > limit:
+        raise InvalidInput(f"{count} {what} are too many for one command.",
+                           f"Send at most {limit:,} at a time.")
 
 
 def utc_now() -> datetime:

@@ -12,6 +12,7 @@ from shapely.validation import explain_validity
 
 from gridcore.app_base import (
     ApplicationBase,
+    check_batch,
     command,
 )
 from gridcore.assignment import carried_staffing
@@ -125,14 +126,7 @@ class GridCommands(ApplicationBase):
         """Create several nodes under ``parent_code`` at once (``children``: each new code and
         its name), as ``create_node`` checks each: a community's micro-grids, say, in one
         transaction; one refused refuses them all."""
-        if not isinstance(children, Mapping):
-            raise InvalidInput("The children must map each new code to its name.",
-                               "Send a mapping, e.g. {\"420102001712-01\": \"第1片区\"}.")
-        if not children:
-            raise InvalidInput("No nodes given.", "Name at least one new code with its name.")
-        if len(children) > MAX_CHILDREN:
-            raise InvalidInput(f"{len(children)} nodes are too many for one command.",
-                               f"Send at most {MAX_CHILDREN} at a time.")
+        check_batch(children, "new nodes", MAX_CHILDREN, mapping="each new code to its name")
         at = self.clock()
         parent = self.node(parent_code)
         parent.require_active()

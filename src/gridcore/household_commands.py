@@ -12,6 +12,7 @@ from gridcore.app_base import (
     MAX_BATCH,
     HouseholdRow,
     RegistrationReport,
+    check_batch,
     collection_paused,
     command,
 )
@@ -67,11 +68,7 @@ class HouseholdCommands(StaffCommands):
         if node.level is not Level.COMMUNITY:
             raise InvalidInput(f"{community} is a {node.level.name.lower()}.",
                                "Register buildings in a community (社区).")
-        if not isinstance(buildings, Sequence) or not buildings:
-            raise InvalidInput("No buildings given.", "List at least one BuildingRow.")
-        if len(buildings) > MAX_BATCH:
-            raise InvalidInput(f"{len(buildings)} buildings are too many for one command.",
-                               f"Send at most {MAX_BATCH} at a time.")
+        check_batch(buildings, "buildings", MAX_BATCH)
         numbers: set[str] = set()
         for n, row in enumerate(buildings, start=1):
             if not isinstance(row, BuildingRow):

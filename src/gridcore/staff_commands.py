@@ -10,6 +10,7 @@ from uuid import UUID
 from gridcore.app_base import (
     MAX_BATCH,
     ApplicationBase,
+    check_batch,
     command,
 )
 from gridcore.assignment import (
@@ -249,7 +250,7 @@ class StaffCommands(ApplicationBase):
         checks it (a member named for two squads, or twice, is refused), one refused refuses
         them all. The zones, their members and the community's other squads are read in a
         query each, where a squad at a time read them again for every zone."""
-        grids = self._micro_grids(squads, "zones", "squads")
+        grids = self._micro_grids(squads, "squads", "members")
         communities = sorted({g.parent_code or "" for g in grids.values()})
         if len(communities) > 1:
             raise InvalidInput(f"The zones belong to {len(communities)} communities "
@@ -283,7 +284,7 @@ class StaffCommands(ApplicationBase):
         """Make grid workers the responsible persons (责任人) of several micro-grids at once
         (one worker may hold several): one transaction, each as ``assign_responsible_worker``
         checks it, one refused refuses them all."""
-        grids = self._micro_grids(assignments, "micro-grids", "assignments")
+        grids = self._micro_grids(assignments, "assignments", "grid worker")
         workers = list(dict.fromkeys(assignments.values()))
         read = self._withheld_many(StaffMember, workers)
         staff = {sid: read[sid] if sid in read else self.staff(sid) for sid in workers}
@@ -304,14 +305,7 @@ class StaffCommands(ApplicationBase):
                      argument: str) -> dict[str, GridNode]:
         """The active micro-grids a bulk command names (the keys of ``given``), read in one
         query; copies to change."""
-        if not isinstance(given, Mapping):
-            raise InvalidInput(f"The {argument} must map each micro-grid code to its value.",
-                               "Send a mapping, e.g. {\"420102001-01\": ...}.")
-        if not given:
-            raise InvalidInput(f"No {what} given.", f"Name at least one in the {argument}.")
-        if len(given) > MAX_ZONES:
-            raise InvalidInput(f"{len(given)} {what} are too many for one command.",
-                               f"Send at most {MAX_ZONES} at a time (a community's).")
+        check_batch(given, what, MAX_ZONES, mapping=f"each micro-grid code to its {argument}")
         read = self._find_many(GridNode, map(node_id, given))
         return {code: self._micro_grid(code, read.get(node_id(code))) for code in given}
 

@@ -43,7 +43,7 @@ def test_one_node_refused_refuses_them_all(app: GridcoreApp) -> None:
     unchanged(app, LevelViolation, lambda: app.create_nodes(ZONES[0], {f"{ZONES[0]}1": "x"},
                                                             by=OP), "cannot have child")
     unchanged(app, InvalidInput, lambda: app.create_nodes(COMMUNITY, {}, by=OP),
-              "No nodes", "at least one")
+              "No new nodes", "at least one")
     unchanged(app, InvalidInput, lambda: app.create_nodes(
         COMMUNITY, [(f"{COMMUNITY}-07", "x")], by=OP), "mapping")
     unchanged(app, InvalidInput, lambda: app.create_nodes(

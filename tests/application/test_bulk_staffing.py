@@ -120,7 +120,7 @@ def test_bad_input_is_refused_with_what_would_be_right(app: GridcoreApp, command
     unchanged(app, NotFound, lambda: run({f"{COMMUNITY}-99": value}, by=OP))
     unchanged(app, InvalidInput, lambda: run(
         {f"{COMMUNITY}-{n}": value for n in range(MAX_ZONES + 1)}, by=OP),
-        "too many", str(MAX_ZONES))
+        "too many", f"{MAX_ZONES:,}")
     unchanged(app, InvalidInput, lambda: run({"\ud800": value}, by=OP), "surrogate")
     # the command's own authority: a grid worker may not staff micro-grids
     unchanged(app, NotPermitted, lambda: run({ZONES[0]: value}, by=c.worker))

@@ -12,6 +12,7 @@ below. A name or phone sent is never quoted back (the phone is masked by role).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -164,6 +165,19 @@ def squad_lists(squads: list[SquadOf]) -> Reach:
             out.append(members)
         return out
     return reach
+
+
+def _zones_at_once(description: str, input_type: type[Any], command: str, what: str,
+                   codes: Callable[[Any], list[str]], values: Callable[[Any], Reach]) -> Any:
+    """A mutation that sets something of several micro-grids at once: the library command
+    ``command`` given each code (listed once, in the caller's jurisdiction) with its value
+    (what ``values`` reaches, in the same order), answering the micro-grids read back."""
+    return mutation(
+        description, input_type, lambda c, i: getattr(c.app, command)(
+            dict(zip(c.targets[0], c.targets[2], strict=True)), client_id=i.client_id,
+            by=c.by), result=GridResult,
+        success=lambda c, nid: nodes_after(*c.targets[0])(c, nid),
+        on=lambda i: [listed_once(codes(i), what), nodes(*codes(i)), values(i)])
 
 
 @strawberry.input
@@ -323,28 +337,19 @@ class StaffMutation:
         result=GridResult, success=lambda c, nid: nodes_after(c.target)(c, nid),
         on=lambda i: [nodes(i.zone_code), staff_list(list(i.staff_ids))])
 
-    assign_responsible_workers = mutation(
+    assign_responsible_workers = _zones_at_once(
         "责任人 make grid workers the responsible persons of several micro-grids of a "
         "community at once, in one transaction: each checked as assignResponsibleWorker checks "
-        "it, one refused refuses them all.",
-        AssignResponsibleWorkersInput, lambda c, i: c.app.assign_responsible_workers(
-            dict(zip(c.targets[0], c.targets[2], strict=True)), client_id=i.client_id,
-            by=c.by), result=GridResult,
-        success=lambda c, nid: nodes_after(*c.targets[0])(c, nid),
-        on=lambda i: [listed_once([a.micro_grid_code for a in i.assignments], "Micro-grid"),
-                      nodes(*[a.micro_grid_code for a in i.assignments]),
-                      staff_list([a.staff_id for a in i.assignments])])
+        "it, one refused refuses them all.", AssignResponsibleWorkersInput,
+        "assign_responsible_workers", "Micro-grid",
+        lambda i: [a.micro_grid_code for a in i.assignments],
+        lambda i: staff_list([a.staff_id for a in i.assignments]))
 
-    form_squads = mutation(
+    form_squads = _zones_at_once(
         "服务小分队 form the service squads of several zones of one community at once, in one "
         "transaction: each checked as formSquad checks it (a member named for two squads is "
-        "refused), one refused refuses them all.",
-        FormSquadsInput, lambda c, i: c.app.form_squads(
-            dict(zip(c.targets[0], c.targets[2], strict=True)), client_id=i.client_id,
-            by=c.by), result=GridResult,
-        success=lambda c, nid: nodes_after(*c.targets[0])(c, nid),
-        on=lambda i: [listed_once([s.zone_code for s in i.squads], "Zone"),
-                      nodes(*[s.zone_code for s in i.squads]), squad_lists(i.squads)])
+        "refused), one refused refuses them all.", FormSquadsInput, "form_squads", "Zone",
+        lambda i: [s.zone_code for s in i.squads], lambda i: squad_lists(i.squads))
 
     hand_over_micro_grid = mutation(
         "交接 hand a micro-grid from its responsible worker to another grid worker "
