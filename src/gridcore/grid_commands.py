@@ -109,16 +109,7 @@ class GridCommands(ApplicationBase):
     @command
     def create_node(self, code: str, name: str, parent_code: str, *, by: Actor) -> int | None:
         """Create a district, street, community or micro-grid under ``parent_code``."""
-        at = self.clock()
-        parent = self.node(parent_code)
-        parent.require_active()
-        level = child_level(parent.level, code, parent_code)
-        if self._find(GridNode, node_id(code)) is not None:
-            raise DuplicateCode(f"Grid code {code} is already used.",
-                                "Choose a code no other node has had.")
-        child = GridNode.establish(code, name, level, parent_code, at)
-        parent.attach(code, at)
-        return self._save(child, parent)
+        return self._create_children(parent_code, {code: name})
 
     @command
     def create_nodes(self, parent_code: str, children: Mapping[str, str], *,
@@ -127,20 +118,24 @@ class GridCommands(ApplicationBase):
         its name), as ``create_node`` checks each: a community's micro-grids, say, in one
         transaction; one refused refuses them all."""
         check_batch(children, "new nodes", MAX_CHILDREN, mapping="each new code to its name")
+        return self._create_children(parent_code, children)
+
+    def _create_children(self, parent_code: str, children: Mapping[str, str]) -> int | None:
+        """The new nodes under an active parent, each code extending the parent's at the level
+        below it and used by no node before, saved with the parent in one transaction."""
         at = self.clock()
         parent = self.node(parent_code)
         parent.require_active()
+        levels = {code: child_level(parent.level, code, parent_code) for code in children}
         taken = self._find_many(GridNode, map(node_id, children), for_reading=True)
         if taken:
             used = sorted(n.code for n in taken.values())
             raise DuplicateCode(f"Grid code{'s' if len(used) > 1 else ''} "
-                                f"{', '.join(used[:10])} already used.",
-                                "Choose codes no other node has had.")
+                                f"{', '.join(used[:10])} {'are' if len(used) > 1 else 'is'} "
+                                "already used.", "Choose a code no other node has had.")
         made = []
         for code, name in children.items():
-            made.append(GridNode.establish(code, name, child_level(parent.level, code,
-                                                                   parent_code),
-                                           parent_code, at))
+            made.append(GridNode.establish(code, name, levels[code], parent_code, at))
             parent.attach(code, at)
         return self._save(*made, parent)
 

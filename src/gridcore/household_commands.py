@@ -49,14 +49,8 @@ class HouseholdCommands(StaffCommands):
     @command
     def register_building(self, community: str, number: str, name: str = "",
                           floors: int = 6, *, by: Actor) -> int | None:
-        node = self.node(community)
-        if node.level is not Level.COMMUNITY:
-            raise InvalidInput(f"{community} is a {node.level.name.lower()}.",
-                               "Register buildings in a community (社区).")
-        if self._find(Building, building_id(community, number)) is not None:
-            raise DuplicateCode(f"Building {number} of {community} is already registered.",
-                                "Use another building number.")
-        return self._save(Building.register(community, number, name, floors, self.clock()))
+        return self._register_buildings(community, [BuildingRow(number, name, floors)],
+                                        Crs.WGS84, by)
 
     @command
     def register_buildings(self, community: str, buildings: Sequence[BuildingRow],
@@ -64,11 +58,17 @@ class HouseholdCommands(StaffCommands):
         """Register a community's buildings at once, each located at its point if one is
         given (in ``crs``), as ``register_building`` and ``locate_building`` check them: one
         transaction, one refused refusing them all."""
+        check_batch(buildings, "buildings", MAX_BATCH)
+        return self._register_buildings(community, buildings, crs, by)
+
+    def _register_buildings(self, community: str, buildings: Sequence[BuildingRow], crs: Crs,
+                            by: Actor) -> int | None:
+        """The buildings, in a community, each number once and not registered before, each
+        located at its point if given; saved in one transaction."""
         node = self.node(community)
         if node.level is not Level.COMMUNITY:
             raise InvalidInput(f"{community} is a {node.level.name.lower()}.",
                                "Register buildings in a community (社区).")
-        check_batch(buildings, "buildings", MAX_BATCH)
         numbers: set[str] = set()
         for n, row in enumerate(buildings, start=1):
             if not isinstance(row, BuildingRow):
@@ -83,8 +83,8 @@ class HouseholdCommands(StaffCommands):
         if taken:
             used = sorted(b.number for b in taken.values())
             raise DuplicateCode(f"Building{'s' if len(used) > 1 else ''} {', '.join(used[:10])} "
-                                f"of {community} already registered.",
-                                "Use other building numbers.")
+                                f"of {community} {'are' if len(used) > 1 else 'is'} already "
+                                "registered.", "Use another building number.")
         at, staff = self.clock(), staff_of(by)
         made = []
         for row in buildings:
