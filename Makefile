@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
+# Compiled modules are kept (some shells set PYTHONDONTWRITEBYTECODE): the tests start servers,
+# workers and CLI runs as processes of their own, and each would compile every module again.
+export PYTHONDONTWRITEBYTECODE :=
+
 .PHONY: demo test bench lint clean simulate
 
 $(STAMP): pyproject.toml
@@ -17,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/gridcore demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto --dist loadfile
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
 
 simulate: $(STAMP)
 	$(BIN)/gridcore simulate 712 --out var/simulations/712
