@@ -11,6 +11,7 @@ from gridcore.app_base import (
     MAX_BATCH,
     ApplicationBase,
     check_batch,
+    collection_paused,
     command,
 )
 from gridcore.assignment import (
@@ -402,12 +403,18 @@ class StaffCommands(ApplicationBase):
         previous: dict[UUID, UUID] = {}
         if node.rounds:
             previous = dict(self.assignment(scope, node.rounds[-1]).owner)
-        households = self.households_in(scope, withheld=True)
-        if only is not None:
-            households = [h for h in households if h.id in only]
-        work = self.work_of(households, at.date())
-        plan = distribute(work, self._workers(scope), days, self.policy_at(at).visit_cost,
-                          previous)
+        # The scope's households are replayed, planned and dropped within this step, freed by
+        # their reference counts: the cyclic collector, left on, scanned them (and every
+        # cached aggregate) again and again while they were made. A 30,000-household city's
+        # sweep spent 2.6 s of 14.7 s in it; 1.1 s of 12.9 s with it paused here.
+        with collection_paused():
+            households = self.households_in(scope, withheld=True)
+            if only is not None:
+                households = [h for h in households if h.id in only]
+            work = self.work_of(households, at.date())
+            del households
+            plan = distribute(work, self._workers(scope), days, self.policy_at(at).visit_cost,
+                              previous)
         node.record_round(round_no, at)
         return Assignment.make(scope, round_no, days, plan, at), node, plan
 
