@@ -406,7 +406,7 @@ class StaffCommands(ApplicationBase):
         # The scope's households are replayed, planned and dropped within this step, freed by
         # their reference counts: the cyclic collector, left on, scanned them (and every
         # cached aggregate) again and again while they were made. A 30,000-household city's
-        # sweep spent 2.6 s of 14.7 s in it; 1.1 s of 12.9 s with it paused here.
+        # sweep spent 2.6 s of 14.7 s in it; 1.1 s of 12.9 s with it paused here (README).
         with collection_paused():
             households = self.households_in(scope, withheld=True)
             if only is not None:

@@ -147,11 +147,12 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
         if len(rows) > MAX_BATCH:
             raise InvalidInput(f"A batch of {len(rows)} visits is too large.",
                                f"Send batches of at most {MAX_BATCH}.")
-        try:  # first as a first visit to each household; if one was visited before, again
-            nid = self._record_batch(cid, rows, assume_new=True)
-        except IntegrityError:
-            nid = self._record_batch(cid, rows, assume_new=False)
-        self.process_findings(limit=5000, by=System.AUTOMATION)
+        with collection_paused():
+            try:  # first as a first visit to each household; if one was visited before, again
+                nid = self._record_batch(cid, rows, assume_new=True)
+            except IntegrityError:
+                nid = self._record_batch(cid, rows, assume_new=False)
+            self.process_findings(limit=5000, by=System.AUTOMATION)
         return VisitBatchReport(len(rows), nid)
 
     def _record_batch(self, cid: UUID, rows: list[VisitRow], assume_new: bool) -> int | None:
