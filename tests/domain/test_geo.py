@@ -172,3 +172,25 @@ def test_children_sharing_an_edge_of_a_gcj02_parent_but_not_its_corners_stay_ins
     assert outside_parent("W", west, "P", parent) is None
     assert outside_parent("E", east, "P", parent) is None
     assert overlaps({"W": west, "E": east}) == []
+
+
+_RING = ((114.30, 30.58), (114.31, 30.58), (114.315, 30.585), (114.31, 30.59), (114.30, 30.59),
+         (114.30, 30.58))
+_HOLE = ((114.303, 30.583), (114.306, 30.583), (114.306, 30.586), (114.303, 30.586),
+         (114.303, 30.583))
+_XS = st.sampled_from(sorted({x for ring in (_RING, _HOLE) for x, _ in ring}))
+_YS = st.sampled_from(sorted({y for ring in (_RING, _HOLE) for _, y in ring}))
+_LNG, _LAT = st.floats(114.295, 114.32), st.floats(30.575, 30.595)
+
+
+@given(st.one_of(st.tuples(_LNG, _LAT), st.tuples(_XS, _LAT), st.tuples(_LNG, _YS),
+                 st.tuples(_XS, _YS)))
+def test_an_area_contains_what_shapely_says_it_covers_edges_and_holes_included(
+        p: tuple[float, float]) -> None:
+    """``Area.contains`` tests a point without making a shapely point (``intersects_xy``):
+    the same answers as covering it, inside, outside, in the hole, on every edge and corner."""
+    import shapely
+
+    area = Area(polygons=((_RING, _HOLE),))
+    expected = area.geometry().covers(shapely.Point(*p))
+    assert area.contains(Point(lng=p[0], lat=p[1])) is expected
