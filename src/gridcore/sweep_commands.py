@@ -147,6 +147,8 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
         if len(rows) > MAX_BATCH:
             raise InvalidInput(f"A batch of {len(rows)} visits is too large.",
                                f"Send batches of at most {MAX_BATCH}.")
+        # The collector paused for the whole batch (the households read, the visits made and
+        # saved, their findings followed up): it would scan them again and again.
         with collection_paused():
             try:  # first as a first visit to each household; if one was visited before, again
                 nid = self._record_batch(cid, rows, assume_new=True)
@@ -162,26 +164,25 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
         in_campaign = set(c.households)
         visits: dict[UUID, Visit] = {}
         window = self.policy_at(at)  # the time window's policy, read once for the batch
-        with collection_paused():
-            found = self._withheld_many(Household, [r.household_id for r in rows])
-            # the visitors, in one query and without their names (only whether they exist)
-            staff = set(self._withheld_many(StaffMember, list(dict.fromkeys(
-                r.by for r in rows if isinstance(r.by, UUID)))))
-            for i, row in enumerate(rows, start=1):
-                try:
-                    record = self._batch_record(row, found.get(row.household_id),
-                                                in_campaign, staff, at, window)
-                    c.require_started_by(record.at)
-                except GridcoreError as e:
-                    raise type(e)(f"Visit {i} of the batch: {e.problem}", e.remedy) from None
-                visit = visits.get(row.household_id)
-                if visit is None:
-                    visit = None if assume_new else self.visit(cid, row.household_id)
-                    visit = visits[row.household_id] = visit or Visit.open(
-                        cid, row.household_id, at)
-                visit.record(record, at)
-            # A visit opened meanwhile fails the save (IntegrityError): nothing is written.
-            return self._save(*visits.values())
+        found = self._withheld_many(Household, [r.household_id for r in rows])
+        # the visitors, in one query and without their names (only whether they exist)
+        staff = set(self._withheld_many(StaffMember, list(dict.fromkeys(
+            r.by for r in rows if isinstance(r.by, UUID)))))
+        for i, row in enumerate(rows, start=1):
+            try:
+                record = self._batch_record(row, found.get(row.household_id),
+                                            in_campaign, staff, at, window)
+                c.require_started_by(record.at)
+            except GridcoreError as e:
+                raise type(e)(f"Visit {i} of the batch: {e.problem}", e.remedy) from None
+            visit = visits.get(row.household_id)
+            if visit is None:
+                visit = None if assume_new else self.visit(cid, row.household_id)
+                visit = visits[row.household_id] = visit or Visit.open(
+                    cid, row.household_id, at)
+            visit.record(record, at)
+        # A visit opened meanwhile fails the save (IntegrityError): nothing is written.
+        return self._save(*visits.values())
 
     def _batch_record(self, row: VisitRow, h: Household | None, in_campaign: set[UUID],
                       staff: set[UUID], at: datetime, window: Policy) -> VisitRecord:
