@@ -1,4 +1,5 @@
-"""View backends: the projections' tables and their tracking in the events' own database.
+"""View backends: the projections' tables and their tracking, in the events' own schema on
+PostgreSQL and in a file of their own beside the events' on SQLite (``views_for``).
 
 Each backend is eventsourcing's tracking recorder for that database (so the library's
 ``TrackingRecorderTestCase`` holds for it) plus ``apply_batch``: a batch's rows and the
@@ -305,11 +306,41 @@ class PostgresViews(_ViewsMixin[PostgresDatastore], PostgresTrackingRecorder):
 
 
 def views_for(app: Application[Any]) -> SQLiteViews | PostgresViews:
-    """The view backend in the same database as the application's events (an in-memory
-    application gets an in-memory SQLite database of its own)."""
+    """The view backend of the application's store: on PostgreSQL the events' own schema; on
+    SQLite the read models' own file beside the events' (the store's ``views_datastore``: one
+    writer per SQLite file, so the runner and the commands each write their own), its old
+    read-model tables in the events' file dropped the first time; an in-memory application
+    gets an in-memory SQLite database of its own."""
     datastore = getattr(app.factory, "datastore", None)
     if isinstance(datastore, PostgresDatastore):
         return PostgresViews(datastore)
     if isinstance(datastore, SQLiteDatastore):
-        return SQLiteViews(datastore)
+        own = getattr(app.factory, "views_datastore", None)
+        views = SQLiteViews(own() if own is not None else datastore)
+        if views.datastore is not datastore:
+            retire_views_in(datastore)
+        return views
     return SQLiteViews(SQLiteDatastore(f"file:views-{uuid4().hex}?mode=memory&cache=shared"))
+
+
+def retire_views_in(events: SQLiteDatastore) -> None:
+    """Drop the read models' tables from an events file that held them (a store made before
+    the read models had a file of their own): their rows are rebuilt from the log in the
+    new file, and the events' file stops carrying pages nobody reads. Once: the versions
+    table goes last, in the same transaction, and its absence says there is nothing to do."""
+    with events.transaction(commit=False) as c:
+        c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        tables = {str(r[0]) for r in c.fetchall()}
+    if VERSIONS not in tables:
+        return
+    from projections import all_projections  # the registry imports every read model
+
+    with events.transaction(commit=True) as c:
+        for p in all_projections():
+            for table in p.tables:
+                c.execute(f"DROP TABLE IF EXISTS {table}")
+        if SQLiteViews.tracking_table in tables:  # the event feed's position stays
+            c.execute(f"DELETE FROM {SQLiteViews.tracking_table} "
+                      "WHERE application_name LIKE 'projection:%'")
+        c.execute(f"DROP TABLE IF EXISTS {FAILURES}")
+        c.execute(f"DROP TABLE IF EXISTS {VERSIONS}")

@@ -1,8 +1,9 @@
 """Where gridcore keeps its events, chosen by environment variables (see README).
 
 ``GRIDCORE_STORE``: ``sqlite`` (default, ``GRIDCORE_SQLITE_PATH``, default
-``./var/gridcore.sqlite``), ``postgres`` (``GRIDCORE_PG_DSN`` or the ``POSTGRES_*`` variables
-eventsourcing reads) or ``memory``. The result is an eventsourcing environment for
+``./var/gridcore.sqlite``; its read models in ``GRIDCORE_SQLITE_VIEWS_PATH``, default the same
+name with ``.views`` before the suffix), ``postgres`` (``GRIDCORE_PG_DSN`` or the ``POSTGRES_*``
+variables eventsourcing reads) or ``memory``. The result is an eventsourcing environment for
 ``GridcoreApp(env)``; explicit eventsourcing variables (``PERSISTENCE_MODULE``...) win.
 """
 
@@ -23,11 +24,17 @@ CODEC = {"TRANSCODER_TOPIC": "adapters.codec:OrjsonTranscoder",
 seals personal values (named here, by topic, so ``gridcore`` names no adapter)."""
 
 
-def sqlite_env(path: str | os.PathLike[str]) -> dict[str, str]:
+def sqlite_env(path: str | os.PathLike[str],
+               views: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """A SQLite store in ``path``, its read models in ``views`` (default: beside it,
+    ``adapters.sqlite_store.views_path``)."""
     # a folder made here is owner-only, like the file (adapters.sqlite_store.owner_only)
     Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return {**CODEC, "PERSISTENCE_MODULE": "adapters.sqlite_store", "SQLITE_DBNAME": str(path),
-            "SQLITE_LOCK_TIMEOUT": "30"}
+    env = {**CODEC, "PERSISTENCE_MODULE": "adapters.sqlite_store", "SQLITE_DBNAME": str(path),
+           "SQLITE_LOCK_TIMEOUT": "30"}
+    if views:
+        env["SQLITE_VIEWS_DBNAME"] = str(views)
+    return env
 
 
 def postgres_env(dsn: str = "postgresql://postgres@127.0.0.1:5432/test",
@@ -63,7 +70,8 @@ def store_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     environ = os.environ if environ is None else environ
     store = environ.get("GRIDCORE_STORE", "sqlite").lower()
     if store == "sqlite":
-        env = sqlite_env(environ.get("GRIDCORE_SQLITE_PATH", DEFAULT_SQLITE_PATH))
+        env = sqlite_env(environ.get("GRIDCORE_SQLITE_PATH", DEFAULT_SQLITE_PATH),
+                         environ.get("GRIDCORE_SQLITE_VIEWS_PATH") or None)
     elif store == "postgres":
         env = postgres_env(environ.get("GRIDCORE_PG_DSN",
                                        "postgresql://postgres@127.0.0.1:5432/test"),

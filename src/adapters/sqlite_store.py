@@ -1,4 +1,5 @@
-"""The embedded default: one SQLite file holding events, subject keys and read models.
+"""The embedded default: one SQLite file holding events and subject keys, and a second one
+beside it holding the read models (``views_path``).
 
 eventsourcing's SQLite recorder, with the subject-key table written in the events'
 transaction, a multi-row insert (``executemany``) instead of one statement per event, and
@@ -8,6 +9,13 @@ checkpoints (``tune``).
 The file (and its -wal and -shm companions, which SQLite creates with the file's mode) is
 owner-only (0600), and its subject keys are stored wrapped with a key-encryption key that is
 not in it (``adapters.kek``).
+
+The read models live in a file of their own (``gridcore.views.sqlite`` beside
+``gridcore.sqlite``; ``SQLITE_VIEWS_DBNAME`` names another): SQLite has one writer per file,
+so in one file a read model's batch (seconds, in a catch-up) held the lock the commands
+wait for, and a read-model process could not run beside a writing one. In their own file the
+runner writes while the commands write, each on its own core; the views hold no personal
+data and can always be rebuilt from the log, so nothing is lost if the file is.
 """
 
 from __future__ import annotations
@@ -16,7 +24,9 @@ import logging
 import os
 import sqlite3
 import stat
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -243,13 +253,21 @@ def tune(raw: sqlite3.Connection) -> None:
     raw.execute(f"PRAGMA wal_autocheckpoint={STORE_CHECKPOINT_PAGES}")
 
 
-def _tune(datastore: SQLiteDatastore) -> None:
+def tune_views(raw: sqlite3.Connection) -> None:
+    """The read models' file: ``synchronous=NORMAL`` as the store's (their page cache and WAL
+    checkpoints are set per transaction, ``projections.views.SQLiteViews``); no
+    ``secure_delete``: they hold no personal data to erase."""
+    raw.execute("PRAGMA synchronous=NORMAL")
+
+
+def _tune(datastore: SQLiteDatastore,
+          settings: Callable[[sqlite3.Connection], None] = tune) -> None:
     pool = datastore.pool
     create = pool._create_connection
 
     def create_tuned() -> SQLiteConnection:
         conn = create()
-        tune(conn._sqlite_conn)
+        settings(conn._sqlite_conn)
         return conn
 
     pool._create_connection = create_tuned  # type: ignore[method-assign]
@@ -277,6 +295,19 @@ def owner_only(db_name: str | None) -> None:
         os.close(fd)  # an empty file is an empty SQLite database
 
 
+VIEWS_DBNAME = "SQLITE_VIEWS_DBNAME"
+"""The environment key of the read models' file (default: ``views_path`` of the events')."""
+
+
+def views_path(db_name: str) -> str | None:
+    """The read models' file beside the events' ``db_name`` (``gridcore.sqlite``:
+    ``gridcore.views.sqlite``); None for an in-memory database (its views share it)."""
+    if db_name.startswith("file:") or sqlite.SQLiteConnectionPool.detect_memory_mode(db_name):
+        return None
+    path = Path(db_name)
+    return str(path.with_name(f"{path.stem}.views{path.suffix}"))
+
+
 class Factory(KeyedFactoryMixin, sqlite.SQLiteFactory):
     application_recorder_class = KeyedSQLiteRecorder
 
@@ -285,3 +316,32 @@ class Factory(KeyedFactoryMixin, sqlite.SQLiteFactory):
         super().__init__(env)
         _tune(self.datastore)
         self._init_vault()
+        self._views: SQLiteDatastore | None = None
+        self._views_lock = threading.Lock()  # one datastore, whichever thread asks first
+
+    def views_datastore(self) -> SQLiteDatastore:
+        """The read models' database (``projections.views.views_for``): their own file, made
+        owner-only like the events' (the views hold no personal data, but health statuses by
+        household id), with the events' lock timeout; the events' own datastore when they are
+        in memory."""
+        with self._views_lock:
+            return self._views_datastore()
+
+    def _views_datastore(self) -> SQLiteDatastore:
+        if self._views is None:
+            ds, events = self.datastore, self.datastore.pool.db_name
+            name = self.env.get(VIEWS_DBNAME) or views_path(events)
+            if name is None or name == events:
+                self._views = ds
+            else:
+                Path(name).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                owner_only(name)
+                self._views = SQLiteDatastore(name, lock_timeout=ds.pool.lock_timeout,
+                                              single_row_tracking=ds.single_row_tracking)
+                _tune(self._views, tune_views)
+        return self._views
+
+    def close(self) -> None:
+        if self._views is not None and self._views is not self.datastore:
+            self._views.close()
+        super().close()
