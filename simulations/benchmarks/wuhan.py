@@ -7,7 +7,12 @@ One run, three phases through the public application, each timed:
    each community in the 712 community's proportions) with ``build_city``;
 2. **sweep**: every community launches its sweep campaign (the plan) and records one visit per
    household, the plan's owner and method, in batches with ``record_visits``;
-3. **projections**: every read model catches up from zero (``Runner.catch_up``).
+3. **projections**: every read model brought up to date. By default they follow the log in a
+   process of their own (``gridcore projections run``, as deployed) from the start of the run,
+   on the second core, while the application generates and sweeps, and this phase is the time
+   they still need after the sweep (their tail); with ``GRIDCORE_BENCH_WUHAN_READ_MODELS=after``
+   they catch up from zero once the sweep is done (``Runner.catch_up``), as earlier runs did.
+   Either way the run's total is its wall time.
 
 And, in the same run and database engine, the baseline: raw-inserting as many rows as the log
 holds events, of the log's mean event size, in transactions of 10,000 rows
@@ -34,6 +39,7 @@ Sizes: ``GRIDCORE_BENCH_WUHAN_HOUSEHOLDS`` (default 4,000,000, SQLite) and
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import math
@@ -41,6 +47,7 @@ import os
 import signal
 import sqlite3
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -53,12 +60,12 @@ from typing import Any
 
 from adapters.bootstrap import bootstrap
 from adapters.settings import postgres_env, scratch_schema, sqlite_env
-from adapters.sqlite_store import tune
+from adapters.sqlite_store import tune, tune_views, views_path
 from adapters.vault import KEY_TABLE
 from gridcore.application import GridcoreApp
 from projections import all_projections
 from projections.runner import Runner
-from projections.views import views_for
+from projections.views import VIEW_CACHE_KIB, VIEW_CHECKPOINT_PAGES, views_for
 from simulations.benchmarks.register import (
     EVENT_COLUMNS,
     EVENT_TYPES,
@@ -90,6 +97,9 @@ class Result:
     lag_after: int = -1
     floors: dict[str, float] = field(default_factory=dict)
     attempts: int = 1
+    read_models: str = "after"
+    """``follow``: the read models followed the log in a process of their own during the run;
+    ``after``: they caught up from zero after the sweep."""
 
     @property
     def total(self) -> float:
@@ -235,19 +245,20 @@ def read_model_tables() -> list[str]:
 
 def floors_sqlite(built: Path, fresh: Path) -> dict[str, float]:
     """Seconds to insert the built store's rows, pre-built, into an empty store of the same
-    schema: (a) events and key rows, (b) every read model's final rows (timed: the inserts and
-    commits only, not the reads of the built store)."""
+    schema: (a) events and key rows, (b) every read model's final rows, each into its own file
+    as the store keeps them (timed: the inserts and commits only, not the reads of the built
+    store)."""
     app = GridcoreApp(sqlite_env(fresh))
     table = app.recorder.events_table_name  # type: ignore[attr-defined]
     views = views_for(app)
     for p in all_projections():
         views.setup(p)
     app.close()
-    src = sqlite3.connect(built)
-    dst = sqlite3.connect(fresh, isolation_level=None)
-    tune(dst)
+    built_views, fresh_views = views_path(str(built)), views_path(str(fresh))
+    assert built_views is not None and fresh_views is not None
 
-    def copy(select: str, insert: str) -> float:
+    def copy(src: sqlite3.Connection, dst: sqlite3.Connection, select: str,
+             insert: str) -> float:
         spent = 0.0
         cur = src.execute(select)
         while rows := cur.fetchmany(RAW_BATCH):
@@ -258,18 +269,28 @@ def floors_sqlite(built: Path, fresh: Path) -> dict[str, float]:
             spent += time.perf_counter() - started
         return spent
 
-    log = copy(f"SELECT subject_id, key FROM {KEY_TABLE}",
+    src, dst = sqlite3.connect(built), sqlite3.connect(fresh, isolation_level=None)
+    tune(dst)
+    log = copy(src, dst, f"SELECT subject_id, key FROM {KEY_TABLE}",
                f"INSERT INTO {KEY_TABLE} (subject_id, key) VALUES (?, ?)")
-    log += copy(f"SELECT {EVENT_COLUMNS} FROM {table} ORDER BY rowid",
+    log += copy(src, dst, f"SELECT {EVENT_COLUMNS} FROM {table} ORDER BY rowid",
                 f"INSERT INTO {table} ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?)")
+    src.close()
+    dst.close()
+    src, dst = sqlite3.connect(built_views), sqlite3.connect(fresh_views, isolation_level=None)
+    tune_views(dst)  # and the runner's page cache and checkpoints (SQLiteViews)
+    dst.execute(f"PRAGMA cache_size=-{VIEW_CACHE_KIB}")
+    dst.execute(f"PRAGMA wal_autocheckpoint={VIEW_CHECKPOINT_PAGES}")
     models = 0.0
     for t in read_model_tables():
         width = len(src.execute(f"SELECT * FROM {t} LIMIT 0").description)
-        models += copy(f"SELECT * FROM {t}", f"INSERT INTO {t} VALUES ({','.join('?' * width)})")
+        models += copy(src, dst, f"SELECT * FROM {t}",
+                       f"INSERT INTO {t} VALUES ({','.join('?' * width)})")
     src.close()
     dst.close()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{fresh}{suffix}").unlink(missing_ok=True)
+    for name in (str(fresh), fresh_views):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)
     return {"events and keys": log, "read models": models}
 
 
@@ -310,10 +331,75 @@ def floors_postgres(schema: str) -> dict[str, float]:
     return {"events and keys": log, "read models": models}
 
 
+MODES = {"follow": "followed the log in their own process (the tail after the sweep)",
+         "after": "caught up from zero after the sweep"}
+
+
+def read_models_mode() -> str:
+    """How the read models are brought up to date (``GRIDCORE_BENCH_WUHAN_READ_MODELS``)."""
+    mode = os.environ.get("GRIDCORE_BENCH_WUHAN_READ_MODELS", "follow")
+    if mode not in ("follow", "after"):
+        raise SystemExit(f"GRIDCORE_BENCH_WUHAN_READ_MODELS={mode!r}: use follow or after")
+    return mode
+
+
+class Follower:
+    """The read models following the log in a process of their own, as deployed: ``gridcore
+    projections run`` over the run's store (``environ``: its ``GRIDCORE_*`` variables), its
+    output in ``log``. Its positions are in the database, so a resumed run's follower goes on
+    from where the last one committed."""
+
+    def __init__(self, environ: dict[str, str], log: Path) -> None:
+        self.environ, self.log = environ, log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from adapters.cli import main; main()",
+                 "projections", "run", "--batch", "20000"],
+                env={**os.environ, **self.environ}, stdout=out, stderr=subprocess.STDOUT)
+
+    def check(self) -> None:
+        """Raise when the process has ended (it runs until stopped)."""
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"the read models' process ended ({self.process.returncode}); "
+                               f"see {self.log}")
+
+    def stop(self) -> None:
+        """Interrupt it (a batch in flight is committed whole or not at all) and wait."""
+        p, self.process = self.process, None
+        if p is None or p.poll() is not None:
+            return
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 def _phases(app: GridcoreApp, clock: SimClock, spec: CitySpec, state: Checkpoint, say: Say,
-            bar: Bar, stop: Stop | None) -> None:
+            bar: Bar, stop: Stop | None, follower: Follower | None = None) -> None:
     """The three phases, each skipped when done, each timed across attempts (the seconds
-    spent are saved with every batch, so an interrupted phase keeps what it had spent)."""
+    spent are saved with every batch, so an interrupted phase keeps what it had spent). With
+    a ``follower`` (and the run's mode ``follow``) the read models follow in it meanwhile."""
+    result = state.result
+    if not state.done and not state.clock:  # a new run: its mode, kept when it resumes
+        result.read_models = read_models_mode()
+    if result.read_models != "follow" or "projections" in state.done:
+        follower = None
+    if follower is not None:
+        follower.start()
+    try:
+        _run_phases(app, clock, spec, state, say, bar, stop, follower)
+    finally:
+        if follower is not None:
+            follower.stop()
+
+
+def _run_phases(app: GridcoreApp, clock: SimClock, spec: CitySpec, state: Checkpoint, say: Say,
+                bar: Bar, stop: Stop | None, follower: Follower | None) -> None:
     result = state.result
 
     def phase(name: str, step: Callable[[Callable[[], None]], Any]) -> None:
@@ -360,6 +446,27 @@ def _phases(app: GridcoreApp, clock: SimClock, spec: CitySpec, state: Checkpoint
 
     runner = Runner(app, all_projections())
 
+    def followed(tick: Callable[[], None]) -> None:
+        """Until the follower's positions reach the end of the log: read from the database
+        (its commits), so nothing here guesses how long it takes."""
+        assert follower is not None
+        upto = app.recorder.max_notification_id() or 0
+        low = min((st.position for st in runner.status()), default=0)
+        with bar.task("读模型 projections (following: events)", upto, low) as show:
+            while low < upto:
+                follower.check()
+                with contextlib.suppress(TimeoutError):  # a look at the progress
+                    runner.wait(upto, timeout=5)
+                status = runner.status()
+                stuck = [st.stuck for st in status if st.stuck is not None]
+                if stuck:
+                    raise RuntimeError(stuck[0].describe())
+                low = min(st.position for st in status)
+                tick()
+                show(min(low, upto))
+                if stop is not None:
+                    stop("projections", low)
+
     def catch_up(tick: Callable[[], None]) -> None:
         upto = app.recorder.max_notification_id() or 0
         low = min((st.position for st in runner.status()), default=0)
@@ -378,7 +485,7 @@ def _phases(app: GridcoreApp, clock: SimClock, spec: CitySpec, state: Checkpoint
 
     phase("generate", generate)
     phase("sweep", sweep)
-    phase("projections", catch_up)
+    phase("projections", followed if follower is not None else catch_up)
     result.lag_after = max(s.lag for s in runner.status())
     result.events = app.recorder.max_notification_id() or 0
     result.event_bytes = mean_event_size(app)
@@ -417,8 +524,11 @@ def bench_sqlite(households: int, say: Say = print, base: Path | None = None,
     db = folder / "wuhan.sqlite"
     clock = state.sim_clock()
     app = bootstrap(_env(folder, sqlite_env(db)), clock=clock).app
+    follower = Follower({"GRIDCORE_STORE": "sqlite", "GRIDCORE_SQLITE_PATH": str(db),
+                         "GRIDCORE_KEK_FILE": str(folder / "gridcore.kek")},
+                        folder / "read-models.log")
     try:
-        _phases(app, clock, spec, state, say, bar or Bar(say), stop)
+        _phases(app, clock, spec, state, say, bar or Bar(say), stop, follower)
     finally:
         app.close()
     if not result.raw_seconds:
@@ -451,8 +561,12 @@ def bench_postgres(households: int, say: Say = print, base: Path | None = None,
         say(f"PostgreSQL: resuming the run in schema {schema} (done: {', '.join(state.done)})")
     clock = state.sim_clock()
     app = bootstrap(_env(folder, postgres_env(PG_DSN, schema=schema)), clock=clock).app
+    follower = Follower({"GRIDCORE_STORE": "postgres", "GRIDCORE_PG_DSN": PG_DSN,
+                         "GRIDCORE_PG_SCHEMA": schema,
+                         "GRIDCORE_KEK_FILE": str(folder / "gridcore.kek")},
+                        folder / "read-models.log")
     try:
-        _phases(app, clock, spec, state, say, bar or Bar(say), stop)
+        _phases(app, clock, spec, state, say, bar or Bar(say), stop, follower)
     finally:
         app.close()
     if not result.raw_seconds:
@@ -471,15 +585,16 @@ def bench_postgres(households: int, say: Say = print, base: Path | None = None,
 
 def table(results: list[Result]) -> str:
     lines = ["| store | households | events | generate | sweep (one visit each) | "
-             "projections | total | raw insert of as many rows | ratio | target | "
-             "floor (events and keys + read-model rows, pre-built) | floor ratio |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "projections | read models | total (wall) | raw insert of as many rows | ratio | "
+             "target | floor (events and keys + read-model rows, pre-built) | floor ratio |",
+             "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         p, f = r.phases, r.floors
         met = "met" if r.ratio <= TARGET else "not met"
         lines.append(
             f"| {r.store} | {r.households:,} | {r.events:,} | {p['generate']:,.0f} s | "
-            f"{p['sweep']:,.0f} s | {p['projections']:,.0f} s | {r.total:,.0f} s | "
+            f"{p['sweep']:,.0f} s | {p['projections']:,.0f} s | {MODES[r.read_models]} | "
+            f"{r.total:,.0f} s | "
             f"{r.raw_seconds:,.1f} s ({r.events / r.raw_seconds:,.0f} rows/s) | "
             f"{r.ratio:,.1f}x | ≤ {TARGET:g}x ({met}) | "
             f"{f.get('events and keys', 0):,.0f} s + {f.get('read models', 0):,.0f} s | "

@@ -54,10 +54,22 @@ def finished(tmp_path: Path, store: str, result: wuhan.Result) -> None:
     assert json.loads((folder / "result.json").read_text())["events"] == result.events
 
 
-def test_sqlite_run_reports_every_phase_and_the_raw_baseline(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["follow", "after"])
+def test_sqlite_run_reports_every_phase_and_the_raw_baseline(tmp_path: Path, mode: str,
+                                                            monkeypatch) -> None:
+    """The read models follow the log in their own process during the run (the default), or
+    catch up after the sweep; either way they end caught up and the row says which."""
+    monkeypatch.setenv("GRIDCORE_BENCH_WUHAN_READ_MODELS", mode)
     result, markdown = wuhan.run(700, "sqlite", say=lambda _: None, base=tmp_path)
     check(result, markdown, 700, "SQLite")
+    assert result.read_models == mode and wuhan.MODES[mode] in markdown
     finished(tmp_path, "sqlite", result)
+
+
+def test_an_unknown_read_models_mode_is_refused_with_the_known_ones(monkeypatch) -> None:
+    monkeypatch.setenv("GRIDCORE_BENCH_WUHAN_READ_MODELS", "later")
+    with pytest.raises(SystemExit, match="use follow or after"):
+        wuhan.read_models_mode()
 
 
 class Interrupted(Exception):
@@ -88,6 +100,7 @@ def test_an_interrupted_run_goes_on_from_where_it_stopped(tmp_path: Path) -> Non
     result, markdown = wuhan.run(households, "sqlite", say=said.append, base=tmp_path)
     check(result, markdown, households, "SQLite")
     assert result.attempts == 5
+    assert result.read_models == "follow"  # the default, kept across the attempts
     assert any("resuming" in line and "generate, sweep" in line for line in said)
     finished(tmp_path, "sqlite", result)
 
