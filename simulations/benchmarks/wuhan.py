@@ -343,6 +343,16 @@ def read_models_mode() -> str:
     return mode
 
 
+def _die_with_parent() -> None:
+    """In the follower, before it runs: a SIGTERM when the benchmark's process ends, however
+    it ends (a ``kill -9`` of the benchmark would otherwise leave it following for ever).
+    Linux only (``prctl``); elsewhere the benchmark's own stop is the only one."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Follower:
     """The read models following the log in a process of their own, as deployed: ``gridcore
     projections run`` over the run's store (``environ``: its ``GRIDCORE_*`` variables), its
@@ -358,7 +368,8 @@ class Follower:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", "from adapters.cli import main; main()",
                  "projections", "run", "--batch", "20000"],
-                env={**os.environ, **self.environ}, stdout=out, stderr=subprocess.STDOUT)
+                env={**os.environ, **self.environ}, stdout=out, stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent)
 
     def check(self) -> None:
         """Raise when the process has ended (it runs until stopped)."""
