@@ -464,7 +464,7 @@ def _run_phases(app: GridcoreApp, clock: SimClock, spec: CitySpec, state: Checkp
         upto = app.recorder.max_notification_id() or 0
         low = min((st.position for st in runner.status()), default=0)
         with bar.task("读模型 projections (following: events)", upto, low) as show:
-            while low < upto:
+            while True:  # a look at least once: the follower may have kept up all along
                 follower.check()
                 with contextlib.suppress(TimeoutError):  # a look at the progress
                     runner.wait(upto, timeout=5)
@@ -477,6 +477,8 @@ def _run_phases(app: GridcoreApp, clock: SimClock, spec: CitySpec, state: Checkp
                 show(min(low, upto))
                 if stop is not None:
                     stop("projections", low)
+                if low >= upto:
+                    break
 
     def catch_up(tick: Callable[[], None]) -> None:
         upto = app.recorder.max_notification_id() or 0
