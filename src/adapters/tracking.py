@@ -1,5 +1,7 @@
 """Where a follower of the event log (the outbound event feed) records its position: the
-library's tracking recorder in the events' own database, the table the projections use."""
+library's tracking recorder in the events' own database: on PostgreSQL the table the projections
+use, on SQLite a ``tracking`` table of the events' file (the projections' is in their own file,
+``adapters.sqlite_store.views_path``)."""
 
 from __future__ import annotations
 
