@@ -38,11 +38,13 @@ def check(result: wuhan.Result, markdown: str, households: int, store: str) -> N
     assert result.events > 3 * result.households
     assert result.raw_seconds > 0 and result.event_bytes > 100
     assert result.ratio == pytest.approx(result.total / result.raw_seconds)
+    assert result.drawing > 0  # the input drawn, shown beside the phases and not in them
     assert set(result.floors) == {"events and keys", "read models"}
     assert all(s > 0 for s in result.floors.values())
     assert result.floor_ratio == pytest.approx(sum(result.floors.values()) / result.raw_seconds)
     row = markdown.splitlines()[2]
-    assert row.startswith(f"| {store} | {result.households:,} | {result.events:,} |")
+    assert row.startswith(f"| {store} | {result.households:,} | {result.events:,} | "
+                          f"{result.phases['generate']:,.0f} s | {result.drawing:,.0f} s |")
     assert f"{result.ratio:,.1f}x" in row and "≤ 8x" in row
     assert row.endswith(f"| {result.floor_ratio:,.1f}x |")
 
@@ -64,6 +66,29 @@ def test_sqlite_run_reports_every_phase_and_the_raw_baseline(tmp_path: Path, mod
     check(result, markdown, 700, "SQLite")
     assert result.read_models == mode and wuhan.MODES[mode] in markdown
     finished(tmp_path, "sqlite", result)
+
+
+def test_the_input_drawn_is_left_out_of_the_generation(tmp_path: Path, monkeypatch) -> None:
+    """Drawing a community's households (the input a caller hands the application) is not
+    the application's work: a drawing made slower by two seconds a community shows in the
+    drawing's column, not in the generation's time."""
+    import time
+
+    from simulations import city
+
+    draw = city.household_rows
+
+    def slow(spec: city.CitySpec, community: str) -> list[city.HouseholdRow]:
+        time.sleep(2.0)
+        return draw(spec, community)
+
+    monkeypatch.setattr(city, "household_rows", slow)
+    started = time.perf_counter()
+    result, _ = wuhan.run(700, "sqlite", say=lambda _: None, base=tmp_path)
+    wall = time.perf_counter() - started
+    assert result.drawing >= 2.0
+    assert result.phases["generate"] + result.drawing <= wall
+    assert result.phases["generate"] < wall - 2.0
 
 
 def test_an_unknown_read_models_mode_is_refused_with_the_known_ones(monkeypatch) -> None:
