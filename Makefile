@@ -12,8 +12,11 @@ export PYTHONDONTWRITEBYTECODE :=
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[postgres,kafka,api,dev,sim,notices]"
+	# uv installs the same versions pip would in a sixth of the time (CI starts from nothing);
+	# --compile-bytecode does what pip does at install, for the processes the tests start
+	$(BIN)/python -m pip install --quiet "uv>=0.13.9,<0.14"
+	$(BIN)/python -m uv pip install --quiet --compile-bytecode --python $(BIN)/python \
+		-e ".[postgres,kafka,api,dev,sim,notices]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
