@@ -4,9 +4,11 @@
 One runner applies every read model in one CPython process, so catching up is bound to one
 core. A group runs the same loop over its own read models only (each process reads and
 decodes the events its group follows for itself), so the groups catch up side by side on as
-many cores, or machines, as there are processes. Exactly once holds per read model as with
-one process: a batch's rows and positions are committed together and fenced
-(``projections.views``), so even two processes given the same group never apply a batch twice.
+many cores, or machines, as there are processes: on PostgreSQL each read model's commits take
+a lock of their own; on SQLite the processes take turns at the views file's one writer.
+Exactly once holds per read model as with one process: a batch's rows and positions are
+committed together and fenced (``projections.views``), so even two processes given the same
+group never apply a batch twice.
 
 The default grouping splits the work by cost, as measured by ``make bench BENCH=projections``
 (share of a catch-up from zero over a registration-heavy log, PostgreSQL):

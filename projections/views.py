@@ -4,9 +4,10 @@ PostgreSQL and in a file of their own beside the events' on SQLite (``views_for`
 Each backend is eventsourcing's tracking recorder for that database (so the library's
 ``TrackingRecorderTestCase`` holds for it) plus ``apply_batch``: a batch's rows and the
 position it reached are committed in one transaction, so a crash never applies an event twice
-or loses one. Each such transaction is fenced: it first takes the views' write lock (a
-transaction-scoped advisory lock on PostgreSQL; SQLite's own write lock) and checks that every
-projection it advances is still at the position the batch was read from. Another runner, or a
+or loses one. Each such transaction is fenced: it first takes the write lock of each read
+model it advances (a transaction-scoped advisory lock per read model on PostgreSQL, so the
+groups' processes commit side by side; SQLite's own write lock, one per file) and checks that
+every projection it advances is still at the position the batch was read from. Another runner, or a
 killed process whose last commit was still in flight on the server, that moved a position in
 the meantime makes the batch fail with ``PositionMoved`` and nothing of it is kept: the runner
 reads the positions again and goes on from there. ``projection_failure`` beside the positions
@@ -117,7 +118,7 @@ class _ViewsMixin(Generic[D]):
     def _fence(self, cur: ViewCursor, since: dict[str, int]) -> None:
         """Take the views' write lock for the transaction, then check that each projection
         named in ``since`` is still at that position (``PositionMoved`` when it is not)."""
-        self._lock(cur)
+        self._lock(cur, sorted(since))
         for name, expected in since.items():
             cur.execute(f"SELECT MAX(notification_id) FROM {self.tracking_table} "
                         "WHERE application_name = ?", (name,))
@@ -126,9 +127,10 @@ class _ViewsMixin(Generic[D]):
             if found != expected:
                 raise PositionMoved(name, expected, found)
 
-    def _lock(self, cur: ViewCursor) -> None:
+    def _lock(self, cur: ViewCursor, names: Sequence[str]) -> None:
         """SQLite: a write lock now, not at the first write (a transaction that only read
-        must not find its snapshot stale when it starts writing)."""
+        must not find its snapshot stale when it starts writing); the whole file's, whatever
+        the projections ``names``."""
         cur.execute(f"DELETE FROM {FAILURES} WHERE 0")
 
     def apply_batch(self, projection: Projection, events: Sequence[Notified],
@@ -298,11 +300,16 @@ class PostgresViews(_ViewsMixin[PostgresDatastore], PostgresTrackingRecorder):
     def _enter(self, c: DBCursor) -> None:
         c.execute(f"SET LOCAL search_path TO {self.datastore.schema or 'public'}")
 
-    def _lock(self, cur: ViewCursor) -> None:
-        """One writer of this schema's views at a time, until the transaction ends (a killed
-        runner's commit still in flight holds it until the server has finished it)."""
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext(?))",
-                    (f"gridcore-views:{self.datastore.schema or 'public'}",))
+    def _lock(self, cur: ViewCursor, names: Sequence[str]) -> None:
+        """One writer at a time of each of the projections ``names`` (tracking names, taken
+        in sorted order, so two writers never wait on each other crosswise), until the
+        transaction ends: a killed runner's commit still in flight holds its locks until the
+        server has finished it. Runners of disjoint projections (the groups' processes) write
+        side by side; each projection's tables are its own."""
+        schema = self.datastore.schema or "public"
+        for name in names:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(?))",
+                        (f"gridcore-views:{schema}:{name}",))
 
 
 def views_for(app: Application[Any]) -> SQLiteViews | PostgresViews:

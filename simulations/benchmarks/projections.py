@@ -15,12 +15,15 @@ projection is measured too (the runner catches them up one after another).
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
+import queue
 import random
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -33,6 +36,7 @@ from gridcore.authority import System
 from projections import all_projections
 from projections.base import ReadViews, Row
 from projections.decode import LeanDecoder
+from projections.groups import DEFAULT_GROUPS
 from projections.log import log_reader
 from projections.runner import Runner
 from projections.views import views_for
@@ -55,6 +59,9 @@ class Result:
     """Rows the read models hold after the catch-up."""
     floor_seconds: float = 0.0
     """Inserting those rows into empty tables of their shape, with no Python work."""
+    group_seconds: float = 0.0
+    """The same catch-up by the default groups, one process each, side by side (PostgreSQL;
+    0: not measured)."""
 
     @property
     def raw_rows_per_s(self) -> float:
@@ -71,6 +78,11 @@ class Result:
     @property
     def ratio(self) -> float:
         return self.events_per_s / self.raw_rows_per_s
+
+    @property
+    def group_ratio(self) -> float:
+        return self.events / self.group_seconds / self.raw_rows_per_s if self.group_seconds \
+            else 0.0
 
     @property
     def floor_ratio(self) -> float:
@@ -122,6 +134,49 @@ def timed_catch_up(app: GridcoreApp) -> tuple[float, dict[str, tuple[int, float]
     return seconds, {n: (runner.applied.get(n, 0), s) for n, s in runner.spent.items()}
 
 
+def _group_process(env: dict[str, str], names: tuple[str, ...], ready: Any, done: Any) -> None:
+    """One group's process (as ``gridcore projections run --group NAME`` runs it): set up,
+    wait for the others, catch up, report."""
+    app = GridcoreApp(env)
+    runner = Runner(app, [p for p in all_projections() if p.name in names])
+    ready.wait()
+    runner.catch_up()
+    done.put(sum(runner.applied.values()))
+    app.close()
+
+
+def timed_group_catch_up(app: GridcoreApp, env: dict[str, str],
+                         groups: Mapping[str, tuple[str, ...]] = DEFAULT_GROUPS
+                         ) -> tuple[float, int]:
+    """All projections from zero, each group in its own process (``env``'s store), all
+    started together: the seconds until the last group has caught up (the processes' start-up
+    and set-up left out), and the events the groups applied, summed over the read models."""
+    runner = Runner(app, all_projections())
+    for p in runner.projections.values():
+        runner.views.reset(p)
+    context = multiprocessing.get_context("spawn")  # no connection of this one inherited
+    ready, done = context.Barrier(len(groups) + 1), context.Queue()
+    processes = [context.Process(target=_group_process, args=(env, names, ready, done),
+                                 name=f"group-{name}") for name, names in groups.items()]
+    for process in processes:
+        process.start()
+    ready.wait()
+    started, finished, applied = time.perf_counter(), 0, 0
+    while finished < len(processes):
+        try:
+            applied += done.get(timeout=1)
+        except queue.Empty:
+            dead = [p.name for p in processes if p.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"the group processes {', '.join(dead)} failed") from None
+            continue
+        finished += 1
+    seconds = time.perf_counter() - started
+    for process in processes:
+        process.join()
+    return seconds, applied
+
+
 def decode_all(app: GridcoreApp) -> float:
     """Reading and decoding every event once, as the runner does (its floor)."""
     reader, decoder = log_reader(app.recorder), LeanDecoder(app.mapper)
@@ -138,6 +193,11 @@ def decode_all(app: GridcoreApp) -> float:
 def final_rows(views: ReadViews) -> dict[str, list[Row]]:
     """Every row of every read model's tables after the catch-up, by table."""
     return {t: views.query(f"SELECT * FROM {t}") for p in all_projections() for t in p.tables}
+
+
+def same_rows(a: dict[str, list[Row]], b: dict[str, list[Row]]) -> bool:
+    """Whether two sets of read-model tables hold the same rows (in any order)."""
+    return a.keys() == b.keys() and all(Counter(a[t]) == Counter(b[t]) for t in a)
 
 
 def insert_floor(app: GridcoreApp, rows: dict[str, list[Row]]) -> float:
@@ -216,25 +276,31 @@ def bench_postgres(events: int) -> Result:
         decode = decode_all(app)
         seconds, per = timed_catch_up(app)
         rows = final_rows(views_for(app))
+        groups, applied = timed_group_catch_up(app, env)
+        if applied != sum(n for n, _ in per.values()) or not same_rows(
+                final_rows(views_for(app)), rows):
+            raise AssertionError("the groups' catch-up differs from the one process's")
         app.close()
     with scratch_schema(PG_DSN, "floor") as (_, env):
         fresh = GridcoreApp(env, clock=clock)
         floor = insert_floor(fresh, rows)
         fresh.close()
     return Result("PostgreSQL", n, raw, seconds, decode, per,
-                  sum(map(len, rows.values())), floor)
+                  sum(map(len, rows.values())), floor, groups)
 
 
 def table(results: list[Result]) -> str:
     lines = ["| store | events | raw read rows/s | read + decode events/s | "
              "catch-up events/s | ratio | target | floor: final rows | floor s | catch-up s "
-             "| ratio at the floor |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| ratio at the floor | groups side by side: catch-up s | ratio |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         lines.append(f"| {r.store} | {r.events:,} | {r.raw_rows_per_s:,.0f} | "
                      f"{r.decoded_per_s:,.0f} | {r.events_per_s:,.0f} | {r.ratio:.1%} | "
                      f"≥ {TARGETS[r.store]:.0%} | {r.floor_rows:,} | {r.floor_seconds:,.1f} | "
-                     f"{r.seconds:,.1f} | {r.floor_ratio:.1%} |")
+                     f"{r.seconds:,.1f} | {r.floor_ratio:.1%} | "
+                     + (f"{r.group_seconds:,.1f} | {r.group_ratio:.1%} |" if r.group_seconds
+                        else "one writer per file | - |"))
     lines += ["", "| store | projection | events applied | seconds | share of the time |",
               "|---|---|---:|---:|---:|"]
     for r in results:

@@ -237,3 +237,68 @@ def test_the_groups_processes_started_together_on_a_new_schema_all_start(
     for proc, out in started:
         assert proc.wait(timeout=CEILING) == 0, out.read_text(errors="replace")[-3000:]
         assert "caught up: 0 events applied" in out.read_text()
+
+
+def test_the_groups_commit_side_by_side_and_each_read_model_has_one_writer_at_a_time(
+        pg_schema: str) -> None:
+    """The fence's lock is per read model: while one transaction holds ``public_notices``'s,
+    a batch of ``alerts_board`` (another group's) commits, and one of ``public_notices`` waits
+    for it. One lock for the whole schema made the groups' processes take turns: three of them
+    caught up no faster than one process."""
+    import threading
+
+    import psycopg
+
+    from projections.base import ViewCursor
+
+    env = {"GRIDCORE_STORE": "postgres", "GRIDCORE_PG_DSN": PG_DSN,
+           "GRIDCORE_PG_SCHEMA": pg_schema}
+    system = bootstrap(store_env(env))
+    runner = system.runner(groups=["boards"])
+    views = runner.views
+    notices, alerts = runner.projections["public_notices"], runner.projections["alerts_board"]
+    held, release = threading.Event(), threading.Event()
+    holder: list[int] = []
+
+    def hold() -> None:
+        with views.datastore.transaction(commit=True) as c:
+            views._enter(c)
+            views._fence(ViewCursor(c, views.dialect), {notices.tracking_name: 0})
+            c.execute("SELECT pg_backend_pid()")
+            holder.append(int(next(iter(c.fetchone().values()))))
+            held.set()
+            release.wait(CEILING)
+
+    def someone_waits() -> bool:
+        """Whether a transaction waits for the holder's (PostgreSQL's lock table)."""
+        with psycopg.connect(PG_DSN, autocommit=True) as c:
+            row = c.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY("
+                            "pg_blocking_pids(pid))", (holder[0],)).fetchone()
+        return bool(row and row[0])
+
+    threads = [threading.Thread(target=hold)]
+    try:
+        threads[0].start()
+        until(held.is_set, "the first transaction holds public_notices's lock")
+        other = threading.Thread(target=views.apply_batch, args=(alerts, [], 7),
+                                 kwargs={"since": 0})
+        same = threading.Thread(target=views.apply_batch, args=(notices, [], 7),
+                                kwargs={"since": 0})
+        threads += [other, same]
+        other.start()
+        until(lambda: not other.is_alive() or someone_waits(),
+              "the other read model's batch commits or waits")
+        assert not other.is_alive(), "another read model's batch waits for this one's lock"
+        assert views.position(alerts) == 7
+        same.start()
+        until(someone_waits, "the same read model's batch waits for the lock")
+        assert same.is_alive() and views.position(notices) == 0
+        release.set()
+        same.join(CEILING)
+        assert views.position(notices) == 7  # the holder moved nothing: its fence passes
+    finally:
+        release.set()
+        for t in threads:
+            if t.ident is not None:
+                t.join(CEILING)
+        system.close()

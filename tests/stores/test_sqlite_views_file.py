@@ -77,7 +77,8 @@ def test_a_command_commits_while_a_read_models_batch_holds_its_write_lock(tmp_pa
         views = views_for(app)
         before = app.recorder.max_notification_id()
         with views.datastore.transaction(commit=True) as c:
-            views._lock(ViewCursor(c, "sqlite"))  # the runner's fence: the write lock, held
+            # the runner's fence: the write lock, held
+            views._lock(ViewCursor(c, "sqlite"), ["projection:x"])
             app.register_households([HouseholdRow(f"L-{i}", ZONES[0], f"L栋{i}号", [
                 new_member(f"L-{i}", 1, "王芳", None, None, 1980)]) for i in range(3)],
                 by=System.OPERATOR)
