@@ -17,7 +17,7 @@ both databases accept.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast
 
@@ -73,12 +73,18 @@ class ViewCursor:
             self.cursor.executemany(self._sql(sql), [tuple(r) for r in rows])
 
     def insert(self, table: str, columns: str, rows: Sequence[Sequence[Any]],
-               conflict: str = "") -> None:
+               conflict: str = "", fresh: bool = False) -> None:
         """``INSERT INTO table (columns) VALUES (...) conflict`` for each row, as one set on
-        PostgreSQL: the rows are copied into a staging table of those columns and inserted
-        from there in one statement (on SQLite, and for a few rows, ``executemany``). An
-        upsert's rows must have distinct keys (PostgreSQL refuses to update a row twice in
-        one statement); rows a ``DO NOTHING`` passes over must be the same rows."""
+        PostgreSQL (on SQLite, and for a few rows, ``executemany``). An upsert's rows must
+        have distinct keys (PostgreSQL refuses to update a row twice in one statement); rows
+        a ``DO NOTHING`` passes over must be the same rows.
+
+        On PostgreSQL a plain insert's rows are copied straight into the table. An upsert's
+        are copied into a staging table of those columns and inserted from there in one
+        statement, unless the caller knows their keys are new (``fresh``: a household's row
+        made by its registration): then they are copied straight in too, which costs the
+        server a fraction of the upsert, and if a key is there after all (a unique
+        violation), that copy is undone (a savepoint) and the rows go through the upsert."""
         if not rows:
             return
         if self.dialect != "postgres" or len(rows) < STAGE_ROWS:
@@ -86,15 +92,38 @@ class ViewCursor:
             self.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks}) {conflict}",
                              rows)
             return
+        if not conflict:
+            self._copy(table, columns, rows)
+            return
+        if fresh:
+            from psycopg.errors import UniqueViolation
+
+            try:
+                with cast("Cursor[Any]", self.cursor).connection.transaction():  # a savepoint
+                    self._copy(table, columns, rows)
+                return
+            except UniqueViolation:
+                pass  # a key was there: the copy is undone, the upsert decides
         self._staged += 1
         stage = f"_stage_{self._staged}_{table}"  # temporary: gone with the transaction
         self.cursor.execute(f"CREATE TEMPORARY TABLE {stage} ON COMMIT DROP AS "
                             f"SELECT {columns} FROM {table} WITH NO DATA")
-        with cast("Cursor[Any]", self.cursor).copy(f"COPY {stage} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        self._copy(stage, columns, rows)
         self.cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM {stage} {conflict}")
         self.cursor.execute(f"DROP TABLE {stage}")
+
+    def upsert(self, table: str, columns: str, rows: Sequence[Sequence[Any]], conflict: str,
+               new: Collection[Any]) -> None:
+        """``insert`` of ``rows``, those whose key (their first column) is in ``new`` (made in
+        this batch, so no row of theirs is stored) as ``fresh``."""
+        self.insert(table, columns, [r for r in rows if r[0] in new], conflict, fresh=True)
+        self.insert(table, columns, [r for r in rows if r[0] not in new], conflict)
+
+    def _copy(self, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
+        with cast("Cursor[Any]", self.cursor).copy(f"COPY {table} ({columns}) FROM STDIN") \
+                as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def fetchall(self) -> list[Row]:
         return [tuple(r.values()) if isinstance(r, dict) else tuple(r)
@@ -116,16 +145,16 @@ class BufferedInserts(ViewCursor):
 
     def __init__(self, inner: ViewCursor) -> None:  # shares ``inner``'s database cursor
         self.inner, self.cursor, self.dialect = inner, inner.cursor, inner.dialect
-        self._waiting: dict[tuple[str, str, str], list[Sequence[Any]]] = {}
+        self._waiting: dict[tuple[str, str, str, bool], list[Sequence[Any]]] = {}
 
     def insert(self, table: str, columns: str, rows: Sequence[Sequence[Any]],
-               conflict: str = "") -> None:
-        self._waiting.setdefault((table, columns, conflict), []).extend(rows)
+               conflict: str = "", fresh: bool = False) -> None:
+        self._waiting.setdefault((table, columns, conflict, fresh), []).extend(rows)
 
     def flush(self) -> None:
         waiting, self._waiting = self._waiting, {}
-        for (table, columns, conflict), rows in waiting.items():
-            self.inner.insert(table, columns, rows, conflict)
+        for (table, columns, conflict, fresh), rows in waiting.items():
+            self.inner.insert(table, columns, rows, conflict, fresh)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.flush()

@@ -62,6 +62,7 @@ class _Changes:
         self.contacts: dict[tuple[str, str], dict[str, Any]] = {}
         self.grids: dict[str, str] = {}
         self.new_grids: dict[str, str] = {}
+        self.registered: set[str] = set()  # registered in this batch: no stored rows yet
         self.dirty_cases: set[str] = set()
         self.dirty_contacts: set[tuple[str, str]] = set()
         self.history: list[tuple[Any, ...]] = []
@@ -147,8 +148,9 @@ class ContactFollowup(Projection):
 
     def end(self, cur: ViewCursor, c: _Changes) -> None:
         apply_nodes(cur, NODES, c.nodes)
-        cur.insert("cf_households", "household_id, micro_grid", list(c.new_grids.items()),
-                   "ON CONFLICT (household_id) DO UPDATE SET micro_grid = excluded.micro_grid")
+        cur.upsert("cf_households", "household_id, micro_grid", list(c.new_grids.items()),
+                   "ON CONFLICT (household_id) DO UPDATE SET micro_grid = excluded.micro_grid",
+                   c.registered)
         updates = ", ".join(f"{col} = excluded.{col}" for col in CASE_COLUMNS)
         cur.insert("cf_cases", f"case_id, {', '.join(CASE_COLUMNS)}",
                    [(k, *(c.cases[k][col] for col in CASE_COLUMNS))
@@ -175,6 +177,7 @@ class ContactFollowup(Projection):
     def household_registered(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         hid = str(e.originator_id)
         c.grids[hid] = c.new_grids[hid] = e.micro_grid
+        c.registered.add(hid)
 
     @handles(Household.Moved)
     def household_moved(self, c: _Changes, nid: int, e: LeanEvent) -> None:

@@ -489,11 +489,11 @@ class _Batch:
             "level = excluded.level, name = excluded.name, retired = excluded.retired",
             [(c, *self.nodes[c]) for c in sorted(self.dirty_nodes)])
         # (one row per key: they come from sets and dicts, as ``insert`` needs)
-        cur.insert(
+        cur.upsert(
             "gr_households", "household_id, micro_grid, residents",
             [(h, self.households[h], self._packed(h)) for h in sorted(self.dirty_households)],
             "ON CONFLICT (household_id) DO UPDATE SET micro_grid = excluded.micro_grid, "
-            "residents = excluded.residents")
+            "residents = excluded.residents", self.registered)
         changed = sorted(self.dirty_vulnerable)
         cur.executemany("DELETE FROM gr_vulnerable WHERE household_id = ?",
                         [(h,) for h in changed if h not in self.registered])

@@ -213,10 +213,12 @@ class HouseholdTimeline(Projection):
 
     def end(self, cur: ViewCursor, c: _Changes) -> None:
         # (each event is one row: its entity's link, or its household's line)
+        # (both are new as a rule: an entity's first event, and each event's own line)
         cur.insert("ht_link", "entity_id, household_id", c.new_links,
-                   "ON CONFLICT (entity_id) DO NOTHING")
+                   "ON CONFLICT (entity_id) DO NOTHING", fresh=True)
         cur.insert("ht_event", "household_id, notification_id, timestamp, kind, label, actor, "
-                   "detail", c.rows, "ON CONFLICT (household_id, notification_id) DO NOTHING")
+                   "detail", c.rows, "ON CONFLICT (household_id, notification_id) DO NOTHING",
+                   fresh=True)
 
     @handles(*HOUSEHOLD_EVENTS)
     def household(self, c: _Changes, nid: int, e: LeanEvent) -> None:

@@ -65,6 +65,7 @@ class _Changes:
         self.history: list[tuple[Any, ...]] = []
         self.grids: dict[str, str] = {}
         self.new_grids: dict[str, str] = {}
+        self.registered: set[str] = set()  # registered in this batch: no stored rows yet
         self.reports: list[tuple[Any, ...]] = []
         self.abnormal: list[tuple[Any, ...]] = []
         self.flags: list[tuple[Any, ...]] = []
@@ -150,8 +151,9 @@ class MonitoringBoard(Projection):
 
     def end(self, cur: ViewCursor, c: _Changes) -> None:
         apply_nodes(cur, NODES, c.nodes)
-        cur.insert("mb_households", "household_id, micro_grid", list(c.new_grids.items()),
-                   "ON CONFLICT (household_id) DO UPDATE SET micro_grid = excluded.micro_grid")
+        cur.upsert("mb_households", "household_id, micro_grid", list(c.new_grids.items()),
+                   "ON CONFLICT (household_id) DO UPDATE SET micro_grid = excluded.micro_grid",
+                   c.registered)
         updates = ", ".join(f"{col} = excluded.{col}" for col in COLUMNS)
         cur.insert("mb_monitorings", f"monitoring_id, {', '.join(COLUMNS)}",
                    [(k, *(c.rows[k][col] for col in COLUMNS)) for k in sorted(c.dirty)],
@@ -176,6 +178,7 @@ class MonitoringBoard(Projection):
     def household_registered(self, c: _Changes, nid: int, e: LeanEvent) -> None:
         hid = str(e.originator_id)
         c.grids[hid] = c.new_grids[hid] = e.micro_grid
+        c.registered.add(hid)
 
     @handles(Household.Moved)
     def household_moved(self, c: _Changes, nid: int, e: LeanEvent) -> None:

@@ -87,7 +87,7 @@ class Places(Projection):
         cur.insert("pl_households", "household_id, micro_grid, building_id, own, erased",
                    [(e.originator_id, e.micro_grid,
                      str(e.building_id) if e.building_id is not None else None, 0, 0)],
-                   "ON CONFLICT (household_id) DO NOTHING")
+                   "ON CONFLICT (household_id) DO NOTHING", fresh=True)
 
     @handles(Household.Moved)
     def household_moved(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:

@@ -107,6 +107,7 @@ class _Batch:
         self.campaigns: list[tuple[Any, ...]] = []
         self.closings: list[tuple[str, str]] = []
         self.dirty_h: set[str] = set()
+        self.registered: set[str] = set()  # registered in this batch: no stored rows yet
         self.dirty_t: set[tuple[str, str]] = set()
         self.series: dict[tuple[str, str], int] = {}
 
@@ -172,8 +173,8 @@ class SweepCoverage(Projection):
         return b
 
     def end(self, cur: ViewCursor, b: _Batch) -> None:
-        self._write(cur, b.grid, b.households, b.dirty_h, b.targets, b.dirty_t, b.campaigns,
-                    b.closings, b.series)
+        self._write(cur, b.grid, b.households, b.dirty_h, b.registered, b.targets, b.dirty_t,
+                    b.campaigns, b.closings, b.series)
 
     @handles(GridNode.Established)
     def node_established(self, b: _Batch, nid: int, e: LeanEvent) -> None:
@@ -192,6 +193,7 @@ class SweepCoverage(Projection):
         b.households[hid] = [e.household_no, e.micro_grid,
                              _text(str(m.resident_id) for m in e.members)]
         b.dirty_h.add(hid)
+        b.registered.add(hid)
 
     @handles(Household.Moved)
     def household_moved(self, b: _Batch, nid: int, e: LeanEvent) -> None:
@@ -279,16 +281,16 @@ class SweepCoverage(Projection):
 
     @staticmethod
     def _write(cur: ViewCursor, grid: dict[str, str | None], households: dict[str, list[Any]],
-               dirty_h: set[str], targets: dict[tuple[str, str], Target],
+               dirty_h: set[str], registered: set[str], targets: dict[tuple[str, str], Target],
                dirty_t: set[tuple[str, str]], campaigns: list[tuple[Any, ...]],
                closings: list[tuple[str, str]], series: dict[tuple[str, str], int]) -> None:
         cur.executemany("INSERT INTO sc_grid VALUES (?, ?) ON CONFLICT (code) DO UPDATE SET "
                         "parent_code = excluded.parent_code", sorted(grid.items()))
         # (one row per key: they come from sets and dicts, as ``insert`` needs)
-        cur.insert("sc_household", "household_id, household_no, micro_grid, members",
+        cur.upsert("sc_household", "household_id, household_no, micro_grid, members",
                    [(h, *households[h]) for h in sorted(dirty_h)],
                    "ON CONFLICT (household_id) DO UPDATE SET micro_grid = excluded.micro_grid, "
-                   "members = excluded.members")
+                   "members = excluded.members", registered)
         cur.executemany("INSERT INTO sc_campaign VALUES (?, ?, ?, ?, ?, ?, ?, NULL) "
                         "ON CONFLICT (campaign_id) DO NOTHING", campaigns)
         cur.executemany("UPDATE sc_campaign SET closed_at = ? WHERE campaign_id = ?", closings)
