@@ -212,8 +212,8 @@ class HouseholdTimeline(Projection):
         return _Changes(links)
 
     def end(self, cur: ViewCursor, c: _Changes) -> None:
-        # (each event is one row: its entity's link, or its household's line)
-        # (both are new as a rule: an entity's first event, and each event's own line)
+        # (each event is one row: its entity's link, or its household's line; both are new
+        # as a rule, so they are copied straight in: ``ViewCursor.insert``)
         cur.insert("ht_link", "entity_id, household_id", c.new_links,
                    "ON CONFLICT (entity_id) DO NOTHING", fresh=True)
         cur.insert("ht_event", "household_id, notification_id, timestamp, kind, label, actor, "
