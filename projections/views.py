@@ -116,9 +116,9 @@ class _ViewsMixin(Generic[D]):
                 "failed_at TEXT NOT NULL)")
 
     def _fence(self, cur: ViewCursor, since: dict[str, int]) -> None:
-        """Take the views' write lock for the transaction, then check that each projection
-        named in ``since`` is still at that position (``PositionMoved`` when it is not)."""
-        self._lock(cur, sorted(since))
+        """Take the write lock of each projection named in ``since`` for the transaction, then
+        check that each is still at that position (``PositionMoved`` when it is not)."""
+        self._lock(cur, list(since))
         for name, expected in since.items():
             cur.execute(f"SELECT MAX(notification_id) FROM {self.tracking_table} "
                         "WHERE application_name = ?", (name,))
@@ -307,7 +307,7 @@ class PostgresViews(_ViewsMixin[PostgresDatastore], PostgresTrackingRecorder):
         server has finished it. Runners of disjoint projections (the groups' processes) write
         side by side; each projection's tables are its own."""
         schema = self.datastore.schema or "public"
-        for name in names:
+        for name in sorted(names):
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(?))",
                         (f"gridcore-views:{schema}:{name}",))
 
