@@ -89,30 +89,31 @@ class Result:
     def ratio(self) -> float:
         return self.events_per_s / self.raw_rows_per_s
 
+    def share(self, seconds: float) -> float:
+        """The ratio a catch-up that took ``seconds`` would have (0.0: not measured)."""
+        return self.events / seconds / self.raw_rows_per_s if seconds else 0.0
+
     @property
     def group_ratio(self) -> float:
-        return self.events / self.group_seconds / self.raw_rows_per_s if self.group_seconds \
-            else 0.0
+        return self.share(self.group_seconds)
 
     @property
     def floor_ratio(self) -> float:
         """The ratio a catch-up that cost only its floor would have."""
-        return self.events / self.floor_seconds / self.raw_rows_per_s if self.floor_seconds \
-            else 0.0
+        return self.share(self.floor_seconds)
 
     @property
     def best_ratio(self) -> float:
         """The ratio a catch-up that cost only the floor of the best shape would have."""
-        return self.events / self.best_seconds / self.raw_rows_per_s if self.best_seconds \
-            else 0.0
+        return self.share(self.best_seconds)
 
     @property
     def bound_ratio(self) -> float:
         """The best ratio any catch-up could have that keeps what the read models keep: it
         reads and decodes the log, and inserts the rows in the best shape, and nothing
         else."""
-        spent = self.decode_seconds + self.best_seconds
-        return self.events / spent / self.raw_rows_per_s if self.best_seconds else 0.0
+        return self.share(self.decode_seconds + self.best_seconds) if self.best_seconds \
+            else 0.0
 
 
 def household_rows(households: int, zones: list[str], seed: int = 7

@@ -16,6 +16,7 @@ from projections.views import views_for
 from simulations.benchmarks.projections import (
     HOUSEHOLD_TABLES,
     WIDE,
+    Result,
     best_shape,
     final_rows,
     insert_floor,
@@ -25,6 +26,9 @@ from simulations.benchmarks.projections import (
     timed_catch_up,
     timed_group_catch_up,
     widened,
+)
+from simulations.benchmarks.projections import (
+    table as bench_table,
 )
 from tests.conftest import PG_DSN
 
@@ -135,3 +139,15 @@ def test_the_best_shape_of_the_demo_holds_every_value_the_read_models_hold(
         assert len(views_for(fresh).query(f"SELECT * FROM {WIDE}")) == len(households)
     finally:
         fresh.close()
+
+
+def test_the_table_reports_each_floor_and_the_bound_as_ratios_of_the_raw_read() -> None:
+    # 1,000 events; the raw read takes 0.01 s (100,000 rows/s), reading and decoding 0.1 s
+    r = Result("SQLite", 1000, 0.01, 1.0, 0.1, {"grid_rollup": (900, 0.5)}, 10, 0.2,
+               best_rows=5, best_seconds=0.4)
+    assert (r.ratio, r.floor_ratio, r.best_ratio) == pytest.approx((0.01, 0.05, 0.025))
+    assert r.bound_ratio == pytest.approx(1000 / 0.5 / 100_000)  # read + decode + best floor
+    assert r.group_ratio == 0.0  # not measured
+    row = bench_table([r]).splitlines()[2]
+    assert row.endswith("| one writer per file | - | 5 | 0.4 | 2.5% | 2.0% |")
+    assert "| 1.0% | ≥ 15% |" in row
