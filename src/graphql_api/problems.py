@@ -79,7 +79,7 @@ def problem_of(error: errors.GridcoreError) -> Problem:
 def no_household(hid: str) -> NotFoundProblem:
     """The answer for a household that does not exist, and (the same words) for one outside
     the caller's jurisdiction: it must not confirm that the record exists."""
-    e = errors.NotFound(f"No household {hid}.", "Register the household first.")
+    e = errors.NotFound(f"No household {hid}.", errors.HOUSEHOLD_HINT)
     return NotFoundProblem(code=e.code, problem=e.problem, remedy=e.remedy)
 
 

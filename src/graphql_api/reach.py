@@ -70,8 +70,7 @@ def household(raw: str) -> Reach:
 
 def no_node(code: str) -> NotFoundProblem:
     """The domain's words for a missing node, also said for one outside the jurisdiction."""
-    return not_found(f"No grid node with code {code[:60]!r}.",
-                     "Check the code, or create the node first.")
+    return not_found(f"No grid node with code {code[:60]!r}.", errors.NODE_HINT)
 
 
 def nodes(*codes: str) -> Reach:

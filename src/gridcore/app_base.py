@@ -36,6 +36,8 @@ from gridcore.authority import AUTHORITY, Actor, Place, System, check_authority
 from gridcore.base import Aggregate, Event
 from gridcore.clock import check_instant
 from gridcore.errors import (
+    HOUSEHOLD_HINT,
+    NODE_HINT,
     ConcurrencyConflict,
     InvalidInput,
     NotFound,
@@ -196,7 +198,6 @@ def collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-_NODE_HINT = "Check the code, or create the node first."
 _MAX_DEPTH = 16
 """More levels than any grid has (city, district, street, community, micro-grid)."""
 
@@ -401,7 +402,7 @@ class ApplicationBase(Application[UUID]):
 
     def _household_withheld(self, hid: UUID) -> Household:
         return self._get_withheld(Household, hid, f"household {hid}",
-                                  "Register the household first.")
+                                  HOUSEHOLD_HINT)
 
     def _get(self, cls: type[A], aid: UUID, what: str, hint: str) -> A:
         agg = self._find(cls, aid)
@@ -410,10 +411,10 @@ class ApplicationBase(Application[UUID]):
         return agg
 
     def node(self, code: str) -> GridNode:
-        return self._get(GridNode, node_id(code), f"grid node with code {code!r}", _NODE_HINT)
+        return self._get(GridNode, node_id(code), f"grid node with code {code!r}", NODE_HINT)
 
     def household(self, hid: UUID) -> Household:
-        return self._get(Household, hid, f"household {hid}", "Register the household first.")
+        return self._get(Household, hid, f"household {hid}", HOUSEHOLD_HINT)
 
     def sealed_households(self, community: str) -> set[UUID]:
         """The households of ``community`` in the sealed zone (封控区) of a risk zoning in
@@ -549,7 +550,7 @@ class ApplicationBase(Application[UUID]):
         """``node`` without the copy: never change it."""
         found = self._find(GridNode, node_id(code), for_reading=True)
         if found is None:
-            raise NotFound(f"No grid node with code {code!r}.", _NODE_HINT)
+            raise NotFound(f"No grid node with code {code!r}.", NODE_HINT)
         return found
 
     def _chains(self, member: StaffMember) -> list[str]:

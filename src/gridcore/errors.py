@@ -29,6 +29,14 @@ class NotFound(GridcoreError):
     code = "NOT_FOUND"
 
 
+NODE_HINT = ("Check the code (a node outside your jurisdiction reads as missing), or create the "
+             "node first.")
+HOUSEHOLD_HINT = ("Check the id (a household outside your jurisdiction reads as missing), or "
+                  "register the household first.")
+"""The remedies of a missing grid node and household, the same for one outside the caller's
+jurisdiction: the answer must not confirm that a record exists where the caller may not look."""
+
+
 class DuplicateCode(GridcoreError):
     code = "DUPLICATE"
 

@@ -14,7 +14,7 @@ from eventsourcing.utils import get_topic
 from gridcore.app_base import MAX_BATCH, collection_paused, command
 from gridcore.assignment import Method, Plan
 from gridcore.authority import Actor, System, staff_of
-from gridcore.errors import GridcoreError, InvalidInput, NotFound
+from gridcore.errors import HOUSEHOLD_HINT, GridcoreError, InvalidInput, NotFound
 from gridcore.findings import (
     FINDINGS_PROCESS_ID,
     Action,
@@ -187,7 +187,7 @@ class SweepCommands(ReferralCommands, HouseholdCommands):
     def _batch_record(self, row: VisitRow, h: Household | None, in_campaign: set[UUID],
                       staff: set[UUID], at: datetime, window: Policy) -> VisitRecord:
         if h is None:
-            raise NotFound(f"No household {row.household_id}.", "Register the household first.")
+            raise NotFound(f"No household {row.household_id}.", HOUSEHOLD_HINT)
         if row.household_id not in in_campaign:
             raise NotFound(f"Household {h.household_no} is not in the campaign.",
                            "Record it in the campaign of its grid.")

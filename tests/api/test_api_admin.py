@@ -107,6 +107,8 @@ def test_a_parent_outside_the_jurisdiction_reads_as_a_missing_one(world: World) 
     missing = mutate(world, "createNode", NODES, "OFF1", code="420102001799-07",
                      name="第7片区", parentCode="420102001799")
     same_words(outside, missing, OTHER_COMMUNITY, "420102001799")
+    # the remedy says why an existing node may read as missing
+    assert "outside your jurisdiction reads as missing" in outside["remedy"]
     assert last(world) == written
     # ...while the street's official may create it there
     assert mutate(world, "createNode", NODES, "STR1", code=f"{OTHER_COMMUNITY}-07",

@@ -112,7 +112,7 @@ def _household(raw: str | None) -> Reach:
             return None
         hid = canonical(raw)
         if hid is None or not await household_visible(ctx, hid):
-            return _absent(f"household {raw[:60]}", "Register the household first.")
+            return _absent(f"household {raw[:60]}", errors.HOUSEHOLD_HINT)
         return UUID(hid)
     return reach
 

@@ -105,7 +105,7 @@ def features(input: DrawBoundariesInput) -> Reach:
                    if not await node_visible(ctx, c)]
         if missing:
             return not_found(f"No grid node with code {', '.join(c[:60] for c in missing[:20])} "
-                             "(编码不存在).", "Check the codes, or create the nodes first; "
-                             "nothing was drawn.")
+                             "(编码不存在).", "Check the codes (a node outside your jurisdiction "
+                             "reads as missing), or create the nodes first; nothing was drawn.")
         return read
     return reach
