@@ -19,10 +19,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from gridcore.mass_testing import TestingCampaign, mass_testing_id
-from projections.base import LeanEvent, Projection, ReadViews, ViewCursor, handles
+from projections.base import (
+    BufferedInserts,
+    LeanEvent,
+    Notified,
+    Projection,
+    ReadViews,
+    ViewCursor,
+    handles,
+)
 from projections.grid_rollup import micros
 
 NEVER = 2**62
@@ -50,65 +59,103 @@ class TestingCoverage(Projection):
         "PRIMARY KEY (campaign_id, code, resident_id))",
     )
 
+    def begin(self, cur: ViewCursor, events: Sequence[Notified]) -> _Batch:
+        return _Batch(cur)
+
+    def end(self, cur: ViewCursor, b: _Batch) -> None:
+        b.flush()
+
     @handles(TestingCampaign.Launched)
-    def launched(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def launched(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         cid = str(e.originator_id)
-        cur.insert("tc_campaigns", "campaign_id, scope, round_no, launched_at, starts, ends, "
-                   "pool_size, follow_up_of",
-                   [(cid, e.scope, int(e.round_no), micros(e.timestamp), micros(e.starts),
-                     micros(e.ends), int(e.pool_size),
-                     str(e.follow_up_of) if e.follow_up_of is not None else None)],
-                   "ON CONFLICT (campaign_id) DO NOTHING")
+        b.insert("tc_campaigns", "campaign_id, scope, round_no, launched_at, starts, ends, "
+                 "pool_size, follow_up_of",
+                 [(cid, e.scope, int(e.round_no), micros(e.timestamp), micros(e.starts),
+                   micros(e.ends), int(e.pool_size),
+                   str(e.follow_up_of) if e.follow_up_of is not None else None)],
+                 "ON CONFLICT (campaign_id) DO NOTHING")
         members = {str(h): m for h, m in e.members.items()}
-        cur.insert("tc_residents", "campaign_id, resident_id, household_id, micro_grid, "
-                   "community, door_to_door",
-                   [(cid, str(rid), str(a.household_id), a.micro_grid, a.community,
-                     int(bool(a.door_to_door_reason)))
-                    for a in e.assignments for rid in members.get(str(a.household_id), [])],
-                   "ON CONFLICT (campaign_id, resident_id) DO NOTHING")
+        b.insert("tc_residents", "campaign_id, resident_id, household_id, micro_grid, "
+                 "community, door_to_door",
+                 [(cid, str(rid), str(a.household_id), a.micro_grid, a.community,
+                   int(bool(a.door_to_door_reason)))
+                  for a in e.assignments for rid in members.get(str(a.household_id), [])],
+                 "ON CONFLICT (campaign_id, resident_id) DO NOTHING")
 
     @handles(TestingCampaign.Sampled)
-    def sampled(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
-        cid = str(e.originator_id)
-        tubes: dict[str, tuple[str, str, int, int]] = {}
+    def sampled(self, b: _Batch, nid: int, e: LeanEvent) -> None:
+        cid, at = str(e.originator_id), micros(e.timestamp)
         for s in e.samples:
-            tubes.setdefault(s.tube_code, (cid, s.tube_code, int(s.retest),
-                                           micros(e.timestamp)))
-        cur.insert("tc_tubes", "campaign_id, code, retest, first_at", list(tubes.values()),
-                   "ON CONFLICT (campaign_id, code) DO NOTHING")
-        cur.insert("tc_tube_members", "campaign_id, code, resident_id, at",
-                   [(cid, s.tube_code, str(s.resident_id), micros(e.timestamp))
-                    for s in e.samples], "ON CONFLICT (campaign_id, code, resident_id) DO NOTHING")
-        cur.executemany("UPDATE tc_residents SET sampled_at = ? WHERE campaign_id = ? AND "
-                        "resident_id = ? AND sampled_at IS NULL",
-                        [(micros(e.timestamp), cid, str(s.resident_id))
-                         for s in e.samples if not s.retest])
+            b.tubes.setdefault((cid, s.tube_code), (cid, s.tube_code, int(s.retest), at))
+            b.members.setdefault((cid, s.tube_code, str(s.resident_id)),
+                                 (cid, s.tube_code, str(s.resident_id), at))
+            if not s.retest:
+                b.once(_SAMPLED, (cid, str(s.resident_id)), (at, cid, str(s.resident_id)))
 
     @handles(TestingCampaign.ResultRecorded)
-    def result(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
-        cur.execute("UPDATE tc_tubes SET result = ?, result_at = ? WHERE campaign_id = ? AND "
-                    "code = ? AND result IS NULL",
-                    (e.result.value, micros(e.timestamp), str(e.originator_id), e.code))
+    def result(self, b: _Batch, nid: int, e: LeanEvent) -> None:
+        cid = str(e.originator_id)
+        b.once(_RESULT, (cid, e.code), (e.result.value, micros(e.timestamp), cid, e.code))
 
     @handles(TestingCampaign.ControlImposed)
-    def controlled(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
-        cur.executemany("UPDATE tc_residents SET controlled_at = ? WHERE campaign_id = ? AND "
-                        "resident_id = ? AND controlled_at IS NULL",
-                        [(micros(e.timestamp), str(e.originator_id), str(r))
-                         for r in e.residents])
+    def controlled(self, b: _Batch, nid: int, e: LeanEvent) -> None:
+        cid, at = str(e.originator_id), micros(e.timestamp)
+        for r in e.residents:
+            b.once(_CONTROLLED, (cid, str(r)), (at, cid, str(r)))
 
     @handles(TestingCampaign.ControlReleased)
-    def released(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
-        cur.executemany("UPDATE tc_residents SET released_at = ? WHERE campaign_id = ? AND "
-                        "resident_id = ? AND released_at IS NULL",
-                        [(micros(e.timestamp), str(e.originator_id), str(r))
-                         for r in e.residents])
+    def released(self, b: _Batch, nid: int, e: LeanEvent) -> None:
+        cid, at = str(e.originator_id), micros(e.timestamp)
+        for r in e.residents:
+            b.once(_RELEASED, (cid, str(r)), (at, cid, str(r)))
 
     @handles(TestingCampaign.CaseOpened)
-    def case(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
-        cur.execute("UPDATE tc_residents SET positive_at = ? WHERE campaign_id = ? AND "
-                    "resident_id = ? AND positive_at IS NULL",
-                    (micros(e.timestamp), str(e.originator_id), str(e.resident_id)))
+    def case(self, b: _Batch, nid: int, e: LeanEvent) -> None:
+        cid = str(e.originator_id)
+        b.once(_POSITIVE, (cid, str(e.resident_id)),
+               (micros(e.timestamp), cid, str(e.resident_id)))
+
+
+def _set_once(table: str, column: str, key: str) -> str:
+    return (f"UPDATE {table} SET {column} = ? WHERE campaign_id = ? AND {key} = ? "
+            f"AND {column} IS NULL")
+
+
+_SAMPLED = _set_once("tc_residents", "sampled_at", "resident_id")
+_CONTROLLED = _set_once("tc_residents", "controlled_at", "resident_id")
+_RELEASED = _set_once("tc_residents", "released_at", "resident_id")
+_POSITIVE = _set_once("tc_residents", "positive_at", "resident_id")
+_RESULT = ("UPDATE tc_tubes SET result = ?, result_at = ? WHERE campaign_id = ? AND code = ? "
+           "AND result IS NULL")
+
+
+class _Batch(BufferedInserts):
+    """A batch's rows and its times set once, written together at its end: one statement per
+    table and kind of change instead of one or more per event (on PostgreSQL a round trip each:
+    a city's testing round is millions of samples). Every time is set once (the first wins:
+    the statements' ``IS NULL``), so the first per row in the batch is kept, and the tubes and
+    their members are inserted first (a result may name a tube of the same batch)."""
+
+    def __init__(self, inner: ViewCursor) -> None:
+        super().__init__(inner)
+        self.tubes: dict[tuple[str, str], tuple[str, str, int, int]] = {}
+        self.members: dict[tuple[str, str, str], tuple[str, str, str, int]] = {}
+        self._once: dict[str, dict[tuple[str, str], tuple[Any, ...]]] = {}
+
+    def once(self, sql: str, key: tuple[str, str], params: tuple[Any, ...]) -> None:
+        self._once.setdefault(sql, {}).setdefault(key, params)
+
+    def flush(self) -> None:
+        super().flush()
+        tubes, self.tubes = list(self.tubes.values()), {}
+        members, self.members = list(self.members.values()), {}
+        once, self._once = self._once, {}
+        self.inner.insert("tc_tubes", "campaign_id, code, retest, first_at", tubes,
+                          "ON CONFLICT (campaign_id, code) DO NOTHING")
+        self.inner.insert("tc_tube_members", "campaign_id, code, resident_id, at", members,
+                          "ON CONFLICT (campaign_id, code, resident_id) DO NOTHING")
+        for sql, rows in once.items():
+            self.inner.executemany(sql, list(rows.values()))
 
 
 PROJECTIONS: list[Projection] = [TestingCoverage()]
