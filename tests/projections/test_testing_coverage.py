@@ -15,6 +15,7 @@ from gridcore.authority import System
 from gridcore.mass_testing_commands import SampleRow
 from gridcore.policy import DEFAULT_POLICY
 from projections import testing_coverage as tc
+from projections.base import ViewCursor
 from projections.runner import Runner
 from tests.application.test_mass_testing import SITES, members
 from tests.conftest import Clock
@@ -38,7 +39,8 @@ def counts(found: dict[str, tc.NodeCoverage]) -> dict[str, tuple[int, ...]]:
                    n.positives, n.under_control) for code, n in found.items()}
 
 
-def test_coverage_per_node_now_and_in_the_past(sql_store, clock: Clock) -> None:
+def test_coverage_per_node_now_and_in_the_past(sql_store, clock: Clock,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     app = GridcoreApp(sql_store, clock=clock)
     c = given_community(app)
     app.adopt_policy(DEFAULT_POLICY.with_changes(door_to_door_vulnerabilities=("disability",)),
@@ -114,5 +116,19 @@ def test_coverage_per_node_now_and_in_the_past(sql_store, clock: Clock) -> None:
     before = snapshot(runner)
     runner.rebuild("testing_coverage")
     assert snapshot(runner) == before
+    statements: list[str] = []
+    for name in ("execute", "executemany"):
+        monkeypatch.setattr(ViewCursor, name, _counted(getattr(ViewCursor, name), statements))
     Runner(app, tc.PROJECTIONS, batch=1000, views=runner.views).rebuild("testing_coverage")
     assert snapshot(runner) == before
+    # in one batch, each kind of change is one statement, not one per event (sixteen here
+    # when each sampling, result, control and case wrote its own)
+    updates = [s for s in statements if s.startswith("UPDATE")]
+    assert 0 < len(updates) <= 5 and len(updates) == len(set(updates))
+
+
+def _counted(method: Any, statements: list[str]) -> Any:
+    def counted(self: ViewCursor, sql: str, *args: Any) -> Any:
+        statements.append(sql)
+        return method(self, sql, *args)
+    return counted
