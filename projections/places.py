@@ -74,131 +74,166 @@ class Places(Projection):
         "CREATE INDEX IF NOT EXISTS pl_boundaries_code ON pl_boundaries (code)",
     )
 
-    def begin(self, cur: ViewCursor, events: Sequence[Notified]) -> BufferedInserts:
-        return BufferedInserts(cur)  # a batch's new rows as one set per table
+    def begin(self, cur: ViewCursor, events: Sequence[Notified]) -> _Batch:
+        return _Batch(cur)
 
-    def end(self, cur: ViewCursor, state: BufferedInserts) -> None:
+    def end(self, cur: ViewCursor, state: _Batch) -> None:
         state.flush()
 
     # ---- households and buildings --------------------------------------------------------
 
     @handles(Household.Registered)
-    def household_registered(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def household_registered(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         cur.insert("pl_households", "household_id, micro_grid, building_id, own, erased",
                    [(e.originator_id, e.micro_grid,
                      str(e.building_id) if e.building_id is not None else None, 0, 0)],
                    "ON CONFLICT (household_id) DO NOTHING", fresh=True)
 
     @handles(Household.Moved)
-    def household_moved(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
-        cur.execute("UPDATE pl_households SET micro_grid = ?, building_id = ? WHERE "
-                    "household_id = ?",
-                    (e.micro_grid, str(e.building_id) if e.building_id is not None else None,
-                     e.originator_id))
+    def household_moved(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
+        cur.last(_MOVED, e.originator_id,
+                 (e.micro_grid, str(e.building_id) if e.building_id is not None else None,
+                  e.originator_id))
 
     @handles(Household.Located)
-    def household_located(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def household_located(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         # the point is sealed (decoded as None): only that there is one to open at read time
-        cur.execute("UPDATE pl_households SET own = 1 WHERE household_id = ? AND erased = 0",
-                    (e.originator_id,))
+        if e.originator_id not in cur.erased:  # erased first: never asked for again
+            cur.last(_OWN, e.originator_id, (e.originator_id,))
 
     @handles(Household.ResidentErased)
-    def household_erased(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def household_erased(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         if e.originator_id in {str(s) for s in e.subjects}:  # the address's key: shredded
-            cur.execute("UPDATE pl_households SET own = 0, erased = 1 WHERE household_id = ?",
-                        (e.originator_id,))
+            cur.erased.add(e.originator_id)
+            cur.drop(_OWN, e.originator_id)
+            cur.last(_ERASED, e.originator_id, (e.originator_id,))
 
     @handles(Building.Registered)
-    def building_registered(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def building_registered(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         self._point(cur, "building", e.originator_id, e.number, "", e.community)
 
     @handles(Building.Located)
-    def building_located(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def building_located(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         self._locate(cur, "building", e.originator_id, e.point)
 
     # ---- point layers --------------------------------------------------------------------
 
     @handles(QuarantineSite.Registered)
-    def site_registered(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def site_registered(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         self._point(cur, "quarantine_site", e.originator_id, e.code, e.name, e.node_code,
                     int(e.capacity))
 
     @handles(QuarantineSite.Located)
-    def site_located(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def site_located(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         self._locate(cur, "quarantine_site", e.originator_id, e.point)
 
     @handles(QuarantineSite.ResidentAdmitted)
-    def site_admitted(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def site_admitted(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         cur.execute("UPDATE pl_points SET occupied = occupied + 1 WHERE kind = ? AND key = ?",
                     ("quarantine_site", e.originator_id))
 
     @handles(QuarantineSite.ResidentDischarged)
-    def site_discharged(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def site_discharged(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         cur.execute("UPDATE pl_points SET occupied = occupied - 1 WHERE kind = ? AND key = ? "
                     "AND occupied > 0", ("quarantine_site", e.originator_id))
 
     @handles(Camera.Registered)
-    def camera_registered(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def camera_registered(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         self._point(cur, "camera", e.originator_id, e.code, "", e.grid_code)
 
     @handles(Camera.Located)
-    def camera_located(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def camera_located(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         self._locate(cur, "camera", e.originator_id, e.point)
 
     @handles(Checkpoint.Registered)
-    def checkpoint_registered(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def checkpoint_registered(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         self._point(cur, "checkpoint", e.originator_id, e.code, e.name, e.grid_code)
 
     @handles(Checkpoint.Located)
-    def checkpoint_located(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def checkpoint_located(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         self._locate(cur, "checkpoint", e.originator_id, e.point)
 
     @handles(Enterprise.Registered)
-    def enterprise_registered(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def enterprise_registered(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         self._point(cur, "enterprise", e.originator_id, e.credit_code, e.name, e.department)
 
     @handles(Enterprise.Located)
-    def enterprise_located(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def enterprise_located(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         self._locate(cur, "enterprise", e.originator_id, e.point)
 
     @handles(TestingCampaign.Launched)
-    def campaign_launched(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def campaign_launched(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         for s in e.sites:
             self._point(cur, "sampling_site", f"{e.originator_id}:{s.site_id}", s.site_id,
                         s.name, e.scope)
 
     @handles(TestingCampaign.SiteLocated)
-    def sampling_site_located(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def sampling_site_located(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         self._locate(cur, "sampling_site", f"{e.originator_id}:{e.site_id}", e.point)
 
     # ---- boundaries ----------------------------------------------------------------------
 
     @handles(GridNode.Established)
-    def node_established(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def node_established(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         cur.insert("pl_boundaries", "node_id, code, level, parent_code, geojson",
                    [(e.originator_id, e.code, int(Level(e.level)), e.parent_code, None)],
                    "ON CONFLICT (node_id) DO NOTHING")
 
     @handles(GridNode.BoundaryDrawn)
-    def boundary_drawn(self, cur: ViewCursor, nid: int, e: LeanEvent) -> None:
+    def boundary_drawn(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         text = None if e.area is None else json.dumps(e.area.to_geojson())
-        cur.execute("UPDATE pl_boundaries SET geojson = ? WHERE node_id = ?",
-                    (text, e.originator_id))
+        cur.last(_BOUNDARY, e.originator_id, (text, e.originator_id))
 
     # ---- helpers --------------------------------------------------------------------------
 
     @staticmethod
-    def _point(cur: ViewCursor, kind: str, key: str, code: str, label: str, node: str,
+    def _point(cur: _Batch, kind: str, key: str, code: str, label: str, node: str,
                capacity: int = 0) -> None:
         cur.insert("pl_points", "kind, key, code, label, node, capacity",
                    [(kind, str(key), code, label or "", node or "", capacity)],
                    "ON CONFLICT (kind, key) DO NOTHING")
 
     @staticmethod
-    def _locate(cur: ViewCursor, kind: str, key: str, point: Any) -> None:
+    def _locate(cur: _Batch, kind: str, key: str, point: Any) -> None:
         lng, lat = _xy(point)
-        cur.execute("UPDATE pl_points SET lng = ?, lat = ? WHERE kind = ? AND key = ?",
-                    (lng, lat, kind, str(key)))
+        cur.last(_LOCATED, (kind, str(key)), (lng, lat, kind, str(key)))
+
+
+_MOVED = "UPDATE pl_households SET micro_grid = ?, building_id = ? WHERE household_id = ?"
+_OWN = "UPDATE pl_households SET own = 1 WHERE household_id = ? AND erased = 0"
+_ERASED = "UPDATE pl_households SET own = 0, erased = 1 WHERE household_id = ?"
+_BOUNDARY = "UPDATE pl_boundaries SET geojson = ? WHERE node_id = ?"
+_LOCATED = "UPDATE pl_points SET lng = ?, lat = ? WHERE kind = ? AND key = ?"
+
+
+class _Batch(BufferedInserts):
+    """A batch's new rows and its changes that the last one decides (a move, a point, a
+    boundary, the own point given or shredded), written at its end or before the batch's next
+    other statement: the new rows first, then one statement per kind of change, instead of a
+    statement per event (on PostgreSQL a round trip each: a city's buildings are located one
+    event each). A change that depends on the order (a site's occupancy) is a statement of its
+    own, after the waiting ones."""
+
+    def __init__(self, inner: ViewCursor) -> None:
+        super().__init__(inner)
+        self._last: dict[str, dict[Any, tuple[Any, ...]]] = {}
+        self.erased: set[str] = set()
+        """Households whose own point was shredded in this batch (later points: ignored)."""
+
+    def last(self, sql: str, key: Any, params: tuple[Any, ...]) -> None:
+        """``sql`` with ``params`` for the row ``key``, replacing what this batch had for it."""
+        rows = self._last.setdefault(sql, {})
+        rows.pop(key, None)  # in the order of the last change
+        rows[key] = params
+
+    def drop(self, sql: str, key: Any) -> None:
+        self._last.get(sql, {}).pop(key, None)
+
+    def flush(self) -> None:
+        super().flush()
+        waiting, self._last = self._last, {}
+        for sql, rows in waiting.items():
+            self.inner.executemany(sql, list(rows.values()))
 
 
 PROJECTIONS: list[Projection] = [Places()]
