@@ -17,7 +17,7 @@ both databases accept.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast
 
@@ -140,21 +140,44 @@ class BufferedInserts(ViewCursor):
     """A batch's cursor (a projection's ``begin`` returns it, its ``end`` calls ``flush``)
     whose ``insert`` rows wait and go in as one set per table and statement: on PostgreSQL a
     read model that inserts a row per event otherwise pays a round trip per event (the places
-    read model: 57% of a catch-up of bulk registrations). Every other statement writes the
-    waiting rows first, so the handlers see the rows of earlier events as before."""
+    read model: 57% of a catch-up of bulk registrations). Its ``change`` updates wait too,
+    the first or the last per row, and go in after the new rows, one statement each. Every
+    other statement writes what waits first, so the handlers see the rows of earlier events as
+    before."""
 
     def __init__(self, inner: ViewCursor) -> None:  # shares ``inner``'s database cursor
         self.inner, self.cursor, self.dialect = inner, inner.cursor, inner.dialect
         self._waiting: dict[tuple[str, str, str, bool], list[Sequence[Any]]] = {}
+        self._changes: dict[str, dict[Hashable, Sequence[Any]]] = {}
 
     def insert(self, table: str, columns: str, rows: Sequence[Sequence[Any]],
                conflict: str = "", fresh: bool = False) -> None:
         self._waiting.setdefault((table, columns, conflict, fresh), []).extend(rows)
 
+    def change(self, sql: str, row: Hashable, params: Sequence[Any], first: bool = False
+               ) -> None:
+        """``sql`` (an ``UPDATE`` of one row) with ``params`` for the row ``row``, where the
+        last such change of the batch decides, or the first (``first``: a value set once,
+        which the statement's own guard keeps, such as ``... AND at IS NULL``). One statement
+        per ``sql`` instead of one per event, after the batch's new rows."""
+        rows = self._changes.setdefault(sql, {})
+        if first:
+            rows.setdefault(row, params)
+        else:
+            rows.pop(row, None)
+            rows[row] = params
+
+    def unchange(self, sql: str, row: Hashable) -> None:
+        """Forget the waiting change ``sql`` of ``row`` (a later event made it moot)."""
+        self._changes.get(sql, {}).pop(row, None)
+
     def flush(self) -> None:
         waiting, self._waiting = self._waiting, {}
         for (table, columns, conflict, fresh), rows in waiting.items():
             self.inner.insert(table, columns, rows, conflict, fresh)
+        changes, self._changes = self._changes, {}
+        for sql, params in changes.items():
+            self.inner.executemany(sql, list(params.values()))
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.flush()

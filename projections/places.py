@@ -91,7 +91,7 @@ class Places(Projection):
 
     @handles(Household.Moved)
     def household_moved(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
-        cur.last(_MOVED, e.originator_id,
+        cur.change(_MOVED, e.originator_id,
                  (e.micro_grid, str(e.building_id) if e.building_id is not None else None,
                   e.originator_id))
 
@@ -99,14 +99,14 @@ class Places(Projection):
     def household_located(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         # the point is sealed (decoded as None): only that there is one to open at read time
         if e.originator_id not in cur.erased:  # erased first: never asked for again
-            cur.last(_OWN, e.originator_id, (e.originator_id,))
+            cur.change(_OWN, e.originator_id, (e.originator_id,))
 
     @handles(Household.ResidentErased)
     def household_erased(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         if e.originator_id in {str(s) for s in e.subjects}:  # the address's key: shredded
             cur.erased.add(e.originator_id)
-            cur.drop(_OWN, e.originator_id)
-            cur.last(_ERASED, e.originator_id, (e.originator_id,))
+            cur.unchange(_OWN, e.originator_id)
+            cur.change(_ERASED, e.originator_id, (e.originator_id,))
 
     @handles(Building.Registered)
     def building_registered(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
@@ -182,7 +182,7 @@ class Places(Projection):
     @handles(GridNode.BoundaryDrawn)
     def boundary_drawn(self, cur: _Batch, nid: int, e: LeanEvent) -> None:
         text = None if e.area is None else json.dumps(e.area.to_geojson())
-        cur.last(_BOUNDARY, e.originator_id, (text, e.originator_id))
+        cur.change(_BOUNDARY, e.originator_id, (text, e.originator_id))
 
     # ---- helpers --------------------------------------------------------------------------
 
@@ -196,7 +196,7 @@ class Places(Projection):
     @staticmethod
     def _locate(cur: _Batch, kind: str, key: str, point: Any) -> None:
         lng, lat = _xy(point)
-        cur.last(_LOCATED, (kind, str(key)), (lng, lat, kind, str(key)))
+        cur.change(_LOCATED, (kind, str(key)), (lng, lat, kind, str(key)))
 
 
 _MOVED = "UPDATE pl_households SET micro_grid = ?, building_id = ? WHERE household_id = ?"
@@ -207,33 +207,16 @@ _LOCATED = "UPDATE pl_points SET lng = ?, lat = ? WHERE kind = ? AND key = ?"
 
 
 class _Batch(BufferedInserts):
-    """A batch's new rows and its changes that the last one decides (a move, a point, a
-    boundary, the own point given or shredded), written at its end or before the batch's next
-    other statement: the new rows first, then one statement per kind of change, instead of a
-    statement per event (on PostgreSQL a round trip each: a city's buildings are located one
-    event each). A change that depends on the order (a site's occupancy) is a statement of its
-    own, after the waiting ones."""
+    """A batch of places: its new rows and the changes the last one per row decides (a move,
+    a point, a boundary, the own point given or shredded) wait and go in at its end (a city's
+    buildings are registered and located one event each: on PostgreSQL a round trip each
+    otherwise). A change that depends on the order (a site's occupancy) is a statement of its
+    own, after what waits."""
 
     def __init__(self, inner: ViewCursor) -> None:
         super().__init__(inner)
-        self._last: dict[str, dict[Any, tuple[Any, ...]]] = {}
         self.erased: set[str] = set()
         """Households whose own point was shredded in this batch (later points: ignored)."""
-
-    def last(self, sql: str, key: Any, params: tuple[Any, ...]) -> None:
-        """``sql`` with ``params`` for the row ``key``, replacing what this batch had for it."""
-        rows = self._last.setdefault(sql, {})
-        rows.pop(key, None)  # in the order of the last change
-        rows[key] = params
-
-    def drop(self, sql: str, key: Any) -> None:
-        self._last.get(sql, {}).pop(key, None)
-
-    def flush(self) -> None:
-        super().flush()
-        waiting, self._last = self._last, {}
-        for sql, rows in waiting.items():
-            self.inner.executemany(sql, list(rows.values()))
 
 
 PROJECTIONS: list[Projection] = [Places()]

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from gridcore.mass_testing import TestingCampaign, mass_testing_id
@@ -90,30 +89,32 @@ class TestingCoverage(Projection):
             b.members.setdefault((cid, s.tube_code, str(s.resident_id)),
                                  (cid, s.tube_code, str(s.resident_id), at))
             if not s.retest:
-                b.once(_SAMPLED, (cid, str(s.resident_id)), (at, cid, str(s.resident_id)))
+                b.change(_SAMPLED, (cid, str(s.resident_id)), (at, cid, str(s.resident_id)),
+                         first=True)
 
     @handles(TestingCampaign.ResultRecorded)
     def result(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         cid = str(e.originator_id)
-        b.once(_RESULT, (cid, e.code), (e.result.value, micros(e.timestamp), cid, e.code))
+        b.change(_RESULT, (cid, e.code), (e.result.value, micros(e.timestamp), cid, e.code),
+                 first=True)
 
     @handles(TestingCampaign.ControlImposed)
     def controlled(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         cid, at = str(e.originator_id), micros(e.timestamp)
         for r in e.residents:
-            b.once(_CONTROLLED, (cid, str(r)), (at, cid, str(r)))
+            b.change(_CONTROLLED, (cid, str(r)), (at, cid, str(r)), first=True)
 
     @handles(TestingCampaign.ControlReleased)
     def released(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         cid, at = str(e.originator_id), micros(e.timestamp)
         for r in e.residents:
-            b.once(_RELEASED, (cid, str(r)), (at, cid, str(r)))
+            b.change(_RELEASED, (cid, str(r)), (at, cid, str(r)), first=True)
 
     @handles(TestingCampaign.CaseOpened)
     def case(self, b: _Batch, nid: int, e: LeanEvent) -> None:
         cid = str(e.originator_id)
-        b.once(_POSITIVE, (cid, str(e.resident_id)),
-               (micros(e.timestamp), cid, str(e.resident_id)))
+        b.change(_POSITIVE, (cid, str(e.resident_id)),
+                 (micros(e.timestamp), cid, str(e.resident_id)), first=True)
 
 
 def _set_once(table: str, column: str, key: str) -> str:
@@ -130,32 +131,25 @@ _RESULT = ("UPDATE tc_tubes SET result = ?, result_at = ? WHERE campaign_id = ? 
 
 
 class _Batch(BufferedInserts):
-    """A batch's rows and its times set once, written together at its end: one statement per
-    table and kind of change instead of one or more per event (on PostgreSQL a round trip each:
-    a city's testing round is millions of samples). Every time is set once (the first wins:
-    the statements' ``IS NULL``), so the first per row in the batch is kept, and the tubes and
-    their members are inserted first (a result may name a tube of the same batch)."""
+    """A batch of testing coverage: its rows and the times it sets wait and go in at its end,
+    one statement per table and kind of change instead of one or more per event (on
+    PostgreSQL a round trip each: a city's testing round is millions of samples). Every time
+    is set once (the statements' ``IS NULL``: the first wins), and so is a tube's first
+    sample and each member's, so the first per row of the batch is kept."""
 
     def __init__(self, inner: ViewCursor) -> None:
         super().__init__(inner)
         self.tubes: dict[tuple[str, str], tuple[str, str, int, int]] = {}
         self.members: dict[tuple[str, str, str], tuple[str, str, str, int]] = {}
-        self._once: dict[str, dict[tuple[str, str], tuple[Any, ...]]] = {}
-
-    def once(self, sql: str, key: tuple[str, str], params: tuple[Any, ...]) -> None:
-        self._once.setdefault(sql, {}).setdefault(key, params)
 
     def flush(self) -> None:
-        super().flush()
         tubes, self.tubes = list(self.tubes.values()), {}
         members, self.members = list(self.members.values()), {}
-        once, self._once = self._once, {}
-        self.inner.insert("tc_tubes", "campaign_id, code, retest, first_at", tubes,
-                          "ON CONFLICT (campaign_id, code) DO NOTHING")
-        self.inner.insert("tc_tube_members", "campaign_id, code, resident_id, at", members,
-                          "ON CONFLICT (campaign_id, code, resident_id) DO NOTHING")
-        for sql, rows in once.items():
-            self.inner.executemany(sql, list(rows.values()))
+        self.insert("tc_tubes", "campaign_id, code, retest, first_at", tubes,
+                    "ON CONFLICT (campaign_id, code) DO NOTHING")
+        self.insert("tc_tube_members", "campaign_id, code, resident_id, at", members,
+                    "ON CONFLICT (campaign_id, code, resident_id) DO NOTHING")
+        super().flush()  # the new rows, then the times (a result may name a new tube)
 
 
 PROJECTIONS: list[Projection] = [TestingCoverage()]

@@ -1,7 +1,8 @@
 """How a batch's rows go into a read model's table (``ViewCursor.insert``): an upsert's rows
 given as new (``fresh``) are copied straight into the table on PostgreSQL, and when a key is
 there after all, the copy is undone and the rows go through the upsert, so the table ends as
-the upsert would leave it, on either database."""
+the upsert would leave it, on either database; a batch's waiting changes keep the first or
+the last per row and go in after its new rows."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from adapters.settings import postgres_env, sqlite_env
 from gridcore.application import GridcoreApp
-from projections.base import STAGE_ROWS, ViewCursor
+from projections.base import STAGE_ROWS, BufferedInserts, ViewCursor
 from projections.views import views_for
 from tests.conftest import PG_DSN
 
@@ -74,5 +75,38 @@ def test_a_plain_insert_of_a_key_that_is_there_fails_as_before(env: dict[str, st
             views._enter(c)
             ViewCursor(c, views.dialect).insert("t", "k, v", many("a"))
         assert views.query("SELECT k, v FROM t") == [("a0", 7)]  # nothing of it was kept
+    finally:
+        app.close()
+
+
+def test_waiting_changes_keep_the_first_or_the_last_per_row_and_follow_the_new_rows(
+        env: dict[str, str]) -> None:
+    app = GridcoreApp(env)
+    views = views_for(app)
+    last = "UPDATE t SET v = ? WHERE k = ?"
+    once = "UPDATE t SET at = ? WHERE k = ? AND at IS NULL"
+    try:
+        with views.datastore.transaction(commit=True) as c:
+            views._enter(c)
+            inner = ViewCursor(c, views.dialect)
+            inner.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v BIGINT NOT NULL, at BIGINT)")
+            inner.insert("t", "k, v, at", [("stored", 1, 7)])
+            b = BufferedInserts(inner)
+            b.insert("t", "k, v", [("new", 0)])
+            b.change(last, "new", (2, "new"))  # the row is inserted in the same batch
+            b.change(last, "new", (3, "new"))  # the last one decides
+            b.change(once, "new", (10, "new"), first=True)  # the first one decides...
+            b.change(once, "new", (20, "new"), first=True)
+            b.change(once, "stored", (30, "stored"), first=True)  # ...and the stored one's
+            b.change(last, "stored", (4, "stored"))
+            b.unchange(last, "stored")  # made moot by a later event
+            inner.execute("SELECT count(*) FROM t")
+            assert inner.fetchone() == (1,)  # nothing written yet
+            b.execute("SELECT count(*) FROM t")  # another statement writes what waits first
+            assert b.fetchone() == (2,)
+            b.change(last, "stored", (5, "stored"))
+            b.flush()
+        assert sorted(views.query("SELECT k, v, at FROM t")) == [
+            ("new", 3, 10), ("stored", 5, 7)]
     finally:
         app.close()
